@@ -1,0 +1,303 @@
+#include "cmd_vaa.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bh_amount.h"
+#include "bh_attest.h"
+#include "bh_hex.h"
+#include "bh_transfer.h"
+#include "bh_vaa.h"
+
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+
+/* Text input cap: a maximal VAA in hex plus slack for whitespace. */
+#define INPUT_CAP (2 * BH_VAA_MAX_LEN + 4096)
+
+static const char usage_text[] =
+    "usage: bulkhead vaa decode HEX|BASE64|-\n"
+    "       bulkhead vaa verify --signers FILE HEX|BASE64|-\n"
+    "\n"
+    "decode  print every header, body and payload field as JSON\n"
+    "verify  check the signatures against a signer set; prints \"ok\" or the\n"
+    "        reject reason's name. FILE is JSON:\n"
+    "          {\"index\": 4, \"addresses\": [\"0x...\", ...], \"quorum\": 13}\n"
+    "        (quorum optional: default floor(2n/3)+1; \"expires_at\" optional,\n"
+    "        unix seconds)\n"
+    "\n"
+    "The VAA is hex (with or without 0x) or base64; \"-\" reads standard input.\n"
+    "exit: 0 ok, 1 refused (reason printed), 2 usage or unreadable input\n";
+
+static int usage(const char *why)
+{
+    if (why) fprintf(stderr, "bulkhead vaa: %s\n", why);
+    fputs(usage_text, stderr);
+    return EXIT_USAGE;
+}
+
+static char *read_stdin(size_t *len)
+{
+    char *buf = malloc(INPUT_CAP + 1);
+    if (buf == NULL) return NULL;
+    size_t n = fread(buf, 1, INPUT_CAP + 1, stdin);
+    if (n > INPUT_CAP) {
+        free(buf);
+        *len = SIZE_MAX;
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Decode hex first (a hex string is never what a VAA looks like in base64:
+ * version 1 encodes as "AQ"), then base64. Surrounding whitespace ignored. */
+static int decode_input(unsigned char *out, size_t *out_len, const char *arg)
+{
+    char *owned = NULL;
+    size_t len;
+    const char *text = arg;
+    if (strcmp(arg, "-") == 0) {
+        owned = read_stdin(&len);
+        if (owned == NULL) {
+            fprintf(stderr, "bulkhead vaa: standard input %s\n",
+                    len == SIZE_MAX ? "exceeds the size cap" : "could not be read");
+            return EXIT_USAGE;
+        }
+        text = owned;
+    }
+    while (isspace((unsigned char)*text)) text++;
+    len = strlen(text);
+    while (len && isspace((unsigned char)text[len - 1])) len--;
+    if (len > INPUT_CAP) {
+        free(owned);
+        fprintf(stderr, "bulkhead vaa: input exceeds the size cap\n");
+        return EXIT_USAGE;
+    }
+    int rc = bh_hex_decode(out, BH_VAA_MAX_LEN, out_len, text, len);
+    if (rc == BH_EMALFORMED) rc = bh_base64_decode(out, BH_VAA_MAX_LEN, out_len, text, len);
+    free(owned);
+    if (rc == BH_ENOSPC) {
+        fprintf(stderr, "bulkhead vaa: VAA longer than %d bytes\n", BH_VAA_MAX_LEN);
+        return EXIT_USAGE;
+    }
+    if (rc != BH_OK) {
+        fprintf(stderr, "bulkhead vaa: input is neither hex nor base64\n");
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static json_t *jhex(const unsigned char *p, size_t n)
+{
+    char *s = malloc(2 * n + 3);
+    if (s == NULL) return NULL;
+    s[0] = '0';
+    s[1] = 'x';
+    bh_hex_encode(s + 2, p, n);
+    json_t *j = json_string(s);
+    free(s);
+    return j;
+}
+
+static json_t *ju256(const bh_u256 *v)
+{
+    char dec[BH_U256_DEC_MAX];
+    bh_u256_to_dec(dec, v);
+    return json_string(dec);
+}
+
+static json_t *decode_json(const bh_vaa *vaa)
+{
+    json_t *sigs = json_array();
+    for (unsigned i = 0; i < vaa->n_sigs; i++) {
+        const bh_vaa_sig *s = &vaa->sigs[i];
+        json_array_append_new(sigs, json_pack("{s:i, s:o, s:o, s:i}", "signer_index",
+                                              s->signer_index, "r", jhex(s->rs, 32), "s",
+                                              jhex(s->rs + 32, 32), "v", s->v));
+    }
+    char seq[24];
+    snprintf(seq, sizeof seq, "%llu", (unsigned long long)vaa->b.sequence);
+    bh_hash32 digest;
+    bh_vaa_digest(&digest, vaa->body, vaa->body_len);
+
+    json_t *payload;
+    bh_transfer t;
+    bh_reject why;
+    if (bh_transfer_parse(&t, &why, vaa->b.payload, vaa->b.payload_len) == BH_OK) {
+        payload = json_pack("{s:i, s:s, s:o, s:o, s:i, s:o, s:i, s:o}", "payload_id",
+                            BH_TRANSFER_PAYLOAD_ID, "kind", "transfer", "amount",
+                            ju256(&t.amount), "token", jhex(t.token.data, 32), "token_chain",
+                            t.token_chain, "to", jhex(t.to.data, 32), "to_chain", t.to_chain,
+                            "fee", ju256(&t.fee));
+    } else {
+        payload = json_pack("{s:i, s:s, s:s}", "payload_id",
+                            vaa->b.payload_len ? vaa->b.payload[0] : -1, "kind", "other",
+                            "not_a_transfer", bh_reject_name(why));
+    }
+    return json_pack("{s:i, s:I, s:i, s:o, s:{s:I, s:I, s:i, s:o, s:s, s:i, s:I, s:o}, "
+                     "s:o, s:o}",
+                     "version", vaa->version, "signer_set_index",
+                     (json_int_t)vaa->signer_set_index, "n_signatures", vaa->n_sigs,
+                     "signatures", sigs, "body", "timestamp", (json_int_t)vaa->b.timestamp,
+                     "nonce", (json_int_t)vaa->b.nonce, "emitter_chain", vaa->b.emitter_chain,
+                     "emitter", jhex(vaa->b.emitter.data, 32), "sequence", seq,
+                     "consistency", vaa->b.consistency, "payload_len",
+                     (json_int_t)vaa->b.payload_len, "payload_hex",
+                     jhex(vaa->b.payload, vaa->b.payload_len), "digest",
+                     jhex(digest.data, 32), "payload", payload);
+}
+
+/* Reads the signer file strictly; errors name the JSON path. */
+static int load_signers(bh_signer_set *set, const char *path)
+{
+    json_error_t err;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    int rc = EXIT_USAGE;
+    memset(set, 0, sizeof *set);
+    if (root == NULL) {
+        fprintf(stderr, "bulkhead vaa: %s:%d: %s\n", path, err.line, err.text);
+        return EXIT_USAGE;
+    }
+    if (!json_is_object(root)) {
+        fprintf(stderr, "bulkhead vaa: %s: $: expected an object\n", path);
+        goto out;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val)
+    {
+        if (strcmp(key, "index") && strcmp(key, "addresses") && strcmp(key, "quorum") &&
+            strcmp(key, "expires_at")) {
+            fprintf(stderr, "bulkhead vaa: %s: $.%s: unknown key\n", path, key);
+            goto out;
+        }
+    }
+    json_t *index = json_object_get(root, "index");
+    if (!json_is_integer(index) || json_integer_value(index) < 0 ||
+        json_integer_value(index) > UINT32_MAX) {
+        fprintf(stderr, "bulkhead vaa: %s: $.index: expected an integer 0..4294967295\n", path);
+        goto out;
+    }
+    set->index = (uint32_t)json_integer_value(index);
+    json_t *addrs = json_object_get(root, "addresses");
+    if (!json_is_array(addrs) || json_array_size(addrs) == 0 ||
+        json_array_size(addrs) > BH_MAX_SIGNERS) {
+        fprintf(stderr, "bulkhead vaa: %s: $.addresses: expected 1..%d addresses\n", path,
+                BH_MAX_SIGNERS);
+        goto out;
+    }
+    set->n = (uint8_t)json_array_size(addrs);
+    for (size_t i = 0; i < json_array_size(addrs); i++) {
+        json_t *a = json_array_get(addrs, i);
+        if (!json_is_string(a) || bh_hex_decode_exact(set->addrs[i].data, 20, json_string_value(a),
+                                                      json_string_length(a)) != BH_OK) {
+            fprintf(stderr, "bulkhead vaa: %s: $.addresses[%zu]: expected a 20-byte hex address\n",
+                    path, i);
+            goto out;
+        }
+    }
+    json_t *quorum = json_object_get(root, "quorum");
+    if (quorum) {
+        if (!json_is_integer(quorum) || json_integer_value(quorum) < 1 ||
+            json_integer_value(quorum) > set->n) {
+            fprintf(stderr, "bulkhead vaa: %s: $.quorum: expected an integer 1..%u\n", path,
+                    set->n);
+            goto out;
+        }
+        set->quorum = (uint8_t)json_integer_value(quorum);
+    }
+    json_t *exp = json_object_get(root, "expires_at");
+    if (exp) {
+        if (!json_is_integer(exp) || json_integer_value(exp) < 0) {
+            fprintf(stderr, "bulkhead vaa: %s: $.expires_at: expected unix seconds\n", path);
+            goto out;
+        }
+        set->expires_at = (uint64_t)json_integer_value(exp);
+    }
+    rc = EXIT_OK;
+out:
+    json_decref(root);
+    return rc;
+}
+
+static int cmd_decode(int argc, char **argv)
+{
+    if (argc != 1) return usage("decode takes exactly one VAA");
+    static unsigned char raw[BH_VAA_MAX_LEN];
+    static bh_vaa vaa;
+    size_t len;
+    int rc = decode_input(raw, &len, argv[0]);
+    if (rc != EXIT_OK) return rc;
+    bh_reject why;
+    if (bh_vaa_parse(&vaa, &why, raw, len) != BH_OK) {
+        printf("%s\n", bh_reject_name(why));
+        fprintf(stderr, "bulkhead vaa: malformed VAA: %s\n", bh_reject_name(why));
+        return EXIT_REFUSED;
+    }
+    json_t *j = decode_json(&vaa);
+    if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+        json_decref(j);
+        fprintf(stderr, "bulkhead vaa: out of memory\n");
+        return EXIT_REFUSED;
+    }
+    putchar('\n');
+    json_decref(j);
+    return EXIT_OK;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    const char *signers = NULL, *input = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--signers") == 0) {
+            if (i + 1 >= argc) return usage("--signers needs a FILE");
+            signers = argv[++i];
+        } else if (strncmp(argv[i], "--", 2) == 0) {
+            return usage("unknown option");
+        } else if (input == NULL) {
+            input = argv[i];
+        } else {
+            return usage("verify takes exactly one VAA");
+        }
+    }
+    if (signers == NULL) return usage("verify needs --signers FILE");
+    if (input == NULL) return usage("verify needs a VAA");
+    static bh_signer_set set;
+    int rc = load_signers(&set, signers);
+    if (rc != EXIT_OK) return rc;
+    static unsigned char raw[BH_VAA_MAX_LEN];
+    static bh_vaa vaa;
+    size_t len;
+    rc = decode_input(raw, &len, input);
+    if (rc != EXIT_OK) return rc;
+
+    bh_reject why;
+    if (bh_vaa_parse(&vaa, &why, raw, len) == BH_OK) {
+        bh_attest *ctx = bh_attest_create();
+        if (ctx == NULL) {
+            fprintf(stderr, "bulkhead vaa: out of memory\n");
+            return EXIT_REFUSED;
+        }
+        why = bh_vaa_verify(ctx, &vaa, &set, (uint64_t)time(NULL));
+        bh_attest_destroy(ctx);
+    }
+    printf("%s\n", bh_reject_name(why));
+    return why == BH_REJECT_OK ? EXIT_OK : EXIT_REFUSED;
+}
+
+int bh_cmd_vaa(int argc, char **argv)
+{
+    if (argc < 1) return usage(NULL);
+    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        fputs(usage_text, stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[0], "decode") == 0) return cmd_decode(argc - 1, argv + 1);
+    if (strcmp(argv[0], "verify") == 0) return cmd_verify(argc - 1, argv + 1);
+    return usage("unknown vaa subcommand");
+}

@@ -1,0 +1,36 @@
+/* bulkhead: the relayer node and its operator subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd_vaa.h"
+
+static const char usage_text[] =
+    "usage: bulkhead COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  vaa decode HEX|BASE64|-           print a VAA's fields as JSON\n"
+    "  vaa verify --signers FILE VAA     check a VAA's signatures against a signer set\n"
+    "  version                           print the version\n"
+    "\n"
+    "Run 'bulkhead COMMAND --help' for a command's options.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "vaa") == 0) return bh_cmd_vaa(argc - 2, argv + 2);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("bulkhead %s\n", BH_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    fprintf(stderr, "bulkhead: unknown command '%s'\n", cmd);
+    fputs(usage_text, stderr);
+    return 2;
+}
