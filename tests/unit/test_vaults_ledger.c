@@ -1,0 +1,380 @@
+/* Vault semantics: ledger moves, replay, quarantine, rate limits, operator
+ * actions, schema refusal, file modes and the audit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#include "vaults_helpers.h"
+
+#define T0 1700000000ull
+#define S 1 /* home chain of the vault under test */
+
+typedef struct {
+    char *dir;
+    bh_vault *v;
+    bh_bytes32 tok;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->dir = vt_tmpdir();
+    assert_int_equal(bh_vault_init_dir(f->dir, "home", S, T0, "test", "setup"), BH_OK);
+    f->v = vt_open(f->dir, "home", NULL);
+    assert_non_null(f->v);
+    f->tok = vt_token(S, 0);
+    assert_int_equal(bh_vault_asset_add(f->v, &f->tok, 6, "TOK", T0, "test", NULL), BH_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    bh_vault_close(f->v);
+    vt_rmrf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static bh_vault_result apply1(fx *f, bh_transfer_msg m, uint64_t now)
+{
+    bh_vault_result r;
+    assert_int_equal(bh_vault_apply(f->v, &r, &m, 1, now), BH_OK);
+    return r;
+}
+
+static bh_u128 outstanding(fx *f, uint16_t chain)
+{
+    bh_vault_lane l;
+    int rc = bh_vault_lane_get(f->v, &l, &f->tok, chain);
+    return rc == BH_OK ? l.outstanding : 0;
+}
+
+static bh_u128 locked(fx *f)
+{
+    bh_vault_asset a;
+    assert_int_equal(bh_vault_asset_get(f->v, &a, &f->tok), BH_OK);
+    return a.locked;
+}
+
+static void assert_audit_clean(fx *f)
+{
+    char diff[256];
+    int rc = bh_vault_audit(f->v, diff, sizeof diff);
+    if (rc) fprintf(stderr, "audit: %s\n", diff);
+    assert_int_equal(rc, BH_OK);
+}
+
+static void test_lock_return_hop(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_true(locked(f) == 100 && outstanding(f, 2) == 100);
+    /* hop 2 -> 3 moves supply between lanes, locked unchanged */
+    assert_int_equal(apply1(f, vt_msg(2, S, 3, 1, 30, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_true(locked(f) == 100 && outstanding(f, 2) == 70 && outstanding(f, 3) == 30);
+    /* return from 3 releases custody */
+    assert_int_equal(apply1(f, vt_msg(3, S, S, 1, 10, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_true(locked(f) == 90 && outstanding(f, 3) == 20);
+    /* chain 3 cannot take more home than it holds, even though locked has it */
+    bh_vault_result r = apply1(f, vt_msg(3, S, S, 2, 21, 0, 0), T0);
+    assert_int_equal(r.status, BH_VAULT_REJECTED);
+    assert_int_equal(r.reason, BH_REJECT_EXCEEDS_OUTSTANDING);
+    /* nor hop more than it holds */
+    r = apply1(f, vt_msg(3, S, 2, 3, 21, 0, 0), T0);
+    assert_int_equal(r.reason, BH_REJECT_EXCEEDS_OUTSTANDING);
+    /* a chain never given anything can take nothing */
+    r = apply1(f, vt_msg(4, S, S, 1, 1, 0, 0), T0);
+    assert_int_equal(r.reason, BH_REJECT_EXCEEDS_OUTSTANDING);
+    assert_true(locked(f) == 90 && outstanding(f, 2) == 70 && outstanding(f, 3) == 20);
+    /* the rejected key was not consumed: the right amount still goes through */
+    assert_int_equal(apply1(f, vt_msg(3, S, S, 2, 20, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_true(locked(f) == 70 && outstanding(f, 3) == 0);
+    bh_vault_info info;
+    assert_int_equal(bh_vault_info_get(f->v, &info), BH_OK);
+    assert_int_equal(info.rejects[BH_REJECT_EXCEEDS_OUTSTANDING], 3);
+    assert_audit_clean(f);
+}
+
+static void test_replay_equivocation_routing(void **state)
+{
+    fx *f = *state;
+    bh_transfer_msg m = vt_msg(S, S, 2, 7, 5, 0, 0);
+    assert_int_equal(apply1(f, m, T0).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = apply1(f, m, T0);
+    assert_int_equal(r.status, BH_VAULT_REJECTED);
+    assert_int_equal(r.reason, BH_REJECT_REPLAYED);
+    r = apply1(f, vt_msg(S, S, 2, 7, 5, 0, 1), T0);
+    assert_int_equal(r.reason, BH_REJECT_EQUIVOCATION);
+    assert_true(locked(f) == 5);
+    r = apply1(f, vt_msg(S, 9, 2, 8, 5, 0, 0), T0); /* another vault's asset */
+    assert_int_equal(r.reason, BH_REJECT_UNKNOWN_CHAIN);
+    r = apply1(f, vt_msg(S, S, 2, 9, 5, 1, 0), T0); /* unregistered token */
+    assert_int_equal(r.reason, BH_REJECT_UNKNOWN_ASSET);
+    r = apply1(f, vt_msg(S, S, 2, 10, 0, 0, 0), T0);
+    assert_int_equal(r.reason, BH_REJECT_AMOUNT_OUT_OF_RANGE);
+    /* replays inside one batch: the second copy is refused, the first applied */
+    bh_transfer_msg b[2] = {vt_msg(S, S, 2, 11, 1, 0, 0), vt_msg(S, S, 2, 11, 1, 0, 0)};
+    bh_vault_result rr[2];
+    assert_int_equal(bh_vault_apply(f->v, rr, b, 2, T0), BH_OK);
+    assert_int_equal(rr[0].status, BH_VAULT_ACCEPTED);
+    assert_int_equal(rr[1].reason, BH_REJECT_REPLAYED);
+    assert_true(locked(f) == 6);
+    assert_audit_clean(f);
+}
+
+static void test_exposure_cap(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "cap.2", 50, T0, "op", "r"), BH_OK);
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 50, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = apply1(f, vt_msg(S, S, 2, 2, 1, 0, 0), T0);
+    assert_int_equal(r.reason, BH_REJECT_EXCEEDS_EXPOSURE_CAP);
+    assert_int_equal(apply1(f, vt_msg(S, S, 3, 3, 10, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    r = apply1(f, vt_msg(3, S, 2, 1, 1, 0, 0), T0); /* hop into a full lane */
+    assert_int_equal(r.reason, BH_REJECT_EXCEEDS_EXPOSURE_CAP);
+    assert_true(locked(f) == 60 && outstanding(f, 2) == 50);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "bogus.2", 1, T0, "op", "r"), BH_EINVAL);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "cap.0", 1, T0, "op", "r"), BH_EINVAL);
+    assert_audit_clean(f);
+}
+
+static void test_quarantine_holds_and_release(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(bh_vault_freeze(f->v, 2, T0, "alice", "equivocation seen"), BH_OK);
+    assert_int_equal(bh_vault_freeze(f->v, 2, T0, "alice", "again"), BH_EEXIST);
+    assert_true(bh_vault_is_quarantined(f->v, 2));
+    bh_vault_result r = apply1(f, vt_msg(2, S, S, 1, 40, 0, 0), T0);
+    assert_int_equal(r.status, BH_VAULT_HELD);
+    assert_int_equal(r.reason, BH_REJECT_CHAIN_QUARANTINED);
+    assert_true(locked(f) == 100 && outstanding(f, 2) == 100); /* nothing applied */
+    /* outbound to the frozen chain pauses too; other chains flow */
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 2, 1, 0, 0), T0).status, BH_VAULT_HELD);
+    assert_int_equal(apply1(f, vt_msg(S, S, 3, 3, 1, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    /* the hold claimed its key: a re-observation is a replay, not a second hold */
+    assert_int_equal(apply1(f, vt_msg(2, S, S, 1, 40, 0, 0), T0).reason, BH_REJECT_REPLAYED);
+    assert_int_equal(bh_vault_retime(f->v, r.pending_id, T0, T0, "op", "x"), BH_ESTATE);
+    assert_int_equal(bh_vault_release(f->v, NULL, r.pending_id, T0, "op", "x"), BH_ESTATE);
+    assert_int_equal(bh_vault_unfreeze(f->v, 2, T0, "bob", "resolved"), BH_OK);
+    assert_int_equal(bh_vault_unfreeze(f->v, 2, T0, "bob", "resolved"), BH_ENOTFOUND);
+    assert_int_equal(bh_vault_release(f->v, NULL, r.pending_id, T0, "bob", "checked"), BH_OK);
+    assert_true(locked(f) == 61 && outstanding(f, 2) == 60);
+    assert_int_equal(bh_vault_release(f->v, NULL, r.pending_id, T0, "bob", "x"), BH_ENOTFOUND);
+    assert_audit_clean(f);
+}
+
+static int count_freeze(void *ctx, const bh_vault_journal_entry *e)
+{
+    if (e->kind == BH_VJ_FREEZE && !strcmp(e->actor, "alice") &&
+        !strcmp(e->reason, "equivocation seen") && e->chain == 2)
+        (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_freeze_journaled(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_freeze(f->v, 2, T0, "alice", "equivocation seen"), BH_OK);
+    int n = 0;
+    assert_int_equal(bh_vault_each_journal(f->v, 0, count_freeze, &n), BH_OK);
+    assert_int_equal(n, 1);
+}
+
+static void test_bucket_delays_never_drops(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 1000, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "in_capacity.2", 100, T0, "op", "r"),
+                     BH_OK);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "in_refill.2", 10, T0, "op", "r"), BH_OK);
+    assert_int_equal(apply1(f, vt_msg(2, S, S, 1, 100, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = apply1(f, vt_msg(2, S, S, 2, 50, 0, 0), T0);
+    assert_int_equal(r.status, BH_VAULT_DELAYED);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_BUCKET);
+    assert_int_equal(r.release_at, T0 + 5);
+    /* the next one queues behind it */
+    bh_vault_result r2 = apply1(f, vt_msg(2, S, S, 3, 20, 0, 0), T0 + 1);
+    assert_int_equal(r2.status, BH_VAULT_DELAYED);
+    assert_int_equal(r2.release_at, T0 + 7);
+    /* larger than the bucket: held for an operator, still applied to the ledger */
+    bh_vault_result r3 = apply1(f, vt_msg(2, S, S, 4, 101, 0, 0), T0 + 1);
+    assert_int_equal(r3.status, BH_VAULT_HELD);
+    assert_int_equal(r3.cause, BH_VAULT_CAUSE_CAPACITY);
+    assert_true(outstanding(f, 2) == 1000 - 271);
+    size_t n;
+    assert_int_equal(bh_vault_release_due(f->v, &n, T0 + 4, 0), BH_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(bh_vault_release_due(f->v, &n, T0 + 5, 0), BH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(bh_vault_release_due(f->v, &n, T0 + 100000, 0), BH_OK);
+    assert_int_equal(n, 1); /* the operator hold stays */
+    bh_vault_pending p;
+    assert_int_equal(bh_vault_pending_get(f->v, &p, r3.pending_id), BH_OK);
+    assert_int_equal(p.release_at, 0);
+    /* retime makes it due; drop of another reverses its effect */
+    assert_int_equal(bh_vault_retime(f->v, r3.pending_id, T0 + 10, T0 + 2, "op", "ok"), BH_OK);
+    assert_int_equal(bh_vault_release_due(f->v, &n, T0 + 10, 0), BH_OK);
+    assert_int_equal(n, 1);
+    bh_vault_outbox_entry ob[8];
+    assert_int_equal(bh_vault_outbox_peek(f->v, ob, 8, &n), BH_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(ob[4].msg.sequence, 4);
+    assert_int_equal(bh_vault_outbox_ack(f->v, ob[0].id), BH_OK);
+    assert_int_equal(bh_vault_outbox_ack(f->v, ob[0].id), BH_ENOTFOUND);
+    assert_audit_clean(f);
+}
+
+static void test_drop_reverses(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "big_threshold", 500, T0, "op", "r"),
+                     BH_OK);
+    bh_vault_result r = apply1(f, vt_msg(S, S, 2, 1, 600, 0, 0), T0);
+    assert_int_equal(r.status, BH_VAULT_DELAYED);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_BIG);
+    assert_int_equal(r.release_at, T0 + 24 * 3600);
+    assert_true(locked(f) == 600 && outstanding(f, 2) == 600);
+    assert_int_equal(bh_vault_drop(f->v, r.pending_id, T0, "op", "suspicious"), BH_OK);
+    assert_true(locked(f) == 0 && outstanding(f, 2) == 0);
+    assert_int_equal(bh_vault_drop(f->v, r.pending_id, T0, "op", "again"), BH_ENOTFOUND);
+    /* a dropped message stays consumed */
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 600, 0, 0), T0).reason, BH_REJECT_REPLAYED);
+    /* reversal refused if the supply moved on since */
+    r = apply1(f, vt_msg(S, S, 2, 2, 700, 0, 0), T0);
+    assert_int_equal(r.status, BH_VAULT_DELAYED);
+    assert_int_equal(apply1(f, vt_msg(2, S, S, 1, 400, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(bh_vault_drop(f->v, r.pending_id, T0, "op", "x"), BH_EINVARIANT);
+    assert_non_null(strstr(bh_vault_errmsg(f->v), "exceeds_outstanding"));
+    assert_audit_clean(f);
+}
+
+static void test_window_and_msg_limit(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "window.1", 100, T0, "op", "r"), BH_OK);
+    uint64_t t = T0 - T0 % 3600; /* start of an hour */
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 60, 0, 0), t).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 2, 40, 0, 0), t + 3600).status,
+                     BH_VAULT_ACCEPTED);
+    bh_vault_result r = apply1(f, vt_msg(S, S, 2, 3, 30, 0, 0), t + 7200);
+    assert_int_equal(r.status, BH_VAULT_DELAYED);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(r.release_at, t + 24 * 3600); /* when the first 60 slides out */
+    r = apply1(f, vt_msg(S, S, 2, 4, 101, 0, 0), t + 7200);
+    assert_int_equal(r.status, BH_VAULT_HELD);
+    /* after a day, the window is empty again */
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 5, 60, 0, 0), t + 30 * 3600).status,
+                     BH_VAULT_ACCEPTED);
+    /* message-count limit per source chain: a flood costs only its chain */
+    assert_int_equal(bh_vault_set_limit(f->v, NULL, "msg_limit.2", 2, T0, "op", "r"), BH_OK);
+    assert_int_equal(apply1(f, vt_msg(2, S, S, 1, 1, 0, 0), t).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(apply1(f, vt_msg(2, S, S, 2, 1, 0, 0), t).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(apply1(f, vt_msg(2, S, S, 3, 1, 0, 0), t).reason, BH_REJECT_MESSAGE_LIMIT);
+    assert_int_equal(apply1(f, vt_msg(S, S, 3, 9, 1, 0, 0), t + 30 * 3600).status,
+                     BH_VAULT_ACCEPTED);
+    assert_audit_clean(f);
+}
+
+static void test_schema_and_modes(void **state)
+{
+    fx *f = *state;
+    char path[600];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/vaults/home/data.mdb", f->dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    bh_vault_close(f->v);
+    f->v = NULL;
+    /* pretend a newer build wrote this vault */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    snprintf(path, sizeof path, "%s/vaults/home", f->dir);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    uint32_t newer = BH_VAULT_SCHEMA + 1;
+    MDB_val k = {6, "schema"}, d = {4, &newer};
+    assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    char why[512];
+    bh_vault *v = NULL;
+    assert_int_equal(bh_vault_open(&v, f->dir, "home", NULL, why, sizeof why), BH_ESCHEMA);
+    assert_null(v);
+    assert_non_null(strstr(why, "schema 2"));
+    /* never rewritten */
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
+    assert_int_equal(*(uint32_t *)d.mv_data, newer);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    assert_int_equal(bh_vault_open(&v, f->dir, "nope", NULL, why, sizeof why), BH_ENOTFOUND);
+    assert_non_null(strstr(why, "no vault named"));
+    assert_int_equal(bh_vault_open(&v, "/nonexistent/dir", "home", NULL, why, sizeof why),
+                     BH_ENOTFOUND);
+    assert_int_equal(bh_vault_open(&v, f->dir, "Bad/Name", NULL, why, sizeof why), BH_EINVAL);
+    assert_int_equal(bh_vault_init_dir(f->dir, "home", S, T0, NULL, NULL), BH_EEXIST);
+}
+
+static void test_audit_names_tampering(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_audit_clean(f);
+    bh_vault_close(f->v);
+    f->v = NULL;
+    /* someone edits outstanding[2] behind the journal's back */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    char path[600];
+    snprintf(path, sizeof path, "%s/vaults/home", f->dir);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "lanes", 0, &dbi), 0);
+    unsigned char kb[34];
+    memcpy(kb, f->tok.data, 32);
+    kb[32] = 0;
+    kb[33] = 2;
+    MDB_val k = {34, kb}, d;
+    assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
+    bh_vault_lane l;
+    memcpy(&l, d.mv_data, sizeof l);
+    l.outstanding = 90;
+    d.mv_data = &l;
+    assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    f->v = vt_open(f->dir, "home", NULL);
+    char diff[256];
+    assert_int_equal(bh_vault_audit(f->v, diff, sizeof diff), BH_ECORRUPT);
+    assert_non_null(strstr(diff, "outstanding on chain 2: journal gives 100, stored 90"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lock_return_hop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_equivocation_routing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exposure_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quarantine_holds_and_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_freeze_journaled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bucket_delays_never_drops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_reverses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_and_msg_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_and_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_names_tampering, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

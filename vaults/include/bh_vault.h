@@ -1,0 +1,343 @@
+/* Vaults: one LMDB ledger per home chain.
+ *
+ * A vault S backs every wrapped copy of the tokens whose home chain is S.
+ * Per asset it holds `locked` (custody on S) and, per remote chain D,
+ * `outstanding[D]` (wrapped supply on D). A transfer message m applied to
+ * vault S (m.transfer.token_chain == S) with source C = m.emitter_chain and
+ * destination D = m.transfer.to_chain moves m.amount as follows:
+ *
+ *   lock    (C == S): locked += a; outstanding[D] += a
+ *   return  (D == S): outstanding[C] -= a; locked -= a
+ *                     refused (exceeds_outstanding) if a > outstanding[C]
+ *   hop     (else):   outstanding[C] -= a; outstanding[D] += a
+ *                     refused (exceeds_outstanding) if a > outstanding[C]
+ *
+ * and always Σ_D outstanding[D] <= locked and outstanding[D] <= cap[D].
+ * So a forged message claiming chain C costs S at most outstanding[C], and
+ * nothing at all in a vault that never minted onto C (outstanding is 0).
+ *
+ * Files: DATA_DIR/vaults/<name>/{data.mdb,lock.mdb}, mode 0600. A vault
+ * handle is used by one thread at a time; several processes may open the
+ * same vault (LMDB readers never block the single writer).
+ *
+ * Time is always an input (`now`, seconds since the epoch) so behaviour is
+ * reproducible. All amounts are in the token's smallest unit. */
+#ifndef BH_VAULT_H
+#define BH_VAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bh_error.h"
+#include "bh_reject.h"
+#include "bh_transfer.h"
+#include "bh_types.h"
+
+/* On-disk schema this build reads and writes. A vault with another
+ * version is refused at open (BH_ESCHEMA), never rewritten. */
+#define BH_VAULT_SCHEMA 1
+
+#define BH_VAULT_NAME_MAX 32   /* chain name: [a-z0-9_-]{1,32} */
+#define BH_VAULT_ACTOR_MAX 32  /* journal actor, bytes, truncated beyond */
+#define BH_VAULT_REASON_MAX 160 /* journal reason, bytes, truncated beyond */
+#define BH_VAULT_SYMBOL_MAX 16
+#define BH_VAULT_WINDOW_SLOTS 24 /* sliding window: 24 slots of one hour */
+#define BH_VAULT_DEFAULT_BIG_DELAY (24u * 3600u)
+
+typedef struct bh_vault bh_vault;
+
+typedef struct {
+    size_t map_size;     /* initial map size in bytes; 0 = 64 MiB */
+    size_t map_max;      /* the map never grows past this; 0 = 64 GiB */
+    int read_only;       /* open without write access (vaultctl readers) */
+    int no_sync;         /* MDB_NOSYNC: tests and benchmarks only; never the node */
+} bh_vault_opts;
+
+/* ---- stored records (views; amounts in smallest units) ---- */
+
+/* A token bucket: `capacity` 0 means no bucket. `debt` is what delayed
+ * transfers borrowed ahead of refill; level and debt are never both > 0. */
+typedef struct {
+    bh_u128 capacity;
+    bh_u128 refill; /* units per second */
+    bh_u128 level;
+    bh_u128 debt;
+    uint64_t last; /* time of the last refill */
+    uint64_t pad_;
+} bh_vault_bucket;
+
+/* One asset's state toward one chain (the lane). For the home chain's own
+ * lane only the buckets and the window are used (outstanding stays 0). */
+typedef struct {
+    bh_u128 outstanding;
+    bh_u128 cap;          /* exposure cap on outstanding; 0 = none */
+    bh_u128 window_limit; /* 24 h sum of transfers from this chain; 0 = none */
+    bh_vault_bucket in;   /* transfers coming from this chain */
+    bh_vault_bucket out;  /* transfers going to this chain */
+    uint64_t window_hour[BH_VAULT_WINDOW_SLOTS];
+    bh_u128 window_sum[BH_VAULT_WINDOW_SLOTS];
+} bh_vault_lane;
+
+typedef struct {
+    bh_u128 locked;
+    bh_u128 outstanding_total; /* Σ over lanes, kept for an O(1) check */
+    bh_u128 big_threshold;     /* transfers >= this wait big_delay; 0 = off */
+    uint64_t big_delay;        /* seconds */
+    uint64_t created;
+    uint8_t decimals;
+    char symbol[BH_VAULT_SYMBOL_MAX + 1];
+    uint8_t pad_[6];
+} bh_vault_asset;
+
+typedef enum {
+    BH_VAULT_ACCEPTED = 0, /* applied, in the outbox */
+    BH_VAULT_DELAYED,      /* applied, in pending until release_at */
+    BH_VAULT_HELD,         /* in pending until an operator acts */
+    BH_VAULT_REJECTED      /* nothing applied; see reason */
+} bh_vault_status;
+
+/* Why a transfer waits in pending. */
+typedef enum {
+    BH_VAULT_CAUSE_NONE = 0,
+    BH_VAULT_CAUSE_BUCKET,     /* token bucket empty: waits for refill */
+    BH_VAULT_CAUSE_WINDOW,     /* 24 h window full: waits for it to slide */
+    BH_VAULT_CAUSE_BIG,        /* at or above the big-transfer threshold */
+    BH_VAULT_CAUSE_CAPACITY,   /* larger than a bucket or window: operator */
+    BH_VAULT_CAUSE_QUARANTINE, /* a chain is quarantined: operator; not applied */
+    BH_VAULT_CAUSE_RETIMED     /* an operator set the release time */
+} bh_vault_cause;
+
+/* Returns: a stable name ("bucket", "quarantine", ...); never NULL. */
+const char *bh_vault_cause_name(bh_vault_cause c);
+/* Returns: a stable name ("accepted", "delayed", "held", "rejected"). */
+const char *bh_vault_status_name(bh_vault_status s);
+
+typedef struct {
+    bh_vault_status status;
+    bh_reject reason;     /* REJECTED: why; HELD by quarantine: chain_quarantined */
+    bh_vault_cause cause; /* DELAYED/HELD: why it waits */
+    uint64_t release_at;  /* DELAYED: when it becomes due; else 0 */
+    uint64_t pending_id;  /* DELAYED/HELD: id in pending; else 0 */
+    uint64_t journal_id;  /* the journal entry written for this message */
+} bh_vault_result;
+
+typedef struct {
+    uint64_t id;
+    uint64_t created;
+    uint64_t release_at; /* 0: waits for an operator */
+    uint32_t cause;      /* bh_vault_cause */
+    uint32_t applied;    /* 1 if the ledger already holds its effect */
+    bh_transfer_msg msg;
+} bh_vault_pending;
+
+typedef struct {
+    uint64_t id;
+    bh_transfer_msg msg;
+} bh_vault_outbox_entry;
+
+typedef enum {
+    BH_VJ_ACCEPT = 1, /* message applied and delivered to the outbox */
+    BH_VJ_DELAY,      /* message applied, parked in pending (ref = pending id) */
+    BH_VJ_HOLD,       /* message parked unapplied (quarantine) */
+    BH_VJ_REJECT,     /* message refused (reject set) */
+    BH_VJ_RELEASE,    /* pending ref released to the outbox (may apply) */
+    BH_VJ_DROP,       /* pending ref dropped (reverses its effect) */
+    BH_VJ_RETIME,     /* pending ref re-timed (amount = new release time) */
+    BH_VJ_FREEZE,     /* chain quarantined */
+    BH_VJ_UNFREEZE,   /* quarantine lifted */
+    BH_VJ_LIMITS,     /* a limit changed (reason holds key=value) */
+    BH_VJ_ASSET_ADD,  /* asset registered (amount = decimals) */
+    BH_VJ_INIT        /* vault created */
+} bh_vault_jkind;
+
+/* Ledger effect flags of a journal entry; audit replays exactly these. */
+#define BH_VJ_LOCK_ADD 1u /* locked += amount */
+#define BH_VJ_LOCK_SUB 2u /* locked -= amount */
+#define BH_VJ_LANE_DEC 4u /* outstanding[lane_dec] -= amount */
+#define BH_VJ_LANE_INC 8u /* outstanding[lane_inc] += amount */
+
+typedef struct {
+    uint64_t id;
+    uint64_t time;
+    uint64_t ref; /* pending id or outbox id, by kind */
+    uint32_t kind;    /* bh_vault_jkind */
+    uint32_t effects; /* BH_VJ_* flags */
+    uint32_t reject;  /* bh_reject for REJECT, else 0 */
+    uint16_t chain;   /* FREEZE/UNFREEZE/LIMITS: the chain concerned */
+    uint16_t lane_dec;
+    uint16_t lane_inc;
+    uint16_t emitter_chain;
+    bh_bytes32 emitter;
+    uint64_t sequence;
+    bh_hash32 digest;
+    bh_bytes32 token;
+    bh_u128 amount;
+    char actor[BH_VAULT_ACTOR_MAX + 1];
+    char reason[BH_VAULT_REASON_MAX + 1];
+} bh_vault_journal_entry;
+
+typedef struct {
+    uint16_t chain;
+    uint64_t since;
+    char actor[BH_VAULT_ACTOR_MAX + 1];
+    char reason[BH_VAULT_REASON_MAX + 1];
+} bh_vault_quarantine;
+
+typedef struct {
+    char name[BH_VAULT_NAME_MAX + 1];
+    uint16_t chain_id;
+    uint32_t schema;
+    uint64_t created;
+    uint32_t msg_limit_default; /* per source chain per 24 h; 0 = none */
+    uint64_t next_journal;
+    uint64_t next_pending;
+    uint64_t next_outbox;
+    uint64_t rejects[BH_REJECT_COUNT_]; /* rejections counted by reason */
+} bh_vault_info;
+
+/* ---- lifecycle ---- */
+
+/* Create a new, empty vault directory DATA_DIR/vaults/NAME/.
+ * Returns: BH_OK; BH_EINVAL for a bad name, chain_id 0 or NULL;
+ *          BH_EEXIST if a vault is already there; BH_EIO, errno.
+ * In: actor, reason  journaled with the creation (may be NULL). */
+BH_WARN_UNUSED_RESULT int bh_vault_init_dir(const char *data_dir, const char *name,
+                                            uint16_t chain_id, uint64_t now,
+                                            const char *actor, const char *reason);
+
+/* Open an existing vault.
+ * Returns: BH_OK; BH_ENOTFOUND if there is no vault of that name (or the
+ *          directory is not a vault); BH_ESCHEMA if its schema is newer or
+ *          unknown (the files are left untouched); BH_EIO; BH_ENOMEM.
+ * Out: out  a handle, caller closes with bh_vault_close; NULL on error.
+ *      why  optional; a human explanation of a failure (always set). */
+BH_WARN_UNUSED_RESULT int bh_vault_open(bh_vault **out, const char *data_dir, const char *name,
+                                        const bh_vault_opts *opts, char *why, size_t why_cap);
+
+/* Close a handle; NULL is a no-op. */
+void bh_vault_close(bh_vault *v);
+
+/* Returns: the last failure explained for humans ("" if none); borrowed,
+ *          valid until the next call on v. */
+const char *bh_vault_errmsg(const bh_vault *v);
+
+/* Returns: the vault's chain id / name (borrowed, lives as long as v). */
+uint16_t bh_vault_chain_id(const bh_vault *v);
+const char *bh_vault_name(const bh_vault *v);
+
+/* ---- the write path ---- */
+
+/* Apply n transfer messages, in order, in ONE write transaction: replay
+ * check, routing (token_chain must be this vault, asset registered),
+ * quarantine, ledger invariants, rate limits, journal, outbox. A rejected
+ * message changes only the reject counters and the journal. If the map is
+ * full it grows (doubling, up to opts.map_max) and the whole batch is
+ * retried; nothing is ever half-applied.
+ * Returns: BH_OK (each message's outcome is in results[i]);
+ *          BH_EMAPFULL if the map cannot grow (nothing applied; see
+ *          bh_vault_errmsg); BH_ESTATE if opened read-only; BH_EIO;
+ *          BH_ECORRUPT if a stored record has the wrong size.
+ * Out: results  n entries, zeroed on entry.
+ * In:  msgs  n messages; now  current time. */
+BH_WARN_UNUSED_RESULT int bh_vault_apply(bh_vault *v, bh_vault_result *results,
+                                         const bh_transfer_msg *msgs, size_t n, uint64_t now);
+
+/* Move pending transfers that are applied and due (release_at <= now) to
+ * the outbox, oldest first, at most max of them (0 = no bound).
+ * Out: released  how many moved. */
+BH_WARN_UNUSED_RESULT int bh_vault_release_due(bh_vault *v, size_t *released, uint64_t now,
+                                               size_t max);
+
+/* Read up to cap outbox entries, oldest first. Out: out, n. */
+BH_WARN_UNUSED_RESULT int bh_vault_outbox_peek(bh_vault *v, bh_vault_outbox_entry *out,
+                                               size_t cap, size_t *n);
+/* Remove a delivered outbox entry. Returns: BH_OK; BH_ENOTFOUND. */
+BH_WARN_UNUSED_RESULT int bh_vault_outbox_ack(bh_vault *v, uint64_t id);
+
+/* ---- operator actions (all journaled with actor and reason) ---- */
+
+/* Register an asset. Returns: BH_OK; BH_EEXIST; BH_EINVAL (decimals > 38). */
+BH_WARN_UNUSED_RESULT int bh_vault_asset_add(bh_vault *v, const bh_bytes32 *token,
+                                             uint8_t decimals, const char *symbol, uint64_t now,
+                                             const char *actor, const char *reason);
+
+/* Release a pending transfer to the outbox now. A quarantine hold is
+ * applied first (replay of invariants; the quarantine must be lifted).
+ * Returns: BH_OK; BH_ENOTFOUND; BH_ESTATE if a chain it touches is still
+ *          quarantined; BH_EINVARIANT (with *why) if applying it would break
+ *          the ledger. Out: why  optional, reject reason on BH_EINVARIANT. */
+BH_WARN_UNUSED_RESULT int bh_vault_release(bh_vault *v, bh_reject *why, uint64_t id,
+                                           uint64_t now, const char *actor, const char *reason);
+
+/* Drop a pending transfer: it will never be delivered; an applied one has
+ * its ledger effect reversed. Returns: BH_OK; BH_ENOTFOUND; BH_EINVARIANT
+ * if reversing it would break the ledger (e.g. the supply moved since). */
+BH_WARN_UNUSED_RESULT int bh_vault_drop(bh_vault *v, uint64_t id, uint64_t now,
+                                        const char *actor, const char *reason);
+
+/* Set a pending transfer's release time. Quarantine holds cannot be
+ * re-timed (BH_ESTATE). Returns: BH_OK; BH_ENOTFOUND; BH_ESTATE. */
+BH_WARN_UNUSED_RESULT int bh_vault_retime(bh_vault *v, uint64_t id, uint64_t release_at,
+                                          uint64_t now, const char *actor, const char *reason);
+
+/* Quarantine a chain (inbound from it held, outbound to it paused) or lift
+ * it. Returns: BH_OK; BH_EEXIST if already frozen; BH_ENOTFOUND if not. */
+BH_WARN_UNUSED_RESULT int bh_vault_freeze(bh_vault *v, uint16_t chain, uint64_t now,
+                                          const char *actor, const char *reason);
+BH_WARN_UNUSED_RESULT int bh_vault_unfreeze(bh_vault *v, uint16_t chain, uint64_t now,
+                                            const char *actor, const char *reason);
+
+/* Set one limit, named as vaultctl names it:
+ *   asset keys:  big_threshold, big_delay (seconds)
+ *   lane keys (suffix .<chain id>): cap, window, in_capacity, in_refill,
+ *                                   out_capacity, out_refill
+ *   vault key (token NULL): msg_limit (messages per source chain per 24 h)
+ * value is in smallest units (seconds for big_delay). 0 removes a limit.
+ * Returns: BH_OK; BH_EINVAL for an unknown key; BH_ENOTFOUND for an
+ *          unknown asset. */
+BH_WARN_UNUSED_RESULT int bh_vault_set_limit(bh_vault *v, const bh_bytes32 *token,
+                                             const char *key, bh_u128 value, uint64_t now,
+                                             const char *actor, const char *reason);
+
+/* ---- reading (each call is one consistent snapshot) ---- */
+
+BH_WARN_UNUSED_RESULT int bh_vault_info_get(bh_vault *v, bh_vault_info *out);
+
+/* Returns: BH_OK; BH_ENOTFOUND. Out: out zeroed on entry. */
+BH_WARN_UNUSED_RESULT int bh_vault_asset_get(bh_vault *v, bh_vault_asset *out,
+                                             const bh_bytes32 *token);
+BH_WARN_UNUSED_RESULT int bh_vault_lane_get(bh_vault *v, bh_vault_lane *out,
+                                            const bh_bytes32 *token, uint16_t chain);
+BH_WARN_UNUSED_RESULT int bh_vault_pending_get(bh_vault *v, bh_vault_pending *out, uint64_t id);
+
+/* Visitors: the callback returns 0 to continue, non-zero to stop (that
+ * value is then returned). Borrowed pointers are valid during the call. */
+typedef int (*bh_vault_asset_cb)(void *ctx, const bh_bytes32 *token, const bh_vault_asset *a);
+typedef int (*bh_vault_lane_cb)(void *ctx, const bh_bytes32 *token, uint16_t chain,
+                                const bh_vault_lane *l);
+typedef int (*bh_vault_pending_cb)(void *ctx, const bh_vault_pending *p);
+typedef int (*bh_vault_journal_cb)(void *ctx, const bh_vault_journal_entry *e);
+typedef int (*bh_vault_quarantine_cb)(void *ctx, const bh_vault_quarantine *q);
+
+BH_WARN_UNUSED_RESULT int bh_vault_each_asset(bh_vault *v, bh_vault_asset_cb cb, void *ctx);
+/* token NULL: every lane of every asset. */
+BH_WARN_UNUSED_RESULT int bh_vault_each_lane(bh_vault *v, const bh_bytes32 *token,
+                                             bh_vault_lane_cb cb, void *ctx);
+BH_WARN_UNUSED_RESULT int bh_vault_each_pending(bh_vault *v, bh_vault_pending_cb cb, void *ctx);
+BH_WARN_UNUSED_RESULT int bh_vault_each_journal(bh_vault *v, uint64_t since,
+                                                bh_vault_journal_cb cb, void *ctx);
+BH_WARN_UNUSED_RESULT int bh_vault_each_quarantine(bh_vault *v, bh_vault_quarantine_cb cb,
+                                                   void *ctx);
+/* Returns: 1 if chain is quarantined in this vault, else 0 (0 on error). */
+int bh_vault_is_quarantined(bh_vault *v, uint16_t chain);
+
+/* Replay the journal from entry 1 in a fresh ledger and compare it with
+ * every stored total (locked, outstanding per lane, Σ outstanding).
+ * Returns: BH_OK if identical; BH_ECORRUPT if not, with the first
+ *          difference named in diff; BH_EIO.
+ * Out: diff  diff_cap bytes, "" when clean. */
+BH_WARN_UNUSED_RESULT int bh_vault_audit(bh_vault *v, char *diff, size_t diff_cap);
+
+/* Returns: 1 if name is a valid vault name ([a-z0-9_-]{1,32}), else 0. */
+int bh_vault_name_is_valid(const char *name);
+
+#endif

@@ -1,0 +1,442 @@
+/* Vault reading: snapshots, visitors, and the journal audit. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_amount.h"
+#include "bh_hex.h"
+#include "vault_internal.h"
+
+/* Run a visitor over one table inside one read snapshot. */
+typedef int (*row_fn)(void *ctx, const MDB_val *k, const MDB_val *d);
+
+static int scan(bh_vault *v, MDB_txn *txn, MDB_dbi dbi, const MDB_val *from, row_fn fn,
+                void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc) return vault_mdb_status(rc);
+    (void)v;
+    MDB_val k, d;
+    int op = MDB_FIRST;
+    if (from) {
+        k = *from;
+        op = MDB_SET_RANGE;
+    }
+    int out = 0;
+    for (rc = mdb_cursor_get(cur, &k, &d, (MDB_cursor_op)op); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        if ((out = fn(ctx, &k, &d)) != 0) break;
+    }
+    mdb_cursor_close(cur);
+    if (out) return out;
+    return rc == MDB_NOTFOUND ? BH_OK : vault_mdb_status(rc);
+}
+
+static int with_read(bh_vault *v, MDB_dbi dbi, const MDB_val *from, row_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    rc = scan(v, txn, dbi, from, fn, ctx);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+static int get_one(bh_vault *v, MDB_dbi dbi, const void *key, size_t klen, void *out,
+                   size_t len)
+{
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    MDB_val k = {klen, (void *)key}, d;
+    rc = mdb_get(txn, dbi, &k, &d);
+    if (rc == 0) {
+        if (d.mv_size == len) memcpy(out, d.mv_data, len);
+        else rc = MDB_CORRUPTED;
+    }
+    mdb_txn_abort(txn);
+    return vault_mdb_status(rc);
+}
+
+int bh_vault_info_get(bh_vault *v, bh_vault_info *out)
+{
+    if (!out) return BH_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!v) return BH_EINVAL;
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    const char *keys[] = {"schema", "created", "seq", "rejects"};
+    MDB_val k, d;
+    vault_seq seq;
+    memset(&seq, 0, sizeof seq);
+    for (int i = 0; i < 4 && !rc; i++) {
+        k.mv_size = strlen(keys[i]);
+        k.mv_data = (void *)keys[i];
+        int mrc = mdb_get(txn, v->db_meta, &k, &d);
+        if (mrc == MDB_NOTFOUND) continue;
+        if (mrc) {
+            rc = vault_mdb_status(mrc);
+            break;
+        }
+        if (i == 0 && d.mv_size == 4) memcpy(&out->schema, d.mv_data, 4);
+        else if (i == 1 && d.mv_size == 8) memcpy(&out->created, d.mv_data, 8);
+        else if (i == 2 && d.mv_size == sizeof seq) memcpy(&seq, d.mv_data, sizeof seq);
+        else if (i == 3)
+            memcpy(out->rejects, d.mv_data,
+                   d.mv_size < sizeof out->rejects ? d.mv_size : sizeof out->rejects);
+        else rc = BH_ECORRUPT;
+    }
+    mdb_txn_abort(txn);
+    memcpy(out->name, v->name, sizeof out->name);
+    out->chain_id = v->chain_id;
+    out->next_journal = seq.next_journal;
+    out->next_pending = seq.next_pending;
+    out->next_outbox = seq.next_outbox;
+    out->msg_limit_default = seq.msg_limit_default;
+    return rc;
+}
+
+int bh_vault_asset_get(bh_vault *v, bh_vault_asset *out, const bh_bytes32 *token)
+{
+    if (!out) return BH_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!v || !token) return BH_EINVAL;
+    return get_one(v, v->db_assets, token->data, 32, out, sizeof *out);
+}
+
+int bh_vault_lane_get(bh_vault *v, bh_vault_lane *out, const bh_bytes32 *token, uint16_t chain)
+{
+    if (!out) return BH_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!v || !token) return BH_EINVAL;
+    unsigned char kb[34];
+    memcpy(kb, token->data, 32);
+    kb[32] = (unsigned char)(chain >> 8);
+    kb[33] = (unsigned char)chain;
+    return get_one(v, v->db_lanes, kb, 34, out, sizeof *out);
+}
+
+static int pending_decode(bh_vault_pending *p, const MDB_val *k, const MDB_val *d)
+{
+    vault_pending_rec r;
+    memset(p, 0, sizeof *p);
+    if (k->mv_size != 8 || d->mv_size != sizeof r) return BH_ECORRUPT;
+    memcpy(&r, d->mv_data, sizeof r);
+    p->id = vault_be_u64(k->mv_data);
+    p->created = r.created;
+    p->release_at = r.release_at;
+    p->cause = r.cause;
+    p->applied = r.applied;
+    p->msg = r.msg;
+    return BH_OK;
+}
+
+int bh_vault_pending_get(bh_vault *v, bh_vault_pending *out, uint64_t id)
+{
+    if (!out) return BH_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!v) return BH_EINVAL;
+    unsigned char kb[8];
+    vault_u64_be(kb, id);
+    vault_pending_rec r;
+    int rc = get_one(v, v->db_pending, kb, 8, &r, sizeof r);
+    if (rc) return rc;
+    MDB_val k = {8, kb}, d = {sizeof r, &r};
+    return pending_decode(out, &k, &d);
+}
+
+typedef struct {
+    void *cb;
+    void *ctx;
+    const bh_bytes32 *token;
+} visit;
+
+static int asset_row(void *c, const MDB_val *k, const MDB_val *d)
+{
+    visit *vi = c;
+    bh_vault_asset a;
+    bh_bytes32 t;
+    if (k->mv_size != 32 || d->mv_size != sizeof a) return BH_ECORRUPT;
+    memcpy(&a, d->mv_data, sizeof a);
+    memcpy(t.data, k->mv_data, 32);
+    return ((bh_vault_asset_cb)vi->cb)(vi->ctx, &t, &a);
+}
+
+int bh_vault_each_asset(bh_vault *v, bh_vault_asset_cb cb, void *ctx)
+{
+    if (!v || !cb) return BH_EINVAL;
+    visit vi = {(void *)cb, ctx, NULL};
+    return with_read(v, v->db_assets, NULL, asset_row, &vi);
+}
+
+static int lane_row(void *c, const MDB_val *k, const MDB_val *d)
+{
+    visit *vi = c;
+    bh_vault_lane l;
+    bh_bytes32 t;
+    if (k->mv_size != 34 || d->mv_size != sizeof l) return BH_ECORRUPT;
+    if (vi->token && memcmp(k->mv_data, vi->token->data, 32) != 0) return 0;
+    memcpy(&l, d->mv_data, sizeof l);
+    memcpy(t.data, k->mv_data, 32);
+    const unsigned char *kb = k->mv_data;
+    return ((bh_vault_lane_cb)vi->cb)(vi->ctx, &t, (uint16_t)(kb[32] << 8 | kb[33]), &l);
+}
+
+int bh_vault_each_lane(bh_vault *v, const bh_bytes32 *token, bh_vault_lane_cb cb, void *ctx)
+{
+    if (!v || !cb) return BH_EINVAL;
+    visit vi = {(void *)cb, ctx, token};
+    return with_read(v, v->db_lanes, NULL, lane_row, &vi);
+}
+
+static int pending_row(void *c, const MDB_val *k, const MDB_val *d)
+{
+    visit *vi = c;
+    bh_vault_pending p;
+    if (pending_decode(&p, k, d)) return BH_ECORRUPT;
+    return ((bh_vault_pending_cb)vi->cb)(vi->ctx, &p);
+}
+
+int bh_vault_each_pending(bh_vault *v, bh_vault_pending_cb cb, void *ctx)
+{
+    if (!v || !cb) return BH_EINVAL;
+    visit vi = {(void *)cb, ctx, NULL};
+    return with_read(v, v->db_pending, NULL, pending_row, &vi);
+}
+
+static int journal_row(void *c, const MDB_val *k, const MDB_val *d)
+{
+    visit *vi = c;
+    bh_vault_journal_entry e;
+    if (k->mv_size != 8 || vault_jrec_decode(&e, vault_be_u64(k->mv_data), d))
+        return BH_ECORRUPT;
+    return ((bh_vault_journal_cb)vi->cb)(vi->ctx, &e);
+}
+
+int bh_vault_each_journal(bh_vault *v, uint64_t since, bh_vault_journal_cb cb, void *ctx)
+{
+    if (!v || !cb) return BH_EINVAL;
+    visit vi = {(void *)cb, ctx, NULL};
+    unsigned char kb[8];
+    vault_u64_be(kb, since);
+    MDB_val from = {8, kb};
+    return with_read(v, v->db_journal, &from, journal_row, &vi);
+}
+
+static int quarantine_row(void *c, const MDB_val *k, const MDB_val *d)
+{
+    visit *vi = c;
+    bh_vault_quarantine q;
+    if (k->mv_size != 2 || d->mv_size != sizeof q) return BH_ECORRUPT;
+    memcpy(&q, d->mv_data, sizeof q);
+    q.actor[BH_VAULT_ACTOR_MAX] = 0;
+    q.reason[BH_VAULT_REASON_MAX] = 0;
+    return ((bh_vault_quarantine_cb)vi->cb)(vi->ctx, &q);
+}
+
+int bh_vault_each_quarantine(bh_vault *v, bh_vault_quarantine_cb cb, void *ctx)
+{
+    if (!v || !cb) return BH_EINVAL;
+    visit vi = {(void *)cb, ctx, NULL};
+    return with_read(v, v->db_quarantine, NULL, quarantine_row, &vi);
+}
+
+int bh_vault_is_quarantined(bh_vault *v, uint16_t chain)
+{
+    if (!v) return 0;
+    unsigned char kb[2] = {(unsigned char)(chain >> 8), (unsigned char)chain};
+    bh_vault_quarantine q;
+    return get_one(v, v->db_quarantine, kb, 2, &q, sizeof q) == BH_OK;
+}
+
+/* ---- audit ---- */
+
+typedef struct {
+    bh_bytes32 token;
+    bh_vault_asset a;
+    uint16_t *chains;
+    bh_vault_lane *lanes; /* only outstanding is used */
+    size_t nl, capl;
+} au_asset;
+
+typedef struct {
+    au_asset *as;
+    size_t na, capa;
+    uint64_t expect_id;
+    char *diff;
+    size_t cap;
+    int bad;
+} audit_ctx;
+
+static au_asset *au_find(audit_ctx *c, const bh_bytes32 *t)
+{
+    for (size_t i = 0; i < c->na; i++)
+        if (!memcmp(&c->as[i].token, t, 32)) return &c->as[i];
+    return NULL;
+}
+
+static bh_vault_lane *au_lane(au_asset *a, uint16_t chain)
+{
+    for (size_t i = 0; i < a->nl; i++)
+        if (a->chains[i] == chain) return &a->lanes[i];
+    if (a->nl == a->capl) {
+        size_t nc = a->capl ? a->capl * 2 : 8;
+        uint16_t *ch = realloc(a->chains, nc * sizeof *ch);
+        if (!ch) return NULL;
+        a->chains = ch;
+        bh_vault_lane *ln = realloc(a->lanes, nc * sizeof *ln);
+        if (!ln) return NULL;
+        a->lanes = ln;
+        a->capl = nc;
+    }
+    a->chains[a->nl] = chain;
+    memset(&a->lanes[a->nl], 0, sizeof a->lanes[0]);
+    return &a->lanes[a->nl++];
+}
+
+static void hex_token(char out[65], const bh_bytes32 *t)
+{
+    bh_hex_encode(out, t->data, 32);
+}
+
+static int au_fail(audit_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int au_fail(audit_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->diff, c->cap, fmt, ap);
+    va_end(ap);
+    c->bad = 1;
+    return BH_ECORRUPT;
+}
+
+static int audit_entry(void *vc, const bh_vault_journal_entry *e)
+{
+    audit_ctx *c = vc;
+    if (e->id != c->expect_id)
+        return au_fail(c, "journal id %llu follows %llu: an entry is missing",
+                       (unsigned long long)e->id, (unsigned long long)(c->expect_id - 1));
+    c->expect_id++;
+    if (e->kind == BH_VJ_ASSET_ADD) {
+        if (au_find(c, &e->token)) return au_fail(c, "journal %llu registers an asset twice",
+                                                  (unsigned long long)e->id);
+        if (c->na == c->capa) {
+            size_t nc = c->capa ? c->capa * 2 : 8;
+            au_asset *n = realloc(c->as, nc * sizeof *n);
+            if (!n) return BH_ENOMEM;
+            c->as = n;
+            c->capa = nc;
+        }
+        memset(&c->as[c->na], 0, sizeof c->as[0]);
+        c->as[c->na++].token = e->token;
+        return 0;
+    }
+    if (!e->effects) return 0;
+    au_asset *a = au_find(c, &e->token);
+    if (!a) return au_fail(c, "journal %llu moves an unregistered asset", (unsigned long long)e->id);
+    bh_vault_lane *dec = NULL, *inc = NULL;
+    /* create both lanes first: a later realloc would move an earlier pointer */
+    if ((e->effects & BH_VJ_LANE_DEC) && !au_lane(a, e->lane_dec)) return BH_ENOMEM;
+    if ((e->effects & BH_VJ_LANE_INC) && !au_lane(a, e->lane_inc)) return BH_ENOMEM;
+    if (e->effects & BH_VJ_LANE_DEC) dec = au_lane(a, e->lane_dec);
+    if (e->effects & BH_VJ_LANE_INC) inc = au_lane(a, e->lane_inc);
+    bh_reject why = vault_effect(&a->a, dec, inc, e->effects, e->amount, 0);
+    if (why)
+        return au_fail(c, "journal %llu cannot be replayed: %s", (unsigned long long)e->id,
+                       bh_reject_name(why));
+    return 0;
+}
+
+static int audit_stored_asset(void *vc, const bh_bytes32 *t, const bh_vault_asset *s)
+{
+    audit_ctx *c = vc;
+    char hx[65], d1[BH_U128_DEC_MAX], d2[BH_U128_DEC_MAX];
+    hex_token(hx, t);
+    au_asset *a = au_find(c, t);
+    if (!a) return au_fail(c, "asset %s is stored but never registered in the journal", hx);
+    if (a->a.locked != s->locked) {
+        bh_u128_to_dec(d1, a->a.locked);
+        bh_u128_to_dec(d2, s->locked);
+        return au_fail(c, "asset %s locked: journal gives %s, stored %s", hx, d1, d2);
+    }
+    if (a->a.outstanding_total != s->outstanding_total) {
+        bh_u128_to_dec(d1, a->a.outstanding_total);
+        bh_u128_to_dec(d2, s->outstanding_total);
+        return au_fail(c, "asset %s total outstanding: journal gives %s, stored %s", hx, d1, d2);
+    }
+    a->a.created = 1; /* seen in storage */
+    return 0;
+}
+
+static int audit_stored_lane(void *vc, const bh_bytes32 *t, uint16_t chain,
+                             const bh_vault_lane *s)
+{
+    audit_ctx *c = vc;
+    char hx[65], d1[BH_U128_DEC_MAX], d2[BH_U128_DEC_MAX];
+    hex_token(hx, t);
+    au_asset *a = au_find(c, t);
+    if (!a) return au_fail(c, "lane %s/%u is stored for an unregistered asset", hx, chain);
+    bh_vault_lane *l = au_lane(a, chain);
+    if (!l) return BH_ENOMEM;
+    if (l->outstanding != s->outstanding) {
+        bh_u128_to_dec(d1, l->outstanding);
+        bh_u128_to_dec(d2, s->outstanding);
+        return au_fail(c, "asset %s outstanding on chain %u: journal gives %s, stored %s", hx,
+                       chain, d1, d2);
+    }
+    l->cap = 1; /* marks the lane as present in storage */
+    return 0;
+}
+
+int bh_vault_audit(bh_vault *v, char *diff, size_t diff_cap)
+{
+    char scratch[8];
+    if (!diff || !diff_cap) {
+        diff = scratch;
+        diff_cap = sizeof scratch;
+    }
+    diff[0] = 0;
+    if (!v) return BH_EINVAL;
+    audit_ctx c = {.expect_id = 1, .diff = diff, .cap = diff_cap};
+    /* one snapshot for journal and totals: a concurrent writer cannot skew it */
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    visit vj = {(void *)audit_entry, &c, NULL};
+    rc = scan(v, txn, v->db_journal, NULL, journal_row, &vj);
+    if (!rc) {
+        visit va = {(void *)audit_stored_asset, &c, NULL};
+        rc = scan(v, txn, v->db_assets, NULL, asset_row, &va);
+    }
+    if (!rc) {
+        visit vl = {(void *)audit_stored_lane, &c, NULL};
+        rc = scan(v, txn, v->db_lanes, NULL, lane_row, &vl);
+    }
+    mdb_txn_abort(txn);
+    for (size_t i = 0; !rc && i < c.na; i++) {
+        char hx[65], d1[BH_U128_DEC_MAX];
+        hex_token(hx, &c.as[i].token);
+        if (!c.as[i].a.created) {
+            rc = au_fail(&c, "asset %s is in the journal but missing from storage", hx);
+            break;
+        }
+        for (size_t j = 0; j < c.as[i].nl; j++) {
+            if (!c.as[i].lanes[j].cap && c.as[i].lanes[j].outstanding) {
+                bh_u128_to_dec(d1, c.as[i].lanes[j].outstanding);
+                rc = au_fail(&c, "asset %s outstanding on chain %u: journal gives %s, stored none",
+                             hx, c.as[i].chains[j], d1);
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < c.na; i++) {
+        free(c.as[i].chains);
+        free(c.as[i].lanes);
+    }
+    free(c.as);
+    if (c.bad) return BH_ECORRUPT;
+    return rc;
+}

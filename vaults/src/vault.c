@@ -1,0 +1,1451 @@
+/* Vault store: environment, records, and the batch write path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bh_amount.h"
+#include "vault_internal.h"
+
+_Static_assert(sizeof(bh_vault_asset) % 16 == 0, "asset record layout");
+_Static_assert(sizeof(bh_vault_lane) % 16 == 0, "lane record layout");
+
+#define N_DBS 9
+#define PKEY_LEN 42 /* u16 emitter_chain | emitter[32] | u64 sequence */
+
+static const char *const k_cause_names[] = {"none",     "bucket",     "window", "big",
+                                            "capacity", "quarantine", "retimed"};
+static const char *const k_status_names[] = {"accepted", "delayed", "held", "rejected"};
+
+const char *bh_vault_cause_name(bh_vault_cause c)
+{
+    if ((unsigned)c >= sizeof k_cause_names / sizeof k_cause_names[0]) return "invalid";
+    return k_cause_names[c];
+}
+
+const char *bh_vault_status_name(bh_vault_status s)
+{
+    if ((unsigned)s >= sizeof k_status_names / sizeof k_status_names[0]) return "invalid";
+    return k_status_names[s];
+}
+
+void vault_u64_be(unsigned char out[8], uint64_t x)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (unsigned char)x;
+        x >>= 8;
+    }
+}
+
+uint64_t vault_be_u64(const unsigned char in[8])
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++) x = (x << 8) | in[i];
+    return x;
+}
+
+static void u16_be(unsigned char out[2], uint16_t x)
+{
+    out[0] = (unsigned char)(x >> 8);
+    out[1] = (unsigned char)x;
+}
+
+int vault_mdb_status(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS: return BH_OK;
+    case MDB_NOTFOUND: return BH_ENOTFOUND;
+    case MDB_KEYEXIST: return BH_EEXIST;
+    case MDB_MAP_FULL: return BH_EMAPFULL;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+    case MDB_INCOMPATIBLE:
+    case MDB_BAD_VALSIZE: return BH_ECORRUPT;
+    case MDB_READERS_FULL:
+    case MDB_TXN_FULL:
+    case MDB_CURSOR_FULL:
+    case MDB_DBS_FULL: return BH_EBUSY;
+    case ENOMEM: return BH_ENOMEM;
+    default: return rc > 0 ? BH_EIO : BH_EIO;
+    }
+}
+
+static void set_err(bh_vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(bh_vault *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->err, sizeof v->err, fmt, ap);
+    va_end(ap);
+}
+
+const char *bh_vault_errmsg(const bh_vault *v)
+{
+    return v ? v->err : "no vault";
+}
+
+uint16_t bh_vault_chain_id(const bh_vault *v)
+{
+    return v->chain_id;
+}
+
+const char *bh_vault_name(const bh_vault *v)
+{
+    return v->name;
+}
+
+int bh_vault_name_is_valid(const char *name)
+{
+    if (!name) return 0;
+    size_t n = strlen(name);
+    if (n == 0 || n > BH_VAULT_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int vault_txn_begin(bh_vault *v, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(v->env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* another process grew the map: adopt its size and retry */
+        rc = mdb_env_set_mapsize(v->env, 0);
+        if (rc == 0) {
+            MDB_envinfo info;
+            mdb_env_info(v->env, &info);
+            v->map_size = info.me_mapsize;
+            rc = mdb_txn_begin(v->env, NULL, flags, txn);
+        }
+    }
+    if (rc) set_err(v, "lmdb: cannot begin a transaction: %s", mdb_strerror(rc));
+    return vault_mdb_status(rc);
+}
+
+/* ---- open / create ---- */
+
+static int vault_dir(char *out, size_t cap, const char *data_dir, const char *name)
+{
+    int n = snprintf(out, cap, "%s/vaults/%s", data_dir, name);
+    return (n < 0 || (size_t)n >= cap) ? BH_EINVAL : BH_OK;
+}
+
+static const char *const k_db_names[N_DBS] = {"meta",    "assets", "lanes",      "processed",
+                                              "pending", "outbox", "journal",    "quarantine",
+                                              "chains"};
+
+static MDB_dbi *db_slot(bh_vault *v, int i)
+{
+    MDB_dbi *slots[N_DBS] = {&v->db_meta,    &v->db_assets,  &v->db_lanes,
+                             &v->db_processed, &v->db_pending, &v->db_outbox,
+                             &v->db_journal, &v->db_quarantine, &v->db_chains};
+    return slots[i];
+}
+
+static int env_open(bh_vault *v, const char *dir, int create)
+{
+    int rc = mdb_env_create(&v->env);
+    if (rc) return vault_mdb_status(rc);
+    if ((rc = mdb_env_set_maxdbs(v->env, N_DBS + 2)) != 0 ||
+        (rc = mdb_env_set_mapsize(v->env, v->map_size)) != 0) {
+        set_err(v, "lmdb: %s", mdb_strerror(rc));
+        return vault_mdb_status(rc);
+    }
+    unsigned flags = MDB_NOTLS;
+    if (v->read_only) flags |= MDB_RDONLY;
+    if (v->no_sync) flags |= MDB_NOSYNC;
+    rc = mdb_env_open(v->env, dir, flags, 0600);
+    if (rc) {
+        set_err(v, "cannot open vault at %s: %s", dir, mdb_strerror(rc));
+        return rc == ENOENT ? BH_ENOTFOUND : rc == EACCES ? BH_EPERM : vault_mdb_status(rc);
+    }
+    MDB_envinfo info;
+    mdb_env_info(v->env, &info);
+    if (info.me_mapsize > v->map_size) v->map_size = info.me_mapsize;
+    MDB_txn *txn;
+    rc = vault_txn_begin(v, v->read_only ? MDB_RDONLY : 0, &txn);
+    if (rc) return rc;
+    for (int i = 0; i < N_DBS; i++) {
+        int mrc = mdb_dbi_open(txn, k_db_names[i], create ? MDB_CREATE : 0, db_slot(v, i));
+        if (mrc) {
+            mdb_txn_abort(txn);
+            if (mrc == MDB_NOTFOUND) {
+                set_err(v, "%s is not a bulkhead vault (no '%s' table)", dir, k_db_names[i]);
+                return BH_ENOTFOUND;
+            }
+            set_err(v, "cannot open table %s in %s: %s", k_db_names[i], dir, mdb_strerror(mrc));
+            return vault_mdb_status(mrc);
+        }
+    }
+    rc = mdb_txn_commit(txn);
+    return vault_mdb_status(rc);
+}
+
+static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *key, void *out, size_t len)
+{
+    MDB_val k = {strlen(key), (void *)key}, d;
+    int rc = mdb_get(txn, dbi, &k, &d);
+    if (rc) return vault_mdb_status(rc);
+    if (d.mv_size != len) return BH_ECORRUPT;
+    memcpy(out, d.mv_data, len);
+    return BH_OK;
+}
+
+static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *key, const void *val, size_t len)
+{
+    MDB_val k = {strlen(key), (void *)key}, d = {len, (void *)val};
+    return vault_mdb_status(mdb_put(txn, dbi, &k, &d, 0));
+}
+
+static bh_vault *vault_alloc(const bh_vault_opts *opts)
+{
+    bh_vault *v = calloc(1, sizeof *v);
+    if (!v) return NULL;
+    v->map_size = opts && opts->map_size ? opts->map_size : VAULT_DEFAULT_MAP;
+    v->map_max = opts && opts->map_max ? opts->map_max : VAULT_DEFAULT_MAP_MAX;
+    if (v->map_max < v->map_size) v->map_max = v->map_size;
+    v->read_only = opts ? opts->read_only : 0;
+    v->no_sync = opts ? opts->no_sync : 0;
+    return v;
+}
+
+static int journal_put(bh_vault *v, MDB_txn *txn, vault_jrec *j, const char *actor,
+                       const char *reason, uint64_t *id_out);
+
+int bh_vault_init_dir(const char *data_dir, const char *name, uint16_t chain_id, uint64_t now,
+                      const char *actor, const char *reason)
+{
+    if (!data_dir || !bh_vault_name_is_valid(name) || chain_id == 0) return BH_EINVAL;
+    char dir[PATH_MAX], sub[PATH_MAX];
+    if (vault_dir(dir, sizeof dir, data_dir, name)) return BH_EINVAL;
+    if (snprintf(sub, sizeof sub, "%s/vaults", data_dir) >= (int)sizeof sub) return BH_EINVAL;
+    struct stat st;
+    if (stat(data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) return BH_ENOTFOUND;
+    if (mkdir(sub, 0700) != 0 && errno != EEXIST) return BH_EIO;
+    if (mkdir(dir, 0700) != 0) return errno == EEXIST ? BH_EEXIST : BH_EIO;
+
+    bh_vault *v = vault_alloc(NULL);
+    if (!v) return BH_ENOMEM;
+    int rc = env_open(v, dir, 1);
+    MDB_txn *txn = NULL;
+    if (!rc) rc = vault_txn_begin(v, 0, &txn);
+    if (!rc) {
+        uint32_t schema = BH_VAULT_SCHEMA;
+        char nm[BH_VAULT_NAME_MAX + 1] = {0};
+        memcpy(nm, name, strlen(name));
+        v->seq = (vault_seq){.next_journal = 1, .next_pending = 1, .next_outbox = 1};
+        rc = meta_put(txn, v->db_meta, "schema", &schema, sizeof schema);
+        if (!rc) rc = meta_put(txn, v->db_meta, "chain_id", &chain_id, sizeof chain_id);
+        if (!rc) rc = meta_put(txn, v->db_meta, "name", nm, sizeof nm);
+        if (!rc) rc = meta_put(txn, v->db_meta, "created", &now, sizeof now);
+        vault_jrec j = {.time = now, .kind = BH_VJ_INIT, .chain = chain_id};
+        uint64_t id;
+        if (!rc) rc = journal_put(v, txn, &j, actor, reason ? reason : "vault created", &id);
+        if (!rc) rc = meta_put(txn, v->db_meta, "seq", &v->seq, sizeof v->seq);
+        if (!rc) rc = vault_mdb_status(mdb_txn_commit(txn));
+        else mdb_txn_abort(txn);
+    }
+    bh_vault_close(v);
+    if (rc) {
+        /* leave no half-made vault behind */
+        char f[PATH_MAX + 16];
+        snprintf(f, sizeof f, "%s/data.mdb", dir);
+        unlink(f);
+        snprintf(f, sizeof f, "%s/lock.mdb", dir);
+        unlink(f);
+        rmdir(dir);
+    }
+    return rc;
+}
+
+int bh_vault_open(bh_vault **out, const char *data_dir, const char *name,
+                  const bh_vault_opts *opts, char *why, size_t why_cap)
+{
+    char scratch[8];
+    if (!why || why_cap == 0) {
+        why = scratch;
+        why_cap = sizeof scratch;
+    }
+    why[0] = 0;
+    if (out) *out = NULL;
+    if (!out || !data_dir || !name) return BH_EINVAL;
+    if (!bh_vault_name_is_valid(name)) {
+        snprintf(why, why_cap, "'%s' is not a valid vault name ([a-z0-9_-]{1,32})", name);
+        return BH_EINVAL;
+    }
+    struct stat st;
+    if (stat(data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(why, why_cap, "data directory %s does not exist", data_dir);
+        return BH_ENOTFOUND;
+    }
+    bh_vault *v = vault_alloc(opts);
+    if (!v) return BH_ENOMEM;
+    int rc = vault_dir(v->path, sizeof v->path, data_dir, name);
+    char f[PATH_MAX + 16];
+    snprintf(f, sizeof f, "%s/data.mdb", v->path);
+    if (!rc && stat(f, &st) != 0) {
+        snprintf(why, why_cap, "no vault named '%s' in %s (no %s)", name, data_dir, f);
+        rc = BH_ENOTFOUND;
+    }
+    if (!rc) rc = env_open(v, v->path, 0);
+    if (rc && v->err[0]) snprintf(why, why_cap, "%s", v->err);
+    MDB_txn *txn = NULL;
+    if (!rc) rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (!rc) {
+        uint32_t schema = 0;
+        char nm[BH_VAULT_NAME_MAX + 1];
+        int r1 = meta_get(txn, v->db_meta, "schema", &schema, sizeof schema);
+        if (r1 == BH_ENOTFOUND) {
+            snprintf(why, why_cap, "%s is not a bulkhead vault (no schema version)", v->path);
+            rc = BH_ENOTFOUND;
+        } else if (r1) {
+            snprintf(why, why_cap, "%s: unreadable schema version", v->path);
+            rc = BH_ESCHEMA;
+        } else if (schema != BH_VAULT_SCHEMA) {
+            snprintf(why, why_cap,
+                     "%s has vault schema %u but this build understands only schema %u; "
+                     "refusing to open it (the files are left untouched)",
+                     v->path, schema, BH_VAULT_SCHEMA);
+            rc = BH_ESCHEMA;
+        } else if (meta_get(txn, v->db_meta, "chain_id", &v->chain_id, sizeof v->chain_id) ||
+                   meta_get(txn, v->db_meta, "name", nm, sizeof nm)) {
+            snprintf(why, why_cap, "%s: vault metadata is damaged", v->path);
+            rc = BH_ECORRUPT;
+        } else {
+            nm[BH_VAULT_NAME_MAX] = 0;
+            memcpy(v->name, nm, sizeof v->name);
+        }
+        mdb_txn_abort(txn);
+    }
+    if (rc) {
+        bh_vault_close(v);
+        return rc;
+    }
+    *out = v;
+    return BH_OK;
+}
+
+void bh_vault_close(bh_vault *v)
+{
+    if (!v) return;
+    if (v->env) mdb_env_close(v->env);
+    free(v->ca);
+    free(v->cl);
+    free(v->cc);
+    free(v);
+}
+
+/* ---- journal ---- */
+
+static int journal_put(bh_vault *v, MDB_txn *txn, vault_jrec *j, const char *actor,
+                       const char *reason, uint64_t *id_out)
+{
+    unsigned char buf[sizeof(vault_jrec) + BH_VAULT_ACTOR_MAX + BH_VAULT_REASON_MAX];
+    size_t al = actor ? strlen(actor) : 0, rl = reason ? strlen(reason) : 0;
+    if (al > BH_VAULT_ACTOR_MAX) al = BH_VAULT_ACTOR_MAX;
+    if (rl > BH_VAULT_REASON_MAX) rl = BH_VAULT_REASON_MAX;
+    j->actor_len = (uint8_t)al;
+    j->reason_len = (uint8_t)rl;
+    memcpy(buf, j, sizeof *j);
+    if (al) memcpy(buf + sizeof *j, actor, al);
+    if (rl) memcpy(buf + sizeof *j + al, reason, rl);
+    unsigned char kb[8];
+    uint64_t id = v->seq.next_journal++;
+    vault_u64_be(kb, id);
+    MDB_val k = {8, kb}, d = {sizeof *j + al + rl, buf};
+    int rc = mdb_put(txn, v->db_journal, &k, &d, MDB_APPEND);
+    if (rc) return vault_mdb_status(rc);
+    *id_out = id;
+    return BH_OK;
+}
+
+int vault_jrec_decode(bh_vault_journal_entry *out, uint64_t id, const MDB_val *val)
+{
+    memset(out, 0, sizeof *out);
+    vault_jrec j;
+    if (val->mv_size < sizeof j) return BH_ECORRUPT;
+    memcpy(&j, val->mv_data, sizeof j);
+    if (val->mv_size != sizeof j + j.actor_len + j.reason_len ||
+        j.actor_len > BH_VAULT_ACTOR_MAX || j.reason_len > BH_VAULT_REASON_MAX)
+        return BH_ECORRUPT;
+    const char *s = (const char *)val->mv_data + sizeof j;
+    out->id = id;
+    out->time = j.time;
+    out->ref = j.ref;
+    out->kind = j.kind;
+    out->effects = j.effects;
+    out->reject = j.reject;
+    out->chain = j.chain;
+    out->lane_dec = j.lane_dec;
+    out->lane_inc = j.lane_inc;
+    out->emitter_chain = j.emitter_chain;
+    out->emitter = j.emitter;
+    out->sequence = j.sequence;
+    out->digest = j.digest;
+    out->token = j.token;
+    out->amount = j.amount;
+    memcpy(out->actor, s, j.actor_len);
+    memcpy(out->reason, s + j.actor_len, j.reason_len);
+    return BH_OK;
+}
+
+static void jrec_from_msg(vault_jrec *j, const bh_transfer_msg *m, uint64_t now)
+{
+    memset(j, 0, sizeof *j);
+    j->time = now;
+    j->emitter_chain = m->emitter_chain;
+    j->emitter = m->emitter;
+    j->sequence = m->sequence;
+    j->digest = m->digest;
+    j->token = m->transfer.token;
+    j->amount = m->amount;
+}
+
+/* ---- ledger ---- */
+
+bh_reject vault_effect(bh_vault_asset *a, bh_vault_lane *dec, bh_vault_lane *inc,
+                       unsigned effects, bh_u128 amount, int check_cap)
+{
+    bh_u128 locked = a->locked, total = a->outstanding_total, dnew = 0, inew = 0;
+    if (effects & BH_VJ_LOCK_ADD)
+        if (bh_u128_add(&locked, locked, amount)) return BH_REJECT_AMOUNT_OUT_OF_RANGE;
+    if (effects & BH_VJ_LANE_DEC) {
+        if (bh_u128_sub(&dnew, dec->outstanding, amount)) return BH_REJECT_EXCEEDS_OUTSTANDING;
+        if (bh_u128_sub(&total, total, amount)) return BH_REJECT_EXCEEDS_OUTSTANDING;
+    }
+    if (effects & BH_VJ_LANE_INC) {
+        bh_u128 base = (effects & BH_VJ_LANE_DEC) && dec == inc ? dnew : inc->outstanding;
+        if (bh_u128_add(&inew, base, amount)) return BH_REJECT_AMOUNT_OUT_OF_RANGE;
+        if (check_cap && inc->cap && inew > inc->cap) return BH_REJECT_EXCEEDS_EXPOSURE_CAP;
+        if (bh_u128_add(&total, total, amount)) return BH_REJECT_AMOUNT_OUT_OF_RANGE;
+    }
+    if (effects & BH_VJ_LOCK_SUB)
+        if (bh_u128_sub(&locked, locked, amount)) return BH_REJECT_EXCEEDS_LOCKED;
+    if (total > locked) return BH_REJECT_EXCEEDS_LOCKED;
+    a->locked = locked;
+    a->outstanding_total = total;
+    if (effects & BH_VJ_LANE_DEC) dec->outstanding = dnew;
+    if (effects & BH_VJ_LANE_INC) inc->outstanding = inew;
+    return BH_REJECT_OK;
+}
+
+/* Effects of a message on vault S, per the table in bh_vault.h. */
+static unsigned msg_effects(const bh_vault *v, const bh_transfer_msg *m, uint16_t *dec,
+                            uint16_t *inc)
+{
+    uint16_t src = m->emitter_chain, dst = m->transfer.to_chain;
+    *dec = *inc = 0;
+    if (src == v->chain_id) {
+        *inc = dst;
+        return BH_VJ_LOCK_ADD | BH_VJ_LANE_INC;
+    }
+    *dec = src;
+    if (dst == v->chain_id) return BH_VJ_LANE_DEC | BH_VJ_LOCK_SUB;
+    *inc = dst;
+    return BH_VJ_LANE_DEC | BH_VJ_LANE_INC;
+}
+
+/* ---- batch cache ---- */
+
+static void cache_reset(bh_vault *v)
+{
+    v->nca = v->ncl = v->ncc = 0;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elt)
+{
+    if (need <= *cap) return BH_OK;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *np = realloc(*p, nc * elt);
+    if (!np) return BH_ENOMEM;
+    *p = np;
+    *cap = nc;
+    return BH_OK;
+}
+
+static int cache_asset(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, vault_casset **out)
+{
+    for (size_t i = 0; i < v->nca; i++)
+        if (!memcmp(&v->ca[i].token, token, 32)) {
+            *out = &v->ca[i];
+            return BH_OK;
+        }
+    int rc = grow((void **)&v->ca, &v->capca, v->nca + 1, sizeof *v->ca);
+    if (rc) return rc;
+    vault_casset *c = &v->ca[v->nca];
+    memset(c, 0, sizeof *c);
+    c->token = *token;
+    MDB_val k = {32, (void *)token->data}, d;
+    rc = mdb_get(txn, v->db_assets, &k, &d);
+    if (rc == 0) {
+        if (d.mv_size != sizeof c->a) return BH_ECORRUPT;
+        memcpy(&c->a, d.mv_data, sizeof c->a);
+        c->found = 1;
+    } else if (rc != MDB_NOTFOUND) {
+        return vault_mdb_status(rc);
+    }
+    v->nca++;
+    *out = c;
+    return BH_OK;
+}
+
+static void lane_key(unsigned char kb[34], const bh_bytes32 *token, uint16_t chain)
+{
+    memcpy(kb, token->data, 32);
+    u16_be(kb + 32, chain);
+}
+
+static int cache_lane(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, uint16_t chain,
+                      vault_clane **out)
+{
+    for (size_t i = 0; i < v->ncl; i++)
+        if (v->cl[i].chain == chain && !memcmp(&v->cl[i].token, token, 32)) {
+            *out = &v->cl[i];
+            return BH_OK;
+        }
+    int rc = grow((void **)&v->cl, &v->capcl, v->ncl + 1, sizeof *v->cl);
+    if (rc) return rc;
+    vault_clane *c = &v->cl[v->ncl];
+    memset(c, 0, sizeof *c);
+    c->token = *token;
+    c->chain = chain;
+    unsigned char kb[34];
+    lane_key(kb, token, chain);
+    MDB_val k = {34, kb}, d;
+    rc = mdb_get(txn, v->db_lanes, &k, &d);
+    if (rc == 0) {
+        if (d.mv_size != sizeof c->l) return BH_ECORRUPT;
+        memcpy(&c->l, d.mv_data, sizeof c->l);
+    } else if (rc != MDB_NOTFOUND) {
+        return vault_mdb_status(rc);
+    }
+    v->ncl++;
+    *out = c;
+    return BH_OK;
+}
+
+static int cache_chain(bh_vault *v, MDB_txn *txn, uint16_t chain, vault_cchain **out)
+{
+    for (size_t i = 0; i < v->ncc; i++)
+        if (v->cc[i].chain == chain) {
+            *out = &v->cc[i];
+            return BH_OK;
+        }
+    int rc = grow((void **)&v->cc, &v->capcc, v->ncc + 1, sizeof *v->cc);
+    if (rc) return rc;
+    vault_cchain *c = &v->cc[v->ncc];
+    memset(c, 0, sizeof *c);
+    c->chain = chain;
+    unsigned char kb[2];
+    u16_be(kb, chain);
+    MDB_val k = {2, kb}, d;
+    rc = mdb_get(txn, v->db_chains, &k, &d);
+    if (rc == 0) {
+        if (d.mv_size != sizeof c->r) return BH_ECORRUPT;
+        memcpy(&c->r, d.mv_data, sizeof c->r);
+    } else if (rc != MDB_NOTFOUND) {
+        return vault_mdb_status(rc);
+    }
+    rc = mdb_get(txn, v->db_quarantine, &k, &d);
+    if (rc == 0) c->frozen = 1;
+    else if (rc != MDB_NOTFOUND) return vault_mdb_status(rc);
+    v->ncc++;
+    *out = c;
+    return BH_OK;
+}
+
+static int cache_flush(bh_vault *v, MDB_txn *txn)
+{
+    int rc = 0;
+    for (size_t i = 0; i < v->nca && !rc; i++) {
+        if (!v->ca[i].dirty) continue;
+        MDB_val k = {32, v->ca[i].token.data}, d = {sizeof v->ca[i].a, &v->ca[i].a};
+        rc = mdb_put(txn, v->db_assets, &k, &d, 0);
+    }
+    for (size_t i = 0; i < v->ncl && !rc; i++) {
+        if (!v->cl[i].dirty) continue;
+        unsigned char kb[34];
+        lane_key(kb, &v->cl[i].token, v->cl[i].chain);
+        MDB_val k = {34, kb}, d = {sizeof v->cl[i].l, &v->cl[i].l};
+        rc = mdb_put(txn, v->db_lanes, &k, &d, 0);
+    }
+    for (size_t i = 0; i < v->ncc && !rc; i++) {
+        if (!v->cc[i].dirty) continue;
+        unsigned char kb[2];
+        u16_be(kb, v->cc[i].chain);
+        MDB_val k = {2, kb}, d = {sizeof v->cc[i].r, &v->cc[i].r};
+        rc = mdb_put(txn, v->db_chains, &k, &d, 0);
+    }
+    return vault_mdb_status(rc);
+}
+
+/* ---- write transactions with map growth ---- */
+
+typedef int (*write_fn)(bh_vault *v, MDB_txn *txn, void *ctx);
+
+static int load_counters(bh_vault *v, MDB_txn *txn)
+{
+    int rc = meta_get(txn, v->db_meta, "seq", &v->seq, sizeof v->seq);
+    if (rc) return rc;
+    memset(v->rejects, 0, sizeof v->rejects);
+    MDB_val k = {7, "rejects"}, d;
+    int mrc = mdb_get(txn, v->db_meta, &k, &d);
+    if (mrc == 0) {
+        size_t n = d.mv_size > sizeof v->rejects ? sizeof v->rejects : d.mv_size;
+        memcpy(v->rejects, d.mv_data, n);
+    } else if (mrc != MDB_NOTFOUND) {
+        return vault_mdb_status(mrc);
+    }
+    return BH_OK;
+}
+
+static int store_counters(bh_vault *v, MDB_txn *txn)
+{
+    int rc = meta_put(txn, v->db_meta, "seq", &v->seq, sizeof v->seq);
+    if (!rc) rc = meta_put(txn, v->db_meta, "rejects", v->rejects, sizeof v->rejects);
+    return rc;
+}
+
+static int run_write(bh_vault *v, write_fn fn, void *ctx)
+{
+    if (v->read_only) {
+        set_err(v, "vault %s is open read-only", v->name);
+        return BH_ESTATE;
+    }
+    for (;;) {
+        MDB_txn *txn;
+        int rc = vault_txn_begin(v, 0, &txn);
+        if (rc) return rc;
+        cache_reset(v);
+        rc = load_counters(v, txn);
+        if (!rc) rc = fn(v, txn, ctx);
+        if (!rc) rc = cache_flush(v, txn);
+        if (!rc) rc = store_counters(v, txn);
+        if (!rc) {
+            rc = vault_mdb_status(mdb_txn_commit(txn));
+        } else {
+            mdb_txn_abort(txn);
+        }
+        if (rc != BH_EMAPFULL) return rc;
+        /* nothing was committed: grow the map and run the whole txn again */
+        if (v->map_size >= v->map_max) {
+            set_err(v,
+                    "vault %s: LMDB map is full at %zu bytes and may not grow past %zu; "
+                    "nothing of this transaction was applied",
+                    v->name, v->map_size, v->map_max);
+            return BH_EMAPFULL;
+        }
+        size_t nsz = v->map_size > v->map_max / 2 ? v->map_max : v->map_size * 2;
+        int mrc = mdb_env_set_mapsize(v->env, nsz);
+        if (mrc) {
+            set_err(v, "vault %s: cannot grow the map to %zu bytes: %s", v->name, nsz,
+                    mdb_strerror(mrc));
+            return BH_EMAPFULL;
+        }
+        v->map_size = nsz;
+    }
+}
+
+/* ---- rate limits ---- */
+
+static void bucket_refill(bh_vault_bucket *b, uint64_t now)
+{
+    if (!b->capacity) return;
+    if (now <= b->last) return;
+    bh_u128 r;
+    if (bh_u128_mul(&r, b->refill, (bh_u128)(now - b->last))) r = BH_U128_MAX;
+    b->last = now;
+    if (b->debt >= r) {
+        b->debt -= r;
+        return;
+    }
+    r -= b->debt;
+    b->debt = 0;
+    bh_u128 lv;
+    if (bh_u128_add(&lv, b->level, r) || lv > b->capacity) lv = b->capacity;
+    b->level = lv;
+}
+
+/* 1 if the amount can never pass this bucket on its own. */
+static int bucket_too_big(const bh_vault_bucket *b, bh_u128 amount)
+{
+    if (!b->capacity) return 0;
+    if (amount > b->capacity) return 1;
+    return b->refill == 0 && amount > b->level;
+}
+
+/* Take amount (borrowing ahead of refill); returns when it is paid for. */
+static uint64_t bucket_take(bh_vault_bucket *b, bh_u128 amount, uint64_t now)
+{
+    if (!b->capacity) return now;
+    if (b->level >= amount) {
+        b->level -= amount;
+        return now;
+    }
+    bh_u128 need = amount - b->level, debt;
+    b->level = 0;
+    if (bh_u128_add(&debt, b->debt, need)) debt = BH_U128_MAX;
+    b->debt = debt;
+    bh_u128 secs = debt / b->refill + (debt % b->refill ? 1 : 0);
+    if (secs > (bh_u128)(UINT64_MAX - now)) return UINT64_MAX;
+    return now + (uint64_t)secs;
+}
+
+/* Sum of the window at hour h, and when `amount` more would fit. */
+static uint64_t window_ready(const bh_vault_lane *l, bh_u128 amount, uint64_t now)
+{
+    if (!l->window_limit) return now;
+    uint64_t h = now / 3600;
+    bh_u128 sum = 0;
+    for (int i = 0; i < BH_VAULT_WINDOW_SLOTS; i++)
+        if (l->window_hour[i] + BH_VAULT_WINDOW_SLOTS > h) sum += l->window_sum[i];
+    if (sum + amount <= l->window_limit && sum + amount >= sum) return now;
+    /* let the oldest slots expire until it fits */
+    for (uint64_t age = BH_VAULT_WINDOW_SLOTS - 1;; age--) {
+        for (int i = 0; i < BH_VAULT_WINDOW_SLOTS; i++)
+            if (l->window_hour[i] + age == h && l->window_hour[i] + BH_VAULT_WINDOW_SLOTS > h)
+                sum -= l->window_sum[i];
+        if (sum + amount <= l->window_limit) return (h - age + BH_VAULT_WINDOW_SLOTS) * 3600;
+        if (age == 0) break;
+    }
+    return (h + BH_VAULT_WINDOW_SLOTS) * 3600;
+}
+
+static void window_add(bh_vault_lane *l, bh_u128 amount, uint64_t now)
+{
+    if (!l->window_limit) return;
+    uint64_t h = now / 3600;
+    unsigned s = (unsigned)(h % BH_VAULT_WINDOW_SLOTS);
+    if (l->window_hour[s] != h) {
+        l->window_hour[s] = h;
+        l->window_sum[s] = 0;
+    }
+    if (bh_u128_add(&l->window_sum[s], l->window_sum[s], amount)) l->window_sum[s] = BH_U128_MAX;
+}
+
+static uint32_t chain_count(const vault_chain_rec *r, uint64_t now)
+{
+    uint64_t h = now / 3600;
+    uint32_t n = 0;
+    for (int i = 0; i < BH_VAULT_WINDOW_SLOTS; i++)
+        if (r->hour[i] + BH_VAULT_WINDOW_SLOTS > h && r->hour[i] <= h) n += r->count[i];
+    return n;
+}
+
+static void chain_count_add(vault_chain_rec *r, uint64_t now)
+{
+    uint64_t h = now / 3600;
+    unsigned s = (unsigned)(h % BH_VAULT_WINDOW_SLOTS);
+    if (r->hour[s] != h) {
+        r->hour[s] = h;
+        r->count[s] = 0;
+    }
+    if (r->count[s] < UINT32_MAX) r->count[s]++;
+}
+
+/* ---- apply ---- */
+
+typedef struct {
+    bh_vault_result *res;
+    const bh_transfer_msg *msgs;
+    size_t n;
+    uint64_t now;
+} apply_ctx;
+
+static void pkey(unsigned char kb[PKEY_LEN], const bh_transfer_msg *m)
+{
+    u16_be(kb, m->emitter_chain);
+    memcpy(kb + 2, m->emitter.data, 32);
+    vault_u64_be(kb + 34, m->sequence);
+}
+
+static int pending_put(bh_vault *v, MDB_txn *txn, uint64_t id, const vault_pending_rec *p)
+{
+    unsigned char kb[8];
+    vault_u64_be(kb, id);
+    MDB_val k = {8, kb}, d = {sizeof *p, (void *)p};
+    return vault_mdb_status(mdb_put(txn, v->db_pending, &k, &d, 0));
+}
+
+static int outbox_put(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, uint64_t *id)
+{
+    unsigned char kb[8];
+    *id = v->seq.next_outbox++;
+    vault_u64_be(kb, *id);
+    MDB_val k = {8, kb}, d = {sizeof *m, (void *)m};
+    return vault_mdb_status(mdb_put(txn, v->db_outbox, &k, &d, MDB_APPEND));
+}
+
+static int reject_msg(bh_vault *v, MDB_txn *txn, bh_vault_result *r, const bh_transfer_msg *m,
+                      bh_reject why, uint64_t now)
+{
+    vault_jrec j;
+    jrec_from_msg(&j, m, now);
+    j.kind = BH_VJ_REJECT;
+    j.reject = why;
+    r->status = BH_VAULT_REJECTED;
+    r->reason = why;
+    if ((unsigned)why < BH_REJECT_COUNT_) v->rejects[why]++;
+    return journal_put(v, txn, &j, NULL, bh_reject_name(why), &r->journal_id);
+}
+
+static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vault_result *r,
+                     uint64_t now)
+{
+    memset(r, 0, sizeof *r);
+    /* replay: one lookup that also claims the key for this message */
+    unsigned char kb[PKEY_LEN];
+    pkey(kb, m);
+    MDB_val k = {PKEY_LEN, kb}, d = {32, (void *)m->digest.data};
+    int rc = mdb_put(txn, v->db_processed, &k, &d, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        int same = d.mv_size == 32 && !memcmp(d.mv_data, m->digest.data, 32);
+        return reject_msg(v, txn, r, m, same ? BH_REJECT_REPLAYED : BH_REJECT_EQUIVOCATION, now);
+    }
+    if (rc) return vault_mdb_status(rc);
+
+    bh_reject why = BH_REJECT_OK;
+    uint16_t src = m->emitter_chain, dst = m->transfer.to_chain;
+    vault_casset *ca = NULL;
+    if (m->transfer.token_chain != v->chain_id) why = BH_REJECT_UNKNOWN_CHAIN;
+    else if (m->amount == 0 || m->fee > m->amount) why = BH_REJECT_AMOUNT_OUT_OF_RANGE;
+    else if (src == dst || src == 0 || dst == 0) why = BH_REJECT_SAME_CHAIN;
+    if (!why) {
+        if ((rc = cache_asset(v, txn, &m->transfer.token, &ca))) return rc;
+        if (!ca->found) why = BH_REJECT_UNKNOWN_ASSET;
+    }
+    if (why) goto reject;
+
+    vault_cchain *cs, *cd;
+    if ((rc = cache_chain(v, txn, src, &cs)) || (rc = cache_chain(v, txn, dst, &cd))) return rc;
+    vault_pending_rec p;
+    memset(&p, 0, sizeof p);
+    p.created = now;
+    p.msg = *m;
+    vault_jrec j;
+    jrec_from_msg(&j, m, now);
+    if (cs->frozen || cd->frozen) {
+        /* held whole: nothing of it touches the ledger until released */
+        p.cause = BH_VAULT_CAUSE_QUARANTINE;
+        uint64_t pid = v->seq.next_pending++;
+        if ((rc = pending_put(v, txn, pid, &p))) return rc;
+        j.kind = BH_VJ_HOLD;
+        j.ref = pid;
+        j.chain = cs->frozen ? src : dst;
+        r->status = BH_VAULT_HELD;
+        r->reason = BH_REJECT_CHAIN_QUARANTINED;
+        r->cause = BH_VAULT_CAUSE_QUARANTINE;
+        r->pending_id = pid;
+        return journal_put(v, txn, &j, NULL, "chain_quarantined", &r->journal_id);
+    }
+
+    /* ledger invariants, on copies until every check passed */
+    uint16_t ldec, linc;
+    unsigned eff = msg_effects(v, m, &ldec, &linc);
+    vault_clane *cdec = NULL, *cinc = NULL, *lsrc, *ldst;
+    if ((rc = cache_lane(v, txn, &m->transfer.token, src, &lsrc)) ||
+        (rc = cache_lane(v, txn, &m->transfer.token, dst, &ldst)))
+        return rc;
+    if (eff & BH_VJ_LANE_DEC) cdec = lsrc;
+    if (eff & BH_VJ_LANE_INC) cinc = ldst;
+    bh_vault_asset na = ca->a;
+    bh_vault_lane ndec, ninc;
+    if (cdec) ndec = cdec->l;
+    if (cinc) ninc = cinc->l;
+    why = vault_effect(&na, cdec ? &ndec : NULL, cinc ? &ninc : NULL, eff, m->amount, 1);
+    if (why) goto reject;
+
+    /* message count per source chain */
+    uint32_t limit = cs->r.msg_limit ? cs->r.msg_limit : v->seq.msg_limit_default;
+    if (limit && chain_count(&cs->r, now) >= limit) {
+        why = BH_REJECT_MESSAGE_LIMIT;
+        goto reject;
+    }
+
+    /* commit the ledger effect to the batch cache */
+    ca->a = na;
+    ca->dirty = 1;
+    if (cdec) {
+        cdec->l.outstanding = ndec.outstanding;
+        cdec->dirty = 1;
+    }
+    if (cinc) {
+        cinc->l.outstanding = ninc.outstanding;
+        cinc->dirty = 1;
+    }
+    chain_count_add(&cs->r, now);
+    cs->dirty = 1;
+
+    /* value limits: delay, never drop */
+    uint64_t ready = now;
+    bh_vault_cause cause = BH_VAULT_CAUSE_NONE;
+    if (ca->a.big_threshold && m->amount >= ca->a.big_threshold) {
+        ready = now + (ca->a.big_delay ? ca->a.big_delay : BH_VAULT_DEFAULT_BIG_DELAY);
+        cause = BH_VAULT_CAUSE_BIG;
+    } else {
+        bucket_refill(&lsrc->l.in, now);
+        bucket_refill(&ldst->l.out, now);
+        if (lsrc->l.in.capacity || ldst->l.out.capacity) lsrc->dirty = ldst->dirty = 1;
+        if (bucket_too_big(&lsrc->l.in, m->amount) || bucket_too_big(&ldst->l.out, m->amount) ||
+            (lsrc->l.window_limit && m->amount > lsrc->l.window_limit)) {
+            cause = BH_VAULT_CAUSE_CAPACITY;
+            ready = 0;
+        } else {
+            uint64_t t = window_ready(&lsrc->l, m->amount, now);
+            if (t > ready) {
+                ready = t;
+                cause = BH_VAULT_CAUSE_WINDOW;
+            }
+            window_add(&lsrc->l, m->amount, now);
+            if (lsrc->l.window_limit) lsrc->dirty = 1;
+            uint64_t t1 = bucket_take(&lsrc->l.in, m->amount, now);
+            uint64_t t2 = bucket_take(&ldst->l.out, m->amount, now);
+            if (t2 > t1) t1 = t2;
+            if (t1 > ready) {
+                ready = t1;
+                cause = BH_VAULT_CAUSE_BUCKET;
+            }
+        }
+    }
+
+    j.effects = eff;
+    j.lane_dec = ldec;
+    j.lane_inc = linc;
+    if (cause == BH_VAULT_CAUSE_NONE || (ready <= now && cause != BH_VAULT_CAUSE_CAPACITY)) {
+        uint64_t oid;
+        if ((rc = outbox_put(v, txn, m, &oid))) return rc;
+        j.kind = BH_VJ_ACCEPT;
+        j.ref = oid;
+        r->status = BH_VAULT_ACCEPTED;
+        return journal_put(v, txn, &j, NULL, NULL, &r->journal_id);
+    }
+    p.applied = 1;
+    p.cause = cause;
+    p.release_at = ready;
+    uint64_t pid = v->seq.next_pending++;
+    if ((rc = pending_put(v, txn, pid, &p))) return rc;
+    j.kind = BH_VJ_DELAY;
+    j.ref = pid;
+    r->status = cause == BH_VAULT_CAUSE_CAPACITY ? BH_VAULT_HELD : BH_VAULT_DELAYED;
+    r->cause = cause;
+    r->release_at = ready;
+    r->pending_id = pid;
+    return journal_put(v, txn, &j, NULL, bh_vault_cause_name(cause), &r->journal_id);
+
+reject:
+    /* a refused message must not claim its replay key */
+    if ((rc = mdb_del(txn, v->db_processed, &k, NULL))) return vault_mdb_status(rc);
+    return reject_msg(v, txn, r, m, why, now);
+}
+
+static int apply_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    apply_ctx *c = vctx;
+    for (size_t i = 0; i < c->n; i++) {
+        int rc = apply_one(v, txn, &c->msgs[i], &c->res[i], c->now);
+        if (rc) return rc;
+    }
+    return BH_OK;
+}
+
+int bh_vault_apply(bh_vault *v, bh_vault_result *results, const bh_transfer_msg *msgs, size_t n,
+                   uint64_t now)
+{
+    if (!v || (n && (!results || !msgs))) return BH_EINVAL;
+    memset(results, 0, n * sizeof *results);
+    if (n == 0) return BH_OK;
+    v->err[0] = 0;
+    apply_ctx c = {results, msgs, n, now};
+    int rc = run_write(v, apply_fn, &c);
+    if (rc) memset(results, 0, n * sizeof *results);
+    return rc;
+}
+
+/* ---- pending and outbox ---- */
+
+static int pending_load(bh_vault *v, MDB_txn *txn, uint64_t id, vault_pending_rec *p)
+{
+    unsigned char kb[8];
+    vault_u64_be(kb, id);
+    MDB_val k = {8, kb}, d;
+    int rc = mdb_get(txn, v->db_pending, &k, &d);
+    if (rc == MDB_NOTFOUND) {
+        set_err(v, "vault %s has no pending transfer %llu", v->name, (unsigned long long)id);
+        return BH_ENOTFOUND;
+    }
+    if (rc) return vault_mdb_status(rc);
+    if (d.mv_size != sizeof *p) return BH_ECORRUPT;
+    memcpy(p, d.mv_data, sizeof *p);
+    return BH_OK;
+}
+
+static int pending_del(bh_vault *v, MDB_txn *txn, uint64_t id)
+{
+    unsigned char kb[8];
+    vault_u64_be(kb, id);
+    MDB_val k = {8, kb};
+    return vault_mdb_status(mdb_del(txn, v->db_pending, &k, NULL));
+}
+
+typedef struct {
+    uint64_t id, now, release_at;
+    const char *actor, *reason;
+    bh_reject why;
+    size_t max, count;
+} op_ctx;
+
+static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    op_ctx *c = vctx;
+    vault_pending_rec p;
+    int rc = pending_load(v, txn, c->id, &p);
+    if (rc) return rc;
+    vault_jrec j;
+    jrec_from_msg(&j, &p.msg, c->now);
+    j.kind = BH_VJ_RELEASE;
+    j.ref = c->id;
+    if (!p.applied) {
+        /* a quarantine hold: apply it now, under the ledger's invariants */
+        vault_cchain *cs, *cd;
+        uint16_t src = p.msg.emitter_chain, dst = p.msg.transfer.to_chain;
+        if ((rc = cache_chain(v, txn, src, &cs)) || (rc = cache_chain(v, txn, dst, &cd)))
+            return rc;
+        if (cs->frozen || cd->frozen) {
+            set_err(v, "pending %llu: chain %u is still quarantined; unfreeze it first",
+                    (unsigned long long)c->id, cs->frozen ? src : dst);
+            return BH_ESTATE;
+        }
+        vault_casset *ca;
+        if ((rc = cache_asset(v, txn, &p.msg.transfer.token, &ca))) return rc;
+        uint16_t ldec, linc;
+        unsigned eff = msg_effects(v, &p.msg, &ldec, &linc);
+        vault_clane *cdec = NULL, *cinc = NULL;
+        if ((eff & BH_VJ_LANE_DEC) && (rc = cache_lane(v, txn, &p.msg.transfer.token, ldec, &cdec)))
+            return rc;
+        if ((eff & BH_VJ_LANE_INC) && (rc = cache_lane(v, txn, &p.msg.transfer.token, linc, &cinc)))
+            return rc;
+        bh_reject why = ca->found ? vault_effect(&ca->a, cdec ? &cdec->l : NULL,
+                                                 cinc ? &cinc->l : NULL, eff, p.msg.amount, 1)
+                                  : BH_REJECT_UNKNOWN_ASSET;
+        if (why) {
+            c->why = why;
+            set_err(v, "pending %llu cannot be applied: %s", (unsigned long long)c->id,
+                    bh_reject_name(why));
+            return BH_EINVARIANT;
+        }
+        ca->dirty = 1;
+        if (cdec) cdec->dirty = 1;
+        if (cinc) cinc->dirty = 1;
+        j.effects = eff;
+        j.lane_dec = ldec;
+        j.lane_inc = linc;
+    }
+    uint64_t oid, jid;
+    if ((rc = pending_del(v, txn, c->id)) || (rc = outbox_put(v, txn, &p.msg, &oid))) return rc;
+    return journal_put(v, txn, &j, c->actor, c->reason, &jid);
+}
+
+int bh_vault_release(bh_vault *v, bh_reject *why, uint64_t id, uint64_t now, const char *actor,
+                     const char *reason)
+{
+    if (why) *why = BH_REJECT_OK;
+    if (!v) return BH_EINVAL;
+    v->err[0] = 0;
+    op_ctx c = {.id = id, .now = now, .actor = actor, .reason = reason};
+    int rc = run_write(v, release_fn, &c);
+    if (why) *why = c.why;
+    return rc;
+}
+
+static int drop_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    op_ctx *c = vctx;
+    vault_pending_rec p;
+    int rc = pending_load(v, txn, c->id, &p);
+    if (rc) return rc;
+    vault_jrec j;
+    jrec_from_msg(&j, &p.msg, c->now);
+    j.kind = BH_VJ_DROP;
+    j.ref = c->id;
+    if (p.applied) {
+        /* reverse exactly what apply did */
+        uint16_t ldec, linc;
+        unsigned eff = msg_effects(v, &p.msg, &ldec, &linc), rev = 0;
+        if (eff & BH_VJ_LOCK_ADD) rev |= BH_VJ_LOCK_SUB;
+        if (eff & BH_VJ_LOCK_SUB) rev |= BH_VJ_LOCK_ADD;
+        if (eff & BH_VJ_LANE_DEC) rev |= BH_VJ_LANE_INC;
+        if (eff & BH_VJ_LANE_INC) rev |= BH_VJ_LANE_DEC;
+        vault_casset *ca;
+        vault_clane *cdec = NULL, *cinc = NULL;
+        if ((rc = cache_asset(v, txn, &p.msg.transfer.token, &ca))) return rc;
+        if (!ca->found) return BH_ECORRUPT;
+        if ((rev & BH_VJ_LANE_DEC) && (rc = cache_lane(v, txn, &p.msg.transfer.token, linc, &cdec)))
+            return rc;
+        if ((rev & BH_VJ_LANE_INC) && (rc = cache_lane(v, txn, &p.msg.transfer.token, ldec, &cinc)))
+            return rc;
+        bh_reject why = vault_effect(&ca->a, cdec ? &cdec->l : NULL, cinc ? &cinc->l : NULL,
+                                     rev, p.msg.amount, 0);
+        if (why) {
+            set_err(v, "pending %llu cannot be dropped: reversing it would give %s",
+                    (unsigned long long)c->id, bh_reject_name(why));
+            return BH_EINVARIANT;
+        }
+        ca->dirty = 1;
+        if (cdec) cdec->dirty = 1;
+        if (cinc) cinc->dirty = 1;
+        j.effects = rev;
+        j.lane_dec = linc;
+        j.lane_inc = ldec;
+    }
+    uint64_t jid;
+    if ((rc = pending_del(v, txn, c->id))) return rc;
+    return journal_put(v, txn, &j, c->actor, c->reason, &jid);
+}
+
+int bh_vault_drop(bh_vault *v, uint64_t id, uint64_t now, const char *actor, const char *reason)
+{
+    if (!v) return BH_EINVAL;
+    v->err[0] = 0;
+    op_ctx c = {.id = id, .now = now, .actor = actor, .reason = reason};
+    return run_write(v, drop_fn, &c);
+}
+
+static int retime_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    op_ctx *c = vctx;
+    vault_pending_rec p;
+    int rc = pending_load(v, txn, c->id, &p);
+    if (rc) return rc;
+    if (!p.applied) {
+        set_err(v, "pending %llu is held by a quarantine: release or drop it instead",
+                (unsigned long long)c->id);
+        return BH_ESTATE;
+    }
+    p.release_at = c->release_at;
+    p.cause = BH_VAULT_CAUSE_RETIMED;
+    if ((rc = pending_put(v, txn, c->id, &p))) return rc;
+    vault_jrec j;
+    jrec_from_msg(&j, &p.msg, c->now);
+    j.kind = BH_VJ_RETIME;
+    j.ref = c->id;
+    j.amount = c->release_at;
+    uint64_t jid;
+    return journal_put(v, txn, &j, c->actor, c->reason, &jid);
+}
+
+int bh_vault_retime(bh_vault *v, uint64_t id, uint64_t release_at, uint64_t now,
+                    const char *actor, const char *reason)
+{
+    if (!v) return BH_EINVAL;
+    v->err[0] = 0;
+    op_ctx c = {.id = id, .now = now, .release_at = release_at, .actor = actor, .reason = reason};
+    return run_write(v, retime_fn, &c);
+}
+
+static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    op_ctx *c = vctx;
+    c->count = 0;
+    /* first collect the due ids, then move them: no deletes under a cursor */
+    uint64_t *ids = NULL;
+    size_t nids = 0, cap = 0;
+    MDB_cursor *cur;
+    int rc = vault_mdb_status(mdb_cursor_open(txn, v->db_pending, &cur));
+    if (rc) return rc;
+    MDB_val k, d;
+    int mrc;
+    for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        if (c->max && nids >= c->max) break;
+        vault_pending_rec p;
+        if (d.mv_size != sizeof p || k.mv_size != 8) {
+            rc = BH_ECORRUPT;
+            break;
+        }
+        memcpy(&p, d.mv_data, sizeof p);
+        if (!p.applied || p.release_at == 0 || p.release_at > c->now) continue;
+        if ((rc = grow((void **)&ids, &cap, nids + 1, sizeof *ids))) break;
+        ids[nids++] = vault_be_u64(k.mv_data);
+    }
+    mdb_cursor_close(cur);
+    if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
+    for (size_t i = 0; i < nids && !rc; i++) {
+        vault_pending_rec p;
+        uint64_t oid, jid;
+        vault_jrec j;
+        if ((rc = pending_load(v, txn, ids[i], &p))) break;
+        if ((rc = pending_del(v, txn, ids[i])) || (rc = outbox_put(v, txn, &p.msg, &oid))) break;
+        jrec_from_msg(&j, &p.msg, c->now);
+        j.kind = BH_VJ_RELEASE;
+        j.ref = ids[i];
+        if ((rc = journal_put(v, txn, &j, "scheduler", "due", &jid))) break;
+        c->count++;
+    }
+    free(ids);
+    return rc;
+}
+
+int bh_vault_release_due(bh_vault *v, size_t *released, uint64_t now, size_t max)
+{
+    if (released) *released = 0;
+    if (!v) return BH_EINVAL;
+    op_ctx c = {.now = now, .max = max};
+    int rc = run_write(v, release_due_fn, &c);
+    if (!rc && released) *released = c.count;
+    return rc;
+}
+
+int bh_vault_outbox_peek(bh_vault *v, bh_vault_outbox_entry *out, size_t cap, size_t *n)
+{
+    if (n) *n = 0;
+    if (!v || !n || (cap && !out)) return BH_EINVAL;
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    MDB_cursor *cur;
+    rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &cur));
+    if (!rc) {
+        MDB_val k, d;
+        int mrc;
+        for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0 && *n < cap;
+             mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+            if (k.mv_size != 8 || d.mv_size != sizeof out->msg) {
+                rc = BH_ECORRUPT;
+                break;
+            }
+            out[*n].id = vault_be_u64(k.mv_data);
+            memcpy(&out[*n].msg, d.mv_data, sizeof out->msg);
+            (*n)++;
+        }
+        if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+static int outbox_ack_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    op_ctx *c = vctx;
+    unsigned char kb[8];
+    vault_u64_be(kb, c->id);
+    MDB_val k = {8, kb};
+    return vault_mdb_status(mdb_del(txn, v->db_outbox, &k, NULL));
+}
+
+int bh_vault_outbox_ack(bh_vault *v, uint64_t id)
+{
+    if (!v) return BH_EINVAL;
+    op_ctx c = {.id = id};
+    return run_write(v, outbox_ack_fn, &c);
+}
+
+/* ---- assets, quarantine, limits ---- */
+
+typedef struct {
+    const bh_bytes32 *token;
+    uint8_t decimals;
+    const char *symbol;
+    uint16_t chain;
+    const char *key;
+    bh_u128 value;
+    uint64_t now;
+    const char *actor, *reason;
+} admin_ctx;
+
+static int asset_add_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    admin_ctx *c = vctx;
+    vault_casset *ca;
+    int rc = cache_asset(v, txn, c->token, &ca);
+    if (rc) return rc;
+    if (ca->found) {
+        set_err(v, "asset already registered in vault %s", v->name);
+        return BH_EEXIST;
+    }
+    ca->found = ca->dirty = 1;
+    ca->a.decimals = c->decimals;
+    ca->a.created = c->now;
+    ca->a.big_delay = BH_VAULT_DEFAULT_BIG_DELAY;
+    if (c->symbol) snprintf(ca->a.symbol, sizeof ca->a.symbol, "%s", c->symbol);
+    vault_jrec j = {.time = c->now, .kind = BH_VJ_ASSET_ADD, .token = *c->token,
+                    .amount = c->decimals, .chain = v->chain_id};
+    uint64_t jid;
+    return journal_put(v, txn, &j, c->actor, c->reason ? c->reason : "asset registered", &jid);
+}
+
+int bh_vault_asset_add(bh_vault *v, const bh_bytes32 *token, uint8_t decimals,
+                       const char *symbol, uint64_t now, const char *actor, const char *reason)
+{
+    if (!v || !token || decimals > 38) return BH_EINVAL;
+    v->err[0] = 0;
+    admin_ctx c = {.token = token, .decimals = decimals, .symbol = symbol, .now = now,
+                   .actor = actor, .reason = reason};
+    return run_write(v, asset_add_fn, &c);
+}
+
+static int freeze_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    admin_ctx *c = vctx;
+    unsigned char kb[2];
+    u16_be(kb, c->chain);
+    MDB_val k = {2, kb}, d;
+    int frozen = mdb_get(txn, v->db_quarantine, &k, &d) == 0;
+    int freeze = c->key != NULL;
+    if (freeze && frozen) {
+        set_err(v, "chain %u is already quarantined in vault %s", c->chain, v->name);
+        return BH_EEXIST;
+    }
+    if (!freeze && !frozen) {
+        set_err(v, "chain %u is not quarantined in vault %s", c->chain, v->name);
+        return BH_ENOTFOUND;
+    }
+    int rc;
+    if (freeze) {
+        bh_vault_quarantine q;
+        memset(&q, 0, sizeof q);
+        q.chain = c->chain;
+        q.since = c->now;
+        snprintf(q.actor, sizeof q.actor, "%s", c->actor ? c->actor : "");
+        snprintf(q.reason, sizeof q.reason, "%s", c->reason ? c->reason : "");
+        d.mv_size = sizeof q;
+        d.mv_data = &q;
+        rc = mdb_put(txn, v->db_quarantine, &k, &d, 0);
+    } else {
+        rc = mdb_del(txn, v->db_quarantine, &k, NULL);
+    }
+    if (rc) return vault_mdb_status(rc);
+    vault_jrec j = {.time = c->now, .kind = freeze ? BH_VJ_FREEZE : BH_VJ_UNFREEZE,
+                    .chain = c->chain};
+    uint64_t jid;
+    return journal_put(v, txn, &j, c->actor, c->reason, &jid);
+}
+
+int bh_vault_freeze(bh_vault *v, uint16_t chain, uint64_t now, const char *actor,
+                    const char *reason)
+{
+    if (!v || chain == 0) return BH_EINVAL;
+    v->err[0] = 0;
+    admin_ctx c = {.chain = chain, .key = "freeze", .now = now, .actor = actor, .reason = reason};
+    return run_write(v, freeze_fn, &c);
+}
+
+int bh_vault_unfreeze(bh_vault *v, uint16_t chain, uint64_t now, const char *actor,
+                      const char *reason)
+{
+    if (!v || chain == 0) return BH_EINVAL;
+    v->err[0] = 0;
+    admin_ctx c = {.chain = chain, .now = now, .actor = actor, .reason = reason};
+    return run_write(v, freeze_fn, &c);
+}
+
+/* Split "name.<chain>" into name and chain; chain 0 when absent. */
+static int split_key(const char *key, char *name, size_t cap, uint16_t *chain)
+{
+    const char *dot = strchr(key, '.');
+    size_t n = dot ? (size_t)(dot - key) : strlen(key);
+    if (n == 0 || n >= cap) return BH_EINVAL;
+    memcpy(name, key, n);
+    name[n] = 0;
+    *chain = 0;
+    if (dot) {
+        char *end;
+        errno = 0;
+        unsigned long c = strtoul(dot + 1, &end, 10);
+        if (!dot[1] || *end || errno || c == 0 || c > 65535) return BH_EINVAL;
+        *chain = (uint16_t)c;
+    }
+    return BH_OK;
+}
+
+static int set_limit_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    admin_ctx *c = vctx;
+    char name[32];
+    uint16_t chain;
+    if (split_key(c->key, name, sizeof name, &chain)) goto bad;
+    int rc;
+    if (!c->token) {
+        if (strcmp(name, "msg_limit") != 0) goto bad;
+        if (c->value > UINT32_MAX) return BH_ERANGE;
+        if (chain == 0) {
+            v->seq.msg_limit_default = (uint32_t)c->value;
+        } else {
+            vault_cchain *cc;
+            if ((rc = cache_chain(v, txn, chain, &cc))) return rc;
+            cc->r.msg_limit = (uint32_t)c->value;
+            cc->dirty = 1;
+        }
+    } else {
+        vault_casset *ca;
+        if ((rc = cache_asset(v, txn, c->token, &ca))) return rc;
+        if (!ca->found) {
+            set_err(v, "no such asset in vault %s", v->name);
+            return BH_ENOTFOUND;
+        }
+        if (chain == 0) {
+            if (!strcmp(name, "big_threshold")) {
+                ca->a.big_threshold = c->value;
+            } else if (!strcmp(name, "big_delay")) {
+                if (c->value > UINT32_MAX) return BH_ERANGE;
+                ca->a.big_delay = (uint64_t)c->value;
+            } else {
+                goto bad;
+            }
+            ca->dirty = 1;
+        } else {
+            vault_clane *cl;
+            if ((rc = cache_lane(v, txn, c->token, chain, &cl))) return rc;
+            bh_vault_lane *l = &cl->l;
+            if (!strcmp(name, "cap")) l->cap = c->value;
+            else if (!strcmp(name, "window")) l->window_limit = c->value;
+            else if (!strcmp(name, "in_capacity")) {
+                if (!l->in.capacity) l->in.last = c->now;
+                l->in.capacity = c->value;
+                if (l->in.level > c->value || !l->in.refill) l->in.level = c->value;
+            } else if (!strcmp(name, "in_refill")) {
+                bucket_refill(&l->in, c->now);
+                l->in.refill = c->value;
+            } else if (!strcmp(name, "out_capacity")) {
+                if (!l->out.capacity) l->out.last = c->now;
+                l->out.capacity = c->value;
+                if (l->out.level > c->value || !l->out.refill) l->out.level = c->value;
+            } else if (!strcmp(name, "out_refill")) {
+                bucket_refill(&l->out, c->now);
+                l->out.refill = c->value;
+            } else {
+                goto bad;
+            }
+            cl->dirty = 1;
+        }
+    }
+    char dec[BH_U128_DEC_MAX], why[BH_VAULT_REASON_MAX + 1];
+    bh_u128_to_dec(dec, c->value);
+    snprintf(why, sizeof why, "%s=%s%s%s", c->key, dec, c->reason ? ": " : "",
+             c->reason ? c->reason : "");
+    vault_jrec j = {.time = c->now, .kind = BH_VJ_LIMITS, .chain = chain, .amount = c->value};
+    if (c->token) j.token = *c->token;
+    uint64_t jid;
+    return journal_put(v, txn, &j, c->actor, why, &jid);
+bad:
+    set_err(v, "unknown limit key '%s'", c->key);
+    return BH_EINVAL;
+}
+
+int bh_vault_set_limit(bh_vault *v, const bh_bytes32 *token, const char *key, bh_u128 value,
+                       uint64_t now, const char *actor, const char *reason)
+{
+    if (!v || !key) return BH_EINVAL;
+    v->err[0] = 0;
+    admin_ctx c = {.token = token, .key = key, .value = value, .now = now, .actor = actor,
+                   .reason = reason};
+    return run_write(v, set_limit_fn, &c);
+}

@@ -1,0 +1,120 @@
+/* Vault internals shared by the vaults/src files. Not a public header. */
+#ifndef BH_VAULT_INTERNAL_H
+#define BH_VAULT_INTERNAL_H
+
+#include <limits.h>
+#include <lmdb.h>
+#include "bh_vault.h"
+
+#define VAULT_DEFAULT_MAP ((size_t)64 << 20)
+#define VAULT_DEFAULT_MAP_MAX ((size_t)64 << 30)
+
+/* Per-chain counters and limits (chains DB, key: u16 big-endian). */
+typedef struct {
+    uint32_t msg_limit; /* per 24 h; 0 = use the vault default */
+    uint32_t count[BH_VAULT_WINDOW_SLOTS];
+    uint64_t hour[BH_VAULT_WINDOW_SLOTS];
+} vault_chain_rec;
+
+/* Counters stored under meta "seq", rewritten by every write txn. */
+typedef struct {
+    uint64_t next_journal;
+    uint64_t next_pending;
+    uint64_t next_outbox;
+    uint32_t msg_limit_default;
+    uint32_t pad_;
+} vault_seq;
+
+/* Pending record (pending DB, key: u64 id big-endian). */
+typedef struct {
+    uint64_t created;
+    uint64_t release_at;
+    uint32_t cause;
+    uint32_t applied;
+    bh_transfer_msg msg;
+} vault_pending_rec;
+
+/* Journal record header (journal DB, key: u64 id big-endian), followed by
+ * actor_len bytes of actor and reason_len bytes of reason. */
+typedef struct {
+    uint64_t time;
+    uint64_t ref;
+    uint64_t sequence;
+    uint32_t kind;
+    uint32_t effects;
+    uint32_t reject;
+    uint16_t chain;
+    uint16_t lane_dec;
+    uint16_t lane_inc;
+    uint16_t emitter_chain;
+    uint8_t actor_len;
+    uint8_t reason_len;
+    uint8_t pad_[2];
+    bh_bytes32 emitter;
+    bh_hash32 digest;
+    bh_bytes32 token;
+    bh_u128 amount;
+} vault_jrec;
+
+/* Batch cache entries: records read once per write txn, written once. */
+typedef struct {
+    bh_bytes32 token;
+    int found;
+    int dirty;
+    bh_vault_asset a;
+} vault_casset;
+
+typedef struct {
+    bh_bytes32 token;
+    uint16_t chain;
+    int dirty;
+    bh_vault_lane l;
+} vault_clane;
+
+typedef struct {
+    uint16_t chain;
+    int dirty;
+    int frozen;
+    vault_chain_rec r;
+} vault_cchain;
+
+struct bh_vault {
+    MDB_env *env;
+    MDB_dbi db_meta, db_assets, db_lanes, db_processed, db_pending, db_outbox, db_journal,
+        db_quarantine, db_chains;
+    uint16_t chain_id;
+    int read_only;
+    int no_sync;
+    size_t map_size;
+    size_t map_max;
+    char name[BH_VAULT_NAME_MAX + 1];
+    char path[PATH_MAX];
+    char err[512];
+    /* write-txn scratch */
+    vault_seq seq;
+    uint64_t rejects[BH_REJECT_COUNT_];
+    vault_casset *ca;
+    size_t nca, capca;
+    vault_clane *cl;
+    size_t ncl, capcl;
+    vault_cchain *cc;
+    size_t ncc, capcc;
+};
+
+/* LMDB code -> bulkhead status. */
+int vault_mdb_status(int rc);
+int vault_txn_begin(bh_vault *v, unsigned flags, MDB_txn **txn);
+
+void vault_u64_be(unsigned char out[8], uint64_t x);
+uint64_t vault_be_u64(const unsigned char in[8]);
+
+/* Apply effect flags to an asset and its lanes without breaking an
+ * invariant. Returns: BH_REJECT_OK (records updated) or the reason (records
+ * untouched). dec/inc may be NULL when their flag is absent. */
+bh_reject vault_effect(bh_vault_asset *a, bh_vault_lane *dec, bh_vault_lane *inc,
+                       unsigned effects, bh_u128 amount, int check_cap);
+
+/* Decode a journal record into a public entry. Returns: BH_OK; BH_ECORRUPT. */
+int vault_jrec_decode(bh_vault_journal_entry *out, uint64_t id, const MDB_val *val);
+
+#endif
