@@ -8,6 +8,14 @@
 
 #include "bh_keccak.h"
 
+/* The secp256k1 group order n and floor(n/2), big-endian. */
+static const unsigned char order_n[32] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
+static const unsigned char half_order_n[32] = {
+    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
+
 struct bh_attest {
     secp256k1_context *secp;
 };
@@ -106,15 +114,14 @@ int bh_attest_recover(const bh_attest *ctx, bh_address *out, bh_reject *why,
         return BH_ECRYPTO;
     }
 
-    /* r or s out of range, or zero, fails to parse. */
-    secp256k1_ecdsa_signature plain;
-    if (!secp256k1_ecdsa_signature_parse_compact(ctx->secp, &plain, rs)) return BH_ECRYPTO;
-    secp256k1_ecdsa_signature low;
-    if (secp256k1_ecdsa_signature_normalize(ctx->secp, &low, &plain)) {
+    /* s >= n is no signature at all; n/2 < s < n is the malleable twin. */
+    const unsigned char *s = rs + 32;
+    if (memcmp(s, order_n, 32) < 0 && memcmp(s, half_order_n, 32) > 0) {
         *why = BH_REJECT_HIGH_S;
         return BH_ECRYPTO;
     }
 
+    /* r or s out of range, or zero, fails to parse or recover. */
     secp256k1_ecdsa_recoverable_signature sig;
     secp256k1_pubkey pk;
     if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx->secp, &sig, rs, recid) ||
