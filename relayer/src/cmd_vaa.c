@@ -1,4 +1,4 @@
-#include "cmd_vaa.h"
+#include "bh_cmd.h"
 
 #include <ctype.h>
 #include <jansson.h>

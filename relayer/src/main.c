@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd_vaa.h"
+#include "bh_cmd.h"
 
 static const char usage_text[] =
     "usage: bulkhead COMMAND [ARGS]\n"
