@@ -183,14 +183,6 @@ static void test_messages_vectors_devnet(void **state)
     for_each(devnet, check_vector);
 }
 
-/* secp256k1 group order n and n/2, big-endian. */
-static const unsigned char N[32] = {
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
-    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
-static const unsigned char HALF_N[32] = {
-    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
-
 /* What verification must say about a VAA whose byte at off was flipped. */
 static bh_reject expected_after_flip(const vector *v, const unsigned char *mut, size_t off)
 {
@@ -216,8 +208,8 @@ static bh_reject expected_after_flip(const vector *v, const unsigned char *mut, 
     if (k <= 32) return BH_REJECT_BAD_SIGNATURE; /* r */
     if (k <= 64) {                               /* s */
         const unsigned char *s = sig + 33;
-        if (memcmp(s, N, 32) >= 0) return BH_REJECT_BAD_SIGNATURE;
-        if (memcmp(s, HALF_N, 32) > 0) return BH_REJECT_HIGH_S;
+        if (memcmp(s, BH_TEST_ORDER_N, 32) >= 0) return BH_REJECT_BAD_SIGNATURE;
+        if (memcmp(s, BH_TEST_HALF_N, 32) > 0) return BH_REJECT_HIGH_S;
         return BH_REJECT_BAD_SIGNATURE;
     }
     uint8_t nv = sig[65];
