@@ -327,6 +327,13 @@ BH_WARN_UNUSED_RESULT int bh_vault_each_journal(bh_vault *v, uint64_t since,
                                                 bh_vault_journal_cb cb, void *ctx);
 BH_WARN_UNUSED_RESULT int bh_vault_each_quarantine(bh_vault *v, bh_vault_quarantine_cb cb,
                                                    void *ctx);
+/* Per source chain message limits: limit (0 = the vault default applies)
+ * and the messages counted in the 24 h window ending at now. */
+typedef int (*bh_vault_chain_cb)(void *ctx, uint16_t chain, uint32_t msg_limit,
+                                 uint32_t count_24h);
+BH_WARN_UNUSED_RESULT int bh_vault_each_chain(bh_vault *v, uint64_t now, bh_vault_chain_cb cb,
+                                              void *ctx);
+
 /* Returns: 1 if chain is quarantined in this vault, else 0 (0 on error). */
 int bh_vault_is_quarantined(bh_vault *v, uint16_t chain);
 

@@ -244,6 +244,33 @@ int bh_vault_each_quarantine(bh_vault *v, bh_vault_quarantine_cb cb, void *ctx)
     return with_read(v, v->db_quarantine, NULL, quarantine_row, &vi);
 }
 
+typedef struct {
+    bh_vault_chain_cb cb;
+    void *ctx;
+    uint64_t now;
+} chain_visit;
+
+static int chain_row(void *c, const MDB_val *k, const MDB_val *d)
+{
+    chain_visit *cv = c;
+    vault_chain_rec r;
+    if (k->mv_size != 2 || d->mv_size != sizeof r) return BH_ECORRUPT;
+    memcpy(&r, d->mv_data, sizeof r);
+    const unsigned char *kb = k->mv_data;
+    uint64_t h = cv->now / 3600;
+    uint32_t n = 0;
+    for (int i = 0; i < BH_VAULT_WINDOW_SLOTS; i++)
+        if (r.hour[i] + BH_VAULT_WINDOW_SLOTS > h && r.hour[i] <= h) n += r.count[i];
+    return cv->cb(cv->ctx, (uint16_t)(kb[0] << 8 | kb[1]), r.msg_limit, n);
+}
+
+int bh_vault_each_chain(bh_vault *v, uint64_t now, bh_vault_chain_cb cb, void *ctx)
+{
+    if (!v || !cb) return BH_EINVAL;
+    chain_visit cv = {cb, ctx, now};
+    return with_read(v, v->db_chains, NULL, chain_row, &cv);
+}
+
 int bh_vault_is_quarantined(bh_vault *v, uint16_t chain)
 {
     if (!v) return 0;

@@ -1,0 +1,1467 @@
+/* vaultctl: the operator CLI over the same LMDB vaults the node writes. */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bh_amount.h"
+#include "bh_hex.h"
+#include "bh_vault.h"
+
+#define EXIT_OK 0
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define MAX_VAULTS 256
+
+typedef struct {
+    const char *data_dir;
+    int json;
+    const char *reason;
+    const char *actor;
+    const char *since;
+    const char *chain_id;
+    const char *decimals;
+    const char *symbol;
+    int help;
+    int argc; /* positional arguments after the verb */
+    char **argv;
+    uint64_t now;
+} opts;
+
+typedef struct {
+    char name[BH_VAULT_NAME_MAX + 1];
+    uint16_t id;
+} vault_ref;
+
+static vault_ref g_vaults[MAX_VAULTS];
+static size_t g_nvaults;
+
+static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void err(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("vaultctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- verbs and their help ---- */
+
+typedef int (*verb_fn)(const opts *o);
+
+typedef struct {
+    const char *name;
+    const char *usage;
+    const char *help;
+    verb_fn fn;
+} verb;
+
+static const char k_main_help[] =
+    "usage: vaultctl [-d DATA_DIR] VERB [ARGS...] [--json] [--help]\n"
+    "\n"
+    "Inspect and steer bulkhead vaults: one LMDB ledger per home chain under\n"
+    "DATA_DIR/vaults/<chain>/. Safe to run while the node is writing.\n"
+    "\n"
+    "Options:\n"
+    "  -d DATA_DIR    the node's data directory (default: $BULKHEAD_DATA_DIR,\n"
+    "                 else /var/lib/bulkhead)\n"
+    "  --json         machine-readable output (every reading verb)\n"
+    "  --actor NAME   who is acting, recorded in the journal (default: $USER)\n"
+    "  --reason TEXT  why, recorded in the journal (required by freeze/unfreeze)\n"
+    "  --help         help for vaultctl or for one verb\n"
+    "\n"
+    "Setting up (what the node's operator does once per chain and asset):\n"
+    "  init CHAIN --chain-id N             create the vault of home chain CHAIN\n"
+    "  asset add CHAIN TOKEN --decimals D [--symbol SYM]\n"
+    "                                      register a token of CHAIN (hex id)\n"
+    "Reading:\n"
+    "  list                                every vault, its assets and holds\n"
+    "  show CHAIN                          locked and outstanding per chain\n"
+    "  pending [CHAIN]                     delayed and held transfers\n"
+    "  limits CHAIN [ASSET]                rate limits and caps\n"
+    "  journal CHAIN [--since N]           the append-only journal\n"
+    "  audit [CHAIN]                       replay the journal, compare totals\n"
+    "  export CHAIN                        everything, as one JSON document\n"
+    "Steering (journaled with actor and reason):\n"
+    "  release ID | drop ID | retime ID DAYS   act on a pending transfer\n"
+    "  freeze CHAIN --reason R             quarantine CHAIN in every vault\n"
+    "  unfreeze CHAIN --reason R           lift it\n"
+    "  limits CHAIN ASSET KEY=VALUE...     change limits\n"
+    "\n"
+    "CHAIN is a vault name ([a-z0-9_-]) or, where a remote chain is meant, a\n"
+    "chain id. ID is CHAIN/N as printed by `pending` (N alone if unambiguous).\n"
+    "Amounts are in token units with the asset's decimals (\"1.5\").\n"
+    "\n"
+    "Exit status: 0 ok; 1 refused or failed (audit mismatch, an operation the\n"
+    "vault refuses, schema or I/O errors); 2 usage (bad arguments, unknown verb,\n"
+    "chain, asset or pending id, missing or non-vault DATA_DIR).\n";
+
+static int v_init(const opts *o);
+static int v_asset(const opts *o);
+static int v_list(const opts *o);
+static int v_show(const opts *o);
+static int v_pending(const opts *o);
+static int v_release(const opts *o);
+static int v_drop(const opts *o);
+static int v_retime(const opts *o);
+static int v_freeze(const opts *o);
+static int v_unfreeze(const opts *o);
+static int v_limits(const opts *o);
+static int v_journal(const opts *o);
+static int v_audit(const opts *o);
+static int v_export(const opts *o);
+
+static const verb k_verbs[] = {
+    {"init", "init CHAIN --chain-id N [--reason R]",
+     "Create an empty vault for home chain CHAIN (its bridge chain id is N).\n"
+     "Refused if the vault exists.",
+     v_init},
+    {"asset", "asset add CHAIN TOKEN --decimals D [--symbol SYM] [--reason R]",
+     "Register TOKEN (hex id on its home chain, 0x optional, left-padded) in the\n"
+     "vault of CHAIN with D decimals (0..38). Transfers of unregistered tokens\n"
+     "are refused as unknown_asset.",
+     v_asset},
+    {"list", "list [--json]", "One line per vault: chain id, assets, pending, quarantined chains.",
+     v_list},
+    {"show", "show CHAIN [--json]",
+     "Locked custody and outstanding wrapped supply per remote chain, for each\n"
+     "asset of CHAIN's vault, plus quarantines and counters.",
+     v_show},
+    {"pending", "pending [CHAIN] [--json]",
+     "Transfers waiting in pending: delayed ones with their release time, and\n"
+     "holds that wait for an operator (over capacity, quarantine).",
+     v_pending},
+    {"release", "release ID [--reason R]",
+     "Deliver pending transfer ID now. A quarantine hold is applied to the\n"
+     "ledger first and is refused (exit 1) while its chain is still frozen or\n"
+     "if applying it would break an invariant.",
+     v_release},
+    {"drop", "drop ID [--reason R]",
+     "Never deliver pending transfer ID; its ledger effect, if applied, is\n"
+     "reversed (refused, exit 1, if the supply moved on since).",
+     v_drop},
+    {"retime", "retime ID DAYS [--reason R]",
+     "Make pending transfer ID due DAYS days from now (decimals allowed, 0 =\n"
+     "due now). Quarantine holds cannot be re-timed.",
+     v_retime},
+    {"freeze", "freeze CHAIN --reason R",
+     "Quarantine CHAIN (a vault name or chain id) in every vault: messages\n"
+     "from it and to it are held unapplied until an operator releases them.",
+     v_freeze},
+    {"unfreeze", "unfreeze CHAIN --reason R",
+     "Lift CHAIN's quarantine in every vault. Held transfers stay pending\n"
+     "until released or dropped.",
+     v_unfreeze},
+    {"limits", "limits CHAIN [ASSET [KEY=VALUE...]] [--json] [--reason R]",
+     "Show or set limits. ASSET is a token id (hex) or symbol, or `vault` for\n"
+     "vault-wide keys. 0 removes a limit. Keys:\n"
+     "  asset:  big_threshold=UNITS  big_delay=SECONDS\n"
+     "  lane (.ID = remote chain id or name): cap.ID=UNITS  window.ID=UNITS\n"
+     "          in_capacity.ID=UNITS  in_refill.ID=UNITS_PER_S\n"
+     "          out_capacity.ID=UNITS out_refill.ID=UNITS_PER_S\n"
+     "  vault:  msg_limit=N  msg_limit.ID=N   (messages per source chain per 24 h)",
+     v_limits},
+    {"journal", "journal CHAIN [--since N] [--json]",
+     "Journal entries of CHAIN's vault from id N (default 1).", v_journal},
+    {"audit", "audit [CHAIN] [--json]",
+     "Replay each journal from its first entry and compare with every stored\n"
+     "total. Exit 1 naming the first difference if any vault disagrees.",
+     v_audit},
+    {"export", "export CHAIN",
+     "The whole vault as one JSON document: assets, lanes, limits, quarantines,\n"
+     "pending transfers and the journal.",
+     v_export},
+};
+
+/* ---- helpers ---- */
+
+static int usage_err(const char *verb_name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_err(const char *verb_name, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("vaultctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    for (size_t i = 0; verb_name && i < sizeof k_verbs / sizeof k_verbs[0]; i++)
+        if (!strcmp(k_verbs[i].name, verb_name))
+            fprintf(stderr, "usage: vaultctl [-d DATA_DIR] %s\n", k_verbs[i].usage);
+    return EXIT_USAGE;
+}
+
+static int check_data_dir(const opts *o)
+{
+    struct stat st;
+    char p[4096];
+    if (stat(o->data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        err("data directory %s does not exist (use -d DATA_DIR)", o->data_dir);
+        return EXIT_USAGE;
+    }
+    snprintf(p, sizeof p, "%s/vaults", o->data_dir);
+    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        err("%s is not a bulkhead data directory (no vaults/ inside); "
+            "create a vault with `vaultctl init`",
+            o->data_dir);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+    return strcmp(((const vault_ref *)a)->name, ((const vault_ref *)b)->name);
+}
+
+/* Learn every vault's name and chain id (to name remote chains). */
+static void scan_vaults(const opts *o)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/vaults", o->data_dir);
+    DIR *d = opendir(p);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) && g_nvaults < MAX_VAULTS) {
+        if (!bh_vault_name_is_valid(e->d_name)) continue;
+        bh_vault_opts vo = {.read_only = 1};
+        bh_vault *v = NULL;
+        if (bh_vault_open(&v, o->data_dir, e->d_name, &vo, NULL, 0) != BH_OK) continue;
+        memcpy(g_vaults[g_nvaults].name, e->d_name, strlen(e->d_name) + 1); /* valid: <= 32 */
+        g_vaults[g_nvaults++].id = bh_vault_chain_id(v);
+        bh_vault_close(v);
+    }
+    closedir(d);
+    qsort(g_vaults, g_nvaults, sizeof g_vaults[0], cmp_ref);
+}
+
+static const char *chain_label(uint16_t id, char *buf, size_t cap)
+{
+    for (size_t i = 0; i < g_nvaults; i++)
+        if (g_vaults[i].id == id) {
+            snprintf(buf, cap, "%s(%u)", g_vaults[i].name, id);
+            return buf;
+        }
+    snprintf(buf, cap, "%u", id);
+    return buf;
+}
+
+/* A chain given as a vault name or an id. Returns 0 on failure. */
+static uint16_t chain_id_of(const char *s)
+{
+    for (size_t i = 0; i < g_nvaults; i++)
+        if (!strcmp(g_vaults[i].name, s)) return g_vaults[i].id;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(s, &end, 10);
+    if (!*s || *end || errno || n == 0 || n > 65535) return 0;
+    return (uint16_t)n;
+}
+
+static int open_vault(const opts *o, const char *name, int rdonly, bh_vault **v)
+{
+    if (!bh_vault_name_is_valid(name)) {
+        err("'%s' is not a vault name (lowercase letters, digits, _ and -)", name);
+        return EXIT_USAGE;
+    }
+    char why[600];
+    bh_vault_opts vo = {.read_only = rdonly};
+    int rc = bh_vault_open(v, o->data_dir, name, &vo, why, sizeof why);
+    if (rc == BH_ENOTFOUND || rc == BH_EINVAL) {
+        err("unknown chain '%s': %s", name, why);
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        err("%s", why[0] ? why : bh_strerror(rc));
+        return EXIT_REFUSED;
+    }
+    return EXIT_OK;
+}
+
+static const char *actor_of(const opts *o)
+{
+    if (o->actor) return o->actor;
+    const char *u = getenv("SUDO_USER");
+    if (!u || !*u) u = getenv("USER");
+    if (u && *u) return u;
+    struct passwd *pw = getpwuid(getuid());
+    return pw ? pw->pw_name : "unknown";
+}
+
+static void token_hex(char out[67], const bh_bytes32 *t)
+{
+    out[0] = '0';
+    out[1] = 'x';
+    bh_hex_encode(out + 2, t->data, 32);
+}
+
+static const char *token_label(char *buf, size_t cap, const bh_bytes32 *t, const char *symbol)
+{
+    if (symbol && *symbol) {
+        snprintf(buf, cap, "%s", symbol);
+        return buf;
+    }
+    char hx[67];
+    token_hex(hx, t);
+    const char *p = hx + 2;
+    while (*p == '0' && p[1]) p++;
+    snprintf(buf, cap, "0x%s", p);
+    return buf;
+}
+
+static int parse_token(bh_bytes32 *out, const char *s)
+{
+    memset(out, 0, sizeof *out);
+    const char *h = s;
+    if (h[0] == '0' && (h[1] == 'x' || h[1] == 'X')) h += 2;
+    size_t n = strlen(h);
+    if (n == 0 || n > 64) return -1;
+    char padded[65];
+    memset(padded, '0', 64 - n);
+    memcpy(padded + 64 - n, h, n);
+    padded[64] = 0;
+    return bh_hex_decode_exact(out->data, 32, padded, 64) == BH_OK ? 0 : -1;
+}
+
+typedef struct {
+    const char *want;
+    bh_bytes32 tok;
+    int found;
+} sym_find;
+
+static int sym_cb(void *ctx, const bh_bytes32 *t, const bh_vault_asset *a)
+{
+    sym_find *f = ctx;
+    if (!strcmp(a->symbol, f->want)) {
+        f->tok = *t;
+        f->found++;
+    }
+    return 0;
+}
+
+/* ASSET as a symbol of this vault or a hex token id. */
+static int resolve_asset(bh_vault *v, const char *s, bh_bytes32 *tok, bh_vault_asset *a)
+{
+    sym_find f = {s, {{0}}, 0};
+    if (bh_vault_each_asset(v, sym_cb, &f) == BH_OK && f.found == 1) {
+        *tok = f.tok;
+    } else if (parse_token(tok, s) != 0) {
+        err("unknown asset '%s' in vault %s (give a registered symbol or a hex token id)", s,
+            bh_vault_name(v));
+        return EXIT_USAGE;
+    }
+    if (bh_vault_asset_get(v, a, tok) != BH_OK) {
+        err("unknown asset '%s' in vault %s", s, bh_vault_name(v));
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static void units(char *out, size_t cap, bh_u128 v, unsigned dec)
+{
+    bh_u128_to_units(out, cap, v, dec);
+}
+
+static json_t *jamount(bh_u128 v)
+{
+    char d[BH_U128_DEC_MAX];
+    bh_u128_to_dec(d, v);
+    return json_string(d);
+}
+
+/* "1.5" in units -> smallest units, exact; -1 if not representable. */
+static int parse_units(bh_u128 *out, const char *s, unsigned dec)
+{
+    const char *dot = strchr(s, '.');
+    size_t il = dot ? (size_t)(dot - s) : strlen(s);
+    size_t fl = dot ? strlen(dot + 1) : 0;
+    if ((il == 0 && fl == 0) || fl > dec || (dot && fl == 0)) return -1;
+    char digits[128];
+    if (il + dec >= sizeof digits) return -1;
+    memcpy(digits, s, il);
+    if (fl) memcpy(digits + il, dot + 1, fl);
+    memset(digits + il + fl, '0', dec - fl);
+    size_t n = il + dec;
+    if (n == 0) return -1;
+    return bh_u128_from_dec(out, digits, n) == BH_OK ? 0 : -1;
+}
+
+static int print_json(json_t *j)
+{
+    if (!j) {
+        err("out of memory");
+        return EXIT_REFUSED;
+    }
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(j);
+    if (!s) return EXIT_REFUSED;
+    puts(s);
+    free(s);
+    return EXIT_OK;
+}
+
+static void fmt_time(char *out, size_t cap, uint64_t t)
+{
+    if (t == 0) {
+        snprintf(out, cap, "operator");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- setup verbs ---- */
+
+static int v_init(const opts *o)
+{
+    if (o->argc != 1) return usage_err("init", "init takes exactly one CHAIN");
+    if (!o->chain_id) return usage_err("init", "init needs --chain-id N");
+    if (!bh_vault_name_is_valid(o->argv[0]))
+        return usage_err("init", "'%s' is not a valid chain name ([a-z0-9_-]{1,32})",
+                         o->argv[0]);
+    char *end;
+    errno = 0;
+    unsigned long id = strtoul(o->chain_id, &end, 10);
+    if (!*o->chain_id || *end || errno || id == 0 || id > 65535)
+        return usage_err("init", "--chain-id must be 1..65535, not '%s'", o->chain_id);
+    struct stat st;
+    if (stat(o->data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        err("data directory %s does not exist", o->data_dir);
+        return EXIT_USAGE;
+    }
+    scan_vaults(o);
+    for (size_t i = 0; i < g_nvaults; i++)
+        if (g_vaults[i].id == id && strcmp(g_vaults[i].name, o->argv[0])) {
+            err("chain id %lu already belongs to vault %s", id, g_vaults[i].name);
+            return EXIT_REFUSED;
+        }
+    int rc = bh_vault_init_dir(o->data_dir, o->argv[0], (uint16_t)id, o->now, actor_of(o),
+                               o->reason);
+    if (rc == BH_EEXIST) {
+        err("vault %s already exists in %s", o->argv[0], o->data_dir);
+        return EXIT_REFUSED;
+    }
+    if (rc) {
+        err("cannot create vault %s: %s", o->argv[0], bh_strerror(rc));
+        return EXIT_REFUSED;
+    }
+    printf("created vault %s (chain id %lu) in %s/vaults/%s\n", o->argv[0], id, o->data_dir,
+           o->argv[0]);
+    return EXIT_OK;
+}
+
+static int v_asset(const opts *o)
+{
+    if (o->argc != 3 || strcmp(o->argv[0], "add") != 0)
+        return usage_err("asset", "expected: asset add CHAIN TOKEN --decimals D");
+    if (!o->decimals) return usage_err("asset", "asset add needs --decimals D");
+    char *end;
+    errno = 0;
+    unsigned long d = strtoul(o->decimals, &end, 10);
+    if (!*o->decimals || *end || errno || d > 38)
+        return usage_err("asset", "--decimals must be 0..38, not '%s'", o->decimals);
+    bh_bytes32 tok;
+    if (parse_token(&tok, o->argv[2]) != 0)
+        return usage_err("asset", "TOKEN must be up to 32 bytes of hex, not '%s'", o->argv[2]);
+    if (o->symbol && (strlen(o->symbol) > BH_VAULT_SYMBOL_MAX || !*o->symbol))
+        return usage_err("asset", "--symbol must be 1..%d characters", BH_VAULT_SYMBOL_MAX);
+    int x = check_data_dir(o);
+    if (x) return x;
+    bh_vault *v;
+    if ((x = open_vault(o, o->argv[1], 0, &v))) return x;
+    int rc = bh_vault_asset_add(v, &tok, (uint8_t)d, o->symbol, o->now, actor_of(o), o->reason);
+    if (rc) err("asset add refused: %s", rc == BH_EEXIST ? "already registered" : bh_strerror(rc));
+    else printf("registered %s in vault %s\n", o->argv[2], o->argv[1]);
+    bh_vault_close(v);
+    return rc ? EXIT_REFUSED : EXIT_OK;
+}
+
+/* ---- reading verbs ---- */
+
+typedef struct {
+    size_t n;
+    json_t *arr;
+    bh_vault *v;
+    const bh_bytes32 *tok;
+    unsigned dec;
+} walk;
+
+static int count_cb(void *ctx, const void *x)
+{
+    (void)x;
+    ((walk *)ctx)->n++;
+    return 0;
+}
+
+static int count_asset(void *c, const bh_bytes32 *t, const bh_vault_asset *a)
+{
+    (void)t;
+    return count_cb(c, a);
+}
+static int count_pending(void *c, const bh_vault_pending *p)
+{
+    return count_cb(c, p);
+}
+
+static int list_q(void *c, const bh_vault_quarantine *q)
+{
+    walk *w = c;
+    json_array_append_new(w->arr, json_integer(q->chain));
+    return 0;
+}
+
+static int v_list(const opts *o)
+{
+    if (o->argc != 0) return usage_err("list", "list takes no arguments");
+    int x = check_data_dir(o);
+    if (x) return x;
+    scan_vaults(o);
+    json_t *out = json_array();
+    if (!o->json) printf("%-16s %8s %7s %8s  %s\n", "VAULT", "CHAIN_ID", "ASSETS", "PENDING",
+                         "QUARANTINED");
+    int worst = EXIT_OK;
+    for (size_t i = 0; i < g_nvaults; i++) {
+        bh_vault *v;
+        if ((x = open_vault(o, g_vaults[i].name, 1, &v))) {
+            worst = EXIT_REFUSED;
+            continue;
+        }
+        walk wa = {0}, wp = {0}, wq = {.arr = json_array()};
+        int rc = bh_vault_each_asset(v, count_asset, &wa);
+        if (!rc) rc = bh_vault_each_pending(v, count_pending, &wp);
+        if (!rc) rc = bh_vault_each_quarantine(v, list_q, &wq);
+        if (rc) {
+            err("vault %s: %s", g_vaults[i].name, bh_strerror(rc));
+            worst = EXIT_REFUSED;
+        }
+        if (o->json) {
+            json_array_append_new(out, json_pack("{s:s,s:i,s:i,s:i,s:o}", "name",
+                                                 g_vaults[i].name, "chain_id", g_vaults[i].id,
+                                                 "assets", (json_int_t)wa.n, "pending",
+                                                 (json_int_t)wp.n, "quarantined", wq.arr));
+        } else {
+            char q[256] = "-", lb[48];
+            size_t k;
+            json_t *e;
+            size_t off = 0;
+            json_array_foreach(wq.arr, k, e)
+            {
+                off += (size_t)snprintf(q + off, off < sizeof q ? sizeof q - off : 0, "%s%s",
+                                        k ? "," : "",
+                                        chain_label((uint16_t)json_integer_value(e), lb, sizeof lb));
+                if (off >= sizeof q) break;
+            }
+            printf("%-16s %8u %7zu %8zu  %s\n", g_vaults[i].name, g_vaults[i].id, wa.n, wp.n, q);
+            json_decref(wq.arr);
+        }
+        bh_vault_close(v);
+    }
+    if (o->json) return print_json(out) ? EXIT_REFUSED : worst;
+    json_decref(out);
+    if (g_nvaults == 0) printf("(no vaults in %s)\n", o->data_dir);
+    return worst;
+}
+
+static int show_lane(void *c, const bh_vault_lane *l, uint16_t chain)
+{
+    walk *w = c;
+    char u[64], cap[64], lb[48];
+    units(u, sizeof u, l->outstanding, w->dec);
+    if (l->cap) units(cap, sizeof cap, l->cap, w->dec);
+    else snprintf(cap, sizeof cap, "none");
+    if (w->arr) {
+        json_array_append_new(w->arr, json_pack("{s:i,s:o,s:s,s:o}", "chain", chain,
+                                                "outstanding", jamount(l->outstanding),
+                                                "outstanding_units", u, "cap", jamount(l->cap)));
+    } else if (l->outstanding || l->cap) {
+        printf("    %-18s outstanding %-24s cap %s\n", chain_label(chain, lb, sizeof lb), u, cap);
+    }
+    return 0;
+}
+
+static int lane_cb(void *c, const bh_bytes32 *t, uint16_t chain, const bh_vault_lane *l)
+{
+    (void)t;
+    return show_lane(c, l, chain);
+}
+
+typedef struct {
+    const opts *o;
+    bh_vault *v;
+    json_t *assets;
+    int rc;
+} show_ctx;
+
+static int show_asset(void *c, const bh_bytes32 *t, const bh_vault_asset *a)
+{
+    show_ctx *s = c;
+    char hx[67], lk[64], tot[64], lb[80];
+    token_hex(hx, t);
+    units(lk, sizeof lk, a->locked, a->decimals);
+    units(tot, sizeof tot, a->outstanding_total, a->decimals);
+    walk w = {.dec = a->decimals, .arr = s->o->json ? json_array() : NULL};
+    if (!s->o->json) {
+        printf("  asset %s  %s  decimals %u\n", token_label(lb, sizeof lb, t, a->symbol), hx,
+               a->decimals);
+        printf("    locked %s   outstanding total %s\n", lk, tot);
+    }
+    int rc = bh_vault_each_lane(s->v, t, lane_cb, &w);
+    if (rc) s->rc = rc;
+    if (s->o->json)
+        json_array_append_new(s->assets,
+                              json_pack("{s:s,s:s,s:i,s:o,s:s,s:o,s:s,s:o}", "token", hx,
+                                        "symbol", a->symbol, "decimals", a->decimals, "locked",
+                                        jamount(a->locked), "locked_units", lk,
+                                        "outstanding_total", jamount(a->outstanding_total),
+                                        "outstanding_total_units", tot, "lanes", w.arr));
+    return 0;
+}
+
+static int show_q(void *c, const bh_vault_quarantine *q)
+{
+    show_ctx *s = c;
+    char ts[32], lb[48];
+    fmt_time(ts, sizeof ts, q->since);
+    if (s->o->json)
+        json_array_append_new(s->assets, json_pack("{s:i,s:s,s:s,s:s}", "chain", q->chain,
+                                                   "since", ts, "actor", q->actor, "reason",
+                                                   q->reason));
+    else
+        printf("  QUARANTINED %s since %s by %s: %s\n", chain_label(q->chain, lb, sizeof lb), ts,
+               q->actor, q->reason);
+    return 0;
+}
+
+static json_t *info_json(const bh_vault_info *in)
+{
+    json_t *rj = json_object();
+    for (int i = 1; i < BH_REJECT_COUNT_; i++)
+        if (in->rejects[i])
+            json_object_set_new(rj, bh_reject_name((bh_reject)i), json_integer((json_int_t)in->rejects[i]));
+    return json_pack("{s:s,s:i,s:i,s:I,s:I,s:I,s:o}", "name", in->name, "chain_id", in->chain_id,
+                     "schema", in->schema, "journal_entries", (json_int_t)(in->next_journal - 1),
+                     "msg_limit", (json_int_t)in->msg_limit_default, "created",
+                     (json_int_t)in->created, "rejects", rj);
+}
+
+static int v_show(const opts *o)
+{
+    if (o->argc != 1) return usage_err("show", "show takes exactly one CHAIN");
+    int x = check_data_dir(o);
+    if (x) return x;
+    scan_vaults(o);
+    bh_vault *v;
+    if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
+    bh_vault_info info;
+    int rc = bh_vault_info_get(v, &info);
+    show_ctx s = {o, v, json_array(), 0};
+    json_t *qa = json_array();
+    if (!o->json) {
+        printf("vault %s  chain id %u  schema %u  journal entries %" PRIu64 "\n", info.name,
+               info.chain_id, info.schema, info.next_journal - 1);
+        for (int i = 1; i < BH_REJECT_COUNT_; i++)
+            if (info.rejects[i])
+                printf("  rejected %-22s %" PRIu64 "\n", bh_reject_name((bh_reject)i),
+                       info.rejects[i]);
+    }
+    if (!rc) rc = bh_vault_each_asset(v, show_asset, &s);
+    if (!rc) rc = s.rc;
+    json_t *assets = s.assets;
+    s.assets = qa;
+    if (!rc) rc = bh_vault_each_quarantine(v, show_q, &s);
+    bh_vault_close(v);
+    if (rc) {
+        json_decref(assets);
+        json_decref(qa);
+        err("vault %s: %s", o->argv[0], bh_strerror(rc));
+        return EXIT_REFUSED;
+    }
+    if (o->json) {
+        json_t *j = info_json(&info);
+        json_object_set_new(j, "assets", assets);
+        json_object_set_new(j, "quarantined", qa);
+        return print_json(j);
+    }
+    json_decref(assets);
+    json_decref(qa);
+    return EXIT_OK;
+}
+
+/* ---- pending ---- */
+
+typedef struct {
+    const opts *o;
+    bh_vault *v;
+    json_t *arr;
+    size_t n;
+    uint64_t want; /* for id resolution */
+    int hit;
+} pend_ctx;
+
+static int pend_row(void *c, const bh_vault_pending *p)
+{
+    pend_ctx *s = c;
+    bh_vault_asset a;
+    unsigned dec = bh_vault_asset_get(s->v, &a, &p->msg.transfer.token) == BH_OK ? a.decimals : 0;
+    char amt[64], rel[32], src[48], dst[48], tok[80], id[64];
+    units(amt, sizeof amt, p->msg.amount, dec);
+    fmt_time(rel, sizeof rel, p->release_at);
+    chain_label(p->msg.emitter_chain, src, sizeof src);
+    chain_label(p->msg.transfer.to_chain, dst, sizeof dst);
+    token_label(tok, sizeof tok, &p->msg.transfer.token, dec || a.symbol[0] ? a.symbol : NULL);
+    snprintf(id, sizeof id, "%s/%" PRIu64, bh_vault_name(s->v), p->id);
+    s->n++;
+    if (s->o->json) {
+        char hx[67], dg[67];
+        token_hex(hx, &p->msg.transfer.token);
+        dg[0] = '0';
+        dg[1] = 'x';
+        bh_hex_encode(dg + 2, p->msg.digest.data, 32);
+        json_array_append_new(
+            s->arr, json_pack("{s:s,s:s,s:I,s:s,s:b,s:I,s:s,s:i,s:i,s:I,s:s,s:o,s:s,s:s}", "id",
+                              id, "vault", bh_vault_name(s->v), "n", (json_int_t)p->id, "cause",
+                              bh_vault_cause_name((bh_vault_cause)p->cause), "applied",
+                              p->applied, "release_at", (json_int_t)p->release_at, "release",
+                              rel, "from", p->msg.emitter_chain, "to", p->msg.transfer.to_chain,
+                              "sequence", (json_int_t)p->msg.sequence, "token", hx, "amount",
+                              jamount(p->msg.amount), "amount_units", amt, "digest", dg));
+    } else {
+        printf("%-18s %-10s %-20s %-14s %-14s %-10s %s\n", id,
+               bh_vault_cause_name((bh_vault_cause)p->cause), rel, src, dst, tok, amt);
+    }
+    return 0;
+}
+
+static int v_pending(const opts *o)
+{
+    if (o->argc > 1) return usage_err("pending", "pending takes at most one CHAIN");
+    int x = check_data_dir(o);
+    if (x) return x;
+    scan_vaults(o);
+    pend_ctx s = {.o = o, .arr = json_array()};
+    if (!o->json)
+        printf("%-18s %-10s %-20s %-14s %-14s %-10s %s\n", "ID", "CAUSE", "RELEASE", "FROM", "TO",
+               "ASSET", "AMOUNT");
+    for (size_t i = 0; i < g_nvaults || (o->argc && i == 0); i++) {
+        const char *name = o->argc ? o->argv[0] : g_vaults[i].name;
+        if ((x = open_vault(o, name, 1, &s.v))) {
+            json_decref(s.arr);
+            return x;
+        }
+        int rc = bh_vault_each_pending(s.v, pend_row, &s);
+        bh_vault_close(s.v);
+        if (rc) {
+            err("vault %s: %s", name, bh_strerror(rc));
+            json_decref(s.arr);
+            return EXIT_REFUSED;
+        }
+        if (o->argc) break;
+    }
+    if (o->json) return print_json(s.arr);
+    json_decref(s.arr);
+    if (!s.n) printf("(nothing pending)\n");
+    return EXIT_OK;
+}
+
+/* ID is CHAIN/N, or N when exactly one vault has pending N. */
+static int resolve_pending(const opts *o, const char *verb_name, const char *s, char *vault,
+                           size_t cap, uint64_t *id)
+{
+    const char *slash = strchr(s, '/');
+    const char *num = slash ? slash + 1 : s;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(num, &end, 10);
+    if (!*num || *end || errno || n == 0 || *num == '-')
+        return usage_err(verb_name, "'%s' is not a pending id (CHAIN/N or N)", s);
+    *id = n;
+    int x = check_data_dir(o);
+    if (x) return x;
+    scan_vaults(o);
+    if (slash) {
+        size_t l = (size_t)(slash - s);
+        if (l == 0 || l >= cap) return usage_err(verb_name, "'%s' names no vault", s);
+        memcpy(vault, s, l);
+        vault[l] = 0;
+        return EXIT_OK;
+    }
+    int hits = 0;
+    for (size_t i = 0; i < g_nvaults; i++) {
+        bh_vault *v;
+        if (open_vault(o, g_vaults[i].name, 1, &v)) continue;
+        bh_vault_pending p;
+        if (bh_vault_pending_get(v, &p, n) == BH_OK) {
+            if (!hits && strlen(g_vaults[i].name) < cap)
+                memcpy(vault, g_vaults[i].name, strlen(g_vaults[i].name) + 1);
+            hits++;
+        }
+        bh_vault_close(v);
+    }
+    if (hits == 0) {
+        err("no pending transfer %llu in any vault of %s", n, o->data_dir);
+        return EXIT_USAGE;
+    }
+    if (hits > 1) {
+        err("pending id %llu exists in %d vaults; say which, as CHAIN/%llu", n, hits, n);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static int pending_action(const opts *o, const char *verb_name, int nargs)
+{
+    if (o->argc != nargs)
+        return usage_err(verb_name, "%s takes %s", verb_name, nargs == 1 ? "one ID" : "ID DAYS");
+    uint64_t release_at = 0;
+    if (nargs == 2) {
+        char *end;
+        errno = 0;
+        double days = strtod(o->argv[1], &end);
+        if (!*o->argv[1] || *end || errno || !(days >= 0) || days > 36500)
+            return usage_err(verb_name, "DAYS must be a number from 0 to 36500, not '%s'",
+                             o->argv[1]);
+        release_at = o->now + (uint64_t)(days * 86400.0 + 0.5);
+        if (release_at == 0) release_at = 1;
+    }
+    char vault[BH_VAULT_NAME_MAX + 1];
+    uint64_t id = 0;
+    int x = resolve_pending(o, verb_name, o->argv[0], vault, sizeof vault, &id);
+    if (x) return x;
+    bh_vault *v;
+    if ((x = open_vault(o, vault, 0, &v))) return x;
+    char reason[BH_VAULT_REASON_MAX + 1];
+    snprintf(reason, sizeof reason, "%s", o->reason ? o->reason : verb_name);
+    int rc;
+    bh_reject why = BH_REJECT_OK;
+    if (!strcmp(verb_name, "release")) rc = bh_vault_release(v, &why, id, o->now, actor_of(o), reason);
+    else if (!strcmp(verb_name, "drop")) rc = bh_vault_drop(v, id, o->now, actor_of(o), reason);
+    else rc = bh_vault_retime(v, id, release_at, o->now, actor_of(o), reason);
+    if (rc == BH_ENOTFOUND) {
+        err("no pending transfer %s/%" PRIu64, vault, id);
+        bh_vault_close(v);
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        const char *m = bh_vault_errmsg(v);
+        err("%s %s/%" PRIu64 " refused: %s", verb_name, vault, id, m[0] ? m : bh_strerror(rc));
+        bh_vault_close(v);
+        return EXIT_REFUSED;
+    }
+    bh_vault_close(v);
+    if (nargs == 2) {
+        char ts[32];
+        fmt_time(ts, sizeof ts, release_at);
+        printf("%s/%" PRIu64 ": due at %s\n", vault, id, ts);
+    } else {
+        printf("%s/%" PRIu64 ": %s\n", vault, id, !strcmp(verb_name, "drop") ? "dropped" : "released");
+    }
+    return EXIT_OK;
+}
+
+static int v_release(const opts *o)
+{
+    return pending_action(o, "release", 1);
+}
+static int v_drop(const opts *o)
+{
+    return pending_action(o, "drop", 1);
+}
+static int v_retime(const opts *o)
+{
+    return pending_action(o, "retime", 2);
+}
+
+/* ---- quarantine ---- */
+
+static int freeze_all(const opts *o, int freeze)
+{
+    const char *vn = freeze ? "freeze" : "unfreeze";
+    if (o->argc != 1) return usage_err(vn, "%s takes exactly one CHAIN", vn);
+    if (!o->reason || !*o->reason) return usage_err(vn, "%s needs --reason R", vn);
+    int x = check_data_dir(o);
+    if (x) return x;
+    scan_vaults(o);
+    uint16_t chain = chain_id_of(o->argv[0]);
+    if (!chain) {
+        err("unknown chain '%s' (not a vault in %s, nor a chain id 1..65535)", o->argv[0],
+            o->data_dir);
+        return EXIT_USAGE;
+    }
+    if (g_nvaults == 0) {
+        err("no vaults in %s", o->data_dir);
+        return EXIT_USAGE;
+    }
+    int changed = 0, worst = EXIT_OK;
+    char lb[48];
+    for (size_t i = 0; i < g_nvaults; i++) {
+        bh_vault *v;
+        if ((x = open_vault(o, g_vaults[i].name, 0, &v))) {
+            worst = EXIT_REFUSED;
+            continue;
+        }
+        int rc = freeze ? bh_vault_freeze(v, chain, o->now, actor_of(o), o->reason)
+                        : bh_vault_unfreeze(v, chain, o->now, actor_of(o), o->reason);
+        if (rc == BH_OK) {
+            changed++;
+            printf("vault %s: %s %s\n", g_vaults[i].name, freeze ? "quarantined" : "released",
+                   chain_label(chain, lb, sizeof lb));
+        } else if (rc == BH_EEXIST || rc == BH_ENOTFOUND) {
+            printf("vault %s: %s was %s\n", g_vaults[i].name, chain_label(chain, lb, sizeof lb),
+                   freeze ? "already quarantined" : "not quarantined");
+        } else {
+            err("vault %s: %s", g_vaults[i].name, bh_vault_errmsg(v));
+            worst = EXIT_REFUSED;
+        }
+        bh_vault_close(v);
+    }
+    if (!changed && worst == EXIT_OK && !freeze) {
+        err("chain %s is not quarantined in any vault", o->argv[0]);
+        return EXIT_REFUSED;
+    }
+    return worst;
+}
+
+static int v_freeze(const opts *o)
+{
+    return freeze_all(o, 1);
+}
+static int v_unfreeze(const opts *o)
+{
+    return freeze_all(o, 0);
+}
+
+/* ---- limits ---- */
+
+typedef struct {
+    const opts *o;
+    bh_vault *v;
+    unsigned dec;
+    json_t *arr;
+} lim_ctx;
+
+static void bucket_str(char *out, size_t cap, const bh_vault_bucket *b, unsigned dec)
+{
+    if (!b->capacity) {
+        snprintf(out, cap, "none");
+        return;
+    }
+    char c[48], r[48], l[48];
+    units(c, sizeof c, b->capacity, dec);
+    units(r, sizeof r, b->refill, dec);
+    units(l, sizeof l, b->level, dec);
+    snprintf(out, cap, "%s +%s/s (level %s)", c, r, l);
+}
+
+static json_t *bucket_json(const bh_vault_bucket *b)
+{
+    return json_pack("{s:o,s:o,s:o,s:o}", "capacity", jamount(b->capacity), "refill",
+                     jamount(b->refill), "level", jamount(b->level), "debt", jamount(b->debt));
+}
+
+static int lim_lane(void *c, const bh_bytes32 *t, uint16_t chain, const bh_vault_lane *l)
+{
+    (void)t;
+    lim_ctx *s = c;
+    char cap[64], win[64], in[192], out[192], lb[48];
+    if (s->o->json) {
+        json_array_append_new(s->arr, json_pack("{s:i,s:o,s:o,s:o,s:o}", "chain", chain, "cap",
+                                                jamount(l->cap), "window", jamount(l->window_limit),
+                                                "in", bucket_json(&l->in), "out",
+                                                bucket_json(&l->out)));
+        return 0;
+    }
+    if (l->cap) units(cap, sizeof cap, l->cap, s->dec);
+    else snprintf(cap, sizeof cap, "none");
+    if (l->window_limit) units(win, sizeof win, l->window_limit, s->dec);
+    else snprintf(win, sizeof win, "none");
+    bucket_str(in, sizeof in, &l->in, s->dec);
+    bucket_str(out, sizeof out, &l->out, s->dec);
+    printf("    lane %-14s cap %-12s window %-12s in %s  out %s\n",
+           chain_label(chain, lb, sizeof lb), cap, win, in, out);
+    return 0;
+}
+
+typedef struct {
+    const opts *o;
+    bh_vault *v;
+    const bh_bytes32 *only;
+    json_t *arr;
+    int rc;
+} lim_all;
+
+static int lim_asset(void *c, const bh_bytes32 *t, const bh_vault_asset *a)
+{
+    lim_all *s = c;
+    if (s->only && memcmp(s->only, t, 32)) return 0;
+    char hx[67], big[64], lb[80];
+    token_hex(hx, t);
+    if (a->big_threshold) units(big, sizeof big, a->big_threshold, a->decimals);
+    else snprintf(big, sizeof big, "none");
+    lim_ctx lc = {s->o, s->v, a->decimals, s->o->json ? json_array() : NULL};
+    if (!s->o->json)
+        printf("  asset %s: big_threshold %s  big_delay %" PRIu64 "s\n",
+               token_label(lb, sizeof lb, t, a->symbol), big, a->big_delay);
+    int rc = bh_vault_each_lane(s->v, t, lim_lane, &lc);
+    if (rc) s->rc = rc;
+    if (s->o->json)
+        json_array_append_new(s->arr, json_pack("{s:s,s:s,s:o,s:I,s:o}", "token", hx, "symbol",
+                                                a->symbol, "big_threshold",
+                                                jamount(a->big_threshold), "big_delay",
+                                                (json_int_t)a->big_delay, "lanes", lc.arr));
+    return 0;
+}
+
+static int lim_chain(void *c, uint16_t chain, uint32_t limit, uint32_t count)
+{
+    lim_all *s = c;
+    char lb[48];
+    if (s->o->json)
+        json_array_append_new(s->arr, json_pack("{s:i,s:I,s:I}", "chain", chain, "msg_limit",
+                                                (json_int_t)limit, "count_24h",
+                                                (json_int_t)count));
+    else if (limit)
+        printf("  source %-14s msg_limit %u per 24 h, counted %u\n",
+               chain_label(chain, lb, sizeof lb), limit, count);
+    else
+        printf("  source %-14s msg_limit default, counted %u\n", chain_label(chain, lb, sizeof lb),
+               count);
+    return 0;
+}
+
+static const char *const k_amount_keys[] = {"big_threshold", "cap",          "window",
+                                            "in_capacity",   "in_refill",    "out_capacity",
+                                            "out_refill"};
+
+static int key_is_amount(const char *name)
+{
+    for (size_t i = 0; i < sizeof k_amount_keys / sizeof k_amount_keys[0]; i++)
+        if (!strcmp(name, k_amount_keys[i])) return 1;
+    return 0;
+}
+
+static int parse_seconds(bh_u128 *out, const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (!*s || *s == '-' || errno) return -1;
+    unsigned long long mul = 1;
+    if (*end == 's') end++;
+    else if (*end == 'm') mul = 60, end++;
+    else if (*end == 'h') mul = 3600, end++;
+    else if (*end == 'd') mul = 86400, end++;
+    if (*end || n > UINT32_MAX / mul) return -1;
+    *out = (bh_u128)(n * mul);
+    return 0;
+}
+
+static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigned dec)
+{
+    /* validate every KEY=VALUE first: a typo must not half-apply the command */
+    char keys[16][48];
+    bh_u128 vals[16];
+    int n = o->argc - 2;
+    if (n > 16) return usage_err("limits", "at most 16 KEY=VALUE per command");
+    for (int i = 0; i < n; i++) {
+        const char *kv = o->argv[i + 2], *eq = strchr(kv, '=');
+        if (!eq || eq == kv || !eq[1] || (size_t)(eq - kv) >= 32)
+            return usage_err("limits", "'%s' is not KEY=VALUE", kv);
+        char name[32], full[48];
+        memcpy(name, kv, (size_t)(eq - kv));
+        name[eq - kv] = 0;
+        char *dot = strchr(name, '.');
+        uint16_t chain = 0;
+        if (dot) {
+            *dot = 0;
+            chain = chain_id_of(dot + 1);
+            if (!chain) {
+                err("unknown chain '%s' in '%s'", dot + 1, kv);
+                return EXIT_USAGE;
+            }
+        }
+        int lane_key = !strcmp(name, "cap") || !strcmp(name, "window") ||
+                       !strncmp(name, "in_", 3) || !strncmp(name, "out_", 4);
+        int ok;
+        if (!tok) ok = !strcmp(name, "msg_limit");
+        else if (lane_key) ok = key_is_amount(name) && chain;
+        else ok = (!strcmp(name, "big_threshold") || !strcmp(name, "big_delay")) && !chain;
+        if (!ok)
+            return usage_err("limits", "unknown key '%.*s' for %s (see vaultctl limits --help)",
+                             (int)(eq - kv), kv, tok ? "an asset" : "the vault");
+        int bad;
+        if (!strcmp(name, "big_delay")) bad = parse_seconds(&vals[i], eq + 1);
+        else if (!strcmp(name, "msg_limit")) {
+            bad = bh_u128_from_dec(&vals[i], eq + 1, strlen(eq + 1)) != BH_OK ||
+                  vals[i] > UINT32_MAX;
+        } else bad = parse_units(&vals[i], eq + 1, dec);
+        if (bad)
+            return usage_err("limits", "bad value in '%s'%s", kv,
+                             key_is_amount(name) ? " (token units, at most the asset's decimals)"
+                                                 : "");
+        if (chain) snprintf(full, sizeof full, "%s.%u", name, chain);
+        else snprintf(full, sizeof full, "%s", name);
+        memcpy(keys[i], full, sizeof full);
+    }
+    for (int i = 0; i < n; i++) {
+        int rc = bh_vault_set_limit(v, tok, keys[i], vals[i], o->now, actor_of(o), o->reason);
+        if (rc) {
+            err("setting %s refused: %s", keys[i],
+                bh_vault_errmsg(v)[0] ? bh_vault_errmsg(v) : bh_strerror(rc));
+            return EXIT_REFUSED;
+        }
+        printf("%s: %s set\n", bh_vault_name(v), o->argv[i + 2]);
+    }
+    return EXIT_OK;
+}
+
+static int v_limits(const opts *o)
+{
+    if (o->argc < 1) return usage_err("limits", "limits needs a CHAIN");
+    int x = check_data_dir(o);
+    if (x) return x;
+    scan_vaults(o);
+    bh_vault *v;
+    int writing = o->argc > 2;
+    if ((x = open_vault(o, o->argv[0], !writing, &v))) return x;
+    bh_bytes32 tok;
+    bh_vault_asset a;
+    int vault_wide = o->argc > 1 && !strcmp(o->argv[1], "vault");
+    if (o->argc > 1 && !vault_wide && (x = resolve_asset(v, o->argv[1], &tok, &a))) {
+        bh_vault_close(v);
+        return x;
+    }
+    if (writing) {
+        x = limits_set(o, v, vault_wide ? NULL : &tok, vault_wide ? 0 : a.decimals);
+        bh_vault_close(v);
+        return x;
+    }
+    bh_vault_info info;
+    int rc = bh_vault_info_get(v, &info);
+    lim_all s = {o, v, o->argc > 1 && !vault_wide ? &tok : NULL, json_array(), 0};
+    json_t *chains = json_array();
+    if (!o->json) {
+        printf("vault %s: msg_limit (default per source chain, 24 h) %s", info.name,
+               info.msg_limit_default ? "" : "none\n");
+        if (info.msg_limit_default) printf("%u\n", info.msg_limit_default);
+    }
+    if (!rc && !vault_wide) rc = bh_vault_each_asset(v, lim_asset, &s);
+    if (!rc) rc = s.rc;
+    json_t *assets = s.arr;
+    s.arr = chains;
+    if (!rc && (vault_wide || o->argc == 1)) rc = bh_vault_each_chain(v, o->now, lim_chain, &s);
+    bh_vault_close(v);
+    if (rc) {
+        json_decref(assets);
+        json_decref(chains);
+        err("vault %s: %s", o->argv[0], bh_strerror(rc));
+        return EXIT_REFUSED;
+    }
+    if (o->json)
+        return print_json(json_pack("{s:s,s:I,s:o,s:o}", "vault", info.name, "msg_limit",
+                                    (json_int_t)info.msg_limit_default, "assets", assets,
+                                    "chains", chains));
+    json_decref(assets);
+    json_decref(chains);
+    return EXIT_OK;
+}
+
+/* ---- journal, audit, export ---- */
+
+static const char *const k_jkinds[] = {"?",       "accept", "delay",    "hold",
+                                       "reject",  "release", "drop",    "retime",
+                                       "freeze",  "unfreeze", "limits", "asset_add",
+                                       "init"};
+
+static const char *jkind_name(uint32_t k)
+{
+    return k < sizeof k_jkinds / sizeof k_jkinds[0] ? k_jkinds[k] : "?";
+}
+
+static json_t *journal_json(const bh_vault_journal_entry *e)
+{
+    char hx[67], dg[67], em[67];
+    token_hex(hx, &e->token);
+    token_hex(dg, (const bh_bytes32 *)&e->digest);
+    token_hex(em, &e->emitter);
+    json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)e->id, "time",
+                          (json_int_t)e->time, "kind", jkind_name(e->kind), "actor", e->actor,
+                          "reason", e->reason);
+    if (e->kind <= BH_VJ_RETIME) {
+        json_object_set_new(j, "emitter_chain", json_integer(e->emitter_chain));
+        json_object_set_new(j, "emitter", json_string(em));
+        json_object_set_new(j, "sequence", json_integer((json_int_t)e->sequence));
+        json_object_set_new(j, "digest", json_string(dg));
+        json_object_set_new(j, "token", json_string(hx));
+        json_object_set_new(j, "amount", jamount(e->amount));
+        json_object_set_new(j, "ref", json_integer((json_int_t)e->ref));
+    }
+    if (e->kind == BH_VJ_REJECT)
+        json_object_set_new(j, "reject", json_string(bh_reject_name((bh_reject)e->reject)));
+    if (e->effects) {
+        json_t *ef = json_object();
+        if (e->effects & BH_VJ_LOCK_ADD) json_object_set_new(ef, "locked", json_string("+"));
+        if (e->effects & BH_VJ_LOCK_SUB) json_object_set_new(ef, "locked", json_string("-"));
+        if (e->effects & BH_VJ_LANE_DEC) json_object_set_new(ef, "dec_chain", json_integer(e->lane_dec));
+        if (e->effects & BH_VJ_LANE_INC) json_object_set_new(ef, "inc_chain", json_integer(e->lane_inc));
+        json_object_set_new(j, "effects", ef);
+    }
+    if (e->kind >= BH_VJ_FREEZE) json_object_set_new(j, "chain", json_integer(e->chain));
+    return j;
+}
+
+typedef struct {
+    const opts *o;
+    bh_vault *v;
+    json_t *arr;
+    size_t n;
+} jr_ctx;
+
+static int journal_row(void *c, const bh_vault_journal_entry *e)
+{
+    jr_ctx *s = c;
+    s->n++;
+    if (s->o->json || !s->v) {
+        json_array_append_new(s->arr, journal_json(e));
+        return 0;
+    }
+    char ts[32], what[200] = "", lb1[48], lb2[48];
+    fmt_time(ts, sizeof ts, e->time);
+    bh_vault_asset a;
+    unsigned dec = 0;
+    if (e->kind <= BH_VJ_RETIME && bh_vault_asset_get(s->v, &a, &e->token) == BH_OK)
+        dec = a.decimals;
+    char amt[64];
+    units(amt, sizeof amt, e->amount, dec);
+    if (e->kind <= BH_VJ_DROP)
+        snprintf(what, sizeof what, "%s seq %" PRIu64 " %s -> chain %s", 
+                 chain_label(e->emitter_chain, lb1, sizeof lb1), e->sequence, amt,
+                 e->kind == BH_VJ_REJECT ? bh_reject_name((bh_reject)e->reject)
+                 : e->effects ? (e->effects & BH_VJ_LANE_INC ? chain_label(e->lane_inc, lb2, sizeof lb2) : "home")
+                              : "-");
+    else if (e->kind == BH_VJ_RETIME)
+        fmt_time(what, sizeof what, (uint64_t)e->amount);
+    else if (e->kind == BH_VJ_FREEZE || e->kind == BH_VJ_UNFREEZE)
+        snprintf(what, sizeof what, "chain %s", chain_label(e->chain, lb1, sizeof lb1));
+    printf("%6" PRIu64 "  %s  %-9s %-48s %s%s%s\n", e->id, ts, jkind_name(e->kind), what,
+           e->actor, e->actor[0] ? ": " : "", e->reason);
+    return 0;
+}
+
+static int v_journal(const opts *o)
+{
+    if (o->argc != 1) return usage_err("journal", "journal takes exactly one CHAIN");
+    uint64_t since = 1;
+    if (o->since) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(o->since, &end, 10);
+        if (!*o->since || *end || errno || *o->since == '-')
+            return usage_err("journal", "--since needs a journal id, not '%s'", o->since);
+        since = n;
+    }
+    int x = check_data_dir(o);
+    if (x) return x;
+    scan_vaults(o);
+    bh_vault *v;
+    if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
+    jr_ctx s = {o, v, json_array(), 0};
+    int rc = bh_vault_each_journal(v, since, journal_row, &s);
+    bh_vault_close(v);
+    if (rc) {
+        json_decref(s.arr);
+        err("vault %s: journal unreadable: %s", o->argv[0], bh_strerror(rc));
+        return EXIT_REFUSED;
+    }
+    if (o->json) return print_json(s.arr);
+    json_decref(s.arr);
+    return EXIT_OK;
+}
+
+static int v_audit(const opts *o)
+{
+    if (o->argc > 1) return usage_err("audit", "audit takes at most one CHAIN");
+    int x = check_data_dir(o);
+    if (x) return x;
+    scan_vaults(o);
+    json_t *arr = json_array();
+    int worst = EXIT_OK;
+    size_t n = o->argc ? 1 : g_nvaults;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = o->argc ? o->argv[0] : g_vaults[i].name;
+        bh_vault *v;
+        if ((x = open_vault(o, name, 1, &v))) {
+            json_decref(arr);
+            return x;
+        }
+        char diff[512];
+        int rc = bh_vault_audit(v, diff, sizeof diff);
+        bh_vault_info info;
+        if (bh_vault_info_get(v, &info)) memset(&info, 0, sizeof info);
+        bh_vault_close(v);
+        if (rc && rc != BH_ECORRUPT) snprintf(diff, sizeof diff, "%s", bh_strerror(rc));
+        if (rc) worst = EXIT_REFUSED;
+        if (o->json)
+            json_array_append_new(arr, json_pack("{s:s,s:b,s:I,s:s}", "vault", name, "ok", !rc,
+                                                 "journal_entries",
+                                                 (json_int_t)(info.next_journal - 1),
+                                                 "difference", diff));
+        else if (rc)
+            printf("vault %s: MISMATCH: %s\n", name, diff);
+        else
+            printf("vault %s: ok (%" PRIu64 " journal entries replayed)\n", name,
+                   info.next_journal - 1);
+    }
+    if (o->json) {
+        int pj = print_json(arr);
+        return pj ? pj : worst;
+    }
+    json_decref(arr);
+    return worst;
+}
+
+typedef struct {
+    json_t *arr;
+} arr_ctx;
+
+static int exp_pending(void *c, const bh_vault_pending *p)
+{
+    pend_ctx *s = c;
+    return pend_row(s, p);
+}
+
+static int exp_q(void *c, const bh_vault_quarantine *q)
+{
+    arr_ctx *s = c;
+    json_array_append_new(s->arr, json_pack("{s:i,s:I,s:s,s:s}", "chain", q->chain, "since",
+                                            (json_int_t)q->since, "actor", q->actor, "reason",
+                                            q->reason));
+    return 0;
+}
+
+static int v_export(const opts *o)
+{
+    if (o->argc != 1) return usage_err("export", "export takes exactly one CHAIN");
+    int x = check_data_dir(o);
+    if (x) return x;
+    scan_vaults(o);
+    bh_vault *v;
+    if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
+    opts jo = *o;
+    jo.json = 1;
+    bh_vault_info info;
+    int rc = bh_vault_info_get(v, &info);
+    show_ctx sc = {&jo, v, json_array(), 0};
+    lim_all la = {&jo, v, NULL, json_array(), 0};
+    lim_all lc = {&jo, v, NULL, json_array(), 0};
+    arr_ctx qc = {json_array()};
+    pend_ctx pc = {.o = &jo, .v = v, .arr = json_array()};
+    jr_ctx jc = {&jo, v, json_array(), 0};
+    if (!rc) rc = bh_vault_each_asset(v, show_asset, &sc);
+    if (!rc) rc = sc.rc;
+    if (!rc) rc = bh_vault_each_asset(v, lim_asset, &la);
+    if (!rc) rc = bh_vault_each_chain(v, o->now, lim_chain, &lc);
+    if (!rc) rc = bh_vault_each_quarantine(v, exp_q, &qc);
+    if (!rc) rc = bh_vault_each_pending(v, exp_pending, &pc);
+    if (!rc) rc = bh_vault_each_journal(v, 1, journal_row, &jc);
+    bh_vault_close(v);
+    json_t *j = info_json(&info);
+    json_object_set_new(j, "assets", sc.assets);
+    json_object_set_new(j, "limits", json_pack("{s:o,s:o}", "assets", la.arr, "chains", lc.arr));
+    json_object_set_new(j, "quarantined", qc.arr);
+    json_object_set_new(j, "pending", pc.arr);
+    json_object_set_new(j, "journal", jc.arr);
+    if (rc) {
+        json_decref(j);
+        err("vault %s: %s", o->argv[0], bh_strerror(rc));
+        return EXIT_REFUSED;
+    }
+    return print_json(j);
+}
+
+/* ---- main ---- */
+
+static void verb_help(const verb *vb)
+{
+    printf("usage: vaultctl [-d DATA_DIR] %s\n\n%s\n", vb->usage, vb->help);
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {0};
+    o.data_dir = getenv("BULKHEAD_DATA_DIR");
+    if (!o.data_dir || !*o.data_dir) o.data_dir = "/var/lib/bulkhead";
+    const char *now = getenv("VAULTCTL_NOW"); /* tests pin the clock */
+    o.now = now && *now ? strtoull(now, NULL, 10) : (uint64_t)time(NULL);
+
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-d") || !strcmp(argv[i], "--data-dir")) {
+            if (++i >= argc) return usage_err(NULL, "-d needs a DATA_DIR");
+            o.data_dir = argv[i];
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(k_main_help, stdout);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            o.json = 1;
+        } else {
+            fputs(k_main_help, stderr);
+            return usage_err(NULL, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (i >= argc) {
+        fputs(k_main_help, stderr);
+        return EXIT_USAGE;
+    }
+    const verb *vb = NULL;
+    for (size_t k = 0; k < sizeof k_verbs / sizeof k_verbs[0]; k++)
+        if (!strcmp(argv[i], k_verbs[k].name)) vb = &k_verbs[k];
+    if (!vb) return usage_err(NULL, "unknown verb '%s' (see vaultctl --help)", argv[i]);
+    char **pos = calloc((size_t)argc, sizeof *pos);
+    if (!pos) return EXIT_REFUSED;
+    for (i++; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = NULL;
+        if (!strcmp(a, "--json")) o.json = 1;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) o.help = 1;
+        else if (!strcmp(a, "--reason")) slot = &o.reason;
+        else if (!strcmp(a, "--actor")) slot = &o.actor;
+        else if (!strcmp(a, "--since")) slot = &o.since;
+        else if (!strcmp(a, "--chain-id")) slot = &o.chain_id;
+        else if (!strcmp(a, "--decimals")) slot = &o.decimals;
+        else if (!strcmp(a, "--symbol")) slot = &o.symbol;
+        else if (!strcmp(a, "-d")) slot = &o.data_dir;
+        else if (a[0] == '-' && a[1] == '-') {
+            free(pos);
+            return usage_err(vb->name, "unknown option '%s'", a);
+        } else pos[o.argc++] = argv[i];
+        if (slot) {
+            if (++i >= argc) {
+                free(pos);
+                return usage_err(vb->name, "%s needs a value", a);
+            }
+            *slot = argv[i];
+        }
+    }
+    o.argv = pos;
+    int rc;
+    if (o.help) {
+        verb_help(vb);
+        rc = EXIT_OK;
+    } else {
+        rc = vb->fn(&o);
+    }
+    free(pos);
+    return rc;
+}
