@@ -40,6 +40,8 @@ enum {
     BH_EPERM,            /* permission refused (key file mode, ...) */
     BH_EINVARIANT,       /* a ledger invariant would break */
     BH_ESTATE,           /* operation not valid in the current state */
+    BH_EEQUIVOCATION,    /* sources disagree at a finalized height, or it changed */
+    BH_EREVERTED,        /* a transaction or call reverted on chain */
     BH_ELAST_            /* one past the last code; not an error */
 };
 

@@ -33,6 +33,8 @@ static const struct code_entry codes[] = {
     [BH_EPERM - BH_EINVAL] = {"EPERM", "permission refused"},
     [BH_EINVARIANT - BH_EINVAL] = {"EINVARIANT", "ledger invariant would break"},
     [BH_ESTATE - BH_EINVAL] = {"ESTATE", "not valid in the current state"},
+    [BH_EEQUIVOCATION - BH_EINVAL] = {"EEQUIVOCATION", "conflicting finalized history"},
+    [BH_EREVERTED - BH_EINVAL] = {"EREVERTED", "transaction reverted on chain"},
 };
 
 _Static_assert(sizeof(codes) / sizeof(codes[0]) == (size_t)(BH_ELAST_ - BH_EINVAL),

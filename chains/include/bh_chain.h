@@ -1,0 +1,99 @@
+/* Chain-kind–independent view of a source chain: finalized cursor, decoded
+ * bridge events, and the watcher that walks them.
+ *
+ * Every chain kind implements one small backend table, bh_chain_ops (like
+ * redis' ae backends); the watcher only talks to that table. EVM chains use
+ * bh_chain_evm_ops (bh_evm_chain.h). */
+#ifndef BH_CHAIN_H
+#define BH_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bh_error.h"
+#include "bh_reject.h"
+#include "bh_transfer.h"
+#include "bh_types.h"
+#include "bh_vaa.h"
+
+/* A block by number and hash. A zero hash with number 0 means "before
+ * anything": a cold cursor. */
+typedef struct {
+    uint64_t number;
+    bh_hash32 hash;
+} bh_block_ref;
+
+/* consistency byte of VAA bodies built from finalized events. */
+#define BH_CONSISTENCY_FINALIZED 1
+
+#define BH_EVENT_LOCK 0 /* native token locked on its home chain */
+#define BH_EVENT_BURN 1 /* wrapped token burnt to go home or elsewhere */
+
+#define BH_EVENT_BODY_MAX (BH_VAA_BODY_FIXED + BH_TRANSFER_LEN)
+
+/* One outbound transfer seen on a source chain, after finality.
+ * When verdict is not BH_REJECT_OK the event is still reported (so it is
+ * counted and journaled) but must not be attested. */
+typedef struct {
+    bh_reject verdict;        /* ok, or forged_lock / malformed / ... */
+    uint8_t kind;             /* BH_EVENT_LOCK or BH_EVENT_BURN */
+    uint64_t block_number;
+    bh_hash32 block_hash;
+    bh_hash32 tx_hash;
+    uint32_t log_index;
+    bh_address sender;        /* who called the Portal */
+    uint32_t nonce;
+    /* The VAA body every honest node builds identically from the event:
+     * timestamp = block timestamp, nonce = event nonce, emitter_chain = the
+     * chain's bridge id, emitter = Portal address left-padded, sequence =
+     * Portal counter, consistency = BH_CONSISTENCY_FINALIZED, payload =
+     * the transfer. Valid only when verdict is ok. */
+    unsigned char body[BH_EVENT_BODY_MAX];
+    size_t body_len;
+    bh_transfer_msg msg;      /* decoded message; digest = bh_vaa_digest(body) */
+} bh_chain_event;
+
+/* Backend contract. impl is the backend's own state. Every function
+ * returns a bulkhead status and zeroes its outputs first. */
+typedef struct {
+    const char *kind; /* "evm" */
+    /* Check every endpoint serves the configured chain. */
+    int (*verify)(void *impl);
+    /* The finalized head agreed by the endpoint quorum. */
+    int (*finalized)(void *impl, bh_block_ref *out);
+    /* Hash of the block at number, agreed by the quorum. */
+    int (*block_hash)(void *impl, uint64_t number, bh_hash32 *out);
+    /* Events in blocks [from, to]. May stop early (*done_to < to) when the
+     * provider limits ranges; never reports a refused range as empty.
+     * *events is heap (caller frees with free()), *n its count. */
+    int (*fetch)(void *impl, uint64_t from, uint64_t to, bh_chain_event **events, size_t *n,
+                 uint64_t *done_to);
+} bh_chain_ops;
+
+typedef struct bh_watcher bh_watcher;
+
+/* Returns: BH_OK; BH_EINVAL; BH_ENOMEM.
+ * Out: out  new watcher, caller frees with bh_watcher_destroy.
+ * In:  ops, impl  borrowed for the watcher's lifetime.
+ *      cursor  last fully processed block (a cold cursor: {0, zero}). */
+BH_WARN_UNUSED_RESULT int bh_watcher_create(bh_watcher **out, const bh_chain_ops *ops,
+                                            void *impl, const bh_block_ref *cursor);
+
+void bh_watcher_destroy(bh_watcher *w);
+
+/* One step: read the finalized head, check the cursor block still has its
+ * hash, fetch and decode the events after the cursor up to the head (or as
+ * far as the provider allowed), and advance the cursor past them.
+ * The caller must persist the events and the new cursor together.
+ * Returns: BH_OK (possibly with 0 events); BH_EEQUIVOCATION if the cursor's
+ *          finalized block changed hash (trip the breaker: the cursor is
+ *          not moved); BH_ENOQUORUM; transport errors of the backend.
+ * Out: events  heap array, caller frees with free(); NULL when n is 0.
+ *      n       number of events.
+ *      cursor  the new cursor (also kept by the watcher). May be NULL. */
+BH_WARN_UNUSED_RESULT int bh_watcher_poll(bh_watcher *w, bh_chain_event **events, size_t *n,
+                                          bh_block_ref *cursor);
+
+/* Out: out  the watcher's current cursor. */
+void bh_watcher_cursor(const bh_watcher *w, bh_block_ref *out);
+
+#endif

@@ -1,0 +1,80 @@
+/* An EVM chain watched through several JSON-RPC endpoints with a k-of-n
+ * quorum (DESIGN.md §6). Implements bh_chain_ops for the watcher.
+ *
+ * Quorum: every read that decides something (finalized head, block hash at
+ * a height, the Portal logs of a range, the token transfers in a block's
+ * receipts) is asked of every endpoint; an answer is accepted only when k
+ * endpoints return the same content. Endpoints that answered something else
+ * are counted (bh_rpc_stats.disagreements; .equivocations for a block hash at
+ * a finalized height). Not thread-safe: one thread drives a chain. */
+#ifndef BH_EVM_CHAIN_H
+#define BH_EVM_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bh_chain.h"
+#include "bh_error.h"
+#include "bh_rpc.h"
+#include "bh_types.h"
+
+#define BH_EVM_MAX_ENDPOINTS 16
+
+typedef struct {
+    uint16_t bridge_id;           /* the chain's id in VAAs (emitter_chain) */
+    uint64_t evm_chain_id;        /* eth_chainId every endpoint must return */
+    const char *const *urls;      /* n_urls endpoint URLs, copied */
+    size_t n_urls;                /* 1..BH_EVM_MAX_ENDPOINTS */
+    unsigned quorum;              /* k: 1..n_urls */
+    unsigned confirmations;       /* 0: follow the "finalized" tag; else head - N */
+    bh_address portal;            /* the Portal contract on this chain */
+    uint64_t max_range;           /* blocks per eth_getLogs; 0: 2000 */
+    size_t max_logs;              /* an answer this long is taken as capped; 0: 10000 */
+    bh_rpc_options rpc;           /* template for every endpoint (url ignored) */
+} bh_evm_chain_config;
+
+typedef struct bh_evm_chain bh_evm_chain;
+
+/* Returns: BH_OK; BH_EINVAL for a bad config (no URLs, quorum 0 or > n);
+ *          BH_ENOMEM.
+ * Out: out  caller frees with bh_evm_chain_destroy. */
+BH_WARN_UNUSED_RESULT int bh_evm_chain_create(bh_evm_chain **out,
+                                              const bh_evm_chain_config *cfg);
+
+void bh_evm_chain_destroy(bh_evm_chain *c);
+
+/* eth_chainId of every endpoint must equal the configured id.
+ * Returns: BH_OK; BH_ECHAINID naming nothing else (see the log) if any
+ *          endpoint serves another chain; BH_ENOQUORUM if fewer than k
+ *          endpoints answered; the transport error when none did. */
+BH_WARN_UNUSED_RESULT int bh_evm_chain_verify(bh_evm_chain *c);
+
+/* Finalized head agreed by k endpoints: the highest height that k of them
+ * report as final, with the block hash k of them agree on at that height.
+ * Returns: BH_OK; BH_EEQUIVOCATION if endpoints disagree on that hash and
+ *          no k agree; BH_ENOQUORUM if fewer than k answered. */
+BH_WARN_UNUSED_RESULT int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out);
+
+/* Hash of block `number`, agreed by k endpoints (same errors as above). */
+BH_WARN_UNUSED_RESULT int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t number,
+                                                  bh_hash32 *out);
+
+/* Portal events of blocks [from, to], decoded, with the lock check.
+ * See bh_chain_ops.fetch. */
+BH_WARN_UNUSED_RESULT int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to,
+                                             bh_chain_event **events, size_t *n,
+                                             uint64_t *done_to);
+
+/* Returns: the endpoint count, and endpoint i (borrowed, lives as long as c). */
+size_t bh_evm_chain_endpoint_count(const bh_evm_chain *c);
+bh_rpc *bh_evm_chain_endpoint(bh_evm_chain *c, size_t i);
+
+/* Returns: JSON-RPC calls made by this chain so far (all endpoints). */
+uint64_t bh_evm_chain_rpc_calls(const bh_evm_chain *c);
+
+/* Returns: the current adaptive eth_getLogs range in blocks. */
+uint64_t bh_evm_chain_log_range(const bh_evm_chain *c);
+
+/* The backend table; impl is a bh_evm_chain *. */
+extern const bh_chain_ops bh_chain_evm_ops;
+
+#endif

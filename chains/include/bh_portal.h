@@ -1,0 +1,135 @@
+/* The Portal contract: its events, the VAA body built from them, and the
+ * calls bulkhead makes (deploy, configure, lock, burn, submit).
+ * Contract sources: chains/contracts/Portal.sol, Tokens.sol. */
+#ifndef BH_PORTAL_H
+#define BH_PORTAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bh_chain.h"
+#include "bh_error.h"
+#include "bh_evm_sender.h"
+#include "bh_rpc.h"
+#include "bh_types.h"
+
+/* event TransferOut(uint64 indexed sequence, address indexed sender,
+ *   bytes32 token, uint16 tokenChain, bytes32 to, uint16 toChain,
+ *   uint256 amount, uint256 fee, uint32 nonce, uint8 kind) */
+#define BH_PORTAL_TRANSFER_OUT_SIG \
+    "TransferOut(uint64,address,bytes32,uint16,bytes32,uint16,uint256,uint256,uint32,uint8)"
+#define BH_ERC20_TRANSFER_SIG "Transfer(address,address,uint256)"
+
+typedef struct {
+    uint64_t sequence;
+    bh_address sender;
+    bh_bytes32 token;
+    uint16_t token_chain;
+    bh_bytes32 to;
+    uint16_t to_chain;
+    bh_u256 amount;
+    bh_u256 fee;
+    uint32_t nonce;
+    uint8_t kind; /* BH_EVENT_LOCK / BH_EVENT_BURN */
+} bh_portal_transfer_out;
+
+/* Decode a TransferOut log (untrusted: every word is range-checked).
+ * Returns: BH_OK; BH_EMALFORMED for a wrong topic count, topic 0 that is not
+ *          TransferOut, data not exactly 8 words, or a value out of its
+ *          type's range.
+ * In: topics  n_topics topics as logged. */
+BH_WARN_UNUSED_RESULT int bh_portal_decode_transfer_out(bh_portal_transfer_out *out,
+                                                        const bh_hash32 *topics,
+                                                        size_t n_topics,
+                                                        const unsigned char *data, size_t len);
+
+/* Build the deterministic VAA body of an event and its transfer message.
+ * Returns: BH_OK with *why = ok; BH_EMALFORMED with *why set when the event
+ *          cannot become a valid message (amount_out_of_range,
+ *          fee_exceeds_amount, same_chain, malformed).
+ * Out: body, body_len  BH_EVENT_BODY_MAX bytes of caller storage.
+ *      msg  the message (digest = keccak256(keccak256(body))). */
+BH_WARN_UNUSED_RESULT int bh_portal_event_body(unsigned char *body, size_t *body_len,
+                                               bh_transfer_msg *msg, bh_reject *why,
+                                               const bh_portal_transfer_out *ev,
+                                               uint16_t emitter_chain,
+                                               const bh_address *portal, uint32_t timestamp);
+
+/* ---- on-chain calls (all send EIP-1559 transactions through s) ---- */
+
+/* Deploy a Portal. Returns: BH_OK; sender errors (bh_evm_sender_send).
+ * Out: portal  the contract address. */
+BH_WARN_UNUSED_RESULT int bh_portal_deploy(bh_evm_sender *s, bh_address *portal,
+                                           uint16_t bridge_id, uint32_t signer_set_index,
+                                           const bh_address *attesters, size_t n_attesters,
+                                           uint8_t quorum);
+
+BH_WARN_UNUSED_RESULT int bh_portal_register_remote(bh_evm_sender *s, const bh_address *portal,
+                                                    uint16_t chain, const bh_address *remote);
+
+BH_WARN_UNUSED_RESULT int bh_portal_set_lane_limit(bh_evm_sender *s, const bh_address *portal,
+                                                   uint16_t src_chain, const bh_address *token,
+                                                   const bh_u256 *capacity,
+                                                   const bh_u256 *rate_per_sec);
+
+/* Lock `amount` of native token (approve is sent first).
+ * Out: receipt  may be NULL; else cleared with bh_evm_receipt_clear. */
+BH_WARN_UNUSED_RESULT int bh_portal_lock(bh_evm_sender *s, bh_evm_receipt *receipt,
+                                         const bh_address *portal, const bh_address *token,
+                                         const bh_u256 *amount, uint16_t to_chain,
+                                         const bh_address *to, const bh_u256 *fee,
+                                         uint32_t nonce);
+
+/* Burn wrapped tokens to send them to to_chain (approve is sent first). */
+BH_WARN_UNUSED_RESULT int bh_portal_burn(bh_evm_sender *s, bh_evm_receipt *receipt,
+                                         const bh_address *portal, const bh_address *wrapped,
+                                         const bh_u256 *amount, uint16_t to_chain,
+                                         const bh_address *to, const bh_u256 *fee,
+                                         uint32_t nonce);
+
+/* Outcome of a submit. */
+typedef enum {
+    BH_SUBMIT_APPROVED = 0,  /* signatures counted, quorum not reached yet */
+    BH_SUBMIT_EXECUTED,      /* this transaction executed the transfer */
+    BH_SUBMIT_ALREADY_DONE,  /* executed earlier: delivered, nothing sent */
+} bh_submit_outcome;
+
+/* Idempotent delivery of a VAA: if the Portal already executed its digest
+ * this is a no-op reported as BH_SUBMIT_ALREADY_DONE; else Portal.submit.
+ * Returns: BH_OK; BH_EREVERTED when the Portal refuses (reason in
+ *          bh_evm_sender_last_error: "exceeds outstanding", "lane limit",
+ *          "bad signature", ...); sender errors.
+ * Out: outcome; approvals  distinct approvals now held (may be NULL). */
+BH_WARN_UNUSED_RESULT int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *outcome,
+                                           unsigned *approvals, const bh_address *portal,
+                                           const unsigned char *vaa, size_t vaa_len);
+
+/* ---- reads (eth_call on one endpoint) ---- */
+
+BH_WARN_UNUSED_RESULT int bh_portal_is_executed(bh_rpc *ep, int *executed,
+                                                const bh_address *portal,
+                                                const bh_hash32 *digest);
+BH_WARN_UNUSED_RESULT int bh_portal_outstanding(bh_rpc *ep, bh_u256 *out,
+                                                const bh_address *portal,
+                                                const bh_address *token, uint16_t chain);
+/* Out: wrapped  zero address if none was created yet. */
+BH_WARN_UNUSED_RESULT int bh_portal_wrapped_for(bh_rpc *ep, bh_address *wrapped,
+                                                const bh_address *portal, uint16_t home_chain,
+                                                const bh_bytes32 *home_token);
+
+/* ---- the test token (TestToken in Tokens.sol) ---- */
+
+BH_WARN_UNUSED_RESULT int bh_test_token_deploy(bh_evm_sender *s, bh_address *token,
+                                               const char *name, const char *symbol,
+                                               uint8_t decimals);
+BH_WARN_UNUSED_RESULT int bh_test_token_mint(bh_evm_sender *s, const bh_address *token,
+                                             const bh_address *to, const bh_u256 *amount);
+/* A lying token reports transferFrom success without moving anything. */
+BH_WARN_UNUSED_RESULT int bh_test_token_set_lying(bh_evm_sender *s, const bh_address *token,
+                                                  int lying);
+BH_WARN_UNUSED_RESULT int bh_erc20_balance(bh_rpc *ep, bh_u256 *out, const bh_address *token,
+                                           const bh_address *holder);
+
+/* Left-pad an address to 32 bytes (emitters, recipients, token ids). */
+void bh_address_to_bytes32(bh_bytes32 *out, const bh_address *a);
+
+#endif

@@ -1,0 +1,755 @@
+#include "bh_evm_chain.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_abi.h"
+#include "bh_amount.h"
+#include "bh_keccak.h"
+#include "bh_portal.h"
+
+#define DEFAULT_MAX_RANGE 2000
+#define DEFAULT_MAX_LOGS 10000
+#define MAX_LOG_DATA 4096
+/* Events decoded per fetch call; the rest waits for the next poll. */
+#define MAX_EVENTS_PER_FETCH 20000
+
+struct bh_evm_chain {
+    bh_evm_chain_config cfg;
+    bh_rpc *ep[BH_EVM_MAX_ENDPOINTS];
+    size_t n;
+    uint64_t range;
+    bh_hash32 topic_out, topic_transfer;
+    bh_bytes32 portal32;
+};
+
+static void chain_log(bh_evm_chain *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void chain_log(bh_evm_chain *c, int level, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (c->cfg.rpc.log)
+        c->cfg.rpc.log(c->cfg.rpc.log_ud, level, msg);
+    else
+        fprintf(stderr, "bulkhead chain %u: %s\n", (unsigned)c->cfg.bridge_id, msg);
+}
+
+int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg)
+{
+    if (out) *out = NULL;
+    if (!out || !cfg || !cfg->urls || cfg->n_urls == 0 || cfg->n_urls > BH_EVM_MAX_ENDPOINTS ||
+        cfg->quorum == 0 || cfg->quorum > cfg->n_urls || cfg->evm_chain_id == 0)
+        return BH_EINVAL;
+    bh_evm_chain *c = calloc(1, sizeof *c);
+    if (!c) return BH_ENOMEM;
+    c->cfg = *cfg;
+    c->cfg.urls = NULL;
+    if (!c->cfg.max_range) c->cfg.max_range = DEFAULT_MAX_RANGE;
+    if (!c->cfg.max_logs) c->cfg.max_logs = DEFAULT_MAX_LOGS;
+    c->range = c->cfg.max_range;
+    for (size_t i = 0; i < cfg->n_urls; i++) {
+        bh_rpc_options o = cfg->rpc;
+        o.url = cfg->urls[i];
+        int rc = bh_rpc_create(&c->ep[i], &o);
+        if (rc != BH_OK) {
+            bh_evm_chain_destroy(c);
+            return rc;
+        }
+        c->n++;
+    }
+    bh_abi_topic(&c->topic_out, BH_PORTAL_TRANSFER_OUT_SIG);
+    bh_abi_topic(&c->topic_transfer, BH_ERC20_TRANSFER_SIG);
+    bh_address_to_bytes32(&c->portal32, &c->cfg.portal);
+    *out = c;
+    return BH_OK;
+}
+
+void bh_evm_chain_destroy(bh_evm_chain *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->n; i++) bh_rpc_destroy(c->ep[i]);
+    free(c);
+}
+
+size_t bh_evm_chain_endpoint_count(const bh_evm_chain *c)
+{
+    return c->n;
+}
+
+bh_rpc *bh_evm_chain_endpoint(bh_evm_chain *c, size_t i)
+{
+    return i < c->n ? c->ep[i] : NULL;
+}
+
+uint64_t bh_evm_chain_rpc_calls(const bh_evm_chain *c)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        bh_rpc_stats st;
+        bh_rpc_stats_get(c->ep[i], &st);
+        total += st.calls;
+    }
+    return total;
+}
+
+uint64_t bh_evm_chain_log_range(const bh_evm_chain *c)
+{
+    return c->range;
+}
+
+/* ---- quorum ---- */
+
+/* Parse one endpoint's result into an object and a digest of its content. */
+typedef int (*parse_fn)(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                        void **obj);
+
+typedef struct {
+    int status;
+    bh_hash32 digest;
+    void *obj;
+} answer;
+
+typedef struct {
+    int range_refused; /* some endpoint refused the request or answered too much */
+    size_t answered;
+} quorum_info;
+
+/* Ask every endpoint; accept content that k of them returned identically.
+ * On success *winner owns the agreed object. `finality` marks the question
+ * as a block hash at a finalized height: dissent is then equivocation. */
+static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn parse,
+                  const void *ctx, void (*free_obj)(void *), void **winner, int finality,
+                  quorum_info *info)
+{
+    answer a[BH_EVM_MAX_ENDPOINTS];
+    memset(a, 0, sizeof a);
+    memset(info, 0, sizeof *info);
+    *winner = NULL;
+    if (!params) return BH_ENOMEM;
+    int last_err = BH_ENOQUORUM;
+    for (size_t i = 0; i < c->n; i++) {
+        json_t *res = NULL;
+        a[i].status = bh_rpc_call(c->ep[i], &res, method, params);
+        if (a[i].status == BH_OK) {
+            a[i].status = parse(c, res, ctx, &a[i].digest, &a[i].obj);
+            if (a[i].status != BH_OK)
+                chain_log(c, 1, "%s: %s answer rejected: %s", bh_rpc_url(c->ep[i]), method,
+                          bh_errname(a[i].status));
+        }
+        json_decref(res);
+        if (a[i].status == BH_OK) {
+            info->answered++;
+        } else {
+            last_err = a[i].status;
+            if (a[i].status == BH_ERPC || a[i].status == BH_ETOOBIG) info->range_refused = 1;
+        }
+    }
+    json_decref(params);
+
+    size_t best = SIZE_MAX, best_votes = 0, distinct = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (a[i].status != BH_OK) continue;
+        size_t votes = 0, first = i;
+        for (size_t j = 0; j < c->n; j++) {
+            if (a[j].status != BH_OK || memcmp(&a[i].digest, &a[j].digest, 32) != 0) continue;
+            if (j < first) first = j;
+            votes++;
+        }
+        if (first == i) distinct++;
+        if (votes > best_votes) {
+            best_votes = votes;
+            best = i;
+        }
+    }
+    int rc;
+    if (best != SIZE_MAX && best_votes >= c->cfg.quorum) {
+        rc = BH_OK;
+        for (size_t i = 0; i < c->n; i++) {
+            if (a[i].status != BH_OK || memcmp(&a[i].digest, &a[best].digest, 32) == 0)
+                continue;
+            bh_rpc_note_disagreement(c->ep[i]);
+            if (finality) bh_rpc_note_equivocation(c->ep[i]);
+            chain_log(c, 1, "%s disagrees with the quorum on %s%s", bh_rpc_url(c->ep[i]), method,
+                      finality ? " at a finalized height (equivocation)" : "");
+        }
+        *winner = a[best].obj;
+        a[best].obj = NULL;
+    } else if (distinct > 1) {
+        rc = finality ? BH_EEQUIVOCATION : BH_ENOQUORUM;
+        chain_log(c, 2, "%s: endpoints disagree and no %u agree", method, c->cfg.quorum);
+    } else {
+        rc = info->answered ? BH_ENOQUORUM : last_err;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        if (a[i].obj) free_obj(a[i].obj);
+    return rc;
+}
+
+static json_t *qty(uint64_t v)
+{
+    char q[19];
+    bh_rpc_format_quantity(q, v);
+    return json_string(q);
+}
+
+static json_t *hexj(const unsigned char *d, size_t n)
+{
+    char buf[2 * 64 + 3];
+    if (n > 64) return NULL;
+    bh_rpc_format_hex(buf, d, n);
+    return json_string(buf);
+}
+
+/* ---- chain id ---- */
+
+int bh_evm_chain_verify(bh_evm_chain *c)
+{
+    if (!c) return BH_EINVAL;
+    size_t ok = 0;
+    int mismatch = 0, last = BH_ENOQUORUM;
+    for (size_t i = 0; i < c->n; i++) {
+        json_t *res = NULL;
+        uint64_t id = 0;
+        int rc = bh_rpc_call(c->ep[i], &res, "eth_chainId", NULL);
+        if (rc == BH_OK) rc = bh_rpc_read_quantity(&id, res);
+        json_decref(res);
+        if (rc != BH_OK) {
+            last = rc;
+            chain_log(c, 1, "%s: eth_chainId failed: %s", bh_rpc_url(c->ep[i]), bh_errname(rc));
+            continue;
+        }
+        if (id != c->cfg.evm_chain_id) {
+            mismatch = 1;
+            chain_log(c, 2, "%s serves chain id %llu, configured %llu", bh_rpc_url(c->ep[i]),
+                      (unsigned long long)id, (unsigned long long)c->cfg.evm_chain_id);
+            continue;
+        }
+        ok++;
+    }
+    if (mismatch) return BH_ECHAINID;
+    if (ok >= c->cfg.quorum) return BH_OK;
+    return ok ? BH_ENOQUORUM : last;
+}
+
+/* ---- blocks ---- */
+
+typedef struct {
+    uint64_t number;
+    bh_hash32 hash;
+    uint64_t timestamp;
+} block_obj;
+
+static int parse_block(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                       void **obj)
+{
+    (void)c;
+    const uint64_t *want = ctx;
+    block_obj b;
+    if (!json_is_object(res)) return BH_EPROTO;
+    if (bh_rpc_member_quantity(&b.number, res, "number") != BH_OK ||
+        bh_rpc_member_hash(&b.hash, res, "hash") != BH_OK ||
+        bh_rpc_member_quantity(&b.timestamp, res, "timestamp") != BH_OK)
+        return BH_EPROTO;
+    if (want && b.number != *want) return BH_EPROTO;
+    block_obj *o = malloc(sizeof *o);
+    if (!o) return BH_ENOMEM;
+    *o = b;
+    bh_keccak_ctx k;
+    bh_keccak_init(&k);
+    bh_keccak_update(&k, &b, sizeof b);
+    bh_keccak_final(&k, digest);
+    *obj = o;
+    return BH_OK;
+}
+
+static int block_at(bh_evm_chain *c, uint64_t number, block_obj *out)
+{
+    void *w = NULL;
+    quorum_info qi;
+    int rc = quorum(c, "eth_getBlockByNumber", json_pack("[o,b]", qty(number), 0), parse_block,
+                    &number, free, &w, 1, &qi);
+    if (rc == BH_OK) {
+        *out = *(block_obj *)w;
+        free(w);
+    }
+    return rc;
+}
+
+int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t number, bh_hash32 *out)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!c || !out) return BH_EINVAL;
+    block_obj b;
+    int rc = block_at(c, number, &b);
+    if (rc == BH_OK) *out = b.hash;
+    return rc;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!c || !out) return BH_EINVAL;
+    uint64_t nums[BH_EVM_MAX_ENDPOINTS];
+    size_t got = 0;
+    int last = BH_ENOQUORUM;
+    json_t *fin_params = json_pack("[s,b]", "finalized", 0);
+    if (!fin_params) return BH_ENOMEM;
+    for (size_t i = 0; i < c->n; i++) {
+        json_t *res = NULL;
+        uint64_t num = 0;
+        int rc;
+        if (c->cfg.confirmations == 0) {
+            rc = bh_rpc_call(c->ep[i], &res, "eth_getBlockByNumber", fin_params);
+            if (rc == BH_OK) rc = bh_rpc_member_quantity(&num, res, "number");
+        } else {
+            rc = bh_rpc_call(c->ep[i], &res, "eth_blockNumber", NULL);
+            if (rc == BH_OK) rc = bh_rpc_read_quantity(&num, res);
+            num = num > c->cfg.confirmations ? num - c->cfg.confirmations : 0;
+        }
+        json_decref(res);
+        if (rc == BH_OK) {
+            nums[got++] = num;
+        } else {
+            last = rc;
+        }
+    }
+    json_decref(fin_params);
+    if (got < c->cfg.quorum) return got ? BH_ENOQUORUM : last;
+    qsort(nums, got, sizeof nums[0], cmp_desc);
+    uint64_t target = nums[c->cfg.quorum - 1]; /* k endpoints have finalized at least this */
+    block_obj b;
+    int rc = block_at(c, target, &b);
+    if (rc != BH_OK) return rc;
+    out->number = b.number;
+    out->hash = b.hash;
+    return BH_OK;
+}
+
+/* ---- logs ---- */
+
+typedef struct {
+    uint64_t block_number;
+    bh_hash32 block_hash;
+    bh_hash32 tx_hash;
+    uint64_t log_index;
+    uint64_t timestamp;
+    int has_timestamp;
+    bh_hash32 topics[4];
+    size_t n_topics;
+    unsigned char *data;
+    size_t data_len;
+} evm_log;
+
+typedef struct {
+    evm_log *v;
+    size_t n;
+    int capped;
+} log_set;
+
+static void free_logs(void *p)
+{
+    log_set *s = p;
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++) free(s->v[i].data);
+    free(s->v);
+    free(s);
+}
+
+typedef struct {
+    uint64_t from, to;
+} range_ctx;
+
+static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                      void **obj)
+{
+    const range_ctx *r = ctx;
+    if (!json_is_array(res)) return BH_EPROTO;
+    size_t n = json_array_size(res);
+    log_set *s = calloc(1, sizeof *s);
+    if (!s) return BH_ENOMEM;
+    s->v = calloc(n ? n : 1, sizeof *s->v);
+    if (!s->v) {
+        free(s);
+        return BH_ENOMEM;
+    }
+    s->capped = n >= c->cfg.max_logs;
+    bh_keccak_ctx k;
+    bh_keccak_init(&k);
+    int rc = BH_OK;
+    for (size_t i = 0; i < n && rc == BH_OK; i++) {
+        const json_t *o = json_array_get(res, i);
+        evm_log *l = &s->v[i];
+        s->n = i + 1;
+        bh_address addr;
+        json_t *topics = json_object_get(o, "topics");
+        json_t *removed = json_object_get(o, "removed");
+        json_t *ts = json_object_get(o, "blockTimestamp");
+        if (bh_rpc_member_address(&addr, o, "address") != BH_OK ||
+            bh_rpc_member_quantity(&l->block_number, o, "blockNumber") != BH_OK ||
+            bh_rpc_member_hash(&l->block_hash, o, "blockHash") != BH_OK ||
+            bh_rpc_member_hash(&l->tx_hash, o, "transactionHash") != BH_OK ||
+            bh_rpc_member_quantity(&l->log_index, o, "logIndex") != BH_OK ||
+            !json_is_array(topics) || json_array_size(topics) > 4 ||
+            (removed && !json_is_false(removed))) {
+            rc = BH_EPROTO;
+            break;
+        }
+        /* An answer outside what we asked for is a lie or a bug. */
+        if (memcmp(&addr, &c->cfg.portal, sizeof addr) != 0 || l->block_number < r->from ||
+            l->block_number > r->to || l->log_index > UINT32_MAX) {
+            rc = BH_EPROTO;
+            break;
+        }
+        if (ts && !json_is_null(ts)) {
+            if (bh_rpc_read_quantity(&l->timestamp, ts) != BH_OK) {
+                rc = BH_EPROTO;
+                break;
+            }
+            l->has_timestamp = 1;
+        }
+        l->n_topics = json_array_size(topics);
+        for (size_t t = 0; t < l->n_topics && rc == BH_OK; t++)
+            rc = bh_rpc_read_hash(&l->topics[t], json_array_get(topics, t));
+        if (rc == BH_OK)
+            rc = bh_rpc_read_data(&l->data, &l->data_len, json_object_get(o, "data"),
+                                  MAX_LOG_DATA);
+        if (rc != BH_OK) {
+            rc = BH_EPROTO;
+            break;
+        }
+        bh_keccak_update(&k, &l->block_number, sizeof l->block_number);
+        bh_keccak_update(&k, l->block_hash.data, 32);
+        bh_keccak_update(&k, l->tx_hash.data, 32);
+        bh_keccak_update(&k, &l->log_index, sizeof l->log_index);
+        bh_keccak_update(&k, &l->timestamp, sizeof l->timestamp);
+        bh_keccak_update(&k, &l->n_topics, sizeof l->n_topics);
+        bh_keccak_update(&k, l->topics, 32 * l->n_topics);
+        bh_keccak_update(&k, &l->data_len, sizeof l->data_len);
+        bh_keccak_update(&k, l->data, l->data_len);
+    }
+    if (rc != BH_OK) {
+        free_logs(s);
+        return rc;
+    }
+    bh_keccak_final(&k, digest);
+    *obj = s;
+    return BH_OK;
+}
+
+/* ---- receipts: ERC-20 transfers into the Portal ---- */
+
+typedef struct {
+    bh_hash32 tx_hash;
+    uint64_t log_index;
+    bh_address token;
+    bh_u256 value;
+    int used;
+} portal_transfer;
+
+typedef struct {
+    portal_transfer *v;
+    size_t n;
+} transfer_set;
+
+static void free_transfers(void *p)
+{
+    transfer_set *s = p;
+    if (!s) return;
+    free(s->v);
+    free(s);
+}
+
+static int parse_receipts(bh_evm_chain *c, const json_t *res, const void *ctx,
+                          bh_hash32 *digest, void **obj)
+{
+    const bh_hash32 *block_hash = ctx;
+    if (!json_is_array(res)) return BH_EPROTO;
+    transfer_set *s = calloc(1, sizeof *s);
+    if (!s) return BH_ENOMEM;
+    size_t cap = 0;
+    bh_keccak_ctx k;
+    bh_keccak_init(&k);
+    int rc = BH_OK;
+    size_t i, j;
+    json_t *rcpt, *log;
+    json_array_foreach(res, i, rcpt) {
+        bh_hash32 txh, bh;
+        json_t *logs = json_object_get(rcpt, "logs");
+        if (bh_rpc_member_hash(&txh, rcpt, "transactionHash") != BH_OK ||
+            bh_rpc_member_hash(&bh, rcpt, "blockHash") != BH_OK ||
+            memcmp(&bh, block_hash, 32) != 0 || !json_is_array(logs)) {
+            rc = BH_EPROTO;
+            break;
+        }
+        json_array_foreach(logs, j, log) {
+            json_t *topics = json_object_get(log, "topics");
+            bh_hash32 t0, t2;
+            portal_transfer pt;
+            memset(&pt, 0, sizeof pt);
+            if (!json_is_array(topics)) {
+                rc = BH_EPROTO;
+                break;
+            }
+            if (json_array_size(topics) != 3 ||
+                bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK ||
+                memcmp(&t0, &c->topic_transfer, 32) != 0 ||
+                bh_rpc_read_hash(&t2, json_array_get(topics, 2)) != BH_OK ||
+                memcmp(t2.data, c->portal32.data, 32) != 0)
+                continue; /* not a transfer into the Portal */
+            unsigned char *data = NULL;
+            size_t dlen = 0;
+            if (bh_rpc_member_address(&pt.token, log, "address") != BH_OK ||
+                bh_rpc_member_quantity(&pt.log_index, log, "logIndex") != BH_OK ||
+                bh_rpc_read_data(&data, &dlen, json_object_get(log, "data"), 64) != BH_OK ||
+                bh_abi_read_u256(&pt.value, data, dlen, 0) != BH_OK || dlen != 32) {
+                free(data);
+                rc = BH_EPROTO;
+                break;
+            }
+            free(data);
+            pt.tx_hash = txh;
+            if (s->n == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                portal_transfer *nv = realloc(s->v, nc * sizeof *nv);
+                if (!nv) {
+                    rc = BH_ENOMEM;
+                    break;
+                }
+                s->v = nv;
+                cap = nc;
+            }
+            s->v[s->n++] = pt;
+            bh_keccak_update(&k, &pt, sizeof pt);
+        }
+        if (rc != BH_OK) break;
+    }
+    if (rc != BH_OK) {
+        free_transfers(s);
+        return rc;
+    }
+    bh_keccak_final(&k, digest);
+    *obj = s;
+    return BH_OK;
+}
+
+/* The lock at (tx, log_index) of `amount` in `token` is backed when the same
+ * transaction holds an earlier, not yet used Transfer of the token into the
+ * Portal of at least that amount. */
+static int lock_backed(transfer_set *ts, const bh_hash32 *tx, uint64_t log_index,
+                       const bh_address *token, const bh_u256 *amount)
+{
+    for (size_t i = 0; i < ts->n; i++) {
+        portal_transfer *p = &ts->v[i];
+        if (p->used || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
+            memcmp(&p->token, token, 20) != 0 || bh_u256_cmp(&p->value, amount) < 0)
+            continue;
+        p->used = 1;
+        return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    bh_chain_event *v;
+    size_t n, cap;
+} event_vec;
+
+static int push_event(event_vec *ev, const bh_chain_event *e)
+{
+    if (ev->n == ev->cap) {
+        size_t nc = ev->cap ? ev->cap * 2 : 64;
+        bh_chain_event *nv = realloc(ev->v, nc * sizeof *nv);
+        if (!nv) return BH_ENOMEM;
+        ev->v = nv;
+        ev->cap = nc;
+    }
+    ev->v[ev->n++] = *e;
+    return BH_OK;
+}
+
+/* Decode the logs of one block (logs[first..end)) into events. */
+static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t end,
+                        event_vec *out)
+{
+    const evm_log *l0 = &ls->v[first];
+    uint64_t timestamp = l0->timestamp;
+    int have_ts = 1;
+    for (size_t i = first; i < end; i++)
+        if (!ls->v[i].has_timestamp || ls->v[i].timestamp != timestamp) have_ts = 0;
+    if (!have_ts) {
+        block_obj b;
+        int rc = block_at(c, l0->block_number, &b);
+        if (rc != BH_OK) return rc;
+        if (memcmp(&b.hash, &l0->block_hash, 32) != 0) return BH_EEQUIVOCATION;
+        timestamp = b.timestamp;
+    }
+    if (timestamp > UINT32_MAX) return BH_EPROTO;
+
+    transfer_set *ts = NULL;
+    for (size_t i = first; i < end; i++) {
+        const evm_log *l = &ls->v[i];
+        if (memcmp(&l->block_hash, &l0->block_hash, 32) != 0) {
+            free_transfers(ts);
+            return BH_EPROTO; /* two hashes for one height in one answer */
+        }
+        bh_chain_event e;
+        memset(&e, 0, sizeof e);
+        e.block_number = l->block_number;
+        e.block_hash = l->block_hash;
+        e.tx_hash = l->tx_hash;
+        e.log_index = (uint32_t)l->log_index;
+        bh_portal_transfer_out ev;
+        if (bh_portal_decode_transfer_out(&ev, l->topics, l->n_topics, l->data, l->data_len) !=
+            BH_OK) {
+            e.verdict = BH_REJECT_MALFORMED;
+            chain_log(c, 1, "block %llu log %u: undecodable TransferOut",
+                      (unsigned long long)l->block_number, e.log_index);
+            if (push_event(out, &e) != BH_OK) goto nomem;
+            continue;
+        }
+        e.kind = ev.kind;
+        e.sender = ev.sender;
+        e.nonce = ev.nonce;
+        bh_reject why = BH_REJECT_OK;
+        if (bh_portal_event_body(e.body, &e.body_len, &e.msg, &why, &ev, c->cfg.bridge_id,
+                                 &c->cfg.portal, (uint32_t)timestamp) != BH_OK) {
+            e.verdict = why == BH_REJECT_OK ? BH_REJECT_MALFORMED : why;
+        } else if (ev.kind == BH_EVENT_LOCK) {
+            bh_address token;
+            int token_ok = ev.token_chain == c->cfg.bridge_id &&
+                           bh_abi_read_address(&token, ev.token.data, 32, 0) == BH_OK;
+            if (!token_ok) {
+                e.verdict = BH_REJECT_MALFORMED;
+            } else {
+                if (!ts) {
+                    void *w = NULL;
+                    quorum_info qi;
+                    int rc = quorum(c, "eth_getBlockReceipts",
+                                    json_pack("[o]", qty(l->block_number)), parse_receipts,
+                                    &l->block_hash, free_transfers, &w, 0, &qi);
+                    if (rc != BH_OK) return rc;
+                    ts = w;
+                }
+                if (!lock_backed(ts, &l->tx_hash, l->log_index, &token, &ev.amount)) {
+                    e.verdict = BH_REJECT_FORGED_LOCK;
+                    chain_log(c, 1, "block %llu log %u: lock of sequence %llu has no token "
+                              "transfer into the Portal: forged",
+                              (unsigned long long)l->block_number, e.log_index,
+                              (unsigned long long)ev.sequence);
+                }
+            }
+        }
+        if (push_event(out, &e) != BH_OK) goto nomem;
+    }
+    free_transfers(ts);
+    return BH_OK;
+nomem:
+    free_transfers(ts);
+    return BH_ENOMEM;
+}
+
+int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_event **events,
+                       size_t *n, uint64_t *done_to)
+{
+    if (events) *events = NULL;
+    if (n) *n = 0;
+    if (done_to) *done_to = 0;
+    if (!c || !events || !n || !done_to || to < from) return BH_EINVAL;
+    event_vec out = {0};
+    uint64_t cur = from;
+    int rc = BH_OK;
+    while (cur <= to && out.n < MAX_EVENTS_PER_FETCH) {
+        uint64_t end = to - cur < c->range - 1 ? to : cur + c->range - 1;
+        range_ctx rcx = {cur, end};
+        json_t *filter =
+            json_pack("{s:o,s:o,s:o,s:[o]}", "fromBlock", qty(cur), "toBlock", qty(end),
+                      "address", hexj(c->cfg.portal.data, 20), "topics",
+                      hexj(c->topic_out.data, 32));
+        void *w = NULL;
+        quorum_info qi;
+        rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx, free_logs, &w,
+                    0, &qi);
+        log_set *ls = w;
+        if (rc == BH_OK && ls->capped) {
+            free_logs(ls);
+            rc = BH_ETOOBIG;
+            qi.range_refused = 1;
+        }
+        if (rc != BH_OK) {
+            /* A refused or capped range is never read as "no events": shrink and ask again. */
+            if (qi.range_refused && c->range > 1) {
+                c->range = c->range / 2;
+                chain_log(c, 1, "eth_getLogs [%llu, %llu] refused: range now %llu blocks",
+                          (unsigned long long)cur, (unsigned long long)end,
+                          (unsigned long long)c->range);
+                continue;
+            }
+            break;
+        }
+        for (size_t i = 0; i < ls->n && rc == BH_OK;) {
+            size_t j = i + 1;
+            while (j < ls->n && ls->v[j].block_number == ls->v[i].block_number) j++;
+            if (j < ls->n && ls->v[j].block_number < ls->v[i].block_number) rc = BH_EPROTO;
+            if (rc == BH_OK) rc = decode_block(c, ls, i, j, &out);
+            i = j;
+        }
+        free_logs(ls);
+        if (rc != BH_OK) break;
+        *done_to = end;
+        cur = end + 1;
+        if (c->range < c->cfg.max_range) /* recover slowly after a refusal */
+            c->range = c->range * 2 > c->cfg.max_range ? c->cfg.max_range : c->range * 2;
+        if (end == UINT64_MAX) break;
+    }
+    if (cur == from) { /* no progress at all: report the error */
+        free(out.v);
+        *done_to = 0;
+        return rc == BH_OK ? BH_EINVAL : rc;
+    }
+    *events = out.v;
+    *n = out.n;
+    return BH_OK;
+}
+
+/* ---- backend table ---- */
+
+static int ops_verify(void *impl)
+{
+    return bh_evm_chain_verify(impl);
+}
+
+static int ops_finalized(void *impl, bh_block_ref *out)
+{
+    return bh_evm_chain_finalized(impl, out);
+}
+
+static int ops_block_hash(void *impl, uint64_t number, bh_hash32 *out)
+{
+    return bh_evm_chain_block_hash(impl, number, out);
+}
+
+static int ops_fetch(void *impl, uint64_t from, uint64_t to, bh_chain_event **events, size_t *n,
+                     uint64_t *done_to)
+{
+    return bh_evm_chain_fetch(impl, from, to, events, n, done_to);
+}
+
+const bh_chain_ops bh_chain_evm_ops = {
+    .kind = "evm",
+    .verify = ops_verify,
+    .finalized = ops_finalized,
+    .block_hash = ops_block_hash,
+    .fetch = ops_fetch,
+};

@@ -1,0 +1,413 @@
+#include "bh_portal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_abi.h"
+#include "bh_contracts.h"
+#include "bh_hex.h"
+#include "bh_keccak.h"
+
+void bh_address_to_bytes32(bh_bytes32 *out, const bh_address *a)
+{
+    memset(out->data, 0, 12);
+    memcpy(out->data + 12, a->data, 20);
+}
+
+int bh_portal_decode_transfer_out(bh_portal_transfer_out *out, const bh_hash32 *topics,
+                                  size_t n_topics, const unsigned char *data, size_t len)
+{
+    if (!out) return BH_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!topics || n_topics != 3 || len != 8 * 32) return BH_EMALFORMED;
+    bh_hash32 sig;
+    bh_abi_topic(&sig, BH_PORTAL_TRANSFER_OUT_SIG);
+    if (memcmp(&sig, &topics[0], sizeof sig) != 0) return BH_EMALFORMED;
+    bh_portal_transfer_out ev;
+    memset(&ev, 0, sizeof ev);
+    uint64_t v;
+    int rc = bh_abi_read_u64(&ev.sequence, topics[1].data, 32, 0);
+    if (rc == BH_OK) rc = bh_abi_read_address(&ev.sender, topics[2].data, 32, 0);
+    if (rc == BH_OK) rc = bh_abi_read_bytes32(&ev.token, data, len, 0);
+    if (rc == BH_OK) rc = bh_abi_read_u64(&v, data, len, 1);
+    if (rc == BH_OK && v > UINT16_MAX) rc = BH_EMALFORMED;
+    ev.token_chain = (uint16_t)v;
+    if (rc == BH_OK) rc = bh_abi_read_bytes32(&ev.to, data, len, 2);
+    if (rc == BH_OK) rc = bh_abi_read_u64(&v, data, len, 3);
+    if (rc == BH_OK && v > UINT16_MAX) rc = BH_EMALFORMED;
+    ev.to_chain = (uint16_t)v;
+    if (rc == BH_OK) rc = bh_abi_read_u256(&ev.amount, data, len, 4);
+    if (rc == BH_OK) rc = bh_abi_read_u256(&ev.fee, data, len, 5);
+    if (rc == BH_OK) rc = bh_abi_read_u64(&v, data, len, 6);
+    if (rc == BH_OK && v > UINT32_MAX) rc = BH_EMALFORMED;
+    ev.nonce = (uint32_t)v;
+    if (rc == BH_OK) rc = bh_abi_read_u64(&v, data, len, 7);
+    if (rc == BH_OK && v > BH_EVENT_BURN) rc = BH_EMALFORMED;
+    ev.kind = (uint8_t)v;
+    if (rc != BH_OK) return BH_EMALFORMED;
+    *out = ev;
+    return BH_OK;
+}
+
+int bh_portal_event_body(unsigned char *body, size_t *body_len, bh_transfer_msg *msg,
+                         bh_reject *why, const bh_portal_transfer_out *ev,
+                         uint16_t emitter_chain, const bh_address *portal, uint32_t timestamp)
+{
+    if (body_len) *body_len = 0;
+    if (msg) memset(msg, 0, sizeof *msg);
+    if (why) *why = BH_REJECT_MALFORMED;
+    if (!body || !body_len || !msg || !why || !ev || !portal) return BH_EINVAL;
+    bh_transfer t = {.amount = ev->amount, .token = ev->token, .token_chain = ev->token_chain,
+                     .to = ev->to, .to_chain = ev->to_chain, .fee = ev->fee};
+    unsigned char payload[BH_TRANSFER_LEN];
+    bh_transfer_serialize(payload, &t);
+    bh_vaa_body b = {.timestamp = timestamp, .nonce = ev->nonce, .emitter_chain = emitter_chain,
+                     .sequence = ev->sequence, .consistency = BH_CONSISTENCY_FINALIZED,
+                     .payload = payload, .payload_len = sizeof payload};
+    bh_address_to_bytes32(&b.emitter, portal);
+    int rc = bh_vaa_body_serialize(body, BH_EVENT_BODY_MAX, body_len, &b);
+    if (rc != BH_OK) return rc;
+    /* Reuse the messages module's checks, exactly as a receiver applies them. */
+    bh_vaa vaa;
+    memset(&vaa, 0, sizeof vaa);
+    vaa.version = BH_VAA_VERSION;
+    vaa.body = body;
+    vaa.body_len = *body_len;
+    vaa.b = b;
+    vaa.b.payload = body + BH_VAA_BODY_FIXED;
+    rc = bh_transfer_msg_from_vaa(msg, why, &vaa);
+    if (rc != BH_OK) return rc;
+    msg->timestamp = timestamp;
+    bh_vaa_digest(&msg->digest, body, *body_len);
+    *why = BH_REJECT_OK;
+    return BH_OK;
+}
+
+/* ---- transactions ---- */
+
+static int send_abi(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *to, bh_abi *a)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int rc = bh_abi_finish(a, &data, &len);
+    bh_abi_clear(a);
+    if (rc != BH_OK) return rc;
+    rc = bh_evm_sender_send(s, r, to, NULL, data, len);
+    free(data);
+    return rc;
+}
+
+/* Deploy creation code (hex) followed by ABI-encoded constructor args. */
+static int deploy(bh_evm_sender *s, bh_address *out, const char *bin_hex, bh_abi *args)
+{
+    memset(out, 0, sizeof *out);
+    unsigned char *ctor = NULL;
+    size_t ctor_len = 0;
+    int rc = bh_abi_finish(args, &ctor, &ctor_len);
+    bh_abi_clear(args);
+    if (rc != BH_OK) return rc;
+    size_t hex_len = strlen(bin_hex);
+    unsigned char *code = malloc(hex_len / 2 + ctor_len + 1);
+    size_t code_len = 0;
+    if (!code) {
+        free(ctor);
+        return BH_ENOMEM;
+    }
+    rc = bh_hex_decode(code, hex_len / 2, &code_len, bin_hex, hex_len);
+    if (rc == BH_OK) {
+        memcpy(code + code_len, ctor, ctor_len);
+        bh_evm_receipt r;
+        rc = bh_evm_sender_send(s, &r, NULL, NULL, code, code_len + ctor_len);
+        if (rc == BH_OK) {
+            *out = r.contract;
+            bh_evm_receipt_clear(&r);
+        }
+    }
+    free(code);
+    free(ctor);
+    return rc;
+}
+
+int bh_portal_deploy(bh_evm_sender *s, bh_address *portal, uint16_t bridge_id,
+                     uint32_t signer_set_index, const bh_address *attesters, size_t n_attesters,
+                     uint8_t quorum)
+{
+    if (portal) memset(portal, 0, sizeof *portal);
+    if (!s || !portal || !attesters || n_attesters == 0) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, NULL, 4);
+    bh_abi_uint(&a, bridge_id);
+    bh_abi_uint(&a, signer_set_index);
+    bh_abi_address_array(&a, attesters, n_attesters);
+    bh_abi_uint(&a, quorum);
+    return deploy(s, portal, bh_contract_portal_bin, &a);
+}
+
+int bh_portal_register_remote(bh_evm_sender *s, const bh_address *portal, uint16_t chain,
+                              const bh_address *remote)
+{
+    if (!s || !portal || !remote) return BH_EINVAL;
+    bh_bytes32 e;
+    bh_address_to_bytes32(&e, remote);
+    bh_abi a;
+    bh_abi_init(&a, "registerRemote(uint16,bytes32)", 2);
+    bh_abi_uint(&a, chain);
+    bh_abi_bytes32(&a, &e);
+    return send_abi(s, NULL, portal, &a);
+}
+
+int bh_portal_set_lane_limit(bh_evm_sender *s, const bh_address *portal, uint16_t src_chain,
+                             const bh_address *token, const bh_u256 *capacity,
+                             const bh_u256 *rate_per_sec)
+{
+    if (!s || !portal || !token || !capacity || !rate_per_sec) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "setLaneLimit(uint16,address,uint256,uint256)", 4);
+    bh_abi_uint(&a, src_chain);
+    bh_abi_address(&a, token);
+    bh_abi_u256(&a, capacity);
+    bh_abi_u256(&a, rate_per_sec);
+    return send_abi(s, NULL, portal, &a);
+}
+
+static int approve(bh_evm_sender *s, const bh_address *token, const bh_address *spender,
+                   const bh_u256 *amount)
+{
+    bh_abi a;
+    bh_abi_init(&a, "approve(address,uint256)", 2);
+    bh_abi_address(&a, spender);
+    bh_abi_u256(&a, amount);
+    return send_abi(s, NULL, token, &a);
+}
+
+static int outbound(bh_evm_sender *s, bh_evm_receipt *receipt, const char *sig,
+                    const bh_address *portal, const bh_address *token, const bh_u256 *amount,
+                    uint16_t to_chain, const bh_address *to, const bh_u256 *fee, uint32_t nonce)
+{
+    if (receipt) memset(receipt, 0, sizeof *receipt);
+    if (!s || !portal || !token || !amount || !to || !fee) return BH_EINVAL;
+    int rc = approve(s, token, portal, amount);
+    if (rc != BH_OK) return rc;
+    bh_bytes32 to32;
+    bh_address_to_bytes32(&to32, to);
+    bh_abi a;
+    bh_abi_init(&a, sig, 6);
+    bh_abi_address(&a, token);
+    bh_abi_u256(&a, amount);
+    bh_abi_uint(&a, to_chain);
+    bh_abi_bytes32(&a, &to32);
+    bh_abi_u256(&a, fee);
+    bh_abi_uint(&a, nonce);
+    return send_abi(s, receipt, portal, &a);
+}
+
+int bh_portal_lock(bh_evm_sender *s, bh_evm_receipt *receipt, const bh_address *portal,
+                   const bh_address *token, const bh_u256 *amount, uint16_t to_chain,
+                   const bh_address *to, const bh_u256 *fee, uint32_t nonce)
+{
+    return outbound(s, receipt, "lock(address,uint256,uint16,bytes32,uint256,uint32)", portal,
+                    token, amount, to_chain, to, fee, nonce);
+}
+
+int bh_portal_burn(bh_evm_sender *s, bh_evm_receipt *receipt, const bh_address *portal,
+                   const bh_address *wrapped, const bh_u256 *amount, uint16_t to_chain,
+                   const bh_address *to, const bh_u256 *fee, uint32_t nonce)
+{
+    return outbound(s, receipt, "burn(address,uint256,uint16,bytes32,uint256,uint32)", portal,
+                    wrapped, amount, to_chain, to, fee, nonce);
+}
+
+/* Count Approved events of the portal in a receipt: the highest count wins. */
+static unsigned approvals_in(const json_t *logs, const bh_address *portal, int *executed)
+{
+    bh_hash32 t_app, t_exec;
+    bh_abi_topic(&t_app, "Approved(bytes32,uint8,uint256)");
+    bh_abi_topic(&t_exec, "Executed(bytes32,uint16,uint64,address,address,uint256)");
+    unsigned best = 0;
+    *executed = 0;
+    size_t i;
+    json_t *log;
+    json_array_foreach(logs, i, log) {
+        bh_address addr;
+        bh_hash32 t0;
+        json_t *topics = json_object_get(log, "topics");
+        if (bh_rpc_member_address(&addr, log, "address") != BH_OK ||
+            memcmp(&addr, portal, sizeof addr) != 0 || !json_is_array(topics) ||
+            bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK)
+            continue;
+        if (memcmp(&t0, &t_exec, sizeof t0) == 0) *executed = 1;
+        if (memcmp(&t0, &t_app, sizeof t0) != 0) continue;
+        unsigned char *data = NULL;
+        size_t len = 0;
+        uint64_t count = 0;
+        if (bh_rpc_read_data(&data, &len, json_object_get(log, "data"), 64) == BH_OK &&
+            bh_abi_read_u64(&count, data, len, 1) == BH_OK && count > best && count <= 255)
+            best = (unsigned)count;
+        free(data);
+    }
+    return best;
+}
+
+int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *outcome, unsigned *approvals,
+                     const bh_address *portal, const unsigned char *vaa, size_t vaa_len)
+{
+    if (outcome) *outcome = BH_SUBMIT_APPROVED;
+    if (approvals) *approvals = 0;
+    if (!s || !outcome || !portal || !vaa || vaa_len == 0 || vaa_len > BH_VAA_MAX_LEN)
+        return BH_EINVAL;
+    bh_vaa parsed;
+    bh_reject why;
+    if (bh_vaa_parse(&parsed, &why, vaa, vaa_len) != BH_OK) return BH_EMALFORMED;
+    bh_hash32 digest;
+    bh_vaa_digest(&digest, parsed.body, parsed.body_len);
+    int done = 0;
+    int rc = bh_portal_is_executed(bh_evm_sender_rpc(s), &done, portal, &digest);
+    if (rc != BH_OK) return rc;
+    if (done) {
+        *outcome = BH_SUBMIT_ALREADY_DONE;
+        return BH_OK;
+    }
+    bh_abi a;
+    bh_abi_init(&a, "submit(bytes)", 1);
+    bh_abi_bytes(&a, vaa, vaa_len);
+    bh_evm_receipt r;
+    rc = send_abi(s, &r, portal, &a);
+    if (rc == BH_EREVERTED) {
+        /* Another node may have executed it between our check and our send. */
+        if (bh_portal_is_executed(bh_evm_sender_rpc(s), &done, portal, &digest) == BH_OK &&
+            done) {
+            *outcome = BH_SUBMIT_ALREADY_DONE;
+            return BH_OK;
+        }
+        return rc;
+    }
+    if (rc != BH_OK) return rc;
+    int executed = 0;
+    unsigned n = approvals_in(r.logs, portal, &executed);
+    bh_evm_receipt_clear(&r);
+    if (executed) {
+        *outcome = BH_SUBMIT_EXECUTED;
+    } else if (bh_portal_is_executed(bh_evm_sender_rpc(s), &done, portal, &digest) == BH_OK &&
+               done) {
+        *outcome = BH_SUBMIT_ALREADY_DONE; /* executed by someone else first */
+    }
+    if (approvals) *approvals = n;
+    return BH_OK;
+}
+
+/* ---- reads ---- */
+
+static int call_abi(bh_rpc *ep, unsigned char **ret, size_t *len, const bh_address *to,
+                    bh_abi *a)
+{
+    unsigned char *data = NULL;
+    size_t dlen = 0;
+    int rc = bh_abi_finish(a, &data, &dlen);
+    bh_abi_clear(a);
+    if (rc != BH_OK) return rc;
+    rc = bh_evm_call(ep, ret, len, to, data, dlen);
+    free(data);
+    return rc;
+}
+
+int bh_portal_is_executed(bh_rpc *ep, int *executed, const bh_address *portal,
+                          const bh_hash32 *digest)
+{
+    if (executed) *executed = 0;
+    if (!ep || !executed || !portal || !digest) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "executed(bytes32)", 1);
+    bh_bytes32 d;
+    memcpy(d.data, digest->data, 32);
+    bh_abi_bytes32(&a, &d);
+    unsigned char *ret = NULL;
+    size_t len = 0;
+    int rc = call_abi(ep, &ret, &len, portal, &a);
+    uint64_t v = 0;
+    if (rc == BH_OK) rc = bh_abi_read_u64(&v, ret, len, 0) == BH_OK && v <= 1 ? BH_OK : BH_EPROTO;
+    free(ret);
+    if (rc == BH_OK) *executed = (int)v;
+    return rc;
+}
+
+int bh_portal_outstanding(bh_rpc *ep, bh_u256 *out, const bh_address *portal,
+                          const bh_address *token, uint16_t chain)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!ep || !out || !portal || !token) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "outstanding(address,uint16)", 2);
+    bh_abi_address(&a, token);
+    bh_abi_uint(&a, chain);
+    unsigned char *ret = NULL;
+    size_t len = 0;
+    int rc = call_abi(ep, &ret, &len, portal, &a);
+    if (rc == BH_OK) rc = bh_abi_read_u256(out, ret, len, 0) == BH_OK ? BH_OK : BH_EPROTO;
+    free(ret);
+    return rc;
+}
+
+int bh_portal_wrapped_for(bh_rpc *ep, bh_address *wrapped, const bh_address *portal,
+                          uint16_t home_chain, const bh_bytes32 *home_token)
+{
+    if (wrapped) memset(wrapped, 0, sizeof *wrapped);
+    if (!ep || !wrapped || !portal || !home_token) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "wrappedFor(uint16,bytes32)", 2);
+    bh_abi_uint(&a, home_chain);
+    bh_abi_bytes32(&a, home_token);
+    unsigned char *ret = NULL;
+    size_t len = 0;
+    int rc = call_abi(ep, &ret, &len, portal, &a);
+    if (rc == BH_OK) rc = bh_abi_read_address(wrapped, ret, len, 0) == BH_OK ? BH_OK : BH_EPROTO;
+    free(ret);
+    return rc;
+}
+
+int bh_test_token_deploy(bh_evm_sender *s, bh_address *token, const char *name,
+                         const char *symbol, uint8_t decimals)
+{
+    if (token) memset(token, 0, sizeof *token);
+    if (!s || !token || !name || !symbol) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, NULL, 3);
+    bh_abi_string(&a, name);
+    bh_abi_string(&a, symbol);
+    bh_abi_uint(&a, decimals);
+    return deploy(s, token, bh_contract_testtoken_bin, &a);
+}
+
+int bh_test_token_mint(bh_evm_sender *s, const bh_address *token, const bh_address *to,
+                       const bh_u256 *amount)
+{
+    if (!s || !token || !to || !amount) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "mint(address,uint256)", 2);
+    bh_abi_address(&a, to);
+    bh_abi_u256(&a, amount);
+    return send_abi(s, NULL, token, &a);
+}
+
+int bh_test_token_set_lying(bh_evm_sender *s, const bh_address *token, int lying)
+{
+    if (!s || !token) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "setLying(bool)", 1);
+    bh_abi_uint(&a, lying ? 1 : 0);
+    return send_abi(s, NULL, token, &a);
+}
+
+int bh_erc20_balance(bh_rpc *ep, bh_u256 *out, const bh_address *token, const bh_address *holder)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!ep || !out || !token || !holder) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "balanceOf(address)", 1);
+    bh_abi_address(&a, holder);
+    unsigned char *ret = NULL;
+    size_t len = 0;
+    int rc = call_abi(ep, &ret, &len, token, &a);
+    if (rc == BH_OK) rc = bh_abi_read_u256(out, ret, len, 0) == BH_OK ? BH_OK : BH_EPROTO;
+    free(ret);
+    return rc;
+}
