@@ -167,6 +167,9 @@ static int env_open(bh_vault *v, const char *dir, int create)
         set_err(v, "cannot open vault at %s: %s", dir, mdb_strerror(rc));
         return rc == ENOENT ? BH_ENOTFOUND : rc == EACCES ? BH_EPERM : vault_mdb_status(rc);
     }
+    /* free reader slots left by processes that died (kill -9) */
+    int dead = 0;
+    mdb_reader_check(v->env, &dead);
     MDB_envinfo info;
     mdb_env_info(v->env, &info);
     if (info.me_mapsize > v->map_size) v->map_size = info.me_mapsize;
