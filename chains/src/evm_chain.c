@@ -21,6 +21,7 @@ struct bh_evm_chain {
     bh_rpc *ep[BH_EVM_MAX_ENDPOINTS];
     size_t n;
     uint64_t range;
+    unsigned ok_streak; /* successful ranges since the last refusal */
     bh_hash32 topic_out, topic_transfer;
     bh_bytes32 portal32;
 };
@@ -691,6 +692,7 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
             /* A refused or capped range is never read as "no events": shrink and ask again. */
             if (qi.range_refused && c->range > 1) {
                 c->range = c->range / 2;
+                c->ok_streak = 0;
                 chain_log(c, 1, "eth_getLogs [%llu, %llu] refused: range now %llu blocks",
                           (unsigned long long)cur, (unsigned long long)end,
                           (unsigned long long)c->range);
@@ -709,8 +711,11 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         if (rc != BH_OK) break;
         *done_to = end;
         cur = end + 1;
-        if (c->range < c->cfg.max_range) /* recover slowly after a refusal */
+        /* Recover slowly after a refusal: double only after a run of successes. */
+        if (c->range < c->cfg.max_range && ++c->ok_streak >= 32) {
             c->range = c->range * 2 > c->cfg.max_range ? c->cfg.max_range : c->range * 2;
+            c->ok_streak = 0;
+        }
         if (end == UINT64_MAX) break;
     }
     if (cur == from) { /* no progress at all: report the error */

@@ -1,0 +1,822 @@
+/* chains on real anvil chains: lock -> finality -> message; M-of-N delivery
+ * executed once; on-chain outstanding bound; forged locks; reorgs below and
+ * past finality; lying, garbage, hanging, rate-limiting and flooding
+ * endpoints; adaptive log ranges; nonce recovery and fee bumps. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bh_abi.h"
+#include "bh_amount.h"
+#include "bh_hex.h"
+#include "bh_chain.h"
+#include "bh_evm_chain.h"
+#include "bh_evm_sender.h"
+#include "bh_portal.h"
+#include "bh_vaa.h"
+#include "it_harness.h"
+
+#define EVM_A 1001
+#define EVM_B 1002
+#define CHAIN_A 2 /* bridge ids */
+#define CHAIN_B 3
+#define FINALITY_DEPTH 64 /* anvil: finalized = head - 64 */
+
+typedef struct {
+    it_anvil a, b;
+    bh_attest *ctx;
+    bh_rpc *rpc_a, *rpc_b;
+    bh_evm_sender *dep_a, *dep_b;    /* deployer / user on each chain */
+    bh_evm_sender *node2_a, *node2_b; /* a second relayer node's transaction key */
+    bh_seckey att[3];
+    bh_address att_addr[3];
+    bh_address portal_a, portal_b, token_a;
+    bh_address user_a, user_b;
+} fixture;
+
+static fixture F;
+
+static void u256(bh_u256 *out, uint64_t v)
+{
+    bh_u256_from_u128(out, v);
+}
+
+static uint64_t u256_low(const bh_u256 *v)
+{
+    bh_u128 x = 0;
+    assert_int_equal(bh_u256_to_u128(&x, v), BH_OK);
+    return (uint64_t)x;
+}
+
+static void fund(const char *url, const bh_address *who)
+{
+    char a[43];
+    a[0] = '0', a[1] = 'x';
+    bh_hex_encode(a + 2, who->data, 20);
+    json_t *r = it_rpc(url, "anvil_setBalance", json_pack("[s,s]", a, "0x56bc75e2d63100000"));
+    assert_non_null(r);
+    json_decref(r);
+}
+
+static bh_evm_sender *make_sender(bh_rpc *ep, const bh_seckey *key, uint64_t chain_id)
+{
+    bh_evm_sender_options o = {.chain_id = chain_id, .receipt_timeout_ms = 20000};
+    bh_evm_sender *s = NULL;
+    assert_int_equal(bh_evm_sender_create(&s, ep, F.ctx, key, &o), BH_OK);
+    return s;
+}
+
+static bh_rpc *make_rpc(const char *url)
+{
+    bh_rpc_options o = {.url = url, .timeout_ms = 10000};
+    bh_rpc *ep = NULL;
+    assert_int_equal(bh_rpc_create(&ep, &o), BH_OK);
+    return ep;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof F);
+    if (it_anvil_start(&F.a, EVM_A, NULL) || it_anvil_start(&F.b, EVM_B, NULL)) return -1;
+    F.ctx = bh_attest_create();
+    F.rpc_a = make_rpc(F.a.url);
+    F.rpc_b = make_rpc(F.b.url);
+    bh_seckey k0, k2;
+    it_key(&k0, IT_ANVIL_KEY0);
+    F.dep_a = make_sender(F.rpc_a, &k0, EVM_A);
+    F.dep_b = make_sender(F.rpc_b, &k0, EVM_B);
+    it_test_key(&k2, 200);
+    bh_address a2;
+    assert_int_equal(bh_attest_address(F.ctx, &a2, &k2), BH_OK);
+    fund(F.a.url, &a2);
+    fund(F.b.url, &a2);
+    F.node2_a = make_sender(F.rpc_a, &k2, EVM_A);
+    F.node2_b = make_sender(F.rpc_b, &k2, EVM_B);
+    for (unsigned i = 0; i < 3; i++) {
+        it_test_key(&F.att[i], i + 1);
+        assert_int_equal(bh_attest_address(F.ctx, &F.att_addr[i], &F.att[i]), BH_OK);
+    }
+    F.user_a = *bh_evm_sender_address(F.dep_a);
+    F.user_b = *bh_evm_sender_address(F.dep_b);
+    assert_int_equal(bh_portal_deploy(F.dep_a, &F.portal_a, CHAIN_A, 0, F.att_addr, 3, 2), BH_OK);
+    assert_int_equal(bh_portal_deploy(F.dep_b, &F.portal_b, CHAIN_B, 0, F.att_addr, 3, 2), BH_OK);
+    assert_int_equal(bh_portal_register_remote(F.dep_a, &F.portal_a, CHAIN_B, &F.portal_b), BH_OK);
+    assert_int_equal(bh_portal_register_remote(F.dep_b, &F.portal_b, CHAIN_A, &F.portal_a), BH_OK);
+    assert_int_equal(bh_test_token_deploy(F.dep_a, &F.token_a, "Alpha", "ALP", 18), BH_OK);
+    bh_u256 amt;
+    u256(&amt, 1000000);
+    assert_int_equal(bh_test_token_mint(F.dep_a, &F.token_a, &F.user_a, &amt), BH_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    bh_evm_sender_destroy(F.dep_a);
+    bh_evm_sender_destroy(F.dep_b);
+    bh_evm_sender_destroy(F.node2_a);
+    bh_evm_sender_destroy(F.node2_b);
+    bh_rpc_destroy(F.rpc_a);
+    bh_rpc_destroy(F.rpc_b);
+    bh_attest_destroy(F.ctx);
+    it_anvil_stop(&F.a);
+    it_anvil_stop(&F.b);
+    return 0;
+}
+
+static bh_evm_chain *make_chain(const char *const *urls, size_t n, unsigned k, uint64_t evm,
+                                uint16_t bridge, const bh_address *portal)
+{
+    bh_evm_chain_config cfg = {.bridge_id = bridge, .evm_chain_id = evm, .urls = urls,
+                               .n_urls = n, .quorum = k, .portal = *portal,
+                               .rpc = {.timeout_ms = 5000}};
+    bh_evm_chain *c = NULL;
+    assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
+    return c;
+}
+
+static void finalize(const char *url);
+
+/* A watcher whose cursor is the chain's finalized head once everything
+ * sent so far is final (so earlier tests' events stay behind it). */
+static bh_watcher *watcher_at_head(bh_evm_chain *c, const char *url)
+{
+    finalize(url);
+    bh_block_ref head;
+    assert_int_equal(bh_evm_chain_finalized(c, &head), BH_OK);
+    bh_watcher *w = NULL;
+    assert_int_equal(bh_watcher_create(&w, &bh_chain_evm_ops, c, &head), BH_OK);
+    return w;
+}
+
+static void finalize(const char *url)
+{
+    assert_int_equal(it_mine(url, FINALITY_DEPTH + 2), 0);
+}
+
+/* Sign body with attesters idx[0..n) (increasing) into a VAA. */
+static size_t make_vaa(unsigned char *out, size_t cap, const unsigned char *body, size_t len,
+                       const unsigned *idx, unsigned n)
+{
+    bh_hash32 d;
+    bh_vaa_digest(&d, body, len);
+    bh_vaa_sig sigs[3];
+    for (unsigned i = 0; i < n; i++) {
+        sigs[i].signer_index = (uint8_t)idx[i];
+        assert_int_equal(bh_attest_sign(F.ctx, sigs[i].rs, &sigs[i].v, &d, &F.att[idx[i]]),
+                         BH_OK);
+    }
+    size_t vlen = 0;
+    assert_int_equal(bh_vaa_serialize(out, cap, &vlen, 0, sigs, (uint8_t)n, body, len), BH_OK);
+    return vlen;
+}
+
+static void poll_all(bh_watcher *w, bh_chain_event **ev, size_t *n)
+{
+    bh_block_ref cur;
+    assert_int_equal(bh_watcher_poll(w, ev, n, &cur), BH_OK);
+}
+
+/* Lock on A -> exactly the expected message after finality -> 2-of-3
+ * delivery on B (each node submits its own signature), executed once ->
+ * burn on B -> unlock on A. */
+static void test_it_lock_deliver_roundtrip(void **state)
+{
+    (void)state;
+    const char *urls[] = {F.a.url};
+    bh_evm_chain *ca = make_chain(urls, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
+    assert_int_equal(bh_evm_chain_verify(ca), BH_OK);
+    bh_watcher *w = watcher_at_head(ca, F.a.url);
+
+    bh_u256 amount, fee;
+    u256(&amount, 1000);
+    u256(&fee, 0);
+    bh_evm_receipt rc;
+    assert_int_equal(bh_portal_lock(F.dep_a, &rc, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 77),
+                     BH_OK);
+    uint64_t lock_block = rc.block_number;
+    bh_evm_receipt_clear(&rc);
+
+    bh_chain_event *ev = NULL;
+    size_t n = 0;
+    poll_all(w, &ev, &n);
+    assert_int_equal(n, 0); /* mined but not final: nothing yet */
+    free(ev);
+
+    finalize(F.a.url);
+    poll_all(w, &ev, &n);
+    assert_int_equal(n, 1);
+    bh_chain_event e = ev[0];
+    free(ev);
+    assert_int_equal(e.verdict, BH_REJECT_OK);
+    assert_int_equal(e.kind, BH_EVENT_LOCK);
+    assert_int_equal(e.block_number, lock_block);
+    assert_int_equal(e.nonce, 77);
+    assert_true(e.msg.amount == 1000 && e.msg.fee == 0);
+    assert_int_equal(e.msg.emitter_chain, CHAIN_A);
+    assert_int_equal(e.msg.transfer.token_chain, CHAIN_A);
+    assert_int_equal(e.msg.transfer.to_chain, CHAIN_B);
+    bh_bytes32 p32, t32, u32;
+    bh_address_to_bytes32(&p32, &F.portal_a);
+    bh_address_to_bytes32(&t32, &F.token_a);
+    bh_address_to_bytes32(&u32, &F.user_b);
+    assert_memory_equal(e.msg.emitter.data, p32.data, 32);
+    assert_memory_equal(e.msg.transfer.token.data, t32.data, 32);
+    assert_memory_equal(e.msg.transfer.to.data, u32.data, 32);
+    bh_hash32 d;
+    bh_vaa_digest(&d, e.body, e.body_len);
+    assert_memory_equal(d.data, e.msg.digest.data, 32);
+    poll_all(w, &ev, &n);
+    assert_int_equal(n, 0); /* the cursor moved past it */
+    free(ev);
+
+    /* A second, independent node watching the same chain builds the same body. */
+    bh_evm_chain *ca2 = make_chain(urls, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_block_ref before = {.number = lock_block - 1};
+    assert_int_equal(bh_evm_chain_block_hash(ca2, before.number, &before.hash), BH_OK);
+    bh_watcher *w2 = NULL;
+    assert_int_equal(bh_watcher_create(&w2, &bh_chain_evm_ops, ca2, &before), BH_OK);
+    poll_all(w2, &ev, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].body_len, e.body_len);
+    assert_memory_equal(ev[0].body, e.body, e.body_len);
+    free(ev);
+    bh_watcher_destroy(w2);
+    bh_evm_chain_destroy(ca2);
+
+    /* Delivery on B: node 1 submits attester 0's signature, node 2 attester 1's. */
+    unsigned char vaa[1024];
+    unsigned i0[] = {0}, i1[] = {1}, i02[] = {0, 2};
+    size_t vlen = make_vaa(vaa, sizeof vaa, e.body, e.body_len, i0, 1);
+    bh_submit_outcome out;
+    unsigned approvals = 0;
+    assert_int_equal(bh_portal_submit(F.dep_b, &out, &approvals, &F.portal_b, vaa, vlen), BH_OK);
+    assert_int_equal(out, BH_SUBMIT_APPROVED);
+    assert_int_equal(approvals, 1);
+    bh_address wrapped;
+    assert_int_equal(bh_portal_wrapped_for(F.rpc_b, &wrapped, &F.portal_b, CHAIN_A, &t32), BH_OK);
+    bh_address zero = {{0}};
+    assert_memory_equal(wrapped.data, zero.data, 20); /* nothing minted on one signature */
+
+    vlen = make_vaa(vaa, sizeof vaa, e.body, e.body_len, i1, 1);
+    assert_int_equal(bh_portal_submit(F.node2_b, &out, &approvals, &F.portal_b, vaa, vlen), BH_OK);
+    assert_int_equal(out, BH_SUBMIT_EXECUTED);
+    assert_int_equal(approvals, 2);
+    assert_int_equal(bh_portal_wrapped_for(F.rpc_b, &wrapped, &F.portal_b, CHAIN_A, &t32), BH_OK);
+    assert_memory_not_equal(wrapped.data, zero.data, 20);
+    bh_u256 bal;
+    assert_int_equal(bh_erc20_balance(F.rpc_b, &bal, &wrapped, &F.user_b), BH_OK);
+    assert_int_equal(u256_low(&bal), 1000);
+
+    /* Submitting again (any signatures) is a no-op counted as delivered. */
+    vlen = make_vaa(vaa, sizeof vaa, e.body, e.body_len, i02, 2);
+    uint64_t nonce_before = bh_evm_sender_next_nonce(F.dep_b);
+    assert_int_equal(bh_portal_submit(F.dep_b, &out, &approvals, &F.portal_b, vaa, vlen), BH_OK);
+    assert_int_equal(out, BH_SUBMIT_ALREADY_DONE);
+    assert_int_equal(bh_evm_sender_next_nonce(F.dep_b), nonce_before); /* nothing sent */
+    assert_int_equal(bh_erc20_balance(F.rpc_b, &bal, &wrapped, &F.user_b), BH_OK);
+    assert_int_equal(u256_low(&bal), 1000);
+
+    /* Home again: burn 400 on B, watch B, unlock on A. */
+    bh_u256 out_before;
+    assert_int_equal(bh_portal_outstanding(F.rpc_a, &out_before, &F.portal_a, &F.token_a, CHAIN_B),
+                     BH_OK);
+    assert_int_equal(u256_low(&out_before), 1000);
+    const char *urls_b[] = {F.b.url};
+    bh_evm_chain *cb = make_chain(urls_b, 1, 1, EVM_B, CHAIN_B, &F.portal_b);
+    bh_watcher *wb = watcher_at_head(cb, F.b.url);
+    u256(&amount, 400);
+    assert_int_equal(bh_portal_burn(F.dep_b, NULL, &F.portal_b, &wrapped, &amount, CHAIN_A,
+                                    &F.user_a, &fee, 5),
+                     BH_OK);
+    finalize(F.b.url);
+    poll_all(wb, &ev, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].verdict, BH_REJECT_OK);
+    assert_int_equal(ev[0].kind, BH_EVENT_BURN);
+    assert_int_equal(ev[0].msg.transfer.token_chain, CHAIN_A);
+    assert_memory_equal(ev[0].msg.transfer.token.data, t32.data, 32);
+    bh_u256 ua_before, ua_after;
+    assert_int_equal(bh_erc20_balance(F.rpc_a, &ua_before, &F.token_a, &F.user_a), BH_OK);
+    unsigned i01[] = {0, 1};
+    vlen = make_vaa(vaa, sizeof vaa, ev[0].body, ev[0].body_len, i01, 2);
+    free(ev);
+    assert_int_equal(bh_portal_submit(F.node2_a, &out, &approvals, &F.portal_a, vaa, vlen), BH_OK);
+    assert_int_equal(out, BH_SUBMIT_EXECUTED);
+    assert_int_equal(bh_erc20_balance(F.rpc_a, &ua_after, &F.token_a, &F.user_a), BH_OK);
+    assert_int_equal(u256_low(&ua_after) - u256_low(&ua_before), 400);
+    bh_u256 out_after;
+    assert_int_equal(bh_portal_outstanding(F.rpc_a, &out_after, &F.portal_a, &F.token_a, CHAIN_B),
+                     BH_OK);
+    assert_int_equal(u256_low(&out_after), 600);
+
+    bh_watcher_destroy(wb);
+    bh_evm_chain_destroy(cb);
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(ca);
+}
+
+/* Build a body as chain B's Portal would, for any claim. */
+static size_t forged_body(unsigned char *body, uint16_t emitter_chain, const bh_address *emitter,
+                          uint64_t seq, const bh_address *token, uint16_t token_chain,
+                          const bh_address *to, uint16_t to_chain, uint64_t amount)
+{
+    bh_portal_transfer_out ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sequence = seq;
+    bh_address_to_bytes32(&ev.token, token);
+    ev.token_chain = token_chain;
+    bh_address_to_bytes32(&ev.to, to);
+    ev.to_chain = to_chain;
+    u256(&ev.amount, amount);
+    size_t len = 0;
+    bh_transfer_msg msg;
+    bh_reject why;
+    assert_int_equal(bh_portal_event_body(body, &len, &msg, &why, &ev, emitter_chain, emitter,
+                                          (uint32_t)time(NULL)),
+                     BH_OK);
+    return len;
+}
+
+/* Stolen attester keys + a registered remote chain still cannot unlock more
+ * than outstanding[D] on the home chain, nor pass the lane bucket, nor speak
+ * for an unregistered emitter. */
+static void test_it_portal_outstanding_bound(void **state)
+{
+    (void)state;
+    bh_u256 amount, fee;
+    u256(&fee, 0);
+    u256(&amount, 300);
+    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 1),
+                     BH_OK);
+    bh_u256 outstanding;
+    assert_int_equal(bh_portal_outstanding(F.rpc_a, &outstanding, &F.portal_a, &F.token_a, CHAIN_B),
+                     BH_OK);
+    uint64_t out = u256_low(&outstanding);
+    assert_true(out >= 300);
+
+    bh_seckey ak;
+    it_test_key(&ak, 666);
+    bh_address attacker;
+    assert_int_equal(bh_attest_address(F.ctx, &attacker, &ak), BH_OK);
+    unsigned char body[BH_EVENT_BODY_MAX], vaa[1024];
+    unsigned q[] = {0, 1};
+    bh_submit_outcome oc;
+
+    /* One more than outstanding[B]: refused on chain. */
+    size_t blen = forged_body(body, CHAIN_B, &F.portal_b, 9000, &F.token_a, CHAIN_A, &attacker,
+                              CHAIN_A, out + 1);
+    size_t vlen = make_vaa(vaa, sizeof vaa, body, blen, q, 2);
+    assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, vaa, vlen), BH_EREVERTED);
+    assert_non_null(strstr(bh_evm_sender_last_error(F.dep_a), "exceeds outstanding"));
+    bh_u256 bal;
+    assert_int_equal(bh_erc20_balance(F.rpc_a, &bal, &F.token_a, &attacker), BH_OK);
+    assert_int_equal(u256_low(&bal), 0);
+
+    /* An unregistered emitter chain gets nothing at all. */
+    blen = forged_body(body, 9, &F.portal_b, 1, &F.token_a, CHAIN_A, &attacker, CHAIN_A, 1);
+    vlen = make_vaa(vaa, sizeof vaa, body, blen, q, 2);
+    assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, vaa, vlen), BH_EREVERTED);
+    assert_non_null(strstr(bh_evm_sender_last_error(F.dep_a), "unknown emitter"));
+
+    /* A lane bucket of 50 on (B -> A, token): 51 refused, 50 passes. */
+    bh_u256 cap, rate;
+    u256(&cap, 50);
+    u256(&rate, 0);
+    assert_int_equal(bh_portal_set_lane_limit(F.dep_a, &F.portal_a, CHAIN_B, &F.token_a, &cap, &rate),
+                     BH_OK);
+    blen = forged_body(body, CHAIN_B, &F.portal_b, 9001, &F.token_a, CHAIN_A, &attacker, CHAIN_A,
+                       51);
+    vlen = make_vaa(vaa, sizeof vaa, body, blen, q, 2);
+    assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, vaa, vlen), BH_EREVERTED);
+    assert_non_null(strstr(bh_evm_sender_last_error(F.dep_a), "lane limit"));
+    blen = forged_body(body, CHAIN_B, &F.portal_b, 9002, &F.token_a, CHAIN_A, &attacker, CHAIN_A,
+                       50);
+    vlen = make_vaa(vaa, sizeof vaa, body, blen, q, 2);
+    assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, vaa, vlen), BH_OK);
+    assert_int_equal(oc, BH_SUBMIT_EXECUTED);
+    assert_int_equal(bh_erc20_balance(F.rpc_a, &bal, &F.token_a, &attacker), BH_OK);
+    assert_int_equal(u256_low(&bal), 50);
+    u256(&cap, 0); /* lift the lane limit for the other tests */
+    assert_int_equal(bh_portal_set_lane_limit(F.dep_a, &F.portal_a, CHAIN_B, &F.token_a, &cap, &rate),
+                     BH_OK);
+
+    /* Then draining the rest of outstanding[B] works, and not one unit more. */
+    assert_int_equal(bh_portal_outstanding(F.rpc_a, &outstanding, &F.portal_a, &F.token_a, CHAIN_B),
+                     BH_OK);
+    out = u256_low(&outstanding);
+    blen = forged_body(body, CHAIN_B, &F.portal_b, 9003, &F.token_a, CHAIN_A, &attacker, CHAIN_A,
+                       out);
+    vlen = make_vaa(vaa, sizeof vaa, body, blen, q, 2);
+    assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, vaa, vlen), BH_OK);
+    blen = forged_body(body, CHAIN_B, &F.portal_b, 9004, &F.token_a, CHAIN_A, &attacker, CHAIN_A, 1);
+    vlen = make_vaa(vaa, sizeof vaa, body, blen, q, 2);
+    assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, vaa, vlen), BH_EREVERTED);
+    assert_int_equal(bh_erc20_balance(F.rpc_a, &bal, &F.token_a, &attacker), BH_OK);
+    assert_int_equal(u256_low(&bal), 50 + out);
+}
+
+/* A token whose transferFrom lies: the Portal emits a lock but no token
+ * moved, and the watcher rejects it as forged_lock; an honest lock in the
+ * same range is accepted. */
+static void test_it_forged_lock(void **state)
+{
+    (void)state;
+    bh_address liar;
+    assert_int_equal(bh_test_token_deploy(F.dep_a, &liar, "Liar", "LIE", 18), BH_OK);
+    assert_int_equal(bh_test_token_set_lying(F.dep_a, &liar, 1), BH_OK);
+    const char *urls[] = {F.a.url};
+    bh_evm_chain *ca = make_chain(urls, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_watcher *w = watcher_at_head(ca, F.a.url);
+    bh_u256 amount, fee;
+    u256(&amount, 500);
+    u256(&fee, 0);
+    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &liar, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 1),
+                     BH_OK);
+    u256(&amount, 20);
+    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 2),
+                     BH_OK);
+    finalize(F.a.url);
+    bh_chain_event *ev;
+    size_t n;
+    poll_all(w, &ev, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(ev[0].verdict, BH_REJECT_FORGED_LOCK);
+    assert_int_equal(ev[0].nonce, 1);
+    assert_int_equal(ev[1].verdict, BH_REJECT_OK);
+    assert_true(ev[1].msg.amount == 20);
+    free(ev);
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(ca);
+}
+
+static json_t *snapshot(const char *url)
+{
+    json_t *id = it_rpc(url, "evm_snapshot", NULL);
+    assert_non_null(id);
+    return id;
+}
+
+static void revert(const char *url, json_t *id)
+{
+    json_t *r = it_rpc(url, "evm_revert", json_pack("[o]", id));
+    assert_true(json_is_true(r));
+    json_decref(r);
+}
+
+/* A lock that is reorged away before finality never becomes a message; a
+ * finalized block that changes hash is reported as equivocation. */
+static void test_it_reorg(void **state)
+{
+    (void)state;
+    const char *urls[] = {F.a.url};
+    bh_evm_chain *ca = make_chain(urls, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_watcher *w = watcher_at_head(ca, F.a.url);
+    bh_u256 amount, fee;
+    u256(&fee, 0);
+    json_t *snap = snapshot(F.a.url);
+    u256(&amount, 777);
+    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 1),
+                     BH_OK);
+    assert_int_equal(it_mine(F.a.url, 10), 0);
+    bh_chain_event *ev;
+    size_t n;
+    poll_all(w, &ev, &n);
+    assert_int_equal(n, 0);
+    revert(F.a.url, snap); /* reorg 11+ blocks deep, below finality */
+    assert_int_equal(bh_evm_sender_sync_nonce(F.dep_a), BH_OK);
+    u256(&amount, 555);
+    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 2),
+                     BH_OK);
+    finalize(F.a.url);
+    poll_all(w, &ev, &n);
+    assert_int_equal(n, 1);
+    assert_true(ev[0].msg.amount == 555);
+    free(ev);
+
+    /* Past finality: rewrite history under the cursor. */
+    bh_block_ref cur;
+    bh_watcher_cursor(w, &cur);
+    json_t *r = it_rpc(F.a.url, "eth_blockNumber", NULL);
+    uint64_t head = strtoull(json_string_value(r), NULL, 16);
+    json_decref(r);
+    assert_true(cur.number + FINALITY_DEPTH <= head);
+    /* Snapshot now, let the watcher pass blocks past it, then rewrite them. */
+    json_t *snap2 = snapshot(F.a.url);
+    finalize(F.a.url);
+    poll_all(w, &ev, &n);
+    free(ev);
+    bh_block_ref cur2;
+    bh_watcher_cursor(w, &cur2);
+    assert_true(cur2.number > head);
+    revert(F.a.url, snap2);
+    assert_int_equal(bh_evm_sender_sync_nonce(F.dep_a), BH_OK);
+    bh_u256 one;
+    u256(&one, 1);
+    assert_int_equal(bh_test_token_mint(F.dep_a, &F.token_a, &F.user_a, &one), BH_OK);
+    assert_int_equal(it_mine(F.a.url, FINALITY_DEPTH * 2), 0);
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, NULL), BH_EEQUIVOCATION);
+    assert_null(ev);
+    bh_block_ref cur3;
+    bh_watcher_cursor(w, &cur3);
+    assert_memory_equal(&cur3, &cur2, sizeof cur2); /* the cursor did not move */
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(ca);
+}
+
+/* One of three endpoints lies (logs, then block hashes): outvoted, counted.
+ * With only two endpoints and k = 2, a liar stops progress instead. */
+static void test_it_quorum_liars(void **state)
+{
+    (void)state;
+    it_fake *liar = it_fake_start(IT_FAKE_LIE_LOGS, F.a.url);
+    it_fake *honest = it_fake_start(IT_FAKE_PROXY, F.a.url);
+    assert_non_null(liar);
+    assert_non_null(honest);
+    const char *urls[] = {it_fake_url(liar), F.a.url, it_fake_url(honest)};
+    bh_evm_chain *ca = make_chain(urls, 3, 2, EVM_A, CHAIN_A, &F.portal_a);
+    assert_int_equal(bh_evm_chain_verify(ca), BH_OK);
+    bh_watcher *w = watcher_at_head(ca, F.a.url);
+    bh_u256 amount, fee;
+    u256(&amount, 4242);
+    u256(&fee, 0);
+    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 3),
+                     BH_OK);
+    finalize(F.a.url);
+    bh_chain_event *ev;
+    size_t n;
+    poll_all(w, &ev, &n);
+    assert_int_equal(n, 1);
+    assert_true(ev[0].msg.amount == 4242);
+    free(ev);
+    bh_rpc_stats st;
+    bh_rpc_stats_get(bh_evm_chain_endpoint(ca, 0), &st);
+    assert_true(st.disagreements >= 1);
+    bh_rpc_stats_get(bh_evm_chain_endpoint(ca, 1), &st);
+    assert_int_equal(st.disagreements, 0);
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(ca);
+
+    /* k = 2 of 2 with a liar: no quorum, an error, never the lie. */
+    const char *two[] = {it_fake_url(liar), F.a.url};
+    bh_evm_chain *c2 = make_chain(two, 2, 2, EVM_A, CHAIN_A, &F.portal_a);
+    bh_block_ref head;
+    assert_int_equal(bh_evm_chain_finalized(c2, &head), BH_OK);
+    bh_block_ref start = {head.number, head.hash};
+    bh_watcher *w2 = NULL;
+    assert_int_equal(bh_watcher_create(&w2, &bh_chain_evm_ops, c2, &start), BH_OK);
+    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 4),
+                     BH_OK);
+    finalize(F.a.url);
+    assert_int_equal(bh_watcher_poll(w2, &ev, &n, NULL), BH_ENOQUORUM);
+    assert_null(ev);
+    bh_watcher_destroy(w2);
+    bh_evm_chain_destroy(c2);
+    it_fake_stop(liar);
+
+    /* A liar about block hashes at finalized heights: equivocation, outvoted. */
+    it_fake *hash_liar = it_fake_start(IT_FAKE_LIE_HASH, F.a.url);
+    const char *urls3[] = {F.a.url, it_fake_url(hash_liar), it_fake_url(honest)};
+    bh_evm_chain *c3 = make_chain(urls3, 3, 2, EVM_A, CHAIN_A, &F.portal_a);
+    assert_int_equal(bh_evm_chain_finalized(c3, &head), BH_OK);
+    bh_hash32 truth;
+    assert_int_equal(bh_evm_chain_block_hash(c3, head.number, &truth), BH_OK);
+    assert_memory_equal(truth.data, head.hash.data, 32);
+    bh_rpc_stats_get(bh_evm_chain_endpoint(c3, 1), &st);
+    assert_true(st.equivocations >= 1);
+    bh_evm_chain_destroy(c3);
+    it_fake_stop(hash_liar);
+    it_fake_stop(honest);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Garbage, wrong types, hangs, 429s and a 100 MB answer: each a clear,
+ * named error for that endpoint, and the chain keeps working on the others. */
+static void test_it_hostile_endpoints(void **state)
+{
+    (void)state;
+    json_t *res = NULL;
+    bh_rpc_stats st;
+
+    it_fake *garbage = it_fake_start(IT_FAKE_GARBAGE, NULL);
+    bh_rpc_options o = {.url = it_fake_url(garbage)};
+    bh_rpc *ep;
+    assert_int_equal(bh_rpc_create(&ep, &o), BH_OK);
+    assert_int_equal(bh_rpc_call(ep, &res, "eth_chainId", NULL), BH_EPROTO);
+    assert_null(res);
+    assert_non_null(strstr(bh_rpc_last_error(ep), "bad answer"));
+    bh_rpc_stats_get(ep, &st);
+    assert_int_equal(st.bad_answers, 1);
+    bh_rpc_destroy(ep);
+
+    it_fake *hang = it_fake_start(IT_FAKE_HANG, NULL);
+    o = (bh_rpc_options){.url = it_fake_url(hang), .timeout_ms = 300, .max_retries = 1,
+                         .backoff_ms = 10};
+    assert_int_equal(bh_rpc_create(&ep, &o), BH_OK);
+    double t0 = now_s();
+    assert_int_equal(bh_rpc_call(ep, &res, "eth_chainId", NULL), BH_ETIMEOUT);
+    assert_true(now_s() - t0 < 3.0);
+    assert_non_null(strstr(bh_rpc_last_error(ep), "timed out"));
+    bh_rpc_destroy(ep);
+
+    it_fake *limited = it_fake_start(IT_FAKE_429, NULL);
+    o = (bh_rpc_options){.url = it_fake_url(limited), .max_retries = 2, .backoff_ms = 10};
+    assert_int_equal(bh_rpc_create(&ep, &o), BH_OK);
+    assert_int_equal(bh_rpc_call(ep, &res, "eth_chainId", NULL), BH_EHTTP);
+    assert_non_null(strstr(bh_rpc_last_error(ep), "429"));
+    bh_rpc_stats_get(ep, &st);
+    assert_int_equal(st.rate_limited, 3);
+    assert_int_equal(st.attempts, 3);
+    bh_rpc_destroy(ep);
+
+    it_fake *huge = it_fake_start(IT_FAKE_HUGE, NULL);
+    o = (bh_rpc_options){.url = it_fake_url(huge)}; /* default cap: 32 MiB */
+    assert_int_equal(bh_rpc_create(&ep, &o), BH_OK);
+    assert_int_equal(bh_rpc_call(ep, &res, "eth_getLogs", NULL), BH_ETOOBIG);
+    assert_null(res);
+    bh_rpc_stats_get(ep, &st);
+    assert_int_equal(st.bad_answers, 1);
+    bh_rpc_destroy(ep);
+
+    it_fake *typed = it_fake_start(IT_FAKE_WRONG_TYPES, NULL);
+
+    /* A chain with one honest endpoint among the hostile ones, k = 1: it works;
+     * with k = 2 there is no quorum. */
+    const char *urls[] = {it_fake_url(garbage), it_fake_url(limited), it_fake_url(typed),
+                          it_fake_url(huge), F.a.url};
+    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A, .evm_chain_id = EVM_A, .urls = urls,
+                               .n_urls = 5, .quorum = 1, .portal = F.portal_a,
+                               .rpc = {.timeout_ms = 5000, .max_retries = 0,
+                                       .max_response = 1 << 20}};
+    bh_evm_chain *c = NULL;
+    assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
+    bh_block_ref head;
+    assert_int_equal(bh_evm_chain_finalized(c, &head), BH_OK);
+    assert_true(head.number > 0);
+    bh_evm_chain_destroy(c);
+    cfg.quorum = 2;
+    assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
+    assert_int_equal(bh_evm_chain_finalized(c, &head), BH_ENOQUORUM);
+    bh_evm_chain_destroy(c);
+
+    /* An endpoint of another chain is refused at start. */
+    const char *mixed[] = {F.a.url, F.b.url};
+    bh_evm_chain *cm = make_chain(mixed, 2, 1, EVM_A, CHAIN_A, &F.portal_a);
+    assert_int_equal(bh_evm_chain_verify(cm), BH_ECHAINID);
+    bh_evm_chain_destroy(cm);
+
+    it_fake_stop(garbage);
+    it_fake_stop(hang);
+    it_fake_stop(limited);
+    it_fake_stop(huge);
+    it_fake_stop(typed);
+}
+
+/* A provider that refuses ranges over 8 blocks: the watcher shrinks its
+ * range and still finds every event; nothing is read as "no events". */
+static void test_it_adaptive_range(void **state)
+{
+    (void)state;
+    it_fake *narrow = it_fake_start(IT_FAKE_RANGE_LIMIT, F.a.url);
+    const char *urls[] = {it_fake_url(narrow)};
+    bh_evm_chain *c = make_chain(urls, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_watcher *w = watcher_at_head(c, F.a.url);
+    bh_u256 amount, fee;
+    u256(&fee, 0);
+    for (unsigned i = 0; i < 3; i++) {
+        u256(&amount, 10 + i);
+        assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                        &F.user_b, &fee, i),
+                         BH_OK);
+        assert_int_equal(it_mine(F.a.url, 20), 0);
+    }
+    finalize(F.a.url);
+    size_t total = 0;
+    uint64_t seen = 0;
+    for (int round = 0; round < 50; round++) {
+        bh_chain_event *ev;
+        size_t n;
+        poll_all(w, &ev, &n);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(ev[i].verdict, BH_REJECT_OK);
+            seen |= 1u << (ev[i].msg.amount - 10);
+        }
+        total += n;
+        free(ev);
+        bh_block_ref cur, fin;
+        bh_watcher_cursor(w, &cur);
+        assert_int_equal(bh_evm_chain_finalized(c, &fin), BH_OK);
+        if (cur.number == fin.number) break;
+    }
+    assert_int_equal(total, 3);
+    assert_int_equal(seen, 7);
+    assert_true(bh_evm_chain_log_range(c) <= 16); /* shrank from 2000 */
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(c);
+    it_fake_stop(narrow);
+}
+
+static void *mine_later(void *arg)
+{
+    const char *url = arg;
+    struct timespec ts = {.tv_sec = 1, .tv_nsec = 500000000L};
+    nanosleep(&ts, NULL);
+    json_t *r = it_rpc(url, "evm_setAutomine", json_pack("[b]", 1));
+    json_decref(r);
+    it_mine(url, 1);
+    return NULL;
+}
+
+/* Nonces recover from the chain after a restart; a stuck transaction is
+ * re-sent with higher fees and its replacement is what gets mined. */
+static void test_it_nonce_and_fee_bump(void **state)
+{
+    (void)state;
+    bh_seckey k;
+    it_test_key(&k, 300);
+    bh_address who;
+    assert_int_equal(bh_attest_address(F.ctx, &who, &k), BH_OK);
+    fund(F.b.url, &who);
+    bh_evm_sender *s1 = make_sender(F.rpc_b, &k, EVM_B);
+    bh_address tok;
+    assert_int_equal(bh_test_token_deploy(s1, &tok, "Beta", "BET", 6), BH_OK);
+    bh_u256 one;
+    u256(&one, 1);
+    assert_int_equal(bh_test_token_mint(s1, &tok, &who, &one), BH_OK);
+    assert_int_equal(bh_evm_sender_next_nonce(s1), 2);
+    bh_evm_sender_destroy(s1);
+
+    /* "Restart": a new sender learns nonce 2 from the chain. */
+    bh_evm_sender_options o = {.chain_id = EVM_B, .bump_after_ms = 300, .poll_ms = 50,
+                               .receipt_timeout_ms = 20000};
+    bh_evm_sender *s2 = NULL;
+    assert_int_equal(bh_evm_sender_create(&s2, F.rpc_b, F.ctx, &k, &o), BH_OK);
+    assert_int_equal(bh_evm_sender_sync_nonce(s2), BH_OK);
+    assert_int_equal(bh_evm_sender_next_nonce(s2), 2);
+
+    /* Stuck: no mining until a helper re-enables it 1.5 s later. */
+    json_t *r = it_rpc(F.b.url, "evm_setAutomine", json_pack("[b]", 0));
+    json_decref(r);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, mine_later, F.b.url), 0);
+    bh_evm_receipt rc;
+    bh_u256 amt;
+    u256(&amt, 5);
+    bh_abi a;
+    bh_abi_init(&a, "mint(address,uint256)", 2);
+    bh_abi_address(&a, &who);
+    bh_abi_u256(&a, &amt);
+    unsigned char *data = NULL;
+    size_t data_len = 0;
+    assert_int_equal(bh_abi_finish(&a, &data, &data_len), BH_OK);
+    bh_abi_clear(&a);
+    assert_int_equal(bh_evm_sender_send(s2, &rc, &tok, NULL, data, data_len), BH_OK);
+    free(data);
+    pthread_join(t, NULL);
+    assert_true(rc.bumps >= 1);
+    bh_evm_receipt_clear(&rc);
+    assert_int_equal(bh_evm_sender_next_nonce(s2), 3);
+    bh_u256 bal;
+    assert_int_equal(bh_erc20_balance(F.rpc_b, &bal, &tok, &who), BH_OK);
+    assert_int_equal(u256_low(&bal), 6); /* minted exactly once */
+    bh_evm_sender_destroy(s2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_it_lock_deliver_roundtrip),
+        cmocka_unit_test(test_it_portal_outstanding_bound),
+        cmocka_unit_test(test_it_forged_lock),
+        cmocka_unit_test(test_it_reorg),
+        cmocka_unit_test(test_it_quorum_liars),
+        cmocka_unit_test(test_it_hostile_endpoints),
+        cmocka_unit_test(test_it_adaptive_range),
+        cmocka_unit_test(test_it_nonce_and_fee_bump),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
