@@ -314,7 +314,8 @@ static const char *token_label(char *buf, size_t cap, const bh_bytes32 *t, const
     char hx[67];
     token_hex(hx, t);
     const char *p = hx + 2;
-    while (*p == '0' && p[1]) p++;
+    while (*p == '0' && p[1])
+        p++;
     snprintf(buf, cap, "0x%s", p);
     return buf;
 }
@@ -429,8 +430,7 @@ static int v_init(const opts *o)
     if (o->argc != 1) return usage_err("init", "init takes exactly one CHAIN");
     if (!o->chain_id) return usage_err("init", "init needs --chain-id N");
     if (!bh_vault_name_is_valid(o->argv[0]))
-        return usage_err("init", "'%s' is not a valid chain name ([a-z0-9_-]{1,32})",
-                         o->argv[0]);
+        return usage_err("init", "'%s' is not a valid chain name ([a-z0-9_-]{1,32})", o->argv[0]);
     char *end;
     errno = 0;
     unsigned long id = strtoul(o->chain_id, &end, 10);
@@ -447,8 +447,8 @@ static int v_init(const opts *o)
             err("chain id %lu already belongs to vault %s", id, g_vaults[i].name);
             return EXIT_REFUSED;
         }
-    int rc = bh_vault_init_dir(o->data_dir, o->argv[0], (uint16_t)id, o->now, actor_of(o),
-                               o->reason);
+    int rc =
+        bh_vault_init_dir(o->data_dir, o->argv[0], (uint16_t)id, o->now, actor_of(o), o->reason);
     if (rc == BH_EEXIST) {
         err("vault %s already exists in %s", o->argv[0], o->data_dir);
         return EXIT_REFUSED;
@@ -482,8 +482,10 @@ static int v_asset(const opts *o)
     bh_vault *v;
     if ((x = open_vault(o, o->argv[1], 0, &v))) return x;
     int rc = bh_vault_asset_add(v, &tok, (uint8_t)d, o->symbol, o->now, actor_of(o), o->reason);
-    if (rc) err("asset add refused: %s", rc == BH_EEXIST ? "already registered" : bh_strerror(rc));
-    else printf("registered %s in vault %s\n", o->argv[2], o->argv[1]);
+    if (rc)
+        err("asset add refused: %s", rc == BH_EEXIST ? "already registered" : bh_strerror(rc));
+    else
+        printf("registered %s in vault %s\n", o->argv[2], o->argv[1]);
     bh_vault_close(v);
     return rc ? EXIT_REFUSED : EXIT_OK;
 }
@@ -529,8 +531,8 @@ static int v_list(const opts *o)
     if (x) return x;
     scan_vaults(o);
     json_t *out = json_array();
-    if (!o->json) printf("%-16s %8s %7s %8s  %s\n", "VAULT", "CHAIN_ID", "ASSETS", "PENDING",
-                         "QUARANTINED");
+    if (!o->json)
+        printf("%-16s %8s %7s %8s  %s\n", "VAULT", "CHAIN_ID", "ASSETS", "PENDING", "QUARANTINED");
     int worst = EXIT_OK;
     for (size_t i = 0; i < g_nvaults; i++) {
         bh_vault *v;
@@ -547,10 +549,10 @@ static int v_list(const opts *o)
             worst = EXIT_REFUSED;
         }
         if (o->json) {
-            json_array_append_new(out, json_pack("{s:s,s:i,s:i,s:i,s:o}", "name",
-                                                 g_vaults[i].name, "chain_id", g_vaults[i].id,
-                                                 "assets", (json_int_t)wa.n, "pending",
-                                                 (json_int_t)wp.n, "quarantined", wq.arr));
+            json_array_append_new(out,
+                                  json_pack("{s:s,s:i,s:i,s:i,s:o}", "name", g_vaults[i].name,
+                                            "chain_id", g_vaults[i].id, "assets", (json_int_t)wa.n,
+                                            "pending", (json_int_t)wp.n, "quarantined", wq.arr));
         } else {
             char q[256] = "-", lb[48];
             size_t k;
@@ -558,9 +560,9 @@ static int v_list(const opts *o)
             size_t off = 0;
             json_array_foreach(wq.arr, k, e)
             {
-                off += (size_t)snprintf(q + off, off < sizeof q ? sizeof q - off : 0, "%s%s",
-                                        k ? "," : "",
-                                        chain_label((uint16_t)json_integer_value(e), lb, sizeof lb));
+                off += (size_t)snprintf(
+                    q + off, off < sizeof q ? sizeof q - off : 0, "%s%s", k ? "," : "",
+                    chain_label((uint16_t)json_integer_value(e), lb, sizeof lb));
                 if (off >= sizeof q) break;
             }
             printf("%-16s %8u %7zu %8zu  %s\n", g_vaults[i].name, g_vaults[i].id, wa.n, wp.n, q);
@@ -579,12 +581,14 @@ static int show_lane(void *c, const bh_vault_lane *l, uint16_t chain)
     walk *w = c;
     char u[64], cap[64], lb[48];
     units(u, sizeof u, l->outstanding, w->dec);
-    if (l->cap) units(cap, sizeof cap, l->cap, w->dec);
-    else snprintf(cap, sizeof cap, "none");
+    if (l->cap)
+        units(cap, sizeof cap, l->cap, w->dec);
+    else
+        snprintf(cap, sizeof cap, "none");
     if (w->arr) {
-        json_array_append_new(w->arr, json_pack("{s:i,s:o,s:s,s:o}", "chain", chain,
-                                                "outstanding", jamount(l->outstanding),
-                                                "outstanding_units", u, "cap", jamount(l->cap)));
+        json_array_append_new(w->arr, json_pack("{s:i,s:o,s:s,s:o}", "chain", chain, "outstanding",
+                                                jamount(l->outstanding), "outstanding_units", u,
+                                                "cap", jamount(l->cap)));
     } else if (l->outstanding || l->cap) {
         printf("    %-18s outstanding %-24s cap %s\n", chain_label(chain, lb, sizeof lb), u, cap);
     }
@@ -621,11 +625,11 @@ static int show_asset(void *c, const bh_bytes32 *t, const bh_vault_asset *a)
     if (rc) s->rc = rc;
     if (s->o->json)
         json_array_append_new(s->assets,
-                              json_pack("{s:s,s:s,s:i,s:o,s:s,s:o,s:s,s:o}", "token", hx,
-                                        "symbol", a->symbol, "decimals", a->decimals, "locked",
-                                        jamount(a->locked), "locked_units", lk,
-                                        "outstanding_total", jamount(a->outstanding_total),
-                                        "outstanding_total_units", tot, "lanes", w.arr));
+                              json_pack("{s:s,s:s,s:i,s:o,s:s,s:o,s:s,s:o}", "token", hx, "symbol",
+                                        a->symbol, "decimals", a->decimals, "locked",
+                                        jamount(a->locked), "locked_units", lk, "outstanding_total",
+                                        jamount(a->outstanding_total), "outstanding_total_units",
+                                        tot, "lanes", w.arr));
     return 0;
 }
 
@@ -635,9 +639,8 @@ static int show_q(void *c, const bh_vault_quarantine *q)
     char ts[32], lb[48];
     fmt_time(ts, sizeof ts, q->since);
     if (s->o->json)
-        json_array_append_new(s->assets, json_pack("{s:i,s:s,s:s,s:s}", "chain", q->chain,
-                                                   "since", ts, "actor", q->actor, "reason",
-                                                   q->reason));
+        json_array_append_new(s->assets, json_pack("{s:i,s:s,s:s,s:s}", "chain", q->chain, "since",
+                                                   ts, "actor", q->actor, "reason", q->reason));
     else
         printf("  QUARANTINED %s since %s by %s: %s\n", chain_label(q->chain, lb, sizeof lb), ts,
                q->actor, q->reason);
@@ -649,7 +652,8 @@ static json_t *info_json(const bh_vault_info *in)
     json_t *rj = json_object();
     for (int i = 1; i < BH_REJECT_COUNT_; i++)
         if (in->rejects[i])
-            json_object_set_new(rj, bh_reject_name((bh_reject)i), json_integer((json_int_t)in->rejects[i]));
+            json_object_set_new(rj, bh_reject_name((bh_reject)i),
+                                json_integer((json_int_t)in->rejects[i]));
     return json_pack("{s:s,s:i,s:i,s:I,s:I,s:I,s:o}", "name", in->name, "chain_id", in->chain_id,
                      "schema", in->schema, "journal_entries", (json_int_t)(in->next_journal - 1),
                      "msg_limit", (json_int_t)in->msg_limit_default, "created",
@@ -730,12 +734,12 @@ static int pend_row(void *c, const bh_vault_pending *p)
         dg[1] = 'x';
         bh_hex_encode(dg + 2, p->msg.digest.data, 32);
         json_array_append_new(
-            s->arr, json_pack("{s:s,s:s,s:I,s:s,s:b,s:I,s:s,s:i,s:i,s:I,s:s,s:o,s:s,s:s}", "id",
-                              id, "vault", bh_vault_name(s->v), "n", (json_int_t)p->id, "cause",
-                              bh_vault_cause_name((bh_vault_cause)p->cause), "applied",
-                              p->applied, "release_at", (json_int_t)p->release_at, "release",
-                              rel, "from", p->msg.emitter_chain, "to", p->msg.transfer.to_chain,
-                              "sequence", (json_int_t)p->msg.sequence, "token", hx, "amount",
+            s->arr, json_pack("{s:s,s:s,s:I,s:s,s:b,s:I,s:s,s:i,s:i,s:I,s:s,s:o,s:s,s:s}", "id", id,
+                              "vault", bh_vault_name(s->v), "n", (json_int_t)p->id, "cause",
+                              bh_vault_cause_name((bh_vault_cause)p->cause), "applied", p->applied,
+                              "release_at", (json_int_t)p->release_at, "release", rel, "from",
+                              p->msg.emitter_chain, "to", p->msg.transfer.to_chain, "sequence",
+                              (json_int_t)p->msg.sequence, "token", hx, "amount",
                               jamount(p->msg.amount), "amount_units", amt, "digest", dg));
     } else {
         printf("%-18s %-10s %-20s %-14s %-14s %-10s %s\n", id,
@@ -845,9 +849,12 @@ static int pending_action(const opts *o, const char *verb_name, int nargs)
     snprintf(reason, sizeof reason, "%s", o->reason ? o->reason : verb_name);
     int rc;
     bh_reject why = BH_REJECT_OK;
-    if (!strcmp(verb_name, "release")) rc = bh_vault_release(v, &why, id, o->now, actor_of(o), reason);
-    else if (!strcmp(verb_name, "drop")) rc = bh_vault_drop(v, id, o->now, actor_of(o), reason);
-    else rc = bh_vault_retime(v, id, release_at, o->now, actor_of(o), reason);
+    if (!strcmp(verb_name, "release"))
+        rc = bh_vault_release(v, &why, id, o->now, actor_of(o), reason);
+    else if (!strcmp(verb_name, "drop"))
+        rc = bh_vault_drop(v, id, o->now, actor_of(o), reason);
+    else
+        rc = bh_vault_retime(v, id, release_at, o->now, actor_of(o), reason);
     if (rc == BH_ENOTFOUND) {
         err("no pending transfer %s/%" PRIu64, vault, id);
         bh_vault_close(v);
@@ -865,7 +872,8 @@ static int pending_action(const opts *o, const char *verb_name, int nargs)
         fmt_time(ts, sizeof ts, release_at);
         printf("%s/%" PRIu64 ": due at %s\n", vault, id, ts);
     } else {
-        printf("%s/%" PRIu64 ": %s\n", vault, id, !strcmp(verb_name, "drop") ? "dropped" : "released");
+        printf("%s/%" PRIu64 ": %s\n", vault, id,
+               !strcmp(verb_name, "drop") ? "dropped" : "released");
     }
     return EXIT_OK;
 }
@@ -976,16 +984,20 @@ static int lim_lane(void *c, const bh_bytes32 *t, uint16_t chain, const bh_vault
     lim_ctx *s = c;
     char cap[64], win[64], in[192], out[192], lb[48];
     if (s->o->json) {
-        json_array_append_new(s->arr, json_pack("{s:i,s:o,s:o,s:o,s:o}", "chain", chain, "cap",
-                                                jamount(l->cap), "window", jamount(l->window_limit),
-                                                "in", bucket_json(&l->in), "out",
-                                                bucket_json(&l->out)));
+        json_array_append_new(s->arr,
+                              json_pack("{s:i,s:o,s:o,s:o,s:o}", "chain", chain, "cap",
+                                        jamount(l->cap), "window", jamount(l->window_limit), "in",
+                                        bucket_json(&l->in), "out", bucket_json(&l->out)));
         return 0;
     }
-    if (l->cap) units(cap, sizeof cap, l->cap, s->dec);
-    else snprintf(cap, sizeof cap, "none");
-    if (l->window_limit) units(win, sizeof win, l->window_limit, s->dec);
-    else snprintf(win, sizeof win, "none");
+    if (l->cap)
+        units(cap, sizeof cap, l->cap, s->dec);
+    else
+        snprintf(cap, sizeof cap, "none");
+    if (l->window_limit)
+        units(win, sizeof win, l->window_limit, s->dec);
+    else
+        snprintf(win, sizeof win, "none");
     bucket_str(in, sizeof in, &l->in, s->dec);
     bucket_str(out, sizeof out, &l->out, s->dec);
     printf("    lane %-14s cap %-12s window %-12s in %s  out %s\n",
@@ -1007,8 +1019,10 @@ static int lim_asset(void *c, const bh_bytes32 *t, const bh_vault_asset *a)
     if (s->only && memcmp(s->only, t, 32)) return 0;
     char hx[67], big[64], lb[80];
     token_hex(hx, t);
-    if (a->big_threshold) units(big, sizeof big, a->big_threshold, a->decimals);
-    else snprintf(big, sizeof big, "none");
+    if (a->big_threshold)
+        units(big, sizeof big, a->big_threshold, a->decimals);
+    else
+        snprintf(big, sizeof big, "none");
     lim_ctx lc = {s->o, s->v, a->decimals, s->o->json ? json_array() : NULL};
     if (!s->o->json)
         printf("  asset %s: big_threshold %s  big_delay %" PRIu64 "s\n",
@@ -1016,10 +1030,10 @@ static int lim_asset(void *c, const bh_bytes32 *t, const bh_vault_asset *a)
     int rc = bh_vault_each_lane(s->v, t, lim_lane, &lc);
     if (rc) s->rc = rc;
     if (s->o->json)
-        json_array_append_new(s->arr, json_pack("{s:s,s:s,s:o,s:I,s:o}", "token", hx, "symbol",
-                                                a->symbol, "big_threshold",
-                                                jamount(a->big_threshold), "big_delay",
-                                                (json_int_t)a->big_delay, "lanes", lc.arr));
+        json_array_append_new(s->arr,
+                              json_pack("{s:s,s:s,s:o,s:I,s:o}", "token", hx, "symbol", a->symbol,
+                                        "big_threshold", jamount(a->big_threshold), "big_delay",
+                                        (json_int_t)a->big_delay, "lanes", lc.arr));
     return 0;
 }
 
@@ -1029,8 +1043,7 @@ static int lim_chain(void *c, uint16_t chain, uint32_t limit, uint32_t count)
     char lb[48];
     if (s->o->json)
         json_array_append_new(s->arr, json_pack("{s:i,s:I,s:I}", "chain", chain, "msg_limit",
-                                                (json_int_t)limit, "count_24h",
-                                                (json_int_t)count));
+                                                (json_int_t)limit, "count_24h", (json_int_t)count));
     else if (limit)
         printf("  source %-14s msg_limit %u per 24 h, counted %u\n",
                chain_label(chain, lb, sizeof lb), limit, count);
@@ -1040,9 +1053,8 @@ static int lim_chain(void *c, uint16_t chain, uint32_t limit, uint32_t count)
     return 0;
 }
 
-static const char *const k_amount_keys[] = {"big_threshold", "cap",          "window",
-                                            "in_capacity",   "in_refill",    "out_capacity",
-                                            "out_refill"};
+static const char *const k_amount_keys[] = {
+    "big_threshold", "cap", "window", "in_capacity", "in_refill", "out_capacity", "out_refill"};
 
 static int key_is_amount(const char *name)
 {
@@ -1058,10 +1070,14 @@ static int parse_seconds(bh_u128 *out, const char *s)
     unsigned long long n = strtoull(s, &end, 10);
     if (!*s || *s == '-' || errno) return -1;
     unsigned long long mul = 1;
-    if (*end == 's') end++;
-    else if (*end == 'm') mul = 60, end++;
-    else if (*end == 'h') mul = 3600, end++;
-    else if (*end == 'd') mul = 86400, end++;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        mul = 60, end++;
+    else if (*end == 'h')
+        mul = 3600, end++;
+    else if (*end == 'd')
+        mul = 86400, end++;
     if (*end || n > UINT32_MAX / mul) return -1;
     *out = (bh_u128)(n * mul);
     return 0;
@@ -1094,24 +1110,31 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
         int lane_key = !strcmp(name, "cap") || !strcmp(name, "window") ||
                        !strncmp(name, "in_", 3) || !strncmp(name, "out_", 4);
         int ok;
-        if (!tok) ok = !strcmp(name, "msg_limit");
-        else if (lane_key) ok = key_is_amount(name) && chain;
-        else ok = (!strcmp(name, "big_threshold") || !strcmp(name, "big_delay")) && !chain;
+        if (!tok)
+            ok = !strcmp(name, "msg_limit");
+        else if (lane_key)
+            ok = key_is_amount(name) && chain;
+        else
+            ok = (!strcmp(name, "big_threshold") || !strcmp(name, "big_delay")) && !chain;
         if (!ok)
             return usage_err("limits", "unknown key '%.*s' for %s (see vaultctl limits --help)",
                              (int)(eq - kv), kv, tok ? "an asset" : "the vault");
         int bad;
-        if (!strcmp(name, "big_delay")) bad = parse_seconds(&vals[i], eq + 1);
+        if (!strcmp(name, "big_delay"))
+            bad = parse_seconds(&vals[i], eq + 1);
         else if (!strcmp(name, "msg_limit")) {
-            bad = bh_u128_from_dec(&vals[i], eq + 1, strlen(eq + 1)) != BH_OK ||
-                  vals[i] > UINT32_MAX;
-        } else bad = parse_units(&vals[i], eq + 1, dec);
+            bad =
+                bh_u128_from_dec(&vals[i], eq + 1, strlen(eq + 1)) != BH_OK || vals[i] > UINT32_MAX;
+        } else
+            bad = parse_units(&vals[i], eq + 1, dec);
         if (bad)
             return usage_err("limits", "bad value in '%s'%s", kv,
                              key_is_amount(name) ? " (token units, at most the asset's decimals)"
                                                  : "");
-        if (chain) snprintf(full, sizeof full, "%s.%u", name, chain);
-        else snprintf(full, sizeof full, "%s", name);
+        if (chain)
+            snprintf(full, sizeof full, "%s.%u", name, chain);
+        else
+            snprintf(full, sizeof full, "%s", name);
         memcpy(keys[i], full, sizeof full);
     }
     for (int i = 0; i < n; i++) {
@@ -1170,8 +1193,8 @@ static int v_limits(const opts *o)
     }
     if (o->json)
         return print_json(json_pack("{s:s,s:I,s:o,s:o}", "vault", info.name, "msg_limit",
-                                    (json_int_t)info.msg_limit_default, "assets", assets,
-                                    "chains", chains));
+                                    (json_int_t)info.msg_limit_default, "assets", assets, "chains",
+                                    chains));
     json_decref(assets);
     json_decref(chains);
     return EXIT_OK;
@@ -1179,10 +1202,9 @@ static int v_limits(const opts *o)
 
 /* ---- journal, audit, export ---- */
 
-static const char *const k_jkinds[] = {"?",       "accept", "delay",    "hold",
-                                       "reject",  "release", "drop",    "retime",
-                                       "freeze",  "unfreeze", "limits", "asset_add",
-                                       "init"};
+static const char *const k_jkinds[] = {"?",       "accept",    "delay",  "hold",   "reject",
+                                       "release", "drop",      "retime", "freeze", "unfreeze",
+                                       "limits",  "asset_add", "init"};
 
 static const char *jkind_name(uint32_t k)
 {
@@ -1195,9 +1217,9 @@ static json_t *journal_json(const bh_vault_journal_entry *e)
     token_hex(hx, &e->token);
     token_hex(dg, (const bh_bytes32 *)&e->digest);
     token_hex(em, &e->emitter);
-    json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)e->id, "time",
-                          (json_int_t)e->time, "kind", jkind_name(e->kind), "actor", e->actor,
-                          "reason", e->reason);
+    json_t *j =
+        json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)e->id, "time", (json_int_t)e->time,
+                  "kind", jkind_name(e->kind), "actor", e->actor, "reason", e->reason);
     if (e->kind <= BH_VJ_RETIME) {
         json_object_set_new(j, "emitter_chain", json_integer(e->emitter_chain));
         json_object_set_new(j, "emitter", json_string(em));
@@ -1213,8 +1235,10 @@ static json_t *journal_json(const bh_vault_journal_entry *e)
         json_t *ef = json_object();
         if (e->effects & BH_VJ_LOCK_ADD) json_object_set_new(ef, "locked", json_string("+"));
         if (e->effects & BH_VJ_LOCK_SUB) json_object_set_new(ef, "locked", json_string("-"));
-        if (e->effects & BH_VJ_LANE_DEC) json_object_set_new(ef, "dec_chain", json_integer(e->lane_dec));
-        if (e->effects & BH_VJ_LANE_INC) json_object_set_new(ef, "inc_chain", json_integer(e->lane_inc));
+        if (e->effects & BH_VJ_LANE_DEC)
+            json_object_set_new(ef, "dec_chain", json_integer(e->lane_dec));
+        if (e->effects & BH_VJ_LANE_INC)
+            json_object_set_new(ef, "inc_chain", json_integer(e->lane_inc));
         json_object_set_new(j, "effects", ef);
     }
     if (e->kind >= BH_VJ_FREEZE) json_object_set_new(j, "chain", json_integer(e->chain));
@@ -1245,17 +1269,19 @@ static int journal_row(void *c, const bh_vault_journal_entry *e)
     char amt[64];
     units(amt, sizeof amt, e->amount, dec);
     if (e->kind <= BH_VJ_DROP)
-        snprintf(what, sizeof what, "%s seq %" PRIu64 " %s -> chain %s", 
-                 chain_label(e->emitter_chain, lb1, sizeof lb1), e->sequence, amt,
-                 e->kind == BH_VJ_REJECT ? bh_reject_name((bh_reject)e->reject)
-                 : e->effects ? (e->effects & BH_VJ_LANE_INC ? chain_label(e->lane_inc, lb2, sizeof lb2) : "home")
-                              : "-");
+        snprintf(
+            what, sizeof what, "%s seq %" PRIu64 " %s -> chain %s",
+            chain_label(e->emitter_chain, lb1, sizeof lb1), e->sequence, amt,
+            e->kind == BH_VJ_REJECT ? bh_reject_name((bh_reject)e->reject)
+            : e->effects
+                ? (e->effects & BH_VJ_LANE_INC ? chain_label(e->lane_inc, lb2, sizeof lb2) : "home")
+                : "-");
     else if (e->kind == BH_VJ_RETIME)
         fmt_time(what, sizeof what, (uint64_t)e->amount);
     else if (e->kind == BH_VJ_FREEZE || e->kind == BH_VJ_UNFREEZE)
         snprintf(what, sizeof what, "chain %s", chain_label(e->chain, lb1, sizeof lb1));
-    printf("%6" PRIu64 "  %s  %-9s %-48s %s%s%s\n", e->id, ts, jkind_name(e->kind), what,
-           e->actor, e->actor[0] ? ": " : "", e->reason);
+    printf("%6" PRIu64 "  %s  %-9s %-48s %s%s%s\n", e->id, ts, jkind_name(e->kind), what, e->actor,
+           e->actor[0] ? ": " : "", e->reason);
     return 0;
 }
 
@@ -1313,10 +1339,9 @@ static int v_audit(const opts *o)
         if (rc && rc != BH_ECORRUPT) snprintf(diff, sizeof diff, "%s", bh_strerror(rc));
         if (rc) worst = EXIT_REFUSED;
         if (o->json)
-            json_array_append_new(arr, json_pack("{s:s,s:b,s:I,s:s}", "vault", name, "ok", !rc,
-                                                 "journal_entries",
-                                                 (json_int_t)(info.next_journal - 1),
-                                                 "difference", diff));
+            json_array_append_new(
+                arr, json_pack("{s:s,s:b,s:I,s:s}", "vault", name, "ok", !rc, "journal_entries",
+                               (json_int_t)(info.next_journal - 1), "difference", diff));
         else if (rc)
             printf("vault %s: MISMATCH: %s\n", name, diff);
         else
@@ -1344,9 +1369,9 @@ static int exp_pending(void *c, const bh_vault_pending *p)
 static int exp_q(void *c, const bh_vault_quarantine *q)
 {
     arr_ctx *s = c;
-    json_array_append_new(s->arr, json_pack("{s:i,s:I,s:s,s:s}", "chain", q->chain, "since",
-                                            (json_int_t)q->since, "actor", q->actor, "reason",
-                                            q->reason));
+    json_array_append_new(s->arr,
+                          json_pack("{s:i,s:I,s:s,s:s}", "chain", q->chain, "since",
+                                    (json_int_t)q->since, "actor", q->actor, "reason", q->reason));
     return 0;
 }
 
@@ -1433,19 +1458,29 @@ int main(int argc, char **argv)
     for (i++; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = NULL;
-        if (!strcmp(a, "--json")) o.json = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) o.help = 1;
-        else if (!strcmp(a, "--reason")) slot = &o.reason;
-        else if (!strcmp(a, "--actor")) slot = &o.actor;
-        else if (!strcmp(a, "--since")) slot = &o.since;
-        else if (!strcmp(a, "--chain-id")) slot = &o.chain_id;
-        else if (!strcmp(a, "--decimals")) slot = &o.decimals;
-        else if (!strcmp(a, "--symbol")) slot = &o.symbol;
-        else if (!strcmp(a, "-d")) slot = &o.data_dir;
+        if (!strcmp(a, "--json"))
+            o.json = 1;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            o.help = 1;
+        else if (!strcmp(a, "--reason"))
+            slot = &o.reason;
+        else if (!strcmp(a, "--actor"))
+            slot = &o.actor;
+        else if (!strcmp(a, "--since"))
+            slot = &o.since;
+        else if (!strcmp(a, "--chain-id"))
+            slot = &o.chain_id;
+        else if (!strcmp(a, "--decimals"))
+            slot = &o.decimals;
+        else if (!strcmp(a, "--symbol"))
+            slot = &o.symbol;
+        else if (!strcmp(a, "-d"))
+            slot = &o.data_dir;
         else if (a[0] == '-' && a[1] == '-') {
             free(pos);
             return usage_err(vb->name, "unknown option '%s'", a);
-        } else pos[o.argc++] = argv[i];
+        } else
+            pos[o.argc++] = argv[i];
         if (slot) {
             if (++i >= argc) {
                 free(pos);

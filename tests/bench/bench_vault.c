@@ -51,7 +51,8 @@ static bh_transfer_msg make_msg(uint64_t seq)
     m.transfer.token_chain = 1;
     m.transfer.to_chain = 2;
     m.amount = 1000 + (seq % 7);
-    for (int i = 0; i < 8; i++) m.digest.data[i] = (unsigned char)(seq >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        m.digest.data[i] = (unsigned char)(seq >> (8 * i));
     m.digest.data[31] = 0x42;
     return m;
 }
@@ -82,7 +83,8 @@ static double run_vault(const char *base, size_t batch, size_t total)
     uint64_t seq = 1;
     double t0 = now_s();
     for (size_t done = 0; done < total; done += batch) {
-        for (size_t i = 0; i < batch; i++) m[i] = make_msg(seq++);
+        for (size_t i = 0; i < batch; i++)
+            m[i] = make_msg(seq++);
         if ((rc = bh_vault_apply(v, r, m, batch, 1000))) die("apply", rc);
         if (r[0].status != BH_VAULT_ACCEPTED) die("accept", (int)r[0].reason);
     }
@@ -149,7 +151,8 @@ static double run_bare(const char *base, size_t batch, size_t total)
     if ((rc = mdb_env_open(env, dir, 0, 0600))) die("bare open", rc);
     MDB_dbi dbi[16];
     mdb_txn_begin(env, NULL, 0, &txn);
-    for (int i = 0; i < g_nshapes; i++) mdb_dbi_open(txn, g_shapes[i].db, MDB_CREATE, &dbi[i]);
+    for (int i = 0; i < g_nshapes; i++)
+        mdb_dbi_open(txn, g_shapes[i].db, MDB_CREATE, &dbi[i]);
     mdb_txn_commit(txn);
     unsigned char kbuf[64], vbuf[4096];
     memset(vbuf, 0xab, sizeof vbuf);
@@ -202,7 +205,8 @@ int main(int argc, char **argv)
             if (b > best_b) best_b = b;
         }
         size_t rec = 0;
-        for (int s = 0; s < g_nshapes; s++) rec += g_shapes[s].per_msg;
+        for (int s = 0; s < g_nshapes; s++)
+            rec += g_shapes[s].per_msg;
         printf("{\"bench\":\"vault_apply\",\"batch\":%zu,\"messages\":%zu,\"durable\":true,"
                "\"records_per_message\":%zu,\"records_per_txn_extra\":%d,"
                "\"vault_msgs_per_s\":%.0f,\"bare_lmdb_msgs_per_s\":%.0f,\"ratio\":%.3f}\n",

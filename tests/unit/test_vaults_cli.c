@@ -33,19 +33,20 @@ static int vc(const char *first, ...)
     argv[n++] = g_dir;
     va_list ap;
     va_start(ap, first);
-    for (const char *a = first; a && n < 31; a = va_arg(ap, const char *)) argv[n++] = (char *)a;
+    for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
     va_end(ap);
     argv[n] = NULL;
     bh_proc_run(&g_r, argv, NULL);
     return g_r.status;
 }
 
-#define VC(want, ...)                                                                            \
-    do {                                                                                         \
-        int st_ = vc(__VA_ARGS__, NULL);                                                         \
-        if (st_ != (want))                                                                       \
-            fail_msg("vaultctl exit %d, want %d\nstdout: %s\nstderr: %s", st_, (want), g_r.out, \
-                     g_r.err);                                                                   \
+#define VC(want, ...)                                                                              \
+    do {                                                                                           \
+        int st_ = vc(__VA_ARGS__, NULL);                                                           \
+        if (st_ != (want))                                                                         \
+            fail_msg("vaultctl exit %d, want %d\nstdout: %s\nstderr: %s", st_, (want), g_r.out,    \
+                     g_r.err);                                                                     \
     } while (0)
 
 static void out_has(const char *s)
@@ -119,9 +120,9 @@ static void test_help_and_usage(void **state)
     VC(0, "--help");
     out_has("Exit status");
     out_has("asset add CHAIN TOKEN");
-    const char *verbs[] = {"init",   "asset",    "list",   "show",    "pending",
-                           "release", "drop",    "retime", "freeze",  "unfreeze",
-                           "limits", "journal",  "audit",  "export"};
+    const char *verbs[] = {"init",    "asset",   "list",   "show",   "pending",
+                           "release", "drop",    "retime", "freeze", "unfreeze",
+                           "limits",  "journal", "audit",  "export"};
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         VC(0, verbs[i], "--help");
         out_has("usage: vaultctl");
@@ -157,7 +158,7 @@ static void test_help_and_usage(void **state)
     err_has("--reason");
     VC(2, "limits", "eth", "USDC", "frob.1=3");
     err_has("unknown key");
-    VC(2, "limits", "eth", "USDC", "cap.1=1.0000001"); /* more digits than decimals */
+    VC(2, "limits", "eth", "USDC", "cap.1=1.0000001");  /* more digits than decimals */
     VC(2, "limits", "eth", "USDC", "cap.1=1", "cap=2"); /* validated before any is set */
     VC(2, "limits", "eth", "NOPE");
     err_has("unknown asset 'NOPE'");
@@ -240,8 +241,8 @@ static void test_reading_verbs(void **state)
     assert_string_equal(json_string_value(json_object_get(a, "locked_units")), "1.5");
     json_decref(j);
 
-    VC(0, "limits", "eth", "USDC", "big_threshold=1", "big_delay=2h", "cap.sol=10",
-       "--reason", "launch");
+    VC(0, "limits", "eth", "USDC", "big_threshold=1", "big_delay=2h", "cap.sol=10", "--reason",
+       "launch");
     bh_transfer_msg big;
     (void)big;
     bh_vault_result r = apply_eth(ETH, SOL, 2, 2000000);
@@ -266,8 +267,8 @@ static void test_reading_verbs(void **state)
     out_has("cap 10");
     VC(0, "limits", "eth", "USDC", "--json");
     j = out_json();
-    json_t *lane = json_array_get(json_object_get(json_array_get(json_object_get(j, "assets"), 0),
-                                                  "lanes"), 0);
+    json_t *lane = json_array_get(
+        json_object_get(json_array_get(json_object_get(j, "assets"), 0), "lanes"), 0);
     assert_string_equal(json_string_value(json_object_get(lane, "cap")), "10000000");
     json_decref(j);
 

@@ -21,8 +21,10 @@ static const char *g_vaultctl;
 
 static void make_batch(bh_transfer_msg *b, uint64_t n)
 {
-    for (int i = 0; i < 6; i++) b[i] = vt_msg(1, 1, 2, n * 6 + (uint64_t)i + 1, 10, 0, 0);
-    for (int i = 0; i < 2; i++) b[6 + i] = vt_msg(2, 1, 1, n * 2 + (uint64_t)i + 1, 5, 0, 0);
+    for (int i = 0; i < 6; i++)
+        b[i] = vt_msg(1, 1, 2, n * 6 + (uint64_t)i + 1, 10, 0, 0);
+    for (int i = 0; i < 2; i++)
+        b[6 + i] = vt_msg(2, 1, 1, n * 2 + (uint64_t)i + 1, 5, 0, 0);
 }
 
 static void child(const char *dir, uint64_t start)

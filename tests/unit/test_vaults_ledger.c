@@ -191,8 +191,7 @@ static void test_bucket_delays_never_drops(void **state)
 {
     fx *f = *state;
     assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 1000, 0, 0), T0).status, BH_VAULT_ACCEPTED);
-    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "in_capacity.2", 100, T0, "op", "r"),
-                     BH_OK);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "in_capacity.2", 100, T0, "op", "r"), BH_OK);
     assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "in_refill.2", 10, T0, "op", "r"), BH_OK);
     assert_int_equal(apply1(f, vt_msg(2, S, S, 1, 100, 0, 0), T0).status, BH_VAULT_ACCEPTED);
     bh_vault_result r = apply1(f, vt_msg(2, S, S, 2, 50, 0, 0), T0);
@@ -234,8 +233,7 @@ static void test_bucket_delays_never_drops(void **state)
 static void test_drop_reverses(void **state)
 {
     fx *f = *state;
-    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "big_threshold", 500, T0, "op", "r"),
-                     BH_OK);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "big_threshold", 500, T0, "op", "r"), BH_OK);
     bh_vault_result r = apply1(f, vt_msg(S, S, 2, 1, 600, 0, 0), T0);
     assert_int_equal(r.status, BH_VAULT_DELAYED);
     assert_int_equal(r.cause, BH_VAULT_CAUSE_BIG);
@@ -261,8 +259,7 @@ static void test_window_and_msg_limit(void **state)
     assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "window.1", 100, T0, "op", "r"), BH_OK);
     uint64_t t = T0 - T0 % 3600; /* start of an hour */
     assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 60, 0, 0), t).status, BH_VAULT_ACCEPTED);
-    assert_int_equal(apply1(f, vt_msg(S, S, 2, 2, 40, 0, 0), t + 3600).status,
-                     BH_VAULT_ACCEPTED);
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 2, 40, 0, 0), t + 3600).status, BH_VAULT_ACCEPTED);
     bh_vault_result r = apply1(f, vt_msg(S, S, 2, 3, 30, 0, 0), t + 7200);
     assert_int_equal(r.status, BH_VAULT_DELAYED);
     assert_int_equal(r.cause, BH_VAULT_CAUSE_WINDOW);

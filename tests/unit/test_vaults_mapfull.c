@@ -14,7 +14,8 @@
 static bh_transfer_msg *make_locks(uint64_t first, size_t n)
 {
     bh_transfer_msg *m = calloc(n, sizeof *m);
-    for (size_t i = 0; i < n; i++) m[i] = vt_msg(1, 1, 2, first + i, 3, 0, 0);
+    for (size_t i = 0; i < n; i++)
+        m[i] = vt_msg(1, 1, 2, first + i, 3, 0, 0);
     return m;
 }
 
@@ -46,7 +47,8 @@ static void test_map_grows_and_batch_lands_whole(void **state)
     bh_transfer_msg *m = make_locks(1, BIG);
     bh_vault_result *r = calloc(BIG, sizeof *r);
     assert_int_equal(bh_vault_apply(v, r, m, BIG, 10), BH_OK);
-    for (size_t i = 0; i < BIG; i++) assert_int_equal(r[i].status, BH_VAULT_ACCEPTED);
+    for (size_t i = 0; i < BIG; i++)
+        assert_int_equal(r[i].status, BH_VAULT_ACCEPTED);
     assert_true(locked_of(v) == (bh_u128)BIG * 3);
     char path[600];
     struct stat st;
@@ -86,7 +88,8 @@ static void test_map_ceiling_refuses_whole_batch(void **state)
     assert_int_equal(bh_vault_apply(v, r, m, BIG, 11), BH_EMAPFULL);
     assert_non_null(strstr(bh_vault_errmsg(v), "map is full"));
     assert_non_null(strstr(bh_vault_errmsg(v), "nothing of this transaction was applied"));
-    for (size_t i = 0; i < BIG; i++) assert_int_equal(r[i].status, 0);
+    for (size_t i = 0; i < BIG; i++)
+        assert_int_equal(r[i].status, 0);
     bh_vault_info after;
     assert_int_equal(bh_vault_info_get(v, &after), BH_OK);
     assert_int_equal(after.next_journal, before.next_journal);
@@ -99,7 +102,8 @@ static void test_map_ceiling_refuses_whole_batch(void **state)
     bh_vault_opts big = {.map_max = 256 << 20};
     v = vt_open(dir, "home", &big);
     assert_int_equal(bh_vault_apply(v, r, m, BIG, 12), BH_OK);
-    for (size_t i = 0; i < BIG; i++) assert_int_equal(r[i].status, BH_VAULT_ACCEPTED);
+    for (size_t i = 0; i < BIG; i++)
+        assert_int_equal(r[i].status, BH_VAULT_ACCEPTED);
     assert_true(locked_of(v) == 30 + (bh_u128)BIG * 3);
     assert_int_equal(bh_vault_apply(v, r10, small, 10, 13), BH_OK);
     assert_int_equal(r10[0].reason, BH_REJECT_REPLAYED);

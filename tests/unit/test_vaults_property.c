@@ -11,9 +11,9 @@
 
 #include "vaults_helpers.h"
 
-#define NCHAIN 3   /* chains 1..3 each have a vault; chain 4 has none */
-#define NSEQ 1000  /* random sequences */
-#define NSTEP 30   /* steps per sequence */
+#define NCHAIN 3  /* chains 1..3 each have a vault; chain 4 has none */
+#define NSEQ 1000 /* random sequences */
+#define NSTEP 30  /* steps per sequence */
 #define MAXBATCH 6
 
 typedef struct {
@@ -49,8 +49,10 @@ static bh_reject model_apply(model *m, const bh_transfer_msg *msg)
     }
     if (a > m->out[s][c]) return BH_REJECT_EXCEEDS_OUTSTANDING;
     m->out[s][c] -= a;
-    if (d == s) m->locked[s] -= a;
-    else m->out[s][d] += a;
+    if (d == s)
+        m->locked[s] -= a;
+    else
+        m->out[s][d] += a;
     return BH_REJECT_OK;
 }
 
@@ -66,8 +68,7 @@ static void check_vaults(bh_vault **v, const model *m, uint64_t seed, int step)
             bh_u128 o = bh_vault_lane_get(v[s], &l, &tok, (uint16_t)c) == BH_OK ? l.outstanding : 0;
             if (o != m->out[s][c])
                 fail_msg("seed %" PRIu64 " step %d: vault %u outstanding[%u] = %llu, model %llu",
-                         seed, step, s, c, (unsigned long long)o,
-                         (unsigned long long)m->out[s][c]);
+                         seed, step, s, c, (unsigned long long)o, (unsigned long long)m->out[s][c]);
             sum += o;
         }
         if (a.locked != m->locked[s])
@@ -86,21 +87,31 @@ static bh_transfer_msg gen(model *m, int *forged)
     bh_u128 a;
     *forged = 0;
     if (kind < 4) { /* lock on s, minted on d */
-        do d = 1 + pick(NCHAIN + 1); while (d == s);
+        do
+            d = 1 + pick(NCHAIN + 1);
+        while (d == s);
         return vt_msg((uint16_t)s, (uint16_t)s, (uint16_t)d, m->seq[s]++, 1 + pick(1000), 0, 0);
     }
-    do c = 1 + pick(NCHAIN + 1); while (c == s);
+    do
+        c = 1 + pick(NCHAIN + 1);
+    while (c == s);
     if (kind < 8 && m->out[s][c] > 0) { /* honest burn: home, or a hop */
         a = 1 + (bh_u128)(rnd() % (uint64_t)m->out[s][c]);
-        if (kind < 6) d = s;
-        else do d = 1 + pick(NCHAIN + 1); while (d == c);
+        if (kind < 6)
+            d = s;
+        else
+            do
+                d = 1 + pick(NCHAIN + 1);
+            while (d == c);
         return vt_msg((uint16_t)c, (uint16_t)s, (uint16_t)d, m->seq[c]++, a, 0, 0);
     }
     /* forged: from c, any amount, home or to another chain */
     *forged = 1;
     a = 1 + (bh_u128)(rnd() % ((uint64_t)m->out[s][c] + 2000));
     if (pick(4) == 0) a = (bh_u128)1 << (64 + pick(60));
-    do d = 1 + pick(NCHAIN + 1); while (d == c);
+    do
+        d = 1 + pick(NCHAIN + 1);
+    while (d == c);
     return vt_msg((uint16_t)c, (uint16_t)s, (uint16_t)d, m->seq[c]++, a, 0, 0);
 }
 
@@ -121,7 +132,8 @@ static void run_sequence(uint64_t seed)
     }
     model m;
     memset(&m, 0, sizeof m);
-    for (unsigned c = 1; c <= NCHAIN + 1; c++) m.seq[c] = 1;
+    for (unsigned c = 1; c <= NCHAIN + 1; c++)
+        m.seq[c] = 1;
     bh_transfer_msg hist[NSTEP * MAXBATCH];
     size_t nhist = 0;
 
@@ -138,7 +150,8 @@ static void run_sequence(uint64_t seed)
                 /* replay an applied message of this vault, or equivocate on it */
                 size_t k = pick((unsigned)nhist);
                 int tries = 0;
-                while (hist[k].transfer.token_chain != s && tries++ < 20) k = pick((unsigned)nhist);
+                while (hist[k].transfer.token_chain != s && tries++ < 20)
+                    k = pick((unsigned)nhist);
                 if (hist[k].transfer.token_chain == s) {
                     b[i] = hist[k];
                     want[i] = BH_REJECT_REPLAYED;
@@ -150,7 +163,9 @@ static void run_sequence(uint64_t seed)
                     continue;
                 }
             }
-            do b[i] = gen(&m, &forged[i]); while (b[i].transfer.token_chain != s);
+            do
+                b[i] = gen(&m, &forged[i]);
+            while (b[i].transfer.token_chain != s);
             want[i] = model_apply(&m, &b[i]);
         }
         bh_vault_result r[MAXBATCH];
@@ -164,8 +179,8 @@ static void run_sequence(uint64_t seed)
                 hist[nhist++] = b[i];
             } else {
                 if (r[i].status != BH_VAULT_REJECTED || r[i].reason != want[i])
-                    fail_msg("seed %" PRIu64 " step %d msg %zu: want %s, got %s/%s", seed, step,
-                             i, bh_reject_name(want[i]), bh_vault_status_name(r[i].status),
+                    fail_msg("seed %" PRIu64 " step %d msg %zu: want %s, got %s/%s", seed, step, i,
+                             bh_reject_name(want[i]), bh_vault_status_name(r[i].status),
                              bh_reject_name(r[i].reason));
             }
         }
@@ -198,7 +213,8 @@ static void test_random_sequences(void **state)
     const char *env = getenv("BH_SEED");
     uint64_t base = env ? strtoull(env, NULL, 10) : 20261121;
     int nseq = env ? 1 : NSEQ;
-    for (int i = 0; i < nseq; i++) run_sequence(base + (uint64_t)i);
+    for (int i = 0; i < nseq; i++)
+        run_sequence(base + (uint64_t)i);
 }
 
 /* The worst case spelled out: chain 3 is compromised and forges burns
@@ -230,10 +246,12 @@ static void test_compromised_chain_costs_at_most_its_outstanding(void **state)
     bh_vault_result rr[100];
     assert_int_equal(bh_vault_apply(v1, rr, f1, 100, 11), BH_OK);
     int ok = 0;
-    for (int i = 0; i < 100; i++) ok += rr[i].status == BH_VAULT_ACCEPTED;
+    for (int i = 0; i < 100; i++)
+        ok += rr[i].status == BH_VAULT_ACCEPTED;
     assert_int_equal(ok, 7); /* 7 * 7 = 49 <= 50 < 8 * 7 */
     assert_int_equal(bh_vault_apply(v2, rr, f2, 100, 11), BH_OK);
-    for (int i = 0; i < 100; i++) assert_int_equal(rr[i].reason, BH_REJECT_EXCEEDS_OUTSTANDING);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(rr[i].reason, BH_REJECT_EXCEEDS_OUTSTANDING);
     bh_vault_asset a;
     assert_int_equal(bh_vault_asset_get(v2, &a, &t2), BH_OK);
     assert_true(a.locked == 1000 && a.outstanding_total == 1000);

@@ -61,7 +61,8 @@ static inline bh_transfer_msg vt_msg(uint16_t src, uint16_t home, uint16_t dst, 
     m.transfer.to_chain = dst;
     m.transfer.to.data[31] = 0x77;
     m.amount = amount;
-    for (int i = 0; i < 16; i++) m.transfer.amount.be[31 - i] = (unsigned char)(amount >> (8 * i));
+    for (int i = 0; i < 16; i++)
+        m.transfer.amount.be[31 - i] = (unsigned char)(amount >> (8 * i));
     uint64_t h = 1469598103934665603ull;
     uint64_t parts[6] = {src, home, dst, seq, (uint64_t)amount, salt};
     for (int i = 0; i < 6; i++) {

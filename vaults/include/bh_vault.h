@@ -36,8 +36,8 @@
  * version is refused at open (BH_ESCHEMA), never rewritten. */
 #define BH_VAULT_SCHEMA 1
 
-#define BH_VAULT_NAME_MAX 32   /* chain name: [a-z0-9_-]{1,32} */
-#define BH_VAULT_ACTOR_MAX 32  /* journal actor, bytes, truncated beyond */
+#define BH_VAULT_NAME_MAX 32    /* chain name: [a-z0-9_-]{1,32} */
+#define BH_VAULT_ACTOR_MAX 32   /* journal actor, bytes, truncated beyond */
 #define BH_VAULT_REASON_MAX 160 /* journal reason, bytes, truncated beyond */
 #define BH_VAULT_SYMBOL_MAX 16
 #define BH_VAULT_WINDOW_SLOTS 24 /* sliding window: 24 slots of one hour */
@@ -46,10 +46,10 @@
 typedef struct bh_vault bh_vault;
 
 typedef struct {
-    size_t map_size;     /* initial map size in bytes; 0 = 64 MiB */
-    size_t map_max;      /* the map never grows past this; 0 = 64 GiB */
-    int read_only;       /* open without write access (vaultctl readers) */
-    int no_sync;         /* MDB_NOSYNC: tests and benchmarks only; never the node */
+    size_t map_size; /* initial map size in bytes; 0 = 64 MiB */
+    size_t map_max;  /* the map never grows past this; 0 = 64 GiB */
+    int read_only;   /* open without write access (vaultctl readers) */
+    int no_sync;     /* MDB_NOSYNC: tests and benchmarks only; never the node */
 } bh_vault_opts;
 
 /* ---- stored records (views; amounts in smallest units) ---- */
@@ -158,7 +158,7 @@ typedef enum {
 typedef struct {
     uint64_t id;
     uint64_t time;
-    uint64_t ref; /* pending id or outbox id, by kind */
+    uint64_t ref;     /* pending id or outbox id, by kind */
     uint32_t kind;    /* bh_vault_jkind */
     uint32_t effects; /* BH_VJ_* flags */
     uint32_t reject;  /* bh_reject for REJECT, else 0 */
@@ -201,8 +201,8 @@ typedef struct {
  *          BH_EEXIST if a vault is already there; BH_EIO, errno.
  * In: actor, reason  journaled with the creation (may be NULL). */
 BH_WARN_UNUSED_RESULT int bh_vault_init_dir(const char *data_dir, const char *name,
-                                            uint16_t chain_id, uint64_t now,
-                                            const char *actor, const char *reason);
+                                            uint16_t chain_id, uint64_t now, const char *actor,
+                                            const char *reason);
 
 /* Open an existing vault.
  * Returns: BH_OK; BH_ENOTFOUND if there is no vault of that name (or the
@@ -248,31 +248,31 @@ BH_WARN_UNUSED_RESULT int bh_vault_release_due(bh_vault *v, size_t *released, ui
                                                size_t max);
 
 /* Read up to cap outbox entries, oldest first. Out: out, n. */
-BH_WARN_UNUSED_RESULT int bh_vault_outbox_peek(bh_vault *v, bh_vault_outbox_entry *out,
-                                               size_t cap, size_t *n);
+BH_WARN_UNUSED_RESULT int bh_vault_outbox_peek(bh_vault *v, bh_vault_outbox_entry *out, size_t cap,
+                                               size_t *n);
 /* Remove a delivered outbox entry. Returns: BH_OK; BH_ENOTFOUND. */
 BH_WARN_UNUSED_RESULT int bh_vault_outbox_ack(bh_vault *v, uint64_t id);
 
 /* ---- operator actions (all journaled with actor and reason) ---- */
 
 /* Register an asset. Returns: BH_OK; BH_EEXIST; BH_EINVAL (decimals > 38). */
-BH_WARN_UNUSED_RESULT int bh_vault_asset_add(bh_vault *v, const bh_bytes32 *token,
-                                             uint8_t decimals, const char *symbol, uint64_t now,
-                                             const char *actor, const char *reason);
+BH_WARN_UNUSED_RESULT int bh_vault_asset_add(bh_vault *v, const bh_bytes32 *token, uint8_t decimals,
+                                             const char *symbol, uint64_t now, const char *actor,
+                                             const char *reason);
 
 /* Release a pending transfer to the outbox now. A quarantine hold is
  * applied first (replay of invariants; the quarantine must be lifted).
  * Returns: BH_OK; BH_ENOTFOUND; BH_ESTATE if a chain it touches is still
  *          quarantined; BH_EINVARIANT (with *why) if applying it would break
  *          the ledger. Out: why  optional, reject reason on BH_EINVARIANT. */
-BH_WARN_UNUSED_RESULT int bh_vault_release(bh_vault *v, bh_reject *why, uint64_t id,
-                                           uint64_t now, const char *actor, const char *reason);
+BH_WARN_UNUSED_RESULT int bh_vault_release(bh_vault *v, bh_reject *why, uint64_t id, uint64_t now,
+                                           const char *actor, const char *reason);
 
 /* Drop a pending transfer: it will never be delivered; an applied one has
  * its ledger effect reversed. Returns: BH_OK; BH_ENOTFOUND; BH_EINVARIANT
  * if reversing it would break the ledger (e.g. the supply moved since). */
-BH_WARN_UNUSED_RESULT int bh_vault_drop(bh_vault *v, uint64_t id, uint64_t now,
-                                        const char *actor, const char *reason);
+BH_WARN_UNUSED_RESULT int bh_vault_drop(bh_vault *v, uint64_t id, uint64_t now, const char *actor,
+                                        const char *reason);
 
 /* Set a pending transfer's release time. Quarantine holds cannot be
  * re-timed (BH_ESTATE). Returns: BH_OK; BH_ENOTFOUND; BH_ESTATE. */
@@ -294,9 +294,9 @@ BH_WARN_UNUSED_RESULT int bh_vault_unfreeze(bh_vault *v, uint16_t chain, uint64_
  * value is in smallest units (seconds for big_delay). 0 removes a limit.
  * Returns: BH_OK; BH_EINVAL for an unknown key; BH_ENOTFOUND for an
  *          unknown asset. */
-BH_WARN_UNUSED_RESULT int bh_vault_set_limit(bh_vault *v, const bh_bytes32 *token,
-                                             const char *key, bh_u128 value, uint64_t now,
-                                             const char *actor, const char *reason);
+BH_WARN_UNUSED_RESULT int bh_vault_set_limit(bh_vault *v, const bh_bytes32 *token, const char *key,
+                                             bh_u128 value, uint64_t now, const char *actor,
+                                             const char *reason);
 
 /* ---- reading (each call is one consistent snapshot) ---- */
 
@@ -323,14 +323,13 @@ BH_WARN_UNUSED_RESULT int bh_vault_each_asset(bh_vault *v, bh_vault_asset_cb cb,
 BH_WARN_UNUSED_RESULT int bh_vault_each_lane(bh_vault *v, const bh_bytes32 *token,
                                              bh_vault_lane_cb cb, void *ctx);
 BH_WARN_UNUSED_RESULT int bh_vault_each_pending(bh_vault *v, bh_vault_pending_cb cb, void *ctx);
-BH_WARN_UNUSED_RESULT int bh_vault_each_journal(bh_vault *v, uint64_t since,
-                                                bh_vault_journal_cb cb, void *ctx);
+BH_WARN_UNUSED_RESULT int bh_vault_each_journal(bh_vault *v, uint64_t since, bh_vault_journal_cb cb,
+                                                void *ctx);
 BH_WARN_UNUSED_RESULT int bh_vault_each_quarantine(bh_vault *v, bh_vault_quarantine_cb cb,
                                                    void *ctx);
 /* Per source chain message limits: limit (0 = the vault default applies)
  * and the messages counted in the 24 h window ending at now. */
-typedef int (*bh_vault_chain_cb)(void *ctx, uint16_t chain, uint32_t msg_limit,
-                                 uint32_t count_24h);
+typedef int (*bh_vault_chain_cb)(void *ctx, uint16_t chain, uint32_t msg_limit, uint32_t count_24h);
 BH_WARN_UNUSED_RESULT int bh_vault_each_chain(bh_vault *v, uint64_t now, bh_vault_chain_cb cb,
                                               void *ctx);
 

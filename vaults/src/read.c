@@ -11,8 +11,7 @@
 /* Run a visitor over one table inside one read snapshot. */
 typedef int (*row_fn)(void *ctx, const MDB_val *k, const MDB_val *d);
 
-static int scan(bh_vault *v, MDB_txn *txn, MDB_dbi dbi, const MDB_val *from, row_fn fn,
-                void *ctx)
+static int scan(bh_vault *v, MDB_txn *txn, MDB_dbi dbi, const MDB_val *from, row_fn fn, void *ctx)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, dbi, &cur);
@@ -44,8 +43,7 @@ static int with_read(bh_vault *v, MDB_dbi dbi, const MDB_val *from, row_fn fn, v
     return rc;
 }
 
-static int get_one(bh_vault *v, MDB_dbi dbi, const void *key, size_t klen, void *out,
-                   size_t len)
+static int get_one(bh_vault *v, MDB_dbi dbi, const void *key, size_t klen, void *out, size_t len)
 {
     MDB_txn *txn;
     int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
@@ -53,8 +51,10 @@ static int get_one(bh_vault *v, MDB_dbi dbi, const void *key, size_t klen, void 
     MDB_val k = {klen, (void *)key}, d;
     rc = mdb_get(txn, dbi, &k, &d);
     if (rc == 0) {
-        if (d.mv_size == len) memcpy(out, d.mv_data, len);
-        else rc = MDB_CORRUPTED;
+        if (d.mv_size == len)
+            memcpy(out, d.mv_data, len);
+        else
+            rc = MDB_CORRUPTED;
     }
     mdb_txn_abort(txn);
     return vault_mdb_status(rc);
@@ -81,13 +81,17 @@ int bh_vault_info_get(bh_vault *v, bh_vault_info *out)
             rc = vault_mdb_status(mrc);
             break;
         }
-        if (i == 0 && d.mv_size == 4) memcpy(&out->schema, d.mv_data, 4);
-        else if (i == 1 && d.mv_size == 8) memcpy(&out->created, d.mv_data, 8);
-        else if (i == 2 && d.mv_size == sizeof seq) memcpy(&seq, d.mv_data, sizeof seq);
+        if (i == 0 && d.mv_size == 4)
+            memcpy(&out->schema, d.mv_data, 4);
+        else if (i == 1 && d.mv_size == 8)
+            memcpy(&out->created, d.mv_data, 8);
+        else if (i == 2 && d.mv_size == sizeof seq)
+            memcpy(&seq, d.mv_data, sizeof seq);
         else if (i == 3)
             memcpy(out->rejects, d.mv_data,
                    d.mv_size < sizeof out->rejects ? d.mv_size : sizeof out->rejects);
-        else rc = BH_ECORRUPT;
+        else
+            rc = BH_ECORRUPT;
     }
     mdb_txn_abort(txn);
     memcpy(out->name, v->name, sizeof out->name);
@@ -211,8 +215,7 @@ static int journal_row(void *c, const MDB_val *k, const MDB_val *d)
 {
     visit *vi = c;
     bh_vault_journal_entry e;
-    if (k->mv_size != 8 || vault_jrec_decode(&e, vault_be_u64(k->mv_data), d))
-        return BH_ECORRUPT;
+    if (k->mv_size != 8 || vault_jrec_decode(&e, vault_be_u64(k->mv_data), d)) return BH_ECORRUPT;
     return ((bh_vault_journal_cb)vi->cb)(vi->ctx, &e);
 }
 
@@ -348,8 +351,8 @@ static int audit_entry(void *vc, const bh_vault_journal_entry *e)
                        (unsigned long long)e->id, (unsigned long long)(c->expect_id - 1));
     c->expect_id++;
     if (e->kind == BH_VJ_ASSET_ADD) {
-        if (au_find(c, &e->token)) return au_fail(c, "journal %llu registers an asset twice",
-                                                  (unsigned long long)e->id);
+        if (au_find(c, &e->token))
+            return au_fail(c, "journal %llu registers an asset twice", (unsigned long long)e->id);
         if (c->na == c->capa) {
             size_t nc = c->capa ? c->capa * 2 : 8;
             au_asset *n = realloc(c->as, nc * sizeof *n);
@@ -363,7 +366,8 @@ static int audit_entry(void *vc, const bh_vault_journal_entry *e)
     }
     if (!e->effects) return 0;
     au_asset *a = au_find(c, &e->token);
-    if (!a) return au_fail(c, "journal %llu moves an unregistered asset", (unsigned long long)e->id);
+    if (!a)
+        return au_fail(c, "journal %llu moves an unregistered asset", (unsigned long long)e->id);
     bh_vault_lane *dec = NULL, *inc = NULL;
     /* create both lanes first: a later realloc would move an earlier pointer */
     if ((e->effects & BH_VJ_LANE_DEC) && !au_lane(a, e->lane_dec)) return BH_ENOMEM;
@@ -398,8 +402,7 @@ static int audit_stored_asset(void *vc, const bh_bytes32 *t, const bh_vault_asse
     return 0;
 }
 
-static int audit_stored_lane(void *vc, const bh_bytes32 *t, uint16_t chain,
-                             const bh_vault_lane *s)
+static int audit_stored_lane(void *vc, const bh_bytes32 *t, uint16_t chain, const bh_vault_lane *s)
 {
     audit_ctx *c = vc;
     char hx[65], d1[BH_U128_DEC_MAX], d2[BH_U128_DEC_MAX];

@@ -44,7 +44,8 @@ void vault_u64_be(unsigned char out[8], uint64_t x)
 uint64_t vault_be_u64(const unsigned char in[8])
 {
     uint64_t x = 0;
-    for (int i = 0; i < 8; i++) x = (x << 8) | in[i];
+    for (int i = 0; i < 8; i++)
+        x = (x << 8) | in[i];
     return x;
 }
 
@@ -57,22 +58,30 @@ static void u16_be(unsigned char out[2], uint16_t x)
 int vault_mdb_status(int rc)
 {
     switch (rc) {
-    case MDB_SUCCESS: return BH_OK;
-    case MDB_NOTFOUND: return BH_ENOTFOUND;
-    case MDB_KEYEXIST: return BH_EEXIST;
-    case MDB_MAP_FULL: return BH_EMAPFULL;
+    case MDB_SUCCESS:
+        return BH_OK;
+    case MDB_NOTFOUND:
+        return BH_ENOTFOUND;
+    case MDB_KEYEXIST:
+        return BH_EEXIST;
+    case MDB_MAP_FULL:
+        return BH_EMAPFULL;
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:
     case MDB_VERSION_MISMATCH:
     case MDB_INCOMPATIBLE:
-    case MDB_BAD_VALSIZE: return BH_ECORRUPT;
+    case MDB_BAD_VALSIZE:
+        return BH_ECORRUPT;
     case MDB_READERS_FULL:
     case MDB_TXN_FULL:
     case MDB_CURSOR_FULL:
-    case MDB_DBS_FULL: return BH_EBUSY;
-    case ENOMEM: return BH_ENOMEM;
-    default: return rc > 0 ? BH_EIO : BH_EIO;
+    case MDB_DBS_FULL:
+        return BH_EBUSY;
+    case ENOMEM:
+        return BH_ENOMEM;
+    default:
+        return rc > 0 ? BH_EIO : BH_EIO;
     }
 }
 
@@ -107,8 +116,7 @@ int bh_vault_name_is_valid(const char *name)
     if (n == 0 || n > BH_VAULT_NAME_MAX) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return 0;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return 0;
     }
     return 1;
 }
@@ -138,15 +146,14 @@ static int vault_dir(char *out, size_t cap, const char *data_dir, const char *na
     return (n < 0 || (size_t)n >= cap) ? BH_EINVAL : BH_OK;
 }
 
-static const char *const k_db_names[N_DBS] = {"meta",    "assets", "lanes",      "processed",
-                                              "pending", "outbox", "journal",    "quarantine",
-                                              "chains"};
+static const char *const k_db_names[N_DBS] = {
+    "meta", "assets", "lanes", "processed", "pending", "outbox", "journal", "quarantine", "chains"};
 
 static MDB_dbi *db_slot(bh_vault *v, int i)
 {
-    MDB_dbi *slots[N_DBS] = {&v->db_meta,    &v->db_assets,  &v->db_lanes,
-                             &v->db_processed, &v->db_pending, &v->db_outbox,
-                             &v->db_journal, &v->db_quarantine, &v->db_chains};
+    MDB_dbi *slots[N_DBS] = {&v->db_meta,      &v->db_assets,     &v->db_lanes,
+                             &v->db_processed, &v->db_pending,    &v->db_outbox,
+                             &v->db_journal,   &v->db_quarantine, &v->db_chains};
     return slots[i];
 }
 
@@ -253,8 +260,10 @@ int bh_vault_init_dir(const char *data_dir, const char *name, uint16_t chain_id,
         uint64_t id;
         if (!rc) rc = journal_put(v, txn, &j, actor, reason ? reason : "vault created", &id);
         if (!rc) rc = meta_put(txn, v->db_meta, "seq", &v->seq, sizeof v->seq);
-        if (!rc) rc = vault_mdb_status(mdb_txn_commit(txn));
-        else mdb_txn_abort(txn);
+        if (!rc)
+            rc = vault_mdb_status(mdb_txn_commit(txn));
+        else
+            mdb_txn_abort(txn);
     }
     bh_vault_close(v);
     if (rc) {
@@ -269,8 +278,8 @@ int bh_vault_init_dir(const char *data_dir, const char *name, uint16_t chain_id,
     return rc;
 }
 
-int bh_vault_open(bh_vault **out, const char *data_dir, const char *name,
-                  const bh_vault_opts *opts, char *why, size_t why_cap)
+int bh_vault_open(bh_vault **out, const char *data_dir, const char *name, const bh_vault_opts *opts,
+                  char *why, size_t why_cap)
 {
     char scratch[8];
     if (!why || why_cap == 0) {
@@ -376,8 +385,8 @@ int vault_jrec_decode(bh_vault_journal_entry *out, uint64_t id, const MDB_val *v
     vault_jrec j;
     if (val->mv_size < sizeof j) return BH_ECORRUPT;
     memcpy(&j, val->mv_data, sizeof j);
-    if (val->mv_size != sizeof j + j.actor_len + j.reason_len ||
-        j.actor_len > BH_VAULT_ACTOR_MAX || j.reason_len > BH_VAULT_REASON_MAX)
+    if (val->mv_size != sizeof j + j.actor_len + j.reason_len || j.actor_len > BH_VAULT_ACTOR_MAX ||
+        j.reason_len > BH_VAULT_REASON_MAX)
         return BH_ECORRUPT;
     const char *s = (const char *)val->mv_data + sizeof j;
     out->id = id;
@@ -414,8 +423,8 @@ static void jrec_from_msg(vault_jrec *j, const bh_transfer_msg *m, uint64_t now)
 
 /* ---- ledger ---- */
 
-bh_reject vault_effect(bh_vault_asset *a, bh_vault_lane *dec, bh_vault_lane *inc,
-                       unsigned effects, bh_u128 amount, int check_cap)
+bh_reject vault_effect(bh_vault_asset *a, bh_vault_lane *dec, bh_vault_lane *inc, unsigned effects,
+                       bh_u128 amount, int check_cap)
 {
     bh_u128 locked = a->locked, total = a->outstanding_total, dnew = 0, inew = 0;
     if (effects & BH_VJ_LOCK_ADD)
@@ -558,8 +567,10 @@ static int cache_chain(bh_vault *v, MDB_txn *txn, uint16_t chain, vault_cchain *
         return vault_mdb_status(rc);
     }
     rc = mdb_get(txn, v->db_quarantine, &k, &d);
-    if (rc == 0) c->frozen = 1;
-    else if (rc != MDB_NOTFOUND) return vault_mdb_status(rc);
+    if (rc == 0)
+        c->frozen = 1;
+    else if (rc != MDB_NOTFOUND)
+        return vault_mdb_status(rc);
     v->ncc++;
     *out = c;
     return BH_OK;
@@ -818,9 +829,12 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
     bh_reject why = BH_REJECT_OK;
     uint16_t src = m->emitter_chain, dst = m->transfer.to_chain;
     vault_casset *ca = NULL;
-    if (m->transfer.token_chain != v->chain_id) why = BH_REJECT_UNKNOWN_CHAIN;
-    else if (m->amount == 0 || m->fee > m->amount) why = BH_REJECT_AMOUNT_OUT_OF_RANGE;
-    else if (src == dst || src == 0 || dst == 0) why = BH_REJECT_SAME_CHAIN;
+    if (m->transfer.token_chain != v->chain_id)
+        why = BH_REJECT_UNKNOWN_CHAIN;
+    else if (m->amount == 0 || m->fee > m->amount)
+        why = BH_REJECT_AMOUNT_OUT_OF_RANGE;
+    else if (src == dst || src == 0 || dst == 0)
+        why = BH_REJECT_SAME_CHAIN;
     if (!why) {
         if ((rc = cache_asset(v, txn, &m->transfer.token, &ca))) return rc;
         if (!ca->found) why = BH_REJECT_UNKNOWN_ASSET;
@@ -1019,8 +1033,7 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         /* a quarantine hold: apply it now, under the ledger's invariants */
         vault_cchain *cs, *cd;
         uint16_t src = p.msg.emitter_chain, dst = p.msg.transfer.to_chain;
-        if ((rc = cache_chain(v, txn, src, &cs)) || (rc = cache_chain(v, txn, dst, &cd)))
-            return rc;
+        if ((rc = cache_chain(v, txn, src, &cs)) || (rc = cache_chain(v, txn, dst, &cd))) return rc;
         if (cs->frozen || cd->frozen) {
             set_err(v, "pending %llu: chain %u is still quarantined; unfreeze it first",
                     (unsigned long long)c->id, cs->frozen ? src : dst);
@@ -1094,8 +1107,8 @@ static int drop_fn(bh_vault *v, MDB_txn *txn, void *vctx)
             return rc;
         if ((rev & BH_VJ_LANE_INC) && (rc = cache_lane(v, txn, &p.msg.transfer.token, ldec, &cinc)))
             return rc;
-        bh_reject why = vault_effect(&ca->a, cdec ? &cdec->l : NULL, cinc ? &cinc->l : NULL,
-                                     rev, p.msg.amount, 0);
+        bh_reject why = vault_effect(&ca->a, cdec ? &cdec->l : NULL, cinc ? &cinc->l : NULL, rev,
+                                     p.msg.amount, 0);
         if (why) {
             set_err(v, "pending %llu cannot be dropped: reversing it would give %s",
                     (unsigned long long)c->id, bh_reject_name(why));
@@ -1144,8 +1157,8 @@ static int retime_fn(bh_vault *v, MDB_txn *txn, void *vctx)
     return journal_put(v, txn, &j, c->actor, c->reason, &jid);
 }
 
-int bh_vault_retime(bh_vault *v, uint64_t id, uint64_t release_at, uint64_t now,
-                    const char *actor, const char *reason)
+int bh_vault_retime(bh_vault *v, uint64_t id, uint64_t release_at, uint64_t now, const char *actor,
+                    const char *reason)
 {
     if (!v) return BH_EINVAL;
     v->err[0] = 0;
@@ -1279,19 +1292,26 @@ static int asset_add_fn(bh_vault *v, MDB_txn *txn, void *vctx)
     ca->a.created = c->now;
     ca->a.big_delay = BH_VAULT_DEFAULT_BIG_DELAY;
     if (c->symbol) snprintf(ca->a.symbol, sizeof ca->a.symbol, "%s", c->symbol);
-    vault_jrec j = {.time = c->now, .kind = BH_VJ_ASSET_ADD, .token = *c->token,
-                    .amount = c->decimals, .chain = v->chain_id};
+    vault_jrec j = {.time = c->now,
+                    .kind = BH_VJ_ASSET_ADD,
+                    .token = *c->token,
+                    .amount = c->decimals,
+                    .chain = v->chain_id};
     uint64_t jid;
     return journal_put(v, txn, &j, c->actor, c->reason ? c->reason : "asset registered", &jid);
 }
 
-int bh_vault_asset_add(bh_vault *v, const bh_bytes32 *token, uint8_t decimals,
-                       const char *symbol, uint64_t now, const char *actor, const char *reason)
+int bh_vault_asset_add(bh_vault *v, const bh_bytes32 *token, uint8_t decimals, const char *symbol,
+                       uint64_t now, const char *actor, const char *reason)
 {
     if (!v || !token || decimals > 38) return BH_EINVAL;
     v->err[0] = 0;
-    admin_ctx c = {.token = token, .decimals = decimals, .symbol = symbol, .now = now,
-                   .actor = actor, .reason = reason};
+    admin_ctx c = {.token = token,
+                   .decimals = decimals,
+                   .symbol = symbol,
+                   .now = now,
+                   .actor = actor,
+                   .reason = reason};
     return run_write(v, asset_add_fn, &c);
 }
 
@@ -1326,8 +1346,8 @@ static int freeze_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         rc = mdb_del(txn, v->db_quarantine, &k, NULL);
     }
     if (rc) return vault_mdb_status(rc);
-    vault_jrec j = {.time = c->now, .kind = freeze ? BH_VJ_FREEZE : BH_VJ_UNFREEZE,
-                    .chain = c->chain};
+    vault_jrec j = {
+        .time = c->now, .kind = freeze ? BH_VJ_FREEZE : BH_VJ_UNFREEZE, .chain = c->chain};
     uint64_t jid;
     return journal_put(v, txn, &j, c->actor, c->reason, &jid);
 }
@@ -1408,8 +1428,10 @@ static int set_limit_fn(bh_vault *v, MDB_txn *txn, void *vctx)
             vault_clane *cl;
             if ((rc = cache_lane(v, txn, c->token, chain, &cl))) return rc;
             bh_vault_lane *l = &cl->l;
-            if (!strcmp(name, "cap")) l->cap = c->value;
-            else if (!strcmp(name, "window")) l->window_limit = c->value;
+            if (!strcmp(name, "cap"))
+                l->cap = c->value;
+            else if (!strcmp(name, "window"))
+                l->window_limit = c->value;
             else if (!strcmp(name, "in_capacity")) {
                 if (!l->in.capacity) l->in.last = c->now;
                 l->in.capacity = c->value;
@@ -1448,7 +1470,7 @@ int bh_vault_set_limit(bh_vault *v, const bh_bytes32 *token, const char *key, bh
 {
     if (!v || !key) return BH_EINVAL;
     v->err[0] = 0;
-    admin_ctx c = {.token = token, .key = key, .value = value, .now = now, .actor = actor,
-                   .reason = reason};
+    admin_ctx c = {
+        .token = token, .key = key, .value = value, .now = now, .actor = actor, .reason = reason};
     return run_write(v, set_limit_fn, &c);
 }

@@ -111,8 +111,8 @@ uint64_t vault_be_u64(const unsigned char in[8]);
 /* Apply effect flags to an asset and its lanes without breaking an
  * invariant. Returns: BH_REJECT_OK (records updated) or the reason (records
  * untouched). dec/inc may be NULL when their flag is absent. */
-bh_reject vault_effect(bh_vault_asset *a, bh_vault_lane *dec, bh_vault_lane *inc,
-                       unsigned effects, bh_u128 amount, int check_cap);
+bh_reject vault_effect(bh_vault_asset *a, bh_vault_lane *dec, bh_vault_lane *inc, unsigned effects,
+                       bh_u128 amount, int check_cap);
 
 /* Decode a journal record into a public entry. Returns: BH_OK; BH_ECORRUPT. */
 int vault_jrec_decode(bh_vault_journal_entry *out, uint64_t id, const MDB_val *val);
