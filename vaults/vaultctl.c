@@ -234,11 +234,18 @@ static void scan_vaults(const opts *o)
     struct dirent *e;
     while ((e = readdir(d)) && g_nvaults < MAX_VAULTS) {
         if (!bh_vault_name_is_valid(e->d_name)) continue;
+        char f[4400];
+        struct stat st;
+        snprintf(f, sizeof f, "%s/%s/data.mdb", p, e->d_name);
+        if (stat(f, &st) != 0) continue; /* not a vault directory at all */
         bh_vault_opts vo = {.read_only = 1};
         bh_vault *v = NULL;
-        if (bh_vault_open(&v, o->data_dir, e->d_name, &vo, NULL, 0) != BH_OK) continue;
+        /* a vault that fails to open is still listed (id 0): verbs report it */
         memcpy(g_vaults[g_nvaults].name, e->d_name, strlen(e->d_name) + 1); /* valid: <= 32 */
-        g_vaults[g_nvaults++].id = bh_vault_chain_id(v);
+        g_vaults[g_nvaults].id = 0;
+        if (bh_vault_open(&v, o->data_dir, e->d_name, &vo, NULL, 0) == BH_OK)
+            g_vaults[g_nvaults].id = bh_vault_chain_id(v);
+        g_nvaults++;
         bh_vault_close(v);
     }
     closedir(d);
@@ -538,6 +545,11 @@ static int v_list(const opts *o)
         bh_vault *v;
         if ((x = open_vault(o, g_vaults[i].name, 1, &v))) {
             worst = EXIT_REFUSED;
+            if (o->json)
+                json_array_append_new(out, json_pack("{s:s,s:s}", "name", g_vaults[i].name, "error",
+                                                     "cannot open the vault"));
+            else
+                printf("%-16s ERROR: cannot open the vault (see above)\n", g_vaults[i].name);
             continue;
         }
         walk wa = {0}, wp = {0}, wq = {.arr = json_array()};
@@ -755,14 +767,19 @@ static int v_pending(const opts *o)
     if (x) return x;
     scan_vaults(o);
     pend_ctx s = {.o = o, .arr = json_array()};
+    int worst = EXIT_OK;
     if (!o->json)
         printf("%-18s %-10s %-20s %-14s %-14s %-10s %s\n", "ID", "CAUSE", "RELEASE", "FROM", "TO",
                "ASSET", "AMOUNT");
     for (size_t i = 0; i < g_nvaults || (o->argc && i == 0); i++) {
         const char *name = o->argc ? o->argv[0] : g_vaults[i].name;
         if ((x = open_vault(o, name, 1, &s.v))) {
-            json_decref(s.arr);
-            return x;
+            if (o->argc) {
+                json_decref(s.arr);
+                return x;
+            }
+            worst = EXIT_REFUSED;
+            continue;
         }
         int rc = bh_vault_each_pending(s.v, pend_row, &s);
         bh_vault_close(s.v);
@@ -773,10 +790,13 @@ static int v_pending(const opts *o)
         }
         if (o->argc) break;
     }
-    if (o->json) return print_json(s.arr);
+    if (o->json) {
+        int pj = print_json(s.arr);
+        return pj ? pj : worst;
+    }
     json_decref(s.arr);
     if (!s.n) printf("(nothing pending)\n");
-    return EXIT_OK;
+    return worst;
 }
 
 /* ID is CHAIN/N, or N when exactly one vault has pending N. */
@@ -1328,8 +1348,18 @@ static int v_audit(const opts *o)
         const char *name = o->argc ? o->argv[0] : g_vaults[i].name;
         bh_vault *v;
         if ((x = open_vault(o, name, 1, &v))) {
-            json_decref(arr);
-            return x;
+            if (o->argc) {
+                json_decref(arr);
+                return x;
+            }
+            /* one broken vault must not hide the others' results */
+            worst = EXIT_REFUSED;
+            if (o->json)
+                json_array_append_new(arr, json_pack("{s:s,s:b,s:s}", "vault", name, "ok", 0,
+                                                     "difference", "cannot open the vault"));
+            else
+                printf("vault %s: ERROR: cannot open the vault (see above)\n", name);
+            continue;
         }
         char diff[512];
         int rc = bh_vault_audit(v, diff, sizeof diff);

@@ -196,7 +196,8 @@ static void test_bad_data_dir_and_unknown_chain(void **state)
     int st = vc("show", "eth", NULL);
     assert_true(st == 1 || st == 2);
     assert_true(strlen(g_r.err) > 10);
-    VC(0, "list"); /* the broken entry is skipped, not fatal */
+    VC(1, "list"); /* the broken entry is reported, not hidden */
+    out_has("eth              ERROR");
     vt_rmrf(empty);
     free(empty);
     g_dir = saved;
@@ -380,6 +381,39 @@ static void test_writing_verbs(void **state)
     out_has("vault sol: ok");
 }
 
+/* A vault written by a newer build is refused by name; the others still work. */
+static void test_newer_schema_refused(void **state)
+{
+    (void)state;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    char p[700];
+    snprintf(p, sizeof p, "%s/vaults/sol", g_dir);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, p, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    uint32_t v99 = 99;
+    MDB_val k = {6, "schema"}, d = {4, &v99};
+    assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    VC(1, "show", "sol");
+    err_has("vault schema 99");
+    err_has("refusing to open it");
+    VC(1, "list");
+    out_has("sol              ERROR");
+    out_has("eth ");
+    VC(1, "audit");
+    out_has("vault eth: ok");
+    out_has("vault sol: ERROR");
+    VC(1, "freeze", "77", "--reason", "drill");
+    out_has("vault eth: quarantined 77");
+    VC(0, "show", "eth");
+}
+
 static bh_u128 eth_locked(void)
 {
     bh_vault_opts ro = {.read_only = 1};
@@ -462,6 +496,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bad_data_dir_and_unknown_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reading_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writing_verbs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_with_writer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

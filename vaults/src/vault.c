@@ -833,7 +833,9 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
         why = BH_REJECT_UNKNOWN_CHAIN;
     else if (m->amount == 0 || m->fee > m->amount)
         why = BH_REJECT_AMOUNT_OUT_OF_RANGE;
-    else if (src == dst || src == 0 || dst == 0)
+    else if (src == 0 || dst == 0)
+        why = BH_REJECT_UNKNOWN_CHAIN;
+    else if (src == dst)
         why = BH_REJECT_SAME_CHAIN;
     if (!why) {
         if ((rc = cache_asset(v, txn, &m->transfer.token, &ca))) return rc;
