@@ -691,7 +691,9 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         if (rc != BH_OK) {
             /* A refused or capped range is never read as "no events": shrink and ask again. */
             if (qi.range_refused && c->range > 1) {
-                c->range = c->range / 2;
+                uint64_t asked = end - cur + 1;
+                c->range = (asked < c->range ? asked : c->range) / 2;
+                if (c->range == 0) c->range = 1;
                 c->ok_streak = 0;
                 chain_log(c, 1, "eth_getLogs [%llu, %llu] refused: range now %llu blocks",
                           (unsigned long long)cur, (unsigned long long)end,
