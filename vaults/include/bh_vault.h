@@ -17,8 +17,9 @@
  * nothing at all in a vault that never minted onto C (outstanding is 0).
  *
  * Files: DATA_DIR/vaults/<name>/{data.mdb,lock.mdb}, mode 0600. A vault
- * handle is used by one thread at a time; several processes may open the
- * same vault (LMDB readers never block the single writer).
+ * handle is used by one thread at a time and never carried across fork();
+ * several processes may open the same vault (LMDB readers never block the
+ * single writer, and writers from several processes take turns).
  *
  * Time is always an input (`now`, seconds since the epoch) so behaviour is
  * reproducible. All amounts are in the token's smallest unit. */
