@@ -25,7 +25,7 @@ int bh_portal_decode_transfer_out(bh_portal_transfer_out *out, const bh_hash32 *
     if (memcmp(&sig, &topics[0], sizeof sig) != 0) return BH_EMALFORMED;
     bh_portal_transfer_out ev;
     memset(&ev, 0, sizeof ev);
-    uint64_t v;
+    uint64_t v = 0;
     int rc = bh_abi_read_u64(&ev.sequence, topics[1].data, 32, 0);
     if (rc == BH_OK) rc = bh_abi_read_address(&ev.sender, topics[2].data, 32, 0);
     if (rc == BH_OK) rc = bh_abi_read_bytes32(&ev.token, data, len, 0);

@@ -806,6 +806,82 @@ static void test_it_nonce_and_fee_bump(void **state)
     bh_evm_sender_destroy(s2);
 }
 
+/* Chains configured for N confirmations instead of the finalized tag: an
+ * event shows up exactly when it is N blocks deep. */
+static void test_it_confirmations_mode(void **state)
+{
+    (void)state;
+    finalize(F.a.url);
+    const char *urls[] = {F.a.url};
+    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A, .evm_chain_id = EVM_A, .urls = urls,
+                               .n_urls = 1, .quorum = 1, .confirmations = 3,
+                               .portal = F.portal_a};
+    bh_evm_chain *c = NULL;
+    assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
+    bh_block_ref head;
+    assert_int_equal(bh_evm_chain_finalized(c, &head), BH_OK);
+    bh_watcher *w = NULL;
+    assert_int_equal(bh_watcher_create(&w, &bh_chain_evm_ops, c, &head), BH_OK);
+    bh_u256 amount, fee;
+    u256(&amount, 33);
+    u256(&fee, 0);
+    bh_evm_receipt r;
+    assert_int_equal(bh_portal_lock(F.dep_a, &r, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 9),
+                     BH_OK);
+    uint64_t at = r.block_number;
+    bh_evm_receipt_clear(&r);
+    bh_chain_event *ev;
+    size_t n;
+    assert_int_equal(it_mine(F.a.url, 2), 0); /* head = at + 2: 2 confirmations */
+    poll_all(w, &ev, &n);
+    assert_int_equal(n, 0);
+    free(ev);
+    assert_int_equal(it_mine(F.a.url, 1), 0); /* head = at + 3 */
+    poll_all(w, &ev, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].block_number, at);
+    assert_true(ev[0].msg.amount == 33);
+    free(ev);
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(c);
+}
+
+/* Gas estimation is capped; a reverting call is refused before anything is
+ * sent, with the contract's reason; the nonce is not consumed. */
+static void test_it_gas_cap_and_revert(void **state)
+{
+    (void)state;
+    bh_seckey k;
+    it_test_key(&k, 400);
+    bh_address who;
+    assert_int_equal(bh_attest_address(F.ctx, &who, &k), BH_OK);
+    fund(F.a.url, &who);
+    bh_evm_sender_options o = {.chain_id = EVM_A, .gas_cap = 50000};
+    bh_evm_sender *s = NULL;
+    assert_int_equal(bh_evm_sender_create(&s, F.rpc_a, F.ctx, &k, &o), BH_OK);
+    bh_address tok;
+    assert_int_equal(bh_test_token_deploy(s, &tok, "Capped", "CAP", 18), BH_ERANGE);
+    assert_non_null(strstr(bh_evm_sender_last_error(s), "above cap"));
+    assert_int_equal(bh_evm_sender_next_nonce(s), 0);
+    /* registerRemote from a non-owner reverts with the Portal's reason. */
+    assert_int_equal(bh_portal_register_remote(s, &F.portal_a, 7, &who), BH_EREVERTED);
+    assert_non_null(strstr(bh_evm_sender_last_error(s), "only owner"));
+    assert_int_equal(bh_evm_sender_next_nonce(s), 0);
+    /* A transaction signed for another chain id is refused by the node. */
+    bh_evm_sender_options wrong = {.chain_id = EVM_B};
+    bh_evm_sender *sw = NULL;
+    assert_int_equal(bh_evm_sender_create(&sw, F.rpc_a, F.ctx, &k, &wrong), BH_OK);
+    bh_u256 one;
+    u256(&one, 1);
+    assert_int_not_equal(bh_test_token_mint(sw, &F.token_a, &who, &one), BH_OK);
+    bh_u256 bal;
+    assert_int_equal(bh_erc20_balance(F.rpc_a, &bal, &F.token_a, &who), BH_OK);
+    assert_int_equal(u256_low(&bal), 0);
+    bh_evm_sender_destroy(sw);
+    bh_evm_sender_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -817,6 +893,8 @@ int main(void)
         cmocka_unit_test(test_it_hostile_endpoints),
         cmocka_unit_test(test_it_adaptive_range),
         cmocka_unit_test(test_it_nonce_and_fee_bump),
+        cmocka_unit_test(test_it_confirmations_mode),
+        cmocka_unit_test(test_it_gas_cap_and_revert),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
