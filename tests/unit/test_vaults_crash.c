@@ -27,10 +27,12 @@ static void make_batch(bh_transfer_msg *b, uint64_t n)
         b[6 + i] = vt_msg(2, 1, 1, n * 2 + (uint64_t)i + 1, 5, 0, 0);
 }
 
-static void child(const char *dir, uint64_t start)
+static void child(const char *dir, uint64_t start, int ready_fd)
 {
     bh_vault *v = NULL;
     if (bh_vault_open(&v, dir, "home", NULL, NULL, 0) != BH_OK) _exit(3);
+    /* tell the parent the kill may come: from now on we are inside apply */
+    if (write(ready_fd, "r", 1) != 1) _exit(6);
     for (uint64_t n = start;; n++) {
         bh_transfer_msg b[BATCH];
         bh_vault_result r[BATCH];
@@ -55,10 +57,19 @@ static void test_sigkill_never_half_applies(void **state)
     uint64_t next = 0; /* first batch not yet known applied */
     int child_progress = 0;
     for (int kill_no = 0; kill_no < KILLS; kill_no++) {
+        int ready[2];
+        assert_int_equal(pipe(ready), 0);
         pid_t pid = fork();
         assert_true(pid >= 0);
-        if (pid == 0) child(dir, next);
-        usleep((useconds_t)(rand() % 25000));
+        if (pid == 0) {
+            close(ready[0]);
+            child(dir, next, ready[1]);
+        }
+        close(ready[1]);
+        char c;
+        assert_int_equal(read(ready[0], &c, 1), 1);
+        close(ready[0]);
+        usleep((useconds_t)(rand() % 15000));
         kill(pid, SIGKILL);
         int st;
         assert_int_equal(waitpid(pid, &st, 0), pid);
