@@ -80,13 +80,17 @@ BH_WARN_UNUSED_RESULT int bh_watcher_create(bh_watcher **out, const bh_chain_ops
 
 void bh_watcher_destroy(bh_watcher *w);
 
-/* One step: read the finalized head, check the cursor block still has its
- * hash, fetch and decode the events after the cursor up to the head (or as
+/* One step. The first call checks every endpoint serves the configured
+ * chain (ops->verify; BH_ECHAINID refuses to start). Then: read the
+ * finalized head (if it trails the cursor, return with no events), check
+ * the cursor block still has its hash, fetch and decode the events after the cursor up to the head (or as
  * far as the provider allowed), and advance the cursor past them.
  * The caller must persist the events and the new cursor together.
  * Returns: BH_OK (possibly with 0 events); BH_EEQUIVOCATION if the cursor's
  *          finalized block changed hash (trip the breaker: the cursor is
- *          not moved); BH_ENOQUORUM; transport errors of the backend.
+ *          not moved); BH_ECHAINID; BH_ENOQUORUM; BH_EPROTO (an answer
+ *          that cannot be complete, e.g. a gap in the Portal's sequence);
+ *          transport errors of the backend. On any error the cursor stays. 
  * Out: events  heap array, caller frees with free(); NULL when n is 0.
  *      n       number of events.
  *      cursor  the new cursor (also kept by the watcher). May be NULL. */

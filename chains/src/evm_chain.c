@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bh_abi.h"
 #include "bh_amount.h"
@@ -22,6 +23,12 @@ struct bh_evm_chain {
     size_t n;
     uint64_t range;
     unsigned ok_streak; /* successful ranges since the last refusal */
+    /* The Portal numbers its events 0, 1, 2, ...: a gap means an answer left
+     * one out. next_seq holds after block seq_block, when have_seq. */
+    int have_seq;
+    uint64_t next_seq, seq_block;
+    uint64_t down_until[BH_EVM_MAX_ENDPOINTS]; /* ms; skip a failing endpoint till then */
+    unsigned down_ms[BH_EVM_MAX_ENDPOINTS];    /* its current back-off */
     bh_hash32 topic_out, topic_transfer;
     bh_bytes32 portal32;
 };
@@ -124,6 +131,63 @@ typedef struct {
 /* Ask every endpoint; accept content that k of them returned identically.
  * On success *winner owns the agreed object. `finality` marks the question
  * as a block hash at a finalized height: dissent is then equivocation. */
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int endpoint_down(const bh_evm_chain *c, size_t i)
+{
+    return c->down_until[i] > now_ms();
+}
+
+/* One call to endpoint i. An endpoint that cannot be reached (timeout,
+ * transport failure) is skipped for a back-off (1 s doubling to 60 s) so a
+ * dead or hanging provider does not slow every round; it is still asked
+ * when the others cannot make the quorum alone. */
+static int ask(bh_evm_chain *c, size_t i, json_t **res, const char *method, json_t *params)
+{
+    int rc = bh_rpc_call(c->ep[i], res, method, params);
+    if (rc == BH_ETIMEOUT || rc == BH_EHTTP) {
+        c->down_ms[i] = c->down_ms[i] ? (c->down_ms[i] >= 30000 ? 60000 : c->down_ms[i] * 2)
+                                      : 1000;
+        c->down_until[i] = now_ms() + c->down_ms[i];
+        chain_log(c, 1, "%s unreachable (%s): skipped for %u ms", bh_rpc_url(c->ep[i]),
+                  bh_errname(rc), c->down_ms[i]);
+    } else if (rc == BH_OK) {
+        c->down_ms[i] = 0;
+        c->down_until[i] = 0;
+    }
+    return rc;
+}
+
+/* Tally: index of the content with the most votes, its votes, distinct contents. */
+static void tally(const bh_evm_chain *c, const answer *a, size_t *best, size_t *best_votes,
+                  size_t *distinct)
+{
+    *best = SIZE_MAX;
+    *best_votes = 0;
+    *distinct = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (a[i].status != BH_OK) continue;
+        size_t votes = 0, first = i;
+        for (size_t j = 0; j < c->n; j++) {
+            if (a[j].status != BH_OK || memcmp(&a[i].digest, &a[j].digest, 32) != 0) continue;
+            if (j < first) first = j;
+            votes++;
+        }
+        if (first == i) (*distinct)++;
+        if (votes > *best_votes) {
+            *best_votes = votes;
+            *best = i;
+        }
+    }
+}
+
+#define NOT_ASKED 1 /* answer status of an endpoint skipped while backing off */
+
 static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn parse,
                   const void *ctx, void (*free_obj)(void *), void **winner, int finality,
                   quorum_info *info)
@@ -134,40 +198,38 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
     *winner = NULL;
     if (!params) return BH_ENOMEM;
     int last_err = BH_ENOQUORUM;
-    for (size_t i = 0; i < c->n; i++) {
-        json_t *res = NULL;
-        a[i].status = bh_rpc_call(c->ep[i], &res, method, params);
-        if (a[i].status == BH_OK) {
-            a[i].status = parse(c, res, ctx, &a[i].digest, &a[i].obj);
-            if (a[i].status != BH_OK)
-                chain_log(c, 1, "%s: %s answer rejected: %s", bh_rpc_url(c->ep[i]), method,
-                          bh_errname(a[i].status));
+    size_t best = SIZE_MAX, best_votes = 0, distinct = 0;
+    /* Pass 0 asks the endpoints in good standing, pass 1 the others if needed. */
+    for (int pass = 0; pass < 2; pass++) {
+        int asked = 0;
+        for (size_t i = 0; i < c->n; i++) {
+            if (pass == 1 && a[i].status != NOT_ASKED) continue;
+            if (pass == 0 && endpoint_down(c, i)) {
+                a[i].status = NOT_ASKED;
+                continue;
+            }
+            asked = 1;
+            json_t *res = NULL;
+            a[i].status = ask(c, i, &res, method, params);
+            if (a[i].status == BH_OK) {
+                a[i].status = parse(c, res, ctx, &a[i].digest, &a[i].obj);
+                if (a[i].status != BH_OK)
+                    chain_log(c, 1, "%s: %s answer rejected: %s", bh_rpc_url(c->ep[i]), method,
+                              bh_errname(a[i].status));
+            }
+            json_decref(res);
+            if (a[i].status == BH_OK) {
+                info->answered++;
+            } else {
+                last_err = a[i].status;
+                if (a[i].status == BH_ERPC || a[i].status == BH_ETOOBIG) info->range_refused = 1;
+            }
         }
-        json_decref(res);
-        if (a[i].status == BH_OK) {
-            info->answered++;
-        } else {
-            last_err = a[i].status;
-            if (a[i].status == BH_ERPC || a[i].status == BH_ETOOBIG) info->range_refused = 1;
-        }
+        tally(c, a, &best, &best_votes, &distinct);
+        if (best_votes >= c->cfg.quorum || (pass == 1 && !asked)) break;
     }
     json_decref(params);
 
-    size_t best = SIZE_MAX, best_votes = 0, distinct = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        if (a[i].status != BH_OK) continue;
-        size_t votes = 0, first = i;
-        for (size_t j = 0; j < c->n; j++) {
-            if (a[j].status != BH_OK || memcmp(&a[i].digest, &a[j].digest, 32) != 0) continue;
-            if (j < first) first = j;
-            votes++;
-        }
-        if (first == i) distinct++;
-        if (votes > best_votes) {
-            best_votes = votes;
-            best = i;
-        }
-    }
     int rc;
     if (best != SIZE_MAX && best_votes >= c->cfg.quorum) {
         rc = BH_OK;
@@ -307,23 +369,28 @@ int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out)
     int last = BH_ENOQUORUM;
     json_t *fin_params = json_pack("[s,b]", "finalized", 0);
     if (!fin_params) return BH_ENOMEM;
-    for (size_t i = 0; i < c->n; i++) {
-        json_t *res = NULL;
-        uint64_t num = 0;
-        int rc;
-        if (c->cfg.confirmations == 0) {
-            rc = bh_rpc_call(c->ep[i], &res, "eth_getBlockByNumber", fin_params);
-            if (rc == BH_OK) rc = bh_rpc_member_quantity(&num, res, "number");
-        } else {
-            rc = bh_rpc_call(c->ep[i], &res, "eth_blockNumber", NULL);
-            if (rc == BH_OK) rc = bh_rpc_read_quantity(&num, res);
-            num = num > c->cfg.confirmations ? num - c->cfg.confirmations : 0;
-        }
-        json_decref(res);
-        if (rc == BH_OK) {
-            nums[got++] = num;
-        } else {
-            last = rc;
+    int asked_[BH_EVM_MAX_ENDPOINTS] = {0};
+    for (int pass = 0; pass < 2 && got < c->cfg.quorum; pass++) {
+        for (size_t i = 0; i < c->n; i++) {
+            if (asked_[i] || (pass == 0 && endpoint_down(c, i))) continue;
+            asked_[i] = 1;
+            json_t *res = NULL;
+            uint64_t num = 0;
+            int rc;
+            if (c->cfg.confirmations == 0) {
+                rc = ask(c, i, &res, "eth_getBlockByNumber", fin_params);
+                if (rc == BH_OK) rc = bh_rpc_member_quantity(&num, res, "number");
+            } else {
+                rc = ask(c, i, &res, "eth_blockNumber", NULL);
+                if (rc == BH_OK) rc = bh_rpc_read_quantity(&num, res);
+                num = num > c->cfg.confirmations ? num - c->cfg.confirmations : 0;
+            }
+            json_decref(res);
+            if (rc == BH_OK) {
+                nums[got++] = num;
+            } else {
+                last = rc;
+            }
         }
     }
     json_decref(fin_params);
@@ -580,9 +647,14 @@ static int push_event(event_vec *ev, const bh_chain_event *e)
     return BH_OK;
 }
 
+typedef struct {
+    int have;
+    uint64_t next;
+} seq_state;
+
 /* Decode the logs of one block (logs[first..end)) into events. */
 static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t end,
-                        event_vec *out)
+                        event_vec *out, seq_state *seq)
 {
     const evm_log *l0 = &ls->v[first];
     uint64_t timestamp = l0->timestamp;
@@ -620,6 +692,16 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
             if (push_event(out, &e) != BH_OK) goto nomem;
             continue;
         }
+        if (seq->have && ev.sequence != seq->next) {
+            chain_log(c, 2, "block %llu: Portal sequence %llu where %llu was due: an answer "
+                      "is missing events",
+                      (unsigned long long)l->block_number, (unsigned long long)ev.sequence,
+                      (unsigned long long)seq->next);
+            free_transfers(ts);
+            return BH_EPROTO;
+        }
+        seq->have = 1;
+        seq->next = ev.sequence + 1;
         e.kind = ev.kind;
         e.sender = ev.sender;
         e.nonce = ev.nonce;
@@ -671,6 +753,7 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
     event_vec out = {0};
     uint64_t cur = from;
     int rc = BH_OK;
+    seq_state seq = {c->have_seq && from == c->seq_block + 1, c->next_seq};
     while (cur <= to && out.n < MAX_EVENTS_PER_FETCH) {
         uint64_t end = to - cur < c->range - 1 ? to : cur + c->range - 1;
         range_ctx rcx = {cur, end};
@@ -702,15 +785,21 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
             }
             break;
         }
+        size_t n0 = out.n;
+        seq_state seq0 = seq;
         for (size_t i = 0; i < ls->n && rc == BH_OK;) {
             size_t j = i + 1;
             while (j < ls->n && ls->v[j].block_number == ls->v[i].block_number) j++;
             if (j < ls->n && ls->v[j].block_number < ls->v[i].block_number) rc = BH_EPROTO;
-            if (rc == BH_OK) rc = decode_block(c, ls, i, j, &out);
+            if (rc == BH_OK) rc = decode_block(c, ls, i, j, &out, &seq);
             i = j;
         }
         free_logs(ls);
-        if (rc != BH_OK) break;
+        if (rc != BH_OK) { /* drop this range's partial work: it is read again */
+            out.n = n0;
+            seq = seq0;
+            break;
+        }
         *done_to = end;
         cur = end + 1;
         /* Recover slowly after a refusal: double only after a run of successes. */
@@ -725,6 +814,9 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         *done_to = 0;
         return rc == BH_OK ? BH_EINVAL : rc;
     }
+    c->have_seq = seq.have;
+    c->next_seq = seq.next;
+    c->seq_block = *done_to;
     *events = out.v;
     *n = out.n;
     return BH_OK;

@@ -7,6 +7,7 @@ struct bh_watcher {
     const bh_chain_ops *ops;
     void *impl;
     bh_block_ref cursor;
+    int verified; /* endpoints checked against the configured chain */
 };
 
 static int is_zero(const bh_hash32 *h)
@@ -47,13 +48,24 @@ int bh_watcher_poll(bh_watcher *w, bh_chain_event **events, size_t *n, bh_block_
     if (cursor) memset(cursor, 0, sizeof *cursor);
     if (!w || !events || !n) return BH_EINVAL;
 
+    int rc;
+    if (!w->verified && w->ops->verify) {
+        rc = w->ops->verify(w->impl);
+        if (rc != BH_OK) return rc;
+        w->verified = 1;
+    }
     bh_block_ref fin;
-    int rc = w->ops->finalized(w->impl, &fin);
+    rc = w->ops->finalized(w->impl, &fin);
     if (rc != BH_OK) return rc;
+    if (fin.number < w->cursor.number) {
+        /* The agreed head can trail us when the fastest endpoints drop out:
+         * wait for it rather than read anything. */
+        if (cursor) *cursor = w->cursor;
+        return BH_OK;
+    }
 
     /* The cursor block was final when we passed it: its hash may never change. */
     if (!is_zero(&w->cursor.hash)) {
-        if (fin.number < w->cursor.number) return BH_EEQUIVOCATION;
         bh_hash32 h;
         rc = w->ops->block_hash(w->impl, w->cursor.number, &h);
         if (rc != BH_OK) return rc;

@@ -882,6 +882,78 @@ static void test_it_gas_cap_and_revert(void **state)
     bh_evm_sender_destroy(s);
 }
 
+/* A provider that silently leaves an event out of an answer is caught by
+ * the gap in the Portal's sequence: an error, the cursor stays, nothing is
+ * reported as complete. This is what protects a chain read through a single
+ * provider (k = 1), where there is nobody to outvote it. */
+static void test_it_sequence_gap(void **state)
+{
+    (void)state;
+    it_fake *dropper = it_fake_start(IT_FAKE_DROP_LOG, F.a.url);
+    const char *urls[] = {it_fake_url(dropper)};
+    bh_evm_chain *c = make_chain(urls, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_watcher *w = watcher_at_head(c, F.a.url);
+    bh_u256 amount, fee;
+    u256(&fee, 0);
+    for (unsigned i = 0; i < 3; i++) {
+        u256(&amount, 100 + i);
+        assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                        &F.user_b, &fee, i),
+                         BH_OK);
+    }
+    finalize(F.a.url);
+    bh_block_ref before, after;
+    bh_watcher_cursor(w, &before);
+    bh_chain_event *ev;
+    size_t n;
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, NULL), BH_EPROTO);
+    assert_null(ev);
+    assert_int_equal(n, 0);
+    bh_watcher_cursor(w, &after);
+    assert_memory_equal(&before, &after, sizeof before);
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(c);
+    it_fake_stop(dropper);
+}
+
+/* A hanging endpoint costs one timeout, then is skipped while it backs off;
+ * the watcher refuses to start on an endpoint of another chain. */
+static void test_it_endpoint_backoff_and_chain_id(void **state)
+{
+    (void)state;
+    it_fake *hang = it_fake_start(IT_FAKE_HANG, NULL);
+    const char *urls[] = {it_fake_url(hang), F.a.url};
+    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A, .evm_chain_id = EVM_A, .urls = urls,
+                               .n_urls = 2, .quorum = 1, .portal = F.portal_a,
+                               .rpc = {.timeout_ms = 400}};
+    bh_evm_chain *c = NULL;
+    assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
+    bh_block_ref head;
+    double t0 = now_s();
+    assert_int_equal(bh_evm_chain_finalized(c, &head), BH_OK);
+    double first = now_s() - t0;
+    assert_true(first >= 0.4);
+    t0 = now_s();
+    for (int i = 0; i < 3; i++) assert_int_equal(bh_evm_chain_finalized(c, &head), BH_OK);
+    assert_true(now_s() - t0 < 0.4); /* three rounds without waiting on it */
+    bh_rpc_stats st;
+    bh_rpc_stats_get(bh_evm_chain_endpoint(c, 0), &st);
+    assert_int_equal(st.calls, 1);
+    bh_evm_chain_destroy(c);
+    it_fake_stop(hang);
+
+    const char *mixed[] = {F.a.url, F.b.url};
+    bh_evm_chain *cm = make_chain(mixed, 2, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_block_ref cold = {0};
+    bh_watcher *w = NULL;
+    assert_int_equal(bh_watcher_create(&w, &bh_chain_evm_ops, cm, &cold), BH_OK);
+    bh_chain_event *ev;
+    size_t n;
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, NULL), BH_ECHAINID);
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(cm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -895,6 +967,8 @@ int main(void)
         cmocka_unit_test(test_it_nonce_and_fee_bump),
         cmocka_unit_test(test_it_confirmations_mode),
         cmocka_unit_test(test_it_gas_cap_and_revert),
+        cmocka_unit_test(test_it_sequence_gap),
+        cmocka_unit_test(test_it_endpoint_backoff_and_chain_id),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
