@@ -31,7 +31,9 @@ contract Portal {
     uint64 public sequence;
     mapping(uint16 => bytes32) public remotePortal;
 
-    mapping(bytes32 => uint256) public approvals;   // digest => bitmap of attester indices
+    // signer set index => digest => bitmap of attester indices. Keyed by the
+    // set so approvals from a rotated-out set never count towards a new one.
+    mapping(uint32 => mapping(bytes32 => uint256)) public approvals;
     mapping(bytes32 => bool) public executed;       // digest => done
     mapping(bytes32 => bool) public sequenceUsed;   // keccak(emitterChain, sequence)
 
@@ -136,9 +138,9 @@ contract Portal {
         require(vaa.length > bodyAt, "truncated");
         bytes calldata body = vaa[bodyAt:];
         bytes32 digest = keccak256(abi.encodePacked(keccak256(body)));
-        if (executed[digest]) return (_popcount(approvals[digest]), true);
+        if (executed[digest]) return (_popcount(approvals[signerSetIndex][digest]), true);
 
-        uint256 bits = approvals[digest];
+        uint256 bits = approvals[signerSetIndex][digest];
         int256 last = -1;
         for (uint256 i = 0; i < n; i++) {
             uint8 idx = _checkSig(digest, vaa[6 + i * 66:6 + i * 66 + 66]);
@@ -149,7 +151,7 @@ contract Portal {
                 emit Approved(digest, idx, _popcount(bits));
             }
         }
-        approvals[digest] = bits;
+        approvals[signerSetIndex][digest] = bits;
         count = _popcount(bits);
         if (count >= quorum) {
             executed[digest] = true;

@@ -66,6 +66,9 @@ uint64_t bh_evm_sender_next_nonce(const bh_evm_sender *s);
  *          BH_ERANGE if the estimate exceeds gas_cap;
  *          BH_ETIMEOUT if not mined within receipt_timeout_ms (the nonce is
  *          then re-synced before the next send);
+ *          BH_ESTATE if the node still says "nonce too low" after a re-sync
+ *          (another process sends with this key);
+ *          BH_EBUSY if the node refuses it as underpriced;
  *          transport errors of bh_rpc_call.
  * Out: receipt  may be NULL; else filled on BH_OK (clear it after).
  * In:  to  NULL creates a contract; value NULL means 0; data borrowed. */

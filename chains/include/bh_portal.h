@@ -63,6 +63,13 @@ BH_WARN_UNUSED_RESULT int bh_portal_deploy(bh_evm_sender *s, bh_address *portal,
                                            const bh_address *attesters, size_t n_attesters,
                                            uint8_t quorum);
 
+/* Rotate the attester set (owner only; set_index must grow). Approvals
+ * gathered under the old set no longer count. */
+BH_WARN_UNUSED_RESULT int bh_portal_set_attesters(bh_evm_sender *s, const bh_address *portal,
+                                                  uint32_t set_index,
+                                                  const bh_address *attesters,
+                                                  size_t n_attesters, uint8_t quorum);
+
 BH_WARN_UNUSED_RESULT int bh_portal_register_remote(bh_evm_sender *s, const bh_address *portal,
                                                     uint16_t chain, const bh_address *remote);
 

@@ -143,6 +143,18 @@ int bh_portal_deploy(bh_evm_sender *s, bh_address *portal, uint16_t bridge_id,
     return deploy(s, portal, bh_contract_portal_bin, &a);
 }
 
+int bh_portal_set_attesters(bh_evm_sender *s, const bh_address *portal, uint32_t set_index,
+                            const bh_address *attesters, size_t n_attesters, uint8_t quorum)
+{
+    if (!s || !portal || !attesters || n_attesters == 0) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "setAttesters(uint32,address[],uint8)", 3);
+    bh_abi_uint(&a, set_index);
+    bh_abi_address_array(&a, attesters, n_attesters);
+    bh_abi_uint(&a, quorum);
+    return send_abi(s, NULL, portal, &a);
+}
+
 int bh_portal_register_remote(bh_evm_sender *s, const bh_address *portal, uint16_t chain,
                               const bh_address *remote)
 {

@@ -26,6 +26,7 @@ struct bh_rpc {
     char *buf;
     size_t len, cap;
     int too_big;
+    int oom;
     long last_rpc_code;
     char last_error[256];
     _Atomic uint64_t calls, attempts, failures, rate_limited, rpc_errors, bad_answers,
@@ -72,7 +73,10 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
         size_t cap = ep->cap ? ep->cap : 4096;
         while (cap < ep->len + n + 1) cap *= 2;
         char *nb = realloc(ep->buf, cap);
-        if (!nb) return 0;
+        if (!nb) {
+            ep->oom = 1;
+            return 0;
+        }
         ep->buf = nb;
         ep->cap = cap;
     }
@@ -260,6 +264,7 @@ static int attempt(bh_rpc *ep, const char *req, size_t req_len, int *retry)
     *retry = 0;
     ep->len = 0;
     ep->too_big = 0;
+    ep->oom = 0;
     curl_easy_setopt(ep->curl, CURLOPT_POSTFIELDS, req);
     curl_easy_setopt(ep->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req_len);
     atomic_fetch_add(&ep->attempts, 1);
@@ -273,7 +278,7 @@ static int attempt(bh_rpc *ep, const char *req, size_t req_len, int *retry)
         *retry = 1;
         return BH_ETIMEOUT;
     }
-    if (cc == CURLE_OUT_OF_MEMORY) return BH_ENOMEM;
+    if (cc == CURLE_OUT_OF_MEMORY || ep->oom) return BH_ENOMEM;
     if (cc != CURLE_OK) {
         set_error(ep, "%s: %s", ep->url, curl_easy_strerror(cc));
         *retry = 1;
