@@ -21,7 +21,13 @@
 #error "BH_SOURCE_DIR must be defined"
 #endif
 
-#define ANVIL_BIN BH_SOURCE_DIR "/tests/node/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+/* The binary of the pinned npm package @foundry-rs/anvil for this platform. */
+#if defined(__aarch64__)
+#define ANVIL_PKG "anvil-linux-arm64"
+#else
+#define ANVIL_PKG "anvil-linux-amd64"
+#endif
+#define ANVIL_BIN BH_SOURCE_DIR "/tests/node/node_modules/@foundry-rs/" ANVIL_PKG "/bin/anvil"
 
 static void sleep_ms(unsigned ms)
 {
