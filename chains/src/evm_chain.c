@@ -1,5 +1,6 @@
 #include "bh_evm_chain.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,57 @@ static void tally(const bh_evm_chain *c, const answer *a, size_t *best, size_t *
 
 #define NOT_ASKED 1 /* answer status of an endpoint skipped while backing off */
 
+typedef struct {
+    bh_evm_chain *c;
+    size_t i;
+    const char *method;
+    json_t *params; /* this job's own copy: jansson values are not shared across threads */
+    parse_fn parse;
+    const void *ctx;
+    answer *a;
+} job;
+
+static void *job_run(void *p)
+{
+    job *j = p;
+    json_t *res = NULL;
+    j->a->status = ask(j->c, j->i, &res, j->method, j->params);
+    if (j->a->status == BH_OK) {
+        j->a->status = j->parse(j->c, res, j->ctx, &j->a->digest, &j->a->obj);
+        if (j->a->status != BH_OK)
+            chain_log(j->c, 1, "%s: %s answer rejected: %s", bh_rpc_url(j->c->ep[j->i]),
+                      j->method, bh_errname(j->a->status));
+    }
+    json_decref(res);
+    return NULL;
+}
+
+/* Ask endpoints idx[0..k) at once, one thread each (each endpoint owns its
+ * connection), so a slow endpoint costs its timeout once, not once per peer.
+ * a[] is indexed by endpoint. */
+static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *method,
+                    json_t *params, parse_fn parse, const void *ctx, answer *a)
+{
+    job jobs[BH_EVM_MAX_ENDPOINTS];
+    pthread_t th[BH_EVM_MAX_ENDPOINTS];
+    int started[BH_EVM_MAX_ENDPOINTS] = {0};
+    for (size_t m = 0; m < k; m++) {
+        jobs[m] = (job){c, idx[m], method, NULL, parse, ctx, &a[idx[m]]};
+        jobs[m].params = m == 0 ? json_incref(params) : json_deep_copy(params);
+        if (!jobs[m].params) {
+            a[idx[m]].status = BH_ENOMEM;
+            continue;
+        }
+        if (m > 0 && pthread_create(&th[m], NULL, job_run, &jobs[m]) == 0) started[m] = 1;
+    }
+    for (size_t m = 0; m < k; m++) /* the caller's thread takes the rest */
+        if (jobs[m].params && !started[m]) job_run(&jobs[m]);
+    for (size_t m = 0; m < k; m++) {
+        if (started[m]) pthread_join(th[m], NULL);
+        json_decref(jobs[m].params);
+    }
+}
+
 static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn parse,
                   const void *ctx, void (*free_obj)(void *), void **winner, int finality,
                   quorum_info *info)
@@ -201,32 +253,27 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
     size_t best = SIZE_MAX, best_votes = 0, distinct = 0;
     /* Pass 0 asks the endpoints in good standing, pass 1 the others if needed. */
     for (int pass = 0; pass < 2; pass++) {
-        int asked = 0;
+        size_t idx[BH_EVM_MAX_ENDPOINTS], k = 0;
         for (size_t i = 0; i < c->n; i++) {
             if (pass == 1 && a[i].status != NOT_ASKED) continue;
             if (pass == 0 && endpoint_down(c, i)) {
                 a[i].status = NOT_ASKED;
                 continue;
             }
-            asked = 1;
-            json_t *res = NULL;
-            a[i].status = ask(c, i, &res, method, params);
-            if (a[i].status == BH_OK) {
-                a[i].status = parse(c, res, ctx, &a[i].digest, &a[i].obj);
-                if (a[i].status != BH_OK)
-                    chain_log(c, 1, "%s: %s answer rejected: %s", bh_rpc_url(c->ep[i]), method,
-                              bh_errname(a[i].status));
-            }
-            json_decref(res);
-            if (a[i].status == BH_OK) {
+            idx[k++] = i;
+        }
+        fan_out(c, idx, k, method, params, parse, ctx, a);
+        for (size_t m = 0; m < k; m++) {
+            const answer *x = &a[idx[m]];
+            if (x->status == BH_OK) {
                 info->answered++;
             } else {
-                last_err = a[i].status;
-                if (a[i].status == BH_ERPC || a[i].status == BH_ETOOBIG) info->range_refused = 1;
+                last_err = x->status;
+                if (x->status == BH_ERPC || x->status == BH_ETOOBIG) info->range_refused = 1;
             }
         }
         tally(c, a, &best, &best_votes, &distinct);
-        if (best_votes >= c->cfg.quorum || (pass == 1 && !asked)) break;
+        if (best_votes >= c->cfg.quorum || (pass == 1 && k == 0)) break;
     }
     json_decref(params);
 
@@ -354,6 +401,24 @@ int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t number, bh_hash32 *out)
     return rc;
 }
 
+/* A head: a block object (its number) or a bare quantity (eth_blockNumber). */
+static int parse_head(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                      void **obj)
+{
+    (void)c;
+    (void)ctx;
+    uint64_t num = 0;
+    int rc = json_is_object(res) ? bh_rpc_member_quantity(&num, res, "number")
+                                 : bh_rpc_read_quantity(&num, res);
+    if (rc != BH_OK) return BH_EPROTO;
+    uint64_t *o = malloc(sizeof *o);
+    if (!o) return BH_ENOMEM;
+    *o = num;
+    memset(digest, 0, sizeof *digest);
+    *obj = o;
+    return BH_OK;
+}
+
 static int cmp_desc(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -367,33 +432,38 @@ int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out)
     uint64_t nums[BH_EVM_MAX_ENDPOINTS];
     size_t got = 0;
     int last = BH_ENOQUORUM;
-    json_t *fin_params = json_pack("[s,b]", "finalized", 0);
-    if (!fin_params) return BH_ENOMEM;
-    int asked_[BH_EVM_MAX_ENDPOINTS] = {0};
+    json_t *params = c->cfg.confirmations == 0 ? json_pack("[s,b]", "finalized", 0)
+                                                : json_array();
+    if (!params) return BH_ENOMEM;
+    const char *method = c->cfg.confirmations == 0 ? "eth_getBlockByNumber" : "eth_blockNumber";
+    answer a[BH_EVM_MAX_ENDPOINTS];
+    memset(a, 0, sizeof a);
     for (int pass = 0; pass < 2 && got < c->cfg.quorum; pass++) {
+        size_t idx[BH_EVM_MAX_ENDPOINTS], k = 0;
         for (size_t i = 0; i < c->n; i++) {
-            if (asked_[i] || (pass == 0 && endpoint_down(c, i))) continue;
-            asked_[i] = 1;
-            json_t *res = NULL;
-            uint64_t num = 0;
-            int rc;
-            if (c->cfg.confirmations == 0) {
-                rc = ask(c, i, &res, "eth_getBlockByNumber", fin_params);
-                if (rc == BH_OK) rc = bh_rpc_member_quantity(&num, res, "number");
-            } else {
-                rc = ask(c, i, &res, "eth_blockNumber", NULL);
-                if (rc == BH_OK) rc = bh_rpc_read_quantity(&num, res);
-                num = num > c->cfg.confirmations ? num - c->cfg.confirmations : 0;
+            if (pass == 1 && a[i].status != NOT_ASKED) continue;
+            if (pass == 0 && endpoint_down(c, i)) {
+                a[i].status = NOT_ASKED;
+                continue;
             }
-            json_decref(res);
-            if (rc == BH_OK) {
+            idx[k++] = i;
+        }
+        fan_out(c, idx, k, method, params, parse_head, NULL, a);
+        for (size_t m = 0; m < k; m++) {
+            answer *x = &a[idx[m]];
+            if (x->status == BH_OK) {
+                uint64_t num = *(uint64_t *)x->obj;
+                if (c->cfg.confirmations)
+                    num = num > c->cfg.confirmations ? num - c->cfg.confirmations : 0;
                 nums[got++] = num;
             } else {
-                last = rc;
+                last = x->status;
             }
+            free(x->obj);
+            x->obj = NULL;
         }
     }
-    json_decref(fin_params);
+    json_decref(params);
     if (got < c->cfg.quorum) return got ? BH_ENOQUORUM : last;
     qsort(nums, got, sizeof nums[0], cmp_desc);
     uint64_t target = nums[c->cfg.quorum - 1]; /* k endpoints have finalized at least this */
