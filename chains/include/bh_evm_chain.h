@@ -6,7 +6,11 @@
  * receipts) is asked of every endpoint; an answer is accepted only when k
  * endpoints return the same content. Endpoints that answered something else
  * are counted (bh_rpc_stats.disagreements; .equivocations for a block hash at
- * a finalized height). Not thread-safe: one thread drives a chain. */
+ * a finalized height). Endpoints are asked in parallel (a helper thread per
+ * endpoint for the duration of a call), and one that times out or cannot be
+ * reached is skipped for a growing back-off unless the others cannot make
+ * the quorum. Not thread-safe: one thread drives a chain; the rpc.log hook
+ * may be called from the helper threads and must be thread-safe. */
 #ifndef BH_EVM_CHAIN_H
 #define BH_EVM_CHAIN_H
 
