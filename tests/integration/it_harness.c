@@ -204,6 +204,7 @@ struct it_fake {
     pthread_t thread;
     atomic_int stop;
     atomic_uint requests;
+    atomic_uint connections;
     atomic_int active; /* connection threads still running */
 };
 
@@ -416,6 +417,7 @@ static void *accept_main(void *arg)
             if (atomic_load(&f->stop)) break;
             continue;
         }
+        atomic_fetch_add(&f->connections, 1);
         void **pair = malloc(2 * sizeof *pair);
         pair[0] = f;
         pair[1] = (void *)(intptr_t)fd;
@@ -466,6 +468,11 @@ const char *it_fake_url(const it_fake *f)
 unsigned it_fake_requests(const it_fake *f)
 {
     return atomic_load(&((it_fake *)f)->requests);
+}
+
+unsigned it_fake_connections(const it_fake *f)
+{
+    return atomic_load(&((it_fake *)f)->connections);
 }
 
 void it_fake_stop(it_fake *f)

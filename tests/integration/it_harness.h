@@ -56,8 +56,9 @@ typedef struct it_fake it_fake;
  * modes that never forward. Returns NULL on failure. */
 it_fake *it_fake_start(it_fake_mode mode, const char *upstream);
 const char *it_fake_url(const it_fake *f);
-/* Requests served so far. */
+/* Requests served and TCP connections accepted so far. */
 unsigned it_fake_requests(const it_fake *f);
+unsigned it_fake_connections(const it_fake *f);
 void it_fake_stop(it_fake *f);
 
 /* Parse 64 hex digits into a key. */

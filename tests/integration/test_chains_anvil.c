@@ -687,6 +687,22 @@ static void test_it_hostile_endpoints(void **state)
 
     it_fake *typed = it_fake_start(IT_FAKE_WRONG_TYPES, NULL);
 
+    /* Keep-alive: many calls, one connection; per-endpoint latency is kept. */
+    it_fake *plain = it_fake_start(IT_FAKE_PROXY, F.a.url);
+    o = (bh_rpc_options){.url = it_fake_url(plain)};
+    assert_int_equal(bh_rpc_create(&ep, &o), BH_OK);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(bh_rpc_call(ep, &res, "eth_blockNumber", NULL), BH_OK);
+        json_decref(res);
+    }
+    assert_int_equal(it_fake_requests(plain), 5);
+    assert_int_equal(it_fake_connections(plain), 1);
+    bh_rpc_stats_get(ep, &st);
+    assert_int_equal(st.healthy, 1);
+    assert_true(st.avg_latency_us > 0);
+    bh_rpc_destroy(ep);
+    it_fake_stop(plain);
+
     /* A chain with one honest endpoint among the hostile ones, k = 1: it works;
      * with k = 2 there is no quorum. */
     const char *urls[] = {it_fake_url(garbage), it_fake_url(limited), it_fake_url(typed),
