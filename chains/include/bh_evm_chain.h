@@ -2,8 +2,9 @@
  * quorum (DESIGN.md §6). Implements bh_chain_ops for the watcher.
  *
  * Quorum: every read that decides something (finalized head, block hash at
- * a height, the Portal logs of a range, the token transfers in a block's
- * receipts) is asked of every endpoint; an answer is accepted only when k
+ * a height, the Portal logs of a range, and the ERC-20 transfers into the
+ * Portal in that range, i.e. the receipt logs the lock check reads) is asked
+ * of every endpoint; an answer is accepted only when k
  * endpoints return the same content. Endpoints that answered something else
  * are counted (bh_rpc_stats.disagreements; .equivocations for a block hash at
  * a finalized height). Endpoints are asked in parallel (a helper thread per

@@ -586,10 +586,15 @@ static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_ha
     return BH_OK;
 }
 
-/* ---- receipts: ERC-20 transfers into the Portal ---- */
+/* ---- ERC-20 transfers into the Portal ----
+ * The logs of a transaction are its receipt's logs: asking eth_getLogs for
+ * every Transfer(_, portal, _) of the range gives, per transaction hash,
+ * exactly the receipt entries the lock check needs, in one call per range
+ * (not one receipt fetch per block), under the same quorum. */
 
 typedef struct {
     bh_hash32 tx_hash;
+    bh_hash32 block_hash;
     uint64_t log_index;
     bh_address token;
     bh_u256 value;
@@ -599,6 +604,7 @@ typedef struct {
 typedef struct {
     portal_transfer *v;
     size_t n;
+    int capped;
 } transfer_set;
 
 static void free_transfers(void *p)
@@ -609,83 +615,51 @@ static void free_transfers(void *p)
     free(s);
 }
 
-static int parse_receipts(bh_evm_chain *c, const json_t *res, const void *ctx,
-                          bh_hash32 *digest, void **obj)
+static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx,
+                           bh_hash32 *digest, void **obj)
 {
-    const bh_hash32 *block_hash = ctx;
-    json_t *one = NULL;
-    if (json_is_object(res)) { /* a single eth_getTransactionReceipt answer */
-        one = json_array();
-        if (!one || json_array_append(one, (json_t *)res)) {
-            json_decref(one);
-            return BH_ENOMEM;
-        }
-        res = one;
-    }
+    const range_ctx *r = ctx;
     if (!json_is_array(res)) return BH_EPROTO;
+    size_t n = json_array_size(res);
     transfer_set *s = calloc(1, sizeof *s);
-    if (!s) {
-        json_decref(one);
+    if (!s) return BH_ENOMEM;
+    s->v = calloc(n ? n : 1, sizeof *s->v);
+    if (!s->v) {
+        free(s);
         return BH_ENOMEM;
     }
-    size_t cap = 0;
+    s->capped = n >= c->cfg.max_logs;
     bh_keccak_ctx k;
     bh_keccak_init(&k);
     int rc = BH_OK;
-    size_t i, j;
-    json_t *rcpt, *log;
-    json_array_foreach(res, i, rcpt) {
-        bh_hash32 txh, bh;
-        json_t *logs = json_object_get(rcpt, "logs");
-        if (bh_rpc_member_hash(&txh, rcpt, "transactionHash") != BH_OK ||
-            bh_rpc_member_hash(&bh, rcpt, "blockHash") != BH_OK ||
-            memcmp(&bh, block_hash, 32) != 0 || !json_is_array(logs)) {
+    for (size_t i = 0; i < n && rc == BH_OK; i++) {
+        const json_t *log = json_array_get(res, i);
+        json_t *topics = json_object_get(log, "topics");
+        json_t *removed = json_object_get(log, "removed");
+        portal_transfer *pt = &s->v[i];
+        bh_hash32 t0, t2;
+        uint64_t block = 0;
+        unsigned char *data = NULL;
+        size_t dlen = 0;
+        /* Exactly what was asked for, or the answer is wrong. */
+        if (!json_is_array(topics) || json_array_size(topics) != 3 ||
+            bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK ||
+            memcmp(&t0, &c->topic_transfer, 32) != 0 ||
+            bh_rpc_read_hash(&t2, json_array_get(topics, 2)) != BH_OK ||
+            memcmp(t2.data, c->portal32.data, 32) != 0 ||
+            bh_rpc_member_address(&pt->token, log, "address") != BH_OK ||
+            bh_rpc_member_hash(&pt->tx_hash, log, "transactionHash") != BH_OK ||
+            bh_rpc_member_hash(&pt->block_hash, log, "blockHash") != BH_OK ||
+            bh_rpc_member_quantity(&pt->log_index, log, "logIndex") != BH_OK ||
+            bh_rpc_member_quantity(&block, log, "blockNumber") != BH_OK || block < r->from ||
+            block > r->to || (removed && !json_is_false(removed)) ||
+            bh_rpc_read_data(&data, &dlen, json_object_get(log, "data"), 64) != BH_OK ||
+            dlen != 32 || bh_abi_read_u256(&pt->value, data, dlen, 0) != BH_OK)
             rc = BH_EPROTO;
-            break;
-        }
-        json_array_foreach(logs, j, log) {
-            json_t *topics = json_object_get(log, "topics");
-            bh_hash32 t0, t2;
-            portal_transfer pt;
-            memset(&pt, 0, sizeof pt);
-            if (!json_is_array(topics)) {
-                rc = BH_EPROTO;
-                break;
-            }
-            if (json_array_size(topics) != 3 ||
-                bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK ||
-                memcmp(&t0, &c->topic_transfer, 32) != 0 ||
-                bh_rpc_read_hash(&t2, json_array_get(topics, 2)) != BH_OK ||
-                memcmp(t2.data, c->portal32.data, 32) != 0)
-                continue; /* not a transfer into the Portal */
-            unsigned char *data = NULL;
-            size_t dlen = 0;
-            if (bh_rpc_member_address(&pt.token, log, "address") != BH_OK ||
-                bh_rpc_member_quantity(&pt.log_index, log, "logIndex") != BH_OK ||
-                bh_rpc_read_data(&data, &dlen, json_object_get(log, "data"), 64) != BH_OK ||
-                bh_abi_read_u256(&pt.value, data, dlen, 0) != BH_OK || dlen != 32) {
-                free(data);
-                rc = BH_EPROTO;
-                break;
-            }
-            free(data);
-            pt.tx_hash = txh;
-            if (s->n == cap) {
-                size_t nc = cap ? cap * 2 : 16;
-                portal_transfer *nv = realloc(s->v, nc * sizeof *nv);
-                if (!nv) {
-                    rc = BH_ENOMEM;
-                    break;
-                }
-                s->v = nv;
-                cap = nc;
-            }
-            s->v[s->n++] = pt;
-            bh_keccak_update(&k, &pt, sizeof pt);
-        }
-        if (rc != BH_OK) break;
+        free(data);
+        s->n = i + 1;
+        bh_keccak_update(&k, pt, sizeof *pt);
     }
-    json_decref(one);
     if (rc != BH_OK) {
         free_transfers(s);
         return rc;
@@ -695,63 +669,39 @@ static int parse_receipts(bh_evm_chain *c, const json_t *res, const void *ctx,
     return BH_OK;
 }
 
-/* Transfers into the Portal in the block of logs[first..end), agreed by the
- * quorum: one eth_getBlockReceipts, or, where providers do not offer it,
- * one eth_getTransactionReceipt per transaction that logged an event. */
-static int block_transfers(bh_evm_chain *c, const log_set *ls, size_t first, size_t end,
-                           transfer_set **out)
+/* Transfers into the Portal in blocks [from, to], agreed by the quorum. */
+static int range_transfers(bh_evm_chain *c, uint64_t from, uint64_t to, transfer_set **out,
+                           quorum_info *qi)
 {
-    const evm_log *l0 = &ls->v[first];
+    range_ctx rcx = {from, to};
+    json_t *filter = json_pack("{s:o,s:o,s:[o,n,o]}", "fromBlock", qty(from), "toBlock",
+                               qty(to), "topics", hexj(c->topic_transfer.data, 32),
+                               hexj(c->portal32.data, 32));
     void *w = NULL;
-    quorum_info qi;
     *out = NULL;
-    int rc = quorum(c, "eth_getBlockReceipts", json_pack("[o]", qty(l0->block_number)),
-                    parse_receipts, &l0->block_hash, free_transfers, &w, 0, &qi);
-    if (rc == BH_OK) {
-        *out = w;
-        return BH_OK;
+    int rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_transfers, &rcx,
+                    free_transfers, &w, 0, qi);
+    if (rc != BH_OK) return rc;
+    transfer_set *ts = w;
+    if (ts->capped) {
+        free_transfers(ts);
+        qi->range_refused = 1;
+        return BH_ETOOBIG;
     }
-    if (rc != BH_ERPC) return rc;
-    transfer_set *all = calloc(1, sizeof *all);
-    if (!all) return BH_ENOMEM;
-    for (size_t i = first; i < end; i++) {
-        int seen = 0;
-        for (size_t j = first; j < i && !seen; j++)
-            seen = memcmp(&ls->v[j].tx_hash, &ls->v[i].tx_hash, 32) == 0;
-        if (seen) continue;
-        rc = quorum(c, "eth_getTransactionReceipt",
-                    json_pack("[o]", hexj(ls->v[i].tx_hash.data, 32)), parse_receipts,
-                    &l0->block_hash, free_transfers, &w, 0, &qi);
-        if (rc != BH_OK) break;
-        transfer_set *one = w;
-        portal_transfer *nv = realloc(all->v, (all->n + one->n + 1) * sizeof *nv);
-        if (!nv) {
-            free_transfers(one);
-            rc = BH_ENOMEM;
-            break;
-        }
-        all->v = nv;
-        if (one->n) memcpy(all->v + all->n, one->v, one->n * sizeof *nv);
-        all->n += one->n;
-        free_transfers(one);
-    }
-    if (rc != BH_OK) {
-        free_transfers(all);
-        return rc;
-    }
-    *out = all;
+    *out = ts;
     return BH_OK;
 }
 
 /* The lock at (tx, log_index) of `amount` in `token` is backed when the same
  * transaction holds an earlier, not yet used Transfer of the token into the
  * Portal of at least that amount. */
-static int lock_backed(transfer_set *ts, const bh_hash32 *tx, uint64_t log_index,
-                       const bh_address *token, const bh_u256 *amount)
+static int lock_backed(transfer_set *ts, const bh_hash32 *block, const bh_hash32 *tx,
+                       uint64_t log_index, const bh_address *token, const bh_u256 *amount)
 {
     for (size_t i = 0; i < ts->n; i++) {
         portal_transfer *p = &ts->v[i];
         if (p->used || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
+            memcmp(&p->block_hash, block, 32) != 0 ||
             memcmp(&p->token, token, 20) != 0 || bh_u256_cmp(&p->value, amount) < 0)
             continue;
         p->used = 1;
@@ -785,7 +735,7 @@ typedef struct {
 
 /* Decode the logs of one block (logs[first..end)) into events. */
 static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t end,
-                        event_vec *out, seq_state *seq)
+                        event_vec *out, seq_state *seq, transfer_set *ts)
 {
     const evm_log *l0 = &ls->v[first];
     uint64_t timestamp = l0->timestamp;
@@ -801,13 +751,10 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
     }
     if (timestamp > UINT32_MAX) return BH_EPROTO;
 
-    transfer_set *ts = NULL;
     for (size_t i = first; i < end; i++) {
         const evm_log *l = &ls->v[i];
-        if (memcmp(&l->block_hash, &l0->block_hash, 32) != 0) {
-            free_transfers(ts);
+        if (memcmp(&l->block_hash, &l0->block_hash, 32) != 0)
             return BH_EPROTO; /* two hashes for one height in one answer */
-        }
         bh_chain_event e;
         memset(&e, 0, sizeof e);
         e.block_number = l->block_number;
@@ -820,7 +767,7 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
             e.verdict = BH_REJECT_MALFORMED;
             chain_log(c, 1, "block %llu log %u: undecodable TransferOut",
                       (unsigned long long)l->block_number, e.log_index);
-            if (push_event(out, &e) != BH_OK) goto nomem;
+            if (push_event(out, &e) != BH_OK) return BH_ENOMEM;
             continue;
         }
         if (seq->have && ev.sequence != seq->next) {
@@ -828,7 +775,6 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
                       "is missing events",
                       (unsigned long long)l->block_number, (unsigned long long)ev.sequence,
                       (unsigned long long)seq->next);
-            free_transfers(ts);
             return BH_EPROTO;
         }
         seq->have = 1;
@@ -847,11 +793,8 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
             if (!token_ok) {
                 e.verdict = BH_REJECT_MALFORMED;
             } else {
-                if (!ts) {
-                    int rc = block_transfers(c, ls, first, end, &ts);
-                    if (rc != BH_OK) return rc;
-                }
-                if (!lock_backed(ts, &l->tx_hash, l->log_index, &token, &ev.amount)) {
+                if (!lock_backed(ts, &l->block_hash, &l->tx_hash, l->log_index, &token,
+                                 &ev.amount)) {
                     e.verdict = BH_REJECT_FORGED_LOCK;
                     chain_log(c, 1, "block %llu log %u: lock of sequence %llu has no token "
                               "transfer into the Portal: forged",
@@ -860,13 +803,9 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
                 }
             }
         }
-        if (push_event(out, &e) != BH_OK) goto nomem;
+        if (push_event(out, &e) != BH_OK) return BH_ENOMEM;
     }
-    free_transfers(ts);
     return BH_OK;
-nomem:
-    free_transfers(ts);
-    return BH_ENOMEM;
 }
 
 int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_event **events,
@@ -892,10 +831,14 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx, free_logs, &w,
                     0, &qi);
         log_set *ls = w;
+        transfer_set *ts = NULL;
         if (rc == BH_OK && ls->capped) {
             free_logs(ls);
             rc = BH_ETOOBIG;
             qi.range_refused = 1;
+        } else if (rc == BH_OK && ls->n > 0) {
+            rc = range_transfers(c, cur, end, &ts, &qi);
+            if (rc != BH_OK) free_logs(ls);
         }
         if (rc != BH_OK) {
             /* A refused or capped range is never read as "no events": shrink and ask again. */
@@ -917,10 +860,11 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
             size_t j = i + 1;
             while (j < ls->n && ls->v[j].block_number == ls->v[i].block_number) j++;
             if (j < ls->n && ls->v[j].block_number < ls->v[i].block_number) rc = BH_EPROTO;
-            if (rc == BH_OK) rc = decode_block(c, ls, i, j, &out, &seq);
+            if (rc == BH_OK) rc = decode_block(c, ls, i, j, &out, &seq, ts);
             i = j;
         }
         free_logs(ls);
+        free_transfers(ts);
         if (rc != BH_OK) { /* drop this range's partial work: it is read again */
             out.n = n0;
             seq = seq0;

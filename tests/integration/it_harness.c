@@ -350,16 +350,6 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
             return respond(fd, 200, body, (size_t)n);
         }
     }
-    if (f->mode == IT_FAKE_NO_BLOCK_RECEIPTS && method &&
-        strcmp(method, "eth_getBlockReceipts") == 0) {
-        char body[256];
-        int n = snprintf(body, sizeof body,
-                         "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32601,"
-                         "\"message\":\"the method eth_getBlockReceipts does not exist\"}}",
-                         (long long)json_integer_value(json_object_get(r, "id")));
-        json_decref(r);
-        return respond(fd, 200, body, (size_t)n);
-    }
     size_t ans_len = 0;
     char *ans = http_post(f->upstream, req, req_len, 30000, &ans_len);
     if (!ans) {

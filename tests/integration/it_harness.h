@@ -47,7 +47,6 @@ typedef enum {
     IT_FAKE_HUGE,       /* 200 streaming 100 MB without Content-Length */
     IT_FAKE_RANGE_LIMIT,/* forward, but refuse eth_getLogs spanning > 8 blocks */
     IT_FAKE_DROP_LOG,   /* forward; silently drop the 2nd log of eth_getLogs answers */
-    IT_FAKE_NO_BLOCK_RECEIPTS, /* forward, but eth_getBlockReceipts is "method not found" */
 } it_fake_mode;
 
 typedef struct it_fake it_fake;

@@ -476,15 +476,11 @@ static uint64_t forged_lock_case(const char *url)
 
 /* A token whose transferFrom lies: the Portal emits a lock but no token
  * moved, and the watcher rejects it as forged_lock; an honest lock in the
- * same range is accepted. Also through a provider without
- * eth_getBlockReceipts (per-transaction receipts instead). */
+ * same range is accepted. */
 static void test_it_forged_lock(void **state)
 {
     (void)state;
     assert_int_equal(forged_lock_case(F.a.url), 0);
-    it_fake *old_api = it_fake_start(IT_FAKE_NO_BLOCK_RECEIPTS, F.a.url);
-    assert_true(forged_lock_case(it_fake_url(old_api)) >= 1); /* refused, then per tx */
-    it_fake_stop(old_api);
 }
 
 static json_t *snapshot(const char *url)
