@@ -34,13 +34,13 @@ typedef struct {
  * When verdict is not BH_REJECT_OK the event is still reported (so it is
  * counted and journaled) but must not be attested. */
 typedef struct {
-    bh_reject verdict;        /* ok, or forged_lock / malformed / ... */
-    uint8_t kind;             /* BH_EVENT_LOCK or BH_EVENT_BURN */
+    bh_reject verdict; /* ok, or forged_lock / malformed / ... */
+    uint8_t kind;      /* BH_EVENT_LOCK or BH_EVENT_BURN */
     uint64_t block_number;
     bh_hash32 block_hash;
     bh_hash32 tx_hash;
     uint32_t log_index;
-    bh_address sender;        /* who called the Portal */
+    bh_address sender; /* who called the Portal */
     uint32_t nonce;
     /* The VAA body every honest node builds identically from the event:
      * timestamp = block timestamp, nonce = event nonce, emitter_chain = the
@@ -49,7 +49,7 @@ typedef struct {
      * the transfer. Valid only when verdict is ok. */
     unsigned char body[BH_EVENT_BODY_MAX];
     size_t body_len;
-    bh_transfer_msg msg;      /* decoded message; digest = bh_vaa_digest(body) */
+    bh_transfer_msg msg; /* decoded message; digest = bh_vaa_digest(body) */
 } bh_chain_event;
 
 /* Backend contract. impl is the backend's own state. Every function
@@ -75,25 +75,22 @@ typedef struct bh_watcher bh_watcher;
  * Out: out  new watcher, caller frees with bh_watcher_destroy.
  * In:  ops, impl  borrowed for the watcher's lifetime.
  *      cursor  last fully processed block (a cold cursor: {0, zero}). */
-BH_WARN_UNUSED_RESULT int bh_watcher_create(bh_watcher **out, const bh_chain_ops *ops,
-                                            void *impl, const bh_block_ref *cursor);
+BH_WARN_UNUSED_RESULT int bh_watcher_create(bh_watcher **out, const bh_chain_ops *ops, void *impl,
+                                            const bh_block_ref *cursor);
 
 void bh_watcher_destroy(bh_watcher *w);
 
 /* One step. The first call checks every endpoint serves the configured
  * chain (ops->verify; BH_ECHAINID refuses to start). Then: read the
  * finalized head (if it trails the cursor, return with no events), check
- * the cursor block still has its hash, fetch and decode the events after the cursor up to the head (or as
- * far as the provider allowed), and advance the cursor past them.
- * The caller must persist the events and the new cursor together.
- * Returns: BH_OK (possibly with 0 events); BH_EEQUIVOCATION if the cursor's
- *          finalized block changed hash (trip the breaker: the cursor is
- *          not moved); BH_ECHAINID; BH_ENOQUORUM; BH_EPROTO (an answer
- *          that cannot be complete, e.g. a gap in the Portal's sequence);
- *          transport errors of the backend. On any error the cursor stays. 
- * Out: events  heap array, caller frees with free(); NULL when n is 0.
- *      n       number of events.
- *      cursor  the new cursor (also kept by the watcher). May be NULL. */
+ * the cursor block still has its hash, fetch and decode the events after the cursor up to the head
+ * (or as far as the provider allowed), and advance the cursor past them. The caller must persist
+ * the events and the new cursor together. Returns: BH_OK (possibly with 0 events); BH_EEQUIVOCATION
+ * if the cursor's finalized block changed hash (trip the breaker: the cursor is not moved);
+ * BH_ECHAINID; BH_ENOQUORUM; BH_EPROTO (an answer that cannot be complete, e.g. a gap in the
+ * Portal's sequence); transport errors of the backend. On any error the cursor stays. Out: events
+ * heap array, caller frees with free(); NULL when n is 0. n       number of events. cursor  the new
+ * cursor (also kept by the watcher). May be NULL. */
 BH_WARN_UNUSED_RESULT int bh_watcher_poll(bh_watcher *w, bh_chain_event **events, size_t *n,
                                           bh_block_ref *cursor);
 

@@ -25,16 +25,16 @@
 #define BH_EVM_MAX_ENDPOINTS 16
 
 typedef struct {
-    uint16_t bridge_id;           /* the chain's id in VAAs (emitter_chain) */
-    uint64_t evm_chain_id;        /* eth_chainId every endpoint must return */
-    const char *const *urls;      /* n_urls endpoint URLs, copied */
-    size_t n_urls;                /* 1..BH_EVM_MAX_ENDPOINTS */
-    unsigned quorum;              /* k: 1..n_urls */
-    unsigned confirmations;       /* 0: follow the "finalized" tag; else head - N */
-    bh_address portal;            /* the Portal contract on this chain */
-    uint64_t max_range;           /* blocks per eth_getLogs; 0: 2000 */
-    size_t max_logs;              /* an answer this long is taken as capped; 0: 10000 */
-    bh_rpc_options rpc;           /* template for every endpoint (url ignored) */
+    uint16_t bridge_id;      /* the chain's id in VAAs (emitter_chain) */
+    uint64_t evm_chain_id;   /* eth_chainId every endpoint must return */
+    const char *const *urls; /* n_urls endpoint URLs, copied */
+    size_t n_urls;           /* 1..BH_EVM_MAX_ENDPOINTS */
+    unsigned quorum;         /* k: 1..n_urls */
+    unsigned confirmations;  /* 0: follow the "finalized" tag; else head - N */
+    bh_address portal;       /* the Portal contract on this chain */
+    uint64_t max_range;      /* blocks per eth_getLogs; 0: 2000 */
+    size_t max_logs;         /* an answer this long is taken as capped; 0: 10000 */
+    bh_rpc_options rpc;      /* template for every endpoint (url ignored) */
 } bh_evm_chain_config;
 
 typedef struct bh_evm_chain bh_evm_chain;
@@ -42,8 +42,7 @@ typedef struct bh_evm_chain bh_evm_chain;
 /* Returns: BH_OK; BH_EINVAL for a bad config (no URLs, quorum 0 or > n);
  *          BH_ENOMEM.
  * Out: out  caller frees with bh_evm_chain_destroy. */
-BH_WARN_UNUSED_RESULT int bh_evm_chain_create(bh_evm_chain **out,
-                                              const bh_evm_chain_config *cfg);
+BH_WARN_UNUSED_RESULT int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg);
 
 void bh_evm_chain_destroy(bh_evm_chain *c);
 
@@ -60,14 +59,12 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_verify(bh_evm_chain *c);
 BH_WARN_UNUSED_RESULT int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out);
 
 /* Hash of block `number`, agreed by k endpoints (same errors as above). */
-BH_WARN_UNUSED_RESULT int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t number,
-                                                  bh_hash32 *out);
+BH_WARN_UNUSED_RESULT int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t number, bh_hash32 *out);
 
 /* Portal events of blocks [from, to], decoded, with the lock check.
  * See bh_chain_ops.fetch. */
 BH_WARN_UNUSED_RESULT int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to,
-                                             bh_chain_event **events, size_t *n,
-                                             uint64_t *done_to);
+                                             bh_chain_event **events, size_t *n, uint64_t *done_to);
 
 /* Returns: the endpoint count, and endpoint i (borrowed, lives as long as c). */
 size_t bh_evm_chain_endpoint_count(const bh_evm_chain *c);

@@ -24,12 +24,12 @@ typedef struct {
 } bh_evm_sender_options;
 
 typedef struct {
-    bh_hash32 tx_hash;      /* the transaction that was mined */
+    bh_hash32 tx_hash; /* the transaction that was mined */
     uint64_t block_number;
     uint64_t gas_used;
-    bh_address contract;    /* created contract, zero if none */
-    unsigned bumps;         /* fee bumps it took */
-    json_t *logs;           /* receipt logs; owned: free with bh_evm_receipt_clear */
+    bh_address contract; /* created contract, zero if none */
+    unsigned bumps;      /* fee bumps it took */
+    json_t *logs;        /* receipt logs; owned: free with bh_evm_receipt_clear */
 } bh_evm_receipt;
 
 void bh_evm_receipt_clear(bh_evm_receipt *r);

@@ -20,7 +20,7 @@ typedef struct {
     uint64_t max_priority_fee; /* wei per gas */
     uint64_t max_fee;          /* wei per gas */
     uint64_t gas_limit;
-    int has_to;                /* 0: contract creation (to is empty) */
+    int has_to; /* 0: contract creation (to is empty) */
     bh_address to;
     bh_u256 value;
     const unsigned char *data; /* borrowed for the call */
@@ -43,8 +43,8 @@ BH_WARN_UNUSED_RESULT int bh_evm_tx_encode_signed(unsigned char **raw, size_t *r
  * Returns: BH_OK; BH_ECRYPTO for an invalid key; BH_EINVAL; BH_ENOMEM.
  * Out: raw (caller frees with free()), raw_len, tx_hash as above.
  * In: ctx  borrowed attestation context; key  borrowed, never stored. */
-BH_WARN_UNUSED_RESULT int bh_evm_tx_sign(const bh_attest *ctx, unsigned char **raw,
-                                         size_t *raw_len, bh_hash32 *tx_hash,
-                                         const bh_evm_tx *tx, const bh_seckey *key);
+BH_WARN_UNUSED_RESULT int bh_evm_tx_sign(const bh_attest *ctx, unsigned char **raw, size_t *raw_len,
+                                         bh_hash32 *tx_hash, const bh_evm_tx *tx,
+                                         const bh_seckey *key);
 
 #endif

@@ -15,7 +15,7 @@
 /* event TransferOut(uint64 indexed sequence, address indexed sender,
  *   bytes32 token, uint16 tokenChain, bytes32 to, uint16 toChain,
  *   uint256 amount, uint256 fee, uint32 nonce, uint8 kind) */
-#define BH_PORTAL_TRANSFER_OUT_SIG \
+#define BH_PORTAL_TRANSFER_OUT_SIG                                                                 \
     "TransferOut(uint64,address,bytes32,uint16,bytes32,uint16,uint256,uint256,uint32,uint8)"
 #define BH_ERC20_TRANSFER_SIG "Transfer(address,address,uint256)"
 
@@ -38,8 +38,7 @@ typedef struct {
  *          type's range.
  * In: topics  n_topics topics as logged. */
 BH_WARN_UNUSED_RESULT int bh_portal_decode_transfer_out(bh_portal_transfer_out *out,
-                                                        const bh_hash32 *topics,
-                                                        size_t n_topics,
+                                                        const bh_hash32 *topics, size_t n_topics,
                                                         const unsigned char *data, size_t len);
 
 /* Build the deterministic VAA body of an event and its transfer message.
@@ -51,23 +50,21 @@ BH_WARN_UNUSED_RESULT int bh_portal_decode_transfer_out(bh_portal_transfer_out *
 BH_WARN_UNUSED_RESULT int bh_portal_event_body(unsigned char *body, size_t *body_len,
                                                bh_transfer_msg *msg, bh_reject *why,
                                                const bh_portal_transfer_out *ev,
-                                               uint16_t emitter_chain,
-                                               const bh_address *portal, uint32_t timestamp);
+                                               uint16_t emitter_chain, const bh_address *portal,
+                                               uint32_t timestamp);
 
 /* ---- on-chain calls (all send EIP-1559 transactions through s) ---- */
 
 /* Deploy a Portal. Returns: BH_OK; sender errors (bh_evm_sender_send).
  * Out: portal  the contract address. */
-BH_WARN_UNUSED_RESULT int bh_portal_deploy(bh_evm_sender *s, bh_address *portal,
-                                           uint16_t bridge_id, uint32_t signer_set_index,
-                                           const bh_address *attesters, size_t n_attesters,
-                                           uint8_t quorum);
+BH_WARN_UNUSED_RESULT int bh_portal_deploy(bh_evm_sender *s, bh_address *portal, uint16_t bridge_id,
+                                           uint32_t signer_set_index, const bh_address *attesters,
+                                           size_t n_attesters, uint8_t quorum);
 
 /* Rotate the attester set (owner only; set_index must grow). Approvals
  * gathered under the old set no longer count. */
 BH_WARN_UNUSED_RESULT int bh_portal_set_attesters(bh_evm_sender *s, const bh_address *portal,
-                                                  uint32_t set_index,
-                                                  const bh_address *attesters,
+                                                  uint32_t set_index, const bh_address *attesters,
                                                   size_t n_attesters, uint8_t quorum);
 
 BH_WARN_UNUSED_RESULT int bh_portal_register_remote(bh_evm_sender *s, const bh_address *portal,
@@ -83,21 +80,19 @@ BH_WARN_UNUSED_RESULT int bh_portal_set_lane_limit(bh_evm_sender *s, const bh_ad
 BH_WARN_UNUSED_RESULT int bh_portal_lock(bh_evm_sender *s, bh_evm_receipt *receipt,
                                          const bh_address *portal, const bh_address *token,
                                          const bh_u256 *amount, uint16_t to_chain,
-                                         const bh_address *to, const bh_u256 *fee,
-                                         uint32_t nonce);
+                                         const bh_address *to, const bh_u256 *fee, uint32_t nonce);
 
 /* Burn wrapped tokens to send them to to_chain (approve is sent first). */
 BH_WARN_UNUSED_RESULT int bh_portal_burn(bh_evm_sender *s, bh_evm_receipt *receipt,
                                          const bh_address *portal, const bh_address *wrapped,
                                          const bh_u256 *amount, uint16_t to_chain,
-                                         const bh_address *to, const bh_u256 *fee,
-                                         uint32_t nonce);
+                                         const bh_address *to, const bh_u256 *fee, uint32_t nonce);
 
 /* Outcome of a submit. */
 typedef enum {
-    BH_SUBMIT_APPROVED = 0,  /* signatures counted, quorum not reached yet */
-    BH_SUBMIT_EXECUTED,      /* this transaction executed the transfer */
-    BH_SUBMIT_ALREADY_DONE,  /* executed earlier: delivered, nothing sent */
+    BH_SUBMIT_APPROVED = 0, /* signatures counted, quorum not reached yet */
+    BH_SUBMIT_EXECUTED,     /* this transaction executed the transfer */
+    BH_SUBMIT_ALREADY_DONE, /* executed earlier: delivered, nothing sent */
 } bh_submit_outcome;
 
 /* Idempotent delivery of a VAA: if the Portal already executed its digest
@@ -112,11 +107,9 @@ BH_WARN_UNUSED_RESULT int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *
 
 /* ---- reads (eth_call on one endpoint) ---- */
 
-BH_WARN_UNUSED_RESULT int bh_portal_is_executed(bh_rpc *ep, int *executed,
-                                                const bh_address *portal,
+BH_WARN_UNUSED_RESULT int bh_portal_is_executed(bh_rpc *ep, int *executed, const bh_address *portal,
                                                 const bh_hash32 *digest);
-BH_WARN_UNUSED_RESULT int bh_portal_outstanding(bh_rpc *ep, bh_u256 *out,
-                                                const bh_address *portal,
+BH_WARN_UNUSED_RESULT int bh_portal_outstanding(bh_rpc *ep, bh_u256 *out, const bh_address *portal,
                                                 const bh_address *token, uint16_t chain);
 /* Out: wrapped  zero address if none was created yet. */
 BH_WARN_UNUSED_RESULT int bh_portal_wrapped_for(bh_rpc *ep, bh_address *wrapped,

@@ -20,26 +20,26 @@
 typedef void (*bh_rpc_log_fn)(void *ud, int level, const char *msg);
 
 typedef struct {
-    const char *url;            /* http:// or https://; copied */
-    long connect_timeout_ms;    /* 0: 2000 */
-    long timeout_ms;            /* whole request; 0: 10000 */
-    size_t max_response;        /* bytes; 0: 32 MiB */
-    unsigned max_retries;       /* extra attempts on transport errors, 5xx, 429 */
-    unsigned backoff_ms;        /* first retry delay, doubled each time; 0: 100 */
-    bh_rpc_log_fn log;          /* NULL: stderr */
+    const char *url;         /* http:// or https://; copied */
+    long connect_timeout_ms; /* 0: 2000 */
+    long timeout_ms;         /* whole request; 0: 10000 */
+    size_t max_response;     /* bytes; 0: 32 MiB */
+    unsigned max_retries;    /* extra attempts on transport errors, 5xx, 429 */
+    unsigned backoff_ms;     /* first retry delay, doubled each time; 0: 100 */
+    bh_rpc_log_fn log;       /* NULL: stderr */
     void *log_ud;
 } bh_rpc_options;
 
 /* Per-endpoint health, a consistent-enough snapshot of atomic counters. */
 typedef struct {
-    uint64_t calls;          /* logical calls made */
-    uint64_t attempts;       /* HTTP requests sent, retries included */
-    uint64_t failures;       /* calls that ended in an error */
-    uint64_t rate_limited;   /* HTTP 429 answers */
-    uint64_t rpc_errors;     /* JSON-RPC error objects */
-    uint64_t bad_answers;    /* garbage, wrong types, oversized */
-    uint64_t disagreements;  /* outvoted in a quorum (counted by the chain) */
-    uint64_t equivocations;  /* disagreed on a finalized block hash */
+    uint64_t calls;         /* logical calls made */
+    uint64_t attempts;      /* HTTP requests sent, retries included */
+    uint64_t failures;      /* calls that ended in an error */
+    uint64_t rate_limited;  /* HTTP 429 answers */
+    uint64_t rpc_errors;    /* JSON-RPC error objects */
+    uint64_t bad_answers;   /* garbage, wrong types, oversized */
+    uint64_t disagreements; /* outvoted in a quorum (counted by the chain) */
+    uint64_t equivocations; /* disagreed on a finalized block hash */
     uint64_t last_latency_us;
     uint64_t avg_latency_us; /* exponential moving average */
     int last_status;         /* status of the last call */
@@ -106,14 +106,12 @@ BH_WARN_UNUSED_RESULT int bh_rpc_read_hash(bh_hash32 *out, const json_t *v);
 BH_WARN_UNUSED_RESULT int bh_rpc_read_address(bh_address *out, const json_t *v);
 /* Out: out, out_len  heap bytes (caller frees with free(); non-NULL even for
  *      "0x"); at most cap bytes are accepted (BH_ETOOBIG beyond). */
-BH_WARN_UNUSED_RESULT int bh_rpc_read_data(unsigned char **out, size_t *out_len,
-                                           const json_t *v, size_t cap);
+BH_WARN_UNUSED_RESULT int bh_rpc_read_data(unsigned char **out, size_t *out_len, const json_t *v,
+                                           size_t cap);
 
 /* Same readers on an object member; a missing key is BH_EPROTO. */
-BH_WARN_UNUSED_RESULT int bh_rpc_member_quantity(uint64_t *out, const json_t *obj,
-                                                 const char *key);
-BH_WARN_UNUSED_RESULT int bh_rpc_member_hash(bh_hash32 *out, const json_t *obj,
-                                             const char *key);
+BH_WARN_UNUSED_RESULT int bh_rpc_member_quantity(uint64_t *out, const json_t *obj, const char *key);
+BH_WARN_UNUSED_RESULT int bh_rpc_member_hash(bh_hash32 *out, const json_t *obj, const char *key);
 BH_WARN_UNUSED_RESULT int bh_rpc_member_address(bh_address *out, const json_t *obj,
                                                 const char *key);
 

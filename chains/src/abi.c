@@ -55,7 +55,8 @@ static unsigned char *next_word(bh_abi *a)
 static void put_u64(unsigned char w[32], uint64_t v)
 {
     memset(w, 0, 32);
-    for (int i = 0; i < 8; i++) w[31 - i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        w[31 - i] = (unsigned char)(v >> (8 * i));
 }
 
 void bh_abi_uint(bh_abi *a, uint64_t v)
@@ -93,7 +94,8 @@ static unsigned char *tail_grow(bh_abi *a, size_t n)
     }
     if (a->tail_len + n > a->tail_cap) {
         size_t cap = a->tail_cap ? a->tail_cap : 256;
-        while (cap < a->tail_len + n) cap *= 2;
+        while (cap < a->tail_len + n)
+            cap *= 2;
         unsigned char *t = realloc(a->tail, cap);
         if (!t) {
             a->err = BH_ENOMEM;
@@ -142,7 +144,8 @@ void bh_abi_address_array(bh_abi *a, const bh_address *v, size_t n)
     unsigned char *p = tail_grow(a, 32 + 32 * n);
     if (!p) return;
     put_u64(p, (uint64_t)n);
-    for (size_t i = 0; i < n; i++) memcpy(p + 32 + 32 * i + 12, v[i].data, 20);
+    for (size_t i = 0; i < n; i++)
+        memcpy(p + 32 + 32 * i + 12, v[i].data, 20);
 }
 
 int bh_abi_finish(bh_abi *a, unsigned char **out, size_t *out_len)
@@ -182,7 +185,8 @@ int bh_abi_read_u64(uint64_t *out, const unsigned char *data, size_t len, size_t
     const unsigned char *w = word_at(data, len, index);
     if (!w || !zero_prefix(w, 24)) return BH_EMALFORMED;
     uint64_t v = 0;
-    for (int i = 24; i < 32; i++) v = (v << 8) | w[i];
+    for (int i = 24; i < 32; i++)
+        v = (v << 8) | w[i];
     *out = v;
     return BH_OK;
 }

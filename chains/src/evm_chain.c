@@ -82,7 +82,8 @@ int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg)
 void bh_evm_chain_destroy(bh_evm_chain *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->n; i++) bh_rpc_destroy(c->ep[i]);
+    for (size_t i = 0; i < c->n; i++)
+        bh_rpc_destroy(c->ep[i]);
     free(c);
 }
 
@@ -152,8 +153,7 @@ static int ask(bh_evm_chain *c, size_t i, json_t **res, const char *method, json
 {
     int rc = bh_rpc_call(c->ep[i], res, method, params);
     if (rc == BH_ETIMEOUT || rc == BH_EHTTP) {
-        c->down_ms[i] = c->down_ms[i] ? (c->down_ms[i] >= 30000 ? 60000 : c->down_ms[i] * 2)
-                                      : 1000;
+        c->down_ms[i] = c->down_ms[i] ? (c->down_ms[i] >= 30000 ? 60000 : c->down_ms[i] * 2) : 1000;
         c->down_until[i] = now_ms() + c->down_ms[i];
         chain_log(c, 1, "%s unreachable (%s): skipped for %u ms", bh_rpc_url(c->ep[i]),
                   bh_errname(rc), c->down_ms[i]);
@@ -207,8 +207,8 @@ static void *job_run(void *p)
     if (j->a->status == BH_OK) {
         j->a->status = j->parse(j->c, res, j->ctx, &j->a->digest, &j->a->obj);
         if (j->a->status != BH_OK)
-            chain_log(j->c, 1, "%s: %s answer rejected: %s", bh_rpc_url(j->c->ep[j->i]),
-                      j->method, bh_errname(j->a->status));
+            chain_log(j->c, 1, "%s: %s answer rejected: %s", bh_rpc_url(j->c->ep[j->i]), j->method,
+                      bh_errname(j->a->status));
     }
     json_decref(res);
     return NULL;
@@ -281,8 +281,7 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
     if (best != SIZE_MAX && best_votes >= c->cfg.quorum) {
         rc = BH_OK;
         for (size_t i = 0; i < c->n; i++) {
-            if (a[i].status != BH_OK || memcmp(&a[i].digest, &a[best].digest, 32) == 0)
-                continue;
+            if (a[i].status != BH_OK || memcmp(&a[i].digest, &a[best].digest, 32) == 0) continue;
             bh_rpc_note_disagreement(c->ep[i]);
             if (finality) bh_rpc_note_equivocation(c->ep[i]);
             chain_log(c, 1, "%s disagrees with the quorum on %s%s", bh_rpc_url(c->ep[i]), method,
@@ -432,8 +431,7 @@ int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out)
     uint64_t nums[BH_EVM_MAX_ENDPOINTS];
     size_t got = 0;
     int last = BH_ENOQUORUM;
-    json_t *params = c->cfg.confirmations == 0 ? json_pack("[s,b]", "finalized", 0)
-                                                : json_array();
+    json_t *params = c->cfg.confirmations == 0 ? json_pack("[s,b]", "finalized", 0) : json_array();
     if (!params) return BH_ENOMEM;
     const char *method = c->cfg.confirmations == 0 ? "eth_getBlockByNumber" : "eth_blockNumber";
     answer a[BH_EVM_MAX_ENDPOINTS];
@@ -500,7 +498,8 @@ static void free_logs(void *p)
 {
     log_set *s = p;
     if (!s) return;
-    for (size_t i = 0; i < s->n; i++) free(s->v[i].data);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i].data);
     free(s->v);
     free(s);
 }
@@ -561,8 +560,7 @@ static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_ha
         for (size_t t = 0; t < l->n_topics && rc == BH_OK; t++)
             rc = bh_rpc_read_hash(&l->topics[t], json_array_get(topics, t));
         if (rc == BH_OK)
-            rc = bh_rpc_read_data(&l->data, &l->data_len, json_object_get(o, "data"),
-                                  MAX_LOG_DATA);
+            rc = bh_rpc_read_data(&l->data, &l->data_len, json_object_get(o, "data"), MAX_LOG_DATA);
         if (rc != BH_OK) {
             rc = BH_EPROTO;
             break;
@@ -615,8 +613,8 @@ static void free_transfers(void *p)
     free(s);
 }
 
-static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx,
-                           bh_hash32 *digest, void **obj)
+static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                           void **obj)
 {
     const range_ctx *r = ctx;
     if (!json_is_array(res)) return BH_EPROTO;
@@ -674,9 +672,9 @@ static int range_transfers(bh_evm_chain *c, uint64_t from, uint64_t to, transfer
                            quorum_info *qi)
 {
     range_ctx rcx = {from, to};
-    json_t *filter = json_pack("{s:o,s:o,s:[o,n,o]}", "fromBlock", qty(from), "toBlock",
-                               qty(to), "topics", hexj(c->topic_transfer.data, 32),
-                               hexj(c->portal32.data, 32));
+    json_t *filter =
+        json_pack("{s:o,s:o,s:[o,n,o]}", "fromBlock", qty(from), "toBlock", qty(to), "topics",
+                  hexj(c->topic_transfer.data, 32), hexj(c->portal32.data, 32));
     void *w = NULL;
     *out = NULL;
     int rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_transfers, &rcx,
@@ -701,8 +699,8 @@ static int lock_backed(transfer_set *ts, const bh_hash32 *block, const bh_hash32
     for (size_t i = 0; i < ts->n; i++) {
         portal_transfer *p = &ts->v[i];
         if (p->used || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
-            memcmp(&p->block_hash, block, 32) != 0 ||
-            memcmp(&p->token, token, 20) != 0 || bh_u256_cmp(&p->value, amount) < 0)
+            memcmp(&p->block_hash, block, 32) != 0 || memcmp(&p->token, token, 20) != 0 ||
+            bh_u256_cmp(&p->value, amount) < 0)
             continue;
         p->used = 1;
         return 1;
@@ -771,7 +769,8 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
             continue;
         }
         if (seq->have && ev.sequence != seq->next) {
-            chain_log(c, 2, "block %llu: Portal sequence %llu where %llu was due: an answer "
+            chain_log(c, 2,
+                      "block %llu: Portal sequence %llu where %llu was due: an answer "
                       "is missing events",
                       (unsigned long long)l->block_number, (unsigned long long)ev.sequence,
                       (unsigned long long)seq->next);
@@ -796,7 +795,8 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
                 if (!lock_backed(ts, &l->block_hash, &l->tx_hash, l->log_index, &token,
                                  &ev.amount)) {
                     e.verdict = BH_REJECT_FORGED_LOCK;
-                    chain_log(c, 1, "block %llu log %u: lock of sequence %llu has no token "
+                    chain_log(c, 1,
+                              "block %llu log %u: lock of sequence %llu has no token "
                               "transfer into the Portal: forged",
                               (unsigned long long)l->block_number, e.log_index,
                               (unsigned long long)ev.sequence);
@@ -823,13 +823,12 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         uint64_t end = to - cur < c->range - 1 ? to : cur + c->range - 1;
         range_ctx rcx = {cur, end};
         json_t *filter =
-            json_pack("{s:o,s:o,s:o,s:[o]}", "fromBlock", qty(cur), "toBlock", qty(end),
-                      "address", hexj(c->cfg.portal.data, 20), "topics",
-                      hexj(c->topic_out.data, 32));
+            json_pack("{s:o,s:o,s:o,s:[o]}", "fromBlock", qty(cur), "toBlock", qty(end), "address",
+                      hexj(c->cfg.portal.data, 20), "topics", hexj(c->topic_out.data, 32));
         void *w = NULL;
         quorum_info qi;
-        rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx, free_logs, &w,
-                    0, &qi);
+        rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx, free_logs, &w, 0,
+                    &qi);
         log_set *ls = w;
         transfer_set *ts = NULL;
         if (rc == BH_OK && ls->capped) {
@@ -858,7 +857,8 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         seq_state seq0 = seq;
         for (size_t i = 0; i < ls->n && rc == BH_OK;) {
             size_t j = i + 1;
-            while (j < ls->n && ls->v[j].block_number == ls->v[i].block_number) j++;
+            while (j < ls->n && ls->v[j].block_number == ls->v[i].block_number)
+                j++;
             if (j < ls->n && ls->v[j].block_number < ls->v[i].block_number) rc = BH_EPROTO;
             if (rc == BH_OK) rc = decode_block(c, ls, i, j, &out, &seq, ts);
             i = j;

@@ -10,7 +10,7 @@
 
 #define DEFAULT_GAS_CAP 10000000u
 #define DEFAULT_MAX_FEE_CAP 1000000000000ull /* 1000 gwei */
-#define DEFAULT_TIP 1000000000ull           /* 1 gwei, if the node cannot say */
+#define DEFAULT_TIP 1000000000ull            /* 1 gwei, if the node cannot say */
 #define MAX_BUMPS 8
 #define MAX_RETURN (64u * 1024)
 
@@ -169,8 +169,8 @@ int bh_evm_call(bh_rpc *ep, unsigned char **ret, size_t *ret_len, const bh_addre
 static int estimate(bh_evm_sender *s, uint64_t *gas, const bh_address *to, const bh_u256 *value,
                     const unsigned char *data, size_t len)
 {
-    json_t *tx = json_pack("{s:o,s:o}", "from", hex_json(s->addr.data, 20), "data",
-                           hex_json(data, len));
+    json_t *tx =
+        json_pack("{s:o,s:o}", "from", hex_json(s->addr.data, 20), "data", hex_json(data, len));
     if (!tx) return BH_ENOMEM;
     if (to) json_object_set_new(tx, "to", hex_json(to->data, 20));
     if (value) json_object_set_new(tx, "value", hex_json(value->be, 32));
@@ -239,7 +239,8 @@ static int broadcast(bh_evm_sender *s, bh_hash32 *hash, const bh_evm_tx *tx)
 static int get_receipt(bh_evm_sender *s, bh_evm_receipt *r, int *status, const bh_hash32 *h)
 {
     json_t *res = NULL;
-    int rc = call(s->ep, &res, "eth_getTransactionReceipt", json_pack("[o]", hex_json(h->data, 32)));
+    int rc =
+        call(s->ep, &res, "eth_getTransactionReceipt", json_pack("[o]", hex_json(h->data, 32)));
     if (rc != BH_OK) {
         json_decref(res);
         return rc;
@@ -288,8 +289,11 @@ int bh_evm_sender_send(bh_evm_sender *s, bh_evm_receipt *receipt, const bh_addre
     gas += gas / 4; /* headroom: state may move between estimate and inclusion */
     if (gas > s->opt.gas_cap) gas = s->opt.gas_cap;
 
-    bh_evm_tx tx = {.chain_id = s->opt.chain_id, .gas_limit = gas, .has_to = to != NULL,
-                    .data = data, .data_len = data_len};
+    bh_evm_tx tx = {.chain_id = s->opt.chain_id,
+                    .gas_limit = gas,
+                    .has_to = to != NULL,
+                    .data = data,
+                    .data_len = data_len};
     if (to) tx.to = *to;
     if (value) tx.value = *value;
     rc = fees(s, &tx.max_priority_fee, &tx.max_fee);
@@ -320,7 +324,8 @@ int bh_evm_sender_send(bh_evm_sender *s, bh_evm_receipt *receipt, const bh_addre
             if (rc != BH_OK) break; /* transport trouble: keep polling */
             r.bumps = n_sent - 1;
             if (!ok) {
-                set_err(s, "transaction reverted in block %llu", (unsigned long long)r.block_number);
+                set_err(s, "transaction reverted in block %llu",
+                        (unsigned long long)r.block_number);
                 bh_evm_receipt_clear(&r);
                 return BH_EREVERTED;
             }

@@ -85,8 +85,8 @@ int bh_evm_tx_encode_signed(unsigned char **raw, size_t *raw_len, bh_hash32 *tx_
     return rc;
 }
 
-int bh_evm_tx_sign(const bh_attest *ctx, unsigned char **raw, size_t *raw_len,
-                   bh_hash32 *tx_hash, const bh_evm_tx *tx, const bh_seckey *key)
+int bh_evm_tx_sign(const bh_attest *ctx, unsigned char **raw, size_t *raw_len, bh_hash32 *tx_hash,
+                   const bh_evm_tx *tx, const bh_seckey *key)
 {
     if (raw) *raw = NULL;
     if (raw_len) *raw_len = 0;

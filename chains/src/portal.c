@@ -50,20 +50,28 @@ int bh_portal_decode_transfer_out(bh_portal_transfer_out *out, const bh_hash32 *
 }
 
 int bh_portal_event_body(unsigned char *body, size_t *body_len, bh_transfer_msg *msg,
-                         bh_reject *why, const bh_portal_transfer_out *ev,
-                         uint16_t emitter_chain, const bh_address *portal, uint32_t timestamp)
+                         bh_reject *why, const bh_portal_transfer_out *ev, uint16_t emitter_chain,
+                         const bh_address *portal, uint32_t timestamp)
 {
     if (body_len) *body_len = 0;
     if (msg) memset(msg, 0, sizeof *msg);
     if (why) *why = BH_REJECT_MALFORMED;
     if (!body || !body_len || !msg || !why || !ev || !portal) return BH_EINVAL;
-    bh_transfer t = {.amount = ev->amount, .token = ev->token, .token_chain = ev->token_chain,
-                     .to = ev->to, .to_chain = ev->to_chain, .fee = ev->fee};
+    bh_transfer t = {.amount = ev->amount,
+                     .token = ev->token,
+                     .token_chain = ev->token_chain,
+                     .to = ev->to,
+                     .to_chain = ev->to_chain,
+                     .fee = ev->fee};
     unsigned char payload[BH_TRANSFER_LEN];
     bh_transfer_serialize(payload, &t);
-    bh_vaa_body b = {.timestamp = timestamp, .nonce = ev->nonce, .emitter_chain = emitter_chain,
-                     .sequence = ev->sequence, .consistency = BH_CONSISTENCY_FINALIZED,
-                     .payload = payload, .payload_len = sizeof payload};
+    bh_vaa_body b = {.timestamp = timestamp,
+                     .nonce = ev->nonce,
+                     .emitter_chain = emitter_chain,
+                     .sequence = ev->sequence,
+                     .consistency = BH_CONSISTENCY_FINALIZED,
+                     .payload = payload,
+                     .payload_len = sizeof payload};
     bh_address_to_bytes32(&b.emitter, portal);
     int rc = bh_vaa_body_serialize(body, BH_EVENT_BODY_MAX, body_len, &b);
     if (rc != BH_OK) return rc;
@@ -239,7 +247,8 @@ static unsigned approvals_in(const json_t *logs, const bh_address *portal, int *
     *executed = 0;
     size_t i;
     json_t *log;
-    json_array_foreach(logs, i, log) {
+    json_array_foreach(logs, i, log)
+    {
         bh_address addr;
         bh_hash32 t0;
         json_t *topics = json_object_get(log, "topics");
@@ -286,8 +295,7 @@ int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *outcome, unsigned *app
     rc = send_abi(s, &r, portal, &a);
     if (rc == BH_EREVERTED) {
         /* Another node may have executed it between our check and our send. */
-        if (bh_portal_is_executed(bh_evm_sender_rpc(s), &done, portal, &digest) == BH_OK &&
-            done) {
+        if (bh_portal_is_executed(bh_evm_sender_rpc(s), &done, portal, &digest) == BH_OK && done) {
             *outcome = BH_SUBMIT_ALREADY_DONE;
             return BH_OK;
         }
@@ -309,8 +317,7 @@ int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *outcome, unsigned *app
 
 /* ---- reads ---- */
 
-static int call_abi(bh_rpc *ep, unsigned char **ret, size_t *len, const bh_address *to,
-                    bh_abi *a)
+static int call_abi(bh_rpc *ep, unsigned char **ret, size_t *len, const bh_address *to, bh_abi *a)
 {
     unsigned char *data = NULL;
     size_t dlen = 0;
@@ -376,8 +383,8 @@ int bh_portal_wrapped_for(bh_rpc *ep, bh_address *wrapped, const bh_address *por
     return rc;
 }
 
-int bh_test_token_deploy(bh_evm_sender *s, bh_address *token, const char *name,
-                         const char *symbol, uint8_t decimals)
+int bh_test_token_deploy(bh_evm_sender *s, bh_address *token, const char *name, const char *symbol,
+                         uint8_t decimals)
 {
     if (token) memset(token, 0, sizeof *token);
     if (!s || !token || !name || !symbol) return BH_EINVAL;

@@ -20,7 +20,8 @@ static int reserve(bh_rlp *r, size_t extra)
     if (extra > SIZE_MAX / 2 - r->len) return r->err = BH_ENOMEM;
     if (r->len + extra <= r->cap) return BH_OK;
     size_t cap = r->cap ? r->cap : 64;
-    while (cap < r->len + extra) cap *= 2;
+    while (cap < r->len + extra)
+        cap *= 2;
     unsigned char *nb = realloc(r->buf, cap);
     if (!nb) return r->err = BH_ENOMEM;
     r->buf = nb;
@@ -80,7 +81,8 @@ void bh_rlp_uint(bh_rlp *r, uint64_t v)
 void bh_rlp_u256(bh_rlp *r, const bh_u256 *v)
 {
     size_t i = 0;
-    while (i < 32 && v->be[i] == 0) i++;
+    while (i < 32 && v->be[i] == 0)
+        i++;
     bh_rlp_bytes(r, v->be + i, 32 - i);
 }
 

@@ -41,7 +41,8 @@ static void default_log(void *ud, int level, const char *msg)
     fprintf(stderr, "bulkhead rpc %s: %s\n", names[level < 0 || level > 2 ? 2 : level], msg);
 }
 
-static void logf_(bh_rpc *ep, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(bh_rpc *ep, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void logf_(bh_rpc *ep, int level, const char *fmt, ...)
 {
     char msg[384];
@@ -71,7 +72,8 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
     }
     if (ep->len + n + 1 > ep->cap) {
         size_t cap = ep->cap ? ep->cap : 4096;
-        while (cap < ep->len + n + 1) cap *= 2;
+        while (cap < ep->len + n + 1)
+            cap *= 2;
         char *nb = realloc(ep->buf, cap);
         if (!nb) {
             ep->oom = 1;
@@ -325,8 +327,7 @@ int bh_rpc_call(bh_rpc *ep, json_t **result, const char *method, json_t *params)
     for (unsigned i = 0;; i++) {
         rc = attempt(ep, text, text_len, &retry);
         if (rc == BH_OK || !retry || i >= ep->opt.max_retries) break;
-        logf_(ep, 1, "%s; retry %u/%u in %u ms", ep->last_error, i + 1, ep->opt.max_retries,
-              delay);
+        logf_(ep, 1, "%s; retry %u/%u in %u ms", ep->last_error, i + 1, ep->opt.max_retries, delay);
         sleep_ms(delay);
         delay = delay * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : delay * 2;
     }
@@ -339,8 +340,8 @@ int bh_rpc_call(bh_rpc *ep, json_t **result, const char *method, json_t *params)
     if (rc == BH_OK) {
         char msg[200];
         long code = 0;
-        rc = bh_rpc_parse_answer(result, &code, msg, sizeof msg, ep->buf ? ep->buf : "",
-                                 ep->len, id);
+        rc = bh_rpc_parse_answer(result, &code, msg, sizeof msg, ep->buf ? ep->buf : "", ep->len,
+                                 id);
         if (rc == BH_ERPC) {
             ep->last_rpc_code = code;
             atomic_fetch_add(&ep->rpc_errors, 1);
@@ -419,7 +420,8 @@ int bh_rpc_read_quantity(uint64_t *out, const json_t *v)
     for (int i = 0; i < 24; i++)
         if (w.be[i]) return BH_EPROTO;
     uint64_t x = 0;
-    for (int i = 24; i < 32; i++) x = (x << 8) | w.be[i];
+    for (int i = 24; i < 32; i++)
+        x = (x << 8) | w.be[i];
     *out = x;
     return BH_OK;
 }

@@ -26,8 +26,8 @@
 #define MAX_ATTESTERS 32
 
 typedef struct {
-    const char *cmd, *rpc, *key_file, *attesters, *portal, *remote_portal, *name, *symbol,
-        *mint_to, *amount;
+    const char *cmd, *rpc, *key_file, *attesters, *portal, *remote_portal, *name, *symbol, *mint_to,
+        *amount;
     unsigned long long chain_id, bridge_id, quorum, set_index, remote_chain, decimals;
 } args;
 
@@ -64,8 +64,9 @@ static int read_key(bh_seckey *key, const char *path)
         return -1;
     }
     if (st.st_mode & 077) {
-        fprintf(stderr, "bulkhead-deploy: key file %s is readable by others (mode %03o); "
-                        "chmod 600 it\n",
+        fprintf(stderr,
+                "bulkhead-deploy: key file %s is readable by others (mode %03o); "
+                "chmod 600 it\n",
                 path, (unsigned)(st.st_mode & 0777));
         return -1;
     }
@@ -74,7 +75,8 @@ static int read_key(bh_seckey *key, const char *path)
     char buf[130] = {0};
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        n--;
     int rc = bh_hex_decode_exact(key->data, 32, buf, n);
     memset(buf, 0, sizeof buf);
     if (rc != BH_OK) {
@@ -107,21 +109,36 @@ int main(int argc, char **argv)
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage("option without a value");
         int bad = 0;
-        if (!strcmp(k, "--rpc")) a.rpc = v;
-        else if (!strcmp(k, "--key-file")) a.key_file = v;
-        else if (!strcmp(k, "--attesters")) a.attesters = v;
-        else if (!strcmp(k, "--portal")) a.portal = v;
-        else if (!strcmp(k, "--remote-portal")) a.remote_portal = v;
-        else if (!strcmp(k, "--name")) a.name = v;
-        else if (!strcmp(k, "--symbol")) a.symbol = v;
-        else if (!strcmp(k, "--mint-to")) a.mint_to = v;
-        else if (!strcmp(k, "--amount")) a.amount = v;
-        else if (!strcmp(k, "--chain-id")) bad = parse_u64(&a.chain_id, v, UINT64_MAX);
-        else if (!strcmp(k, "--bridge-id")) bad = parse_u64(&a.bridge_id, v, 65535);
-        else if (!strcmp(k, "--quorum")) bad = parse_u64(&a.quorum, v, 255);
-        else if (!strcmp(k, "--set-index")) bad = parse_u64(&a.set_index, v, UINT32_MAX);
-        else if (!strcmp(k, "--remote-chain")) bad = parse_u64(&a.remote_chain, v, 65535);
-        else if (!strcmp(k, "--decimals")) bad = parse_u64(&a.decimals, v, 255);
+        if (!strcmp(k, "--rpc"))
+            a.rpc = v;
+        else if (!strcmp(k, "--key-file"))
+            a.key_file = v;
+        else if (!strcmp(k, "--attesters"))
+            a.attesters = v;
+        else if (!strcmp(k, "--portal"))
+            a.portal = v;
+        else if (!strcmp(k, "--remote-portal"))
+            a.remote_portal = v;
+        else if (!strcmp(k, "--name"))
+            a.name = v;
+        else if (!strcmp(k, "--symbol"))
+            a.symbol = v;
+        else if (!strcmp(k, "--mint-to"))
+            a.mint_to = v;
+        else if (!strcmp(k, "--amount"))
+            a.amount = v;
+        else if (!strcmp(k, "--chain-id"))
+            bad = parse_u64(&a.chain_id, v, UINT64_MAX);
+        else if (!strcmp(k, "--bridge-id"))
+            bad = parse_u64(&a.bridge_id, v, 65535);
+        else if (!strcmp(k, "--quorum"))
+            bad = parse_u64(&a.quorum, v, 255);
+        else if (!strcmp(k, "--set-index"))
+            bad = parse_u64(&a.set_index, v, UINT32_MAX);
+        else if (!strcmp(k, "--remote-chain"))
+            bad = parse_u64(&a.remote_chain, v, 65535);
+        else if (!strcmp(k, "--decimals"))
+            bad = parse_u64(&a.decimals, v, 255);
         else {
             fprintf(stderr, "bulkhead-deploy: unknown option %s\n", k);
             return 2;
@@ -131,7 +148,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!a.rpc || !a.key_file || !a.chain_id) return usage("--rpc, --chain-id and --key-file are required");
+    if (!a.rpc || !a.key_file || !a.chain_id)
+        return usage("--rpc, --chain-id and --key-file are required");
     int is_portal = !strcmp(a.cmd, "portal"), is_reg = !strcmp(a.cmd, "register"),
         is_token = !strcmp(a.cmd, "token");
     if (!is_portal && !is_reg && !is_token) return usage("unknown command");
@@ -154,8 +172,8 @@ int main(int argc, char **argv)
         free(list);
         if (n_att == 0 || a.quorum > n_att) return usage("--quorum must be 1..number of attesters");
     }
-    if (is_reg && (parse_addr(&portal, a.portal) || parse_addr(&remote, a.remote_portal) ||
-                   !a.remote_chain))
+    if (is_reg &&
+        (parse_addr(&portal, a.portal) || parse_addr(&remote, a.remote_portal) || !a.remote_chain))
         return usage("register needs --portal, --remote-chain and --remote-portal");
     if (is_token) {
         if (!a.name || !a.symbol) return usage("token needs --name and --symbol");
@@ -183,8 +201,8 @@ int main(int argc, char **argv)
     if (rc != BH_OK) {
         status = fail("key", rc, NULL);
     } else if (is_portal) {
-        rc = bh_portal_deploy(s, &portal, (uint16_t)a.bridge_id, (uint32_t)a.set_index,
-                              attesters, n_att, (uint8_t)a.quorum);
+        rc = bh_portal_deploy(s, &portal, (uint16_t)a.bridge_id, (uint32_t)a.set_index, attesters,
+                              n_att, (uint8_t)a.quorum);
         if (rc == BH_OK)
             print_addr("portal", &portal);
         else

@@ -39,13 +39,13 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-#define CHECK(expr)                                                                   \
-    do {                                                                              \
-        int rc_ = (expr);                                                             \
-        if (rc_ != BH_OK) {                                                           \
-            fprintf(stderr, "bench_catchup: %s failed: %s\n", #expr, bh_errname(rc_)); \
-            exit(1);                                                                  \
-        }                                                                             \
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != BH_OK) {                                                                        \
+            fprintf(stderr, "bench_catchup: %s failed: %s\n", #expr, bh_errname(rc_));             \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 static int send_raw(bh_rpc *ep, const unsigned char *raw, size_t len)
@@ -62,12 +62,15 @@ static int send_raw(bh_rpc *ep, const unsigned char *raw, size_t len)
 }
 
 /* One catch-up from a cold cursor; returns seconds, fills events and calls. */
-static double catch_up(const char *url, const bh_address *portal, size_t *events,
-                       uint64_t *calls)
+static double catch_up(const char *url, const bh_address *portal, size_t *events, uint64_t *calls)
 {
     const char *urls[] = {url};
-    bh_evm_chain_config cfg = {.bridge_id = BRIDGE_ID, .evm_chain_id = EVM_ID, .urls = urls,
-                               .n_urls = 1, .quorum = 1, .portal = *portal};
+    bh_evm_chain_config cfg = {.bridge_id = BRIDGE_ID,
+                               .evm_chain_id = EVM_ID,
+                               .urls = urls,
+                               .n_urls = 1,
+                               .quorum = 1,
+                               .portal = *portal};
     bh_evm_chain *c = NULL;
     CHECK(bh_evm_chain_create(&c, &cfg));
     bh_block_ref cold = {0};
@@ -113,7 +116,8 @@ static double raw_logs(bh_rpc *ep, const bh_address *portal, uint64_t last, size
         char f[19], t[19];
         bh_rpc_format_quantity(f, from);
         bh_rpc_format_quantity(t, to);
-        json_t *params = json_pack("[{s:s,s:s,s:s}]", "fromBlock", f, "toBlock", t, "address", addr);
+        json_t *params =
+            json_pack("[{s:s,s:s,s:s}]", "fromBlock", f, "toBlock", t, "address", addr);
         json_t *res = NULL;
         CHECK(bh_rpc_call(ep, &res, "eth_getLogs", params));
         json_decref(params);
@@ -183,9 +187,15 @@ int main(int argc, char **argv)
         bh_abi_uint(&a, (uint64_t)i);
         CHECK(bh_abi_finish(&a, &data, &data_len));
         bh_abi_clear(&a);
-        bh_evm_tx tx = {.chain_id = EVM_ID, .nonce = nonce++, .max_priority_fee = 1000000000,
-                        .max_fee = 2000000000000ull, .gas_limit = 200000, .has_to = 1,
-                        .to = portal, .data = data, .data_len = data_len};
+        bh_evm_tx tx = {.chain_id = EVM_ID,
+                        .nonce = nonce++,
+                        .max_priority_fee = 1000000000,
+                        .max_fee = 2000000000000ull,
+                        .gas_limit = 200000,
+                        .has_to = 1,
+                        .to = portal,
+                        .data = data,
+                        .data_len = data_len};
         unsigned char *raw = NULL;
         size_t raw_len = 0;
         bh_hash32 h;
@@ -206,8 +216,12 @@ int main(int argc, char **argv)
     bh_block_ref fin;
     {
         const char *urls[] = {anvil.url};
-        bh_evm_chain_config cfg = {.bridge_id = BRIDGE_ID, .evm_chain_id = EVM_ID, .urls = urls,
-                                   .n_urls = 1, .quorum = 1, .portal = portal};
+        bh_evm_chain_config cfg = {.bridge_id = BRIDGE_ID,
+                                   .evm_chain_id = EVM_ID,
+                                   .urls = urls,
+                                   .n_urls = 1,
+                                   .quorum = 1,
+                                   .portal = portal};
         bh_evm_chain *c = NULL;
         CHECK(bh_evm_chain_create(&c, &cfg));
         CHECK(bh_evm_chain_finalized(c, &fin));

@@ -143,10 +143,11 @@ int it_anvil_start(it_anvil *a, uint64_t chain_id, const char *const *extra)
         char port[16], cid[32];
         snprintf(port, sizeof port, "%d", a->port);
         snprintf(cid, sizeof cid, "%llu", (unsigned long long)chain_id);
-        const char *argv[32] = {ANVIL_BIN, "--host", "127.0.0.1", "--port", port, "--chain-id",
-                                cid, "--silent"};
+        const char *argv[32] = {ANVIL_BIN, "--host",     "127.0.0.1", "--port",
+                                port,      "--chain-id", cid,         "--silent"};
         int argc = 8;
-        for (int i = 0; extra && extra[i] && argc < 30; i++) argv[argc++] = extra[i];
+        for (int i = 0; extra && extra[i] && argc < 30; i++)
+            argv[argc++] = extra[i];
         argv[argc] = NULL;
         pid_t pid = fork();
         if (pid < 0) return -1;
@@ -163,7 +164,8 @@ int it_anvil_start(it_anvil *a, uint64_t chain_id, const char *const *extra)
                 a->pid = 0;
                 break; /* died: port taken? try another */
             }
-            const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}";
+            const char *req =
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}";
             char *ans = http_post(a->url, req, strlen(req), 1000, NULL);
             if (ans) {
                 free(ans);
@@ -273,7 +275,8 @@ static void lie_logs(json_t *result)
     size_t i;
     json_t *log;
     if (!json_is_array(result)) return;
-    json_array_foreach(result, i, log) {
+    json_array_foreach(result, i, log)
+    {
         json_t *d = json_object_get(log, "data");
         if (!json_is_string(d) || json_string_length(d) < 4) continue;
         char *s = strdup(json_string_value(d));
@@ -295,8 +298,9 @@ static void drop_log(json_t *result)
 static void lie_hash(json_t *result)
 {
     if (!json_is_object(result) || !json_object_get(result, "hash")) return;
-    json_object_set_new(result, "hash",
-                        json_string("0x1111111111111111111111111111111111111111111111111111111111111111"));
+    json_object_set_new(
+        result, "hash",
+        json_string("0x1111111111111111111111111111111111111111111111111111111111111111"));
 }
 
 static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
@@ -309,20 +313,23 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
         json_t *r = json_loads(req, 0, NULL);
         json_t *id = json_object_get(r, "id");
         char body[256];
-        int n = snprintf(body, sizeof body,
-                         "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"number\":12,\"hash\":[1,2]}}",
-                         (long long)json_integer_value(id));
+        int n =
+            snprintf(body, sizeof body,
+                     "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"number\":12,\"hash\":[1,2]}}",
+                     (long long)json_integer_value(id));
         json_decref(r);
         return respond(fd, 200, body, (size_t)n);
     }
     case IT_FAKE_HANG:
-        while (!atomic_load(&f->stop)) sleep_ms(20);
+        while (!atomic_load(&f->stop))
+            sleep_ms(20);
         return -1;
     case IT_FAKE_429:
         return respond(fd, 429, "{\"error\":\"slow down\"}", 21);
     case IT_FAKE_HUGE: {
-        const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
-                        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x";
+        const char *h =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x";
         if (send_all(fd, h, strlen(h))) return -1;
         static char chunk[65536];
         memset(chunk, 'f', sizeof chunk);
@@ -338,8 +345,10 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
     const char *method = json_string_value(json_object_get(r, "method"));
     if (f->mode == IT_FAKE_RANGE_LIMIT && method && strcmp(method, "eth_getLogs") == 0) {
         json_t *flt = json_array_get(json_object_get(r, "params"), 0);
-        unsigned long long a = strtoull(json_string_value(json_object_get(flt, "fromBlock")), NULL, 16);
-        unsigned long long b = strtoull(json_string_value(json_object_get(flt, "toBlock")), NULL, 16);
+        unsigned long long a =
+            strtoull(json_string_value(json_object_get(flt, "fromBlock")), NULL, 16);
+        unsigned long long b =
+            strtoull(json_string_value(json_object_get(flt, "toBlock")), NULL, 16);
         if (b - a + 1 > 8) {
             char body[256];
             int n = snprintf(body, sizeof body,
@@ -474,7 +483,8 @@ void it_fake_stop(it_fake *f)
     pthread_join(f->thread, NULL);
     /* Connection threads are detached; they exit once the peer closes or
      * they see the stop flag. Free only when none is left. */
-    for (int i = 0; i < 200 && atomic_load(&f->active) > 0; i++) sleep_ms(10);
+    for (int i = 0; i < 200 && atomic_load(&f->active) > 0; i++)
+        sleep_ms(10);
     if (atomic_load(&f->active) == 0) free(f);
 }
 

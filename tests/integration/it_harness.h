@@ -37,16 +37,16 @@ int it_mine(const char *url, uint64_t n);
 
 /* Fake endpoint behaviours. */
 typedef enum {
-    IT_FAKE_PROXY = 0,  /* forward to upstream unchanged */
-    IT_FAKE_LIE_LOGS,   /* forward; flip a byte of every log's data */
-    IT_FAKE_LIE_HASH,   /* forward; replace every block "hash" */
-    IT_FAKE_GARBAGE,    /* 200 with a non-JSON body */
-    IT_FAKE_WRONG_TYPES,/* 200 with a valid envelope and wrongly typed result */
-    IT_FAKE_HANG,       /* read the request, never answer */
-    IT_FAKE_429,        /* 429 Too Many Requests, always */
-    IT_FAKE_HUGE,       /* 200 streaming 100 MB without Content-Length */
-    IT_FAKE_RANGE_LIMIT,/* forward, but refuse eth_getLogs spanning > 8 blocks */
-    IT_FAKE_DROP_LOG,   /* forward; silently drop the 2nd log of eth_getLogs answers */
+    IT_FAKE_PROXY = 0,   /* forward to upstream unchanged */
+    IT_FAKE_LIE_LOGS,    /* forward; flip a byte of every log's data */
+    IT_FAKE_LIE_HASH,    /* forward; replace every block "hash" */
+    IT_FAKE_GARBAGE,     /* 200 with a non-JSON body */
+    IT_FAKE_WRONG_TYPES, /* 200 with a valid envelope and wrongly typed result */
+    IT_FAKE_HANG,        /* read the request, never answer */
+    IT_FAKE_429,         /* 429 Too Many Requests, always */
+    IT_FAKE_HUGE,        /* 200 streaming 100 MB without Content-Length */
+    IT_FAKE_RANGE_LIMIT, /* forward, but refuse eth_getLogs spanning > 8 blocks */
+    IT_FAKE_DROP_LOG,    /* forward; silently drop the 2nd log of eth_getLogs answers */
 } it_fake_mode;
 
 typedef struct it_fake it_fake;

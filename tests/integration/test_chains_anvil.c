@@ -35,7 +35,7 @@ typedef struct {
     it_anvil a, b;
     bh_attest *ctx;
     bh_rpc *rpc_a, *rpc_b;
-    bh_evm_sender *dep_a, *dep_b;    /* deployer / user on each chain */
+    bh_evm_sender *dep_a, *dep_b;     /* deployer / user on each chain */
     bh_evm_sender *node2_a, *node2_b; /* a second relayer node's transaction key */
     bh_seckey att[3];
     bh_address att_addr[3];
@@ -137,8 +137,12 @@ static int teardown(void **state)
 static bh_evm_chain *make_chain(const char *const *urls, size_t n, unsigned k, uint64_t evm,
                                 uint16_t bridge, const bh_address *portal)
 {
-    bh_evm_chain_config cfg = {.bridge_id = bridge, .evm_chain_id = evm, .urls = urls,
-                               .n_urls = n, .quorum = k, .portal = *portal,
+    bh_evm_chain_config cfg = {.bridge_id = bridge,
+                               .evm_chain_id = evm,
+                               .urls = urls,
+                               .n_urls = n,
+                               .quorum = k,
+                               .portal = *portal,
                                .rpc = {.timeout_ms = 5000}};
     bh_evm_chain *c = NULL;
     assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
@@ -165,17 +169,15 @@ static void finalize(const char *url)
 }
 
 /* Sign body with attesters idx[0..n) (increasing) into a VAA of set `set`. */
-static size_t make_vaa_set(unsigned char *out, size_t cap, uint32_t set,
-                           const unsigned char *body, size_t len, const unsigned *idx,
-                           unsigned n)
+static size_t make_vaa_set(unsigned char *out, size_t cap, uint32_t set, const unsigned char *body,
+                           size_t len, const unsigned *idx, unsigned n)
 {
     bh_hash32 d;
     bh_vaa_digest(&d, body, len);
     bh_vaa_sig sigs[3];
     for (unsigned i = 0; i < n; i++) {
         sigs[i].signer_index = (uint8_t)idx[i];
-        assert_int_equal(bh_attest_sign(F.ctx, sigs[i].rs, &sigs[i].v, &d, &F.att[idx[i]]),
-                         BH_OK);
+        assert_int_equal(bh_attest_sign(F.ctx, sigs[i].rs, &sigs[i].v, &d, &F.att[idx[i]]), BH_OK);
     }
     size_t vlen = 0;
     assert_int_equal(bh_vaa_serialize(out, cap, &vlen, set, sigs, (uint8_t)n, body, len), BH_OK);
@@ -304,9 +306,9 @@ static void test_it_lock_deliver_roundtrip(void **state)
     bh_evm_chain *cb = make_chain(urls_b, 1, 1, EVM_B, CHAIN_B, &F.portal_b);
     bh_watcher *wb = watcher_at_head(cb, F.b.url);
     u256(&amount, 400);
-    assert_int_equal(bh_portal_burn(F.dep_b, NULL, &F.portal_b, &wrapped, &amount, CHAIN_A,
-                                    &F.user_a, &fee, 5),
-                     BH_OK);
+    assert_int_equal(
+        bh_portal_burn(F.dep_b, NULL, &F.portal_b, &wrapped, &amount, CHAIN_A, &F.user_a, &fee, 5),
+        BH_OK);
     finalize(F.b.url);
     poll_all(wb, &ev, &n);
     assert_int_equal(n, 1);
@@ -402,33 +404,34 @@ static void test_it_portal_outstanding_bound(void **state)
     bh_u256 cap, rate;
     u256(&cap, 50);
     u256(&rate, 0);
-    assert_int_equal(bh_portal_set_lane_limit(F.dep_a, &F.portal_a, CHAIN_B, &F.token_a, &cap, &rate),
-                     BH_OK);
-    blen = forged_body(body, CHAIN_B, &F.portal_b, 9001, &F.token_a, CHAIN_A, &attacker, CHAIN_A,
-                       51);
+    assert_int_equal(
+        bh_portal_set_lane_limit(F.dep_a, &F.portal_a, CHAIN_B, &F.token_a, &cap, &rate), BH_OK);
+    blen =
+        forged_body(body, CHAIN_B, &F.portal_b, 9001, &F.token_a, CHAIN_A, &attacker, CHAIN_A, 51);
     vlen = make_vaa(vaa, sizeof vaa, body, blen, q, 2);
     assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, vaa, vlen), BH_EREVERTED);
     assert_non_null(strstr(bh_evm_sender_last_error(F.dep_a), "lane limit"));
-    blen = forged_body(body, CHAIN_B, &F.portal_b, 9002, &F.token_a, CHAIN_A, &attacker, CHAIN_A,
-                       50);
+    blen =
+        forged_body(body, CHAIN_B, &F.portal_b, 9002, &F.token_a, CHAIN_A, &attacker, CHAIN_A, 50);
     vlen = make_vaa(vaa, sizeof vaa, body, blen, q, 2);
     assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, vaa, vlen), BH_OK);
     assert_int_equal(oc, BH_SUBMIT_EXECUTED);
     assert_int_equal(bh_erc20_balance(F.rpc_a, &bal, &F.token_a, &attacker), BH_OK);
     assert_int_equal(u256_low(&bal), 50);
     u256(&cap, 0); /* lift the lane limit for the other tests */
-    assert_int_equal(bh_portal_set_lane_limit(F.dep_a, &F.portal_a, CHAIN_B, &F.token_a, &cap, &rate),
-                     BH_OK);
+    assert_int_equal(
+        bh_portal_set_lane_limit(F.dep_a, &F.portal_a, CHAIN_B, &F.token_a, &cap, &rate), BH_OK);
 
     /* Then draining the rest of outstanding[B] works, and not one unit more. */
     assert_int_equal(bh_portal_outstanding(F.rpc_a, &outstanding, &F.portal_a, &F.token_a, CHAIN_B),
                      BH_OK);
     out = u256_low(&outstanding);
-    blen = forged_body(body, CHAIN_B, &F.portal_b, 9003, &F.token_a, CHAIN_A, &attacker, CHAIN_A,
-                       out);
+    blen =
+        forged_body(body, CHAIN_B, &F.portal_b, 9003, &F.token_a, CHAIN_A, &attacker, CHAIN_A, out);
     vlen = make_vaa(vaa, sizeof vaa, body, blen, q, 2);
     assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, vaa, vlen), BH_OK);
-    blen = forged_body(body, CHAIN_B, &F.portal_b, 9004, &F.token_a, CHAIN_A, &attacker, CHAIN_A, 1);
+    blen =
+        forged_body(body, CHAIN_B, &F.portal_b, 9004, &F.token_a, CHAIN_A, &attacker, CHAIN_A, 1);
     vlen = make_vaa(vaa, sizeof vaa, body, blen, q, 2);
     assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, vaa, vlen), BH_EREVERTED);
     assert_int_equal(bh_erc20_balance(F.rpc_a, &bal, &F.token_a, &attacker), BH_OK);
@@ -450,9 +453,9 @@ static uint64_t forged_lock_case(const char *url)
     bh_u256 amount, fee;
     u256(&amount, 500);
     u256(&fee, 0);
-    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &liar, &amount, CHAIN_B,
-                                    &F.user_b, &fee, 1),
-                     BH_OK);
+    assert_int_equal(
+        bh_portal_lock(F.dep_a, NULL, &F.portal_a, &liar, &amount, CHAIN_B, &F.user_b, &fee, 1),
+        BH_OK);
     u256(&amount, 20);
     assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
                                     &F.user_b, &fee, 2),
@@ -653,8 +656,8 @@ static void test_it_hostile_endpoints(void **state)
     bh_rpc_destroy(ep);
 
     it_fake *hang = it_fake_start(IT_FAKE_HANG, NULL);
-    o = (bh_rpc_options){.url = it_fake_url(hang), .timeout_ms = 300, .max_retries = 1,
-                         .backoff_ms = 10};
+    o = (bh_rpc_options){
+        .url = it_fake_url(hang), .timeout_ms = 300, .max_retries = 1, .backoff_ms = 10};
     assert_int_equal(bh_rpc_create(&ep, &o), BH_OK);
     double t0 = now_s();
     assert_int_equal(bh_rpc_call(ep, &res, "eth_chainId", NULL), BH_ETIMEOUT);
@@ -703,10 +706,14 @@ static void test_it_hostile_endpoints(void **state)
      * with k = 2 there is no quorum. */
     const char *urls[] = {it_fake_url(garbage), it_fake_url(limited), it_fake_url(typed),
                           it_fake_url(huge), F.a.url};
-    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A, .evm_chain_id = EVM_A, .urls = urls,
-                               .n_urls = 5, .quorum = 1, .portal = F.portal_a,
-                               .rpc = {.timeout_ms = 5000, .max_retries = 0,
-                                       .max_response = 1 << 20}};
+    bh_evm_chain_config cfg = {
+        .bridge_id = CHAIN_A,
+        .evm_chain_id = EVM_A,
+        .urls = urls,
+        .n_urls = 5,
+        .quorum = 1,
+        .portal = F.portal_a,
+        .rpc = {.timeout_ms = 5000, .max_retries = 0, .max_response = 1 << 20}};
     bh_evm_chain *c = NULL;
     assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
     bh_block_ref head;
@@ -806,8 +813,8 @@ static void test_it_nonce_and_fee_bump(void **state)
     bh_evm_sender_destroy(s1);
 
     /* "Restart": a new sender learns nonce 2 from the chain. */
-    bh_evm_sender_options o = {.chain_id = EVM_B, .bump_after_ms = 300, .poll_ms = 50,
-                               .receipt_timeout_ms = 20000};
+    bh_evm_sender_options o = {
+        .chain_id = EVM_B, .bump_after_ms = 300, .poll_ms = 50, .receipt_timeout_ms = 20000};
     bh_evm_sender *s2 = NULL;
     assert_int_equal(bh_evm_sender_create(&s2, F.rpc_b, F.ctx, &k, &o), BH_OK);
     assert_int_equal(bh_evm_sender_sync_nonce(s2), BH_OK);
@@ -848,8 +855,12 @@ static void test_it_confirmations_mode(void **state)
     (void)state;
     finalize(F.a.url);
     const char *urls[] = {F.a.url};
-    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A, .evm_chain_id = EVM_A, .urls = urls,
-                               .n_urls = 1, .quorum = 1, .confirmations = 3,
+    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A,
+                               .evm_chain_id = EVM_A,
+                               .urls = urls,
+                               .n_urls = 1,
+                               .quorum = 1,
+                               .confirmations = 3,
                                .portal = F.portal_a};
     bh_evm_chain *c = NULL;
     assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
@@ -861,9 +872,9 @@ static void test_it_confirmations_mode(void **state)
     u256(&amount, 33);
     u256(&fee, 0);
     bh_evm_receipt r;
-    assert_int_equal(bh_portal_lock(F.dep_a, &r, &F.portal_a, &F.token_a, &amount, CHAIN_B,
-                                    &F.user_b, &fee, 9),
-                     BH_OK);
+    assert_int_equal(
+        bh_portal_lock(F.dep_a, &r, &F.portal_a, &F.token_a, &amount, CHAIN_B, &F.user_b, &fee, 9),
+        BH_OK);
     uint64_t at = r.block_number;
     bh_evm_receipt_clear(&r);
     bh_chain_event *ev;
@@ -958,8 +969,12 @@ static void test_it_endpoint_backoff_and_chain_id(void **state)
     (void)state;
     it_fake *hang = it_fake_start(IT_FAKE_HANG, NULL);
     const char *urls[] = {it_fake_url(hang), F.a.url};
-    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A, .evm_chain_id = EVM_A, .urls = urls,
-                               .n_urls = 2, .quorum = 1, .portal = F.portal_a,
+    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A,
+                               .evm_chain_id = EVM_A,
+                               .urls = urls,
+                               .n_urls = 2,
+                               .quorum = 1,
+                               .portal = F.portal_a,
                                .rpc = {.timeout_ms = 400}};
     bh_evm_chain *c = NULL;
     assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
@@ -969,7 +984,8 @@ static void test_it_endpoint_backoff_and_chain_id(void **state)
     double first = now_s() - t0;
     assert_true(first >= 0.4);
     t0 = now_s();
-    for (int i = 0; i < 3; i++) assert_int_equal(bh_evm_chain_finalized(c, &head), BH_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(bh_evm_chain_finalized(c, &head), BH_OK);
     assert_true(now_s() - t0 < 0.4); /* three rounds without waiting on it */
     bh_rpc_stats st;
     bh_rpc_stats_get(bh_evm_chain_endpoint(c, 0), &st);
@@ -1000,8 +1016,8 @@ static void test_it_signer_rotation(void **state)
     it_test_key(&rk, 777);
     bh_address rcpt;
     assert_int_equal(bh_attest_address(F.ctx, &rcpt, &rk), BH_OK);
-    size_t blen = forged_body(body, CHAIN_A, &F.portal_a, 5000, &F.token_a, CHAIN_A, &rcpt,
-                              CHAIN_B, 70);
+    size_t blen =
+        forged_body(body, CHAIN_A, &F.portal_a, 5000, &F.token_a, CHAIN_A, &rcpt, CHAIN_B, 70);
     unsigned i0[] = {0}, i1[] = {1};
     bh_submit_outcome oc;
     unsigned approvals;

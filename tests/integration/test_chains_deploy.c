@@ -64,7 +64,8 @@ static void run(bh_proc_result *r, const char *const *args)
     char *argv[40];
     int n = 0;
     argv[n++] = (char *)deploy_bin;
-    for (int i = 0; args[i]; i++) argv[n++] = (char *)args[i];
+    for (int i = 0; args[i]; i++)
+        argv[n++] = (char *)args[i];
     argv[n] = NULL;
     bh_proc_run(r, argv, NULL);
 }
@@ -83,11 +84,21 @@ static void test_deploy_portal_token_register(void **state)
 {
     (void)state;
     static bh_proc_result r;
-    const char *portal_args[] = {"portal", "--rpc", anvil.url, "--chain-id", "4242", "--key-file",
-                                 key_path, "--bridge-id", "5", "--attesters",
+    const char *portal_args[] = {"portal",
+                                 "--rpc",
+                                 anvil.url,
+                                 "--chain-id",
+                                 "4242",
+                                 "--key-file",
+                                 key_path,
+                                 "--bridge-id",
+                                 "5",
+                                 "--attesters",
                                  "0x1111111111111111111111111111111111111111,"
                                  "0x2222222222222222222222222222222222222222",
-                                 "--quorum", "2", NULL};
+                                 "--quorum",
+                                 "2",
+                                 NULL};
     run(&r, portal_args);
     if (r.status != 0) fail_msg("portal: %s", r.err);
     bh_address portal;
@@ -108,9 +119,19 @@ static void test_deploy_portal_token_register(void **state)
     assert_int_equal(v, 2);
     free(ret);
 
-    const char *reg_args[] = {"register", "--rpc", anvil.url, "--chain-id", "4242", "--key-file",
-                              key_path, "--portal", NULL, "--remote-chain", "9",
-                              "--remote-portal", "0x9999999999999999999999999999999999999999",
+    const char *reg_args[] = {"register",
+                              "--rpc",
+                              anvil.url,
+                              "--chain-id",
+                              "4242",
+                              "--key-file",
+                              key_path,
+                              "--portal",
+                              NULL,
+                              "--remote-chain",
+                              "9",
+                              "--remote-portal",
+                              "0x9999999999999999999999999999999999999999",
                               NULL};
     char portal_hex[43] = "0x";
     bh_hex_encode(portal_hex + 2, portal.data, 20);
@@ -133,11 +154,13 @@ static void test_deploy_portal_token_register(void **state)
     memset(want + 12, 0x99, 20);
     assert_memory_equal(remote.data, want, 32);
 
-    const char *tok_args[] = {"token", "--rpc", anvil.url, "--chain-id", "4242", "--key-file",
-                              key_path, "--name", "Devnet Dollar", "--symbol", "DDL",
-                              "--decimals", "6", "--mint-to",
-                              "0x3333333333333333333333333333333333333333", "--amount",
-                              "123456789", NULL};
+    const char *tok_args[] = {
+        "token",      "--rpc",     anvil.url,
+        "--chain-id", "4242",      "--key-file",
+        key_path,     "--name",    "Devnet Dollar",
+        "--symbol",   "DDL",       "--decimals",
+        "6",          "--mint-to", "0x3333333333333333333333333333333333333333",
+        "--amount",   "123456789", NULL};
     run(&r, tok_args);
     if (r.status != 0) fail_msg("token: %s", r.err);
     bh_address token, holder;
@@ -154,8 +177,8 @@ static void test_deploy_refusals(void **state)
 {
     (void)state;
     static bh_proc_result r;
-    const char *loose[] = {"token", "--rpc", anvil.url, "--chain-id", "4242", "--key-file",
-                           loose_key_path, "--name", "X", "--symbol", "X", NULL};
+    const char *loose[] = {"token",        "--rpc",  anvil.url, "--chain-id", "4242", "--key-file",
+                           loose_key_path, "--name", "X",       "--symbol",   "X",    NULL};
     run(&r, loose);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "chmod 600"));
@@ -165,16 +188,27 @@ static void test_deploy_refusals(void **state)
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "unknown option --colour"));
 
-    const char *quorum[] = {"portal", "--rpc", anvil.url, "--chain-id", "4242", "--key-file",
-                            key_path, "--bridge-id", "5", "--attesters",
-                            "0x1111111111111111111111111111111111111111", "--quorum", "2", NULL};
+    const char *quorum[] = {"portal",
+                            "--rpc",
+                            anvil.url,
+                            "--chain-id",
+                            "4242",
+                            "--key-file",
+                            key_path,
+                            "--bridge-id",
+                            "5",
+                            "--attesters",
+                            "0x1111111111111111111111111111111111111111",
+                            "--quorum",
+                            "2",
+                            NULL};
     run(&r, quorum);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--quorum"));
 
     /* Signed for chain 1 while the node is 4242: the node refuses, we say so. */
-    const char *wrong[] = {"token", "--rpc", anvil.url, "--chain-id", "1", "--key-file",
-                           key_path, "--name", "X", "--symbol", "X", NULL};
+    const char *wrong[] = {"token",  "--rpc",  anvil.url, "--chain-id", "1", "--key-file",
+                           key_path, "--name", "X",       "--symbol",   "X", NULL};
     run(&r, wrong);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "token failed"));

@@ -42,9 +42,8 @@ static void test_chains_rlp_vectors(void **state)
     struct {
         uint64_t v;
         const char *hex;
-    } ints[] = {{0, "80"},       {1, "01"},         {16, "10"},       {79, "4f"},
-                {127, "7f"},     {128, "8180"},     {1000, "8203e8"}, {100000, "830186a0"},
-                {0, NULL}};
+    } ints[] = {{0, "80"},     {1, "01"},        {16, "10"},           {79, "4f"}, {127, "7f"},
+                {128, "8180"}, {1000, "8203e8"}, {100000, "830186a0"}, {0, NULL}};
     for (size_t i = 0; ints[i].hex; i++) {
         bh_rlp_init(&r);
         bh_rlp_uint(&r, ints[i].v);
@@ -99,7 +98,8 @@ static void test_chains_rlp_vectors(void **state)
     const char *w[] = {"asdf", "qwer", "zxcv"};
     bh_rlp_init(&r);
     bh_rlp_list_begin(&r);
-    for (int i = 0; i < 11; i++) bh_rlp_bytes(&r, (const unsigned char *)w[i % 3], 4);
+    for (int i = 0; i < 11; i++)
+        bh_rlp_bytes(&r, (const unsigned char *)w[i % 3], 4);
     bh_rlp_list_end(&r);
     expect_rlp(&r, "f784617364668471776572847a78637684617364668471776572847a7863768461736466847177"
                    "6572847a78637684617364668471776572");
@@ -108,7 +108,8 @@ static void test_chains_rlp_vectors(void **state)
     bh_rlp_list_begin(&r);
     for (int k = 0; k < 4; k++) {
         bh_rlp_list_begin(&r);
-        for (int i = 0; i < 3; i++) bh_rlp_bytes(&r, (const unsigned char *)w[i], 4);
+        for (int i = 0; i < 3; i++)
+            bh_rlp_bytes(&r, (const unsigned char *)w[i], 4);
         bh_rlp_list_end(&r);
     }
     bh_rlp_list_end(&r);
@@ -136,11 +137,12 @@ static void test_chains_rlp_misuse(void **state)
     bh_rlp_clear(&r);
     bh_rlp_init(&r);
     bh_rlp_list_end(&r); /* closes nothing */
-    bh_rlp_uint(&r, 5);   /* sticky: ignored */
+    bh_rlp_uint(&r, 5);  /* sticky: ignored */
     assert_int_equal(bh_rlp_finish(&r, &enc, &len), BH_EINVAL);
     bh_rlp_clear(&r);
     bh_rlp_init(&r);
-    for (int i = 0; i <= BH_RLP_MAX_DEPTH; i++) bh_rlp_list_begin(&r);
+    for (int i = 0; i <= BH_RLP_MAX_DEPTH; i++)
+        bh_rlp_list_begin(&r);
     assert_int_equal(bh_rlp_finish(&r, &enc, &len), BH_EINVAL);
     bh_rlp_clear(&r);
 }
@@ -309,16 +311,18 @@ static void make_event(bh_hash32 topics[3], unsigned char data[256], uint16_t to
     memset(topics, 0, 3 * sizeof topics[0]);
     memset(data, 0, 256);
     bh_abi_topic(&topics[0], BH_PORTAL_TRANSFER_OUT_SIG);
-    topics[1].data[31] = 7;                       /* sequence */
-    memset(topics[2].data + 12, 0xaa, 20);        /* sender */
-    memset(data + 12, 0x11, 20);                  /* token (address, left-padded) */
+    topics[1].data[31] = 7;                /* sequence */
+    memset(topics[2].data + 12, 0xaa, 20); /* sender */
+    memset(data + 12, 0x11, 20);           /* token (address, left-padded) */
     data[32 + 30] = (unsigned char)(token_chain >> 8);
     data[32 + 31] = (unsigned char)token_chain;
     memset(data + 64 + 12, 0x22, 20); /* to */
     data[96 + 30] = (unsigned char)(to_chain >> 8);
     data[96 + 31] = (unsigned char)to_chain;
-    for (int i = 0; i < 8; i++) data[128 + 31 - i] = (unsigned char)(amount >> (8 * i));
-    for (int i = 0; i < 8; i++) data[160 + 31 - i] = (unsigned char)(fee >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        data[128 + 31 - i] = (unsigned char)(amount >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        data[160 + 31 - i] = (unsigned char)(fee >> (8 * i));
     data[192 + 31] = 42; /* nonce */
     data[224 + 31] = BH_EVENT_LOCK;
 }
@@ -431,9 +435,8 @@ static void test_chains_rpc_answers(void **state)
     long code;
     char msg[128];
     /* Recorded from anvil 1.7.1. */
-    assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x7a69\"}", 1, &res, &code,
-                           msg),
-                     BH_OK);
+    assert_int_equal(
+        parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x7a69\"}", 1, &res, &code, msg), BH_OK);
     uint64_t v;
     assert_int_equal(bh_rpc_read_quantity(&v, res), BH_OK);
     assert_int_equal(v, 31337);
@@ -455,9 +458,9 @@ static void test_chains_rpc_answers(void **state)
         "",
         "garbage",
         "<html>502 Bad Gateway</html>",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"",  /* truncated */
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"",    /* truncated */
         "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}]", /* batch answer */
-        "{\"id\":1,\"result\":\"0x1\"}",                    /* no version */
+        "{\"id\":1,\"result\":\"0x1\"}",                       /* no version */
         "{\"jsonrpc\":\"1.0\",\"id\":1,\"result\":\"0x1\"}",
         "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"0x1\"}", /* someone else's answer */
         "{\"jsonrpc\":\"2.0\",\"id\":\"1\",\"result\":\"0x1\"}",
@@ -516,7 +519,8 @@ static void test_chains_rpc_readers(void **state)
         assert_true(v == q[i].v);
         json_decref(j);
     }
-    json_t *j = json_string("0x" "0000000000000000000000000000000000000000000000000000000000000001");
+    json_t *j = json_string("0x"
+                            "0000000000000000000000000000000000000000000000000000000000000001");
     bh_hash32 h;
     assert_int_equal(bh_rpc_read_hash(&h, j), BH_OK);
     assert_int_equal(h.data[31], 1);
