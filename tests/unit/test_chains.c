@@ -9,6 +9,7 @@
 #include "bh_abi.h"
 #include "bh_amount.h"
 #include "bh_attest.h"
+#include "bh_chain.h"
 #include "bh_evm_tx.h"
 #include "bh_keccak.h"
 #include "bh_portal.h"
@@ -583,6 +584,199 @@ static void test_chains_rpc_create_misuse(void **state)
     bh_rpc_destroy(ep);
 }
 
+/* ---- watcher state machine over a scripted backend ---- */
+
+typedef struct {
+    int verify_rc, verify_calls;
+    int fin_rc;
+    bh_block_ref fin;
+    int hash_rc;
+    uint64_t hash_fail_at;   /* block_hash of this number fails (0: none) */
+    unsigned char hash_byte; /* block n has hash {hash_byte ^ n, ...} */
+    int fetch_rc, fetch_calls;
+    uint64_t fetch_from, fetch_to, fetch_stop; /* stop: last block "done" (0: to) */
+    size_t fetch_events;
+} script;
+
+static void hash_of(bh_hash32 *h, const script *sc, uint64_t n)
+{
+    memset(h, sc->hash_byte, sizeof *h);
+    h->data[0] ^= (unsigned char)n;
+    h->data[1] = 0xee; /* never all zero */
+}
+
+static int sc_verify(void *impl)
+{
+    script *sc = impl;
+    sc->verify_calls++;
+    return sc->verify_rc;
+}
+
+static int sc_finalized(void *impl, bh_block_ref *out)
+{
+    script *sc = impl;
+    memset(out, 0, sizeof *out);
+    if (sc->fin_rc) return sc->fin_rc;
+    *out = sc->fin;
+    hash_of(&out->hash, sc, out->number);
+    return BH_OK;
+}
+
+static int sc_block_hash(void *impl, uint64_t n, bh_hash32 *out)
+{
+    script *sc = impl;
+    memset(out, 0, sizeof *out);
+    if (sc->hash_rc) return sc->hash_rc;
+    if (sc->hash_fail_at && n == sc->hash_fail_at) return BH_ETIMEOUT;
+    hash_of(out, sc, n);
+    return BH_OK;
+}
+
+static int sc_fetch(void *impl, uint64_t from, uint64_t to, bh_chain_event **ev, size_t *n,
+                    uint64_t *done_to)
+{
+    script *sc = impl;
+    *ev = NULL;
+    *n = 0;
+    *done_to = 0;
+    sc->fetch_calls++;
+    sc->fetch_from = from;
+    sc->fetch_to = to;
+    if (sc->fetch_rc) return sc->fetch_rc;
+    if (sc->fetch_events) {
+        *ev = calloc(sc->fetch_events, sizeof **ev);
+        assert_non_null(*ev);
+        *n = sc->fetch_events;
+    }
+    *done_to = sc->fetch_stop ? sc->fetch_stop : to;
+    return BH_OK;
+}
+
+static const bh_chain_ops script_ops = {.kind = "script",
+                                        .verify = sc_verify,
+                                        .finalized = sc_finalized,
+                                        .block_hash = sc_block_hash,
+                                        .fetch = sc_fetch};
+
+static void expect_cursor(bh_watcher *w, const script *sc, uint64_t n)
+{
+    bh_block_ref cur;
+    bh_watcher_cursor(w, &cur);
+    assert_int_equal(cur.number, n);
+    bh_hash32 h;
+    hash_of(&h, sc, n);
+    assert_memory_equal(cur.hash.data, h.data, 32);
+}
+
+static void test_chains_watcher_states(void **state)
+{
+    (void)state;
+    script sc = {.fin = {.number = 100}, .hash_byte = 0x10, .fetch_events = 2};
+    bh_watcher *w = NULL;
+    bh_chain_event *ev = (bh_chain_event *)1;
+    size_t n = 99;
+    bh_block_ref cur;
+
+    assert_int_equal(bh_watcher_create(&w, NULL, &sc, NULL), BH_EINVAL);
+    assert_null(w);
+
+    /* Endpoints of another chain: refused at the first poll, nothing read. */
+    sc.verify_rc = BH_ECHAINID;
+    assert_int_equal(bh_watcher_create(&w, &script_ops, &sc, NULL), BH_OK);
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_ECHAINID);
+    assert_null(ev);
+    assert_int_equal(n, 0);
+    assert_int_equal(sc.fetch_calls, 0);
+    sc.verify_rc = BH_OK;
+
+    /* Cold cursor: everything from block 0 up to the finalized head. */
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_OK);
+    assert_int_equal(n, 2);
+    free(ev);
+    assert_int_equal(sc.fetch_from, 0);
+    assert_int_equal(sc.fetch_to, 100);
+    expect_cursor(w, &sc, 100);
+    assert_int_equal(cur.number, 100);
+    assert_int_equal(sc.verify_calls, 2);
+
+    /* Nothing new: no fetch, no events; verify is not repeated. */
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_OK);
+    assert_int_equal(n, 0);
+    assert_null(ev);
+    assert_int_equal(sc.fetch_calls, 1);
+    assert_int_equal(sc.verify_calls, 2);
+
+    /* The agreed head trails the cursor: wait, read nothing. */
+    sc.fin.number = 90;
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(sc.fetch_calls, 1);
+    expect_cursor(w, &sc, 100);
+
+    /* Provider limits: fetch stops at 150 of 200; the cursor follows it. */
+    sc.fin.number = 200;
+    sc.fetch_stop = 150;
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_OK);
+    free(ev);
+    assert_int_equal(sc.fetch_from, 101);
+    assert_int_equal(sc.fetch_to, 200);
+    expect_cursor(w, &sc, 150);
+    sc.fetch_stop = 0;
+
+    /* Errors leave the cursor where it was and return no events. */
+    sc.fetch_rc = BH_ENOQUORUM;
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_ENOQUORUM);
+    assert_null(ev);
+    expect_cursor(w, &sc, 150);
+    sc.fetch_rc = BH_OK;
+    sc.fin_rc = BH_ETIMEOUT;
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_ETIMEOUT);
+    expect_cursor(w, &sc, 150);
+    sc.fin_rc = BH_OK;
+    sc.hash_rc = BH_EPROTO; /* cursor check cannot be made */
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_EPROTO);
+    expect_cursor(w, &sc, 150);
+    sc.hash_rc = BH_OK;
+
+    /* A partial fetch whose end hash cannot be read: events dropped, cursor kept. */
+    sc.fetch_stop = 180;
+    sc.hash_fail_at = 180;
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_ETIMEOUT);
+    assert_null(ev);
+    assert_int_equal(n, 0);
+    expect_cursor(w, &sc, 150);
+    sc.hash_fail_at = 0;
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_OK);
+    assert_int_equal(n, 2);
+    free(ev);
+    expect_cursor(w, &sc, 180);
+    sc.fetch_stop = 0;
+
+    /* History rewritten under the cursor: equivocation, cursor kept, no fetch. */
+    int before = sc.fetch_calls;
+    sc.hash_byte = 0x20;
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_EEQUIVOCATION);
+    assert_null(ev);
+    assert_int_equal(sc.fetch_calls, before);
+    bh_watcher_cursor(w, &cur);
+    assert_int_equal(cur.number, 180);
+    bh_hash32 old;
+    sc.hash_byte = 0x10;
+    hash_of(&old, &sc, 180);
+    assert_memory_equal(cur.hash.data, old.data, 32);
+    bh_watcher_destroy(w);
+    bh_watcher_destroy(NULL);
+
+    /* A warm cursor with a zero hash starts after its number, unchecked. */
+    bh_block_ref start = {.number = 41};
+    sc.fin.number = 50;
+    assert_int_equal(bh_watcher_create(&w, &script_ops, &sc, &start), BH_OK);
+    assert_int_equal(bh_watcher_poll(w, &ev, &n, &cur), BH_OK);
+    free(ev);
+    assert_int_equal(sc.fetch_from, 42);
+    bh_watcher_destroy(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_chains_rpc_answers),
         cmocka_unit_test(test_chains_rpc_readers),
         cmocka_unit_test(test_chains_rpc_create_misuse),
+        cmocka_unit_test(test_chains_watcher_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
