@@ -79,7 +79,10 @@ const char *bh_rpc_url(const bh_rpc *ep);
 
 void bh_rpc_stats_get(const bh_rpc *ep, bh_rpc_stats *out);
 
-/* Counted by the quorum layer (bh_evm_chain). */
+/* Counted by the quorum layer (bh_evm_chain): an answer that was valid
+ * JSON-RPC but not a valid answer to the question, outvoted content, and
+ * a different block hash at a finalized height. */
+void bh_rpc_note_bad_answer(bh_rpc *ep);
 void bh_rpc_note_disagreement(bh_rpc *ep);
 void bh_rpc_note_equivocation(bh_rpc *ep);
 

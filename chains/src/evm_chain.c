@@ -206,6 +206,7 @@ static void *job_run(void *p)
     j->a->status = ask(j->c, j->i, &res, j->method, j->params);
     if (j->a->status == BH_OK) {
         j->a->status = j->parse(j->c, res, j->ctx, &j->a->digest, &j->a->obj);
+        if (j->a->status == BH_EPROTO) bh_rpc_note_bad_answer(j->c->ep[j->i]);
         if (j->a->status != BH_OK)
             chain_log(j->c, 1, "%s: %s answer rejected: %s", bh_rpc_url(j->c->ep[j->i]), j->method,
                       bh_errname(j->a->status));

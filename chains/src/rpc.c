@@ -166,6 +166,11 @@ long bh_rpc_last_rpc_code(const bh_rpc *ep)
     return ep->last_rpc_code;
 }
 
+void bh_rpc_note_bad_answer(bh_rpc *ep)
+{
+    atomic_fetch_add(&ep->bad_answers, 1);
+}
+
 void bh_rpc_note_disagreement(bh_rpc *ep)
 {
     atomic_fetch_add(&ep->disagreements, 1);

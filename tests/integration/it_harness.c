@@ -295,6 +295,13 @@ static void drop_log(json_t *result)
     if (json_is_array(result) && json_array_size(result) >= 2) json_array_remove(result, 1);
 }
 
+static void bad_logs(json_t *result)
+{
+    size_t i;
+    json_t *log;
+    json_array_foreach(result, i, log) json_object_set_new(log, "logIndex", json_integer(7));
+}
+
 static void lie_hash(json_t *result)
 {
     if (!json_is_object(result) || !json_object_get(result, "hash")) return;
@@ -365,8 +372,9 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
         json_decref(r);
         return -1;
     }
-    if (((f->mode == IT_FAKE_LIE_LOGS || f->mode == IT_FAKE_DROP_LOG) && method &&
-         strcmp(method, "eth_getLogs") == 0) ||
+    if (((f->mode == IT_FAKE_LIE_LOGS || f->mode == IT_FAKE_DROP_LOG ||
+          f->mode == IT_FAKE_BAD_LOGS) &&
+         method && strcmp(method, "eth_getLogs") == 0) ||
         (f->mode == IT_FAKE_LIE_HASH && method && strcmp(method, "eth_getBlockByNumber") == 0)) {
         json_t *a = json_loads(ans, 0, NULL);
         json_t *res = json_object_get(a, "result");
@@ -374,6 +382,8 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
             lie_logs(res);
         else if (f->mode == IT_FAKE_DROP_LOG)
             drop_log(res);
+        else if (f->mode == IT_FAKE_BAD_LOGS)
+            bad_logs(res);
         else
             lie_hash(res);
         free(ans);

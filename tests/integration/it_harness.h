@@ -47,6 +47,7 @@ typedef enum {
     IT_FAKE_HUGE,        /* 200 streaming 100 MB without Content-Length */
     IT_FAKE_RANGE_LIMIT, /* forward, but refuse eth_getLogs spanning > 8 blocks */
     IT_FAKE_DROP_LOG,    /* forward; silently drop the 2nd log of eth_getLogs answers */
+    IT_FAKE_BAD_LOGS,    /* forward; eth_getLogs entries get a number as logIndex */
 } it_fake_mode;
 
 typedef struct it_fake it_fake;

@@ -962,6 +962,43 @@ static void test_it_sequence_gap(void **state)
     it_fake_stop(dropper);
 }
 
+/* Logs with a wrongly typed field: alone, an error (never "no events");
+ * among honest endpoints, ignored and counted as a bad answer. */
+static void test_it_bad_log_fields(void **state)
+{
+    (void)state;
+    it_fake *bad = it_fake_start(IT_FAKE_BAD_LOGS, F.a.url);
+    const char *alone[] = {it_fake_url(bad)};
+    bh_evm_chain *c1 = make_chain(alone, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_watcher *w1 = watcher_at_head(c1, F.a.url);
+    const char *mixed[] = {it_fake_url(bad), F.a.url, F.a.url};
+    bh_evm_chain *c3 = make_chain(mixed, 3, 2, EVM_A, CHAIN_A, &F.portal_a);
+    bh_watcher *w3 = watcher_at_head(c3, F.a.url);
+    bh_u256 amount, fee;
+    u256(&amount, 64);
+    u256(&fee, 0);
+    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 1),
+                     BH_OK);
+    finalize(F.a.url);
+    bh_chain_event *ev;
+    size_t n;
+    assert_int_equal(bh_watcher_poll(w1, &ev, &n, NULL), BH_EPROTO);
+    assert_null(ev);
+    poll_all(w3, &ev, &n);
+    assert_int_equal(n, 1);
+    assert_true(ev[0].msg.amount == 64);
+    free(ev);
+    bh_rpc_stats st;
+    bh_rpc_stats_get(bh_evm_chain_endpoint(c3, 0), &st);
+    assert_true(st.bad_answers >= 1);
+    bh_watcher_destroy(w1);
+    bh_watcher_destroy(w3);
+    bh_evm_chain_destroy(c1);
+    bh_evm_chain_destroy(c3);
+    it_fake_stop(bad);
+}
+
 /* A hanging endpoint costs one timeout, then is skipped while it backs off;
  * the watcher refuses to start on an endpoint of another chain. */
 static void test_it_endpoint_backoff_and_chain_id(void **state)
@@ -1068,6 +1105,7 @@ int main(void)
         cmocka_unit_test(test_it_confirmations_mode),
         cmocka_unit_test(test_it_gas_cap_and_revert),
         cmocka_unit_test(test_it_sequence_gap),
+        cmocka_unit_test(test_it_bad_log_fields),
         cmocka_unit_test(test_it_endpoint_backoff_and_chain_id),
         cmocka_unit_test(test_it_signer_rotation),
     };
