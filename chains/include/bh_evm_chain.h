@@ -66,6 +66,11 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t numb
 BH_WARN_UNUSED_RESULT int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to,
                                              bh_chain_event **events, size_t *n, uint64_t *done_to);
 
+/* After a restart: the Portal sequence the first event after block
+ * `after_block` must carry (from the persisted last event), so a provider
+ * that leaves events out is caught from the first answer on. */
+void bh_evm_chain_expect_sequence(bh_evm_chain *c, uint64_t next_sequence, uint64_t after_block);
+
 /* Returns: the endpoint count, and endpoint i (borrowed, lives as long as c). */
 size_t bh_evm_chain_endpoint_count(const bh_evm_chain *c);
 bh_rpc *bh_evm_chain_endpoint(bh_evm_chain *c, size_t i);

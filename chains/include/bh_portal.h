@@ -53,6 +53,18 @@ BH_WARN_UNUSED_RESULT int bh_portal_event_body(unsigned char *body, size_t *body
                                                uint16_t emitter_chain, const bh_address *portal,
                                                uint32_t timestamp);
 
+/* What one relayer node submits: body signed with its attestation key, as
+ * a VAA with that single signature (the Portal gathers the others).
+ * Returns: BH_OK; BH_ECRYPTO for an invalid key; BH_ENOSPC; BH_EINVAL.
+ * Out: out, out_len  the VAA (out_cap >= BH_VAA_HEADER_FIXED +
+ *      BH_VAA_SIG_LEN + body_len).
+ * In:  key  borrowed for the call, never stored. */
+BH_WARN_UNUSED_RESULT int bh_portal_sign_vaa(const bh_attest *ctx, unsigned char *out,
+                                             size_t out_cap, size_t *out_len,
+                                             uint32_t signer_set_index, uint8_t signer_index,
+                                             const bh_seckey *key, const unsigned char *body,
+                                             size_t body_len);
+
 /* ---- on-chain calls (all send EIP-1559 transactions through s) ---- */
 
 /* Deploy a Portal. Returns: BH_OK; sender errors (bh_evm_sender_send).

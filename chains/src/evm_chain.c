@@ -87,6 +87,13 @@ void bh_evm_chain_destroy(bh_evm_chain *c)
     free(c);
 }
 
+void bh_evm_chain_expect_sequence(bh_evm_chain *c, uint64_t next_sequence, uint64_t after_block)
+{
+    c->have_seq = 1;
+    c->next_seq = next_sequence;
+    c->seq_block = after_block;
+}
+
 size_t bh_evm_chain_endpoint_count(const bh_evm_chain *c)
 {
     return c->n;

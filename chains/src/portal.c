@@ -91,6 +91,20 @@ int bh_portal_event_body(unsigned char *body, size_t *body_len, bh_transfer_msg 
     return BH_OK;
 }
 
+int bh_portal_sign_vaa(const bh_attest *ctx, unsigned char *out, size_t out_cap, size_t *out_len,
+                       uint32_t signer_set_index, uint8_t signer_index, const bh_seckey *key,
+                       const unsigned char *body, size_t body_len)
+{
+    if (out_len) *out_len = 0;
+    if (!ctx || !out || !out_len || !key || !body || body_len == 0) return BH_EINVAL;
+    bh_hash32 digest;
+    bh_vaa_digest(&digest, body, body_len);
+    bh_vaa_sig sig = {.signer_index = signer_index};
+    int rc = bh_attest_sign(ctx, sig.rs, &sig.v, &digest, key);
+    if (rc != BH_OK) return rc;
+    return bh_vaa_serialize(out, out_cap, out_len, signer_set_index, &sig, 1, body, body_len);
+}
+
 /* ---- transactions ---- */
 
 static int send_abi(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *to, bh_abi *a)

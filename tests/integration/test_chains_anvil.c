@@ -266,8 +266,11 @@ static void test_it_lock_deliver_roundtrip(void **state)
 
     /* Delivery on B: node 1 submits attester 0's signature, node 2 attester 1's. */
     unsigned char vaa[1024];
-    unsigned i0[] = {0}, i1[] = {1}, i02[] = {0, 2};
-    size_t vlen = make_vaa(vaa, sizeof vaa, e.body, e.body_len, i0, 1);
+    unsigned i02[] = {0, 2};
+    size_t vlen = 0;
+    assert_int_equal(
+        bh_portal_sign_vaa(F.ctx, vaa, sizeof vaa, &vlen, 0, 0, &F.att[0], e.body, e.body_len),
+        BH_OK);
     bh_submit_outcome out;
     unsigned approvals = 0;
     assert_int_equal(bh_portal_submit(F.dep_b, &out, &approvals, &F.portal_b, vaa, vlen), BH_OK);
@@ -278,7 +281,9 @@ static void test_it_lock_deliver_roundtrip(void **state)
     bh_address zero = {{0}};
     assert_memory_equal(wrapped.data, zero.data, 20); /* nothing minted on one signature */
 
-    vlen = make_vaa(vaa, sizeof vaa, e.body, e.body_len, i1, 1);
+    assert_int_equal(
+        bh_portal_sign_vaa(F.ctx, vaa, sizeof vaa, &vlen, 0, 1, &F.att[1], e.body, e.body_len),
+        BH_OK);
     assert_int_equal(bh_portal_submit(F.node2_b, &out, &approvals, &F.portal_b, vaa, vlen), BH_OK);
     assert_int_equal(out, BH_SUBMIT_EXECUTED);
     assert_int_equal(approvals, 2);
@@ -960,6 +965,40 @@ static void test_it_sequence_gap(void **state)
     bh_watcher_destroy(w);
     bh_evm_chain_destroy(c);
     it_fake_stop(dropper);
+
+    /* After a restart the expected sequence is seeded from the last event
+     * persisted: the first event must carry it. */
+    unsigned char sel[4], *ret = NULL;
+    size_t len = 0;
+    uint64_t next = 0;
+    bh_abi_selector(sel, "sequence()");
+    assert_int_equal(bh_evm_call(F.rpc_a, &ret, &len, &F.portal_a, sel, 4), BH_OK);
+    assert_int_equal(bh_abi_read_u64(&next, ret, len, 0), BH_OK);
+    free(ret);
+    const char *direct[] = {F.a.url};
+    bh_evm_chain *c2 = make_chain(direct, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_evm_chain *c3 = make_chain(direct, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_watcher *w2 = watcher_at_head(c2, F.a.url);
+    bh_watcher *w3 = watcher_at_head(c3, F.a.url);
+    bh_block_ref at2, at3;
+    bh_watcher_cursor(w2, &at2);
+    bh_watcher_cursor(w3, &at3);
+    bh_evm_chain_expect_sequence(c2, next + 1, at2.number); /* as if event `next` were lost */
+    bh_evm_chain_expect_sequence(c3, next, at3.number);
+    u256(&amount, 5);
+    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 9),
+                     BH_OK);
+    finalize(F.a.url);
+    assert_int_equal(bh_watcher_poll(w2, &ev, &n, NULL), BH_EPROTO);
+    poll_all(w3, &ev, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].msg.sequence, next);
+    free(ev);
+    bh_watcher_destroy(w2);
+    bh_watcher_destroy(w3);
+    bh_evm_chain_destroy(c2);
+    bh_evm_chain_destroy(c3);
 }
 
 /* Logs with a wrongly typed field: alone, an error (never "no events");

@@ -404,6 +404,33 @@ static void test_chains_event_body(void **state)
     bh_vaa_digest(&d, body, len);
     assert_memory_equal(d.data, msg.digest.data, 32);
 
+    /* One node's single-signature VAA over that body recovers to its key. */
+    bh_attest *ctx = bh_attest_create();
+    bh_seckey key;
+    memset(key.data, 0x07, 32);
+    bh_address signer, rec;
+    assert_int_equal(bh_attest_address(ctx, &signer, &key), BH_OK);
+    unsigned char vaa[BH_VAA_HEADER_FIXED + BH_VAA_SIG_LEN + BH_EVENT_BODY_MAX];
+    size_t vlen = 0;
+    assert_int_equal(bh_portal_sign_vaa(ctx, vaa, sizeof vaa, &vlen, 4, 9, &key, body, len), BH_OK);
+    assert_int_equal(vlen, BH_VAA_HEADER_FIXED + BH_VAA_SIG_LEN + len);
+    bh_vaa parsed;
+    assert_int_equal(bh_vaa_parse(&parsed, &why, vaa, vlen), BH_OK);
+    assert_int_equal(parsed.signer_set_index, 4);
+    assert_int_equal(parsed.n_sigs, 1);
+    assert_int_equal(parsed.sigs[0].signer_index, 9);
+    assert_int_equal(
+        bh_attest_recover(ctx, &rec, &why, &msg.digest, parsed.sigs[0].rs, parsed.sigs[0].v),
+        BH_OK);
+    assert_memory_equal(rec.data, signer.data, 20);
+    assert_int_equal(bh_portal_sign_vaa(ctx, vaa, 10, &vlen, 4, 9, &key, body, len), BH_ENOSPC);
+    assert_int_equal(vlen, 0);
+    bh_seckey bad;
+    memset(bad.data, 0, 32);
+    assert_int_equal(bh_portal_sign_vaa(ctx, vaa, sizeof vaa, &vlen, 4, 9, &bad, body, len),
+                     BH_ECRYPTO);
+    bh_attest_destroy(ctx);
+
     /* A message back to its own chain, or with fee > amount, is refused by name. */
     make_event(topics, data, 2, 2, 1000, 10);
     assert_int_equal(bh_portal_decode_transfer_out(&ev, topics, 3, data, 256), BH_OK);
