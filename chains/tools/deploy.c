@@ -31,13 +31,22 @@ typedef struct {
     unsigned long long chain_id, bridge_id, quorum, set_index, remote_chain, decimals;
 } args;
 
+static const char help_text[] =
+    "usage: bulkhead-deploy portal   --rpc URL --chain-id N --key-file F --bridge-id B\n"
+    "                                --attesters 0xA[,0xB...] --quorum Q [--set-index I]\n"
+    "       bulkhead-deploy register --rpc URL --chain-id N --key-file F --portal 0xP\n"
+    "                                --remote-chain B --remote-portal 0xR\n"
+    "       bulkhead-deploy token    --rpc URL --chain-id N --key-file F --name S --symbol S\n"
+    "                                [--decimals D] [--mint-to 0xA --amount N]\n"
+    "\n"
+    "Deploys and configures bulkhead's Portal and test tokens with bulkhead's own\n"
+    "transaction code. Prints one JSON object on success. The key file holds a hex\n"
+    "secret key and must be mode 0600.\n"
+    "exit: 0 ok, 1 chain or transaction failure, 2 usage or key-file error\n";
+
 static int usage(const char *why)
 {
-    fprintf(stderr,
-            "bulkhead-deploy: %s\n"
-            "usage: bulkhead-deploy portal|register|token --rpc URL --chain-id N --key-file F "
-            "[options]\n",
-            why);
+    fprintf(stderr, "bulkhead-deploy: %s\n%s", why, help_text);
     return 2;
 }
 
@@ -104,6 +113,12 @@ int main(int argc, char **argv)
 {
     args a = {.decimals = 18, .chain_id = 0};
     if (argc < 2) return usage("missing command");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(help_text, stdout);
+            return 0;
+        }
+    }
     a.cmd = argv[1];
     for (int i = 2; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

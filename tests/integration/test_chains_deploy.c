@@ -183,6 +183,11 @@ static void test_deploy_refusals(void **state)
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "chmod 600"));
 
+    const char *help[] = {"--help", NULL};
+    run(&r, help);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "bulkhead-deploy register"));
+
     const char *unknown[] = {"token", "--rpc", anvil.url, "--colour", "blue", NULL};
     run(&r, unknown);
     assert_int_equal(r.status, 2);
