@@ -1021,16 +1021,25 @@ typedef struct {
     size_t max, count;
 } op_ctx;
 
+/* Loads the pending transfer an operator acts on and starts its journal entry. */
+static int pending_op_begin(bh_vault *v, MDB_txn *txn, const op_ctx *c, uint32_t kind,
+                            vault_pending_rec *p, vault_jrec *j)
+{
+    int rc = pending_load(v, txn, c->id, p);
+    if (rc) return rc;
+    jrec_from_msg(j, &p->msg, c->now);
+    j->kind = kind;
+    j->ref = c->id;
+    return BH_OK;
+}
+
 static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     op_ctx *c = vctx;
     vault_pending_rec p;
-    int rc = pending_load(v, txn, c->id, &p);
-    if (rc) return rc;
     vault_jrec j;
-    jrec_from_msg(&j, &p.msg, c->now);
-    j.kind = BH_VJ_RELEASE;
-    j.ref = c->id;
+    int rc = pending_op_begin(v, txn, c, BH_VJ_RELEASE, &p, &j);
+    if (rc) return rc;
     if (!p.applied) {
         /* a quarantine hold: apply it now, under the ledger's invariants */
         vault_cchain *cs, *cd;
@@ -1087,12 +1096,9 @@ static int drop_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     op_ctx *c = vctx;
     vault_pending_rec p;
-    int rc = pending_load(v, txn, c->id, &p);
-    if (rc) return rc;
     vault_jrec j;
-    jrec_from_msg(&j, &p.msg, c->now);
-    j.kind = BH_VJ_DROP;
-    j.ref = c->id;
+    int rc = pending_op_begin(v, txn, c, BH_VJ_DROP, &p, &j);
+    if (rc) return rc;
     if (p.applied) {
         /* reverse exactly what apply did */
         uint16_t ldec, linc;
