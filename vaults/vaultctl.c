@@ -252,6 +252,14 @@ static void scan_vaults(const opts *o)
     qsort(g_vaults, g_nvaults, sizeof g_vaults[0], cmp_ref);
 }
 
+/* Every verb that reads vaults: the data dir must be one, then learn its vaults. */
+static int open_data_dir(const opts *o)
+{
+    int x = check_data_dir(o);
+    if (x == EXIT_OK) scan_vaults(o);
+    return x;
+}
+
 static const char *chain_label(uint16_t id, char *buf, size_t cap)
 {
     for (size_t i = 0; i < g_nvaults; i++)
@@ -534,9 +542,8 @@ static int list_q(void *c, const bh_vault_quarantine *q)
 static int v_list(const opts *o)
 {
     if (o->argc != 0) return usage_err("list", "list takes no arguments");
-    int x = check_data_dir(o);
+    int x = open_data_dir(o);
     if (x) return x;
-    scan_vaults(o);
     json_t *out = json_array();
     if (!o->json)
         printf("%-16s %8s %7s %8s  %s\n", "VAULT", "CHAIN_ID", "ASSETS", "PENDING", "QUARANTINED");
@@ -675,9 +682,8 @@ static json_t *info_json(const bh_vault_info *in)
 static int v_show(const opts *o)
 {
     if (o->argc != 1) return usage_err("show", "show takes exactly one CHAIN");
-    int x = check_data_dir(o);
+    int x = open_data_dir(o);
     if (x) return x;
-    scan_vaults(o);
     bh_vault *v;
     if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
     bh_vault_info info;
@@ -763,9 +769,8 @@ static int pend_row(void *c, const bh_vault_pending *p)
 static int v_pending(const opts *o)
 {
     if (o->argc > 1) return usage_err("pending", "pending takes at most one CHAIN");
-    int x = check_data_dir(o);
+    int x = open_data_dir(o);
     if (x) return x;
-    scan_vaults(o);
     pend_ctx s = {.o = o, .arr = json_array()};
     int worst = EXIT_OK;
     if (!o->json)
@@ -811,9 +816,8 @@ static int resolve_pending(const opts *o, const char *verb_name, const char *s, 
     if (!*num || *end || errno || n == 0 || *num == '-')
         return usage_err(verb_name, "'%s' is not a pending id (CHAIN/N or N)", s);
     *id = n;
-    int x = check_data_dir(o);
+    int x = open_data_dir(o);
     if (x) return x;
-    scan_vaults(o);
     if (slash) {
         size_t l = (size_t)(slash - s);
         if (l == 0 || l >= cap) return usage_err(verb_name, "'%s' names no vault", s);
@@ -918,9 +922,8 @@ static int freeze_all(const opts *o, int freeze)
     const char *vn = freeze ? "freeze" : "unfreeze";
     if (o->argc != 1) return usage_err(vn, "%s takes exactly one CHAIN", vn);
     if (!o->reason || !*o->reason) return usage_err(vn, "%s needs --reason R", vn);
-    int x = check_data_dir(o);
+    int x = open_data_dir(o);
     if (x) return x;
-    scan_vaults(o);
     uint16_t chain = chain_id_of(o->argv[0]);
     if (!chain) {
         err("unknown chain '%s' (not a vault in %s, nor a chain id 1..65535)", o->argv[0],
@@ -1172,9 +1175,8 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
 static int v_limits(const opts *o)
 {
     if (o->argc < 1) return usage_err("limits", "limits needs a CHAIN");
-    int x = check_data_dir(o);
+    int x = open_data_dir(o);
     if (x) return x;
-    scan_vaults(o);
     bh_vault *v;
     int writing = o->argc > 2;
     if ((x = open_vault(o, o->argv[0], !writing, &v))) return x;
@@ -1317,9 +1319,8 @@ static int v_journal(const opts *o)
             return usage_err("journal", "--since needs a journal id, not '%s'", o->since);
         since = n;
     }
-    int x = check_data_dir(o);
+    int x = open_data_dir(o);
     if (x) return x;
-    scan_vaults(o);
     bh_vault *v;
     if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
     jr_ctx s = {o, v, json_array(), 0};
@@ -1338,9 +1339,8 @@ static int v_journal(const opts *o)
 static int v_audit(const opts *o)
 {
     if (o->argc > 1) return usage_err("audit", "audit takes at most one CHAIN");
-    int x = check_data_dir(o);
+    int x = open_data_dir(o);
     if (x) return x;
-    scan_vaults(o);
     json_t *arr = json_array();
     int worst = EXIT_OK;
     size_t n = o->argc ? 1 : g_nvaults;
@@ -1408,9 +1408,8 @@ static int exp_q(void *c, const bh_vault_quarantine *q)
 static int v_export(const opts *o)
 {
     if (o->argc != 1) return usage_err("export", "export takes exactly one CHAIN");
-    int x = check_data_dir(o);
+    int x = open_data_dir(o);
     if (x) return x;
-    scan_vaults(o);
     bh_vault *v;
     if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
     opts jo = *o;
