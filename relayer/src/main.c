@@ -8,6 +8,8 @@ static const char usage_text[] =
     "usage: bulkhead COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
+    "  run -c CONFIG                     run the node\n"
+    "  check -c CONFIG                   validate a config file and exit\n"
     "  vaa decode HEX|BASE64|-           print a VAA's fields as JSON\n"
     "  vaa verify --signers FILE VAA     check a VAA's signatures against a signer set\n"
     "  version                           print the version\n"
@@ -21,6 +23,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0) return bh_cmd_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0) return bh_cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "vaa") == 0) return bh_cmd_vaa(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("bulkhead %s\n", BH_VERSION);
