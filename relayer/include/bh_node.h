@@ -1,0 +1,119 @@
+/* The relayer node: chains → messages → vaults → delivery (DESIGN.md §2, §7).
+ *
+ * Threads: a watcher per chain (polls finalized events, persists them with
+ * the chain's cursor in the node store, bounded by queue_max unapplied
+ * events), a worker per vault (applies the stored events in group-commit
+ * batches, fair across source chains, releases due transfers), a delivery
+ * thread per destination chain (signs and submits outbox entries, fair
+ * across vaults), and the caller's thread running the control loop
+ * (circuit breaker, limit tightening, signals).
+ *
+ * Observers (the metrics server) see the node two ways:
+ *  - events, pushed as they happen through bh_node_observer (called from
+ *    node threads; must not block);
+ *  - a snapshot, pulled with bh_node_snapshot (a JSON document, schema
+ *    below), built from atomics and one read transaction per vault.
+ *
+ * Snapshot schema (all amounts are decimal strings in smallest units,
+ * times are unix seconds):
+ * {
+ *   "node": "node-1", "time": 1790000000, "started": 1789990000,
+ *   "chains": [ { "name": "alpha", "bridge_id": 1, "quarantined": false,
+ *     "head": 120, "finalized": 118, "cursor": 118, "lag": 0,
+ *     "max_lag": 64, "queue_depth": 0, "events_observed": 10,
+ *     "wallet_wei": "9999...",                 relayer balance ("" unknown)
+ *     "deliveries_ok": 4, "deliveries_failed": 0,
+ *     "endpoints": [ { "url": "http://127.0.0.1:8545", "calls": 1, "failures": 0,
+ *        "rate_limited": 0, "disagreements": 0, "latency_us": 900, "healthy": true } ],
+ *     "tripped": { "cause": "forged_lock", "evidence": "...", "at": 0 } | null } ],
+ *   "vaults": [ { "name": "alpha", "chain": 1,
+ *     "accepted": 3, "delayed": 1, "held": 0,
+ *     "rejected": { "exceeds_outstanding": 2, ... },   non-zero reasons only
+ *     "outbox_depth": 0, "outbox_oldest_age": 0, "pending": 1,
+ *     "quarantined": [ 3 ],
+ *     "assets": [ { "token": "0x…", "symbol": "TKA", "decimals": 18,
+ *        "locked": "100", "outstanding_total": "60",
+ *        "lanes": [ { "chain": 2, "outstanding": "60", "cap": "0",
+ *           "in_headroom": "", "out_headroom": "", "window_used": "60",
+ *           "window_limit": "0" } ] } ],
+ *     "pending_list": [ { "id": 1, "cause": "bucket", "release_at": 0,
+ *        "from": 1, "to": 2, "sequence": 7, "amount": "5", "symbol": "TKA" } ] } ],
+ *   "totals": { "events_observed": 10, "accepted": 3, "rejected": 2, "delivered": 4,
+ *               "quarantines": 0 }
+ * }
+ * Headroom "" means no bucket on that lane. */
+#ifndef BH_NODE_H
+#define BH_NODE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "bh_config.h"
+#include "bh_error.h"
+#include "bh_reject.h"
+#include "bh_types.h"
+
+typedef enum {
+    BH_NODE_EV_ACCEPTED = 0, /* applied to a vault, in the outbox */
+    BH_NODE_EV_DELAYED,      /* applied, waits in pending (cause) */
+    BH_NODE_EV_HELD,         /* waits for an operator (quarantine, capacity) */
+    BH_NODE_EV_REJECTED,     /* refused (reason) */
+    BH_NODE_EV_RELEASED,     /* pending transfers moved to the outbox */
+    BH_NODE_EV_DELIVERED,    /* submitted; outcome in detail */
+    BH_NODE_EV_DELIVERY_FAILED,
+    BH_NODE_EV_QUARANTINED,  /* the breaker froze a chain (detail = evidence) */
+    BH_NODE_EV_LIMITS,       /* limits tightened or relaxed (detail) */
+    BH_NODE_EV_COUNT_
+} bh_node_event_kind;
+
+/* Returns: "accepted", "delayed", ...; never NULL. */
+const char *bh_node_event_name(bh_node_event_kind k);
+
+typedef struct {
+    bh_node_event_kind kind;
+    uint64_t time;
+    const char *vault;     /* vault (home chain) name, or NULL */
+    uint16_t from_chain;   /* emitter chain; for QUARANTINED the chain frozen */
+    uint16_t to_chain;
+    uint64_t sequence;
+    bh_hash32 digest;
+    bh_u128 amount;
+    const char *symbol;    /* may be NULL */
+    bh_reject reason;      /* REJECTED / HELD */
+    const char *detail;    /* cause, outcome or evidence; may be NULL */
+} bh_node_event;
+
+/* Called from node threads; ev and its strings are borrowed for the call. */
+typedef void (*bh_node_observer)(void *ud, const bh_node_event *ev);
+
+typedef struct bh_node bh_node;
+
+/* Open the data directory (creating vaults and registering the config's
+ * assets when missing), connect to every chain and prepare the threads.
+ * Returns: BH_OK; BH_ECONFIG / BH_ECHAINID / transport errors with err set.
+ * In: cfg  borrowed for the node's lifetime. */
+BH_WARN_UNUSED_RESULT int bh_node_create(bh_node **out, const bh_config *cfg, char *err,
+                                         size_t err_cap);
+
+/* Set the observer before bh_node_run. */
+void bh_node_set_observer(bh_node *n, bh_node_observer fn, void *ud);
+
+/* Run until bh_node_stop: returns BH_OK after a clean stop (current
+ * batches finished, everything persisted), an error if a thread failed
+ * fatally. */
+BH_WARN_UNUSED_RESULT int bh_node_run(bh_node *n);
+
+/* Ask the node to stop (async-signal-safe). */
+void bh_node_stop(bh_node *n);
+
+void bh_node_destroy(bh_node *n);
+
+/* Build the snapshot (schema above). Returns: BH_OK; BH_ENOMEM; BH_EIO.
+ * Out: out  caller json_decref's. Thread-safe. */
+BH_WARN_UNUSED_RESULT int bh_node_snapshot(bh_node *n, json_t **out);
+
+/* Readiness: every chain within max_lag_blocks of its finalized head and
+ * not quarantined. Returns: 1 ready, 0 not (why says which chain and why). */
+int bh_node_ready(bh_node *n, char *why, size_t why_cap);
+
+#endif
