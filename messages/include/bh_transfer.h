@@ -44,6 +44,8 @@ typedef struct {
     bh_transfer transfer;
     bh_u128 amount; /* transfer.amount, checked to fit */
     bh_u128 fee;    /* transfer.fee, checked to fit, <= amount */
+    uint32_t nonce; /* body nonce and consistency: with the fields above */
+    uint8_t consistency; /* they rebuild the signed body exactly */
 } bh_transfer_msg;
 
 /* Build a transfer message from a parsed VAA (signatures are not checked
@@ -54,5 +56,15 @@ typedef struct {
  *          fee_exceeds_amount, same_chain). */
 BH_WARN_UNUSED_RESULT int bh_transfer_msg_from_vaa(bh_transfer_msg *out, bh_reject *why,
                                                    const bh_vaa *vaa);
+
+/* Rebuild the VAA body a message was made from (timestamp, nonce, emitter,
+ * sequence, consistency, transfer payload), for signing at delivery.
+ * Returns: BH_OK; BH_ENOSPC if out_cap < BH_VAA_BODY_FIXED + BH_TRANSFER_LEN;
+ *          BH_ECORRUPT if the rebuilt body does not hash to msg->digest or
+ *          amount/fee differ from the payload's (the message was altered:
+ *          it must not be signed); BH_EINVAL.
+ * Out: out, out_len  the body. */
+BH_WARN_UNUSED_RESULT int bh_transfer_msg_body(unsigned char *out, size_t out_cap, size_t *out_len,
+                                               const bh_transfer_msg *msg);
 
 #endif

@@ -71,10 +71,43 @@ int bh_transfer_msg_from_vaa(bh_transfer_msg *out, bh_reject *why, const bh_vaa 
     out->emitter = vaa->b.emitter;
     out->sequence = vaa->b.sequence;
     out->timestamp = vaa->b.timestamp;
+    out->nonce = vaa->b.nonce;
+    out->consistency = vaa->b.consistency;
     bh_vaa_digest(&out->digest, vaa->body, vaa->body_len);
     out->transfer = t;
     out->amount = amount;
     out->fee = fee;
     *why = BH_REJECT_OK;
+    return BH_OK;
+}
+
+int bh_transfer_msg_body(unsigned char *out, size_t out_cap, size_t *out_len,
+                         const bh_transfer_msg *msg)
+{
+    if (out_len) *out_len = 0;
+    if (!out || !out_len || !msg) return BH_EINVAL;
+    bh_u128 amount, fee;
+    if (bh_u256_to_u128(&amount, &msg->transfer.amount) != BH_OK ||
+        bh_u256_to_u128(&fee, &msg->transfer.fee) != BH_OK || amount != msg->amount ||
+        fee != msg->fee)
+        return BH_ECORRUPT;
+    unsigned char payload[BH_TRANSFER_LEN];
+    bh_transfer_serialize(payload, &msg->transfer);
+    bh_vaa_body b = {.timestamp = msg->timestamp,
+                     .nonce = msg->nonce,
+                     .emitter_chain = msg->emitter_chain,
+                     .emitter = msg->emitter,
+                     .sequence = msg->sequence,
+                     .consistency = msg->consistency,
+                     .payload = payload,
+                     .payload_len = sizeof payload};
+    int rc = bh_vaa_body_serialize(out, out_cap, out_len, &b);
+    if (rc != BH_OK) return rc;
+    bh_hash32 d;
+    bh_vaa_digest(&d, out, *out_len);
+    if (memcmp(d.data, msg->digest.data, sizeof d.data) != 0) {
+        *out_len = 0;
+        return BH_ECORRUPT;
+    }
     return BH_OK;
 }

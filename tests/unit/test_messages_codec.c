@@ -232,6 +232,28 @@ static void test_messages_vaa_roundtrip(void **state)
     bh_hash32 d;
     bh_vaa_digest(&d, v.body, v.body_len);
     assert_memory_equal(d.data, m.digest.data, 32);
+    assert_int_equal(m.nonce, 7);
+    assert_int_equal(m.consistency, 1);
+
+    /* The message alone rebuilds the signed body byte for byte (delivery
+     * signs it later); any altered field is refused instead of signed. */
+    unsigned char body[BH_VAA_BODY_FIXED + BH_TRANSFER_LEN];
+    size_t body_len;
+    assert_int_equal(bh_transfer_msg_body(body, sizeof body, &body_len, &m), BH_OK);
+    assert_int_equal(body_len, v.body_len);
+    assert_memory_equal(body, v.body, body_len);
+    bh_transfer_msg bad = m;
+    bad.amount = 1; /* the ledger's copy must agree with what is signed */
+    assert_int_equal(bh_transfer_msg_body(body, sizeof body, &body_len, &bad), BH_ECORRUPT);
+    bad = m;
+    bad.transfer.to.data[31] ^= 1;
+    assert_int_equal(bh_transfer_msg_body(body, sizeof body, &body_len, &bad), BH_ECORRUPT);
+    assert_int_equal(body_len, 0);
+    bad = m;
+    bad.nonce ^= 1;
+    assert_int_equal(bh_transfer_msg_body(body, sizeof body, &body_len, &bad), BH_ECORRUPT);
+    assert_int_equal(bh_transfer_msg_body(body, 100, &body_len, &m), BH_ENOSPC);
+    assert_int_equal(bh_transfer_msg_body(NULL, sizeof body, &body_len, &m), BH_EINVAL);
 
     /* Re-serialising the parsed fields reproduces the bytes. */
     unsigned char again[1024];

@@ -359,6 +359,70 @@ static void test_audit_names_tampering(void **state)
     assert_non_null(strstr(diff, "outstanding on chain 2: journal gives 100, stored 90"));
 }
 
+/* The node feeds each source chain's messages in sequence order and resumes
+ * from bh_vault_source_next after a crash: every outcome (accepted, held,
+ * rejected, or a verdict decided upstream like forged_lock) advances it in
+ * the same transaction, and a verdict is journaled without any ledger move. */
+static void test_source_offsets_and_verdicts(void **state)
+{
+    fx *f = *state;
+    uint64_t next = 99;
+    assert_int_equal(bh_vault_source_next(f->v, 3, &next), BH_OK);
+    assert_int_equal(next, 0);
+    bh_transfer_msg m[4] = {vt_msg(S, S, 2, 0, 50, 0, 0), vt_msg(3, S, 2, 0, 10, 0, 0),
+                            vt_msg(3, S, 2, 1, 1000, 0, 0), vt_msg(3, S, 2, 5, 7, 0, 0)};
+    bh_reject verdicts[4] = {BH_REJECT_OK, BH_REJECT_FORGED_LOCK, BH_REJECT_OK, BH_REJECT_OK};
+    bh_vault_result r[4];
+    assert_int_equal(bh_vault_apply_ex(f->v, r, m, verdicts, 4, T0), BH_OK);
+    assert_int_equal(r[0].status, BH_VAULT_ACCEPTED);
+    assert_int_equal(r[1].status, BH_VAULT_REJECTED);
+    assert_int_equal(r[1].reason, BH_REJECT_FORGED_LOCK);
+    assert_int_equal(r[2].status, BH_VAULT_REJECTED); /* hop beyond outstanding[3] = 0 */
+    assert_int_equal(r[2].reason, BH_REJECT_EXCEEDS_OUTSTANDING);
+    assert_int_equal(r[3].reason, BH_REJECT_EXCEEDS_OUTSTANDING);
+    assert_true(locked(f) == 50 && outstanding(f, 2) == 50 && outstanding(f, 3) == 0);
+    assert_int_equal(bh_vault_source_next(f->v, 3, &next), BH_OK);
+    assert_int_equal(next, 6);
+    assert_int_equal(bh_vault_source_next(f->v, S, &next), BH_OK);
+    assert_int_equal(next, 1);
+    /* an older sequence never moves the offset back */
+    assert_int_equal(bh_vault_apply_ex(f->v, r, &m[1], NULL, 1, T0), BH_OK);
+    assert_int_equal(bh_vault_source_next(f->v, 3, &next), BH_OK);
+    assert_int_equal(next, 6);
+    bh_vault_info info;
+    assert_int_equal(bh_vault_info_get(f->v, &info), BH_OK);
+    assert_int_equal(info.rejects[BH_REJECT_FORGED_LOCK], 1);
+    assert_int_equal(info.outbox_depth, 1);
+    assert_audit_clean(f);
+    assert_int_equal(bh_vault_source_next(NULL, 3, &next), BH_EINVAL);
+}
+
+/* Delivery threads read only their destination's entries, after a mark. */
+static void test_outbox_peek_to(void **state)
+{
+    fx *f = *state;
+    bh_transfer_msg m[5] = {vt_msg(S, S, 2, 0, 5, 0, 0), vt_msg(S, S, 3, 1, 5, 0, 0),
+                            vt_msg(S, S, 2, 2, 5, 0, 0), vt_msg(S, S, 3, 3, 5, 0, 0),
+                            vt_msg(S, S, 2, 4, 5, 0, 0)};
+    bh_vault_result r[5];
+    assert_int_equal(bh_vault_apply(f->v, r, m, 5, T0), BH_OK);
+    bh_vault_outbox_entry e[8];
+    size_t n;
+    assert_int_equal(bh_vault_outbox_peek_to(f->v, e, 8, &n, 2, 0), BH_OK);
+    assert_int_equal(n, 3);
+    assert_true(e[0].msg.sequence == 0 && e[1].msg.sequence == 2 && e[2].msg.sequence == 4);
+    assert_int_equal(bh_vault_outbox_peek_to(f->v, e, 8, &n, 2, e[1].id), BH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(e[0].msg.sequence, 4);
+    assert_int_equal(bh_vault_outbox_peek_to(f->v, e, 1, &n, 3, 0), BH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(e[0].msg.sequence, 1);
+    assert_int_equal(bh_vault_outbox_peek_to(f->v, e, 8, &n, 0, 0), BH_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(bh_vault_outbox_peek_to(f->v, e, 8, &n, 9, 0), BH_OK);
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +436,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_window_and_msg_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_and_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_names_tampering, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_offsets_and_verdicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_peek_to, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,6 +193,8 @@ typedef struct {
     uint64_t next_pending;
     uint64_t next_outbox;
     uint64_t rejects[BH_REJECT_COUNT_]; /* rejections counted by reason */
+    uint64_t outbox_depth;              /* entries waiting for delivery */
+    uint64_t pending_count;             /* delayed and held transfers */
 } bh_vault_info;
 
 /* ---- lifecycle ---- */
@@ -242,6 +244,21 @@ const char *bh_vault_name(const bh_vault *v);
 BH_WARN_UNUSED_RESULT int bh_vault_apply(bh_vault *v, bh_vault_result *results,
                                          const bh_transfer_msg *msgs, size_t n, uint64_t now);
 
+/* bh_vault_apply with a verdict per message, decided before the vault (e.g.
+ * forged_lock by the chain watcher): a message whose verdict is not ok is
+ * journaled and counted as rejected with that reason and nothing else
+ * happens. verdicts NULL = all ok. Every message, whatever its outcome,
+ * advances its source chain's bh_vault_source_next in the same transaction. */
+BH_WARN_UNUSED_RESULT int bh_vault_apply_ex(bh_vault *v, bh_vault_result *results,
+                                            const bh_transfer_msg *msgs, const bh_reject *verdicts,
+                                            size_t n, uint64_t now);
+
+/* One past the highest sequence of any message from source chain `chain`
+ * this vault has taken (applied, parked or rejected); 0 if none. A consumer
+ * that feeds messages in sequence order resumes after a crash from here:
+ * nothing skipped, nothing applied twice. */
+BH_WARN_UNUSED_RESULT int bh_vault_source_next(bh_vault *v, uint16_t chain, uint64_t *next);
+
 /* Move pending transfers that are applied and due (release_at <= now) to
  * the outbox, oldest first, at most max of them (0 = no bound).
  * Out: released  how many moved. */
@@ -251,6 +268,11 @@ BH_WARN_UNUSED_RESULT int bh_vault_release_due(bh_vault *v, size_t *released, ui
 /* Read up to cap outbox entries, oldest first. Out: out, n. */
 BH_WARN_UNUSED_RESULT int bh_vault_outbox_peek(bh_vault *v, bh_vault_outbox_entry *out, size_t cap,
                                                size_t *n);
+/* Up to cap outbox entries for destination to_chain (0 = any) with id >
+ * after_id, oldest first. Out: out, n. */
+BH_WARN_UNUSED_RESULT int bh_vault_outbox_peek_to(bh_vault *v, bh_vault_outbox_entry *out,
+                                                  size_t cap, size_t *n, uint16_t to_chain,
+                                                  uint64_t after_id);
 /* Remove a delivered outbox entry. Returns: BH_OK; BH_ENOTFOUND. */
 BH_WARN_UNUSED_RESULT int bh_vault_outbox_ack(bh_vault *v, uint64_t id);
 

@@ -93,6 +93,11 @@ int bh_vault_info_get(bh_vault *v, bh_vault_info *out)
         else
             rc = BH_ECORRUPT;
     }
+    MDB_stat st;
+    if (!rc && !(rc = vault_mdb_status(mdb_stat(txn, v->db_outbox, &st))))
+        out->outbox_depth = st.ms_entries;
+    if (!rc && !(rc = vault_mdb_status(mdb_stat(txn, v->db_pending, &st))))
+        out->pending_count = st.ms_entries;
     mdb_txn_abort(txn);
     memcpy(out->name, v->name, sizeof out->name);
     out->chain_id = v->chain_id;

@@ -770,9 +770,29 @@ static void chain_count_add(vault_chain_rec *r, uint64_t now)
 typedef struct {
     bh_vault_result *res;
     const bh_transfer_msg *msgs;
+    const bh_reject *verdicts;
     size_t n;
     uint64_t now;
 } apply_ctx;
+
+/* Per source chain: one past the highest sequence any message of a batch
+ * carried, kept with the batch so a consumer resumes exactly after it. */
+static void source_key(char out[16], uint16_t chain)
+{
+    snprintf(out, 16, "src.%u", (unsigned)chain);
+}
+
+static int source_note(bh_vault *v, MDB_txn *txn, uint16_t chain, uint64_t sequence)
+{
+    char key[16];
+    source_key(key, chain);
+    uint64_t next = 0;
+    int rc = meta_get(txn, v->db_meta, key, &next, sizeof next);
+    if (rc && rc != BH_ENOTFOUND) return rc;
+    if (sequence == UINT64_MAX || sequence + 1 <= next) return BH_OK;
+    next = sequence + 1;
+    return meta_put(txn, v->db_meta, key, &next, sizeof next);
+}
 
 static void pkey(unsigned char kb[PKEY_LEN], const bh_transfer_msg *m)
 {
@@ -969,7 +989,16 @@ static int apply_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     apply_ctx *c = vctx;
     for (size_t i = 0; i < c->n; i++) {
-        int rc = apply_one(v, txn, &c->msgs[i], &c->res[i], c->now);
+        const bh_transfer_msg *m = &c->msgs[i];
+        bh_reject verdict = c->verdicts ? c->verdicts[i] : BH_REJECT_OK;
+        int rc;
+        if (verdict != BH_REJECT_OK) {
+            memset(&c->res[i], 0, sizeof c->res[i]);
+            rc = reject_msg(v, txn, &c->res[i], m, verdict, c->now);
+        } else {
+            rc = apply_one(v, txn, m, &c->res[i], c->now);
+        }
+        if (!rc) rc = source_note(v, txn, m->emitter_chain, m->sequence);
         if (rc) return rc;
     }
     return BH_OK;
@@ -978,11 +1007,17 @@ static int apply_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 int bh_vault_apply(bh_vault *v, bh_vault_result *results, const bh_transfer_msg *msgs, size_t n,
                    uint64_t now)
 {
+    return bh_vault_apply_ex(v, results, msgs, NULL, n, now);
+}
+
+int bh_vault_apply_ex(bh_vault *v, bh_vault_result *results, const bh_transfer_msg *msgs,
+                      const bh_reject *verdicts, size_t n, uint64_t now)
+{
     if (!v || (n && (!results || !msgs))) return BH_EINVAL;
     memset(results, 0, n * sizeof *results);
     if (n == 0) return BH_OK;
     v->err[0] = 0;
-    apply_ctx c = {results, msgs, n, now};
+    apply_ctx c = {results, msgs, verdicts, n, now};
     int rc = run_write(v, apply_fn, &c);
     if (rc) memset(results, 0, n * sizeof *results);
     return rc;
@@ -1247,6 +1282,56 @@ int bh_vault_outbox_peek(bh_vault *v, bh_vault_outbox_entry *out, size_t cap, si
             }
             out[*n].id = vault_be_u64(k.mv_data);
             memcpy(&out[*n].msg, d.mv_data, sizeof out->msg);
+            (*n)++;
+        }
+        if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int bh_vault_source_next(bh_vault *v, uint16_t chain, uint64_t *next)
+{
+    if (next) *next = 0;
+    if (!v || !next) return BH_EINVAL;
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    char key[16];
+    source_key(key, chain);
+    rc = meta_get(txn, v->db_meta, key, next, sizeof *next);
+    mdb_txn_abort(txn);
+    if (rc == BH_ENOTFOUND) rc = BH_OK;
+    return rc;
+}
+
+int bh_vault_outbox_peek_to(bh_vault *v, bh_vault_outbox_entry *out, size_t cap, size_t *n,
+                            uint16_t to_chain, uint64_t after_id)
+{
+    if (n) *n = 0;
+    if (!v || !n || (cap && !out)) return BH_EINVAL;
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    MDB_cursor *cur;
+    rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &cur));
+    if (!rc) {
+        unsigned char kb[8];
+        vault_u64_be(kb, after_id == UINT64_MAX ? after_id : after_id + 1);
+        MDB_val k = {8, kb}, d;
+        int mrc;
+        for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); mrc == 0 && *n < cap;
+             mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+            if (k.mv_size != 8 || d.mv_size != sizeof out->msg) {
+                rc = BH_ECORRUPT;
+                break;
+            }
+            bh_transfer_msg m;
+            memcpy(&m, d.mv_data, sizeof m);
+            if (to_chain && m.transfer.to_chain != to_chain) continue;
+            out[*n].id = vault_be_u64(k.mv_data);
+            out[*n].msg = m;
             (*n)++;
         }
         if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
