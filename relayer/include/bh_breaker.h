@@ -25,7 +25,9 @@ typedef enum {
     BH_OBS_COUNT_
 } bh_obs_kind;
 
-/* Returns: a stable name ("forged_lock", ...); never NULL. */
+/* Returns: a stable name ("equivocation", "forged_lock",
+ * "exceeds_outstanding", "bad_signature", "rate_limited", "disagreement";
+ * "unknown" out of range); never NULL. */
 const char *bh_obs_name(bh_obs_kind k);
 
 typedef struct {
@@ -45,38 +47,78 @@ typedef enum {
 
 typedef struct bh_breaker bh_breaker;
 
-/* Returns: BH_OK; BH_EINVAL; BH_ENOMEM.
- * Out: out  caller frees with bh_breaker_destroy.
- * In: cfg  copied. chains  n bridge ids the breaker watches. */
+/* Returns: BH_OK; BH_EINVAL (NULL out or cfg, window_s 0, a bridge id
+ *          listed twice); BH_ENOMEM.
+ * Out: out  caller frees with bh_breaker_destroy (NULL is a no-op).
+ * In: cfg  copied. chains  n bridge ids the breaker watches, copied. */
 BH_WARN_UNUSED_RESULT int bh_breaker_create(bh_breaker **out, const bh_config_breaker *cfg,
                                             const uint16_t *chains, size_t n);
 void bh_breaker_destroy(bh_breaker *b);
 
-/* Report `count` observations of kind k on chain at time now. A chain trips
- * once: when the observations of one kind inside the last window_s seconds
- * reach that kind's threshold (0 disables the kind). Later observations on
- * a tripped chain are counted but never trip it again until
- * bh_breaker_reset.
+/* Report `count` observations of kind k on chain at time now (seconds).
+ *
+ * Window: per (chain, kind) a ring of at most 60 buckets, each
+ * w = ceil(window_s / 60) seconds wide; memory is bounded whatever the
+ * rate. An observation made at t counts at time now while
+ * floor(t / w) > floor(now / w) - ceil(window_s / w). For window_s <= 60
+ * (w = 1) that is exactly t in (now - window_s, now]; for longer windows
+ * an observation leaves at the end of its bucket, up to w - 1 seconds
+ * before window_s has passed.
+ *
+ * Trip: a chain trips once, on the first report (count > 0) after which
+ * the observations of that kind inside the window reach the kind's
+ * threshold (0 disables the kind: counted, never trips). Kinds are not
+ * added together. Later observations on a tripped chain are counted but
+ * never trip it again until bh_breaker_reset. Chains are independent.
+ *
+ * Time: a now earlier than the latest time seen for the chain (a clock
+ * step) is taken as that latest time.
+ *
  * Returns: 1 if this report tripped the chain (trip filled), 0 if not,
- *          BH_EINVAL for an unknown chain or kind.
+ *          BH_EINVAL for an unknown chain or kind, or a NULL b or trip.
+ * Out: trip  zeroed on entry; on 1: chain, cause, count (inside the
+ *            window), at (now) and evidence, e.g.
+ *            "forged_lock x1 in 60s (threshold 1): <detail>", always
+ *            NUL-terminated, cut to fit, control characters shown as '?'.
  * In: detail  short text for the evidence (may be NULL), copied. */
 int bh_breaker_observe(bh_breaker *b, bh_breaker_trip *trip, uint16_t chain, bh_obs_kind k,
                        uint64_t count, uint64_t now, const char *detail);
 
-/* Returns: 1 if the chain has tripped (and not been reset), else 0. */
+/* Returns: 1 if the chain has tripped (and not been reset), else 0
+ * (also for an unknown chain). */
 int bh_breaker_is_tripped(bh_breaker *b, uint16_t chain);
 
-/* Forget a trip (an operator lifted the quarantine). */
+/* Forget a trip (an operator lifted the quarantine) and the chain's
+ * observation windows with it: the operator has judged that evidence, so
+ * a new trip needs a full threshold of new observations. Flow state is
+ * kept. Unknown chain: no-op. */
 void bh_breaker_reset(bh_breaker *b, uint16_t chain);
 
-/* Report n messages observed from chain at now; the breaker keeps a per
- * minute rate and a slow baseline. A spike is a one-minute rate at or above
- * spike_min_per_min and above factor × baseline. TIGHTEN is returned once
- * when a spike starts; RELAX once after relax_after_s without a spike.
- * Always STEADY when spike detection is disabled. */
+/* Report n messages observed from chain at now (n may be 0: the node
+ * should report at least every few seconds so RELAX can be returned).
+ *
+ * Rule, per chain:
+ *   rate      messages in (now - 60, now], from per-second buckets;
+ *   baseline  messages per minute: an exponentially weighted average of
+ *             completed calendar minutes (floor(t / 60)). A minute adds
+ *             1/16 of (its count - baseline) if the chain was not spiking
+ *             when it closed, 1/256 if it was (a flood cannot teach the
+ *             baseline quickly, yet a new steady level is learned within
+ *             tens of minutes); idle minutes count 0. Starts at 0.
+ *   spike     rate >= max(spike_min_per_min, 1) AND rate > spike_factor ×
+ *             baseline. The min_per_min bound is the baseline's floor: on
+ *             a cold start (baseline 0) only a minute of at least
+ *             min_per_min messages is a spike.
+ * Returns: TIGHTEN on the report where a spike starts (limits not already
+ *          tightened); RELAX on the first report without a spike at least
+ *          spike_relax_after_s seconds after the last report that saw one
+ *          (then STEADY until a new spike tightens again); STEADY
+ *          otherwise, always when spike detection is disabled, and for an
+ *          unknown chain. Time stepping back is clamped as for observe. */
 bh_flow_action bh_breaker_flow(bh_breaker *b, uint16_t chain, uint64_t n, uint64_t now);
 
-/* Returns: observations of kind k on chain inside the window ending now. */
+/* Returns: observations of kind k on chain inside the window ending now
+ * (0 for an unknown chain or kind). Does not advance the chain's clock. */
 uint64_t bh_breaker_count(bh_breaker *b, uint16_t chain, bh_obs_kind k, uint64_t now);
 
 #endif
