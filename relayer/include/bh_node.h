@@ -106,6 +106,9 @@ BH_WARN_UNUSED_RESULT int bh_node_run(bh_node *n);
 /* Ask the node to stop (async-signal-safe). */
 void bh_node_stop(bh_node *n);
 
+/* Ask the node to reopen its log file (async-signal-safe; SIGHUP). */
+void bh_node_reopen_logs(bh_node *n);
+
 void bh_node_destroy(bh_node *n);
 
 /* Build the snapshot (schema above). Returns: BH_OK; BH_ENOMEM; BH_EIO.
