@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import "./Portal.sol";
+
+/// TEST ONLY. A compromised Portal: on top of the real one it emits
+/// TransferOut events that nothing stands behind, with the next real
+/// sequence (so an honest watcher sees no gap and must judge the content).
+///  - forgeLock: a "lock" of any token claiming any home chain, without the
+///    ERC-20 transfer into the Portal that a real lock carries;
+///  - forgeBurn: a "burn" of a wrapped asset that was never burnt here
+///    (e.g. wrapped supply this chain never received).
+contract RoguePortal is Portal {
+    constructor(uint16 chainId_, uint32 setIndex_, address[] memory attesters_, uint8 quorum_)
+        Portal(chainId_, setIndex_, attesters_, quorum_) {}
+
+    function forgeLock(bytes32 token, uint16 tokenChain, uint16 toChain, bytes32 to,
+                       uint256 amount, uint256 fee) external returns (uint64 seq) {
+        seq = sequence++;
+        emit TransferOut(seq, msg.sender, token, tokenChain, to, toChain, amount, fee,
+                         uint32(seq), KIND_LOCK);
+    }
+
+    function forgeBurn(bytes32 token, uint16 tokenChain, uint16 toChain, bytes32 to,
+                       uint256 amount, uint256 fee) external returns (uint64 seq) {
+        seq = sequence++;
+        emit TransferOut(seq, msg.sender, token, tokenChain, to, toChain, amount, fee,
+                         uint32(seq), KIND_BURN);
+    }
+}
