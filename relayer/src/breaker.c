@@ -115,7 +115,7 @@ int bh_breaker_create(bh_breaker **out, const bh_config_breaker *cfg, const uint
     }
     for (size_t i = 0; i < n; i++)
         b->chains[i].id = chains[i];
-    qsort(b->chains, n, sizeof *b->chains, cmp_chain);
+    if (n) qsort(b->chains, n, sizeof *b->chains, cmp_chain);
     for (size_t i = 1; i < n; i++) {
         if (b->chains[i].id == b->chains[i - 1].id) {
             free(b->chains);
