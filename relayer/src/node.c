@@ -480,6 +480,15 @@ static void *watch_main(void *arg)
             nap(n, cfg->poll_ms * 4);
             continue;
         }
+        if (rc == BH_ECHAINID) {
+            /* an endpoint serves another chain: nothing it says can be trusted */
+            BH_LOG(BH_LOG_ERROR, "wrong_chain",
+                   "chain=%s evm_chain_id=%" PRIu64
+                   " reason=\"an endpoint serves another chain; fix $.chains[%zu].endpoints\"",
+                   c->cfg->name, c->cfg->evm_chain_id, c->idx);
+            atomic_store(&n->fatal, rc);
+            break;
+        }
         if (rc != BH_OK) {
             if (fails++ % 20 == 0)
                 BH_LOG(BH_LOG_WARN, "poll_failed", "chain=%s error=%s failures=%u", c->cfg->name,
@@ -1064,6 +1073,24 @@ static void relax(bh_node *n, uint16_t chain, const char *why)
     }
 }
 
+/* An operator lifted the quarantine in every vault (vaultctl unfreeze): the
+ * breaker starts counting afresh for that chain. */
+static void lift_check(bh_node *n, node_chain *c)
+{
+    for (size_t i = 0; i < n->n; i++) {
+        pthread_mutex_lock(&n->vaults[i].mu);
+        int q = bh_vault_is_quarantined(n->vaults[i].v, c->cfg->bridge_id);
+        pthread_mutex_unlock(&n->vaults[i].mu);
+        if (q) return;
+    }
+    bh_breaker_reset(n->breaker, c->cfg->bridge_id);
+    pthread_mutex_lock(&c->info_mu);
+    c->has_trip = 0;
+    pthread_mutex_unlock(&c->info_mu);
+    BH_LOG(BH_LOG_WARN, "quarantine_lifted", "chain=%s by=operator", c->cfg->name);
+    poke(&n->vaults[c->idx].wake_mu, &n->vaults[c->idx].wake_cv, &n->vaults[c->idx].wake);
+}
+
 static void control_tick(bh_node *n)
 {
     bh_breaker_trip trips[TRIP_QUEUE];
@@ -1079,6 +1106,10 @@ static void control_tick(bh_node *n)
     }
     for (size_t i = 0; i < n->n; i++) {
         node_chain *c = &n->chains[i];
+        pthread_mutex_lock(&c->info_mu);
+        int frozen_by_us = c->has_trip;
+        pthread_mutex_unlock(&c->info_mu);
+        if (frozen_by_us) lift_check(n, c);
         uint64_t f = atomic_load(&c->flow);
         bh_flow_action a = bh_breaker_flow(n->breaker, c->cfg->bridge_id, f - c->flow_seen, now_s());
         c->flow_seen = f;
