@@ -622,11 +622,13 @@ int nh_log_wait(nh_world *w, unsigned id, const char *const *needles, size_t cou
         nh_sleep_ms(50);
     }
     nh_dump_logs(w, 40);
-    fprintf(stderr, "node_harness: waited %u ms for %zu log lines of node %u with", timeout_ms,
-            count, id);
-    for (size_t i = 0; needles[i]; i++)
-        fprintf(stderr, " '%s'", needles[i]);
-    return fail(": %zu found", have);
+    char what[512];
+    size_t off = 0;
+    what[0] = '\0';
+    for (size_t i = 0; needles[i] && off < sizeof what; i++)
+        off += (size_t)snprintf(what + off, sizeof what - off, " '%s'", needles[i]);
+    return fail("waited %u ms for %zu log lines of node %u with%s: %zu found", timeout_ms, count,
+                id, what, have);
 }
 
 int nh_log_field(const char *line, const char *key, char *out, size_t cap)
