@@ -3,7 +3,8 @@
  * Every key the node reads is described once in a table (bh_config_keys):
  * its JSON path pattern, type, default and bounds. Unknown keys, wrong
  * types, values out of bounds, missing required keys, duplicate chain
- * names or bridge ids, a quorum larger than the endpoint count, and key
+ * names, bridge ids or EVM chain ids, a quorum larger than the endpoint
+ * count, a lane limit toward a chain that is not configured, and key
  * files readable by group or others are refused with the JSON path at
  * fault and a one-line fix, e.g.
  *   $.chains[1].quorum: 3 is more than the 2 endpoints; lower quorum or add endpoints
@@ -170,7 +171,8 @@ const bh_config_chain *bh_config_chain_by_name(const bh_config *c, const char *n
 /* The key table: one row per key the parser accepts. */
 typedef struct {
     const char *path;    /* "$.chains[].quorum" */
-    const char *type;    /* "string", "integer", "boolean", "address", "array", "object" */
+    const char *type;    /* "string", "integer", "boolean", "address", "array", "object",
+                            "amount" (a limit: decimal string or integer, u128) */
     const char *deflt;   /* default as text; "required" or "-" if none */
     const char *bounds;  /* "1..65535", "" */
     const char *meaning; /* one line */

@@ -1,1 +1,1258 @@
-/* placeholder: filled in by the issue-5 work */
+/* The node's configuration, parsed strictly.
+ *
+ * One table, k_rows, names every key with its type, default and bounds. It
+ * drives the refusal of unknown keys, the type and bounds checks, the
+ * defaults and `bulkhead check --keys`. What a table cannot say (names,
+ * URLs, keys, limit keys, checks across chains) is the code after it. */
+#include "bh_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bh_amount.h"
+#include "bh_hex.h"
+#include "bh_keccak.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define CONFIG_FILE_CAP (1u << 20)
+#define KEY_FILE_CAP 256
+#define URL_MAX 2048
+#define ERR_MAX 1024
+#define PATH_BUF 256 /* JSON paths; keys in them are cut to 48 characters */
+#define I64MAX ((uint64_t)INT64_MAX)
+
+typedef enum { S_ROOT, S_NODE, S_CHAIN, S_ASSET, S_LIMIT, S_BREAKER, S_SPIKE, S_N_ } cfg_scope;
+
+static const char *const k_scope_path[S_N_] = {"$",
+                                               "$.node",
+                                               "$.chains[]",
+                                               "$.chains[].assets[]",
+                                               "$.chains[].assets[].limits",
+                                               "$.breaker",
+                                               "$.breaker.spike"};
+
+typedef enum {
+    K_UINT,    /* integer in lo..hi */
+    K_BOOL,    /* true or false */
+    K_NAME,    /* [a-z0-9_-]{1,32} */
+    K_LEVEL,   /* a log level's name */
+    K_PATH,    /* resolved against the config file's directory */
+    K_ADDR,    /* 0x + 40 hex, EIP-55 checked when mixed case */
+    K_SYMBOL,  /* 1..16 printable characters */
+    K_KEYFILE, /* read by read_key once the scope's keys are checked */
+    K_KEYENV,  /* same, from the environment */
+    K_URLS,    /* array of http(s) URLs, lo..hi entries */
+    K_ARRAY,   /* array of objects, lo..hi entries */
+    K_OBJECT,  /* parsed by its own scope */
+    K_AMOUNT   /* limit value: decimal string or integer; hi = 0 means u128 */
+} cfg_kind;
+
+enum { F_REQUIRED = 1 };
+
+typedef struct {
+    cfg_scope scope;
+    const char *name;
+    cfg_kind kind;
+    unsigned flags;
+    size_t off, size; /* member in the scope's struct; size 0: not stored by the table */
+    uint64_t lo, hi, def;
+    const char *deflt;  /* default as text; NULL: made from def */
+    const char *bounds; /* NULL: made from lo..hi */
+    const char *meaning;
+} cfg_row;
+
+#define M(type, member) offsetof(type, member), sizeof(((type *)0)->member)
+#define NOSTORE 0, 0
+
+/* "ID" in a limit key is another configured chain's bridge_id. */
+static const cfg_row k_rows[] = {
+    {S_ROOT, "node", K_OBJECT, F_REQUIRED, NOSTORE, 0, 0, 0, NULL, "",
+     "this node: name, data directory, keys, pace"},
+    {S_ROOT, "chains", K_ARRAY, F_REQUIRED, NOSTORE, 1, BH_CONFIG_MAX_CHAINS, 0, NULL, NULL,
+     "the chains this node watches and delivers to"},
+    {S_ROOT, "breaker", K_OBJECT, 0, NOSTORE, 0, 0, 0, "{}", "",
+     "circuit-breaker thresholds, each counted within window_s"},
+
+    {S_NODE, "name", K_NAME, F_REQUIRED, M(bh_config, name), 0, 0, 0, NULL, "[a-z0-9_-]{1,32}",
+     "this node's name in logs and metrics"},
+    {S_NODE, "data_dir", K_PATH, F_REQUIRED, M(bh_config, data_dir), 0, 0, 0, NULL, "",
+     "directory of the vaults and cursors (LMDB); relative to the config file"},
+    {S_NODE, "log_level", K_LEVEL, 0, M(bh_config, log_level), 0, 0, BH_LOG_INFO, "info",
+     "debug, info, warn, error", "least severe level written to the log"},
+    {S_NODE, "log_file", K_PATH, 0, M(bh_config, log_file), 0, 0, 0, "\"\"", "",
+     "log file, relative to the config file; empty: standard error"},
+    {S_NODE, "attester_key_file", K_KEYFILE, 0, NOSTORE, 0, 0, 0, "-", "mode 0600 or 0400",
+     "file holding the attestation key; this or attester_key_env is required"},
+    {S_NODE, "attester_key_env", K_KEYENV, 0, NOSTORE, 0, 0, 0, "-", "set, not empty",
+     "environment variable holding the attestation key"},
+    {S_NODE, "signer_set_index", K_UINT, 0, M(bh_config, signer_set_index), 0, UINT32_MAX, 0, NULL,
+     NULL, "the Portals' attester set this node signs in"},
+    {S_NODE, "signer_index", K_UINT, 0, M(bh_config, signer_index), 0, 254, 0, NULL, NULL,
+     "this node's index in that attester set"},
+    {S_NODE, "tx_key_file", K_KEYFILE, 0, NOSTORE, 0, 0, 0, "-", "mode 0600 or 0400",
+     "file holding the transaction key of every chain without its own"},
+    {S_NODE, "tx_key_env", K_KEYENV, 0, NOSTORE, 0, 0, 0, "-", "set, not empty",
+     "environment variable holding that default transaction key"},
+    {S_NODE, "poll_ms", K_UINT, 0, M(bh_config, poll_ms), 10, 60000, 500, NULL, NULL,
+     "pause between watcher polls and delivery rounds, in ms"},
+    {S_NODE, "batch_max", K_UINT, 0, M(bh_config, batch_max), 1, 10000, 256, NULL, NULL,
+     "most messages applied in one vault write transaction"},
+    {S_NODE, "queue_max", K_UINT, 0, M(bh_config, queue_max), 1, 1000000, 4096, NULL, NULL,
+     "most unapplied events queued per chain"},
+
+    {S_CHAIN, "name", K_NAME, F_REQUIRED, M(bh_config_chain, name), 0, 0, 0, NULL,
+     "[a-z0-9_-]{1,32}", "the chain's name (vault directory, metrics label), unique"},
+    {S_CHAIN, "bridge_id", K_UINT, F_REQUIRED, M(bh_config_chain, bridge_id), 1, 65535, 0, NULL,
+     NULL, "the chain's id in bridge messages, unique"},
+    {S_CHAIN, "evm_chain_id", K_UINT, F_REQUIRED, M(bh_config_chain, evm_chain_id), 1, I64MAX, 0,
+     NULL, NULL, "the chain's EIP-155 id, which every endpoint must serve; unique"},
+    {S_CHAIN, "endpoints", K_URLS, F_REQUIRED, NOSTORE, 1, BH_CONFIG_MAX_ENDPOINTS, 0, NULL,
+     "1..16 http(s) URLs", "JSON-RPC endpoints, each listed once"},
+    {S_CHAIN, "quorum", K_UINT, 0, M(bh_config_chain, quorum), 1, BH_CONFIG_MAX_ENDPOINTS, 0,
+     "all endpoints", NULL, "endpoints that must agree on an answer; at most the endpoint count"},
+    {S_CHAIN, "confirmations", K_UINT, 0, M(bh_config_chain, confirmations), 0, 10000, 0, NULL,
+     NULL, "blocks an event must be buried under; 0: the finalized tag"},
+    {S_CHAIN, "portal", K_ADDR, F_REQUIRED, M(bh_config_chain, portal), 0, 0, 0, NULL,
+     "0x + 40 hex digits", "the Portal contract's address on this chain"},
+    {S_CHAIN, "start_block", K_UINT, 0, M(bh_config_chain, start_block), 0, I64MAX, 0, NULL, NULL,
+     "first block watched on a cold start"},
+    {S_CHAIN, "max_range", K_UINT, 0, M(bh_config_chain, max_range), 1, 100000, 2000, NULL, NULL,
+     "most blocks per eth_getLogs call"},
+    {S_CHAIN, "rpc_timeout_ms", K_UINT, 0, M(bh_config_chain, rpc_timeout_ms), 100, 600000, 10000,
+     NULL, NULL, "timeout of one JSON-RPC call, in ms"},
+    {S_CHAIN, "rpc_retries", K_UINT, 0, M(bh_config_chain, rpc_retries), 0, 10, 2, NULL, NULL,
+     "retries of a failed JSON-RPC call"},
+    {S_CHAIN, "gas_cap", K_UINT, 0, M(bh_config_chain, gas_cap), 21000, 1000000000, 10000000, NULL,
+     NULL, "most gas one delivery transaction may use"},
+    {S_CHAIN, "max_fee_gwei", K_UINT, 0, M(bh_config_chain, max_fee_gwei), 1, 1000000, 1000, NULL,
+     NULL, "most the node pays per unit of gas, in gwei"},
+    {S_CHAIN, "max_lag_blocks", K_UINT, 0, M(bh_config_chain, max_lag_blocks), 1, 1000000, 64, NULL,
+     NULL, "blocks the watcher may trail the chain and still report ready"},
+    {S_CHAIN, "msg_limit", K_UINT, 0, M(bh_config_chain, msg_limit), 0, UINT32_MAX, 0, NULL, NULL,
+     "most messages from this chain per 24 h; 0: no limit"},
+    {S_CHAIN, "tx_key_file", K_KEYFILE, 0, NOSTORE, 0, 0, 0, "the node's", "mode 0600 or 0400",
+     "file holding this chain's transaction key"},
+    {S_CHAIN, "tx_key_env", K_KEYENV, 0, NOSTORE, 0, 0, 0, "the node's", "set, not empty",
+     "environment variable holding this chain's transaction key"},
+    {S_CHAIN, "assets", K_ARRAY, 0, NOSTORE, 0, BH_CONFIG_MAX_ASSETS, 0, "[]", NULL,
+     "tokens whose home is this chain"},
+
+    {S_ASSET, "token", K_ADDR, F_REQUIRED, M(bh_config_asset, token), 0, 0, 0, NULL,
+     "0x + 40 hex digits", "the token contract's address on this chain, unique"},
+    {S_ASSET, "symbol", K_SYMBOL, F_REQUIRED, M(bh_config_asset, symbol), 0, 0, 0, NULL,
+     "1..16 characters", "the token's symbol, unique on this chain"},
+    {S_ASSET, "decimals", K_UINT, F_REQUIRED, M(bh_config_asset, decimals), 0, 38, 0, NULL, NULL,
+     "the token's decimals"},
+    {S_ASSET, "limits", K_OBJECT, 0, NOSTORE, 0, 0, 0, "{}", "",
+     "rate limits as vaultctl names them, in the token's smallest unit"},
+
+    {S_LIMIT, "big_threshold", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "transfers at or above this wait big_delay; 0: off"},
+    {S_LIMIT, "big_delay", K_AMOUNT, 0, NOSTORE, 0, UINT32_MAX, 0, "-", NULL,
+     "seconds a big transfer waits (vault default 24 h)"},
+    {S_LIMIT, "cap.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "most supply outstanding on chain ID (another chain's bridge_id); 0: none"},
+    {S_LIMIT, "window.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "most transferred from chain ID in 24 h; 0: none"},
+    {S_LIMIT, "in_capacity.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "token bucket size for transfers from chain ID"},
+    {S_LIMIT, "in_refill.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "units per second that refill the inbound bucket"},
+    {S_LIMIT, "out_capacity.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "token bucket size for transfers to chain ID"},
+    {S_LIMIT, "out_refill.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "units per second that refill the outbound bucket"},
+
+    {S_BREAKER, "window_s", K_UINT, 0, M(bh_config_breaker, window_s), 1, 86400, 60, NULL, NULL,
+     "seconds over which the counts below are taken"},
+    {S_BREAKER, "equivocation", K_UINT, 0, M(bh_config_breaker, equivocation), 0, 1000000, 1, NULL,
+     NULL, "conflicting messages or finalized blocks that quarantine a chain; 0: never"},
+    {S_BREAKER, "forged_lock", K_UINT, 0, M(bh_config_breaker, forged_lock), 0, 1000000, 1, NULL,
+     NULL, "lock events without a token transfer behind them that quarantine a chain; 0: never"},
+    {S_BREAKER, "exceeds_outstanding", K_UINT, 0, M(bh_config_breaker, exceeds_outstanding), 0,
+     1000000, 1, NULL, NULL,
+     "burns beyond the outstanding supply that quarantine a chain; 0: never"},
+    {S_BREAKER, "bad_signature", K_UINT, 0, M(bh_config_breaker, bad_signature), 0, 1000000, 3,
+     NULL, NULL, "attestations refused by the chain's Portal that quarantine it; 0: never"},
+    {S_BREAKER, "rate_limited", K_UINT, 0, M(bh_config_breaker, rate_limited), 0, 1000000, 100,
+     NULL, NULL, "messages held by rate limits that quarantine a chain; 0: never"},
+    {S_BREAKER, "disagreement", K_UINT, 0, M(bh_config_breaker, disagreement), 0, 1000000, 3, NULL,
+     NULL, "endpoint disagreements that quarantine a chain; 0: never"},
+    {S_BREAKER, "spike", K_OBJECT, 0, NOSTORE, 0, 0, 0, "{}", "",
+     "flow-spike detection, which tightens a chain's limits"},
+
+    {S_SPIKE, "enabled", K_BOOL, 0, M(bh_config_breaker, spike_enabled), 0, 1, 1, NULL, "",
+     "tighten a chain's limits while its flow spikes"},
+    {S_SPIKE, "factor", K_UINT, 0, M(bh_config_breaker, spike_factor), 2, 1000, 10, NULL, NULL,
+     "a rate above factor times the baseline is a spike"},
+    {S_SPIKE, "min_per_min", K_UINT, 0, M(bh_config_breaker, spike_min_per_min), 1, 1000000, 60,
+     NULL, NULL, "below this many messages per minute, never a spike"},
+    {S_SPIKE, "tighten_percent", K_UINT, 0, M(bh_config_breaker, spike_tighten_percent), 1, 100, 25,
+     NULL, NULL, "buckets shrink to this percent while spiking"},
+    {S_SPIKE, "relax_after_s", K_UINT, 0, M(bh_config_breaker, spike_relax_after_s), 1, 86400, 600,
+     NULL, NULL, "calm seconds before tightened limits relax back"},
+};
+
+#define N_ROWS ARRAY_LEN(k_rows)
+
+/* ---- text helpers ---- */
+
+/* A value shown in an error: quoted, control characters escaped, cut. */
+static const char *show(char *out, size_t cap, const char *s)
+{
+    size_t n = 0, shown = 0;
+    out[n++] = '"';
+    for (; *s && n + 8 < cap; s++, shown++) {
+        unsigned char ch = (unsigned char)*s;
+        if (shown == 48) {
+            memcpy(out + n, "...", 3);
+            n += 3;
+            break;
+        }
+        if (ch == '"' || ch == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)ch;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", ch);
+        } else {
+            out[n++] = (char)ch;
+        }
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+    return out;
+}
+
+static int ident_like(const char *k)
+{
+    if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || *k == '_')) return 0;
+    size_t n = 0;
+    for (; *k; k++, n++)
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
+              *k == '_'))
+            return 0;
+    return n <= 48;
+}
+
+/* parent.key, or parent["key"] when the key is no identifier. */
+static void path_key(char *out, size_t cap, const char *parent, const char *key)
+{
+    if (ident_like(key)) {
+        snprintf(out, cap, "%s.%s", parent, key);
+    } else {
+        char q[64];
+        snprintf(out, cap, "%s[%s]", parent, show(q, sizeof q, key));
+    }
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a fractional number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+static const char *row_type(const cfg_row *r)
+{
+    switch (r->kind) {
+    case K_UINT:
+        return "integer";
+    case K_BOOL:
+        return "boolean";
+    case K_ADDR:
+        return "address";
+    case K_URLS:
+    case K_ARRAY:
+        return "array";
+    case K_OBJECT:
+        return "object";
+    case K_AMOUNT:
+        return "amount";
+    default:
+        return "string";
+    }
+}
+
+static const char *row_bounds(const cfg_row *r, char *buf, size_t cap)
+{
+    if (r->bounds) return r->bounds;
+    if (r->kind == K_UINT && r->hi == I64MAX)
+        snprintf(buf, cap, ">= %llu", (unsigned long long)r->lo);
+    else if (r->kind == K_ARRAY || r->kind == K_URLS)
+        snprintf(buf, cap, "%llu..%llu entries", (unsigned long long)r->lo,
+                 (unsigned long long)r->hi);
+    else
+        snprintf(buf, cap, "%llu..%llu", (unsigned long long)r->lo, (unsigned long long)r->hi);
+    return buf;
+}
+
+static const char *row_default(const cfg_row *r, char *buf, size_t cap)
+{
+    if (r->flags & F_REQUIRED) return "required";
+    if (r->deflt) return r->deflt;
+    if (r->kind == K_BOOL) return r->def ? "true" : "false";
+    snprintf(buf, cap, "%llu", (unsigned long long)r->def);
+    return buf;
+}
+
+/* ---- the key table as documentation ---- */
+
+static bh_config_key k_docs[N_ROWS];
+static char k_doc_path[N_ROWS][72];
+static char k_doc_def[N_ROWS][24];
+static char k_doc_bounds[N_ROWS][40];
+static pthread_once_t k_docs_once = PTHREAD_ONCE_INIT;
+
+static void docs_init(void)
+{
+    for (size_t i = 0; i < N_ROWS; i++) {
+        const cfg_row *r = &k_rows[i];
+        path_key(k_doc_path[i], sizeof k_doc_path[i], k_scope_path[r->scope], r->name);
+        k_docs[i] = (bh_config_key){
+            .path = k_doc_path[i],
+            .type = row_type(r),
+            .deflt = row_default(r, k_doc_def[i], sizeof k_doc_def[i]),
+            .bounds = row_bounds(r, k_doc_bounds[i], sizeof k_doc_bounds[i]),
+            .meaning = r->meaning,
+        };
+    }
+}
+
+const bh_config_key *bh_config_keys(size_t *n)
+{
+    pthread_once(&k_docs_once, docs_init);
+    if (n) *n = N_ROWS;
+    return k_docs;
+}
+
+static const char *const k_levels[] = {"debug", "info", "warn", "error"};
+
+const char *bh_log_level_name(bh_log_level l)
+{
+    return (unsigned)l < ARRAY_LEN(k_levels) ? k_levels[l] : "unknown";
+}
+
+/* ---- the parser ---- */
+
+typedef struct {
+    bh_config *c;
+    char base_dir[BH_CONFIG_PATH_MAX];
+    bh_attest *ctx;    /* for bh_seckey_verify, made on first use */
+    bh_seckey node_tx; /* the node's default transaction key, wiped at the end */
+    int has_node_tx;
+    char err[ERR_MAX];
+} parser;
+
+__attribute__((format(printf, 4, 5))) static int fail(parser *p, int rc, const char *path,
+                                                      const char *fmt, ...)
+{
+    int n = snprintf(p->err, sizeof p->err, "%s: ", path);
+    if (n < 0 || (size_t)n >= sizeof p->err) return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err + n, sizeof p->err - (size_t)n, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static void store_uint(void *base, const cfg_row *r, uint64_t v)
+{
+    unsigned char *dst = (unsigned char *)base + r->off;
+    uint8_t v8 = (uint8_t)v;
+    uint16_t v16 = (uint16_t)v;
+    uint32_t v32 = (uint32_t)v;
+    switch (r->size) {
+    case 1:
+        memcpy(dst, &v8, 1);
+        break;
+    case 2:
+        memcpy(dst, &v16, 2);
+        break;
+    case 4:
+        memcpy(dst, &v32, 4);
+        break;
+    case 8:
+        memcpy(dst, &v, 8);
+        break;
+    default:
+        break;
+    }
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[65];
+    if (la > 64 || lb > 64) return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Close enough to be a typo: at most 2 edits, and fewer than the key's length. */
+static int near(size_t d, const char *key)
+{
+    return d <= 2 && d < strlen(key);
+}
+
+static int unknown_key(parser *p, cfg_scope s, const char *parent, const char *key)
+{
+    char kp[PATH_BUF], list[600];
+    path_key(kp, sizeof kp, parent, key);
+    const cfg_row *best = NULL;
+    size_t best_d = SIZE_MAX, n = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < N_ROWS; i++) {
+        if (k_rows[i].scope != s) continue;
+        size_t d = edit_distance(key, k_rows[i].name);
+        if (d < best_d) best_d = d, best = &k_rows[i];
+        if (n < sizeof list)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", k_rows[i].name);
+    }
+    if (best && near(best_d, key))
+        return fail(p, BH_ECONFIG, kp, "unknown key; did you mean %s?", best->name);
+    return fail(p, BH_ECONFIG, kp, "unknown key; remove it (valid here: %s)", list);
+}
+
+static int type_error(parser *p, const char *kp, const json_t *v, const cfg_row *r)
+{
+    char b[48];
+    switch (r->kind) {
+    case K_UINT:
+        return fail(p, BH_ECONFIG, kp, "got %s, expected an integer in %s; %s", json_kind(v),
+                    row_bounds(r, b, sizeof b),
+                    json_is_string(v) ? "write the number without quotes" : "write a whole number");
+    case K_BOOL:
+        return fail(p, BH_ECONFIG, kp, "got %s, expected a boolean; write true or false%s",
+                    json_kind(v), json_is_string(v) ? " without quotes" : "");
+    case K_URLS:
+    case K_ARRAY:
+        return fail(p, BH_ECONFIG, kp, "got %s, expected an array; write it as [ ... ]",
+                    json_kind(v));
+    case K_OBJECT:
+        return fail(p, BH_ECONFIG, kp, "got %s, expected an object; write it as { ... }",
+                    json_kind(v));
+    case K_AMOUNT:
+        return fail(p, BH_ECONFIG, kp,
+                    "got %s, expected an amount; write digits in the token's smallest unit, "
+                    "e.g. \"1000000\"",
+                    json_kind(v));
+    default:
+        return fail(p, BH_ECONFIG, kp, "got %s, expected a string; put the value in double quotes",
+                    json_kind(v));
+    }
+}
+
+static int name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > BH_CONFIG_NAME_MAX) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+static int env_name_ok(const char *s)
+{
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) return 0;
+    size_t n = 0;
+    for (; *s; s++, n++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return n <= 255;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Returns: NULL and out set, or why the text is no address (a fix follows). */
+static const char *parse_address(bh_address *out, const char *s)
+{
+    if (strlen(s) != 42 || s[0] != '0' || s[1] != 'x')
+        return "is not an address; write \"0x\" and 40 hex digits";
+    int upper = 0, lower = 0;
+    for (size_t i = 0; i < 40; i++) {
+        char ch = s[2 + i];
+        if (hexval(ch) < 0) return "is not an address; write \"0x\" and 40 hex digits";
+        upper |= ch >= 'A' && ch <= 'F';
+        lower |= ch >= 'a' && ch <= 'f';
+        if (i % 2) out->data[i / 2] = (unsigned char)(hexval(s[1 + i]) << 4 | hexval(ch));
+    }
+    if (upper && lower) {
+        /* EIP-55: a mixed-case address carries a checksum in its letters. */
+        char low[40];
+        for (size_t i = 0; i < 40; i++)
+            low[i] = (s[2 + i] >= 'A' && s[2 + i] <= 'F') ? (char)(s[2 + i] + 32) : s[2 + i];
+        bh_hash32 h;
+        bh_keccak256(&h, low, sizeof low);
+        for (size_t i = 0; i < 40; i++) {
+            char ch = s[2 + i];
+            if (hexval(ch) < 10) continue;
+            int nib = i % 2 ? h.data[i / 2] & 0xf : h.data[i / 2] >> 4;
+            if ((nib >= 8) != (ch >= 'A' && ch <= 'F'))
+                return "fails its EIP-55 checksum (a mistyped digit?); copy the address again";
+        }
+    }
+    static const bh_address zero;
+    if (memcmp(out->data, zero.data, sizeof zero.data) == 0)
+        return "is the zero address; write the deployed contract's address";
+    return NULL;
+}
+
+static int symbol_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 16) return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f) return 0;
+    return 1;
+}
+
+/* Lexically clean an absolute path: no ".", "..", or repeated slashes. */
+static int normalize(char *out, size_t cap, const char *in)
+{
+    size_t n = 0;
+    const char *s = in;
+    for (;;) {
+        while (*s == '/')
+            s++;
+        if (!*s) break;
+        const char *e = s;
+        while (*e && *e != '/')
+            e++;
+        size_t len = (size_t)(e - s);
+        if (len == 2 && s[0] == '.' && s[1] == '.') {
+            while (n > 0 && out[n - 1] != '/')
+                n--;
+            if (n > 0) n--;
+        } else if (!(len == 1 && s[0] == '.')) {
+            if (n + 1 + len >= cap) return -1;
+            out[n++] = '/';
+            memcpy(out + n, s, len);
+            n += len;
+        }
+        s = e;
+    }
+    if (n == 0) out[n++] = '/';
+    out[n] = '\0';
+    return 0;
+}
+
+static int resolve_path(parser *p, char out[BH_CONFIG_PATH_MAX], const char *kp, const char *in)
+{
+    char joined[2 * BH_CONFIG_PATH_MAX + 2];
+    if (strlen(in) >= BH_CONFIG_PATH_MAX ||
+        snprintf(joined, sizeof joined, "%s/%s", in[0] == '/' ? "" : p->base_dir, in) < 0 ||
+        normalize(out, BH_CONFIG_PATH_MAX, joined) != 0)
+        return fail(p, BH_ECONFIG, kp, "the path is longer than %d bytes; shorten it",
+                    BH_CONFIG_PATH_MAX - 1);
+    return BH_OK;
+}
+
+static int check_string(parser *p, const cfg_row *r, const char *s, const char *kp, void *base)
+{
+    char q[64];
+    unsigned char *dst = base ? (unsigned char *)base + r->off : NULL;
+    switch (r->kind) {
+    case K_NAME:
+        if (!name_ok(s))
+            return fail(p, BH_ECONFIG, kp, "%s is not a valid name; use 1..32 of a-z, 0-9, _ and -",
+                        show(q, sizeof q, s));
+        memcpy(dst, s, strlen(s) + 1);
+        return BH_OK;
+    case K_LEVEL:
+        for (size_t i = 0; i < ARRAY_LEN(k_levels); i++)
+            if (strcmp(s, k_levels[i]) == 0) {
+                store_uint(base, r, i);
+                return BH_OK;
+            }
+        return fail(p, BH_ECONFIG, kp, "%s is not a log level; use debug, info, warn or error",
+                    show(q, sizeof q, s));
+    case K_PATH:
+        if (!*s && (r->flags & F_REQUIRED))
+            return fail(p, BH_ECONFIG, kp, "is empty; give a directory (%s)", r->meaning);
+        return *s ? resolve_path(p, (char *)dst, kp, s) : BH_OK;
+    case K_ADDR: {
+        const char *why = parse_address((bh_address *)(void *)dst, s);
+        return why ? fail(p, BH_ECONFIG, kp, "%s %s", show(q, sizeof q, s), why) : BH_OK;
+    }
+    case K_SYMBOL:
+        if (!symbol_ok(s))
+            return fail(p, BH_ECONFIG, kp,
+                        "%s is not a symbol; use 1..16 printable characters without spaces",
+                        show(q, sizeof q, s));
+        memcpy(dst, s, strlen(s) + 1);
+        return BH_OK;
+    case K_KEYFILE:
+        if (!*s) return fail(p, BH_ECONFIG, kp, "is empty; give the key file's path");
+        return BH_OK;
+    case K_KEYENV:
+        if (!env_name_ok(s))
+            return fail(p, BH_ECONFIG, kp,
+                        "%s is not an environment variable name; use letters, digits and _, "
+                        "e.g. BULKHEAD_TX_KEY",
+                        show(q, sizeof q, s));
+        return BH_OK;
+    default:
+        return BH_OK;
+    }
+}
+
+static int check_value(parser *p, const cfg_row *r, json_t *v, const char *kp, void *base)
+{
+    char b[48];
+    switch (r->kind) {
+    case K_UINT: {
+        if (!json_is_integer(v)) return type_error(p, kp, v, r);
+        json_int_t n = json_integer_value(v);
+        if (n < 0 || (uint64_t)n < r->lo || (uint64_t)n > r->hi)
+            return fail(p, BH_ECONFIG, kp, "%" JSON_INTEGER_FORMAT " is out of bounds; use %s", n,
+                        row_bounds(r, b, sizeof b));
+        if (r->size) store_uint(base, r, (uint64_t)n);
+        return BH_OK;
+    }
+    case K_BOOL:
+        if (!json_is_boolean(v)) return type_error(p, kp, v, r);
+        store_uint(base, r, json_is_true(v));
+        return BH_OK;
+    case K_URLS:
+    case K_ARRAY: {
+        if (!json_is_array(v)) return type_error(p, kp, v, r);
+        size_t n = json_array_size(v);
+        if (n < r->lo)
+            return fail(p, BH_ECONFIG, kp, "is empty; add at least %llu (%s)",
+                        (unsigned long long)r->lo, r->meaning);
+        if (n > r->hi)
+            return fail(p, BH_ECONFIG, kp, "has %zu entries, at most %llu are allowed; remove some",
+                        n, (unsigned long long)r->hi);
+        return BH_OK;
+    }
+    case K_OBJECT:
+        return json_is_object(v) ? BH_OK : type_error(p, kp, v, r);
+    case K_AMOUNT:
+        return BH_OK;
+    default:
+        if (!json_is_string(v)) return type_error(p, kp, v, r);
+        return check_string(p, r, json_string_value(v), kp, base);
+    }
+}
+
+/* Checks one object against its scope's rows: unknown keys (in document
+ * order), then each row in table order: missing, type, bounds, default. */
+static int parse_scope(parser *p, cfg_scope s, json_t *obj, const char *path, void *base)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        size_t i = 0;
+        while (i < N_ROWS && !(k_rows[i].scope == s && strcmp(k_rows[i].name, key) == 0))
+            i++;
+        if (i == N_ROWS) return unknown_key(p, s, path, key);
+    }
+    for (size_t i = 0; i < N_ROWS; i++) {
+        const cfg_row *r = &k_rows[i];
+        if (r->scope != s) continue;
+        char kp[PATH_BUF];
+        path_key(kp, sizeof kp, path, r->name);
+        v = json_object_get(obj, r->name);
+        int rc = BH_OK;
+        if (v)
+            rc = check_value(p, r, v, kp, base);
+        else if (r->flags & F_REQUIRED)
+            rc = fail(p, BH_ECONFIG, kp, "required key is missing; add it: %s", r->meaning);
+        else if (r->size && (r->kind == K_UINT || r->kind == K_BOOL || r->kind == K_LEVEL))
+            store_uint(base, r, r->def);
+        if (rc) return rc;
+    }
+    return BH_OK;
+}
+
+/* ---- keys ---- */
+
+static int key_from_text(parser *p, const char *kp, const char *s, size_t n, const char *source,
+                         bh_seckey *out)
+{
+    if (n > 0 && s[n - 1] == '\n') n--;
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2, n -= 2;
+    if (n != 64 || bh_hex_decode_exact(out->data, sizeof out->data, s, n) != BH_OK) {
+        bh_seckey_clear(out);
+        return fail(p, BH_ECONFIG, kp,
+                    "%s holds no key; write the 32-byte secret as 64 hex digits "
+                    "(optional 0x, one trailing newline)",
+                    source);
+    }
+    if (!p->ctx && !(p->ctx = bh_attest_create())) {
+        bh_seckey_clear(out);
+        return fail(p, BH_ENOMEM, kp, "out of memory");
+    }
+    if (bh_seckey_verify(p->ctx, out) != BH_OK) {
+        bh_seckey_clear(out);
+        return fail(p, BH_ECONFIG, kp,
+                    "%s holds no valid secp256k1 key (zero, or not below the curve order); "
+                    "generate a new key",
+                    source);
+    }
+    return BH_OK;
+}
+
+static int key_from_file(parser *p, const char *kp, const char *rel, bh_seckey *out)
+{
+    char path[BH_CONFIG_PATH_MAX], buf[KEY_FILE_CAP + 1];
+    int rc = resolve_path(p, path, kp, rel);
+    if (rc) return rc;
+    /* O_NONBLOCK: a FIFO must not hang the load; fstat refuses it next. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return fail(p, BH_ECONFIG, kp, "cannot open %s: %s; check the path", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(p, BH_ECONFIG, kp, "%s is not a regular file; point it at the key file", path);
+    }
+    if (st.st_mode & 077) {
+        close(fd);
+        return fail(p, BH_EPERM, kp, "%s is open to group or others (mode %04o); chmod 600 %s",
+                    path, (unsigned)(st.st_mode & 07777), path);
+    }
+    size_t n = 0;
+    while (n < sizeof buf) {
+        ssize_t got = read(fd, buf + n, sizeof buf - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            int e = errno;
+            close(fd);
+            explicit_bzero(buf, sizeof buf);
+            return fail(p, BH_ECONFIG, kp, "cannot read %s: %s; check the file", path, strerror(e));
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    close(fd);
+    rc = key_from_text(p, kp, buf, n > KEY_FILE_CAP ? 0 : n, path, out);
+    explicit_bzero(buf, sizeof buf);
+    return rc;
+}
+
+static int key_from_env(parser *p, const char *kp, const char *name, const char *which,
+                        bh_seckey *out)
+{
+    const char *val = getenv(name);
+    if (!val || !*val)
+        return fail(p, BH_ECONFIG, kp,
+                    "environment variable %s is %s; export %s=<64 hex digits> or use %s_file", name,
+                    val ? "empty" : "unset", name, which);
+    char source[300];
+    snprintf(source, sizeof source, "environment variable %s", name);
+    return key_from_text(p, kp, val, strlen(val), source, out);
+}
+
+/* which_file / which_env of obj (types already checked): reads the key. */
+static int read_key(parser *p, json_t *obj, const char *path, const char *which, bh_seckey *out,
+                    int *has)
+{
+    char fk[32], ek[32], kp[PATH_BUF];
+    snprintf(fk, sizeof fk, "%s_file", which);
+    snprintf(ek, sizeof ek, "%s_env", which);
+    json_t *f = json_object_get(obj, fk), *e = json_object_get(obj, ek);
+    *has = 0;
+    if (f && e) {
+        path_key(kp, sizeof kp, path, fk);
+        return fail(p, BH_ECONFIG, kp, "both %s and %s are given; keep one of them", fk, ek);
+    }
+    int rc;
+    if (f) {
+        path_key(kp, sizeof kp, path, fk);
+        rc = key_from_file(p, kp, json_string_value(f), out);
+    } else if (e) {
+        path_key(kp, sizeof kp, path, ek);
+        rc = key_from_env(p, kp, json_string_value(e), which, out);
+    } else {
+        return BH_OK;
+    }
+    if (rc == BH_OK) *has = 1;
+    return rc;
+}
+
+/* ---- chains ---- */
+
+static int url_ok(const char *s)
+{
+    size_t skip;
+    if (strncmp(s, "http://", 7) == 0)
+        skip = 7;
+    else if (strncmp(s, "https://", 8) == 0)
+        skip = 8;
+    else
+        return 0;
+    if (strlen(s) > URL_MAX) return 0;
+    for (const char *q = s; *q; q++)
+        if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f) return 0;
+    const char *host = s + skip, *end = host + strcspn(host, "/?#");
+    for (const char *q = host; q < end; q++)
+        if (*q == '@') host = q + 1;
+    return host < end && *host != ':';
+}
+
+static int parse_endpoints(parser *p, json_t *arr, const char *path, bh_config_chain *ch)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        char kp[PATH_BUF];
+        snprintf(kp, sizeof kp, "%s.endpoints[%zu]", path, i);
+        if (!json_is_string(v))
+            return fail(p, BH_ECONFIG, kp,
+                        "got %s, expected a URL string; write it as \"http://HOST:PORT\"",
+                        json_kind(v));
+        const char *url = json_string_value(v);
+        if (!url_ok(url))
+            return fail(p, BH_ECONFIG, kp,
+                        "not an http:// or https:// URL with a host; write it as "
+                        "http://HOST:PORT or https://HOST/PATH");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ch->endpoints[j], url) == 0)
+                return fail(p, BH_ECONFIG, kp,
+                            "the same URL as endpoints[%zu]; list each endpoint once (a quorum "
+                            "needs independent endpoints)",
+                            j);
+        if (!(ch->endpoints[i] = strdup(url))) return fail(p, BH_ENOMEM, kp, "out of memory");
+        ch->n_endpoints = i + 1;
+    }
+    return BH_OK;
+}
+
+/* Returns: the S_LIMIT row for a limit key, *lane its ".ID" text or NULL. */
+static const cfg_row *limit_row(const char *key, const char **lane)
+{
+    const char *dot = strchr(key, '.');
+    size_t plen = dot ? (size_t)(dot - key) : strlen(key);
+    for (size_t i = 0; i < N_ROWS; i++) {
+        const cfg_row *r = &k_rows[i];
+        if (r->scope != S_LIMIT) continue;
+        const char *rdot = strchr(r->name, '.');
+        size_t rlen = rdot ? (size_t)(rdot - r->name) : strlen(r->name);
+        if (!rdot != !dot || rlen != plen || strncmp(r->name, key, plen) != 0) continue;
+        *lane = dot ? dot + 1 : NULL;
+        return r;
+    }
+    return NULL;
+}
+
+static int unknown_limit(parser *p, const char *kp, const char *key)
+{
+    const char *dot = strchr(key, '.');
+    size_t plen = dot ? (size_t)(dot - key) : strlen(key);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(plen < 63 ? plen : 63), key);
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; i < N_ROWS; i++) {
+        if (k_rows[i].scope != S_LIMIT) continue;
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(k_rows[i].name, "."), k_rows[i].name);
+        size_t d = edit_distance(prefix, name);
+        if (d < best_d) best_d = d, best = k_rows[i].name;
+    }
+    char q[64];
+    if (best && near(best_d, prefix) && (strchr(best, '.') != NULL) == (dot != NULL))
+        return fail(p, BH_ECONFIG, kp, "unknown limit key; did you mean %.*s%s?",
+                    (int)strcspn(best, "."), best, dot ? dot : "");
+    return fail(p, BH_ECONFIG, kp,
+                "%s is no limit key; use big_threshold, big_delay, or cap, window, in_capacity, "
+                "in_refill, out_capacity, out_refill followed by .ID (another chain's bridge_id)",
+                show(q, sizeof q, key));
+}
+
+static int parse_limits(parser *p, json_t *lim, const char *path, bh_config_asset *a)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(lim, key, v)
+    {
+        char kp[PATH_BUF], q[64];
+        path_key(kp, sizeof kp, path, key);
+        const char *lane;
+        const cfg_row *r = limit_row(key, &lane);
+        if (!r) return unknown_limit(p, kp, key);
+        if (lane) {
+            size_t n = strlen(lane);
+            unsigned long id = n && n <= 5 && strspn(lane, "0123456789") == n && lane[0] != '0'
+                                   ? strtoul(lane, NULL, 10)
+                                   : 0;
+            if (id < 1 || id > 65535)
+                return fail(p, BH_ECONFIG, kp,
+                            "%s is not a bridge id; write %.*s.ID with ID another configured "
+                            "chain's bridge_id",
+                            show(q, sizeof q, lane), (int)(lane - 1 - key), key);
+        }
+        bh_u128 val = 0;
+        if (json_is_string(v)) {
+            const char *s = json_string_value(v);
+            int rc = bh_u128_from_dec(&val, s, strlen(s));
+            if (rc == BH_ERANGE)
+                return fail(p, BH_ECONFIG, kp,
+                            "%s does not fit in 128 bits; write a smaller amount",
+                            show(q, sizeof q, s));
+            if (rc != BH_OK)
+                return fail(p, BH_ECONFIG, kp,
+                            "%s is not a whole decimal number; write digits only, in the token's "
+                            "smallest unit, e.g. \"1000000\"",
+                            show(q, sizeof q, s));
+        } else if (json_is_integer(v)) {
+            if (json_integer_value(v) < 0)
+                return fail(p, BH_ECONFIG, kp,
+                            "%" JSON_INTEGER_FORMAT " is negative; write 0 or more",
+                            json_integer_value(v));
+            val = (bh_u128)json_integer_value(v);
+        } else {
+            return type_error(p, kp, v, r);
+        }
+        if (r->hi && val > r->hi) {
+            char dec[BH_U128_DEC_MAX], b[48];
+            bh_u128_to_dec(dec, val);
+            return fail(p, BH_ECONFIG, kp, "%s is out of bounds; use %s", dec,
+                        row_bounds(r, b, sizeof b));
+        }
+        if (a->n_limits == BH_CONFIG_MAX_LIMITS)
+            return fail(p, BH_ECONFIG, kp,
+                        "more than %d limits for one asset; keep the ones that matter",
+                        BH_CONFIG_MAX_LIMITS);
+        bh_config_limit *l = &a->limits[a->n_limits++];
+        snprintf(l->key, sizeof l->key, "%s", key);
+        l->value = val;
+    }
+    return BH_OK;
+}
+
+static int parse_assets(parser *p, json_t *arr, const char *path, bh_config_chain *ch)
+{
+    size_t j;
+    json_t *o;
+    json_array_foreach(arr, j, o)
+    {
+        char ap[72], kp[PATH_BUF], lp[PATH_BUF];
+        snprintf(ap, sizeof ap, "%s.assets[%zu]", path, j);
+        if (!json_is_object(o))
+            return fail(p, BH_ECONFIG, ap,
+                        "got %s, expected an object; write each asset as "
+                        "{\"token\": \"0x...\", \"symbol\": ..., \"decimals\": ...}",
+                        json_kind(o));
+        bh_config_asset *a = &ch->assets[j];
+        int rc = parse_scope(p, S_ASSET, o, ap, a);
+        if (rc) return rc;
+        ch->n_assets = j + 1;
+        for (size_t k = 0; k < j; k++) {
+            if (memcmp(ch->assets[k].token.data, a->token.data, sizeof a->token.data) == 0) {
+                path_key(kp, sizeof kp, ap, "token");
+                return fail(p, BH_ECONFIG, kp,
+                            "the same token as %s.assets[%zu]; list each token once", path, k);
+            }
+            if (strcmp(ch->assets[k].symbol, a->symbol) == 0) {
+                path_key(kp, sizeof kp, ap, "symbol");
+                return fail(p, BH_ECONFIG, kp,
+                            "\"%s\" is also the symbol of %s.assets[%zu]; give each token its own "
+                            "symbol",
+                            a->symbol, path, k);
+            }
+        }
+        path_key(lp, sizeof lp, ap, "limits");
+        if ((rc = parse_limits(p, json_object_get(o, "limits"), lp, a))) return rc;
+    }
+    return BH_OK;
+}
+
+static int parse_chain(parser *p, json_t *o, size_t i)
+{
+    bh_config *c = p->c;
+    bh_config_chain *ch = &c->chains[i];
+    char path[32], kp[PATH_BUF];
+    snprintf(path, sizeof path, "$.chains[%zu]", i);
+    if (!json_is_object(o))
+        return fail(p, BH_ECONFIG, path,
+                    "got %s, expected an object; write each chain as "
+                    "{\"name\": ..., \"bridge_id\": ..., ...}",
+                    json_kind(o));
+    int rc = parse_scope(p, S_CHAIN, o, path, ch);
+    if (rc) return rc;
+    for (size_t j = 0; j < i; j++) {
+        const bh_config_chain *prev = &c->chains[j];
+        if (strcmp(prev->name, ch->name) == 0) {
+            path_key(kp, sizeof kp, path, "name");
+            return fail(p, BH_ECONFIG, kp,
+                        "\"%s\" is also the name of $.chains[%zu]; give each chain its own name",
+                        ch->name, j);
+        }
+        if (prev->bridge_id == ch->bridge_id) {
+            path_key(kp, sizeof kp, path, "bridge_id");
+            return fail(p, BH_ECONFIG, kp,
+                        "%u is also the bridge_id of $.chains[%zu] (%s); give each chain its own "
+                        "bridge id",
+                        (unsigned)ch->bridge_id, j, prev->name);
+        }
+        if (prev->evm_chain_id == ch->evm_chain_id) {
+            path_key(kp, sizeof kp, path, "evm_chain_id");
+            return fail(p, BH_ECONFIG, kp,
+                        "%llu is also the evm_chain_id of $.chains[%zu] (%s); two chains cannot "
+                        "share an EVM chain id, check which chain each endpoint serves",
+                        (unsigned long long)ch->evm_chain_id, j, prev->name);
+        }
+    }
+    if ((rc = parse_endpoints(p, json_object_get(o, "endpoints"), path, ch))) return rc;
+    if (!json_object_get(o, "quorum")) {
+        ch->quorum = (unsigned)ch->n_endpoints;
+    } else if (ch->quorum > ch->n_endpoints) {
+        path_key(kp, sizeof kp, path, "quorum");
+        return fail(p, BH_ECONFIG, kp,
+                    "%u is more than the %zu endpoint%s; lower quorum or add endpoints", ch->quorum,
+                    ch->n_endpoints, ch->n_endpoints == 1 ? "" : "s");
+    }
+    if ((rc = read_key(p, o, path, "tx_key", &ch->tx_key, &ch->has_tx_key))) return rc;
+    if (!ch->has_tx_key) {
+        if (!p->has_node_tx) {
+            path_key(kp, sizeof kp, path, "tx_key_file");
+            return fail(p, BH_ECONFIG, kp,
+                        "the chain has no transaction key; add tx_key_file or tx_key_env here, "
+                        "or $.node.tx_key_file for every chain");
+        }
+        ch->tx_key = p->node_tx;
+        ch->has_tx_key = 1;
+    }
+    return parse_assets(p, json_object_get(o, "assets"), path, ch);
+}
+
+/* A lane limit must name another configured chain; checked once all are known. */
+static int check_lanes(parser *p)
+{
+    const bh_config *c = p->c;
+    for (size_t i = 0; i < c->n_chains; i++) {
+        const bh_config_chain *ch = &c->chains[i];
+        for (size_t j = 0; j < ch->n_assets; j++) {
+            const bh_config_asset *a = &ch->assets[j];
+            for (size_t k = 0; k < a->n_limits; k++) {
+                const char *dot = strchr(a->limits[k].key, '.');
+                if (!dot) continue;
+                unsigned id = (unsigned)strtoul(dot + 1, NULL, 10);
+                char lp[PATH_BUF], kp[PATH_BUF];
+                snprintf(lp, sizeof lp, "$.chains[%zu].assets[%zu].limits", i, j);
+                path_key(kp, sizeof kp, lp, a->limits[k].key);
+                if (id == ch->bridge_id)
+                    return fail(p, BH_ECONFIG, kp,
+                                "%u is this asset's own chain (%s); a lane limit names another "
+                                "chain's bridge_id",
+                                id, ch->name);
+                if (bh_config_chain_by_id(c, (uint16_t)id)) continue;
+                char ids[400];
+                size_t n = 0;
+                ids[0] = '\0';
+                for (size_t m = 0; m < c->n_chains; m++)
+                    if (m != i && n < sizeof ids)
+                        n += (size_t)snprintf(ids + n, sizeof ids - n, "%s%u (%s)", n ? ", " : "",
+                                              (unsigned)c->chains[m].bridge_id, c->chains[m].name);
+                return fail(p, BH_ECONFIG, kp,
+                            "no configured chain has bridge_id %u; use one of: %s", id,
+                            n ? ids : "none (configure the other chain first)");
+            }
+        }
+    }
+    return BH_OK;
+}
+
+static int parse_root(parser *p, json_t *root)
+{
+    bh_config *c = p->c;
+    if (!json_is_object(root))
+        return fail(p, BH_ECONFIG, "$",
+                    "got %s, expected an object; the config is one object with node, chains "
+                    "and breaker",
+                    json_kind(root));
+    int rc = parse_scope(p, S_ROOT, root, "$", NULL);
+    if (rc) return rc;
+    json_t *node = json_object_get(root, "node");
+    if ((rc = parse_scope(p, S_NODE, node, "$.node", c))) return rc;
+    int has;
+    if ((rc = read_key(p, node, "$.node", "attester_key", &c->attester_key, &has))) return rc;
+    if (!has)
+        return fail(p, BH_ECONFIG, "$.node.attester_key_file",
+                    "required key is missing; add attester_key_file (a mode-0600 file holding "
+                    "the attestation key as 64 hex digits) or attester_key_env");
+    if ((rc = read_key(p, node, "$.node", "tx_key", &p->node_tx, &p->has_node_tx))) return rc;
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(root, "chains"), i, o)
+    {
+        c->n_chains = i + 1;
+        if ((rc = parse_chain(p, o, i))) return rc;
+    }
+    if ((rc = check_lanes(p))) return rc;
+    json_t *br = json_object_get(root, "breaker");
+    if ((rc = parse_scope(p, S_BREAKER, br, "$.breaker", &c->breaker))) return rc;
+    return parse_scope(p, S_SPIKE, json_object_get(br, "spike"), "$.breaker.spike", &c->breaker);
+}
+
+/* base_dir made absolute (cwd for NULL or ""), lexically cleaned. */
+static int set_base_dir(parser *p, const char *dir)
+{
+    char cwd[BH_CONFIG_PATH_MAX], joined[2 * BH_CONFIG_PATH_MAX + 2];
+    if (dir && dir[0] == '/') {
+        snprintf(joined, sizeof joined, "%s", dir);
+    } else {
+        if (!getcwd(cwd, sizeof cwd))
+            return fail(p, BH_ECONFIG, "config", "cannot read the working directory: %s",
+                        strerror(errno));
+        snprintf(joined, sizeof joined, "%s/%s", cwd, dir ? dir : "");
+    }
+    if (normalize(p->base_dir, sizeof p->base_dir, joined) != 0)
+        return fail(p, BH_ECONFIG, "config", "its directory's path is too long; move it");
+    return BH_OK;
+}
+
+static int parse_text(bh_config **out, char *err, size_t err_cap, const char *text, size_t len,
+                      const char *base_dir, const char *source)
+{
+    if (out) *out = NULL;
+    if (err && err_cap) err[0] = '\0';
+    if (!out || (!text && len)) return BH_EINVAL;
+    parser *p = calloc(1, sizeof *p);
+    if (!p) return BH_ENOMEM;
+    int rc = set_base_dir(p, base_dir);
+    json_t *root = NULL;
+    if (rc == BH_OK) {
+        json_error_t je;
+        root = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
+        if (!root) {
+            snprintf(p->err, sizeof p->err, "%s: line %d column %d: %s", source, je.line, je.column,
+                     je.text);
+            rc = BH_ECONFIG;
+        }
+    }
+    if (rc == BH_OK) {
+        p->c = calloc(1, sizeof *p->c);
+        rc = p->c ? parse_root(p, root) : BH_ENOMEM;
+    }
+    json_decref(root);
+    if (rc == BH_OK) {
+        *out = p->c;
+    } else {
+        bh_config_destroy(p->c);
+        if (err && err_cap) snprintf(err, err_cap, "%s", p->err[0] ? p->err : bh_strerror(rc));
+    }
+    bh_seckey_clear(&p->node_tx);
+    bh_attest_destroy(p->ctx);
+    free(p);
+    return rc;
+}
+
+int bh_config_parse(bh_config **out, char *err, size_t err_cap, const char *text, size_t len,
+                    const char *base_dir)
+{
+    return parse_text(out, err, err_cap, text, len, base_dir, "config");
+}
+
+int bh_config_load(bh_config **out, char *err, size_t err_cap, const char *path)
+{
+    if (out) *out = NULL;
+    if (err && err_cap) err[0] = '\0';
+    if (!out || !path) return BH_EINVAL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (err && err_cap)
+            snprintf(err, err_cap, "%s: cannot open: %s; check the path", path, strerror(errno));
+        return BH_ECONFIG;
+    }
+    char *text = malloc(CONFIG_FILE_CAP + 1);
+    if (!text) {
+        fclose(f);
+        return BH_ENOMEM;
+    }
+    size_t len = fread(text, 1, CONFIG_FILE_CAP + 1, f);
+    int bad = ferror(f), e = errno;
+    fclose(f);
+    if (bad || len > CONFIG_FILE_CAP) {
+        free(text);
+        if (err && err_cap && bad)
+            snprintf(err, err_cap, "%s: cannot read: %s; check the file", path, strerror(e));
+        else if (err && err_cap)
+            snprintf(err, err_cap, "%s: larger than %u bytes; is this the config file?", path,
+                     CONFIG_FILE_CAP);
+        return BH_ECONFIG;
+    }
+    char dir[BH_CONFIG_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int rc = parse_text(out, err, err_cap, text, len, dir, path);
+    free(text);
+    return rc;
+}
+
+void bh_config_destroy(bh_config *c)
+{
+    if (!c) return;
+    bh_seckey_clear(&c->attester_key);
+    for (size_t i = 0; i < BH_CONFIG_MAX_CHAINS; i++) {
+        bh_seckey_clear(&c->chains[i].tx_key);
+        for (size_t k = 0; k < BH_CONFIG_MAX_ENDPOINTS; k++)
+            free(c->chains[i].endpoints[k]);
+    }
+    free(c);
+}
+
+const bh_config_chain *bh_config_chain_by_id(const bh_config *c, uint16_t bridge_id)
+{
+    for (size_t i = 0; c && i < c->n_chains; i++)
+        if (c->chains[i].bridge_id == bridge_id) return &c->chains[i];
+    return NULL;
+}
+
+const bh_config_chain *bh_config_chain_by_name(const bh_config *c, const char *name)
+{
+    for (size_t i = 0; c && name && i < c->n_chains; i++)
+        if (strcmp(c->chains[i].name, name) == 0) return &c->chains[i];
+    return NULL;
+}
