@@ -54,6 +54,12 @@
  *     "bad_signature": 3, "rate_limited": 100, "disagreement": 3,
  *     "spike": { "enabled": true, "factor": 10, "min_per_min": 60,
  *                "tighten_percent": 25, "relax_after_s": 600 }
+ *   },
+ *   "metrics": {                               optional: the operator server
+ *     "bind": "127.0.0.1", "port": 9100,       port 0 = any free port
+ *     "token_file" / "token_env":              bearer token (16..255 of
+ *                                              [A-Za-z0-9._~+/=-]), optional
+ *     "max_clients": 64, "snapshot_interval_s": 5, "client_buffer_kb": 1024
  *   }
  * }
  *
@@ -130,6 +136,17 @@ typedef struct {
     unsigned spike_relax_after_s;   /* calm this long before limits relax back */
 } bh_config_breaker;
 
+/* The operator server ("metrics" section; absent = no server). */
+typedef struct {
+    int enabled;
+    char bind[64];  /* IPv4 or IPv6 literal; default 127.0.0.1 */
+    unsigned port;  /* 0 = any free port (logged at start) */
+    char token[256]; /* bearer token, "" = none; wiped by destroy */
+    unsigned max_clients;
+    unsigned snapshot_interval_s;
+    unsigned client_buffer_kb;
+} bh_config_metrics;
+
 typedef struct {
     char name[BH_CONFIG_NAME_MAX + 1];
     char data_dir[BH_CONFIG_PATH_MAX]; /* absolute after load */
@@ -144,6 +161,7 @@ typedef struct {
     bh_config_chain chains[BH_CONFIG_MAX_CHAINS];
     size_t n_chains;
     bh_config_breaker breaker;
+    bh_config_metrics metrics;
 } bh_config;
 
 /* Load and validate a config file. Relative paths in it (data_dir,

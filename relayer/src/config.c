@@ -6,6 +6,8 @@
  * URLs, keys, limit keys, checks across chains) is the code after it. */
 #include "bh_config.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -29,7 +31,17 @@
 #define PATH_BUF 256 /* JSON paths; keys in them are cut to 48 characters */
 #define I64MAX ((uint64_t)INT64_MAX)
 
-typedef enum { S_ROOT, S_NODE, S_CHAIN, S_ASSET, S_LIMIT, S_BREAKER, S_SPIKE, S_N_ } cfg_scope;
+typedef enum {
+    S_ROOT,
+    S_NODE,
+    S_CHAIN,
+    S_ASSET,
+    S_LIMIT,
+    S_BREAKER,
+    S_SPIKE,
+    S_METRICS,
+    S_N_
+} cfg_scope;
 
 static const char *const k_scope_path[S_N_] = {"$",
                                                "$.node",
@@ -37,7 +49,8 @@ static const char *const k_scope_path[S_N_] = {"$",
                                                "$.chains[].assets[]",
                                                "$.chains[].assets[].limits",
                                                "$.breaker",
-                                               "$.breaker.spike"};
+                                               "$.breaker.spike",
+                                               "$.metrics"};
 
 typedef enum {
     K_UINT,    /* integer in lo..hi */
@@ -52,7 +65,8 @@ typedef enum {
     K_URLS,    /* array of http(s) URLs, lo..hi entries */
     K_ARRAY,   /* array of objects, lo..hi entries */
     K_OBJECT,  /* parsed by its own scope */
-    K_AMOUNT   /* limit value: decimal string or integer; hi = 0 means u128 */
+    K_AMOUNT,  /* limit value: decimal string or integer; hi = 0 means u128 */
+    K_HOST     /* an IPv4 or IPv6 address literal */
 } cfg_kind;
 
 enum { F_REQUIRED = 1 };
@@ -80,6 +94,8 @@ static const cfg_row k_rows[] = {
      "the chains this node watches and delivers to"},
     {S_ROOT, "breaker", K_OBJECT, 0, NOSTORE, 0, 0, 0, "{}", "",
      "circuit-breaker thresholds, each counted within window_s"},
+    {S_ROOT, "metrics", K_OBJECT, 0, NOSTORE, 0, 0, 0, "absent: off", "",
+     "the operator server: websocket, /metrics, /healthz, /readyz, dashboard"},
 
     {S_NODE, "name", K_NAME, F_REQUIRED, M(bh_config, name), 0, 0, 0, NULL, "[a-z0-9_-]{1,32}",
      "this node's name in logs and metrics"},
@@ -199,6 +215,21 @@ static const cfg_row k_rows[] = {
      NULL, NULL, "buckets shrink to this percent while spiking"},
     {S_SPIKE, "relax_after_s", K_UINT, 0, M(bh_config_breaker, spike_relax_after_s), 1, 86400, 600,
      NULL, NULL, "calm seconds before tightened limits relax back"},
+
+    {S_METRICS, "bind", K_HOST, 0, M(bh_config_metrics, bind), 0, 0, 0, "127.0.0.1",
+     "an IP address", "address the operator server listens on; loopback unless exposed on purpose"},
+    {S_METRICS, "port", K_UINT, F_REQUIRED, M(bh_config_metrics, port), 0, 65535, 0, NULL, NULL,
+     "TCP port of the operator server; 0: any free port (logged at start)"},
+    {S_METRICS, "token_file", K_KEYFILE, 0, NOSTORE, 0, 0, 0, "-", "mode 0600 or 0400",
+     "file holding a bearer token for /ws and /metrics; none: no auth"},
+    {S_METRICS, "token_env", K_KEYENV, 0, NOSTORE, 0, 0, 0, "-", "set, not empty",
+     "environment variable holding that bearer token"},
+    {S_METRICS, "max_clients", K_UINT, 0, M(bh_config_metrics, max_clients), 1, 100000, 64, NULL,
+     NULL, "websocket clients served at once; more are refused"},
+    {S_METRICS, "snapshot_interval_s", K_UINT, 0, M(bh_config_metrics, snapshot_interval_s), 1,
+     3600, 5, NULL, NULL, "seconds between snapshot frames on every websocket"},
+    {S_METRICS, "client_buffer_kb", K_UINT, 0, M(bh_config_metrics, client_buffer_kb), 64,
+     1048576, 1024, NULL, NULL, "send queue per websocket client; one that falls behind is closed"},
 };
 
 #define N_ROWS ARRAY_LEN(k_rows)
@@ -623,6 +654,15 @@ static int check_string(parser *p, const cfg_row *r, const char *s, const char *
                         show(q, sizeof q, s));
         memcpy(dst, s, strlen(s) + 1);
         return BH_OK;
+    case K_HOST: {
+        unsigned char a[16];
+        if (strlen(s) >= r->size || (inet_pton(AF_INET, s, a) != 1 && inet_pton(AF_INET6, s, a) != 1))
+            return fail(p, BH_ECONFIG, kp,
+                        "%s is not an IP address; use one, e.g. 127.0.0.1 (loopback) or 0.0.0.0",
+                        show(q, sizeof q, s));
+        memcpy(dst, s, strlen(s) + 1);
+        return BH_OK;
+    }
     case K_KEYFILE:
         if (!*s) return fail(p, BH_ECONFIG, kp, "is empty; give the key file's path");
         return BH_OK;
@@ -736,9 +776,12 @@ static int key_from_text(parser *p, const char *kp, const char *s, size_t n, con
     return BH_OK;
 }
 
-static int key_from_file(parser *p, const char *kp, const char *rel, bh_seckey *out)
+/* Read a secret file (regular, no group/other bits) into buf; *len > cap - 1
+ * means it was too long. path receives the resolved path. */
+static int secret_read(parser *p, const char *kp, const char *rel, char *path, char *buf,
+                       size_t cap, size_t *len)
 {
-    char path[BH_CONFIG_PATH_MAX], buf[KEY_FILE_CAP + 1];
+    *len = 0;
     int rc = resolve_path(p, path, kp, rel);
     if (rc) return rc;
     /* O_NONBLOCK: a FIFO must not hang the load; fstat refuses it next. */
@@ -756,22 +799,81 @@ static int key_from_file(parser *p, const char *kp, const char *rel, bh_seckey *
                     path, (unsigned)(st.st_mode & 07777), path);
     }
     size_t n = 0;
-    while (n < sizeof buf) {
-        ssize_t got = read(fd, buf + n, sizeof buf - n);
+    while (n < cap) {
+        ssize_t got = read(fd, buf + n, cap - n);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) {
             int e = errno;
             close(fd);
-            explicit_bzero(buf, sizeof buf);
+            explicit_bzero(buf, cap);
             return fail(p, BH_ECONFIG, kp, "cannot read %s: %s; check the file", path, strerror(e));
         }
         if (got == 0) break;
         n += (size_t)got;
     }
     close(fd);
+    *len = n;
+    return BH_OK;
+}
+
+static int key_from_file(parser *p, const char *kp, const char *rel, bh_seckey *out)
+{
+    char path[BH_CONFIG_PATH_MAX], buf[KEY_FILE_CAP + 1];
+    size_t n;
+    int rc = secret_read(p, kp, rel, path, buf, sizeof buf, &n);
+    if (rc) return rc;
     rc = key_from_text(p, kp, buf, n > KEY_FILE_CAP ? 0 : n, path, out);
     explicit_bzero(buf, sizeof buf);
     return rc;
+}
+
+/* A bearer token: 16..255 characters a URL and a header carry as they are. */
+static int token_from_text(parser *p, const char *kp, const char *s, size_t n, const char *source,
+                           char *out, size_t cap)
+{
+    if (n > 0 && s[n - 1] == '\n') n--;
+    int ok = n >= 16 && n < cap;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)s[i]) || strchr("._~+/=-", s[i]) != NULL;
+    if (!ok)
+        return fail(p, BH_ECONFIG, kp,
+                    "%s does not hold a usable token; use 16..255 of A-Z a-z 0-9 . _ ~ + / = -, "
+                    "e.g. from: openssl rand -hex 32",
+                    source);
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return BH_OK;
+}
+
+static int read_token(parser *p, json_t *obj, bh_config_metrics *m)
+{
+    json_t *f = json_object_get(obj, "token_file"), *e = json_object_get(obj, "token_env");
+    if (f && e)
+        return fail(p, BH_ECONFIG, "$.metrics.token_file",
+                    "both token_file and token_env are given; keep one of them");
+    if (f) {
+        char path[BH_CONFIG_PATH_MAX], buf[300];
+        size_t n;
+        int rc = secret_read(p, "$.metrics.token_file", json_string_value(f), path, buf,
+                             sizeof buf, &n);
+        if (!rc)
+            rc = token_from_text(p, "$.metrics.token_file", buf, n, path, m->token,
+                                 sizeof m->token);
+        explicit_bzero(buf, sizeof buf);
+        return rc;
+    }
+    if (e) {
+        const char *name = json_string_value(e), *val = getenv(name);
+        if (!val || !*val)
+            return fail(p, BH_ECONFIG, "$.metrics.token_env",
+                        "environment variable %s is %s; export it or use token_file", name,
+                        val ? "empty" : "unset");
+        char source[300];
+        snprintf(source, sizeof source, "environment variable %s", name);
+        return token_from_text(p, "$.metrics.token_env", val, strlen(val), source, m->token,
+                               sizeof m->token);
+    }
+    return BH_OK;
 }
 
 static int key_from_env(parser *p, const char *kp, const char *name, const char *which,
@@ -1128,7 +1230,14 @@ static int parse_root(parser *p, json_t *root)
     if ((rc = check_lanes(p))) return rc;
     json_t *br = json_object_get(root, "breaker");
     if ((rc = parse_scope(p, S_BREAKER, br, "$.breaker", &c->breaker))) return rc;
-    return parse_scope(p, S_SPIKE, json_object_get(br, "spike"), "$.breaker.spike", &c->breaker);
+    rc = parse_scope(p, S_SPIKE, json_object_get(br, "spike"), "$.breaker.spike", &c->breaker);
+    if (rc) return rc;
+    json_t *m = json_object_get(root, "metrics");
+    snprintf(c->metrics.bind, sizeof c->metrics.bind, "127.0.0.1");
+    if (!m) return BH_OK;
+    if ((rc = parse_scope(p, S_METRICS, m, "$.metrics", &c->metrics))) return rc;
+    c->metrics.enabled = 1;
+    return read_token(p, m, &c->metrics);
 }
 
 /* base_dir made absolute (cwd for NULL or ""), lexically cleaned. */
@@ -1235,6 +1344,7 @@ void bh_config_destroy(bh_config *c)
 {
     if (!c) return;
     bh_seckey_clear(&c->attester_key);
+    explicit_bzero(c->metrics.token, sizeof c->metrics.token);
     for (size_t i = 0; i < BH_CONFIG_MAX_CHAINS; i++) {
         bh_seckey_clear(&c->chains[i].tx_key);
         for (size_t k = 0; k < BH_CONFIG_MAX_ENDPOINTS; k++)

@@ -77,7 +77,7 @@ typedef struct {
     pthread_t watch_thread, deliver_thread;
     int watch_started, deliver_started;
     _Atomic uint64_t head, finalized, cursor, queue_depth, observed, unroutable, deliveries_ok,
-        deliveries_failed, flow, polled;
+        deliveries_failed, flow, polled, last_ok_ms;
     uint64_t disagree_seen; /* watcher thread only */
     uint64_t flow_seen;     /* control loop only */
     pthread_mutex_t info_mu;
@@ -468,7 +468,10 @@ static void *watch_main(void *arg)
         size_t cnt = 0;
         bh_block_ref cur;
         int rc = bh_watcher_poll(c->w, &ev, &cnt, &cur);
-        atomic_fetch_add(&c->polled, 1);
+        if (rc == BH_OK) {
+            atomic_fetch_add(&c->polled, 1);
+            atomic_store(&c->last_ok_ms, mono_ms());
+        }
         note_disagreements(c);
         if (rc == BH_EEQUIVOCATION) {
             char d[120];
@@ -1662,6 +1665,13 @@ int bh_node_ready(bh_node *n, char *why, size_t why_cap)
         node_chain *c = &n->chains[i];
         if (!atomic_load(&c->polled)) {
             snprintf(why, why_cap, "chain %s: not polled yet", c->cfg->name);
+            return 0;
+        }
+        uint64_t quiet = mono_ms() - atomic_load(&c->last_ok_ms);
+        uint64_t bound = 20ull * n->cfg->poll_ms < 30000 ? 30000 : 20ull * n->cfg->poll_ms;
+        if (quiet > bound) {
+            snprintf(why, why_cap, "chain %s: no successful poll for %" PRIu64 " s", c->cfg->name,
+                     quiet / 1000);
             return 0;
         }
         int q = 0;

@@ -60,7 +60,8 @@ static const char k_base[] =
     "   \"portal\": \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"},"
     "  {\"name\": \"gamma\", \"bridge_id\": 3, \"evm_chain_id\": 31339,"
     "   \"endpoints\": [\"http://127.0.0.1:8547\"],"
-    "   \"portal\": \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"}]}";
+    "   \"portal\": \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"}],"
+    " \"metrics\": {\"port\": 9100}}";
 
 /* ---- helpers ---- */
 
@@ -1362,6 +1363,56 @@ static void test_relayer_config_examples(void **state)
     }
 }
 
+/* The operator server's section: absent means off; bind must be an IP
+ * address; the token follows the key-file rules (0600, env) and its own
+ * alphabet, and never shows in an error. */
+static void test_relayer_config_metrics(void **state)
+{
+    (void)state;
+    bh_config *c = accept_cfg(cfg_base());
+    assert_int_equal(c->metrics.enabled, 1);
+    assert_int_equal(c->metrics.port, 9100);
+    assert_string_equal(c->metrics.bind, "127.0.0.1");
+    assert_int_equal(c->metrics.max_clients, 64);
+    assert_int_equal(c->metrics.snapshot_interval_s, 5);
+    assert_int_equal(c->metrics.client_buffer_kb, 1024);
+    assert_string_equal(c->metrics.token, "");
+    bh_config_destroy(c);
+
+    c = accept_cfg(with(cfg_base(), "$.metrics", NULL));
+    assert_int_equal(c->metrics.enabled, 0);
+    bh_config_destroy(c);
+
+    c = accept_cfg(with(cfg_base(), "$.metrics.bind", json_string("::1")));
+    assert_string_equal(c->metrics.bind, "::1");
+    bh_config_destroy(c);
+    refuse(with(cfg_base(), "$.metrics.bind", json_string("localhost")), BH_ECONFIG,
+           "$.metrics.bind", "is not an IP address");
+
+    key_file("tok.ok", "0123456789abcdef0123456789abcdef\n", 0600);
+    c = accept_cfg(with(cfg_base(), "$.metrics.token_file", json_string("tok.ok")));
+    assert_string_equal(c->metrics.token, "0123456789abcdef0123456789abcdef");
+    bh_config_destroy(c);
+    key_file("tok.open", "0123456789abcdef0123456789abcdef", 0644);
+    refuse(with(cfg_base(), "$.metrics.token_file", json_string("tok.open")), BH_EPERM,
+           "$.metrics.token_file", "chmod 600");
+    key_file("tok.bad", "short secret", 0600);
+    refuse(with(cfg_base(), "$.metrics.token_file", json_string("tok.bad")), BH_ECONFIG,
+           "$.metrics.token_file", "does not hold a usable token");
+    assert_null(strstr(err, "short secret"));
+
+    setenv("BH_TEST_TOKEN", "tok-en_0123456789.abc", 1);
+    c = accept_cfg(with(cfg_base(), "$.metrics.token_env", json_string("BH_TEST_TOKEN")));
+    assert_string_equal(c->metrics.token, "tok-en_0123456789.abc");
+    bh_config_destroy(c);
+    unsetenv("BH_TEST_TOKEN");
+    refuse(with(cfg_base(), "$.metrics.token_env", json_string("BH_TEST_TOKEN")), BH_ECONFIG,
+           "$.metrics.token_env", "is unset");
+    json_t *j = with(cfg_base(), "$.metrics.token_file", json_string("tok.ok"));
+    refuse(with(j, "$.metrics.token_env", json_string("X")), BH_ECONFIG, "$.metrics.token_file",
+           "keep one of them");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -1371,6 +1422,7 @@ int main(int argc, char **argv)
     bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relayer_config_full_values),
+        cmocka_unit_test(test_relayer_config_metrics),
         cmocka_unit_test(test_relayer_config_defaults),
         cmocka_unit_test(test_relayer_config_relative_paths),
         cmocka_unit_test(test_relayer_config_every_key_type_checked),
