@@ -113,7 +113,7 @@ static int baseline(size_t n, uint64_t *total_ms, uint64_t *lat)
     int rc = bh_evm_sender_create(&s, W.ch[NH_B].rpc, W.ctx, &k, &so);
     bh_seckey_clear(&k);
     if (rc != BH_OK) return -1;
-    unsigned char (*vaas)[512] = calloc(n + 1, sizeof *vaas);
+    unsigned char(*vaas)[512] = calloc(n + 1, sizeof *vaas);
     size_t *lens = calloc(n + 1, sizeof *lens);
     if (!vaas || !lens) return -1;
     for (size_t i = 0; i <= n && rc == BH_OK; i++) {
@@ -209,8 +209,8 @@ int main(int argc, char **argv)
         done += k;
     }
     uint64_t wait_ms = 60000 + 200 * (uint64_t)n;
-    if (nh_wait_balance(&W, NH_B, &wrapped, &W.user, 1 + (bh_u128)n, (unsigned)wait_ms,
-                        "all mints", NULL) != 0)
+    if (nh_wait_balance(&W, NH_B, &wrapped, &W.user, 1 + (bh_u128)n, (unsigned)wait_ms, "all mints",
+                        NULL) != 0)
         return die("delivery");
     uint64_t node_ms = nh_now_ms() - t0;
     if (nh_node_stop(&W, 1, 30000) != 0) return die("node stop");

@@ -246,8 +246,9 @@ static int deploy_portal(nh_world *w, size_t i)
     }
     int rc = bh_portal_deploy(c->deployer, &c->portal, c->bridge_id, 0, w->att_addr,
                               w->o.n_attesters, (uint8_t)w->o.quorum);
-    return rc == BH_OK ? 0 : fail("Portal deploy on %s: %s", c->name,
-                                  bh_evm_sender_last_error(c->deployer));
+    return rc == BH_OK
+               ? 0
+               : fail("Portal deploy on %s: %s", c->name, bh_evm_sender_last_error(c->deployer));
 }
 
 static int deploy_token(nh_world *w, size_t chain, const char *sym, bh_address *out)
@@ -298,8 +299,7 @@ int nh_world_start(nh_world *w, const nh_opts *o)
      * keeps confirmations accruing while nothing else happens. */
     char bt[32];
     snprintf(bt, sizeof bt, "%u.%03u", w->o.block_ms / 1000, w->o.block_ms % 1000);
-    const char *extra[] = {"--mixed-mining", "--block-time", bt, "--gas-limit", "60000000",
-                           NULL};
+    const char *extra[] = {"--mixed-mining", "--block-time", bt, "--gas-limit", "60000000", NULL};
     for (size_t i = 0; i < w->o.n_chains; i++) {
         nh_chain *c = &w->ch[i];
         snprintf(c->name, sizeof c->name, "%s", chain_names[i]);
@@ -319,16 +319,15 @@ int nh_world_start(nh_world *w, const nh_opts *o)
         for (size_t step = 0; step < i; step++)
             if (bh_evm_sender_send(c->deployer, NULL, bh_evm_sender_address(c->deployer), NULL,
                                    NULL, 0) != BH_OK)
-                return fail("nonce step on %s: %s", c->name,
-                            bh_evm_sender_last_error(c->deployer));
+                return fail("nonce step on %s: %s", c->name, bh_evm_sender_last_error(c->deployer));
         if (deploy_portal(w, i) != 0) return -1;
         if (head_block(w, i, &c->start_block) != 0) return -1;
     }
     for (size_t i = 0; i < w->n_chains; i++)
         for (size_t j = 0; j < w->n_chains; j++) {
             if (i == j) continue;
-            if (bh_portal_register_remote(w->ch[i].deployer, &w->ch[i].portal,
-                                          w->ch[j].bridge_id, &w->ch[j].portal) != BH_OK)
+            if (bh_portal_register_remote(w->ch[i].deployer, &w->ch[i].portal, w->ch[j].bridge_id,
+                                          &w->ch[j].portal) != BH_OK)
                 return fail("registerRemote %s -> %s: %s", w->ch[i].name, w->ch[j].name,
                             bh_evm_sender_last_error(w->ch[i].deployer));
         }
@@ -441,10 +440,10 @@ int nh_node_prepare(nh_world *w, unsigned id, unsigned signer_index, const bh_se
 
     char name[32];
     snprintf(name, sizeof name, "node-%u", id);
-    json_t *node = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:s}", "name", name, "data_dir",
-                             n->data_dir, "log_level", "info", "log_file", "",
-                             "signer_set_index", 0, "signer_index", (int)signer_index, "poll_ms",
-                             100, "attester_key_file", "attester.key");
+    json_t *node =
+        json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:s}", "name", name, "data_dir", n->data_dir,
+                  "log_level", "info", "log_file", "", "signer_set_index", 0, "signer_index",
+                  (int)signer_index, "poll_ms", 100, "attester_key_file", "attester.key");
     json_t *chains = json_array();
     for (size_t i = 0; i < w->n_chains; i++) {
         const nh_chain *c = &w->ch[i];
@@ -455,17 +454,16 @@ int nh_node_prepare(nh_world *w, unsigned id, unsigned signer_index, const bh_se
         const char *sym = i == NH_A ? "TKA" : i == NH_B ? "TKB" : "TKC";
         if (i != NH_C || w->o.tkc) {
             addr_hex(token, tk);
-            json_array_append_new(assets, json_pack("{s:s,s:s,s:i,s:{}}", "token", token,
-                                                    "symbol", sym, "decimals", 18, "limits"));
+            json_array_append_new(assets, json_pack("{s:s,s:s,s:i,s:{}}", "token", token, "symbol",
+                                                    sym, "decimals", 18, "limits"));
         }
-        json_array_append_new(
-            chains,
-            json_pack("{s:s,s:i,s:I,s:[s],s:i,s:i,s:s,s:I,s:s,s:o,s:i}", "name", c->name,
-                      "bridge_id", (int)c->bridge_id, "evm_chain_id",
-                      (json_int_t)c->anvil.chain_id, "endpoints", c->anvil.url, "quorum", 1,
-                      "confirmations", (int)w->o.confirmations, "portal", portal, "start_block",
-                      (json_int_t)c->start_block, "tx_key_file", "tx.key", "assets", assets,
-                      "msg_limit", 0));
+        json_array_append_new(chains,
+                              json_pack("{s:s,s:i,s:I,s:[s],s:i,s:i,s:s,s:I,s:s,s:o,s:i}", "name",
+                                        c->name, "bridge_id", (int)c->bridge_id, "evm_chain_id",
+                                        (json_int_t)c->anvil.chain_id, "endpoints", c->anvil.url,
+                                        "quorum", 1, "confirmations", (int)w->o.confirmations,
+                                        "portal", portal, "start_block", (json_int_t)c->start_block,
+                                        "tx_key_file", "tx.key", "assets", assets, "msg_limit", 0));
     }
     json_t *cfg = json_pack("{s:o,s:o,s:{}}", "node", node, "chains", chains, "breaker");
     return nh_node_write_config(w, id, cfg);
@@ -504,8 +502,7 @@ void nh_dump_logs(const nh_world *w, unsigned lines)
             if (*p == '\n') seen++;
         }
         if (p > text) p++;
-        fprintf(stderr, "---- node %u log (last %u lines, %s) ----\n%s\n", id, lines, n->log,
-                p);
+        fprintf(stderr, "---- node %u log (last %u lines, %s) ----\n%s\n", id, lines, n->log, p);
         free(text);
     }
 }
@@ -664,8 +661,8 @@ static int seq_from_receipt(const nh_chain *c, const bh_evm_receipt *r, uint64_t
         bh_address a;
         bh_hash32 t0, t1;
         json_t *topics = json_object_get(log, "topics");
-        if (bh_rpc_member_address(&a, log, "address") != BH_OK ||
-            memcmp(&a, &c->portal, 20) != 0 || json_array_size(topics) < 2 ||
+        if (bh_rpc_member_address(&a, log, "address") != BH_OK || memcmp(&a, &c->portal, 20) != 0 ||
+            json_array_size(topics) < 2 ||
             bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK ||
             memcmp(&t0, &topic, 32) != 0 ||
             bh_rpc_read_hash(&t1, json_array_get(topics, 1)) != BH_OK)
@@ -727,8 +724,8 @@ static int is_zero_addr(const bh_address *a)
     return memcmp(a, &z, sizeof z) == 0;
 }
 
-int nh_wait_wrapped(nh_world *w, size_t on, size_t home, const bh_address *token,
-                    bh_address *out, unsigned timeout_ms)
+int nh_wait_wrapped(nh_world *w, size_t on, size_t home, const bh_address *token, bh_address *out,
+                    unsigned timeout_ms)
 {
     uint64_t end = nh_now_ms() + timeout_ms;
     for (;;) {
@@ -990,10 +987,12 @@ int nh_vaultctl(const nh_world *w, unsigned id, char **out, const char *const *a
     close(p[1]);
     size_t len = 0, cap = 4096;
     char *buf = malloc(cap);
-    for (;;) {
+    for (; buf;) {
         if (len + 1024 > cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) break;
+            buf = nb;
             cap *= 2;
-            buf = realloc(buf, cap);
         }
         ssize_t r = read(p[0], buf + len, cap - len - 1);
         if (r < 0 && errno == EINTR) continue;
@@ -1001,7 +1000,7 @@ int nh_vaultctl(const nh_world *w, unsigned id, char **out, const char *const *a
         len += (size_t)r;
     }
     close(p[0]);
-    buf[len] = '\0';
+    if (buf) buf[len] = '\0';
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }

@@ -71,16 +71,16 @@ typedef struct {
 } nh_node;
 
 typedef struct {
-    size_t n_chains;          /* 2 or 3 */
-    unsigned n_attesters;     /* 1..3; attesters are it_test_key(1..n) */
-    unsigned quorum;          /* the Portals' quorum */
-    int rogue_c;              /* chain C runs a RoguePortal */
-    int tkc;                  /* deploy TKC (home C) and mint it to the user */
-    unsigned confirmations;   /* 0: 2 */
-    unsigned block_ms;        /* interval mining; 0: 200 */
-    const char *bulkhead;     /* path of the bulkhead binary */
-    const char *vaultctl;     /* path of vaultctl */
-    uint64_t evm_id_base;     /* EVM chain ids base+1..3; 0: 7000 */
+    size_t n_chains;        /* 2 or 3 */
+    unsigned n_attesters;   /* 1..3; attesters are it_test_key(1..n) */
+    unsigned quorum;        /* the Portals' quorum */
+    int rogue_c;            /* chain C runs a RoguePortal */
+    int tkc;                /* deploy TKC (home C) and mint it to the user */
+    unsigned confirmations; /* 0: 2 */
+    unsigned block_ms;      /* interval mining; 0: 200 */
+    const char *bulkhead;   /* path of the bulkhead binary */
+    const char *vaultctl;   /* path of vaultctl */
+    uint64_t evm_id_base;   /* EVM chain ids base+1..3; 0: 7000 */
 } nh_opts;
 
 typedef struct {
@@ -94,7 +94,7 @@ typedef struct {
     bh_address tka, tkb, tkc; /* native tokens on A, B, C */
     bh_address user;          /* the same address on every chain */
     bh_address attacker;
-    bh_address flooder;       /* Flooder contract on C (zero until used) */
+    bh_address flooder; /* Flooder contract on C (zero until used) */
     nh_node node[NH_MAX_NODES];
 } nh_world;
 
@@ -171,8 +171,8 @@ int nh_burn(nh_world *w, size_t from, const bh_address *wrapped, bh_u128 amount,
 
 /* Wrapped address of (home, token) on chain `on`; zero if not created yet. */
 int nh_wrapped(nh_world *w, size_t on, size_t home, const bh_address *token, bh_address *out);
-int nh_wait_wrapped(nh_world *w, size_t on, size_t home, const bh_address *token,
-                    bh_address *out, unsigned timeout_ms);
+int nh_wait_wrapped(nh_world *w, size_t on, size_t home, const bh_address *token, bh_address *out,
+                    unsigned timeout_ms);
 
 int nh_balance(nh_world *w, size_t chain, const bh_address *token, const bh_address *holder,
                bh_u128 *out);

@@ -26,7 +26,7 @@
 
 #define NH_OK(expr)                                                                                \
     do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                \
+        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
     } while (0)
 
 #define WAIT_MS 30000
@@ -204,8 +204,8 @@ static void test_compromised_chain_costs_at_most_what_it_was_sent(void **state)
     NH_OK(nh_wait_balance(&W, NH_B, &W.tkb, &W.user, user_tkb0 - nh_units(12), WAIT_MS,
                           "TKB home to B after", NULL));
     NH_OK(nh_burn(&W, NH_B, &w_tka_b, nh_units(5), NH_A, &W.user, 0, NULL));
-    NH_OK(nh_wait_balance(&W, NH_A, &W.tka, &W.user, user_tka0 - X - post_a + nh_units(5),
-                          WAIT_MS, "TKA home to A after", NULL));
+    NH_OK(nh_wait_balance(&W, NH_A, &W.tka, &W.user, user_tka0 - X - post_a + nh_units(5), WAIT_MS,
+                          "TKA home to A after", NULL));
     bh_u128 net_a = post_a - nh_units(5); /* legit TKA custody added after the attack */
 
     /* Everything from before is settled: stop the node (it finishes its
@@ -218,8 +218,8 @@ static void test_compromised_chain_costs_at_most_what_it_was_sent(void **state)
     assert_true(custody_a <= custody_a0 + net_a);
     bh_u128 loss = custody_a0 + net_a - custody_a;
     print_message("vault A lost %s of X = %s\n", nh_u128_str(loss), nh_u128_str(X));
-    if (loss > X) fail_msg("A's Portal lost %s, more than X = %s", nh_u128_str(loss),
-                           nh_u128_str(X));
+    if (loss > X)
+        fail_msg("A's Portal lost %s, more than X = %s", nh_u128_str(loss), nh_u128_str(X));
     assert_u128(balance(NH_A, &W.tka, att), loss, "the attacker's TKA on A");
     assert_u128(loss, n_accepted * (X / 2), "A's loss = the forged burns accepted in phase 1");
     bh_u128 locked_a, out_a[NH_MAX_CHAINS + 1];

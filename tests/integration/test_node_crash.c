@@ -24,13 +24,13 @@
 
 #define NH_OK(expr)                                                                                \
     do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                \
+        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
     } while (0)
 
 #define WAIT_MS 30000
 #define N_LOCKS 30
-#define BURN_FROM 10  /* burns start after this many locks */
-#define BURN_EVERY 4  /* then one burn every this many locks */
+#define BURN_FROM 10 /* burns start after this many locks */
+#define BURN_EVERY 4 /* then one burn every this many locks */
 #define KILLS 6
 
 static const char *bin_bulkhead, *bin_vaultctl;
@@ -125,8 +125,8 @@ static void test_kill9_mid_flow_delivers_each_transfer_once(void **state)
             }
             nh_node_kill(&W, 1);
             kills++;
-            print_message("kill -9 #%u after transfer %u (+%u ms), down %u ms\n", kills, i,
-                          before, down);
+            print_message("kill -9 #%u after transfer %u (+%u ms), down %u ms\n", kills, i, before,
+                          down);
             nh_sleep_ms(down);
             NH_OK(nh_node_start(&W, 1, WAIT_MS));
         }
@@ -150,8 +150,8 @@ static void test_kill9_mid_flow_delivers_each_transfer_once(void **state)
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(ex[i].emitter_chain, 1);
         assert_true(ex[i].sequence < N_LOCKS);
-        if (seen[ex[i].sequence]++) fail_msg("sequence %llu executed twice on B",
-                                             (unsigned long long)ex[i].sequence);
+        if (seen[ex[i].sequence]++)
+            fail_msg("sequence %llu executed twice on B", (unsigned long long)ex[i].sequence);
         assert_u128(ex[i].amount, nh_units(ex[i].sequence + 1), "executed amount");
         for (size_t k = 0; k < i; k++)
             if (!memcmp(&ex[i].digest, &ex[k].digest, 32)) fail_msg("a digest executed twice");

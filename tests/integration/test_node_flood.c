@@ -22,7 +22,7 @@
 
 #define NH_OK(expr)                                                                                \
     do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                \
+        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
     } while (0)
 
 #define WAIT_MS 30000
@@ -96,10 +96,8 @@ static void test_flood_from_c_does_not_slow_a_to_b(void **state)
     NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
     NH_OK(nh_wait_wrapped(&W, NH_B, NH_C, &W.tkc, &w_tkc_b, WAIT_MS));
     user_w_tka = nh_units(1);
-    NH_OK(nh_wait_balance(&W, NH_B, &w_tka_b, &W.user, user_w_tka, WAIT_MS, "warm-up A->B",
-                          NULL));
-    NH_OK(nh_wait_balance(&W, NH_B, &w_tkc_b, &W.user, nh_units(1), WAIT_MS, "warm-up C->B",
-                          NULL));
+    NH_OK(nh_wait_balance(&W, NH_B, &w_tka_b, &W.user, user_w_tka, WAIT_MS, "warm-up A->B", NULL));
+    NH_OK(nh_wait_balance(&W, NH_B, &w_tkc_b, &W.user, nh_units(1), WAIT_MS, "warm-up C->B", NULL));
 
     uint64_t quiet[SAMPLES], loaded[SAMPLES], backlog[SAMPLES];
     for (size_t i = 0; i < SAMPLES; i++)

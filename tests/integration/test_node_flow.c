@@ -29,7 +29,7 @@
 
 #define NH_OK(expr)                                                                                \
     do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                \
+        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
     } while (0)
 
 #define WAIT_MS 30000

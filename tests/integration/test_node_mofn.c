@@ -21,7 +21,7 @@
 
 #define NH_OK(expr)                                                                                \
     do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                \
+        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
     } while (0)
 
 #define WAIT_MS 30000
@@ -90,8 +90,7 @@ static void test_two_of_three(void **state)
     /* Node 3 down: nodes 1 and 2 still make the quorum. */
     assert_int_equal(nh_node_stop(&W, 3, WAIT_MS), 0);
     NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(20), NH_B, &W.user, 0, NULL));
-    NH_OK(nh_wait_balance(&W, NH_B, &wrapped, &W.user, nh_units(30), WAIT_MS, "node 3 down",
-                          NULL));
+    NH_OK(nh_wait_balance(&W, NH_B, &wrapped, &W.user, nh_units(30), WAIT_MS, "node 3 down", NULL));
     const char *seq1[] = {"event=delivered", "seq=1", NULL};
     NH_OK(nh_log_wait(&W, 1, seq1, 1, WAIT_MS));
     NH_OK(nh_log_wait(&W, 2, seq1, 1, WAIT_MS));
