@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bh_config.h"
+#include "bh_http.h"
 #include "bh_log.h"
 #include "bh_node.h"
 
@@ -22,6 +23,47 @@ static void on_hup(int sig)
 {
     (void)sig;
     bh_node_reopen_logs(g_node);
+}
+
+static int source_snapshot(void *ud, json_t **out)
+{
+    return bh_node_snapshot(ud, out);
+}
+
+static int source_ready(void *ud, char *why, size_t cap)
+{
+    return bh_node_ready(ud, why, cap);
+}
+
+/* The operator server, when the config has a metrics section. */
+static int start_server(bh_http **out, const bh_config *cfg, bh_node *node)
+{
+    *out = NULL;
+    if (!cfg->metrics.enabled) return BH_OK;
+    const bh_config_metrics *m = &cfg->metrics;
+    bh_http_options ho = {.bind = m->bind,
+                          .port = (uint16_t)m->port,
+                          .token = m->token,
+                          .max_clients = m->max_clients,
+                          .snapshot_interval_s = m->snapshot_interval_s,
+                          .client_buffer_bytes = (size_t)m->client_buffer_kb * 1024u};
+    bh_http_source src = {.snapshot = source_snapshot, .ready = source_ready, .ud = node};
+    char err[512], q[600];
+    bh_http *s = NULL;
+    int rc = bh_http_create(&s, err, sizeof err, &ho, &src);
+    if (!rc) rc = bh_http_start(s, err, sizeof err);
+    if (rc) {
+        BH_LOG(BH_LOG_ERROR, "start_failed", "what=metrics error=%s reason=%s", bh_errname(rc),
+               bh_log_quote(q, sizeof q, err));
+        if (cfg->log_file[0]) fprintf(stderr, "bulkhead run: metrics: %s\n", err);
+        bh_http_destroy(s);
+        return rc;
+    }
+    BH_LOG(BH_LOG_INFO, "metrics_listening", "bind=%s port=%u auth=%s", m->bind,
+           (unsigned)bh_http_port(s), m->token[0] ? "bearer" : "none");
+    bh_node_set_observer(node, bh_http_observer, s);
+    *out = s;
+    return BH_OK;
 }
 
 static const char usage_text[] =
@@ -89,7 +131,11 @@ int bh_cmd_run(int argc, char **argv)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 
-    rc = bh_node_run(g_node);
+    bh_http *server = NULL;
+    rc = start_server(&server, cfg, g_node);
+    if (rc == BH_OK) rc = bh_node_run(g_node);
+    bh_http_stop(server);
+    bh_http_destroy(server);
     bh_node_destroy(g_node);
     g_node = NULL;
     bh_config_destroy(cfg);
