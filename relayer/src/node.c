@@ -263,12 +263,25 @@ static size_t lat_slot(const bh_hash32 *d)
     return (size_t)(h % LATENCY_SLOTS);
 }
 
+/* Open addressing with a short probe: digests in flight together rarely
+ * collide, and a lost figure only costs one latency sample. */
+#define LATENCY_PROBE 8
+
 static void lat_put(bh_node *n, const bh_hash32 *d, uint64_t ms)
 {
     pthread_mutex_lock(&n->lat_mu);
-    latency_ent *e = &n->lat[lat_slot(d)];
-    e->digest = *d;
-    e->ms = ms;
+    size_t at = lat_slot(d);
+    latency_ent *e = &n->lat[at], *oldest = e;
+    for (size_t i = 0; i < LATENCY_PROBE; i++) {
+        latency_ent *x = &n->lat[(at + i) % LATENCY_SLOTS];
+        if (!x->ms || !memcmp(x->digest.data, d->data, 32)) {
+            oldest = x;
+            break;
+        }
+        if (x->ms < oldest->ms) oldest = x;
+    }
+    oldest->digest = *d;
+    oldest->ms = ms;
     pthread_mutex_unlock(&n->lat_mu);
 }
 
@@ -276,10 +289,14 @@ static int64_t lat_take(bh_node *n, const bh_hash32 *d)
 {
     int64_t v = -1;
     pthread_mutex_lock(&n->lat_mu);
-    latency_ent *e = &n->lat[lat_slot(d)];
-    if (e->ms && !memcmp(e->digest.data, d->data, 32)) {
-        v = (int64_t)(wall_ms() - e->ms);
-        e->ms = 0;
+    size_t at = lat_slot(d);
+    for (size_t i = 0; i < LATENCY_PROBE; i++) {
+        latency_ent *e = &n->lat[(at + i) % LATENCY_SLOTS];
+        if (e->ms && !memcmp(e->digest.data, d->data, 32)) {
+            v = (int64_t)(wall_ms() - e->ms);
+            e->ms = 0;
+            break;
+        }
     }
     pthread_mutex_unlock(&n->lat_mu);
     return v;
@@ -899,7 +916,8 @@ static int deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
     int rc = dl->ctx && dl->backoff ? bh_rpc_create(&dl->ep, &ro) : BH_ENOMEM;
     bh_evm_sender_options so = {.chain_id = d->cfg->evm_chain_id,
                                 .gas_cap = d->cfg->gas_cap,
-                                .max_fee_cap = d->cfg->max_fee_gwei * 1000000000ull};
+                                .max_fee_cap = d->cfg->max_fee_gwei * 1000000000ull,
+                                .poll_ms = 10};
     if (!rc) rc = bh_evm_sender_create(&dl->sender, dl->ep, dl->ctx, &d->cfg->tx_key, &so);
     if (rc) {
         snprintf(err, cap, "chain %s: cannot set up delivery: %s", d->cfg->name, bh_strerror(rc));
