@@ -105,10 +105,11 @@ static int baseline(size_t n, uint64_t *total_ms, uint64_t *lat)
     bh_address sink;
     if (bh_attest_address(W.ctx, &sink, &k) != BH_OK) return -1;
     /* The node's delivery sender options (relayer/src/node.c): defaults
-     * apart from the chain id and caps. */
+     * apart from the chain id, the caps and a 10 ms receipt poll. */
     bh_evm_sender_options so = {.chain_id = W.ch[NH_B].anvil.chain_id,
                                 .gas_cap = 10000000,
-                                .max_fee_cap = 1000ull * 1000000000ull};
+                                .max_fee_cap = 1000ull * 1000000000ull,
+                                .poll_ms = 10};
     bh_evm_sender *s = NULL;
     int rc = bh_evm_sender_create(&s, W.ch[NH_B].rpc, W.ctx, &k, &so);
     bh_seckey_clear(&k);
