@@ -128,29 +128,17 @@ struct bh_http {
     size_t n_names;
 };
 
-static const char *const KIND_NAMES[] = {
-    [BH_NODE_EV_ACCEPTED] = "accepted",
-    [BH_NODE_EV_DELAYED] = "delayed",
-    [BH_NODE_EV_HELD] = "held",
-    [BH_NODE_EV_REJECTED] = "rejected",
-    [BH_NODE_EV_RELEASED] = "released",
-    [BH_NODE_EV_DELIVERED] = "delivered",
-    [BH_NODE_EV_DELIVERY_FAILED] = "delivery_failed",
-    [BH_NODE_EV_QUARANTINED] = "quarantined",
-    [BH_NODE_EV_LIMITS] = "limits",
-};
-_Static_assert(sizeof KIND_NAMES / sizeof KIND_NAMES[0] == BH_NODE_EV_COUNT_,
-               "a name for every event kind");
-
 static const char *kind_name(bh_node_event_kind k)
 {
-    return (unsigned)k < BH_NODE_EV_COUNT_ ? KIND_NAMES[k] : "unknown";
+    return bh_node_event_name(k);
 }
 
 static int kind_from_name(const char *s, size_t n)
 {
-    for (int k = 0; k < BH_NODE_EV_COUNT_; k++)
-        if (strlen(KIND_NAMES[k]) == n && memcmp(KIND_NAMES[k], s, n) == 0) return k;
+    for (int k = 0; k < BH_NODE_EV_COUNT_; k++) {
+        const char *name = bh_node_event_name((bh_node_event_kind)k);
+        if (strlen(name) == n && memcmp(name, s, n) == 0) return k;
+    }
     return -1;
 }
 
@@ -396,11 +384,6 @@ static void sul_snapshot(lws_sorted_usec_list_t *sul)
 
 /* ---------------------------------------------------------------- events */
 
-static int is_message_kind(bh_node_event_kind k)
-{
-    return k != BH_NODE_EV_QUARANTINED && k != BH_NODE_EV_LIMITS;
-}
-
 static int hash_is_zero(const bh_hash32 *h)
 {
     unsigned char z = 0;
@@ -423,9 +406,9 @@ static frame *event_frame(const bh_http *s, const ev_rec *e)
                           "seq", (json_int_t)e->seq, "time", (json_int_t)e->time);
     if (o == NULL) return NULL;
     if (e->vault[0]) json_object_set_new(o, "vault", jstr(e->vault));
-    if (e->kind == BH_NODE_EV_QUARANTINED) {
-        set_chain(o, s, "chain_id", "chain", e->from_chain);
-    } else if (is_message_kind(e->kind)) {
+    if (e->kind == BH_NODE_EV_QUARANTINED || e->kind == BH_NODE_EV_LIMITS) {
+        if (e->from_chain) set_chain(o, s, "chain_id", "chain", e->from_chain);
+    } else if (e->from_chain != 0) { /* about one message */
         set_chain(o, s, "from_chain", "from", e->from_chain);
         set_chain(o, s, "to_chain", "to", e->to_chain);
         json_object_set_new(o, "sequence", json_integer((json_int_t)e->sequence));
@@ -438,8 +421,6 @@ static frame *event_frame(const bh_http *s, const ev_rec *e)
             bh_hex_encode(hex + 2, e->digest.data, sizeof e->digest.data);
             json_object_set_new(o, "digest", json_string(hex));
         }
-    } else {
-        if (e->from_chain) set_chain(o, s, "chain_id", "chain", e->from_chain);
     }
     if ((e->kind == BH_NODE_EV_REJECTED || e->kind == BH_NODE_EV_HELD) && e->reason != BH_REJECT_OK)
         json_object_set_new(o, "reason", json_string(bh_reject_name(e->reason)));
@@ -666,7 +647,8 @@ static void client_send_subscribed(bh_http *s, client *c)
     if (c->kinds != 0) {
         kinds = json_array();
         for (int k = 0; k < BH_NODE_EV_COUNT_; k++)
-            if (c->kinds & (1u << k)) json_array_append_new(kinds, json_string(KIND_NAMES[k]));
+            if (c->kinds & (1u << k))
+                json_array_append_new(kinds, json_string(kind_name((bh_node_event_kind)k)));
     }
     client_send_own(s, c,
                     frame_from_json(json_pack("{s:s, s:o, s:o}", "type", "subscribed", "chains",

@@ -26,7 +26,7 @@
       if (v === undefined || v === null || v === false) continue;
       el.setAttribute(k, String(v));
     }
-    for (const kid of kids.flat()) {
+    for (const kid of kids.flat(Infinity)) {
       if (kid === undefined || kid === null || kid === false) continue;
       el.appendChild(typeof kid === 'object' ? kid : document.createTextNode(String(kid)));
     }
@@ -34,7 +34,7 @@
   }
 
   function replace(el, ...kids) {
-    el.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined));
+    el.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined));
   }
 
   const isDec = (s) => typeof s === 'string' && /^[0-9]+$/.test(s);
@@ -219,7 +219,8 @@
       h('div', { class: 'warn' }, h('b', {}, 'breaker tripped: ' + c.tripped.cause), c.tripped.at ? ' at ' + clock(c.tripped.at) : ''),
       h('div', { class: 'evidence' }, c.tripped.evidence || '(no evidence recorded)')) : null;
     const eps = (c.endpoints || []).map((e) => h('tr', {},
-      h('td', {}, h('span', { class: 'dot ' + (e.healthy ? 'ok' : 'bad') }), e.url),
+      h('td', { class: 'url', title: e.healthy ? 'healthy' : 'backing off after failures' },
+        h('span', { class: 'dot ' + (e.healthy ? 'ok' : 'bad') }), e.url),
       h('td', { class: 'num' }, group(String(e.calls ?? 0))),
       h('td', { class: 'num' }, group(String(e.failures ?? 0))),
       h('td', { class: 'num' }, group(String(e.rate_limited ?? 0))),
@@ -237,9 +238,11 @@
         kv('deliveries', (c.deliveries_ok ?? 0) + ' ok / ' + (c.deliveries_failed ?? 0) + ' failed'),
         kv('relayer wallet', isDec(c.wallet_wei) ? amount(c.wallet_wei, 18, 'native') : 'unknown', 'gas balance of the relayer account, 18 decimals')),
       trip,
-      eps.length ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'endpoint'), h('th', { class: 'num' }, 'calls'),
-        h('th', { class: 'num' }, 'failures'), h('th', { class: 'num' }, 'rate limited'), h('th', { class: 'num' }, 'disagreements'),
-        h('th', { class: 'num' }, 'latency ms'))), h('tbody', {}, eps)) : null);
+      eps.length ? h('table', { class: 'endpoints' }, h('thead', {}, h('tr', {}, h('th', {}, 'RPC endpoint'),
+        h('th', { class: 'num' }, 'calls'), h('th', { class: 'num', title: 'calls that failed' }, 'failed'),
+        h('th', { class: 'num', title: 'calls refused as rate limited' }, 'limited'),
+        h('th', { class: 'num', title: 'answers that disagreed with the quorum' }, 'disagreed'),
+        h('th', { class: 'num', title: 'average latency, milliseconds' }, 'ms'))), h('tbody', {}, eps)) : null);
   }
 
   function drawChains() {
