@@ -1,0 +1,390 @@
+/* The operator surface of a real node (`bulkhead run` on two anvil chains,
+ * a "metrics" section with a bearer token from a 0600 file, port 0):
+ *  - websocket frames (libwebsockets client): a snapshot on connect, then
+ *    "accepted" and "delivered" events of a real A -> B transfer, a
+ *    subscribed client that gets only the kinds it asked for, and a
+ *    periodic snapshot with the new ledger figures;
+ *  - /metrics parses as strict Prometheus text and its ledger numbers
+ *    equal `vaultctl show --json` on the same data dir;
+ *  - the dashboard in headless Chromium (operator_dashboard.js via
+ *    playwright-core) shows the vault figures, then a live event and the
+ *    new figures after a transfer; the screenshot is kept in the build dir
+ *    (tests/integration/operator_dashboard.png).
+ * argv[1] = bulkhead, argv[2] = vaultctl, argv[3] = node (JavaScript). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bh_amount.h"
+#include "node_harness.h"
+#include "../unit/prom_expo.h"
+#include "../unit/ws_test_client.h"
+
+#define NH_OK(expr)                                                                                \
+    do {                                                                                           \
+        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
+    } while (0)
+
+#define WAIT_MS 30000
+#define TOKEN "op-test-token-2f6c1a9b7e"
+#define SCREENSHOT BH_BINARY_DIR "/tests/integration/operator_dashboard.png"
+
+static const char *bin_bulkhead, *bin_vaultctl, *bin_node;
+static nh_world W;
+static uint16_t PORT;
+static const char AUTH[] = "Bearer " TOKEN;
+static const char AUTH_HEADER[] = "Authorization: Bearer " TOKEN "\r\n";
+
+/* The metrics section, with the token in a 0600 file next to the config. */
+static int configure_operator(void)
+{
+    char path[NH_PATH + 32];
+    snprintf(path, sizeof path, "%s/operator.token", W.node[0].dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, TOKEN "\n", sizeof TOKEN) != (ssize_t)sizeof TOKEN) return -1;
+    close(fd);
+    json_t *cfg = nh_node_config(&W, 1);
+    if (cfg == NULL) return -1;
+    json_object_set_new(cfg, "metrics",
+                        json_pack("{s:s, s:i, s:s, s:i, s:i}", "bind", "127.0.0.1", "port", 0,
+                                  "token_file", "operator.token", "max_clients", 8,
+                                  "snapshot_interval_s", 1));
+    return nh_node_write_config(&W, 1, cfg);
+}
+
+/* The port the node logged: event=metrics_listening ... port=N. */
+static int read_port(void)
+{
+    const char *needles[] = {"event=metrics_listening", NULL};
+    if (nh_log_wait(&W, 1, needles, 1, WAIT_MS) != 0) return -1;
+    char *log = nh_node_log(&W, 1);
+    const char *line = strstr(log, "event=metrics_listening");
+    char port[16];
+    int rc = line ? nh_log_field(line, "port", port, sizeof port) : -1;
+    free(log);
+    if (rc != 0) return -1;
+    PORT = (uint16_t)atoi(port);
+    return PORT > 0 ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    nh_opts o = {.n_chains = 2,
+                 .n_attesters = 1,
+                 .quorum = 1,
+                 .bulkhead = bin_bulkhead,
+                 .vaultctl = bin_vaultctl,
+                 .evm_id_base = 7600};
+    if (nh_world_start(&W, &o) != 0 || nh_node_prepare(&W, 1, 0, NULL) != 0 ||
+        configure_operator() != 0 || nh_node_start(&W, 1, WAIT_MS) != 0 || read_port() != 0)
+        return -1;
+    lws_set_log_level(LLL_ERR, NULL);
+    return wtc_init();
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    wtc_fini();
+    nh_world_stop(&W);
+    return 0;
+}
+
+/* Vault alpha's TKA figures as vaultctl reads them. */
+static void vaultctl_tka(bh_u128 *locked, bh_u128 out[NH_MAX_CHAINS + 1])
+{
+    json_t *show = nh_vault_show(&W, 1, "alpha");
+    assert_non_null(show);
+    NH_OK(nh_vault_amounts(show, &W.tka, locked, out));
+    json_decref(show);
+}
+
+static const json_t *find_named(const json_t *arr, const char *name)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (strcmp(jstr_of(v, "name"), name) == 0) return v;
+    }
+    return NULL;
+}
+
+/* Locked TKA of vault alpha in a snapshot frame, "" if absent. */
+static const char *snapshot_locked(const json_t *snap)
+{
+    const json_t *v = find_named(json_object_get(snap, "vaults"), "alpha");
+    size_t i;
+    const json_t *a;
+    json_array_foreach(json_object_get(v, "assets"), i, a)
+    {
+        if (strcmp(jstr_of(a, "symbol"), "TKA") == 0) return jstr_of(a, "locked");
+    }
+    return "";
+}
+
+/* Index of the first event frame of `kind` for the message `sequence`
+ * on lane alpha -> beta, or -1. */
+static long find_event(const tclient *c, const char *kind, long long sequence)
+{
+    for (size_t i = 0; i < c->n_msgs; i++) {
+        json_t *j = tc_json(c, i);
+        int hit = strcmp(jstr_of(j, "type"), "event") == 0 &&
+                  strcmp(jstr_of(j, "kind"), kind) == 0 && jint_of(j, "sequence") == sequence &&
+                  strcmp(jstr_of(j, "from"), "alpha") == 0 && strcmp(jstr_of(j, "to"), "beta") == 0;
+        json_decref(j);
+        if (hit) return (long)i;
+    }
+    return -1;
+}
+
+static int has_snapshot_locked(const tclient *c, const char *locked)
+{
+    for (size_t i = c->n_msgs; i-- > 0;) {
+        if (strstr(c->msgs[i], "\"type\":\"snapshot\"") == NULL) continue;
+        json_t *j = tc_json(c, i);
+        int hit = strcmp(snapshot_locked(j), locked) == 0;
+        json_decref(j);
+        return hit;
+    }
+    return 0;
+}
+
+static void test_operator_http_routes(void **state)
+{
+    (void)state;
+    http_resp r = http_req(PORT, "GET", "/healthz", NULL);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    r = http_req(PORT, "GET", "/metrics", NULL);
+    assert_int_equal(r.status, 401);
+    free(r.body);
+    assert_int_equal(raw_ws_open(PORT, "/ws", NULL, 0, NULL), 401);
+    /* ready once every chain has been polled */
+    double t0 = now_s();
+    for (;;) {
+        r = http_req(PORT, "GET", "/readyz", NULL);
+        int st = r.status;
+        if (st == 200) assert_string_equal(r.body, "ready\n");
+        if (st != 200 && now_s() - t0 > 30) fail_msg("/readyz stays %d: %s", st, r.body);
+        free(r.body);
+        if (st == 200) break;
+        assert_int_equal(st, 503);
+        sleep_ms(200);
+    }
+    r = http_req(PORT, "GET", "/", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "bulkhead"));
+    free(r.body);
+}
+
+static void test_operator_frames_after_transfer(void **state)
+{
+    (void)state;
+    tclient *all = tc_connect(PORT, "/ws", AUTH);
+    tclient *sub = tc_connect(PORT, "/ws?kinds=delivered&chains=beta&token=" TOKEN, NULL);
+    PUMP_UNTIL(all->n_msgs >= 1 && sub->n_msgs >= 1, 10);
+
+    json_t *snap = tc_json(all, 0);
+    assert_string_equal(jstr_of(snap, "type"), "snapshot");
+    assert_string_equal(jstr_of(snap, "node"), "node-1");
+    assert_non_null(find_named(json_object_get(snap, "chains"), "alpha"));
+    assert_non_null(find_named(json_object_get(snap, "chains"), "beta"));
+    assert_non_null(find_named(json_object_get(snap, "vaults"), "alpha"));
+    json_decref(snap);
+
+    bh_u128 locked0, out0[NH_MAX_CHAINS + 1];
+    vaultctl_tka(&locked0, out0);
+    uint64_t seq = 0;
+    bh_address wrapped;
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(100), NH_B, &W.user, 0, &seq));
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &wrapped, WAIT_MS));
+
+    PUMP_UNTIL(find_event(all, "accepted", (long long)seq) >= 0 &&
+                   find_event(all, "delivered", (long long)seq) >= 0,
+               WAIT_MS / 1000);
+    long ia = find_event(all, "accepted", (long long)seq);
+    long id = find_event(all, "delivered", (long long)seq);
+    assert_true(ia < id); /* accepted before delivered */
+    json_t *acc = tc_json(all, (size_t)ia), *del = tc_json(all, (size_t)id);
+    assert_string_equal(jstr_of(acc, "vault"), "alpha");
+    assert_string_equal(jstr_of(acc, "amount"), nh_u128_str(nh_units(100)));
+    assert_string_equal(jstr_of(acc, "symbol"), "TKA");
+    assert_int_equal(jint_of(acc, "from_chain"), 1);
+    assert_int_equal(jint_of(acc, "to_chain"), 2);
+    assert_int_equal(strlen(jstr_of(acc, "digest")), 66);
+    assert_string_equal(jstr_of(acc, "digest"), jstr_of(del, "digest"));
+    assert_true(jint_of(del, "seq") > jint_of(acc, "seq"));
+    json_decref(acc);
+    json_decref(del);
+
+    /* the subscribed client: delivered events touching beta, nothing else */
+    PUMP_UNTIL(tc_count_type(sub, "event") >= 1, 10);
+    for (size_t i = 0; i < sub->n_msgs; i++) {
+        json_t *j = tc_json(sub, i);
+        if (strcmp(jstr_of(j, "type"), "event") == 0)
+            assert_string_equal(jstr_of(j, "kind"), "delivered");
+        json_decref(j);
+    }
+
+    /* a periodic snapshot carries the new ledger */
+    char want[BH_U128_DEC_MAX];
+    bh_u128_to_dec(want, locked0 + nh_units(100));
+    PUMP_UNTIL(has_snapshot_locked(all, want), 10);
+    tc_close(all);
+    tc_close(sub);
+}
+
+static void test_operator_metrics_match_vaultctl(void **state)
+{
+    (void)state;
+    http_resp r = http_req(PORT, "GET", "/metrics", AUTH_HEADER);
+    assert_int_equal(r.status, 200);
+    assert_true(head_has(&r, "content-type: text/plain; version=0.0.4"));
+    expo *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    if (expo_parse(e, r.body) != 0) fail_msg("/metrics: %s\n%s", e->err, r.body);
+
+    bh_u128 locked, out[NH_MAX_CHAINS + 1];
+    vaultctl_tka(&locked, out);
+    assert_true(locked > 0);
+    char v[BH_U128_DEC_MAX];
+    bh_u128_to_dec(v, locked);
+    CHECK_VALUE(e, v, "bulkhead_vault_locked_wei", 2, "vault", "alpha", "asset", "TKA");
+    bh_u128_to_dec(v, out[2]);
+    CHECK_VALUE(e, v, "bulkhead_vault_outstanding_wei", 3, "vault", "alpha", "asset", "TKA", "lane",
+                "beta");
+    bh_u128_to_dec(v, out[1] + out[2] + out[3]);
+    CHECK_VALUE(e, v, "bulkhead_vault_outstanding_all_lanes_wei", 2, "vault", "alpha", "asset",
+                "TKA");
+    CHECK_VALUE(e, "18", "bulkhead_vault_asset_decimals", 2, "vault", "alpha", "asset", "TKA");
+
+    /* counters that the transfers moved, and heights that hang together */
+    const series *acc = find(e, "bulkhead_vault_accepted_total", 1, "vault", "alpha");
+    const series *del = find(e, "bulkhead_delivered_total", 0);
+    assert_non_null(acc);
+    assert_non_null(del);
+    assert_true(acc->num >= 1 && del->num >= 1);
+    for (int c = 0; c < 2; c++) {
+        const char *name = c ? "beta" : "alpha";
+        const series *head = find(e, "bulkhead_chain_head_block", 1, "chain", name);
+        const series *fin = find(e, "bulkhead_chain_finalized_block", 1, "chain", name);
+        const series *cur = find(e, "bulkhead_chain_cursor_block", 1, "chain", name);
+        assert_non_null(head);
+        assert_non_null(fin);
+        assert_non_null(cur);
+        assert_true(head->num >= fin->num && fin->num > 0 && cur->num > 0);
+        CHECK_VALUE(e, "0", "bulkhead_chain_quarantined", 1, "chain", name);
+        const series *calls = NULL;
+        for (int i = 0; i < e->n; i++)
+            if (strcmp(e->s[i].name, "bulkhead_rpc_calls_total") == 0) calls = &e->s[i];
+        assert_non_null(calls);
+        assert_true(calls->num > 0);
+    }
+    free(e);
+    free(r.body);
+}
+
+/* "1234567" -> "1,234,567", as the dashboard groups digits. */
+static void grouped(char *out, size_t cap, const char *digits)
+{
+    size_t n = strlen(digits), o = 0;
+    for (size_t i = 0; i < n && o + 2 < cap; i++) {
+        if (i > 0 && (n - i) % 3 == 0) out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+}
+
+/* What the dashboard shows for an 18-decimal amount of whole tokens. */
+static void shown(char *out, size_t cap, bh_u128 v)
+{
+    char dec[BH_U128_DEC_MAX + 2], g[64];
+    bh_u128_to_units(dec, sizeof dec, v, 18);
+    char *dot = strchr(dec, '.');
+    if (dot) *dot = '\0';
+    grouped(g, sizeof g, dec);
+    snprintf(out, cap, "%s%s%.6s TKA", g, dot ? "." : "", dot ? dot + 1 : "");
+}
+
+static void test_operator_dashboard_in_chromium(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/chromium", X_OK) != 0)
+        fail_msg("/usr/bin/chromium is missing: deploy/install-deps installs it");
+    char modules[NH_PATH];
+    snprintf(modules, sizeof modules, "%s/tests/node/node_modules", BH_SOURCE_DIR);
+    char probe[NH_PATH + 32];
+    snprintf(probe, sizeof probe, "%s/playwright-core/package.json", modules);
+    if (access(probe, R_OK) != 0)
+        fail_msg("playwright-core is missing in %s: deploy/install-deps installs it", modules);
+
+    bh_u128 locked, out[NH_MAX_CHAINS + 1];
+    vaultctl_tka(&locked, out);
+    bh_u128 after = locked + nh_units(5);
+    char raw0[BH_U128_DEC_MAX], raw1[BH_U128_DEC_MAX], text0[96], text1[96];
+    bh_u128_to_dec(raw0, locked);
+    bh_u128_to_dec(raw1, after);
+    shown(text0, sizeof text0, locked);
+    shown(text1, sizeof text1, after);
+    unlink(SCREENSHOT);
+
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "timeout 180 '%s' '%s/tests/integration/operator_dashboard.js' '%s' "
+             "'http://127.0.0.1:%u/?token=%s' '%s' alpha TKA '%s' '%s' '%s' '%s'",
+             bin_node, BH_SOURCE_DIR, modules, PORT, TOKEN, SCREENSHOT, raw0, text0, raw1, text1);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[4096] = "";
+    if (fgets(line, sizeof line, p) == NULL || strcmp(line, "loaded\n") != 0) {
+        int st = pclose(p);
+        fail_msg("the dashboard never showed locked %s (exit %d): %s", text0, st, line);
+    }
+    /* a transfer while the page is open: a live event and new figures */
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(5), NH_B, &W.user, 0, NULL));
+    char result[4096] = "";
+    while (fgets(line, sizeof line, p) != NULL)
+        snprintf(result, sizeof result, "%s", line);
+    int st = pclose(p);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("dashboard check failed (status %d): %s (screenshot: %s)", st, result, SCREENSHOT);
+    json_t *res = json_loads(result, 0, NULL);
+    assert_non_null(res);
+    assert_true(json_is_true(json_object_get(res, "ok")));
+    assert_string_equal(jstr_of(res, "connection"), "live");
+    fprintf(stderr, "dashboard: %s\n", result);
+    json_decref(res);
+    struct stat sb;
+    assert_int_equal(stat(SCREENSHOT, &sb), 0);
+    assert_true(sb.st_size > 10000);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s BULKHEAD VAULTCTL NODE\n", argv[0]);
+        return 2;
+    }
+    bin_bulkhead = argv[1];
+    bin_vaultctl = argv[2];
+    bin_node = argv[3];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_operator_http_routes),
+        cmocka_unit_test(test_operator_frames_after_transfer),
+        cmocka_unit_test(test_operator_metrics_match_vaultctl),
+        cmocka_unit_test(test_operator_dashboard_in_chromium),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
