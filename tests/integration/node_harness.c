@@ -307,7 +307,7 @@ int nh_world_start(nh_world *w, const nh_opts *o)
         if (it_anvil_start(&c->anvil, w->o.evm_id_base + i + 1, extra) != 0)
             return fail("anvil for %s did not start", c->name);
         w->n_chains = i + 1;
-        bh_rpc_options ro = {.url = c->anvil.url, .timeout_ms = 30000};
+        bh_rpc_options ro = {.url = c->anvil.url, .timeout_ms = 30000, .max_retries = 2};
         if (bh_rpc_create(&c->rpc, &ro) != BH_OK) return fail("rpc");
         c->deployer = make_sender(w, i, 0);
         c->user = make_sender(w, i, 1);
@@ -648,6 +648,20 @@ int nh_log_field(const char *line, const char *key, char *out, size_t cap)
     return -1;
 }
 
+/* "running", or what became of the chain's anvil (for failure messages). */
+static const char *anvil_state(const nh_world *w, size_t chain)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)w->ch[chain].anvil.pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return "anvil process gone";
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' && p[2] == 'Z' ? "anvil process exited" : "anvil running";
+}
+
 /* ---- chain reads and user actions ---- */
 
 static int seq_from_receipt(const nh_chain *c, const bh_evm_receipt *r, uint64_t *seq)
@@ -788,8 +802,16 @@ int nh_wait_balance(nh_world *w, size_t chain, const bh_address *token, const bh
 {
     uint64_t t0 = nh_now_ms(), end = t0 + timeout_ms;
     bh_u128 v = 0;
+    unsigned read_failures = 0;
     for (;;) {
-        if (nh_balance(w, chain, token, holder, &v) != 0) return -1;
+        /* A failed read is retried until the deadline (the chain may be
+         * busy); the failure message says whether its anvil still runs. */
+        if (nh_balance(w, chain, token, holder, &v) != 0) {
+            read_failures++;
+            if (nh_now_ms() > end) break;
+            nh_sleep_ms(100);
+            continue;
+        }
         if (v == expect) {
             if (ms) *ms = nh_now_ms() - t0;
             return 0;
@@ -803,8 +825,9 @@ int nh_wait_balance(nh_world *w, size_t chain, const bh_address *token, const bh
         nh_sleep_ms(20);
     }
     nh_dump_logs(w, 40);
-    return fail("%s: balance on %s still %s after %u ms, expected %s", what, w->ch[chain].name,
-                nh_u128_str(v), timeout_ms, nh_u128_str(expect));
+    return fail("%s: balance on %s still %s after %u ms, expected %s (%u failed reads, %s)", what,
+                w->ch[chain].name, nh_u128_str(v), timeout_ms, nh_u128_str(expect), read_failures,
+                anvil_state(w, chain));
 }
 
 /* eth_getLogs of the Portal on chain with topic0 = keccak(sig), from its
