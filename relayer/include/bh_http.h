@@ -21,7 +21,11 @@
  * the event is dropped and counted. Each websocket client has its own send
  * queue bounded in bytes; a client whose queue would pass the bound is
  * closed with status 1008 and reason "send buffer full", so a slow client
- * costs only itself. The source callbacks run on the service thread. */
+ * costs only itself. The source callbacks run on the service thread; the
+ * snapshot callback runs every snapshot_interval_s while clients are
+ * connected, and for connects and /metrics at most once a second (a
+ * snapshot younger than that is served again), so a flood of connects or
+ * scrapes does not reach the node. */
 #ifndef BH_HTTP_H
 #define BH_HTTP_H
 

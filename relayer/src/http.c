@@ -19,10 +19,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bh_amount.h"
 #include "bh_hex.h"
+#include "bh_log.h"
 #include "bh_metrics.h"
 #include "web_assets.h"
 
@@ -38,6 +40,7 @@
 #define SUB_MAX_CHAINS BH_CONFIG_MAX_CHAINS
 #define HTTP_CHUNK 16384
 #define DRAIN_CHUNK 64
+#define SNAPSHOT_REUSE_MS 1000
 /* a dropped client that never reads is cut off after this */
 #define DROP_GRACE_S 5
 
@@ -122,7 +125,9 @@ struct bh_http {
     /* service thread only */
     size_t drain_n, drain_pos;
     client *clients;
-    lws_sorted_usec_list_t sul;       /* periodic snapshots */
+    lws_sorted_usec_list_t sul; /* periodic snapshots */
+    json_t *cache;              /* the last snapshot and when it was taken */
+    uint64_t cache_ms;
     lws_sorted_usec_list_t drain_sul; /* fan-out of published events */
     chain_name names[BH_CONFIG_MAX_CHAINS * 2];
     size_t n_names;
@@ -330,9 +335,24 @@ static void redact_endpoints(json_t *snap)
     }
 }
 
-/* A fresh snapshot with the server's counters, or NULL (err says why). */
-static json_t *take_snapshot(bh_http *s, char *err, size_t err_cap)
+static uint64_t mono_ms(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The snapshot with the server's counters, borrowed until the next call,
+ * or NULL (err says why). Unless `fresh`, one taken less than
+ * SNAPSHOT_REUSE_MS ago is served again: a flood of connects or scrapes
+ * costs the node one snapshot a second at most. */
+static json_t *snapshot_get(bh_http *s, int fresh, char *err, size_t err_cap)
+{
+    uint64_t now = mono_ms();
+    if (!fresh && s->cache != NULL && now - s->cache_ms < SNAPSHOT_REUSE_MS) {
+        stats_json(s, s->cache);
+        return s->cache;
+    }
     json_t *snap = NULL;
     int rc = s->src.snapshot(s->src.ud, &snap);
     if (rc != BH_OK || !json_is_object(snap)) {
@@ -344,21 +364,22 @@ static json_t *take_snapshot(bh_http *s, char *err, size_t err_cap)
     names_update(s, snap);
     redact_endpoints(snap);
     stats_json(s, snap);
+    json_decref(s->cache);
+    s->cache = snap;
+    s->cache_ms = now;
     return snap;
 }
 
-static frame *snapshot_frame(bh_http *s, char *err, size_t err_cap)
+static frame *snapshot_frame(bh_http *s, int fresh, char *err, size_t err_cap)
 {
-    json_t *snap = take_snapshot(s, err, err_cap);
+    json_t *snap = snapshot_get(s, fresh, err, err_cap);
     if (snap == NULL) return NULL;
     json_t *msg = json_pack("{s:s}", "type", "snapshot");
     if (msg == NULL || json_object_update(msg, snap) != 0) {
         json_decref(msg);
-        json_decref(snap);
         snprintf(err, err_cap, "out of memory");
         return NULL;
     }
-    json_decref(snap);
     frame *f = frame_from_json(msg);
     if (f == NULL) snprintf(err, err_cap, "out of memory");
     return f;
@@ -367,7 +388,7 @@ static frame *snapshot_frame(bh_http *s, char *err, size_t err_cap)
 static void broadcast_snapshot(bh_http *s)
 {
     char err[160];
-    frame *f = snapshot_frame(s, err, sizeof err);
+    frame *f = snapshot_frame(s, 1, err, sizeof err);
     if (f == NULL) return;
     for (client *c = s->clients; c != NULL; c = c->next)
         (void)client_push(s, c, f);
@@ -793,12 +814,11 @@ static const bh_web_asset *asset_for(const char *path)
 static int serve_metrics(bh_http *s, struct lws *wsi, pss *p)
 {
     char err[160];
-    json_t *snap = take_snapshot(s, err, sizeof err);
+    json_t *snap = snapshot_get(s, 0, err, sizeof err);
     if (snap == NULL) return respond_text(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, err);
     char *text = NULL;
     size_t len = 0;
     int rc = bh_metrics_render(&text, &len, snap);
-    json_decref(snap);
     if (rc != BH_OK) return respond_text(wsi, p, HTTP_STATUS_INTERNAL_SERVER_ERROR, "no memory");
     return respond(wsi, p, HTTP_STATUS_OK, BH_METRICS_CONTENT_TYPE, text, NULL, len);
 }
@@ -889,7 +909,7 @@ static int on_established(bh_http *s, struct lws *wsi, pss *p)
     atomic_fetch_add(&s->n_clients, 1);
 
     char err[160];
-    frame *f = snapshot_frame(s, err, sizeof err);
+    frame *f = snapshot_frame(s, 0, err, sizeof err);
     if (f != NULL)
         client_send_own(s, c, f);
     else
@@ -1102,6 +1122,18 @@ static int probe_bind(const char *ip, uint16_t port, char *err, size_t err_cap)
     return BH_OK;
 }
 
+/* libwebsockets' own warnings and errors, as structured log lines. */
+static void lws_log_line(int level, const char *line)
+{
+    char text[512], q[600];
+    snprintf(text, sizeof text, "%s", line);
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        text[--n] = '\0';
+    BH_LOG(level == LLL_ERR ? BH_LOG_ERROR : BH_LOG_WARN, "lws", "msg=%s",
+           bh_log_quote(q, sizeof q, text));
+}
+
 static void *service_main(void *arg)
 {
     bh_http *s = arg;
@@ -1121,7 +1153,7 @@ int bh_http_start(bh_http *s, char *err, size_t err_cap)
     int rc = probe_bind(s->bind, s->opt.port, err, err_cap);
     if (rc != BH_OK) return rc;
 
-    lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = s->opt.port;
@@ -1151,8 +1183,7 @@ int bh_http_start(bh_http *s, char *err, size_t err_cap)
     atomic_store(&s->port, (unsigned)port);
 
     char serr[160];
-    json_t *snap = take_snapshot(s, serr, sizeof serr);
-    json_decref(snap); /* chain names for the first events; a failure is retried later */
+    (void)snapshot_get(s, 1, serr, sizeof serr); /* chain names for the first events */
     lws_sul_schedule(s->ctx, 0, &s->sul, sul_snapshot,
                      (lws_usec_t)s->opt.snapshot_interval_s * LWS_US_PER_SEC);
 
@@ -1212,6 +1243,7 @@ void bh_http_destroy(bh_http *s)
     if (s == NULL) return;
     bh_http_stop(s);
     pthread_mutex_destroy(&s->mu);
+    json_decref(s->cache);
     free(s->pub);
     free(s->drain);
     memset(s->token, 0, sizeof s->token);

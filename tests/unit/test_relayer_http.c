@@ -198,7 +198,16 @@ static void test_http_routes(void **state)
     free(e);
     free(r.body);
 
-    /* a failing source: 503 with the reason, the server stays up */
+    /* a snapshot less than a second old is served again, not rebuilt */
+    int calls = atomic_load(&SRC.calls);
+    r = http_req(port, "GET", "/metrics", NULL);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    assert_int_equal(atomic_load(&SRC.calls), calls);
+
+    /* a failing source, once the last snapshot is too old: 503 with the
+     * reason, the server stays up */
+    sleep_ms(1100);
     atomic_store(&SRC.fail, 1);
     r = http_req(port, "GET", "/metrics", NULL);
     assert_int_equal(r.status, 503);
