@@ -1233,8 +1233,9 @@ void bh_http_stop(bh_http *s)
     pthread_join(s->thread, NULL);
     lws_sul_cancel(&s->sul);
     lws_sul_cancel(&s->drain_sul);
-    lws_context_destroy(s->ctx); /* closes every connection: on_closed frees clients */
-    s->ctx = NULL;
+    struct lws_context *ctx = s->ctx;
+    s->ctx = NULL;            /* no more fan-out scheduling while it closes */
+    lws_context_destroy(ctx); /* closes every connection: on_closed frees clients */
     s->state = 2;
 }
 
