@@ -7,6 +7,8 @@
  *                            --remote-chain B --remote-portal 0xR
  *   bulkhead-deploy token    --rpc URL --chain-id N --key-file F --name S --symbol S
  *                            [--decimals D] [--mint-to 0xA --amount N]
+ *   bulkhead-deploy lock|burn --rpc URL --chain-id N --key-file F --portal 0xP
+ *                            --token 0xT --amount N --to-chain B --to 0xR [--fee N]
  *
  * Prints one JSON object on success. The key file holds a hex secret key and
  * must not be readable by group or others (mode 0600). Exit status: 0 ok,
@@ -27,8 +29,8 @@
 
 typedef struct {
     const char *cmd, *rpc, *key_file, *attesters, *portal, *remote_portal, *name, *symbol, *mint_to,
-        *amount;
-    unsigned long long chain_id, bridge_id, quorum, set_index, remote_chain, decimals;
+        *amount, *token, *to, *fee;
+    unsigned long long chain_id, bridge_id, quorum, set_index, remote_chain, decimals, to_chain;
 } args;
 
 static const char help_text[] =
@@ -38,7 +40,11 @@ static const char help_text[] =
     "                                --remote-chain B --remote-portal 0xR\n"
     "       bulkhead-deploy token    --rpc URL --chain-id N --key-file F --name S --symbol S\n"
     "                                [--decimals D] [--mint-to 0xA --amount N]\n"
+    "       bulkhead-deploy lock|burn --rpc URL --chain-id N --key-file F --portal 0xP\n"
+    "                                --token 0xT --amount N --to-chain B --to 0xR [--fee N]\n"
     "\n"
+    "lock sends native tokens (approve + Portal.lock), burn sends wrapped ones home or\n"
+    "on (approve + Portal.burn); amounts in the token's smallest unit.\n"
     "Deploys and configures bulkhead's Portal and test tokens with bulkhead's own\n"
     "transaction code. Prints one JSON object on success. The key file holds a hex\n"
     "secret key and must be mode 0600.\n"
@@ -142,6 +148,14 @@ int main(int argc, char **argv)
             a.mint_to = v;
         else if (!strcmp(k, "--amount"))
             a.amount = v;
+        else if (!strcmp(k, "--token"))
+            a.token = v;
+        else if (!strcmp(k, "--to"))
+            a.to = v;
+        else if (!strcmp(k, "--fee"))
+            a.fee = v;
+        else if (!strcmp(k, "--to-chain"))
+            bad = parse_u64(&a.to_chain, v, 65535);
         else if (!strcmp(k, "--chain-id"))
             bad = parse_u64(&a.chain_id, v, UINT64_MAX);
         else if (!strcmp(k, "--bridge-id"))
@@ -166,12 +180,20 @@ int main(int argc, char **argv)
     if (!a.rpc || !a.key_file || !a.chain_id)
         return usage("--rpc, --chain-id and --key-file are required");
     int is_portal = !strcmp(a.cmd, "portal"), is_reg = !strcmp(a.cmd, "register"),
-        is_token = !strcmp(a.cmd, "token");
-    if (!is_portal && !is_reg && !is_token) return usage("unknown command");
+        is_token = !strcmp(a.cmd, "token"), is_lock = !strcmp(a.cmd, "lock"),
+        is_burn = !strcmp(a.cmd, "burn");
+    if (!is_portal && !is_reg && !is_token && !is_lock && !is_burn)
+        return usage("unknown command");
 
-    bh_address attesters[MAX_ATTESTERS], portal, remote, mint_to;
+    bh_address attesters[MAX_ATTESTERS], portal, remote, mint_to, token, to;
     size_t n_att = 0;
-    bh_u128 amount = 0;
+    bh_u128 amount = 0, fee = 0;
+    if ((is_lock || is_burn) &&
+        (parse_addr(&portal, a.portal) || parse_addr(&token, a.token) || parse_addr(&to, a.to) ||
+         !a.to_chain || !a.amount || bh_u128_from_dec(&amount, a.amount, strlen(a.amount)) ||
+         !amount || (a.fee && bh_u128_from_dec(&fee, a.fee, strlen(a.fee))) || fee > amount))
+        return usage("lock and burn need --portal, --token, --to (addresses), --to-chain, and "
+                     "--amount (decimal, > 0; --fee <= amount)");
     if (is_portal) {
         if (!a.attesters || !a.bridge_id || !a.quorum)
             return usage("portal needs --bridge-id, --attesters and --quorum");
@@ -228,8 +250,24 @@ int main(int argc, char **argv)
             printf("{\"registered\":%llu}\n", a.remote_chain);
         else
             status = fail("register", rc, s);
+    } else if (is_lock || is_burn) {
+        bh_u256 amt, fe;
+        bh_u256_from_u128(&amt, amount);
+        bh_u256_from_u128(&fe, fee);
+        bh_evm_receipt r;
+        memset(&r, 0, sizeof r);
+        rc = is_lock ? bh_portal_lock(s, &r, &portal, &token, &amt, (uint16_t)a.to_chain, &to, &fe, 0)
+                     : bh_portal_burn(s, &r, &portal, &token, &amt, (uint16_t)a.to_chain, &to, &fe, 0);
+        if (rc == BH_OK) {
+            char tx[65];
+            bh_hex_encode(tx, r.tx_hash.data, 32);
+            printf("{\"%s\":\"0x%s\",\"block\":%llu}\n", a.cmd, tx,
+                   (unsigned long long)r.block_number);
+        } else {
+            status = fail(a.cmd, rc, s);
+        }
+        bh_evm_receipt_clear(&r);
     } else {
-        bh_address token;
         rc = bh_test_token_deploy(s, &token, a.name, a.symbol, (uint8_t)a.decimals);
         if (rc == BH_OK && a.mint_to) {
             bh_u256 amt;

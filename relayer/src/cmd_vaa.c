@@ -59,7 +59,7 @@ static char *read_stdin(size_t *len)
 static int decode_input(unsigned char *out, size_t *out_len, const char *arg)
 {
     char *owned = NULL;
-    size_t len;
+    size_t len = 0;
     const char *text = arg;
     if (strcmp(arg, "-") == 0) {
         owned = read_stdin(&len);

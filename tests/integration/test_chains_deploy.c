@@ -171,6 +171,42 @@ static void test_deploy_portal_token_register(void **state)
     bh_u128 b = 0;
     assert_int_equal(bh_u256_to_u128(&b, &bal), BH_OK);
     assert_true(b == 123456789);
+
+    /* lock: the deployer mints itself tokens and locks some towards chain 9;
+     * the Portal holds them and counts them outstanding towards 9. */
+    bh_address me;
+    bh_seckey k;
+    it_key(&k, IT_ANVIL_KEY0);
+    bh_attest *ctx = bh_attest_create();
+    assert_int_equal(bh_attest_address(ctx, &me, &k), BH_OK);
+    bh_attest_destroy(ctx);
+    bh_seckey_clear(&k);
+    char me_hex[43] = "0x", tok_hex[43] = "0x";
+    bh_hex_encode(me_hex + 2, me.data, 20);
+    const char *tok2_args[] = {"token", "--rpc", anvil.url, "--chain-id", "4242", "--key-file",
+                               key_path, "--name", "Lockable", "--symbol", "LCK", "--mint-to",
+                               me_hex, "--amount", "1000", NULL};
+    run(&r, tok2_args);
+    if (r.status != 0) fail_msg("token: %s", r.err);
+    json_addr(&token, r.out, "token");
+    bh_hex_encode(tok_hex + 2, token.data, 20);
+    const char *lock_args[] = {"lock", "--rpc", anvil.url, "--chain-id", "4242", "--key-file",
+                               key_path, "--portal", portal_hex, "--token", tok_hex,
+                               "--amount", "250", "--to-chain", "9", "--to", me_hex, NULL};
+    run(&r, lock_args);
+    if (r.status != 0) fail_msg("lock: %s", r.err);
+    assert_non_null(strstr(r.out, "\"lock\":\"0x"));
+    assert_int_equal(bh_erc20_balance(rpc, &bal, &token, &portal), BH_OK);
+    assert_int_equal(bh_u256_to_u128(&b, &bal), BH_OK);
+    assert_true(b == 250);
+    bh_u256 out;
+    assert_int_equal(bh_portal_outstanding(rpc, &out, &portal, &token, 9), BH_OK);
+    assert_int_equal(bh_u256_to_u128(&b, &out), BH_OK);
+    assert_true(b == 250);
+    /* a zero amount is refused before anything is sent */
+    lock_args[12] = "0";
+    run(&r, lock_args);
+    assert_int_equal(r.status, 2);
 }
 
 static void test_deploy_refusals(void **state)
