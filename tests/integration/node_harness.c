@@ -264,6 +264,28 @@ static int deploy_token(nh_world *w, size_t chain, const char *sym, bh_address *
     return 0;
 }
 
+/* it_anvil_start, then make sure the anvil answering on the port is ours:
+ * between picking a free port and binding it another test's anvil may take
+ * it (ours then exits while theirs answers the readiness probe). */
+static int start_anvil(it_anvil *a, uint64_t chain_id, const char *const *extra)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (it_anvil_start(a, chain_id, extra) != 0) return -1;
+        json_t *r = it_rpc(a->url, "eth_chainId", NULL);
+        uint64_t id = 0;
+        int ok = r && bh_rpc_read_quantity(&id, r) == BH_OK && id == chain_id;
+        json_decref(r);
+        int st;
+        pid_t gone = waitpid(a->pid, &st, WNOHANG);
+        if (ok && gone == 0) return 0;
+        if (gone == a->pid) a->pid = 0; /* reaped: nothing left to stop */
+        fail("port %d answered for chain id %llu, not ours (%llu): retrying", a->port,
+             (unsigned long long)id, (unsigned long long)chain_id);
+        it_anvil_stop(a);
+    }
+    return -1;
+}
+
 int nh_world_start(nh_world *w, const nh_opts *o)
 {
     memset(w, 0, sizeof *w);
@@ -304,7 +326,7 @@ int nh_world_start(nh_world *w, const nh_opts *o)
         nh_chain *c = &w->ch[i];
         snprintf(c->name, sizeof c->name, "%s", chain_names[i]);
         c->bridge_id = (uint16_t)(i + 1);
-        if (it_anvil_start(&c->anvil, w->o.evm_id_base + i + 1, extra) != 0)
+        if (start_anvil(&c->anvil, w->o.evm_id_base + i + 1, extra) != 0)
             return fail("anvil for %s did not start", c->name);
         w->n_chains = i + 1;
         bh_rpc_options ro = {.url = c->anvil.url, .timeout_ms = 30000, .max_retries = 2};
