@@ -712,36 +712,36 @@ static int seq_from_receipt(const nh_chain *c, const bh_evm_receipt *r, uint64_t
     return fail("no TransferOut in the receipt on %s", c->name);
 }
 
-int nh_lock(nh_world *w, size_t from, const bh_address *token, bh_u128 amount, size_t to,
-            const bh_address *rcpt, bh_u128 fee, uint64_t *seq)
+/* The user sends `amount` of token out of chain `from` towards `to` by
+ * bh_portal_lock or bh_portal_burn (what: "lock" or "burn"). */
+static int send_out(nh_world *w, size_t from, const bh_address *token, bh_u128 amount, size_t to,
+                    const bh_address *rcpt, bh_u128 fee, uint64_t *seq, const char *what,
+                    int (*op)(bh_evm_sender *, bh_evm_receipt *, const bh_address *,
+                              const bh_address *, const bh_u256 *, uint16_t, const bh_address *,
+                              const bh_u256 *, uint32_t))
 {
     nh_chain *c = &w->ch[from];
     bh_u256 a, f;
     bh_u256_from_u128(&a, amount);
     bh_u256_from_u128(&f, fee);
     bh_evm_receipt r;
-    if (bh_portal_lock(c->user, &r, &c->portal, token, &a, w->ch[to].bridge_id, rcpt, &f, 0) !=
-        BH_OK)
-        return fail("lock on %s: %s", c->name, bh_evm_sender_last_error(c->user));
+    if (op(c->user, &r, &c->portal, token, &a, w->ch[to].bridge_id, rcpt, &f, 0) != BH_OK)
+        return fail("%s on %s: %s", what, c->name, bh_evm_sender_last_error(c->user));
     int rc = seq ? seq_from_receipt(c, &r, seq) : 0;
     bh_evm_receipt_clear(&r);
     return rc;
 }
 
+int nh_lock(nh_world *w, size_t from, const bh_address *token, bh_u128 amount, size_t to,
+            const bh_address *rcpt, bh_u128 fee, uint64_t *seq)
+{
+    return send_out(w, from, token, amount, to, rcpt, fee, seq, "lock", bh_portal_lock);
+}
+
 int nh_burn(nh_world *w, size_t from, const bh_address *wrapped, bh_u128 amount, size_t to,
             const bh_address *rcpt, bh_u128 fee, uint64_t *seq)
 {
-    nh_chain *c = &w->ch[from];
-    bh_u256 a, f;
-    bh_u256_from_u128(&a, amount);
-    bh_u256_from_u128(&f, fee);
-    bh_evm_receipt r;
-    if (bh_portal_burn(c->user, &r, &c->portal, wrapped, &a, w->ch[to].bridge_id, rcpt, &f, 0) !=
-        BH_OK)
-        return fail("burn on %s: %s", c->name, bh_evm_sender_last_error(c->user));
-    int rc = seq ? seq_from_receipt(c, &r, seq) : 0;
-    bh_evm_receipt_clear(&r);
-    return rc;
+    return send_out(w, from, wrapped, amount, to, rcpt, fee, seq, "burn", bh_portal_burn);
 }
 
 int nh_wrapped(nh_world *w, size_t on, size_t home, const bh_address *token, bh_address *out)
@@ -880,14 +880,20 @@ static int log_data(const json_t *log, unsigned char **data, size_t *len)
     return bh_rpc_read_data(data, len, json_object_get(log, "data"), 4096) == BH_OK ? 0 : -1;
 }
 
-int nh_executed_logs(nh_world *w, size_t chain, nh_executed **out, size_t *n)
+/* Decode the Portal logs of signature sig on `chain` into a heap array of
+ * items of `size` bytes: the digest (topic 1) and the data (ABI words) of
+ * each log go to decode(item, digest, data, len), which returns 0 or -1. */
+typedef int (*log_decoder)(void *item, const bh_hash32 *digest, const unsigned char *d, size_t dl);
+
+static int decode_logs(nh_world *w, size_t chain, const char *sig, const char *what, size_t size,
+                       log_decoder decode, void **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    json_t *logs = portal_logs(w, chain, "Executed(bytes32,uint16,uint64,address,address,uint256)");
+    json_t *logs = portal_logs(w, chain, sig);
     if (!logs) return -1;
     size_t cnt = json_array_size(logs), i;
-    nh_executed *v = calloc(cnt ? cnt : 1, sizeof *v);
+    unsigned char *v = calloc(cnt ? cnt : 1, size);
     json_t *log;
     int rc = v ? 0 : -1;
     json_array_foreach(logs, i, log)
@@ -895,17 +901,10 @@ int nh_executed_logs(nh_world *w, size_t chain, nh_executed **out, size_t *n)
         if (rc) break;
         unsigned char *d = NULL;
         size_t dl = 0;
-        uint64_t ec = 0;
-        bh_u256 amt;
-        if (bh_rpc_read_hash(&v[i].digest, json_array_get(json_object_get(log, "topics"), 1)) !=
-                BH_OK ||
-            log_data(log, &d, &dl) != 0 || bh_abi_read_u64(&ec, d, dl, 0) != BH_OK ||
-            bh_abi_read_u64(&v[i].sequence, d, dl, 1) != BH_OK ||
-            bh_abi_read_address(&v[i].token, d, dl, 2) != BH_OK ||
-            bh_abi_read_address(&v[i].to, d, dl, 3) != BH_OK ||
-            bh_abi_read_u256(&amt, d, dl, 4) != BH_OK || u256_to_u128(&v[i].amount, &amt) != 0)
-            rc = fail("undecodable Executed log on %s", w->ch[chain].name);
-        v[i].emitter_chain = (uint16_t)ec;
+        bh_hash32 digest;
+        if (bh_rpc_read_hash(&digest, json_array_get(json_object_get(log, "topics"), 1)) != BH_OK ||
+            log_data(log, &d, &dl) != 0 || decode(v + i * size, &digest, d, dl) != 0)
+            rc = fail("undecodable %s log on %s", what, w->ch[chain].name);
         free(d);
     }
     json_decref(logs);
@@ -918,39 +917,50 @@ int nh_executed_logs(nh_world *w, size_t chain, nh_executed **out, size_t *n)
     return 0;
 }
 
+static int decode_executed(void *item, const bh_hash32 *digest, const unsigned char *d, size_t dl)
+{
+    nh_executed *e = item;
+    uint64_t ec = 0;
+    bh_u256 amt;
+    e->digest = *digest;
+    if (bh_abi_read_u64(&ec, d, dl, 0) != BH_OK ||
+        bh_abi_read_u64(&e->sequence, d, dl, 1) != BH_OK ||
+        bh_abi_read_address(&e->token, d, dl, 2) != BH_OK ||
+        bh_abi_read_address(&e->to, d, dl, 3) != BH_OK ||
+        bh_abi_read_u256(&amt, d, dl, 4) != BH_OK || u256_to_u128(&e->amount, &amt) != 0)
+        return -1;
+    e->emitter_chain = (uint16_t)ec;
+    return 0;
+}
+
+int nh_executed_logs(nh_world *w, size_t chain, nh_executed **out, size_t *n)
+{
+    void *v = NULL;
+    int rc = decode_logs(w, chain, "Executed(bytes32,uint16,uint64,address,address,uint256)",
+                         "Executed", sizeof **out, decode_executed, &v, n);
+    *out = v;
+    return rc;
+}
+
+static int decode_approved(void *item, const bh_hash32 *digest, const unsigned char *d, size_t dl)
+{
+    nh_approved *a = item;
+    uint64_t si = 0, c = 0;
+    a->digest = *digest;
+    if (bh_abi_read_u64(&si, d, dl, 0) != BH_OK || bh_abi_read_u64(&c, d, dl, 1) != BH_OK)
+        return -1;
+    a->signer_index = (unsigned)si;
+    a->count = (unsigned)c;
+    return 0;
+}
+
 int nh_approved_logs(nh_world *w, size_t chain, nh_approved **out, size_t *n)
 {
-    *out = NULL;
-    *n = 0;
-    json_t *logs = portal_logs(w, chain, "Approved(bytes32,uint8,uint256)");
-    if (!logs) return -1;
-    size_t cnt = json_array_size(logs), i;
-    nh_approved *v = calloc(cnt ? cnt : 1, sizeof *v);
-    json_t *log;
-    int rc = v ? 0 : -1;
-    json_array_foreach(logs, i, log)
-    {
-        if (rc) break;
-        unsigned char *d = NULL;
-        size_t dl = 0;
-        uint64_t si = 0, c = 0;
-        if (bh_rpc_read_hash(&v[i].digest, json_array_get(json_object_get(log, "topics"), 1)) !=
-                BH_OK ||
-            log_data(log, &d, &dl) != 0 || bh_abi_read_u64(&si, d, dl, 0) != BH_OK ||
-            bh_abi_read_u64(&c, d, dl, 1) != BH_OK)
-            rc = fail("undecodable Approved log on %s", w->ch[chain].name);
-        v[i].signer_index = (unsigned)si;
-        v[i].count = (unsigned)c;
-        free(d);
-    }
-    json_decref(logs);
-    if (rc) {
-        free(v);
-        return -1;
-    }
+    void *v = NULL;
+    int rc = decode_logs(w, chain, "Approved(bytes32,uint8,uint256)", "Approved", sizeof **out,
+                         decode_approved, &v, n);
     *out = v;
-    *n = cnt;
-    return 0;
+    return rc;
 }
 
 /* ---- attacks ---- */

@@ -12,55 +12,11 @@
  * Portal custody), vault B loses nothing, C is quarantined automatically by
  * the breaker (journaled with actor "breaker" and the evidence), and A<->B
  * transfers made afterwards keep flowing. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "node_harness.h"
-
-#define NH_OK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
-    } while (0)
-
-#define WAIT_MS 30000
-
-static const char *bin_bulkhead, *bin_vaultctl;
-static nh_world W;
-
-static void assert_u128(bh_u128 have, bh_u128 want, const char *what)
-{
-    if (have != want) fail_msg("%s: %s, expected %s", what, nh_u128_str(have), nh_u128_str(want));
-}
-
-static bh_u128 balance(size_t chain, const bh_address *token, const bh_address *holder)
-{
-    bh_u128 v = 0;
-    NH_OK(nh_balance(&W, chain, token, holder, &v));
-    return v;
-}
-
-static bh_u128 supply(size_t chain, const bh_address *token)
-{
-    bh_u128 v = 0;
-    NH_OK(nh_total_supply(&W, chain, token, &v));
-    return v;
-}
-
-static void vault_amounts(const char *vault, const bh_address *token, bh_u128 *locked,
-                          bh_u128 out[NH_MAX_CHAINS + 1])
-{
-    json_t *show = nh_vault_show(&W, 1, vault);
-    assert_non_null(show);
-    NH_OK(nh_vault_amounts(show, token, locked, out));
-    json_decref(show);
-}
+#include "node_test.h"
 
 /* The quarantine entry of chain 3 in a vault's `show --json`, or NULL. */
 static json_t *quarantine_of_c(json_t *show)
@@ -96,23 +52,9 @@ static int wait_gamma_outcomes(size_t n)
 static int setup(void **state)
 {
     (void)state;
-    nh_opts o = {.n_chains = 3,
-                 .n_attesters = 1,
-                 .quorum = 1,
-                 .rogue_c = 1,
-                 .tkc = 1,
-                 .bulkhead = bin_bulkhead,
-                 .vaultctl = bin_vaultctl,
-                 .evm_id_base = 7200};
-    if (nh_world_start(&W, &o) != 0 || nh_node_prepare(&W, 1, 0, NULL) != 0) return -1;
-    return nh_node_start(&W, 1, WAIT_MS);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    nh_world_stop(&W);
-    return 0;
+    nh_opts o = {
+        .n_chains = 3, .n_attesters = 1, .quorum = 1, .rogue_c = 1, .tkc = 1, .evm_id_base = 7200};
+    return nt_world_up(o, 1);
 }
 
 static void test_compromised_chain_costs_at_most_what_it_was_sent(void **state)
@@ -321,14 +263,8 @@ static void test_compromised_chain_costs_at_most_what_it_was_sent(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s BULKHEAD VAULTCTL\n", argv[0]);
-        return 2;
-    }
-    bin_bulkhead = argv[1];
-    bin_vaultctl = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compromised_chain_costs_at_most_what_it_was_sent),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return NT_MAIN(argc, argv, tests, setup);
 }

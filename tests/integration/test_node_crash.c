@@ -9,56 +9,23 @@
  * the vaults (one accept per transfer in the journal, nothing refused,
  * outbox empty, ledger = chains, audit clean).
  * BH_E2E_SEED=n replays a schedule (the seed is printed). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "node_harness.h"
+#include "node_test.h"
 
-#define NH_OK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
-    } while (0)
-
-#define WAIT_MS 30000
 #define N_LOCKS 30
 #define BURN_FROM 10 /* burns start after this many locks */
 #define BURN_EVERY 4 /* then one burn every this many locks */
 #define KILLS 6
 
-static const char *bin_bulkhead, *bin_vaultctl;
-static nh_world W;
-
-static void assert_u128(bh_u128 have, bh_u128 want, const char *what)
-{
-    if (have != want) fail_msg("%s: %s, expected %s", what, nh_u128_str(have), nh_u128_str(want));
-}
-
 static int setup(void **state)
 {
     (void)state;
-    nh_opts o = {.n_chains = 2,
-                 .n_attesters = 1,
-                 .quorum = 1,
-                 .bulkhead = bin_bulkhead,
-                 .vaultctl = bin_vaultctl,
-                 .evm_id_base = 7400};
-    if (nh_world_start(&W, &o) != 0 || nh_node_prepare(&W, 1, 0, NULL) != 0) return -1;
-    return nh_node_start(&W, 1, WAIT_MS);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    nh_world_stop(&W);
-    return 0;
+    nh_opts o = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 7400};
+    return nt_world_up(o, 1);
 }
 
 static unsigned rnd(unsigned *s, unsigned n)
@@ -196,14 +163,8 @@ static void test_kill9_mid_flow_delivers_each_transfer_once(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s BULKHEAD VAULTCTL\n", argv[0]);
-        return 2;
-    }
-    bin_bulkhead = argv[1];
-    bin_vaultctl = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_mid_flow_delivers_each_transfer_once),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return NT_MAIN(argc, argv, tests, setup);
 }

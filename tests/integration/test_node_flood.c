@@ -8,50 +8,21 @@
  * machinery, the node's store and, harder, the delivery thread and
  * transaction key of destination B with the A->B transfers. The loaded
  * median must stay within 2x of the quiet median. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "node_harness.h"
+#include "node_test.h"
 
-#define NH_OK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
-    } while (0)
-
-#define WAIT_MS 30000
 #define SAMPLES 5
 #define FLOOD 2000
 #define FLOOD_PER_TX 250
 
-static const char *bin_bulkhead, *bin_vaultctl;
-static nh_world W;
-
 static int setup(void **state)
 {
     (void)state;
-    nh_opts o = {.n_chains = 3,
-                 .n_attesters = 1,
-                 .quorum = 1,
-                 .tkc = 1,
-                 .bulkhead = bin_bulkhead,
-                 .vaultctl = bin_vaultctl,
-                 .evm_id_base = 7300};
-    if (nh_world_start(&W, &o) != 0 || nh_node_prepare(&W, 1, 0, NULL) != 0) return -1;
-    return nh_node_start(&W, 1, WAIT_MS);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    nh_world_stop(&W);
-    return 0;
+    nh_opts o = {.n_chains = 3, .n_attesters = 1, .quorum = 1, .tkc = 1, .evm_id_base = 7300};
+    return nt_world_up(o, 1);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -168,14 +139,8 @@ static void test_flood_from_c_does_not_slow_a_to_b(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s BULKHEAD VAULTCTL\n", argv[0]);
-        return 2;
-    }
-    bin_bulkhead = argv[1];
-    bin_vaultctl = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flood_from_c_does_not_slow_a_to_b),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return NT_MAIN(argc, argv, tests, setup);
 }

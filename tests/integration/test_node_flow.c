@@ -14,65 +14,16 @@
  * The home Portal learns outstanding only from locks on itself, so A's
  * Portal would refuse that unlock on chain ("exceeds outstanding") although
  * the vault allows it (vault outstanding[C] holds the hop). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "node_test.h" /* cmocka first: bh_test_proc.h asserts with it */
+
 #include "bh_test_proc.h"
-#include "node_harness.h"
 
-#define NH_OK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
-    } while (0)
-
-#define WAIT_MS 30000
-
-static const char *bin_bulkhead, *bin_vaultctl;
-static nh_world W;
 static bh_address wrapped_a_on_b, wrapped_a_on_c, wrapped_b_on_a;
 static bh_u128 user_tka0; /* the user's TKA on A before anything */
-
-static void assert_u128(bh_u128 have, bh_u128 want, const char *what)
-{
-    if (have != want) fail_msg("%s: %s, expected %s", what, nh_u128_str(have), nh_u128_str(want));
-}
-
-static bh_u128 balance(size_t chain, const bh_address *token, const bh_address *holder)
-{
-    bh_u128 v = 0;
-    NH_OK(nh_balance(&W, chain, token, holder, &v));
-    return v;
-}
-
-static bh_u128 supply(size_t chain, const bh_address *token)
-{
-    bh_u128 v = 0;
-    NH_OK(nh_total_supply(&W, chain, token, &v));
-    return v;
-}
-
-static bh_u128 portal_outstanding(size_t chain, const bh_address *token, size_t lane)
-{
-    bh_u128 v = 0;
-    NH_OK(nh_portal_outstanding(&W, chain, token, lane, &v));
-    return v;
-}
-
-static void vault_amounts(const char *vault, const bh_address *token, bh_u128 *locked,
-                          bh_u128 out[NH_MAX_CHAINS + 1])
-{
-    json_t *show = nh_vault_show(&W, 1, vault);
-    assert_non_null(show);
-    NH_OK(nh_vault_amounts(show, token, locked, out));
-    json_decref(show);
-}
 
 static size_t delivered_lines(void)
 {
@@ -86,21 +37,9 @@ static size_t delivered_lines(void)
 static int setup(void **state)
 {
     (void)state;
-    nh_opts o = {.n_chains = 3,
-                 .n_attesters = 1,
-                 .quorum = 1,
-                 .bulkhead = bin_bulkhead,
-                 .vaultctl = bin_vaultctl,
-                 .evm_id_base = 7100};
-    if (nh_world_start(&W, &o) != 0 || nh_node_prepare(&W, 1, 0, NULL) != 0) return -1;
+    nh_opts o = {.n_chains = 3, .n_attesters = 1, .quorum = 1, .evm_id_base = 7100};
+    if (nt_world_up(o, 0) != 0) return -1;
     return nh_balance(&W, NH_A, &W.tka, &W.user, &user_tka0);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    nh_world_stop(&W);
-    return 0;
 }
 
 /* `bulkhead check` accepts the config the harness writes. */
@@ -277,16 +216,10 @@ static void test_restart(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s BULKHEAD VAULTCTL\n", argv[0]);
-        return 2;
-    }
-    bin_bulkhead = argv[1];
-    bin_vaultctl = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_checks),
         cmocka_unit_test(test_lock_return_hop),
         cmocka_unit_test(test_restart),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return NT_MAIN(argc, argv, tests, setup);
 }

@@ -7,52 +7,19 @@
  *    transfer is not minted (the Portal refuses the signature);
  *  - plus one honest node: one approval, still not minted;
  *  - plus a second honest node: executed, exactly once. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "node_harness.h"
-
-#define NH_OK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
-    } while (0)
-
-#define WAIT_MS 30000
-
-static const char *bin_bulkhead, *bin_vaultctl;
-static nh_world W;
-
-static void assert_u128(bh_u128 have, bh_u128 want, const char *what)
-{
-    if (have != want) fail_msg("%s: %s, expected %s", what, nh_u128_str(have), nh_u128_str(want));
-}
+#include "node_test.h"
 
 static int setup(void **state)
 {
     (void)state;
-    nh_opts o = {.n_chains = 2,
-                 .n_attesters = 3,
-                 .quorum = 2,
-                 .bulkhead = bin_bulkhead,
-                 .vaultctl = bin_vaultctl,
-                 .evm_id_base = 7500};
-    if (nh_world_start(&W, &o) != 0) return -1;
-    for (unsigned id = 1; id <= 3; id++)
+    nh_opts o = {.n_chains = 2, .n_attesters = 3, .quorum = 2, .evm_id_base = 7500};
+    if (nt_world_up(o, 0) != 0) return -1; /* and node 1, signer index 0 */
+    for (unsigned id = 2; id <= 3; id++)
         if (nh_node_prepare(&W, id, id - 1, NULL) != 0) return -1;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    nh_world_stop(&W);
     return 0;
 }
 
@@ -67,9 +34,7 @@ static size_t approved_count(void)
 
 static bh_u128 user_wrapped(const bh_address *wrapped)
 {
-    bh_u128 v = 0;
-    NH_OK(nh_balance(&W, NH_B, wrapped, &W.user, &v));
-    return v;
+    return balance(NH_B, wrapped, &W.user);
 }
 
 static void test_two_of_three(void **state)
@@ -168,14 +133,8 @@ static void test_two_of_three(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s BULKHEAD VAULTCTL\n", argv[0]);
-        return 2;
-    }
-    bin_bulkhead = argv[1];
-    bin_vaultctl = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_of_three),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return NT_MAIN(argc, argv, tests, setup);
 }

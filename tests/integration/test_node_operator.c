@@ -11,12 +11,6 @@
  *    new figures after a transfer; the screenshot is kept in the build dir
  *    (tests/integration/operator_dashboard.png).
  * argv[1] = bulkhead, argv[2] = vaultctl, argv[3] = node (JavaScript). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,21 +20,14 @@
 #include <unistd.h>
 
 #include "bh_amount.h"
-#include "node_harness.h"
+#include "node_test.h"
 #include "../unit/prom_expo.h"
 #include "../unit/ws_test_client.h"
 
-#define NH_OK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) != 0) fail_msg("%s failed (see above)", #expr);                                 \
-    } while (0)
-
-#define WAIT_MS 30000
 #define TOKEN "op-test-token-2f6c1a9b7e"
 #define SCREENSHOT BH_BINARY_DIR "/tests/integration/operator_dashboard.png"
 
-static const char *bin_bulkhead, *bin_vaultctl, *bin_node;
-static nh_world W;
+static const char *bin_node;
 static uint16_t PORT;
 static const char AUTH[] = "Bearer " TOKEN;
 static const char AUTH_HEADER[] = "Authorization: Bearer " TOKEN "\r\n";
@@ -80,14 +67,9 @@ static int read_port(void)
 static int setup(void **state)
 {
     (void)state;
-    nh_opts o = {.n_chains = 2,
-                 .n_attesters = 1,
-                 .quorum = 1,
-                 .bulkhead = bin_bulkhead,
-                 .vaultctl = bin_vaultctl,
-                 .evm_id_base = 7600};
-    if (nh_world_start(&W, &o) != 0 || nh_node_prepare(&W, 1, 0, NULL) != 0 ||
-        configure_operator() != 0 || nh_node_start(&W, 1, WAIT_MS) != 0 || read_port() != 0)
+    nh_opts o = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 7600};
+    if (nt_world_up(o, 0) != 0 || configure_operator() != 0 || nh_node_start(&W, 1, WAIT_MS) != 0 ||
+        read_port() != 0)
         return -1;
     lws_set_log_level(LLL_ERR, NULL);
     return wtc_init();
@@ -95,19 +77,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    (void)state;
     wtc_fini();
-    nh_world_stop(&W);
-    return 0;
+    return nt_teardown(state);
 }
 
 /* Vault alpha's TKA figures as vaultctl reads them. */
 static void vaultctl_tka(bh_u128 *locked, bh_u128 out[NH_MAX_CHAINS + 1])
 {
-    json_t *show = nh_vault_show(&W, 1, "alpha");
-    assert_non_null(show);
-    NH_OK(nh_vault_amounts(show, &W.tka, locked, out));
-    json_decref(show);
+    vault_amounts("alpha", &W.tka, locked, out);
 }
 
 static const json_t *find_named(const json_t *arr, const char *name)
@@ -373,18 +350,12 @@ static void test_operator_dashboard_in_chromium(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: %s BULKHEAD VAULTCTL NODE\n", argv[0]);
-        return 2;
-    }
-    bin_bulkhead = argv[1];
-    bin_vaultctl = argv[2];
-    bin_node = argv[3];
+    if (argc > 3) bin_node = argv[3];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_operator_http_routes),
         cmocka_unit_test(test_operator_frames_after_transfer),
         cmocka_unit_test(test_operator_metrics_match_vaultctl),
         cmocka_unit_test(test_operator_dashboard_in_chromium),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return nt_main(argc, argv, 1, " NODE", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
