@@ -262,7 +262,9 @@ static const char *show(char *out, size_t cap, const char *s)
     return out;
 }
 
-static int ident_like(const char *k)
+/* [A-Za-z_][A-Za-z0-9_]*, at most max characters: JSON keys shown bare in a
+ * path, and environment variable names. */
+static int identifier_ok(const char *k, size_t max)
 {
     if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || *k == '_')) return 0;
     size_t n = 0;
@@ -270,7 +272,12 @@ static int ident_like(const char *k)
         if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
               *k == '_'))
             return 0;
-    return n <= 48;
+    return n <= max;
+}
+
+static int ident_like(const char *k)
+{
+    return identifier_ok(k, 48);
 }
 
 /* parent.key, or parent["key"] when the key is no identifier. */
@@ -519,13 +526,7 @@ static int name_ok(const char *s)
 
 static int env_name_ok(const char *s)
 {
-    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) return 0;
-    size_t n = 0;
-    for (; *s; s++, n++)
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-              *s == '_'))
-            return 0;
-    return n <= 255;
+    return identifier_ok(s, 255);
 }
 
 static int hexval(char ch)
