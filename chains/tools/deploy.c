@@ -9,6 +9,12 @@
  *                            [--decimals D] [--mint-to 0xA --amount N]
  *   bulkhead-deploy lock|burn --rpc URL --chain-id N --key-file F --portal 0xP
  *                            --token 0xT --amount N --to-chain B --to 0xR [--fee N]
+ *   bulkhead-deploy attesters --rpc URL --chain-id N --key-file F --portal 0xP
+ *                            --set-index I --attesters 0xA[,0xB...] --quorum Q
+ *   bulkhead-deploy balance  --rpc URL --token 0xT --of 0xA
+ *   bulkhead-deploy wrapped  --rpc URL --portal 0xP --home-chain B --token 0xT
+ *   bulkhead-deploy outstanding --rpc URL --portal 0xP --token 0xT --remote-chain B
+ *   bulkhead-deploy address  --key-file F
  *
  * Prints one JSON object on success. The key file holds a hex secret key and
  * must not be readable by group or others (mode 0600). Exit status: 0 ok,
@@ -29,8 +35,10 @@
 
 typedef struct {
     const char *cmd, *rpc, *key_file, *attesters, *portal, *remote_portal, *name, *symbol, *mint_to,
-        *amount, *token, *to, *fee;
-    unsigned long long chain_id, bridge_id, quorum, set_index, remote_chain, decimals, to_chain;
+        *amount, *token, *to, *fee, *of;
+    unsigned long long chain_id, bridge_id, quorum, set_index, remote_chain, decimals, to_chain,
+        home_chain;
+    int has_set_index;
 } args;
 
 static const char help_text[] =
@@ -42,9 +50,20 @@ static const char help_text[] =
     "                                [--decimals D] [--mint-to 0xA --amount N]\n"
     "       bulkhead-deploy lock|burn --rpc URL --chain-id N --key-file F --portal 0xP\n"
     "                                --token 0xT --amount N --to-chain B --to 0xR [--fee N]\n"
+    "       bulkhead-deploy attesters --rpc URL --chain-id N --key-file F --portal 0xP\n"
+    "                                --set-index I --attesters 0xA[,0xB...] --quorum Q\n"
+    "       bulkhead-deploy balance  --rpc URL --token 0xT --of 0xA\n"
+    "       bulkhead-deploy wrapped  --rpc URL --portal 0xP --home-chain B --token 0xT\n"
+    "       bulkhead-deploy outstanding --rpc URL --portal 0xP --token 0xT --remote-chain B\n"
+    "       bulkhead-deploy address  --key-file F\n"
     "\n"
     "lock sends native tokens (approve + Portal.lock), burn sends wrapped ones home or\n"
-    "on (approve + Portal.burn); amounts in the token's smallest unit.\n"
+    "on (approve + Portal.burn); amounts in the token's smallest unit. attesters\n"
+    "rotates the Portal's attester set (owner key; the new --set-index must be higher;\n"
+    "approvals gathered under the old set stop counting). balance, wrapped (the wrapped\n"
+    "token of a home chain's token, 0x0 if none yet) and outstanding (what the Portal\n"
+    "has sent to a remote chain of its native token) only read. address prints a key\n"
+    "file's Ethereum address.\n"
     "Deploys and configures bulkhead's Portal and test tokens with bulkhead's own\n"
     "transaction code. Prints one JSON object on success. The key file holds a hex\n"
     "secret key and must be mode 0600.\n"
@@ -115,6 +134,77 @@ static int fail(const char *what, int rc, bh_evm_sender *s)
     return 1;
 }
 
+static int parse_attesters(bh_address *out, size_t *n, const char *list_arg)
+{
+    char *list = strdup(list_arg);
+    if (!list) return -1;
+    *n = 0;
+    int bad = 0;
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && !bad;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (*n == MAX_ATTESTERS || parse_addr(&out[*n], tok))
+            bad = 1;
+        else
+            (*n)++;
+    }
+    free(list);
+    return bad || *n == 0 ? -1 : 0;
+}
+
+/* address: the Ethereum address of a key file (no chain needed). */
+static int cmd_address(const args *a)
+{
+    if (!a->key_file) return usage("address needs --key-file");
+    bh_seckey key;
+    if (read_key(&key, a->key_file)) return 2;
+    bh_attest *ctx = bh_attest_create();
+    bh_address addr;
+    int rc = ctx ? bh_attest_address(ctx, &addr, &key) : BH_ENOMEM;
+    bh_seckey_clear(&key);
+    bh_attest_destroy(ctx);
+    if (rc != BH_OK) return fail("address", rc, NULL);
+    print_addr("address", &addr);
+    return 0;
+}
+
+/* balance, wrapped, outstanding: eth_call reads, no key. */
+static int cmd_read(const args *a)
+{
+    int is_bal = !strcmp(a->cmd, "balance"), is_wr = !strcmp(a->cmd, "wrapped");
+    bh_address portal, token, of;
+    if (!a->rpc || parse_addr(&token, a->token) ||
+        (is_bal ? parse_addr(&of, a->of)
+                : parse_addr(&portal, a->portal) || !(is_wr ? a->home_chain : a->remote_chain)))
+        return usage(is_bal  ? "balance needs --rpc, --token and --of"
+                     : is_wr ? "wrapped needs --rpc, --portal, --home-chain and --token"
+                             : "outstanding needs --rpc, --portal, --token and --remote-chain");
+    bh_rpc_options ro = {.url = a->rpc, .max_retries = 2};
+    bh_rpc *ep = NULL;
+    if (bh_rpc_create(&ep, &ro) != BH_OK) return usage("bad --rpc URL");
+    bh_u256 v;
+    bh_address wrapped;
+    int rc;
+    if (is_bal) {
+        rc = bh_erc20_balance(ep, &v, &token, &of);
+    } else if (is_wr) {
+        bh_bytes32 t;
+        bh_address_to_bytes32(&t, &token);
+        rc = bh_portal_wrapped_for(ep, &wrapped, &portal, (uint16_t)a->home_chain, &t);
+    } else {
+        rc = bh_portal_outstanding(ep, &v, &portal, &token, (uint16_t)a->remote_chain);
+    }
+    bh_rpc_destroy(ep);
+    if (rc != BH_OK) return fail(a->cmd, rc, NULL);
+    if (is_wr) {
+        print_addr("wrapped", &wrapped);
+    } else {
+        char dec[BH_U256_DEC_MAX];
+        bh_u256_to_dec(dec, &v);
+        printf("{\"%s\":\"%s\"}\n", a->cmd, dec);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     args a = {.decimals = 18, .chain_id = 0};
@@ -154,6 +244,10 @@ int main(int argc, char **argv)
             a.to = v;
         else if (!strcmp(k, "--fee"))
             a.fee = v;
+        else if (!strcmp(k, "--of"))
+            a.of = v;
+        else if (!strcmp(k, "--home-chain"))
+            bad = parse_u64(&a.home_chain, v, 65535);
         else if (!strcmp(k, "--to-chain"))
             bad = parse_u64(&a.to_chain, v, 65535);
         else if (!strcmp(k, "--chain-id"))
@@ -162,9 +256,10 @@ int main(int argc, char **argv)
             bad = parse_u64(&a.bridge_id, v, 65535);
         else if (!strcmp(k, "--quorum"))
             bad = parse_u64(&a.quorum, v, 255);
-        else if (!strcmp(k, "--set-index"))
+        else if (!strcmp(k, "--set-index")) {
             bad = parse_u64(&a.set_index, v, UINT32_MAX);
-        else if (!strcmp(k, "--remote-chain"))
+            a.has_set_index = 1;
+        } else if (!strcmp(k, "--remote-chain"))
             bad = parse_u64(&a.remote_chain, v, 65535);
         else if (!strcmp(k, "--decimals"))
             bad = parse_u64(&a.decimals, v, 255);
@@ -177,12 +272,15 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (!strcmp(a.cmd, "address")) return cmd_address(&a);
+    if (!strcmp(a.cmd, "balance") || !strcmp(a.cmd, "wrapped") || !strcmp(a.cmd, "outstanding"))
+        return cmd_read(&a);
     if (!a.rpc || !a.key_file || !a.chain_id)
         return usage("--rpc, --chain-id and --key-file are required");
     int is_portal = !strcmp(a.cmd, "portal"), is_reg = !strcmp(a.cmd, "register"),
         is_token = !strcmp(a.cmd, "token"), is_lock = !strcmp(a.cmd, "lock"),
-        is_burn = !strcmp(a.cmd, "burn");
-    if (!is_portal && !is_reg && !is_token && !is_lock && !is_burn)
+        is_burn = !strcmp(a.cmd, "burn"), is_att = !strcmp(a.cmd, "attesters");
+    if (!is_portal && !is_reg && !is_token && !is_lock && !is_burn && !is_att)
         return usage("unknown command");
 
     bh_address attesters[MAX_ATTESTERS], portal, remote, mint_to, token, to;
@@ -194,20 +292,13 @@ int main(int argc, char **argv)
          !amount || (a.fee && bh_u128_from_dec(&fee, a.fee, strlen(a.fee))) || fee > amount))
         return usage("lock and burn need --portal, --token, --to (addresses), --to-chain, and "
                      "--amount (decimal, > 0; --fee <= amount)");
-    if (is_portal) {
-        if (!a.attesters || !a.bridge_id || !a.quorum)
-            return usage("portal needs --bridge-id, --attesters and --quorum");
-        char *list = strdup(a.attesters);
-        for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
-             tok = strtok_r(NULL, ",", &save)) {
-            if (n_att == MAX_ATTESTERS || parse_addr(&attesters[n_att], tok)) {
-                free(list);
-                return usage("bad --attesters list");
-            }
-            n_att++;
-        }
-        free(list);
-        if (n_att == 0 || a.quorum > n_att) return usage("--quorum must be 1..number of attesters");
+    if (is_portal && (!a.bridge_id || !a.attesters || !a.quorum))
+        return usage("portal needs --bridge-id, --attesters and --quorum");
+    if (is_att && (parse_addr(&portal, a.portal) || !a.has_set_index || !a.attesters || !a.quorum))
+        return usage("attesters needs --portal, --set-index, --attesters and --quorum");
+    if (is_portal || is_att) {
+        if (parse_attesters(attesters, &n_att, a.attesters)) return usage("bad --attesters list");
+        if (a.quorum > n_att) return usage("--quorum must be 1..number of attesters");
     }
     if (is_reg &&
         (parse_addr(&portal, a.portal) || parse_addr(&remote, a.remote_portal) || !a.remote_chain))
@@ -244,6 +335,14 @@ int main(int argc, char **argv)
             print_addr("portal", &portal);
         else
             status = fail("portal deploy", rc, s);
+    } else if (is_att) {
+        rc = bh_portal_set_attesters(s, &portal, (uint32_t)a.set_index, attesters, n_att,
+                                     (uint8_t)a.quorum);
+        if (rc == BH_OK)
+            printf("{\"set_index\":%llu,\"attesters\":%zu,\"quorum\":%llu}\n", a.set_index, n_att,
+                   a.quorum);
+        else
+            status = fail("attesters", rc, s);
     } else if (is_reg) {
         rc = bh_portal_register_remote(s, &portal, (uint16_t)a.remote_chain, &remote);
         if (rc == BH_OK)
@@ -256,8 +355,9 @@ int main(int argc, char **argv)
         bh_u256_from_u128(&fe, fee);
         bh_evm_receipt r;
         memset(&r, 0, sizeof r);
-        rc = is_lock ? bh_portal_lock(s, &r, &portal, &token, &amt, (uint16_t)a.to_chain, &to, &fe, 0)
-                     : bh_portal_burn(s, &r, &portal, &token, &amt, (uint16_t)a.to_chain, &to, &fe, 0);
+        rc = is_lock
+                 ? bh_portal_lock(s, &r, &portal, &token, &amt, (uint16_t)a.to_chain, &to, &fe, 0)
+                 : bh_portal_burn(s, &r, &portal, &token, &amt, (uint16_t)a.to_chain, &to, &fe, 0);
         if (rc == BH_OK) {
             char tx[65];
             bh_hex_encode(tx, r.tx_hash.data, 32);

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,38 @@ static void test_deploy_portal_token_register(void **state)
     memset(want + 12, 0x99, 20);
     assert_memory_equal(remote.data, want, 32);
 
+    /* attesters: rotate to set 1 of three; a set index that does not grow
+     * is refused by the Portal. */
+    const char *att_args[] = {"attesters",
+                              "--rpc",
+                              anvil.url,
+                              "--chain-id",
+                              "4242",
+                              "--key-file",
+                              key_path,
+                              "--portal",
+                              portal_hex,
+                              "--set-index",
+                              "1",
+                              "--attesters",
+                              "0x1111111111111111111111111111111111111111,"
+                              "0x2222222222222222222222222222222222222222,"
+                              "0x4444444444444444444444444444444444444444",
+                              "--quorum",
+                              "2",
+                              NULL};
+    run(&r, att_args);
+    if (r.status != 0) fail_msg("attesters: %s", r.err);
+    assert_non_null(strstr(r.out, "\"set_index\":1"));
+    bh_abi_selector(sel, "attesterCount()");
+    assert_int_equal(bh_evm_call(rpc, &ret, &len, &portal, sel, 4), BH_OK);
+    assert_int_equal(bh_abi_read_u64(&v, ret, len, 0), BH_OK);
+    assert_int_equal(v, 3);
+    free(ret);
+    run(&r, att_args);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "attesters failed"));
+
     const char *tok_args[] = {
         "token",      "--rpc",     anvil.url,
         "--chain-id", "4242",      "--key-file",
@@ -183,16 +216,17 @@ static void test_deploy_portal_token_register(void **state)
     bh_seckey_clear(&k);
     char me_hex[43] = "0x", tok_hex[43] = "0x";
     bh_hex_encode(me_hex + 2, me.data, 20);
-    const char *tok2_args[] = {"token", "--rpc", anvil.url, "--chain-id", "4242", "--key-file",
-                               key_path, "--name", "Lockable", "--symbol", "LCK", "--mint-to",
-                               me_hex, "--amount", "1000", NULL};
+    const char *tok2_args[] = {"token",  "--rpc",    anvil.url,  "--chain-id", "4242", "--key-file",
+                               key_path, "--name",   "Lockable", "--symbol",   "LCK",  "--mint-to",
+                               me_hex,   "--amount", "1000",     NULL};
     run(&r, tok2_args);
     if (r.status != 0) fail_msg("token: %s", r.err);
     json_addr(&token, r.out, "token");
     bh_hex_encode(tok_hex + 2, token.data, 20);
-    const char *lock_args[] = {"lock", "--rpc", anvil.url, "--chain-id", "4242", "--key-file",
-                               key_path, "--portal", portal_hex, "--token", tok_hex,
-                               "--amount", "250", "--to-chain", "9", "--to", me_hex, NULL};
+    const char *lock_args[] = {"lock",       "--rpc",    anvil.url,  "--chain-id", "4242",
+                               "--key-file", key_path,   "--portal", portal_hex,   "--token",
+                               tok_hex,      "--amount", "250",      "--to-chain", "9",
+                               "--to",       me_hex,     NULL};
     run(&r, lock_args);
     if (r.status != 0) fail_msg("lock: %s", r.err);
     assert_non_null(strstr(r.out, "\"lock\":\"0x"));
@@ -203,6 +237,29 @@ static void test_deploy_portal_token_register(void **state)
     assert_int_equal(bh_portal_outstanding(rpc, &out, &portal, &token, 9), BH_OK);
     assert_int_equal(bh_u256_to_u128(&b, &out), BH_OK);
     assert_true(b == 250);
+    /* the read verbs print what the chain holds */
+    const char *bal_args[] = {"balance", "--rpc", anvil.url,  "--token",
+                              tok_hex,   "--of",  portal_hex, NULL};
+    run(&r, bal_args);
+    if (r.status != 0) fail_msg("balance: %s", r.err);
+    assert_non_null(strstr(r.out, "{\"balance\":\"250\"}"));
+    const char *out_args[] = {"outstanding", "--rpc", anvil.url,        "--portal", portal_hex,
+                              "--token",     tok_hex, "--remote-chain", "9",        NULL};
+    run(&r, out_args);
+    if (r.status != 0) fail_msg("outstanding: %s", r.err);
+    assert_non_null(strstr(r.out, "{\"outstanding\":\"250\"}"));
+    const char *wr_args[] = {"wrapped",      "--rpc", anvil.url, "--portal", portal_hex,
+                             "--home-chain", "9",     "--token", tok_hex,    NULL};
+    run(&r, wr_args);
+    if (r.status != 0) fail_msg("wrapped: %s", r.err);
+    assert_non_null(strstr(r.out, "{\"wrapped\":\"0x0000000000000000000000000000000000000000\"}"));
+    const char *addr_args[] = {"address", "--key-file", key_path, NULL};
+    run(&r, addr_args);
+    if (r.status != 0) fail_msg("address: %s", r.err);
+    for (char *c = me_hex; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    assert_non_null(strstr(r.out, me_hex));
+
     /* a zero amount is refused before anything is sent */
     lock_args[12] = "0";
     run(&r, lock_args);
