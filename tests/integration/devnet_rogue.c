@@ -15,15 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bh_abi.h"
 #include "bh_amount.h"
 #include "bh_attest.h"
 #include "bh_evm_sender.h"
 #include "bh_hex.h"
-#include "bh_portal.h"
 #include "bh_rpc.h"
-#include "bh_test_contracts.h"
-#include "it_harness.h"
 #include "node_harness.h"
 
 static const char help_text[] =
@@ -64,28 +60,13 @@ static int addr(bh_address *out, const char *s)
 static int takeover(bh_evm_sender *s, bh_rpc *ep, const bh_address *portal, uint16_t bridge_id,
                     const bh_address *self)
 {
-    bh_abi a;
-    bh_abi_init(&a, NULL, 4);
-    bh_abi_uint(&a, bridge_id);
-    bh_abi_uint(&a, 0);
-    bh_abi_address_array(&a, self, 1);
-    bh_abi_uint(&a, 1);
-    unsigned char *ctor = NULL;
-    size_t len = 0;
-    if (bh_abi_finish(&a, &ctor, &len) != BH_OK) {
-        bh_abi_clear(&a);
-        return -1;
-    }
-    bh_abi_clear(&a);
     bh_address scratch;
-    int rc = nh_deploy(s, bh_test_contract_rogueportal_bin, ctor, len, &scratch);
-    free(ctor);
-    if (rc) return -1;
+    if (nh_deploy_rogue(s, bridge_id, self, 1, 1, &scratch)) return -1;
 
     char hex[43] = "0x";
     bh_hex_encode(hex + 2, scratch.data, 20);
     json_t *code = NULL, *params = json_pack("[s,s]", hex, "latest");
-    rc = bh_rpc_call(ep, &code, "eth_getCode", params);
+    int rc = bh_rpc_call(ep, &code, "eth_getCode", params);
     json_decref(params);
     if (rc != BH_OK || !json_is_string(code)) {
         fprintf(stderr, "bulkhead-rogue: eth_getCode: %s\n", bh_rpc_last_error(ep));
@@ -114,37 +95,10 @@ static int forge(bh_evm_sender *s, int burn, const bh_address *portal, const arg
     if (addr(&token, g->token) || addr(&to, g->to) || !g->token_chain || !g->to_chain ||
         !g->amount || bh_u128_from_dec(&amount, g->amount, strlen(g->amount)) != BH_OK)
         return usage("forge needs --token, --token-chain, --to-chain, --to and --amount");
-    bh_bytes32 t, r;
-    bh_address_to_bytes32(&t, &token);
-    bh_address_to_bytes32(&r, &to);
-    bh_u256 a, zero;
-    bh_u256_from_u128(&a, amount);
-    bh_u256_from_u128(&zero, 0);
-    bh_abi x;
-    bh_abi_init(&x,
-                burn ? "forgeBurn(bytes32,uint16,uint16,bytes32,uint256,uint256)"
-                     : "forgeLock(bytes32,uint16,uint16,bytes32,uint256,uint256)",
-                6);
-    bh_abi_bytes32(&x, &t);
-    bh_abi_uint(&x, g->token_chain);
-    bh_abi_uint(&x, g->to_chain);
-    bh_abi_bytes32(&x, &r);
-    bh_abi_u256(&x, &a);
-    bh_abi_u256(&x, &zero);
-    unsigned char *data = NULL;
-    size_t len = 0;
-    int rc = bh_abi_finish(&x, &data, &len);
-    bh_abi_clear(&x);
-    if (rc != BH_OK) return 1;
     bh_evm_receipt rec;
-    memset(&rec, 0, sizeof rec);
-    rc = bh_evm_sender_send(s, &rec, portal, NULL, data, len);
-    free(data);
-    if (rc != BH_OK) {
-        fprintf(stderr, "bulkhead-rogue: forge: %s (is the Portal taken over?)\n",
-                bh_evm_sender_last_error(s));
+    if (nh_forge_send(s, &rec, portal, burn, &token, (uint16_t)g->token_chain,
+                      (uint16_t)g->to_chain, &to, amount, 0))
         return 1;
-    }
     char tx[65];
     bh_hex_encode(tx, rec.tx_hash.data, 32);
     printf("{\"%s\":\"0x%s\",\"block\":%llu}\n", burn ? "forge_burn" : "forge_lock", tx,

@@ -228,22 +228,9 @@ static int head_block(nh_world *w, size_t chain, uint64_t *out)
 static int deploy_portal(nh_world *w, size_t i)
 {
     nh_chain *c = &w->ch[i];
-    if (i == NH_C && w->o.rogue_c) {
-        bh_abi a;
-        bh_abi_init(&a, NULL, 4);
-        bh_abi_uint(&a, c->bridge_id);
-        bh_abi_uint(&a, 0);
-        bh_abi_address_array(&a, w->att_addr, w->o.n_attesters);
-        bh_abi_uint(&a, w->o.quorum);
-        unsigned char *ctor = NULL;
-        size_t len = 0;
-        int rc = bh_abi_finish(&a, &ctor, &len);
-        bh_abi_clear(&a);
-        if (rc != BH_OK) return fail("RoguePortal constructor encoding");
-        rc = nh_deploy(c->deployer, bh_test_contract_rogueportal_bin, ctor, len, &c->portal);
-        free(ctor);
-        return rc;
-    }
+    if (i == NH_C && w->o.rogue_c)
+        return nh_deploy_rogue(c->deployer, c->bridge_id, w->att_addr, w->o.n_attesters,
+                               w->o.quorum, &c->portal);
     int rc = bh_portal_deploy(c->deployer, &c->portal, c->bridge_id, 0, w->att_addr,
                               w->o.n_attesters, (uint8_t)w->o.quorum);
     return rc == BH_OK
@@ -965,14 +952,32 @@ int nh_approved_logs(nh_world *w, size_t chain, nh_approved **out, size_t *n)
 
 /* ---- attacks ---- */
 
-int nh_rogue_forge(nh_world *w, int burn, const bh_address *token, uint16_t token_chain, size_t to,
-                   const bh_address *rcpt, bh_u128 amount, bh_u128 fee)
+int nh_deploy_rogue(bh_evm_sender *s, uint16_t bridge_id, const bh_address *attesters,
+                    size_t n_attesters, unsigned quorum, bh_address *out)
 {
-    if (!w->o.rogue_c) return fail("chain C does not run a RoguePortal");
-    nh_chain *c = &w->ch[NH_C];
-    bh_bytes32 t, r;
+    bh_abi a;
+    bh_abi_init(&a, NULL, 4);
+    bh_abi_uint(&a, bridge_id);
+    bh_abi_uint(&a, 0);
+    bh_abi_address_array(&a, attesters, n_attesters);
+    bh_abi_uint(&a, quorum);
+    unsigned char *ctor = NULL;
+    size_t len = 0;
+    int rc = bh_abi_finish(&a, &ctor, &len);
+    bh_abi_clear(&a);
+    if (rc != BH_OK) return fail("RoguePortal constructor encoding");
+    rc = nh_deploy(s, bh_test_contract_rogueportal_bin, ctor, len, out);
+    free(ctor);
+    return rc;
+}
+
+int nh_forge_send(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *portal, int burn,
+                  const bh_address *token, uint16_t token_chain, uint16_t to_chain,
+                  const bh_address *rcpt, bh_u128 amount, bh_u128 fee)
+{
+    bh_bytes32 t, to;
     bh_address_to_bytes32(&t, token);
-    bh_address_to_bytes32(&r, rcpt);
+    bh_address_to_bytes32(&to, rcpt);
     bh_u256 a, f;
     bh_u256_from_u128(&a, amount);
     bh_u256_from_u128(&f, fee);
@@ -983,11 +988,20 @@ int nh_rogue_forge(nh_world *w, int burn, const bh_address *token, uint16_t toke
                 6);
     bh_abi_bytes32(&x, &t);
     bh_abi_uint(&x, token_chain);
-    bh_abi_uint(&x, w->ch[to].bridge_id);
-    bh_abi_bytes32(&x, &r);
+    bh_abi_uint(&x, to_chain);
+    bh_abi_bytes32(&x, &to);
     bh_abi_u256(&x, &a);
     bh_abi_u256(&x, &f);
-    return send_abi(c->attacker, NULL, &c->portal, &x, burn ? "forgeBurn" : "forgeLock");
+    return send_abi(s, r, portal, &x, burn ? "forgeBurn" : "forgeLock");
+}
+
+int nh_rogue_forge(nh_world *w, int burn, const bh_address *token, uint16_t token_chain, size_t to,
+                   const bh_address *rcpt, bh_u128 amount, bh_u128 fee)
+{
+    if (!w->o.rogue_c) return fail("chain C does not run a RoguePortal");
+    nh_chain *c = &w->ch[NH_C];
+    return nh_forge_send(c->attacker, NULL, &c->portal, burn, token, token_chain,
+                         w->ch[to].bridge_id, rcpt, amount, fee);
 }
 
 int nh_flood(nh_world *w, size_t from, const bh_address *token, unsigned n, unsigned per_tx,

@@ -214,6 +214,16 @@ int nh_deploy(bh_evm_sender *s, const char *bin_hex, const unsigned char *ctor, 
 
 /* ---- the compromised chain C (RoguePortal) ---- */
 
+/* Deploy a RoguePortal (bridge id, attester set 0) with sender s. */
+int nh_deploy_rogue(bh_evm_sender *s, uint16_t bridge_id, const bh_address *attesters,
+                    size_t n_attesters, unsigned quorum, bh_address *out);
+
+/* Send RoguePortal(portal).forgeBurn (burn = 1) or forgeLock from s; r may be
+ * NULL, else cleared with bh_evm_receipt_clear. */
+int nh_forge_send(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *portal, int burn,
+                  const bh_address *token, uint16_t token_chain, uint16_t to_chain,
+                  const bh_address *rcpt, bh_u128 amount, bh_u128 fee);
+
 /* The attacker makes C's RoguePortal emit a TransferOut with nothing behind
  * it: kind 0 = lock, 1 = burn. token is the 32-byte token id as it would be
  * on the wire (an address left-padded). */
