@@ -143,8 +143,9 @@ static const family FAMILIES[F_COUNT_] = {
                         "Answers that disagreed with the endpoint quorum."},
     [F_RPC_LATENCY] = {"bulkhead_rpc_latency_seconds", "gauge",
                        "Latency of the endpoint's recent calls."},
-    [F_RPC_HEALTHY] = {"bulkhead_rpc_endpoint_healthy", "gauge",
-                       "1 when the endpoint is healthy, 0 while it backs off."},
+    [F_RPC_HEALTHY] =
+        {"bulkhead_rpc_endpoint_healthy", "gauge",
+         "1 when the last call to the endpoint succeeded, else 0 (also before its first call)."},
     [F_VAULT_BRIDGE_ID] = {"bulkhead_vault_bridge_id", "gauge",
                            "Bridge id of the vault's home chain."},
     [F_VAULT_ACCEPTED] = {"bulkhead_vault_accepted_total", "counter",
