@@ -11,6 +11,8 @@
  *                            --token 0xT --amount N --to-chain B --to 0xR [--fee N]
  *   bulkhead-deploy attesters --rpc URL --chain-id N --key-file F --portal 0xP
  *                            --set-index I --attesters 0xA[,0xB...] --quorum Q
+ *   bulkhead-deploy lane-limit --rpc URL --chain-id N --key-file F --portal 0xP
+ *                            --remote-chain B --token 0xT --capacity N --rate N
  *   bulkhead-deploy balance  --rpc URL --token 0xT --of 0xA
  *   bulkhead-deploy wrapped  --rpc URL --portal 0xP --home-chain B --token 0xT
  *   bulkhead-deploy outstanding --rpc URL --portal 0xP --token 0xT --remote-chain B
@@ -35,7 +37,7 @@
 
 typedef struct {
     const char *cmd, *rpc, *key_file, *attesters, *portal, *remote_portal, *name, *symbol, *mint_to,
-        *amount, *token, *to, *fee, *of;
+        *amount, *token, *to, *fee, *of, *capacity, *rate;
     unsigned long long chain_id, bridge_id, quorum, set_index, remote_chain, decimals, to_chain,
         home_chain;
     int has_set_index;
@@ -52,6 +54,8 @@ static const char help_text[] =
     "                                --token 0xT --amount N --to-chain B --to 0xR [--fee N]\n"
     "       bulkhead-deploy attesters --rpc URL --chain-id N --key-file F --portal 0xP\n"
     "                                --set-index I --attesters 0xA[,0xB...] --quorum Q\n"
+    "       bulkhead-deploy lane-limit --rpc URL --chain-id N --key-file F --portal 0xP\n"
+    "                                --remote-chain B --token 0xT --capacity N --rate N\n"
     "       bulkhead-deploy balance  --rpc URL --token 0xT --of 0xA\n"
     "       bulkhead-deploy wrapped  --rpc URL --portal 0xP --home-chain B --token 0xT\n"
     "       bulkhead-deploy outstanding --rpc URL --portal 0xP --token 0xT --remote-chain B\n"
@@ -60,7 +64,9 @@ static const char help_text[] =
     "lock sends native tokens (approve + Portal.lock), burn sends wrapped ones home or\n"
     "on (approve + Portal.burn); amounts in the token's smallest unit. attesters\n"
     "rotates the Portal's attester set (owner key; the new --set-index must be higher;\n"
-    "approvals gathered under the old set stop counting). balance, wrapped (the wrapped\n"
+    "approvals gathered under the old set stop counting). lane-limit sets the Portal's\n"
+    "token bucket for what arrives from chain B in token 0xT (native here or wrapped):\n"
+    "--capacity 0 turns it off; --rate refills per second. balance, wrapped (the wrapped\n"
     "token of a home chain's token, 0x0 if none yet) and outstanding (what the Portal\n"
     "has sent to a remote chain of its native token) only read. address prints a key\n"
     "file's Ethereum address.\n"
@@ -246,6 +252,10 @@ int main(int argc, char **argv)
             a.fee = v;
         else if (!strcmp(k, "--of"))
             a.of = v;
+        else if (!strcmp(k, "--capacity"))
+            a.capacity = v;
+        else if (!strcmp(k, "--rate"))
+            a.rate = v;
         else if (!strcmp(k, "--home-chain"))
             bad = parse_u64(&a.home_chain, v, 65535);
         else if (!strcmp(k, "--to-chain"))
@@ -279,8 +289,9 @@ int main(int argc, char **argv)
         return usage("--rpc, --chain-id and --key-file are required");
     int is_portal = !strcmp(a.cmd, "portal"), is_reg = !strcmp(a.cmd, "register"),
         is_token = !strcmp(a.cmd, "token"), is_lock = !strcmp(a.cmd, "lock"),
-        is_burn = !strcmp(a.cmd, "burn"), is_att = !strcmp(a.cmd, "attesters");
-    if (!is_portal && !is_reg && !is_token && !is_lock && !is_burn && !is_att)
+        is_burn = !strcmp(a.cmd, "burn"), is_att = !strcmp(a.cmd, "attesters"),
+        is_lane = !strcmp(a.cmd, "lane-limit");
+    if (!is_portal && !is_reg && !is_token && !is_lock && !is_burn && !is_att && !is_lane)
         return usage("unknown command");
 
     bh_address attesters[MAX_ATTESTERS], portal, remote, mint_to, token, to;
@@ -292,6 +303,13 @@ int main(int argc, char **argv)
          !amount || (a.fee && bh_u128_from_dec(&fee, a.fee, strlen(a.fee))) || fee > amount))
         return usage("lock and burn need --portal, --token, --to (addresses), --to-chain, and "
                      "--amount (decimal, > 0; --fee <= amount)");
+    bh_u128 capacity = 0, rate = 0;
+    if (is_lane &&
+        (parse_addr(&portal, a.portal) || parse_addr(&token, a.token) || !a.remote_chain ||
+         !a.capacity || bh_u128_from_dec(&capacity, a.capacity, strlen(a.capacity)) != BH_OK ||
+         !a.rate || bh_u128_from_dec(&rate, a.rate, strlen(a.rate)) != BH_OK))
+        return usage("lane-limit needs --portal, --remote-chain, --token, --capacity and --rate "
+                     "(decimal, smallest unit)");
     if (is_portal && (!a.bridge_id || !a.attesters || !a.quorum))
         return usage("portal needs --bridge-id, --attesters and --quorum");
     if (is_att && (parse_addr(&portal, a.portal) || !a.has_set_index || !a.attesters || !a.quorum))
@@ -343,6 +361,16 @@ int main(int argc, char **argv)
                    a.quorum);
         else
             status = fail("attesters", rc, s);
+    } else if (is_lane) {
+        bh_u256 cap, per_s;
+        bh_u256_from_u128(&cap, capacity);
+        bh_u256_from_u128(&per_s, rate);
+        rc = bh_portal_set_lane_limit(s, &portal, (uint16_t)a.remote_chain, &token, &cap, &per_s);
+        if (rc == BH_OK)
+            printf("{\"lane_limit\":%llu,\"capacity\":\"%s\",\"rate\":\"%s\"}\n", a.remote_chain,
+                   a.capacity, a.rate);
+        else
+            status = fail("lane-limit", rc, s);
     } else if (is_reg) {
         rc = bh_portal_register_remote(s, &portal, (uint16_t)a.remote_chain, &remote);
         if (rc == BH_OK)

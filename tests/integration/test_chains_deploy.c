@@ -237,6 +237,26 @@ static void test_deploy_portal_token_register(void **state)
     assert_int_equal(bh_portal_outstanding(rpc, &out, &portal, &token, 9), BH_OK);
     assert_int_equal(bh_u256_to_u128(&b, &out), BH_OK);
     assert_true(b == 250);
+    /* lane-limit: the Portal's bucket for LCK arriving from chain 9 */
+    const char *lane_args[] = {
+        "lane-limit", "--rpc",      anvil.url,  "--chain-id", "4242",  "--key-file",
+        key_path,     "--portal",   portal_hex, "--token",    tok_hex, "--remote-chain",
+        "9",          "--capacity", "100",      "--rate",     "7",     NULL};
+    run(&r, lane_args);
+    if (r.status != 0) fail_msg("lane-limit: %s", r.err);
+    bh_abi_init(&a, "buckets(uint16,address)", 2);
+    bh_abi_uint(&a, 9);
+    bh_abi_address(&a, &token);
+    assert_int_equal(bh_abi_finish(&a, &data, &dlen), BH_OK);
+    bh_abi_clear(&a);
+    assert_int_equal(bh_evm_call(rpc, &ret, &len, &portal, data, dlen), BH_OK);
+    free(data);
+    assert_int_equal(bh_abi_read_u64(&v, ret, len, 0), BH_OK);
+    assert_int_equal(v, 100); /* capacity */
+    assert_int_equal(bh_abi_read_u64(&v, ret, len, 1), BH_OK);
+    assert_int_equal(v, 7); /* per second */
+    free(ret);
+
     /* the read verbs print what the chain holds */
     const char *bal_args[] = {"balance", "--rpc", anvil.url,  "--token",
                               tok_hex,   "--of",  portal_hex, NULL};
