@@ -76,6 +76,14 @@ BH_WARN_UNUSED_RESULT int bh_evm_sender_send(bh_evm_sender *s, bh_evm_receipt *r
                                              const bh_address *to, const bh_u256 *value,
                                              const unsigned char *data, size_t data_len);
 
+/* bh_evm_sender_send with a floor on the gas limit: for a call whose path
+ * may change between the estimate and its inclusion (state moved by
+ * others). The limit is max(estimate + 25%, min_gas), at most gas_cap. */
+BH_WARN_UNUSED_RESULT int bh_evm_sender_send_gas(bh_evm_sender *s, bh_evm_receipt *receipt,
+                                                 const bh_address *to, const bh_u256 *value,
+                                                 const unsigned char *data, size_t data_len,
+                                                 uint64_t min_gas);
+
 /* Returns: a description of the last failure ("" if none); borrowed. */
 const char *bh_evm_sender_last_error(const bh_evm_sender *s);
 

@@ -107,6 +107,10 @@ typedef enum {
     BH_SUBMIT_ALREADY_DONE, /* executed earlier: delivered, nothing sent */
 } bh_submit_outcome;
 
+/* Gas limit floor of a submit: an execution that creates the wrapped token
+ * uses about 760,000 gas; only the gas used is paid. Capped by gas_cap. */
+#define BH_PORTAL_SUBMIT_GAS 1000000u
+
 /* Idempotent delivery of a VAA: if the Portal already executed its digest
  * this is a no-op reported as BH_SUBMIT_ALREADY_DONE; else Portal.submit.
  * Returns: BH_OK; BH_EREVERTED when the Portal refuses (reason in

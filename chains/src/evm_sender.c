@@ -272,6 +272,13 @@ static int get_receipt(bh_evm_sender *s, bh_evm_receipt *r, int *status, const b
 int bh_evm_sender_send(bh_evm_sender *s, bh_evm_receipt *receipt, const bh_address *to,
                        const bh_u256 *value, const unsigned char *data, size_t data_len)
 {
+    return bh_evm_sender_send_gas(s, receipt, to, value, data, data_len, 0);
+}
+
+int bh_evm_sender_send_gas(bh_evm_sender *s, bh_evm_receipt *receipt, const bh_address *to,
+                           const bh_u256 *value, const unsigned char *data, size_t data_len,
+                           uint64_t min_gas)
+{
     if (receipt) memset(receipt, 0, sizeof *receipt);
     if (!s || (data_len && !data)) return BH_EINVAL;
     s->last_error[0] = '\0';
@@ -287,6 +294,7 @@ int bh_evm_sender_send(bh_evm_sender *s, bh_evm_receipt *receipt, const bh_addre
         return BH_ERANGE;
     }
     gas += gas / 4; /* headroom: state may move between estimate and inclusion */
+    if (gas < min_gas) gas = min_gas;
     if (gas > s->opt.gas_cap) gas = s->opt.gas_cap;
 
     bh_evm_tx tx = {.chain_id = s->opt.chain_id,

@@ -107,16 +107,22 @@ int bh_portal_sign_vaa(const bh_attest *ctx, unsigned char *out, size_t out_cap,
 
 /* ---- transactions ---- */
 
-static int send_abi(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *to, bh_abi *a)
+static int send_abi_gas(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *to, bh_abi *a,
+                        uint64_t min_gas)
 {
     unsigned char *data = NULL;
     size_t len = 0;
     int rc = bh_abi_finish(a, &data, &len);
     bh_abi_clear(a);
     if (rc != BH_OK) return rc;
-    rc = bh_evm_sender_send(s, r, to, NULL, data, len);
+    rc = bh_evm_sender_send_gas(s, r, to, NULL, data, len, min_gas);
     free(data);
     return rc;
+}
+
+static int send_abi(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *to, bh_abi *a)
+{
+    return send_abi_gas(s, r, to, a, 0);
 }
 
 /* Deploy creation code (hex) followed by ABI-encoded constructor args. */
@@ -306,7 +312,11 @@ int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *outcome, unsigned *app
     bh_abi_init(&a, "submit(bytes)", 1);
     bh_abi_bytes(&a, vaa, vaa_len);
     bh_evm_receipt r;
-    rc = send_abi(s, &r, portal, &a);
+    /* Estimated while the quorum is short, a submit only records an
+     * approval; if another node's approval lands first, the same call
+     * executes the transfer (a mint may even create the wrapped token), so
+     * the gas limit must cover execution whatever the estimate said. */
+    rc = send_abi_gas(s, &r, portal, &a, BH_PORTAL_SUBMIT_GAS);
     if (rc == BH_EREVERTED) {
         /* Another node may have executed it between our check and our send. */
         if (bh_portal_is_executed(bh_evm_sender_rpc(s), &done, portal, &digest) == BH_OK && done) {

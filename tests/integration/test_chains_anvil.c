@@ -1,6 +1,7 @@
 /* chains on real anvil chains: lock -> finality -> message; M-of-N delivery
  * executed once; on-chain outstanding bound; forged locks; reorgs below and
- * past finality; lying, garbage, hanging, rate-limiting and flooding
+ * past finality; a submit executed by a quorum another node completed
+ * after its estimate; lying, garbage, hanging, rate-limiting and flooding
  * endpoints; adaptive log ranges; nonce recovery and fee bumps. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "bh_chain.h"
 #include "bh_evm_chain.h"
 #include "bh_evm_sender.h"
+#include "bh_evm_tx.h"
 #include "bh_portal.h"
 #include "bh_vaa.h"
 #include "it_harness.h"
@@ -787,13 +789,18 @@ static void test_it_adaptive_range(void **state)
     it_fake_stop(narrow);
 }
 
+static void set_automine(const char *url, int on)
+{
+    json_t *r = it_rpc(url, "evm_setAutomine", json_pack("[b]", on));
+    json_decref(r);
+}
+
 static void *mine_later(void *arg)
 {
     const char *url = arg;
     struct timespec ts = {.tv_sec = 1, .tv_nsec = 500000000L};
     nanosleep(&ts, NULL);
-    json_t *r = it_rpc(url, "evm_setAutomine", json_pack("[b]", 1));
-    json_decref(r);
+    set_automine(url, 1);
     it_mine(url, 1);
     return NULL;
 }
@@ -826,8 +833,7 @@ static void test_it_nonce_and_fee_bump(void **state)
     assert_int_equal(bh_evm_sender_next_nonce(s2), 2);
 
     /* Stuck: no mining until a helper re-enables it 1.5 s later. */
-    json_t *r = it_rpc(F.b.url, "evm_setAutomine", json_pack("[b]", 0));
-    json_decref(r);
+    set_automine(F.b.url, 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, mine_later, F.b.url), 0);
     bh_evm_receipt rc;
@@ -851,6 +857,211 @@ static void test_it_nonce_and_fee_bump(void **state)
     assert_int_equal(bh_erc20_balance(F.rpc_b, &bal, &tok, &who), BH_OK);
     assert_int_equal(u256_low(&bal), 6); /* minted exactly once */
     bh_evm_sender_destroy(s2);
+}
+
+/* One node's Portal.submit on chain B, run in a thread (the sender blocks
+ * until its receipt). */
+typedef struct {
+    bh_evm_sender *s;
+    const unsigned char *vaa;
+    size_t len;
+    int rc;
+    bh_submit_outcome out;
+    unsigned approvals;
+    char err[256];
+} submit_job;
+
+static void *submit_main(void *arg)
+{
+    submit_job *j = arg;
+    j->rc = bh_portal_submit(j->s, &j->out, &j->approvals, &F.portal_b, j->vaa, j->len);
+    snprintf(j->err, sizeof j->err, "%s", bh_evm_sender_last_error(j->s));
+    return NULL;
+}
+
+/* Transactions of the node's pool that are ready to be mined. */
+static long pool_ready(const char *url)
+{
+    json_t *r = it_rpc(url, "txpool_status", NULL);
+    const char *q = json_string_value(json_object_get(r, "pending"));
+    long n = q ? strtol(q, NULL, 16) : -1;
+    json_decref(r);
+    return n;
+}
+
+/* Polls until n transactions are ready (at most 10 s). Returns 1 if so. */
+static int wait_ready(const char *url, long n)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (pool_ready(url) >= n) return 1;
+        struct timespec ts = {.tv_nsec = 10000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static uint64_t quantity(const json_t *v)
+{
+    assert_true(json_is_string(v));
+    return strtoull(json_string_value(v), NULL, 16);
+}
+
+static void hex0x(char *out, const unsigned char *data, size_t len)
+{
+    out[0] = '0', out[1] = 'x';
+    bh_hex_encode(out + 2, data, len);
+}
+
+/* The calldata of Portal.submit(vaa); caller frees. */
+static unsigned char *submit_calldata(size_t *len, const unsigned char *vaa, size_t vaa_len)
+{
+    bh_abi a;
+    bh_abi_init(&a, "submit(bytes)", 1);
+    bh_abi_bytes(&a, vaa, vaa_len);
+    unsigned char *data = NULL;
+    assert_int_equal(bh_abi_finish(&a, &data, len), BH_OK);
+    bh_abi_clear(&a);
+    return data;
+}
+
+/* eth_estimateGas of `from`'s Portal.submit(vaa) on chain B, as a sender
+ * estimates it (no block tag). */
+static uint64_t estimate_submit(const bh_address *from, const unsigned char *vaa, size_t vaa_len)
+{
+    size_t len = 0;
+    unsigned char *data = submit_calldata(&len, vaa, vaa_len);
+    char f[43], to[43], *hex = malloc(2 * len + 3);
+    assert_non_null(hex);
+    hex0x(hex, data, len);
+    hex0x(f, from->data, 20);
+    hex0x(to, F.portal_b.data, 20);
+    json_t *r = it_rpc(F.b.url, "eth_estimateGas",
+                       json_pack("[{s:s,s:s,s:s}]", "from", f, "to", to, "data", hex));
+    free(hex);
+    free(data);
+    uint64_t gas = r ? quantity(r) : 0;
+    json_decref(r);
+    return gas;
+}
+
+/* Sign and send a transaction to chain B without waiting for it.
+ * Out: hash  "0x..." of the transaction (67 bytes). */
+static void send_raw(char *hash, const bh_seckey *key, uint64_t nonce, const bh_address *to,
+                     const unsigned char *data, size_t len, uint64_t gas)
+{
+    bh_evm_tx tx = {.chain_id = EVM_B,
+                    .nonce = nonce,
+                    .max_priority_fee = 5000000000u, /* above the senders' tip */
+                    .max_fee = 100000000000u,
+                    .gas_limit = gas,
+                    .has_to = 1,
+                    .to = *to,
+                    .data = data,
+                    .data_len = len};
+    unsigned char *raw = NULL;
+    size_t raw_len = 0;
+    bh_hash32 h;
+    assert_int_equal(bh_evm_tx_sign(F.ctx, &raw, &raw_len, &h, &tx, key), BH_OK);
+    char *hex = malloc(2 * raw_len + 3);
+    assert_non_null(hex);
+    hex0x(hex, raw, raw_len);
+    free(raw);
+    json_t *r = it_rpc(F.b.url, "eth_sendRawTransaction", json_pack("[s]", hex));
+    free(hex);
+    assert_non_null(r);
+    json_decref(r);
+    hex0x(hash, h.data, 32);
+}
+
+static int automine_on(void **state)
+{
+    (void)state;
+    set_automine(F.b.url, 1);
+    return 0;
+}
+
+/* 2-of-3: node B estimates its submit while only its own approval would be
+ * recorded (cheap), but node A's approval is mined first, in the same
+ * block, so B's transaction reaches the quorum and executes the transfer,
+ * here the first mint of a token (the wrapped token is created: the
+ * costliest path). B's transaction must still succeed, not run out of gas. */
+static void test_it_submit_gas_race(void **state)
+{
+    (void)state;
+    bh_seckey ka, kr, kt;
+    it_test_key(&ka, 500);
+    it_test_key(&kr, 501);
+    it_test_key(&kt, 502);
+    bh_address node_a, rcpt, home;
+    assert_int_equal(bh_attest_address(F.ctx, &node_a, &ka), BH_OK);
+    assert_int_equal(bh_attest_address(F.ctx, &rcpt, &kr), BH_OK);
+    assert_int_equal(bh_attest_address(F.ctx, &home, &kt), BH_OK); /* never wrapped on B */
+    fund(F.b.url, &node_a);
+
+    unsigned char body[BH_EVENT_BODY_MAX], vaa_a[1024], vaa_b[1024];
+    size_t blen = forged_body(body, CHAIN_A, &F.portal_a, 6000, &home, CHAIN_A, &rcpt, CHAIN_B, 90);
+    unsigned i0[] = {0}, i1[] = {1};
+    size_t alen = make_vaa(vaa_a, sizeof vaa_a, body, blen, i0, 1);
+    submit_job jb = {
+        .s = F.node2_b, .vaa = vaa_b, .len = make_vaa(vaa_b, sizeof vaa_b, body, blen, i1, 1)};
+
+    /* Node A's submit is already sent but B cannot see it: it waits behind
+     * a nonce gap (anvil's estimates include ready pool transactions). */
+    assert_int_equal(pool_ready(F.b.url), 0);
+    set_automine(F.b.url, 0);
+    size_t dlen = 0;
+    unsigned char *data = submit_calldata(&dlen, vaa_a, alen);
+    char a_fill[67], a_submit[67];
+    send_raw(a_submit, &ka, 1, &F.portal_b, data, dlen, 2000000);
+    free(data);
+    uint64_t b_estimate = estimate_submit(bh_evm_sender_address(F.node2_b), jb.vaa, jb.len);
+    /* B estimates and sends; then A's gap is filled and one block takes
+     * A's transactions (higher tip) before B's. */
+    pthread_t tb;
+    assert_int_equal(pthread_create(&tb, NULL, submit_main, &jb), 0);
+    int b_sent = wait_ready(F.b.url, 1);
+    if (b_sent) send_raw(a_fill, &ka, 0, &node_a, NULL, 0, 21000);
+    int all_ready = b_sent && wait_ready(F.b.url, 3);
+    assert_int_equal(it_mine(F.b.url, 1), 0);
+    json_t *blk = it_rpc(F.b.url, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 1));
+    set_automine(F.b.url, 1); /* whatever happened, let B's thread finish */
+    pthread_join(tb, NULL);
+    assert_true(all_ready);
+
+    /* The race happened: A's approval, then B's submit, in one block... */
+    json_t *txs = json_object_get(blk, "transactions");
+    assert_int_equal(json_array_size(txs), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(txs, 1), "hash")),
+                        a_submit);
+    char b_addr[43];
+    hex0x(b_addr, bh_evm_sender_address(F.node2_b)->data, 20);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(txs, 2), "from")), b_addr);
+    if (jb.rc != BH_OK) print_error("node B's submit: %s\n", jb.err);
+    assert_int_equal(jb.rc, BH_OK);
+    assert_int_equal(jb.out, BH_SUBMIT_EXECUTED);
+    assert_int_equal(jb.approvals, 2);
+    /* It was the race: B's estimate saw only its own approval, and
+     * estimate + 25% is less than what its transaction needed. */
+    json_t *rcp = it_rpc(F.b.url, "eth_getTransactionReceipt",
+                         json_pack("[O]", json_object_get(json_array_get(txs, 2), "hash")));
+    uint64_t b_used = quantity(json_object_get(rcp, "gasUsed"));
+    json_decref(rcp);
+    json_decref(blk);
+    assert_true(b_estimate > 0 && b_estimate + b_estimate / 4 < b_used);
+
+    bh_hash32 digest;
+    bh_vaa_digest(&digest, body, blen);
+    int done = 0;
+    assert_int_equal(bh_portal_is_executed(F.rpc_b, &done, &F.portal_b, &digest), BH_OK);
+    assert_true(done);
+    bh_bytes32 h32;
+    bh_address_to_bytes32(&h32, &home);
+    bh_address wrapped, zero = {{0}};
+    assert_int_equal(bh_portal_wrapped_for(F.rpc_b, &wrapped, &F.portal_b, CHAIN_A, &h32), BH_OK);
+    assert_memory_not_equal(wrapped.data, zero.data, 20);
+    bh_u256 bal;
+    assert_int_equal(bh_erc20_balance(F.rpc_b, &bal, &wrapped, &rcpt), BH_OK);
+    assert_int_equal(u256_low(&bal), 90); /* minted once */
 }
 
 /* Chains configured for N confirmations instead of the finalized tag: an
@@ -1141,6 +1352,7 @@ int main(void)
         cmocka_unit_test(test_it_hostile_endpoints),
         cmocka_unit_test(test_it_adaptive_range),
         cmocka_unit_test(test_it_nonce_and_fee_bump),
+        cmocka_unit_test_teardown(test_it_submit_gas_race, automine_on),
         cmocka_unit_test(test_it_confirmations_mode),
         cmocka_unit_test(test_it_gas_cap_and_revert),
         cmocka_unit_test(test_it_sequence_gap),
