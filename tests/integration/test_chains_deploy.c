@@ -324,6 +324,63 @@ static void test_deploy_refusals(void **state)
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--quorum"));
 
+    /* The newer verbs refuse missing or malformed arguments by name. */
+    const char *no_of[] = {
+        "balance", "--rpc", anvil.url, "--token", "0x1111111111111111111111111111111111111111",
+        NULL};
+    run(&r, no_of);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "balance needs --rpc, --token and --of"));
+    const char *bad_cap[] = {"lane-limit",
+                             "--rpc",
+                             anvil.url,
+                             "--chain-id",
+                             "4242",
+                             "--key-file",
+                             key_path,
+                             "--portal",
+                             "0x1111111111111111111111111111111111111111",
+                             "--token",
+                             "0x2222222222222222222222222222222222222222",
+                             "--remote-chain",
+                             "9",
+                             "--capacity",
+                             "lots",
+                             "--rate",
+                             "1",
+                             NULL};
+    run(&r, bad_cap);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "lane-limit needs"));
+    const char *no_index[] = {"attesters",
+                              "--rpc",
+                              anvil.url,
+                              "--chain-id",
+                              "4242",
+                              "--key-file",
+                              key_path,
+                              "--portal",
+                              "0x1111111111111111111111111111111111111111",
+                              "--attesters",
+                              "0x2222222222222222222222222222222222222222",
+                              "--quorum",
+                              "1",
+                              NULL};
+    run(&r, no_index);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "attesters needs --portal, --set-index"));
+    const char *bad_portal[] = {"wrapped",  "--rpc",   anvil.url,
+                                "--portal", "0x12",    "--home-chain",
+                                "1",        "--token", "0x2222222222222222222222222222222222222222",
+                                NULL};
+    run(&r, bad_portal);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "wrapped needs"));
+    const char *loose_addr[] = {"address", "--key-file", loose_key_path, NULL};
+    run(&r, loose_addr);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "chmod 600"));
+
     /* Signed for chain 1 while the node is 4242: the node refuses, we say so. */
     const char *wrong[] = {"token",  "--rpc",  anvil.url, "--chain-id", "1", "--key-file",
                            key_path, "--name", "X",       "--symbol",   "X", NULL};

@@ -75,6 +75,12 @@ json() { # file js-expression-of-j
               console.log(eval(process.argv[2]));' "$1" "$2"
 }
 
+# ---- an unknown verb: usage, exit 2 ----
+rc=0
+"$devnet" upp >"$out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "an unknown verb exited $rc, not 2"
+grep -q 'deploy/devnet up' "$out" || fail "an unknown verb printed no usage"
+
 # ---- a busy port: refused by name, nothing started ----
 blocked=$((BH_DEVNET_PORT + 1))
 "$node" -e 'require("net").createServer().listen(+process.argv[1], "127.0.0.1")' "$blocked" &
