@@ -1269,7 +1269,8 @@ static void test_it_endpoint_backoff_and_chain_id(void **state)
     double t0 = now_s();
     assert_int_equal(bh_evm_chain_finalized(c, &head), BH_OK);
     double first = now_s() - t0;
-    assert_true(first >= 0.4);
+    /* it waited for the 400 ms timeout (curl may fire a few ms early) */
+    assert_true(first >= 0.35);
     t0 = now_s();
     for (int i = 0; i < 3; i++)
         assert_int_equal(bh_evm_chain_finalized(c, &head), BH_OK);
