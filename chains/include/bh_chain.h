@@ -34,7 +34,7 @@ typedef struct {
  * When verdict is not BH_REJECT_OK the event is still reported (so it is
  * counted and journaled) but must not be attested. */
 typedef struct {
-    bh_reject verdict; /* ok, or forged_lock / malformed / ... */
+    bh_reject verdict; /* ok, or forged_lock / short_lock / malformed / ... */
     uint8_t kind;      /* BH_EVENT_LOCK or BH_EVENT_BURN */
     uint64_t block_number;
     bh_hash32 block_hash;
@@ -42,6 +42,10 @@ typedef struct {
     uint32_t log_index;
     bh_address sender; /* who called the Portal */
     uint32_t nonce;
+    /* The Portal's sequence number of the event, whenever the log decoded
+     * (even when no message can be built from it): the cursor moves past it. */
+    uint64_t sequence;
+    int has_sequence;
     /* The VAA body every honest node builds identically from the event:
      * timestamp = block timestamp, nonce = event nonce, emitter_chain = the
      * chain's bridge id, emitter = Portal address left-padded, sequence =

@@ -6,11 +6,13 @@
  * Portal in that range, i.e. the receipt logs the lock check reads) is asked
  * of every endpoint; an answer is accepted only when k
  * endpoints return the same content. Endpoints that answered something else
- * are counted (bh_rpc_stats.disagreements; .equivocations for a block hash at
- * a finalized height). Endpoints are asked in parallel (a helper thread per
- * endpoint for the duration of a call), and one that times out or cannot be
- * reached is skipped for a growing back-off unless the others cannot make
- * the quorum. Not thread-safe: one thread drives a chain; the rpc.log hook
+ * are outvoted: counted (bh_rpc_stats.disagreements; .equivocations for a
+ * block hash at a finalized height), marked suspect (bh_rpc_stats.healthy 0)
+ * and skipped for a growing back-off; an outvoted answer is never evidence
+ * against the chain, since one endpoint is not the chain. Endpoints are asked
+ * in parallel (a helper thread per endpoint for the duration of a call), and
+ * one that times out or cannot be reached is skipped for a growing back-off;
+ * a skipped endpoint is still asked when the others cannot make the quorum. Not thread-safe: one thread drives a chain; the rpc.log hook
  * may be called from the helper threads and must be thread-safe. */
 #ifndef BH_EVM_CHAIN_H
 #define BH_EVM_CHAIN_H
@@ -23,6 +25,7 @@
 #include "bh_types.h"
 
 #define BH_EVM_MAX_ENDPOINTS 16
+#define BH_EVM_MAX_TOKENS 64
 
 typedef struct {
     uint16_t bridge_id;      /* the chain's id in VAAs (emitter_chain) */
@@ -34,6 +37,13 @@ typedef struct {
     bh_address portal;       /* the Portal contract on this chain */
     uint64_t max_range;      /* blocks per eth_getLogs; 0: 2000 */
     size_t max_logs;         /* an answer this long is taken as capped; 0: 10000 */
+    /* Tokens whose ERC-20 transfers into the Portal back locks (the chain's
+     * registered assets), copied. Transfer logs are asked for by these
+     * addresses only, so no other contract's logs can fill an answer; a lock
+     * of any other token, or in a range whose answer is still capped at one
+     * block, is checked on its own transaction receipt. */
+    const bh_address *tokens;
+    size_t n_tokens; /* 0..BH_EVM_MAX_TOKENS */
     bh_rpc_options rpc;      /* template for every endpoint (url ignored) */
 } bh_evm_chain_config;
 
@@ -70,6 +80,11 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uin
  * `after_block` must carry (from the persisted last event), so a provider
  * that leaves events out is caught from the first answer on. */
 void bh_evm_chain_expect_sequence(bh_evm_chain *c, uint64_t next_sequence, uint64_t after_block);
+
+/* Returns: 1 if the last failed quorum read got answers that disagree with
+ * no k of them alike (the endpoints answer, but not as one chain), 0 if
+ * the last failure was endpoints not answering (or nothing failed). */
+int bh_evm_chain_last_split(const bh_evm_chain *c);
 
 /* Returns: the endpoint count, and endpoint i (borrowed, lives as long as c). */
 size_t bh_evm_chain_endpoint_count(const bh_evm_chain *c);

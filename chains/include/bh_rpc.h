@@ -43,7 +43,8 @@ typedef struct {
     uint64_t last_latency_us;
     uint64_t avg_latency_us; /* exponential moving average */
     int last_status;         /* status of the last call */
-    int healthy;             /* 1 if the last call succeeded */
+    int suspect;             /* outvoted by the quorum and not yet back in it */
+    int healthy;             /* 1 if the last call succeeded and not suspect */
 } bh_rpc_stats;
 
 typedef struct bh_rpc bh_rpc;
@@ -85,6 +86,9 @@ void bh_rpc_stats_get(const bh_rpc *ep, bh_rpc_stats *out);
 void bh_rpc_note_bad_answer(bh_rpc *ep);
 void bh_rpc_note_disagreement(bh_rpc *ep);
 void bh_rpc_note_equivocation(bh_rpc *ep);
+/* Marked by the quorum layer: on when the endpoint was outvoted, off when
+ * it next agrees with a quorum. A suspect endpoint reports unhealthy. */
+void bh_rpc_set_suspect(bh_rpc *ep, int on);
 
 /* Parse a JSON-RPC answer body (pure; used by bh_rpc_call, exposed for
  * tests). The body must be one JSON object with "jsonrpc":"2.0", the

@@ -30,6 +30,11 @@ struct bh_evm_chain {
     uint64_t next_seq, seq_block;
     uint64_t down_until[BH_EVM_MAX_ENDPOINTS]; /* ms; skip a failing endpoint till then */
     unsigned down_ms[BH_EVM_MAX_ENDPOINTS];    /* its current back-off */
+    uint64_t out_until[BH_EVM_MAX_ENDPOINTS];  /* ms; skip an outvoted endpoint till then */
+    unsigned out_ms[BH_EVM_MAX_ENDPOINTS];     /* its current back-off */
+    int last_split; /* the last failed quorum read got answers that disagree */
+    bh_address tokens[BH_EVM_MAX_TOKENS];
+    size_t n_tokens;
     bh_hash32 topic_out, topic_transfer;
     bh_bytes32 portal32;
 };
@@ -53,12 +58,17 @@ int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg)
 {
     if (out) *out = NULL;
     if (!out || !cfg || !cfg->urls || cfg->n_urls == 0 || cfg->n_urls > BH_EVM_MAX_ENDPOINTS ||
-        cfg->quorum == 0 || cfg->quorum > cfg->n_urls || cfg->evm_chain_id == 0)
+        cfg->quorum == 0 || cfg->quorum > cfg->n_urls || cfg->evm_chain_id == 0 ||
+        cfg->n_tokens > BH_EVM_MAX_TOKENS || (cfg->n_tokens && !cfg->tokens))
         return BH_EINVAL;
     bh_evm_chain *c = calloc(1, sizeof *c);
     if (!c) return BH_ENOMEM;
     c->cfg = *cfg;
     c->cfg.urls = NULL;
+    c->cfg.tokens = NULL;
+    for (size_t i = 0; i < cfg->n_tokens; i++)
+        c->tokens[i] = cfg->tokens[i];
+    c->n_tokens = cfg->n_tokens;
     if (!c->cfg.max_range) c->cfg.max_range = DEFAULT_MAX_RANGE;
     if (!c->cfg.max_logs) c->cfg.max_logs = DEFAULT_MAX_LOGS;
     c->range = c->cfg.max_range;
@@ -120,21 +130,30 @@ uint64_t bh_evm_chain_log_range(const bh_evm_chain *c)
     return c->range;
 }
 
+int bh_evm_chain_last_split(const bh_evm_chain *c)
+{
+    return c ? c->last_split : 0;
+}
+
 /* ---- quorum ---- */
 
-/* Parse one endpoint's result into an object and a digest of its content. */
+/* Parse one endpoint's result into an object and a digest of its content.
+ * aux (zeroed by the caller) may digest optional content that must not
+ * decide the vote, e.g. fields some honest providers leave out. */
 typedef int (*parse_fn)(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
-                        void **obj);
+                        bh_hash32 *aux, void **obj);
 
 typedef struct {
     int status;
     bh_hash32 digest;
+    bh_hash32 aux;
     void *obj;
 } answer;
 
 typedef struct {
     int range_refused; /* some endpoint refused the request or answered too much */
     size_t answered;
+    size_t aux_agreed; /* agreeing answers whose aux equals the winner's */
 } quorum_info;
 
 /* Ask every endpoint; accept content that k of them returned identically.
@@ -149,7 +168,27 @@ static uint64_t now_ms(void)
 
 static int endpoint_down(const bh_evm_chain *c, size_t i)
 {
-    return c->down_until[i] > now_ms();
+    uint64_t now = now_ms();
+    return c->down_until[i] > now || c->out_until[i] > now;
+}
+
+/* An endpoint the quorum outvoted is suspect and skipped for a back-off
+ * (5 s doubling to 5 min): one lying provider costs its own answers, not
+ * the chain's progress nor its standing. */
+static void outvoted(bh_evm_chain *c, size_t i)
+{
+    c->out_ms[i] = c->out_ms[i] ? (c->out_ms[i] >= 150000 ? 300000 : c->out_ms[i] * 2) : 5000;
+    c->out_until[i] = now_ms() + c->out_ms[i];
+    bh_rpc_set_suspect(c->ep[i], 1);
+}
+
+static void agreed(bh_evm_chain *c, size_t i)
+{
+    if (!c->out_ms[i]) return;
+    c->out_ms[i] = 0;
+    c->out_until[i] = 0;
+    bh_rpc_set_suspect(c->ep[i], 0);
+    chain_log(c, 0, "%s agrees with the quorum again", bh_rpc_url(c->ep[i]));
 }
 
 /* One call to endpoint i. An endpoint that cannot be reached (timeout,
@@ -212,7 +251,7 @@ static void *job_run(void *p)
     json_t *res = NULL;
     j->a->status = ask(j->c, j->i, &res, j->method, j->params);
     if (j->a->status == BH_OK) {
-        j->a->status = j->parse(j->c, res, j->ctx, &j->a->digest, &j->a->obj);
+        j->a->status = j->parse(j->c, res, j->ctx, &j->a->digest, &j->a->aux, &j->a->obj);
         if (j->a->status == BH_EPROTO) bh_rpc_note_bad_answer(j->c->ep[j->i]);
         if (j->a->status != BH_OK)
             chain_log(j->c, 1, "%s: %s answer rejected: %s", bh_rpc_url(j->c->ep[j->i]), j->method,
@@ -286,19 +325,28 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
     json_decref(params);
 
     int rc;
+    c->last_split = 0;
     if (best != SIZE_MAX && best_votes >= c->cfg.quorum) {
         rc = BH_OK;
         for (size_t i = 0; i < c->n; i++) {
-            if (a[i].status != BH_OK || memcmp(&a[i].digest, &a[best].digest, 32) == 0) continue;
+            if (a[i].status != BH_OK) continue;
+            if (memcmp(&a[i].digest, &a[best].digest, 32) == 0) {
+                if (memcmp(&a[i].aux, &a[best].aux, 32) == 0) info->aux_agreed++;
+                agreed(c, i);
+                continue;
+            }
             bh_rpc_note_disagreement(c->ep[i]);
             if (finality) bh_rpc_note_equivocation(c->ep[i]);
-            chain_log(c, 1, "%s disagrees with the quorum on %s%s", bh_rpc_url(c->ep[i]), method,
-                      finality ? " at a finalized height (equivocation)" : "");
+            outvoted(c, i);
+            chain_log(c, 1, "%s disagrees with the quorum on %s%s: outvoted, skipped for %u ms",
+                      bh_rpc_url(c->ep[i]), method,
+                      finality ? " at a finalized height (equivocation)" : "", c->out_ms[i]);
         }
         *winner = a[best].obj;
         a[best].obj = NULL;
     } else if (distinct > 1) {
         rc = finality ? BH_EEQUIVOCATION : BH_ENOQUORUM;
+        c->last_split = 1;
         chain_log(c, 2, "%s: endpoints disagree and no %u agree", method, c->cfg.quorum);
     } else {
         rc = info->answered ? BH_ENOQUORUM : last_err;
@@ -363,9 +411,10 @@ typedef struct {
 } block_obj;
 
 static int parse_block(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
-                       void **obj)
+                       bh_hash32 *aux, void **obj)
 {
     (void)c;
+    (void)aux;
     const uint64_t *want = ctx;
     block_obj b;
     if (!json_is_object(res)) return BH_EPROTO;
@@ -410,10 +459,11 @@ int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t number, bh_hash32 *out)
 
 /* A head: a block object (its number) or a bare quantity (eth_blockNumber). */
 static int parse_head(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
-                      void **obj)
+                      bh_hash32 *aux, void **obj)
 {
     (void)c;
     (void)ctx;
+    (void)aux;
     uint64_t num = 0;
     int rc = json_is_object(res) ? bh_rpc_member_quantity(&num, res, "number")
                                  : bh_rpc_read_quantity(&num, res);
@@ -517,7 +567,7 @@ typedef struct {
 } range_ctx;
 
 static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
-                      void **obj)
+                      bh_hash32 *aux, void **obj)
 {
     const range_ctx *r = ctx;
     if (!json_is_array(res)) return BH_EPROTO;
@@ -530,8 +580,11 @@ static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_ha
         return BH_ENOMEM;
     }
     s->capped = n >= c->cfg.max_logs;
-    bh_keccak_ctx k;
+    /* blockTimestamp is optional in eth_getLogs answers: it goes into aux,
+     * so a provider that leaves it out still votes with the others. */
+    bh_keccak_ctx k, kt;
     bh_keccak_init(&k);
+    bh_keccak_init(&kt);
     int rc = BH_OK;
     for (size_t i = 0; i < n && rc == BH_OK; i++) {
         const json_t *o = json_array_get(res, i);
@@ -577,7 +630,8 @@ static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_ha
         bh_keccak_update(&k, l->block_hash.data, 32);
         bh_keccak_update(&k, l->tx_hash.data, 32);
         bh_keccak_update(&k, &l->log_index, sizeof l->log_index);
-        bh_keccak_update(&k, &l->timestamp, sizeof l->timestamp);
+        bh_keccak_update(&kt, &l->has_timestamp, sizeof l->has_timestamp);
+        bh_keccak_update(&kt, &l->timestamp, sizeof l->timestamp);
         bh_keccak_update(&k, &l->n_topics, sizeof l->n_topics);
         bh_keccak_update(&k, l->topics, 32 * l->n_topics);
         bh_keccak_update(&k, &l->data_len, sizeof l->data_len);
@@ -588,15 +642,19 @@ static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_ha
         return rc;
     }
     bh_keccak_final(&k, digest);
+    bh_keccak_final(&kt, aux);
     *obj = s;
     return BH_OK;
 }
 
 /* ---- ERC-20 transfers into the Portal ----
  * The logs of a transaction are its receipt's logs: asking eth_getLogs for
- * every Transfer(_, portal, _) of the range gives, per transaction hash,
- * exactly the receipt entries the lock check needs, in one call per range
- * (not one receipt fetch per block), under the same quorum. */
+ * every Transfer(_, portal, _) of the range emitted by the chain's
+ * registered tokens gives, per transaction hash, exactly the receipt entries
+ * the lock check needs, in one call per range, under the same quorum. Only
+ * those token addresses are asked for, so no other contract can fill the
+ * answer. A lock of another token, or in a range still capped at one
+ * block, is checked on its own transaction receipt. */
 
 typedef struct {
     bh_hash32 tx_hash;
@@ -621,9 +679,54 @@ static void free_transfers(void *p)
     free(s);
 }
 
-static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
-                           void **obj)
+/* One log, if it is Transfer(_, portal, value) (what the range query asked
+ * for): 1 and *pt filled; 0 if it is some other log (possible only in a
+ * receipt); BH_EPROTO if it cannot be read. */
+static int read_transfer(bh_evm_chain *c, const json_t *log, const bh_hash32 *tx,
+                         const bh_hash32 *block, portal_transfer *pt, uint64_t *block_number)
 {
+    json_t *topics = json_object_get(log, "topics");
+    json_t *removed = json_object_get(log, "removed");
+    bh_hash32 t0, t2;
+    memset(pt, 0, sizeof *pt);
+    if (!json_is_array(topics) || json_array_size(topics) > 4) return BH_EPROTO;
+    if (json_array_size(topics) != 3) return 0;
+    if (bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK ||
+        bh_rpc_read_hash(&t2, json_array_get(topics, 2)) != BH_OK ||
+        bh_rpc_member_address(&pt->token, log, "address") != BH_OK ||
+        bh_rpc_member_quantity(&pt->log_index, log, "logIndex") != BH_OK ||
+        bh_rpc_member_quantity(block_number, log, "blockNumber") != BH_OK ||
+        (removed && !json_is_false(removed)))
+        return BH_EPROTO;
+    if (memcmp(&t0, &c->topic_transfer, 32) != 0 || memcmp(t2.data, c->portal32.data, 32) != 0)
+        return 0;
+    if (tx) {
+        pt->tx_hash = *tx;
+        pt->block_hash = *block;
+    } else if (bh_rpc_member_hash(&pt->tx_hash, log, "transactionHash") != BH_OK ||
+               bh_rpc_member_hash(&pt->block_hash, log, "blockHash") != BH_OK) {
+        return BH_EPROTO;
+    }
+    unsigned char *data = NULL;
+    size_t dlen = 0;
+    int rc = bh_rpc_read_data(&data, &dlen, json_object_get(log, "data"), 64);
+    if (rc == BH_OK && (dlen != 32 || bh_abi_read_u256(&pt->value, data, dlen, 0) != BH_OK))
+        rc = BH_EPROTO;
+    free(data);
+    return rc == BH_OK ? 1 : BH_EPROTO;
+}
+
+static int token_listed(const bh_evm_chain *c, const bh_address *t)
+{
+    for (size_t i = 0; i < c->n_tokens; i++)
+        if (!memcmp(&c->tokens[i], t, sizeof *t)) return 1;
+    return 0;
+}
+
+static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                           bh_hash32 *aux, void **obj)
+{
+    (void)aux;
     const range_ctx *r = ctx;
     if (!json_is_array(res)) return BH_EPROTO;
     size_t n = json_array_size(res);
@@ -639,30 +742,12 @@ static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, 
     bh_keccak_init(&k);
     int rc = BH_OK;
     for (size_t i = 0; i < n && rc == BH_OK; i++) {
-        const json_t *log = json_array_get(res, i);
-        json_t *topics = json_object_get(log, "topics");
-        json_t *removed = json_object_get(log, "removed");
         portal_transfer *pt = &s->v[i];
-        bh_hash32 t0, t2;
         uint64_t block = 0;
-        unsigned char *data = NULL;
-        size_t dlen = 0;
         /* Exactly what was asked for, or the answer is wrong. */
-        if (!json_is_array(topics) || json_array_size(topics) != 3 ||
-            bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK ||
-            memcmp(&t0, &c->topic_transfer, 32) != 0 ||
-            bh_rpc_read_hash(&t2, json_array_get(topics, 2)) != BH_OK ||
-            memcmp(t2.data, c->portal32.data, 32) != 0 ||
-            bh_rpc_member_address(&pt->token, log, "address") != BH_OK ||
-            bh_rpc_member_hash(&pt->tx_hash, log, "transactionHash") != BH_OK ||
-            bh_rpc_member_hash(&pt->block_hash, log, "blockHash") != BH_OK ||
-            bh_rpc_member_quantity(&pt->log_index, log, "logIndex") != BH_OK ||
-            bh_rpc_member_quantity(&block, log, "blockNumber") != BH_OK || block < r->from ||
-            block > r->to || (removed && !json_is_false(removed)) ||
-            bh_rpc_read_data(&data, &dlen, json_object_get(log, "data"), 64) != BH_OK ||
-            dlen != 32 || bh_abi_read_u256(&pt->value, data, dlen, 0) != BH_OK)
+        int got = read_transfer(c, json_array_get(res, i), NULL, NULL, pt, &block);
+        if (got != 1 || block < r->from || block > r->to || !token_listed(c, &pt->token))
             rc = BH_EPROTO;
-        free(data);
         s->n = i + 1;
         bh_keccak_update(&k, pt, sizeof *pt);
     }
@@ -675,16 +760,27 @@ static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, 
     return BH_OK;
 }
 
-/* Transfers into the Portal in blocks [from, to], agreed by the quorum. */
+/* Transfers into the Portal by the listed tokens in blocks [from, to],
+ * agreed by the quorum (an empty set when no token is listed). */
 static int range_transfers(bh_evm_chain *c, uint64_t from, uint64_t to, transfer_set **out,
                            quorum_info *qi)
 {
-    range_ctx rcx = {from, to};
-    json_t *filter =
-        json_pack("{s:o,s:o,s:[o,n,o]}", "fromBlock", qty(from), "toBlock", qty(to), "topics",
-                  hexj(c->topic_transfer.data, 32), hexj(c->portal32.data, 32));
-    void *w = NULL;
     *out = NULL;
+    memset(qi, 0, sizeof *qi);
+    if (c->n_tokens == 0) {
+        transfer_set *ts = calloc(1, sizeof *ts);
+        if (!ts) return BH_ENOMEM;
+        *out = ts;
+        return BH_OK;
+    }
+    range_ctx rcx = {from, to};
+    json_t *addrs = json_array();
+    for (size_t i = 0; addrs && i < c->n_tokens; i++)
+        json_array_append_new(addrs, hexj(c->tokens[i].data, 20));
+    json_t *filter = json_pack("{s:o,s:o,s:o,s:[o,n,o]}", "fromBlock", qty(from), "toBlock",
+                               qty(to), "address", addrs, "topics",
+                               hexj(c->topic_transfer.data, 32), hexj(c->portal32.data, 32));
+    void *w = NULL;
     int rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_transfers, &rcx,
                     free_transfers, &w, 0, qi);
     if (rc != BH_OK) return rc;
@@ -698,22 +794,119 @@ static int range_transfers(bh_evm_chain *c, uint64_t from, uint64_t to, transfer
     return BH_OK;
 }
 
+typedef struct {
+    bh_hash32 tx;
+    bh_hash32 block;
+} receipt_ctx;
+
+/* A transaction receipt's Transfer(_, portal, _) logs, any token. */
+static int parse_receipt(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                         bh_hash32 *aux, void **obj)
+{
+    (void)aux;
+    const receipt_ctx *rc_ = ctx;
+    bh_hash32 tx, block;
+    json_t *logs = json_object_get(res, "logs");
+    if (!json_is_object(res) || bh_rpc_member_hash(&tx, res, "transactionHash") != BH_OK ||
+        bh_rpc_member_hash(&block, res, "blockHash") != BH_OK || !json_is_array(logs) ||
+        memcmp(&tx, &rc_->tx, 32) != 0)
+        return BH_EPROTO;
+    transfer_set *s = calloc(1, sizeof *s);
+    if (!s) return BH_ENOMEM;
+    size_t n = json_array_size(logs);
+    s->v = calloc(n ? n : 1, sizeof *s->v);
+    if (!s->v) {
+        free(s);
+        return BH_ENOMEM;
+    }
+    bh_keccak_ctx k;
+    bh_keccak_init(&k);
+    bh_keccak_update(&k, block.data, 32);
+    int rc = BH_OK;
+    for (size_t i = 0; i < n && rc == BH_OK; i++) {
+        uint64_t bn = 0;
+        int got = read_transfer(c, json_array_get(logs, i), &tx, &block, &s->v[s->n], &bn);
+        if (got < 0) rc = got;
+        if (got == 1) bh_keccak_update(&k, &s->v[s->n++], sizeof *s->v);
+    }
+    if (rc != BH_OK) {
+        free_transfers(s);
+        return rc;
+    }
+    bh_keccak_final(&k, digest);
+    *obj = s;
+    return BH_OK;
+}
+
+/* Receipts fetched while decoding one range, so that several locks in one
+ * transaction use each transfer once. */
+typedef struct receipt_entry {
+    bh_hash32 tx;
+    transfer_set *ts;
+    struct receipt_entry *next;
+} receipt_entry;
+
+static void free_receipts(receipt_entry *r)
+{
+    while (r) {
+        receipt_entry *next = r->next;
+        free_transfers(r->ts);
+        free(r);
+        r = next;
+    }
+}
+
+static int receipt_transfers(bh_evm_chain *c, receipt_entry **cache, const bh_hash32 *tx,
+                             const bh_hash32 *block, transfer_set **out)
+{
+    *out = NULL;
+    for (receipt_entry *r = *cache; r; r = r->next)
+        if (!memcmp(&r->tx, tx, 32)) {
+            *out = r->ts;
+            return BH_OK;
+        }
+    receipt_ctx rcx = {*tx, *block};
+    void *w = NULL;
+    quorum_info qi;
+    int rc = quorum(c, "eth_getTransactionReceipt", json_pack("[o]", hexj(tx->data, 32)),
+                    parse_receipt, &rcx, free_transfers, &w, 0, &qi);
+    if (rc != BH_OK) return rc;
+    receipt_entry *e = calloc(1, sizeof *e);
+    if (!e) {
+        free_transfers(w);
+        return BH_ENOMEM;
+    }
+    e->tx = *tx;
+    e->ts = w;
+    e->next = *cache;
+    *cache = e;
+    *out = e->ts;
+    return BH_OK;
+}
+
 /* The lock at (tx, log_index) of `amount` in `token` is backed when the same
  * transaction holds an earlier, not yet used Transfer of the token into the
- * Portal of at least that amount. */
-static int lock_backed(transfer_set *ts, const bh_hash32 *block, const bh_hash32 *tx,
-                       uint64_t log_index, const bh_address *token, const bh_u256 *amount)
+ * Portal of at least that amount (which it then uses). Returns
+ * BH_REJECT_OK; BH_REJECT_SHORT_LOCK if the best such transfer moved less
+ * (a fee-on-transfer token: any sender can cause it); BH_REJECT_FORGED_LOCK
+ * if none moved anything. */
+static bh_reject lock_backed(transfer_set *ts, const bh_hash32 *block, const bh_hash32 *tx,
+                             uint64_t log_index, const bh_address *token, const bh_u256 *amount)
 {
+    bh_reject verdict = BH_REJECT_FORGED_LOCK;
     for (size_t i = 0; i < ts->n; i++) {
         portal_transfer *p = &ts->v[i];
         if (p->used || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
-            memcmp(&p->block_hash, block, 32) != 0 || memcmp(&p->token, token, 20) != 0 ||
-            bh_u256_cmp(&p->value, amount) < 0)
+            memcmp(&p->block_hash, block, 32) != 0 || memcmp(&p->token, token, 20) != 0)
             continue;
+        if (bh_u256_cmp(&p->value, amount) < 0) {
+            if (!bh_u256_is_zero(&p->value)) verdict = BH_REJECT_SHORT_LOCK;
+            continue;
+        }
         p->used = 1;
-        return 1;
+        return BH_REJECT_OK;
     }
-    return 0;
+    return verdict;
 }
 
 typedef struct {
@@ -739,9 +932,11 @@ typedef struct {
     uint64_t next;
 } seq_state;
 
-/* Decode the logs of one block (logs[first..end)) into events. */
+/* Decode the logs of one block (logs[first..end)) into events. ts holds the
+ * range's transfers of the listed tokens (NULL: the range answer was capped,
+ * every lock is checked on its receipt). */
 static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t end,
-                        event_vec *out, seq_state *seq, transfer_set *ts)
+                        event_vec *out, seq_state *seq, transfer_set *ts, receipt_entry **receipts)
 {
     const evm_log *l0 = &ls->v[first];
     uint64_t timestamp = l0->timestamp;
@@ -786,6 +981,8 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
         }
         seq->have = 1;
         seq->next = ev.sequence + 1;
+        e.sequence = ev.sequence;
+        e.has_sequence = 1;
         e.kind = ev.kind;
         e.sender = ev.sender;
         e.nonce = ev.nonce;
@@ -800,15 +997,21 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
             if (!token_ok) {
                 e.verdict = BH_REJECT_MALFORMED;
             } else {
-                if (!lock_backed(ts, &l->block_hash, &l->tx_hash, l->log_index, &token,
-                                 &ev.amount)) {
-                    e.verdict = BH_REJECT_FORGED_LOCK;
-                    chain_log(c, 1,
-                              "block %llu log %u: lock of sequence %llu has no token "
-                              "transfer into the Portal: forged",
-                              (unsigned long long)l->block_number, e.log_index,
-                              (unsigned long long)ev.sequence);
+                transfer_set *set = ts && token_listed(c, &token) ? ts : NULL;
+                if (!set) {
+                    int rrc = receipt_transfers(c, receipts, &l->tx_hash, &l->block_hash, &set);
+                    if (rrc != BH_OK) return rrc;
                 }
+                e.verdict = lock_backed(set, &l->block_hash, &l->tx_hash, l->log_index, &token,
+                                        &ev.amount);
+                if (e.verdict != BH_REJECT_OK)
+                    chain_log(c, 1,
+                              "block %llu log %u: lock of sequence %llu %s",
+                              (unsigned long long)l->block_number, e.log_index,
+                              (unsigned long long)ev.sequence,
+                              e.verdict == BH_REJECT_SHORT_LOCK
+                                  ? "moved less than it claims into the Portal: short"
+                                  : "has no token transfer into the Portal: forged");
             }
         }
         if (push_event(out, &e) != BH_OK) return BH_ENOMEM;
@@ -839,12 +1042,22 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
                     &qi);
         log_set *ls = w;
         transfer_set *ts = NULL;
+        if (rc == BH_OK && qi.aux_agreed < c->cfg.quorum)
+            for (size_t i = 0; i < ls->n; i++) /* no quorum on them: read the blocks */
+                ls->v[i].has_timestamp = 0;
         if (rc == BH_OK && ls->capped) {
             free_logs(ls);
             rc = BH_ETOOBIG;
             qi.range_refused = 1;
         } else if (rc == BH_OK && ls->n > 0) {
             rc = range_transfers(c, cur, end, &ts, &qi);
+            if (rc != BH_OK && qi.range_refused && end == cur) {
+                /* one block still too many transfers: check locks on their receipts */
+                chain_log(c, 1, "block %llu: transfer logs capped: locks checked on receipts",
+                          (unsigned long long)cur);
+                rc = BH_OK;
+                ts = NULL;
+            }
             if (rc != BH_OK) free_logs(ls);
         }
         if (rc != BH_OK) {
@@ -863,14 +1076,16 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         }
         size_t n0 = out.n;
         seq_state seq0 = seq;
+        receipt_entry *receipts = NULL;
         for (size_t i = 0; i < ls->n && rc == BH_OK;) {
             size_t j = i + 1;
             while (j < ls->n && ls->v[j].block_number == ls->v[i].block_number)
                 j++;
             if (j < ls->n && ls->v[j].block_number < ls->v[i].block_number) rc = BH_EPROTO;
-            if (rc == BH_OK) rc = decode_block(c, ls, i, j, &out, &seq, ts);
+            if (rc == BH_OK) rc = decode_block(c, ls, i, j, &out, &seq, ts, &receipts);
             i = j;
         }
+        free_receipts(receipts);
         free_logs(ls);
         free_transfers(ts);
         if (rc != BH_OK) { /* drop this range's partial work: it is read again */

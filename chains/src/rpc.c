@@ -32,6 +32,7 @@ struct bh_rpc {
     _Atomic uint64_t calls, attempts, failures, rate_limited, rpc_errors, bad_answers,
         disagreements, equivocations, last_latency_us, avg_latency_us;
     _Atomic int last_status;
+    _Atomic int suspect;
 };
 
 static void default_log(void *ud, int level, const char *msg)
@@ -181,6 +182,11 @@ void bh_rpc_note_equivocation(bh_rpc *ep)
     atomic_fetch_add(&ep->equivocations, 1);
 }
 
+void bh_rpc_set_suspect(bh_rpc *ep, int on)
+{
+    atomic_store(&ep->suspect, on != 0);
+}
+
 void bh_rpc_stats_get(const bh_rpc *ep, bh_rpc_stats *out)
 {
     bh_rpc *e = (bh_rpc *)ep;
@@ -196,7 +202,8 @@ void bh_rpc_stats_get(const bh_rpc *ep, bh_rpc_stats *out)
     out->last_latency_us = atomic_load(&e->last_latency_us);
     out->avg_latency_us = atomic_load(&e->avg_latency_us);
     out->last_status = atomic_load(&e->last_status);
-    out->healthy = out->calls > 0 && out->last_status == BH_OK;
+    out->suspect = atomic_load(&e->suspect);
+    out->healthy = out->calls > 0 && out->last_status == BH_OK && !out->suspect;
 }
 
 static uint64_t now_us(void)

@@ -32,6 +32,8 @@ static const char *const names[BH_REJECT_COUNT_] = {
     [BH_REJECT_EXCEEDS_EXPOSURE_CAP] = "exceeds_exposure_cap",
     [BH_REJECT_MESSAGE_LIMIT] = "message_limit",
     [BH_REJECT_FORGED_LOCK] = "forged_lock",
+    [BH_REJECT_BELOW_MINIMUM] = "below_minimum",
+    [BH_REJECT_SHORT_LOCK] = "short_lock",
 };
 
 const char *bh_reject_name(bh_reject r)
