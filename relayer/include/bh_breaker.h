@@ -14,20 +14,23 @@
 #include "bh_config.h"
 #include "bh_error.h"
 
-/* What the node observed on a chain. */
+/* What the node observed on a chain. Only what implicates the chain itself
+ * should be reported with a non-zero threshold: what any user, one token or
+ * one endpoint can cause is refused and counted, never evidence. */
 typedef enum {
     BH_OBS_EQUIVOCATION = 0, /* finalized block changed hash, or same replay key, other digest */
-    BH_OBS_FORGED_LOCK,      /* lock event without the token transfer behind it */
+    BH_OBS_FORGED_LOCK,      /* lock of a registered asset with no transfer of it behind it */
     BH_OBS_EXCEEDS_OUTSTANDING, /* burn/hop for more than the vault sent to the chain */
     BH_OBS_BAD_SIGNATURE,       /* the chain's Portal refused our attestations */
     BH_OBS_RATE_LIMITED,        /* a message delayed or refused by a rate limit */
-    BH_OBS_DISAGREEMENT,        /* endpoints disagreed at finality (outvoted answers) */
+    BH_OBS_DISAGREEMENT,        /* a poll failed: endpoints answered but split, no quorum */
+    BH_OBS_STALLED,             /* endpoints answer, the watcher cannot advance past a bound */
     BH_OBS_COUNT_
 } bh_obs_kind;
 
 /* Returns: a stable name ("equivocation", "forged_lock",
- * "exceeds_outstanding", "bad_signature", "rate_limited", "disagreement";
- * "unknown" out of range); never NULL. */
+ * "exceeds_outstanding", "bad_signature", "rate_limited", "disagreement",
+ * "stalled"; "unknown" out of range); never NULL. */
 const char *bh_obs_name(bh_obs_kind k);
 
 typedef struct {
@@ -120,5 +123,31 @@ bh_flow_action bh_breaker_flow(bh_breaker *b, uint16_t chain, uint64_t n, uint64
 /* Returns: observations of kind k on chain inside the window ending now
  * (0 for an unknown chain or kind). Does not advance the chain's clock. */
 uint64_t bh_breaker_count(bh_breaker *b, uint16_t chain, bh_obs_kind k, uint64_t now);
+
+/* Returns: a number that changes whenever an observation is recorded or a
+ * chain is reset, so a caller can persist the windows only when they moved. */
+uint64_t bh_breaker_version(bh_breaker *b);
+
+#define BH_BREAKER_STATE_MAX 8192 /* bytes of one chain's saved windows, at most */
+
+/* Serialize one chain's observation windows so they survive a restart:
+ * version byte 1, u32 bucket width, u64 latest time, then per kind a u8
+ * kind, a u8 slot count and that many (u64 epoch, u64 count) slots, all
+ * big-endian, no padding; empty slots are left out. The trip flag and the
+ * flow state are not saved (a quarantine lives in the vaults; flow is
+ * relearned).
+ * Returns: BH_OK; BH_EINVAL for an unknown chain or NULL arguments;
+ *          BH_ENOSPC if cap is too small (BH_BREAKER_STATE_MAX always fits).
+ * Out: out  *len bytes written. */
+BH_WARN_UNUSED_RESULT int bh_breaker_save(bh_breaker *b, uint16_t chain, unsigned char *out,
+                                          size_t cap, size_t *len);
+
+/* Restore what bh_breaker_save wrote, merged into the chain's windows
+ * (counts add). State saved with another bucket width (window_s changed)
+ * is ignored: BH_OK and nothing restored.
+ * Returns: BH_OK; BH_EINVAL for an unknown chain; BH_EMALFORMED for bytes
+ *          that do not follow the format (nothing restored). */
+BH_WARN_UNUSED_RESULT int bh_breaker_load(bh_breaker *b, uint16_t chain, const unsigned char *in,
+                                          size_t len);
 
 #endif

@@ -24,7 +24,8 @@
  *                                              every chain (optional)
  *     "poll_ms": 500,                          watcher and delivery pace
  *     "batch_max": 256,                        messages per vault write txn
- *     "queue_max": 4096                        unapplied events per chain
+ *     "queue_max": 4096,                       unapplied events per chain
+ *     "park_after": 5                          reverted deliveries before parking
  *   },
  *   "chains": [ {                              1..32 chains
  *     "name": "alpha",                         required, [a-z0-9_-]{1,32}, unique
@@ -46,12 +47,12 @@
  *       "limits": { "cap.2": "1000000", "in_capacity.2": "5000", ... }
  *     } ],                                     limits: vaultctl limit keys, values
  *                                              decimal strings in smallest units
- *     "msg_limit": 0                           messages per 24 h from this chain
+ *     "msg_limit": 100000                      messages per 24 h from this chain
  *   } ],
  *   "breaker": {                               thresholds within window_s
  *     "window_s": 60,
  *     "equivocation": 1, "forged_lock": 1, "exceeds_outstanding": 1,
- *     "bad_signature": 3, "rate_limited": 100, "disagreement": 3,
+ *     "bad_signature": 3, "rate_limited": 0, "disagreement": 0, "stall_s": 300,
  *     "spike": { "enabled": true, "factor": 10, "min_per_min": 60,
  *                "tighten_percent": 25, "relax_after_s": 600 }
  *   },
@@ -129,6 +130,7 @@ typedef struct {
     unsigned bad_signature;
     unsigned rate_limited;
     unsigned disagreement;
+    unsigned stall_s; /* no progress this long while endpoints answer: quarantine */
     int spike_enabled;
     unsigned spike_factor;          /* rate above factor × baseline is a spike */
     unsigned spike_min_per_min;     /* below this many messages/min never a spike */
@@ -158,6 +160,7 @@ typedef struct {
     unsigned poll_ms;
     size_t batch_max;
     size_t queue_max;
+    unsigned park_after; /* reverted deliveries before an outbox entry is parked */
     bh_config_chain chains[BH_CONFIG_MAX_CHAINS];
     size_t n_chains;
     bh_config_breaker breaker;

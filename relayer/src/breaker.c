@@ -48,6 +48,7 @@ struct bh_breaker {
     uint64_t nbuckets; /* buckets that make up the window, <= RING */
     size_t n;
     chain_state *chains; /* sorted by id; ids immutable after create */
+    uint64_t version;    /* bumped by every observation and reset */
 };
 
 static const char *const obs_names[BH_OBS_COUNT_] = {
@@ -57,6 +58,7 @@ static const char *const obs_names[BH_OBS_COUNT_] = {
     [BH_OBS_BAD_SIGNATURE] = "bad_signature",
     [BH_OBS_RATE_LIMITED] = "rate_limited",
     [BH_OBS_DISAGREEMENT] = "disagreement",
+    [BH_OBS_STALLED] = "stalled",
 };
 
 const char *bh_obs_name(bh_obs_kind k)
@@ -136,6 +138,7 @@ int bh_breaker_create(bh_breaker **out, const bh_config_breaker *cfg, const uint
     b->thresholds[BH_OBS_BAD_SIGNATURE] = cfg->bad_signature;
     b->thresholds[BH_OBS_RATE_LIMITED] = cfg->rate_limited;
     b->thresholds[BH_OBS_DISAGREEMENT] = cfg->disagreement;
+    b->thresholds[BH_OBS_STALLED] = cfg->stall_s ? 1 : 0; /* the bound is the watcher's */
     b->width = ((uint64_t)cfg->window_s + RING - 1) / RING;
     b->nbuckets = ((uint64_t)cfg->window_s + b->width - 1) / b->width;
     *out = b;
@@ -198,6 +201,7 @@ int bh_breaker_observe(bh_breaker *b, bh_breaker_trip *trip, uint16_t chain, bh_
     now = clamp_now(c, now);
     uint64_t cur = now / b->width;
     ring_add(&c->obs[k], cur, count);
+    b->version++;
     uint64_t in_window = ring_sum(&c->obs[k], cur, b->nbuckets);
     unsigned threshold = b->thresholds[k];
     int tripped = !c->tripped && threshold > 0 && count > 0 && in_window >= threshold;
@@ -236,6 +240,7 @@ void bh_breaker_reset(bh_breaker *b, uint16_t chain)
     pthread_mutex_lock(&b->mu);
     c->tripped = 0;
     memset(c->obs, 0, sizeof c->obs);
+    b->version++;
     pthread_mutex_unlock(&b->mu);
 }
 
@@ -248,6 +253,100 @@ uint64_t bh_breaker_count(bh_breaker *b, uint16_t chain, bh_obs_kind k, uint64_t
     uint64_t s = ring_sum(&c->obs[k], now / b->width, b->nbuckets);
     pthread_mutex_unlock(&b->mu);
     return s;
+}
+
+uint64_t bh_breaker_version(bh_breaker *b)
+{
+    if (b == NULL) return 0;
+    pthread_mutex_lock(&b->mu);
+    uint64_t v = b->version;
+    pthread_mutex_unlock(&b->mu);
+    return v;
+}
+
+#define STATE_VERSION 1
+
+static void put_be(unsigned char *p, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_be(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int bh_breaker_save(bh_breaker *b, uint16_t chain, unsigned char *out, size_t cap, size_t *len)
+{
+    if (len) *len = 0;
+    chain_state *c = find(b, chain);
+    if (c == NULL || out == NULL || len == NULL) return BH_EINVAL;
+    size_t need = 1 + 4 + 8;
+    pthread_mutex_lock(&b->mu);
+    for (int k = 0; k < BH_OBS_COUNT_; k++) {
+        need += 2;
+        for (size_t i = 0; i < RING; i++)
+            if (c->obs[k].count[i]) need += 16;
+    }
+    if (need > cap) {
+        pthread_mutex_unlock(&b->mu);
+        return BH_ENOSPC;
+    }
+    unsigned char *p = out;
+    *p++ = STATE_VERSION;
+    put_be(p, b->width, 4);
+    put_be(p + 4, c->last_now, 8);
+    p += 12;
+    for (int k = 0; k < BH_OBS_COUNT_; k++) {
+        unsigned char *slots = p + 1;
+        *p = (unsigned char)k;
+        p += 2;
+        unsigned n = 0;
+        for (size_t i = 0; i < RING; i++) {
+            if (!c->obs[k].count[i]) continue;
+            put_be(p, c->obs[k].epoch[i], 8);
+            put_be(p + 8, c->obs[k].count[i], 8);
+            p += 16;
+            n++;
+        }
+        *slots = (unsigned char)n;
+    }
+    pthread_mutex_unlock(&b->mu);
+    *len = (size_t)(p - out);
+    return BH_OK;
+}
+
+int bh_breaker_load(bh_breaker *b, uint16_t chain, const unsigned char *in, size_t len)
+{
+    chain_state *c = find(b, chain);
+    if (c == NULL || (in == NULL && len)) return BH_EINVAL;
+    /* validate the whole record before touching any window */
+    if (len < 13 || in[0] != STATE_VERSION) return BH_EMALFORMED;
+    size_t at = 13;
+    while (at < len) {
+        if (len - at < 2 || in[at] >= BH_OBS_COUNT_ || in[at + 1] > RING) return BH_EMALFORMED;
+        size_t body = (size_t)in[at + 1] * 16;
+        if (len - at - 2 < body) return BH_EMALFORMED;
+        at += 2 + body;
+    }
+    if (get_be(in + 1, 4) != b->width) return BH_OK;
+    pthread_mutex_lock(&b->mu);
+    uint64_t saved_now = get_be(in + 5, 8);
+    if (saved_now > c->last_now) c->last_now = saved_now;
+    for (at = 13; at < len;) {
+        ring *r = &c->obs[in[at]];
+        size_t n = in[at + 1];
+        at += 2;
+        for (size_t i = 0; i < n; i++, at += 16)
+            ring_add(r, get_be(in + at, 8), get_be(in + at + 8, 8));
+    }
+    b->version++;
+    pthread_mutex_unlock(&b->mu);
+    return BH_OK;
 }
 
 /* Fold the minute that just ended into the baseline, then the idle minutes
