@@ -493,6 +493,69 @@ static void test_it_forged_lock(void **state)
     assert_int_equal(forged_lock_case(F.a.url), 0);
 }
 
+/* With the chain's registered tokens listed, their transfers come from one
+ * address-filtered query; a lock of any other token is checked on its own
+ * receipt: an honest one is backed, a lying one forged. */
+static void test_it_listed_tokens_and_receipts(void **state)
+{
+    (void)state;
+    bh_address liar, other;
+    assert_int_equal(bh_test_token_deploy(F.dep_a, &liar, "Liar", "LIE", 18), BH_OK);
+    assert_int_equal(bh_test_token_set_lying(F.dep_a, &liar, 1), BH_OK);
+    assert_int_equal(bh_test_token_deploy(F.dep_a, &other, "Other", "OTH", 18), BH_OK);
+    bh_u256 amount, fee;
+    u256(&amount, 1000);
+    u256(&fee, 0);
+    assert_int_equal(bh_test_token_mint(F.dep_a, &other, &F.user_a, &amount), BH_OK);
+    const char *urls[] = {F.a.url};
+    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A,
+                               .evm_chain_id = EVM_A,
+                               .urls = urls,
+                               .n_urls = 1,
+                               .quorum = 1,
+                               .portal = F.portal_a,
+                               .tokens = &F.token_a,
+                               .n_tokens = 1,
+                               .rpc = {.timeout_ms = 5000}};
+    bh_evm_chain *ca = NULL;
+    assert_int_equal(bh_evm_chain_create(&ca, &cfg), BH_OK);
+    bh_watcher *w = watcher_at_head(ca, F.a.url);
+    u256(&amount, 31);
+    assert_int_equal(
+        bh_portal_lock(F.dep_a, NULL, &F.portal_a, &liar, &amount, CHAIN_B, &F.user_b, &fee, 11),
+        BH_OK);
+    u256(&amount, 32);
+    assert_int_equal(
+        bh_portal_lock(F.dep_a, NULL, &F.portal_a, &other, &amount, CHAIN_B, &F.user_b, &fee, 12),
+        BH_OK);
+    u256(&amount, 33);
+    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
+                                    &F.user_b, &fee, 13),
+                     BH_OK);
+    finalize(F.a.url);
+    bh_chain_event *ev;
+    size_t n;
+    poll_all(w, &ev, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(ev[0].verdict, BH_REJECT_FORGED_LOCK);
+    assert_int_equal(ev[1].verdict, BH_REJECT_OK);
+    assert_true(ev[1].msg.amount == 32);
+    assert_int_equal(ev[2].verdict, BH_REJECT_OK);
+    assert_true(ev[2].msg.amount == 33);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(ev[i].has_sequence);
+        if (i) assert_int_equal(ev[i].sequence, ev[i - 1].sequence + 1);
+    }
+    free(ev);
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(ca);
+
+    /* too many tokens to list is refused at create */
+    cfg.n_tokens = BH_EVM_MAX_TOKENS + 1;
+    assert_int_equal(bh_evm_chain_create(&ca, &cfg), BH_EINVAL);
+    assert_null(ca);
+}
+
 static json_t *snapshot(const char *url)
 {
     json_t *id = it_rpc(url, "evm_snapshot", NULL);
@@ -1348,6 +1411,7 @@ int main(void)
         cmocka_unit_test(test_it_lock_deliver_roundtrip),
         cmocka_unit_test(test_it_portal_outstanding_bound),
         cmocka_unit_test(test_it_forged_lock),
+        cmocka_unit_test(test_it_listed_tokens_and_receipts),
         cmocka_unit_test(test_it_reorg),
         cmocka_unit_test(test_it_quorum_liars),
         cmocka_unit_test(test_it_hostile_endpoints),
