@@ -7,6 +7,7 @@
 #include "bh_contracts.h"
 #include "bh_hex.h"
 #include "bh_keccak.h"
+#include "portal_internal.h"
 
 void bh_address_to_bytes32(bh_bytes32 *out, const bh_address *a)
 {
@@ -125,8 +126,12 @@ static int send_abi(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *to, b
     return send_abi_gas(s, r, to, a, 0);
 }
 
-/* Deploy creation code (hex) followed by ABI-encoded constructor args. */
-static int deploy(bh_evm_sender *s, bh_address *out, const char *bin_hex, bh_abi *args)
+int bh_portal_send_call(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *to, bh_abi *a)
+{
+    return send_abi(s, r, to, a);
+}
+
+int bh_portal_deploy_code(bh_evm_sender *s, bh_address *out, const char *bin_hex, bh_abi *args)
 {
     memset(out, 0, sizeof *out);
     unsigned char *ctor = NULL;
@@ -168,7 +173,7 @@ int bh_portal_deploy(bh_evm_sender *s, bh_address *portal, uint16_t bridge_id,
     bh_abi_uint(&a, signer_set_index);
     bh_abi_address_array(&a, attesters, n_attesters);
     bh_abi_uint(&a, quorum);
-    return deploy(s, portal, bh_contract_portal_bin, &a);
+    return bh_portal_deploy_code(s, portal, bh_contract_portal_bin, &a);
 }
 
 int bh_portal_set_attesters(bh_evm_sender *s, const bh_address *portal, uint32_t set_index,
@@ -405,39 +410,6 @@ int bh_portal_wrapped_for(bh_rpc *ep, bh_address *wrapped, const bh_address *por
     if (rc == BH_OK) rc = bh_abi_read_address(wrapped, ret, len, 0) == BH_OK ? BH_OK : BH_EPROTO;
     free(ret);
     return rc;
-}
-
-int bh_test_token_deploy(bh_evm_sender *s, bh_address *token, const char *name, const char *symbol,
-                         uint8_t decimals)
-{
-    if (token) memset(token, 0, sizeof *token);
-    if (!s || !token || !name || !symbol) return BH_EINVAL;
-    bh_abi a;
-    bh_abi_init(&a, NULL, 3);
-    bh_abi_string(&a, name);
-    bh_abi_string(&a, symbol);
-    bh_abi_uint(&a, decimals);
-    return deploy(s, token, bh_contract_testtoken_bin, &a);
-}
-
-int bh_test_token_mint(bh_evm_sender *s, const bh_address *token, const bh_address *to,
-                       const bh_u256 *amount)
-{
-    if (!s || !token || !to || !amount) return BH_EINVAL;
-    bh_abi a;
-    bh_abi_init(&a, "mint(address,uint256)", 2);
-    bh_abi_address(&a, to);
-    bh_abi_u256(&a, amount);
-    return send_abi(s, NULL, token, &a);
-}
-
-int bh_test_token_set_lying(bh_evm_sender *s, const bh_address *token, int lying)
-{
-    if (!s || !token) return BH_EINVAL;
-    bh_abi a;
-    bh_abi_init(&a, "setLying(bool)", 1);
-    bh_abi_uint(&a, lying ? 1 : 0);
-    return send_abi(s, NULL, token, &a);
 }
 
 int bh_erc20_balance(bh_rpc *ep, bh_u256 *out, const bh_address *token, const bh_address *holder)

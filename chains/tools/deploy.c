@@ -32,6 +32,7 @@
 #include "bh_hex.h"
 #include "bh_portal.h"
 #include "bh_rpc.h"
+#include "bh_test_token.h"
 
 #define MAX_ATTESTERS 32
 
