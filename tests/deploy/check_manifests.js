@@ -405,13 +405,23 @@ function checkDockerfile() {
   const kw = (list, k) => list.filter((i) => i.getKeyword() === k);
   const args = (i) => i.getArgumentsContent() || '';
 
-  // build stage: the -dev packages the build needs (deploy/install-deps) and node/npm
+  // build stage: the -dev packages the build needs (deploy/install-deps) and node/npm,
+  // none of those only the tests need, and a build without the tests
   const deps = fs.readFileSync(path.join(src, 'deploy/install-deps'), 'utf8');
-  const arr = deps.match(/APT_PACKAGES=\(([\s\S]*?)\n\)/);
-  const wanted = arr ? arr[1].replace(/#.*$/gm, '').split(/\s+/).filter((w) => /-dev$|^cmake$|^pkg-config$|^build-essential$/.test(w)) : [];
+  const aptList = (name) => {
+    const arr = deps.match(new RegExp(`\\b${name}=\\(([\\s\\S]*?)\\n\\)`));
+    return arr ? arr[1].replace(/#.*$/gm, '').split(/\s+/).filter((w) => w) : [];
+  };
+  const buildOnly = (w) => /-dev$|^cmake$|^pkg-config$|^build-essential$/.test(w);
+  const wanted = aptList('APT_PACKAGES').filter(buildOnly);
+  const testOnly = aptList('APT_TEST_PACKAGES').filter(buildOnly);
   ok(wanted.length > 0, 'deploy/install-deps: no APT_PACKAGES');
+  ok(testOnly.length > 0, 'deploy/install-deps: no -dev package in APT_TEST_PACKAGES');
   const buildPkgs = kw(build, 'RUN').flatMap((i) => aptInstalls(args(i)));
   for (const p of wanted.concat(['nodejs', 'npm'])) ok(buildPkgs.includes(p), `Dockerfile build stage: does not install ${p}`);
+  for (const p of testOnly) ok(!buildPkgs.includes(p), `Dockerfile build stage: installs ${p}, which only the tests need`);
+  ok(kw(build, 'RUN').some((i) => /cmake -S .* -DBUILD_TESTING=OFF\b/.test(args(i))),
+     'Dockerfile build stage: must configure with -DBUILD_TESTING=OFF');
   ok(kw(build, 'RUN').some((i) => /cmake --build .*--target bulkhead vaultctl bulkhead-deploy/.test(args(i))),
      'Dockerfile build stage: must build the targets bulkhead vaultctl bulkhead-deploy');
   ok(kw(build, 'RUN').some((i) => /npm (ci|install)\b/.test(args(i))), 'Dockerfile build stage: no npm install of tests/node');
