@@ -128,53 +128,75 @@ int it_mine(const char *url, uint64_t n)
 
 /* ---- anvil ---- */
 
-int it_anvil_start(it_anvil *a, uint64_t chain_id, const char *const *extra)
+/* One attempt to run anvil on port and see it answer; 0 or -1 (a->pid 0). */
+static int anvil_try(it_anvil *a, int port, uint64_t chain_id, const char *const *extra)
+{
+    a->port = port;
+    a->chain_id = chain_id;
+    snprintf(a->url, sizeof a->url, "http://127.0.0.1:%d", a->port);
+    char ports[16], cid[32];
+    snprintf(ports, sizeof ports, "%d", a->port);
+    snprintf(cid, sizeof cid, "%llu", (unsigned long long)chain_id);
+    const char *argv[32] = {ANVIL_BIN, "--host",     "127.0.0.1", "--port",
+                            ports,     "--chain-id", cid,         "--silent"};
+    int argc = 8;
+    for (int i = 0; extra && extra[i] && argc < 30; i++)
+        argv[argc++] = extra[i];
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        execv(ANVIL_BIN, (char *const *)argv);
+        fprintf(stderr, "cannot exec %s: %s\n", ANVIL_BIN, strerror(errno));
+        _exit(127);
+    }
+    a->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        sleep_ms(25);
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            a->pid = 0;
+            return -1; /* died: port taken? */
+        }
+        const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}";
+        char *ans = http_post(a->url, req, strlen(req), 1000, NULL);
+        if (ans) {
+            free(ans);
+            return 0;
+        }
+    }
+    if (a->pid) it_anvil_stop(a);
+    return -1;
+}
+
+static void curl_once(void)
 {
     static int curl_ready;
     if (!curl_ready) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         curl_ready = 1;
     }
+}
+
+int it_anvil_start(it_anvil *a, uint64_t chain_id, const char *const *extra)
+{
+    curl_once();
     memset(a, 0, sizeof *a);
-    for (int attempt = 0; attempt < 5; attempt++) {
-        a->port = free_port();
-        a->chain_id = chain_id;
-        snprintf(a->url, sizeof a->url, "http://127.0.0.1:%d", a->port);
-        char port[16], cid[32];
-        snprintf(port, sizeof port, "%d", a->port);
-        snprintf(cid, sizeof cid, "%llu", (unsigned long long)chain_id);
-        const char *argv[32] = {ANVIL_BIN, "--host",     "127.0.0.1", "--port",
-                                port,      "--chain-id", cid,         "--silent"};
-        int argc = 8;
-        for (int i = 0; extra && extra[i] && argc < 30; i++)
-            argv[argc++] = extra[i];
-        argv[argc] = NULL;
-        pid_t pid = fork();
-        if (pid < 0) return -1;
-        if (pid == 0) {
-            execv(ANVIL_BIN, (char *const *)argv);
-            fprintf(stderr, "cannot exec %s: %s\n", ANVIL_BIN, strerror(errno));
-            _exit(127);
-        }
-        a->pid = pid;
-        for (int i = 0; i < 200; i++) {
-            sleep_ms(25);
-            int st;
-            if (waitpid(pid, &st, WNOHANG) == pid) {
-                a->pid = 0;
-                break; /* died: port taken? try another */
-            }
-            const char *req =
-                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}";
-            char *ans = http_post(a->url, req, strlen(req), 1000, NULL);
-            if (ans) {
-                free(ans);
-                return 0;
-            }
-        }
-        if (a->pid) it_anvil_stop(a);
-    }
+    for (int attempt = 0; attempt < 5; attempt++)
+        if (anvil_try(a, free_port(), chain_id, extra) == 0) return 0;
     fprintf(stderr, "anvil did not start (%s)\n", ANVIL_BIN);
+    return -1;
+}
+
+int it_anvil_start_on(it_anvil *a, int port, uint64_t chain_id, const char *const *extra)
+{
+    curl_once();
+    memset(a, 0, sizeof *a);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        if (anvil_try(a, port, chain_id, extra) == 0) return 0;
+        sleep_ms(300);
+    }
+    fprintf(stderr, "anvil did not start on port %d (%s)\n", port, ANVIL_BIN);
     return -1;
 }
 
@@ -208,6 +230,7 @@ struct it_fake {
     atomic_uint requests;
     atomic_uint connections;
     atomic_int active; /* connection threads still running */
+    atomic_uint delay_ms; /* IT_FAKE_SLOW */
 };
 
 static int read_request(int fd, char **body, size_t *body_len)
@@ -348,6 +371,14 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
     default:
         break;
     }
+    if (f->mode == IT_FAKE_SLOW) {
+        unsigned left = atomic_load(&f->delay_ms);
+        while (left && !atomic_load(&f->stop)) {
+            unsigned step = left < 20 ? left : 20;
+            sleep_ms(step);
+            left -= step;
+        }
+    }
     json_t *r = json_loads(req, 0, NULL);
     const char *method = json_string_value(json_object_get(r, "method"));
     if (f->mode == IT_FAKE_RANGE_LIMIT && method && strcmp(method, "eth_getLogs") == 0) {
@@ -482,6 +513,11 @@ unsigned it_fake_requests(const it_fake *f)
 unsigned it_fake_connections(const it_fake *f)
 {
     return atomic_load(&((it_fake *)f)->connections);
+}
+
+void it_fake_set_delay(it_fake *f, unsigned ms)
+{
+    atomic_store(&f->delay_ms, ms);
 }
 
 void it_fake_stop(it_fake *f)

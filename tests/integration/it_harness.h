@@ -26,6 +26,9 @@ typedef struct {
  * and wait until it answers. extra: more arguments or NULL.
  * Returns 0 on success, -1 (with a message on stderr) otherwise. */
 int it_anvil_start(it_anvil *a, uint64_t chain_id, const char *const *extra);
+/* The same on a given port (a chain restarted where its endpoints point):
+ * retried for a few seconds while the port is still held. */
+int it_anvil_start_on(it_anvil *a, int port, uint64_t chain_id, const char *const *extra);
 void it_anvil_stop(it_anvil *a);
 
 /* Raw JSON-RPC call to url; params is stolen. Returns the result (caller
@@ -48,6 +51,7 @@ typedef enum {
     IT_FAKE_RANGE_LIMIT, /* forward, but refuse eth_getLogs spanning > 8 blocks */
     IT_FAKE_DROP_LOG,    /* forward; silently drop the 2nd log of eth_getLogs answers */
     IT_FAKE_BAD_LOGS,    /* forward; eth_getLogs entries get a number as logIndex */
+    IT_FAKE_SLOW,        /* forward, each answer held back it_fake_set_delay ms (a tarpit) */
 } it_fake_mode;
 
 typedef struct it_fake it_fake;
@@ -59,6 +63,9 @@ const char *it_fake_url(const it_fake *f);
 /* Requests served and TCP connections accepted so far. */
 unsigned it_fake_requests(const it_fake *f);
 unsigned it_fake_connections(const it_fake *f);
+/* IT_FAKE_SLOW: hold each answer back this long (0: none); takes effect
+ * from the next request. */
+void it_fake_set_delay(it_fake *f, unsigned ms);
 void it_fake_stop(it_fake *f);
 
 /* Parse 64 hex digits into a key. */

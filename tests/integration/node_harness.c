@@ -3,6 +3,7 @@
 #endif
 #include "node_harness.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -273,6 +274,56 @@ static int start_anvil(it_anvil *a, uint64_t chain_id, const char *const *extra)
     return -1;
 }
 
+/* Chain i's anvil (on `port`, 0: a free one), its rpc and senders, its
+ * Portal; the same steps give the same addresses on a fresh chain. */
+static int chain_up(nh_world *w, size_t i, int port)
+{
+    nh_chain *c = &w->ch[i];
+    /* Mixed mining: transactions mine at once, and a block every block_ms
+     * keeps confirmations accruing while nothing else happens. */
+    char bt[32];
+    snprintf(bt, sizeof bt, "%u.%03u", w->o.block_ms / 1000, w->o.block_ms % 1000);
+    const char *extra[] = {"--mixed-mining", "--block-time", bt, "--gas-limit", "60000000", NULL};
+    snprintf(c->name, sizeof c->name, "%s", chain_names[i]);
+    c->bridge_id = (uint16_t)(i + 1);
+    uint64_t id = w->o.evm_id_base + i + 1;
+    int rc = port ? it_anvil_start_on(&c->anvil, port, id, extra) : start_anvil(&c->anvil, id, extra);
+    if (rc != 0) return fail("anvil for %s did not start", c->name);
+    if (w->n_chains < i + 1) w->n_chains = i + 1;
+    bh_rpc_options ro = {.url = c->anvil.url, .timeout_ms = 30000, .max_retries = 2};
+    if (bh_rpc_create(&c->rpc, &ro) != BH_OK) return fail("rpc");
+    c->deployer = make_sender(w, i, 0);
+    c->user = make_sender(w, i, 1);
+    c->attacker = make_sender(w, i, 5);
+    c->flooder_s = make_sender(w, i, 7);
+    if (!c->deployer || !c->user || !c->attacker || !c->flooder_s) return fail("senders");
+    /* i empty transactions first: the deployer's contracts get other
+     * addresses on every chain, so no address means two things. */
+    for (size_t step = 0; step < i; step++)
+        if (bh_evm_sender_send(c->deployer, NULL, bh_evm_sender_address(c->deployer), NULL, NULL,
+                               0) != BH_OK)
+            return fail("nonce step on %s: %s", c->name, bh_evm_sender_last_error(c->deployer));
+    if (deploy_portal(w, i) != 0) return -1;
+    return head_block(w, i, &c->start_block);
+}
+
+/* Remotes registered both ways, then the native tokens. */
+static int wire_up(nh_world *w)
+{
+    for (size_t i = 0; i < w->n_chains; i++)
+        for (size_t j = 0; j < w->n_chains; j++) {
+            if (i == j) continue;
+            if (bh_portal_register_remote(w->ch[i].deployer, &w->ch[i].portal, w->ch[j].bridge_id,
+                                          &w->ch[j].portal) != BH_OK)
+                return fail("registerRemote %s -> %s: %s", w->ch[i].name, w->ch[j].name,
+                            bh_evm_sender_last_error(w->ch[i].deployer));
+        }
+    if (deploy_token(w, NH_A, "TKA", &w->tka) != 0) return -1;
+    if (deploy_token(w, NH_B, "TKB", &w->tkb) != 0) return -1;
+    if (w->o.tkc && deploy_token(w, NH_C, "TKC", &w->tkc) != 0) return -1;
+    return 0;
+}
+
 int nh_world_start(nh_world *w, const nh_opts *o)
 {
     memset(w, 0, sizeof *w);
@@ -297,52 +348,46 @@ int nh_world_start(nh_world *w, const nh_opts *o)
         if (bh_attest_address(w->ctx, &w->att_addr[i], &w->att[i]) != BH_OK)
             return fail("attester address");
     }
-    bh_seckey k;
-    it_key(&k, anvil_keys[1]);
-    if (bh_attest_address(w->ctx, &w->user, &k) != BH_OK) return fail("user address");
-    it_key(&k, anvil_keys[5]);
-    if (bh_attest_address(w->ctx, &w->attacker, &k) != BH_OK) return fail("attacker address");
-    bh_seckey_clear(&k);
+    if (nh_dev_address(w, 1, &w->user) != 0 || nh_dev_address(w, 5, &w->attacker) != 0)
+        return fail("dev addresses");
+    for (size_t i = 0; i < w->o.n_chains; i++)
+        if (chain_up(w, i, 0) != 0) return -1;
+    return wire_up(w);
+}
 
-    /* Mixed mining: transactions mine at once, and a block every block_ms
-     * keeps confirmations accruing while nothing else happens. */
-    char bt[32];
-    snprintf(bt, sizeof bt, "%u.%03u", w->o.block_ms / 1000, w->o.block_ms % 1000);
-    const char *extra[] = {"--mixed-mining", "--block-time", bt, "--gas-limit", "60000000", NULL};
-    for (size_t i = 0; i < w->o.n_chains; i++) {
-        nh_chain *c = &w->ch[i];
-        snprintf(c->name, sizeof c->name, "%s", chain_names[i]);
-        c->bridge_id = (uint16_t)(i + 1);
-        if (start_anvil(&c->anvil, w->o.evm_id_base + i + 1, extra) != 0)
-            return fail("anvil for %s did not start", c->name);
-        w->n_chains = i + 1;
-        bh_rpc_options ro = {.url = c->anvil.url, .timeout_ms = 30000, .max_retries = 2};
-        if (bh_rpc_create(&c->rpc, &ro) != BH_OK) return fail("rpc");
-        c->deployer = make_sender(w, i, 0);
-        c->user = make_sender(w, i, 1);
-        c->attacker = make_sender(w, i, 5);
-        c->flooder_s = make_sender(w, i, 7);
-        if (!c->deployer || !c->user || !c->attacker || !c->flooder_s) return fail("senders");
-        /* i empty transactions first: the deployer's contracts get other
-         * addresses on every chain, so no address means two things. */
-        for (size_t step = 0; step < i; step++)
-            if (bh_evm_sender_send(c->deployer, NULL, bh_evm_sender_address(c->deployer), NULL,
-                                   NULL, 0) != BH_OK)
-                return fail("nonce step on %s: %s", c->name, bh_evm_sender_last_error(c->deployer));
-        if (deploy_portal(w, i) != 0) return -1;
-        if (head_block(w, i, &c->start_block) != 0) return -1;
-    }
+/* Senders, rpc and anvil of chain i gone (the world keeps its settings). */
+static void chain_down(nh_chain *c)
+{
+    bh_evm_sender_destroy(c->deployer);
+    bh_evm_sender_destroy(c->user);
+    bh_evm_sender_destroy(c->attacker);
+    bh_evm_sender_destroy(c->flooder_s);
+    c->deployer = c->user = c->attacker = c->flooder_s = NULL;
+    bh_rpc_destroy(c->rpc);
+    c->rpc = NULL;
+    it_anvil_stop(&c->anvil);
+}
+
+int nh_world_restart_chains(nh_world *w)
+{
+    nh_chain old[NH_MAX_CHAINS];
+    memcpy(old, w->ch, sizeof old);
+    bh_address tka = w->tka, tkb = w->tkb, tkc = w->tkc;
     for (size_t i = 0; i < w->n_chains; i++)
-        for (size_t j = 0; j < w->n_chains; j++) {
-            if (i == j) continue;
-            if (bh_portal_register_remote(w->ch[i].deployer, &w->ch[i].portal, w->ch[j].bridge_id,
-                                          &w->ch[j].portal) != BH_OK)
-                return fail("registerRemote %s -> %s: %s", w->ch[i].name, w->ch[j].name,
-                            bh_evm_sender_last_error(w->ch[i].deployer));
-        }
-    if (deploy_token(w, NH_A, "TKA", &w->tka) != 0) return -1;
-    if (deploy_token(w, NH_B, "TKB", &w->tkb) != 0) return -1;
-    if (w->o.tkc && deploy_token(w, NH_C, "TKC", &w->tkc) != 0) return -1;
+        chain_down(&w->ch[i]);
+    memset(w->flooder, 0, sizeof w->flooder);
+    for (size_t i = 0; i < w->n_chains; i++) {
+        int port = old[i].anvil.port;
+        memset(&w->ch[i], 0, sizeof w->ch[i]);
+        if (chain_up(w, i, port) != 0) return -1;
+        if (memcmp(&w->ch[i].portal, &old[i].portal, sizeof old[i].portal) != 0)
+            return fail("fresh %s: the Portal got another address", w->ch[i].name);
+        w->ch[i].start_block = old[i].start_block;
+    }
+    if (wire_up(w) != 0) return -1;
+    if (memcmp(&tka, &w->tka, sizeof tka) || memcmp(&tkb, &w->tkb, sizeof tkb) ||
+        memcmp(&tkc, &w->tkc, sizeof tkc))
+        return fail("fresh chains: a native token got another address");
     return 0;
 }
 
@@ -350,17 +395,8 @@ void nh_world_stop(nh_world *w)
 {
     for (unsigned id = 1; id <= NH_MAX_NODES; id++)
         if (w->node[id - 1].pid > 0) nh_node_kill(w, id);
-    for (size_t i = 0; i < NH_MAX_CHAINS; i++) {
-        nh_chain *c = &w->ch[i];
-        bh_evm_sender_destroy(c->deployer);
-        bh_evm_sender_destroy(c->user);
-        bh_evm_sender_destroy(c->attacker);
-        bh_evm_sender_destroy(c->flooder_s);
-        c->deployer = c->user = c->attacker = c->flooder_s = NULL;
-        bh_rpc_destroy(c->rpc);
-        c->rpc = NULL;
-        it_anvil_stop(&c->anvil);
-    }
+    for (size_t i = 0; i < NH_MAX_CHAINS; i++)
+        chain_down(&w->ch[i]);
     bh_attest_destroy(w->ctx);
     w->ctx = NULL;
     for (unsigned i = 0; i < NH_MAX_NODES; i++)
@@ -485,6 +521,7 @@ int nh_node_running(nh_world *w, unsigned id)
     int st;
     if (waitpid(n->pid, &st, WNOHANG) == n->pid) {
         n->pid = 0;
+        n->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         return 0;
     }
     return 1;
@@ -540,6 +577,7 @@ int nh_node_start(nh_world *w, unsigned id, unsigned timeout_ms)
         _exit(127);
     }
     n->pid = pid;
+    n->exit_status = -1;
     n->starts++;
     uint64_t end = nh_now_ms() + timeout_ms;
     for (;;) {
@@ -577,8 +615,8 @@ int nh_node_stop(nh_world *w, unsigned id, unsigned timeout_ms)
         nh_sleep_ms(20);
     }
     n->pid = 0;
-    if (WIFEXITED(st)) return WEXITSTATUS(st);
-    return 128 + WTERMSIG(st);
+    n->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return n->exit_status;
 }
 
 void nh_node_kill(nh_world *w, unsigned id)
@@ -1004,31 +1042,61 @@ int nh_rogue_forge(nh_world *w, int burn, const bh_address *token, uint16_t toke
                          w->ch[to].bridge_id, rcpt, amount, fee);
 }
 
-int nh_flood(nh_world *w, size_t from, const bh_address *token, unsigned n, unsigned per_tx,
-             bh_u128 amount, size_t to, const bh_address *rcpt)
+int nh_flooder(nh_world *w, size_t chain, bh_address *out)
+{
+    nh_chain *c = &w->ch[chain];
+    if (is_zero_addr(&w->flooder[chain]) &&
+        nh_deploy(c->flooder_s, bh_test_contract_flooder_bin, NULL, 0, &w->flooder[chain]) != 0)
+        return -1;
+    if (out) *out = w->flooder[chain];
+    return 0;
+}
+
+/* n Flooder calls of `sig` (portal, token, k, amount, to chain, rcpt), per_tx at a time. */
+static int flood_calls(nh_world *w, size_t from, const char *sig, const bh_address *token,
+                       unsigned n, unsigned per_tx, bh_u128 amount, size_t to,
+                       const bh_bytes32 *rcpt)
 {
     nh_chain *c = &w->ch[from];
-    if (is_zero_addr(&w->flooder) &&
-        nh_deploy(c->flooder_s, bh_test_contract_flooder_bin, NULL, 0, &w->flooder) != 0)
-        return -1;
-    bh_bytes32 r;
-    bh_address_to_bytes32(&r, rcpt);
+    if (nh_flooder(w, from, NULL) != 0) return -1;
     bh_u256 a;
     bh_u256_from_u128(&a, amount);
     for (unsigned done = 0; done < n;) {
         unsigned k = n - done < per_tx ? n - done : per_tx;
         bh_abi x;
-        bh_abi_init(&x, "flood(address,address,uint256,uint256,uint16,bytes32)", 6);
+        bh_abi_init(&x, sig, 6);
         bh_abi_address(&x, &c->portal);
         bh_abi_address(&x, token);
         bh_abi_uint(&x, k);
         bh_abi_u256(&x, &a);
         bh_abi_uint(&x, w->ch[to].bridge_id);
-        bh_abi_bytes32(&x, &r);
-        if (send_abi(c->flooder_s, NULL, &w->flooder, &x, "flood") != 0) return -1;
+        bh_abi_bytes32(&x, rcpt);
+        if (send_abi(c->flooder_s, NULL, &w->flooder[from], &x, sig) != 0) return -1;
         done += k;
     }
     return 0;
+}
+
+int nh_flood_raw(nh_world *w, size_t from, const bh_address *token, unsigned n, unsigned per_tx,
+                 bh_u128 amount, size_t to, const bh_bytes32 *rcpt)
+{
+    return flood_calls(w, from, "flood(address,address,uint256,uint256,uint16,bytes32)", token, n,
+                       per_tx, amount, to, rcpt);
+}
+
+int nh_flood(nh_world *w, size_t from, const bh_address *token, unsigned n, unsigned per_tx,
+             bh_u128 amount, size_t to, const bh_address *rcpt)
+{
+    bh_bytes32 r;
+    bh_address_to_bytes32(&r, rcpt);
+    return nh_flood_raw(w, from, token, n, per_tx, amount, to, &r);
+}
+
+int nh_flood_burn(nh_world *w, size_t from, const bh_address *wrapped, unsigned n, unsigned per_tx,
+                  bh_u128 amount, size_t to, const bh_bytes32 *rcpt)
+{
+    return flood_calls(w, from, "floodBurn(address,address,uint256,uint256,uint16,bytes32)",
+                       wrapped, n, per_tx, amount, to, rcpt);
 }
 
 /* ---- vaultctl ---- */
@@ -1169,4 +1237,164 @@ long nh_vault_journal_count(const nh_world *w, unsigned id, const char *vault, c
     }
     json_decref(j);
     return count;
+}
+
+/* ---- adversary helpers ---- */
+
+int nh_dev_address(nh_world *w, unsigned key_index, bh_address *out)
+{
+    if (key_index >= 10 || !w->ctx) return fail("no dev key #%u", key_index);
+    bh_seckey k;
+    it_key(&k, anvil_keys[key_index]);
+    int rc = bh_attest_address(w->ctx, out, &k);
+    bh_seckey_clear(&k);
+    return rc == BH_OK ? 0 : fail("address of dev key #%u", key_index);
+}
+
+int nh_send_call(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *to, bh_abi *a,
+                 const char *what)
+{
+    bh_evm_receipt mine;
+    int rc = send_abi(s, r ? r : &mine, to, a, what);
+    if (rc == 0 && !r) bh_evm_receipt_clear(&mine);
+    return rc;
+}
+
+int nh_send_unlocked(nh_world *w, size_t chain, unsigned key_index, const bh_address *to,
+                     const unsigned char *data, size_t len, uint64_t gas, char tx_hash[67])
+{
+    bh_address from;
+    if (nh_dev_address(w, key_index, &from) != 0) return -1;
+    char f[43], t[43], g[19];
+    addr_hex(f, &from);
+    addr_hex(t, to);
+    bh_rpc_format_quantity(g, gas);
+    char *hex = malloc(2 * len + 3);
+    if (!hex) return fail("out of memory");
+    hex[0] = '0';
+    hex[1] = 'x';
+    bh_hex_encode(hex + 2, data, len);
+    hex[2 + 2 * len] = '\0';
+    json_t *r = it_rpc(w->ch[chain].anvil.url, "eth_sendTransaction",
+                       json_pack("[{s:s,s:s,s:s,s:s}]", "from", f, "to", t, "gas", g, "data", hex));
+    free(hex);
+    const char *h = json_string_value(r);
+    int rc = h && strlen(h) == 66 ? 0 : -1;
+    if (rc == 0) snprintf(tx_hash, 67, "%s", h);
+    json_decref(r);
+    return rc ? fail("eth_sendTransaction on %s failed", w->ch[chain].name) : 0;
+}
+
+int nh_wait_receipt(nh_world *w, size_t chain, const char *tx_hash, unsigned timeout_ms,
+                    uint64_t *block, int *ok)
+{
+    uint64_t end = nh_now_ms() + timeout_ms;
+    for (;;) {
+        json_t *r = it_rpc(w->ch[chain].anvil.url, "eth_getTransactionReceipt",
+                           json_pack("[s]", tx_hash));
+        if (json_is_object(r)) {
+            uint64_t b = 0, st = 0;
+            int got = bh_rpc_read_quantity(&b, json_object_get(r, "blockNumber")) == BH_OK &&
+                      bh_rpc_read_quantity(&st, json_object_get(r, "status")) == BH_OK;
+            json_decref(r);
+            if (!got) return fail("receipt of %s on %s is unreadable", tx_hash, w->ch[chain].name);
+            if (block) *block = b;
+            if (ok) *ok = st == 1;
+            return 0;
+        }
+        json_decref(r);
+        if (nh_now_ms() > end) break;
+        nh_sleep_ms(25);
+    }
+    return fail("no receipt of %s on %s within %u ms", tx_hash, w->ch[chain].name, timeout_ms);
+}
+
+int nh_node_enable_metrics(nh_world *w, unsigned id)
+{
+    json_t *cfg = nh_node_config(w, id);
+    if (!cfg) return -1;
+    json_object_set_new(cfg, "metrics",
+                        json_pack("{s:s,s:i,s:i}", "bind", "127.0.0.1", "port", 0,
+                                  "snapshot_interval_s", 1));
+    return nh_node_write_config(w, id, cfg);
+}
+
+int nh_node_metrics_port(nh_world *w, unsigned id, unsigned timeout_ms, int *port)
+{
+    nh_node *n = node_of(w, id);
+    if (!n) return fail("no node %u", id);
+    uint64_t end = nh_now_ms() + timeout_ms;
+    for (;;) {
+        char *text = read_file(n->log, n->log_mark);
+        const char *line = text ? strstr(text, "event=metrics_listening") : NULL;
+        char v[16];
+        int rc = line ? nh_log_field(line, "port", v, sizeof v) : -1;
+        free(text);
+        if (rc == 0) {
+            *port = atoi(v);
+            return *port > 0 ? 0 : fail("node %u logged port %s", id, v);
+        }
+        if (nh_now_ms() > end) break;
+        nh_sleep_ms(50);
+    }
+    return fail("node %u logged no event=metrics_listening within %u ms", id, timeout_ms);
+}
+
+int nh_http_get(int port, const char *path, int *status, char **body)
+{
+    *status = 0;
+    *body = NULL;
+    CURL *c = curl_easy_init();
+    if (!c) return fail("curl_easy_init");
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    FILE *mem = NULL;
+    size_t len = 0;
+    char *buf = NULL;
+    mem = open_memstream(&buf, &len);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, mem);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    fclose(mem);
+    if (rc != CURLE_OK) {
+        free(buf);
+        return fail("GET %s: %s", url, curl_easy_strerror(rc));
+    }
+    *status = (int)code;
+    *body = buf;
+    return 0;
+}
+
+int nh_metric(const char *text, const char *family, const char *const *labels, double *value)
+{
+    size_t fl = strlen(family);
+    for (const char *line = text; line && *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (len > fl && !memcmp(line, family, fl) && (line[fl] == '{' || line[fl] == ' ')) {
+            const char *close = line[fl] == '{' ? memchr(line, '}', len) : line + fl;
+            int all = close != NULL;
+            for (size_t i = 0; all && labels && labels[i]; i++) {
+                size_t ll = strlen(labels[i]);
+                all = 0;
+                for (const char *p = line + fl; p + ll <= close; p++)
+                    if (!memcmp(p, labels[i], ll) && (p[-1] == '{' || p[-1] == ',') &&
+                        (p[ll] == ',' || p[ll] == '}')) {
+                        all = 1;
+                        break;
+                    }
+            }
+            if (all) {
+                *value = strtod(close + (line[fl] == '{'), NULL);
+                return 0;
+            }
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    return -1;
 }

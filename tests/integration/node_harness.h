@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bh_abi.h"
 #include "bh_attest.h"
 #include "bh_evm_sender.h"
 #include "bh_rpc.h"
@@ -68,6 +69,7 @@ typedef struct {
     pid_t pid;
     off_t log_mark; /* log size when it was last started */
     unsigned starts;
+    int exit_status; /* of the last run once reaped: 0..255, 128 + signal; -1 before */
 } nh_node;
 
 typedef struct {
@@ -94,13 +96,18 @@ typedef struct {
     bh_address tka, tkb, tkc; /* native tokens on A, B, C */
     bh_address user;          /* the same address on every chain */
     bh_address attacker;
-    bh_address flooder; /* Flooder contract on C (zero until used) */
+    bh_address flooder[NH_MAX_CHAINS]; /* Flooder contract per chain (zero until used) */
     nh_node node[NH_MAX_NODES];
 } nh_world;
 
 /* Start the chains, deploy and wire the Portals and tokens, mint
  * 1,000,000 * 10^18 of each native token to the user, make the temp dir. */
 int nh_world_start(nh_world *w, const nh_opts *o);
+
+/* Stop every chain and start it fresh on the same port and EVM chain id,
+ * deployed the same way (same Portal and token addresses, new genesis, no
+ * history): a chain reset behind a node's back. Nodes are left alone. */
+int nh_world_restart_chains(nh_world *w);
 
 /* Kill every node still running (SIGKILL), stop the chains, remove the temp
  * dir (kept if BH_E2E_KEEP is set in the environment). Safe on a partly
@@ -134,7 +141,7 @@ int nh_node_stop(nh_world *w, unsigned id, unsigned timeout_ms);
 /* SIGKILL and reap. */
 void nh_node_kill(nh_world *w, unsigned id);
 
-/* 1 if the node process is running. */
+/* 1 if the node process is running (reaping it sets exit_status). */
 int nh_node_running(nh_world *w, unsigned id);
 
 /* The node's whole log (heap, caller frees; "" if none). */
@@ -232,9 +239,19 @@ int nh_rogue_forge(nh_world *w, int burn, const bh_address *token, uint16_t toke
 
 /* n real locks of `amount` of TestToken `token` on chain `from` towards `to`
  * (recipient rcpt), per_tx of them per transaction, by the Flooder contract
- * (deployed on first use). */
+ * of that chain (deployed on first use). */
 int nh_flood(nh_world *w, size_t from, const bh_address *token, unsigned n, unsigned per_tx,
              bh_u128 amount, size_t to, const bh_address *rcpt);
+/* The same with a raw 32-byte recipient (e.g. one that is no address). */
+int nh_flood_raw(nh_world *w, size_t from, const bh_address *token, unsigned n, unsigned per_tx,
+                 bh_u128 amount, size_t to, const bh_bytes32 *rcpt);
+/* n real burns of `amount` of `wrapped` on chain `from` towards `to` by the
+ * Flooder of that chain, which must hold n * amount of it (make it the
+ * recipient of a transfer first: nh_flooder gives its address). */
+int nh_flood_burn(nh_world *w, size_t from, const bh_address *wrapped, unsigned n, unsigned per_tx,
+                  bh_u128 amount, size_t to, const bh_bytes32 *rcpt);
+/* The Flooder contract on `chain`, deployed by key #7 on first use. out may be NULL. */
+int nh_flooder(nh_world *w, size_t chain, bh_address *out);
 
 /* ---- vaultctl on a node's data dir ---- */
 
@@ -256,6 +273,38 @@ int nh_vault_outbox_depth(const nh_world *w, unsigned id, const char *vault, siz
 /* Journal entries of kind `kind` ("accept", "freeze", ...) in a vault;
  * NULL kind counts all. Returns the count or -1. */
 long nh_vault_journal_count(const nh_world *w, unsigned id, const char *vault, const char *kind);
+
+/* ---- adversary helpers (test_adversary_*.c) ---- */
+
+/* Address of anvil dev key #key_index (0..9). */
+int nh_dev_address(nh_world *w, unsigned key_index, bh_address *out);
+
+/* Send the ABI call a (cleared) from s to `to` and wait for its receipt; a
+ * revert or a sender error is -1 with `what` and the reason. r may be NULL,
+ * else cleared by the caller with bh_evm_receipt_clear. */
+int nh_send_call(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *to, bh_abi *a,
+                 const char *what);
+
+/* eth_sendTransaction from anvil's unlocked dev account #key_index with an
+ * explicit gas limit, not waiting for it to mine (so several can share a
+ * block while automine is off, and a huge receipt never goes through a
+ * size-capped client). Out: tx_hash "0x" + 64 hex digits. */
+int nh_send_unlocked(nh_world *w, size_t chain, unsigned key_index, const bh_address *to,
+                     const unsigned char *data, size_t len, uint64_t gas, char tx_hash[67]);
+/* Wait for the receipt of tx_hash. Out: block (may be NULL), ok: status 1 (may be NULL). */
+int nh_wait_receipt(nh_world *w, size_t chain, const char *tx_hash, unsigned timeout_ms,
+                    uint64_t *block, int *ok);
+
+/* Add a "metrics" section (127.0.0.1, port 0: any free port) to the node's config. */
+int nh_node_enable_metrics(nh_world *w, unsigned id);
+/* The operator port the node logged (event=metrics_listening) since its last start. */
+int nh_node_metrics_port(nh_world *w, unsigned id, unsigned timeout_ms, int *port);
+/* GET http://127.0.0.1:port/path. Out: status, body (heap, caller frees). */
+int nh_http_get(int port, const char *path, int *status, char **body);
+/* The value of the first sample of `family` in Prometheus text whose labels
+ * include every `labels` entry (exact `name="value"`, NULL-terminated; NULL
+ * or empty: any). Returns 0, or -1 if there is no such sample. */
+int nh_metric(const char *text, const char *family, const char *const *labels, double *value);
 
 /* Helpers for amounts: 10^18 * units. */
 bh_u128 nh_units(uint64_t units);
