@@ -423,6 +423,32 @@ static void test_outbox_peek_to(void **state)
     assert_int_equal(n, 0);
 }
 
+/* One batch that touches more lanes and chains than the write cache first
+ * holds (16): records cached early must stay valid while it grows. */
+static void test_vaults_batch_many_lanes(void **state)
+{
+    fx *f = *state;
+    enum { N = 40 };
+    bh_transfer_msg m[N];
+    bh_vault_result r[N];
+    for (int i = 0; i < N; i++)
+        m[i] = vt_msg(S, S, (uint16_t)(10 + i), (uint64_t)i, 5, 0, 0);
+    assert_int_equal(bh_vault_apply(f->v, r, m, N, T0), BH_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(r[i].status, BH_VAULT_ACCEPTED);
+    assert_true(locked(f) == 5 * N);
+    for (int i = 0; i < N; i++)
+        assert_true(outstanding(f, (uint16_t)(10 + i)) == 5);
+    /* and back from each, with a window on every lane to touch them all */
+    for (int i = 0; i < N; i++)
+        m[i] = vt_msg((uint16_t)(10 + i), S, S, 1, 5, 0, 0);
+    assert_int_equal(bh_vault_apply(f->v, r, m, N, T0), BH_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(r[i].status, BH_VAULT_ACCEPTED);
+    assert_true(locked(f) == 0);
+    assert_audit_clean(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +464,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_names_tampering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_offsets_and_verdicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_peek_to, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_batch_many_lanes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

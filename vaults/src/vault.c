@@ -349,6 +349,12 @@ void bh_vault_close(bh_vault *v)
 {
     if (!v) return;
     if (v->env) mdb_env_close(v->env);
+    for (size_t i = 0; i < v->madeca; i++)
+        free(v->ca[i]);
+    for (size_t i = 0; i < v->madecl; i++)
+        free(v->cl[i]);
+    for (size_t i = 0; i < v->madecc; i++)
+        free(v->cc[i]);
     free(v->ca);
     free(v->cl);
     free(v->cc);
@@ -483,17 +489,33 @@ static int grow(void **p, size_t *cap, size_t need, size_t elt)
     return BH_OK;
 }
 
+/* Slot n of a write cache, zeroed. Entries are allocated one by one and
+ * kept for the handle's life: a write holds pointers to several at once,
+ * and they must not move when the cache grows. */
+static int cache_slot(void ***slots, size_t *cap, size_t *made, size_t n, size_t elt, void **out)
+{
+    if (n == *made) {
+        int rc = grow((void **)slots, cap, n + 1, sizeof **slots);
+        if (rc) return rc;
+        void *e = malloc(elt);
+        if (!e) return BH_ENOMEM;
+        (*slots)[(*made)++] = e;
+    }
+    *out = (*slots)[n];
+    memset(*out, 0, elt);
+    return BH_OK;
+}
+
 static int cache_asset(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, vault_casset **out)
 {
     for (size_t i = 0; i < v->nca; i++)
-        if (!memcmp(&v->ca[i].token, token, 32)) {
-            *out = &v->ca[i];
+        if (!memcmp(&v->ca[i]->token, token, 32)) {
+            *out = v->ca[i];
             return BH_OK;
         }
-    int rc = grow((void **)&v->ca, &v->capca, v->nca + 1, sizeof *v->ca);
+    vault_casset *c;
+    int rc = cache_slot((void ***)&v->ca, &v->capca, &v->madeca, v->nca, sizeof *c, (void **)&c);
     if (rc) return rc;
-    vault_casset *c = &v->ca[v->nca];
-    memset(c, 0, sizeof *c);
     c->token = *token;
     MDB_val k = {32, (void *)token->data}, d;
     rc = mdb_get(txn, v->db_assets, &k, &d);
@@ -519,14 +541,13 @@ static int cache_lane(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, uint16
                       vault_clane **out)
 {
     for (size_t i = 0; i < v->ncl; i++)
-        if (v->cl[i].chain == chain && !memcmp(&v->cl[i].token, token, 32)) {
-            *out = &v->cl[i];
+        if (v->cl[i]->chain == chain && !memcmp(&v->cl[i]->token, token, 32)) {
+            *out = v->cl[i];
             return BH_OK;
         }
-    int rc = grow((void **)&v->cl, &v->capcl, v->ncl + 1, sizeof *v->cl);
+    vault_clane *c;
+    int rc = cache_slot((void ***)&v->cl, &v->capcl, &v->madecl, v->ncl, sizeof *c, (void **)&c);
     if (rc) return rc;
-    vault_clane *c = &v->cl[v->ncl];
-    memset(c, 0, sizeof *c);
     c->token = *token;
     c->chain = chain;
     unsigned char kb[34];
@@ -547,14 +568,13 @@ static int cache_lane(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, uint16
 static int cache_chain(bh_vault *v, MDB_txn *txn, uint16_t chain, vault_cchain **out)
 {
     for (size_t i = 0; i < v->ncc; i++)
-        if (v->cc[i].chain == chain) {
-            *out = &v->cc[i];
+        if (v->cc[i]->chain == chain) {
+            *out = v->cc[i];
             return BH_OK;
         }
-    int rc = grow((void **)&v->cc, &v->capcc, v->ncc + 1, sizeof *v->cc);
+    vault_cchain *c;
+    int rc = cache_slot((void ***)&v->cc, &v->capcc, &v->madecc, v->ncc, sizeof *c, (void **)&c);
     if (rc) return rc;
-    vault_cchain *c = &v->cc[v->ncc];
-    memset(c, 0, sizeof *c);
     c->chain = chain;
     unsigned char kb[2];
     u16_be(kb, chain);
@@ -580,22 +600,22 @@ static int cache_flush(bh_vault *v, MDB_txn *txn)
 {
     int rc = 0;
     for (size_t i = 0; i < v->nca && !rc; i++) {
-        if (!v->ca[i].dirty) continue;
-        MDB_val k = {32, v->ca[i].token.data}, d = {sizeof v->ca[i].a, &v->ca[i].a};
+        if (!v->ca[i]->dirty) continue;
+        MDB_val k = {32, v->ca[i]->token.data}, d = {sizeof v->ca[i]->a, &v->ca[i]->a};
         rc = mdb_put(txn, v->db_assets, &k, &d, 0);
     }
     for (size_t i = 0; i < v->ncl && !rc; i++) {
-        if (!v->cl[i].dirty) continue;
+        if (!v->cl[i]->dirty) continue;
         unsigned char kb[34];
-        lane_key(kb, &v->cl[i].token, v->cl[i].chain);
-        MDB_val k = {34, kb}, d = {sizeof v->cl[i].l, &v->cl[i].l};
+        lane_key(kb, &v->cl[i]->token, v->cl[i]->chain);
+        MDB_val k = {34, kb}, d = {sizeof v->cl[i]->l, &v->cl[i]->l};
         rc = mdb_put(txn, v->db_lanes, &k, &d, 0);
     }
     for (size_t i = 0; i < v->ncc && !rc; i++) {
-        if (!v->cc[i].dirty) continue;
+        if (!v->cc[i]->dirty) continue;
         unsigned char kb[2];
-        u16_be(kb, v->cc[i].chain);
-        MDB_val k = {2, kb}, d = {sizeof v->cc[i].r, &v->cc[i].r};
+        u16_be(kb, v->cc[i]->chain);
+        MDB_val k = {2, kb}, d = {sizeof v->cc[i]->r, &v->cc[i]->r};
         rc = mdb_put(txn, v->db_chains, &k, &d, 0);
     }
     return vault_mdb_status(rc);

@@ -93,12 +93,12 @@ struct bh_vault {
     /* write-txn scratch */
     vault_seq seq;
     uint64_t rejects[BH_REJECT_COUNT_];
-    vault_casset *ca;
-    size_t nca, capca;
-    vault_clane *cl;
-    size_t ncl, capcl;
-    vault_cchain *cc;
-    size_t ncc, capcc;
+    vault_casset **ca; /* made entries, the first n in use */
+    size_t nca, capca, madeca;
+    vault_clane **cl;
+    size_t ncl, capcl, madecl;
+    vault_cchain **cc;
+    size_t ncc, capcc, madecc;
 };
 
 /* LMDB code -> bulkhead status. */
