@@ -144,7 +144,10 @@ static const verb k_verbs[] = {
     {"release", "release ID [--reason R]",
      "Deliver pending transfer ID now. A quarantine hold is applied to the\n"
      "ledger first and is refused (exit 1) while its chain is still frozen or\n"
-     "if applying it would break an invariant.",
+     "if applying it would break an invariant. It counts in its source\n"
+     "chain's 24 h window: if the window is full it stays pending (cause\n"
+     "window) and goes out by itself once it fits; one larger than the whole\n"
+     "window is released now (the operator's override).",
      v_release},
     {"drop", "drop ID [--reason R]",
      "Never deliver pending transfer ID; its ledger effect, if applied, is\n"
@@ -872,9 +875,10 @@ static int pending_action(const opts *o, const char *verb_name, int nargs)
     char reason[BH_VAULT_REASON_MAX + 1];
     snprintf(reason, sizeof reason, "%s", o->reason ? o->reason : verb_name);
     int rc;
-    bh_reject why = BH_REJECT_OK;
+    bh_vault_result res;
+    memset(&res, 0, sizeof res);
     if (!strcmp(verb_name, "release"))
-        rc = bh_vault_release(v, &why, id, o->now, actor_of(o), reason);
+        rc = bh_vault_release_ex(v, &res, id, o->now, actor_of(o), reason);
     else if (!strcmp(verb_name, "drop"))
         rc = bh_vault_drop(v, id, o->now, actor_of(o), reason);
     else
@@ -891,7 +895,14 @@ static int pending_action(const opts *o, const char *verb_name, int nargs)
         return EXIT_REFUSED;
     }
     bh_vault_close(v);
-    if (nargs == 2) {
+    if (res.status == BH_VAULT_DELAYED) {
+        char ts[32];
+        fmt_time(ts, sizeof ts, res.release_at);
+        printf("%s/%" PRIu64 ": not released: the 24 h window of its source chain is full; "
+               "it stays pending (cause window) and goes out by itself once it fits, "
+               "at the earliest %s\n",
+               vault, id, ts);
+    } else if (nargs == 2) {
         char ts[32];
         fmt_time(ts, sizeof ts, release_at);
         printf("%s/%" PRIu64 ": due at %s\n", vault, id, ts);

@@ -484,6 +484,40 @@ static void test_concurrent_with_writer(void **state)
     assert_int_equal(freezes, 12);
 }
 
+/* An operator's release into a full window says so and leaves the transfer
+ * pending; it goes out by itself when the window has room. */
+static void test_vaults_cli_release_window_full(void **state)
+{
+    (void)state;
+    VC(0, "limits", "eth", "USDC", "window.eth=2");
+    assert_int_equal(apply_eth(ETH, SOL, 2, 1500000).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = apply_eth(ETH, SOL, 3, 1000000); /* 1.5 + 1 > 2 */
+    assert_int_equal(r.status, BH_VAULT_DELAYED);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_WINDOW);
+    char id[32];
+    snprintf(id, sizeof id, "eth/%llu", (unsigned long long)r.pending_id);
+    VC(0, "release", id, "--reason", "customer waiting");
+    out_has("not released");
+    out_has("24 h window");
+    out_has("2027-01-16T08:00:00Z");
+    VC(0, "pending", "eth", "--json");
+    json_t *j = out_json();
+    assert_int_equal(json_array_size(j), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "cause")),
+                        "window");
+    json_decref(j);
+    VC(0, "journal", "eth");
+    out_has("24 h window full, waits: customer waiting");
+    bh_vault *v = open_eth();
+    size_t n;
+    assert_int_equal(bh_vault_release_due(v, &n, NOW + 24 * 3600, 0), BH_OK);
+    assert_int_equal(n, 1);
+    bh_vault_close(v);
+    VC(0, "pending", "eth");
+    out_has("nothing pending");
+    VC(0, "audit");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -498,6 +532,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_writing_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_with_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_cli_release_window_full, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

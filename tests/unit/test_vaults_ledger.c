@@ -266,7 +266,14 @@ static void test_window_and_msg_limit(void **state)
     assert_int_equal(r.release_at, t + 24 * 3600); /* when the first 60 slides out */
     r = apply1(f, vt_msg(S, S, 2, 4, 101, 0, 0), t + 7200);
     assert_int_equal(r.status, BH_VAULT_HELD);
-    /* after a day, the window is empty again */
+    /* while the 30 waits for the window, a newer transfer of the lane queues behind it */
+    r = apply1(f, vt_msg(S, S, 2, 6, 1, 0, 0), t + 7200);
+    assert_int_equal(r.status, BH_VAULT_DELAYED);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_WINDOW);
+    /* after a day the window has slid: both go, in order, and then there is room again */
+    size_t n;
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 30 * 3600, 0), BH_OK);
+    assert_int_equal(n, 2);
     assert_int_equal(apply1(f, vt_msg(S, S, 2, 5, 60, 0, 0), t + 30 * 3600).status,
                      BH_VAULT_ACCEPTED);
     /* message-count limit per source chain: a flood costs only its chain */
@@ -423,6 +430,301 @@ static void test_outbox_peek_to(void **state)
     assert_int_equal(n, 0);
 }
 
+static bh_vault_pending pend(fx *f, uint64_t id)
+{
+    bh_vault_pending p;
+    assert_int_equal(bh_vault_pending_get(f->v, &p, id), BH_OK);
+    return p;
+}
+
+typedef struct {
+    uint32_t kind;
+    int n;
+    bh_vault_journal_entry last;
+} jfind;
+
+static int jfind_cb(void *ctx, const bh_vault_journal_entry *e)
+{
+    jfind *j = ctx;
+    if (e->kind == j->kind) {
+        j->n++;
+        j->last = *e;
+    }
+    return 0;
+}
+
+static jfind journal_kind(fx *f, uint32_t kind)
+{
+    jfind j = {.kind = kind};
+    assert_int_equal(bh_vault_each_journal(f->v, 1, jfind_cb, &j), BH_OK);
+    return j;
+}
+
+/* A delayed transfer counts in the window when it is released, so what
+ * goes out in any 24 h window stays within the limit. Booked at arrival,
+ * the 50 below would have left the window at t+25h and let the 60 out in
+ * the same hour as itself: 110 out of a window of 100. */
+static void test_vaults_window_counts_at_release(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "window.1", 100, T0, "op", "r"), BH_OK);
+    uint64_t t = T0 - T0 % 3600, h = 3600;
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), t).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r50 = apply1(f, vt_msg(S, S, 2, 2, 50, 0, 0), t + h);
+    assert_int_equal(r50.status, BH_VAULT_DELAYED);
+    assert_int_equal(r50.cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(r50.release_at, t + 24 * h);
+    size_t n;
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 24 * h - 1, 0), BH_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 24 * h, 0), BH_OK);
+    assert_int_equal(n, 1);
+    /* the 50 now fills half of the window, from hour t+24 on */
+    bh_vault_lane l;
+    assert_int_equal(bh_vault_lane_get(f->v, &l, &f->tok, S), BH_OK);
+    assert_int_equal(l.window_hour[(t / h + 24) % BH_VAULT_WINDOW_SLOTS], t / h + 24);
+    assert_true(l.window_sum[(t / h + 24) % BH_VAULT_WINDOW_SLOTS] == 50);
+    bh_vault_result r60 = apply1(f, vt_msg(S, S, 2, 3, 60, 0, 0), t + 24 * h + 10);
+    assert_int_equal(r60.status, BH_VAULT_DELAYED);
+    assert_int_equal(r60.cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(r60.release_at, t + 48 * h);
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 25 * h, 0), BH_OK);
+    assert_int_equal(n, 0); /* still 50 out in the last 24 h */
+    assert_int_equal(pend(f, r60.pending_id).cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 48 * h, 0), BH_OK);
+    assert_int_equal(n, 1);
+    /* the ledger moved at arrival, as before: the window only times delivery */
+    assert_true(locked(f) == 210 && outstanding(f, 2) == 210);
+    assert_audit_clean(f);
+}
+
+/* First come, first served in a lane: a transfer that waits for room is not
+ * overtaken by smaller ones that would fit the room freed meanwhile. */
+static void test_vaults_window_fifo_no_starvation(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "window.1", 100, T0, "op", "r"), BH_OK);
+    uint64_t t = T0 - T0 % 3600, h = 3600, seq = 1;
+    for (uint64_t i = 0; i < 10; i++)
+        assert_int_equal(apply1(f, vt_msg(S, S, 2, seq++, 10, 0, 0), t + i * h).status,
+                         BH_VAULT_ACCEPTED);
+    bh_vault_result a = apply1(f, vt_msg(S, S, 2, seq++, 90, 0, 0), t + 10 * h);
+    assert_int_equal(a.cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(a.release_at, t + 32 * h); /* when 9 of the 10 slots expired */
+    /* at t+24h room for 10 opens; a new 10 still waits behind the 90 */
+    bh_vault_result c = apply1(f, vt_msg(S, S, 2, seq++, 10, 0, 0), t + 24 * h);
+    assert_int_equal(c.status, BH_VAULT_DELAYED);
+    assert_int_equal(c.cause, BH_VAULT_CAUSE_WINDOW);
+    size_t n;
+    for (uint64_t k = 24; k < 32; k++) {
+        assert_int_equal(bh_vault_release_due(f->v, &n, t + k * h, 0), BH_OK);
+        assert_int_equal(n, 0);
+    }
+    assert_int_equal(pend(f, c.pending_id).release_at, t + 32 * h); /* behind the 90 */
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 32 * h, 0), BH_OK);
+    assert_int_equal(n, 1);
+    bh_vault_pending p;
+    assert_int_equal(bh_vault_pending_get(f->v, &p, a.pending_id), BH_ENOTFOUND);
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 33 * h, 0), BH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(bh_vault_pending_get(f->v, &p, c.pending_id), BH_ENOTFOUND);
+    /* the 90 and the 10 fill the window until the 90 slides out at t+56h */
+    bh_vault_result d = apply1(f, vt_msg(S, S, 2, seq++, 10, 0, 0), t + 34 * h);
+    assert_int_equal(d.release_at, t + 56 * h);
+    assert_int_equal(bh_vault_drop(f->v, d.pending_id, t + 34 * h, "op", "x"), BH_OK);
+    /* the queue is empty again: once there is room the next one goes straight out */
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, seq++, 10, 0, 0), t + 56 * h).status,
+                     BH_VAULT_ACCEPTED);
+    /* all waited with cause window from arrival: the scheduler re-timed none */
+    assert_int_equal(journal_kind(f, BH_VJ_RETIME).n, 0);
+    assert_int_equal(journal_kind(f, BH_VJ_RELEASE).n, 2);
+    assert_audit_clean(f);
+}
+
+/* An operator's release counts in the window too; into a full window it
+ * stays pending until it fits. Only a transfer larger than the window
+ * itself is released past it (nothing else could ever let it out). */
+static void test_vaults_release_respects_window(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "window.1", 100, T0, "op", "r"), BH_OK);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "window.2", 100, T0, "op", "r"), BH_OK);
+    uint64_t t = T0 - T0 % 3600, h = 3600;
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), t).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = apply1(f, vt_msg(S, S, 2, 2, 30, 0, 0), t + h);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(bh_vault_retime(f->v, r.pending_id, 0, t + h, "op", "hold"), BH_OK);
+    bh_vault_result o;
+    assert_int_equal(bh_vault_release_ex(f->v, &o, r.pending_id, t + 2 * h, "bob", "urgent"),
+                     BH_OK);
+    assert_int_equal(o.status, BH_VAULT_DELAYED);
+    assert_int_equal(o.cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(o.release_at, t + 24 * h);
+    assert_int_equal(o.pending_id, r.pending_id);
+    bh_vault_pending p = pend(f, r.pending_id);
+    assert_int_equal(p.cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(p.release_at, t + 24 * h);
+    jfind j = journal_kind(f, BH_VJ_RETIME);
+    assert_int_equal(j.last.id, o.journal_id);
+    assert_string_equal(j.last.actor, "bob");
+    assert_non_null(strstr(j.last.reason, "window full"));
+    assert_non_null(strstr(j.last.reason, "urgent"));
+    bh_vault_outbox_entry ob[8];
+    size_t n;
+    assert_int_equal(bh_vault_outbox_peek(f->v, ob, 8, &n), BH_OK);
+    assert_int_equal(n, 1);
+    /* larger than the window: held for an operator, whose release goes now */
+    bh_vault_result big = apply1(f, vt_msg(S, S, 2, 3, 150, 0, 0), t + 2 * h);
+    assert_int_equal(big.status, BH_VAULT_HELD);
+    assert_int_equal(big.cause, BH_VAULT_CAUSE_CAPACITY);
+    assert_int_equal(bh_vault_release_ex(f->v, &o, big.pending_id, t + 3 * h, "bob", "known"),
+                     BH_OK);
+    assert_int_equal(o.status, BH_VAULT_ACCEPTED);
+    assert_int_equal(bh_vault_outbox_peek(f->v, ob, 8, &n), BH_OK);
+    assert_int_equal(n, 2);
+    /* and it fills the window: the 30 cannot follow a day after the first 100 */
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 24 * h, 0), BH_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 27 * h, 0), BH_OK);
+    assert_int_equal(n, 1);
+    /* a quarantine hold released into a full window: applied now, delivered later */
+    assert_int_equal(bh_vault_freeze(f->v, 2, t + 27 * h, "op", "drill"), BH_OK);
+    bh_vault_result q[2];
+    bh_transfer_msg qm[2] = {vt_msg(2, S, S, 1, 100, 0, 0), vt_msg(2, S, S, 2, 40, 0, 0)};
+    assert_int_equal(bh_vault_apply(f->v, q, qm, 2, t + 27 * h), BH_OK);
+    assert_int_equal(q[0].status, BH_VAULT_HELD);
+    assert_int_equal(bh_vault_unfreeze(f->v, 2, t + 27 * h, "op", "over"), BH_OK);
+    assert_int_equal(bh_vault_release_ex(f->v, &o, q[0].pending_id, t + 27 * h, "op", "a"), BH_OK);
+    assert_int_equal(o.status, BH_VAULT_ACCEPTED);
+    bh_u128 before = locked(f);
+    assert_int_equal(bh_vault_release_ex(f->v, &o, q[1].pending_id, t + 28 * h, "op", "b"), BH_OK);
+    assert_int_equal(o.status, BH_VAULT_DELAYED);
+    assert_true(locked(f) == before - 40); /* the ledger moved */
+    p = pend(f, q[1].pending_id);
+    assert_int_equal(p.applied, 1);
+    assert_int_equal(p.cause, BH_VAULT_CAUSE_WINDOW);
+    j = journal_kind(f, BH_VJ_DELAY);
+    assert_int_equal(j.last.id, o.journal_id);
+    assert_true(j.last.effects & BH_VJ_LOCK_SUB);
+    assert_audit_clean(f);
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 51 * h, 0), BH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(bh_vault_release_ex(f->v, NULL, 1, t, "op", "x"), BH_EINVAL);
+    assert_int_equal(bh_vault_release_ex(f->v, &o, 999, t, "op", "x"), BH_ENOTFOUND);
+    assert_audit_clean(f);
+}
+
+/* Big transfers wait their fixed delay and never count in the window. */
+static void test_vaults_big_skips_window(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "window.1", 100, T0, "op", "r"), BH_OK);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "big_threshold", 500, T0, "op", "r"), BH_OK);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "big_delay", 3600, T0, "op", "r"), BH_OK);
+    uint64_t t = T0 - T0 % 3600;
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), t).status, BH_VAULT_ACCEPTED);
+    bh_vault_result b = apply1(f, vt_msg(S, S, 2, 2, 600, 0, 0), t);
+    assert_int_equal(b.cause, BH_VAULT_CAUSE_BIG);
+    size_t n;
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 3600, 0), BH_OK);
+    assert_int_equal(n, 1); /* the window is full, but it is not counted there */
+    bh_vault_lane l;
+    assert_int_equal(bh_vault_lane_get(f->v, &l, &f->tok, S), BH_OK);
+    bh_u128 sum = 0;
+    for (int i = 0; i < BH_VAULT_WINDOW_SLOTS; i++)
+        sum += l.window_sum[i];
+    assert_true(sum == 100);
+    assert_audit_clean(f);
+}
+
+/* The window lowered below a waiting transfer: it becomes an operator hold
+ * instead of blocking its lane for ever; the lane flows on. */
+static void test_vaults_window_lowered_below_waiting(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "window.1", 100, T0, "op", "r"), BH_OK);
+    uint64_t t = T0 - T0 % 3600, h = 3600;
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), t).status, BH_VAULT_ACCEPTED);
+    bh_vault_result a = apply1(f, vt_msg(S, S, 2, 2, 80, 0, 0), t + h);
+    bh_vault_result b = apply1(f, vt_msg(S, S, 2, 3, 20, 0, 0), t + h);
+    assert_int_equal(b.cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "window.1", 50, t + h, "op", "r"), BH_OK);
+    size_t n;
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 24 * h, 0), BH_OK);
+    assert_int_equal(n, 1);
+    bh_vault_pending p = pend(f, a.pending_id);
+    assert_int_equal(p.cause, BH_VAULT_CAUSE_CAPACITY);
+    assert_int_equal(p.release_at, 0);
+    jfind j = journal_kind(f, BH_VJ_RETIME);
+    assert_int_equal(j.n, 1);
+    assert_string_equal(j.last.actor, "scheduler");
+    assert_int_equal(bh_vault_pending_get(f->v, &p, b.pending_id), BH_ENOTFOUND);
+    /* and a new arrival is not stuck behind the hold */
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 4, 20, 0, 0), t + 24 * h).status, BH_VAULT_ACCEPTED);
+    /* dropping a waiting transfer leaves the lane's queue too */
+    bh_vault_result c = apply1(f, vt_msg(S, S, 2, 5, 20, 0, 0), t + 24 * h);
+    assert_int_equal(c.cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(bh_vault_drop(f->v, c.pending_id, t + 24 * h, "op", "cancel"), BH_OK);
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 6, 10, 0, 0), t + 24 * h).status, BH_VAULT_ACCEPTED);
+    assert_audit_clean(f);
+}
+
+/* Raw LMDB access to a vault's environment, as another build would do. */
+static MDB_env *raw_env(fx *f)
+{
+    MDB_env *env;
+    char path[600];
+    snprintf(path, sizeof path, "%s/vaults/home", f->dir);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
+    return env;
+}
+
+/* A pending transfer written before windows counted at release was booked
+ * at arrival: it goes out when due, without being counted a second time. */
+static void test_vaults_old_pending_not_counted_twice(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "window.1", 100, T0, "op", "r"), BH_OK);
+    uint64_t t = T0 - T0 % 3600;
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), t).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = apply1(f, vt_msg(S, S, 2, 2, 50, 0, 0), t);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_WINDOW);
+    assert_int_equal(bh_vault_retime(f->v, r.pending_id, t + 60, t, "op", "old"), BH_OK);
+    bh_vault_close(f->v);
+    /* rewrite it as the previous code stored it: applied = 1, nothing else */
+    MDB_env *env = raw_env(f);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "pending", 0, &dbi), 0);
+    unsigned char kb[8] = {0};
+    kb[7] = (unsigned char)r.pending_id;
+    MDB_val k = {8, kb}, d;
+    assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
+    unsigned char rec[1024];
+    assert_true(d.mv_size <= sizeof rec);
+    memcpy(rec, d.mv_data, d.mv_size);
+    uint32_t one = 1;
+    memcpy(rec + 20, &one, 4); /* created, release_at, cause, applied */
+    d.mv_data = rec;
+    assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    f->v = vt_open(f->dir, "home", NULL);
+    size_t n;
+    assert_int_equal(bh_vault_release_due(f->v, &n, t + 60, 0), BH_OK);
+    assert_int_equal(n, 1);
+    bh_vault_lane l;
+    assert_int_equal(bh_vault_lane_get(f->v, &l, &f->tok, S), BH_OK);
+    bh_u128 sum = 0;
+    for (int i = 0; i < BH_VAULT_WINDOW_SLOTS; i++)
+        sum += l.window_sum[i];
+    assert_true(sum == 100);
+    assert_audit_clean(f);
+}
+
 /* One batch that touches more lanes and chains than the write cache first
  * holds (16): records cached early must stay valid while it grows. */
 static void test_vaults_batch_many_lanes(void **state)
@@ -464,7 +766,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_names_tampering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_offsets_and_verdicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_peek_to, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_window_counts_at_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_window_fifo_no_starvation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_release_respects_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_big_skips_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_window_lowered_below_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_batch_many_lanes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_old_pending_not_counted_twice, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,7 +100,8 @@ typedef enum {
 typedef enum {
     BH_VAULT_CAUSE_NONE = 0,
     BH_VAULT_CAUSE_BUCKET,     /* token bucket empty: waits for refill */
-    BH_VAULT_CAUSE_WINDOW,     /* 24 h window full: waits for it to slide */
+    BH_VAULT_CAUSE_WINDOW,     /* 24 h window full, or earlier transfers of the
+                                  lane wait for it: re-checked at every release */
     BH_VAULT_CAUSE_BIG,        /* at or above the big-transfer threshold */
     BH_VAULT_CAUSE_CAPACITY,   /* larger than a bucket or window: operator */
     BH_VAULT_CAUSE_QUARANTINE, /* a chain is quarantined: operator; not applied */
@@ -261,6 +262,13 @@ BH_WARN_UNUSED_RESULT int bh_vault_source_next(bh_vault *v, uint16_t chain, uint
 
 /* Move pending transfers that are applied and due (release_at <= now) to
  * the outbox, oldest first, at most max of them (0 = no bound).
+ * A transfer counts in its source lane's 24 h window when it is released
+ * here, not when it arrived; one that does not fit stays pending (cause
+ * window, release_at = the earliest time it could fit) and is re-checked at
+ * every call, whatever its release_at; later transfers of the same lane
+ * wait behind it, so a large one is not starved by small ones. One that can
+ * never fit (the window was lowered below it) becomes an operator hold
+ * (cause capacity). Big transfers do not count in the window.
  * Out: released  how many moved. */
 BH_WARN_UNUSED_RESULT int bh_vault_release_due(bh_vault *v, size_t *released, uint64_t now,
                                                size_t max);
@@ -285,11 +293,26 @@ BH_WARN_UNUSED_RESULT int bh_vault_asset_add(bh_vault *v, const bh_bytes32 *toke
 
 /* Release a pending transfer to the outbox now. A quarantine hold is
  * applied first (replay of invariants; the quarantine must be lifted).
+ * The transfer counts in its source lane's 24 h window now (big transfers
+ * excepted); if the window cannot take it yet it is not delivered but
+ * stays pending, delayed with cause window until it fits (see
+ * bh_vault_release_due), and BH_OK is returned: use bh_vault_release_ex to
+ * tell the two apart. A transfer larger than the whole window (a capacity
+ * hold) can never fit: releasing it is the operator's override, it goes now
+ * and fills the window.
  * Returns: BH_OK; BH_ENOTFOUND; BH_ESTATE if a chain it touches is still
  *          quarantined; BH_EINVARIANT (with *why) if applying it would break
  *          the ledger. Out: why  optional, reject reason on BH_EINVARIANT. */
 BH_WARN_UNUSED_RESULT int bh_vault_release(bh_vault *v, bh_reject *why, uint64_t id, uint64_t now,
                                            const char *actor, const char *reason);
+
+/* bh_vault_release with its outcome: out->status is ACCEPTED (in the
+ * outbox) or DELAYED (still pending: cause window, release_at = the
+ * earliest time it could fit, pending_id = id); out->reason is set on
+ * BH_EINVARIANT; out->journal_id is the entry written.
+ * Returns: as bh_vault_release. Out: out  zeroed on entry. */
+BH_WARN_UNUSED_RESULT int bh_vault_release_ex(bh_vault *v, bh_vault_result *out, uint64_t id,
+                                              uint64_t now, const char *actor, const char *reason);
 
 /* Drop a pending transfer: it will never be delivered; an applied one has
  * its ledger effect reversed. Returns: BH_OK; BH_ENOTFOUND; BH_EINVARIANT

@@ -138,7 +138,7 @@ static int pending_decode(bh_vault_pending *p, const MDB_val *k, const MDB_val *
     p->created = r.created;
     p->release_at = r.release_at;
     p->cause = r.cause;
-    p->applied = r.applied;
+    p->applied = r.applied & VAULT_P_APPLIED;
     p->msg = r.msg;
     return BH_OK;
 }

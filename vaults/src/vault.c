@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bh_amount.h"
+#include "bh_hex.h"
 #include "vault_internal.h"
 
 _Static_assert(sizeof(bh_vault_asset) % 16 == 0, "asset record layout");
@@ -537,6 +538,34 @@ static void lane_key(unsigned char kb[34], const bh_bytes32 *token, uint16_t cha
     u16_be(kb + 32, chain);
 }
 
+/* meta key of a lane's window queue count: "wq." + 64 hex + "." + chain. */
+static void wq_key(char out[80], const bh_bytes32 *token, uint16_t chain)
+{
+    memcpy(out, "wq.", 3);
+    bh_hex_encode(out + 3, token->data, 32);
+    snprintf(out + 67, 80 - 67, ".%u", (unsigned)chain);
+}
+
+/* Change how many pending transfers of this (source) lane wait for its
+ * window; loaded on first use in a transaction, written by cache_flush. */
+static int lane_wq_add(bh_vault *v, MDB_txn *txn, vault_clane *cl, int delta)
+{
+    if (!cl->wq_loaded) {
+        char key[80];
+        wq_key(key, &cl->token, cl->chain);
+        int rc = meta_get(txn, v->db_meta, key, &cl->wq, sizeof cl->wq);
+        if (rc && rc != BH_ENOTFOUND) return rc;
+        if (rc) cl->wq = 0;
+        cl->wq_loaded = 1;
+    }
+    if (delta > 0)
+        cl->wq++;
+    else if (delta < 0 && cl->wq > 0)
+        cl->wq--;
+    if (delta) cl->wq_dirty = 1;
+    return BH_OK;
+}
+
 static int cache_lane(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, uint16_t chain,
                       vault_clane **out)
 {
@@ -610,6 +639,16 @@ static int cache_flush(bh_vault *v, MDB_txn *txn)
         lane_key(kb, &v->cl[i]->token, v->cl[i]->chain);
         MDB_val k = {34, kb}, d = {sizeof v->cl[i]->l, &v->cl[i]->l};
         rc = mdb_put(txn, v->db_lanes, &k, &d, 0);
+    }
+    for (size_t i = 0; i < v->ncl && !rc; i++) {
+        if (!v->cl[i]->wq_dirty) continue;
+        char key[80];
+        wq_key(key, &v->cl[i]->token, v->cl[i]->chain);
+        MDB_val k = {strlen(key), key}, d = {sizeof v->cl[i]->wq, &v->cl[i]->wq};
+        if (v->cl[i]->wq)
+            rc = mdb_put(txn, v->db_meta, &k, &d, 0);
+        else if ((rc = mdb_del(txn, v->db_meta, &k, NULL)) == MDB_NOTFOUND)
+            rc = 0;
     }
     for (size_t i = 0; i < v->ncc && !rc; i++) {
         if (!v->cc[i]->dirty) continue;
@@ -763,6 +802,11 @@ static void window_add(bh_vault_lane *l, bh_u128 amount, uint64_t now)
         l->window_sum[s] = 0;
     }
     if (bh_u128_add(&l->window_sum[s], l->window_sum[s], amount)) l->window_sum[s] = BH_U128_MAX;
+}
+
+static int is_big(const bh_vault_asset *a, bh_u128 amount)
+{
+    return a->big_threshold && amount >= a->big_threshold;
 }
 
 static uint32_t chain_count(const vault_chain_rec *r, uint64_t now)
@@ -943,13 +987,16 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
     chain_count_add(&cs->r, now);
     cs->dirty = 1;
 
-    /* value limits: delay, never drop */
+    /* value limits: delay, never drop. The window counts what is released:
+     * here only if it goes out now, else when bh_vault_release_due lets it. */
     uint64_t ready = now;
     bh_vault_cause cause = BH_VAULT_CAUSE_NONE;
-    if (ca->a.big_threshold && m->amount >= ca->a.big_threshold) {
+    uint32_t flags = VAULT_P_APPLIED;
+    if (is_big(&ca->a, m->amount)) {
         ready = now + (ca->a.big_delay ? ca->a.big_delay : BH_VAULT_DEFAULT_BIG_DELAY);
         cause = BH_VAULT_CAUSE_BIG;
     } else {
+        flags |= VAULT_P_WINDOW;
         bucket_refill(&lsrc->l.in, now);
         bucket_refill(&ldst->l.out, now);
         if (lsrc->l.in.capacity || ldst->l.out.capacity) lsrc->dirty = ldst->dirty = 1;
@@ -958,19 +1005,24 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
             cause = BH_VAULT_CAUSE_CAPACITY;
             ready = 0;
         } else {
-            uint64_t t = window_ready(&lsrc->l, m->amount, now);
-            if (t > ready) {
-                ready = t;
-                cause = BH_VAULT_CAUSE_WINDOW;
-            }
-            window_add(&lsrc->l, m->amount, now);
-            if (lsrc->l.window_limit) lsrc->dirty = 1;
             uint64_t t1 = bucket_take(&lsrc->l.in, m->amount, now);
             uint64_t t2 = bucket_take(&ldst->l.out, m->amount, now);
+            uint64_t tw = window_ready(&lsrc->l, m->amount, now);
             if (t2 > t1) t1 = t2;
-            if (t1 > ready) {
-                ready = t1;
+            /* behind transfers of this lane already waiting for the window */
+            if (lsrc->l.window_limit && (rc = lane_wq_add(v, txn, lsrc, 0))) return rc;
+            int queued = lsrc->l.window_limit && lsrc->wq > 0;
+            if (t1 > now) {
+                /* the window is checked again when the bucket has paid */
                 cause = BH_VAULT_CAUSE_BUCKET;
+                ready = t1 > tw ? t1 : tw;
+            } else if (tw > now || queued) {
+                cause = BH_VAULT_CAUSE_WINDOW;
+                ready = tw;
+                if ((rc = lane_wq_add(v, txn, lsrc, 1))) return rc;
+            } else {
+                window_add(&lsrc->l, m->amount, now);
+                if (lsrc->l.window_limit) lsrc->dirty = 1;
             }
         }
     }
@@ -978,7 +1030,7 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
     j.effects = eff;
     j.lane_dec = ldec;
     j.lane_inc = linc;
-    if (cause == BH_VAULT_CAUSE_NONE || (ready <= now && cause != BH_VAULT_CAUSE_CAPACITY)) {
+    if (cause == BH_VAULT_CAUSE_NONE) {
         uint64_t oid;
         if ((rc = outbox_put(v, txn, m, &oid))) return rc;
         j.kind = BH_VJ_ACCEPT;
@@ -986,7 +1038,7 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
         r->status = BH_VAULT_ACCEPTED;
         return journal_put(v, txn, &j, NULL, NULL, &r->journal_id);
     }
-    p.applied = 1;
+    p.applied = flags;
     p.cause = cause;
     p.release_at = ready;
     uint64_t pid = v->seq.next_pending++;
@@ -1074,6 +1126,7 @@ typedef struct {
     const char *actor, *reason;
     bh_reject why;
     size_t max, count;
+    bh_vault_result res;
 } op_ctx;
 
 /* Loads the pending transfer an operator acts on and starts its journal entry. */
@@ -1088,6 +1141,21 @@ static int pending_op_begin(bh_vault *v, MDB_txn *txn, const op_ctx *c, uint32_t
     return BH_OK;
 }
 
+/* 1 if p is counted in the lane's wait queue for the window (lane_wq_add). */
+static int waits_window(const vault_pending_rec *p)
+{
+    return (p->applied & VAULT_P_WINDOW) && p->cause == BH_VAULT_CAUSE_WINDOW;
+}
+
+/* Leave p out of its lane's window queue if it was in it. */
+static int wq_leave(bh_vault *v, MDB_txn *txn, const vault_pending_rec *p)
+{
+    if (!waits_window(p)) return BH_OK;
+    vault_clane *cl;
+    int rc = cache_lane(v, txn, &p->msg.transfer.token, p->msg.emitter_chain, &cl);
+    return rc ? rc : lane_wq_add(v, txn, cl, -1);
+}
+
 static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     op_ctx *c = vctx;
@@ -1095,6 +1163,9 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
     vault_jrec j;
     int rc = pending_op_begin(v, txn, c, BH_VJ_RELEASE, &p, &j);
     if (rc) return rc;
+    int was_applied = p.applied != 0;
+    vault_casset *ca;
+    if ((rc = cache_asset(v, txn, &p.msg.transfer.token, &ca))) return rc;
     if (!p.applied) {
         /* a quarantine hold: apply it now, under the ledger's invariants */
         vault_cchain *cs, *cd;
@@ -1105,8 +1176,6 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
                     (unsigned long long)c->id, cs->frozen ? src : dst);
             return BH_ESTATE;
         }
-        vault_casset *ca;
-        if ((rc = cache_asset(v, txn, &p.msg.transfer.token, &ca))) return rc;
         uint16_t ldec, linc;
         unsigned eff = msg_effects(v, &p.msg, &ldec, &linc);
         vault_clane *cdec = NULL, *cinc = NULL;
@@ -1129,21 +1198,70 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         j.effects = eff;
         j.lane_dec = ldec;
         j.lane_inc = linc;
+        /* never counted anywhere yet: it counts in the window like an arrival */
+        p.applied =
+            VAULT_P_APPLIED | (ca->found && is_big(&ca->a, p.msg.amount) ? 0 : VAULT_P_WINDOW);
     }
-    uint64_t oid, jid;
+    if (p.applied & VAULT_P_WINDOW) {
+        vault_clane *cl;
+        if ((rc = cache_lane(v, txn, &p.msg.transfer.token, p.msg.emitter_chain, &cl))) return rc;
+        bh_u128 lim = cl->l.window_limit;
+        uint64_t t = window_ready(&cl->l, p.msg.amount, c->now);
+        if (lim && p.msg.amount <= lim && t > c->now) {
+            /* the window is full: it waits for it, never delivered past it */
+            if (!waits_window(&p) && (rc = lane_wq_add(v, txn, cl, 1))) return rc;
+            p.cause = BH_VAULT_CAUSE_WINDOW;
+            p.release_at = t;
+            if ((rc = pending_put(v, txn, c->id, &p))) return rc;
+            char why[BH_VAULT_REASON_MAX + 1];
+            snprintf(why, sizeof why, "24 h window full, waits: %s", c->reason ? c->reason : "");
+            if (was_applied) {
+                j.kind = BH_VJ_RETIME;
+                j.amount = t;
+            } else {
+                j.kind = BH_VJ_DELAY; /* the ledger effect of the hold lands now */
+            }
+            c->res.status = BH_VAULT_DELAYED;
+            c->res.cause = BH_VAULT_CAUSE_WINDOW;
+            c->res.release_at = t;
+            c->res.pending_id = c->id;
+            return journal_put(v, txn, &j, c->actor, why, &c->res.journal_id);
+        }
+        /* larger than the window itself: the operator's release is the override */
+        window_add(&cl->l, p.msg.amount, c->now);
+        if (lim) cl->dirty = 1;
+        if ((rc = wq_leave(v, txn, &p))) return rc;
+    }
+    uint64_t oid;
     if ((rc = pending_del(v, txn, c->id)) || (rc = outbox_put(v, txn, &p.msg, &oid))) return rc;
-    return journal_put(v, txn, &j, c->actor, c->reason, &jid);
+    c->res.status = BH_VAULT_ACCEPTED;
+    return journal_put(v, txn, &j, c->actor, c->reason, &c->res.journal_id);
+}
+
+int bh_vault_release_ex(bh_vault *v, bh_vault_result *out, uint64_t id, uint64_t now,
+                        const char *actor, const char *reason)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!v || !out) return BH_EINVAL;
+    v->err[0] = 0;
+    op_ctx c = {.id = id, .now = now, .actor = actor, .reason = reason};
+    int rc = run_write(v, release_fn, &c);
+    if (rc) {
+        memset(&c.res, 0, sizeof c.res);
+        c.res.reason = c.why;
+        if (rc == BH_EINVARIANT) c.res.status = BH_VAULT_REJECTED;
+    }
+    *out = c.res;
+    return rc;
 }
 
 int bh_vault_release(bh_vault *v, bh_reject *why, uint64_t id, uint64_t now, const char *actor,
                      const char *reason)
 {
     if (why) *why = BH_REJECT_OK;
-    if (!v) return BH_EINVAL;
-    v->err[0] = 0;
-    op_ctx c = {.id = id, .now = now, .actor = actor, .reason = reason};
-    int rc = run_write(v, release_fn, &c);
-    if (why) *why = c.why;
+    bh_vault_result r;
+    int rc = bh_vault_release_ex(v, &r, id, now, actor, reason);
+    if (why) *why = r.reason;
     return rc;
 }
 
@@ -1185,7 +1303,7 @@ static int drop_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         j.lane_inc = ldec;
     }
     uint64_t jid;
-    if ((rc = pending_del(v, txn, c->id))) return rc;
+    if ((rc = wq_leave(v, txn, &p)) || (rc = pending_del(v, txn, c->id))) return rc;
     return journal_put(v, txn, &j, c->actor, c->reason, &jid);
 }
 
@@ -1208,6 +1326,7 @@ static int retime_fn(bh_vault *v, MDB_txn *txn, void *vctx)
                 (unsigned long long)c->id);
         return BH_ESTATE;
     }
+    if ((rc = wq_leave(v, txn, &p))) return rc;
     p.release_at = c->release_at;
     p.cause = BH_VAULT_CAUSE_RETIMED;
     if ((rc = pending_put(v, txn, c->id, &p))) return rc;
@@ -1229,13 +1348,120 @@ int bh_vault_retime(bh_vault *v, uint64_t id, uint64_t release_at, uint64_t now,
     return run_write(v, retime_fn, &c);
 }
 
+/* A pending transfer release_due looks at: due, or waiting for a window
+ * (re-checked whenever asked: its release_at is only the earliest guess). */
+typedef struct {
+    uint64_t id;
+    uint64_t release_at;
+    uint32_t cause, applied;
+    uint16_t src;
+    bh_bytes32 token;
+} due_cand;
+
+/* A lane whose oldest waiting transfer did not fit in this pass. */
+typedef struct {
+    bh_bytes32 token;
+    uint16_t src;
+    uint64_t until;
+} due_block;
+
+static const due_block *find_block(const due_block *b, size_t n, const due_cand *c)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i].src == c->src && !memcmp(&b[i].token, &c->token, 32)) return &b[i];
+    return NULL;
+}
+
+/* The scheduler changes why a transfer waits: journaled like an operator's retime. */
+static int due_retime(bh_vault *v, MDB_txn *txn, uint64_t id, vault_pending_rec *p,
+                      bh_vault_cause cause, uint64_t at, uint64_t now, const char *why)
+{
+    int journal = p->cause != (uint32_t)cause;
+    p->cause = cause;
+    p->release_at = at;
+    int rc = pending_put(v, txn, id, p);
+    if (rc || !journal) return rc;
+    vault_jrec j;
+    uint64_t jid;
+    jrec_from_msg(&j, &p->msg, now);
+    j.kind = BH_VJ_RETIME;
+    j.ref = id;
+    j.amount = at;
+    return journal_put(v, txn, &j, "scheduler", why, &jid);
+}
+
+static int release_one_due(bh_vault *v, MDB_txn *txn, uint64_t id, const vault_pending_rec *p,
+                           uint64_t now)
+{
+    uint64_t oid, jid;
+    vault_jrec j;
+    int rc;
+    if ((rc = pending_del(v, txn, id)) || (rc = outbox_put(v, txn, &p->msg, &oid))) return rc;
+    jrec_from_msg(&j, &p->msg, now);
+    j.kind = BH_VJ_RELEASE;
+    j.ref = id;
+    return journal_put(v, txn, &j, "scheduler", "due", &jid);
+}
+
+/* One due candidate; blocks its lane in *blk when it does not fit the window. */
+static int due_one(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc, due_block **blk,
+                   size_t *nblk, size_t *capblk)
+{
+    const due_block *b = find_block(*blk, *nblk, dc);
+    /* the common case of a long queue: already waiting behind its lane's head */
+    if (b && (dc->applied & VAULT_P_WINDOW) && dc->cause == BH_VAULT_CAUSE_WINDOW &&
+        dc->release_at >= b->until)
+        return BH_OK;
+    vault_pending_rec p;
+    int rc = pending_load(v, txn, dc->id, &p);
+    if (rc) return rc;
+    if (!(p.applied & VAULT_P_WINDOW)) {
+        /* big, or booked in the window when it arrived (an older build) */
+        if (p.release_at > c->now) return BH_OK;
+        if ((rc = release_one_due(v, txn, dc->id, &p, c->now))) return rc;
+        c->count++;
+        return BH_OK;
+    }
+    vault_clane *cl;
+    if ((rc = cache_lane(v, txn, &dc->token, dc->src, &cl))) return rc;
+    if (b) {
+        /* first come, first served within a lane: wait behind the blocked one */
+        if (!waits_window(&p) && (rc = lane_wq_add(v, txn, cl, 1))) return rc;
+        if (waits_window(&p) && p.release_at >= b->until) return BH_OK;
+        return due_retime(v, txn, dc->id, &p, BH_VAULT_CAUSE_WINDOW, b->until, c->now,
+                          "24 h window full");
+    }
+    bh_u128 lim = cl->l.window_limit;
+    if (lim && p.msg.amount > lim) {
+        /* the window was lowered below it: it can never fit, an operator decides */
+        if ((rc = wq_leave(v, txn, &p))) return rc;
+        return due_retime(v, txn, dc->id, &p, BH_VAULT_CAUSE_CAPACITY, 0, c->now,
+                          "larger than the 24 h window: waits for an operator");
+    }
+    uint64_t t = window_ready(&cl->l, p.msg.amount, c->now);
+    if (t <= c->now) {
+        window_add(&cl->l, p.msg.amount, c->now);
+        if (lim) cl->dirty = 1;
+        if ((rc = wq_leave(v, txn, &p)) || (rc = release_one_due(v, txn, dc->id, &p, c->now)))
+            return rc;
+        c->count++;
+        return BH_OK;
+    }
+    if ((rc = grow((void **)blk, capblk, *nblk + 1, sizeof **blk))) return rc;
+    (*blk)[(*nblk)++] = (due_block){dc->token, dc->src, t};
+    if (!waits_window(&p) && (rc = lane_wq_add(v, txn, cl, 1))) return rc;
+    if (waits_window(&p) && p.release_at == t) return BH_OK;
+    return due_retime(v, txn, dc->id, &p, BH_VAULT_CAUSE_WINDOW, t, c->now, "24 h window full");
+}
+
 static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     op_ctx *c = vctx;
     c->count = 0;
-    /* first collect the due ids, then move them: no deletes under a cursor */
-    uint64_t *ids = NULL;
-    size_t nids = 0, cap = 0;
+    /* first collect the candidates, then act on them: no writes under a cursor */
+    due_cand *cand = NULL;
+    due_block *blk = NULL;
+    size_t ncand = 0, capcand = 0, nblk = 0, capblk = 0;
     MDB_cursor *cur;
     int rc = vault_mdb_status(mdb_cursor_open(txn, v->db_pending, &cur));
     if (rc) return rc;
@@ -1243,32 +1469,27 @@ static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
     int mrc;
     for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-        if (c->max && nids >= c->max) break;
         vault_pending_rec p;
         if (d.mv_size != sizeof p || k.mv_size != 8) {
             rc = BH_ECORRUPT;
             break;
         }
         memcpy(&p, d.mv_data, sizeof p);
-        if (!p.applied || p.release_at == 0 || p.release_at > c->now) continue;
-        if ((rc = grow((void **)&ids, &cap, nids + 1, sizeof *ids))) break;
-        ids[nids++] = vault_be_u64(k.mv_data);
+        if (!p.applied || p.release_at == 0) continue;
+        if (p.release_at > c->now && !waits_window(&p)) continue;
+        if ((rc = grow((void **)&cand, &capcand, ncand + 1, sizeof *cand))) break;
+        cand[ncand++] = (due_cand){vault_be_u64(k.mv_data), p.release_at,        p.cause, p.applied,
+                                   p.msg.emitter_chain,     p.msg.transfer.token};
     }
     mdb_cursor_close(cur);
     if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
-    for (size_t i = 0; i < nids && !rc; i++) {
-        vault_pending_rec p;
-        uint64_t oid, jid;
-        vault_jrec j;
-        if ((rc = pending_load(v, txn, ids[i], &p))) break;
-        if ((rc = pending_del(v, txn, ids[i])) || (rc = outbox_put(v, txn, &p.msg, &oid))) break;
-        jrec_from_msg(&j, &p.msg, c->now);
-        j.kind = BH_VJ_RELEASE;
-        j.ref = ids[i];
-        if ((rc = journal_put(v, txn, &j, "scheduler", "due", &jid))) break;
-        c->count++;
+    /* oldest first: a lane whose head does not fit holds back the rest */
+    for (size_t i = 0; i < ncand && !rc; i++) {
+        if (c->max && c->count >= c->max) break;
+        rc = due_one(v, txn, c, &cand[i], &blk, &nblk, &capblk);
     }
-    free(ids);
+    free(cand);
+    free(blk);
     return rc;
 }
 

@@ -30,9 +30,16 @@ typedef struct {
     uint64_t created;
     uint64_t release_at;
     uint32_t cause;
-    uint32_t applied;
+    uint32_t applied; /* VAULT_P_* flags */
     bh_transfer_msg msg;
 } vault_pending_rec;
+
+/* Pending flags. WINDOW is only ever set with APPLIED, so a build that
+ * reads `applied` as a boolean still sees an applied transfer. A record
+ * without WINDOW was written before windows counted at release: it was
+ * booked at arrival (or is big) and is released without the window. */
+#define VAULT_P_APPLIED 1u /* the ledger holds its effect */
+#define VAULT_P_WINDOW 2u  /* counts in its source lane's window when released */
 
 /* Journal record header (journal DB, key: u64 id big-endian), followed by
  * actor_len bytes of actor and reason_len bytes of reason. */
@@ -68,6 +75,8 @@ typedef struct {
     bh_bytes32 token;
     uint16_t chain;
     int dirty;
+    int wq_loaded, wq_dirty;
+    uint64_t wq; /* meta "wq.<token hex>.<chain>": pending that wait for this window */
     bh_vault_lane l;
 } vault_clane;
 
