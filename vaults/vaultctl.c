@@ -168,7 +168,8 @@ static const verb k_verbs[] = {
     {"limits", "limits CHAIN [ASSET [KEY=VALUE...]] [--json] [--reason R]",
      "Show or set limits. ASSET is a token id (hex) or symbol, or `vault` for\n"
      "vault-wide keys. 0 removes a limit. Keys:\n"
-     "  asset:  big_threshold=UNITS  big_delay=SECONDS\n"
+     "  asset:  big_threshold=UNITS  big_delay=SECONDS  min_amount=UNITS\n"
+     "          (transfers below min_amount are rejected as below_minimum)\n"
      "  lane (.ID = remote chain id or name): cap.ID=UNITS  window.ID=UNITS\n"
      "          in_capacity.ID=UNITS  in_refill.ID=UNITS_PER_S\n"
      "          out_capacity.ID=UNITS out_refill.ID=UNITS_PER_S\n"
@@ -630,28 +631,44 @@ typedef struct {
     int rc;
 } show_ctx;
 
+/* The asset's min_amount in units, "none" when unset. */
+static int min_units(char *out, size_t cap, bh_vault *v, const bh_bytes32 *t, unsigned dec,
+                     bh_u128 *min)
+{
+    int rc = bh_vault_min_amount_get(v, min, t);
+    if (!rc && *min)
+        units(out, cap, *min, dec);
+    else
+        snprintf(out, cap, "none");
+    return rc;
+}
+
 static int show_asset(void *c, const bh_bytes32 *t, const bh_vault_asset *a)
 {
     show_ctx *s = c;
-    char hx[67], lk[64], tot[64], lb[80];
+    char hx[67], lk[64], tot[64], mn[64], lb[80];
+    bh_u128 min;
     token_hex(hx, t);
     units(lk, sizeof lk, a->locked, a->decimals);
     units(tot, sizeof tot, a->outstanding_total, a->decimals);
+    int rc = min_units(mn, sizeof mn, s->v, t, a->decimals, &min);
+    if (rc) s->rc = rc;
     walk w = {.dec = a->decimals, .arr = s->o->json ? json_array() : NULL};
     if (!s->o->json) {
-        printf("  asset %s  %s  decimals %u\n", token_label(lb, sizeof lb, t, a->symbol), hx,
-               a->decimals);
+        printf("  asset %s  %s  decimals %u  min_amount %s\n",
+               token_label(lb, sizeof lb, t, a->symbol), hx, a->decimals, mn);
         printf("    locked %s   outstanding total %s\n", lk, tot);
     }
-    int rc = bh_vault_each_lane(s->v, t, lane_cb, &w);
+    rc = bh_vault_each_lane(s->v, t, lane_cb, &w);
     if (rc) s->rc = rc;
     if (s->o->json)
         json_array_append_new(s->assets,
-                              json_pack("{s:s,s:s,s:i,s:o,s:s,s:o,s:s,s:o}", "token", hx, "symbol",
-                                        a->symbol, "decimals", a->decimals, "locked",
+                              json_pack("{s:s,s:s,s:i,s:o,s:s,s:o,s:s,s:o,s:s,s:o}", "token", hx,
+                                        "symbol", a->symbol, "decimals", a->decimals, "locked",
                                         jamount(a->locked), "locked_units", lk, "outstanding_total",
                                         jamount(a->outstanding_total), "outstanding_total_units",
-                                        tot, "lanes", w.arr));
+                                        tot, "min_amount", jamount(min), "min_amount_units",
+                                        min ? mn : "0", "lanes", w.arr));
     return 0;
 }
 
@@ -1051,23 +1068,27 @@ static int lim_asset(void *c, const bh_bytes32 *t, const bh_vault_asset *a)
 {
     lim_all *s = c;
     if (s->only && memcmp(s->only, t, 32)) return 0;
-    char hx[67], big[64], lb[80];
+    char hx[67], big[64], mn[64], lb[80];
+    bh_u128 min;
     token_hex(hx, t);
     if (a->big_threshold)
         units(big, sizeof big, a->big_threshold, a->decimals);
     else
         snprintf(big, sizeof big, "none");
+    int rc = min_units(mn, sizeof mn, s->v, t, a->decimals, &min);
+    if (rc) s->rc = rc;
     lim_ctx lc = {s->o, s->v, a->decimals, s->o->json ? json_array() : NULL};
     if (!s->o->json)
-        printf("  asset %s: big_threshold %s  big_delay %" PRIu64 "s\n",
-               token_label(lb, sizeof lb, t, a->symbol), big, a->big_delay);
-    int rc = bh_vault_each_lane(s->v, t, lim_lane, &lc);
+        printf("  asset %s: big_threshold %s  big_delay %" PRIu64 "s  min_amount %s\n",
+               token_label(lb, sizeof lb, t, a->symbol), big, a->big_delay, mn);
+    rc = bh_vault_each_lane(s->v, t, lim_lane, &lc);
     if (rc) s->rc = rc;
     if (s->o->json)
         json_array_append_new(s->arr,
-                              json_pack("{s:s,s:s,s:o,s:I,s:o}", "token", hx, "symbol", a->symbol,
-                                        "big_threshold", jamount(a->big_threshold), "big_delay",
-                                        (json_int_t)a->big_delay, "lanes", lc.arr));
+                              json_pack("{s:s,s:s,s:o,s:I,s:o,s:o}", "token", hx, "symbol",
+                                        a->symbol, "big_threshold", jamount(a->big_threshold),
+                                        "big_delay", (json_int_t)a->big_delay, "min_amount",
+                                        jamount(min), "lanes", lc.arr));
     return 0;
 }
 
@@ -1087,8 +1108,9 @@ static int lim_chain(void *c, uint16_t chain, uint32_t limit, uint32_t count)
     return 0;
 }
 
-static const char *const k_amount_keys[] = {
-    "big_threshold", "cap", "window", "in_capacity", "in_refill", "out_capacity", "out_refill"};
+static const char *const k_amount_keys[] = {"big_threshold", "min_amount",  "cap",
+                                            "window",        "in_capacity", "in_refill",
+                                            "out_capacity",  "out_refill"};
 
 static int key_is_amount(const char *name)
 {
@@ -1149,7 +1171,9 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
         else if (lane_key)
             ok = key_is_amount(name) && chain;
         else
-            ok = (!strcmp(name, "big_threshold") || !strcmp(name, "big_delay")) && !chain;
+            ok = (!strcmp(name, "big_threshold") || !strcmp(name, "big_delay") ||
+                  !strcmp(name, "min_amount")) &&
+                 !chain;
         if (!ok)
             return usage_err("limits", "unknown key '%.*s' for %s (see vaultctl limits --help)",
                              (int)(eq - kv), kv, tok ? "an asset" : "the vault");

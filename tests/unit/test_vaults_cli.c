@@ -484,6 +484,49 @@ static void test_concurrent_with_writer(void **state)
     assert_int_equal(freezes, 12);
 }
 
+/* min_amount through vaultctl limits: token units, shown with the asset,
+ * and what falls below it is rejected and counted by name. */
+static void test_vaults_cli_min_amount(void **state)
+{
+    (void)state;
+    VC(0, "show", "eth");
+    out_has("min_amount none");
+    VC(0, "limits", "eth", "USDC", "min_amount=0.5", "--reason", "dust");
+    out_has("min_amount=0.5 set");
+    VC(2, "limits", "eth", "USDC", "min_amount.sol=1");
+    err_has("unknown key");
+    VC(2, "limits", "eth", "USDC", "min_amount=0.0000001");
+    VC(2, "limits", "eth", "vault", "min_amount=1");
+    VC(0, "show", "eth");
+    out_has("min_amount 0.5");
+    VC(0, "limits", "eth");
+    out_has("min_amount 0.5");
+    VC(0, "show", "eth", "--json");
+    json_t *j = out_json();
+    json_t *a = json_array_get(json_object_get(j, "assets"), 0);
+    assert_string_equal(json_string_value(json_object_get(a, "min_amount")), "500000");
+    assert_string_equal(json_string_value(json_object_get(a, "min_amount_units")), "0.5");
+    json_decref(j);
+    VC(0, "limits", "eth", "USDC", "--json");
+    j = out_json();
+    a = json_array_get(json_object_get(j, "assets"), 0);
+    assert_string_equal(json_string_value(json_object_get(a, "min_amount")), "500000");
+    json_decref(j);
+    bh_vault_result r = apply_eth(ETH, SOL, 2, 499999);
+    assert_int_equal(r.status, BH_VAULT_REJECTED);
+    assert_int_equal(r.reason, BH_REJECT_BELOW_MINIMUM);
+    assert_int_equal(apply_eth(ETH, SOL, 3, 500000).status, BH_VAULT_ACCEPTED);
+    VC(0, "show", "eth");
+    out_has("rejected below_minimum");
+    VC(0, "journal", "eth");
+    out_has("below_minimum");
+    out_has("min_amount=500000: dust");
+    VC(0, "limits", "eth", "USDC", "min_amount=0");
+    VC(0, "show", "eth");
+    out_has("min_amount none");
+    VC(0, "audit");
+}
+
 /* An operator's release into a full window says so and leaves the transfer
  * pending; it goes out by itself when the window has room. */
 static void test_vaults_cli_release_window_full(void **state)
@@ -532,6 +575,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_writing_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_with_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_cli_min_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_release_window_full, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

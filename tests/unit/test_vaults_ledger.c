@@ -669,6 +669,62 @@ static void test_vaults_window_lowered_below_waiting(void **state)
     assert_audit_clean(f);
 }
 
+/* min_amount: below it, a lock, a return and a hop are all rejected,
+ * counted and journaled; nothing moves and the replay key stays free. */
+static void test_vaults_min_amount(void **state)
+{
+    fx *f = *state;
+    bh_u128 min = 7;
+    assert_int_equal(bh_vault_min_amount_get(f->v, &min, &f->tok), BH_OK);
+    assert_true(min == 0); /* never set: none */
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "min_amount", 50, T0, "op", "dust"), BH_OK);
+    assert_int_equal(bh_vault_min_amount_get(f->v, &min, &f->tok), BH_OK);
+    assert_true(min == 50);
+    bh_transfer_msg m[4] = {vt_msg(S, S, 2, 2, 49, 0, 0), vt_msg(2, S, S, 1, 49, 0, 0),
+                            vt_msg(2, S, 3, 2, 1, 0, 0), vt_msg(2, S, 3, 3, 50, 0, 0)};
+    bh_vault_result r[4];
+    assert_int_equal(bh_vault_apply(f->v, r, m, 4, T0), BH_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r[i].status, BH_VAULT_REJECTED);
+        assert_int_equal(r[i].reason, BH_REJECT_BELOW_MINIMUM);
+    }
+    assert_int_equal(r[3].status, BH_VAULT_ACCEPTED); /* exactly the minimum passes */
+    assert_true(locked(f) == 100 && outstanding(f, 2) == 50 && outstanding(f, 3) == 50);
+    bh_vault_info info;
+    assert_int_equal(bh_vault_info_get(f->v, &info), BH_OK);
+    assert_int_equal(info.rejects[BH_REJECT_BELOW_MINIMUM], 3);
+    jfind j = journal_kind(f, BH_VJ_REJECT);
+    assert_int_equal(j.n, 3);
+    assert_int_equal(j.last.reject, BH_REJECT_BELOW_MINIMUM);
+    assert_string_equal(j.last.reason, "below_minimum");
+    assert_string_equal(bh_reject_name(BH_REJECT_BELOW_MINIMUM), "below_minimum");
+    /* the asset record keeps its size: the minimum lives beside it */
+    bh_vault_asset a;
+    assert_int_equal(bh_vault_asset_get(f->v, &a, &f->tok), BH_OK);
+    /* a lower minimum lets the same message through (its key was not claimed) */
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "min_amount", 0, T0, "op", "off"), BH_OK);
+    assert_int_equal(bh_vault_min_amount_get(f->v, &min, &f->tok), BH_OK);
+    assert_true(min == 0);
+    assert_int_equal(apply1(f, m[0], T0).status, BH_VAULT_ACCEPTED);
+    bh_bytes32 other = vt_token(S, 9);
+    assert_int_equal(bh_vault_min_amount_get(f->v, &min, &other), BH_ENOTFOUND);
+    assert_int_equal(bh_vault_set_limit(f->v, &other, "min_amount", 5, T0, "op", "x"),
+                     BH_ENOTFOUND);
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "min_amount.2", 5, T0, "op", "x"),
+                     BH_EINVAL);
+    assert_int_equal(bh_vault_set_limit(f->v, NULL, "min_amount", 5, T0, "op", "x"), BH_EINVAL);
+    assert_int_equal(bh_vault_min_amount_get(f->v, NULL, &f->tok), BH_EINVAL);
+    /* it survives reopening */
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "min_amount", 8, T0, "op", "x"), BH_OK);
+    bh_vault_close(f->v);
+    bh_vault_opts ro = {.read_only = 1};
+    f->v = vt_open(f->dir, "home", &ro);
+    assert_int_equal(bh_vault_min_amount_get(f->v, &min, &f->tok), BH_OK);
+    assert_true(min == 8);
+    assert_audit_clean(f);
+}
+
 /* Raw LMDB access to a vault's environment, as another build would do. */
 static MDB_env *raw_env(fx *f)
 {
@@ -771,6 +827,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vaults_release_respects_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_big_skips_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_window_lowered_below_waiting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_min_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_batch_many_lanes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_old_pending_not_counted_twice, setup, teardown),
     };

@@ -333,7 +333,8 @@ BH_WARN_UNUSED_RESULT int bh_vault_unfreeze(bh_vault *v, uint16_t chain, uint64_
                                             const char *actor, const char *reason);
 
 /* Set one limit, named as vaultctl names it:
- *   asset keys:  big_threshold, big_delay (seconds)
+ *   asset keys:  big_threshold, big_delay (seconds), min_amount (a lock,
+ *                return or hop below it is rejected as below_minimum)
  *   lane keys (suffix .<chain id>): cap, window, in_capacity, in_refill,
  *                                   out_capacity, out_refill
  *   vault key (token NULL): msg_limit (messages per source chain per 24 h)
@@ -354,6 +355,10 @@ BH_WARN_UNUSED_RESULT int bh_vault_asset_get(bh_vault *v, bh_vault_asset *out,
 BH_WARN_UNUSED_RESULT int bh_vault_lane_get(bh_vault *v, bh_vault_lane *out,
                                             const bh_bytes32 *token, uint16_t chain);
 BH_WARN_UNUSED_RESULT int bh_vault_pending_get(bh_vault *v, bh_vault_pending *out, uint64_t id);
+/* An asset's min_amount (0 = none; also for vaults that never set one).
+ * Returns: BH_OK; BH_ENOTFOUND for an unknown asset. Out: out zeroed on entry. */
+BH_WARN_UNUSED_RESULT int bh_vault_min_amount_get(bh_vault *v, bh_u128 *out,
+                                                  const bh_bytes32 *token);
 
 /* Visitors: the callback returns 0 to continue, non-zero to stop (that
  * value is then returned). Borrowed pointers are valid during the call. */

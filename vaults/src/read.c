@@ -128,6 +128,33 @@ int bh_vault_lane_get(bh_vault *v, bh_vault_lane *out, const bh_bytes32 *token, 
     return get_one(v, v->db_lanes, kb, 34, out, sizeof *out);
 }
 
+int bh_vault_min_amount_get(bh_vault *v, bh_u128 *out, const bh_bytes32 *token)
+{
+    if (!out) return BH_EINVAL;
+    *out = 0;
+    if (!v || !token) return BH_EINVAL;
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    MDB_val k = {32, (void *)token->data}, d;
+    rc = vault_mdb_status(mdb_get(txn, v->db_assets, &k, &d));
+    if (!rc) {
+        char mk[VAULT_MIN_KEY_LEN + 1];
+        vault_min_key(mk, token);
+        k.mv_size = VAULT_MIN_KEY_LEN;
+        k.mv_data = mk;
+        int mrc = mdb_get(txn, v->db_meta, &k, &d);
+        if (mrc == 0 && d.mv_size == sizeof *out)
+            memcpy(out, d.mv_data, sizeof *out);
+        else if (mrc == 0)
+            rc = BH_ECORRUPT;
+        else if (mrc != MDB_NOTFOUND)
+            rc = vault_mdb_status(mrc);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 static int pending_decode(bh_vault_pending *p, const MDB_val *k, const MDB_val *d)
 {
     vault_pending_rec r;

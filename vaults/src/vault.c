@@ -527,6 +527,12 @@ static int cache_asset(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, vault
     } else if (rc != MDB_NOTFOUND) {
         return vault_mdb_status(rc);
     }
+    if (c->found) {
+        char mk[VAULT_MIN_KEY_LEN + 1];
+        vault_min_key(mk, token);
+        rc = meta_get(txn, v->db_meta, mk, &c->min_amount, sizeof c->min_amount);
+        if (rc && rc != BH_ENOTFOUND) return rc;
+    }
     v->nca++;
     *out = c;
     return BH_OK;
@@ -536,6 +542,13 @@ static void lane_key(unsigned char kb[34], const bh_bytes32 *token, uint16_t cha
 {
     memcpy(kb, token->data, 32);
     u16_be(kb + 32, chain);
+}
+
+void vault_min_key(char out[VAULT_MIN_KEY_LEN + 1], const bh_bytes32 *token)
+{
+    memcpy(out, "min.", 4);
+    bh_hex_encode(out + 4, token->data, 32);
+    out[VAULT_MIN_KEY_LEN] = 0;
 }
 
 /* meta key of a lane's window queue count: "wq." + 64 hex + "." + chain. */
@@ -632,6 +645,14 @@ static int cache_flush(bh_vault *v, MDB_txn *txn)
         if (!v->ca[i]->dirty) continue;
         MDB_val k = {32, v->ca[i]->token.data}, d = {sizeof v->ca[i]->a, &v->ca[i]->a};
         rc = mdb_put(txn, v->db_assets, &k, &d, 0);
+        if (rc || !v->ca[i]->min_dirty) continue;
+        char mk[VAULT_MIN_KEY_LEN + 1];
+        vault_min_key(mk, &v->ca[i]->token);
+        MDB_val mkv = {VAULT_MIN_KEY_LEN, mk}, mv = {sizeof(bh_u128), &v->ca[i]->min_amount};
+        if (v->ca[i]->min_amount)
+            rc = mdb_put(txn, v->db_meta, &mkv, &mv, 0);
+        else if ((rc = mdb_del(txn, v->db_meta, &mkv, NULL)) == MDB_NOTFOUND)
+            rc = 0;
     }
     for (size_t i = 0; i < v->ncl && !rc; i++) {
         if (!v->cl[i]->dirty) continue;
@@ -923,7 +944,10 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
         why = BH_REJECT_SAME_CHAIN;
     if (!why) {
         if ((rc = cache_asset(v, txn, &m->transfer.token, &ca))) return rc;
-        if (!ca->found) why = BH_REJECT_UNKNOWN_ASSET;
+        if (!ca->found)
+            why = BH_REJECT_UNKNOWN_ASSET;
+        else if (m->amount < ca->min_amount)
+            why = BH_REJECT_BELOW_MINIMUM;
     }
     if (why) goto reject;
 
@@ -1754,6 +1778,10 @@ static int set_limit_fn(bh_vault *v, MDB_txn *txn, void *vctx)
             } else if (!strcmp(name, "big_delay")) {
                 if (c->value > UINT32_MAX) return BH_ERANGE;
                 ca->a.big_delay = (uint64_t)c->value;
+            } else if (!strcmp(name, "min_amount")) {
+                /* in meta, so the asset record keeps the size older vaults have */
+                ca->min_amount = c->value;
+                ca->min_dirty = 1;
             } else {
                 goto bad;
             }

@@ -68,7 +68,9 @@ typedef struct {
     bh_bytes32 token;
     int found;
     int dirty;
+    int min_dirty;
     bh_vault_asset a;
+    bh_u128 min_amount; /* meta "min.<token hex>"; 0 = none */
 } vault_casset;
 
 typedef struct {
@@ -125,5 +127,9 @@ bh_reject vault_effect(bh_vault_asset *a, bh_vault_lane *dec, bh_vault_lane *inc
 
 /* Decode a journal record into a public entry. Returns: BH_OK; BH_ECORRUPT. */
 int vault_jrec_decode(bh_vault_journal_entry *out, uint64_t id, const MDB_val *val);
+
+/* meta key of an asset's min_amount: "min." + 64 hex digits. */
+#define VAULT_MIN_KEY_LEN 68
+void vault_min_key(char out[VAULT_MIN_KEY_LEN + 1], const bh_bytes32 *token);
 
 #endif
