@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "vaults_helpers.h"
 
@@ -725,6 +726,98 @@ static void test_vaults_min_amount(void **state)
     assert_audit_clean(f);
 }
 
+typedef struct {
+    bh_vault_outbox_entry e[64];
+    size_t n;
+    uint16_t only_src; /* 0: all */
+    int stop_after;    /* >0: return 77 after that many */
+} scan_list;
+
+static int scan_cb(void *ctx, const bh_vault_outbox_entry *e)
+{
+    scan_list *l = ctx;
+    if (l->only_src && e->msg.emitter_chain != l->only_src) return 0;
+    if (l->n < 64) l->e[l->n++] = *e;
+    if (l->stop_after && (int)l->n >= l->stop_after) return 77;
+    return 0;
+}
+
+static scan_list scan(fx *f, uint16_t to, uint64_t after, size_t max)
+{
+    scan_list l;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(bh_vault_outbox_scan_to(f->v, to, after, max, scan_cb, &l), BH_OK);
+    return l;
+}
+
+/* scan_to: per destination, after a mark, oldest first, bounded, stoppable. */
+static void test_vaults_outbox_scan_to(void **state)
+{
+    fx *f = *state;
+    /* chain 4 floods destination 2; chains 5 and 6 each send one */
+    assert_int_equal(apply1(f, vt_msg(S, S, 4, 1, 1000, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(apply1(f, vt_msg(S, S, 5, 2, 1000, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(apply1(f, vt_msg(S, S, 6, 3, 1000, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    bh_transfer_msg m[24];
+    for (int i = 0; i < 20; i++)
+        m[i] = vt_msg(4, S, 2, 10 + (uint64_t)i, 1, 0, 0);
+    m[20] = vt_msg(5, S, 2, 1, 1, 0, 0);
+    m[21] = vt_msg(4, S, 3, 40, 1, 0, 0);
+    m[22] = vt_msg(6, S, 2, 1, 1, 0, 0);
+    m[23] = vt_msg(4, S, S, 41, 1, 0, 0);
+    bh_vault_result r[24];
+    assert_int_equal(bh_vault_apply(f->v, r, m, 24, T0), BH_OK);
+    scan_list l = scan(f, 2, 0, 0);
+    assert_int_equal(l.n, 22);
+    for (size_t i = 1; i < l.n; i++)
+        assert_true(l.e[i].id > l.e[i - 1].id);
+    assert_int_equal(l.e[20].msg.emitter_chain, 5);
+    assert_int_equal(l.e[21].msg.emitter_chain, 6);
+    /* the peek of 16 sees only the flood; the scan lets the caller find the others */
+    bh_vault_outbox_entry pk[16];
+    size_t n;
+    assert_int_equal(bh_vault_outbox_peek_to(f->v, pk, 16, &n, 2, 0), BH_OK);
+    assert_int_equal(n, 16);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(pk[i].msg.emitter_chain, 4);
+    scan_list s6;
+    memset(&s6, 0, sizeof s6);
+    s6.only_src = 6;
+    assert_int_equal(bh_vault_outbox_scan_to(f->v, 2, 0, 0, scan_cb, &s6), BH_OK);
+    assert_int_equal(s6.n, 1);
+    assert_int_equal(s6.e[0].msg.sequence, 1);
+    /* bounded: max_scan counts visited entries of the destination */
+    memset(&s6, 0, sizeof s6);
+    s6.only_src = 6;
+    assert_int_equal(bh_vault_outbox_scan_to(f->v, 2, 0, 21, scan_cb, &s6), BH_OK);
+    assert_int_equal(s6.n, 0);
+    assert_int_equal(scan(f, 2, 0, 5).n, 5);
+    /* after a mark */
+    l = scan(f, 2, l.e[19].id, 0);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.e[0].msg.emitter_chain, 5);
+    assert_int_equal(scan(f, 2, UINT64_MAX, 0).n, 0);
+    /* the callback's stop value comes back */
+    scan_list st;
+    memset(&st, 0, sizeof st);
+    st.stop_after = 3;
+    assert_int_equal(bh_vault_outbox_scan_to(f->v, 2, 0, 0, scan_cb, &st), 77);
+    assert_int_equal(st.n, 3);
+    /* other destinations, any destination, and an acknowledged entry */
+    l = scan(f, 3, 0, 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.e[0].msg.sequence, 40);
+    assert_int_equal(scan(f, S, 0, 0).n, 1);
+    assert_int_equal(scan(f, 0, 0, 0).n, 27);
+    assert_int_equal(scan(f, 9, 0, 0).n, 0);
+    assert_int_equal(bh_vault_outbox_ack(f->v, l.e[0].id), BH_OK);
+    assert_int_equal(scan(f, 3, 0, 0).n, 0);
+    assert_int_equal(scan(f, 0, 0, 0).n, 26);
+    assert_int_equal(bh_vault_outbox_scan_to(f->v, 2, 0, 0, NULL, NULL), BH_EINVAL);
+    assert_int_equal(bh_vault_outbox_scan_to(NULL, 2, 0, 0, scan_cb, &st), BH_EINVAL);
+    assert_audit_clean(f);
+}
+
 /* Raw LMDB access to a vault's environment, as another build would do. */
 static MDB_env *raw_env(fx *f)
 {
@@ -735,6 +828,126 @@ static MDB_env *raw_env(fx *f)
     assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
     assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
     return env;
+}
+
+/* Make the vault look as the previous code left it: no outbox index and
+ * no index mark. */
+static void make_old_vault(fx *f)
+{
+    bh_vault_close(f->v);
+    f->v = NULL;
+    MDB_env *env = raw_env(f);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "outbox_to", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    MDB_val k = {3, "oix"};
+    assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* Append an outbox entry the way a build without the index does. */
+static void old_build_outbox_put(fx *f, const bh_transfer_msg *m)
+{
+    MDB_env *env = raw_env(f);
+    MDB_txn *txn;
+    MDB_dbi meta, outbox;
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_dbi_open(txn, "outbox", 0, &outbox), 0);
+    MDB_val k = {3, "seq"}, d;
+    assert_int_equal(mdb_get(txn, meta, &k, &d), 0);
+    unsigned char seq[32];
+    assert_int_equal(d.mv_size, sizeof seq);
+    memcpy(seq, d.mv_data, sizeof seq);
+    uint64_t next;
+    memcpy(&next, seq + 16, 8); /* next_journal, next_pending, next_outbox */
+    unsigned char kb[8];
+    for (int i = 0; i < 8; i++)
+        kb[i] = (unsigned char)(next >> (56 - 8 * i));
+    MDB_val ok = {8, kb}, od = {sizeof *m, (void *)m};
+    assert_int_equal(mdb_put(txn, outbox, &ok, &od, MDB_APPEND), 0);
+    next++;
+    memcpy(seq + 16, &next, 8);
+    MDB_val sd = {sizeof seq, seq};
+    assert_int_equal(mdb_put(txn, meta, &k, &sd, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* A vault written by the previous code opens: read-only it scans without
+ * the index; read-write makes the index table and indexes the outbox. A
+ * missing original table is still not a vault. */
+static void test_vaults_old_vault_opens(void **state)
+{
+    fx *f = *state;
+    bh_transfer_msg m[4] = {vt_msg(S, S, 2, 1, 10, 0, 0), vt_msg(S, S, 3, 2, 20, 0, 0),
+                            vt_msg(S, S, 2, 3, 30, 0, 0), vt_msg(S, S, 3, 4, 40, 0, 0)};
+    bh_vault_result r[4];
+    assert_int_equal(bh_vault_apply(f->v, r, m, 4, T0), BH_OK);
+    make_old_vault(f);
+    bh_vault_opts ro = {.read_only = 1};
+    f->v = vt_open(f->dir, "home", &ro);
+    assert_non_null(f->v);
+    bh_vault_info info;
+    assert_int_equal(bh_vault_info_get(f->v, &info), BH_OK);
+    assert_int_equal(info.outbox_depth, 4);
+    scan_list l = scan(f, 3, 0, 0);
+    assert_int_equal(l.n, 2);
+    assert_true(l.e[0].msg.sequence == 2 && l.e[1].msg.sequence == 4);
+    assert_audit_clean(f);
+    bh_vault_close(f->v);
+
+    /* read-write: the table is made and the outbox indexed */
+    f->v = vt_open(f->dir, "home", NULL);
+    assert_non_null(f->v);
+    l = scan(f, 3, 0, 0);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(bh_vault_outbox_ack(f->v, l.e[0].id), BH_OK);
+    assert_int_equal(scan(f, 3, 0, 0).n, 1);
+    bh_vault_close(f->v);
+    MDB_env *env = raw_env(f);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat st;
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "outbox_to", 0, &dbi), 0);
+    assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+    assert_int_equal(st.ms_entries, 3);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+
+    /* a build without the index appends: readers fall back until a writer reindexes */
+    bh_transfer_msg late = vt_msg(S, S, 3, 9, 5, 0, 0);
+    old_build_outbox_put(f, &late);
+    f->v = vt_open(f->dir, "home", &ro);
+    l = scan(f, 3, 0, 0);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.e[1].msg.sequence, 9);
+    bh_vault_close(f->v);
+    f->v = vt_open(f->dir, "home", NULL);
+    old_build_outbox_put(f, &late); /* again, while this handle is open */
+    assert_int_equal(apply1(f, vt_msg(S, S, 3, 10, 5, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    l = scan(f, 3, 0, 0);
+    assert_int_equal(l.n, 4);
+    assert_true(l.e[1].msg.sequence == 9 && l.e[2].msg.sequence == 9 && l.e[3].msg.sequence == 10);
+    bh_vault_close(f->v);
+
+    /* the check for the original tables stays */
+    env = raw_env(f);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "chains", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    char why[512];
+    bh_vault *v = NULL;
+    assert_int_equal(bh_vault_open(&v, f->dir, "home", NULL, why, sizeof why), BH_ENOTFOUND);
+    assert_non_null(strstr(why, "not a bulkhead vault (no 'chains' table)"));
+    f->v = NULL;
 }
 
 /* A pending transfer written before windows counted at release was booked
@@ -779,6 +992,63 @@ static void test_vaults_old_pending_not_counted_twice(void **state)
         sum += l.window_sum[i];
     assert_true(sum == 100);
     assert_audit_clean(f);
+}
+
+typedef struct {
+    size_t n;
+} scan_count;
+
+static int count_cb(void *ctx, const bh_vault_outbox_entry *e)
+{
+    (void)e;
+    ((scan_count *)ctx)->n++;
+    return 0;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A destination's fresh entries behind another's stalled backlog cost what
+ * they are, not what the backlog is: against a walk of the whole outbox in
+ * the same run, so the ratio holds on a slow or busy machine (a filtered
+ * walk makes it about 1). */
+static void test_vaults_outbox_scan_to_indexed(void **state)
+{
+    fx *f = *state;
+    enum { BACKLOG = 20000, FRESH = 16, ROUNDS = 50 };
+    bh_transfer_msg *b = calloc(1000, sizeof *b);
+    bh_vault_result *r = calloc(1000, sizeof *r);
+    for (uint64_t s = 0; s < BACKLOG; s += 1000) {
+        for (int i = 0; i < 1000; i++)
+            b[i] = vt_msg(S, S, 2, s + (uint64_t)i, 1, 0, 0);
+        assert_int_equal(bh_vault_apply(f->v, r, b, 1000, T0), BH_OK);
+    }
+    for (int i = 0; i < FRESH; i++)
+        b[i] = vt_msg(S, S, 4, BACKLOG + (uint64_t)i, 1, 0, 0);
+    assert_int_equal(bh_vault_apply(f->v, r, b, FRESH, T0), BH_OK);
+    free(b);
+    free(r);
+    double t0 = mono_s();
+    for (int i = 0; i < ROUNDS; i++) {
+        scan_count c = {0};
+        assert_int_equal(bh_vault_outbox_scan_to(f->v, 0, 0, 0, count_cb, &c), BH_OK);
+        assert_int_equal(c.n, BACKLOG + FRESH);
+    }
+    double whole = mono_s() - t0;
+    t0 = mono_s();
+    for (int i = 0; i < ROUNDS; i++) {
+        scan_count c = {0};
+        assert_int_equal(bh_vault_outbox_scan_to(f->v, 4, 0, FRESH, count_cb, &c), BH_OK);
+        assert_int_equal(c.n, FRESH);
+    }
+    double fresh = mono_s() - t0;
+    if (fresh * 50 > whole)
+        fail_msg("scan_to of %d fresh entries took %.0f us, the whole outbox %.0f us", FRESH,
+                 fresh / ROUNDS * 1e6, whole / ROUNDS * 1e6);
 }
 
 /* One batch that touches more lanes and chains than the write cache first
@@ -828,7 +1098,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vaults_big_skips_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_window_lowered_below_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_min_amount, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_outbox_scan_to, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_outbox_scan_to_indexed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_batch_many_lanes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_old_vault_opens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_old_pending_not_counted_twice, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

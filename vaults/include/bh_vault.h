@@ -281,6 +281,20 @@ BH_WARN_UNUSED_RESULT int bh_vault_outbox_peek(bh_vault *v, bh_vault_outbox_entr
 BH_WARN_UNUSED_RESULT int bh_vault_outbox_peek_to(bh_vault *v, bh_vault_outbox_entry *out,
                                                   size_t cap, size_t *n, uint16_t to_chain,
                                                   uint64_t after_id);
+/* Visit outbox entries for destination to_chain (0 = any) with id >
+ * after_id, oldest first, in one read snapshot: cb is called for each until
+ * it returns non-zero (that value is returned) or max_scan entries were
+ * visited (0 = no bound). Lets a deliverer pick per source chain and skip
+ * entries it is backing off. Walks a per-destination index, so the cost is
+ * that of the entries visited, not of the whole outbox (a read-only handle
+ * on a vault no newer build has written falls back to a filtered walk).
+ * Returns: BH_OK; cb's value; BH_EINVAL; BH_EIO; BH_ECORRUPT.
+ * In: e passed to cb is borrowed, valid during the call only. */
+typedef int (*bh_vault_outbox_cb)(void *ctx, const bh_vault_outbox_entry *e);
+BH_WARN_UNUSED_RESULT int bh_vault_outbox_scan_to(bh_vault *v, uint16_t to_chain, uint64_t after_id,
+                                                  size_t max_scan, bh_vault_outbox_cb cb,
+                                                  void *ctx);
+
 /* Remove a delivered outbox entry. Returns: BH_OK; BH_ENOTFOUND. */
 BH_WARN_UNUSED_RESULT int bh_vault_outbox_ack(bh_vault *v, uint64_t id);
 

@@ -15,8 +15,10 @@
 _Static_assert(sizeof(bh_vault_asset) % 16 == 0, "asset record layout");
 _Static_assert(sizeof(bh_vault_lane) % 16 == 0, "lane record layout");
 
-#define N_DBS 9
+#define N_DBS 9     /* tables every vault has had from the start */
+#define N_OPT_DBS 1 /* tables added since: outbox_to */
 #define PKEY_LEN 42 /* u16 emitter_chain | emitter[32] | u64 sequence */
+#define OKEY_LEN 10 /* outbox_to index: u16 to_chain | u64 outbox id */
 
 static const char *const k_cause_names[] = {"none",     "bucket",     "window", "big",
                                             "capacity", "quarantine", "retimed"};
@@ -150,6 +152,11 @@ static int vault_dir(char *out, size_t cap, const char *data_dir, const char *na
 static const char *const k_db_names[N_DBS] = {
     "meta", "assets", "lanes", "processed", "pending", "outbox", "journal", "quarantine", "chains"};
 
+static const char *const k_opt_names[N_OPT_DBS] = {"outbox_to"};
+
+static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *key, void *out, size_t len);
+static int outbox_index_sync(bh_vault *v, MDB_txn *txn);
+
 static MDB_dbi *db_slot(bh_vault *v, int i)
 {
     MDB_dbi *slots[N_DBS] = {&v->db_meta,      &v->db_assets,     &v->db_lanes,
@@ -162,7 +169,7 @@ static int env_open(bh_vault *v, const char *dir, int create)
 {
     int rc = mdb_env_create(&v->env);
     if (rc) return vault_mdb_status(rc);
-    if ((rc = mdb_env_set_maxdbs(v->env, N_DBS + 2)) != 0 ||
+    if ((rc = mdb_env_set_maxdbs(v->env, N_DBS + N_OPT_DBS + 2)) != 0 ||
         (rc = mdb_env_set_mapsize(v->env, v->map_size)) != 0) {
         set_err(v, "lmdb: %s", mdb_strerror(rc));
         return vault_mdb_status(rc);
@@ -195,6 +202,24 @@ static int env_open(bh_vault *v, const char *dir, int create)
             set_err(v, "cannot open table %s in %s: %s", k_db_names[i], dir, mdb_strerror(mrc));
             return vault_mdb_status(mrc);
         }
+    }
+    /* a vault from before these tables: made now, or read as empty */
+    MDB_dbi *opt[N_OPT_DBS] = {&v->db_outbox_to};
+    int *has[N_OPT_DBS] = {&v->has_outbox_to};
+    for (int i = 0; i < N_OPT_DBS; i++) {
+        int mrc = mdb_dbi_open(txn, k_opt_names[i], v->read_only ? 0 : MDB_CREATE, opt[i]);
+        if (mrc == MDB_NOTFOUND && v->read_only) continue;
+        if (mrc) {
+            mdb_txn_abort(txn);
+            set_err(v, "cannot open table %s in %s: %s", k_opt_names[i], dir, mdb_strerror(mrc));
+            return vault_mdb_status(mrc);
+        }
+        *has[i] = 1;
+    }
+    if (!v->read_only && !create && (rc = outbox_index_sync(v, txn)) != 0) {
+        mdb_txn_abort(txn);
+        set_err(v, "cannot index the outbox of %s: %s", dir, bh_strerror(rc));
+        return rc;
     }
     rc = mdb_txn_commit(txn);
     return vault_mdb_status(rc);
@@ -261,6 +286,7 @@ int bh_vault_init_dir(const char *data_dir, const char *name, uint16_t chain_id,
         uint64_t id;
         if (!rc) rc = journal_put(v, txn, &j, actor, reason ? reason : "vault created", &id);
         if (!rc) rc = meta_put(txn, v->db_meta, "seq", &v->seq, sizeof v->seq);
+        if (!rc) rc = meta_put(txn, v->db_meta, "oix", &v->seq.next_outbox, 8);
         if (!rc)
             rc = vault_mdb_status(mdb_txn_commit(txn));
         else
@@ -705,6 +731,9 @@ static int store_counters(bh_vault *v, MDB_txn *txn)
 {
     int rc = meta_put(txn, v->db_meta, "seq", &v->seq, sizeof v->seq);
     if (!rc) rc = meta_put(txn, v->db_meta, "rejects", v->rejects, sizeof v->rejects);
+    /* the index covers every outbox entry this build wrote */
+    if (!rc && v->has_outbox_to && v->oix != v->seq.next_outbox)
+        rc = meta_put(txn, v->db_meta, "oix", &v->seq.next_outbox, 8);
     return rc;
 }
 
@@ -720,6 +749,7 @@ static int run_write(bh_vault *v, write_fn fn, void *ctx)
         if (rc) return rc;
         cache_reset(v);
         rc = load_counters(v, txn);
+        if (!rc) rc = outbox_index_sync(v, txn);
         if (!rc) rc = fn(v, txn, ctx);
         if (!rc) rc = cache_flush(v, txn);
         if (!rc) rc = store_counters(v, txn);
@@ -894,13 +924,86 @@ static int pending_put(bh_vault *v, MDB_txn *txn, uint64_t id, const vault_pendi
     return vault_mdb_status(mdb_put(txn, v->db_pending, &k, &d, 0));
 }
 
+static void okey(unsigned char kb[OKEY_LEN], uint16_t to_chain, uint64_t id)
+{
+    u16_be(kb, to_chain);
+    vault_u64_be(kb + 2, id);
+}
+
 static int outbox_put(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, uint64_t *id)
 {
-    unsigned char kb[8];
+    unsigned char kb[8], ib[OKEY_LEN];
     *id = v->seq.next_outbox++;
     vault_u64_be(kb, *id);
     MDB_val k = {8, kb}, d = {sizeof *m, (void *)m};
-    return vault_mdb_status(mdb_put(txn, v->db_outbox, &k, &d, MDB_APPEND));
+    int rc = mdb_put(txn, v->db_outbox, &k, &d, MDB_APPEND);
+    if (rc || !v->has_outbox_to) return vault_mdb_status(rc);
+    okey(ib, m->transfer.to_chain, *id);
+    MDB_val ik = {OKEY_LEN, ib}, id0 = {0, NULL};
+    return vault_mdb_status(mdb_put(txn, v->db_outbox_to, &ik, &id0, 0));
+}
+
+/* Remove outbox entry id (and its index key); its message in *m. */
+static int outbox_take(bh_vault *v, MDB_txn *txn, uint64_t id, bh_transfer_msg *m)
+{
+    unsigned char kb[8], ib[OKEY_LEN];
+    vault_u64_be(kb, id);
+    MDB_val k = {8, kb}, d;
+    int rc = mdb_get(txn, v->db_outbox, &k, &d);
+    if (rc == MDB_NOTFOUND) {
+        set_err(v, "vault %s has no outbox entry %llu", v->name, (unsigned long long)id);
+        return BH_ENOTFOUND;
+    }
+    if (rc) return vault_mdb_status(rc);
+    if (d.mv_size != sizeof *m) return BH_ECORRUPT;
+    memcpy(m, d.mv_data, sizeof *m);
+    if (v->has_outbox_to) {
+        okey(ib, m->transfer.to_chain, id);
+        MDB_val ik = {OKEY_LEN, ib};
+        rc = mdb_del(txn, v->db_outbox_to, &ik, NULL);
+        if (rc && rc != MDB_NOTFOUND) return vault_mdb_status(rc);
+    }
+    return vault_mdb_status(mdb_del(txn, v->db_outbox, &k, NULL));
+}
+
+/* The outbox_to index is current when its mark ("oix") equals next_outbox:
+ * a build without the index adds outbox entries without moving the mark,
+ * so after one wrote here the index is rebuilt from the outbox. Entries it
+ * acknowledged leave index keys without an entry; readers skip those. */
+static int outbox_index_sync(bh_vault *v, MDB_txn *txn)
+{
+    if (!v->has_outbox_to) return BH_OK;
+    vault_seq seq;
+    uint64_t mark = 0;
+    int rc = meta_get(txn, v->db_meta, "seq", &seq, sizeof seq);
+    if (rc == BH_ENOTFOUND) return BH_OK; /* a vault being created */
+    if (rc) return rc;
+    rc = meta_get(txn, v->db_meta, "oix", &mark, sizeof mark);
+    if (rc && rc != BH_ENOTFOUND) return rc;
+    v->oix = seq.next_outbox;
+    if (!rc && mark == seq.next_outbox) return BH_OK;
+    if ((rc = vault_mdb_status(mdb_drop(txn, v->db_outbox_to, 0)))) return rc;
+    MDB_cursor *cur;
+    if ((rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &cur)))) return rc;
+    MDB_val k, d;
+    int mrc;
+    for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        bh_transfer_msg m;
+        if (k.mv_size != 8 || d.mv_size != sizeof m) {
+            rc = BH_ECORRUPT;
+            break;
+        }
+        memcpy(&m, d.mv_data, sizeof m);
+        unsigned char ib[OKEY_LEN];
+        okey(ib, m.transfer.to_chain, vault_be_u64(k.mv_data));
+        MDB_val ik = {OKEY_LEN, ib}, id0 = {0, NULL};
+        if ((rc = vault_mdb_status(mdb_put(txn, v->db_outbox_to, &ik, &id0, 0)))) break;
+    }
+    mdb_cursor_close(cur);
+    if (!rc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
+    if (!rc) rc = meta_put(txn, v->db_meta, "oix", &seq.next_outbox, sizeof seq.next_outbox);
+    return rc;
 }
 
 static int reject_msg(bh_vault *v, MDB_txn *txn, bh_vault_result *r, const bh_transfer_msg *m,
@@ -1571,48 +1674,144 @@ int bh_vault_source_next(bh_vault *v, uint16_t chain, uint64_t *next)
     return rc;
 }
 
+/* Whether the outbox_to index covers the outbox in this snapshot. */
+static int outbox_index_current(bh_vault *v, MDB_txn *txn)
+{
+    vault_seq seq;
+    uint64_t mark;
+    if (!v->has_outbox_to) return 0;
+    if (meta_get(txn, v->db_meta, "seq", &seq, sizeof seq)) return 0;
+    if (meta_get(txn, v->db_meta, "oix", &mark, sizeof mark)) return 0;
+    return mark == seq.next_outbox;
+}
+
+static int outbox_visit(const MDB_val *k, const MDB_val *d, bh_vault_outbox_cb cb, void *ctx)
+{
+    bh_vault_outbox_entry e;
+    if (k->mv_size != 8 || d->mv_size != sizeof e.msg) return BH_ECORRUPT;
+    e.id = vault_be_u64(k->mv_data);
+    memcpy(&e.msg, d->mv_data, sizeof e.msg);
+    return cb(ctx, &e);
+}
+
+/* Per destination through the index: each key names an outbox id. The ids
+ * rise, so a cursor kept on the outbox mostly finds the next one on the
+ * leaf page it is on (LMDB checks that page before searching from the root). */
+static int scan_index(bh_vault *v, MDB_txn *txn, uint16_t to_chain, uint64_t from, size_t max_scan,
+                      bh_vault_outbox_cb cb, void *ctx)
+{
+    MDB_cursor *cur, *oc;
+    int rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox_to, &cur));
+    if (rc) return rc;
+    if ((rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &oc)))) {
+        mdb_cursor_close(cur);
+        return rc;
+    }
+    unsigned char kb[OKEY_LEN];
+    okey(kb, to_chain, from);
+    MDB_val k = {OKEY_LEN, kb}, d;
+    size_t seen = 0;
+    int mrc;
+    for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        const unsigned char *ik = k.mv_data;
+        if (k.mv_size != OKEY_LEN) {
+            rc = BH_ECORRUPT;
+            break;
+        }
+        if ((uint16_t)(ik[0] << 8 | ik[1]) != to_chain) break;
+        MDB_val ok = {8, (void *)(ik + 2)}, od;
+        int grc = mdb_cursor_get(oc, &ok, &od, MDB_SET_KEY);
+        if (grc == MDB_NOTFOUND) continue; /* acknowledged by a build without the index */
+        if (grc) {
+            rc = vault_mdb_status(grc);
+            break;
+        }
+        if ((rc = outbox_visit(&ok, &od, cb, ctx)) != 0) break;
+        if (max_scan && ++seen >= max_scan) break;
+    }
+    mdb_cursor_close(oc);
+    mdb_cursor_close(cur);
+    if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
+    return rc;
+}
+
+/* The whole outbox in id order, filtered. */
+static int scan_outbox(bh_vault *v, MDB_txn *txn, uint16_t to_chain, uint64_t from, size_t max_scan,
+                       bh_vault_outbox_cb cb, void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &cur));
+    if (rc) return rc;
+    unsigned char kb[8];
+    vault_u64_be(kb, from);
+    MDB_val k = {8, kb}, d;
+    size_t seen = 0;
+    int mrc;
+    for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        if (d.mv_size != sizeof(bh_transfer_msg)) {
+            rc = BH_ECORRUPT;
+            break;
+        }
+        if (to_chain) {
+            bh_transfer_msg m;
+            memcpy(&m, d.mv_data, sizeof m);
+            if (m.transfer.to_chain != to_chain) continue;
+        }
+        if ((rc = outbox_visit(&k, &d, cb, ctx)) != 0) break;
+        if (max_scan && ++seen >= max_scan) break;
+    }
+    mdb_cursor_close(cur);
+    if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
+    return rc;
+}
+
+int bh_vault_outbox_scan_to(bh_vault *v, uint16_t to_chain, uint64_t after_id, size_t max_scan,
+                            bh_vault_outbox_cb cb, void *ctx)
+{
+    if (!v || !cb) return BH_EINVAL;
+    if (after_id == UINT64_MAX) return BH_OK;
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    if (to_chain && outbox_index_current(v, txn))
+        rc = scan_index(v, txn, to_chain, after_id + 1, max_scan, cb, ctx);
+    else
+        rc = scan_outbox(v, txn, to_chain, after_id + 1, max_scan, cb, ctx);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+typedef struct {
+    bh_vault_outbox_entry *out;
+    size_t cap, n;
+} peek_ctx;
+
+static int peek_row(void *vctx, const bh_vault_outbox_entry *e)
+{
+    peek_ctx *c = vctx;
+    c->out[c->n++] = *e;
+    return 0;
+}
+
 int bh_vault_outbox_peek_to(bh_vault *v, bh_vault_outbox_entry *out, size_t cap, size_t *n,
                             uint16_t to_chain, uint64_t after_id)
 {
     if (n) *n = 0;
     if (!v || !n || (cap && !out)) return BH_EINVAL;
-    MDB_txn *txn;
-    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
-    if (rc) return rc;
-    MDB_cursor *cur;
-    rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &cur));
-    if (!rc) {
-        unsigned char kb[8];
-        vault_u64_be(kb, after_id == UINT64_MAX ? after_id : after_id + 1);
-        MDB_val k = {8, kb}, d;
-        int mrc;
-        for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); mrc == 0 && *n < cap;
-             mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-            if (k.mv_size != 8 || d.mv_size != sizeof out->msg) {
-                rc = BH_ECORRUPT;
-                break;
-            }
-            bh_transfer_msg m;
-            memcpy(&m, d.mv_data, sizeof m);
-            if (to_chain && m.transfer.to_chain != to_chain) continue;
-            out[*n].id = vault_be_u64(k.mv_data);
-            out[*n].msg = m;
-            (*n)++;
-        }
-        if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
-        mdb_cursor_close(cur);
-    }
-    mdb_txn_abort(txn);
+    if (cap == 0) return BH_OK;
+    peek_ctx c = {out, cap, 0};
+    int rc = bh_vault_outbox_scan_to(v, to_chain, after_id, cap, peek_row, &c);
+    if (!rc) *n = c.n;
     return rc;
 }
 
 static int outbox_ack_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     op_ctx *c = vctx;
-    unsigned char kb[8];
-    vault_u64_be(kb, c->id);
-    MDB_val k = {8, kb};
-    return vault_mdb_status(mdb_del(txn, v->db_outbox, &k, NULL));
+    bh_transfer_msg m;
+    return outbox_take(v, txn, c->id, &m);
 }
 
 int bh_vault_outbox_ack(bh_vault *v, uint64_t id)

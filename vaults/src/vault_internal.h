@@ -93,6 +93,10 @@ struct bh_vault {
     MDB_env *env;
     MDB_dbi db_meta, db_assets, db_lanes, db_processed, db_pending, db_outbox, db_journal,
         db_quarantine, db_chains;
+    /* a table newer than the first vaults: made at a read-write open, absent
+     * (has_outbox_to 0) on a read-only handle of a vault no newer build has written */
+    MDB_dbi db_outbox_to;
+    int has_outbox_to;
     uint16_t chain_id;
     int read_only;
     int no_sync;
@@ -103,6 +107,7 @@ struct bh_vault {
     char err[512];
     /* write-txn scratch */
     vault_seq seq;
+    uint64_t oix; /* next_outbox the outbox_to index covered when the txn began */
     uint64_t rejects[BH_REJECT_COUNT_];
     vault_casset **ca; /* made entries, the first n in use */
     size_t nca, capca, madeca;
