@@ -88,12 +88,14 @@ static const char k_main_help[] =
     "  list                                every vault, its assets and holds\n"
     "  show CHAIN                          locked and outstanding per chain\n"
     "  pending [CHAIN]                     delayed and held transfers\n"
+    "  parked CHAIN                        outbox entries parked after failed deliveries\n"
     "  limits CHAIN [ASSET]                rate limits and caps\n"
     "  journal CHAIN [--since N]           the append-only journal\n"
     "  audit [CHAIN]                       replay the journal, compare totals\n"
     "  export CHAIN                        everything, as one JSON document\n"
     "Steering (journaled with actor and reason):\n"
     "  release ID | drop ID | retime ID DAYS   act on a pending transfer\n"
+    "  requeue CHAIN N                     put parked entry N back in the outbox\n"
     "  freeze CHAIN --reason R             quarantine CHAIN in every vault\n"
     "  unfreeze CHAIN --reason R           lift it\n"
     "  limits CHAIN ASSET KEY=VALUE...     change limits\n"
@@ -111,6 +113,8 @@ static int v_asset(const opts *o);
 static int v_list(const opts *o);
 static int v_show(const opts *o);
 static int v_pending(const opts *o);
+static int v_parked(const opts *o);
+static int v_requeue(const opts *o);
 static int v_release(const opts *o);
 static int v_drop(const opts *o);
 static int v_retime(const opts *o);
@@ -141,6 +145,16 @@ static const verb k_verbs[] = {
      "Transfers waiting in pending: delayed ones with their release time, and\n"
      "holds that wait for an operator (over capacity, quarantine).",
      v_pending},
+    {"parked", "parked CHAIN [--json]",
+     "Outbox entries the node stopped delivering after too many failures:\n"
+     "id, source and destination chain, sequence, amount, failed tries, the\n"
+     "last error and when it was parked. They stay applied to the ledger;\n"
+     "`requeue` offers one for delivery again.",
+     v_parked},
+    {"requeue", "requeue CHAIN N [--reason R]",
+     "Put parked entry N of CHAIN's vault back in the outbox (under a new\n"
+     "outbox id, behind what already waits) so the node delivers it again.",
+     v_requeue},
     {"release", "release ID [--reason R]",
      "Deliver pending transfer ID now. A quarantine hold is applied to the\n"
      "ledger first and is refused (exit 1) while its chain is still frozen or\n"
@@ -183,7 +197,7 @@ static const verb k_verbs[] = {
      v_audit},
     {"export", "export CHAIN",
      "The whole vault as one JSON document: assets, lanes, limits, quarantines,\n"
-     "pending transfers and the journal.",
+     "pending transfers, parked outbox entries and the journal.",
      v_export},
 };
 
@@ -693,10 +707,12 @@ static json_t *info_json(const bh_vault_info *in)
         if (in->rejects[i])
             json_object_set_new(rj, bh_reject_name((bh_reject)i),
                                 json_integer((json_int_t)in->rejects[i]));
-    return json_pack("{s:s,s:i,s:i,s:I,s:I,s:I,s:o}", "name", in->name, "chain_id", in->chain_id,
-                     "schema", in->schema, "journal_entries", (json_int_t)(in->next_journal - 1),
-                     "msg_limit", (json_int_t)in->msg_limit_default, "created",
-                     (json_int_t)in->created, "rejects", rj);
+    return json_pack(
+        "{s:s,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "name", in->name, "chain_id", in->chain_id,
+        "schema", in->schema, "journal_entries", (json_int_t)(in->next_journal - 1), "msg_limit",
+        (json_int_t)in->msg_limit_default, "created", (json_int_t)in->created, "outbox_depth",
+        (json_int_t)in->outbox_depth, "pending", (json_int_t)in->pending_count, "parked",
+        (json_int_t)in->parked_count, "rejects", rj);
 }
 
 static int v_show(const opts *o)
@@ -713,6 +729,8 @@ static int v_show(const opts *o)
     if (!o->json) {
         printf("vault %s  chain id %u  schema %u  journal entries %" PRIu64 "\n", info.name,
                info.chain_id, info.schema, info.next_journal - 1);
+        printf("  outbox %" PRIu64 "  pending %" PRIu64 "  parked %" PRIu64 "\n", info.outbox_depth,
+               info.pending_count, info.parked_count);
         for (int i = 1; i < BH_REJECT_COUNT_; i++)
             if (info.rejects[i])
                 printf("  rejected %-22s %" PRIu64 "\n", bh_reject_name((bh_reject)i),
@@ -941,6 +959,111 @@ static int v_drop(const opts *o)
 static int v_retime(const opts *o)
 {
     return pending_action(o, "retime", 2);
+}
+
+/* ---- parked outbox entries ---- */
+
+typedef struct {
+    const opts *o;
+    bh_vault *v;
+    json_t *arr;
+    size_t n;
+} park_ctx;
+
+static int parked_row(void *c, const bh_vault_parked *p)
+{
+    park_ctx *s = c;
+    bh_vault_asset a;
+    unsigned dec = bh_vault_asset_get(s->v, &a, &p->msg.transfer.token) == BH_OK ? a.decimals : 0;
+    char amt[64], ts[32], src[48], dst[48], tok[80], hx[67];
+    units(amt, sizeof amt, p->msg.amount, dec);
+    fmt_time(ts, sizeof ts, p->parked_at);
+    chain_label(p->msg.emitter_chain, src, sizeof src);
+    chain_label(p->msg.transfer.to_chain, dst, sizeof dst);
+    token_label(tok, sizeof tok, &p->msg.transfer.token, dec || a.symbol[0] ? a.symbol : NULL);
+    s->n++;
+    if (s->o->json) {
+        token_hex(hx, &p->msg.transfer.token);
+        json_array_append_new(s->arr,
+                              json_pack("{s:I,s:s,s:i,s:i,s:I,s:s,s:o,s:s,s:I,s:s,s:I,s:s}", "id",
+                                        (json_int_t)p->id, "vault", bh_vault_name(s->v), "from",
+                                        p->msg.emitter_chain, "to", p->msg.transfer.to_chain,
+                                        "sequence", (json_int_t)p->msg.sequence, "token", hx,
+                                        "amount", jamount(p->msg.amount), "amount_units", amt,
+                                        "tries", (json_int_t)p->tries, "last_error", p->last_error,
+                                        "parked_at", (json_int_t)p->parked_at, "parked", ts));
+    } else {
+        printf("%-8" PRIu64 " %-20s %-14s %-14s %8" PRIu64 " %-10s %-14s %5u  %s\n", p->id, ts, src,
+               dst, p->msg.sequence, tok, amt, p->tries, p->last_error);
+    }
+    return 0;
+}
+
+static int v_parked(const opts *o)
+{
+    if (o->argc != 1) return usage_err("parked", "parked takes exactly one CHAIN");
+    int x = open_data_dir(o);
+    if (x) return x;
+    park_ctx s = {.o = o, .arr = json_array()};
+    if ((x = open_vault(o, o->argv[0], 1, &s.v))) {
+        json_decref(s.arr);
+        return x;
+    }
+    if (!o->json)
+        printf("%-8s %-20s %-14s %-14s %8s %-10s %-14s %5s  %s\n", "ID", "PARKED", "FROM", "TO",
+               "SEQ", "ASSET", "AMOUNT", "TRIES", "LAST ERROR");
+    int rc = bh_vault_each_parked(s.v, parked_row, &s);
+    bh_vault_close(s.v);
+    if (rc) {
+        err("vault %s: %s", o->argv[0], bh_strerror(rc));
+        json_decref(s.arr);
+        return EXIT_REFUSED;
+    }
+    if (o->json) return print_json(s.arr);
+    json_decref(s.arr);
+    if (!s.n) printf("(nothing parked)\n");
+    return EXIT_OK;
+}
+
+static int v_requeue(const opts *o)
+{
+    if (o->argc != 2) return usage_err("requeue", "requeue takes CHAIN and a parked id N");
+    const char *num = o->argv[1], *slash = strchr(num, '/');
+    if (slash) {
+        /* CHAIN/N as well, if it names the same vault */
+        if ((size_t)(slash - num) != strlen(o->argv[0]) ||
+            strncmp(num, o->argv[0], (size_t)(slash - num)))
+            return usage_err("requeue", "'%s' is not a parked id of vault %s", num, o->argv[0]);
+        num = slash + 1;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long id = strtoull(num, &end, 10);
+    if (!*num || *end || errno || id == 0 || *num == '-')
+        return usage_err("requeue", "'%s' is not a parked id (N, as printed by `parked`)",
+                         o->argv[1]);
+    int x = open_data_dir(o);
+    if (x) return x;
+    bh_vault *v;
+    if ((x = open_vault(o, o->argv[0], 0, &v))) return x;
+    char reason[BH_VAULT_REASON_MAX + 1];
+    snprintf(reason, sizeof reason, "%s", o->reason ? o->reason : "requeue");
+    int rc = bh_vault_outbox_requeue(v, id, o->now, actor_of(o), reason);
+    if (rc == BH_ENOTFOUND) {
+        err("no parked entry %llu in vault %s (see vaultctl parked %s)", id, o->argv[0],
+            o->argv[0]);
+        bh_vault_close(v);
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        const char *m = bh_vault_errmsg(v);
+        err("requeue %s/%llu refused: %s", o->argv[0], id, m[0] ? m : bh_strerror(rc));
+        bh_vault_close(v);
+        return EXIT_REFUSED;
+    }
+    bh_vault_close(v);
+    printf("%s/%llu: back in the outbox\n", o->argv[0], id);
+    return EXIT_OK;
 }
 
 /* ---- quarantine ---- */
@@ -1261,11 +1384,17 @@ static int v_limits(const opts *o)
 
 static const char *const k_jkinds[] = {"?",       "accept",    "delay",  "hold",   "reject",
                                        "release", "drop",      "retime", "freeze", "unfreeze",
-                                       "limits",  "asset_add", "init"};
+                                       "limits",  "asset_add", "init",   "park",   "requeue"};
 
 static const char *jkind_name(uint32_t k)
 {
     return k < sizeof k_jkinds / sizeof k_jkinds[0] ? k_jkinds[k] : "?";
+}
+
+/* Kinds that are about one transfer message (key, token, amount). */
+static int jkind_has_msg(uint32_t k)
+{
+    return (k >= BH_VJ_ACCEPT && k <= BH_VJ_RETIME) || k == BH_VJ_PARK || k == BH_VJ_REQUEUE;
 }
 
 static json_t *journal_json(const bh_vault_journal_entry *e)
@@ -1277,7 +1406,7 @@ static json_t *journal_json(const bh_vault_journal_entry *e)
     json_t *j =
         json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)e->id, "time", (json_int_t)e->time,
                   "kind", jkind_name(e->kind), "actor", e->actor, "reason", e->reason);
-    if (e->kind <= BH_VJ_RETIME) {
+    if (jkind_has_msg(e->kind)) {
         json_object_set_new(j, "emitter_chain", json_integer(e->emitter_chain));
         json_object_set_new(j, "emitter", json_string(em));
         json_object_set_new(j, "sequence", json_integer((json_int_t)e->sequence));
@@ -1298,7 +1427,8 @@ static json_t *journal_json(const bh_vault_journal_entry *e)
             json_object_set_new(ef, "inc_chain", json_integer(e->lane_inc));
         json_object_set_new(j, "effects", ef);
     }
-    if (e->kind >= BH_VJ_FREEZE) json_object_set_new(j, "chain", json_integer(e->chain));
+    if (e->kind >= BH_VJ_FREEZE && e->kind <= BH_VJ_INIT)
+        json_object_set_new(j, "chain", json_integer(e->chain));
     return j;
 }
 
@@ -1321,7 +1451,7 @@ static int journal_row(void *c, const bh_vault_journal_entry *e)
     fmt_time(ts, sizeof ts, e->time);
     bh_vault_asset a;
     unsigned dec = 0;
-    if (e->kind <= BH_VJ_RETIME && bh_vault_asset_get(s->v, &a, &e->token) == BH_OK)
+    if (jkind_has_msg(e->kind) && bh_vault_asset_get(s->v, &a, &e->token) == BH_OK)
         dec = a.decimals;
     char amt[64];
     units(amt, sizeof amt, e->amount, dec);
@@ -1335,6 +1465,9 @@ static int journal_row(void *c, const bh_vault_journal_entry *e)
                 : "-");
     else if (e->kind == BH_VJ_RETIME)
         fmt_time(what, sizeof what, (uint64_t)e->amount);
+    else if (e->kind == BH_VJ_PARK || e->kind == BH_VJ_REQUEUE)
+        snprintf(what, sizeof what, "%s seq %" PRIu64 " %s outbox %" PRIu64,
+                 chain_label(e->emitter_chain, lb1, sizeof lb1), e->sequence, amt, e->ref);
     else if (e->kind == BH_VJ_FREEZE || e->kind == BH_VJ_UNFREEZE)
         snprintf(what, sizeof what, "chain %s", chain_label(e->chain, lb1, sizeof lb1));
     printf("%6" PRIu64 "  %s  %-9s %-48s %s%s%s\n", e->id, ts, jkind_name(e->kind), what, e->actor,
@@ -1457,12 +1590,14 @@ static int v_export(const opts *o)
     arr_ctx qc = {json_array()};
     pend_ctx pc = {.o = &jo, .v = v, .arr = json_array()};
     jr_ctx jc = {&jo, v, json_array(), 0};
+    park_ctx kc = {.o = &jo, .v = v, .arr = json_array()};
     if (!rc) rc = bh_vault_each_asset(v, show_asset, &sc);
     if (!rc) rc = sc.rc;
     if (!rc) rc = bh_vault_each_asset(v, lim_asset, &la);
     if (!rc) rc = bh_vault_each_chain(v, o->now, lim_chain, &lc);
     if (!rc) rc = bh_vault_each_quarantine(v, exp_q, &qc);
     if (!rc) rc = bh_vault_each_pending(v, exp_pending, &pc);
+    if (!rc) rc = bh_vault_each_parked(v, parked_row, &kc);
     if (!rc) rc = bh_vault_each_journal(v, 1, journal_row, &jc);
     bh_vault_close(v);
     json_t *j = info_json(&info);
@@ -1470,6 +1605,7 @@ static int v_export(const opts *o)
     json_object_set_new(j, "limits", json_pack("{s:o,s:o}", "assets", la.arr, "chains", lc.arr));
     json_object_set_new(j, "quarantined", qc.arr);
     json_object_set_new(j, "pending", pc.arr);
+    json_object_set_new(j, "parked", kc.arr);
     json_object_set_new(j, "journal", jc.arr);
     if (rc) {
         json_decref(j);

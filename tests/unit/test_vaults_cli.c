@@ -120,9 +120,11 @@ static void test_help_and_usage(void **state)
     VC(0, "--help");
     out_has("Exit status");
     out_has("asset add CHAIN TOKEN");
-    const char *verbs[] = {"init",    "asset",   "list",   "show",   "pending",
-                           "release", "drop",    "retime", "freeze", "unfreeze",
-                           "limits",  "journal", "audit",  "export"};
+    out_has("parked CHAIN");
+    out_has("requeue CHAIN N");
+    const char *verbs[] = {"init",    "asset",   "list",  "show",   "pending", "parked",
+                           "requeue", "release", "drop",  "retime", "freeze",  "unfreeze",
+                           "limits",  "journal", "audit", "export"};
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         VC(0, verbs[i], "--help");
         out_has("usage: vaultctl");
@@ -484,6 +486,92 @@ static void test_concurrent_with_writer(void **state)
     assert_int_equal(freezes, 12);
 }
 
+/* Parking as the operator sees it: parked lists what the node gave up on,
+ * requeue offers it again; both journaled, show counts them, audit clean. */
+static void test_vaults_cli_parked_requeue(void **state)
+{
+    (void)state;
+    VC(0, "parked", "eth");
+    out_has("(nothing parked)");
+    bh_vault *v = open_eth();
+    bh_vault_outbox_entry e[4];
+    size_t n;
+    assert_int_equal(bh_vault_outbox_peek(v, e, 4, &n), BH_OK);
+    assert_int_equal(n, 1);
+    uint64_t id = e[0].id;
+    assert_int_equal(bh_vault_outbox_park(v, id, NOW + 60, 9, "execution reverted: paused", "node"),
+                     BH_OK);
+    bh_vault_close(v);
+    char ids[32], qid[48];
+    snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
+    snprintf(qid, sizeof qid, "eth/%llu", (unsigned long long)id);
+    VC(0, "parked", "eth");
+    out_has("LAST ERROR");
+    out_has("eth(2)");
+    out_has("sol(1)");
+    out_has("USDC");
+    out_has("1.5");
+    out_has("execution reverted: paused");
+    out_has("2027-01-15T08:01:00Z");
+    VC(0, "parked", "eth", "--json");
+    json_t *j = out_json();
+    assert_int_equal(json_array_size(j), 1);
+    json_t *p = json_array_get(j, 0);
+    assert_int_equal(json_integer_value(json_object_get(p, "id")), (json_int_t)id);
+    assert_int_equal(json_integer_value(json_object_get(p, "from")), ETH);
+    assert_int_equal(json_integer_value(json_object_get(p, "to")), SOL);
+    assert_int_equal(json_integer_value(json_object_get(p, "sequence")), 1);
+    assert_string_equal(json_string_value(json_object_get(p, "amount")), "1500000");
+    assert_string_equal(json_string_value(json_object_get(p, "amount_units")), "1.5");
+    assert_int_equal(json_integer_value(json_object_get(p, "tries")), 9);
+    assert_string_equal(json_string_value(json_object_get(p, "last_error")),
+                        "execution reverted: paused");
+    assert_int_equal(json_integer_value(json_object_get(p, "parked_at")), (json_int_t)(NOW + 60));
+    json_decref(j);
+    VC(0, "show", "eth");
+    out_has("outbox 0  pending 0  parked 1");
+    VC(0, "show", "eth", "--json");
+    j = out_json();
+    assert_int_equal(json_integer_value(json_object_get(j, "parked")), 1);
+    json_decref(j);
+    VC(0, "export", "eth");
+    j = out_json();
+    assert_int_equal(json_array_size(json_object_get(j, "parked")), 1);
+    json_decref(j);
+    VC(0, "audit", "eth");
+
+    VC(2, "requeue", "eth");
+    err_has("usage: vaultctl [-d DATA_DIR] requeue CHAIN N");
+    VC(2, "requeue", "eth", "x1");
+    VC(2, "requeue", "eth", "sol/1");
+    VC(2, "requeue", "nope", ids);
+    err_has("unknown chain 'nope'");
+    VC(2, "requeue", "eth", "999");
+    err_has("no parked entry 999 in vault eth");
+    VC(0, "requeue", "eth", qid, "--reason", "portal unpaused", "--actor", "alice");
+    out_has("back in the outbox");
+    VC(2, "requeue", "eth", ids);
+    VC(0, "parked", "eth");
+    out_has("(nothing parked)");
+    VC(0, "show", "eth");
+    out_has("outbox 1  pending 0  parked 0");
+    VC(0, "journal", "eth");
+    out_has("park ");
+    out_has("node: tries 9: execution reverted: paused");
+    out_has("requeue");
+    out_has("alice: parked");
+    out_has("portal unpaused");
+    VC(0, "journal", "eth", "--json");
+    j = out_json();
+    json_t *last = json_array_get(j, json_array_size(j) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "kind")), "requeue");
+    assert_int_equal(json_integer_value(json_object_get(last, "sequence")), 1);
+    assert_null(json_object_get(last, "chain"));
+    json_decref(j);
+    VC(0, "audit");
+    out_has("vault eth: ok");
+}
+
 /* min_amount through vaultctl limits: token units, shown with the asset,
  * and what falls below it is rejected and counted by name. */
 static void test_vaults_cli_min_amount(void **state)
@@ -575,6 +663,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_writing_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_with_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_cli_parked_requeue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_min_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_release_window_full, setup, teardown),
     };

@@ -727,6 +727,18 @@ static void test_vaults_min_amount(void **state)
 }
 
 typedef struct {
+    bh_vault_parked p[8];
+    size_t n;
+} park_list;
+
+static int park_cb(void *ctx, const bh_vault_parked *p)
+{
+    park_list *l = ctx;
+    if (l->n < 8) l->p[l->n++] = *p;
+    return 0;
+}
+
+typedef struct {
     bh_vault_outbox_entry e[64];
     size_t n;
     uint16_t only_src; /* 0: all */
@@ -748,6 +760,83 @@ static scan_list scan(fx *f, uint16_t to, uint64_t after, size_t max)
     memset(&l, 0, sizeof l);
     assert_int_equal(bh_vault_outbox_scan_to(f->v, to, after, max, scan_cb, &l), BH_OK);
     return l;
+}
+
+/* A parked entry leaves delivery but not the ledger; requeue brings it
+ * back under a new id; both are journaled. */
+static void test_vaults_outbox_park_requeue(void **state)
+{
+    fx *f = *state;
+    bh_transfer_msg m[3] = {vt_msg(S, S, 2, 1, 10, 0, 0), vt_msg(S, S, 2, 2, 20, 0, 0),
+                            vt_msg(S, S, 3, 3, 30, 0, 0)};
+    bh_vault_result r[3];
+    assert_int_equal(bh_vault_apply(f->v, r, m, 3, T0), BH_OK);
+    scan_list l = scan(f, 2, 0, 0);
+    assert_int_equal(l.n, 2);
+    uint64_t id = l.e[1].id, last = scan(f, 3, 0, 0).e[0].id;
+    char longerr[300];
+    memset(longerr, 'x', sizeof longerr - 1);
+    longerr[sizeof longerr - 1] = 0;
+    memcpy(longerr, "execution reverted", 18);
+    assert_int_equal(bh_vault_outbox_park(f->v, id, T0 + 5, 7, longerr, "deliver-2"), BH_OK);
+    assert_int_equal(bh_vault_outbox_park(f->v, id, T0 + 5, 7, "again", "deliver-2"), BH_ENOTFOUND);
+    assert_int_equal(bh_vault_outbox_ack(f->v, id), BH_ENOTFOUND);
+    assert_true(locked(f) == 60 && outstanding(f, 2) == 30); /* still applied */
+    l = scan(f, 2, 0, 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.e[0].msg.sequence, 1);
+    bh_vault_info info;
+    assert_int_equal(bh_vault_info_get(f->v, &info), BH_OK);
+    assert_int_equal(info.parked_count, 1);
+    assert_int_equal(info.outbox_depth, 2);
+    park_list pl = {.n = 0};
+    assert_int_equal(bh_vault_each_parked(f->v, park_cb, &pl), BH_OK);
+    assert_int_equal(pl.n, 1);
+    assert_int_equal(pl.p[0].id, id);
+    assert_int_equal(pl.p[0].parked_at, T0 + 5);
+    assert_int_equal(pl.p[0].tries, 7);
+    assert_int_equal(strlen(pl.p[0].last_error), BH_VAULT_ERROR_MAX);
+    assert_memory_equal(pl.p[0].last_error, "execution reverted", 18);
+    assert_int_equal(pl.p[0].msg.sequence, 2);
+    assert_memory_equal(&pl.p[0].msg, &m[1], sizeof m[1]);
+    jfind j = journal_kind(f, BH_VJ_PARK);
+    assert_int_equal(j.n, 1);
+    assert_int_equal(j.last.ref, id);
+    assert_int_equal(j.last.sequence, 2);
+    assert_int_equal(j.last.effects, 0);
+    assert_string_equal(j.last.actor, "deliver-2");
+    assert_non_null(strstr(j.last.reason, "tries 7: execution reverted"));
+    assert_audit_clean(f);
+
+    assert_int_equal(bh_vault_outbox_requeue(f->v, id, T0 + 9, "alice", "portal fixed"), BH_OK);
+    assert_int_equal(bh_vault_outbox_requeue(f->v, id, T0 + 9, "alice", "twice"), BH_ENOTFOUND);
+    l = scan(f, 2, 0, 0);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.e[1].msg.sequence, 2); /* behind what was waiting */
+    assert_true(l.e[1].id > last && last > id);
+    j = journal_kind(f, BH_VJ_REQUEUE);
+    assert_int_equal(j.n, 1);
+    assert_int_equal(j.last.ref, l.e[1].id);
+    assert_string_equal(j.last.actor, "alice");
+    assert_non_null(strstr(j.last.reason, "portal fixed"));
+    assert_int_equal(bh_vault_info_get(f->v, &info), BH_OK);
+    assert_int_equal(info.parked_count, 0);
+    assert_int_equal(info.outbox_depth, 3);
+    assert_int_equal(bh_vault_outbox_ack(f->v, l.e[1].id), BH_OK);
+    assert_true(locked(f) == 60 && outstanding(f, 2) == 30);
+    assert_audit_clean(f);
+    /* misuse */
+    assert_int_equal(bh_vault_outbox_park(NULL, 1, T0, 1, "e", "a"), BH_EINVAL);
+    assert_int_equal(bh_vault_outbox_requeue(NULL, 1, T0, "a", "r"), BH_EINVAL);
+    assert_int_equal(bh_vault_each_parked(f->v, NULL, NULL), BH_EINVAL);
+    assert_int_equal(bh_vault_outbox_park(f->v, l.e[0].id, T0, 1, NULL, NULL), BH_OK);
+    pl.n = 0;
+    assert_int_equal(bh_vault_each_parked(f->v, park_cb, &pl), BH_OK);
+    assert_string_equal(pl.p[0].last_error, "");
+    bh_vault_opts ro = {.read_only = 1};
+    bh_vault *r2 = vt_open(f->dir, "home", &ro);
+    assert_int_equal(bh_vault_outbox_park(r2, l.e[0].id, T0, 1, "e", "a"), BH_ESTATE);
+    bh_vault_close(r2);
 }
 
 /* scan_to: per destination, after a mark, oldest first, bounded, stoppable. */
@@ -830,8 +919,8 @@ static MDB_env *raw_env(fx *f)
     return env;
 }
 
-/* Make the vault look as the previous code left it: no outbox index and
- * no index mark. */
+/* Make the vault look as the previous code left it: no parked table, no
+ * outbox index and no index mark. */
 static void make_old_vault(fx *f)
 {
     bh_vault_close(f->v);
@@ -840,6 +929,8 @@ static void make_old_vault(fx *f)
     MDB_txn *txn;
     MDB_dbi dbi;
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "parked", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
     assert_int_equal(mdb_dbi_open(txn, "outbox_to", 0, &dbi), 0);
     assert_int_equal(mdb_drop(txn, dbi, 1), 0);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
@@ -878,9 +969,9 @@ static void old_build_outbox_put(fx *f, const bh_transfer_msg *m)
     mdb_env_close(env);
 }
 
-/* A vault written by the previous code opens: read-only it scans without
- * the index; read-write makes the index table and indexes the outbox. A
- * missing original table is still not a vault. */
+/* A vault written by the previous code opens: read-only it has nothing
+ * parked and scans without the index; read-write makes the new tables and
+ * indexes the outbox. A missing original table is still not a vault. */
 static void test_vaults_old_vault_opens(void **state)
 {
     fx *f = *state;
@@ -892,8 +983,12 @@ static void test_vaults_old_vault_opens(void **state)
     bh_vault_opts ro = {.read_only = 1};
     f->v = vt_open(f->dir, "home", &ro);
     assert_non_null(f->v);
+    park_list pl = {.n = 0};
+    assert_int_equal(bh_vault_each_parked(f->v, park_cb, &pl), BH_OK);
+    assert_int_equal(pl.n, 0);
     bh_vault_info info;
     assert_int_equal(bh_vault_info_get(f->v, &info), BH_OK);
+    assert_int_equal(info.parked_count, 0);
     assert_int_equal(info.outbox_depth, 4);
     scan_list l = scan(f, 3, 0, 0);
     assert_int_equal(l.n, 2);
@@ -901,12 +996,12 @@ static void test_vaults_old_vault_opens(void **state)
     assert_audit_clean(f);
     bh_vault_close(f->v);
 
-    /* read-write: the table is made and the outbox indexed */
+    /* read-write: the tables are made and the outbox indexed */
     f->v = vt_open(f->dir, "home", NULL);
     assert_non_null(f->v);
     l = scan(f, 3, 0, 0);
     assert_int_equal(l.n, 2);
-    assert_int_equal(bh_vault_outbox_ack(f->v, l.e[0].id), BH_OK);
+    assert_int_equal(bh_vault_outbox_park(f->v, l.e[0].id, T0, 3, "boom", "t"), BH_OK);
     assert_int_equal(scan(f, 3, 0, 0).n, 1);
     bh_vault_close(f->v);
     MDB_env *env = raw_env(f);
@@ -1098,6 +1193,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vaults_big_skips_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_window_lowered_below_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_min_amount, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_outbox_park_requeue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_outbox_scan_to, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_outbox_scan_to_indexed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_batch_many_lanes, setup, teardown),

@@ -40,6 +40,7 @@
 #define BH_VAULT_NAME_MAX 32    /* chain name: [a-z0-9_-]{1,32} */
 #define BH_VAULT_ACTOR_MAX 32   /* journal actor, bytes, truncated beyond */
 #define BH_VAULT_REASON_MAX 160 /* journal reason, bytes, truncated beyond */
+#define BH_VAULT_ERROR_MAX 160  /* a parked entry's last delivery error, bytes */
 #define BH_VAULT_SYMBOL_MAX 16
 #define BH_VAULT_WINDOW_SLOTS 24 /* sliding window: 24 slots of one hour */
 #define BH_VAULT_DEFAULT_BIG_DELAY (24u * 3600u)
@@ -136,6 +137,15 @@ typedef struct {
     bh_transfer_msg msg;
 } bh_vault_outbox_entry;
 
+/* An outbox entry moved aside after failed deliveries (still applied). */
+typedef struct {
+    uint64_t id;        /* its outbox id */
+    uint64_t parked_at; /* time it was parked */
+    uint32_t tries;     /* failed deliveries, as the deliverer counted them */
+    char last_error[BH_VAULT_ERROR_MAX + 1];
+    bh_transfer_msg msg;
+} bh_vault_parked;
+
 typedef enum {
     BH_VJ_ACCEPT = 1, /* message applied and delivered to the outbox */
     BH_VJ_DELAY,      /* message applied, parked in pending (ref = pending id) */
@@ -148,7 +158,9 @@ typedef enum {
     BH_VJ_UNFREEZE,   /* quarantine lifted */
     BH_VJ_LIMITS,     /* a limit changed (reason holds key=value) */
     BH_VJ_ASSET_ADD,  /* asset registered (amount = decimals) */
-    BH_VJ_INIT        /* vault created */
+    BH_VJ_INIT,       /* vault created */
+    BH_VJ_PARK,       /* outbox ref parked after failed deliveries (reason: tries, error) */
+    BH_VJ_REQUEUE     /* parked entry back in the outbox (ref = its new outbox id) */
 } bh_vault_jkind;
 
 /* Ledger effect flags of a journal entry; audit replays exactly these. */
@@ -196,6 +208,7 @@ typedef struct {
     uint64_t rejects[BH_REJECT_COUNT_]; /* rejections counted by reason */
     uint64_t outbox_depth;              /* entries waiting for delivery */
     uint64_t pending_count;             /* delayed and held transfers */
+    uint64_t parked_count;              /* outbox entries parked, not being delivered */
 } bh_vault_info;
 
 /* ---- lifecycle ---- */
@@ -298,6 +311,25 @@ BH_WARN_UNUSED_RESULT int bh_vault_outbox_scan_to(bh_vault *v, uint16_t to_chain
 /* Remove a delivered outbox entry. Returns: BH_OK; BH_ENOTFOUND. */
 BH_WARN_UNUSED_RESULT int bh_vault_outbox_ack(bh_vault *v, uint64_t id);
 
+/* Park an outbox entry that failed delivery too often: it moves, with its
+ * id, to the parked table (with now, tries and last_error, truncated to
+ * BH_VAULT_ERROR_MAX bytes) and is no longer offered for delivery. The
+ * ledger is unchanged: the transfer stays applied. Journaled (BH_VJ_PARK).
+ * Returns: BH_OK; BH_ENOTFOUND if id is not in the outbox; BH_ESTATE if
+ *          opened read-only; BH_EIO.
+ * In: last_error, actor  may be NULL. */
+BH_WARN_UNUSED_RESULT int bh_vault_outbox_park(bh_vault *v, uint64_t id, uint64_t now,
+                                               uint32_t tries, const char *last_error,
+                                               const char *actor);
+
+/* Put a parked entry back in the outbox, under a new outbox id (it is
+ * delivered after what is already waiting). Journaled (BH_VJ_REQUEUE, ref =
+ * the new id) with actor and reason.
+ * Returns: BH_OK; BH_ENOTFOUND if id is not parked; BH_ESTATE if opened
+ *          read-only; BH_EIO. */
+BH_WARN_UNUSED_RESULT int bh_vault_outbox_requeue(bh_vault *v, uint64_t id, uint64_t now,
+                                                  const char *actor, const char *reason);
+
 /* ---- operator actions (all journaled with actor and reason) ---- */
 
 /* Register an asset. Returns: BH_OK; BH_EEXIST; BH_EINVAL (decimals > 38). */
@@ -382,6 +414,7 @@ typedef int (*bh_vault_lane_cb)(void *ctx, const bh_bytes32 *token, uint16_t cha
 typedef int (*bh_vault_pending_cb)(void *ctx, const bh_vault_pending *p);
 typedef int (*bh_vault_journal_cb)(void *ctx, const bh_vault_journal_entry *e);
 typedef int (*bh_vault_quarantine_cb)(void *ctx, const bh_vault_quarantine *q);
+typedef int (*bh_vault_parked_cb)(void *ctx, const bh_vault_parked *p);
 
 BH_WARN_UNUSED_RESULT int bh_vault_each_asset(bh_vault *v, bh_vault_asset_cb cb, void *ctx);
 /* token NULL: every lane of every asset. */
@@ -392,6 +425,9 @@ BH_WARN_UNUSED_RESULT int bh_vault_each_journal(bh_vault *v, uint64_t since, bh_
                                                 void *ctx);
 BH_WARN_UNUSED_RESULT int bh_vault_each_quarantine(bh_vault *v, bh_vault_quarantine_cb cb,
                                                    void *ctx);
+/* Parked outbox entries, by id. A vault created before parking existed has
+ * none (its table is made at the first read-write open). */
+BH_WARN_UNUSED_RESULT int bh_vault_each_parked(bh_vault *v, bh_vault_parked_cb cb, void *ctx);
 /* Per source chain message limits: limit (0 = the vault default applies)
  * and the messages counted in the 24 h window ending at now. */
 typedef int (*bh_vault_chain_cb)(void *ctx, uint16_t chain, uint32_t msg_limit, uint32_t count_24h);

@@ -98,6 +98,8 @@ int bh_vault_info_get(bh_vault *v, bh_vault_info *out)
         out->outbox_depth = st.ms_entries;
     if (!rc && !(rc = vault_mdb_status(mdb_stat(txn, v->db_pending, &st))))
         out->pending_count = st.ms_entries;
+    if (!rc && v->has_parked && !(rc = vault_mdb_status(mdb_stat(txn, v->db_parked, &st))))
+        out->parked_count = st.ms_entries;
     mdb_txn_abort(txn);
     memcpy(out->name, v->name, sizeof out->name);
     out->chain_id = v->chain_id;
@@ -277,6 +279,31 @@ int bh_vault_each_quarantine(bh_vault *v, bh_vault_quarantine_cb cb, void *ctx)
     if (!v || !cb) return BH_EINVAL;
     visit vi = {(void *)cb, ctx, NULL};
     return with_read(v, v->db_quarantine, NULL, quarantine_row, &vi);
+}
+
+static int parked_row(void *c, const MDB_val *k, const MDB_val *d)
+{
+    visit *vi = c;
+    vault_parked_rec r;
+    bh_vault_parked p;
+    if (k->mv_size != 8 || d->mv_size != sizeof r) return BH_ECORRUPT;
+    memcpy(&r, d->mv_data, sizeof r);
+    if (r.error_len > sizeof r.error) return BH_ECORRUPT;
+    memset(&p, 0, sizeof p);
+    p.id = vault_be_u64(k->mv_data);
+    p.parked_at = r.parked_at;
+    p.tries = r.tries;
+    memcpy(p.last_error, r.error, r.error_len);
+    p.msg = r.msg;
+    return ((bh_vault_parked_cb)vi->cb)(vi->ctx, &p);
+}
+
+int bh_vault_each_parked(bh_vault *v, bh_vault_parked_cb cb, void *ctx)
+{
+    if (!v || !cb) return BH_EINVAL;
+    if (!v->has_parked) return BH_OK; /* read-only, and no build with parking wrote here */
+    visit vi = {(void *)cb, ctx, NULL};
+    return with_read(v, v->db_parked, NULL, parked_row, &vi);
 }
 
 typedef struct {

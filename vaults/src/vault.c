@@ -16,7 +16,7 @@ _Static_assert(sizeof(bh_vault_asset) % 16 == 0, "asset record layout");
 _Static_assert(sizeof(bh_vault_lane) % 16 == 0, "lane record layout");
 
 #define N_DBS 9     /* tables every vault has had from the start */
-#define N_OPT_DBS 1 /* tables added since: outbox_to */
+#define N_OPT_DBS 2 /* tables added since: parked, outbox_to */
 #define PKEY_LEN 42 /* u16 emitter_chain | emitter[32] | u64 sequence */
 #define OKEY_LEN 10 /* outbox_to index: u16 to_chain | u64 outbox id */
 
@@ -152,7 +152,7 @@ static int vault_dir(char *out, size_t cap, const char *data_dir, const char *na
 static const char *const k_db_names[N_DBS] = {
     "meta", "assets", "lanes", "processed", "pending", "outbox", "journal", "quarantine", "chains"};
 
-static const char *const k_opt_names[N_OPT_DBS] = {"outbox_to"};
+static const char *const k_opt_names[N_OPT_DBS] = {"parked", "outbox_to"};
 
 static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *key, void *out, size_t len);
 static int outbox_index_sync(bh_vault *v, MDB_txn *txn);
@@ -204,8 +204,8 @@ static int env_open(bh_vault *v, const char *dir, int create)
         }
     }
     /* a vault from before these tables: made now, or read as empty */
-    MDB_dbi *opt[N_OPT_DBS] = {&v->db_outbox_to};
-    int *has[N_OPT_DBS] = {&v->has_outbox_to};
+    MDB_dbi *opt[N_OPT_DBS] = {&v->db_parked, &v->db_outbox_to};
+    int *has[N_OPT_DBS] = {&v->has_parked, &v->has_outbox_to};
     for (int i = 0; i < N_OPT_DBS; i++) {
         int mrc = mdb_dbi_open(txn, k_opt_names[i], v->read_only ? 0 : MDB_CREATE, opt[i]);
         if (mrc == MDB_NOTFOUND && v->read_only) continue;
@@ -1253,6 +1253,7 @@ typedef struct {
     const char *actor, *reason;
     bh_reject why;
     size_t max, count;
+    uint32_t tries;
     bh_vault_result res;
 } op_ctx;
 
@@ -1819,6 +1820,80 @@ int bh_vault_outbox_ack(bh_vault *v, uint64_t id)
     if (!v) return BH_EINVAL;
     op_ctx c = {.id = id};
     return run_write(v, outbox_ack_fn, &c);
+}
+
+static int park_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    op_ctx *c = vctx;
+    vault_parked_rec r;
+    memset(&r, 0, sizeof r);
+    int rc = outbox_take(v, txn, c->id, &r.msg);
+    if (rc) return rc;
+    size_t el = c->reason ? strlen(c->reason) : 0;
+    if (el > sizeof r.error) el = sizeof r.error;
+    memcpy(r.error, c->reason ? c->reason : "", el);
+    r.error_len = (uint32_t)el;
+    r.parked_at = c->now;
+    r.tries = c->tries;
+    unsigned char kb[8];
+    vault_u64_be(kb, c->id);
+    MDB_val k = {8, kb}, d = {sizeof r, &r};
+    if ((rc = vault_mdb_status(mdb_put(txn, v->db_parked, &k, &d, 0)))) return rc;
+    vault_jrec j;
+    uint64_t jid;
+    char why[BH_VAULT_REASON_MAX + 1];
+    snprintf(why, sizeof why, "tries %u: %.*s", (unsigned)c->tries, (int)el, r.error);
+    jrec_from_msg(&j, &r.msg, c->now);
+    j.kind = BH_VJ_PARK;
+    j.ref = c->id;
+    return journal_put(v, txn, &j, c->actor, why, &jid);
+}
+
+int bh_vault_outbox_park(bh_vault *v, uint64_t id, uint64_t now, uint32_t tries,
+                         const char *last_error, const char *actor)
+{
+    if (!v) return BH_EINVAL;
+    v->err[0] = 0;
+    op_ctx c = {.id = id, .now = now, .tries = tries, .reason = last_error, .actor = actor};
+    return run_write(v, park_fn, &c);
+}
+
+static int requeue_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    op_ctx *c = vctx;
+    unsigned char kb[8];
+    vault_u64_be(kb, c->id);
+    MDB_val k = {8, kb}, d;
+    int rc = mdb_get(txn, v->db_parked, &k, &d);
+    if (rc == MDB_NOTFOUND) {
+        set_err(v, "vault %s has no parked entry %llu", v->name, (unsigned long long)c->id);
+        return BH_ENOTFOUND;
+    }
+    if (rc) return vault_mdb_status(rc);
+    vault_parked_rec r;
+    if (d.mv_size != sizeof r) return BH_ECORRUPT;
+    memcpy(&r, d.mv_data, sizeof r);
+    uint64_t oid, jid;
+    if ((rc = vault_mdb_status(mdb_del(txn, v->db_parked, &k, NULL))) ||
+        (rc = outbox_put(v, txn, &r.msg, &oid)))
+        return rc;
+    vault_jrec j;
+    char why[BH_VAULT_REASON_MAX + 1];
+    snprintf(why, sizeof why, "parked %llu: %s", (unsigned long long)c->id,
+             c->reason ? c->reason : "");
+    jrec_from_msg(&j, &r.msg, c->now);
+    j.kind = BH_VJ_REQUEUE;
+    j.ref = oid;
+    return journal_put(v, txn, &j, c->actor, why, &jid);
+}
+
+int bh_vault_outbox_requeue(bh_vault *v, uint64_t id, uint64_t now, const char *actor,
+                            const char *reason)
+{
+    if (!v) return BH_EINVAL;
+    v->err[0] = 0;
+    op_ctx c = {.id = id, .now = now, .actor = actor, .reason = reason};
+    return run_write(v, requeue_fn, &c);
 }
 
 /* ---- assets, quarantine, limits ---- */

@@ -41,6 +41,15 @@ typedef struct {
 #define VAULT_P_APPLIED 1u /* the ledger holds its effect */
 #define VAULT_P_WINDOW 2u  /* counts in its source lane's window when released */
 
+/* Parked record (parked DB, key: u64 outbox id big-endian). */
+typedef struct {
+    uint64_t parked_at;
+    uint32_t tries;
+    uint32_t error_len;
+    char error[BH_VAULT_ERROR_MAX]; /* error_len bytes, no NUL */
+    bh_transfer_msg msg;
+} vault_parked_rec;
+
 /* Journal record header (journal DB, key: u64 id big-endian), followed by
  * actor_len bytes of actor and reason_len bytes of reason. */
 typedef struct {
@@ -93,10 +102,10 @@ struct bh_vault {
     MDB_env *env;
     MDB_dbi db_meta, db_assets, db_lanes, db_processed, db_pending, db_outbox, db_journal,
         db_quarantine, db_chains;
-    /* a table newer than the first vaults: made at a read-write open, absent
-     * (has_outbox_to 0) on a read-only handle of a vault no newer build has written */
-    MDB_dbi db_outbox_to;
-    int has_outbox_to;
+    /* tables newer than the first vaults: made at a read-write open, absent
+     * (has_* 0) on a read-only handle of a vault no newer build has written */
+    MDB_dbi db_parked, db_outbox_to;
+    int has_parked, has_outbox_to;
     uint16_t chain_id;
     int read_only;
     int no_sync;
