@@ -316,19 +316,21 @@ typedef struct {
     int burn;
     bh_address recv_token; /* what arrives on `to` */
     bh_u128 amount;
-    bh_u128 expect; /* holder's balance of recv_token on `to` */
+    bh_u128 expect;          /* holder's balance of recv_token on `to` */
+    const bh_address *rcpt; /* the holder; NULL: the user (who always sends) */
 } lane_probe;
 
 /* One transfer on the lane; returns ms from its receipt to its arrival. */
 static inline uint64_t probe(lane_probe *p, unsigned timeout_ms)
 {
     uint64_t ms = 0;
+    const bh_address *rcpt = p->rcpt ? p->rcpt : &W.user;
     if (p->burn)
-        NH_OK(nh_burn(&W, p->from, p->send_token, p->amount, p->to, &W.user, 0, NULL));
+        NH_OK(nh_burn(&W, p->from, p->send_token, p->amount, p->to, rcpt, 0, NULL));
     else
-        NH_OK(nh_lock(&W, p->from, p->send_token, p->amount, p->to, &W.user, 0, NULL));
+        NH_OK(nh_lock(&W, p->from, p->send_token, p->amount, p->to, rcpt, 0, NULL));
     p->expect += p->amount;
-    wait_delivered(p->to, &p->recv_token, &W.user, p->expect, timeout_ms, p->name, &ms);
+    wait_delivered(p->to, &p->recv_token, rcpt, p->expect, timeout_ms, p->name, &ms);
     return ms;
 }
 
