@@ -1,4 +1,4 @@
-/* The node's configuration: one JSON file, parsed strictly (DESIGN.md §7).
+/* The node's configuration: one JSON file, parsed strictly (README.md, Configuration).
  *
  * Every key the node reads is described once in a table (bh_config_keys):
  * its JSON path pattern, type, default and bounds. Unknown keys, wrong

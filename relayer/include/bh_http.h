@@ -1,4 +1,4 @@
-/* The operator surface: one libwebsockets server on one port (DESIGN.md §7).
+/* The operator surface: one libwebsockets server on one port (docs/ARCHITECTURE.md §5).
  *
  *   GET /ws       websocket: a snapshot frame on connect, then event frames
  *                 as the node publishes them and a snapshot every

@@ -1,4 +1,4 @@
-/* Prometheus text rendering of a node snapshot (DESIGN.md §7).
+/* Prometheus text rendering of a node snapshot (README.md, Metrics and the websocket).
  *
  * A pure function of the snapshot JSON (schema in bh_node.h): no I/O, no
  * global state, so it is tested against hand-built snapshots. Output is the

@@ -8,7 +8,7 @@
  *  - a forged lock of C's own token (no ERC-20 transfer behind it) and a
  *    "lock" on C that claims A's TKA;
  *  - a burn of B's TKB, which B never sent to C.
- * The promise (DESIGN.md §1): vault A loses at most X (ledger and A's
+ * The promise (docs/ARCHITECTURE.md §1): vault A loses at most X (ledger and A's
  * Portal custody), vault B loses nothing, C is quarantined automatically by
  * the breaker (journaled with actor "breaker" and the evidence), and A<->B
  * transfers made afterwards keep flowing. */

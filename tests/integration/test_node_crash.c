@@ -1,4 +1,4 @@
-/* Nothing lost, nothing doubled across kill -9 (DESIGN.md §1.2).
+/* Nothing lost, nothing doubled across kill -9 (docs/ARCHITECTURE.md §1.2).
  *
  * A flow of N locks A->B and some burns B->A runs while the node is
  * SIGKILLed at random points (at least KILLS times, a random delay after a

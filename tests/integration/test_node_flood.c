@@ -1,4 +1,4 @@
-/* A flood from one chain costs only that chain (DESIGN.md §2: per-chain
+/* A flood from one chain costs only that chain (docs/ARCHITECTURE.md §2: per-chain
  * queues, a worker per vault, delivery fair across vaults).
  *
  * A->B delivery latency (lock receipt on A -> mint visible on B) is sampled

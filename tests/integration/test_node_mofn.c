@@ -1,7 +1,7 @@
 /* M-of-N: three independent nodes (own data dirs, attester keys with
  * signer indices 0, 1, 2, own transaction keys), Portals needing 2 of the
  * 3 attesters. No node talks to another: the destination Portal gathers
- * the approvals (DESIGN.md §8).
+ * the approvals (docs/ARCHITECTURE.md §6).
  *  - all three up, then node 3 stopped: transfers still complete;
  *  - a node whose attester key is not the one in the set, alone: its
  *    transfer is not minted (the Portal refuses the signature);
