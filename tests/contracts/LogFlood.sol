@@ -11,7 +11,9 @@ interface ILockable {
 /// TEST ONLY. Fills a block with ERC-20-shaped logs: Transfer(x, portal, 0)
 /// emitted at this contract's own address, which is no token at all. Cheap
 /// (about 1,900 gas a log), and to a watcher that asks for every Transfer
-/// into the Portal they look like transfers backing locks.
+/// into the Portal they look like transfers backing locks. spamToken makes
+/// a real token emit them: n zero-value transfers into the Portal, which any
+/// honest ERC-20 allows (about 5,000 gas each).
 contract LogFlood {
     event Transfer(address indexed from, address indexed to, uint256 value);
 
@@ -27,5 +29,9 @@ contract LogFlood {
         BaseToken(token).approve(portal, amount);
         ILockable(portal).lock(token, amount, toChain, to, 0, 0);
         spam(portal, n - n / 2);
+    }
+
+    function spamToken(address token, address portal, uint256 n) external {
+        for (uint256 i = 0; i < n; i++) BaseToken(token).transfer(portal, 0);
     }
 }
