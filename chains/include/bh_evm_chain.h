@@ -68,6 +68,11 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_verify(bh_evm_chain *c);
  *          no k agree; BH_ENOQUORUM if fewer than k answered. */
 BH_WARN_UNUSED_RESULT int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out);
 
+/* The latest block number as the first idle endpoint in good standing
+ * says (no quorum: for lag figures only, never for finality).
+ * Returns: BH_OK; BH_ENOQUORUM if none could answer. */
+BH_WARN_UNUSED_RESULT int bh_evm_chain_head(bh_evm_chain *c, uint64_t *out);
+
 /* Hash of block `number`, agreed by k endpoints (same errors as above). */
 BH_WARN_UNUSED_RESULT int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t number, bh_hash32 *out);
 

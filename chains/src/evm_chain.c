@@ -33,6 +33,13 @@ struct bh_evm_chain {
     uint64_t out_until[BH_EVM_MAX_ENDPOINTS];  /* ms; skip an outvoted endpoint till then */
     unsigned out_ms[BH_EVM_MAX_ENDPOINTS];     /* its current back-off */
     int last_split; /* the last failed quorum read got answers that disagree */
+    /* Endpoint standing and use, shared with the helper threads of a read:
+     * a read returns once its quorum agrees, and a slower endpoint's call
+     * finishes in the background, its endpoint busy (not asked) till then. */
+    pthread_mutex_t mu;
+    pthread_cond_t idle_cv;
+    int busy[BH_EVM_MAX_ENDPOINTS];
+    size_t in_flight;
     bh_address tokens[BH_EVM_MAX_TOKENS];
     size_t n_tokens;
     bh_hash32 topic_out, topic_transfer;
@@ -63,6 +70,15 @@ int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg)
         return BH_EINVAL;
     bh_evm_chain *c = calloc(1, sizeof *c);
     if (!c) return BH_ENOMEM;
+    if (pthread_mutex_init(&c->mu, NULL) != 0) {
+        free(c);
+        return BH_ENOMEM;
+    }
+    if (pthread_cond_init(&c->idle_cv, NULL) != 0) {
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        return BH_ENOMEM;
+    }
     c->cfg = *cfg;
     c->cfg.urls = NULL;
     c->cfg.tokens = NULL;
@@ -92,6 +108,13 @@ int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg)
 void bh_evm_chain_destroy(bh_evm_chain *c)
 {
     if (!c) return;
+    /* calls still finishing in the background use the endpoints */
+    pthread_mutex_lock(&c->mu);
+    while (c->in_flight)
+        pthread_cond_wait(&c->idle_cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    pthread_cond_destroy(&c->idle_cv);
+    pthread_mutex_destroy(&c->mu);
     for (size_t i = 0; i < c->n; i++)
         bh_rpc_destroy(c->ep[i]);
     free(c);
@@ -166,6 +189,7 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Standing: c->mu held. */
 static int endpoint_down(const bh_evm_chain *c, size_t i)
 {
     uint64_t now = now_ms();
@@ -177,36 +201,70 @@ static int endpoint_down(const bh_evm_chain *c, size_t i)
  * the chain's progress nor its standing. */
 static void outvoted(bh_evm_chain *c, size_t i)
 {
+    pthread_mutex_lock(&c->mu);
     c->out_ms[i] = c->out_ms[i] ? (c->out_ms[i] >= 150000 ? 300000 : c->out_ms[i] * 2) : 5000;
     c->out_until[i] = now_ms() + c->out_ms[i];
+    pthread_mutex_unlock(&c->mu);
     bh_rpc_set_suspect(c->ep[i], 1);
 }
 
 static void agreed(bh_evm_chain *c, size_t i)
 {
-    if (!c->out_ms[i]) return;
+    pthread_mutex_lock(&c->mu);
+    int was = c->out_ms[i] != 0;
     c->out_ms[i] = 0;
     c->out_until[i] = 0;
+    pthread_mutex_unlock(&c->mu);
+    if (!was) return;
     bh_rpc_set_suspect(c->ep[i], 0);
     chain_log(c, 0, "%s agrees with the quorum again", bh_rpc_url(c->ep[i]));
 }
 
-/* One call to endpoint i. An endpoint that cannot be reached (timeout,
- * transport failure) is skipped for a back-off (1 s doubling to 60 s) so a
- * dead or hanging provider does not slow every round; it is still asked
- * when the others cannot make the quorum alone. */
+/* Take endpoint i for one call (wait: until it is free). Returns 1 if taken. */
+static int endpoint_take(bh_evm_chain *c, size_t i, int wait)
+{
+    pthread_mutex_lock(&c->mu);
+    while (wait && c->busy[i])
+        pthread_cond_wait(&c->idle_cv, &c->mu);
+    int ok = !c->busy[i];
+    if (ok) {
+        c->busy[i] = 1;
+        c->in_flight++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+static void endpoint_give(bh_evm_chain *c, size_t i)
+{
+    pthread_mutex_lock(&c->mu);
+    c->busy[i] = 0;
+    c->in_flight--;
+    pthread_cond_broadcast(&c->idle_cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* One call to endpoint i (taken by the caller). An endpoint that cannot be
+ * reached (timeout, transport failure) is skipped for a back-off (1 s
+ * doubling to 60 s) so a dead or hanging provider does not slow every
+ * round; it is still asked when the others cannot make the quorum alone. */
 static int ask(bh_evm_chain *c, size_t i, json_t **res, const char *method, json_t *params)
 {
     int rc = bh_rpc_call(c->ep[i], res, method, params);
+    unsigned down = 0;
+    pthread_mutex_lock(&c->mu);
     if (rc == BH_ETIMEOUT || rc == BH_EHTTP) {
         c->down_ms[i] = c->down_ms[i] ? (c->down_ms[i] >= 30000 ? 60000 : c->down_ms[i] * 2) : 1000;
         c->down_until[i] = now_ms() + c->down_ms[i];
-        chain_log(c, 1, "%s unreachable (%s): skipped for %u ms", bh_rpc_url(c->ep[i]),
-                  bh_errname(rc), c->down_ms[i]);
+        down = c->down_ms[i];
     } else if (rc == BH_OK) {
         c->down_ms[i] = 0;
         c->down_until[i] = 0;
     }
+    pthread_mutex_unlock(&c->mu);
+    if (down)
+        chain_log(c, 1, "%s unreachable (%s): skipped for %u ms", bh_rpc_url(c->ep[i]),
+                  bh_errname(rc), down);
     return rc;
 }
 
@@ -234,65 +292,197 @@ static void tally(const bh_evm_chain *c, const answer *a, size_t *best, size_t *
 }
 
 #define NOT_ASKED 1 /* answer status of an endpoint skipped while backing off */
+#define LATE 2      /* asked, but the read had heard enough before it answered */
+#define BUSY 3      /* still answering an earlier read: not asked yet */
+#define CTX_MAX 64  /* a parse context is copied: a slow call outlives its read */
+
+/* When a read has heard enough: k endpoints agree (a vote) or k answered
+ * (finalized heads, where each answer counts). */
+typedef enum { ENOUGH_VOTES, ENOUGH_ANSWERS } enough_rule;
+
+typedef struct fan fan;
 
 typedef struct {
-    bh_evm_chain *c;
+    fan *f;
     size_t i;
-    const char *method;
     json_t *params; /* this job's own copy: jansson values are not shared across threads */
-    parse_fn parse;
-    const void *ctx;
-    answer *a;
 } job;
+
+/* One read's shared state: freed by whoever leaves it last. */
+struct fan {
+    bh_evm_chain *c;
+    const char *method; /* a string literal */
+    parse_fn parse;
+    void (*free_obj)(void *);
+    unsigned char ctx[CTX_MAX];
+    int has_ctx;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int refs;
+    int abandoned;  /* the reader left: late answers are judged, then dropped */
+    int has_winner; /* the content k endpoints agreed on, to judge late answers by */
+    int finality;
+    bh_hash32 winner;
+    size_t pending;
+    answer a[BH_EVM_MAX_ENDPOINTS];
+    job jobs[BH_EVM_MAX_ENDPOINTS];
+};
+
+static void fan_unref(fan *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int last = --f->refs == 0;
+    pthread_mutex_unlock(&f->mu);
+    if (!last) return;
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+}
 
 static void *job_run(void *p)
 {
     job *j = p;
+    fan *f = j->f;
+    bh_evm_chain *c = f->c;
+    answer got = {.status = BH_OK};
     json_t *res = NULL;
-    j->a->status = ask(j->c, j->i, &res, j->method, j->params);
-    if (j->a->status == BH_OK) {
-        j->a->status = j->parse(j->c, res, j->ctx, &j->a->digest, &j->a->aux, &j->a->obj);
-        if (j->a->status == BH_EPROTO) bh_rpc_note_bad_answer(j->c->ep[j->i]);
-        if (j->a->status != BH_OK)
-            chain_log(j->c, 1, "%s: %s answer rejected: %s", bh_rpc_url(j->c->ep[j->i]), j->method,
-                      bh_errname(j->a->status));
+    got.status = ask(c, j->i, &res, f->method, j->params);
+    if (got.status == BH_OK) {
+        got.status = f->parse(c, res, f->has_ctx ? f->ctx : NULL, &got.digest, &got.aux, &got.obj);
+        if (got.status == BH_EPROTO) bh_rpc_note_bad_answer(c->ep[j->i]);
+        if (got.status != BH_OK)
+            chain_log(c, 1, "%s: %s answer rejected: %s", bh_rpc_url(c->ep[j->i]), f->method,
+                      bh_errname(got.status));
     }
     json_decref(res);
+    json_decref(j->params);
+    j->params = NULL;
+    endpoint_give(c, j->i);
+    pthread_mutex_lock(&f->mu);
+    int judge = 0;
+    if (f->abandoned) {
+        if (got.obj) f->free_obj(got.obj);
+        if (f->has_winner && got.status == BH_OK)
+            judge = memcmp(&got.digest, &f->winner, 32) == 0 ? 1 : -1;
+    } else {
+        f->a[j->i] = got;
+    }
+    int finality = f->finality;
+    f->pending--;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    /* a late answer is judged like any other: a slow liar is still outvoted */
+    if (judge > 0) agreed(c, j->i);
+    if (judge < 0) {
+        bh_rpc_note_disagreement(c->ep[j->i]);
+        if (finality) bh_rpc_note_equivocation(c->ep[j->i]);
+        outvoted(c, j->i);
+        chain_log(c, 1, "%s disagrees with the quorum on %s (late answer): outvoted",
+                  bh_rpc_url(c->ep[j->i]), f->method);
+    }
+    fan_unref(f);
     return NULL;
 }
 
-/* Ask endpoints idx[0..k) at once, one thread each (each endpoint owns its
- * connection), so a slow endpoint costs its timeout once, not once per peer.
- * a[] is indexed by endpoint. */
-static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *method,
-                    json_t *params, parse_fn parse, const void *ctx, answer *a)
+static int heard_enough(const bh_evm_chain *c, const answer *a, enough_rule rule)
 {
-    job jobs[BH_EVM_MAX_ENDPOINTS];
-    pthread_t th[BH_EVM_MAX_ENDPOINTS];
-    int started[BH_EVM_MAX_ENDPOINTS] = {0};
-    for (size_t m = 0; m < k; m++) {
-        jobs[m] = (job){c, idx[m], method, NULL, parse, ctx, &a[idx[m]]};
-        jobs[m].params = m == 0 ? json_incref(params) : json_deep_copy(params);
-        if (!jobs[m].params) {
+    size_t best, votes = 0, distinct;
+    if (rule == ENOUGH_VOTES) {
+        tally(c, a, &best, &votes, &distinct);
+    } else {
+        for (size_t i = 0; i < c->n; i++)
+            if (a[i].status == BH_OK) votes++;
+    }
+    return votes >= c->cfg.quorum;
+}
+
+/* Ask endpoints idx[0..k) at once, one thread each (each endpoint owns its
+ * connection), and return as soon as the rule is met or all answered: a
+ * slow endpoint costs nothing while the others make the quorum, and its
+ * timeout at most once otherwise. a[] is indexed by endpoint. An endpoint
+ * still busy with an earlier read is waited for if `wait`, else not asked
+ * (status BUSY); one whose answer comes after the read heard enough is
+ * LATE, and judged against the agreed content when it comes. */
+static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *method,
+                    json_t *params, parse_fn parse, const void *ctx, size_t ctx_len,
+                    void (*free_obj)(void *), enough_rule rule, int finality, int wait,
+                    answer *a)
+{
+    fan *f = calloc(1, sizeof *f);
+    if (!f || ctx_len > CTX_MAX || pthread_mutex_init(&f->mu, NULL) != 0) {
+        free(f);
+        for (size_t m = 0; m < k; m++)
             a[idx[m]].status = BH_ENOMEM;
+        return;
+    }
+    pthread_cond_init(&f->cv, NULL);
+    f->c = c;
+    f->method = method;
+    f->parse = parse;
+    f->free_obj = free_obj;
+    if (ctx) {
+        memcpy(f->ctx, ctx, ctx_len);
+        f->has_ctx = 1;
+    }
+    /* what earlier passes of this read heard counts toward the rule */
+    for (size_t i = 0; i < BH_EVM_MAX_ENDPOINTS; i++) {
+        f->a[i] = a[i];
+        f->a[i].obj = NULL;
+    }
+    for (size_t m = 0; m < k; m++)
+        f->a[idx[m]].status = BUSY;
+    f->refs = 1;
+    f->finality = finality;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    for (size_t m = 0; m < k; m++) {
+        size_t i = idx[m];
+        if (!endpoint_take(c, i, wait)) continue;
+        f->a[i].status = LATE;
+        job *j = &f->jobs[i];
+        *j = (job){f, i, json_deep_copy(params)};
+        if (!j->params) {
+            endpoint_give(c, i);
+            f->a[i].status = BH_ENOMEM;
             continue;
         }
-        if (m > 0 && pthread_create(&th[m], NULL, job_run, &jobs[m]) == 0) started[m] = 1;
+        pthread_mutex_lock(&f->mu);
+        f->refs++;
+        f->pending++;
+        pthread_mutex_unlock(&f->mu);
+        pthread_t th;
+        if (pthread_create(&th, &attr, job_run, j) != 0) job_run(j); /* this thread, then */
     }
-    for (size_t m = 0; m < k; m++) /* the caller's thread takes the rest */
-        if (jobs[m].params && !started[m]) job_run(&jobs[m]);
+    pthread_attr_destroy(&attr);
+    pthread_mutex_lock(&f->mu);
+    while (f->pending && !heard_enough(c, f->a, rule))
+        pthread_cond_wait(&f->cv, &f->mu);
+    if (rule == ENOUGH_VOTES && f->pending) {
+        size_t best, votes, distinct;
+        tally(c, f->a, &best, &votes, &distinct);
+        if (best != SIZE_MAX && votes >= c->cfg.quorum) {
+            f->winner = f->a[best].digest;
+            f->has_winner = 1;
+        }
+    }
     for (size_t m = 0; m < k; m++) {
-        if (started[m]) pthread_join(th[m], NULL);
-        json_decref(jobs[m].params);
+        a[idx[m]] = f->a[idx[m]];
+        f->a[idx[m]].obj = NULL;
     }
+    f->abandoned = 1;
+    pthread_mutex_unlock(&f->mu);
+    fan_unref(f);
 }
 
 static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn parse,
-                  const void *ctx, void (*free_obj)(void *), void **winner, int finality,
-                  quorum_info *info)
+                  const void *ctx, size_t ctx_len, void (*free_obj)(void *), void **winner,
+                  int finality, quorum_info *info)
 {
     answer a[BH_EVM_MAX_ENDPOINTS];
     memset(a, 0, sizeof a);
+    for (size_t i = 0; i < BH_EVM_MAX_ENDPOINTS; i++)
+        a[i].status = NOT_ASKED;
     memset(info, 0, sizeof *info);
     *winner = NULL;
     if (!params) return BH_ENOMEM;
@@ -301,20 +491,20 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
     /* Pass 0 asks the endpoints in good standing, pass 1 the others if needed. */
     for (int pass = 0; pass < 2; pass++) {
         size_t idx[BH_EVM_MAX_ENDPOINTS], k = 0;
+        pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < c->n; i++) {
-            if (pass == 1 && a[i].status != NOT_ASKED) continue;
-            if (pass == 0 && endpoint_down(c, i)) {
-                a[i].status = NOT_ASKED;
-                continue;
-            }
+            if (pass == 1 && a[i].status != NOT_ASKED && a[i].status != BUSY) continue;
+            if (pass == 0 && endpoint_down(c, i)) continue;
             idx[k++] = i;
         }
-        fan_out(c, idx, k, method, params, parse, ctx, a);
+        pthread_mutex_unlock(&c->mu);
+        fan_out(c, idx, k, method, params, parse, ctx, ctx_len, free_obj, ENOUGH_VOTES, finality,
+                pass, a);
         for (size_t m = 0; m < k; m++) {
             const answer *x = &a[idx[m]];
             if (x->status == BH_OK) {
                 info->answered++;
-            } else {
+            } else if (x->status < 0) {
                 last_err = x->status;
                 if (x->status == BH_ERPC || x->status == BH_ETOOBIG) info->range_refused = 1;
             }
@@ -381,7 +571,9 @@ int bh_evm_chain_verify(bh_evm_chain *c)
     for (size_t i = 0; i < c->n; i++) {
         json_t *res = NULL;
         uint64_t id = 0;
+        (void)endpoint_take(c, i, 1);
         int rc = bh_rpc_call(c->ep[i], &res, "eth_chainId", NULL);
+        endpoint_give(c, i);
         if (rc == BH_OK) rc = bh_rpc_read_quantity(&id, res);
         json_decref(res);
         if (rc != BH_OK) {
@@ -400,6 +592,25 @@ int bh_evm_chain_verify(bh_evm_chain *c)
     if (mismatch) return BH_ECHAINID;
     if (ok >= c->cfg.quorum) return BH_OK;
     return ok ? BH_ENOQUORUM : last;
+}
+
+int bh_evm_chain_head(bh_evm_chain *c, uint64_t *out)
+{
+    if (out) *out = 0;
+    if (!c || !out) return BH_EINVAL;
+    for (size_t i = 0; i < c->n; i++) {
+        pthread_mutex_lock(&c->mu);
+        int skip = endpoint_down(c, i);
+        pthread_mutex_unlock(&c->mu);
+        if (skip || !endpoint_take(c, i, 0)) continue;
+        json_t *res = NULL;
+        int rc = bh_rpc_call(c->ep[i], &res, "eth_blockNumber", NULL);
+        endpoint_give(c, i);
+        if (rc == BH_OK) rc = bh_rpc_read_quantity(out, res);
+        json_decref(res);
+        if (rc == BH_OK) return BH_OK;
+    }
+    return BH_ENOQUORUM;
 }
 
 /* ---- blocks ---- */
@@ -439,7 +650,7 @@ static int block_at(bh_evm_chain *c, uint64_t number, block_obj *out)
     void *w = NULL;
     quorum_info qi;
     int rc = quorum(c, "eth_getBlockByNumber", json_pack("[o,b]", qty(number), 0), parse_block,
-                    &number, free, &w, 1, &qi);
+                    &number, sizeof number, free, &w, 1, &qi);
     if (rc == BH_OK) {
         *out = *(block_obj *)w;
         free(w);
@@ -494,17 +705,18 @@ int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out)
     const char *method = c->cfg.confirmations == 0 ? "eth_getBlockByNumber" : "eth_blockNumber";
     answer a[BH_EVM_MAX_ENDPOINTS];
     memset(a, 0, sizeof a);
+    for (size_t i = 0; i < BH_EVM_MAX_ENDPOINTS; i++)
+        a[i].status = NOT_ASKED;
     for (int pass = 0; pass < 2 && got < c->cfg.quorum; pass++) {
         size_t idx[BH_EVM_MAX_ENDPOINTS], k = 0;
+        pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < c->n; i++) {
-            if (pass == 1 && a[i].status != NOT_ASKED) continue;
-            if (pass == 0 && endpoint_down(c, i)) {
-                a[i].status = NOT_ASKED;
-                continue;
-            }
+            if (pass == 1 && a[i].status != NOT_ASKED && a[i].status != BUSY) continue;
+            if (pass == 0 && endpoint_down(c, i)) continue;
             idx[k++] = i;
         }
-        fan_out(c, idx, k, method, params, parse_head, NULL, a);
+        pthread_mutex_unlock(&c->mu);
+        fan_out(c, idx, k, method, params, parse_head, NULL, 0, free, ENOUGH_ANSWERS, 0, pass, a);
         for (size_t m = 0; m < k; m++) {
             answer *x = &a[idx[m]];
             if (x->status == BH_OK) {
@@ -512,7 +724,7 @@ int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out)
                 if (c->cfg.confirmations)
                     num = num > c->cfg.confirmations ? num - c->cfg.confirmations : 0;
                 nums[got++] = num;
-            } else {
+            } else if (x->status < 0) {
                 last = x->status;
             }
             free(x->obj);
@@ -781,7 +993,7 @@ static int range_transfers(bh_evm_chain *c, uint64_t from, uint64_t to, transfer
                                qty(to), "address", addrs, "topics",
                                hexj(c->topic_transfer.data, 32), hexj(c->portal32.data, 32));
     void *w = NULL;
-    int rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_transfers, &rcx,
+    int rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_transfers, &rcx, sizeof rcx,
                     free_transfers, &w, 0, qi);
     if (rc != BH_OK) return rc;
     transfer_set *ts = w;
@@ -869,7 +1081,7 @@ static int receipt_transfers(bh_evm_chain *c, receipt_entry **cache, const bh_ha
     void *w = NULL;
     quorum_info qi;
     int rc = quorum(c, "eth_getTransactionReceipt", json_pack("[o]", hexj(tx->data, 32)),
-                    parse_receipt, &rcx, free_transfers, &w, 0, &qi);
+                    parse_receipt, &rcx, sizeof rcx, free_transfers, &w, 0, &qi);
     if (rc != BH_OK) return rc;
     receipt_entry *e = calloc(1, sizeof *e);
     if (!e) {
@@ -1038,7 +1250,8 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
                       hexj(c->cfg.portal.data, 20), "topics", hexj(c->topic_out.data, 32));
         void *w = NULL;
         quorum_info qi;
-        rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx, free_logs, &w, 0,
+        rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx, sizeof rcx,
+                    free_logs, &w, 0,
                     &qi);
         log_set *ls = w;
         transfer_set *ts = NULL;
