@@ -63,6 +63,7 @@ typedef enum {
     BH_NODE_EV_DELIVERY_FAILED,
     BH_NODE_EV_QUARANTINED,  /* the breaker froze a chain (detail = evidence) */
     BH_NODE_EV_LIMITS,       /* limits tightened or relaxed (detail) */
+    BH_NODE_EV_PARKED,       /* an outbox entry set aside after failed deliveries */
     BH_NODE_EV_COUNT_
 } bh_node_event_kind;
 

@@ -577,7 +577,7 @@ static int sub_add_kind(sub *u, const char *name, size_t n, char *err, size_t er
     if (k < 0) {
         snprintf(err, err_cap,
                  "unknown kind \"%.*s\"; kinds: accepted, delayed, held, rejected, released, "
-                 "delivered, delivery_failed, quarantined, limits",
+                 "delivered, delivery_failed, quarantined, limits, parked",
                  (int)(n > 40 ? 40 : n), name);
         return -1;
     }
@@ -825,9 +825,15 @@ static int serve_metrics(bh_http *s, struct lws *wsi, pss *p)
 
 static int serve_ready(bh_http *s, struct lws *wsi, pss *p)
 {
-    char why[256] = "";
-    if (s->src.ready == NULL || s->src.ready(s->src.ud, why, sizeof why) == 1)
-        return respond_text(wsi, p, HTTP_STATUS_OK, "ready\n");
+    char why[512] = "";
+    if (s->src.ready == NULL || s->src.ready(s->src.ud, why, sizeof why) == 1) {
+        /* ready, possibly with warnings (an outvoted endpoint) */
+        char body[600];
+        why[sizeof why - 1] = '\0';
+        snprintf(body, sizeof body, "ready\n%s%s%s", why[0] ? "warning: " : "", why,
+                 why[0] ? "\n" : "");
+        return respond_text(wsi, p, HTTP_STATUS_OK, body);
+    }
     why[sizeof why - 1] = '\0';
     return respond_json(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE,
                         json_pack("{s:b, s:s}", "ready", 0, "reason", why[0] ? why : "not ready"));

@@ -73,10 +73,13 @@ typedef enum {
     F_VAULT_OUTBOX_AGE,
     F_VAULT_PENDING,
     F_VAULT_PENDING_CAUSE,
+    F_VAULT_PARKED,
     F_VAULT_NEXT_RELEASE,
     F_VAULT_QUARANTINED,
     F_ASSET_DECIMALS,
     F_ASSET_LOCKED,
+    F_ASSET_SHORT_LOCKS,
+    F_ASSET_FORGED_LOCKS,
     F_ASSET_OUTSTANDING_ALL,
     F_LANE_OUTSTANDING,
     F_LANE_CAP,
@@ -145,7 +148,8 @@ static const family FAMILIES[F_COUNT_] = {
                        "Latency of the endpoint's recent calls."},
     [F_RPC_HEALTHY] =
         {"bulkhead_rpc_endpoint_healthy", "gauge",
-         "1 when the last call to the endpoint succeeded, else 0 (also before its first call)."},
+         "1 when the last call to the endpoint succeeded and the quorum has not outvoted it "
+         "since it last agreed, else 0 (also before its first call)."},
     [F_VAULT_BRIDGE_ID] = {"bulkhead_vault_bridge_id", "gauge",
                            "Bridge id of the vault's home chain."},
     [F_VAULT_ACCEPTED] = {"bulkhead_vault_accepted_total", "counter",
@@ -162,12 +166,18 @@ static const family FAMILIES[F_COUNT_] = {
     [F_VAULT_PENDING] = {"bulkhead_vault_pending_transfers", "gauge", "Delayed or held transfers."},
     [F_VAULT_PENDING_CAUSE] = {"bulkhead_vault_pending_by_cause", "gauge",
                                "Listed delayed or held transfers, by cause."},
+    [F_VAULT_PARKED] = {"bulkhead_vault_parked_transfers", "gauge",
+                        "Outbox entries parked after repeated refusals; see vaultctl parked."},
     [F_VAULT_NEXT_RELEASE] = {"bulkhead_vault_next_release_time_seconds", "gauge",
                               "Earliest release time of a delayed transfer, unix seconds."},
     [F_VAULT_QUARANTINED] = {"bulkhead_vault_chain_quarantined", "gauge",
                              "1 for each chain the vault holds quarantined."},
     [F_ASSET_DECIMALS] = {"bulkhead_vault_asset_decimals", "gauge",
                           "Decimals of the asset: 1 token = 10^decimals wei."},
+    [F_ASSET_SHORT_LOCKS] = {"bulkhead_vault_short_locks_total", "counter",
+                             "Locks refused since start: the token moved less than they claim."},
+    [F_ASSET_FORGED_LOCKS] = {"bulkhead_vault_forged_locks_total", "counter",
+                              "Locks refused since start: nothing of the token moved."},
     [F_ASSET_LOCKED] = {"bulkhead_vault_locked_wei", "gauge",
                         "Asset locked in custody on the home chain, in its smallest unit."},
     [F_ASSET_OUTSTANDING_ALL] = {"bulkhead_vault_outstanding_all_lanes_wei", "gauge",
@@ -459,6 +469,8 @@ static void render_assets(render_ctx *c, const char *vault, const json_t *assets
         lb_add(&l, "asset", asset);
         emit_member(c, F_ASSET_DECIMALS, &l, a, "decimals");
         emit_member(c, F_ASSET_LOCKED, &l, a, "locked");
+        emit_member(c, F_ASSET_SHORT_LOCKS, &l, a, "short_locks");
+        emit_member(c, F_ASSET_FORGED_LOCKS, &l, a, "forged_locks");
         emit_member(c, F_ASSET_OUTSTANDING_ALL, &l, a, "outstanding_total");
         json_array_foreach(json_object_get(a, "lanes"), j, lane)
         {
@@ -543,6 +555,7 @@ static void render_vaults(render_ctx *c, const json_t *vaults)
         emit_member(c, F_VAULT_OUTBOX, &l, v, "outbox_depth");
         emit_member(c, F_VAULT_OUTBOX_AGE, &l, v, "outbox_oldest_age");
         emit_member(c, F_VAULT_PENDING, &l, v, "pending");
+        emit_member(c, F_VAULT_PARKED, &l, v, "parked");
         json_array_foreach(json_object_get(v, "quarantined"), j, q)
         {
             if (!json_is_integer(q)) continue;

@@ -32,14 +32,16 @@
 #include "bh_evm_sender.h"
 #include "bh_hex.h"
 #include "bh_log.h"
+#include "bh_metrics.h"
 #include "bh_portal.h"
 #include "bh_rpc.h"
 #include "bh_vault.h"
 #include "node_internal.h"
 
-#define PEEK_CAP 16        /* outbox entries read per vault per round */
-#define PER_VAULT_ROUND 4  /* deliveries per vault before the next vault's turn */
-#define BACKOFF_SLOTS 64   /* failed outbox entries remembered per vault */
+#define PER_SOURCE 2       /* deliveries per source chain per delivery round */
+#define SCAN_MAX 65536     /* outbox entries looked at per vault per round, at most */
+#define BACKOFF_SLOTS 8192 /* failing outbox entries remembered per destination */
+#define BACKOFF_PROBE 16
 #define LATENCY_SLOTS 8192 /* digests awaiting delivery, for latency figures */
 #define TRIP_QUEUE 64
 #define SNAPSHOT_PENDING_MAX 100
@@ -59,12 +61,21 @@ typedef struct {
     int started;
     uint64_t *next; /* per chain index: the vault's source offset */
     _Atomic uint64_t accepted, delayed, held, rejected, released;
+    /* locks refused per registered asset because its token moved less than
+     * claimed (short) or nothing (forged); under mu, since the last start */
+    struct {
+        bh_bytes32 token;
+        uint64_t short_locks, forged_locks;
+    } lock_refusals[BH_CONFIG_MAX_ASSETS];
+    size_t n_lock_refusals;
 } node_vault;
 
 typedef struct {
-    uint64_t id;
+    uint64_t id; /* outbox id; 0 = free slot */
     uint64_t until_ms;
-    unsigned tries;
+    size_t vault;
+    unsigned tries;   /* failed attempts */
+    unsigned reverts; /* of which the destination refused (reverted) */
 } backoff_ent;
 
 typedef struct {
@@ -78,8 +89,10 @@ typedef struct {
     int watch_started, deliver_started;
     _Atomic uint64_t head, finalized, cursor, queue_depth, observed, unroutable, deliveries_ok,
         deliveries_failed, flow, polled, last_ok_ms;
-    uint64_t disagree_seen; /* watcher thread only */
-    uint64_t flow_seen;     /* control loop only */
+    uint64_t flow_seen;       /* control loop only */
+    uint64_t stall_since_ms;  /* watcher thread only: first failing poll that implicates */
+    int stall_reported;       /* watcher thread only */
+    atomic_int identity_ok;   /* chain id and genesis match what data_dir recorded */
     pthread_mutex_t info_mu;
     char wallet[BH_U256_DEC_MAX];
     int has_trip;
@@ -115,11 +128,12 @@ struct bh_node {
     latency_ent *lat;
     pthread_mutex_t nap_mu;
     pthread_cond_t nap_cv;
+    uint64_t breaker_saved; /* bh_breaker_version last persisted; control loop only */
 };
 
 static const char *const k_event_names[BH_NODE_EV_COUNT_] = {
     "accepted",  "delayed",          "held",        "rejected", "released",
-    "delivered", "delivery_failed", "quarantined", "limits"};
+    "delivered", "delivery_failed", "quarantined", "limits",  "parked"};
 
 const char *bh_node_event_name(bh_node_event_kind k)
 {
@@ -344,29 +358,8 @@ static void rpc_log(void *ud, int level, const char *msg)
 
 static void update_head(node_chain *c)
 {
-    bh_rpc *ep = bh_evm_chain_endpoint(c->evm, 0);
-    json_t *res = NULL;
-    if (bh_rpc_call(ep, &res, "eth_blockNumber", NULL) == BH_OK) {
-        uint64_t h;
-        if (bh_rpc_read_quantity(&h, res) == BH_OK) atomic_store(&c->head, h);
-    }
-    json_decref(res);
-}
-
-static void note_disagreements(node_chain *c)
-{
-    uint64_t total = 0;
-    for (size_t i = 0; i < bh_evm_chain_endpoint_count(c->evm); i++) {
-        bh_rpc_stats st;
-        bh_rpc_stats_get(bh_evm_chain_endpoint(c->evm, i), &st);
-        total += st.disagreements + st.equivocations;
-    }
-    if (total > c->disagree_seen) {
-        char d[96];
-        snprintf(d, sizeof d, "%" PRIu64 " outvoted endpoint answers", total - c->disagree_seen);
-        observe(c->node, c->cfg->bridge_id, BH_OBS_DISAGREEMENT, total - c->disagree_seen, d);
-    }
-    c->disagree_seen = total;
+    uint64_t h;
+    if (bh_evm_chain_head(c->evm, &h) == BH_OK) atomic_store(&c->head, h);
 }
 
 /* Persist one poll's events with the new cursor; wake their vaults. */
@@ -397,14 +390,17 @@ static int store_events(node_chain *c, const bh_chain_event *ev, size_t cnt,
             char d[160];
             snprintf(d, sizeof d, "seq %" PRIu64 " tx %.18s… log %u: %s", e->msg.sequence, tx,
                      e->log_index, bh_reject_name(e->verdict));
-            if (e->verdict == BH_REJECT_FORGED_LOCK ||
-                (e->kind == BH_EVENT_LOCK && routable && e->verdict == BH_REJECT_MALFORMED))
+            /* a "lock" naming another home chain: only the Portal emits it. A
+             * forged or short lock is judged by its vault (registered asset?). */
+            if (e->kind == BH_EVENT_LOCK && routable && e->verdict == BH_REJECT_MALFORMED)
                 observe(n, c->cfg->bridge_id, BH_OBS_FORGED_LOCK, 1, d);
             BH_LOG(BH_LOG_WARN, "refused_event", "chain=%s block=%" PRIu64 " tx=%s log=%u reason=%s",
                    c->cfg->name, e->block_number, tx, e->log_index, bh_reject_name(e->verdict));
         }
-        if (routable) {
-            next.next_seq = e->msg.sequence + 1;
+        /* past every decoded event, even one that cannot become a message:
+         * a restart must expect the sequence after it */
+        if (e->has_sequence) {
+            next.next_seq = e->sequence + 1;
             next.has_seq = 1;
         }
         node_chain *home = routable ? chain_by_id(n, e->msg.transfer.token_chain) : NULL;
@@ -458,6 +454,86 @@ static int watcher_reset(node_chain *c, node_cursor *pc)
     return bh_watcher_create(&c->w, &c->ops, c, &ref);
 }
 
+static void wrong_chain(node_chain *c)
+{
+    /* an endpoint serves another chain: nothing it says can be trusted */
+    BH_LOG(BH_LOG_ERROR, "wrong_chain",
+           "chain=%s evm_chain_id=%" PRIu64
+           " reason=\"an endpoint serves another chain; fix $.chains[%zu].endpoints\"",
+           c->cfg->name, c->cfg->evm_chain_id, c->idx);
+    atomic_store(&c->node->fatal, BH_ECHAINID);
+}
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+#define IDENTITY_LEN 40 /* u64 evm chain id, big-endian | genesis block hash */
+
+/* The chain must be the one data_dir was made with: its chain id and its
+ * block 0 hash, recorded at the first start. Returns: BH_OK; BH_ECHAINID
+ * (an endpoint serves another chain id); BH_ESTATE (another genesis: a
+ * reset or different chain; logged); a read error to retry. */
+static int check_identity(node_chain *c)
+{
+    bh_node *n = c->node;
+    int rc = w_verify(c);
+    if (rc) return rc;
+    bh_hash32 g;
+    if ((rc = w_block_hash(c, 0, &g))) return rc;
+    unsigned char rec[IDENTITY_LEN], have[IDENTITY_LEN];
+    put_be64(rec, c->cfg->evm_chain_id);
+    memcpy(rec + 8, g.data, 32);
+    char key[32], gh[67];
+    snprintf(key, sizeof key, "chain/%u", (unsigned)c->cfg->bridge_id);
+    hex0x(gh, g.data, 32);
+    rc = node_store_meta_get(n->store, key, have, sizeof have);
+    if (rc == BH_ENOTFOUND) {
+        rc = node_store_meta_put(n->store, key, rec, sizeof rec);
+        if (rc == BH_OK)
+            BH_LOG(BH_LOG_INFO, "chain_recorded", "chain=%s evm_chain_id=%" PRIu64 " genesis=%s",
+                   c->cfg->name, c->cfg->evm_chain_id, gh);
+        return rc;
+    }
+    if (rc) return rc;
+    if (memcmp(have, rec, sizeof rec) == 0) return BH_OK;
+    char was[67];
+    uint64_t was_id = 0;
+    for (int i = 0; i < 8; i++)
+        was_id = was_id << 8 | have[i];
+    hex0x(was, have + 8, 32);
+    BH_LOG(BH_LOG_ERROR, "chain_mismatch",
+           "chain=%s evm_chain_id=%" PRIu64 " genesis=%s recorded_chain_id=%" PRIu64
+           " recorded_genesis=%s reason=\"%s/node was made for another chain (reset or "
+           "replaced); point $.chains[%zu].endpoints at the chain it was made for, or start "
+           "this chain with a fresh data_dir\"",
+           c->cfg->name, c->cfg->evm_chain_id, gh, was_id, was, n->cfg->data_dir, c->idx);
+    return BH_ESTATE;
+}
+
+/* A failed poll whose endpoints answered, but not so that the watcher can
+ * advance (a sequence gap, an impossible answer, a split with no quorum),
+ * implicates the chain once it lasts stall_s; endpoints that do not answer
+ * at all may be our own network, and only make the node not ready. */
+static void note_stall(node_chain *c, int rc, int split)
+{
+    bh_node *n = c->node;
+    unsigned bound = n->cfg->breaker.stall_s;
+    uint64_t now = mono_ms();
+    if (!c->stall_since_ms) c->stall_since_ms = now;
+    if (!bound || c->stall_reported || now - c->stall_since_ms < (uint64_t)bound * 1000) return;
+    c->stall_reported = 1;
+    char d[140];
+    snprintf(d, sizeof d, "no progress past block %" PRIu64 " for %" PRIu64 " s: %s%s",
+             atomic_load(&c->cursor), (now - c->stall_since_ms) / 1000, bh_errname(rc),
+             split ? " (endpoints split)" : "");
+    BH_LOG(BH_LOG_ERROR, "stalled", "chain=%s cursor=%" PRIu64 " error=%s split=%d",
+           c->cfg->name, atomic_load(&c->cursor), bh_errname(rc), split);
+    observe(n, c->cfg->bridge_id, BH_OBS_STALLED, 1, d);
+}
+
 static void *watch_main(void *arg)
 {
     node_chain *c = arg;
@@ -472,6 +548,27 @@ static void *watch_main(void *arg)
         atomic_store(&n->fatal, BH_EIO);
         return NULL;
     }
+    while (!stopping(n) && !atomic_load(&c->identity_ok)) {
+        int rc = check_identity(c);
+        if (rc == BH_OK) {
+            atomic_store(&c->identity_ok, 1);
+            break;
+        }
+        if (rc == BH_ECHAINID) {
+            wrong_chain(c);
+            return NULL;
+        }
+        if (rc == BH_ESTATE) {
+            atomic_store(&n->fatal, BH_ECHAINID);
+            return NULL;
+        }
+        if (fails++ % 20 == 0)
+            BH_LOG(BH_LOG_WARN, "identity_pending", "chain=%s error=%s failures=%u", c->cfg->name,
+                   bh_errname(rc), fails);
+        unsigned back = cfg->poll_ms << (fails < 5 ? fails : 5);
+        nap(n, back > 10000 ? 10000 : back);
+    }
+    fails = 0;
     while (!stopping(n)) {
         if (atomic_load(&c->queue_depth) >= cfg->queue_max) {
             nap(n, cfg->poll_ms);
@@ -485,15 +582,17 @@ static void *watch_main(void *arg)
         size_t cnt = 0;
         bh_block_ref cur;
         int rc = bh_watcher_poll(c->w, &ev, &cnt, &cur);
+        int split = rc != BH_OK && bh_evm_chain_last_split(c->evm);
         if (rc == BH_OK) {
             atomic_fetch_add(&c->polled, 1);
             atomic_store(&c->last_ok_ms, mono_ms());
+            c->stall_since_ms = 0;
+            c->stall_reported = 0;
         }
-        note_disagreements(c);
-        if (rc == BH_EEQUIVOCATION) {
+        if (rc == BH_EEQUIVOCATION && !split) {
+            /* the quorum itself says a finalized block changed */
             char d[120];
-            snprintf(d, sizeof d, "finalized block %" PRIu64 " changed hash or endpoints disagree",
-                     pc.number);
+            snprintf(d, sizeof d, "finalized block %" PRIu64 " changed hash", pc.number);
             observe(n, c->cfg->bridge_id, BH_OBS_EQUIVOCATION, 1, d);
             BH_LOG(BH_LOG_ERROR, "equivocation", "chain=%s cursor=%" PRIu64, c->cfg->name,
                    pc.number);
@@ -501,15 +600,17 @@ static void *watch_main(void *arg)
             continue;
         }
         if (rc == BH_ECHAINID) {
-            /* an endpoint serves another chain: nothing it says can be trusted */
-            BH_LOG(BH_LOG_ERROR, "wrong_chain",
-                   "chain=%s evm_chain_id=%" PRIu64
-                   " reason=\"an endpoint serves another chain; fix $.chains[%zu].endpoints\"",
-                   c->cfg->name, c->cfg->evm_chain_id, c->idx);
-            atomic_store(&n->fatal, rc);
+            wrong_chain(c);
             break;
         }
         if (rc != BH_OK) {
+            if (split) {
+                char d[96];
+                snprintf(d, sizeof d, "endpoints split at block %" PRIu64 ": %s", pc.number,
+                         bh_errname(rc));
+                observe(n, c->cfg->bridge_id, BH_OBS_DISAGREEMENT, 1, d);
+            }
+            if (split || rc == BH_EPROTO || rc == BH_EEQUIVOCATION) note_stall(c, rc, split);
             if (fails++ % 20 == 0)
                 BH_LOG(BH_LOG_WARN, "poll_failed", "chain=%s error=%s failures=%u", c->cfg->name,
                        bh_errname(rc), fails);
@@ -540,6 +641,24 @@ static void *watch_main(void *arg)
 
 /* ---- vault worker ---- */
 
+static void count_lock_refusal(node_vault *nv, const bh_bytes32 *token, int forged)
+{
+    pthread_mutex_lock(&nv->mu);
+    size_t i = 0;
+    while (i < nv->n_lock_refusals && memcmp(nv->lock_refusals[i].token.data, token->data, 32))
+        i++;
+    if (i == nv->n_lock_refusals && i < BH_CONFIG_MAX_ASSETS) {
+        memset(&nv->lock_refusals[i], 0, sizeof nv->lock_refusals[i]);
+        nv->lock_refusals[i].token = *token;
+        nv->n_lock_refusals++;
+    }
+    if (i < nv->n_lock_refusals) {
+        if (forged) nv->lock_refusals[i].forged_locks++;
+        else nv->lock_refusals[i].short_locks++;
+    }
+    pthread_mutex_unlock(&nv->mu);
+}
+
 static void count_result(node_vault *nv, const node_inbox_rec *r, const bh_vault_result *res)
 {
     bh_node *n = nv->node;
@@ -565,6 +684,7 @@ static void count_result(node_vault *nv, const node_inbox_rec *r, const bh_vault
                bh_vault_cause_name(res->cause), res->release_at);
         emit_msg(n, res->status == BH_VAULT_DELAYED ? BH_NODE_EV_DELAYED : BH_NODE_EV_HELD, nv, m,
                  res->reason, bh_vault_cause_name(res->cause));
+        /* any user can fill a bucket: counted, evidence only if configured */
         if (res->cause == BH_VAULT_CAUSE_BUCKET || res->cause == BH_VAULT_CAUSE_WINDOW ||
             res->cause == BH_VAULT_CAUSE_CAPACITY)
             observe(n, m->emitter_chain, BH_OBS_RATE_LIMITED, 1, bh_vault_cause_name(res->cause));
@@ -579,11 +699,22 @@ static void count_result(node_vault *nv, const node_inbox_rec *r, const bh_vault
         bh_u128_to_dec(amt, m->amount);
         snprintf(d, sizeof d, "vault %s seq %" PRIu64 " amount %s: %s", nv->cfg->name,
                  m->sequence, amt, bh_reject_name(res->reason));
-        if (res->reason == BH_REJECT_EXCEEDS_OUTSTANDING ||
-            res->reason == BH_REJECT_EXCEEDS_LOCKED || res->reason == BH_REJECT_EXCEEDS_EXPOSURE_CAP)
+        /* Evidence only where the emitting chain alone could have caused it:
+         * a burn or hop claiming supply the vault never sent it, a replay key
+         * reused, a lock of a registered asset with nothing behind it. A cap
+         * of the receiving side (exceeds_exposure_cap), a token moving less
+         * than it says (short_lock), an unregistered token, a minimum: any
+         * user can cause those; refused and counted only. */
+        int from_remote = m->emitter_chain != nv->cfg->bridge_id;
+        if (from_remote && (res->reason == BH_REJECT_EXCEEDS_OUTSTANDING ||
+                            res->reason == BH_REJECT_EXCEEDS_LOCKED))
             observe(n, m->emitter_chain, BH_OBS_EXCEEDS_OUTSTANDING, 1, d);
         else if (res->reason == BH_REJECT_EQUIVOCATION)
             observe(n, m->emitter_chain, BH_OBS_EQUIVOCATION, 1, d);
+        else if (res->reason == BH_REJECT_FORGED_LOCK)
+            observe(n, m->emitter_chain, BH_OBS_FORGED_LOCK, 1, d);
+        if (res->reason == BH_REJECT_FORGED_LOCK || res->reason == BH_REJECT_SHORT_LOCK)
+            count_lock_refusal(nv, &m->transfer.token, res->reason == BH_REJECT_FORGED_LOCK);
         else if (res->reason == BH_REJECT_MESSAGE_LIMIT)
             observe(n, m->emitter_chain, BH_OBS_RATE_LIMITED, 1, d);
         (void)q;
@@ -638,11 +769,18 @@ static size_t vault_round(node_vault *nv, node_inbox_rec *buf, bh_transfer_msg *
         }
         total = w;
     }
+    pthread_mutex_lock(&nv->mu);
     for (size_t i = 0; i < total; i++) {
         msgs[i] = buf[i].msg;
         verdicts[i] = (bh_reject)buf[i].verdict;
+        /* a forged or short lock of a token nobody registered is anyone's
+         * token: refused as such, never evidence against the chain */
+        bh_vault_asset a;
+        if ((verdicts[i] == BH_REJECT_FORGED_LOCK || verdicts[i] == BH_REJECT_SHORT_LOCK) &&
+            bh_vault_asset_get(nv->v, &a, &msgs[i].transfer.token) == BH_ENOTFOUND)
+            verdicts[i] = BH_REJECT_UNKNOWN_ASSET;
+        buf[i].verdict = (uint32_t)verdicts[i];
     }
-    pthread_mutex_lock(&nv->mu);
     int rc = bh_vault_apply_ex(nv->v, res, msgs, verdicts, total, now_s());
     const char *why = rc ? bh_vault_errmsg(nv->v) : "";
     char q[300];
@@ -742,23 +880,31 @@ typedef struct {
     bh_attest *ctx;
     bh_rpc *ep;
     bh_evm_sender *sender;
-    backoff_ent *backoff; /* n vaults × BACKOFF_SLOTS */
+    backoff_ent *backoff; /* BACKOFF_SLOTS, open addressing on (vault, id) */
 } deliverer;
 
+static size_t backoff_hash(size_t vault, uint64_t id)
+{
+    uint64_t h = (id ^ ((uint64_t)vault << 56)) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) % BACKOFF_SLOTS;
+}
+
+/* The failure record of an outbox entry, or (create) a new one: a free slot
+ * of its probe run, else the one there whose back-off ends first. */
 static backoff_ent *backoff_find(deliverer *dl, size_t vault, uint64_t id, int create)
 {
-    backoff_ent *b = dl->backoff + vault * BACKOFF_SLOTS;
-    backoff_ent *free_slot = NULL, *oldest = &b[0];
-    for (size_t i = 0; i < BACKOFF_SLOTS; i++) {
-        if (b[i].id == id && b[i].until_ms) return &b[i];
-        if (!b[i].until_ms && !free_slot) free_slot = &b[i];
-        if (b[i].until_ms < oldest->until_ms) oldest = &b[i];
+    size_t at = backoff_hash(vault, id);
+    backoff_ent *victim = NULL;
+    for (size_t i = 0; i < BACKOFF_PROBE; i++) {
+        backoff_ent *b = &dl->backoff[(at + i) % BACKOFF_SLOTS];
+        if (b->id == id && b->vault == vault) return b;
+        if (!victim || (victim->id && (!b->id || b->until_ms < victim->until_ms))) victim = b;
     }
     if (!create) return NULL;
-    backoff_ent *e = free_slot ? free_slot : oldest;
-    memset(e, 0, sizeof *e);
-    e->id = id;
-    return e;
+    memset(victim, 0, sizeof *victim);
+    victim->id = id;
+    victim->vault = vault;
+    return victim;
 }
 
 static void update_wallet(deliverer *dl)
@@ -776,6 +922,30 @@ static void update_wallet(deliverer *dl)
     }
     json_decref(res);
     json_decref(params);
+}
+
+/* Park an entry the destination keeps refusing: it leaves the outbox (the
+ * transfer stays applied) and an operator decides (vaultctl parked/requeue). */
+static void park(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e, backoff_ent *b,
+                 const char *err)
+{
+    node_chain *d = dl->d;
+    bh_node *n = d->node;
+    char src[8], q[300];
+    pthread_mutex_lock(&nv->mu);
+    int rc = bh_vault_outbox_park(nv->v, e->id, now_s(), b->tries, err, "node");
+    pthread_mutex_unlock(&nv->mu);
+    if (rc != BH_OK) {
+        BH_LOG(BH_LOG_ERROR, "park_failed", "vault=%s id=%" PRIu64 " error=%s", nv->cfg->name,
+               e->id, bh_errname(rc));
+        return;
+    }
+    BH_LOG(BH_LOG_WARN, "parked",
+           "vault=%s from=%s to=%s seq=%" PRIu64 " id=%" PRIu64 " tries=%u error=%s",
+           nv->cfg->name, chain_name(n, e->msg.emitter_chain, src), d->cfg->name, e->msg.sequence,
+           e->id, b->tries, bh_log_quote(q, sizeof q, err));
+    memset(b, 0, sizeof *b);
+    emit_msg(n, BH_NODE_EV_PARKED, nv, &e->msg, BH_REJECT_OK, err);
 }
 
 static const char *outcome_name(bh_submit_outcome o)
@@ -837,6 +1007,9 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
     }
     backoff_ent *b = backoff_find(dl, nv->idx, e->id, 1);
     b->tries++;
+    /* only the destination refusing this very message counts toward parking:
+     * an endpoint that is down fails every entry alike */
+    if (rc == BH_EREVERTED) b->reverts++;
     uint64_t wait = 1000ull << (b->tries < 6 ? b->tries : 6);
     b->until_ms = mono_ms() + wait;
     BH_LOG(BH_LOG_WARN, "delivery_failed",
@@ -844,6 +1017,42 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
            nv->cfg->name, sname, d->cfg->name, m->sequence, bh_errname(rc),
            bh_log_quote(q, sizeof q, err), wait);
     emit_msg(n, BH_NODE_EV_DELIVERY_FAILED, nv, m, BH_REJECT_OK, err);
+    if (b->reverts >= cfg->park_after) park(dl, nv, e, b, err);
+}
+
+/* One round's picks: up to PER_SOURCE entries per source chain, over every
+ * vault, skipping entries in back-off and entries from quarantined chains,
+ * so nothing that cannot go now holds a slot. */
+typedef struct {
+    bh_vault_outbox_entry e;
+    size_t vault;
+} pick;
+
+typedef struct {
+    deliverer *dl;
+    size_t vault;
+    uint64_t now_ms;
+    const int *src_paused; /* per chain index */
+    size_t *per_src;       /* per chain index, picks so far this round */
+    size_t open_sources;   /* sources whose quota is not full */
+    pick *picks;
+    size_t n_picks;
+    size_t cap;
+} pick_ctx;
+
+static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
+{
+    pick_ctx *pc = ctx;
+    bh_node *n = pc->dl->d->node;
+    node_chain *s = chain_by_id(n, e->msg.emitter_chain);
+    if (!s || pc->src_paused[s->idx] || pc->per_src[s->idx] >= PER_SOURCE) return 0;
+    backoff_ent *b = backoff_find(pc->dl, pc->vault, e->id, 0);
+    if (b && b->until_ms > pc->now_ms) return 0;
+    pc->picks[pc->n_picks].e = *e;
+    pc->picks[pc->n_picks].vault = pc->vault;
+    pc->n_picks++;
+    if (++pc->per_src[s->idx] == PER_SOURCE && --pc->open_sources == 0) return 1;
+    return pc->n_picks == pc->cap ? 1 : 0;
 }
 
 static void *deliver_main(void *arg)
@@ -853,40 +1062,68 @@ static void *deliver_main(void *arg)
     bh_node *n = d->node;
     uint64_t last_wallet = 0;
     size_t rr = 0;
-    bh_vault_outbox_entry entries[PEEK_CAP];
+    size_t cap = PER_SOURCE * n->n;
+    pick *picks = calloc(cap, sizeof *picks);
+    size_t *per_src = calloc(n->n, sizeof *per_src);
+    int *src_paused = calloc(n->n, sizeof *src_paused);
+    if (!picks || !per_src || !src_paused) {
+        atomic_store(&n->fatal, BH_ENOMEM);
+        goto out;
+    }
     while (!stopping(n)) {
+        if (!atomic_load(&d->identity_ok)) {
+            /* nothing goes to a chain before it is known to be the one the
+             * data_dir was made with (a reset chain gets nothing old) */
+            wait_on(n, &d->wake_mu, &d->wake_cv, &d->wake, n->cfg->poll_ms);
+            continue;
+        }
         if (mono_ms() - last_wallet >= 10000) {
             update_wallet(dl);
             last_wallet = mono_ms();
         }
-        size_t did = 0;
-        for (size_t k = 0; k < n->n && !stopping(n); k++) {
+        memset(per_src, 0, n->n * sizeof *per_src);
+        pick_ctx pc = {.dl = dl, .picks = picks, .cap = cap, .per_src = per_src,
+                       .src_paused = src_paused, .open_sources = n->n};
+        for (size_t k = 0; k < n->n && pc.n_picks < cap && !stopping(n); k++) {
             node_vault *nv = &n->vaults[(rr + k) % n->n];
-            size_t got = 0;
             pthread_mutex_lock(&nv->mu);
             int paused = bh_vault_is_quarantined(nv->v, d->cfg->bridge_id);
-            int rc = paused ? BH_OK
-                            : bh_vault_outbox_peek_to(nv->v, entries, PEEK_CAP, &got,
-                                                      d->cfg->bridge_id, 0);
-            pthread_mutex_unlock(&nv->mu);
-            if (rc || paused) continue;
-            size_t sent = 0;
-            for (size_t i = 0; i < got && sent < PER_VAULT_ROUND && !stopping(n); i++) {
-                backoff_ent *b = backoff_find(dl, nv->idx, entries[i].id, 0);
-                if (b && b->until_ms > mono_ms()) continue;
-                /* a chain found compromised gets nothing more delivered from it */
-                pthread_mutex_lock(&nv->mu);
-                int src_q = bh_vault_is_quarantined(nv->v, entries[i].msg.emitter_chain);
-                pthread_mutex_unlock(&nv->mu);
-                if (src_q) continue;
-                deliver_one(dl, nv, &entries[i]);
-                sent++;
+            /* a chain found compromised gets nothing more delivered from it */
+            size_t open = 0;
+            for (size_t s = 0; s < n->n; s++) {
+                src_paused[s] = bh_vault_is_quarantined(nv->v, n->chains[s].cfg->bridge_id);
+                if (!src_paused[s] && per_src[s] < PER_SOURCE) open++;
             }
-            did += sent;
+            pc.vault = nv->idx;
+            pc.now_ms = mono_ms();
+            pc.open_sources = open;
+            int rc = paused || !open ? BH_OK
+                                     : bh_vault_outbox_scan_to(nv->v, d->cfg->bridge_id, 0,
+                                                               SCAN_MAX, pick_cb, &pc);
+            pthread_mutex_unlock(&nv->mu);
+            if (rc < 0)
+                BH_LOG(BH_LOG_ERROR, "outbox_read_failed", "vault=%s to=%s error=%s",
+                       nv->cfg->name, d->cfg->name, bh_errname(rc));
         }
         rr++;
+        /* serve the sources in turn: each source's first pick, then each
+         * one's second, so a flooding source waits behind everyone else */
+        size_t did = 0;
+        for (size_t r = 0; r < PER_SOURCE && !stopping(n); r++) {
+            size_t seen[BH_CONFIG_MAX_CHAINS] = {0};
+            for (size_t i = 0; i < pc.n_picks && !stopping(n); i++) {
+                node_chain *s = chain_by_id(n, picks[i].e.msg.emitter_chain);
+                if (!s || seen[s->idx]++ != r) continue;
+                deliver_one(dl, &n->vaults[picks[i].vault], &picks[i].e);
+                did++;
+            }
+        }
         if (!did) wait_on(n, &d->wake_mu, &d->wake_cv, &d->wake, n->cfg->poll_ms);
     }
+out:
+    free(picks);
+    free(per_src);
+    free(src_paused);
     return NULL;
 }
 
@@ -907,7 +1144,7 @@ static int deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
     if (!dl) return BH_ENOMEM;
     dl->d = d;
     dl->ctx = bh_attest_create();
-    dl->backoff = calloc(d->node->n * BACKOFF_SLOTS, sizeof *dl->backoff);
+    dl->backoff = calloc(BACKOFF_SLOTS, sizeof *dl->backoff);
     bh_rpc_options ro = {.url = d->cfg->endpoints[0],
                          .timeout_ms = d->cfg->rpc_timeout_ms,
                          .max_retries = d->cfg->rpc_retries,
@@ -1112,6 +1349,52 @@ static void lift_check(bh_node *n, node_chain *c)
     poke(&n->vaults[c->idx].wake_mu, &n->vaults[c->idx].wake_cv, &n->vaults[c->idx].wake);
 }
 
+static void breaker_key(char *out, size_t cap, uint16_t chain)
+{
+    snprintf(out, cap, "breaker/%u", (unsigned)chain);
+}
+
+/* Breaker windows survive a restart: saved whenever they moved. A crash
+ * loses at most the observations of the last control tick. */
+static void breaker_persist(bh_node *n)
+{
+    uint64_t v = bh_breaker_version(n->breaker);
+    if (v == n->breaker_saved) return;
+    unsigned char *buf = malloc(BH_BREAKER_STATE_MAX);
+    if (!buf) return;
+    int ok = 1;
+    for (size_t i = 0; i < n->n; i++) {
+        char key[32];
+        size_t len = 0;
+        breaker_key(key, sizeof key, n->chains[i].cfg->bridge_id);
+        if (bh_breaker_save(n->breaker, n->chains[i].cfg->bridge_id, buf, BH_BREAKER_STATE_MAX,
+                            &len) != BH_OK ||
+            node_store_meta_put(n->store, key, buf, len) != BH_OK)
+            ok = 0;
+    }
+    free(buf);
+    if (ok) n->breaker_saved = v;
+}
+
+static void breaker_restore(bh_node *n)
+{
+    unsigned char *buf = malloc(BH_BREAKER_STATE_MAX);
+    if (!buf) return;
+    for (size_t i = 0; i < n->n; i++) {
+        char key[32];
+        size_t len = 0;
+        uint16_t id = n->chains[i].cfg->bridge_id;
+        breaker_key(key, sizeof key, id);
+        int rc = node_store_meta_read(n->store, key, buf, BH_BREAKER_STATE_MAX, &len);
+        if (rc == BH_OK) rc = bh_breaker_load(n->breaker, id, buf, len);
+        if (rc != BH_OK && rc != BH_ENOTFOUND)
+            BH_LOG(BH_LOG_WARN, "breaker_restore_failed", "chain=%s error=%s",
+                   n->chains[i].cfg->name, bh_errname(rc));
+    }
+    free(buf);
+    n->breaker_saved = bh_breaker_version(n->breaker);
+}
+
 static void control_tick(bh_node *n)
 {
     bh_breaker_trip trips[TRIP_QUEUE];
@@ -1137,6 +1420,7 @@ static void control_tick(bh_node *n)
         if (a == BH_FLOW_TIGHTEN) tighten(n, c);
         else if (a == BH_FLOW_RELAX) relax(n, c->cfg->bridge_id, "flow back to normal");
     }
+    breaker_persist(n);
 }
 
 /* ---- setup ---- */
@@ -1147,6 +1431,10 @@ static int u128_eq_limit(bh_vault *v, const bh_bytes32 *token, const char *key, 
     if (bh_vault_asset_get(v, &a, token) != BH_OK) return 0;
     if (!strcmp(key, "big_threshold")) return a.big_threshold == want;
     if (!strcmp(key, "big_delay")) return a.big_delay == want;
+    if (!strcmp(key, "min_amount")) {
+        bh_u128 have = 0;
+        return bh_vault_min_amount_get(v, &have, token) == BH_OK && have == want;
+    }
     const char *dot = strchr(key, '.');
     if (!dot) return 0;
     bh_vault_lane l;
@@ -1270,7 +1558,12 @@ static int vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
 static int chain_prepare(bh_node *n, node_chain *c, char *err, size_t cap)
 {
     const bh_config_chain *cc = c->cfg;
+    bh_address tokens[BH_CONFIG_MAX_ASSETS];
+    for (size_t i = 0; i < cc->n_assets; i++)
+        tokens[i] = cc->assets[i].token;
     bh_evm_chain_config ec = {.bridge_id = cc->bridge_id,
+                              .tokens = tokens,
+                              .n_tokens = cc->n_assets,
                               .evm_chain_id = cc->evm_chain_id,
                               .urls = (const char *const *)cc->endpoints,
                               .n_urls = cc->n_endpoints,
@@ -1350,6 +1643,7 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
     }
     /* tightening does not survive a restart: the spike state is gone */
     relax(n, 0, "node restarted");
+    breaker_restore(n);
     *out = n;
     return BH_OK;
 }
@@ -1524,10 +1818,18 @@ static int snap_asset(void *ctx, const bh_bytes32 *token, const bh_vault_asset *
     snap_ctx *sc = ctx;
     char hex[67];
     hex0x(hex, token->data + 12, 20);
+    uint64_t short_locks = 0, forged_locks = 0; /* the caller holds the vault's mu */
+    for (size_t i = 0; i < sc->nv->n_lock_refusals; i++)
+        if (!memcmp(sc->nv->lock_refusals[i].token.data, token->data, 32)) {
+            short_locks = sc->nv->lock_refusals[i].short_locks;
+            forged_locks = sc->nv->lock_refusals[i].forged_locks;
+        }
     json_array_append_new(
-        sc->assets, json_pack("{s:s,s:s,s:i,s:o,s:o,s:[]}", "token", hex, "symbol", a->symbol,
-                              "decimals", (int)a->decimals, "locked", u128_json(a->locked),
-                              "outstanding_total", u128_json(a->outstanding_total), "lanes"));
+        sc->assets,
+        json_pack("{s:s,s:s,s:i,s:o,s:o,s:I,s:I,s:[]}", "token", hex, "symbol", a->symbol,
+                  "decimals", (int)a->decimals, "locked", u128_json(a->locked),
+                  "outstanding_total", u128_json(a->outstanding_total), "short_locks",
+                  (json_int_t)short_locks, "forged_locks", (json_int_t)forged_locks, "lanes"));
     return 0;
 }
 
@@ -1586,13 +1888,14 @@ static json_t *vault_json(bh_node *n, node_vault *nv, uint64_t now)
         if (info.rejects[r])
             json_object_set_new(rej, bh_reject_name((bh_reject)r), json_integer((json_int_t)info.rejects[r]));
     uint64_t oldest = got && now > first.msg.timestamp ? now - first.msg.timestamp : 0;
-    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:o,s:o,s:o}", "name", nv->cfg->name,
+    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "name", nv->cfg->name,
                      "chain", (json_int_t)nv->cfg->bridge_id, "accepted",
                      (json_int_t)atomic_load(&nv->accepted), "delayed",
                      (json_int_t)atomic_load(&nv->delayed), "held",
                      (json_int_t)atomic_load(&nv->held), "rejected", rej, "outbox_depth",
                      (json_int_t)info.outbox_depth, "outbox_oldest_age", (json_int_t)oldest,
-                     "pending", (json_int_t)info.pending_count, "quarantined", quar, "assets",
+                     "pending", (json_int_t)info.pending_count, "parked",
+                     (json_int_t)info.parked_count, "quarantined", quar, "assets",
                      assets, "pending_list", pend);
 }
 
@@ -1681,6 +1984,11 @@ int bh_node_ready(bh_node *n, char *why, size_t why_cap)
     if (!n) return 0;
     for (size_t i = 0; i < n->n; i++) {
         node_chain *c = &n->chains[i];
+        if (!atomic_load(&c->identity_ok)) {
+            snprintf(why, why_cap, "chain %s: identity (chain id, genesis) not checked yet",
+                     c->cfg->name);
+            return 0;
+        }
         if (!atomic_load(&c->polled)) {
             snprintf(why, why_cap, "chain %s: not polled yet", c->cfg->name);
             return 0;
@@ -1703,10 +2011,34 @@ int bh_node_ready(bh_node *n, char *why, size_t why_cap)
             return 0;
         }
         uint64_t fin = atomic_load(&c->finalized), cur = atomic_load(&c->cursor);
+        if (cur > fin) {
+            snprintf(why, why_cap,
+                     "chain %s: cursor %" PRIu64 " is above the finalized head %" PRIu64
+                     " (chain reset, or endpoints serving a shorter chain)",
+                     c->cfg->name, cur, fin);
+            return 0;
+        }
         if (fin > cur && fin - cur > c->cfg->max_lag_blocks) {
             snprintf(why, why_cap, "chain %s: %" PRIu64 " blocks behind (bound %" PRIu64 ")",
                      c->cfg->name, fin - cur, c->cfg->max_lag_blocks);
             return 0;
+        }
+    }
+    /* ready, but say which endpoints the quorum has outvoted */
+    size_t at = 0;
+    for (size_t i = 0; i < n->n && why && at < why_cap; i++) {
+        node_chain *c = &n->chains[i];
+        for (size_t k = 0; k < bh_evm_chain_endpoint_count(c->evm) && at < why_cap; k++) {
+            bh_rpc_stats st;
+            bh_rpc *ep = bh_evm_chain_endpoint(c->evm, k);
+            bh_rpc_stats_get(ep, &st);
+            if (!st.suspect) continue;
+            char url[160];
+            bh_metrics_redact_url(url, sizeof url, bh_rpc_url(ep));
+            int w = snprintf(why + at, why_cap - at, "%schain %s: endpoint %s outvoted by the quorum",
+                             at ? "; " : "", c->cfg->name, url);
+            if (w < 0) break;
+            at += (size_t)w;
         }
     }
     return 1;

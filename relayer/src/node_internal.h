@@ -56,6 +56,9 @@ int node_store_inbox_count(node_store *s, uint16_t source, uint64_t *n);
 
 /* Small named records (limit originals while tightened). */
 int node_store_meta_get(node_store *s, const char *key, void *val, size_t len);
+/* A record of any length up to cap. Returns: BH_OK; BH_ENOTFOUND;
+ * BH_ECORRUPT if it is longer than cap. Out: len  its length. */
+int node_store_meta_read(node_store *s, const char *key, void *buf, size_t cap, size_t *len);
 int node_store_meta_put(node_store *s, const char *key, const void *val, size_t len);
 int node_store_meta_del(node_store *s, const char *key);
 /* Visit keys starting with prefix; cb returns non-zero to stop. */

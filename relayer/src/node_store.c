@@ -255,6 +255,26 @@ int node_store_meta_get(node_store *s, const char *key, void *val, size_t len)
     return mdb_status(rc);
 }
 
+int node_store_meta_read(node_store *s, const char *key, void *buf, size_t cap, size_t *len)
+{
+    *len = 0;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc) return mdb_status(rc);
+    MDB_val k = {strlen(key), (void *)key}, d;
+    rc = mdb_get(txn, s->meta, &k, &d);
+    if (!rc) {
+        if (d.mv_size <= cap) {
+            memcpy(buf, d.mv_data, d.mv_size);
+            *len = d.mv_size;
+        } else {
+            rc = MDB_CORRUPTED;
+        }
+    }
+    mdb_txn_abort(txn);
+    return mdb_status(rc);
+}
+
 static int meta_write(node_store *s, const char *key, const void *val, size_t len, int del)
 {
     MDB_txn *txn;

@@ -7,7 +7,7 @@
   const KIND_TEXT = {
     accepted: 'accepted', delayed: 'delayed', held: 'held', rejected: 'rejected',
     released: 'released', delivered: 'delivered', delivery_failed: 'delivery failed',
-    quarantined: 'quarantined', limits: 'limits',
+    quarantined: 'quarantined', limits: 'limits', parked: 'parked',
   };
   const token = new URLSearchParams(location.search).get('token');
   let snap = null;

@@ -396,7 +396,7 @@ static void test_relayer_config_defaults(void **state)
     assert_int_equal(a->gas_cap, 10000000);
     assert_int_equal(a->max_fee_gwei, 1000);
     assert_int_equal(a->max_lag_blocks, 64);
-    assert_int_equal(a->msg_limit, 0);
+    assert_int_equal(a->msg_limit, 100000);
     for (size_t i = 0; i < 3; i++)
         assert_key(&c->chains[i].tx_key, KEY_B);
     const bh_config_breaker *br = &c->breaker;
@@ -405,8 +405,10 @@ static void test_relayer_config_defaults(void **state)
     assert_int_equal(br->forged_lock, 1);
     assert_int_equal(br->exceeds_outstanding, 1);
     assert_int_equal(br->bad_signature, 3);
-    assert_int_equal(br->rate_limited, 100);
-    assert_int_equal(br->disagreement, 3);
+    assert_int_equal(br->rate_limited, 0);
+    assert_int_equal(br->disagreement, 0);
+    assert_int_equal(br->stall_s, 300);
+    assert_int_equal(c->park_after, 5);
     assert_int_equal(br->spike_enabled, 1);
     assert_int_equal(br->spike_factor, 10);
     assert_int_equal(br->spike_min_per_min, 60);

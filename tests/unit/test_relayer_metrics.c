@@ -38,10 +38,11 @@ static const char SNAPSHOT[] =
     "\"vaults\":["
     " {\"name\":\"alpha\",\"chain\":1,\"accepted\":3,\"delayed\":1,\"held\":2,"
     "  \"rejected\":{\"exceeds_outstanding\":2,\"bad_signature\":1},"
-    "  \"outbox_depth\":5,\"outbox_oldest_age\":12,\"pending\":3,\"quarantined\":[2,9],"
+    "  \"outbox_depth\":5,\"outbox_oldest_age\":12,\"pending\":3,\"parked\":2,\"quarantined\":[2,9],"
     "  \"assets\":["
     "   {\"token\":\"0x00000000000000000000000000000000000000aa\",\"symbol\":\"TKA\","
     "    \"decimals\":6,\"locked\":\"100000000\",\"outstanding_total\":\"60000000\","
+    "    \"short_locks\":4,\"forged_locks\":1,"
     "    \"lanes\":[{\"chain\":2,\"outstanding\":\"60000000\",\"cap\":\"0\",\"in_headroom\":\"\","
     "      \"out_headroom\":\"500\",\"window_used\":\"60\",\"window_limit\":\"0\"},"
     "     {\"chain\":9,\"outstanding\":\"0\",\"cap\":\"70000000\",\"in_headroom\":\"7\","
@@ -168,6 +169,7 @@ static void test_metrics_render_exact_values(void **state)
     CHECK_VALUE(e, "5", "bulkhead_vault_outbox_depth", 1, "vault", "alpha");
     CHECK_VALUE(e, "12", "bulkhead_vault_outbox_oldest_age_seconds", 1, "vault", "alpha");
     CHECK_VALUE(e, "3", "bulkhead_vault_pending_transfers", 1, "vault", "alpha");
+    CHECK_VALUE(e, "2", "bulkhead_vault_parked_transfers", 1, "vault", "alpha");
     CHECK_VALUE(e, "2", "bulkhead_vault_pending_by_cause", 2, "vault", "alpha", "reason", "bucket");
     CHECK_VALUE(e, "1", "bulkhead_vault_pending_by_cause", 2, "vault", "alpha", "reason",
                 "capacity");
@@ -182,6 +184,10 @@ static void test_metrics_render_exact_values(void **state)
                 "0x00000000000000000000000000000000000000aa");
     CHECK_VALUE(e, "1", "bulkhead_vault_locked_wei", 2, "vault", "alpha", "asset",
                 "0x00000000000000000000000000000000000000cc");
+    CHECK_VALUE(e, "4", "bulkhead_vault_short_locks_total", 2, "vault", "alpha", "asset",
+                "0x00000000000000000000000000000000000000aa");
+    CHECK_VALUE(e, "1", "bulkhead_vault_forged_locks_total", 2, "vault", "alpha", "asset",
+                "0x00000000000000000000000000000000000000aa");
     CHECK_VALUE(e, "60000000", "bulkhead_vault_outstanding_all_lanes_wei", 2, "vault", "alpha",
                 "asset", "0x00000000000000000000000000000000000000aa");
     /* escaped label values come back exactly; u128 max stays exact */
@@ -263,10 +269,13 @@ static void test_metrics_render_covers_schema(void **state)
         {"bulkhead_vault_outbox_oldest_age_seconds", "gauge"},
         {"bulkhead_vault_pending_transfers", "gauge"},
         {"bulkhead_vault_pending_by_cause", "gauge"},
+        {"bulkhead_vault_parked_transfers", "gauge"},
         {"bulkhead_vault_next_release_time_seconds", "gauge"},
         {"bulkhead_vault_chain_quarantined", "gauge"},
         {"bulkhead_vault_asset_decimals", "gauge"},
         {"bulkhead_vault_locked_wei", "gauge"},
+        {"bulkhead_vault_short_locks_total", "counter"},
+        {"bulkhead_vault_forged_locks_total", "counter"},
         {"bulkhead_vault_outstanding_all_lanes_wei", "gauge"},
         {"bulkhead_vault_outstanding_wei", "gauge"},
         {"bulkhead_vault_exposure_cap_wei", "gauge"},
