@@ -36,7 +36,7 @@
 #include "bh_portal.h"
 #include "bh_rpc.h"
 #include "bh_vault.h"
-#include "node_internal.h"
+#include "node_store.h"
 
 #define PER_SOURCE 2       /* deliveries per source chain per delivery round */
 #define SCAN_MAX 65536     /* outbox entries looked at per vault per round, at most */

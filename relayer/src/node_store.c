@@ -1,4 +1,4 @@
-#include "node_internal.h"
+#include "node_store.h"
 
 #include <errno.h>
 #include <lmdb.h>

@@ -1,7 +1,7 @@
 /* The node's own LMDB store (DATA_DIR/node/): per chain cursors and the
  * inbox of finalized events waiting for their vault. Private to relayer/. */
-#ifndef BH_NODE_INTERNAL_H
-#define BH_NODE_INTERNAL_H
+#ifndef BH_NODE_STORE_H
+#define BH_NODE_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
