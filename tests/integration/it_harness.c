@@ -231,6 +231,7 @@ struct it_fake {
     atomic_uint connections;
     atomic_int active; /* connection threads still running */
     atomic_uint delay_ms; /* IT_FAKE_SLOW */
+    atomic_uint log_cap;  /* IT_FAKE_LOG_CAP */
 };
 
 static int read_request(int fd, char **body, size_t *body_len)
@@ -403,6 +404,22 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
         json_decref(r);
         return -1;
     }
+    unsigned cap = atomic_load(&f->log_cap);
+    if (f->mode == IT_FAKE_LOG_CAP && cap && method && strcmp(method, "eth_getLogs") == 0) {
+        json_t *a = json_loads(ans, 0, NULL);
+        size_t n = json_array_size(json_object_get(a, "result"));
+        json_decref(a);
+        if (n > cap) {
+            free(ans);
+            char body[256];
+            int bl = snprintf(body, sizeof body,
+                              "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32005,"
+                              "\"message\":\"query returned more than %u results\"}}",
+                              (long long)json_integer_value(json_object_get(r, "id")), cap);
+            json_decref(r);
+            return respond(fd, 200, body, (size_t)bl);
+        }
+    }
     if (((f->mode == IT_FAKE_LIE_LOGS || f->mode == IT_FAKE_DROP_LOG ||
           f->mode == IT_FAKE_BAD_LOGS) &&
          method && strcmp(method, "eth_getLogs") == 0) ||
@@ -518,6 +535,11 @@ unsigned it_fake_connections(const it_fake *f)
 void it_fake_set_delay(it_fake *f, unsigned ms)
 {
     atomic_store(&f->delay_ms, ms);
+}
+
+void it_fake_set_log_cap(it_fake *f, unsigned n)
+{
+    atomic_store(&f->log_cap, n);
 }
 
 void it_fake_stop(it_fake *f)

@@ -52,6 +52,8 @@ typedef enum {
     IT_FAKE_DROP_LOG,    /* forward; silently drop the 2nd log of eth_getLogs answers */
     IT_FAKE_BAD_LOGS,    /* forward; eth_getLogs entries get a number as logIndex */
     IT_FAKE_SLOW,        /* forward, each answer held back it_fake_set_delay ms (a tarpit) */
+    IT_FAKE_LOG_CAP,     /* forward, but refuse eth_getLogs answers longer than it_fake_set_log_cap
+                          * logs, as providers do (-32005 "query returned more than N results") */
 } it_fake_mode;
 
 typedef struct it_fake it_fake;
@@ -66,6 +68,8 @@ unsigned it_fake_connections(const it_fake *f);
 /* IT_FAKE_SLOW: hold each answer back this long (0: none); takes effect
  * from the next request. */
 void it_fake_set_delay(it_fake *f, unsigned ms);
+/* IT_FAKE_LOG_CAP: the most logs one eth_getLogs answer may hold (0: no cap). */
+void it_fake_set_log_cap(it_fake *f, unsigned n);
 void it_fake_stop(it_fake *f);
 
 /* Parse 64 hex digits into a key. */

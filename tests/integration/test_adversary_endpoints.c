@@ -14,7 +14,10 @@
  *    three other transactions of the block of an honest lock;
  *  - beyond the issue: a tarpit endpoint (answers honestly, each answer
  *    held back just under the RPC timeout) among three with quorum 2 must
- *    not slow alpha's watcher: A->B latency stays within 2x of quiet. */
+ *    not slow alpha's watcher: A->B latency stays within 2x of quiet;
+ *  - beyond the issue: behind an honest provider that answers at most 300
+ *    logs per eth_getLogs, one block with 400 real locks (of a junk token,
+ *    1 wei each, one transaction) must not stop or quarantine alpha. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +415,75 @@ static void test_zero_transfers_of_the_token_in_the_block_of_a_lock_are_passed(v
     assert_no_quarantine("a block of 10,200 zero-value transfers of TKA");
 }
 
+/* ---- more bridge events in one block than the provider returns ---- */
+
+#define LOG_CAP 300
+#define CROWD 400
+
+static void cap_stall_edit(json_t *cfg)
+{
+    json_object_set_new(json_object_get(cfg, "breaker"), "stall_s", json_integer(10));
+}
+
+/* alpha behind one honest provider that answers at most LOG_CAP logs per
+ * eth_getLogs (providers cap at some count; the node's own cap is 10,000). */
+ADV_SETUP(setup_log_cap)
+{
+    reset_counters();
+    if (adv_up(k_opts, cap_stall_edit, 0) != 0) return -1;
+    fake_bad = it_fake_start(IT_FAKE_LOG_CAP, W.ch[NH_A].anvil.url);
+    if (!fake_bad) return -1;
+    it_fake_set_log_cap(fake_bad, LOG_CAP);
+    json_t *cfg = nh_node_config(&W, 1);
+    if (!cfg) return -1;
+    const char *urls[] = {it_fake_url(fake_bad), NULL};
+    cfg_endpoints(cfg, NH_A, urls, 1);
+    if (nh_node_write_config(&W, 1, cfg) != 0) return -1;
+    return nh_node_start(&W, 1, WAIT_MS);
+}
+
+static void test_block_of_more_events_than_the_provider_returns_is_passed(void **state)
+{
+    (void)state;
+    tka_to_beta(1, "warm-up A->B");
+    /* An outsider crowds one block with CROWD real locks of a junk token
+     * (1 wei each, one transaction): more Portal events than the provider
+     * returns in one answer, even for that block alone. */
+    bh_address junk, fl;
+    deploy_test_token(W.ch[NH_A].attacker, "CROWD", &junk);
+    NH_OK(nh_flooder(&W, NH_A, &fl));
+    bh_bytes32 to;
+    bh_address_to_bytes32(&to, &W.attacker);
+    bh_u256 one;
+    bh_u256_from_u128(&one, 1);
+    bh_abi a;
+    bh_abi_init(&a, "flood(address,address,uint256,uint256,uint16,bytes32)", 6);
+    bh_abi_address(&a, &W.ch[NH_A].portal);
+    bh_abi_address(&a, &junk);
+    bh_abi_uint(&a, CROWD);
+    bh_abi_u256(&a, &one);
+    bh_abi_uint(&a, W.ch[NH_B].bridge_id);
+    bh_abi_bytes32(&a, &to);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    calldata(&a, &data, &len);
+    char tx[67];
+    NH_OK(nh_send_unlocked(&W, NH_A, 7, &fl, data, len, 50000000, tx));
+    free(data);
+    uint64_t block = 0;
+    int ok = 0;
+    NH_OK(nh_wait_receipt(&W, NH_A, tx, WAIT_MS, &block, &ok));
+    if (!ok) fail_msg("the crowding transaction reverted");
+    print_message("block %llu: %d locks of a junk token; the provider answers at most %d logs\n",
+                  (unsigned long long)block, CROWD, LOG_CAP);
+    tka_to_beta(2, "honest A->B after the crowded block");
+    tkb_to_alpha(1, "B->A after the crowded block");
+    const char *refused[] = {"event=rejected", "vault=alpha from=alpha", "reason=unknown_asset",
+                             NULL};
+    expect_log(refused, CROWD, WAIT_MS);
+    assert_no_quarantine("a block crowded past the provider's answer cap");
+}
+
 /* ---- tarpit endpoint ---- */
 
 #define TARPIT_SAMPLES 3
@@ -453,6 +525,9 @@ int main(int argc, char **argv)
             nt_teardown),
         cmocka_unit_test_setup_teardown(test_tarpit_endpoint_does_not_slow_the_watcher,
                                         setup_tarpit, teardown_fakes),
+        cmocka_unit_test_setup_teardown(
+            test_block_of_more_events_than_the_provider_returns_is_passed, setup_log_cap,
+            teardown_fakes),
     };
     return ADV_MAIN(argc, argv, tests);
 }
