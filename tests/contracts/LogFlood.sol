@@ -13,7 +13,9 @@ interface ILockable {
 /// (about 1,900 gas a log), and to a watcher that asks for every Transfer
 /// into the Portal they look like transfers backing locks. spamToken makes
 /// a real token emit them: n zero-value transfers into the Portal, which any
-/// honest ERC-20 allows (about 5,000 gas each).
+/// honest ERC-20 allows (about 5,000 gas each). oddAndLock emits one
+/// Transfer-shaped log into the Portal whose data is empty (no uint256: an
+/// ERC-20 parser must skip it, not choke), then locks.
 contract LogFlood {
     event Transfer(address indexed from, address indexed to, uint256 value);
 
@@ -33,5 +35,15 @@ contract LogFlood {
 
     function spamToken(address token, address portal, uint256 n) external {
         for (uint256 i = 0; i < n; i++) BaseToken(token).transfer(portal, 0);
+    }
+
+    function oddAndLock(address portal, address token, uint256 amount, uint16 toChain, bytes32 to)
+        external {
+        bytes32 t = keccak256("Transfer(address,address,uint256)");
+        assembly {
+            log3(0, 0, t, caller(), portal)
+        }
+        BaseToken(token).approve(portal, amount);
+        ILockable(portal).lock(token, amount, toChain, to, 0, 0);
     }
 }

@@ -17,7 +17,10 @@
  *    not slow alpha's watcher: A->B latency stays within 2x of quiet;
  *  - beyond the issue: behind an honest provider that answers at most 300
  *    logs per eth_getLogs, one block with 400 real locks (of a junk token,
- *    1 wei each, one transaction) must not stop or quarantine alpha. */
+ *    1 wei each, one transaction) must not stop or quarantine alpha;
+ *  - beyond the issue: a log shaped like Transfer(x, portal) but without
+ *    its uint256 (raw log3), in the transaction of a lock whose backing is
+ *    read from the receipt (an unregistered token), must not stop alpha. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +487,50 @@ static void test_block_of_more_events_than_the_provider_returns_is_passed(void *
     assert_no_quarantine("a block crowded past the provider's answer cap");
 }
 
+/* ---- a Transfer-shaped log the parser must skip ---- */
+
+static void odd_edit(json_t *cfg)
+{
+    json_object_set_new(json_object_get(cfg, "breaker"), "stall_s", json_integer(10));
+}
+
+ADV_SETUP(setup_odd_log)
+{
+    reset_counters();
+    if (adv_up(k_opts, odd_edit, 1) != 0) return -1;
+    return nh_deploy(W.ch[NH_A].flooder_s, bh_test_contract_logflood_bin, NULL, 0, &log_flood);
+}
+
+/* One transaction: a log with the ERC-20 Transfer topic, from the sender to
+ * the Portal, with no data (not a uint256), then a lock of an unregistered
+ * token, whose backing is read from that transaction's receipt. */
+static void test_odd_transfer_log_in_a_lock_receipt_is_passed(void **state)
+{
+    (void)state;
+    tka_to_beta(1, "warm-up A->B");
+    bh_address junk;
+    deploy_test_token(W.ch[NH_A].attacker, "ODD", &junk);
+    bh_u256 amt;
+    bh_u256_from_u128(&amt, nh_units(5));
+    mint(W.ch[NH_A].attacker, &junk, &log_flood, &amt);
+    bh_bytes32 to;
+    bh_address_to_bytes32(&to, &W.attacker);
+    bh_abi a;
+    bh_abi_init(&a, "oddAndLock(address,address,uint256,uint16,bytes32)", 5);
+    bh_abi_address(&a, &W.ch[NH_A].portal);
+    bh_abi_address(&a, &junk);
+    bh_abi_u256(&a, &amt);
+    bh_abi_uint(&a, W.ch[NH_B].bridge_id);
+    bh_abi_bytes32(&a, &to);
+    NH_OK(nh_send_call(W.ch[NH_A].flooder_s, NULL, &log_flood, &a, "oddAndLock"));
+    const char *refused[] = {"event=rejected", "vault=alpha from=alpha", "reason=unknown_asset",
+                             NULL};
+    expect_log(refused, 1, WAIT_MS);
+    tka_to_beta(2, "honest A->B after the odd log");
+    tkb_to_alpha(1, "B->A after the odd log");
+    assert_no_quarantine("a Transfer-shaped log without data");
+}
+
 /* ---- tarpit endpoint ---- */
 
 #define TARPIT_SAMPLES 3
@@ -528,6 +575,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             test_block_of_more_events_than_the_provider_returns_is_passed, setup_log_cap,
             teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_odd_transfer_log_in_a_lock_receipt_is_passed,
+                                        setup_odd_log, nt_teardown),
     };
     return ADV_MAIN(argc, argv, tests);
 }
