@@ -15,7 +15,10 @@
  *  - beyond the issue: any user poisons the outbox with no hop at all: 16
  *    locks whose recipient is no address (the destination Portal reverts
  *    "recipient") and 16 returns to address zero (the home token reverts
- *    "zero address"); honest A->B locks and B->A returns stay on time. */
+ *    "zero address"); honest A->B locks and B->A returns stay on time;
+ *  - beyond the issue: 2,000 1-wei locks on the honest user's own lane
+ *    (alpha -> beta, TKA, as shipped: no min_amount): A->B latency within
+ *    2x of quiet, as for the cross-lane burn flood. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +114,20 @@ static uint64_t observed_events(const char *chain)
     return total;
 }
 
+/* ETH balance of holder on chain, in wei. */
+static bh_u128 eth_balance(size_t chain, const bh_address *holder)
+{
+    char a[43];
+    addr_hex(a, holder);
+    json_t *r = it_rpc(W.ch[chain].anvil.url, "eth_getBalance", json_pack("[s,s]", a, "latest"));
+    bh_u256 v;
+    bh_u128 out = 0;
+    if (!r || bh_rpc_read_u256(&v, r) != BH_OK || bh_u256_to_u128(&out, &v) != BH_OK)
+        fail_msg("eth_getBalance on %s failed", W.ch[chain].name);
+    json_decref(r);
+    return out;
+}
+
 static uint64_t max_u64(uint64_t a, uint64_t b)
 {
     return a > b ? a : b;
@@ -150,8 +167,14 @@ static void test_burn_flood_does_not_starve_a_to_b(void **state)
 
     uint64_t t0 = nh_now_ms();
     bh_bytes32 to = b32(&W.attacker);
+    bh_address flooder_eoa;
+    NH_OK(nh_dev_address(&W, 7, &flooder_eoa));
+    bh_u128 att_eth0 = eth_balance(NH_C, &flooder_eoa);
+    bh_u128 relayer_eth0 = eth_balance(NH_B, &W.node[0].tx_addr);
+    bh_u128 minted0 = balance(NH_B, &w_tka_b, &W.attacker);
     NH_OK(nh_flood_burn(&W, NH_C, &w_tka_c, BURNS, BURNS_PER_TX, 1, NH_B, &to));
     uint64_t sent_ms = nh_now_ms() - t0;
+    bh_u128 att_spent = att_eth0 - eth_balance(NH_C, &flooder_eoa);
     /* Sample once the node has read the whole flood. */
     uint64_t end = nh_now_ms() + 60000;
     while (observed_events("gamma") < BURNS && nh_now_ms() < end)
@@ -185,6 +208,15 @@ static void test_burn_flood_does_not_starve_a_to_b(void **state)
         n_under = LOADED;
     }
     uint64_t q = median_u64(quiet, QUIET), l = median_u64(under, n_under);
+    /* What the flood costs each side, in gas (anvil's base fee): the
+     * attacker per burn on gamma, the relayer per delivery on beta. */
+    bh_u128 flood_done = balance(NH_B, &w_tka_b, &W.attacker) - minted0;
+    bh_u128 relayer_spent = relayer_eth0 - eth_balance(NH_B, &W.node[0].tx_addr);
+    uint64_t deliveries = (uint64_t)flood_done + LOADED;
+    print_message("cost: the attacker %s wei per burn on gamma; the relayer %s wei per delivery on "
+                  "beta (%llu deliveries so far)\n",
+                  nh_u128_str(att_spent / BURNS), nh_u128_str(relayer_spent / deliveries),
+                  (unsigned long long)deliveries);
     assert_no_quarantine("a flood of 1-wei burns");
     /* test_node_flood's bound: 2x quiet, or quiet + 1 s for a sub-second
      * quiet median (one poll round of noise on a shared 2-core machine). */
@@ -195,6 +227,65 @@ static void test_burn_flood_does_not_starve_a_to_b(void **state)
                   (unsigned long long)bound);
     if (l > bound)
         fail_msg("A->B median latency during the burn flood %llu ms exceeds %llu ms (quiet %llu "
+                 "ms)",
+                 (unsigned long long)l, (unsigned long long)bound, (unsigned long long)q);
+}
+
+/* ---- 2,000 1-wei locks on the very lane an honest user takes ---- */
+
+#define LOCKS 2000
+#define LOCKS_PER_TX 250
+
+ADV_SETUP(setup_lane_flood)
+{
+    return setup3(8340, NULL);
+}
+
+/* Beyond the issue: the flood shares the honest user's lane (alpha -> beta,
+ * TKA): fairness across source chains cannot help; only a price on tiny
+ * transfers (min_amount, a message limit) or fairness across senders can. */
+static void test_lock_flood_on_the_same_lane_does_not_starve_it(void **state)
+{
+    (void)state;
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(1), NH_B, &W.user, 0, NULL));
+    ADV_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
+    wait_delivered(NH_B, &w_tka_b, &W.user, nh_units(1), WAIT_MS, "warm-up A->B", NULL);
+    lane_probe ab = {.name = "A->B", .from = NH_A, .to = NH_B, .send_token = &W.tka,
+                     .recv_token = w_tka_b, .amount = nh_units(1), .expect = nh_units(1)};
+    uint64_t quiet[QUIET], loaded[LOADED], backlog[LOADED];
+    for (size_t i = 0; i < QUIET; i++)
+        quiet[i] = probe(&ab, WAIT_MS);
+    NH_OK(nh_flood(&W, NH_A, &W.tka, LOCKS, LOCKS_PER_TX, 1, NH_B, &W.attacker));
+    uint64_t end = nh_now_ms() + 60000;
+    while (observed_events("alpha") < LOCKS && nh_now_ms() < end)
+        nh_sleep_ms(50);
+    const char *refused[] = {"event=rejected", "vault=alpha from=alpha", NULL};
+    for (size_t i = 0; i < LOADED; i++) {
+        loaded[i] = probe(&ab, 45000);
+        uint64_t done = (uint64_t)balance(NH_B, &w_tka_b, &W.attacker) + log_count(0, refused);
+        backlog[i] = done < LOCKS ? LOCKS - done : 0;
+    }
+    for (size_t i = 0; i < LOADED; i++)
+        print_message("sample %zu: quiet %llu ms, during the flood %llu ms (flood backlog %llu)\n",
+                      i, (unsigned long long)quiet[i], (unsigned long long)loaded[i],
+                      (unsigned long long)backlog[i]);
+    uint64_t under[LOADED];
+    size_t n_under = 0;
+    for (size_t i = 0; i < LOADED; i++)
+        if (backlog[i] > 0) under[n_under++] = loaded[i];
+    if (n_under < 3) {
+        memcpy(under, loaded, sizeof loaded);
+        n_under = LOADED;
+    }
+    uint64_t q = median_u64(quiet, QUIET), l = median_u64(under, n_under);
+    uint64_t bound = max_u64(2 * q, q + 1000);
+    print_message("A->B median: quiet %llu ms, during a same-lane flood %llu ms, ratio %.2f, bound "
+                  "%llu ms\n",
+                  (unsigned long long)q, (unsigned long long)l, (double)l / (double)q,
+                  (unsigned long long)bound);
+    assert_no_quarantine("a same-lane flood of 1-wei locks");
+    if (l > bound)
+        fail_msg("A->B median latency during a same-lane flood %llu ms exceeds %llu ms (quiet %llu "
                  "ms)",
                  (unsigned long long)l, (unsigned long long)bound, (unsigned long long)q);
 }
@@ -584,6 +675,8 @@ int main(int argc, char **argv)
                                         nt_teardown),
         cmocka_unit_test_setup_teardown(test_undeliverable_recipients_do_not_block_lanes,
                                         setup_recipients, nt_teardown),
+        cmocka_unit_test_setup_teardown(test_lock_flood_on_the_same_lane_does_not_starve_it,
+                                        setup_lane_flood, nt_teardown),
     };
     return ADV_MAIN(argc, argv, tests);
 }
