@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_be.h"
 #include "bh_keccak.h"
 
 void bh_abi_selector(unsigned char out[4], const char *signature)
@@ -52,17 +53,17 @@ static unsigned char *next_word(bh_abi *a)
     return a->head + a->prefix + 32u * a->next++;
 }
 
-static void put_u64(unsigned char w[32], uint64_t v)
+/* One ABI word holding v. */
+static void put_word(unsigned char w[32], uint64_t v)
 {
-    memset(w, 0, 32);
-    for (int i = 0; i < 8; i++)
-        w[31 - i] = (unsigned char)(v >> (8 * i));
+    memset(w, 0, 24);
+    bh_be_put_u64(w + 24, v);
 }
 
 void bh_abi_uint(bh_abi *a, uint64_t v)
 {
     unsigned char *w = next_word(a);
-    if (w) put_u64(w, v);
+    if (w) put_word(w, v);
 }
 
 void bh_abi_u256(bh_abi *a, const bh_u256 *v)
@@ -115,7 +116,7 @@ static int dyn_begin(bh_abi *a)
 {
     unsigned char *w = next_word(a);
     if (!w) return -1;
-    put_u64(w, (uint64_t)(32u * a->n_args + a->tail_len));
+    put_word(w, (uint64_t)(32u * a->n_args + a->tail_len));
     return 0;
 }
 
@@ -125,7 +126,7 @@ void bh_abi_bytes(bh_abi *a, const unsigned char *data, size_t len)
     size_t padded = (len + 31) / 32 * 32;
     unsigned char *p = tail_grow(a, 32 + padded);
     if (!p) return;
-    put_u64(p, (uint64_t)len);
+    put_word(p, (uint64_t)len);
     if (len) memcpy(p + 32, data, len);
 }
 
@@ -143,7 +144,7 @@ void bh_abi_address_array(bh_abi *a, const bh_address *v, size_t n)
     }
     unsigned char *p = tail_grow(a, 32 + 32 * n);
     if (!p) return;
-    put_u64(p, (uint64_t)n);
+    put_word(p, (uint64_t)n);
     for (size_t i = 0; i < n; i++)
         memcpy(p + 32 + 32 * i + 12, v[i].data, 20);
 }
@@ -184,10 +185,7 @@ int bh_abi_read_u64(uint64_t *out, const unsigned char *data, size_t len, size_t
     *out = 0;
     const unsigned char *w = word_at(data, len, index);
     if (!w || !zero_prefix(w, 24)) return BH_EMALFORMED;
-    uint64_t v = 0;
-    for (int i = 24; i < 32; i++)
-        v = (v << 8) | w[i];
-    *out = v;
+    *out = bh_be_get_u64(w + 24);
     return BH_OK;
 }
 

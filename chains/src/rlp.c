@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_be.h"
+
 void bh_rlp_init(bh_rlp *r)
 {
     memset(r, 0, sizeof *r);
@@ -32,13 +34,13 @@ static int reserve(bh_rlp *r, size_t extra)
 /* Big-endian bytes of n without leading zeros; returns their count. */
 static size_t be_len(unsigned char out[8], uint64_t n)
 {
-    size_t k = 0;
-    for (int i = 7; i >= 0; i--) {
-        unsigned char b = (unsigned char)(n >> (8 * i));
-        if (k == 0 && b == 0) continue;
-        out[k++] = b;
-    }
-    return k;
+    unsigned char b[8];
+    bh_be_put_u64(b, n);
+    size_t z = 0;
+    while (z < 8 && b[z] == 0)
+        z++;
+    memcpy(out, b + z, 8 - z);
+    return 8 - z;
 }
 
 /* Write a length prefix for a string (base 0x80) or list (base 0xc0). */

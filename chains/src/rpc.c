@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bh_be.h"
 #include "bh_hex.h"
 
 #define DEFAULT_CONNECT_MS 2000
@@ -431,10 +432,7 @@ int bh_rpc_read_quantity(uint64_t *out, const json_t *v)
     if (bh_rpc_read_u256(&w, v) != BH_OK) return BH_EPROTO;
     for (int i = 0; i < 24; i++)
         if (w.be[i]) return BH_EPROTO;
-    uint64_t x = 0;
-    for (int i = 24; i < 32; i++)
-        x = (x << 8) | w.be[i];
-    *out = x;
+    *out = bh_be_get_u64(w.be + 24);
     return BH_OK;
 }
 

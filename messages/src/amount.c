@@ -2,25 +2,22 @@
 
 #include <string.h>
 
+#include "bh_be.h"
+
 int bh_u256_to_u128(bh_u128 *out, const bh_u256 *in)
 {
     if (out) *out = 0;
     if (out == NULL || in == NULL) return BH_EINVAL;
     for (int i = 0; i < 16; i++)
         if (in->be[i]) return BH_ERANGE;
-    bh_u128 v = 0;
-    for (int i = 16; i < 32; i++) v = v << 8 | in->be[i];
-    *out = v;
+    *out = bh_be_get_u128(in->be + 16);
     return BH_OK;
 }
 
 void bh_u256_from_u128(bh_u256 *out, bh_u128 in)
 {
     memset(out->be, 0, 16);
-    for (int i = 31; i >= 16; i--) {
-        out->be[i] = (unsigned char)in;
-        in >>= 8;
-    }
+    bh_be_put_u128(out->be + 16, in);
 }
 
 int bh_u256_is_zero(const bh_u256 *a)

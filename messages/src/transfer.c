@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "bh_amount.h"
-#include "wire_internal.h"
+#include "bh_be.h"
 
 int bh_transfer_parse(bh_transfer *out, bh_reject *why, const unsigned char *buf, size_t len)
 {
@@ -24,9 +24,9 @@ int bh_transfer_parse(bh_transfer *out, bh_reject *why, const unsigned char *buf
     }
     memcpy(out->amount.be, buf + 1, 32);
     memcpy(out->token.data, buf + 33, 32);
-    out->token_chain = rd16(buf + 65);
+    out->token_chain = bh_be_get_u16(buf + 65);
     memcpy(out->to.data, buf + 67, 32);
-    out->to_chain = rd16(buf + 99);
+    out->to_chain = bh_be_get_u16(buf + 99);
     memcpy(out->fee.be, buf + 101, 32);
     *why = BH_REJECT_OK;
     return BH_OK;
@@ -37,9 +37,9 @@ void bh_transfer_serialize(unsigned char out[BH_TRANSFER_LEN], const bh_transfer
     out[0] = BH_TRANSFER_PAYLOAD_ID;
     memcpy(out + 1, t->amount.be, 32);
     memcpy(out + 33, t->token.data, 32);
-    wr16(out + 65, t->token_chain);
+    bh_be_put_u16(out + 65, t->token_chain);
     memcpy(out + 67, t->to.data, 32);
-    wr16(out + 99, t->to_chain);
+    bh_be_put_u16(out + 99, t->to_chain);
     memcpy(out + 101, t->fee.be, 32);
 }
 

@@ -2,8 +2,8 @@
 
 #include <string.h>
 
+#include "bh_be.h"
 #include "bh_keccak.h"
-#include "wire_internal.h"
 
 static int refuse(bh_reject *why, bh_reject r)
 {
@@ -18,11 +18,11 @@ int bh_vaa_body_parse(bh_vaa_body *out, bh_reject *why, const unsigned char *buf
     if (out == NULL || why == NULL || (buf == NULL && len)) return BH_EINVAL;
     if (len > BH_VAA_MAX_LEN) return refuse(why, BH_REJECT_MALFORMED);
     if (len < BH_VAA_BODY_FIXED) return refuse(why, BH_REJECT_TRUNCATED);
-    out->timestamp = rd32(buf);
-    out->nonce = rd32(buf + 4);
-    out->emitter_chain = rd16(buf + 8);
+    out->timestamp = bh_be_get_u32(buf);
+    out->nonce = bh_be_get_u32(buf + 4);
+    out->emitter_chain = bh_be_get_u16(buf + 8);
     memcpy(out->emitter.data, buf + 10, 32);
-    out->sequence = rd64(buf + 42);
+    out->sequence = bh_be_get_u64(buf + 42);
     out->consistency = buf[50];
     out->payload = buf + BH_VAA_BODY_FIXED;
     out->payload_len = len - BH_VAA_BODY_FIXED;
@@ -56,7 +56,7 @@ int bh_vaa_parse(bh_vaa *out, bh_reject *why, const unsigned char *buf, size_t l
     if (rc != BH_OK) return rc;
 
     out->version = buf[0];
-    out->signer_set_index = rd32(buf + 1);
+    out->signer_set_index = bh_be_get_u32(buf + 1);
     out->n_sigs = n;
     for (size_t i = 0; i < n; i++) {
         const unsigned char *s = buf + BH_VAA_HEADER_FIXED + i * BH_VAA_SIG_LEN;
@@ -84,11 +84,11 @@ int bh_vaa_body_serialize(unsigned char *out, size_t out_cap, size_t *out_len,
         return BH_EINVAL;
     size_t need = bh_vaa_body_size(body);
     if (need > out_cap) return BH_ENOSPC;
-    wr32(out, body->timestamp);
-    wr32(out + 4, body->nonce);
-    wr16(out + 8, body->emitter_chain);
+    bh_be_put_u32(out, body->timestamp);
+    bh_be_put_u32(out + 4, body->nonce);
+    bh_be_put_u16(out + 8, body->emitter_chain);
     memcpy(out + 10, body->emitter.data, 32);
-    wr64(out + 42, body->sequence);
+    bh_be_put_u64(out + 42, body->sequence);
     out[50] = body->consistency;
     if (body->payload_len) memmove(out + BH_VAA_BODY_FIXED, body->payload, body->payload_len);
     *out_len = need;
@@ -105,7 +105,7 @@ int bh_vaa_serialize(unsigned char *out, size_t out_cap, size_t *out_len,
     size_t sig_end = BH_VAA_HEADER_FIXED + (size_t)n_sigs * BH_VAA_SIG_LEN;
     if (body_len > out_cap || sig_end > out_cap - body_len) return BH_ENOSPC;
     out[0] = BH_VAA_VERSION;
-    wr32(out + 1, signer_set_index);
+    bh_be_put_u32(out + 1, signer_set_index);
     out[5] = n_sigs;
     for (size_t i = 0; i < n_sigs; i++) {
         unsigned char *s = out + BH_VAA_HEADER_FIXED + i * BH_VAA_SIG_LEN;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_be.h"
+
 /* Buckets per ring: bounds memory per (chain, kind) whatever the rate. */
 #define RING 60
 #define FLOW_RATE_S 60       /* the one-minute rate: per-second buckets */
@@ -266,20 +268,6 @@ uint64_t bh_breaker_version(bh_breaker *b)
 
 #define STATE_VERSION 1
 
-static void put_be(unsigned char *p, uint64_t v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const unsigned char *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 int bh_breaker_save(bh_breaker *b, uint16_t chain, unsigned char *out, size_t cap, size_t *len)
 {
     if (len) *len = 0;
@@ -298,8 +286,8 @@ int bh_breaker_save(bh_breaker *b, uint16_t chain, unsigned char *out, size_t ca
     }
     unsigned char *p = out;
     *p++ = STATE_VERSION;
-    put_be(p, b->width, 4);
-    put_be(p + 4, c->last_now, 8);
+    bh_be_put_u32(p, (uint32_t)b->width);
+    bh_be_put_u64(p + 4, c->last_now);
     p += 12;
     for (int k = 0; k < BH_OBS_COUNT_; k++) {
         unsigned char *slots = p + 1;
@@ -308,8 +296,8 @@ int bh_breaker_save(bh_breaker *b, uint16_t chain, unsigned char *out, size_t ca
         unsigned n = 0;
         for (size_t i = 0; i < RING; i++) {
             if (!c->obs[k].count[i]) continue;
-            put_be(p, c->obs[k].epoch[i], 8);
-            put_be(p + 8, c->obs[k].count[i], 8);
+            bh_be_put_u64(p, c->obs[k].epoch[i]);
+            bh_be_put_u64(p + 8, c->obs[k].count[i]);
             p += 16;
             n++;
         }
@@ -333,16 +321,16 @@ int bh_breaker_load(bh_breaker *b, uint16_t chain, const unsigned char *in, size
         if (len - at - 2 < body) return BH_EMALFORMED;
         at += 2 + body;
     }
-    if (get_be(in + 1, 4) != b->width) return BH_OK;
+    if (bh_be_get_u32(in + 1) != b->width) return BH_OK;
     pthread_mutex_lock(&b->mu);
-    uint64_t saved_now = get_be(in + 5, 8);
+    uint64_t saved_now = bh_be_get_u64(in + 5);
     if (saved_now > c->last_now) c->last_now = saved_now;
     for (at = 13; at < len;) {
         ring *r = &c->obs[in[at]];
         size_t n = in[at + 1];
         at += 2;
         for (size_t i = 0; i < n; i++, at += 16)
-            ring_add(r, get_be(in + at, 8), get_be(in + at + 8, 8));
+            ring_add(r, bh_be_get_u64(in + at), bh_be_get_u64(in + at + 8));
     }
     b->version++;
     pthread_mutex_unlock(&b->mu);

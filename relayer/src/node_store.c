@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bh_be.h"
+
 struct node_store {
     MDB_env *env;
     MDB_dbi cursors, inbox, meta;
@@ -33,29 +35,11 @@ static int mdb_status(int rc)
     }
 }
 
-static void put_u16(unsigned char *p, uint16_t v)
-{
-    p[0] = (unsigned char)(v >> 8);
-    p[1] = (unsigned char)v;
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (56 - 8 * i));
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
-    return v;
-}
-
 static void inbox_key(unsigned char k[INBOX_KEY], uint16_t vault, uint16_t source, uint64_t seq)
 {
-    put_u16(k, vault);
-    put_u16(k + 2, source);
-    put_u64(k + 4, seq);
+    bh_be_put_u16(k, vault);
+    bh_be_put_u16(k + 2, source);
+    bh_be_put_u64(k + 4, seq);
 }
 
 int node_store_open(node_store **out, const char *data_dir, char *why, size_t why_cap)
@@ -111,7 +95,7 @@ int node_store_cursor_get(node_store *s, uint16_t chain, node_cursor *out)
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
     if (rc) return mdb_status(rc);
     unsigned char kb[2];
-    put_u16(kb, chain);
+    bh_be_put_u16(kb, chain);
     MDB_val k = {2, kb}, d;
     rc = mdb_get(txn, s->cursors, &k, &d);
     if (!rc) {
@@ -138,7 +122,7 @@ int node_store_commit(node_store *s, uint16_t chain, const node_cursor *cur,
     }
     if (!rc) {
         unsigned char kb[2];
-        put_u16(kb, chain);
+        bh_be_put_u16(kb, chain);
         MDB_val k = {2, kb}, d = {sizeof *cur, (void *)cur};
         rc = mdb_put(txn, s->cursors, &k, &d, 0);
     }
@@ -199,7 +183,7 @@ int node_store_inbox_trim(node_store *s, uint16_t vault, uint16_t source, uint64
         while ((rc = mdb_cursor_get(c, &k, &d, op)) == 0) {
             op = MDB_NEXT;
             if (k.mv_size != INBOX_KEY || memcmp(k.mv_data, kb, 4) != 0) break;
-            if (get_u64((const unsigned char *)k.mv_data + 4) >= below) break;
+            if (bh_be_get_u64((const unsigned char *)k.mv_data + 4) >= below) break;
             if ((rc = mdb_cursor_del(c, 0))) break;
             count++;
         }
@@ -229,7 +213,7 @@ int node_store_inbox_count(node_store *s, uint16_t source, uint64_t *n)
         while ((rc = mdb_cursor_get(c, &k, &d, op)) == 0) {
             op = MDB_NEXT;
             const unsigned char *kb = k.mv_data;
-            if (k.mv_size == INBOX_KEY && (uint16_t)(kb[2] << 8 | kb[3]) == source) (*n)++;
+            if (k.mv_size == INBOX_KEY && bh_be_get_u16(kb + 2) == source) (*n)++;
         }
         if (rc == MDB_NOTFOUND) rc = 0;
         mdb_cursor_close(c);

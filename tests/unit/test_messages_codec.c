@@ -3,9 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "bh_amount.h"
+#include "bh_be.h"
 #include "bh_error.h"
 #include "bh_hex.h"
 #include "bh_keccak.h"
@@ -24,6 +26,33 @@ static void expect_keccak(const void *data, size_t len, const char *hex)
 }
 
 /* Published Keccak-256 (Ethereum) vectors, not SHA3-256. */
+/* bh_be.h: known bytes, most significant first, at any alignment. */
+static void test_messages_be_helpers(void **state)
+{
+    (void)state;
+    unsigned char b[1 + 16];
+    memset(b, 0xee, sizeof b);
+    bh_be_put_u16(b + 1, 0x0102);
+    assert_memory_equal(b + 1, "\x01\x02", 2);
+    assert_int_equal(bh_be_get_u16(b + 1), 0x0102);
+    bh_be_put_u32(b + 1, 0x01020304u);
+    assert_memory_equal(b + 1, "\x01\x02\x03\x04", 4);
+    assert_int_equal(bh_be_get_u32(b + 1), 0x01020304u);
+    bh_be_put_u64(b + 1, 0x0102030405060708ull);
+    assert_memory_equal(b + 1, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    assert_true(bh_be_get_u64(b + 1) == 0x0102030405060708ull);
+    bh_u128 v = (bh_u128)0x0102030405060708ull << 64 | 0x090a0b0c0d0e0f10ull;
+    bh_be_put_u128(b + 1, v);
+    assert_memory_equal(b + 1, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10",
+                        16);
+    assert_true(bh_be_get_u128(b + 1) == v);
+    assert_int_equal(b[0], 0xee);
+    bh_be_put_u128(b + 1, BH_U128_MAX);
+    assert_true(bh_be_get_u128(b + 1) == BH_U128_MAX);
+    bh_be_put_u64(b + 1, UINT64_MAX);
+    assert_true(bh_be_get_u64(b + 1) == UINT64_MAX);
+}
+
 static void test_messages_keccak_vectors(void **state)
 {
     (void)state;
@@ -399,6 +428,7 @@ static void test_messages_misuse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_messages_be_helpers),
         cmocka_unit_test(test_messages_keccak_vectors),
         cmocka_unit_test(test_messages_keccak_incremental),
         cmocka_unit_test(test_messages_hex),

@@ -125,8 +125,7 @@ int bh_vault_lane_get(bh_vault *v, bh_vault_lane *out, const bh_bytes32 *token, 
     if (!v || !token) return BH_EINVAL;
     unsigned char kb[34];
     memcpy(kb, token->data, 32);
-    kb[32] = (unsigned char)(chain >> 8);
-    kb[33] = (unsigned char)chain;
+    bh_be_put_u16(kb + 32, chain);
     return get_one(v, v->db_lanes, kb, 34, out, sizeof *out);
 }
 
@@ -163,7 +162,7 @@ static int pending_decode(bh_vault_pending *p, const MDB_val *k, const MDB_val *
     memset(p, 0, sizeof *p);
     if (k->mv_size != 8 || d->mv_size != sizeof r) return BH_ECORRUPT;
     memcpy(&r, d->mv_data, sizeof r);
-    p->id = vault_be_u64(k->mv_data);
+    p->id = bh_be_get_u64(k->mv_data);
     p->created = r.created;
     p->release_at = r.release_at;
     p->cause = r.cause;
@@ -178,7 +177,7 @@ int bh_vault_pending_get(bh_vault *v, bh_vault_pending *out, uint64_t id)
     memset(out, 0, sizeof *out);
     if (!v) return BH_EINVAL;
     unsigned char kb[8];
-    vault_u64_be(kb, id);
+    bh_be_put_u64(kb, id);
     vault_pending_rec r;
     int rc = get_one(v, v->db_pending, kb, 8, &r, sizeof r);
     if (rc) return rc;
@@ -220,7 +219,7 @@ static int lane_row(void *c, const MDB_val *k, const MDB_val *d)
     memcpy(&l, d->mv_data, sizeof l);
     memcpy(t.data, k->mv_data, 32);
     const unsigned char *kb = k->mv_data;
-    return ((bh_vault_lane_cb)vi->cb)(vi->ctx, &t, (uint16_t)(kb[32] << 8 | kb[33]), &l);
+    return ((bh_vault_lane_cb)vi->cb)(vi->ctx, &t, bh_be_get_u16(kb + 32), &l);
 }
 
 int bh_vault_each_lane(bh_vault *v, const bh_bytes32 *token, bh_vault_lane_cb cb, void *ctx)
@@ -249,7 +248,7 @@ static int journal_row(void *c, const MDB_val *k, const MDB_val *d)
 {
     visit *vi = c;
     bh_vault_journal_entry e;
-    if (k->mv_size != 8 || vault_jrec_decode(&e, vault_be_u64(k->mv_data), d)) return BH_ECORRUPT;
+    if (k->mv_size != 8 || vault_jrec_decode(&e, bh_be_get_u64(k->mv_data), d)) return BH_ECORRUPT;
     return ((bh_vault_journal_cb)vi->cb)(vi->ctx, &e);
 }
 
@@ -258,7 +257,7 @@ int bh_vault_each_journal(bh_vault *v, uint64_t since, bh_vault_journal_cb cb, v
     if (!v || !cb) return BH_EINVAL;
     visit vi = {(void *)cb, ctx, NULL};
     unsigned char kb[8];
-    vault_u64_be(kb, since);
+    bh_be_put_u64(kb, since);
     MDB_val from = {8, kb};
     return with_read(v, v->db_journal, &from, journal_row, &vi);
 }
@@ -290,7 +289,7 @@ static int parked_row(void *c, const MDB_val *k, const MDB_val *d)
     memcpy(&r, d->mv_data, sizeof r);
     if (r.error_len > sizeof r.error) return BH_ECORRUPT;
     memset(&p, 0, sizeof p);
-    p.id = vault_be_u64(k->mv_data);
+    p.id = bh_be_get_u64(k->mv_data);
     p.parked_at = r.parked_at;
     p.tries = r.tries;
     memcpy(p.last_error, r.error, r.error_len);
@@ -323,7 +322,7 @@ static int chain_row(void *c, const MDB_val *k, const MDB_val *d)
     uint32_t n = 0;
     for (int i = 0; i < BH_VAULT_WINDOW_SLOTS; i++)
         if (r.hour[i] + BH_VAULT_WINDOW_SLOTS > h && r.hour[i] <= h) n += r.count[i];
-    return cv->cb(cv->ctx, (uint16_t)(kb[0] << 8 | kb[1]), r.msg_limit, n);
+    return cv->cb(cv->ctx, bh_be_get_u16(kb), r.msg_limit, n);
 }
 
 int bh_vault_each_chain(bh_vault *v, uint64_t now, bh_vault_chain_cb cb, void *ctx)
@@ -336,7 +335,8 @@ int bh_vault_each_chain(bh_vault *v, uint64_t now, bh_vault_chain_cb cb, void *c
 int bh_vault_is_quarantined(bh_vault *v, uint16_t chain)
 {
     if (!v) return 0;
-    unsigned char kb[2] = {(unsigned char)(chain >> 8), (unsigned char)chain};
+    unsigned char kb[2];
+    bh_be_put_u16(kb, chain);
     bh_vault_quarantine q;
     return get_one(v, v->db_quarantine, kb, 2, &q, sizeof q) == BH_OK;
 }

@@ -36,28 +36,6 @@ const char *bh_vault_status_name(bh_vault_status s)
     return k_status_names[s];
 }
 
-void vault_u64_be(unsigned char out[8], uint64_t x)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (unsigned char)x;
-        x >>= 8;
-    }
-}
-
-uint64_t vault_be_u64(const unsigned char in[8])
-{
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x = (x << 8) | in[i];
-    return x;
-}
-
-static void u16_be(unsigned char out[2], uint16_t x)
-{
-    out[0] = (unsigned char)(x >> 8);
-    out[1] = (unsigned char)x;
-}
-
 int vault_mdb_status(int rc)
 {
     switch (rc) {
@@ -404,7 +382,7 @@ static int journal_put(bh_vault *v, MDB_txn *txn, vault_jrec *j, const char *act
     if (rl) memcpy(buf + sizeof *j + al, reason, rl);
     unsigned char kb[8];
     uint64_t id = v->seq.next_journal++;
-    vault_u64_be(kb, id);
+    bh_be_put_u64(kb, id);
     MDB_val k = {8, kb}, d = {sizeof *j + al + rl, buf};
     int rc = mdb_put(txn, v->db_journal, &k, &d, MDB_APPEND);
     if (rc) return vault_mdb_status(rc);
@@ -567,7 +545,7 @@ static int cache_asset(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, vault
 static void lane_key(unsigned char kb[34], const bh_bytes32 *token, uint16_t chain)
 {
     memcpy(kb, token->data, 32);
-    u16_be(kb + 32, chain);
+    bh_be_put_u16(kb + 32, chain);
 }
 
 void vault_min_key(char out[VAULT_MIN_KEY_LEN + 1], const bh_bytes32 *token)
@@ -645,7 +623,7 @@ static int cache_chain(bh_vault *v, MDB_txn *txn, uint16_t chain, vault_cchain *
     if (rc) return rc;
     c->chain = chain;
     unsigned char kb[2];
-    u16_be(kb, chain);
+    bh_be_put_u16(kb, chain);
     MDB_val k = {2, kb}, d;
     rc = mdb_get(txn, v->db_chains, &k, &d);
     if (rc == 0) {
@@ -700,7 +678,7 @@ static int cache_flush(bh_vault *v, MDB_txn *txn)
     for (size_t i = 0; i < v->ncc && !rc; i++) {
         if (!v->cc[i]->dirty) continue;
         unsigned char kb[2];
-        u16_be(kb, v->cc[i]->chain);
+        bh_be_put_u16(kb, v->cc[i]->chain);
         MDB_val k = {2, kb}, d = {sizeof v->cc[i]->r, &v->cc[i]->r};
         rc = mdb_put(txn, v->db_chains, &k, &d, 0);
     }
@@ -911,30 +889,30 @@ static int source_note(bh_vault *v, MDB_txn *txn, uint16_t chain, uint64_t seque
 
 static void pkey(unsigned char kb[PKEY_LEN], const bh_transfer_msg *m)
 {
-    u16_be(kb, m->emitter_chain);
+    bh_be_put_u16(kb, m->emitter_chain);
     memcpy(kb + 2, m->emitter.data, 32);
-    vault_u64_be(kb + 34, m->sequence);
+    bh_be_put_u64(kb + 34, m->sequence);
 }
 
 static int pending_put(bh_vault *v, MDB_txn *txn, uint64_t id, const vault_pending_rec *p)
 {
     unsigned char kb[8];
-    vault_u64_be(kb, id);
+    bh_be_put_u64(kb, id);
     MDB_val k = {8, kb}, d = {sizeof *p, (void *)p};
     return vault_mdb_status(mdb_put(txn, v->db_pending, &k, &d, 0));
 }
 
 static void okey(unsigned char kb[OKEY_LEN], uint16_t to_chain, uint64_t id)
 {
-    u16_be(kb, to_chain);
-    vault_u64_be(kb + 2, id);
+    bh_be_put_u16(kb, to_chain);
+    bh_be_put_u64(kb + 2, id);
 }
 
 static int outbox_put(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, uint64_t *id)
 {
     unsigned char kb[8], ib[OKEY_LEN];
     *id = v->seq.next_outbox++;
-    vault_u64_be(kb, *id);
+    bh_be_put_u64(kb, *id);
     MDB_val k = {8, kb}, d = {sizeof *m, (void *)m};
     int rc = mdb_put(txn, v->db_outbox, &k, &d, MDB_APPEND);
     if (rc || !v->has_outbox_to) return vault_mdb_status(rc);
@@ -947,7 +925,7 @@ static int outbox_put(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, uint6
 static int outbox_take(bh_vault *v, MDB_txn *txn, uint64_t id, bh_transfer_msg *m)
 {
     unsigned char kb[8], ib[OKEY_LEN];
-    vault_u64_be(kb, id);
+    bh_be_put_u64(kb, id);
     MDB_val k = {8, kb}, d;
     int rc = mdb_get(txn, v->db_outbox, &k, &d);
     if (rc == MDB_NOTFOUND) {
@@ -996,7 +974,7 @@ static int outbox_index_sync(bh_vault *v, MDB_txn *txn)
         }
         memcpy(&m, d.mv_data, sizeof m);
         unsigned char ib[OKEY_LEN];
-        okey(ib, m.transfer.to_chain, vault_be_u64(k.mv_data));
+        okey(ib, m.transfer.to_chain, bh_be_get_u64(k.mv_data));
         MDB_val ik = {OKEY_LEN, ib}, id0 = {0, NULL};
         if ((rc = vault_mdb_status(mdb_put(txn, v->db_outbox_to, &ik, &id0, 0)))) break;
     }
@@ -1227,7 +1205,7 @@ int bh_vault_apply_ex(bh_vault *v, bh_vault_result *results, const bh_transfer_m
 static int pending_load(bh_vault *v, MDB_txn *txn, uint64_t id, vault_pending_rec *p)
 {
     unsigned char kb[8];
-    vault_u64_be(kb, id);
+    bh_be_put_u64(kb, id);
     MDB_val k = {8, kb}, d;
     int rc = mdb_get(txn, v->db_pending, &k, &d);
     if (rc == MDB_NOTFOUND) {
@@ -1243,7 +1221,7 @@ static int pending_load(bh_vault *v, MDB_txn *txn, uint64_t id, vault_pending_re
 static int pending_del(bh_vault *v, MDB_txn *txn, uint64_t id)
 {
     unsigned char kb[8];
-    vault_u64_be(kb, id);
+    bh_be_put_u64(kb, id);
     MDB_val k = {8, kb};
     return vault_mdb_status(mdb_del(txn, v->db_pending, &k, NULL));
 }
@@ -1606,8 +1584,9 @@ static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         if (!p.applied || p.release_at == 0) continue;
         if (p.release_at > c->now && !waits_window(&p)) continue;
         if ((rc = grow((void **)&cand, &capcand, ncand + 1, sizeof *cand))) break;
-        cand[ncand++] = (due_cand){vault_be_u64(k.mv_data), p.release_at,        p.cause, p.applied,
-                                   p.msg.emitter_chain,     p.msg.transfer.token};
+        cand[ncand++] =
+            (due_cand){bh_be_get_u64(k.mv_data), p.release_at,        p.cause, p.applied,
+                       p.msg.emitter_chain,      p.msg.transfer.token};
     }
     mdb_cursor_close(cur);
     if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
@@ -1649,7 +1628,7 @@ int bh_vault_outbox_peek(bh_vault *v, bh_vault_outbox_entry *out, size_t cap, si
                 rc = BH_ECORRUPT;
                 break;
             }
-            out[*n].id = vault_be_u64(k.mv_data);
+            out[*n].id = bh_be_get_u64(k.mv_data);
             memcpy(&out[*n].msg, d.mv_data, sizeof out->msg);
             (*n)++;
         }
@@ -1690,7 +1669,7 @@ static int outbox_visit(const MDB_val *k, const MDB_val *d, bh_vault_outbox_cb c
 {
     bh_vault_outbox_entry e;
     if (k->mv_size != 8 || d->mv_size != sizeof e.msg) return BH_ECORRUPT;
-    e.id = vault_be_u64(k->mv_data);
+    e.id = bh_be_get_u64(k->mv_data);
     memcpy(&e.msg, d->mv_data, sizeof e.msg);
     return cb(ctx, &e);
 }
@@ -1720,7 +1699,7 @@ static int scan_index(bh_vault *v, MDB_txn *txn, uint16_t to_chain, uint64_t fro
             rc = BH_ECORRUPT;
             break;
         }
-        if ((uint16_t)(ik[0] << 8 | ik[1]) != to_chain) break;
+        if (bh_be_get_u16(ik) != to_chain) break;
         MDB_val ok = {8, (void *)(ik + 2)}, od;
         int grc = mdb_cursor_get(oc, &ok, &od, MDB_SET_KEY);
         if (grc == MDB_NOTFOUND) continue; /* acknowledged by a build without the index */
@@ -1745,7 +1724,7 @@ static int scan_outbox(bh_vault *v, MDB_txn *txn, uint16_t to_chain, uint64_t fr
     int rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &cur));
     if (rc) return rc;
     unsigned char kb[8];
-    vault_u64_be(kb, from);
+    bh_be_put_u64(kb, from);
     MDB_val k = {8, kb}, d;
     size_t seen = 0;
     int mrc;
@@ -1836,7 +1815,7 @@ static int park_fn(bh_vault *v, MDB_txn *txn, void *vctx)
     r.parked_at = c->now;
     r.tries = c->tries;
     unsigned char kb[8];
-    vault_u64_be(kb, c->id);
+    bh_be_put_u64(kb, c->id);
     MDB_val k = {8, kb}, d = {sizeof r, &r};
     if ((rc = vault_mdb_status(mdb_put(txn, v->db_parked, &k, &d, 0)))) return rc;
     vault_jrec j;
@@ -1862,7 +1841,7 @@ static int requeue_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     op_ctx *c = vctx;
     unsigned char kb[8];
-    vault_u64_be(kb, c->id);
+    bh_be_put_u64(kb, c->id);
     MDB_val k = {8, kb}, d;
     int rc = mdb_get(txn, v->db_parked, &k, &d);
     if (rc == MDB_NOTFOUND) {
@@ -1951,7 +1930,7 @@ static int freeze_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     admin_ctx *c = vctx;
     unsigned char kb[2];
-    u16_be(kb, c->chain);
+    bh_be_put_u16(kb, c->chain);
     MDB_val k = {2, kb}, d;
     int frozen = mdb_get(txn, v->db_quarantine, &k, &d) == 0;
     int freeze = c->key != NULL;

@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <lmdb.h>
+#include "bh_be.h"
 #include "bh_vault.h"
 
 #define VAULT_DEFAULT_MAP ((size_t)64 << 20)
@@ -129,9 +130,6 @@ struct bh_vault {
 /* LMDB code -> bulkhead status. */
 int vault_mdb_status(int rc);
 int vault_txn_begin(bh_vault *v, unsigned flags, MDB_txn **txn);
-
-void vault_u64_be(unsigned char out[8], uint64_t x);
-uint64_t vault_be_u64(const unsigned char in[8]);
 
 /* Apply effect flags to an asset and its lanes without breaking an
  * invariant. Returns: BH_REJECT_OK (records updated) or the reason (records
