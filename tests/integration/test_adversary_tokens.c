@@ -13,7 +13,10 @@
  *  - a lock of 2^130 units of a junk token (no u128 message can carry it) is
  *    refused by name, and after a restart the watcher still runs;
  *  - 150 locks delayed by a tiny bucket are delayed, never dropped, and
- *    quarantine nothing (rate-limit delays never trip the breaker by default). */
+ *    quarantine nothing (rate-limit delays never trip the breaker by default);
+ *  - beyond the issue: with a registered token that has receive hooks, a
+ *    holder returns it to a contract that refuses it with the reason "bad
+ *    signature": the failing unlock must not count against alpha. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +178,75 @@ static void test_registered_fee_token_short_locks_counted_not_quarantined(void *
     if (memcmp(&wrapped, &zero, sizeof zero) != 0) fail_msg("wrapped FEE was minted on beta");
     print_message("%u short locks refused and counted (short_lock=%ld), nothing quarantined\n",
                   LOCKS, vault_rejects("alpha", "short_lock"));
+}
+
+/* ---- a hostile recipient of a token with receive hooks ---- */
+
+static bh_address hook_token;
+
+/* HookToken (transfer to a contract calls its onTokenTransfer, like ERC-777
+ * or ERC-1363) registered as an asset of alpha ("HOOK"). */
+ADV_SETUP(setup_hook_asset)
+{
+    reset_counters();
+    if (adv_up(k_opts, NULL, 0) != 0) return -1;
+    bh_abi a;
+    bh_abi_init(&a, NULL, 3);
+    bh_abi_string(&a, "HOOK");
+    bh_abi_string(&a, "HOOK");
+    bh_abi_uint(&a, 18);
+    unsigned char *ctor = NULL;
+    size_t len = 0;
+    int rc = bh_abi_finish(&a, &ctor, &len);
+    bh_abi_clear(&a);
+    if (rc != BH_OK ||
+        nh_deploy(W.ch[NH_A].deployer, bh_test_contract_hooktoken_bin, ctor, len, &hook_token) != 0)
+        return -1;
+    free(ctor);
+    json_t *cfg = nh_node_config(&W, 1);
+    if (!cfg) return -1;
+    cfg_add_asset(cfg, NH_A, &hook_token, "HOOK", 18);
+    if (nh_node_write_config(&W, 1, cfg) != 0) return -1;
+    return nh_node_start(&W, 1, WAIT_MS);
+}
+
+/* Beyond the issue: any holder of the wrapped token sends it home to a
+ * contract that refuses it with the revert reason "bad signature". The
+ * unlock on alpha reverts with that text, which is no evidence against
+ * alpha's Portal: it must not count as a refused attestation. */
+static void test_hostile_recipient_of_a_hook_token_quarantines_nothing(void **state)
+{
+    (void)state;
+    bh_u256 m;
+    bh_u256_from_u128(&m, nh_units(1000));
+    mint(W.ch[NH_A].user, &hook_token, &W.user, &m);
+    bh_abi a;
+    bh_abi_init(&a, NULL, 1);
+    bh_abi_string(&a, "bad signature");
+    unsigned char *ctor = NULL;
+    size_t len = 0;
+    int rc = bh_abi_finish(&a, &ctor, &len);
+    bh_abi_clear(&a);
+    assert_int_equal(rc, BH_OK);
+    bh_address refuser;
+    NH_OK(nh_deploy(W.ch[NH_A].attacker, bh_test_contract_refuser_bin, ctor, len, &refuser));
+    free(ctor);
+    tka_to_beta(1, "warm-up A->B");
+    bh_u256 ten;
+    bh_u256_from_u128(&ten, nh_units(10));
+    lock_as(W.ch[NH_A].user, NH_A, &hook_token, &ten, NH_B, &W.user);
+    bh_address w_hook_b;
+    ADV_OK(nh_wait_wrapped(&W, NH_B, NH_A, &hook_token, &w_hook_b, WAIT_MS));
+    wait_delivered(NH_B, &w_hook_b, &W.user, nh_units(10), WAIT_MS, "HOOK A->B", NULL);
+    NH_OK(nh_burn(&W, NH_B, &w_hook_b, nh_units(1), NH_A, &refuser, 0, NULL));
+    const char *failed[] = {"event=delivery_failed", "vault=alpha from=beta to=alpha", NULL};
+    expect_log(failed, 3, 60000);
+    char line[512];
+    log_line("event=delivery_failed", line, sizeof line);
+    print_message("the return to the refusing recipient: %s\n", line);
+    tka_to_beta(2, "A->B after the refused returns");
+    tkb_to_alpha(3, "B->A after the refused returns");
+    assert_no_quarantine("a recipient that refuses with \"bad signature\"");
 }
 
 /* ---- exposure cap ---- */
@@ -339,6 +411,8 @@ int main(int argc, char **argv)
                                         nt_teardown),
         cmocka_unit_test_setup_teardown(test_bucket_delays_quarantine_nothing, setup_bucket,
                                         nt_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_recipient_of_a_hook_token_quarantines_nothing,
+                                        setup_hook_asset, nt_teardown),
     };
     return ADV_MAIN(argc, argv, tests);
 }
