@@ -18,13 +18,13 @@
  *   bulkhead-deploy outstanding --rpc URL --portal 0xP --token 0xT --remote-chain B
  *   bulkhead-deploy address  --key-file F
  *
- * Prints one JSON object on success. The key file holds a hex secret key and
- * must not be readable by group or others (mode 0600). Exit status: 0 ok,
+ * Prints one JSON object on success. The key file holds a hex secret key (64
+ * digits, optional 0x, one trailing newline), is no symbolic link and is not
+ * open to group or others (mode 0600 or 0400). Exit status: 0 ok,
  * 1 chain or transaction failure, 2 usage or key-file error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "bh_amount.h"
 #include "bh_attest.h"
@@ -32,6 +32,7 @@
 #include "bh_hex.h"
 #include "bh_portal.h"
 #include "bh_rpc.h"
+#include "bh_secret.h"
 #include "bh_test_token.h"
 
 #define MAX_ATTESTERS 32
@@ -73,7 +74,7 @@ static const char help_text[] =
     "file's Ethereum address.\n"
     "Deploys and configures bulkhead's Portal and test tokens with bulkhead's own\n"
     "transaction code. Prints one JSON object on success. The key file holds a hex\n"
-    "secret key and must be mode 0600.\n"
+    "secret key (64 digits, optional 0x), mode 0600 or 0400, and is no symbolic link.\n"
     "exit: 0 ok, 1 chain or transaction failure, 2 usage or key-file error\n";
 
 static int usage(const char *why)
@@ -99,32 +100,10 @@ static int parse_addr(bh_address *out, const char *s)
 
 static int read_key(bh_seckey *key, const char *path)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "bulkhead-deploy: key file %s: cannot stat\n", path);
-        return -1;
-    }
-    if (st.st_mode & 077) {
-        fprintf(stderr,
-                "bulkhead-deploy: key file %s is readable by others (mode %03o); "
-                "chmod 600 it\n",
-                path, (unsigned)(st.st_mode & 0777));
-        return -1;
-    }
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    char buf[130] = {0};
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        n--;
-    int rc = bh_hex_decode_exact(key->data, 32, buf, n);
-    memset(buf, 0, sizeof buf);
-    if (rc != BH_OK) {
-        fprintf(stderr, "bulkhead-deploy: key file %s: not 32 bytes of hex\n", path);
-        return -1;
-    }
-    return 0;
+    char why[1200];
+    if (bh_seckey_load_file(key, why, sizeof why, path) == BH_OK) return 0;
+    fprintf(stderr, "bulkhead-deploy: --key-file: %s\n", why);
+    return -1;
 }
 
 static void print_addr(const char *field, const bh_address *a)

@@ -9,23 +9,21 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bh_amount.h"
 #include "bh_hex.h"
 #include "bh_keccak.h"
+#include "bh_secret.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CONFIG_FILE_CAP (1u << 20)
-#define KEY_FILE_CAP 256
 #define URL_MAX 2048
 #define ERR_MAX 1024
 #define PATH_BUF 256 /* JSON paths; keys in them are cut to 48 characters */
@@ -762,18 +760,9 @@ static int parse_scope(parser *p, cfg_scope s, json_t *obj, const char *path, vo
 
 /* ---- keys ---- */
 
-static int key_from_text(parser *p, const char *kp, const char *s, size_t n, const char *source,
-                         bh_seckey *out)
+/* A key parsed from text or a file: checked against the curve, or wiped. */
+static int key_verified(parser *p, const char *kp, const char *source, bh_seckey *out)
 {
-    if (n > 0 && s[n - 1] == '\n') n--;
-    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2, n -= 2;
-    if (n != 64 || bh_hex_decode_exact(out->data, sizeof out->data, s, n) != BH_OK) {
-        bh_seckey_clear(out);
-        return fail(p, BH_ECONFIG, kp,
-                    "%s holds no key; write the 32-byte secret as 64 hex digits "
-                    "(optional 0x, one trailing newline)",
-                    source);
-    }
     if (!p->ctx && !(p->ctx = bh_attest_create())) {
         bh_seckey_clear(out);
         return fail(p, BH_ENOMEM, kp, "out of memory");
@@ -788,55 +777,32 @@ static int key_from_text(parser *p, const char *kp, const char *s, size_t n, con
     return BH_OK;
 }
 
-/* Read a secret file (regular, no group/other bits) into buf; *len > cap - 1
- * means it was too long. path receives the resolved path. */
-static int secret_read(parser *p, const char *kp, const char *rel, char *path, char *buf,
-                       size_t cap, size_t *len)
+static int key_from_text(parser *p, const char *kp, const char *s, size_t n, const char *source,
+                         bh_seckey *out)
 {
-    *len = 0;
-    int rc = resolve_path(p, path, kp, rel);
-    if (rc) return rc;
-    /* O_NONBLOCK: a FIFO must not hang the load; fstat refuses it next. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return fail(p, BH_ECONFIG, kp, "cannot open %s: %s; check the path", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return fail(p, BH_ECONFIG, kp, "%s is not a regular file; point it at the key file", path);
-    }
-    if (st.st_mode & 077) {
-        close(fd);
-        return fail(p, BH_EPERM, kp, "%s is open to group or others (mode %04o); chmod 600 %s",
-                    path, (unsigned)(st.st_mode & 07777), path);
-    }
-    size_t n = 0;
-    while (n < cap) {
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) {
-            int e = errno;
-            close(fd);
-            explicit_bzero(buf, cap);
-            return fail(p, BH_ECONFIG, kp, "cannot read %s: %s; check the file", path, strerror(e));
-        }
-        if (got == 0) break;
-        n += (size_t)got;
-    }
-    close(fd);
-    *len = n;
-    return BH_OK;
+    if (bh_seckey_parse_text(out, s, n) != BH_OK)
+        return fail(p, BH_ECONFIG, kp,
+                    "%s holds no key; write the 32-byte secret as 64 hex digits "
+                    "(optional 0x, one trailing newline)",
+                    source);
+    return key_verified(p, kp, source, out);
+}
+
+/* A refusal of bh_secret_read_file or bh_seckey_load_file: its text at kp,
+ * BH_EPERM kept for a file open to others, any other BH_ECONFIG. */
+static int secret_refused(parser *p, const char *kp, int rc, const char *why)
+{
+    return fail(p, rc == BH_EPERM ? BH_EPERM : BH_ECONFIG, kp, "%s", why);
 }
 
 static int key_from_file(parser *p, const char *kp, const char *rel, bh_seckey *out)
 {
-    char path[BH_CONFIG_PATH_MAX], buf[KEY_FILE_CAP + 1];
-    size_t n;
-    int rc = secret_read(p, kp, rel, path, buf, sizeof buf, &n);
+    char path[BH_CONFIG_PATH_MAX], why[2 * BH_CONFIG_PATH_MAX + 128];
+    int rc = resolve_path(p, path, kp, rel);
     if (rc) return rc;
-    rc = key_from_text(p, kp, buf, n > KEY_FILE_CAP ? 0 : n, path, out);
-    explicit_bzero(buf, sizeof buf);
-    return rc;
+    rc = bh_seckey_load_file(out, why, sizeof why, path);
+    if (rc) return secret_refused(p, kp, rc, why);
+    return key_verified(p, kp, path, out);
 }
 
 /* A bearer token: 16..255 characters a URL and a header carry as they are. */
@@ -864,13 +830,16 @@ static int read_token(parser *p, json_t *obj, bh_config_metrics *m)
         return fail(p, BH_ECONFIG, "$.metrics.token_file",
                     "both token_file and token_env are given; keep one of them");
     if (f) {
-        char path[BH_CONFIG_PATH_MAX], buf[300];
-        size_t n;
-        int rc = secret_read(p, "$.metrics.token_file", json_string_value(f), path, buf,
-                             sizeof buf, &n);
-        if (!rc)
-            rc = token_from_text(p, "$.metrics.token_file", buf, n, path, m->token,
-                                 sizeof m->token);
+        const char *kp = "$.metrics.token_file";
+        char path[BH_CONFIG_PATH_MAX], buf[300], why[2 * BH_CONFIG_PATH_MAX + 128];
+        size_t n = 0;
+        int rc = resolve_path(p, path, kp, json_string_value(f));
+        if (rc) return rc;
+        rc = bh_secret_read_file(buf, sizeof buf, &n, why, sizeof why, path);
+        if (rc == BH_OK || rc == BH_ETOOBIG) /* too long: refused below as no usable token */
+            rc = token_from_text(p, kp, buf, n, path, m->token, sizeof m->token);
+        else
+            rc = secret_refused(p, kp, rc, why);
         explicit_bzero(buf, sizeof buf);
         return rc;
     }
