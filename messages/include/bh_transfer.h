@@ -49,7 +49,7 @@ typedef struct {
 } bh_transfer_msg;
 
 /* Build a transfer message from a parsed VAA (signatures are not checked
- * here; see bh_validate). Amount must be non-zero and fit u128, fee must fit
+ * here; see bh_vaa_verify). Amount must be non-zero and fit u128, fee must fit
  * and not exceed amount, to_chain must differ from emitter_chain.
  * Returns: BH_OK with *why = ok, or BH_EMALFORMED with *why set
  *          (unknown_payload, truncated, trailing_bytes, amount_out_of_range,

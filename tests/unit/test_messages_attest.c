@@ -1,4 +1,4 @@
-/* Attestation keys, signing, recovery, quorum verification and validation. */
+/* Attestation keys, signing, recovery and quorum verification. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,6 @@
 #include "bh_keccak.h"
 #include "bh_transfer.h"
 #include "bh_vaa.h"
-#include "bh_validate.h"
 #include "bh_test.h"
 
 static bh_attest *ctx;
@@ -261,59 +260,6 @@ static void test_messages_attest_signer_structure(void **state)
     assert_int_equal(bh_vaa_verify(ctx, &vaa, &set, NOW), BH_REJECT_BAD_SIGNATURE);
 }
 
-static void test_messages_validate(void **state)
-{
-    (void)state;
-    static bh_signer_set set;
-    static bh_chain_registry reg;
-    bh_seckey keys[4];
-    unsigned char buf[2048];
-    make_set(&set, keys, 4, 7);
-    bh_signer_sets sets = {.n = 1, .sets = {&set}};
-    memset(&reg, 0, sizeof reg);
-    reg.n = 3;
-    for (size_t i = 0; i < 3; i++) {
-        reg.chains[i].id = (uint16_t)(i + 1);
-        snprintf(reg.chains[i].name, sizeof reg.chains[i].name, "chain%zu", i + 1);
-        reg.chains[i].emitter.data[31] = (unsigned char)(0xa0 + i);
-    }
-    const bh_bytes32 *em1 = &reg.chains[0].emitter;
-    const uint8_t idx[3] = {0, 1, 3};
-    bh_transfer_msg m;
-    size_t len = signed_vaa(buf, sizeof buf, keys, idx, 3, 7, 1, em1, 1, 2);
-    assert_int_equal(bh_validate_vaa(ctx, &m, buf, len, &reg, &sets, NOW), BH_REJECT_OK);
-    assert_true(m.amount == 1000000);
-    assert_int_equal(m.emitter_chain, 1);
-    assert_int_equal(m.transfer.to_chain, 2);
-    assert_int_equal(m.sequence, 5);
-
-    /* Each routing failure, with valid signatures; then too few signatures,
-     * which is judged before routing so a forged VAA learns nothing more. */
-    const struct {
-        uint8_t n_sigs;
-        uint32_t set_index;
-        uint16_t src, token_chain, to_chain;
-        const bh_bytes32 *emitter;
-        bh_reject want;
-    } cases[] = {
-        {3, 7, 1, 1, 2, &reg.chains[1].emitter, BH_REJECT_UNKNOWN_EMITTER},
-        {3, 7, 9, 1, 2, em1, BH_REJECT_UNKNOWN_CHAIN},
-        {3, 7, 1, 1, 9, em1, BH_REJECT_UNKNOWN_CHAIN},
-        {3, 7, 1, 9, 2, em1, BH_REJECT_UNKNOWN_CHAIN},
-        {3, 7, 1, 1, 1, em1, BH_REJECT_SAME_CHAIN},
-        {3, 8, 1, 1, 2, em1, BH_REJECT_UNKNOWN_SIGNER_SET},
-        {2, 7, 9, 1, 2, em1, BH_REJECT_QUORUM_NOT_MET},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        len = signed_vaa(buf, sizeof buf, keys, idx, cases[i].n_sigs, cases[i].set_index,
-                         cases[i].src, cases[i].emitter, cases[i].token_chain, cases[i].to_chain);
-        bh_reject got = bh_validate_vaa(ctx, &m, buf, len, &reg, &sets, NOW);
-        assert_string_equal(bh_reject_name(got), bh_reject_name(cases[i].want));
-        assert_true(m.amount == 0); /* out zeroed on refusal */
-    }
-    assert_int_equal(bh_validate_vaa(ctx, &m, buf, 3, &reg, &sets, NOW), BH_REJECT_TRUNCATED);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,7 +270,6 @@ int main(void)
         cmocka_unit_test(test_messages_attest_quorum_sizes),
         cmocka_unit_test(test_messages_attest_zero_address_never_matches),
         cmocka_unit_test(test_messages_attest_signer_structure),
-        cmocka_unit_test(test_messages_validate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
