@@ -126,6 +126,18 @@ static void test_replay_equivocation_routing(void **state)
     assert_int_equal(rr[0].status, BH_VAULT_ACCEPTED);
     assert_int_equal(rr[1].reason, BH_REJECT_REPLAYED);
     assert_true(locked(f) == 6);
+    /* a fee above the amount has the name bh_transfer_msg_from_vaa gives it */
+    bh_transfer_msg fee = vt_msg(S, S, 2, 12, 5, 0, 0);
+    fee.fee = 6;
+    fee.transfer.fee.be[31] = 6;
+    r = apply1(f, fee, T0);
+    assert_int_equal(r.status, BH_VAULT_REJECTED);
+    assert_string_equal(bh_reject_name(r.reason), "fee_exceeds_amount");
+    fee.fee = 5; /* all of it as fee is allowed, under another key */
+    fee.sequence = 13;
+    fee.transfer.fee.be[31] = 5;
+    assert_int_equal(apply1(f, fee, T0).status, BH_VAULT_ACCEPTED);
+    assert_true(locked(f) == 11);
     assert_audit_clean(f);
 }
 

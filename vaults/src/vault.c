@@ -1017,8 +1017,10 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
     vault_casset *ca = NULL;
     if (m->transfer.token_chain != v->chain_id)
         why = BH_REJECT_UNKNOWN_CHAIN;
-    else if (m->amount == 0 || m->fee > m->amount)
+    else if (m->amount == 0)
         why = BH_REJECT_AMOUNT_OUT_OF_RANGE;
+    else if (m->fee > m->amount)
+        why = BH_REJECT_FEE_EXCEEDS_AMOUNT;
     else if (src == 0 || dst == 0)
         why = BH_REJECT_UNKNOWN_CHAIN;
     else if (src == dst)
