@@ -125,6 +125,11 @@ BH_WARN_UNUSED_RESULT int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *
 
 BH_WARN_UNUSED_RESULT int bh_portal_is_executed(bh_rpc *ep, int *executed, const bh_address *portal,
                                                 const bh_hash32 *digest);
+/* The Portal's current attester set index and its attester at index (a
+ * revert of attesters(index), an index past the set, is BH_EREVERTED).
+ * Out: set_index, attester (zeroed on entry). */
+BH_WARN_UNUSED_RESULT int bh_portal_attester(bh_rpc *ep, uint32_t *set_index, bh_address *attester,
+                                             const bh_address *portal, unsigned index);
 BH_WARN_UNUSED_RESULT int bh_portal_outstanding(bh_rpc *ep, bh_u256 *out, const bh_address *portal,
                                                 const bh_address *token, uint16_t chain);
 /* Out: wrapped  zero address if none was created yet. */

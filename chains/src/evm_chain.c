@@ -39,6 +39,9 @@ struct bh_evm_chain {
     pthread_mutex_t mu;
     pthread_cond_t idle_cv;
     int busy[BH_EVM_MAX_ENDPOINTS];
+    /* the latest read a busy endpoint missed, asked when it is free: a slow
+     * endpoint still answers (late) and is judged, one read deep at most */
+    struct job *deferred[BH_EVM_MAX_ENDPOINTS];
     size_t in_flight;
     bh_address tokens[BH_EVM_MAX_TOKENS];
     size_t n_tokens;
@@ -293,8 +296,8 @@ static void tally(const bh_evm_chain *c, const answer *a, size_t *best, size_t *
 
 #define NOT_ASKED 1 /* answer status of an endpoint skipped while backing off */
 #define LATE 2      /* asked, but the read had heard enough before it answered */
-#define BUSY 3      /* still answering an earlier read: not asked yet */
-#define CTX_MAX 64  /* a parse context is copied: a slow call outlives its read */
+#define BUSY 3      /* a read deferred on a busy endpoint, then replaced by a newer one */
+#define CTX_MAX 128 /* a parse context is copied: a slow call outlives its read */
 
 /* When a read has heard enough: k endpoints agree (a vote) or k answered
  * (finalized heads, where each answer counts). */
@@ -302,7 +305,7 @@ typedef enum { ENOUGH_VOTES, ENOUGH_ANSWERS } enough_rule;
 
 typedef struct fan fan;
 
-typedef struct {
+typedef struct job {
     fan *f;
     size_t i;
     json_t *params; /* this job's own copy: jansson values are not shared across threads */
@@ -339,9 +342,9 @@ static void fan_unref(fan *f)
     free(f);
 }
 
-static void *job_run(void *p)
+/* One call, its answer handed to its read (or judged, if the read left). */
+static void job_do(job *j)
 {
-    job *j = p;
     fan *f = j->f;
     bh_evm_chain *c = f->c;
     answer got = {.status = BH_OK};
@@ -357,7 +360,6 @@ static void *job_run(void *p)
     json_decref(res);
     json_decref(j->params);
     j->params = NULL;
-    endpoint_give(c, j->i);
     pthread_mutex_lock(&f->mu);
     int judge = 0;
     if (f->abandoned) {
@@ -381,6 +383,40 @@ static void *job_run(void *p)
                   bh_rpc_url(c->ep[j->i]), f->method);
     }
     fan_unref(f);
+}
+
+/* A deferred read replaced by a newer one is never asked. */
+static void job_cancel(job *j)
+{
+    fan *f = j->f;
+    json_decref(j->params);
+    j->params = NULL;
+    pthread_mutex_lock(&f->mu);
+    if (!f->abandoned) f->a[j->i].status = BUSY;
+    f->pending--;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    fan_unref(f);
+}
+
+/* The endpoint's thread: its call, then the read it missed meanwhile. */
+static void *job_run(void *p)
+{
+    job *j = p;
+    bh_evm_chain *c = j->f->c;
+    size_t i = j->i;
+    while (j) {
+        job_do(j);
+        pthread_mutex_lock(&c->mu);
+        j = c->deferred[i];
+        c->deferred[i] = NULL;
+        if (!j) {
+            c->busy[i] = 0;
+            c->in_flight--;
+            pthread_cond_broadcast(&c->idle_cv);
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
     return NULL;
 }
 
@@ -400,13 +436,13 @@ static int heard_enough(const bh_evm_chain *c, const answer *a, enough_rule rule
  * connection), and return as soon as the rule is met or all answered: a
  * slow endpoint costs nothing while the others make the quorum, and its
  * timeout at most once otherwise. a[] is indexed by endpoint. An endpoint
- * still busy with an earlier read is waited for if `wait`, else not asked
- * (status BUSY); one whose answer comes after the read heard enough is
- * LATE, and judged against the agreed content when it comes. */
+ * still busy with an earlier read gets this one next (replacing an older
+ * read it had not started: that one's status becomes BUSY); an answer that
+ * comes after the read heard enough is LATE, and judged against the agreed
+ * content when it comes. */
 static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *method,
                     json_t *params, parse_fn parse, const void *ctx, size_t ctx_len,
-                    void (*free_obj)(void *), enough_rule rule, int finality, int wait,
-                    answer *a)
+                    void (*free_obj)(void *), enough_rule rule, int finality, answer *a)
 {
     fan *f = calloc(1, sizeof *f);
     if (!f || ctx_len > CTX_MAX || pthread_mutex_init(&f->mu, NULL) != 0) {
@@ -438,21 +474,31 @@ static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *me
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     for (size_t m = 0; m < k; m++) {
         size_t i = idx[m];
-        if (!endpoint_take(c, i, wait)) continue;
-        f->a[i].status = LATE;
         job *j = &f->jobs[i];
         *j = (job){f, i, json_deep_copy(params)};
         if (!j->params) {
-            endpoint_give(c, i);
             f->a[i].status = BH_ENOMEM;
             continue;
         }
+        f->a[i].status = LATE;
         pthread_mutex_lock(&f->mu);
         f->refs++;
         f->pending++;
         pthread_mutex_unlock(&f->mu);
+        pthread_mutex_lock(&c->mu);
+        job *old = NULL;
+        int start = !c->busy[i];
+        if (start) {
+            c->busy[i] = 1;
+            c->in_flight++;
+        } else {
+            old = c->deferred[i];
+            c->deferred[i] = j;
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (old) job_cancel(old);
         pthread_t th;
-        if (pthread_create(&th, &attr, job_run, j) != 0) job_run(j); /* this thread, then */
+        if (start && pthread_create(&th, &attr, job_run, j) != 0) job_run(j); /* this thread */
     }
     pthread_attr_destroy(&attr);
     pthread_mutex_lock(&f->mu);
@@ -493,13 +539,12 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
         size_t idx[BH_EVM_MAX_ENDPOINTS], k = 0;
         pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < c->n; i++) {
-            if (pass == 1 && a[i].status != NOT_ASKED && a[i].status != BUSY) continue;
+            if (pass == 1 && a[i].status != NOT_ASKED) continue;
             if (pass == 0 && endpoint_down(c, i)) continue;
             idx[k++] = i;
         }
         pthread_mutex_unlock(&c->mu);
-        fan_out(c, idx, k, method, params, parse, ctx, ctx_len, free_obj, ENOUGH_VOTES, finality,
-                pass, a);
+        fan_out(c, idx, k, method, params, parse, ctx, ctx_len, free_obj, ENOUGH_VOTES, finality, a);
         for (size_t m = 0; m < k; m++) {
             const answer *x = &a[idx[m]];
             if (x->status == BH_OK) {
@@ -711,12 +756,12 @@ int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out)
         size_t idx[BH_EVM_MAX_ENDPOINTS], k = 0;
         pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < c->n; i++) {
-            if (pass == 1 && a[i].status != NOT_ASKED && a[i].status != BUSY) continue;
+            if (pass == 1 && a[i].status != NOT_ASKED) continue;
             if (pass == 0 && endpoint_down(c, i)) continue;
             idx[k++] = i;
         }
         pthread_mutex_unlock(&c->mu);
-        fan_out(c, idx, k, method, params, parse_head, NULL, 0, free, ENOUGH_ANSWERS, 0, pass, a);
+        fan_out(c, idx, k, method, params, parse_head, NULL, 0, free, ENOUGH_ANSWERS, 0, a);
         for (size_t m = 0; m < k; m++) {
             answer *x = &a[idx[m]];
             if (x->status == BH_OK) {
@@ -778,6 +823,55 @@ typedef struct {
     uint64_t from, to;
 } range_ctx;
 
+/* One log's fields but its data (read_log_data): the caller decides from
+ * the address and topics whether the log is one it reads at all. */
+static int read_log_head(const json_t *o, evm_log *l, bh_address *addr)
+{
+    json_t *topics = json_object_get(o, "topics");
+    json_t *removed = json_object_get(o, "removed");
+    json_t *ts = json_object_get(o, "blockTimestamp");
+    if (bh_rpc_member_address(addr, o, "address") != BH_OK ||
+        bh_rpc_member_quantity(&l->block_number, o, "blockNumber") != BH_OK ||
+        bh_rpc_member_hash(&l->block_hash, o, "blockHash") != BH_OK ||
+        bh_rpc_member_hash(&l->tx_hash, o, "transactionHash") != BH_OK ||
+        bh_rpc_member_quantity(&l->log_index, o, "logIndex") != BH_OK || !json_is_array(topics) ||
+        json_array_size(topics) > 4 || (removed && !json_is_false(removed)) ||
+        l->log_index > UINT32_MAX)
+        return BH_EPROTO;
+    if (ts && !json_is_null(ts)) {
+        if (bh_rpc_read_quantity(&l->timestamp, ts) != BH_OK) return BH_EPROTO;
+        l->has_timestamp = 1;
+    }
+    l->n_topics = json_array_size(topics);
+    for (size_t t = 0; t < l->n_topics; t++)
+        if (bh_rpc_read_hash(&l->topics[t], json_array_get(topics, t)) != BH_OK) return BH_EPROTO;
+    return BH_OK;
+}
+
+static int read_log_data(const json_t *o, evm_log *l)
+{
+    return bh_rpc_read_data(&l->data, &l->data_len, json_object_get(o, "data"), MAX_LOG_DATA) ==
+                   BH_OK
+               ? BH_OK
+               : BH_EPROTO;
+}
+
+static void digest_log(bh_keccak_ctx *k, bh_keccak_ctx *kt, const evm_log *l)
+{
+    bh_keccak_update(k, &l->block_number, sizeof l->block_number);
+    bh_keccak_update(k, l->block_hash.data, 32);
+    bh_keccak_update(k, l->tx_hash.data, 32);
+    bh_keccak_update(k, &l->log_index, sizeof l->log_index);
+    if (kt) {
+        bh_keccak_update(kt, &l->has_timestamp, sizeof l->has_timestamp);
+        bh_keccak_update(kt, &l->timestamp, sizeof l->timestamp);
+    }
+    bh_keccak_update(k, &l->n_topics, sizeof l->n_topics);
+    bh_keccak_update(k, l->topics, 32 * l->n_topics);
+    bh_keccak_update(k, &l->data_len, sizeof l->data_len);
+    bh_keccak_update(k, l->data, l->data_len);
+}
+
 static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
                       bh_hash32 *aux, void **obj)
 {
@@ -803,51 +897,13 @@ static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_ha
         evm_log *l = &s->v[i];
         s->n = i + 1;
         bh_address addr;
-        json_t *topics = json_object_get(o, "topics");
-        json_t *removed = json_object_get(o, "removed");
-        json_t *ts = json_object_get(o, "blockTimestamp");
-        if (bh_rpc_member_address(&addr, o, "address") != BH_OK ||
-            bh_rpc_member_quantity(&l->block_number, o, "blockNumber") != BH_OK ||
-            bh_rpc_member_hash(&l->block_hash, o, "blockHash") != BH_OK ||
-            bh_rpc_member_hash(&l->tx_hash, o, "transactionHash") != BH_OK ||
-            bh_rpc_member_quantity(&l->log_index, o, "logIndex") != BH_OK ||
-            !json_is_array(topics) || json_array_size(topics) > 4 ||
-            (removed && !json_is_false(removed))) {
-            rc = BH_EPROTO;
-            break;
-        }
+        rc = read_log_head(o, l, &addr);
         /* An answer outside what we asked for is a lie or a bug. */
-        if (memcmp(&addr, &c->cfg.portal, sizeof addr) != 0 || l->block_number < r->from ||
-            l->block_number > r->to || l->log_index > UINT32_MAX) {
+        if (rc == BH_OK && (memcmp(&addr, &c->cfg.portal, sizeof addr) != 0 ||
+                            l->block_number < r->from || l->block_number > r->to))
             rc = BH_EPROTO;
-            break;
-        }
-        if (ts && !json_is_null(ts)) {
-            if (bh_rpc_read_quantity(&l->timestamp, ts) != BH_OK) {
-                rc = BH_EPROTO;
-                break;
-            }
-            l->has_timestamp = 1;
-        }
-        l->n_topics = json_array_size(topics);
-        for (size_t t = 0; t < l->n_topics && rc == BH_OK; t++)
-            rc = bh_rpc_read_hash(&l->topics[t], json_array_get(topics, t));
-        if (rc == BH_OK)
-            rc = bh_rpc_read_data(&l->data, &l->data_len, json_object_get(o, "data"), MAX_LOG_DATA);
-        if (rc != BH_OK) {
-            rc = BH_EPROTO;
-            break;
-        }
-        bh_keccak_update(&k, &l->block_number, sizeof l->block_number);
-        bh_keccak_update(&k, l->block_hash.data, 32);
-        bh_keccak_update(&k, l->tx_hash.data, 32);
-        bh_keccak_update(&k, &l->log_index, sizeof l->log_index);
-        bh_keccak_update(&kt, &l->has_timestamp, sizeof l->has_timestamp);
-        bh_keccak_update(&kt, &l->timestamp, sizeof l->timestamp);
-        bh_keccak_update(&k, &l->n_topics, sizeof l->n_topics);
-        bh_keccak_update(&k, l->topics, 32 * l->n_topics);
-        bh_keccak_update(&k, &l->data_len, sizeof l->data_len);
-        bh_keccak_update(&k, l->data, l->data_len);
+        if (rc == BH_OK) rc = read_log_data(o, l);
+        if (rc == BH_OK) digest_log(&k, &kt, l);
     }
     if (rc != BH_OK) {
         free_logs(s);
@@ -856,6 +912,170 @@ static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_ha
     bh_keccak_final(&k, digest);
     bh_keccak_final(&kt, aux);
     *obj = s;
+    return BH_OK;
+}
+
+/* ---- a block's Portal events from its receipts ----
+ * When even a one-block eth_getLogs answer is capped (a block crowded with
+ * Portal events past the provider's limit), the block's transactions are
+ * read (quorum) and each one's receipt (quorum): no block can stop the
+ * watcher, at one read per transaction of that block. */
+
+typedef struct {
+    uint64_t number;
+    bh_hash32 hash;
+    uint64_t timestamp;
+    bh_hash32 *txs;
+    size_t n_txs;
+} block_txs;
+
+static void free_block_txs(void *p)
+{
+    block_txs *b = p;
+    if (!b) return;
+    free(b->txs);
+    free(b);
+}
+
+static int parse_block_txs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                           bh_hash32 *aux, void **obj)
+{
+    (void)c;
+    (void)aux;
+    const uint64_t *want = ctx;
+    json_t *txs = json_object_get(res, "transactions");
+    if (!json_is_object(res) || !json_is_array(txs)) return BH_EPROTO;
+    block_txs *b = calloc(1, sizeof *b);
+    if (!b) return BH_ENOMEM;
+    b->n_txs = json_array_size(txs);
+    b->txs = calloc(b->n_txs ? b->n_txs : 1, sizeof *b->txs);
+    int rc = b->txs ? BH_OK : BH_ENOMEM;
+    if (rc == BH_OK && (bh_rpc_member_quantity(&b->number, res, "number") != BH_OK ||
+                        bh_rpc_member_hash(&b->hash, res, "hash") != BH_OK ||
+                        bh_rpc_member_quantity(&b->timestamp, res, "timestamp") != BH_OK ||
+                        b->number != *want))
+        rc = BH_EPROTO;
+    for (size_t i = 0; rc == BH_OK && i < b->n_txs; i++)
+        if (bh_rpc_read_hash(&b->txs[i], json_array_get(txs, i)) != BH_OK) rc = BH_EPROTO;
+    if (rc != BH_OK) {
+        free_block_txs(b);
+        return rc;
+    }
+    bh_keccak_ctx k;
+    bh_keccak_init(&k);
+    bh_keccak_update(&k, &b->number, sizeof b->number);
+    bh_keccak_update(&k, b->hash.data, 32);
+    bh_keccak_update(&k, &b->timestamp, sizeof b->timestamp);
+    bh_keccak_update(&k, b->txs, 32 * b->n_txs);
+    bh_keccak_final(&k, digest);
+    *obj = b;
+    return BH_OK;
+}
+
+typedef struct {
+    bh_hash32 tx;
+    bh_hash32 block;
+    uint64_t number;
+} receipt_logs_ctx;
+_Static_assert(sizeof(receipt_logs_ctx) <= CTX_MAX, "a parse context fits a read's copy");
+
+/* A receipt's Portal TransferOut logs; every other log is skipped unread. */
+static int parse_receipt_logs(bh_evm_chain *c, const json_t *res, const void *ctx,
+                              bh_hash32 *digest, bh_hash32 *aux, void **obj)
+{
+    (void)aux;
+    const receipt_logs_ctx *rx = ctx;
+    bh_hash32 tx, block;
+    json_t *logs = json_object_get(res, "logs");
+    if (!json_is_object(res) || bh_rpc_member_hash(&tx, res, "transactionHash") != BH_OK ||
+        bh_rpc_member_hash(&block, res, "blockHash") != BH_OK || !json_is_array(logs) ||
+        memcmp(&tx, &rx->tx, 32) != 0 || memcmp(&block, &rx->block, 32) != 0)
+        return BH_EPROTO;
+    size_t n = json_array_size(logs);
+    log_set *s = calloc(1, sizeof *s);
+    if (!s) return BH_ENOMEM;
+    s->v = calloc(n ? n : 1, sizeof *s->v);
+    if (!s->v) {
+        free(s);
+        return BH_ENOMEM;
+    }
+    bh_keccak_ctx k;
+    bh_keccak_init(&k);
+    int rc = BH_OK;
+    for (size_t i = 0; i < n && rc == BH_OK; i++) {
+        const json_t *o = json_array_get(logs, i);
+        evm_log *l = &s->v[s->n];
+        bh_address addr;
+        memset(l, 0, sizeof *l);
+        rc = read_log_head(o, l, &addr);
+        if (rc != BH_OK) break;
+        if (memcmp(&addr, &c->cfg.portal, sizeof addr) != 0 || l->n_topics == 0 ||
+            memcmp(&l->topics[0], &c->topic_out, 32) != 0)
+            continue;
+        if (l->block_number != rx->number || memcmp(&l->block_hash, &rx->block, 32) != 0 ||
+            memcmp(&l->tx_hash, &rx->tx, 32) != 0)
+            rc = BH_EPROTO;
+        if (rc == BH_OK) rc = read_log_data(o, l);
+        if (rc == BH_OK) {
+            l->has_timestamp = 0;
+            l->timestamp = 0;
+            digest_log(&k, NULL, l);
+            s->n++;
+        }
+    }
+    if (rc != BH_OK) {
+        free_logs(s);
+        return rc;
+    }
+    bh_keccak_final(&k, digest);
+    *obj = s;
+    return BH_OK;
+}
+
+static int block_portal_logs(bh_evm_chain *c, uint64_t number, log_set **out)
+{
+    *out = NULL;
+    void *w = NULL;
+    quorum_info qi;
+    int rc = quorum(c, "eth_getBlockByNumber", json_pack("[o,b]", qty(number), 0), parse_block_txs,
+                    &number, sizeof number, free_block_txs, &w, 1, &qi);
+    if (rc != BH_OK) return rc;
+    block_txs *b = w;
+    log_set *all = calloc(1, sizeof *all);
+    if (!all) {
+        free_block_txs(b);
+        return BH_ENOMEM;
+    }
+    for (size_t t = 0; t < b->n_txs && rc == BH_OK; t++) {
+        receipt_logs_ctx rx = {b->txs[t], b->hash, b->number};
+        void *rw = NULL;
+        rc = quorum(c, "eth_getTransactionReceipt", json_pack("[o]", hexj(b->txs[t].data, 32)),
+                    parse_receipt_logs, &rx, sizeof rx, free_logs, &rw, 0, &qi);
+        if (rc != BH_OK) break;
+        log_set *ls = rw;
+        if (ls->n) {
+            evm_log *nv = realloc(all->v, (all->n + ls->n) * sizeof *nv);
+            if (!nv) {
+                free_logs(ls);
+                rc = BH_ENOMEM;
+                break;
+            }
+            all->v = nv;
+            for (size_t i = 0; i < ls->n; i++) {
+                ls->v[i].timestamp = b->timestamp;
+                ls->v[i].has_timestamp = 1;
+                all->v[all->n++] = ls->v[i];
+            }
+            ls->n = 0; /* the data moved to all */
+        }
+        free_logs(ls);
+    }
+    free_block_txs(b);
+    if (rc != BH_OK) {
+        free_logs(all);
+        return rc;
+    }
+    *out = all;
     return BH_OK;
 }
 
@@ -919,9 +1139,14 @@ static int read_transfer(bh_evm_chain *c, const json_t *log, const bh_hash32 *tx
                bh_rpc_member_hash(&pt->block_hash, log, "blockHash") != BH_OK) {
         return BH_EPROTO;
     }
+    /* a Transfer-shaped log whose data is not one uint256 is not an ERC-20
+     * transfer: anyone's contract can emit one into a receipt */
+    const char *hex = json_string_value(json_object_get(log, "data"));
+    if (!hex) return BH_EPROTO;
+    if (strlen(hex) != 66) return 0;
     unsigned char *data = NULL;
     size_t dlen = 0;
-    int rc = bh_rpc_read_data(&data, &dlen, json_object_get(log, "data"), 64);
+    int rc = bh_rpc_read_data(&data, &dlen, json_object_get(log, "data"), 32);
     if (rc == BH_OK && (dlen != 32 || bh_abi_read_u256(&pt->value, data, dlen, 0) != BH_OK))
         rc = BH_EPROTO;
     free(data);
@@ -1251,18 +1476,24 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         void *w = NULL;
         quorum_info qi;
         rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx, sizeof rcx,
-                    free_logs, &w, 0,
-                    &qi);
+                    free_logs, &w, 0, &qi);
         log_set *ls = w;
         transfer_set *ts = NULL;
         if (rc == BH_OK && qi.aux_agreed < c->cfg.quorum)
             for (size_t i = 0; i < ls->n; i++) /* no quorum on them: read the blocks */
                 ls->v[i].has_timestamp = 0;
-        if (rc == BH_OK && ls->capped) {
+        if (end == cur && ((rc == BH_OK && ls->capped) || (rc != BH_OK && qi.range_refused))) {
+            /* one block holds more Portal events than the provider returns */
+            free_logs(ls);
+            chain_log(c, 1, "block %llu: Portal logs capped: read from its receipts",
+                      (unsigned long long)cur);
+            rc = block_portal_logs(c, cur, &ls);
+        } else if (rc == BH_OK && ls->capped) {
             free_logs(ls);
             rc = BH_ETOOBIG;
             qi.range_refused = 1;
-        } else if (rc == BH_OK && ls->n > 0) {
+        }
+        if (rc == BH_OK && ls->n > 0 && !ts) {
             rc = range_transfers(c, cur, end, &ts, &qi);
             if (rc != BH_OK && qi.range_refused && end == cur) {
                 /* one block still too many transfers: check locks on their receipts */

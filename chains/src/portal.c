@@ -378,6 +378,31 @@ int bh_portal_is_executed(bh_rpc *ep, int *executed, const bh_address *portal,
     return rc;
 }
 
+int bh_portal_attester(bh_rpc *ep, uint32_t *set_index, bh_address *attester,
+                       const bh_address *portal, unsigned index)
+{
+    if (set_index) *set_index = 0;
+    if (attester) memset(attester, 0, sizeof *attester);
+    if (!ep || !set_index || !attester || !portal) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "signerSetIndex()", 0);
+    unsigned char *ret = NULL;
+    size_t len = 0;
+    uint64_t v = 0;
+    int rc = call_abi(ep, &ret, &len, portal, &a);
+    if (rc == BH_OK) rc = bh_abi_read_u64(&v, ret, len, 0) == BH_OK && v <= UINT32_MAX ? BH_OK : BH_EPROTO;
+    free(ret);
+    if (rc != BH_OK) return rc;
+    *set_index = (uint32_t)v;
+    bh_abi_init(&a, "attesters(uint256)", 1);
+    bh_abi_uint(&a, index);
+    ret = NULL;
+    rc = call_abi(ep, &ret, &len, portal, &a);
+    if (rc == BH_OK) rc = bh_abi_read_address(attester, ret, len, 0) == BH_OK ? BH_OK : BH_EPROTO;
+    free(ret);
+    return rc;
+}
+
 int bh_portal_outstanding(bh_rpc *ep, bh_u256 *out, const bh_address *portal,
                           const bh_address *token, uint16_t chain)
 {
