@@ -1,0 +1,331 @@
+/* The deliverer of one destination chain: rounds that serve every source
+ * chain in turn, across vaults; each entry is signed with the attester key
+ * and submitted to the destination Portal; failures back off, and an entry
+ * the destination keeps refusing is parked. */
+#include "node_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_amount.h"
+#include "bh_attest.h"
+#include "bh_evm_sender.h"
+#include "bh_log.h"
+#include "bh_portal.h"
+#include "bh_rpc.h"
+#include "node_policy.h"
+
+#define PER_SOURCE 2       /* deliveries per source chain per delivery round */
+#define SCAN_MAX 65536     /* outbox entries looked at per vault per round, at most */
+#define BACKOFF_SLOTS 8192 /* failing outbox entries remembered per destination */
+#define BACKOFF_PROBE 16
+
+struct node_deliverer {
+    node_chain *d;
+    bh_attest *ctx;
+    bh_rpc *ep;
+    bh_evm_sender *sender;
+    backoff_ent *backoff; /* BACKOFF_SLOTS, open addressing on (vault, id) */
+    bh_address attester;  /* our attester key's address */
+};
+typedef struct node_deliverer deliverer;
+
+/* ---- delivery ---- */
+
+static size_t backoff_hash(size_t vault, uint64_t id)
+{
+    uint64_t h = (id ^ ((uint64_t)vault << 56)) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) % BACKOFF_SLOTS;
+}
+
+/* The failure record of an outbox entry, or (create) a new one: a free slot
+ * of its probe run, else the one there whose back-off ends first. */
+static backoff_ent *backoff_find(deliverer *dl, size_t vault, uint64_t id, int create)
+{
+    size_t at = backoff_hash(vault, id);
+    backoff_ent *victim = NULL;
+    for (size_t i = 0; i < BACKOFF_PROBE; i++) {
+        backoff_ent *b = &dl->backoff[(at + i) % BACKOFF_SLOTS];
+        if (b->id == id && b->vault == vault) return b;
+        if (!victim || (victim->id && (!b->id || b->until_ms < victim->until_ms))) victim = b;
+    }
+    if (!create) return NULL;
+    memset(victim, 0, sizeof *victim);
+    victim->id = id;
+    victim->vault = vault;
+    return victim;
+}
+
+static void update_wallet(deliverer *dl)
+{
+    char addr[43];
+    node_hex0x(addr, bh_evm_sender_address(dl->sender)->data, 20);
+    json_t *params = json_pack("[ss]", addr, "latest"), *res = NULL;
+    if (params && bh_rpc_call(dl->ep, &res, "eth_getBalance", params) == BH_OK) {
+        bh_u256 v;
+        if (bh_rpc_read_u256(&v, res) == BH_OK) {
+            pthread_mutex_lock(&dl->d->info_mu);
+            bh_u256_to_dec(dl->d->wallet, &v);
+            pthread_mutex_unlock(&dl->d->info_mu);
+        }
+    }
+    json_decref(res);
+    json_decref(params);
+}
+
+/* Park an entry the destination keeps refusing: it leaves the outbox (the
+ * transfer stays applied) and an operator decides (vaultctl parked/requeue). */
+static void park(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e, backoff_ent *b,
+                 const char *err)
+{
+    node_chain *d = dl->d;
+    bh_node *n = d->node;
+    char src[8], q[300];
+    pthread_mutex_lock(&nv->mu);
+    int rc = bh_vault_outbox_park(nv->v, e->id, now_s(), b->tries, err, "node");
+    pthread_mutex_unlock(&nv->mu);
+    if (rc != BH_OK) {
+        BH_LOG(BH_LOG_ERROR, "park_failed", "vault=%s id=%" PRIu64 " error=%s", nv->cfg->name,
+               e->id, bh_errname(rc));
+        return;
+    }
+    BH_LOG(BH_LOG_WARN, "parked",
+           "vault=%s from=%s to=%s seq=%" PRIu64 " id=%" PRIu64 " tries=%u error=%s",
+           nv->cfg->name, node_chain_name(n, e->msg.emitter_chain, src), d->cfg->name, e->msg.sequence,
+           e->id, b->tries, bh_log_quote(q, sizeof q, err));
+    memset(b, 0, sizeof *b);
+    node_emit_msg(n, BH_NODE_EV_PARKED, nv, &e->msg, BH_REJECT_OK, err);
+}
+
+static const char *outcome_name(bh_submit_outcome o)
+{
+    return o == BH_SUBMIT_EXECUTED ? "executed" : o == BH_SUBMIT_APPROVED ? "approved"
+                                                                          : "already_done";
+}
+
+/* A revert reading "bad signature" is evidence only once the Portal itself
+ * says our key is not its attester at our index in our set: the same text
+ * can come from any contract the transfer calls (a token's hook). Returns 1
+ * if the Portal holds our key where we sign (or cannot be read: no trip on
+ * what we could not check). */
+static int attester_in_set(deliverer *dl)
+{
+    const bh_config *cfg = dl->d->node->cfg;
+    uint32_t set = 0;
+    bh_address att;
+    int rc = bh_portal_attester(dl->ep, &set, &att, &dl->d->cfg->portal, cfg->signer_index);
+    if (rc == BH_EREVERTED) return 0; /* our index is past the Portal's set */
+    if (rc != BH_OK) return 1;
+    return set == cfg->signer_set_index && !memcmp(&att, &dl->attester, sizeof att);
+}
+
+static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e)
+{
+    node_chain *d = dl->d;
+    bh_node *n = d->node;
+    const bh_config *cfg = n->cfg;
+    const bh_transfer_msg *m = &e->msg;
+    char src[8], q[300];
+    const char *sname = node_chain_name(n, m->emitter_chain, src);
+    unsigned char body[BH_EVENT_BODY_MAX];
+    unsigned char vaa[BH_VAA_HEADER_FIXED + BH_VAA_SIG_LEN + BH_EVENT_BODY_MAX];
+    size_t blen = 0, vlen = 0;
+    const char *err = NULL;
+    int rc = bh_transfer_msg_body(body, sizeof body, &blen, m);
+    if (rc) {
+        err = "outbox entry does not hash to its digest: not signed";
+    } else {
+        rc = bh_portal_sign_vaa(dl->ctx, vaa, sizeof vaa, &vlen, cfg->signer_set_index,
+                                cfg->signer_index, &cfg->attester_key, body, blen);
+        if (rc) err = "signing failed";
+    }
+    bh_submit_outcome outcome = BH_SUBMIT_APPROVED;
+    unsigned approvals = 0;
+    if (!rc) {
+        rc = bh_portal_submit(dl->sender, &outcome, &approvals, &d->cfg->portal, vaa, vlen);
+        if (rc) err = bh_evm_sender_last_error(dl->sender);
+    }
+    if (rc == BH_OK) {
+        pthread_mutex_lock(&nv->mu);
+        int arc = bh_vault_outbox_ack(nv->v, e->id);
+        pthread_mutex_unlock(&nv->mu);
+        if (arc && arc != BH_ENOTFOUND)
+            BH_LOG(BH_LOG_ERROR, "ack_failed", "vault=%s id=%" PRIu64 " error=%s", nv->cfg->name,
+                   e->id, bh_errname(arc));
+        backoff_ent *b = backoff_find(dl, nv->idx, e->id, 0);
+        if (b) memset(b, 0, sizeof *b);
+        atomic_fetch_add(&d->deliveries_ok, 1);
+        int64_t lat = node_lat_take(n, &m->digest);
+        BH_LOG(BH_LOG_INFO, "delivered",
+               "vault=%s from=%s to=%s seq=%" PRIu64 " outcome=%s approvals=%u latency_ms=%" PRId64,
+               nv->cfg->name, sname, d->cfg->name, m->sequence, outcome_name(outcome), approvals,
+               lat);
+        node_emit_msg(n, BH_NODE_EV_DELIVERED, nv, m, BH_REJECT_OK, outcome_name(outcome));
+        return;
+    }
+    atomic_fetch_add(&d->deliveries_failed, 1);
+    if (!err || !*err) err = bh_strerror(rc);
+    if (rc == BH_EREVERTED && (strstr(err, "bad signature") || strstr(err, "signer")) &&
+        !attester_in_set(dl)) {
+        char det[160];
+        snprintf(det, sizeof det, "Portal refused our attestation: %s", err);
+        node_observe(n, d->cfg->bridge_id, BH_OBS_BAD_SIGNATURE, 1, det);
+    }
+    backoff_ent *b = backoff_find(dl, nv->idx, e->id, 1);
+    b->tries++;
+    /* only the destination refusing this very message counts toward parking:
+     * an endpoint that is down fails every entry alike */
+    if (rc == BH_EREVERTED) b->reverts++;
+    uint64_t wait = node_policy_retry_ms(b->tries);
+    b->until_ms = mono_ms() + wait;
+    BH_LOG(BH_LOG_WARN, "delivery_failed",
+           "vault=%s from=%s to=%s seq=%" PRIu64 " error=%s why=%s retry_ms=%" PRIu64,
+           nv->cfg->name, sname, d->cfg->name, m->sequence, bh_errname(rc),
+           bh_log_quote(q, sizeof q, err), wait);
+    node_emit_msg(n, BH_NODE_EV_DELIVERY_FAILED, nv, m, BH_REJECT_OK, err);
+    if (node_policy_park(b->reverts, cfg->park_after)) park(dl, nv, e, b, err);
+}
+
+/* One round's picks: up to PER_SOURCE entries per source chain, over every
+ * vault, skipping entries in back-off and entries from quarantined chains,
+ * so nothing that cannot go now holds a slot. */
+typedef struct {
+    bh_vault_outbox_entry e;
+    size_t vault;
+} pick;
+
+typedef struct {
+    deliverer *dl;
+    size_t vault;
+    uint64_t now_ms;
+    const int *src_paused; /* per chain index */
+    size_t *per_src;       /* per chain index, picks so far this round */
+    size_t open_sources;   /* sources whose quota is not full */
+    pick *picks;
+    size_t n_picks;
+    size_t cap;
+} pick_ctx;
+
+static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
+{
+    pick_ctx *pc = ctx;
+    bh_node *n = pc->dl->d->node;
+    node_chain *s = node_chain_by_id(n, e->msg.emitter_chain);
+    if (!s || pc->src_paused[s->idx] || pc->per_src[s->idx] >= PER_SOURCE) return 0;
+    backoff_ent *b = backoff_find(pc->dl, pc->vault, e->id, 0);
+    if (b && b->until_ms > pc->now_ms) return 0;
+    pc->picks[pc->n_picks].e = *e;
+    pc->picks[pc->n_picks].vault = pc->vault;
+    pc->n_picks++;
+    if (++pc->per_src[s->idx] == PER_SOURCE && --pc->open_sources == 0) return 1;
+    return pc->n_picks == pc->cap ? 1 : 0;
+}
+
+void *node_deliver_main(void *arg)
+{
+    deliverer *dl = arg;
+    node_chain *d = dl->d;
+    bh_node *n = d->node;
+    uint64_t last_wallet = 0;
+    size_t rr = 0;
+    size_t cap = PER_SOURCE * n->n;
+    pick *picks = calloc(cap, sizeof *picks);
+    size_t *per_src = calloc(n->n, sizeof *per_src);
+    int *src_paused = calloc(n->n, sizeof *src_paused);
+    if (!picks || !per_src || !src_paused) {
+        atomic_store(&n->fatal, BH_ENOMEM);
+        goto out;
+    }
+    while (!stopping(n)) {
+        if (!atomic_load(&d->identity_ok)) {
+            /* nothing goes to a chain before it is known to be the one the
+             * data_dir was made with (a reset chain gets nothing old) */
+            wait_on(n, &d->wake_mu, &d->wake_cv, &d->wake, n->cfg->poll_ms);
+            continue;
+        }
+        if (mono_ms() - last_wallet >= 10000) {
+            update_wallet(dl);
+            last_wallet = mono_ms();
+        }
+        memset(per_src, 0, n->n * sizeof *per_src);
+        pick_ctx pc = {.dl = dl, .picks = picks, .cap = cap, .per_src = per_src,
+                       .src_paused = src_paused, .open_sources = n->n};
+        for (size_t k = 0; k < n->n && pc.n_picks < cap && !stopping(n); k++) {
+            node_vault *nv = &n->vaults[(rr + k) % n->n];
+            pthread_mutex_lock(&nv->mu);
+            int paused = bh_vault_is_quarantined(nv->v, d->cfg->bridge_id);
+            /* a chain found compromised gets nothing more delivered from it */
+            size_t open = 0;
+            for (size_t s = 0; s < n->n; s++) {
+                src_paused[s] = bh_vault_is_quarantined(nv->v, n->chains[s].cfg->bridge_id);
+                if (!src_paused[s] && per_src[s] < PER_SOURCE) open++;
+            }
+            pc.vault = nv->idx;
+            pc.now_ms = mono_ms();
+            pc.open_sources = open;
+            int rc = paused || !open ? BH_OK
+                                     : bh_vault_outbox_scan_to(nv->v, d->cfg->bridge_id, 0,
+                                                               SCAN_MAX, pick_cb, &pc);
+            pthread_mutex_unlock(&nv->mu);
+            if (rc < 0)
+                BH_LOG(BH_LOG_ERROR, "outbox_read_failed", "vault=%s to=%s error=%s",
+                       nv->cfg->name, d->cfg->name, bh_errname(rc));
+        }
+        rr++;
+        /* serve the sources in turn: each source's first pick, then each
+         * one's second, so a flooding source waits behind everyone else */
+        size_t src[PER_SOURCE * BH_CONFIG_MAX_CHAINS], order[PER_SOURCE * BH_CONFIG_MAX_CHAINS];
+        for (size_t i = 0; i < pc.n_picks; i++) /* picks come only from known chains */
+            src[i] = node_chain_by_id(n, picks[i].e.msg.emitter_chain)->idx;
+        size_t did = node_policy_round_order(src, pc.n_picks, PER_SOURCE, n->n, order);
+        for (size_t i = 0; i < did && !stopping(n); i++)
+            deliver_one(dl, &n->vaults[picks[order[i]].vault], &picks[order[i]].e);
+        if (!did) wait_on(n, &d->wake_mu, &d->wake_cv, &d->wake, n->cfg->poll_ms);
+    }
+out:
+    free(picks);
+    free(per_src);
+    free(src_paused);
+    return NULL;
+}
+
+void node_deliverer_free(deliverer *dl)
+{
+    if (!dl) return;
+    bh_evm_sender_destroy(dl->sender);
+    bh_rpc_destroy(dl->ep);
+    bh_attest_destroy(dl->ctx);
+    free(dl->backoff);
+    free(dl);
+}
+
+int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
+{
+    *out = NULL;
+    deliverer *dl = calloc(1, sizeof *dl);
+    if (!dl) return BH_ENOMEM;
+    dl->d = d;
+    dl->ctx = bh_attest_create();
+    dl->backoff = calloc(BACKOFF_SLOTS, sizeof *dl->backoff);
+    bh_rpc_options ro = {.url = d->cfg->endpoints[0],
+                         .timeout_ms = d->cfg->rpc_timeout_ms,
+                         .max_retries = d->cfg->rpc_retries,
+                         .log = node_rpc_log,
+                         .log_ud = d};
+    int rc = dl->ctx && dl->backoff ? bh_rpc_create(&dl->ep, &ro) : BH_ENOMEM;
+    bh_evm_sender_options so = {.chain_id = d->cfg->evm_chain_id,
+                                .gas_cap = d->cfg->gas_cap,
+                                .max_fee_cap = d->cfg->max_fee_gwei * 1000000000ull,
+                                .poll_ms = 10};
+    if (!rc) rc = bh_evm_sender_create(&dl->sender, dl->ep, dl->ctx, &d->cfg->tx_key, &so);
+    if (!rc) rc = bh_attest_address(dl->ctx, &dl->attester, &d->node->cfg->attester_key);
+    if (rc) {
+        snprintf(err, cap, "chain %s: cannot set up delivery: %s", d->cfg->name, bh_strerror(rc));
+        node_deliverer_free(dl);
+        return rc;
+    }
+    *out = dl;
+    return BH_OK;
+}

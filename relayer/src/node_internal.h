@@ -1,0 +1,214 @@
+/* The node's own structures and the functions its files share: the node is
+ * split by thread along its data flow (see node.c for the picture),
+ *   node.c          lifecycle, shared helpers (events, breaker reports, latency)
+ *   node_watch.c    a watcher per chain: finality, events, identity, stalls
+ *   node_apply.c    a worker per vault: group-commit batches, evidence
+ *   node_deliver.c  a deliverer per destination: fair rounds, back-off, parking
+ *   node_control.c  the control loop: quarantines, tighten/relax, breaker state
+ *   node_setup.c    opening the vaults and applying the config's limits
+ *   node_snapshot.c what observers see: the snapshot and readiness
+ * and the decisions that need no I/O are in node_policy.c.
+ * Private to relayer/. */
+#ifndef BH_NODE_INTERNAL_H
+#define BH_NODE_INTERNAL_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "bh_amount.h"
+#include "bh_breaker.h"
+#include "bh_chain.h"
+#include "bh_config.h"
+#include "bh_evm_chain.h"
+#include "bh_node.h"
+#include "bh_vault.h"
+#include "node_store.h"
+
+#define LATENCY_SLOTS 8192 /* digests awaiting delivery, for latency figures */
+#define TRIP_QUEUE 64
+
+typedef struct {
+    bh_node *node;
+    size_t idx;
+    const bh_config_chain *cfg;
+    bh_vault *v;
+    pthread_mutex_t mu; /* the vault handle: one thread at a time */
+    pthread_mutex_t wake_mu;
+    pthread_cond_t wake_cv;
+    int wake;
+    pthread_t thread;
+    int started;
+    uint64_t *next; /* per chain index: the vault's source offset */
+    _Atomic uint64_t accepted, delayed, held, rejected, released;
+    /* locks refused per registered asset because its token moved less than
+     * claimed (short) or nothing (forged); under mu, since the last start */
+    struct {
+        bh_bytes32 token;
+        uint64_t short_locks, forged_locks;
+    } lock_refusals[BH_CONFIG_MAX_ASSETS];
+    size_t n_lock_refusals;
+} node_vault;
+
+typedef struct {
+    uint64_t id; /* outbox id; 0 = free slot */
+    uint64_t until_ms;
+    size_t vault;
+    unsigned tries;   /* failed attempts */
+    unsigned reverts; /* of which the destination refused (reverted) */
+} backoff_ent;
+
+typedef struct {
+    bh_node *node;
+    size_t idx;
+    const bh_config_chain *cfg;
+    bh_evm_chain *evm;
+    bh_chain_ops ops; /* bh_chain_evm_ops wrapped to record heights */
+    bh_watcher *w;
+    pthread_t watch_thread, deliver_thread;
+    int watch_started, deliver_started;
+    _Atomic uint64_t head, finalized, cursor, queue_depth, observed, unroutable, deliveries_ok,
+        deliveries_failed, flow, polled, last_ok_ms;
+    uint64_t flow_seen;       /* control loop only */
+    uint64_t stall_since_ms;  /* watcher thread only: first failing poll that implicates */
+    int stall_reported;       /* watcher thread only */
+    atomic_int identity_ok;   /* chain id and genesis match what data_dir recorded */
+    pthread_mutex_t info_mu;
+    char wallet[BH_U256_DEC_MAX];
+    int has_trip;
+    bh_breaker_trip trip;
+    pthread_mutex_t wake_mu;
+    pthread_cond_t wake_cv;
+    int wake;
+} node_chain;
+
+typedef struct {
+    bh_hash32 digest;
+    uint64_t ms;
+} latency_ent;
+
+struct bh_node {
+    const bh_config *cfg;
+    node_store *store;
+    bh_breaker *breaker;
+    size_t n;
+    node_chain *chains;
+    node_vault *vaults; /* vaults[i] is the vault of chains[i] */
+    atomic_int stop;
+    atomic_int reopen;
+    atomic_int fatal;
+    bh_node_observer obs;
+    void *obs_ud;
+    uint64_t started;
+    _Atomic uint64_t quarantines;
+    pthread_mutex_t trip_mu;
+    bh_breaker_trip trips[TRIP_QUEUE];
+    size_t n_trips;
+    pthread_mutex_t lat_mu;
+    latency_ent *lat;
+    pthread_mutex_t nap_mu;
+    pthread_cond_t nap_cv;
+    uint64_t breaker_saved; /* bh_breaker_version last persisted; control loop only */
+};
+
+typedef struct node_deliverer node_deliverer;
+
+/* ---- time and waiting (any thread) ---- */
+
+static inline uint64_t now_s(void)
+{
+    return (uint64_t)time(NULL);
+}
+
+static inline uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static inline uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static inline int stopping(bh_node *n)
+{
+    return atomic_load(&n->stop) != 0;
+}
+
+/* Wait up to ms, or until *flag is set (then cleared), or the node stops. */
+static inline void wait_on(bh_node *n, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag, unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(mu);
+    while (!*flag && !stopping(n))
+        if (pthread_cond_timedwait(cv, mu, &ts) == ETIMEDOUT) break;
+    *flag = 0;
+    pthread_mutex_unlock(mu);
+}
+
+static inline void nap(bh_node *n, unsigned ms)
+{
+    int never = 0;
+    wait_on(n, &n->nap_mu, &n->nap_cv, &never, ms);
+}
+
+static inline void poke(pthread_mutex_t *mu, pthread_cond_t *cv, int *flag)
+{
+    pthread_mutex_lock(mu);
+    *flag = 1;
+    pthread_cond_signal(cv);
+    pthread_mutex_unlock(mu);
+}
+
+/* ---- node.c: lookups, events, breaker reports, latency ---- */
+
+/* Returns: the chain with that bridge id, or NULL. */
+node_chain *node_chain_by_id(bh_node *n, uint16_t id);
+/* Returns: the chain's name, or its id written into buf. */
+const char *node_chain_name(bh_node *n, uint16_t id, char buf[8]);
+/* Returns: the configured symbol of a home asset, or NULL. */
+const char *node_asset_symbol(const bh_config_chain *home, const bh_bytes32 *token);
+/* out: "0x" + 2 len hex digits + NUL. */
+void node_hex0x(char *out, const unsigned char *b, size_t len);
+void node_emit(bh_node *n, const bh_node_event *ev);
+void node_emit_msg(bh_node *n, bh_node_event_kind kind, const node_vault *nv,
+                   const bh_transfer_msg *m, bh_reject reason, const char *detail);
+/* Report evidence to the breaker; a trip is queued for the control loop. */
+void node_observe(bh_node *n, uint16_t chain, bh_obs_kind k, uint64_t count, const char *detail);
+/* Delivery latency: when a digest was observed, and how long ago (-1: unknown). */
+void node_lat_put(bh_node *n, const bh_hash32 *d, uint64_t ms);
+int64_t node_lat_take(bh_node *n, const bh_hash32 *d);
+
+/* ---- the threads and their setup ---- */
+
+void node_rpc_log(void *ud, int level, const char *msg);
+int node_chain_prepare(bh_node *n, node_chain *c, char *err, size_t cap);
+int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap);
+void *node_watch_main(void *arg);   /* arg: node_chain */
+void *node_vault_main(void *arg);   /* arg: node_vault */
+void *node_deliver_main(void *arg); /* arg: node_deliverer */
+int node_deliverer_new(node_deliverer **out, node_chain *d, char *err, size_t cap);
+void node_deliverer_free(node_deliverer *dl);
+
+/* ---- node_control.c: the control loop (caller's thread) ---- */
+
+void node_control_tick(bh_node *n);
+/* Restore every tightened bucket of chain (0 = all chains). */
+void node_relax(bh_node *n, uint16_t chain, const char *why);
+void node_breaker_restore(bh_node *n);
+
+#endif

@@ -1,0 +1,144 @@
+/* Opening each vault at start: created if new, the config's assets
+ * registered and their limits applied (only where they differ), the message
+ * limits set, and the source offsets read back. */
+#include "node_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_log.h"
+#include "bh_portal.h"
+
+/* ---- setup ---- */
+
+static int u128_eq_limit(bh_vault *v, const bh_bytes32 *token, const char *key, bh_u128 want)
+{
+    bh_vault_asset a;
+    if (bh_vault_asset_get(v, &a, token) != BH_OK) return 0;
+    if (!strcmp(key, "big_threshold")) return a.big_threshold == want;
+    if (!strcmp(key, "big_delay")) return a.big_delay == want;
+    if (!strcmp(key, "min_amount")) {
+        bh_u128 have = 0;
+        return bh_vault_min_amount_get(v, &have, token) == BH_OK && have == want;
+    }
+    const char *dot = strchr(key, '.');
+    if (!dot) return 0;
+    bh_vault_lane l;
+    uint16_t chain = (uint16_t)strtoul(dot + 1, NULL, 10);
+    if (bh_vault_lane_get(v, &l, token, chain) != BH_OK) memset(&l, 0, sizeof l);
+    size_t kl = (size_t)(dot - key);
+    if (!strncmp(key, "cap", kl) && kl == 3) return l.cap == want;
+    if (!strncmp(key, "window", kl) && kl == 6) return l.window_limit == want;
+    if (!strncmp(key, "in_capacity", kl) && kl == 11) return l.in.capacity == want;
+    if (!strncmp(key, "in_refill", kl) && kl == 9) return l.in.refill == want;
+    if (!strncmp(key, "out_capacity", kl) && kl == 12) return l.out.capacity == want;
+    if (!strncmp(key, "out_refill", kl) && kl == 10) return l.out.refill == want;
+    return 0;
+}
+
+typedef struct {
+    uint16_t chain;
+    uint32_t limit;
+    int found;
+} chain_limit;
+
+static int find_chain_limit(void *ctx, uint16_t chain, uint32_t msg_limit, uint32_t count_24h)
+{
+    chain_limit *cl = ctx;
+    (void)count_24h;
+    if (chain == cl->chain) {
+        cl->limit = msg_limit;
+        cl->found = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
+{
+    const bh_config *cfg = n->cfg;
+    const bh_config_chain *cc = nv->cfg;
+    uint64_t now = now_s();
+    char why[512];
+    bh_vault_opts o = {0};
+    int rc = bh_vault_open(&nv->v, cfg->data_dir, cc->name, &o, why, sizeof why);
+    if (rc == BH_ENOTFOUND) {
+        rc = bh_vault_init_dir(cfg->data_dir, cc->name, cc->bridge_id, now, "node",
+                               "created by bulkhead run");
+        if (rc == BH_OK) {
+            BH_LOG(BH_LOG_INFO, "vault_created", "vault=%s chain_id=%u", cc->name,
+                   (unsigned)cc->bridge_id);
+            rc = bh_vault_open(&nv->v, cfg->data_dir, cc->name, &o, why, sizeof why);
+        } else {
+            snprintf(why, sizeof why, "cannot create it: %s", bh_strerror(rc));
+        }
+    }
+    if (rc) {
+        snprintf(err, cap, "vault %s in %s: %s", cc->name, cfg->data_dir, why);
+        return rc;
+    }
+    if (bh_vault_chain_id(nv->v) != cc->bridge_id) {
+        snprintf(err, cap,
+                 "vault %s has chain id %u but the config says bridge_id %u; fix the config or "
+                 "use another data_dir",
+                 cc->name, (unsigned)bh_vault_chain_id(nv->v), (unsigned)cc->bridge_id);
+        return BH_ECONFIG;
+    }
+    for (size_t i = 0; i < cc->n_assets; i++) {
+        const bh_config_asset *a = &cc->assets[i];
+        bh_bytes32 tok;
+        bh_address_to_bytes32(&tok, &a->token);
+        bh_vault_asset have;
+        rc = bh_vault_asset_get(nv->v, &have, &tok);
+        if (rc == BH_ENOTFOUND) {
+            rc = bh_vault_asset_add(nv->v, &tok, a->decimals, a->symbol, now, "node", "config");
+        } else if (rc == BH_OK && have.decimals != a->decimals) {
+            snprintf(err, cap, "vault %s: asset %s has %u decimals, the config says %u", cc->name,
+                     a->symbol, (unsigned)have.decimals, (unsigned)a->decimals);
+            return BH_ECONFIG;
+        }
+        for (size_t k = 0; !rc && k < a->n_limits; k++) {
+            const bh_config_limit *l = &a->limits[k];
+            if (u128_eq_limit(nv->v, &tok, l->key, l->value)) continue;
+            rc = bh_vault_set_limit(nv->v, &tok, l->key, l->value, now, "node", "config");
+        }
+        if (rc) {
+            snprintf(err, cap, "vault %s: asset %s: %s", cc->name, a->symbol,
+                     bh_vault_errmsg(nv->v));
+            return rc;
+        }
+    }
+    /* every vault counts each source chain's messages against its msg_limit */
+    for (size_t s = 0; s < n->n; s++) {
+        const bh_config_chain *src = n->chains[s].cfg;
+        chain_limit cl = {.chain = src->bridge_id};
+        if (bh_vault_each_chain(nv->v, now, find_chain_limit, &cl) < 0) cl.found = 0;
+        if (cl.limit == src->msg_limit) continue;
+        char key[24];
+        snprintf(key, sizeof key, "msg_limit.%u", (unsigned)src->bridge_id);
+        rc = bh_vault_set_limit(nv->v, NULL, key, src->msg_limit, now, "node", "config");
+        if (rc) {
+            snprintf(err, cap, "vault %s: %s", cc->name, bh_vault_errmsg(nv->v));
+            return rc;
+        }
+    }
+    nv->next = calloc(n->n, sizeof *nv->next);
+    if (!nv->next) return BH_ENOMEM;
+    for (size_t s = 0; s < n->n; s++) {
+        rc = bh_vault_source_next(nv->v, n->chains[s].cfg->bridge_id, &nv->next[s]);
+        if (rc) {
+            snprintf(err, cap, "vault %s: %s", cc->name, bh_strerror(rc));
+            return rc;
+        }
+        /* entries the vault took before a crash are dropped from the inbox */
+        size_t removed = 0;
+        if (node_store_inbox_trim(n->store, cc->bridge_id, n->chains[s].cfg->bridge_id,
+                                  nv->next[s], &removed) == BH_OK &&
+            removed)
+            BH_LOG(BH_LOG_INFO, "inbox_resumed", "vault=%s source=%s skipped=%zu", cc->name,
+                   n->chains[s].cfg->name, removed);
+    }
+    return BH_OK;
+}

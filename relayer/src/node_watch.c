@@ -1,0 +1,378 @@
+/* The watcher of one chain: it follows the finalized head through the
+ * chain's endpoint quorum, checks the chain is the one data_dir was made
+ * with, and stores each poll's events with the new cursor in one
+ * transaction. A chain whose answering endpoints keep it from advancing is
+ * reported as stalled. */
+#include "node_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bh_log.h"
+#include "bh_rpc.h"
+#include "node_policy.h"
+
+/* ---- watcher ---- */
+
+static int w_verify(void *impl)
+{
+    node_chain *c = impl;
+    return bh_chain_evm_ops.verify(c->evm);
+}
+
+static int w_finalized(void *impl, bh_block_ref *out)
+{
+    node_chain *c = impl;
+    int rc = bh_chain_evm_ops.finalized(c->evm, out);
+    if (rc == BH_OK) {
+        atomic_store(&c->finalized, out->number);
+        if (atomic_load(&c->head) < out->number) atomic_store(&c->head, out->number);
+    }
+    return rc;
+}
+
+static int w_block_hash(void *impl, uint64_t number, bh_hash32 *out)
+{
+    node_chain *c = impl;
+    return bh_chain_evm_ops.block_hash(c->evm, number, out);
+}
+
+static int w_fetch(void *impl, uint64_t from, uint64_t to, bh_chain_event **events, size_t *n,
+                   uint64_t *done_to)
+{
+    node_chain *c = impl;
+    return bh_chain_evm_ops.fetch(c->evm, from, to, events, n, done_to);
+}
+
+void node_rpc_log(void *ud, int level, const char *msg)
+{
+    node_chain *c = ud;
+    char q[600];
+    bh_log_level l = level >= 2 ? BH_LOG_ERROR : level == 1 ? BH_LOG_WARN : BH_LOG_INFO;
+    BH_LOG(l, "rpc", "chain=%s msg=%s", c->cfg->name, bh_log_quote(q, sizeof q, msg));
+}
+
+static void update_head(node_chain *c)
+{
+    uint64_t h;
+    if (bh_evm_chain_head(c->evm, &h) == BH_OK) atomic_store(&c->head, h);
+}
+
+/* Persist one poll's events with the new cursor; wake their vaults. */
+static int store_events(node_chain *c, const bh_chain_event *ev, size_t cnt,
+                        const bh_block_ref *cur, node_cursor *pc)
+{
+    bh_node *n = c->node;
+    node_inbox_rec *recs = cnt ? calloc(cnt, sizeof *recs) : NULL;
+    uint16_t *to = cnt ? calloc(cnt, sizeof *to) : NULL;
+    int *woke = calloc(n->n, sizeof *woke);
+    if ((cnt && (!recs || !to)) || !woke) {
+        free(recs);
+        free(to);
+        free(woke);
+        return BH_ENOMEM;
+    }
+    size_t m = 0;
+    uint64_t ms = wall_ms();
+    node_cursor next = *pc;
+    next.number = cur->number;
+    next.hash = cur->hash;
+    for (size_t i = 0; i < cnt; i++) {
+        const bh_chain_event *e = &ev[i];
+        int routable = e->msg.transfer.token_chain != 0;
+        char tx[67];
+        node_hex0x(tx, e->tx_hash.data, 32);
+        if (e->verdict != BH_REJECT_OK) {
+            char d[160];
+            snprintf(d, sizeof d, "seq %" PRIu64 " tx %.18s… log %u: %s", e->msg.sequence, tx,
+                     e->log_index, bh_reject_name(e->verdict));
+            /* a "lock" naming another home chain: only the Portal emits it. A
+             * forged or short lock is judged by its vault (registered asset?). */
+            if (e->kind == BH_EVENT_LOCK && routable && e->verdict == BH_REJECT_MALFORMED)
+                node_observe(n, c->cfg->bridge_id, BH_OBS_FORGED_LOCK, 1, d);
+            BH_LOG(BH_LOG_WARN, "refused_event", "chain=%s block=%" PRIu64 " tx=%s log=%u reason=%s",
+                   c->cfg->name, e->block_number, tx, e->log_index, bh_reject_name(e->verdict));
+        }
+        /* past every decoded event, even one that cannot become a message:
+         * a restart must expect the sequence after it */
+        if (e->has_sequence) {
+            next.next_seq = e->sequence + 1;
+            next.has_seq = 1;
+        }
+        node_chain *home = routable ? node_chain_by_id(n, e->msg.transfer.token_chain) : NULL;
+        if (!home) {
+            atomic_fetch_add(&c->unroutable, 1);
+            if (e->verdict == BH_REJECT_OK)
+                BH_LOG(BH_LOG_WARN, "unroutable", "chain=%s tx=%s log=%u token_chain=%u",
+                       c->cfg->name, tx, e->log_index, (unsigned)e->msg.transfer.token_chain);
+            continue;
+        }
+        recs[m].msg = e->msg;
+        recs[m].verdict = (uint32_t)e->verdict;
+        recs[m].kind = e->kind;
+        recs[m].observed_ms = ms;
+        to[m] = home->cfg->bridge_id;
+        woke[home->idx] = 1;
+        m++;
+    }
+    int rc = node_store_commit(n->store, c->cfg->bridge_id, &next, recs, to, m);
+    if (rc == BH_OK) {
+        *pc = next;
+        atomic_fetch_add(&c->queue_depth, m);
+        atomic_fetch_add(&c->observed, cnt);
+        atomic_fetch_add(&c->flow, cnt);
+        if (cnt)
+            BH_LOG(BH_LOG_INFO, "observed", "chain=%s events=%zu stored=%zu cursor=%" PRIu64,
+                   c->cfg->name, cnt, m, cur->number);
+        for (size_t i = 0; i < n->n; i++)
+            if (woke[i]) poke(&n->vaults[i].wake_mu, &n->vaults[i].wake_cv, &n->vaults[i].wake);
+    }
+    free(recs);
+    free(to);
+    free(woke);
+    return rc;
+}
+
+static int watcher_reset(node_chain *c, node_cursor *pc)
+{
+    bh_watcher_destroy(c->w);
+    c->w = NULL;
+    int rc = node_store_cursor_get(c->node->store, c->cfg->bridge_id, pc);
+    if (rc == BH_ENOTFOUND) {
+        memset(pc, 0, sizeof *pc);
+        pc->number = c->cfg->start_block ? c->cfg->start_block - 1 : 0;
+        rc = BH_OK;
+    }
+    if (rc) return rc;
+    if (pc->has_seq) bh_evm_chain_expect_sequence(c->evm, pc->next_seq, pc->number);
+    bh_block_ref ref = {.number = pc->number, .hash = pc->hash};
+    atomic_store(&c->cursor, pc->number);
+    return bh_watcher_create(&c->w, &c->ops, c, &ref);
+}
+
+static void wrong_chain(node_chain *c)
+{
+    /* an endpoint serves another chain: nothing it says can be trusted */
+    BH_LOG(BH_LOG_ERROR, "wrong_chain",
+           "chain=%s evm_chain_id=%" PRIu64
+           " reason=\"an endpoint serves another chain; fix $.chains[%zu].endpoints\"",
+           c->cfg->name, c->cfg->evm_chain_id, c->idx);
+    atomic_store(&c->node->fatal, BH_ECHAINID);
+}
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+#define IDENTITY_LEN 40 /* u64 evm chain id, big-endian | genesis block hash */
+
+/* The chain must be the one data_dir was made with: its chain id and its
+ * block 0 hash, recorded at the first start. Returns: BH_OK; BH_ECHAINID
+ * (an endpoint serves another chain id); BH_ESTATE (another genesis: a
+ * reset or different chain; logged); a read error to retry. */
+static int check_identity(node_chain *c)
+{
+    bh_node *n = c->node;
+    int rc = w_verify(c);
+    if (rc) return rc;
+    bh_hash32 g;
+    if ((rc = w_block_hash(c, 0, &g))) return rc;
+    unsigned char rec[IDENTITY_LEN], have[IDENTITY_LEN];
+    put_be64(rec, c->cfg->evm_chain_id);
+    memcpy(rec + 8, g.data, 32);
+    char key[32], gh[67];
+    snprintf(key, sizeof key, "chain/%u", (unsigned)c->cfg->bridge_id);
+    node_hex0x(gh, g.data, 32);
+    rc = node_store_meta_get(n->store, key, have, sizeof have);
+    if (rc == BH_ENOTFOUND) {
+        rc = node_store_meta_put(n->store, key, rec, sizeof rec);
+        if (rc == BH_OK)
+            BH_LOG(BH_LOG_INFO, "chain_recorded", "chain=%s evm_chain_id=%" PRIu64 " genesis=%s",
+                   c->cfg->name, c->cfg->evm_chain_id, gh);
+        return rc;
+    }
+    if (rc) return rc;
+    if (memcmp(have, rec, sizeof rec) == 0) return BH_OK;
+    char was[67];
+    uint64_t was_id = 0;
+    for (int i = 0; i < 8; i++)
+        was_id = was_id << 8 | have[i];
+    node_hex0x(was, have + 8, 32);
+    BH_LOG(BH_LOG_ERROR, "chain_mismatch",
+           "chain=%s evm_chain_id=%" PRIu64 " genesis=%s recorded_chain_id=%" PRIu64
+           " recorded_genesis=%s reason=\"%s/node was made for another chain (reset or "
+           "replaced); point $.chains[%zu].endpoints at the chain it was made for, or start "
+           "this chain with a fresh data_dir\"",
+           c->cfg->name, c->cfg->evm_chain_id, gh, was_id, was, n->cfg->data_dir, c->idx);
+    return BH_ESTATE;
+}
+
+/* A failed poll whose endpoints answered, but not so that the watcher can
+ * advance (a sequence gap, an impossible answer, a split with no quorum),
+ * implicates the chain once it lasts stall_s; endpoints that do not answer
+ * at all may be our own network, and only make the node not ready. */
+static void note_stall(node_chain *c, int rc, int split)
+{
+    bh_node *n = c->node;
+    unsigned bound = n->cfg->breaker.stall_s;
+    uint64_t now = mono_ms();
+    if (!c->stall_since_ms) c->stall_since_ms = now;
+    if (c->stall_reported || !node_policy_stall_due(c->stall_since_ms, now, bound)) return;
+    c->stall_reported = 1;
+    char d[140];
+    snprintf(d, sizeof d, "no progress past block %" PRIu64 " for %" PRIu64 " s: %s%s",
+             atomic_load(&c->cursor), (now - c->stall_since_ms) / 1000, bh_errname(rc),
+             split ? " (endpoints split)" : "");
+    BH_LOG(BH_LOG_ERROR, "stalled", "chain=%s cursor=%" PRIu64 " error=%s split=%d",
+           c->cfg->name, atomic_load(&c->cursor), bh_errname(rc), split);
+    node_observe(n, c->cfg->bridge_id, BH_OBS_STALLED, 1, d);
+}
+
+void *node_watch_main(void *arg)
+{
+    node_chain *c = arg;
+    bh_node *n = c->node;
+    const bh_config *cfg = n->cfg;
+    node_cursor pc;
+    unsigned fails = 0;
+    uint64_t last_head = 0;
+    if (watcher_reset(c, &pc) != BH_OK) {
+        BH_LOG(BH_LOG_ERROR, "watcher_failed", "chain=%s reason=\"cannot read the cursor\"",
+               c->cfg->name);
+        atomic_store(&n->fatal, BH_EIO);
+        return NULL;
+    }
+    while (!stopping(n) && !atomic_load(&c->identity_ok)) {
+        int rc = check_identity(c);
+        if (rc == BH_OK) {
+            atomic_store(&c->identity_ok, 1);
+            break;
+        }
+        if (rc == BH_ECHAINID) {
+            wrong_chain(c);
+            return NULL;
+        }
+        if (rc == BH_ESTATE) {
+            atomic_store(&n->fatal, BH_ECHAINID);
+            return NULL;
+        }
+        if (fails++ % 20 == 0)
+            BH_LOG(BH_LOG_WARN, "identity_pending", "chain=%s error=%s failures=%u", c->cfg->name,
+                   bh_errname(rc), fails);
+        unsigned back = cfg->poll_ms << (fails < 5 ? fails : 5);
+        nap(n, back > 10000 ? 10000 : back);
+    }
+    fails = 0;
+    while (!stopping(n)) {
+        if (atomic_load(&c->queue_depth) >= cfg->queue_max) {
+            nap(n, cfg->poll_ms);
+            continue;
+        }
+        if (mono_ms() - last_head >= 2000) {
+            update_head(c);
+            last_head = mono_ms();
+        }
+        bh_chain_event *ev = NULL;
+        size_t cnt = 0;
+        bh_block_ref cur;
+        int rc = bh_watcher_poll(c->w, &ev, &cnt, &cur);
+        int split = rc != BH_OK && bh_evm_chain_last_split(c->evm);
+        if (rc == BH_OK) {
+            atomic_fetch_add(&c->polled, 1);
+            atomic_store(&c->last_ok_ms, mono_ms());
+            c->stall_since_ms = 0;
+            c->stall_reported = 0;
+        }
+        if (rc == BH_EEQUIVOCATION && !split) {
+            /* the quorum itself says a finalized block changed */
+            char d[120];
+            snprintf(d, sizeof d, "finalized block %" PRIu64 " changed hash", pc.number);
+            node_observe(n, c->cfg->bridge_id, BH_OBS_EQUIVOCATION, 1, d);
+            BH_LOG(BH_LOG_ERROR, "equivocation", "chain=%s cursor=%" PRIu64, c->cfg->name,
+                   pc.number);
+            nap(n, cfg->poll_ms * 4);
+            continue;
+        }
+        if (rc == BH_ECHAINID) {
+            wrong_chain(c);
+            break;
+        }
+        if (rc != BH_OK) {
+            if (split) {
+                char d[96];
+                snprintf(d, sizeof d, "endpoints split at block %" PRIu64 ": %s", pc.number,
+                         bh_errname(rc));
+                node_observe(n, c->cfg->bridge_id, BH_OBS_DISAGREEMENT, 1, d);
+            }
+            if (node_policy_poll_implicates(rc, split)) note_stall(c, rc, split);
+            if (fails++ % 20 == 0)
+                BH_LOG(BH_LOG_WARN, "poll_failed", "chain=%s error=%s failures=%u", c->cfg->name,
+                       bh_errname(rc), fails);
+            unsigned back = cfg->poll_ms << (fails < 5 ? fails : 5);
+            nap(n, back > 10000 ? 10000 : back);
+            continue;
+        }
+        fails = 0;
+        int moved = cur.number != pc.number || memcmp(&cur.hash, &pc.hash, sizeof cur.hash);
+        if (cnt || moved) {
+            rc = store_events(c, ev, cnt, &cur, &pc);
+            if (rc != BH_OK) {
+                /* the watcher moved on in memory only: go back to what is stored */
+                BH_LOG(BH_LOG_ERROR, "store_failed", "chain=%s error=%s", c->cfg->name,
+                       bh_errname(rc));
+                free(ev);
+                if (watcher_reset(c, &pc) != BH_OK) atomic_store(&n->fatal, rc);
+                nap(n, 1000);
+                continue;
+            }
+        }
+        free(ev);
+        atomic_store(&c->cursor, pc.number);
+        if (cnt == 0 && pc.number >= atomic_load(&c->finalized)) nap(n, cfg->poll_ms);
+    }
+    return NULL;
+}
+
+int node_chain_prepare(bh_node *n, node_chain *c, char *err, size_t cap)
+{
+    const bh_config_chain *cc = c->cfg;
+    bh_address tokens[BH_CONFIG_MAX_ASSETS];
+    for (size_t i = 0; i < cc->n_assets; i++)
+        tokens[i] = cc->assets[i].token;
+    bh_evm_chain_config ec = {.bridge_id = cc->bridge_id,
+                              .tokens = tokens,
+                              .n_tokens = cc->n_assets,
+                              .evm_chain_id = cc->evm_chain_id,
+                              .urls = (const char *const *)cc->endpoints,
+                              .n_urls = cc->n_endpoints,
+                              .quorum = cc->quorum,
+                              .confirmations = cc->confirmations,
+                              .portal = cc->portal,
+                              .max_range = cc->max_range,
+                              .rpc = {.timeout_ms = cc->rpc_timeout_ms,
+                                      .max_retries = cc->rpc_retries,
+                                      .log = node_rpc_log,
+                                      .log_ud = c}};
+    int rc = bh_evm_chain_create(&c->evm, &ec);
+    if (rc) {
+        snprintf(err, cap, "chain %s: %s", cc->name, bh_strerror(rc));
+        return rc;
+    }
+    c->ops = (bh_chain_ops){.kind = "evm",
+                            .verify = w_verify,
+                            .finalized = w_finalized,
+                            .block_hash = w_block_hash,
+                            .fetch = w_fetch};
+    uint64_t depth = 0;
+    rc = node_store_inbox_count(n->store, cc->bridge_id, &depth);
+    if (rc) {
+        snprintf(err, cap, "node store: %s", bh_strerror(rc));
+        return rc;
+    }
+    atomic_store(&c->queue_depth, depth);
+    return BH_OK;
+}
