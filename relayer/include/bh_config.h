@@ -75,6 +75,7 @@
 #include <stdint.h>
 #include "bh_attest.h"
 #include "bh_error.h"
+#include "bh_log_hook.h"
 #include "bh_types.h"
 
 #define BH_CONFIG_NAME_MAX 32
@@ -83,8 +84,6 @@
 #define BH_CONFIG_MAX_ASSETS 64
 #define BH_CONFIG_MAX_LIMITS 64
 #define BH_CONFIG_PATH_MAX 4096
-
-typedef enum { BH_LOG_DEBUG = 0, BH_LOG_INFO, BH_LOG_WARN, BH_LOG_ERROR } bh_log_level;
 
 typedef struct {
     char key[40]; /* vaultctl limit key: "cap.2", "big_threshold", ... */
