@@ -96,14 +96,8 @@ int bh_portal_sign_vaa(const bh_attest *ctx, unsigned char *out, size_t out_cap,
                        uint32_t signer_set_index, uint8_t signer_index, const bh_seckey *key,
                        const unsigned char *body, size_t body_len)
 {
-    if (out_len) *out_len = 0;
-    if (!ctx || !out || !out_len || !key || !body || body_len == 0) return BH_EINVAL;
-    bh_hash32 digest;
-    bh_vaa_digest(&digest, body, body_len);
-    bh_vaa_sig sig = {.signer_index = signer_index};
-    int rc = bh_attest_sign(ctx, sig.rs, &sig.v, &digest, key);
-    if (rc != BH_OK) return rc;
-    return bh_vaa_serialize(out, out_cap, out_len, signer_set_index, &sig, 1, body, body_len);
+    return bh_attest_sign_vaa(ctx, out, out_cap, out_len, signer_set_index, signer_index, key, body,
+                              body_len);
 }
 
 /* ---- transactions ---- */

@@ -81,4 +81,14 @@ unsigned bh_signer_set_quorum(const bh_signer_set *set);
 BH_WARN_UNUSED_RESULT bh_reject bh_vaa_verify(const bh_attest *ctx, const bh_vaa *vaa,
                                               const bh_signer_set *set, uint64_t now);
 
+/* A VAA of body with one signature: ours, at signer_index of set
+ * signer_set_index (what each node of an M-of-N set submits).
+ * Returns: BH_OK; BH_EINVAL; BH_ENOSPC; BH_ECRYPTO.
+ * Out: out, *out_len  the serialised VAA. In: key  borrowed. */
+BH_WARN_UNUSED_RESULT int bh_attest_sign_vaa(const bh_attest *ctx, unsigned char *out,
+                                             size_t out_cap, size_t *out_len,
+                                             uint32_t signer_set_index, uint8_t signer_index,
+                                             const bh_seckey *key, const unsigned char *body,
+                                             size_t body_len);
+
 #endif

@@ -22,7 +22,6 @@
 
 #include "bh_hex.h"
 #include "bh_log.h"
-#include "bh_portal.h"
 
 static const char *const k_event_names[BH_NODE_EV_COUNT_] = {
     "accepted",  "delayed",          "held",        "rejected", "released",
@@ -55,7 +54,7 @@ const char *node_asset_symbol(const bh_config_chain *home, const bh_bytes32 *tok
     if (!home) return NULL;
     for (size_t i = 0; i < home->n_assets; i++) {
         bh_bytes32 t;
-        bh_address_to_bytes32(&t, &home->assets[i].token);
+        node_token32(&t, &home->assets[i].token);
         if (!memcmp(t.data, token->data, 32)) return home->assets[i].symbol;
     }
     return NULL;
@@ -294,7 +293,7 @@ void bh_node_destroy(bh_node *n)
     if (!n) return;
     for (size_t i = 0; n->chains && i < n->n; i++) {
         bh_watcher_destroy(n->chains[i].w);
-        bh_evm_chain_destroy(n->chains[i].evm);
+        if (n->chains[i].be) n->chains[i].be->destroy(n->chains[i].impl);
     }
     for (size_t i = 0; n->vaults && i < n->n; i++) {
         bh_vault_close(n->vaults[i].v);

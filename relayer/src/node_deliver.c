@@ -11,10 +11,7 @@
 
 #include "bh_amount.h"
 #include "bh_attest.h"
-#include "bh_evm_sender.h"
 #include "bh_log.h"
-#include "bh_portal.h"
-#include "bh_rpc.h"
 #include "node_policy.h"
 
 #define PER_SOURCE 2       /* deliveries per source chain per delivery round */
@@ -24,9 +21,8 @@
 
 struct node_deliverer {
     node_chain *d;
-    bh_attest *ctx;
-    bh_rpc *ep;
-    bh_evm_sender *sender;
+    bh_attest *ctx;     /* signs our approvals */
+    void *sender;       /* the destination side of the chain's backend */
     backoff_ent *backoff; /* BACKOFF_SLOTS, open addressing on (vault, id) */
     bh_address attester;  /* our attester key's address */
 };
@@ -60,19 +56,11 @@ static backoff_ent *backoff_find(deliverer *dl, size_t vault, uint64_t id, int c
 
 static void update_wallet(deliverer *dl)
 {
-    char addr[43];
-    node_hex0x(addr, bh_evm_sender_address(dl->sender)->data, 20);
-    json_t *params = json_pack("[ss]", addr, "latest"), *res = NULL;
-    if (params && bh_rpc_call(dl->ep, &res, "eth_getBalance", params) == BH_OK) {
-        bh_u256 v;
-        if (bh_rpc_read_u256(&v, res) == BH_OK) {
-            pthread_mutex_lock(&dl->d->info_mu);
-            bh_u256_to_dec(dl->d->wallet, &v);
-            pthread_mutex_unlock(&dl->d->info_mu);
-        }
-    }
-    json_decref(res);
-    json_decref(params);
+    bh_u256 v;
+    if (dl->d->be->wallet(dl->sender, &v) != BH_OK) return;
+    pthread_mutex_lock(&dl->d->info_mu);
+    bh_u256_to_dec(dl->d->wallet, &v);
+    pthread_mutex_unlock(&dl->d->info_mu);
 }
 
 /* Park an entry the destination keeps refusing: it leaves the outbox (the
@@ -99,10 +87,10 @@ static void park(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e, 
     node_emit_msg(n, BH_NODE_EV_PARKED, nv, &e->msg, BH_REJECT_OK, err);
 }
 
-static const char *outcome_name(bh_submit_outcome o)
+static const char *outcome_name(bh_chain_outcome o)
 {
-    return o == BH_SUBMIT_EXECUTED ? "executed" : o == BH_SUBMIT_APPROVED ? "approved"
-                                                                          : "already_done";
+    return o == BH_CHAIN_EXECUTED ? "executed" : o == BH_CHAIN_APPROVED ? "approved"
+                                                                        : "already_done";
 }
 
 /* A revert reading "bad signature" is evidence only once the Portal itself
@@ -115,7 +103,7 @@ static int attester_in_set(deliverer *dl)
     const bh_config *cfg = dl->d->node->cfg;
     uint32_t set = 0;
     bh_address att;
-    int rc = bh_portal_attester(dl->ep, &set, &att, &dl->d->cfg->portal, cfg->signer_index);
+    int rc = dl->d->be->attester(dl->sender, &set, &att, cfg->signer_index);
     if (rc == BH_EREVERTED) return 0; /* our index is past the Portal's set */
     if (rc != BH_OK) return 1;
     return set == cfg->signer_set_index && !memcmp(&att, &dl->attester, sizeof att);
@@ -137,15 +125,15 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
     if (rc) {
         err = "outbox entry does not hash to its digest: not signed";
     } else {
-        rc = bh_portal_sign_vaa(dl->ctx, vaa, sizeof vaa, &vlen, cfg->signer_set_index,
+        rc = bh_attest_sign_vaa(dl->ctx, vaa, sizeof vaa, &vlen, cfg->signer_set_index,
                                 cfg->signer_index, &cfg->attester_key, body, blen);
         if (rc) err = "signing failed";
     }
-    bh_submit_outcome outcome = BH_SUBMIT_APPROVED;
+    bh_chain_outcome outcome = BH_CHAIN_APPROVED;
     unsigned approvals = 0;
     if (!rc) {
-        rc = bh_portal_submit(dl->sender, &outcome, &approvals, &d->cfg->portal, vaa, vlen);
-        if (rc) err = bh_evm_sender_last_error(dl->sender);
+        rc = d->be->submit(dl->sender, &outcome, &approvals, vaa, vlen);
+        if (rc) err = d->be->last_error(dl->sender);
     }
     if (rc == BH_OK) {
         pthread_mutex_lock(&nv->mu);
@@ -294,8 +282,7 @@ out:
 void node_deliverer_free(deliverer *dl)
 {
     if (!dl) return;
-    bh_evm_sender_destroy(dl->sender);
-    bh_rpc_destroy(dl->ep);
+    if (dl->sender) dl->d->be->sender_destroy(dl->sender);
     bh_attest_destroy(dl->ctx);
     free(dl->backoff);
     free(dl);
@@ -309,17 +296,17 @@ int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
     dl->d = d;
     dl->ctx = bh_attest_create();
     dl->backoff = calloc(BACKOFF_SLOTS, sizeof *dl->backoff);
-    bh_rpc_options ro = {.url = d->cfg->endpoints[0],
-                         .timeout_ms = d->cfg->rpc_timeout_ms,
-                         .max_retries = d->cfg->rpc_retries,
-                         .log = node_rpc_log,
-                         .log_ud = d};
-    int rc = dl->ctx && dl->backoff ? bh_rpc_create(&dl->ep, &ro) : BH_ENOMEM;
-    bh_evm_sender_options so = {.chain_id = d->cfg->evm_chain_id,
-                                .gas_cap = d->cfg->gas_cap,
-                                .max_fee_cap = d->cfg->max_fee_gwei * 1000000000ull,
-                                .poll_ms = 10};
-    if (!rc) rc = bh_evm_sender_create(&dl->sender, dl->ep, dl->ctx, &d->cfg->tx_key, &so);
+    bh_chain_sender_config so = {.chain_id = d->cfg->evm_chain_id,
+                                 .url = d->cfg->endpoints[0],
+                                 .timeout_ms = d->cfg->rpc_timeout_ms,
+                                 .retries = d->cfg->rpc_retries,
+                                 .gas_cap = d->cfg->gas_cap,
+                                 .max_fee = d->cfg->max_fee_gwei * 1000000000ull,
+                                 .portal = d->cfg->portal,
+                                 .tx_key = &d->cfg->tx_key,
+                                 .log = node_rpc_log,
+                                 .log_ud = d};
+    int rc = dl->ctx && dl->backoff ? d->be->sender_create(&dl->sender, &so) : BH_ENOMEM;
     if (!rc) rc = bh_attest_address(dl->ctx, &dl->attester, &d->node->cfg->attester_key);
     if (rc) {
         snprintf(err, cap, "chain %s: cannot set up delivery: %s", d->cfg->name, bh_strerror(rc));

@@ -17,13 +17,14 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "bh_amount.h"
 #include "bh_breaker.h"
 #include "bh_chain.h"
 #include "bh_config.h"
-#include "bh_evm_chain.h"
+#include "bh_chain_backend.h"
 #include "bh_node.h"
 #include "bh_vault.h"
 #include "node_store.h"
@@ -65,7 +66,8 @@ typedef struct {
     bh_node *node;
     size_t idx;
     const bh_config_chain *cfg;
-    bh_evm_chain *evm;
+    const bh_chain_backend *be; /* the chain kind's backend */
+    void *impl;                 /* its source side */
     bh_chain_ops ops; /* bh_chain_evm_ops wrapped to record heights */
     bh_watcher *w;
     pthread_t watch_thread, deliver_thread;
@@ -172,6 +174,13 @@ static inline void poke(pthread_mutex_t *mu, pthread_cond_t *cv, int *flag)
     *flag = 1;
     pthread_cond_signal(cv);
     pthread_mutex_unlock(mu);
+}
+
+/* A 20-byte token address as the 32-byte token id of messages. */
+static inline void node_token32(bh_bytes32 *out, const bh_address *a)
+{
+    memset(out->data, 0, 12);
+    memcpy(out->data + 12, a->data, 20);
 }
 
 /* ---- node.c: lookups, events, breaker reports, latency ---- */

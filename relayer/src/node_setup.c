@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "bh_log.h"
-#include "bh_portal.h"
 
 /* ---- setup ---- */
 
@@ -89,7 +88,7 @@ int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
     for (size_t i = 0; i < cc->n_assets; i++) {
         const bh_config_asset *a = &cc->assets[i];
         bh_bytes32 tok;
-        bh_address_to_bytes32(&tok, &a->token);
+        node_token32(&tok, &a->token);
         bh_vault_asset have;
         rc = bh_vault_asset_get(nv->v, &have, &tok);
         if (rc == BH_ENOTFOUND) {

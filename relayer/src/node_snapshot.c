@@ -9,7 +9,6 @@
 
 #include "bh_amount.h"
 #include "bh_metrics.h"
-#include "bh_rpc.h"
 
 #define SNAPSHOT_PENDING_MAX 100
 
@@ -163,16 +162,15 @@ static json_t *vault_json(bh_node *n, node_vault *nv, uint64_t now)
 static json_t *chain_json(bh_node *n, node_chain *c)
 {
     json_t *eps = json_array();
-    for (size_t i = 0; i < bh_evm_chain_endpoint_count(c->evm); i++) {
-        bh_rpc *ep = bh_evm_chain_endpoint(c->evm, i);
-        bh_rpc_stats st;
-        bh_rpc_stats_get(ep, &st);
+    for (size_t i = 0; i < c->be->endpoint_count(c->impl); i++) {
+        bh_chain_endpoint_health st;
+        c->be->endpoint_health(c->impl, i, &st);
         json_array_append_new(
-            eps, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:b}", "url", bh_rpc_url(ep), "calls",
-                           (json_int_t)st.calls, "failures", (json_int_t)st.failures,
+            eps, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:b}", "url", c->be->endpoint_url(c->impl, i),
+                           "calls", (json_int_t)st.calls, "failures", (json_int_t)st.failures,
                            "rate_limited", (json_int_t)st.rate_limited, "disagreements",
-                           (json_int_t)(st.disagreements + st.equivocations), "latency_us",
-                           (json_int_t)st.avg_latency_us, "healthy", st.healthy));
+                           (json_int_t)st.disagreements, "latency_us", (json_int_t)st.latency_us,
+                           "healthy", st.healthy));
     }
     int quarantined = 0;
     for (size_t i = 0; i < n->n && !quarantined; i++) {
@@ -289,13 +287,12 @@ int bh_node_ready(bh_node *n, char *why, size_t why_cap)
     size_t at = 0;
     for (size_t i = 0; i < n->n && why && at < why_cap; i++) {
         node_chain *c = &n->chains[i];
-        for (size_t k = 0; k < bh_evm_chain_endpoint_count(c->evm) && at < why_cap; k++) {
-            bh_rpc_stats st;
-            bh_rpc *ep = bh_evm_chain_endpoint(c->evm, k);
-            bh_rpc_stats_get(ep, &st);
+        for (size_t k = 0; k < c->be->endpoint_count(c->impl) && at < why_cap; k++) {
+            bh_chain_endpoint_health st;
+            c->be->endpoint_health(c->impl, k, &st);
             if (!st.suspect) continue;
             char url[160];
-            bh_metrics_redact_url(url, sizeof url, bh_rpc_url(ep));
+            bh_metrics_redact_url(url, sizeof url, c->be->endpoint_url(c->impl, k));
             int w = snprintf(why + at, why_cap - at, "%schain %s: endpoint %s outvoted by the quorum",
                              at ? "; " : "", c->cfg->name, url);
             if (w < 0) break;

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "bh_log.h"
-#include "bh_rpc.h"
 #include "node_policy.h"
 
 /* ---- watcher ---- */
@@ -19,13 +18,13 @@
 static int w_verify(void *impl)
 {
     node_chain *c = impl;
-    return bh_chain_evm_ops.verify(c->evm);
+    return c->be->watch.verify(c->impl);
 }
 
 static int w_finalized(void *impl, bh_block_ref *out)
 {
     node_chain *c = impl;
-    int rc = bh_chain_evm_ops.finalized(c->evm, out);
+    int rc = c->be->watch.finalized(c->impl, out);
     if (rc == BH_OK) {
         atomic_store(&c->finalized, out->number);
         if (atomic_load(&c->head) < out->number) atomic_store(&c->head, out->number);
@@ -36,14 +35,14 @@ static int w_finalized(void *impl, bh_block_ref *out)
 static int w_block_hash(void *impl, uint64_t number, bh_hash32 *out)
 {
     node_chain *c = impl;
-    return bh_chain_evm_ops.block_hash(c->evm, number, out);
+    return c->be->watch.block_hash(c->impl, number, out);
 }
 
 static int w_fetch(void *impl, uint64_t from, uint64_t to, bh_chain_event **events, size_t *n,
                    uint64_t *done_to)
 {
     node_chain *c = impl;
-    return bh_chain_evm_ops.fetch(c->evm, from, to, events, n, done_to);
+    return c->be->watch.fetch(c->impl, from, to, events, n, done_to);
 }
 
 void node_rpc_log(void *ud, int level, const char *msg)
@@ -57,7 +56,7 @@ void node_rpc_log(void *ud, int level, const char *msg)
 static void update_head(node_chain *c)
 {
     uint64_t h;
-    if (bh_evm_chain_head(c->evm, &h) == BH_OK) atomic_store(&c->head, h);
+    if (c->be->head(c->impl, &h) == BH_OK) atomic_store(&c->head, h);
 }
 
 /* Persist one poll's events with the new cursor; wake their vaults. */
@@ -146,7 +145,7 @@ static int watcher_reset(node_chain *c, node_cursor *pc)
         rc = BH_OK;
     }
     if (rc) return rc;
-    if (pc->has_seq) bh_evm_chain_expect_sequence(c->evm, pc->next_seq, pc->number);
+    if (pc->has_seq) c->be->expect_sequence(c->impl, pc->next_seq, pc->number);
     bh_block_ref ref = {.number = pc->number, .hash = pc->hash};
     atomic_store(&c->cursor, pc->number);
     return bh_watcher_create(&c->w, &c->ops, c, &ref);
@@ -280,7 +279,7 @@ void *node_watch_main(void *arg)
         size_t cnt = 0;
         bh_block_ref cur;
         int rc = bh_watcher_poll(c->w, &ev, &cnt, &cur);
-        int split = rc != BH_OK && bh_evm_chain_last_split(c->evm);
+        int split = rc != BH_OK && c->be->last_split(c->impl);
         if (rc == BH_OK) {
             atomic_fetch_add(&c->polled, 1);
             atomic_store(&c->last_ok_ms, mono_ms());
@@ -343,21 +342,23 @@ int node_chain_prepare(bh_node *n, node_chain *c, char *err, size_t cap)
     bh_address tokens[BH_CONFIG_MAX_ASSETS];
     for (size_t i = 0; i < cc->n_assets; i++)
         tokens[i] = cc->assets[i].token;
-    bh_evm_chain_config ec = {.bridge_id = cc->bridge_id,
-                              .tokens = tokens,
-                              .n_tokens = cc->n_assets,
-                              .evm_chain_id = cc->evm_chain_id,
-                              .urls = (const char *const *)cc->endpoints,
-                              .n_urls = cc->n_endpoints,
-                              .quorum = cc->quorum,
-                              .confirmations = cc->confirmations,
-                              .portal = cc->portal,
-                              .max_range = cc->max_range,
-                              .rpc = {.timeout_ms = cc->rpc_timeout_ms,
-                                      .max_retries = cc->rpc_retries,
-                                      .log = node_rpc_log,
-                                      .log_ud = c}};
-    int rc = bh_evm_chain_create(&c->evm, &ec);
+    bh_chain_config ec = {.bridge_id = cc->bridge_id,
+                          .chain_id = cc->evm_chain_id,
+                          .urls = (const char *const *)cc->endpoints,
+                          .n_urls = cc->n_endpoints,
+                          .quorum = cc->quorum,
+                          .confirmations = cc->confirmations,
+                          .portal = cc->portal,
+                          .max_range = cc->max_range,
+                          .tokens = tokens,
+                          .n_tokens = cc->n_assets,
+                          .timeout_ms = cc->rpc_timeout_ms,
+                          .retries = cc->rpc_retries,
+                          .log = node_rpc_log,
+                          .log_ud = c};
+    /* every configured chain is an EVM chain today: the one place a kind is chosen */
+    c->be = bh_chain_backend_by_kind("evm");
+    int rc = c->be ? c->be->create(&c->impl, &ec) : BH_EINVAL;
     if (rc) {
         snprintf(err, cap, "chain %s: %s", cc->name, bh_strerror(rc));
         return rc;

@@ -1,0 +1,100 @@
+/* Everything the node asks of a chain, whatever its kind: one backend
+ * table per chain kind (like redis' ae backends), chosen by name in one
+ * place (bh_chain_backend_by_kind). The node talks to chains only through
+ * this table; an EVM chain is bh_chain_backend_evm.
+ *
+ * Two halves, each with its own state:
+ *  - the source side (impl): watch the chain through its endpoint quorum
+ *    (verify, finality, block hashes, events: bh_chain_ops), plus head,
+ *    endpoint health and the last failure's nature;
+ *  - the destination side (sender): submit an attested VAA to the chain's
+ *    Portal, read the wallet balance and the Portal's attester set.
+ * Each half is driven by one thread at a time; health reads may come from
+ * any thread. */
+#ifndef BH_CHAIN_BACKEND_H
+#define BH_CHAIN_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bh_amount.h"
+#include "bh_attest.h"
+#include "bh_chain.h"
+#include "bh_error.h"
+#include "bh_types.h"
+
+/* Log hook of a backend: level 0 info, 1 warning, 2 error; thread-safe. */
+typedef void (*bh_chain_log_fn)(void *ud, int level, const char *msg);
+
+typedef struct {
+    uint16_t bridge_id;       /* the chain's id in VAAs */
+    uint64_t chain_id;        /* the chain's own id every endpoint must serve */
+    const char *const *urls;  /* n_urls endpoints, copied */
+    size_t n_urls;
+    unsigned quorum;          /* k of n */
+    unsigned confirmations;   /* 0: the chain's own finality */
+    bh_address portal;        /* the Portal on this chain */
+    uint64_t max_range;       /* blocks per log read; 0: the backend's default */
+    const bh_address *tokens; /* registered assets, copied */
+    size_t n_tokens;
+    long timeout_ms;          /* one call */
+    unsigned retries;         /* of a failed call */
+    bh_chain_log_fn log;
+    void *log_ud;
+} bh_chain_config;
+
+typedef struct {
+    uint64_t chain_id;        /* the destination's own id (replay-bound txs) */
+    const char *url;          /* the endpoint deliveries go through, copied */
+    long timeout_ms;
+    unsigned retries;
+    uint64_t gas_cap;         /* most gas one delivery may use */
+    uint64_t max_fee;         /* most paid per unit of gas, smallest unit */
+    bh_address portal;
+    const bh_seckey *tx_key;  /* copied; wiped by sender_destroy */
+    bh_chain_log_fn log;
+    void *log_ud;
+} bh_chain_sender_config;
+
+/* One endpoint's health, as counted by the backend. */
+typedef struct {
+    uint64_t calls, failures, rate_limited, disagreements, latency_us;
+    int healthy; /* its last call succeeded and the quorum did not outvote it */
+    int suspect; /* outvoted, not yet back in the quorum */
+} bh_chain_endpoint_health;
+
+typedef enum {
+    BH_CHAIN_EXECUTED = 0, /* this submission executed the transfer */
+    BH_CHAIN_APPROVED,     /* our approval counted; the quorum is not reached yet */
+    BH_CHAIN_ALREADY_DONE  /* executed before, or our approval was already there */
+} bh_chain_outcome;
+
+typedef struct {
+    const char *kind; /* "evm" */
+    /* source side; every function zeroes its outputs first */
+    int (*create)(void **impl, const bh_chain_config *cfg);
+    void (*destroy)(void *impl);
+    bh_chain_ops watch; /* on impl */
+    /* after a restart: the sequence the first event after after_block carries */
+    void (*expect_sequence)(void *impl, uint64_t next_sequence, uint64_t after_block);
+    int (*head)(void *impl, uint64_t *out);       /* latest block, no quorum (lag only) */
+    int (*last_split)(const void *impl);          /* last failure: answers split */
+    size_t (*endpoint_count)(const void *impl);
+    const char *(*endpoint_url)(const void *impl, size_t i); /* borrowed, unredacted */
+    void (*endpoint_health)(const void *impl, size_t i, bh_chain_endpoint_health *out);
+    /* destination side */
+    int (*sender_create)(void **sender, const bh_chain_sender_config *cfg);
+    void (*sender_destroy)(void *sender);
+    int (*submit)(void *sender, bh_chain_outcome *outcome, unsigned *approvals,
+                  const unsigned char *vaa, size_t vaa_len);
+    const char *(*last_error)(void *sender); /* why the last submit failed; borrowed */
+    int (*wallet)(void *sender, bh_u256 *out);
+    /* the Portal's attester set index and its attester at index */
+    int (*attester)(void *sender, uint32_t *set_index, bh_address *attester, unsigned index);
+} bh_chain_backend;
+
+/* Returns: the backend of that kind ("evm"), or NULL. */
+const bh_chain_backend *bh_chain_backend_by_kind(const char *kind);
+
+extern const bh_chain_backend bh_chain_backend_evm;
+
+#endif
