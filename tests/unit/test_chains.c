@@ -10,6 +10,7 @@
 #include "bh_amount.h"
 #include "bh_attest.h"
 #include "bh_chain.h"
+#include "bh_chain_backend.h"
 #include "bh_evm_tx.h"
 #include "bh_keccak.h"
 #include "bh_portal.h"
@@ -804,6 +805,49 @@ static void test_chains_watcher_states(void **state)
     bh_watcher_destroy(w);
 }
 
+/* The node finds a chain kind's backend by name, and a backend implements
+ * every operation the node calls (no NULL slot to crash on). */
+static void test_chains_backend_table(void **state)
+{
+    (void)state;
+    const bh_chain_backend *be = bh_chain_backend_by_kind("evm");
+    assert_ptr_equal(be, &bh_chain_backend_evm);
+    assert_string_equal(be->kind, "evm");
+    assert_null(bh_chain_backend_by_kind("solana"));
+    assert_null(bh_chain_backend_by_kind(NULL));
+    assert_non_null(be->create);
+    assert_non_null(be->destroy);
+    assert_non_null(be->watch.verify);
+    assert_non_null(be->watch.finalized);
+    assert_non_null(be->watch.block_hash);
+    assert_non_null(be->watch.fetch);
+    assert_non_null(be->expect_sequence);
+    assert_non_null(be->head);
+    assert_non_null(be->last_split);
+    assert_non_null(be->endpoint_count);
+    assert_non_null(be->endpoint_url);
+    assert_non_null(be->endpoint_health);
+    assert_non_null(be->sender_create);
+    assert_non_null(be->sender_destroy);
+    assert_non_null(be->submit);
+    assert_non_null(be->last_error);
+    assert_non_null(be->wallet);
+    assert_non_null(be->attester);
+    /* misuse is refused, not followed */
+    void *impl = (void *)1;
+    assert_int_equal(be->create(&impl, NULL), BH_EINVAL);
+    assert_null(impl);
+    bh_chain_config cfg = {.bridge_id = 1, .chain_id = 0}; /* no endpoints */
+    assert_int_equal(be->create(&impl, &cfg), BH_EINVAL);
+    assert_null(impl);
+    void *sender = (void *)1;
+    bh_chain_sender_config sc = {.chain_id = 1};
+    assert_int_equal(be->sender_create(&sender, &sc), BH_EINVAL); /* no url, no key */
+    assert_null(sender);
+    be->destroy(NULL);
+    be->sender_destroy(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -818,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_chains_rpc_readers),
         cmocka_unit_test(test_chains_rpc_create_misuse),
         cmocka_unit_test(test_chains_watcher_states),
+        cmocka_unit_test(test_chains_backend_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
