@@ -1,15 +1,26 @@
 /* The node's own LMDB store (DATA_DIR/node/): per chain cursors and the
- * inbox of finalized events waiting for their vault. Private to relayer/. */
+ * inbox of finalized events waiting for their vault, plus small named
+ * records. Private to relayer/. It runs on the storage layer the vaults use
+ * (bh_store.h: map growth, error mapping, schema record); every record is
+ * stored in an explicit big-endian form (docs/ARCHITECTURE.md, "On disk"),
+ * the structs below are only its in-memory form.
+ *
+ * Schema 2 (NODE_STORE_SCHEMA). A store from before (no schema record,
+ * records copied from these structs) is migrated by node_store_open in one
+ * transaction; one with a newer schema is refused. */
 #ifndef BH_NODE_STORE_H
 #define BH_NODE_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include "bh_error.h"
+#include "bh_store.h"
 #include "bh_transfer.h"
 #include "bh_types.h"
 
 typedef struct node_store node_store;
+
+#define NODE_STORE_SCHEMA 2
 
 /* A chain's watcher position: the last fully stored block, and the Portal
  * sequence the next event must carry (has_seq 0 before the first event). */
@@ -30,7 +41,10 @@ typedef struct {
     uint64_t observed_ms; /* wall clock when stored */
 } node_inbox_rec;
 
-/* Returns: BH_OK; BH_EIO / errno with why set. */
+/* Open (create, migrate) DATA_DIR/node.
+ * Returns: BH_OK; an errno; BH_ESCHEMA (a newer store, untouched);
+ *          BH_ECORRUPT (a record it cannot read: nothing changed); a store
+ *          status; why set on failure. */
 int node_store_open(node_store **out, const char *data_dir, char *why, size_t why_cap);
 void node_store_close(node_store *s);
 
@@ -54,16 +68,46 @@ int node_store_inbox_trim(node_store *s, uint16_t vault, uint16_t source, uint64
 /* Events stored from source (all vaults). */
 int node_store_inbox_count(node_store *s, uint16_t source, uint64_t *n);
 
-/* Small named records (limit originals while tightened). */
+/* A tightened lane's original inbound limits: meta key
+ * "tight/<vault>/<token hex>/<chain>". Its in-memory form is this struct
+ * (the node keeps the same two fields); stored as
+ * u8 version | u128 cap | u128 refill. */
+typedef struct {
+    bh_u128 cap, refill;
+} node_tight;
+
+/* Small named records. Every key family has a stored form here:
+ *   tight/...    node_tight in memory (len = sizeof(node_tight)), encoded
+ *   breaker/<id> bytes of bh_breaker_save (explicit, versioned), as given
+ *   chain/<id>   u64 evm chain id BE | genesis hash[32], as given
+ * A key of any other family is refused (BH_EINVAL): add its codec first.
+ * get: the record must be exactly len bytes in memory, else BH_ECORRUPT. */
 int node_store_meta_get(node_store *s, const char *key, void *val, size_t len);
 /* A record of any length up to cap. Returns: BH_OK; BH_ENOTFOUND;
  * BH_ECORRUPT if it is longer than cap. Out: len  its length. */
 int node_store_meta_read(node_store *s, const char *key, void *buf, size_t cap, size_t *len);
 int node_store_meta_put(node_store *s, const char *key, const void *val, size_t len);
 int node_store_meta_del(node_store *s, const char *key);
-/* Visit keys starting with prefix; cb returns non-zero to stop. */
+/* Visit keys starting with prefix, values in memory form; cb returns
+ * non-zero to stop. */
 int node_store_meta_each(node_store *s, const char *prefix,
                          int (*cb)(void *ctx, const char *key, const void *val, size_t len),
                          void *ctx);
+
+/* ---- record codecs (exposed for their unit test) ---- */
+
+/* u8 version | u64 number | hash[32] | u64 next_seq | u8 has_seq (0/1) */
+#define NODE_CURSOR_LEN 50
+/* u8 version | message (bh_store_msg_put) | u32 verdict | u8 kind |
+ * u64 observed_ms */
+#define NODE_INBOX_LEN (1 + BH_STORE_MSG_LEN + 4 + 1 + 8)
+#define NODE_TIGHT_LEN 33
+
+void node_cursor_encode(unsigned char *out, const node_cursor *c);
+int node_cursor_decode(node_cursor *c, const unsigned char *in, size_t len);
+void node_inbox_encode(unsigned char *out, const node_inbox_rec *r);
+int node_inbox_decode(node_inbox_rec *r, const unsigned char *in, size_t len);
+void node_tight_encode(unsigned char *out, const node_tight *t);
+int node_tight_decode(node_tight *t, const unsigned char *in, size_t len);
 
 #endif

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bh_be.h"
+#include "bh_store.h"
 #include "vaults_helpers.h"
 
 #define T0 1700000000ull
@@ -366,10 +368,13 @@ static void test_audit_names_tampering(void **state)
     kb[33] = 2;
     MDB_val k = {34, kb}, d;
     assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
-    bh_vault_lane l;
-    memcpy(&l, d.mv_data, sizeof l);
-    l.outstanding = 90;
-    d.mv_data = &l;
+    /* the lane record: u8 version | u128 outstanding | ... (docs/ARCHITECTURE.md) */
+    unsigned char rec[1024];
+    assert_true(d.mv_size <= sizeof rec && d.mv_size > 17);
+    memcpy(rec, d.mv_data, d.mv_size);
+    assert_true(bh_be_get_u128(rec + 1) == 100);
+    bh_be_put_u128(rec + 1, 90);
+    d.mv_data = rec;
     assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
@@ -963,18 +968,18 @@ static void old_build_outbox_put(fx *f, const bh_transfer_msg *m)
     assert_int_equal(mdb_dbi_open(txn, "outbox", 0, &outbox), 0);
     MDB_val k = {3, "seq"}, d;
     assert_int_equal(mdb_get(txn, meta, &k, &d), 0);
-    unsigned char seq[32];
+    /* u8 version | u64 next_journal | u64 next_pending | u64 next_outbox | u32 */
+    unsigned char seq[29];
     assert_int_equal(d.mv_size, sizeof seq);
     memcpy(seq, d.mv_data, sizeof seq);
-    uint64_t next;
-    memcpy(&next, seq + 16, 8); /* next_journal, next_pending, next_outbox */
-    unsigned char kb[8];
-    for (int i = 0; i < 8; i++)
-        kb[i] = (unsigned char)(next >> (56 - 8 * i));
-    MDB_val ok = {8, kb}, od = {sizeof *m, (void *)m};
+    uint64_t next = bh_be_get_u64(seq + 17);
+    unsigned char kb[8], rec[1 + BH_STORE_MSG_LEN];
+    bh_be_put_u64(kb, next);
+    rec[0] = 1; /* the outbox record: u8 version | message */
+    bh_store_msg_put(rec + 1, m);
+    MDB_val ok = {8, kb}, od = {sizeof rec, rec};
     assert_int_equal(mdb_put(txn, outbox, &ok, &od, MDB_APPEND), 0);
-    next++;
-    memcpy(seq + 16, &next, 8);
+    bh_be_put_u64(seq + 17, next + 1);
     MDB_val sd = {sizeof seq, seq};
     assert_int_equal(mdb_put(txn, meta, &k, &sd, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
@@ -1082,8 +1087,8 @@ static void test_vaults_old_pending_not_counted_twice(void **state)
     unsigned char rec[1024];
     assert_true(d.mv_size <= sizeof rec);
     memcpy(rec, d.mv_data, d.mv_size);
-    uint32_t one = 1;
-    memcpy(rec + 20, &one, 4); /* created, release_at, cause, applied */
+    /* u8 version | u64 created | u64 release_at | u32 cause | u32 flags | msg */
+    bh_be_put_u32(rec + 21, 1);
     d.mv_data = rec;
     assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);

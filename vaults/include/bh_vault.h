@@ -33,9 +33,13 @@
 #include "bh_transfer.h"
 #include "bh_types.h"
 
-/* On-disk schema this build reads and writes. A vault with another
- * version is refused at open (BH_ESCHEMA), never rewritten. */
-#define BH_VAULT_SCHEMA 1
+/* On-disk schema this build reads and writes: 2, explicit big-endian
+ * records (docs/ARCHITECTURE.md, "On disk"). A schema 1 vault (records
+ * copied from C structs, every build before) is migrated by the first
+ * read-write open, in one transaction, journaled (BH_VJ_MIGRATE); a
+ * read-only open refuses it (BH_ESCHEMA). Any other version is refused at
+ * open (BH_ESCHEMA), never rewritten. */
+#define BH_VAULT_SCHEMA 2
 
 #define BH_VAULT_NAME_MAX 32    /* chain name: [a-z0-9_-]{1,32} */
 #define BH_VAULT_ACTOR_MAX 32   /* journal actor, bytes, truncated beyond */
@@ -160,7 +164,8 @@ typedef enum {
     BH_VJ_ASSET_ADD,  /* asset registered (amount = decimals) */
     BH_VJ_INIT,       /* vault created */
     BH_VJ_PARK,       /* outbox ref parked after failed deliveries (reason: tries, error) */
-    BH_VJ_REQUEUE     /* parked entry back in the outbox (ref = its new outbox id) */
+    BH_VJ_REQUEUE,    /* parked entry back in the outbox (ref = its new outbox id) */
+    BH_VJ_MIGRATE     /* the vault's records re-encoded to a new schema (reason says which) */
 } bh_vault_jkind;
 
 /* Ledger effect flags of a journal entry; audit replays exactly these. */
@@ -221,10 +226,14 @@ BH_WARN_UNUSED_RESULT int bh_vault_init_dir(const char *data_dir, const char *na
                                             uint16_t chain_id, uint64_t now, const char *actor,
                                             const char *reason);
 
-/* Open an existing vault.
+/* Open an existing vault. A read-write open migrates a schema 1 vault first
+ * (see BH_VAULT_SCHEMA); if that fails nothing has changed.
  * Returns: BH_OK; BH_ENOTFOUND if there is no vault of that name (or the
  *          directory is not a vault); BH_ESCHEMA if its schema is newer or
- *          unknown (the files are left untouched); BH_EIO; BH_ENOMEM.
+ *          unknown, or schema 1 and read_only (the files are left
+ *          untouched; why says to run the node or `vaultctl migrate`);
+ *          BH_ECORRUPT (a record that does not decode; why names its
+ *          table); an errno; BH_EIO; BH_ENOMEM.
  * Out: out  a handle, caller closes with bh_vault_close; NULL on error.
  *      why  optional; a human explanation of a failure (always set). */
 BH_WARN_UNUSED_RESULT int bh_vault_open(bh_vault **out, const char *data_dir, const char *name,

@@ -7,6 +7,7 @@
 #include "bh_amount.h"
 #include "bh_hex.h"
 #include "vault_internal.h"
+#include "vault_records.h"
 
 /* Run a visitor over one table inside one read snapshot. */
 typedef int (*row_fn)(void *ctx, const MDB_val *k, const MDB_val *d);
@@ -15,7 +16,7 @@ static int scan(bh_vault *v, MDB_txn *txn, MDB_dbi dbi, const MDB_val *from, row
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, dbi, &cur);
-    if (rc) return vault_mdb_status(rc);
+    if (rc) return bh_store_status(rc);
     (void)v;
     MDB_val k, d;
     int op = MDB_FIRST;
@@ -30,7 +31,7 @@ static int scan(bh_vault *v, MDB_txn *txn, MDB_dbi dbi, const MDB_val *from, row
     }
     mdb_cursor_close(cur);
     if (out) return out;
-    return rc == MDB_NOTFOUND ? BH_OK : vault_mdb_status(rc);
+    return rc == MDB_NOTFOUND ? BH_OK : bh_store_status(rc);
 }
 
 static int with_read(bh_vault *v, MDB_dbi dbi, const MDB_val *from, row_fn fn, void *ctx)
@@ -39,25 +40,39 @@ static int with_read(bh_vault *v, MDB_dbi dbi, const MDB_val *from, row_fn fn, v
     int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
     if (rc) return rc;
     rc = scan(v, txn, dbi, from, fn, ctx);
-    mdb_txn_abort(txn);
+    vault_txn_abort(v, txn);
     return rc;
 }
 
-static int get_one(bh_vault *v, MDB_dbi dbi, const void *key, size_t klen, void *out, size_t len)
+/* Decode the record of one key in a snapshot of its own. */
+typedef int (*dec_fn)(void *out, const MDB_val *d);
+
+static int get_one(bh_vault *v, MDB_dbi dbi, const char *table, const void *key, size_t klen,
+                   dec_fn dec, void *out)
 {
     MDB_txn *txn;
     int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
     if (rc) return rc;
     MDB_val k = {klen, (void *)key}, d;
-    rc = mdb_get(txn, dbi, &k, &d);
-    if (rc == 0) {
-        if (d.mv_size == len)
-            memcpy(out, d.mv_data, len);
-        else
-            rc = MDB_CORRUPTED;
-    }
-    mdb_txn_abort(txn);
-    return vault_mdb_status(rc);
+    rc = bh_store_status(mdb_get(txn, dbi, &k, &d));
+    if (!rc && dec && dec(out, &d)) rc = vault_corrupt(v, table, &k);
+    vault_txn_abort(v, txn);
+    return rc;
+}
+
+static int dec_asset(void *out, const MDB_val *d)
+{
+    return vrec_asset_get(out, d->mv_data, d->mv_size);
+}
+
+static int dec_lane(void *out, const MDB_val *d)
+{
+    return vrec_lane_get(out, d->mv_data, d->mv_size);
+}
+
+static int dec_pending(void *out, const MDB_val *d)
+{
+    return vrec_pending_get(out, d->mv_data, d->mv_size);
 }
 
 int bh_vault_info_get(bh_vault *v, bh_vault_info *out)
@@ -68,39 +83,31 @@ int bh_vault_info_get(bh_vault *v, bh_vault_info *out)
     MDB_txn *txn;
     int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
     if (rc) return rc;
-    const char *keys[] = {"schema", "created", "seq", "rejects"};
-    MDB_val k, d;
     vault_seq seq;
     memset(&seq, 0, sizeof seq);
-    for (int i = 0; i < 4 && !rc; i++) {
-        k.mv_size = strlen(keys[i]);
-        k.mv_data = (void *)keys[i];
+    const char *keys[] = {"created", "seq", "rejects"};
+    for (int i = 0; i < 3 && !rc; i++) {
+        MDB_val k = {strlen(keys[i]), (void *)keys[i]}, d;
         int mrc = mdb_get(txn, v->db_meta, &k, &d);
         if (mrc == MDB_NOTFOUND) continue;
         if (mrc) {
-            rc = vault_mdb_status(mrc);
+            rc = bh_store_status(mrc);
             break;
         }
-        if (i == 0 && d.mv_size == 4)
-            memcpy(&out->schema, d.mv_data, 4);
-        else if (i == 1 && d.mv_size == 8)
-            memcpy(&out->created, d.mv_data, 8);
-        else if (i == 2 && d.mv_size == sizeof seq)
-            memcpy(&seq, d.mv_data, sizeof seq);
-        else if (i == 3)
-            memcpy(out->rejects, d.mv_data,
-                   d.mv_size < sizeof out->rejects ? d.mv_size : sizeof out->rejects);
-        else
-            rc = BH_ECORRUPT;
+        int bad = i == 0   ? vrec_u64_get(&out->created, d.mv_data, d.mv_size)
+                  : i == 1 ? vrec_seq_get(&seq, d.mv_data, d.mv_size)
+                           : vrec_rejects_get(out->rejects, d.mv_data, d.mv_size);
+        if (bad) rc = vault_corrupt(v, "meta", &k);
     }
+    if (!rc) rc = bh_store_schema_get(txn, v->db_meta, BH_STORE_KIND_VAULT, &out->schema, NULL);
     MDB_stat st;
-    if (!rc && !(rc = vault_mdb_status(mdb_stat(txn, v->db_outbox, &st))))
+    if (!rc && !(rc = bh_store_status(mdb_stat(txn, v->db_outbox, &st))))
         out->outbox_depth = st.ms_entries;
-    if (!rc && !(rc = vault_mdb_status(mdb_stat(txn, v->db_pending, &st))))
+    if (!rc && !(rc = bh_store_status(mdb_stat(txn, v->db_pending, &st))))
         out->pending_count = st.ms_entries;
-    if (!rc && v->has_parked && !(rc = vault_mdb_status(mdb_stat(txn, v->db_parked, &st))))
+    if (!rc && v->has_parked && !(rc = bh_store_status(mdb_stat(txn, v->db_parked, &st))))
         out->parked_count = st.ms_entries;
-    mdb_txn_abort(txn);
+    vault_txn_abort(v, txn);
     memcpy(out->name, v->name, sizeof out->name);
     out->chain_id = v->chain_id;
     out->next_journal = seq.next_journal;
@@ -115,7 +122,7 @@ int bh_vault_asset_get(bh_vault *v, bh_vault_asset *out, const bh_bytes32 *token
     if (!out) return BH_EINVAL;
     memset(out, 0, sizeof *out);
     if (!v || !token) return BH_EINVAL;
-    return get_one(v, v->db_assets, token->data, 32, out, sizeof *out);
+    return get_one(v, v->db_assets, "assets", token->data, 32, dec_asset, out);
 }
 
 int bh_vault_lane_get(bh_vault *v, bh_vault_lane *out, const bh_bytes32 *token, uint16_t chain)
@@ -126,7 +133,7 @@ int bh_vault_lane_get(bh_vault *v, bh_vault_lane *out, const bh_bytes32 *token, 
     unsigned char kb[34];
     memcpy(kb, token->data, 32);
     bh_be_put_u16(kb + 32, chain);
-    return get_one(v, v->db_lanes, kb, 34, out, sizeof *out);
+    return get_one(v, v->db_lanes, "lanes", kb, 34, dec_lane, out);
 }
 
 int bh_vault_min_amount_get(bh_vault *v, bh_u128 *out, const bh_bytes32 *token)
@@ -138,21 +145,19 @@ int bh_vault_min_amount_get(bh_vault *v, bh_u128 *out, const bh_bytes32 *token)
     int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
     if (rc) return rc;
     MDB_val k = {32, (void *)token->data}, d;
-    rc = vault_mdb_status(mdb_get(txn, v->db_assets, &k, &d));
+    rc = bh_store_status(mdb_get(txn, v->db_assets, &k, &d));
     if (!rc) {
         char mk[VAULT_MIN_KEY_LEN + 1];
         vault_min_key(mk, token);
         k.mv_size = VAULT_MIN_KEY_LEN;
         k.mv_data = mk;
         int mrc = mdb_get(txn, v->db_meta, &k, &d);
-        if (mrc == 0 && d.mv_size == sizeof *out)
-            memcpy(out, d.mv_data, sizeof *out);
-        else if (mrc == 0)
-            rc = BH_ECORRUPT;
+        if (mrc == 0 && vrec_u128_get(out, d.mv_data, d.mv_size))
+            rc = vault_corrupt(v, "meta", &k);
         else if (mrc != MDB_NOTFOUND)
-            rc = vault_mdb_status(mrc);
+            rc = bh_store_status(mrc);
     }
-    mdb_txn_abort(txn);
+    vault_txn_abort(v, txn);
     return rc;
 }
 
@@ -160,8 +165,7 @@ static int pending_decode(bh_vault_pending *p, const MDB_val *k, const MDB_val *
 {
     vault_pending_rec r;
     memset(p, 0, sizeof *p);
-    if (k->mv_size != 8 || d->mv_size != sizeof r) return BH_ECORRUPT;
-    memcpy(&r, d->mv_data, sizeof r);
+    if (k->mv_size != 8 || vrec_pending_get(&r, d->mv_data, d->mv_size)) return BH_ECORRUPT;
     p->id = bh_be_get_u64(k->mv_data);
     p->created = r.created;
     p->release_at = r.release_at;
@@ -179,16 +183,22 @@ int bh_vault_pending_get(bh_vault *v, bh_vault_pending *out, uint64_t id)
     unsigned char kb[8];
     bh_be_put_u64(kb, id);
     vault_pending_rec r;
-    int rc = get_one(v, v->db_pending, kb, 8, &r, sizeof r);
+    int rc = get_one(v, v->db_pending, "pending", kb, 8, dec_pending, &r);
     if (rc) return rc;
-    MDB_val k = {8, kb}, d = {sizeof r, &r};
-    return pending_decode(out, &k, &d);
+    out->id = id;
+    out->created = r.created;
+    out->release_at = r.release_at;
+    out->cause = r.cause;
+    out->applied = r.applied & VAULT_P_APPLIED;
+    out->msg = r.msg;
+    return BH_OK;
 }
 
 typedef struct {
     void *cb;
     void *ctx;
     const bh_bytes32 *token;
+    bh_vault *v;
 } visit;
 
 static int asset_row(void *c, const MDB_val *k, const MDB_val *d)
@@ -196,8 +206,8 @@ static int asset_row(void *c, const MDB_val *k, const MDB_val *d)
     visit *vi = c;
     bh_vault_asset a;
     bh_bytes32 t;
-    if (k->mv_size != 32 || d->mv_size != sizeof a) return BH_ECORRUPT;
-    memcpy(&a, d->mv_data, sizeof a);
+    if (k->mv_size != 32 || vrec_asset_get(&a, d->mv_data, d->mv_size))
+        return vault_corrupt(vi->v, "assets", k);
     memcpy(t.data, k->mv_data, 32);
     return ((bh_vault_asset_cb)vi->cb)(vi->ctx, &t, &a);
 }
@@ -205,7 +215,7 @@ static int asset_row(void *c, const MDB_val *k, const MDB_val *d)
 int bh_vault_each_asset(bh_vault *v, bh_vault_asset_cb cb, void *ctx)
 {
     if (!v || !cb) return BH_EINVAL;
-    visit vi = {(void *)cb, ctx, NULL};
+    visit vi = {(void *)cb, ctx, NULL, v};
     return with_read(v, v->db_assets, NULL, asset_row, &vi);
 }
 
@@ -214,9 +224,9 @@ static int lane_row(void *c, const MDB_val *k, const MDB_val *d)
     visit *vi = c;
     bh_vault_lane l;
     bh_bytes32 t;
-    if (k->mv_size != 34 || d->mv_size != sizeof l) return BH_ECORRUPT;
+    if (k->mv_size != 34) return vault_corrupt(vi->v, "lanes", k);
     if (vi->token && memcmp(k->mv_data, vi->token->data, 32) != 0) return 0;
-    memcpy(&l, d->mv_data, sizeof l);
+    if (vrec_lane_get(&l, d->mv_data, d->mv_size)) return vault_corrupt(vi->v, "lanes", k);
     memcpy(t.data, k->mv_data, 32);
     const unsigned char *kb = k->mv_data;
     return ((bh_vault_lane_cb)vi->cb)(vi->ctx, &t, bh_be_get_u16(kb + 32), &l);
@@ -225,7 +235,7 @@ static int lane_row(void *c, const MDB_val *k, const MDB_val *d)
 int bh_vault_each_lane(bh_vault *v, const bh_bytes32 *token, bh_vault_lane_cb cb, void *ctx)
 {
     if (!v || !cb) return BH_EINVAL;
-    visit vi = {(void *)cb, ctx, token};
+    visit vi = {(void *)cb, ctx, token, v};
     return with_read(v, v->db_lanes, NULL, lane_row, &vi);
 }
 
@@ -233,14 +243,14 @@ static int pending_row(void *c, const MDB_val *k, const MDB_val *d)
 {
     visit *vi = c;
     bh_vault_pending p;
-    if (pending_decode(&p, k, d)) return BH_ECORRUPT;
+    if (pending_decode(&p, k, d)) return vault_corrupt(vi->v, "pending", k);
     return ((bh_vault_pending_cb)vi->cb)(vi->ctx, &p);
 }
 
 int bh_vault_each_pending(bh_vault *v, bh_vault_pending_cb cb, void *ctx)
 {
     if (!v || !cb) return BH_EINVAL;
-    visit vi = {(void *)cb, ctx, NULL};
+    visit vi = {(void *)cb, ctx, NULL, v};
     return with_read(v, v->db_pending, NULL, pending_row, &vi);
 }
 
@@ -248,14 +258,15 @@ static int journal_row(void *c, const MDB_val *k, const MDB_val *d)
 {
     visit *vi = c;
     bh_vault_journal_entry e;
-    if (k->mv_size != 8 || vault_jrec_decode(&e, bh_be_get_u64(k->mv_data), d)) return BH_ECORRUPT;
+    if (k->mv_size != 8 || vault_jrec_decode(&e, bh_be_get_u64(k->mv_data), d))
+        return vault_corrupt(vi->v, "journal", k);
     return ((bh_vault_journal_cb)vi->cb)(vi->ctx, &e);
 }
 
 int bh_vault_each_journal(bh_vault *v, uint64_t since, bh_vault_journal_cb cb, void *ctx)
 {
     if (!v || !cb) return BH_EINVAL;
-    visit vi = {(void *)cb, ctx, NULL};
+    visit vi = {(void *)cb, ctx, NULL, v};
     unsigned char kb[8];
     bh_be_put_u64(kb, since);
     MDB_val from = {8, kb};
@@ -266,17 +277,15 @@ static int quarantine_row(void *c, const MDB_val *k, const MDB_val *d)
 {
     visit *vi = c;
     bh_vault_quarantine q;
-    if (k->mv_size != 2 || d->mv_size != sizeof q) return BH_ECORRUPT;
-    memcpy(&q, d->mv_data, sizeof q);
-    q.actor[BH_VAULT_ACTOR_MAX] = 0;
-    q.reason[BH_VAULT_REASON_MAX] = 0;
+    if (k->mv_size != 2 || vrec_quarantine_get(&q, d->mv_data, d->mv_size))
+        return vault_corrupt(vi->v, "quarantine", k);
     return ((bh_vault_quarantine_cb)vi->cb)(vi->ctx, &q);
 }
 
 int bh_vault_each_quarantine(bh_vault *v, bh_vault_quarantine_cb cb, void *ctx)
 {
     if (!v || !cb) return BH_EINVAL;
-    visit vi = {(void *)cb, ctx, NULL};
+    visit vi = {(void *)cb, ctx, NULL, v};
     return with_read(v, v->db_quarantine, NULL, quarantine_row, &vi);
 }
 
@@ -285,9 +294,8 @@ static int parked_row(void *c, const MDB_val *k, const MDB_val *d)
     visit *vi = c;
     vault_parked_rec r;
     bh_vault_parked p;
-    if (k->mv_size != 8 || d->mv_size != sizeof r) return BH_ECORRUPT;
-    memcpy(&r, d->mv_data, sizeof r);
-    if (r.error_len > sizeof r.error) return BH_ECORRUPT;
+    if (k->mv_size != 8 || vrec_parked_get(&r, d->mv_data, d->mv_size))
+        return vault_corrupt(vi->v, "parked", k);
     memset(&p, 0, sizeof p);
     p.id = bh_be_get_u64(k->mv_data);
     p.parked_at = r.parked_at;
@@ -301,7 +309,7 @@ int bh_vault_each_parked(bh_vault *v, bh_vault_parked_cb cb, void *ctx)
 {
     if (!v || !cb) return BH_EINVAL;
     if (!v->has_parked) return BH_OK; /* read-only, and no build with parking wrote here */
-    visit vi = {(void *)cb, ctx, NULL};
+    visit vi = {(void *)cb, ctx, NULL, v};
     return with_read(v, v->db_parked, NULL, parked_row, &vi);
 }
 
@@ -309,14 +317,15 @@ typedef struct {
     bh_vault_chain_cb cb;
     void *ctx;
     uint64_t now;
+    bh_vault *v;
 } chain_visit;
 
 static int chain_row(void *c, const MDB_val *k, const MDB_val *d)
 {
     chain_visit *cv = c;
     vault_chain_rec r;
-    if (k->mv_size != 2 || d->mv_size != sizeof r) return BH_ECORRUPT;
-    memcpy(&r, d->mv_data, sizeof r);
+    if (k->mv_size != 2 || vrec_chain_get(&r, d->mv_data, d->mv_size))
+        return vault_corrupt(cv->v, "chains", k);
     const unsigned char *kb = k->mv_data;
     uint64_t h = cv->now / 3600;
     uint32_t n = 0;
@@ -328,7 +337,7 @@ static int chain_row(void *c, const MDB_val *k, const MDB_val *d)
 int bh_vault_each_chain(bh_vault *v, uint64_t now, bh_vault_chain_cb cb, void *ctx)
 {
     if (!v || !cb) return BH_EINVAL;
-    chain_visit cv = {cb, ctx, now};
+    chain_visit cv = {cb, ctx, now, v};
     return with_read(v, v->db_chains, NULL, chain_row, &cv);
 }
 
@@ -337,8 +346,7 @@ int bh_vault_is_quarantined(bh_vault *v, uint16_t chain)
     if (!v) return 0;
     unsigned char kb[2];
     bh_be_put_u16(kb, chain);
-    bh_vault_quarantine q;
-    return get_one(v, v->db_quarantine, kb, 2, &q, sizeof q) == BH_OK;
+    return get_one(v, v->db_quarantine, "quarantine", kb, 2, NULL, NULL) == BH_OK;
 }
 
 /* ---- audit ---- */
@@ -494,17 +502,17 @@ int bh_vault_audit(bh_vault *v, char *diff, size_t diff_cap)
     MDB_txn *txn;
     int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
     if (rc) return rc;
-    visit vj = {(void *)audit_entry, &c, NULL};
+    visit vj = {(void *)audit_entry, &c, NULL, v};
     rc = scan(v, txn, v->db_journal, NULL, journal_row, &vj);
     if (!rc) {
-        visit va = {(void *)audit_stored_asset, &c, NULL};
+        visit va = {(void *)audit_stored_asset, &c, NULL, v};
         rc = scan(v, txn, v->db_assets, NULL, asset_row, &va);
     }
     if (!rc) {
-        visit vl = {(void *)audit_stored_lane, &c, NULL};
+        visit vl = {(void *)audit_stored_lane, &c, NULL, v};
         rc = scan(v, txn, v->db_lanes, NULL, lane_row, &vl);
     }
-    mdb_txn_abort(txn);
+    vault_txn_abort(v, txn);
     for (size_t i = 0; !rc && i < c.na; i++) {
         char hx[65], d1[BH_U128_DEC_MAX];
         hex_token(hx, &c.as[i].token);
@@ -527,5 +535,7 @@ int bh_vault_audit(bh_vault *v, char *diff, size_t diff_cap)
     }
     free(c.as);
     if (c.bad) return BH_ECORRUPT;
+    if (rc == BH_ECORRUPT)
+        snprintf(diff, diff_cap, "%s", v->err); /* a record that does not decode */
     return rc;
 }

@@ -11,12 +11,11 @@
 #include "bh_amount.h"
 #include "bh_hex.h"
 #include "vault_internal.h"
+#include "vault_records.h"
 
 _Static_assert(sizeof(bh_vault_asset) % 16 == 0, "asset record layout");
 _Static_assert(sizeof(bh_vault_lane) % 16 == 0, "lane record layout");
 
-#define N_DBS 9     /* tables every vault has had from the start */
-#define N_OPT_DBS 2 /* tables added since: parked, outbox_to */
 #define PKEY_LEN 42 /* u16 emitter_chain | emitter[32] | u64 sequence */
 #define OKEY_LEN 10 /* outbox_to index: u16 to_chain | u64 outbox id */
 
@@ -36,36 +35,6 @@ const char *bh_vault_status_name(bh_vault_status s)
     return k_status_names[s];
 }
 
-int vault_mdb_status(int rc)
-{
-    switch (rc) {
-    case MDB_SUCCESS:
-        return BH_OK;
-    case MDB_NOTFOUND:
-        return BH_ENOTFOUND;
-    case MDB_KEYEXIST:
-        return BH_EEXIST;
-    case MDB_MAP_FULL:
-        return BH_EMAPFULL;
-    case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND:
-    case MDB_INVALID:
-    case MDB_VERSION_MISMATCH:
-    case MDB_INCOMPATIBLE:
-    case MDB_BAD_VALSIZE:
-        return BH_ECORRUPT;
-    case MDB_READERS_FULL:
-    case MDB_TXN_FULL:
-    case MDB_CURSOR_FULL:
-    case MDB_DBS_FULL:
-        return BH_EBUSY;
-    case ENOMEM:
-        return BH_ENOMEM;
-    default:
-        return rc > 0 ? BH_EIO : BH_EIO;
-    }
-}
-
 static void set_err(bh_vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_err(bh_vault *v, const char *fmt, ...)
 {
@@ -73,6 +42,25 @@ static void set_err(bh_vault *v, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(v->err, sizeof v->err, fmt, ap);
     va_end(ap);
+}
+
+void vault_set_err(bh_vault *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->err, sizeof v->err, fmt, ap);
+    va_end(ap);
+}
+
+int vault_corrupt(bh_vault *v, const char *table, const MDB_val *key)
+{
+    char kh[2 * 40 + 1] = "";
+    if (key && key->mv_size) bh_hex_encode(kh, key->mv_data, key->mv_size < 40 ? key->mv_size : 40);
+    set_err(v,
+            "vault %s: a record of table %s (key %s) does not decode as schema %u: damaged, "
+            "or written by another build",
+            v->name[0] ? v->name : v->path, table, kh, BH_VAULT_SCHEMA);
+    return BH_ECORRUPT;
 }
 
 const char *bh_vault_errmsg(const bh_vault *v)
@@ -104,19 +92,19 @@ int bh_vault_name_is_valid(const char *name)
 
 int vault_txn_begin(bh_vault *v, unsigned flags, MDB_txn **txn)
 {
-    int rc = mdb_txn_begin(v->env, NULL, flags, txn);
-    if (rc == MDB_MAP_RESIZED) {
-        /* another process grew the map: adopt its size and retry */
-        rc = mdb_env_set_mapsize(v->env, 0);
-        if (rc == 0) {
-            MDB_envinfo info;
-            mdb_env_info(v->env, &info);
-            v->map_size = info.me_mapsize;
-            rc = mdb_txn_begin(v->env, NULL, flags, txn);
-        }
-    }
-    if (rc) set_err(v, "lmdb: cannot begin a transaction: %s", mdb_strerror(rc));
-    return vault_mdb_status(rc);
+    int rc = bh_store_begin(v->st, flags, txn);
+    if (rc) set_err(v, "vault %s: %s", v->name, bh_store_errmsg(v->st));
+    return rc;
+}
+
+int vault_txn_commit(bh_vault *v, MDB_txn *txn)
+{
+    return bh_store_commit(v->st, txn);
+}
+
+void vault_txn_abort(bh_vault *v, MDB_txn *txn)
+{
+    bh_store_abort(v->st, txn);
 }
 
 /* ---- open / create ---- */
@@ -127,112 +115,149 @@ static int vault_dir(char *out, size_t cap, const char *data_dir, const char *na
     return (n < 0 || (size_t)n >= cap) ? BH_EINVAL : BH_OK;
 }
 
-static const char *const k_db_names[N_DBS] = {
-    "meta", "assets", "lanes", "processed", "pending", "outbox", "journal", "quarantine", "chains"};
+/* The first N_DBS tables every vault has had; parked and outbox_to came
+ * later and exist in every schema 2 vault. */
+#define N_DBS 9
+const char *const vault_db_names[VAULT_N_DBS] = {"meta",    "assets", "lanes",    "processed",
+                                                 "pending", "outbox", "journal",  "quarantine",
+                                                 "chains",  "parked", "outbox_to"};
 
-static const char *const k_opt_names[N_OPT_DBS] = {"parked", "outbox_to"};
-
-static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *key, void *out, size_t len);
-static int outbox_index_sync(bh_vault *v, MDB_txn *txn);
-
-static MDB_dbi *db_slot(bh_vault *v, int i)
+MDB_dbi *vault_db_slot(bh_vault *v, int i)
 {
-    MDB_dbi *slots[N_DBS] = {&v->db_meta,      &v->db_assets,     &v->db_lanes,
-                             &v->db_processed, &v->db_pending,    &v->db_outbox,
-                             &v->db_journal,   &v->db_quarantine, &v->db_chains};
+    MDB_dbi *slots[VAULT_N_DBS] = {&v->db_meta,      &v->db_assets,     &v->db_lanes,
+                                   &v->db_processed, &v->db_pending,    &v->db_outbox,
+                                   &v->db_journal,   &v->db_quarantine, &v->db_chains,
+                                   &v->db_parked,    &v->db_outbox_to};
     return slots[i];
 }
 
-static int env_open(bh_vault *v, const char *dir, int create)
+static int outbox_index_sync(bh_vault *v, MDB_txn *txn);
+
+/* Open every table in txn (made when create). A read-only handle of a vault
+ * without the newer tables reads them as empty (has_* 0). */
+static int open_tables(bh_vault *v, MDB_txn *txn, int create)
 {
-    int rc = mdb_env_create(&v->env);
-    if (rc) return vault_mdb_status(rc);
-    if ((rc = mdb_env_set_maxdbs(v->env, N_DBS + N_OPT_DBS + 2)) != 0 ||
-        (rc = mdb_env_set_mapsize(v->env, v->map_size)) != 0) {
-        set_err(v, "lmdb: %s", mdb_strerror(rc));
-        return vault_mdb_status(rc);
-    }
-    unsigned flags = MDB_NOTLS;
-    if (v->read_only) flags |= MDB_RDONLY;
-    if (v->no_sync) flags |= MDB_NOSYNC;
-    rc = mdb_env_open(v->env, dir, flags, 0600);
-    if (rc) {
-        set_err(v, "cannot open vault at %s: %s", dir, mdb_strerror(rc));
-        return rc == ENOENT ? BH_ENOTFOUND : rc == EACCES ? BH_EPERM : vault_mdb_status(rc);
-    }
-    /* free reader slots left by processes that died (kill -9) */
-    int dead = 0;
-    mdb_reader_check(v->env, &dead);
-    MDB_envinfo info;
-    mdb_env_info(v->env, &info);
-    if (info.me_mapsize > v->map_size) v->map_size = info.me_mapsize;
-    MDB_txn *txn;
-    rc = vault_txn_begin(v, v->read_only ? MDB_RDONLY : 0, &txn);
-    if (rc) return rc;
-    for (int i = 0; i < N_DBS; i++) {
-        int mrc = mdb_dbi_open(txn, k_db_names[i], create ? MDB_CREATE : 0, db_slot(v, i));
-        if (mrc) {
-            mdb_txn_abort(txn);
-            if (mrc == MDB_NOTFOUND) {
-                set_err(v, "%s is not a bulkhead vault (no '%s' table)", dir, k_db_names[i]);
-                return BH_ENOTFOUND;
-            }
-            set_err(v, "cannot open table %s in %s: %s", k_db_names[i], dir, mdb_strerror(mrc));
-            return vault_mdb_status(mrc);
+    int *has[VAULT_N_DBS] = {[9] = &v->has_parked, [10] = &v->has_outbox_to};
+    for (int i = 0; i < VAULT_N_DBS; i++) {
+        int opt = i >= N_DBS;
+        unsigned fl = create || (opt && !v->read_only) ? MDB_CREATE : 0;
+        int mrc = mdb_dbi_open(txn, vault_db_names[i], fl, vault_db_slot(v, i));
+        if (mrc == MDB_NOTFOUND && opt) continue;
+        if (mrc == MDB_NOTFOUND) {
+            set_err(v, "%s is not a bulkhead vault (no '%s' table)", v->path, vault_db_names[i]);
+            return BH_ENOTFOUND;
         }
-    }
-    /* a vault from before these tables: made now, or read as empty */
-    MDB_dbi *opt[N_OPT_DBS] = {&v->db_parked, &v->db_outbox_to};
-    int *has[N_OPT_DBS] = {&v->has_parked, &v->has_outbox_to};
-    for (int i = 0; i < N_OPT_DBS; i++) {
-        int mrc = mdb_dbi_open(txn, k_opt_names[i], v->read_only ? 0 : MDB_CREATE, opt[i]);
-        if (mrc == MDB_NOTFOUND && v->read_only) continue;
         if (mrc) {
-            mdb_txn_abort(txn);
-            set_err(v, "cannot open table %s in %s: %s", k_opt_names[i], dir, mdb_strerror(mrc));
-            return vault_mdb_status(mrc);
+            set_err(v, "cannot open table %s in %s: %s", vault_db_names[i], v->path,
+                    mdb_strerror(mrc));
+            return bh_store_status(mrc);
         }
-        *has[i] = 1;
+        if (has[i]) *has[i] = 1;
     }
-    if (!v->read_only && !create && (rc = outbox_index_sync(v, txn)) != 0) {
-        mdb_txn_abort(txn);
-        set_err(v, "cannot index the outbox of %s: %s", dir, bh_strerror(rc));
-        return rc;
-    }
-    rc = mdb_txn_commit(txn);
-    return vault_mdb_status(rc);
+    return BH_OK;
 }
 
-static int meta_get(MDB_txn *txn, MDB_dbi dbi, const char *key, void *out, size_t len)
+static int env_open(bh_vault *v)
 {
-    MDB_val k = {strlen(key), (void *)key}, d;
-    int rc = mdb_get(txn, dbi, &k, &d);
-    if (rc) return vault_mdb_status(rc);
-    if (d.mv_size != len) return BH_ECORRUPT;
-    memcpy(out, d.mv_data, len);
-    return BH_OK;
+    char why[512];
+    int rc = bh_store_open(&v->st, v->path, &v->sopts, why, sizeof why);
+    if (rc) set_err(v, "cannot open vault at %s: %s", v->path, why);
+    return rc;
+}
+
+/* ---- meta records ---- */
+
+static int meta_raw(MDB_txn *txn, MDB_dbi dbi, const char *key, MDB_val *d)
+{
+    MDB_val k = {strlen(key), (void *)key};
+    return bh_store_status(mdb_get(txn, dbi, &k, d));
 }
 
 static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *key, const void *val, size_t len)
 {
     MDB_val k = {strlen(key), (void *)key}, d = {len, (void *)val};
-    return vault_mdb_status(mdb_put(txn, dbi, &k, &d, 0));
+    return bh_store_status(mdb_put(txn, dbi, &k, &d, 0));
+}
+
+static int meta_u64_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *x)
+{
+    MDB_val d;
+    *x = 0;
+    int rc = meta_raw(txn, dbi, key, &d);
+    return rc ? rc : vrec_u64_get(x, d.mv_data, d.mv_size);
+}
+
+static int meta_u64_put(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t x)
+{
+    unsigned char b[8];
+    bh_be_put_u64(b, x);
+    return meta_put(txn, dbi, key, b, sizeof b);
+}
+
+static int meta_u128_get(MDB_txn *txn, MDB_dbi dbi, const char *key, bh_u128 *x)
+{
+    MDB_val d;
+    *x = 0;
+    int rc = meta_raw(txn, dbi, key, &d);
+    return rc ? rc : vrec_u128_get(x, d.mv_data, d.mv_size);
+}
+
+int vault_seq_get(MDB_txn *txn, MDB_dbi dbi, vault_seq *s)
+{
+    MDB_val d;
+    memset(s, 0, sizeof *s);
+    int rc = meta_raw(txn, dbi, "seq", &d);
+    return rc ? rc : vrec_seq_get(s, d.mv_data, d.mv_size);
+}
+
+static int seq_put(MDB_txn *txn, MDB_dbi dbi, const vault_seq *s)
+{
+    unsigned char b[VREC_SEQ_LEN];
+    vrec_seq_put(b, s);
+    return meta_put(txn, dbi, "seq", b, sizeof b);
 }
 
 static bh_vault *vault_alloc(const bh_vault_opts *opts)
 {
     bh_vault *v = calloc(1, sizeof *v);
     if (!v) return NULL;
-    v->map_size = opts && opts->map_size ? opts->map_size : VAULT_DEFAULT_MAP;
-    v->map_max = opts && opts->map_max ? opts->map_max : VAULT_DEFAULT_MAP_MAX;
-    if (v->map_max < v->map_size) v->map_max = v->map_size;
     v->read_only = opts ? opts->read_only : 0;
-    v->no_sync = opts ? opts->no_sync : 0;
+    v->sopts = (bh_store_opts){.map_size = opts ? opts->map_size : 0,
+                               .map_max = opts ? opts->map_max : 0,
+                               .max_dbs = VAULT_N_DBS + 2,
+                               .read_only = v->read_only,
+                               .no_sync = opts ? opts->no_sync : 0};
     return v;
 }
 
-static int journal_put(bh_vault *v, MDB_txn *txn, vault_jrec *j, const char *actor,
-                       const char *reason, uint64_t *id_out);
+typedef struct {
+    const char *name, *actor, *reason;
+    uint16_t chain_id;
+    uint64_t now;
+} init_ctx;
+
+static int init_fn(void *vctx, MDB_txn *txn)
+{
+    bh_vault *v = ((void **)vctx)[0];
+    const init_ctx *c = ((void **)vctx)[1];
+    int rc = open_tables(v, txn, 1);
+    if (rc) return rc;
+    unsigned char id[2], created[8];
+    bh_be_put_u16(id, c->chain_id);
+    bh_be_put_u64(created, c->now);
+    v->seq = (vault_seq){.next_journal = 1, .next_pending = 1, .next_outbox = 1};
+    rc = bh_store_schema_put(txn, v->db_meta, BH_STORE_KIND_VAULT, BH_VAULT_SCHEMA);
+    if (!rc) rc = meta_put(txn, v->db_meta, "chain_id", id, sizeof id);
+    if (!rc) rc = meta_put(txn, v->db_meta, "name", c->name, strlen(c->name));
+    if (!rc) rc = meta_put(txn, v->db_meta, "created", created, sizeof created);
+    vault_jrec j = {.time = c->now, .kind = BH_VJ_INIT, .chain = c->chain_id};
+    uint64_t jid;
+    if (!rc)
+        rc = vault_journal_put(v, txn, &j, c->actor, c->reason ? c->reason : "vault created", &jid);
+    if (!rc) rc = seq_put(txn, v->db_meta, &v->seq);
+    if (!rc) rc = meta_u64_put(txn, v->db_meta, "oix", v->seq.next_outbox);
+    return rc;
+}
 
 int bh_vault_init_dir(const char *data_dir, const char *name, uint16_t chain_id, uint64_t now,
                       const char *actor, const char *reason)
@@ -243,33 +268,17 @@ int bh_vault_init_dir(const char *data_dir, const char *name, uint16_t chain_id,
     if (snprintf(sub, sizeof sub, "%s/vaults", data_dir) >= (int)sizeof sub) return BH_EINVAL;
     struct stat st;
     if (stat(data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) return BH_ENOTFOUND;
-    if (mkdir(sub, 0700) != 0 && errno != EEXIST) return BH_EIO;
-    if (mkdir(dir, 0700) != 0) return errno == EEXIST ? BH_EEXIST : BH_EIO;
+    if (mkdir(sub, 0700) != 0 && errno != EEXIST) return errno;
+    if (mkdir(dir, 0700) != 0) return errno == EEXIST ? BH_EEXIST : errno;
 
     bh_vault *v = vault_alloc(NULL);
     if (!v) return BH_ENOMEM;
-    int rc = env_open(v, dir, 1);
-    MDB_txn *txn = NULL;
-    if (!rc) rc = vault_txn_begin(v, 0, &txn);
-    if (!rc) {
-        uint32_t schema = BH_VAULT_SCHEMA;
-        char nm[BH_VAULT_NAME_MAX + 1] = {0};
-        memcpy(nm, name, strlen(name));
-        v->seq = (vault_seq){.next_journal = 1, .next_pending = 1, .next_outbox = 1};
-        rc = meta_put(txn, v->db_meta, "schema", &schema, sizeof schema);
-        if (!rc) rc = meta_put(txn, v->db_meta, "chain_id", &chain_id, sizeof chain_id);
-        if (!rc) rc = meta_put(txn, v->db_meta, "name", nm, sizeof nm);
-        if (!rc) rc = meta_put(txn, v->db_meta, "created", &now, sizeof now);
-        vault_jrec j = {.time = now, .kind = BH_VJ_INIT, .chain = chain_id};
-        uint64_t id;
-        if (!rc) rc = journal_put(v, txn, &j, actor, reason ? reason : "vault created", &id);
-        if (!rc) rc = meta_put(txn, v->db_meta, "seq", &v->seq, sizeof v->seq);
-        if (!rc) rc = meta_put(txn, v->db_meta, "oix", &v->seq.next_outbox, 8);
-        if (!rc)
-            rc = vault_mdb_status(mdb_txn_commit(txn));
-        else
-            mdb_txn_abort(txn);
-    }
+    snprintf(v->path, sizeof v->path, "%s", dir);
+    snprintf(v->name, sizeof v->name, "%s", name);
+    int rc = env_open(v);
+    init_ctx c = {name, actor, reason, chain_id, now};
+    void *ctx[2] = {v, &c};
+    if (!rc) rc = bh_store_write(v->st, init_fn, ctx);
     bh_vault_close(v);
     if (rc) {
         /* leave no half-made vault behind */
@@ -281,6 +290,65 @@ int bh_vault_init_dir(const char *data_dir, const char *name, uint16_t chain_id,
         rmdir(dir);
     }
     return rc;
+}
+
+/* Tables open, the index current: the last step of a read-write open. */
+static int open_rw_fn(void *vctx, MDB_txn *txn)
+{
+    bh_vault *v = vctx;
+    int rc = open_tables(v, txn, 0);
+    if (!rc && (rc = outbox_index_sync(v, txn)) != 0)
+        set_err(v, "cannot index the outbox of %s: %s", v->path, bh_strerror(rc));
+    return rc;
+}
+
+/* Which schema the vault has; a schema 1 vault is migrated by a read-write
+ * open and refused by a read-only one. */
+static int check_schema(bh_vault *v, char *why, size_t why_cap)
+{
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) {
+        snprintf(why, why_cap, "%s", v->err);
+        return rc;
+    }
+    MDB_dbi meta;
+    uint32_t schema = 0;
+    int legacy = 0;
+    int mrc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (mrc == 0) rc = bh_store_schema_get(txn, meta, BH_STORE_KIND_VAULT, &schema, &legacy);
+    vault_txn_abort(v, txn);
+    if (mrc == MDB_NOTFOUND || (!mrc && rc == BH_ENOTFOUND)) {
+        snprintf(why, why_cap, "%s is not a bulkhead vault (no schema version)", v->path);
+        return BH_ENOTFOUND;
+    }
+    if (mrc || rc) {
+        snprintf(why, why_cap, "%s: unreadable schema version", v->path);
+        return BH_ESCHEMA;
+    }
+    if (legacy && schema == 1) {
+        if (v->read_only) {
+            snprintf(why, why_cap,
+                     "%s has vault schema 1 (records copied from C structs); this build reads "
+                     "schema %u: run the node once or `vaultctl migrate` to convert it "
+                     "(a read-only open changes nothing)",
+                     v->path, BH_VAULT_SCHEMA);
+            return BH_ESCHEMA;
+        }
+        rc = vault_migrate_v1(v);
+        if (rc)
+            snprintf(why, why_cap, "%s: migration to schema %u failed, nothing changed: %s",
+                     v->path, BH_VAULT_SCHEMA, v->err[0] ? v->err : bh_strerror(rc));
+        return rc;
+    }
+    if (legacy || schema != BH_VAULT_SCHEMA) {
+        snprintf(why, why_cap,
+                 "%s has vault schema %u but this build understands only schema %u; "
+                 "refusing to open it (the files are left untouched)",
+                 v->path, schema, BH_VAULT_SCHEMA);
+        return BH_ESCHEMA;
+    }
+    return BH_OK;
 }
 
 int bh_vault_open(bh_vault **out, const char *data_dir, const char *name, const bh_vault_opts *opts,
@@ -312,35 +380,26 @@ int bh_vault_open(bh_vault **out, const char *data_dir, const char *name, const 
         snprintf(why, why_cap, "no vault named '%s' in %s (no %s)", name, data_dir, f);
         rc = BH_ENOTFOUND;
     }
-    if (!rc) rc = env_open(v, v->path, 0);
-    if (rc && v->err[0]) snprintf(why, why_cap, "%s", v->err);
+    if (!rc && (rc = env_open(v)) != 0) snprintf(why, why_cap, "%s", v->err);
+    if (!rc) rc = check_schema(v, why, why_cap);
+    if (!rc && !v->read_only && (rc = bh_store_write(v->st, open_rw_fn, v)) != 0)
+        snprintf(why, why_cap, "%s", v->err[0] ? v->err : bh_store_errmsg(v->st));
     MDB_txn *txn = NULL;
     if (!rc) rc = vault_txn_begin(v, MDB_RDONLY, &txn);
     if (!rc) {
-        uint32_t schema = 0;
-        char nm[BH_VAULT_NAME_MAX + 1];
-        int r1 = meta_get(txn, v->db_meta, "schema", &schema, sizeof schema);
-        if (r1 == BH_ENOTFOUND) {
-            snprintf(why, why_cap, "%s is not a bulkhead vault (no schema version)", v->path);
-            rc = BH_ENOTFOUND;
-        } else if (r1) {
-            snprintf(why, why_cap, "%s: unreadable schema version", v->path);
-            rc = BH_ESCHEMA;
-        } else if (schema != BH_VAULT_SCHEMA) {
-            snprintf(why, why_cap,
-                     "%s has vault schema %u but this build understands only schema %u; "
-                     "refusing to open it (the files are left untouched)",
-                     v->path, schema, BH_VAULT_SCHEMA);
-            rc = BH_ESCHEMA;
-        } else if (meta_get(txn, v->db_meta, "chain_id", &v->chain_id, sizeof v->chain_id) ||
-                   meta_get(txn, v->db_meta, "name", nm, sizeof nm)) {
+        MDB_val d;
+        if (v->read_only && (rc = open_tables(v, txn, 0)) != 0) {
+            snprintf(why, why_cap, "%s", v->err);
+        } else if (meta_raw(txn, v->db_meta, "chain_id", &d) ||
+                   vrec_u16_get(&v->chain_id, d.mv_data, d.mv_size) ||
+                   meta_raw(txn, v->db_meta, "name", &d) ||
+                   vrec_name_get(v->name, d.mv_data, d.mv_size)) {
             snprintf(why, why_cap, "%s: vault metadata is damaged", v->path);
             rc = BH_ECORRUPT;
-        } else {
-            nm[BH_VAULT_NAME_MAX] = 0;
-            memcpy(v->name, nm, sizeof v->name);
         }
-        mdb_txn_abort(txn);
+        /* committed, not aborted: table handles opened here stay valid */
+        int crc = vault_txn_commit(v, txn);
+        if (!rc) rc = crc;
     }
     if (rc) {
         bh_vault_close(v);
@@ -353,7 +412,7 @@ int bh_vault_open(bh_vault **out, const char *data_dir, const char *name, const 
 void bh_vault_close(bh_vault *v)
 {
     if (!v) return;
-    if (v->env) mdb_env_close(v->env);
+    bh_store_close(v->st);
     for (size_t i = 0; i < v->madeca; i++)
         free(v->ca[i]);
     for (size_t i = 0; i < v->madecl; i++)
@@ -368,56 +427,31 @@ void bh_vault_close(bh_vault *v)
 
 /* ---- journal ---- */
 
-static int journal_put(bh_vault *v, MDB_txn *txn, vault_jrec *j, const char *actor,
-                       const char *reason, uint64_t *id_out)
+int vault_journal_put(bh_vault *v, MDB_txn *txn, vault_jrec *j, const char *actor,
+                      const char *reason, uint64_t *id_out)
 {
-    unsigned char buf[sizeof(vault_jrec) + BH_VAULT_ACTOR_MAX + BH_VAULT_REASON_MAX];
+    unsigned char buf[VREC_JOURNAL_MAX];
     size_t al = actor ? strlen(actor) : 0, rl = reason ? strlen(reason) : 0;
     if (al > BH_VAULT_ACTOR_MAX) al = BH_VAULT_ACTOR_MAX;
     if (rl > BH_VAULT_REASON_MAX) rl = BH_VAULT_REASON_MAX;
     j->actor_len = (uint8_t)al;
     j->reason_len = (uint8_t)rl;
-    memcpy(buf, j, sizeof *j);
-    if (al) memcpy(buf + sizeof *j, actor, al);
-    if (rl) memcpy(buf + sizeof *j + al, reason, rl);
+    size_t len = vrec_journal_put(buf, j, actor, reason);
     unsigned char kb[8];
     uint64_t id = v->seq.next_journal++;
     bh_be_put_u64(kb, id);
-    MDB_val k = {8, kb}, d = {sizeof *j + al + rl, buf};
+    MDB_val k = {8, kb}, d = {len, buf};
     int rc = mdb_put(txn, v->db_journal, &k, &d, MDB_APPEND);
-    if (rc) return vault_mdb_status(rc);
+    if (rc) return bh_store_status(rc);
     *id_out = id;
     return BH_OK;
 }
 
+#define journal_put vault_journal_put
+
 int vault_jrec_decode(bh_vault_journal_entry *out, uint64_t id, const MDB_val *val)
 {
-    memset(out, 0, sizeof *out);
-    vault_jrec j;
-    if (val->mv_size < sizeof j) return BH_ECORRUPT;
-    memcpy(&j, val->mv_data, sizeof j);
-    if (val->mv_size != sizeof j + j.actor_len + j.reason_len || j.actor_len > BH_VAULT_ACTOR_MAX ||
-        j.reason_len > BH_VAULT_REASON_MAX)
-        return BH_ECORRUPT;
-    const char *s = (const char *)val->mv_data + sizeof j;
-    out->id = id;
-    out->time = j.time;
-    out->ref = j.ref;
-    out->kind = j.kind;
-    out->effects = j.effects;
-    out->reject = j.reject;
-    out->chain = j.chain;
-    out->lane_dec = j.lane_dec;
-    out->lane_inc = j.lane_inc;
-    out->emitter_chain = j.emitter_chain;
-    out->emitter = j.emitter;
-    out->sequence = j.sequence;
-    out->digest = j.digest;
-    out->token = j.token;
-    out->amount = j.amount;
-    memcpy(out->actor, s, j.actor_len);
-    memcpy(out->reason, s + j.actor_len, j.reason_len);
-    return BH_OK;
+    return vrec_journal_get(out, id, val->mv_data, val->mv_size);
 }
 
 static void jrec_from_msg(vault_jrec *j, const bh_transfer_msg *m, uint64_t now)
@@ -525,16 +559,16 @@ static int cache_asset(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, vault
     MDB_val k = {32, (void *)token->data}, d;
     rc = mdb_get(txn, v->db_assets, &k, &d);
     if (rc == 0) {
-        if (d.mv_size != sizeof c->a) return BH_ECORRUPT;
-        memcpy(&c->a, d.mv_data, sizeof c->a);
+        if (vrec_asset_get(&c->a, d.mv_data, d.mv_size)) return vault_corrupt(v, "assets", &k);
         c->found = 1;
     } else if (rc != MDB_NOTFOUND) {
-        return vault_mdb_status(rc);
+        return bh_store_status(rc);
     }
     if (c->found) {
         char mk[VAULT_MIN_KEY_LEN + 1];
         vault_min_key(mk, token);
-        rc = meta_get(txn, v->db_meta, mk, &c->min_amount, sizeof c->min_amount);
+        rc = meta_u128_get(txn, v->db_meta, mk, &c->min_amount);
+        if (rc == BH_ECORRUPT) return vault_corrupt(v, "meta", &(MDB_val){strlen(mk), mk});
         if (rc && rc != BH_ENOTFOUND) return rc;
     }
     v->nca++;
@@ -570,7 +604,8 @@ static int lane_wq_add(bh_vault *v, MDB_txn *txn, vault_clane *cl, int delta)
     if (!cl->wq_loaded) {
         char key[80];
         wq_key(key, &cl->token, cl->chain);
-        int rc = meta_get(txn, v->db_meta, key, &cl->wq, sizeof cl->wq);
+        int rc = meta_u64_get(txn, v->db_meta, key, &cl->wq);
+        if (rc == BH_ECORRUPT) return vault_corrupt(v, "meta", &(MDB_val){strlen(key), key});
         if (rc && rc != BH_ENOTFOUND) return rc;
         if (rc) cl->wq = 0;
         cl->wq_loaded = 1;
@@ -601,10 +636,9 @@ static int cache_lane(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, uint16
     MDB_val k = {34, kb}, d;
     rc = mdb_get(txn, v->db_lanes, &k, &d);
     if (rc == 0) {
-        if (d.mv_size != sizeof c->l) return BH_ECORRUPT;
-        memcpy(&c->l, d.mv_data, sizeof c->l);
+        if (vrec_lane_get(&c->l, d.mv_data, d.mv_size)) return vault_corrupt(v, "lanes", &k);
     } else if (rc != MDB_NOTFOUND) {
-        return vault_mdb_status(rc);
+        return bh_store_status(rc);
     }
     v->ncl++;
     *out = c;
@@ -627,16 +661,15 @@ static int cache_chain(bh_vault *v, MDB_txn *txn, uint16_t chain, vault_cchain *
     MDB_val k = {2, kb}, d;
     rc = mdb_get(txn, v->db_chains, &k, &d);
     if (rc == 0) {
-        if (d.mv_size != sizeof c->r) return BH_ECORRUPT;
-        memcpy(&c->r, d.mv_data, sizeof c->r);
+        if (vrec_chain_get(&c->r, d.mv_data, d.mv_size)) return vault_corrupt(v, "chains", &k);
     } else if (rc != MDB_NOTFOUND) {
-        return vault_mdb_status(rc);
+        return bh_store_status(rc);
     }
     rc = mdb_get(txn, v->db_quarantine, &k, &d);
     if (rc == 0)
         c->frozen = 1;
     else if (rc != MDB_NOTFOUND)
-        return vault_mdb_status(rc);
+        return bh_store_status(rc);
     v->ncc++;
     *out = c;
     return BH_OK;
@@ -647,12 +680,16 @@ static int cache_flush(bh_vault *v, MDB_txn *txn)
     int rc = 0;
     for (size_t i = 0; i < v->nca && !rc; i++) {
         if (!v->ca[i]->dirty) continue;
-        MDB_val k = {32, v->ca[i]->token.data}, d = {sizeof v->ca[i]->a, &v->ca[i]->a};
+        unsigned char ab[VREC_ASSET_LEN];
+        vrec_asset_put(ab, &v->ca[i]->a);
+        MDB_val k = {32, v->ca[i]->token.data}, d = {sizeof ab, ab};
         rc = mdb_put(txn, v->db_assets, &k, &d, 0);
         if (rc || !v->ca[i]->min_dirty) continue;
         char mk[VAULT_MIN_KEY_LEN + 1];
         vault_min_key(mk, &v->ca[i]->token);
-        MDB_val mkv = {VAULT_MIN_KEY_LEN, mk}, mv = {sizeof(bh_u128), &v->ca[i]->min_amount};
+        unsigned char mb[16];
+        bh_be_put_u128(mb, v->ca[i]->min_amount);
+        MDB_val mkv = {VAULT_MIN_KEY_LEN, mk}, mv = {sizeof mb, mb};
         if (v->ca[i]->min_amount)
             rc = mdb_put(txn, v->db_meta, &mkv, &mv, 0);
         else if ((rc = mdb_del(txn, v->db_meta, &mkv, NULL)) == MDB_NOTFOUND)
@@ -662,14 +699,18 @@ static int cache_flush(bh_vault *v, MDB_txn *txn)
         if (!v->cl[i]->dirty) continue;
         unsigned char kb[34];
         lane_key(kb, &v->cl[i]->token, v->cl[i]->chain);
-        MDB_val k = {34, kb}, d = {sizeof v->cl[i]->l, &v->cl[i]->l};
+        unsigned char lb[VREC_LANE_LEN];
+        vrec_lane_put(lb, &v->cl[i]->l);
+        MDB_val k = {34, kb}, d = {VREC_LANE_LEN, lb};
         rc = mdb_put(txn, v->db_lanes, &k, &d, 0);
     }
     for (size_t i = 0; i < v->ncl && !rc; i++) {
         if (!v->cl[i]->wq_dirty) continue;
         char key[80];
         wq_key(key, &v->cl[i]->token, v->cl[i]->chain);
-        MDB_val k = {strlen(key), key}, d = {sizeof v->cl[i]->wq, &v->cl[i]->wq};
+        unsigned char wb[8];
+        bh_be_put_u64(wb, v->cl[i]->wq);
+        MDB_val k = {strlen(key), key}, d = {sizeof wb, wb};
         if (v->cl[i]->wq)
             rc = mdb_put(txn, v->db_meta, &k, &d, 0);
         else if ((rc = mdb_del(txn, v->db_meta, &k, NULL)) == MDB_NOTFOUND)
@@ -679,10 +720,12 @@ static int cache_flush(bh_vault *v, MDB_txn *txn)
         if (!v->cc[i]->dirty) continue;
         unsigned char kb[2];
         bh_be_put_u16(kb, v->cc[i]->chain);
-        MDB_val k = {2, kb}, d = {sizeof v->cc[i]->r, &v->cc[i]->r};
+        unsigned char cb[VREC_CHAIN_LEN];
+        vrec_chain_put(cb, &v->cc[i]->r);
+        MDB_val k = {2, kb}, d = {sizeof cb, cb};
         rc = mdb_put(txn, v->db_chains, &k, &d, 0);
     }
-    return vault_mdb_status(rc);
+    return bh_store_status(rc);
 }
 
 /* ---- write transactions with map growth ---- */
@@ -691,27 +734,49 @@ typedef int (*write_fn)(bh_vault *v, MDB_txn *txn, void *ctx);
 
 static int load_counters(bh_vault *v, MDB_txn *txn)
 {
-    int rc = meta_get(txn, v->db_meta, "seq", &v->seq, sizeof v->seq);
+    MDB_val d;
+    int rc = vault_seq_get(txn, v->db_meta, &v->seq);
+    if (rc == BH_ECORRUPT) return vault_corrupt(v, "meta", &(MDB_val){3, "seq"});
     if (rc) return rc;
-    memset(v->rejects, 0, sizeof v->rejects);
-    MDB_val k = {7, "rejects"}, d;
-    int mrc = mdb_get(txn, v->db_meta, &k, &d);
-    if (mrc == 0) {
-        size_t n = d.mv_size > sizeof v->rejects ? sizeof v->rejects : d.mv_size;
-        memcpy(v->rejects, d.mv_data, n);
-    } else if (mrc != MDB_NOTFOUND) {
-        return vault_mdb_status(mrc);
+    rc = meta_raw(txn, v->db_meta, "rejects", &d);
+    if (rc == BH_ENOTFOUND) {
+        memset(v->rejects, 0, sizeof v->rejects);
+        return BH_OK;
     }
-    return BH_OK;
+    if (!rc && vrec_rejects_get(v->rejects, d.mv_data, d.mv_size))
+        return vault_corrupt(v, "meta", &(MDB_val){7, "rejects"});
+    return rc;
 }
 
 static int store_counters(bh_vault *v, MDB_txn *txn)
 {
-    int rc = meta_put(txn, v->db_meta, "seq", &v->seq, sizeof v->seq);
-    if (!rc) rc = meta_put(txn, v->db_meta, "rejects", v->rejects, sizeof v->rejects);
+    unsigned char rb[VREC_REJECTS_MAX];
+    int rc = seq_put(txn, v->db_meta, &v->seq);
+    if (!rc) rc = meta_put(txn, v->db_meta, "rejects", rb, vrec_rejects_put(rb, v->rejects));
     /* the index covers every outbox entry this build wrote */
     if (!rc && v->has_outbox_to && v->oix != v->seq.next_outbox)
-        rc = meta_put(txn, v->db_meta, "oix", &v->seq.next_outbox, 8);
+        rc = meta_u64_put(txn, v->db_meta, "oix", v->seq.next_outbox);
+    return rc;
+}
+
+typedef struct {
+    bh_vault *v;
+    write_fn fn;
+    void *ctx;
+} write_ctx;
+
+/* One attempt of a write transaction; bh_store_write reruns it whole when
+ * the map had to grow. */
+static int write_body(void *vctx, MDB_txn *txn)
+{
+    write_ctx *w = vctx;
+    bh_vault *v = w->v;
+    cache_reset(v);
+    int rc = load_counters(v, txn);
+    if (!rc) rc = outbox_index_sync(v, txn);
+    if (!rc) rc = w->fn(v, txn, w->ctx);
+    if (!rc) rc = cache_flush(v, txn);
+    if (!rc) rc = store_counters(v, txn);
     return rc;
 }
 
@@ -721,39 +786,10 @@ static int run_write(bh_vault *v, write_fn fn, void *ctx)
         set_err(v, "vault %s is open read-only", v->name);
         return BH_ESTATE;
     }
-    for (;;) {
-        MDB_txn *txn;
-        int rc = vault_txn_begin(v, 0, &txn);
-        if (rc) return rc;
-        cache_reset(v);
-        rc = load_counters(v, txn);
-        if (!rc) rc = outbox_index_sync(v, txn);
-        if (!rc) rc = fn(v, txn, ctx);
-        if (!rc) rc = cache_flush(v, txn);
-        if (!rc) rc = store_counters(v, txn);
-        if (!rc) {
-            rc = vault_mdb_status(mdb_txn_commit(txn));
-        } else {
-            mdb_txn_abort(txn);
-        }
-        if (rc != BH_EMAPFULL) return rc;
-        /* nothing was committed: grow the map and run the whole txn again */
-        if (v->map_size >= v->map_max) {
-            set_err(v,
-                    "vault %s: LMDB map is full at %zu bytes and may not grow past %zu; "
-                    "nothing of this transaction was applied",
-                    v->name, v->map_size, v->map_max);
-            return BH_EMAPFULL;
-        }
-        size_t nsz = v->map_size > v->map_max / 2 ? v->map_max : v->map_size * 2;
-        int mrc = mdb_env_set_mapsize(v->env, nsz);
-        if (mrc) {
-            set_err(v, "vault %s: cannot grow the map to %zu bytes: %s", v->name, nsz,
-                    mdb_strerror(mrc));
-            return BH_EMAPFULL;
-        }
-        v->map_size = nsz;
-    }
+    write_ctx w = {v, fn, ctx};
+    int rc = bh_store_write(v->st, write_body, &w);
+    if (rc == BH_EMAPFULL) set_err(v, "vault %s: %s", v->name, bh_store_errmsg(v->st));
+    return rc;
 }
 
 /* ---- rate limits ---- */
@@ -880,11 +916,11 @@ static int source_note(bh_vault *v, MDB_txn *txn, uint16_t chain, uint64_t seque
     char key[16];
     source_key(key, chain);
     uint64_t next = 0;
-    int rc = meta_get(txn, v->db_meta, key, &next, sizeof next);
+    int rc = meta_u64_get(txn, v->db_meta, key, &next);
+    if (rc == BH_ECORRUPT) return vault_corrupt(v, "meta", &(MDB_val){strlen(key), key});
     if (rc && rc != BH_ENOTFOUND) return rc;
     if (sequence == UINT64_MAX || sequence + 1 <= next) return BH_OK;
-    next = sequence + 1;
-    return meta_put(txn, v->db_meta, key, &next, sizeof next);
+    return meta_u64_put(txn, v->db_meta, key, sequence + 1);
 }
 
 static void pkey(unsigned char kb[PKEY_LEN], const bh_transfer_msg *m)
@@ -898,8 +934,10 @@ static int pending_put(bh_vault *v, MDB_txn *txn, uint64_t id, const vault_pendi
 {
     unsigned char kb[8];
     bh_be_put_u64(kb, id);
-    MDB_val k = {8, kb}, d = {sizeof *p, (void *)p};
-    return vault_mdb_status(mdb_put(txn, v->db_pending, &k, &d, 0));
+    unsigned char pb[VREC_PENDING_LEN];
+    vrec_pending_put(pb, p);
+    MDB_val k = {8, kb}, d = {sizeof pb, pb};
+    return bh_store_status(mdb_put(txn, v->db_pending, &k, &d, 0));
 }
 
 static void okey(unsigned char kb[OKEY_LEN], uint16_t to_chain, uint64_t id)
@@ -913,12 +951,14 @@ static int outbox_put(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, uint6
     unsigned char kb[8], ib[OKEY_LEN];
     *id = v->seq.next_outbox++;
     bh_be_put_u64(kb, *id);
-    MDB_val k = {8, kb}, d = {sizeof *m, (void *)m};
+    unsigned char ob[VREC_OUTBOX_LEN];
+    vrec_outbox_put(ob, m);
+    MDB_val k = {8, kb}, d = {sizeof ob, ob};
     int rc = mdb_put(txn, v->db_outbox, &k, &d, MDB_APPEND);
-    if (rc || !v->has_outbox_to) return vault_mdb_status(rc);
+    if (rc || !v->has_outbox_to) return bh_store_status(rc);
     okey(ib, m->transfer.to_chain, *id);
     MDB_val ik = {OKEY_LEN, ib}, id0 = {0, NULL};
-    return vault_mdb_status(mdb_put(txn, v->db_outbox_to, &ik, &id0, 0));
+    return bh_store_status(mdb_put(txn, v->db_outbox_to, &ik, &id0, 0));
 }
 
 /* Remove outbox entry id (and its index key); its message in *m. */
@@ -932,16 +972,15 @@ static int outbox_take(bh_vault *v, MDB_txn *txn, uint64_t id, bh_transfer_msg *
         set_err(v, "vault %s has no outbox entry %llu", v->name, (unsigned long long)id);
         return BH_ENOTFOUND;
     }
-    if (rc) return vault_mdb_status(rc);
-    if (d.mv_size != sizeof *m) return BH_ECORRUPT;
-    memcpy(m, d.mv_data, sizeof *m);
+    if (rc) return bh_store_status(rc);
+    if (vrec_outbox_get(m, d.mv_data, d.mv_size)) return vault_corrupt(v, "outbox", &k);
     if (v->has_outbox_to) {
         okey(ib, m->transfer.to_chain, id);
         MDB_val ik = {OKEY_LEN, ib};
         rc = mdb_del(txn, v->db_outbox_to, &ik, NULL);
-        if (rc && rc != MDB_NOTFOUND) return vault_mdb_status(rc);
+        if (rc && rc != MDB_NOTFOUND) return bh_store_status(rc);
     }
-    return vault_mdb_status(mdb_del(txn, v->db_outbox, &k, NULL));
+    return bh_store_status(mdb_del(txn, v->db_outbox, &k, NULL));
 }
 
 /* The outbox_to index is current when its mark ("oix") equals next_outbox:
@@ -953,34 +992,33 @@ static int outbox_index_sync(bh_vault *v, MDB_txn *txn)
     if (!v->has_outbox_to) return BH_OK;
     vault_seq seq;
     uint64_t mark = 0;
-    int rc = meta_get(txn, v->db_meta, "seq", &seq, sizeof seq);
+    int rc = vault_seq_get(txn, v->db_meta, &seq);
     if (rc == BH_ENOTFOUND) return BH_OK; /* a vault being created */
     if (rc) return rc;
-    rc = meta_get(txn, v->db_meta, "oix", &mark, sizeof mark);
+    rc = meta_u64_get(txn, v->db_meta, "oix", &mark);
     if (rc && rc != BH_ENOTFOUND) return rc;
     v->oix = seq.next_outbox;
     if (!rc && mark == seq.next_outbox) return BH_OK;
-    if ((rc = vault_mdb_status(mdb_drop(txn, v->db_outbox_to, 0)))) return rc;
+    if ((rc = bh_store_status(mdb_drop(txn, v->db_outbox_to, 0)))) return rc;
     MDB_cursor *cur;
-    if ((rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &cur)))) return rc;
+    if ((rc = bh_store_status(mdb_cursor_open(txn, v->db_outbox, &cur)))) return rc;
     MDB_val k, d;
     int mrc;
     for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
         bh_transfer_msg m;
-        if (k.mv_size != 8 || d.mv_size != sizeof m) {
-            rc = BH_ECORRUPT;
+        if (k.mv_size != 8 || vrec_outbox_get(&m, d.mv_data, d.mv_size)) {
+            rc = vault_corrupt(v, "outbox", &k);
             break;
         }
-        memcpy(&m, d.mv_data, sizeof m);
         unsigned char ib[OKEY_LEN];
         okey(ib, m.transfer.to_chain, bh_be_get_u64(k.mv_data));
         MDB_val ik = {OKEY_LEN, ib}, id0 = {0, NULL};
-        if ((rc = vault_mdb_status(mdb_put(txn, v->db_outbox_to, &ik, &id0, 0)))) break;
+        if ((rc = bh_store_status(mdb_put(txn, v->db_outbox_to, &ik, &id0, 0)))) break;
     }
     mdb_cursor_close(cur);
-    if (!rc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
-    if (!rc) rc = meta_put(txn, v->db_meta, "oix", &seq.next_outbox, sizeof seq.next_outbox);
+    if (!rc && mrc != MDB_NOTFOUND) rc = bh_store_status(mrc);
+    if (!rc) rc = meta_u64_put(txn, v->db_meta, "oix", seq.next_outbox);
     return rc;
 }
 
@@ -1010,7 +1048,7 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
         int same = d.mv_size == 32 && !memcmp(d.mv_data, m->digest.data, 32);
         return reject_msg(v, txn, r, m, same ? BH_REJECT_REPLAYED : BH_REJECT_EQUIVOCATION, now);
     }
-    if (rc) return vault_mdb_status(rc);
+    if (rc) return bh_store_status(rc);
 
     bh_reject why = BH_REJECT_OK;
     uint16_t src = m->emitter_chain, dst = m->transfer.to_chain;
@@ -1160,7 +1198,7 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
 
 reject:
     /* a refused message must not claim its replay key */
-    if ((rc = mdb_del(txn, v->db_processed, &k, NULL))) return vault_mdb_status(rc);
+    if ((rc = mdb_del(txn, v->db_processed, &k, NULL))) return bh_store_status(rc);
     return reject_msg(v, txn, r, m, why, now);
 }
 
@@ -1214,9 +1252,8 @@ static int pending_load(bh_vault *v, MDB_txn *txn, uint64_t id, vault_pending_re
         set_err(v, "vault %s has no pending transfer %llu", v->name, (unsigned long long)id);
         return BH_ENOTFOUND;
     }
-    if (rc) return vault_mdb_status(rc);
-    if (d.mv_size != sizeof *p) return BH_ECORRUPT;
-    memcpy(p, d.mv_data, sizeof *p);
+    if (rc) return bh_store_status(rc);
+    if (vrec_pending_get(p, d.mv_data, d.mv_size)) return vault_corrupt(v, "pending", &k);
     return BH_OK;
 }
 
@@ -1225,7 +1262,7 @@ static int pending_del(bh_vault *v, MDB_txn *txn, uint64_t id)
     unsigned char kb[8];
     bh_be_put_u64(kb, id);
     MDB_val k = {8, kb};
-    return vault_mdb_status(mdb_del(txn, v->db_pending, &k, NULL));
+    return bh_store_status(mdb_del(txn, v->db_pending, &k, NULL));
 }
 
 typedef struct {
@@ -1571,18 +1608,17 @@ static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
     due_block *blk = NULL;
     size_t ncand = 0, capcand = 0, nblk = 0, capblk = 0;
     MDB_cursor *cur;
-    int rc = vault_mdb_status(mdb_cursor_open(txn, v->db_pending, &cur));
+    int rc = bh_store_status(mdb_cursor_open(txn, v->db_pending, &cur));
     if (rc) return rc;
     MDB_val k, d;
     int mrc;
     for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
         vault_pending_rec p;
-        if (d.mv_size != sizeof p || k.mv_size != 8) {
-            rc = BH_ECORRUPT;
+        if (k.mv_size != 8 || vrec_pending_get(&p, d.mv_data, d.mv_size)) {
+            rc = vault_corrupt(v, "pending", &k);
             break;
         }
-        memcpy(&p, d.mv_data, sizeof p);
         if (!p.applied || p.release_at == 0) continue;
         if (p.release_at > c->now && !waits_window(&p)) continue;
         if ((rc = grow((void **)&cand, &capcand, ncand + 1, sizeof *cand))) break;
@@ -1591,7 +1627,7 @@ static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
                        p.msg.emitter_chain,      p.msg.transfer.token};
     }
     mdb_cursor_close(cur);
-    if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
+    if (!rc && mrc && mrc != MDB_NOTFOUND) rc = bh_store_status(mrc);
     /* oldest first: a lane whose head does not fit holds back the rest */
     for (size_t i = 0; i < ncand && !rc; i++) {
         if (c->max && c->count >= c->max) break;
@@ -1620,24 +1656,23 @@ int bh_vault_outbox_peek(bh_vault *v, bh_vault_outbox_entry *out, size_t cap, si
     int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
     if (rc) return rc;
     MDB_cursor *cur;
-    rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &cur));
+    rc = bh_store_status(mdb_cursor_open(txn, v->db_outbox, &cur));
     if (!rc) {
         MDB_val k, d;
         int mrc;
         for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0 && *n < cap;
              mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-            if (k.mv_size != 8 || d.mv_size != sizeof out->msg) {
-                rc = BH_ECORRUPT;
+            if (k.mv_size != 8 || vrec_outbox_get(&out[*n].msg, d.mv_data, d.mv_size)) {
+                rc = vault_corrupt(v, "outbox", &k);
                 break;
             }
             out[*n].id = bh_be_get_u64(k.mv_data);
-            memcpy(&out[*n].msg, d.mv_data, sizeof out->msg);
             (*n)++;
         }
-        if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
+        if (!rc && mrc && mrc != MDB_NOTFOUND) rc = bh_store_status(mrc);
         mdb_cursor_close(cur);
     }
-    mdb_txn_abort(txn);
+    vault_txn_abort(v, txn);
     return rc;
 }
 
@@ -1650,8 +1685,8 @@ int bh_vault_source_next(bh_vault *v, uint16_t chain, uint64_t *next)
     if (rc) return rc;
     char key[16];
     source_key(key, chain);
-    rc = meta_get(txn, v->db_meta, key, next, sizeof *next);
-    mdb_txn_abort(txn);
+    rc = meta_u64_get(txn, v->db_meta, key, next);
+    vault_txn_abort(v, txn);
     if (rc == BH_ENOTFOUND) rc = BH_OK;
     return rc;
 }
@@ -1662,17 +1697,18 @@ static int outbox_index_current(bh_vault *v, MDB_txn *txn)
     vault_seq seq;
     uint64_t mark;
     if (!v->has_outbox_to) return 0;
-    if (meta_get(txn, v->db_meta, "seq", &seq, sizeof seq)) return 0;
-    if (meta_get(txn, v->db_meta, "oix", &mark, sizeof mark)) return 0;
+    if (vault_seq_get(txn, v->db_meta, &seq)) return 0;
+    if (meta_u64_get(txn, v->db_meta, "oix", &mark)) return 0;
     return mark == seq.next_outbox;
 }
 
-static int outbox_visit(const MDB_val *k, const MDB_val *d, bh_vault_outbox_cb cb, void *ctx)
+static int outbox_visit(bh_vault *v, const MDB_val *k, const MDB_val *d, bh_vault_outbox_cb cb,
+                        void *ctx)
 {
     bh_vault_outbox_entry e;
-    if (k->mv_size != 8 || d->mv_size != sizeof e.msg) return BH_ECORRUPT;
+    if (k->mv_size != 8 || vrec_outbox_get(&e.msg, d->mv_data, d->mv_size))
+        return vault_corrupt(v, "outbox", k);
     e.id = bh_be_get_u64(k->mv_data);
-    memcpy(&e.msg, d->mv_data, sizeof e.msg);
     return cb(ctx, &e);
 }
 
@@ -1683,9 +1719,9 @@ static int scan_index(bh_vault *v, MDB_txn *txn, uint16_t to_chain, uint64_t fro
                       bh_vault_outbox_cb cb, void *ctx)
 {
     MDB_cursor *cur, *oc;
-    int rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox_to, &cur));
+    int rc = bh_store_status(mdb_cursor_open(txn, v->db_outbox_to, &cur));
     if (rc) return rc;
-    if ((rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &oc)))) {
+    if ((rc = bh_store_status(mdb_cursor_open(txn, v->db_outbox, &oc)))) {
         mdb_cursor_close(cur);
         return rc;
     }
@@ -1706,15 +1742,15 @@ static int scan_index(bh_vault *v, MDB_txn *txn, uint16_t to_chain, uint64_t fro
         int grc = mdb_cursor_get(oc, &ok, &od, MDB_SET_KEY);
         if (grc == MDB_NOTFOUND) continue; /* acknowledged by a build without the index */
         if (grc) {
-            rc = vault_mdb_status(grc);
+            rc = bh_store_status(grc);
             break;
         }
-        if ((rc = outbox_visit(&ok, &od, cb, ctx)) != 0) break;
+        if ((rc = outbox_visit(v, &ok, &od, cb, ctx)) != 0) break;
         if (max_scan && ++seen >= max_scan) break;
     }
     mdb_cursor_close(oc);
     mdb_cursor_close(cur);
-    if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
+    if (!rc && mrc && mrc != MDB_NOTFOUND) rc = bh_store_status(mrc);
     return rc;
 }
 
@@ -1723,7 +1759,7 @@ static int scan_outbox(bh_vault *v, MDB_txn *txn, uint16_t to_chain, uint64_t fr
                        bh_vault_outbox_cb cb, void *ctx)
 {
     MDB_cursor *cur;
-    int rc = vault_mdb_status(mdb_cursor_open(txn, v->db_outbox, &cur));
+    int rc = bh_store_status(mdb_cursor_open(txn, v->db_outbox, &cur));
     if (rc) return rc;
     unsigned char kb[8];
     bh_be_put_u64(kb, from);
@@ -1732,20 +1768,18 @@ static int scan_outbox(bh_vault *v, MDB_txn *txn, uint16_t to_chain, uint64_t fr
     int mrc;
     for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-        if (d.mv_size != sizeof(bh_transfer_msg)) {
-            rc = BH_ECORRUPT;
+        bh_vault_outbox_entry e;
+        if (k.mv_size != 8 || vrec_outbox_get(&e.msg, d.mv_data, d.mv_size)) {
+            rc = vault_corrupt(v, "outbox", &k);
             break;
         }
-        if (to_chain) {
-            bh_transfer_msg m;
-            memcpy(&m, d.mv_data, sizeof m);
-            if (m.transfer.to_chain != to_chain) continue;
-        }
-        if ((rc = outbox_visit(&k, &d, cb, ctx)) != 0) break;
+        if (to_chain && e.msg.transfer.to_chain != to_chain) continue;
+        e.id = bh_be_get_u64(k.mv_data);
+        if ((rc = cb(ctx, &e)) != 0) break;
         if (max_scan && ++seen >= max_scan) break;
     }
     mdb_cursor_close(cur);
-    if (!rc && mrc && mrc != MDB_NOTFOUND) rc = vault_mdb_status(mrc);
+    if (!rc && mrc && mrc != MDB_NOTFOUND) rc = bh_store_status(mrc);
     return rc;
 }
 
@@ -1761,7 +1795,7 @@ int bh_vault_outbox_scan_to(bh_vault *v, uint16_t to_chain, uint64_t after_id, s
         rc = scan_index(v, txn, to_chain, after_id + 1, max_scan, cb, ctx);
     else
         rc = scan_outbox(v, txn, to_chain, after_id + 1, max_scan, cb, ctx);
-    mdb_txn_abort(txn);
+    vault_txn_abort(v, txn);
     return rc;
 }
 
@@ -1818,8 +1852,9 @@ static int park_fn(bh_vault *v, MDB_txn *txn, void *vctx)
     r.tries = c->tries;
     unsigned char kb[8];
     bh_be_put_u64(kb, c->id);
-    MDB_val k = {8, kb}, d = {sizeof r, &r};
-    if ((rc = vault_mdb_status(mdb_put(txn, v->db_parked, &k, &d, 0)))) return rc;
+    unsigned char pb[VREC_PARKED_MAX];
+    MDB_val k = {8, kb}, d = {vrec_parked_put(pb, &r), pb};
+    if ((rc = bh_store_status(mdb_put(txn, v->db_parked, &k, &d, 0)))) return rc;
     vault_jrec j;
     uint64_t jid;
     char why[BH_VAULT_REASON_MAX + 1];
@@ -1850,12 +1885,11 @@ static int requeue_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         set_err(v, "vault %s has no parked entry %llu", v->name, (unsigned long long)c->id);
         return BH_ENOTFOUND;
     }
-    if (rc) return vault_mdb_status(rc);
+    if (rc) return bh_store_status(rc);
     vault_parked_rec r;
-    if (d.mv_size != sizeof r) return BH_ECORRUPT;
-    memcpy(&r, d.mv_data, sizeof r);
+    if (vrec_parked_get(&r, d.mv_data, d.mv_size)) return vault_corrupt(v, "parked", &k);
     uint64_t oid, jid;
-    if ((rc = vault_mdb_status(mdb_del(txn, v->db_parked, &k, NULL))) ||
+    if ((rc = bh_store_status(mdb_del(txn, v->db_parked, &k, NULL))) ||
         (rc = outbox_put(v, txn, &r.msg, &oid)))
         return rc;
     vault_jrec j;
@@ -1952,13 +1986,14 @@ static int freeze_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         q.since = c->now;
         snprintf(q.actor, sizeof q.actor, "%s", c->actor ? c->actor : "");
         snprintf(q.reason, sizeof q.reason, "%s", c->reason ? c->reason : "");
-        d.mv_size = sizeof q;
-        d.mv_data = &q;
+        unsigned char qb[VREC_QUARANTINE_MAX];
+        d.mv_size = vrec_quarantine_put(qb, &q);
+        d.mv_data = qb;
         rc = mdb_put(txn, v->db_quarantine, &k, &d, 0);
     } else {
         rc = mdb_del(txn, v->db_quarantine, &k, NULL);
     }
-    if (rc) return vault_mdb_status(rc);
+    if (rc) return bh_store_status(rc);
     vault_jrec j = {
         .time = c->now, .kind = freeze ? BH_VJ_FREEZE : BH_VJ_UNFREEZE, .chain = c->chain};
     uint64_t jid;

@@ -5,10 +5,11 @@
 #include <limits.h>
 #include <lmdb.h>
 #include "bh_be.h"
+#include "bh_store.h"
 #include "bh_vault.h"
 
-#define VAULT_DEFAULT_MAP ((size_t)64 << 20)
-#define VAULT_DEFAULT_MAP_MAX ((size_t)64 << 30)
+/* In-memory forms of the records only vaults/src stores; their stored
+ * forms are in vault_records.h. */
 
 /* Per-chain counters and limits (chains DB, key: u16 big-endian). */
 typedef struct {
@@ -100,7 +101,7 @@ typedef struct {
 } vault_cchain;
 
 struct bh_vault {
-    MDB_env *env;
+    bh_store *st;
     MDB_dbi db_meta, db_assets, db_lanes, db_processed, db_pending, db_outbox, db_journal,
         db_quarantine, db_chains;
     /* tables newer than the first vaults: made at a read-write open, absent
@@ -109,9 +110,7 @@ struct bh_vault {
     int has_parked, has_outbox_to;
     uint16_t chain_id;
     int read_only;
-    int no_sync;
-    size_t map_size;
-    size_t map_max;
+    bh_store_opts sopts;
     char name[BH_VAULT_NAME_MAX + 1];
     char path[PATH_MAX];
     char err[512];
@@ -127,9 +126,28 @@ struct bh_vault {
     size_t ncc, capcc, madecc;
 };
 
-/* LMDB code -> bulkhead status. */
-int vault_mdb_status(int rc);
+/* Transactions of v's store; a failure to begin is explained in v->err. */
 int vault_txn_begin(bh_vault *v, unsigned flags, MDB_txn **txn);
+int vault_txn_commit(bh_vault *v, MDB_txn *txn);
+void vault_txn_abort(bh_vault *v, MDB_txn *txn);
+
+/* Explain a record of table that does not decode. Returns: BH_ECORRUPT. */
+int vault_corrupt(bh_vault *v, const char *table, const MDB_val *key);
+
+void vault_set_err(bh_vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* meta "seq" of the snapshot txn. Returns: BH_OK; BH_ENOTFOUND; BH_ECORRUPT. */
+int vault_seq_get(MDB_txn *txn, MDB_dbi dbi, vault_seq *s);
+
+/* Append a journal entry (actor, reason truncated to their maxima).
+ * Out: id_out  its id. */
+int vault_journal_put(bh_vault *v, MDB_txn *txn, vault_jrec *j, const char *actor,
+                      const char *reason, uint64_t *id_out);
+
+/* Migrate a schema 1 vault (struct copies) to schema 2 in one write
+ * transaction, journaled (BH_VJ_MIGRATE). Returns: BH_OK; BH_ECORRUPT (a
+ * record it cannot read: nothing changed, see v->err); a store status. */
+int vault_migrate_v1(bh_vault *v);
 
 /* Apply effect flags to an asset and its lanes without breaking an
  * invariant. Returns: BH_REJECT_OK (records updated) or the reason (records
@@ -139,6 +157,11 @@ bh_reject vault_effect(bh_vault_asset *a, bh_vault_lane *dec, bh_vault_lane *inc
 
 /* Decode a journal record into a public entry. Returns: BH_OK; BH_ECORRUPT. */
 int vault_jrec_decode(bh_vault_journal_entry *out, uint64_t id, const MDB_val *val);
+
+/* The tables: every vault has them all from schema 2 on. */
+#define VAULT_N_DBS 11
+extern const char *const vault_db_names[VAULT_N_DBS];
+MDB_dbi *vault_db_slot(bh_vault *v, int i);
 
 /* meta key of an asset's min_amount: "min." + 64 hex digits. */
 #define VAULT_MIN_KEY_LEN 68
