@@ -915,6 +915,21 @@ static int parse_logs(bh_evm_chain *c, const json_t *res, const void *ctx, bh_ha
     return BH_OK;
 }
 
+/* A receipt's logs, once it is the receipt of tx (and, with block, in that
+ * block). Returns: the logs array (borrowed from res), or NULL. Out: block_out. */
+static const json_t *receipt_logs(const json_t *res, const bh_hash32 *tx, const bh_hash32 *block,
+                                  bh_hash32 *block_out)
+{
+    bh_hash32 t, b;
+    const json_t *logs = json_object_get(res, "logs");
+    if (!json_is_object(res) || bh_rpc_member_hash(&t, res, "transactionHash") != BH_OK ||
+        bh_rpc_member_hash(&b, res, "blockHash") != BH_OK || !json_is_array(logs) ||
+        memcmp(&t, tx, 32) != 0 || (block && memcmp(&b, block, 32) != 0))
+        return NULL;
+    if (block_out) *block_out = b;
+    return logs;
+}
+
 /* ---- a block's Portal events from its receipts ----
  * When even a one-block eth_getLogs answer is capped (a block crowded with
  * Portal events past the provider's limit), the block's transactions are
@@ -985,12 +1000,8 @@ static int parse_receipt_logs(bh_evm_chain *c, const json_t *res, const void *ct
 {
     (void)aux;
     const receipt_logs_ctx *rx = ctx;
-    bh_hash32 tx, block;
-    json_t *logs = json_object_get(res, "logs");
-    if (!json_is_object(res) || bh_rpc_member_hash(&tx, res, "transactionHash") != BH_OK ||
-        bh_rpc_member_hash(&block, res, "blockHash") != BH_OK || !json_is_array(logs) ||
-        memcmp(&tx, &rx->tx, 32) != 0 || memcmp(&block, &rx->block, 32) != 0)
-        return BH_EPROTO;
+    const json_t *logs = receipt_logs(res, &rx->tx, &rx->block, NULL);
+    if (!logs) return BH_EPROTO;
     size_t n = json_array_size(logs);
     log_set *s = calloc(1, sizeof *s);
     if (!s) return BH_ENOMEM;
@@ -1242,12 +1253,9 @@ static int parse_receipt(bh_evm_chain *c, const json_t *res, const void *ctx, bh
 {
     (void)aux;
     const receipt_ctx *rc_ = ctx;
-    bh_hash32 tx, block;
-    json_t *logs = json_object_get(res, "logs");
-    if (!json_is_object(res) || bh_rpc_member_hash(&tx, res, "transactionHash") != BH_OK ||
-        bh_rpc_member_hash(&block, res, "blockHash") != BH_OK || !json_is_array(logs) ||
-        memcmp(&tx, &rc_->tx, 32) != 0)
-        return BH_EPROTO;
+    bh_hash32 tx = rc_->tx, block;
+    const json_t *logs = receipt_logs(res, &tx, NULL, &block);
+    if (!logs) return BH_EPROTO;
     transfer_set *s = calloc(1, sizeof *s);
     if (!s) return BH_ENOMEM;
     size_t n = json_array_size(logs);
