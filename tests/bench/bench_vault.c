@@ -2,6 +2,9 @@
  * (no MDB_NOSYNC), at batch sizes 1, 100 and 1000, against a bare LMDB loop
  * that writes the same number of records of the same sizes per transaction
  * in the same run. Prints one JSON line per case; "ratio" = vault / bare.
+ * One more case, outbox_scan_to: delivery's read of a destination's 16
+ * fresh entries behind 20,000 of another destination's, against a walk of
+ * the whole outbox in the same run (what it costs without the index).
  * Usage: bench_vault [DIR]   (default: $TMPDIR or /tmp; use a real disk) */
 #include <lmdb.h>
 #include <stdio.h>
@@ -185,6 +188,64 @@ static double run_bare(const char *base, size_t batch, size_t total)
     return (double)total / dt;
 }
 
+static int count_entry(void *ctx, const bh_vault_outbox_entry *e)
+{
+    (void)e;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static void run_scan(const char *base)
+{
+    enum { BACKLOG = 20000, FRESH = 16, ROUNDS = 200 };
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/s", base);
+    mkdir(dir, 0700);
+    int rc = bh_vault_init_dir(dir, "bench", 1, 1, "bench", NULL);
+    if (rc) die("init", rc);
+    bh_vault *v;
+    char why[256];
+    bh_vault_opts o = {.map_size = (size_t)1 << 30};
+    if ((rc = bh_vault_open(&v, dir, "bench", &o, why, sizeof why))) die(why, rc);
+    bh_bytes32 tok;
+    memset(&tok, 0, sizeof tok);
+    tok.data[31] = 1;
+    if ((rc = bh_vault_asset_add(v, &tok, 6, "B", 1, "bench", NULL))) die("asset", rc);
+    bh_transfer_msg *m = malloc(1000 * sizeof *m);
+    bh_vault_result *r = malloc(1000 * sizeof *r);
+    uint64_t seq = 1;
+    for (size_t done = 0; done < BACKLOG + FRESH; done += 1000) {
+        size_t n = BACKLOG + FRESH - done < 1000 ? BACKLOG + FRESH - done : 1000;
+        for (size_t i = 0; i < n; i++) {
+            m[i] = make_msg(seq++);
+            if (done + i >= BACKLOG) m[i].transfer.to_chain = 4;
+        }
+        if ((rc = bh_vault_apply(v, r, m, n, 1000))) die("apply", rc);
+    }
+    double t0 = now_s();
+    for (int i = 0; i < ROUNDS; i++) {
+        size_t got = 0;
+        if ((rc = bh_vault_outbox_scan_to(v, 4, 0, FRESH, count_entry, &got)) || got != FRESH)
+            die("scan_to", rc);
+    }
+    double fresh = (now_s() - t0) / ROUNDS;
+    t0 = now_s();
+    for (int i = 0; i < ROUNDS / 10; i++) {
+        size_t got = 0;
+        if ((rc = bh_vault_outbox_scan_to(v, 0, 0, 0, count_entry, &got)) ||
+            got != BACKLOG + FRESH)
+            die("whole walk", rc);
+    }
+    double whole = (now_s() - t0) / (ROUNDS / 10);
+    bh_vault_close(v);
+    free(m);
+    free(r);
+    printf("{\"bench\":\"outbox_scan_to\",\"backlog\":%d,\"fresh\":%d,\"scan_to_us\":%.1f,"
+           "\"whole_walk_us\":%.1f,\"ratio\":%.4f}\n",
+           BACKLOG, FRESH, fresh * 1e6, whole * 1e6, fresh / whole);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     const char *tmp = argc > 1 ? argv[1] : getenv("TMPDIR");
@@ -213,5 +274,10 @@ int main(int argc, char **argv)
                batches[c], totals[c], rec, g_nshapes - (int)rec, best_v, best_b, best_v / best_b);
         fflush(stdout);
     }
+    char base[512];
+    snprintf(base, sizeof base, "%s/bench_vault_XXXXXX", tmp);
+    if (!mkdtemp(base)) die("mkdtemp", 0);
+    run_scan(base);
+    nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return 0;
 }

@@ -1117,21 +1117,14 @@ static int count_cb(void *ctx, const bh_vault_outbox_entry *e)
     return 0;
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A destination's fresh entries behind another's stalled backlog cost what
- * they are, not what the backlog is: against a walk of the whole outbox in
- * the same run, so the ratio holds on a slow or busy machine (a filtered
- * walk makes it about 1). */
+/* A destination's fresh entries behind another's stalled backlog are found
+ * whatever the backlog, and a bounded scan stops at its bound. (How much the
+ * per-destination index saves is measured by bench_vault's scan_to case,
+ * not here: tests assert behaviour, benchmarks time it.) */
 static void test_vaults_outbox_scan_to_indexed(void **state)
 {
     fx *f = *state;
-    enum { BACKLOG = 20000, FRESH = 16, ROUNDS = 50 };
+    enum { BACKLOG = 20000, FRESH = 16 };
     bh_transfer_msg *b = calloc(1000, sizeof *b);
     bh_vault_result *r = calloc(1000, sizeof *r);
     for (uint64_t s = 0; s < BACKLOG; s += 1000) {
@@ -1144,23 +1137,18 @@ static void test_vaults_outbox_scan_to_indexed(void **state)
     assert_int_equal(bh_vault_apply(f->v, r, b, FRESH, T0), BH_OK);
     free(b);
     free(r);
-    double t0 = mono_s();
-    for (int i = 0; i < ROUNDS; i++) {
-        scan_count c = {0};
-        assert_int_equal(bh_vault_outbox_scan_to(f->v, 0, 0, 0, count_cb, &c), BH_OK);
-        assert_int_equal(c.n, BACKLOG + FRESH);
-    }
-    double whole = mono_s() - t0;
-    t0 = mono_s();
-    for (int i = 0; i < ROUNDS; i++) {
-        scan_count c = {0};
-        assert_int_equal(bh_vault_outbox_scan_to(f->v, 4, 0, FRESH, count_cb, &c), BH_OK);
-        assert_int_equal(c.n, FRESH);
-    }
-    double fresh = mono_s() - t0;
-    if (fresh * 50 > whole)
-        fail_msg("scan_to of %d fresh entries took %.0f us, the whole outbox %.0f us", FRESH,
-                 fresh / ROUNDS * 1e6, whole / ROUNDS * 1e6);
+    scan_count c = {0};
+    assert_int_equal(bh_vault_outbox_scan_to(f->v, 0, 0, 0, count_cb, &c), BH_OK);
+    assert_int_equal(c.n, BACKLOG + FRESH);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(bh_vault_outbox_scan_to(f->v, 4, 0, FRESH, count_cb, &c), BH_OK);
+    assert_int_equal(c.n, FRESH);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(bh_vault_outbox_scan_to(f->v, 4, 0, 5, count_cb, &c), BH_OK);
+    assert_int_equal(c.n, 5);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(bh_vault_outbox_scan_to(f->v, 2, 0, 0, count_cb, &c), BH_OK);
+    assert_int_equal(c.n, BACKLOG);
 }
 
 /* One batch that touches more lanes and chains than the write cache first
