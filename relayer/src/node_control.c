@@ -65,10 +65,6 @@ static int collect_lane(void *ctx, const bh_bytes32 *token, uint16_t chain, cons
     return 0;
 }
 
-typedef struct {
-    bh_u128 cap, refill;
-} tight_rec;
-
 static void tight_key(char *out, size_t cap, const char *vault, const bh_bytes32 *t, uint16_t c)
 {
     char hex[65];
@@ -104,7 +100,7 @@ static void tighten(bh_node *n, node_chain *c)
             for (size_t k = 0; k < ll.n; k++) {
                 char key[160];
                 tight_key(key, sizeof key, nv->cfg->name, &ll.token[k], ll.chain);
-                tight_rec orig;
+                node_tight orig;
                 if (node_store_meta_get(n->store, key, &orig, sizeof orig) == BH_OK)
                     continue; /* already tightened */
                 orig.cap = ll.cap[k];
@@ -153,7 +149,7 @@ void node_relax(bh_node *n, uint16_t chain, const char *why)
         unsigned c;
         if (sscanf(kl->keys[i], "tight/%63[^/]/%79[^/]/%u", vault, hex, &c) != 3) continue;
         if (chain && c != chain) continue;
-        tight_rec orig;
+        node_tight orig;
         bh_bytes32 token;
         if (node_store_meta_get(n->store, kl->keys[i], &orig, sizeof orig) ||
             bh_hex_decode_exact(token.data, 32, hex, strlen(hex)))

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_be.h"
 #include "bh_log.h"
 #include "node_policy.h"
 
@@ -161,12 +162,6 @@ static void wrong_chain(node_chain *c)
     atomic_store(&c->node->fatal, BH_ECHAINID);
 }
 
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (56 - 8 * i));
-}
-
 #define IDENTITY_LEN 40 /* u64 evm chain id, big-endian | genesis block hash */
 
 /* The chain must be the one data_dir was made with: its chain id and its
@@ -181,7 +176,7 @@ static int check_identity(node_chain *c)
     bh_hash32 g;
     if ((rc = w_block_hash(c, 0, &g))) return rc;
     unsigned char rec[IDENTITY_LEN], have[IDENTITY_LEN];
-    put_be64(rec, c->cfg->evm_chain_id);
+    bh_be_put_u64(rec, c->cfg->evm_chain_id);
     memcpy(rec + 8, g.data, 32);
     char key[32], gh[67];
     snprintf(key, sizeof key, "chain/%u", (unsigned)c->cfg->bridge_id);
@@ -197,9 +192,7 @@ static int check_identity(node_chain *c)
     if (rc) return rc;
     if (memcmp(have, rec, sizeof rec) == 0) return BH_OK;
     char was[67];
-    uint64_t was_id = 0;
-    for (int i = 0; i < 8; i++)
-        was_id = was_id << 8 | have[i];
+    uint64_t was_id = bh_be_get_u64(have);
     node_hex0x(was, have + 8, 32);
     BH_LOG(BH_LOG_ERROR, "chain_mismatch",
            "chain=%s evm_chain_id=%" PRIu64 " genesis=%s recorded_chain_id=%" PRIu64
