@@ -26,9 +26,9 @@
 typedef void (*bh_chain_log_fn)(void *ud, int level, const char *msg);
 
 typedef struct {
-    uint16_t bridge_id;       /* the chain's id in VAAs */
-    uint64_t chain_id;        /* the chain's own id every endpoint must serve */
-    const char *const *urls;  /* n_urls endpoints, copied */
+    uint16_t bridge_id;      /* the chain's id in VAAs */
+    uint64_t chain_id;       /* the chain's own id every endpoint must serve */
+    const char *const *urls; /* n_urls endpoints, copied */
     size_t n_urls;
     unsigned quorum;          /* k of n */
     unsigned confirmations;   /* 0: the chain's own finality */
@@ -36,21 +36,21 @@ typedef struct {
     uint64_t max_range;       /* blocks per log read; 0: the backend's default */
     const bh_address *tokens; /* registered assets, copied */
     size_t n_tokens;
-    long timeout_ms;          /* one call */
-    unsigned retries;         /* of a failed call */
+    long timeout_ms;  /* one call */
+    unsigned retries; /* of a failed call */
     bh_chain_log_fn log;
     void *log_ud;
 } bh_chain_config;
 
 typedef struct {
-    uint64_t chain_id;        /* the destination's own id (replay-bound txs) */
-    const char *url;          /* the endpoint deliveries go through, copied */
+    uint64_t chain_id; /* the destination's own id (replay-bound txs) */
+    const char *url;   /* the endpoint deliveries go through, copied */
     long timeout_ms;
     unsigned retries;
-    uint64_t gas_cap;         /* most gas one delivery may use */
-    uint64_t max_fee;         /* most paid per unit of gas, smallest unit */
+    uint64_t gas_cap; /* most gas one delivery may use */
+    uint64_t max_fee; /* most paid per unit of gas, smallest unit */
     bh_address portal;
-    const bh_seckey *tx_key;  /* copied; wiped by sender_destroy */
+    const bh_seckey *tx_key; /* copied; wiped by sender_destroy */
     bh_chain_log_fn log;
     void *log_ud;
 } bh_chain_sender_config;
@@ -76,8 +76,8 @@ typedef struct {
     bh_chain_ops watch; /* on impl */
     /* after a restart: the sequence the first event after after_block carries */
     void (*expect_sequence)(void *impl, uint64_t next_sequence, uint64_t after_block);
-    int (*head)(void *impl, uint64_t *out);       /* latest block, no quorum (lag only) */
-    int (*last_split)(const void *impl);          /* last failure: answers split */
+    int (*head)(void *impl, uint64_t *out); /* latest block, no quorum (lag only) */
+    int (*last_split)(const void *impl);    /* last failure: answers split */
     size_t (*endpoint_count)(const void *impl);
     const char *(*endpoint_url)(const void *impl, size_t i); /* borrowed, unredacted */
     void (*endpoint_health)(const void *impl, size_t i, bh_chain_endpoint_health *out);

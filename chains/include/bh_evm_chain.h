@@ -12,8 +12,9 @@
  * against the chain, since one endpoint is not the chain. Endpoints are asked
  * in parallel (a helper thread per endpoint for the duration of a call), and
  * one that times out or cannot be reached is skipped for a growing back-off;
- * a skipped endpoint is still asked when the others cannot make the quorum. Not thread-safe: one thread drives a chain; the rpc.log hook
- * may be called from the helper threads and must be thread-safe. */
+ * a skipped endpoint is still asked when the others cannot make the quorum. Not thread-safe: one
+ * thread drives a chain; the rpc.log hook may be called from the helper threads and must be
+ * thread-safe. */
 #ifndef BH_EVM_CHAIN_H
 #define BH_EVM_CHAIN_H
 
@@ -43,8 +44,8 @@ typedef struct {
      * of any other token, or in a range whose answer is still capped at one
      * block, is checked on its own transaction receipt. */
     const bh_address *tokens;
-    size_t n_tokens; /* 0..BH_EVM_MAX_TOKENS */
-    bh_rpc_options rpc;      /* template for every endpoint (url ignored) */
+    size_t n_tokens;    /* 0..BH_EVM_MAX_TOKENS */
+    bh_rpc_options rpc; /* template for every endpoint (url ignored) */
 } bh_evm_chain_config;
 
 typedef struct bh_evm_chain bh_evm_chain;

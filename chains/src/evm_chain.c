@@ -544,7 +544,8 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
             idx[k++] = i;
         }
         pthread_mutex_unlock(&c->mu);
-        fan_out(c, idx, k, method, params, parse, ctx, ctx_len, free_obj, ENOUGH_VOTES, finality, a);
+        fan_out(c, idx, k, method, params, parse, ctx, ctx_len, free_obj, ENOUGH_VOTES, finality,
+                a);
         for (size_t m = 0; m < k; m++) {
             const answer *x = &a[idx[m]];
             if (x->status == BH_OK) {
@@ -965,10 +966,10 @@ static int parse_block_txs(bh_evm_chain *c, const json_t *res, const void *ctx, 
     b->n_txs = json_array_size(txs);
     b->txs = calloc(b->n_txs ? b->n_txs : 1, sizeof *b->txs);
     int rc = b->txs ? BH_OK : BH_ENOMEM;
-    if (rc == BH_OK && (bh_rpc_member_quantity(&b->number, res, "number") != BH_OK ||
-                        bh_rpc_member_hash(&b->hash, res, "hash") != BH_OK ||
-                        bh_rpc_member_quantity(&b->timestamp, res, "timestamp") != BH_OK ||
-                        b->number != *want))
+    if (rc == BH_OK &&
+        (bh_rpc_member_quantity(&b->number, res, "number") != BH_OK ||
+         bh_rpc_member_hash(&b->hash, res, "hash") != BH_OK ||
+         bh_rpc_member_quantity(&b->timestamp, res, "timestamp") != BH_OK || b->number != *want))
         rc = BH_EPROTO;
     for (size_t i = 0; rc == BH_OK && i < b->n_txs; i++)
         if (bh_rpc_read_hash(&b->txs[i], json_array_get(txs, i)) != BH_OK) rc = BH_EPROTO;
@@ -1225,9 +1226,9 @@ static int range_transfers(bh_evm_chain *c, uint64_t from, uint64_t to, transfer
     json_t *addrs = json_array();
     for (size_t i = 0; addrs && i < c->n_tokens; i++)
         json_array_append_new(addrs, hexj(c->tokens[i].data, 20));
-    json_t *filter = json_pack("{s:o,s:o,s:o,s:[o,n,o]}", "fromBlock", qty(from), "toBlock",
-                               qty(to), "address", addrs, "topics",
-                               hexj(c->topic_transfer.data, 32), hexj(c->portal32.data, 32));
+    json_t *filter =
+        json_pack("{s:o,s:o,s:o,s:[o,n,o]}", "fromBlock", qty(from), "toBlock", qty(to), "address",
+                  addrs, "topics", hexj(c->topic_transfer.data, 32), hexj(c->portal32.data, 32));
     void *w = NULL;
     int rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_transfers, &rcx, sizeof rcx,
                     free_transfers, &w, 0, qi);
@@ -1447,11 +1448,10 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
                     int rrc = receipt_transfers(c, receipts, &l->tx_hash, &l->block_hash, &set);
                     if (rrc != BH_OK) return rrc;
                 }
-                e.verdict = lock_backed(set, &l->block_hash, &l->tx_hash, l->log_index, &token,
-                                        &ev.amount);
+                e.verdict =
+                    lock_backed(set, &l->block_hash, &l->tx_hash, l->log_index, &token, &ev.amount);
                 if (e.verdict != BH_REJECT_OK)
-                    chain_log(c, 1,
-                              "block %llu log %u: lock of sequence %llu %s",
+                    chain_log(c, 1, "block %llu log %u: lock of sequence %llu %s",
                               (unsigned long long)l->block_number, e.log_index,
                               (unsigned long long)ev.sequence,
                               e.verdict == BH_REJECT_SHORT_LOCK

@@ -384,7 +384,8 @@ int bh_portal_attester(bh_rpc *ep, uint32_t *set_index, bh_address *attester,
     size_t len = 0;
     uint64_t v = 0;
     int rc = call_abi(ep, &ret, &len, portal, &a);
-    if (rc == BH_OK) rc = bh_abi_read_u64(&v, ret, len, 0) == BH_OK && v <= UINT32_MAX ? BH_OK : BH_EPROTO;
+    if (rc == BH_OK)
+        rc = bh_abi_read_u64(&v, ret, len, 0) == BH_OK && v <= UINT32_MAX ? BH_OK : BH_EPROTO;
     free(ret);
     if (rc != BH_OK) return rc;
     *set_index = (uint32_t)v;

@@ -43,9 +43,8 @@ BH_WARN_UNUSED_RESULT int bh_attest_address(const bh_attest *ctx, bh_address *ou
 /* Sign a digest: deterministic (RFC 6979), low-s, recoverable.
  * Returns: BH_OK; BH_ECRYPTO for an invalid key (outputs zeroed).
  * Out: rs  r || s, big-endian.  v  recovery id, 0 or 1. */
-BH_WARN_UNUSED_RESULT int bh_attest_sign(const bh_attest *ctx, unsigned char rs[64],
-                                         uint8_t *v, const bh_hash32 *digest,
-                                         const bh_seckey *key);
+BH_WARN_UNUSED_RESULT int bh_attest_sign(const bh_attest *ctx, unsigned char rs[64], uint8_t *v,
+                                         const bh_hash32 *digest, const bh_seckey *key);
 
 /* Recover the signer's address from a signature over digest.
  * v may be 0, 1, 27 or 28. High-s is refused (Ethereum's rule), so a
@@ -53,18 +52,18 @@ BH_WARN_UNUSED_RESULT int bh_attest_sign(const bh_attest *ctx, unsigned char rs[
  * Returns: BH_OK with *why = ok; otherwise BH_ECRYPTO with *why = high_s,
  *          bad_recovery_id or bad_signature, and out zeroed. A failed
  *          recovery never yields an address: callers must check the status. */
-BH_WARN_UNUSED_RESULT int bh_attest_recover(const bh_attest *ctx, bh_address *out,
-                                            bh_reject *why, const bh_hash32 *digest,
-                                            const unsigned char rs[64], uint8_t v);
+BH_WARN_UNUSED_RESULT int bh_attest_recover(const bh_attest *ctx, bh_address *out, bh_reject *why,
+                                            const bh_hash32 *digest, const unsigned char rs[64],
+                                            uint8_t v);
 
 #define BH_MAX_SIGNERS 255
 
 /* A signer set (attesters / guardians), identified by its index. */
 typedef struct {
     uint32_t index;
-    uint8_t n;            /* number of addresses, 1..255 */
-    uint8_t quorum;       /* 0: default floor(2n/3)+1 */
-    uint64_t expires_at;  /* unix seconds; 0: never */
+    uint8_t n;           /* number of addresses, 1..255 */
+    uint8_t quorum;      /* 0: default floor(2n/3)+1 */
+    uint64_t expires_at; /* unix seconds; 0: never */
     bh_address addrs[BH_MAX_SIGNERS];
 } bh_signer_set;
 

@@ -9,14 +9,14 @@
 #include "bh_error.h"
 
 typedef enum {
-    BH_REJECT_OK = 0,              /* "ok": accepted, not a rejection */
+    BH_REJECT_OK = 0, /* "ok": accepted, not a rejection */
     /* envelope and payload shape */
-    BH_REJECT_MALFORMED,           /* "malformed": a field holds an impossible value */
-    BH_REJECT_BAD_VERSION,         /* "bad_version": VAA version is not 1 */
-    BH_REJECT_TRUNCATED,           /* "truncated": input ends inside a field */
-    BH_REJECT_TRAILING_BYTES,      /* "trailing_bytes": bytes after the last field */
-    BH_REJECT_NO_SIGNATURES,       /* "no_signatures": signature count is zero */
-    BH_REJECT_UNKNOWN_PAYLOAD,     /* "unknown_payload": payload id is not a transfer */
+    BH_REJECT_MALFORMED,       /* "malformed": a field holds an impossible value */
+    BH_REJECT_BAD_VERSION,     /* "bad_version": VAA version is not 1 */
+    BH_REJECT_TRUNCATED,       /* "truncated": input ends inside a field */
+    BH_REJECT_TRAILING_BYTES,  /* "trailing_bytes": bytes after the last field */
+    BH_REJECT_NO_SIGNATURES,   /* "no_signatures": signature count is zero */
+    BH_REJECT_UNKNOWN_PAYLOAD, /* "unknown_payload": payload id is not a transfer */
     /* signatures */
     BH_REJECT_UNKNOWN_SIGNER_SET,  /* "unknown_signer_set": index names no set we hold */
     BH_REJECT_SIGNER_SET_EXPIRED,  /* "signer_set_expired": the set was rotated out */
@@ -34,17 +34,17 @@ typedef enum {
     BH_REJECT_FEE_EXCEEDS_AMOUNT,  /* "fee_exceeds_amount" */
     BH_REJECT_AMOUNT_OUT_OF_RANGE, /* "amount_out_of_range": zero, or beyond u128 */
     /* vault state */
-    BH_REJECT_REPLAYED,            /* "replayed": same key, same digest, already applied */
-    BH_REJECT_EQUIVOCATION,        /* "equivocation": same key, different digest */
-    BH_REJECT_CHAIN_QUARANTINED,   /* "chain_quarantined" */
-    BH_REJECT_EXCEEDS_OUTSTANDING, /* "exceeds_outstanding": burn beyond what D holds */
-    BH_REJECT_EXCEEDS_LOCKED,      /* "exceeds_locked": outstanding would pass locked */
-    BH_REJECT_EXCEEDS_EXPOSURE_CAP,/* "exceeds_exposure_cap" */
-    BH_REJECT_MESSAGE_LIMIT,       /* "message_limit": per-chain message count exceeded */
-    BH_REJECT_FORGED_LOCK,         /* "forged_lock": lock event without the token transfer */
-    BH_REJECT_BELOW_MINIMUM,       /* "below_minimum": amount under the asset's min_amount */
-    BH_REJECT_SHORT_LOCK,          /* "short_lock": the token moved less than the lock claims */
-    BH_REJECT_COUNT_               /* number of reasons; not a reason */
+    BH_REJECT_REPLAYED,             /* "replayed": same key, same digest, already applied */
+    BH_REJECT_EQUIVOCATION,         /* "equivocation": same key, different digest */
+    BH_REJECT_CHAIN_QUARANTINED,    /* "chain_quarantined" */
+    BH_REJECT_EXCEEDS_OUTSTANDING,  /* "exceeds_outstanding": burn beyond what D holds */
+    BH_REJECT_EXCEEDS_LOCKED,       /* "exceeds_locked": outstanding would pass locked */
+    BH_REJECT_EXCEEDS_EXPOSURE_CAP, /* "exceeds_exposure_cap" */
+    BH_REJECT_MESSAGE_LIMIT,        /* "message_limit": per-chain message count exceeded */
+    BH_REJECT_FORGED_LOCK,          /* "forged_lock": lock event without the token transfer */
+    BH_REJECT_BELOW_MINIMUM,        /* "below_minimum": amount under the asset's min_amount */
+    BH_REJECT_SHORT_LOCK,           /* "short_lock": the token moved less than the lock claims */
+    BH_REJECT_COUNT_                /* number of reasons; not a reason */
 } bh_reject;
 
 /* Returns: the stable name of a reason ("bad_signature"); "invalid" for a

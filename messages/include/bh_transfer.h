@@ -42,9 +42,9 @@ typedef struct {
     uint32_t timestamp;
     bh_hash32 digest;
     bh_transfer transfer;
-    bh_u128 amount; /* transfer.amount, checked to fit */
-    bh_u128 fee;    /* transfer.fee, checked to fit, <= amount */
-    uint32_t nonce; /* body nonce and consistency: with the fields above */
+    bh_u128 amount;      /* transfer.amount, checked to fit */
+    bh_u128 fee;         /* transfer.fee, checked to fit, <= amount */
+    uint32_t nonce;      /* body nonce and consistency: with the fields above */
     uint8_t consistency; /* they rebuild the signed body exactly */
 } bh_transfer_msg;
 

@@ -75,8 +75,8 @@ size_t bh_vaa_body_size(const bh_vaa_body *body);
 /* Serialise a body.
  * Returns: BH_OK; BH_ENOSPC if out_cap is too small; BH_EINVAL on NULL.
  * Out: out, out_len  the bytes and their count. */
-BH_WARN_UNUSED_RESULT int bh_vaa_body_serialize(unsigned char *out, size_t out_cap,
-                                                size_t *out_len, const bh_vaa_body *body);
+BH_WARN_UNUSED_RESULT int bh_vaa_body_serialize(unsigned char *out, size_t out_cap, size_t *out_len,
+                                                const bh_vaa_body *body);
 
 /* Serialise a full VAA from a header (version, set index, sigs) and the
  * serialised body bytes.

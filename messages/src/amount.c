@@ -64,7 +64,8 @@ void bh_u128_to_dec(char out[BH_U128_DEC_MAX], bh_u128 v)
         tmp[n++] = (char)('0' + (int)(v % 10));
         v /= 10;
     } while (v);
-    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
     out[n] = '\0';
 }
 
@@ -80,7 +81,8 @@ void bh_u128_to_units(char *out, size_t out_cap, bh_u128 v, unsigned decimals)
     if (n <= decimals) {
         buf[o++] = '0';
         buf[o++] = '.';
-        for (size_t i = n; i < decimals; i++) buf[o++] = '0';
+        for (size_t i = n; i < decimals; i++)
+            buf[o++] = '0';
         memcpy(buf + o, dec, n);
         o += n;
     } else {
@@ -93,7 +95,8 @@ void bh_u128_to_units(char *out, size_t out_cap, bh_u128 v, unsigned decimals)
         }
     }
     if (decimals) {
-        while (buf[o - 1] == '0') o--;
+        while (buf[o - 1] == '0')
+            o--;
         if (buf[o - 1] == '.') o--;
     }
     buf[o] = '\0';
@@ -137,6 +140,7 @@ void bh_u256_to_dec(char out[BH_U256_DEC_MAX], const bh_u256 *v)
         tmp[k++] = (char)('0' + rem);
         if (zero) break;
     }
-    for (size_t i = 0; i < k; i++) out[i] = tmp[k - 1 - i];
+    for (size_t i = 0; i < k; i++)
+        out[i] = tmp[k - 1 - i];
     out[k] = '\0';
 }

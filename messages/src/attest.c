@@ -80,13 +80,12 @@ int bh_attest_address(const bh_attest *ctx, bh_address *out, const bh_seckey *ke
     return BH_OK;
 }
 
-int bh_attest_sign(const bh_attest *ctx, unsigned char rs[64], uint8_t *v,
-                   const bh_hash32 *digest, const bh_seckey *key)
+int bh_attest_sign(const bh_attest *ctx, unsigned char rs[64], uint8_t *v, const bh_hash32 *digest,
+                   const bh_seckey *key)
 {
     if (rs) memset(rs, 0, 64);
     if (v) *v = 0;
-    if (ctx == NULL || rs == NULL || v == NULL || digest == NULL || key == NULL)
-        return BH_EINVAL;
+    if (ctx == NULL || rs == NULL || v == NULL || digest == NULL || key == NULL) return BH_EINVAL;
     secp256k1_ecdsa_recoverable_signature sig;
     int recid = 0;
     /* libsecp256k1 always produces low-s signatures. */
@@ -102,8 +101,7 @@ int bh_attest_recover(const bh_attest *ctx, bh_address *out, bh_reject *why,
 {
     if (out) memset(out, 0, sizeof *out);
     if (why) *why = BH_REJECT_BAD_SIGNATURE;
-    if (ctx == NULL || out == NULL || why == NULL || digest == NULL || rs == NULL)
-        return BH_EINVAL;
+    if (ctx == NULL || out == NULL || why == NULL || digest == NULL || rs == NULL) return BH_EINVAL;
 
     int recid;
     if (v == 0 || v == 1)
@@ -142,8 +140,7 @@ unsigned bh_signer_set_quorum(const bh_signer_set *set)
 bh_reject bh_vaa_verify(const bh_attest *ctx, const bh_vaa *vaa, const bh_signer_set *set,
                         uint64_t now)
 {
-    if (ctx == NULL || vaa == NULL || set == NULL || vaa->body == NULL)
-        return BH_REJECT_MALFORMED;
+    if (ctx == NULL || vaa == NULL || set == NULL || vaa->body == NULL) return BH_REJECT_MALFORMED;
     if (set->n == 0 || set->index != vaa->signer_set_index) return BH_REJECT_UNKNOWN_SIGNER_SET;
     if (set->expires_at && now >= set->expires_at) return BH_REJECT_SIGNER_SET_EXPIRED;
 

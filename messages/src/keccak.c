@@ -9,14 +9,16 @@ _Static_assert(sizeof(((struct sha3_state *)0)->a) == sizeof(((bh_keccak_ctx *)0
 static uint64_t load_le64(const unsigned char *p)
 {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
     return v;
 }
 
 static void absorb_block(bh_keccak_ctx *ctx, const unsigned char *block)
 {
     struct sha3_state st;
-    for (int i = 0; i < BH_KECCAK_RATE / 8; i++) ctx->a[i] ^= load_le64(block + 8 * i);
+    for (int i = 0; i < BH_KECCAK_RATE / 8; i++)
+        ctx->a[i] ^= load_le64(block + 8 * i);
     memcpy(st.a, ctx->a, sizeof st.a);
     sha3_permute(&st);
     memcpy(ctx->a, st.a, sizeof st.a);
@@ -55,7 +57,8 @@ void bh_keccak_final(bh_keccak_ctx *ctx, bh_hash32 *out)
     ctx->buf[BH_KECCAK_RATE - 1] ^= 0x80;
     absorb_block(ctx, ctx->buf);
     for (int i = 0; i < 4; i++)
-        for (int b = 0; b < 8; b++) out->data[8 * i + b] = (unsigned char)(ctx->a[i] >> (8 * b));
+        for (int b = 0; b < 8; b++)
+            out->data[8 * i + b] = (unsigned char)(ctx->a[i] >> (8 * b));
     memset(ctx, 0, sizeof *ctx);
 }
 

@@ -95,9 +95,9 @@ int bh_vaa_body_serialize(unsigned char *out, size_t out_cap, size_t *out_len,
     return BH_OK;
 }
 
-int bh_vaa_serialize(unsigned char *out, size_t out_cap, size_t *out_len,
-                     uint32_t signer_set_index, const bh_vaa_sig *sigs, uint8_t n_sigs,
-                     const unsigned char *body, size_t body_len)
+int bh_vaa_serialize(unsigned char *out, size_t out_cap, size_t *out_len, uint32_t signer_set_index,
+                     const bh_vaa_sig *sigs, uint8_t n_sigs, const unsigned char *body,
+                     size_t body_len)
 {
     if (out_len) *out_len = 0;
     if (out == NULL || out_len == NULL || sigs == NULL || n_sigs == 0 || body == NULL)

@@ -18,8 +18,8 @@
  * should be reported with a non-zero threshold: what any user, one token or
  * one endpoint can cause is refused and counted, never evidence. */
 typedef enum {
-    BH_OBS_EQUIVOCATION = 0, /* finalized block changed hash, or same replay key, other digest */
-    BH_OBS_FORGED_LOCK,      /* lock of a registered asset with no transfer of it behind it */
+    BH_OBS_EQUIVOCATION = 0,    /* finalized block changed hash, or same replay key, other digest */
+    BH_OBS_FORGED_LOCK,         /* lock of a registered asset with no transfer of it behind it */
     BH_OBS_EXCEEDS_OUTSTANDING, /* burn/hop for more than the vault sent to the chain */
     BH_OBS_BAD_SIGNATURE,       /* the chain's Portal refused our attestations */
     BH_OBS_RATE_LIMITED,        /* a message delayed or refused by a rate limit */
@@ -36,8 +36,8 @@ const char *bh_obs_name(bh_obs_kind k);
 typedef struct {
     uint16_t chain;
     bh_obs_kind cause;
-    uint64_t count;  /* observations of that kind inside the window */
-    uint64_t at;     /* time of the trip */
+    uint64_t count;     /* observations of that kind inside the window */
+    uint64_t at;        /* time of the trip */
     char evidence[160]; /* "forged_lock x1 in 60s (threshold 1): <detail>" */
 } bh_breaker_trip;
 

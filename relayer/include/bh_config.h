@@ -140,8 +140,8 @@ typedef struct {
 /* The operator server ("metrics" section; absent = no server). */
 typedef struct {
     int enabled;
-    char bind[64];  /* IPv4 or IPv6 literal; default 127.0.0.1 */
-    unsigned port;  /* 0 = any free port (logged at start) */
+    char bind[64];   /* IPv4 or IPv6 literal; default 127.0.0.1 */
+    unsigned port;   /* 0 = any free port (logged at start) */
     char token[256]; /* bearer token, "" = none; wiped by destroy */
     unsigned max_clients;
     unsigned snapshot_interval_s;

@@ -61,9 +61,9 @@ typedef enum {
     BH_NODE_EV_RELEASED,     /* pending transfers moved to the outbox */
     BH_NODE_EV_DELIVERED,    /* submitted; outcome in detail */
     BH_NODE_EV_DELIVERY_FAILED,
-    BH_NODE_EV_QUARANTINED,  /* the breaker froze a chain (detail = evidence) */
-    BH_NODE_EV_LIMITS,       /* limits tightened or relaxed (detail) */
-    BH_NODE_EV_PARKED,       /* an outbox entry set aside after failed deliveries */
+    BH_NODE_EV_QUARANTINED, /* the breaker froze a chain (detail = evidence) */
+    BH_NODE_EV_LIMITS,      /* limits tightened or relaxed (detail) */
+    BH_NODE_EV_PARKED,      /* an outbox entry set aside after failed deliveries */
     BH_NODE_EV_COUNT_
 } bh_node_event_kind;
 
@@ -73,15 +73,15 @@ const char *bh_node_event_name(bh_node_event_kind k);
 typedef struct {
     bh_node_event_kind kind;
     uint64_t time;
-    const char *vault;     /* vault (home chain) name, or NULL */
-    uint16_t from_chain;   /* emitter chain; for QUARANTINED the chain frozen */
+    const char *vault;   /* vault (home chain) name, or NULL */
+    uint16_t from_chain; /* emitter chain; for QUARANTINED the chain frozen */
     uint16_t to_chain;
     uint64_t sequence;
     bh_hash32 digest;
     bh_u128 amount;
-    const char *symbol;    /* may be NULL */
-    bh_reject reason;      /* REJECTED / HELD */
-    const char *detail;    /* cause, outcome or evidence; may be NULL */
+    const char *symbol; /* may be NULL */
+    bh_reject reason;   /* REJECTED / HELD */
+    const char *detail; /* cause, outcome or evidence; may be NULL */
 } bh_node_event;
 
 /* Called from node threads; ev and its strings are borrowed for the call. */

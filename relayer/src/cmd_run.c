@@ -105,8 +105,7 @@ int bh_cmd_run(int argc, char **argv)
     }
     rc = bh_log_open(cfg->log_file, cfg->log_level);
     if (rc != BH_OK) {
-        fprintf(stderr, "bulkhead run: cannot open log %s: %s\n", cfg->log_file,
-                bh_strerror(rc));
+        fprintf(stderr, "bulkhead run: cannot open log %s: %s\n", cfg->log_file, bh_strerror(rc));
         bh_config_destroy(cfg);
         return 2;
     }

@@ -70,9 +70,11 @@ static int decode_input(unsigned char *out, size_t *out_len, const char *arg)
         }
         text = owned;
     }
-    while (isspace((unsigned char)*text)) text++;
+    while (isspace((unsigned char)*text))
+        text++;
     len = strlen(text);
-    while (len && isspace((unsigned char)text[len - 1])) len--;
+    while (len && isspace((unsigned char)text[len - 1]))
+        len--;
     if (len > INPUT_CAP) {
         free(owned);
         fprintf(stderr, "bulkhead vaa: input exceeds the size cap\n");
@@ -130,25 +132,23 @@ static json_t *decode_json(const bh_vaa *vaa)
     bh_reject why;
     if (bh_transfer_parse(&t, &why, vaa->b.payload, vaa->b.payload_len) == BH_OK) {
         payload = json_pack("{s:i, s:s, s:o, s:o, s:i, s:o, s:i, s:o}", "payload_id",
-                            BH_TRANSFER_PAYLOAD_ID, "kind", "transfer", "amount",
-                            ju256(&t.amount), "token", jhex(t.token.data, 32), "token_chain",
-                            t.token_chain, "to", jhex(t.to.data, 32), "to_chain", t.to_chain,
-                            "fee", ju256(&t.fee));
+                            BH_TRANSFER_PAYLOAD_ID, "kind", "transfer", "amount", ju256(&t.amount),
+                            "token", jhex(t.token.data, 32), "token_chain", t.token_chain, "to",
+                            jhex(t.to.data, 32), "to_chain", t.to_chain, "fee", ju256(&t.fee));
     } else {
-        payload = json_pack("{s:i, s:s, s:s}", "payload_id",
-                            vaa->b.payload_len ? vaa->b.payload[0] : -1, "kind", "other",
-                            "not_a_transfer", bh_reject_name(why));
+        payload =
+            json_pack("{s:i, s:s, s:s}", "payload_id", vaa->b.payload_len ? vaa->b.payload[0] : -1,
+                      "kind", "other", "not_a_transfer", bh_reject_name(why));
     }
     return json_pack("{s:i, s:I, s:i, s:o, s:{s:I, s:I, s:i, s:o, s:s, s:i, s:I, s:o}, "
                      "s:o, s:o}",
-                     "version", vaa->version, "signer_set_index",
-                     (json_int_t)vaa->signer_set_index, "n_signatures", vaa->n_sigs,
-                     "signatures", sigs, "body", "timestamp", (json_int_t)vaa->b.timestamp,
-                     "nonce", (json_int_t)vaa->b.nonce, "emitter_chain", vaa->b.emitter_chain,
-                     "emitter", jhex(vaa->b.emitter.data, 32), "sequence", seq,
-                     "consistency", vaa->b.consistency, "payload_len",
-                     (json_int_t)vaa->b.payload_len, "payload_hex",
-                     jhex(vaa->b.payload, vaa->b.payload_len), "digest",
+                     "version", vaa->version, "signer_set_index", (json_int_t)vaa->signer_set_index,
+                     "n_signatures", vaa->n_sigs, "signatures", sigs, "body", "timestamp",
+                     (json_int_t)vaa->b.timestamp, "nonce", (json_int_t)vaa->b.nonce,
+                     "emitter_chain", vaa->b.emitter_chain, "emitter",
+                     jhex(vaa->b.emitter.data, 32), "sequence", seq, "consistency",
+                     vaa->b.consistency, "payload_len", (json_int_t)vaa->b.payload_len,
+                     "payload_hex", jhex(vaa->b.payload, vaa->b.payload_len), "digest",
                      jhex(digest.data, 32), "payload", payload);
 }
 

@@ -203,11 +203,13 @@ static const cfg_row k_rows[] = {
     {S_BREAKER, "bad_signature", K_UINT, 0, M(bh_config_breaker, bad_signature), 0, 1000000, 3,
      NULL, NULL, "attestations refused by the chain's Portal that quarantine it; 0: never"},
     {S_BREAKER, "rate_limited", K_UINT, 0, M(bh_config_breaker, rate_limited), 0, 1000000, 0, NULL,
-     NULL, "messages delayed or refused by rate limits that quarantine their source chain; any "
-           "user can cause them; 0: never"},
+     NULL,
+     "messages delayed or refused by rate limits that quarantine their source chain; any "
+     "user can cause them; 0: never"},
     {S_BREAKER, "disagreement", K_UINT, 0, M(bh_config_breaker, disagreement), 0, 1000000, 0, NULL,
-     NULL, "polls failed because the endpoints split with no quorum that quarantine a chain; 0: "
-           "never (stall_s decides)"},
+     NULL,
+     "polls failed because the endpoints split with no quorum that quarantine a chain; 0: "
+     "never (stall_s decides)"},
     {S_BREAKER, "stall_s", K_UINT, 0, M(bh_config_breaker, stall_s), 0, 86400, 300, NULL, NULL,
      "seconds a chain's endpoints may answer without letting the watcher advance (sequence gap, "
      "split, impossible answer) before it is quarantined; 0: never"},
@@ -237,8 +239,8 @@ static const cfg_row k_rows[] = {
      NULL, "websocket clients served at once; more are refused"},
     {S_METRICS, "snapshot_interval_s", K_UINT, 0, M(bh_config_metrics, snapshot_interval_s), 1,
      3600, 5, NULL, NULL, "seconds between snapshot frames on every websocket"},
-    {S_METRICS, "client_buffer_kb", K_UINT, 0, M(bh_config_metrics, client_buffer_kb), 64,
-     1048576, 1024, NULL, NULL, "send queue per websocket client; one that falls behind is closed"},
+    {S_METRICS, "client_buffer_kb", K_UINT, 0, M(bh_config_metrics, client_buffer_kb), 64, 1048576,
+     1024, NULL, NULL, "send queue per websocket client; one that falls behind is closed"},
 };
 
 #define N_ROWS ARRAY_LEN(k_rows)
@@ -666,7 +668,8 @@ static int check_string(parser *p, const cfg_row *r, const char *s, const char *
         return BH_OK;
     case K_HOST: {
         unsigned char a[16];
-        if (strlen(s) >= r->size || (inet_pton(AF_INET, s, a) != 1 && inet_pton(AF_INET6, s, a) != 1))
+        if (strlen(s) >= r->size ||
+            (inet_pton(AF_INET, s, a) != 1 && inet_pton(AF_INET6, s, a) != 1))
             return fail(p, BH_ECONFIG, kp,
                         "%s is not an IP address; use one, e.g. 127.0.0.1 (loopback) or 0.0.0.0",
                         show(q, sizeof q, s));

@@ -24,8 +24,8 @@
 #include "bh_log.h"
 
 static const char *const k_event_names[BH_NODE_EV_COUNT_] = {
-    "accepted",  "delayed",          "held",        "rejected", "released",
-    "delivered", "delivery_failed", "quarantined", "limits",  "parked"};
+    "accepted",  "delayed",         "held",        "rejected", "released",
+    "delivered", "delivery_failed", "quarantined", "limits",   "parked"};
 
 const char *bh_node_event_name(bh_node_event_kind k)
 {
@@ -73,7 +73,7 @@ void node_emit(bh_node *n, const bh_node_event *ev)
 }
 
 void node_emit_msg(bh_node *n, bh_node_event_kind kind, const node_vault *nv,
-                     const bh_transfer_msg *m, bh_reject reason, const char *detail)
+                   const bh_transfer_msg *m, bh_reject reason, const char *detail)
 {
     bh_node_event ev = {.kind = kind,
                         .time = now_s(),
@@ -89,8 +89,7 @@ void node_emit_msg(bh_node *n, bh_node_event_kind kind, const node_vault *nv,
     node_emit(n, &ev);
 }
 
-void node_observe(bh_node *n, uint16_t chain, bh_obs_kind k, uint64_t count,
-                    const char *detail)
+void node_observe(bh_node *n, uint16_t chain, bh_obs_kind k, uint64_t count, const char *detail)
 {
     bh_breaker_trip t;
     if (bh_breaker_observe(n->breaker, &t, chain, k, count, now_s(), detail) != 1) return;
@@ -168,7 +167,8 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
     n->vaults = calloc(n->n, sizeof *n->vaults);
     n->lat = calloc(LATENCY_SLOTS, sizeof *n->lat);
     uint16_t ids[BH_CONFIG_MAX_CHAINS];
-    for (size_t i = 0; i < n->n; i++) ids[i] = cfg->chains[i].bridge_id;
+    for (size_t i = 0; i < n->n; i++)
+        ids[i] = cfg->chains[i].bridge_id;
     int rc = n->chains && n->vaults && n->lat ? BH_OK : BH_ENOMEM;
     for (size_t i = 0; !rc && i < n->n; i++) {
         node_chain *c = &n->chains[i];
@@ -189,8 +189,10 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
     if (!rc && (rc = bh_breaker_create(&n->breaker, &cfg->breaker, ids, n->n)))
         snprintf(err, err_cap, "breaker: %s", bh_strerror(rc));
     if (!rc) rc = node_store_open(&n->store, cfg->data_dir, err, err_cap);
-    for (size_t i = 0; !rc && i < n->n; i++) rc = node_chain_prepare(n, &n->chains[i], err, err_cap);
-    for (size_t i = 0; !rc && i < n->n; i++) rc = node_vault_prepare(n, &n->vaults[i], err, err_cap);
+    for (size_t i = 0; !rc && i < n->n; i++)
+        rc = node_chain_prepare(n, &n->chains[i], err, err_cap);
+    for (size_t i = 0; !rc && i < n->n; i++)
+        rc = node_vault_prepare(n, &n->vaults[i], err, err_cap);
     if (rc) {
         if (!err[0]) snprintf(err, err_cap, "%s", bh_strerror(rc));
         bh_node_destroy(n);
@@ -282,7 +284,8 @@ int bh_node_run(bh_node *n)
         c->watch_started = c->deliver_started = nv->started = 0;
     }
     node_control_tick(n); /* trips reported while stopping are still journaled */
-    for (size_t i = 0; dls && i < n->n; i++) node_deliverer_free(dls[i]);
+    for (size_t i = 0; dls && i < n->n; i++)
+        node_deliverer_free(dls[i]);
     free(dls);
     BH_LOG(BH_LOG_INFO, "stopped", "node=%s status=%s", n->cfg->name, bh_errname(rc));
     return rc;

@@ -27,8 +27,10 @@ static void count_lock_refusal(node_vault *nv, const bh_bytes32 *token, int forg
         nv->n_lock_refusals++;
     }
     if (i < nv->n_lock_refusals) {
-        if (forged) nv->lock_refusals[i].forged_locks++;
-        else nv->lock_refusals[i].short_locks++;
+        if (forged)
+            nv->lock_refusals[i].forged_locks++;
+        else
+            nv->lock_refusals[i].short_locks++;
     }
     pthread_mutex_unlock(&nv->mu);
 }
@@ -56,11 +58,12 @@ static void count_result(node_vault *nv, const node_inbox_rec *r, const bh_vault
                "vault=%s from=%s to=%s seq=%" PRIu64 " status=%s cause=%s release_at=%" PRIu64,
                nv->cfg->name, sname, dname, m->sequence, bh_vault_status_name(res->status),
                bh_vault_cause_name(res->cause), res->release_at);
-        node_emit_msg(n, res->status == BH_VAULT_DELAYED ? BH_NODE_EV_DELAYED : BH_NODE_EV_HELD, nv, m,
-                 res->reason, bh_vault_cause_name(res->cause));
+        node_emit_msg(n, res->status == BH_VAULT_DELAYED ? BH_NODE_EV_DELAYED : BH_NODE_EV_HELD, nv,
+                      m, res->reason, bh_vault_cause_name(res->cause));
         /* any user can fill a bucket: counted, evidence only if configured */
         if (node_policy_delay_is_rate_limit(res->cause))
-            node_observe(n, m->emitter_chain, BH_OBS_RATE_LIMITED, 1, bh_vault_cause_name(res->cause));
+            node_observe(n, m->emitter_chain, BH_OBS_RATE_LIMITED, 1,
+                         bh_vault_cause_name(res->cause));
         break;
     case BH_VAULT_REJECTED: {
         atomic_fetch_add(&nv->rejected, 1);
@@ -70,8 +73,8 @@ static void count_result(node_vault *nv, const node_inbox_rec *r, const bh_vault
         char d[160];
         char amt[BH_U128_DEC_MAX];
         bh_u128_to_dec(amt, m->amount);
-        snprintf(d, sizeof d, "vault %s seq %" PRIu64 " amount %s: %s", nv->cfg->name,
-                 m->sequence, amt, bh_reject_name(res->reason));
+        snprintf(d, sizeof d, "vault %s seq %" PRIu64 " amount %s: %s", nv->cfg->name, m->sequence,
+                 amt, bh_reject_name(res->reason));
         /* Evidence only where the emitting chain alone could have caused it:
          * a burn or hop claiming supply the vault never sent it, a replay key
          * reused, a lock of a registered asset with nothing behind it. A cap
@@ -145,7 +148,8 @@ static size_t vault_round(node_vault *nv, node_inbox_rec *buf, bh_transfer_msg *
         bh_vault_asset a;
         if (verdicts[i] == BH_REJECT_FORGED_LOCK || verdicts[i] == BH_REJECT_SHORT_LOCK)
             verdicts[i] = node_policy_lock_verdict(
-                verdicts[i], bh_vault_asset_get(nv->v, &a, &msgs[i].transfer.token) != BH_ENOTFOUND);
+                verdicts[i],
+                bh_vault_asset_get(nv->v, &a, &msgs[i].transfer.token) != BH_ENOTFOUND);
         buf[i].verdict = (uint32_t)verdicts[i];
     }
     int rc = bh_vault_apply_ex(nv->v, res, msgs, verdicts, total, now_s());

@@ -24,10 +24,11 @@ static void apply_trip(bh_node *n, const bh_breaker_trip *t)
         pthread_mutex_lock(&nv->mu);
         int rc = bh_vault_freeze(nv->v, t->chain, now_s(), "breaker", t->evidence);
         pthread_mutex_unlock(&nv->mu);
-        if (rc == BH_OK) frozen++;
+        if (rc == BH_OK)
+            frozen++;
         else if (rc != BH_EEXIST)
-            BH_LOG(BH_LOG_ERROR, "freeze_failed", "vault=%s chain=%s error=%s", nv->cfg->name,
-                   name, bh_errname(rc));
+            BH_LOG(BH_LOG_ERROR, "freeze_failed", "vault=%s chain=%s error=%s", nv->cfg->name, name,
+                   bh_errname(rc));
     }
     node_chain *c = node_chain_by_id(n, t->chain);
     if (c) {
@@ -37,9 +38,9 @@ static void apply_trip(bh_node *n, const bh_breaker_trip *t)
         pthread_mutex_unlock(&c->info_mu);
     }
     atomic_fetch_add(&n->quarantines, 1);
-    BH_LOG(BH_LOG_ERROR, "quarantined", "chain=%s cause=%s count=%" PRIu64 " vaults=%zu evidence=%s",
-           name, bh_obs_name(t->cause), t->count, frozen,
-           bh_log_quote(q, sizeof q, t->evidence));
+    BH_LOG(BH_LOG_ERROR, "quarantined",
+           "chain=%s cause=%s count=%" PRIu64 " vaults=%zu evidence=%s", name,
+           bh_obs_name(t->cause), t->count, frozen, bh_log_quote(q, sizeof q, t->evidence));
     bh_node_event ev = {.kind = BH_NODE_EV_QUARANTINED,
                         .time = now_s(),
                         .from_chain = t->chain,
@@ -166,10 +167,8 @@ void node_relax(bh_node *n, uint16_t chain, const char *why)
     free(kl);
     if (restored) {
         BH_LOG(BH_LOG_INFO, "limits_relaxed", "chain=%u lanes=%zu", (unsigned)chain, restored);
-        bh_node_event ev = {.kind = BH_NODE_EV_LIMITS,
-                            .time = now_s(),
-                            .from_chain = chain,
-                            .detail = "relaxed"};
+        bh_node_event ev = {
+            .kind = BH_NODE_EV_LIMITS, .time = now_s(), .from_chain = chain, .detail = "relaxed"};
         node_emit(n, &ev);
     }
 }
@@ -246,7 +245,8 @@ void node_control_tick(bh_node *n)
     memcpy(trips, n->trips, k * sizeof *trips);
     n->n_trips = 0;
     pthread_mutex_unlock(&n->trip_mu);
-    for (size_t i = 0; i < k; i++) apply_trip(n, &trips[i]);
+    for (size_t i = 0; i < k; i++)
+        apply_trip(n, &trips[i]);
     if (k) {
         for (size_t i = 0; i < n->n; i++)
             poke(&n->vaults[i].wake_mu, &n->vaults[i].wake_cv, &n->vaults[i].wake);
@@ -258,10 +258,13 @@ void node_control_tick(bh_node *n)
         pthread_mutex_unlock(&c->info_mu);
         if (frozen_by_us) lift_check(n, c);
         uint64_t f = atomic_load(&c->flow);
-        bh_flow_action a = bh_breaker_flow(n->breaker, c->cfg->bridge_id, f - c->flow_seen, now_s());
+        bh_flow_action a =
+            bh_breaker_flow(n->breaker, c->cfg->bridge_id, f - c->flow_seen, now_s());
         c->flow_seen = f;
-        if (a == BH_FLOW_TIGHTEN) tighten(n, c);
-        else if (a == BH_FLOW_RELAX) node_relax(n, c->cfg->bridge_id, "flow back to normal");
+        if (a == BH_FLOW_TIGHTEN)
+            tighten(n, c);
+        else if (a == BH_FLOW_RELAX)
+            node_relax(n, c->cfg->bridge_id, "flow back to normal");
     }
     breaker_persist(n);
 }

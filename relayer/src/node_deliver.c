@@ -21,8 +21,8 @@
 
 struct node_deliverer {
     node_chain *d;
-    bh_attest *ctx;     /* signs our approvals */
-    void *sender;       /* the destination side of the chain's backend */
+    bh_attest *ctx;       /* signs our approvals */
+    void *sender;         /* the destination side of the chain's backend */
     backoff_ent *backoff; /* BACKOFF_SLOTS, open addressing on (vault, id) */
     bh_address attester;  /* our attester key's address */
 };
@@ -80,17 +80,18 @@ static void park(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e, 
         return;
     }
     BH_LOG(BH_LOG_WARN, "parked",
-           "vault=%s from=%s to=%s seq=%" PRIu64 " id=%" PRIu64 " tries=%u error=%s",
-           nv->cfg->name, node_chain_name(n, e->msg.emitter_chain, src), d->cfg->name, e->msg.sequence,
-           e->id, b->tries, bh_log_quote(q, sizeof q, err));
+           "vault=%s from=%s to=%s seq=%" PRIu64 " id=%" PRIu64 " tries=%u error=%s", nv->cfg->name,
+           node_chain_name(n, e->msg.emitter_chain, src), d->cfg->name, e->msg.sequence, e->id,
+           b->tries, bh_log_quote(q, sizeof q, err));
     memset(b, 0, sizeof *b);
     node_emit_msg(n, BH_NODE_EV_PARKED, nv, &e->msg, BH_REJECT_OK, err);
 }
 
 static const char *outcome_name(bh_chain_outcome o)
 {
-    return o == BH_CHAIN_EXECUTED ? "executed" : o == BH_CHAIN_APPROVED ? "approved"
-                                                                        : "already_done";
+    return o == BH_CHAIN_EXECUTED   ? "executed"
+           : o == BH_CHAIN_APPROVED ? "approved"
+                                    : "already_done";
 }
 
 /* A revert reading "bad signature" is evidence only once the Portal itself
@@ -238,8 +239,12 @@ void *node_deliver_main(void *arg)
             last_wallet = mono_ms();
         }
         memset(per_src, 0, n->n * sizeof *per_src);
-        pick_ctx pc = {.dl = dl, .picks = picks, .cap = cap, .per_src = per_src,
-                       .src_paused = src_paused, .open_sources = n->n};
+        pick_ctx pc = {.dl = dl,
+                       .picks = picks,
+                       .cap = cap,
+                       .per_src = per_src,
+                       .src_paused = src_paused,
+                       .open_sources = n->n};
         for (size_t k = 0; k < n->n && pc.n_picks < cap && !stopping(n); k++) {
             node_vault *nv = &n->vaults[(rr + k) % n->n];
             pthread_mutex_lock(&nv->mu);
@@ -258,8 +263,8 @@ void *node_deliver_main(void *arg)
                                                                SCAN_MAX, pick_cb, &pc);
             pthread_mutex_unlock(&nv->mu);
             if (rc < 0)
-                BH_LOG(BH_LOG_ERROR, "outbox_read_failed", "vault=%s to=%s error=%s",
-                       nv->cfg->name, d->cfg->name, bh_errname(rc));
+                BH_LOG(BH_LOG_ERROR, "outbox_read_failed", "vault=%s to=%s error=%s", nv->cfg->name,
+                       d->cfg->name, bh_errname(rc));
         }
         rr++;
         /* serve the sources in turn: each source's first pick, then each

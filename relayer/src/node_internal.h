@@ -68,16 +68,16 @@ typedef struct {
     const bh_config_chain *cfg;
     const bh_chain_backend *be; /* the chain kind's backend */
     void *impl;                 /* its source side */
-    bh_chain_ops ops; /* bh_chain_evm_ops wrapped to record heights */
+    bh_chain_ops ops;           /* bh_chain_evm_ops wrapped to record heights */
     bh_watcher *w;
     pthread_t watch_thread, deliver_thread;
     int watch_started, deliver_started;
     _Atomic uint64_t head, finalized, cursor, queue_depth, observed, unroutable, deliveries_ok,
         deliveries_failed, flow, polled, last_ok_ms;
-    uint64_t flow_seen;       /* control loop only */
-    uint64_t stall_since_ms;  /* watcher thread only: first failing poll that implicates */
-    int stall_reported;       /* watcher thread only */
-    atomic_int identity_ok;   /* chain id and genesis match what data_dir recorded */
+    uint64_t flow_seen;      /* control loop only */
+    uint64_t stall_since_ms; /* watcher thread only: first failing poll that implicates */
+    int stall_reported;      /* watcher thread only */
+    atomic_int identity_ok;  /* chain id and genesis match what data_dir recorded */
     pthread_mutex_t info_mu;
     char wallet[BH_U256_DEC_MAX];
     int has_trip;
@@ -145,7 +145,8 @@ static inline int stopping(bh_node *n)
 }
 
 /* Wait up to ms, or until *flag is set (then cleared), or the node stops. */
-static inline void wait_on(bh_node *n, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag, unsigned ms)
+static inline void wait_on(bh_node *n, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag,
+                           unsigned ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -133,8 +133,8 @@ int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
         }
         /* entries the vault took before a crash are dropped from the inbox */
         size_t removed = 0;
-        if (node_store_inbox_trim(n->store, cc->bridge_id, n->chains[s].cfg->bridge_id,
-                                  nv->next[s], &removed) == BH_OK &&
+        if (node_store_inbox_trim(n->store, cc->bridge_id, n->chains[s].cfg->bridge_id, nv->next[s],
+                                  &removed) == BH_OK &&
             removed)
             BH_LOG(BH_LOG_INFO, "inbox_resumed", "vault=%s source=%s skipped=%zu", cc->name,
                    n->chains[s].cfg->name, removed);

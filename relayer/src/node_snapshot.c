@@ -43,7 +43,8 @@ static json_t *bucket_headroom(const bh_vault_bucket *b, uint64_t now)
             add -= x.debt;
             x.debt = 0;
         }
-        x.level = x.level + add > x.capacity || x.level + add < x.level ? x.capacity : x.level + add;
+        x.level =
+            x.level + add > x.capacity || x.level + add < x.level ? x.capacity : x.level + add;
     }
     return u128_json(x.debt ? 0 : x.level);
 }
@@ -84,12 +85,12 @@ static int snap_asset(void *ctx, const bh_bytes32 *token, const bh_vault_asset *
             short_locks = sc->nv->lock_refusals[i].short_locks;
             forged_locks = sc->nv->lock_refusals[i].forged_locks;
         }
-    json_array_append_new(
-        sc->assets,
-        json_pack("{s:s,s:s,s:i,s:o,s:o,s:I,s:I,s:[]}", "token", hex, "symbol", a->symbol,
-                  "decimals", (int)a->decimals, "locked", u128_json(a->locked),
-                  "outstanding_total", u128_json(a->outstanding_total), "short_locks",
-                  (json_int_t)short_locks, "forged_locks", (json_int_t)forged_locks, "lanes"));
+    json_array_append_new(sc->assets, json_pack("{s:s,s:s,s:i,s:o,s:o,s:I,s:I,s:[]}", "token", hex,
+                                                "symbol", a->symbol, "decimals", (int)a->decimals,
+                                                "locked", u128_json(a->locked), "outstanding_total",
+                                                u128_json(a->outstanding_total), "short_locks",
+                                                (json_int_t)short_locks, "forged_locks",
+                                                (json_int_t)forged_locks, "lanes"));
     return 0;
 }
 
@@ -122,8 +123,7 @@ static int snap_quarantine(void *ctx, const bh_vault_quarantine *q)
 
 static json_t *vault_json(bh_node *n, node_vault *nv, uint64_t now)
 {
-    json_t *assets = json_array(), *pend = json_array(), *quar = json_array(),
-           *rej = json_object();
+    json_t *assets = json_array(), *pend = json_array(), *quar = json_array(), *rej = json_object();
     snap_ctx sc = {n, nv, assets, now};
     pend_ctx pc = {pend, nv->cfg, 0};
     bh_vault_info info;
@@ -146,17 +146,17 @@ static json_t *vault_json(bh_node *n, node_vault *nv, uint64_t now)
     }
     for (int r = 1; r < BH_REJECT_COUNT_; r++)
         if (info.rejects[r])
-            json_object_set_new(rej, bh_reject_name((bh_reject)r), json_integer((json_int_t)info.rejects[r]));
+            json_object_set_new(rej, bh_reject_name((bh_reject)r),
+                                json_integer((json_int_t)info.rejects[r]));
     uint64_t oldest = got && now > first.msg.timestamp ? now - first.msg.timestamp : 0;
-    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "name", nv->cfg->name,
-                     "chain", (json_int_t)nv->cfg->bridge_id, "accepted",
-                     (json_int_t)atomic_load(&nv->accepted), "delayed",
-                     (json_int_t)atomic_load(&nv->delayed), "held",
-                     (json_int_t)atomic_load(&nv->held), "rejected", rej, "outbox_depth",
-                     (json_int_t)info.outbox_depth, "outbox_oldest_age", (json_int_t)oldest,
-                     "pending", (json_int_t)info.pending_count, "parked",
-                     (json_int_t)info.parked_count, "quarantined", quar, "assets",
-                     assets, "pending_list", pend);
+    return json_pack(
+        "{s:s,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "name", nv->cfg->name, "chain",
+        (json_int_t)nv->cfg->bridge_id, "accepted", (json_int_t)atomic_load(&nv->accepted),
+        "delayed", (json_int_t)atomic_load(&nv->delayed), "held",
+        (json_int_t)atomic_load(&nv->held), "rejected", rej, "outbox_depth",
+        (json_int_t)info.outbox_depth, "outbox_oldest_age", (json_int_t)oldest, "pending",
+        (json_int_t)info.pending_count, "parked", (json_int_t)info.parked_count, "quarantined",
+        quar, "assets", assets, "pending_list", pend);
 }
 
 static json_t *chain_json(bh_node *n, node_chain *c)
@@ -180,23 +180,21 @@ static json_t *chain_json(bh_node *n, node_chain *c)
     }
     uint64_t fin = atomic_load(&c->finalized), cur = atomic_load(&c->cursor);
     pthread_mutex_lock(&c->info_mu);
-    json_t *trip = c->has_trip ? json_pack("{s:s,s:s,s:I}", "cause", bh_obs_name(c->trip.cause),
-                                           "evidence", c->trip.evidence, "at",
-                                           (json_int_t)c->trip.at)
-                               : json_null();
+    json_t *trip = c->has_trip
+                       ? json_pack("{s:s,s:s,s:I}", "cause", bh_obs_name(c->trip.cause), "evidence",
+                                   c->trip.evidence, "at", (json_int_t)c->trip.at)
+                       : json_null();
     json_t *wallet = json_string(c->wallet);
     pthread_mutex_unlock(&c->info_mu);
-    return json_pack("{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o,s:o}", "name",
-                     c->cfg->name, "bridge_id", (json_int_t)c->cfg->bridge_id, "quarantined",
-                     quarantined, "head", (json_int_t)atomic_load(&c->head), "finalized",
-                     (json_int_t)fin, "cursor", (json_int_t)cur, "lag",
-                     (json_int_t)(fin > cur ? fin - cur : 0), "max_lag",
-                     (json_int_t)c->cfg->max_lag_blocks, "queue_depth",
-                     (json_int_t)atomic_load(&c->queue_depth), "events_observed",
-                     (json_int_t)atomic_load(&c->observed), "wallet_wei", wallet, "deliveries_ok",
-                     (json_int_t)atomic_load(&c->deliveries_ok), "deliveries_failed",
-                     (json_int_t)atomic_load(&c->deliveries_failed), "endpoints", eps, "tripped",
-                     trip);
+    return json_pack(
+        "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o,s:o}", "name", c->cfg->name,
+        "bridge_id", (json_int_t)c->cfg->bridge_id, "quarantined", quarantined, "head",
+        (json_int_t)atomic_load(&c->head), "finalized", (json_int_t)fin, "cursor", (json_int_t)cur,
+        "lag", (json_int_t)(fin > cur ? fin - cur : 0), "max_lag",
+        (json_int_t)c->cfg->max_lag_blocks, "queue_depth", (json_int_t)atomic_load(&c->queue_depth),
+        "events_observed", (json_int_t)atomic_load(&c->observed), "wallet_wei", wallet,
+        "deliveries_ok", (json_int_t)atomic_load(&c->deliveries_ok), "deliveries_failed",
+        (json_int_t)atomic_load(&c->deliveries_failed), "endpoints", eps, "tripped", trip);
 }
 
 int bh_node_snapshot(bh_node *n, json_t **out)
@@ -228,12 +226,12 @@ int bh_node_snapshot(bh_node *n, json_t **out)
         json_decref(vaults);
         return rc;
     }
-    *out = json_pack("{s:s,s:I,s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I}}", "node", n->cfg->name,
-                     "time", (json_int_t)now, "started", (json_int_t)n->started, "chains", chains,
-                     "vaults", vaults, "totals", "events_observed", (json_int_t)observed,
-                     "accepted", (json_int_t)accepted, "rejected", (json_int_t)rejected,
-                     "delivered", (json_int_t)delivered, "quarantines",
-                     (json_int_t)atomic_load(&n->quarantines));
+    *out =
+        json_pack("{s:s,s:I,s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I}}", "node", n->cfg->name, "time",
+                  (json_int_t)now, "started", (json_int_t)n->started, "chains", chains, "vaults",
+                  vaults, "totals", "events_observed", (json_int_t)observed, "accepted",
+                  (json_int_t)accepted, "rejected", (json_int_t)rejected, "delivered",
+                  (json_int_t)delivered, "quarantines", (json_int_t)atomic_load(&n->quarantines));
     return *out ? BH_OK : BH_ENOMEM;
 }
 
@@ -293,8 +291,9 @@ int bh_node_ready(bh_node *n, char *why, size_t why_cap)
             if (!st.suspect) continue;
             char url[160];
             bh_metrics_redact_url(url, sizeof url, c->be->endpoint_url(c->impl, k));
-            int w = snprintf(why + at, why_cap - at, "%schain %s: endpoint %s outvoted by the quorum",
-                             at ? "; " : "", c->cfg->name, url);
+            int w =
+                snprintf(why + at, why_cap - at, "%schain %s: endpoint %s outvoted by the quorum",
+                         at ? "; " : "", c->cfg->name, url);
             if (w < 0) break;
             at += (size_t)w;
         }

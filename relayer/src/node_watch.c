@@ -92,8 +92,9 @@ static int store_events(node_chain *c, const bh_chain_event *ev, size_t cnt,
              * forged or short lock is judged by its vault (registered asset?). */
             if (e->kind == BH_EVENT_LOCK && routable && e->verdict == BH_REJECT_MALFORMED)
                 node_observe(n, c->cfg->bridge_id, BH_OBS_FORGED_LOCK, 1, d);
-            BH_LOG(BH_LOG_WARN, "refused_event", "chain=%s block=%" PRIu64 " tx=%s log=%u reason=%s",
-                   c->cfg->name, e->block_number, tx, e->log_index, bh_reject_name(e->verdict));
+            BH_LOG(BH_LOG_WARN, "refused_event",
+                   "chain=%s block=%" PRIu64 " tx=%s log=%u reason=%s", c->cfg->name,
+                   e->block_number, tx, e->log_index, bh_reject_name(e->verdict));
         }
         /* past every decoded event, even one that cannot become a message:
          * a restart must expect the sequence after it */
@@ -219,8 +220,8 @@ static void note_stall(node_chain *c, int rc, int split)
     snprintf(d, sizeof d, "no progress past block %" PRIu64 " for %" PRIu64 " s: %s%s",
              atomic_load(&c->cursor), (now - c->stall_since_ms) / 1000, bh_errname(rc),
              split ? " (endpoints split)" : "");
-    BH_LOG(BH_LOG_ERROR, "stalled", "chain=%s cursor=%" PRIu64 " error=%s split=%d",
-           c->cfg->name, atomic_load(&c->cursor), bh_errname(rc), split);
+    BH_LOG(BH_LOG_ERROR, "stalled", "chain=%s cursor=%" PRIu64 " error=%s split=%d", c->cfg->name,
+           atomic_load(&c->cursor), bh_errname(rc), split);
     node_observe(n, c->cfg->bridge_id, BH_OBS_STALLED, 1, d);
 }
 

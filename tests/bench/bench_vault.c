@@ -232,8 +232,7 @@ static void run_scan(const char *base)
     t0 = now_s();
     for (int i = 0; i < ROUNDS / 10; i++) {
         size_t got = 0;
-        if ((rc = bh_vault_outbox_scan_to(v, 0, 0, 0, count_entry, &got)) ||
-            got != BACKLOG + FRESH)
+        if ((rc = bh_vault_outbox_scan_to(v, 0, 0, 0, count_entry, &got)) || got != BACKLOG + FRESH)
             die("whole walk", rc);
     }
     double whole = (now_s() - t0) / (ROUNDS / 10);

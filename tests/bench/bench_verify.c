@@ -82,8 +82,11 @@ static signed_msg *make_msgs(size_t count, unsigned n_signers, unsigned k)
         t.to_chain = 2;
         unsigned char payload[BH_TRANSFER_LEN], body[256];
         bh_transfer_serialize(payload, &t);
-        bh_vaa_body b = {.timestamp = 1, .emitter_chain = 1, .sequence = j,
-                         .payload = payload, .payload_len = sizeof payload};
+        bh_vaa_body b = {.timestamp = 1,
+                         .emitter_chain = 1,
+                         .sequence = j,
+                         .payload = payload,
+                         .payload_len = sizeof payload};
         size_t blen;
         if (bh_vaa_body_serialize(body, sizeof body, &blen, &b) != BH_OK) abort();
         bh_hash32 d;
@@ -94,11 +97,12 @@ static signed_msg *make_msgs(size_t count, unsigned n_signers, unsigned k)
             if (bh_attest_sign(ctx, sigs[i].rs, &sigs[i].v, &d, &keys[i]) != BH_OK) abort();
         }
         m[j].buf = malloc(BH_VAA_HEADER_FIXED + 19 * BH_VAA_SIG_LEN + blen);
-        if (bh_vaa_serialize(m[j].buf, BH_VAA_HEADER_FIXED + 19 * BH_VAA_SIG_LEN + blen,
-                             &m[j].len, 1, sigs, (uint8_t)k, body, blen) != BH_OK)
+        if (bh_vaa_serialize(m[j].buf, BH_VAA_HEADER_FIXED + 19 * BH_VAA_SIG_LEN + blen, &m[j].len,
+                             1, sigs, (uint8_t)k, body, blen) != BH_OK)
             abort();
     }
-    for (unsigned i = 0; i < n_signers; i++) bh_seckey_clear(&keys[i]);
+    for (unsigned i = 0; i < n_signers; i++)
+        bh_seckey_clear(&keys[i]);
     return m;
 }
 
@@ -155,7 +159,8 @@ static double verify_threads(signed_msg *m, size_t count, int threads)
                         count * (size_t)(i + 1) / (size_t)threads};
         if (pthread_create(&th[i], NULL, verify_thread, &sl[i])) abort();
     }
-    for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < threads; i++)
+        pthread_join(th[i], NULL);
     return (double)count / (now_s() - t0);
 }
 
@@ -181,7 +186,8 @@ static void run_case(unsigned k, unsigned n_signers, size_t count, int cores)
            "\"msgs_per_s\":%.1f,\"single_thread_msgs_per_s\":%.1f,\"speedup\":%.2f}\n",
            k, n_signers, cores, pm, vm, pm / vm);
     fflush(stdout);
-    for (size_t j = 0; j < count; j++) free(m[j].buf);
+    for (size_t j = 0; j < count; j++)
+        free(m[j].buf);
     free(m);
 }
 

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char dec[BH_U128_DEC_MAX];
         bh_u128_to_dec(dec, v);
         size_t lead = 0;
-        while (lead + 1 < size && text[lead] == '0') lead++;
+        while (lead + 1 < size && text[lead] == '0')
+            lead++;
         if (strlen(dec) != size - lead || memcmp(dec, text + lead, size - lead)) abort();
     }
     return 0;

@@ -229,7 +229,7 @@ struct it_fake {
     atomic_int stop;
     atomic_uint requests;
     atomic_uint connections;
-    atomic_int active; /* connection threads still running */
+    atomic_int active;    /* connection threads still running */
     atomic_uint delay_ms; /* IT_FAKE_SLOW */
     atomic_uint log_cap;  /* IT_FAKE_LOG_CAP */
 };

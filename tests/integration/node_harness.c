@@ -287,7 +287,8 @@ static int chain_up(nh_world *w, size_t i, int port)
     snprintf(c->name, sizeof c->name, "%s", chain_names[i]);
     c->bridge_id = (uint16_t)(i + 1);
     uint64_t id = w->o.evm_id_base + i + 1;
-    int rc = port ? it_anvil_start_on(&c->anvil, port, id, extra) : start_anvil(&c->anvil, id, extra);
+    int rc =
+        port ? it_anvil_start_on(&c->anvil, port, id, extra) : start_anvil(&c->anvil, id, extra);
     if (rc != 0) return fail("anvil for %s did not start", c->name);
     if (w->n_chains < i + 1) w->n_chains = i + 1;
     bh_rpc_options ro = {.url = c->anvil.url, .timeout_ms = 30000, .max_retries = 2};
@@ -1290,8 +1291,8 @@ int nh_wait_receipt(nh_world *w, size_t chain, const char *tx_hash, unsigned tim
 {
     uint64_t end = nh_now_ms() + timeout_ms;
     for (;;) {
-        json_t *r = it_rpc(w->ch[chain].anvil.url, "eth_getTransactionReceipt",
-                           json_pack("[s]", tx_hash));
+        json_t *r =
+            it_rpc(w->ch[chain].anvil.url, "eth_getTransactionReceipt", json_pack("[s]", tx_hash));
         if (json_is_object(r)) {
             uint64_t b = 0, st = 0;
             int got = bh_rpc_read_quantity(&b, json_object_get(r, "blockNumber")) == BH_OK &&
@@ -1313,9 +1314,9 @@ int nh_node_enable_metrics(nh_world *w, unsigned id)
 {
     json_t *cfg = nh_node_config(w, id);
     if (!cfg) return -1;
-    json_object_set_new(cfg, "metrics",
-                        json_pack("{s:s,s:i,s:i}", "bind", "127.0.0.1", "port", 0,
-                                  "snapshot_interval_s", 1));
+    json_object_set_new(
+        cfg, "metrics",
+        json_pack("{s:s,s:i,s:i}", "bind", "127.0.0.1", "port", 0, "snapshot_interval_s", 1));
     return nh_node_write_config(w, id, cfg);
 }
 

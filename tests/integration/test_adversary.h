@@ -35,7 +35,7 @@ static inline void addr_hex(char out[43], const bh_address *a)
 
 /* limits[key] = value (a decimal string) of the asset `symbol` of chain. */
 static inline void cfg_set_limit(json_t *cfg, size_t chain, const char *symbol, const char *key,
-                          const char *value)
+                                 const char *value)
 {
     size_t i;
     json_t *a;
@@ -53,14 +53,14 @@ static inline void cfg_set_limit(json_t *cfg, size_t chain, const char *symbol, 
     fail_msg("config: chain %zu has no asset %s", chain, symbol);
 }
 
-static inline void cfg_add_asset(json_t *cfg, size_t chain, const bh_address *token, const char *symbol,
-                          int decimals)
+static inline void cfg_add_asset(json_t *cfg, size_t chain, const bh_address *token,
+                                 const char *symbol, int decimals)
 {
     char t[43];
     addr_hex(t, token);
     json_array_append_new(json_object_get(cfg_chain(cfg, chain), "assets"),
-                          json_pack("{s:s,s:s,s:i,s:{}}", "token", t, "symbol", symbol,
-                                    "decimals", decimals, "limits"));
+                          json_pack("{s:s,s:s,s:i,s:{}}", "token", t, "symbol", symbol, "decimals",
+                                    decimals, "limits"));
 }
 
 /* One endpoint list (NULL-terminated URLs) and quorum for a chain. */
@@ -96,9 +96,8 @@ static inline int adv_up(nh_opts o, cfg_edit edit, int start)
 static inline size_t log_count(int since_start, const char *const *needles)
 {
     char *log = nh_node_log(&W, 1);
-    size_t off = since_start && (size_t)W.node[0].log_mark <= strlen(log)
-                     ? (size_t)W.node[0].log_mark
-                     : 0;
+    size_t off =
+        since_start && (size_t)W.node[0].log_mark <= strlen(log) ? (size_t)W.node[0].log_mark : 0;
     size_t n = nh_log_count(log + off, needles);
     free(log);
     return n;
@@ -224,7 +223,7 @@ static inline void deploy_fee_token(bh_evm_sender *s, const char *sym, bh_addres
 
 /* token.mint(to, amount) sent by s (TestToken and FeeToken). */
 static inline void mint(bh_evm_sender *s, const bh_address *token, const bh_address *to,
-                 const bh_u256 *amount)
+                        const bh_u256 *amount)
 {
     bh_abi a;
     bh_abi_init(&a, "mint(address,uint256)", 2);
@@ -235,7 +234,7 @@ static inline void mint(bh_evm_sender *s, const bh_address *token, const bh_addr
 
 /* token.transfer(to, amount) sent by s. */
 static inline void transfer(bh_evm_sender *s, const bh_address *token, const bh_address *to,
-                     bh_u128 amount)
+                            bh_u128 amount)
 {
     bh_u256 v;
     bh_u256_from_u128(&v, amount);
@@ -248,8 +247,8 @@ static inline void transfer(bh_evm_sender *s, const bh_address *token, const bh_
 
 /* s locks `amount` of any token on chain `from` towards `to` for rcpt
  * (approve + Portal.lock). */
-static inline void lock_as(bh_evm_sender *s, size_t from, const bh_address *token, const bh_u256 *amount,
-                    size_t to, const bh_address *rcpt)
+static inline void lock_as(bh_evm_sender *s, size_t from, const bh_address *token,
+                           const bh_u256 *amount, size_t to, const bh_address *rcpt)
 {
     bh_u256 fee;
     bh_u256_from_u128(&fee, 0);
@@ -265,7 +264,7 @@ static inline void lock_as(bh_evm_sender *s, size_t from, const bh_address *toke
 static inline void explain_stall(void)
 {
     static const char *const what[] = {"event=quarantined", "event=poll_failed",
-                                        "event=delivery_failed"};
+                                       "event=delivery_failed"};
     char *log = nh_node_log(&W, 1);
     for (size_t i = 0; i < 3; i++) {
         const char *p = NULL;
@@ -316,7 +315,7 @@ typedef struct {
     int burn;
     bh_address recv_token; /* what arrives on `to` */
     bh_u128 amount;
-    bh_u128 expect;          /* holder's balance of recv_token on `to` */
+    bh_u128 expect;         /* holder's balance of recv_token on `to` */
     const bh_address *rcpt; /* the holder; NULL: the user (who always sends) */
 } lane_probe;
 
@@ -335,7 +334,8 @@ static inline uint64_t probe(lane_probe *p, unsigned timeout_ms)
 }
 
 /* The bound a loaded median must keep: 2x quiet + slack_ms. */
-static inline void assert_latency(const char *what, uint64_t quiet, uint64_t loaded, uint64_t slack_ms)
+static inline void assert_latency(const char *what, uint64_t quiet, uint64_t loaded,
+                                  uint64_t slack_ms)
 {
     uint64_t bound = 2 * quiet + slack_ms;
     print_message("%s: quiet median %llu ms, under attack %llu ms, bound %llu ms (ratio %.2f)\n",
@@ -343,8 +343,7 @@ static inline void assert_latency(const char *what, uint64_t quiet, uint64_t loa
                   (unsigned long long)bound, quiet ? (double)loaded / (double)quiet : 0.0);
     if (loaded > bound)
         fail_msg("%s: median latency under attack %llu ms exceeds %llu ms (quiet %llu ms)", what,
-                 (unsigned long long)loaded, (unsigned long long)bound,
-                 (unsigned long long)quiet);
+                 (unsigned long long)loaded, (unsigned long long)bound, (unsigned long long)quiet);
 }
 
 /* NH_OK for a step an attack may stall: on failure, say what the log

@@ -118,8 +118,8 @@ static void gamma_stalled_then_frozen(uint64_t t0, const char *what)
     uint64_t bound = STALL_S * 1000 + STALL_MARGIN_MS;
     if (nh_log_wait(&W, 1, q, 1, (unsigned)bound) != 0) {
         explain_stall();
-        fail_msg("%s: gamma not quarantined as stalled within stall_s %d s + %d ms", what,
-                 STALL_S, STALL_MARGIN_MS);
+        fail_msg("%s: gamma not quarantined as stalled within stall_s %d s + %d ms", what, STALL_S,
+                 STALL_MARGIN_MS);
     }
     uint64_t took = nh_now_ms() - t0;
     char line[512];
@@ -197,7 +197,8 @@ static void storage_rw(size_t chain, unsigned slot, unsigned char v[32], int wri
         bh_hex_encode(hex + 2, v, 32);
         r = it_rpc(W.ch[chain].anvil.url, "anvil_setStorageAt", json_pack("[s,s,s]", p, sl, hex));
     } else {
-        r = it_rpc(W.ch[chain].anvil.url, "eth_getStorageAt", json_pack("[s,s,s]", p, sl, "latest"));
+        r = it_rpc(W.ch[chain].anvil.url, "eth_getStorageAt",
+                   json_pack("[s,s,s]", p, sl, "latest"));
         size_t got = 0;
         const char *s = json_string_value(r);
         if (!s || bh_hex_decode(v, 32, &got, s + 2, strlen(s) - 2) != BH_OK || got != 32)
@@ -349,8 +350,7 @@ static void window_edit(json_t *cfg)
 ADV_SETUP(setup_window)
 {
     reset();
-    nh_opts o = {
-        .n_chains = 3, .n_attesters = 1, .quorum = 1, .rogue_c = 1, .evm_id_base = 8420};
+    nh_opts o = {.n_chains = 3, .n_attesters = 1, .quorum = 1, .rogue_c = 1, .evm_id_base = 8420};
     return adv_up(o, window_edit, 1);
 }
 

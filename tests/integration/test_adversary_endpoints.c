@@ -214,9 +214,9 @@ static size_t transfers_into_portal(uint64_t block)
     bh_hex_encode(t0 + 2, topic.data, 32);
     bh_hex_encode(t2 + 2, portal.data, 32);
     bh_rpc_format_quantity(b, block);
-    json_t *r = it_rpc(W.ch[NH_A].anvil.url, "eth_getLogs",
-                       json_pack("[{s:s,s:s,s:[s,n,s]}]", "fromBlock", b, "toBlock", b, "topics",
-                                 t0, t2));
+    json_t *r =
+        it_rpc(W.ch[NH_A].anvil.url, "eth_getLogs",
+               json_pack("[{s:s,s:s,s:[s,n,s]}]", "fromBlock", b, "toBlock", b, "topics", t0, t2));
     size_t n = json_array_size(r);
     json_decref(r);
     return n;
@@ -289,8 +289,7 @@ static void mining(int on)
  * (retried if anvil splits them). Returns the block; *locks: locks made,
  * *mined: when their receipts were in. */
 static uint64_t lock_in_spammed_block(const unsigned char *spam, size_t spam_len, unsigned n_spam,
-                                      uint64_t gas, bh_u128 amount, size_t *locks,
-                                      uint64_t *mined)
+                                      uint64_t gas, bh_u128 amount, size_t *locks, uint64_t *mined)
 {
     bh_u256 amt, fee, max;
     bh_u256_from_u128(&amt, amount);
@@ -401,8 +400,8 @@ static void test_zero_transfers_of_the_token_in_the_block_of_a_lock_are_passed(v
     calldata(&s, &spam, &spam_len);
     uint64_t mined = 0;
     const bh_u128 amount = nh_units(7);
-    uint64_t block = lock_in_spammed_block(spam, spam_len, ZERO_TRANSFER_TXS, 19000000, amount,
-                                           &locks, &mined);
+    uint64_t block =
+        lock_in_spammed_block(spam, spam_len, ZERO_TRANSFER_TXS, 19000000, amount, &locks, &mined);
     free(spam);
     size_t n = transfers_into_portal(block);
     print_message("block %llu: %zu TKA Transfer logs into the Portal (%d zero-value, 1 real)\n",
@@ -539,8 +538,13 @@ static void test_tarpit_endpoint_does_not_slow_the_watcher(void **state)
 {
     (void)state;
     tka_to_beta(1, "warm-up A->B");
-    lane_probe p = {.name = "A->B", .from = NH_A, .to = NH_B, .send_token = &W.tka,
-                    .recv_token = w_tka_b, .amount = nh_units(1), .expect = user_w_tka};
+    lane_probe p = {.name = "A->B",
+                    .from = NH_A,
+                    .to = NH_B,
+                    .send_token = &W.tka,
+                    .recv_token = w_tka_b,
+                    .amount = nh_units(1),
+                    .expect = user_w_tka};
     uint64_t quiet[TARPIT_SAMPLES], slow[TARPIT_SAMPLES];
     for (size_t i = 0; i < TARPIT_SAMPLES; i++)
         quiet[i] = probe(&p, WAIT_MS);

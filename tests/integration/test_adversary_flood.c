@@ -159,8 +159,13 @@ static void test_burn_flood_does_not_starve_a_to_b(void **state)
     wait_delivered(NH_C, &w_tka_c, &fl_c, nh_units(1), WAIT_MS, "1 wTKA to the flooder", NULL);
     NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(1), NH_B, &W.user, 0, NULL));
     ADV_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
-    lane_probe ab = {.name = "A->B", .from = NH_A, .to = NH_B, .send_token = &W.tka,
-                     .recv_token = w_tka_b, .amount = nh_units(1), .expect = 0};
+    lane_probe ab = {.name = "A->B",
+                     .from = NH_A,
+                     .to = NH_B,
+                     .send_token = &W.tka,
+                     .recv_token = w_tka_b,
+                     .amount = nh_units(1),
+                     .expect = 0};
     wait_delivered(NH_B, &w_tka_b, &W.user, nh_units(1), WAIT_MS, "warm-up A->B", NULL);
     ab.expect = nh_units(1);
 
@@ -242,9 +247,8 @@ static void test_burn_flood_does_not_starve_a_to_b(void **state)
 /* TKA on alpha refuses transfers below 0.001 TKA. */
 static void min_amount_edit(json_t *cfg)
 {
-    json_t *asset = json_array_get(json_object_get(json_array_get(json_object_get(cfg, "chains"), 0),
-                                                   "assets"),
-                                   0);
+    json_t *asset = json_array_get(
+        json_object_get(json_array_get(json_object_get(cfg, "chains"), 0), "assets"), 0);
     json_t *limits = json_object_get(asset, "limits");
     if (!limits) {
         limits = json_object();
@@ -268,8 +272,13 @@ static void test_lock_flood_on_the_same_lane_is_priced_by_min_amount(void **stat
     NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(1), NH_B, &W.user, 0, NULL));
     ADV_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
     wait_delivered(NH_B, &w_tka_b, &W.user, nh_units(1), WAIT_MS, "warm-up A->B", NULL);
-    lane_probe ab = {.name = "A->B", .from = NH_A, .to = NH_B, .send_token = &W.tka,
-                     .recv_token = w_tka_b, .amount = nh_units(1), .expect = nh_units(1)};
+    lane_probe ab = {.name = "A->B",
+                     .from = NH_A,
+                     .to = NH_B,
+                     .send_token = &W.tka,
+                     .recv_token = w_tka_b,
+                     .amount = nh_units(1),
+                     .expect = nh_units(1)};
     uint64_t quiet[QUIET], loaded[LOADED], backlog[LOADED];
     for (size_t i = 0; i < QUIET; i++)
         quiet[i] = probe(&ab, WAIT_MS);
@@ -352,11 +361,21 @@ static void test_poisoned_returns_do_not_delay_other_deliveries(void **state)
     NH_OK(nh_lock(&W, NH_B, &W.tkb, nh_units(1), NH_A, &W.user, 0, NULL));
     ADV_OK(nh_wait_wrapped(&W, NH_A, NH_B, &W.tkb, &w_tkb_a, WAIT_MS));
     wait_delivered(NH_A, &w_tkb_a, &W.user, nh_units(1), WAIT_MS, "warm-up TKB B->A", NULL);
-    lane_probe ret = {.name = "return B->A", .from = NH_B, .to = NH_A, .send_token = &w_tka_b,
-                      .burn = 1, .recv_token = W.tka, .amount = nh_units(1) / 10,
+    lane_probe ret = {.name = "return B->A",
+                      .from = NH_B,
+                      .to = NH_A,
+                      .send_token = &w_tka_b,
+                      .burn = 1,
+                      .recv_token = W.tka,
+                      .amount = nh_units(1) / 10,
                       .expect = balance(NH_A, &W.tka, &W.user)};
-    lane_probe tkb = {.name = "TKB B->A", .from = NH_B, .to = NH_A, .send_token = &W.tkb,
-                      .recv_token = w_tkb_a, .amount = nh_units(1), .expect = nh_units(1)};
+    lane_probe tkb = {.name = "TKB B->A",
+                      .from = NH_B,
+                      .to = NH_A,
+                      .send_token = &W.tkb,
+                      .recv_token = w_tkb_a,
+                      .amount = nh_units(1),
+                      .expect = nh_units(1)};
     uint64_t q_ret[3], q_tkb[3], l_ret[3], l_tkb[3];
     for (size_t i = 0; i < 3; i++) {
         q_ret[i] = probe(&ret, WAIT_MS);
@@ -572,7 +591,8 @@ static void test_failing_entries_are_parked_and_requeued(void **state)
     json_decref(pk);
     double m = parked_metric();
     print_message("/metrics parked figure for vault alpha: %g\n", m);
-    if (m != POISON) fail_msg("/metrics does not show the %d parked entries of vault alpha", POISON);
+    if (m != POISON)
+        fail_msg("/metrics does not show the %d parked entries of vault alpha", POISON);
 
     /* Parked entries block nothing: an honest return on the same lane. */
     NH_OK(nh_burn(&W, NH_B, &w_tka_b, nh_units(1), NH_A, &W.user, 0, NULL));
@@ -586,8 +606,9 @@ static void test_failing_entries_are_parked_and_requeued(void **state)
                         NULL};
     int st = nh_vaultctl(&W, 1, NULL, rq);
     if (st != 0 && strchr(id, '/')) { /* "alpha/7": try the number alone */
-        const char *rq2[] = {"requeue", "alpha", strchr(id, '/') + 1, "--reason",
-                             "hop booked on alpha by its owner", NULL};
+        const char *rq2[] = {
+            "requeue", "alpha", strchr(id, '/') + 1, "--reason", "hop booked on alpha by its owner",
+            NULL};
         st = nh_vaultctl(&W, 1, NULL, rq2);
     }
     if (st != 0) fail_msg("vaultctl requeue alpha %s exited %d", id, st);
@@ -638,12 +659,23 @@ static void test_undeliverable_recipients_do_not_block_lanes(void **state)
     static bh_address holder, holder_b;
     NH_OK(nh_dev_address(&W, 6, &holder));
     NH_OK(nh_dev_address(&W, 8, &holder_b));
-    lane_probe ab = {.name = "A->B", .from = NH_A, .to = NH_B, .send_token = &W.tka,
-                     .recv_token = w_tka_b, .amount = nh_units(1), .expect = 0,
+    lane_probe ab = {.name = "A->B",
+                     .from = NH_A,
+                     .to = NH_B,
+                     .send_token = &W.tka,
+                     .recv_token = w_tka_b,
+                     .amount = nh_units(1),
+                     .expect = 0,
                      .rcpt = &holder_b};
-    lane_probe ba = {.name = "return B->A", .from = NH_B, .to = NH_A, .send_token = &w_tka_b,
-                     .burn = 1, .recv_token = W.tka, .amount = nh_units(1) / 10,
-                     .expect = balance(NH_A, &W.tka, &holder), .rcpt = &holder};
+    lane_probe ba = {.name = "return B->A",
+                     .from = NH_B,
+                     .to = NH_A,
+                     .send_token = &w_tka_b,
+                     .burn = 1,
+                     .recv_token = W.tka,
+                     .amount = nh_units(1) / 10,
+                     .expect = balance(NH_A, &W.tka, &holder),
+                     .rcpt = &holder};
     uint64_t q_ab[3], q_ba[3], l_ab[3], l_ba[3];
     for (size_t i = 0; i < 3; i++) {
         q_ab[i] = probe(&ab, WAIT_MS);

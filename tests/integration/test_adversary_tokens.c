@@ -40,7 +40,8 @@ static void tka_to_beta(uint64_t units, const char *what)
 {
     NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(units), NH_B, &W.user, 0, NULL));
     user_w_tka += nh_units(units);
-    if (user_w_tka == nh_units(units)) ADV_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
+    if (user_w_tka == nh_units(units))
+        ADV_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
     wait_delivered(NH_B, &w_tka_b, &W.user, user_w_tka, WAIT_MS, what, NULL);
 }
 
@@ -49,7 +50,8 @@ static void tkb_to_alpha(uint64_t units, const char *what)
 {
     NH_OK(nh_lock(&W, NH_B, &W.tkb, nh_units(units), NH_A, &W.user, 0, NULL));
     user_w_tkb += nh_units(units);
-    if (user_w_tkb == nh_units(units)) ADV_OK(nh_wait_wrapped(&W, NH_A, NH_B, &W.tkb, &w_tkb_a, WAIT_MS));
+    if (user_w_tkb == nh_units(units))
+        ADV_OK(nh_wait_wrapped(&W, NH_A, NH_B, &W.tkb, &w_tkb_a, WAIT_MS));
     wait_delivered(NH_A, &w_tkb_a, &W.user, user_w_tkb, WAIT_MS, what, NULL);
 }
 
@@ -159,8 +161,7 @@ static void test_registered_fee_token_short_locks_counted_not_quarantined(void *
         lock_as(W.ch[NH_A].user, NH_A, &fee_token, &amt, NH_B, &W.user);
         if (i == 2) tka_to_beta(1, "TKA A->B between the short locks");
     }
-    const char *refused[] = {"event=rejected", "vault=alpha from=alpha", "reason=short_lock",
-                             NULL};
+    const char *refused[] = {"event=rejected", "vault=alpha from=alpha", "reason=short_lock", NULL};
     expect_log(refused, LOCKS, WAIT_MS);
     tka_to_beta(2, "TKA A->B after the short locks");
     tkb_to_alpha(3, "TKB B->A after the short locks");
@@ -277,7 +278,8 @@ static void test_lock_over_exposure_cap_refused_quarantines_nothing(void **state
     /* A lock of exactly the cap is within it: delivered. */
     NH_OK(nh_lock(&W, NH_A, &W.tka, X, NH_B, &W.user, 0, NULL));
     ADV_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
-    NH_OK(nh_wait_balance(&W, NH_B, &w_tka_b, &W.user, X, WAIT_MS, "a lock of the whole cap", NULL));
+    NH_OK(
+        nh_wait_balance(&W, NH_B, &w_tka_b, &W.user, X, WAIT_MS, "a lock of the whole cap", NULL));
     /* Now the headroom is 0: one more wei is refused too, and still no trip. */
     NH_OK(nh_lock(&W, NH_A, &W.tka, 1, NH_B, &W.attacker, 0, NULL));
     expect_log(refused, 4, WAIT_MS);

@@ -87,8 +87,7 @@ static void test_node_sighup_reopens_log(void **state)
     nh_world *w = *state;
     assert_int_equal(nh_node_prepare(w, 1, 0, NULL), 0);
     json_t *cfg = nh_node_config(w, 1);
-    json_object_set_new(json_object_get(cfg, "node"), "log_file",
-                        json_string(w->node[0].log));
+    json_object_set_new(json_object_get(cfg, "node"), "log_file", json_string(w->node[0].log));
     assert_int_equal(nh_node_write_config(w, 1, cfg), 0);
     assert_int_equal(nh_node_start(w, 1, 20000), 0);
 
@@ -105,8 +104,7 @@ static void test_node_sighup_reopens_log(void **state)
     assert_int_equal(nh_lock(w, NH_A, &w->tka, amount, NH_B, &w->user, 0, NULL), 0);
     bh_address wrapped;
     assert_int_equal(nh_wait_wrapped(w, NH_B, NH_A, &w->tka, &wrapped, 30000), 0);
-    assert_int_equal(nh_wait_balance(w, NH_B, &wrapped, &w->user, amount, 30000, "mint", NULL),
-                     0);
+    assert_int_equal(nh_wait_balance(w, NH_B, &wrapped, &w->user, amount, 30000, "mint", NULL), 0);
     const char *delivered[] = {"event=delivered", "outcome=executed", NULL};
     assert_int_equal(nh_log_wait(w, 1, delivered, 1, 10000), 0);
     struct stat st;

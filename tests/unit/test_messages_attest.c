@@ -70,7 +70,8 @@ static void test_messages_attest_address(void **state)
 
     bh_seckey k = key_n(7);
     bh_seckey_clear(&k);
-    for (int i = 0; i < 32; i++) assert_int_equal(k.data[i], 0);
+    for (int i = 0; i < 32; i++)
+        assert_int_equal(k.data[i], 0);
 }
 
 static void test_messages_attest_sign_recover(void **state)
@@ -121,7 +122,8 @@ static void test_messages_attest_high_s(void **state)
     bh_reject why;
     assert_int_equal(bh_attest_recover(ctx, &a, &why, &d, rs, v ^ 1), BH_ECRYPTO);
     assert_int_equal(why, BH_REJECT_HIGH_S);
-    for (int i = 0; i < 20; i++) assert_int_equal(a.data[i], 0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(a.data[i], 0);
 }
 
 static void test_messages_attest_bad_v_and_zero(void **state)
@@ -145,9 +147,9 @@ static void test_messages_attest_bad_v_and_zero(void **state)
 }
 
 /* Builds a transfer VAA signed by the keys at the given indices. */
-static size_t signed_vaa(unsigned char *out, size_t cap, const bh_seckey *keys,
-                         const uint8_t *idx, uint8_t n, uint32_t set_index, uint16_t src,
-                         const bh_bytes32 *emitter, uint16_t token_chain, uint16_t to_chain)
+static size_t signed_vaa(unsigned char *out, size_t cap, const bh_seckey *keys, const uint8_t *idx,
+                         uint8_t n, uint32_t set_index, uint16_t src, const bh_bytes32 *emitter,
+                         uint16_t token_chain, uint16_t to_chain)
 {
     bh_transfer t;
     memset(&t, 0, sizeof t);
@@ -158,8 +160,12 @@ static size_t signed_vaa(unsigned char *out, size_t cap, const bh_seckey *keys,
     t.to_chain = to_chain;
     unsigned char payload[BH_TRANSFER_LEN], body[256];
     bh_transfer_serialize(payload, &t);
-    bh_vaa_body b = {.timestamp = (uint32_t)NOW, .emitter_chain = src, .emitter = *emitter,
-                     .sequence = 5, .payload = payload, .payload_len = sizeof payload};
+    bh_vaa_body b = {.timestamp = (uint32_t)NOW,
+                     .emitter_chain = src,
+                     .emitter = *emitter,
+                     .sequence = 5,
+                     .payload = payload,
+                     .payload_len = sizeof payload};
     size_t blen, len;
     assert_int_equal(bh_vaa_body_serialize(body, sizeof body, &blen, &b), BH_OK);
     bh_hash32 d;
@@ -198,7 +204,8 @@ static void test_messages_attest_quorum_sizes(void **state)
         unsigned q = bh_signer_set_quorum(&set);
         assert_int_equal(q, n * 2 / 3 + 1);
         uint8_t idx[16];
-        for (uint8_t i = 0; i < n; i++) idx[i] = i;
+        for (uint8_t i = 0; i < n; i++)
+            idx[i] = i;
         for (uint8_t m = 1; m <= n; m++) {
             size_t len = signed_vaa(buf, sizeof buf, keys, idx, m, 3, 1, &em, 1, 2);
             bh_reject why;

@@ -73,7 +73,8 @@ static void test_messages_keccak_incremental(void **state)
 {
     (void)state;
     unsigned char data[1000];
-    for (size_t i = 0; i < sizeof data; i++) data[i] = (unsigned char)(i * 7 + 3);
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 7 + 3);
     bh_hash32 whole;
     bh_keccak256(&whole, data, sizeof data);
     for (size_t step = 1; step < 300; step += 17) {
@@ -214,8 +215,12 @@ static size_t build_vaa(unsigned char *out, size_t cap, uint8_t n_sigs, bh_trans
     t->to_chain = 3;
     bh_u256_from_u128(&t->fee, 10);
     bh_transfer_serialize(payload, t);
-    bh_vaa_body b = {.timestamp = 1700000000, .nonce = 7, .emitter_chain = 2,
-                     .sequence = 42, .consistency = 1, .payload = payload,
+    bh_vaa_body b = {.timestamp = 1700000000,
+                     .nonce = 7,
+                     .emitter_chain = 2,
+                     .sequence = 42,
+                     .consistency = 1,
+                     .payload = payload,
                      .payload_len = sizeof payload};
     b.emitter.data[0] = 0xee;
     unsigned char body[256];
@@ -224,7 +229,8 @@ static size_t build_vaa(unsigned char *out, size_t cap, uint8_t n_sigs, bh_trans
     assert_int_equal(blen, BH_VAA_BODY_FIXED + BH_TRANSFER_LEN);
     bh_vaa_sig sigs[3];
     memset(sigs, 0, sizeof sigs);
-    for (int i = 0; i < 3; i++) sigs[i].signer_index = (uint8_t)i;
+    for (int i = 0; i < 3; i++)
+        sigs[i].signer_index = (uint8_t)i;
     size_t len;
     assert_int_equal(bh_vaa_serialize(out, cap, &len, 9, sigs, n_sigs, body, blen), BH_OK);
     return len;
@@ -287,8 +293,8 @@ static void test_messages_vaa_roundtrip(void **state)
     /* Re-serialising the parsed fields reproduces the bytes. */
     unsigned char again[1024];
     size_t again_len;
-    assert_int_equal(bh_vaa_serialize(again, sizeof again, &again_len, v.signer_set_index,
-                                      v.sigs, v.n_sigs, v.body, v.body_len),
+    assert_int_equal(bh_vaa_serialize(again, sizeof again, &again_len, v.signer_set_index, v.sigs,
+                                      v.n_sigs, v.body, v.body_len),
                      BH_OK);
     assert_int_equal(again_len, len);
     assert_memory_equal(again, buf, len);
@@ -369,8 +375,8 @@ static void transfer_case(void (*mutate)(bh_transfer *), uint16_t emitter_chain,
     bh_transfer_serialize(payload, &t);
     unsigned char body[256];
     size_t blen;
-    bh_vaa_body b = {.emitter_chain = emitter_chain, .payload = payload,
-                     .payload_len = sizeof payload};
+    bh_vaa_body b = {
+        .emitter_chain = emitter_chain, .payload = payload, .payload_len = sizeof payload};
     assert_int_equal(bh_vaa_body_serialize(body, sizeof body, &blen, &b), BH_OK);
     static bh_vaa v;
     memset(&v, 0, sizeof v);
@@ -384,12 +390,30 @@ static void transfer_case(void (*mutate)(bh_transfer *), uint16_t emitter_chain,
     assert_string_equal(bh_reject_name(why), bh_reject_name(want));
 }
 
-static void mut_none(bh_transfer *t) { (void)t; }
-static void mut_zero_amount(bh_transfer *t) { memset(&t->amount, 0, 32); }
-static void mut_big_amount(bh_transfer *t) { t->amount.be[0] = 1; }
-static void mut_big_fee(bh_transfer *t) { t->fee.be[15] = 1; }
-static void mut_fee_over(bh_transfer *t) { bh_u256_from_u128(&t->fee, 501); }
-static void mut_fee_all(bh_transfer *t) { bh_u256_from_u128(&t->fee, 500); }
+static void mut_none(bh_transfer *t)
+{
+    (void)t;
+}
+static void mut_zero_amount(bh_transfer *t)
+{
+    memset(&t->amount, 0, 32);
+}
+static void mut_big_amount(bh_transfer *t)
+{
+    t->amount.be[0] = 1;
+}
+static void mut_big_fee(bh_transfer *t)
+{
+    t->fee.be[15] = 1;
+}
+static void mut_fee_over(bh_transfer *t)
+{
+    bh_u256_from_u128(&t->fee, 501);
+}
+static void mut_fee_all(bh_transfer *t)
+{
+    bh_u256_from_u128(&t->fee, 500);
+}
 
 static void test_messages_transfer_rules(void **state)
 {

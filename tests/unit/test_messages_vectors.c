@@ -190,7 +190,7 @@ static bh_reject expected_after_flip(const vector *v, const unsigned char *mut, 
     size_t sig_end = 6 + 66 * n;
     if (off == 0) return BH_REJECT_BAD_VERSION;
     if (off >= 1 && off <= 4) return BH_REJECT_UNKNOWN_SIGNER_SET;
-    if (off == 5) return BH_REJECT_COUNT_; /* judged by the caller: count changed */
+    if (off == 5) return BH_REJECT_COUNT_;              /* judged by the caller: count changed */
     if (off >= sig_end) return BH_REJECT_BAD_SIGNATURE; /* body: digest changes */
     size_t i = (off - 6) / 66, k = (off - 6) % 66;
     const unsigned char *sig = mut + 6 + 66 * i;
@@ -238,8 +238,8 @@ static void flip_every_byte(const vector *v)
             if (got == BH_REJECT_OK) fail_msg("%s: count flip accepted", v->name);
             if (mut[5] == 0) assert_int_equal(got, BH_REJECT_NO_SIGNATURES);
         } else if (got != want) {
-            fail_msg("%s: flip at byte %zu: got %s, want %s", v->name, off,
-                     bh_reject_name(got), bh_reject_name(want));
+            fail_msg("%s: flip at byte %zu: got %s, want %s", v->name, off, bh_reject_name(got),
+                     bh_reject_name(want));
         }
         flips_checked++;
     }
@@ -263,7 +263,8 @@ static void flip_set(const vector *v)
     assert_int_equal(bh_vaa_parse(&vaa, &why, v->vaa, v->len), BH_OK);
     for (unsigned a = 0; a < v->set.n; a++) {
         int signs = 0;
-        for (unsigned i = 0; i < vaa.n_sigs; i++) signs |= vaa.sigs[i].signer_index == a;
+        for (unsigned i = 0; i < vaa.n_sigs; i++)
+            signs |= vaa.sigs[i].signer_index == a;
         for (unsigned byte = 0; byte < 20; byte += 7) {
             m = *v;
             m.set.addrs[a].data[byte] ^= 0x10;

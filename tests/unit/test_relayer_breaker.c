@@ -59,10 +59,9 @@ static int obs(bh_breaker *b, uint16_t chain, bh_obs_kind k, uint64_t n, uint64_
 static void test_breaker_names(void **state)
 {
     (void)state;
-    static const char *const want[BH_OBS_COUNT_] = {"equivocation",        "forged_lock",
-                                                    "exceeds_outstanding", "bad_signature",
-                                                    "rate_limited",        "disagreement",
-                                                    "stalled"};
+    static const char *const want[BH_OBS_COUNT_] = {
+        "equivocation", "forged_lock", "exceeds_outstanding", "bad_signature", "rate_limited",
+        "disagreement", "stalled"};
     for (int k = 0; k < BH_OBS_COUNT_; k++)
         assert_string_equal(bh_obs_name((bh_obs_kind)k), want[k]);
     assert_string_equal(bh_obs_name(BH_OBS_COUNT_), "unknown");

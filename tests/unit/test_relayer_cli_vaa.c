@@ -210,8 +210,7 @@ static void expect_usage(char *const argv[], const char *in_stderr)
 {
     bh_proc_run(&res, argv, NULL);
     assert_int_equal(res.status, 2);
-    if (strstr(res.err, in_stderr) == NULL)
-        fail_msg("stderr lacks \"%s\": %s", in_stderr, res.err);
+    if (strstr(res.err, in_stderr) == NULL) fail_msg("stderr lacks \"%s\": %s", in_stderr, res.err);
 }
 
 static void test_relayer_cli_usage_errors(void **state)
@@ -238,8 +237,7 @@ static void test_relayer_cli_usage_errors(void **state)
     FILE *f = fopen(path, "w");
     fputs("{\"index\": 4, \"addresses\": [\"0x00\"]}", f);
     fclose(f);
-    expect_usage((char *[]){bin, "vaa", "verify", "--signers", path, hex, NULL},
-                 "$.addresses[0]");
+    expect_usage((char *[]){bin, "vaa", "verify", "--signers", path, hex, NULL}, "$.addresses[0]");
     f = fopen(path, "w");
     fputs("{\"index\": -1, \"addresses\": []}", f);
     fclose(f);
