@@ -8,7 +8,8 @@
  * endpoints return the same content. Endpoints that answered something else
  * are outvoted: counted (bh_rpc_stats.disagreements; .equivocations for a
  * block hash at a finalized height), marked suspect (bh_rpc_stats.healthy 0)
- * and skipped for a growing back-off; an outvoted answer is never evidence
+ * and skipped for a growing back-off (5 s doubling to 5 min; it stays suspect
+ * until an answer after the back-off agrees); an outvoted answer is never evidence
  * against the chain, since one endpoint is not the chain. Endpoints are asked
  * in parallel (a helper thread per endpoint for the duration of a call), and
  * one that times out or cannot be reached is skipped for a growing back-off;

@@ -214,6 +214,12 @@ static void outvoted(bh_evm_chain *c, size_t i)
 static void agreed(bh_evm_chain *c, size_t i)
 {
     pthread_mutex_lock(&c->mu);
+    /* an endpoint that lies only now and then stays suspect for its whole
+     * back-off: one honest answer in between does not clear it */
+    if (c->out_until[i] > now_ms()) {
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
     int was = c->out_ms[i] != 0;
     c->out_ms[i] = 0;
     c->out_until[i] = 0;
