@@ -65,40 +65,7 @@ BH_WARN_UNUSED_RESULT int bh_portal_sign_vaa(const bh_attest *ctx, unsigned char
                                              const bh_seckey *key, const unsigned char *body,
                                              size_t body_len);
 
-/* ---- on-chain calls (all send EIP-1559 transactions through s) ---- */
-
-/* Deploy a Portal. Returns: BH_OK; sender errors (bh_evm_sender_send).
- * Out: portal  the contract address. */
-BH_WARN_UNUSED_RESULT int bh_portal_deploy(bh_evm_sender *s, bh_address *portal, uint16_t bridge_id,
-                                           uint32_t signer_set_index, const bh_address *attesters,
-                                           size_t n_attesters, uint8_t quorum);
-
-/* Rotate the attester set (owner only; set_index must grow). Approvals
- * gathered under the old set no longer count. */
-BH_WARN_UNUSED_RESULT int bh_portal_set_attesters(bh_evm_sender *s, const bh_address *portal,
-                                                  uint32_t set_index, const bh_address *attesters,
-                                                  size_t n_attesters, uint8_t quorum);
-
-BH_WARN_UNUSED_RESULT int bh_portal_register_remote(bh_evm_sender *s, const bh_address *portal,
-                                                    uint16_t chain, const bh_address *remote);
-
-BH_WARN_UNUSED_RESULT int bh_portal_set_lane_limit(bh_evm_sender *s, const bh_address *portal,
-                                                   uint16_t src_chain, const bh_address *token,
-                                                   const bh_u256 *capacity,
-                                                   const bh_u256 *rate_per_sec);
-
-/* Lock `amount` of native token (approve is sent first).
- * Out: receipt  may be NULL; else cleared with bh_evm_receipt_clear. */
-BH_WARN_UNUSED_RESULT int bh_portal_lock(bh_evm_sender *s, bh_evm_receipt *receipt,
-                                         const bh_address *portal, const bh_address *token,
-                                         const bh_u256 *amount, uint16_t to_chain,
-                                         const bh_address *to, const bh_u256 *fee, uint32_t nonce);
-
-/* Burn wrapped tokens to send them to to_chain (approve is sent first). */
-BH_WARN_UNUSED_RESULT int bh_portal_burn(bh_evm_sender *s, bh_evm_receipt *receipt,
-                                         const bh_address *portal, const bh_address *wrapped,
-                                         const bh_u256 *amount, uint16_t to_chain,
-                                         const bh_address *to, const bh_u256 *fee, uint32_t nonce);
+/* ---- on-chain calls ---- */
 
 /* Outcome of a submit. */
 typedef enum {
@@ -149,6 +116,7 @@ void bh_address_to_bytes32(bh_bytes32 *out, const bh_address *a);
  * that links bh_chains_tools still finds it through this header until its
  * sources include bh_test_token.h themselves. */
 #ifdef BH_CHAINS_TOOLS
+#include "bh_portal_admin.h"
 #include "bh_test_token.h"
 #endif
 

@@ -21,7 +21,7 @@
 
 #include "bh_abi.h"
 #include "bh_amount.h"
-#include "bh_contracts.h"
+#include "bh_tool_contracts.h"
 #include "bh_hex.h"
 #include "bh_portal.h"
 #include "bh_test_contracts.h"
