@@ -111,13 +111,4 @@ BH_WARN_UNUSED_RESULT int bh_erc20_balance(bh_rpc *ep, bh_u256 *out, const bh_ad
 /* Left-pad an address to 32 bytes (emitters, recipients, token ids). */
 void bh_address_to_bytes32(bh_bytes32 *out, const bh_address *a);
 
-/* The test token is not part of the node: bh_test_token.h, in
- * bh_chains_tools, which bulkhead does not link. Transitional: a target
- * that links bh_chains_tools still finds it through this header until its
- * sources include bh_test_token.h themselves. */
-#ifdef BH_CHAINS_TOOLS
-#include "bh_portal_admin.h"
-#include "bh_test_token.h"
-#endif
-
 #endif

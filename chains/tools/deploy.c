@@ -31,6 +31,7 @@
 #include "bh_evm_sender.h"
 #include "bh_hex.h"
 #include "bh_portal.h"
+#include "bh_portal_admin.h"
 #include "bh_rpc.h"
 #include "bh_secret.h"
 #include "bh_test_token.h"

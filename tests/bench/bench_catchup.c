@@ -19,6 +19,7 @@
 #include "bh_evm_sender.h"
 #include "bh_evm_tx.h"
 #include "bh_portal.h"
+#include "bh_portal_admin.h"
 #include "bh_test_token.h"
 #include "it_harness.h"
 

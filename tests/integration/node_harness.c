@@ -24,6 +24,8 @@
 #include "bh_tool_contracts.h"
 #include "bh_hex.h"
 #include "bh_portal.h"
+#include "bh_portal_admin.h"
+#include "bh_test_token.h"
 #include "bh_test_contracts.h"
 #include "bh_vault.h"
 

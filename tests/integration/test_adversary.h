@@ -16,6 +16,8 @@
 #include "bh_amount.h"
 #include "bh_hex.h"
 #include "bh_portal.h"
+#include "bh_portal_admin.h"
+#include "bh_test_token.h"
 #include "bh_test_contracts.h"
 #include "node_test.h"
 
