@@ -20,10 +20,8 @@
 #include "bh_attest.h"
 #include "bh_chain.h"
 #include "bh_error.h"
+#include "bh_log_hook.h"
 #include "bh_types.h"
-
-/* Log hook of a backend: level 0 info, 1 warning, 2 error; thread-safe. */
-typedef void (*bh_chain_log_fn)(void *ud, int level, const char *msg);
 
 typedef struct {
     uint16_t bridge_id;      /* the chain's id in VAAs */
@@ -38,8 +36,9 @@ typedef struct {
     size_t n_tokens;
     long timeout_ms;  /* one call */
     unsigned retries; /* of a failed call */
-    bh_chain_log_fn log;
+    bh_log_fn log;    /* thread-safe: endpoint readers report too */
     void *log_ud;
+    bh_log_level log_min; /* less severe messages are not even formatted */
 } bh_chain_config;
 
 typedef struct {
@@ -51,8 +50,9 @@ typedef struct {
     uint64_t max_fee; /* most paid per unit of gas, smallest unit */
     bh_address portal;
     const bh_seckey *tx_key; /* copied; wiped by sender_destroy */
-    bh_chain_log_fn log;
+    bh_log_fn log;
     void *log_ud;
+    bh_log_level log_min;
 } bh_chain_sender_config;
 
 /* One endpoint's health, as counted by the backend. */

@@ -14,10 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bh_error.h"
+#include "bh_log_hook.h"
 #include "bh_types.h"
-
-/* Log hook: level 0 = info, 1 = warning, 2 = error. msg is borrowed. */
-typedef void (*bh_rpc_log_fn)(void *ud, int level, const char *msg);
 
 typedef struct {
     const char *url;         /* http:// or https://; copied */
@@ -26,8 +24,9 @@ typedef struct {
     size_t max_response;     /* bytes; 0: 32 MiB */
     unsigned max_retries;    /* extra attempts on transport errors, 5xx, 429 */
     unsigned backoff_ms;     /* first retry delay, doubled each time; 0: 100 */
-    bh_rpc_log_fn log;       /* NULL: stderr */
-    void *log_ud;
+    bh_log_fn log;           /* NULL: stderr */
+    void *log_ud;            /* passed to log as is */
+    bh_log_level log_min;    /* less severe messages are not formatted; 0: all */
 } bh_rpc_options;
 
 /* Per-endpoint health, a consistent-enough snapshot of atomic counters. */

@@ -29,7 +29,8 @@ static int evm_create(void **impl, const bh_chain_config *cfg)
                               .rpc = {.timeout_ms = cfg->timeout_ms,
                                       .max_retries = cfg->retries,
                                       .log = cfg->log,
-                                      .log_ud = cfg->log_ud}};
+                                      .log_ud = cfg->log_ud,
+                                      .log_min = cfg->log_min}};
     bh_evm_chain *c = NULL;
     int rc = bh_evm_chain_create(&c, &ec);
     if (rc == BH_OK) *impl = c;
@@ -135,7 +136,8 @@ static int evm_sender_create(void **out, const bh_chain_sender_config *cfg)
                          .timeout_ms = cfg->timeout_ms,
                          .max_retries = cfg->retries,
                          .log = cfg->log,
-                         .log_ud = cfg->log_ud};
+                         .log_ud = cfg->log_ud,
+                         .log_min = cfg->log_min};
     int rc = s->ctx ? bh_rpc_create(&s->ep, &ro) : BH_ENOMEM;
     /* receipts polled every 10 ms: a delivery waits for its own */
     bh_evm_sender_options so = {.chain_id = cfg->chain_id,

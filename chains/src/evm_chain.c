@@ -49,10 +49,11 @@ struct bh_evm_chain {
     bh_bytes32 portal32;
 };
 
-static void chain_log(bh_evm_chain *c, int level, const char *fmt, ...)
+static void chain_log(bh_evm_chain *c, bh_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void chain_log(bh_evm_chain *c, int level, const char *fmt, ...)
+static void chain_log(bh_evm_chain *c, bh_log_level level, const char *fmt, ...)
 {
+    if (level < c->cfg.rpc.log_min) return; /* checked before anything is formatted */
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -226,7 +227,7 @@ static void agreed(bh_evm_chain *c, size_t i)
     pthread_mutex_unlock(&c->mu);
     if (!was) return;
     bh_rpc_set_suspect(c->ep[i], 0);
-    chain_log(c, 0, "%s agrees with the quorum again", bh_rpc_url(c->ep[i]));
+    chain_log(c, BH_LOG_INFO, "%s agrees with the quorum again", bh_rpc_url(c->ep[i]));
 }
 
 /* Take endpoint i for one call (wait: until it is free). Returns 1 if taken. */
@@ -272,7 +273,7 @@ static int ask(bh_evm_chain *c, size_t i, json_t **res, const char *method, json
     }
     pthread_mutex_unlock(&c->mu);
     if (down)
-        chain_log(c, 1, "%s unreachable (%s): skipped for %u ms", bh_rpc_url(c->ep[i]),
+        chain_log(c, BH_LOG_WARN, "%s unreachable (%s): skipped for %u ms", bh_rpc_url(c->ep[i]),
                   bh_errname(rc), down);
     return rc;
 }
@@ -360,8 +361,8 @@ static void job_do(job *j)
         got.status = f->parse(c, res, f->has_ctx ? f->ctx : NULL, &got.digest, &got.aux, &got.obj);
         if (got.status == BH_EPROTO) bh_rpc_note_bad_answer(c->ep[j->i]);
         if (got.status != BH_OK)
-            chain_log(c, 1, "%s: %s answer rejected: %s", bh_rpc_url(c->ep[j->i]), f->method,
-                      bh_errname(got.status));
+            chain_log(c, BH_LOG_WARN, "%s: %s answer rejected: %s", bh_rpc_url(c->ep[j->i]),
+                      f->method, bh_errname(got.status));
     }
     json_decref(res);
     json_decref(j->params);
@@ -385,7 +386,7 @@ static void job_do(job *j)
         bh_rpc_note_disagreement(c->ep[j->i]);
         if (finality) bh_rpc_note_equivocation(c->ep[j->i]);
         outvoted(c, j->i);
-        chain_log(c, 1, "%s disagrees with the quorum on %s (late answer): outvoted",
+        chain_log(c, BH_LOG_WARN, "%s disagrees with the quorum on %s (late answer): outvoted",
                   bh_rpc_url(c->ep[j->i]), f->method);
     }
     fan_unref(f);
@@ -580,7 +581,8 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
             bh_rpc_note_disagreement(c->ep[i]);
             if (finality) bh_rpc_note_equivocation(c->ep[i]);
             outvoted(c, i);
-            chain_log(c, 1, "%s disagrees with the quorum on %s%s: outvoted, skipped for %u ms",
+            chain_log(c, BH_LOG_WARN,
+                      "%s disagrees with the quorum on %s%s: outvoted, skipped for %u ms",
                       bh_rpc_url(c->ep[i]), method,
                       finality ? " at a finalized height (equivocation)" : "", c->out_ms[i]);
         }
@@ -589,7 +591,7 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
     } else if (distinct > 1) {
         rc = finality ? BH_EEQUIVOCATION : BH_ENOQUORUM;
         c->last_split = 1;
-        chain_log(c, 2, "%s: endpoints disagree and no %u agree", method, c->cfg.quorum);
+        chain_log(c, BH_LOG_ERROR, "%s: endpoints disagree and no %u agree", method, c->cfg.quorum);
     } else {
         rc = info->answered ? BH_ENOQUORUM : last_err;
     }
@@ -630,13 +632,15 @@ int bh_evm_chain_verify(bh_evm_chain *c)
         json_decref(res);
         if (rc != BH_OK) {
             last = rc;
-            chain_log(c, 1, "%s: eth_chainId failed: %s", bh_rpc_url(c->ep[i]), bh_errname(rc));
+            chain_log(c, BH_LOG_WARN, "%s: eth_chainId failed: %s", bh_rpc_url(c->ep[i]),
+                      bh_errname(rc));
             continue;
         }
         if (id != c->cfg.evm_chain_id) {
             mismatch = 1;
-            chain_log(c, 2, "%s serves chain id %llu, configured %llu", bh_rpc_url(c->ep[i]),
-                      (unsigned long long)id, (unsigned long long)c->cfg.evm_chain_id);
+            chain_log(c, BH_LOG_ERROR, "%s serves chain id %llu, configured %llu",
+                      bh_rpc_url(c->ep[i]), (unsigned long long)id,
+                      (unsigned long long)c->cfg.evm_chain_id);
             continue;
         }
         ok++;
@@ -1418,13 +1422,13 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
         if (bh_portal_decode_transfer_out(&ev, l->topics, l->n_topics, l->data, l->data_len) !=
             BH_OK) {
             e.verdict = BH_REJECT_MALFORMED;
-            chain_log(c, 1, "block %llu log %u: undecodable TransferOut",
+            chain_log(c, BH_LOG_WARN, "block %llu log %u: undecodable TransferOut",
                       (unsigned long long)l->block_number, e.log_index);
             if (push_event(out, &e) != BH_OK) return BH_ENOMEM;
             continue;
         }
         if (seq->have && ev.sequence != seq->next) {
-            chain_log(c, 2,
+            chain_log(c, BH_LOG_ERROR,
                       "block %llu: Portal sequence %llu where %llu was due: an answer "
                       "is missing events",
                       (unsigned long long)l->block_number, (unsigned long long)ev.sequence,
@@ -1457,7 +1461,7 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
                 e.verdict =
                     lock_backed(set, &l->block_hash, &l->tx_hash, l->log_index, &token, &ev.amount);
                 if (e.verdict != BH_REJECT_OK)
-                    chain_log(c, 1, "block %llu log %u: lock of sequence %llu %s",
+                    chain_log(c, BH_LOG_WARN, "block %llu log %u: lock of sequence %llu %s",
                               (unsigned long long)l->block_number, e.log_index,
                               (unsigned long long)ev.sequence,
                               e.verdict == BH_REJECT_SHORT_LOCK
@@ -1499,7 +1503,7 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         if (end == cur && ((rc == BH_OK && ls->capped) || (rc != BH_OK && qi.range_refused))) {
             /* one block holds more Portal events than the provider returns */
             free_logs(ls);
-            chain_log(c, 1, "block %llu: Portal logs capped: read from its receipts",
+            chain_log(c, BH_LOG_WARN, "block %llu: Portal logs capped: read from its receipts",
                       (unsigned long long)cur);
             rc = block_portal_logs(c, cur, &ls);
         } else if (rc == BH_OK && ls->capped) {
@@ -1511,7 +1515,8 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
             rc = range_transfers(c, cur, end, &ts, &qi);
             if (rc != BH_OK && qi.range_refused && end == cur) {
                 /* one block still too many transfers: check locks on their receipts */
-                chain_log(c, 1, "block %llu: transfer logs capped: locks checked on receipts",
+                chain_log(c, BH_LOG_WARN,
+                          "block %llu: transfer logs capped: locks checked on receipts",
                           (unsigned long long)cur);
                 rc = BH_OK;
                 ts = NULL;
@@ -1525,7 +1530,7 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
                 c->range = (asked < c->range ? asked : c->range) / 2;
                 if (c->range == 0) c->range = 1;
                 c->ok_streak = 0;
-                chain_log(c, 1, "eth_getLogs [%llu, %llu] refused: range now %llu blocks",
+                chain_log(c, BH_LOG_WARN, "eth_getLogs [%llu, %llu] refused: range now %llu blocks",
                           (unsigned long long)cur, (unsigned long long)end,
                           (unsigned long long)c->range);
                 continue;

@@ -36,17 +36,19 @@ struct bh_rpc {
     _Atomic int suspect;
 };
 
-static void default_log(void *ud, int level, const char *msg)
+static void default_log(void *ud, bh_log_level level, const char *msg)
 {
     (void)ud;
-    static const char *const names[] = {"info", "warning", "error"};
-    fprintf(stderr, "bulkhead rpc %s: %s\n", names[level < 0 || level > 2 ? 2 : level], msg);
+    static const char *const names[] = {"debug", "info", "warning", "error"};
+    fprintf(stderr, "bulkhead rpc %s: %s\n",
+            names[(unsigned)level > BH_LOG_ERROR ? BH_LOG_ERROR : level], msg);
 }
 
-static void logf_(bh_rpc *ep, int level, const char *fmt, ...)
+static void logf_(bh_rpc *ep, bh_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void logf_(bh_rpc *ep, int level, const char *fmt, ...)
+static void logf_(bh_rpc *ep, bh_log_level level, const char *fmt, ...)
 {
+    if (level < ep->opt.log_min) return;
     char msg[384];
     va_list ap;
     va_start(ap, fmt);
@@ -340,7 +342,8 @@ int bh_rpc_call(bh_rpc *ep, json_t **result, const char *method, json_t *params)
     for (unsigned i = 0;; i++) {
         rc = attempt(ep, text, text_len, &retry);
         if (rc == BH_OK || !retry || i >= ep->opt.max_retries) break;
-        logf_(ep, 1, "%s; retry %u/%u in %u ms", ep->last_error, i + 1, ep->opt.max_retries, delay);
+        logf_(ep, BH_LOG_WARN, "%s; retry %u/%u in %u ms", ep->last_error, i + 1,
+              ep->opt.max_retries, delay);
         sleep_ms(delay);
         delay = delay * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : delay * 2;
     }
@@ -368,7 +371,7 @@ int bh_rpc_call(bh_rpc *ep, json_t **result, const char *method, json_t *params)
     }
     if (rc != BH_OK) {
         atomic_fetch_add(&ep->failures, 1);
-        if (rc != BH_ERPC) logf_(ep, 1, "%s", ep->last_error);
+        if (rc != BH_ERPC) logf_(ep, BH_LOG_WARN, "%s", ep->last_error);
     }
     atomic_store(&ep->last_status, rc);
     /* Free a huge buffer rather than keep it for the endpoint's lifetime. */

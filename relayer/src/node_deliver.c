@@ -310,7 +310,8 @@ int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
                                  .portal = d->cfg->portal,
                                  .tx_key = &d->cfg->tx_key,
                                  .log = node_rpc_log,
-                                 .log_ud = d};
+                                 .log_ud = d,
+                                 .log_min = d->node->cfg->log_level};
     int rc = dl->ctx && dl->backoff ? d->be->sender_create(&dl->sender, &so) : BH_ENOMEM;
     if (!rc) rc = bh_attest_address(dl->ctx, &dl->attester, &d->node->cfg->attester_key);
     if (rc) {

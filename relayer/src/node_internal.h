@@ -205,7 +205,7 @@ int64_t node_lat_take(bh_node *n, const bh_hash32 *d);
 
 /* ---- the threads and their setup ---- */
 
-void node_rpc_log(void *ud, int level, const char *msg);
+void node_rpc_log(void *ud, bh_log_level level, const char *msg);
 int node_chain_prepare(bh_node *n, node_chain *c, char *err, size_t cap);
 int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap);
 void *node_watch_main(void *arg);   /* arg: node_chain */

@@ -46,12 +46,11 @@ static int w_fetch(void *impl, uint64_t from, uint64_t to, bh_chain_event **even
     return c->be->watch.fetch(c->impl, from, to, events, n, done_to);
 }
 
-void node_rpc_log(void *ud, int level, const char *msg)
+void node_rpc_log(void *ud, bh_log_level level, const char *msg)
 {
     node_chain *c = ud;
     char q[600];
-    bh_log_level l = level >= 2 ? BH_LOG_ERROR : level == 1 ? BH_LOG_WARN : BH_LOG_INFO;
-    BH_LOG(l, "rpc", "chain=%s msg=%s", c->cfg->name, bh_log_quote(q, sizeof q, msg));
+    BH_LOG(level, "rpc", "chain=%s msg=%s", c->cfg->name, bh_log_quote(q, sizeof q, msg));
 }
 
 static void update_head(node_chain *c)
@@ -349,7 +348,8 @@ int node_chain_prepare(bh_node *n, node_chain *c, char *err, size_t cap)
                           .timeout_ms = cc->rpc_timeout_ms,
                           .retries = cc->rpc_retries,
                           .log = node_rpc_log,
-                          .log_ud = c};
+                          .log_ud = c,
+                          .log_min = n->cfg->log_level};
     /* every configured chain is an EVM chain today: the one place a kind is chosen */
     c->be = bh_chain_backend_by_kind("evm");
     int rc = c->be ? c->be->create(&c->impl, &ec) : BH_EINVAL;

@@ -11,6 +11,7 @@
 #include "bh_attest.h"
 #include "bh_chain.h"
 #include "bh_chain_backend.h"
+#include "bh_evm_chain.h"
 #include "bh_evm_tx.h"
 #include "bh_keccak.h"
 #include "bh_portal.h"
@@ -612,6 +613,78 @@ static void test_chains_rpc_create_misuse(void **state)
     bh_rpc_destroy(ep);
 }
 
+/* ---- the log hook: the shared level enum, and nothing below the minimum ---- */
+
+typedef struct {
+    int calls, warns, other;
+    void *ud;
+    char last[512];
+} log_seen;
+
+static void record_log(void *ud, bh_log_level level, const char *msg)
+{
+    log_seen *ls = ud;
+    ls->calls++;
+    ls->ud = ud;
+    if (level == BH_LOG_WARN)
+        ls->warns++;
+    else
+        ls->other++;
+    snprintf(ls->last, sizeof ls->last, "%s", msg);
+}
+
+/* One call to a closed port (one retry), or a chain's eth_chainId check on
+ * it, with the hook at min: what the hook saw. */
+static log_seen closed_port_logs(int chain, bh_log_level min)
+{
+    static log_seen ls;
+    memset(&ls, 0, sizeof ls);
+    bh_rpc_options o = {.url = "http://127.0.0.1:1/",
+                        .max_retries = 1,
+                        .backoff_ms = 1,
+                        .log = record_log,
+                        .log_ud = &ls,
+                        .log_min = min};
+    if (chain) {
+        const char *urls[] = {o.url};
+        bh_evm_chain_config cfg = {
+            .bridge_id = 1, .evm_chain_id = 1, .urls = urls, .n_urls = 1, .quorum = 1, .rpc = o};
+        bh_evm_chain *c = NULL;
+        assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
+        assert_int_equal(bh_evm_chain_verify(c), BH_EHTTP);
+        bh_evm_chain_destroy(c);
+    } else {
+        bh_rpc *ep = NULL;
+        assert_int_equal(bh_rpc_create(&ep, &o), BH_OK);
+        json_t *res = NULL;
+        assert_int_equal(bh_rpc_call(ep, &res, "eth_chainId", NULL), BH_EHTTP);
+        bh_rpc_destroy(ep);
+    }
+    return ls;
+}
+
+static void test_chains_log_hook(void **state)
+{
+    (void)state;
+    /* the endpoint: a warning for the retry and one for the failure */
+    log_seen ls = closed_port_logs(0, BH_LOG_DEBUG);
+    assert_int_equal(ls.calls, 2);
+    assert_int_equal(ls.warns, 2);
+    assert_ptr_not_equal(ls.ud, NULL);
+    assert_non_null(strstr(ls.last, "127.0.0.1:1"));
+    ls = closed_port_logs(0, BH_LOG_WARN);
+    assert_int_equal(ls.warns, 2);
+    ls = closed_port_logs(0, BH_LOG_ERROR);
+    assert_int_equal(ls.calls, 0);
+    /* the chain passes its own messages through the same hook, at the same levels */
+    ls = closed_port_logs(1, BH_LOG_WARN);
+    assert_int_equal(ls.calls, 3);
+    assert_int_equal(ls.warns, 3);
+    assert_non_null(strstr(ls.last, "eth_chainId failed: EHTTP"));
+    ls = closed_port_logs(1, BH_LOG_ERROR);
+    assert_int_equal(ls.calls, 0);
+}
+
 /* ---- watcher state machine over a scripted backend ---- */
 
 typedef struct {
@@ -861,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_chains_rpc_answers),
         cmocka_unit_test(test_chains_rpc_readers),
         cmocka_unit_test(test_chains_rpc_create_misuse),
+        cmocka_unit_test(test_chains_log_hook),
         cmocka_unit_test(test_chains_watcher_states),
         cmocka_unit_test(test_chains_backend_table),
     };
