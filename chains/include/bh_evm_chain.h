@@ -58,10 +58,12 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_c
 
 void bh_evm_chain_destroy(bh_evm_chain *c);
 
-/* eth_chainId of every endpoint must equal the configured id.
- * Returns: BH_OK; BH_ECHAINID naming nothing else (see the log) if any
- *          endpoint serves another chain; BH_ENOQUORUM if fewer than k
- *          endpoints answered; the transport error when none did. */
+/* eth_chainId of every endpoint must equal the configured id. An endpoint
+ * serving another chain is excluded for good (never asked again, reported
+ * unhealthy, logged): one endpoint cannot stop the chain.
+ * Returns: BH_OK; BH_ECHAINID (see the log) when the endpoints left cannot
+ *          make the quorum; BH_ENOQUORUM if fewer than k endpoints
+ *          answered; the transport error when none did. */
 BH_WARN_UNUSED_RESULT int bh_evm_chain_verify(bh_evm_chain *c);
 
 /* Finalized head agreed by k endpoints: the highest height that k of them

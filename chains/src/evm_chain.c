@@ -39,6 +39,7 @@ struct bh_evm_chain {
     pthread_mutex_t mu;
     pthread_cond_t idle_cv;
     int busy[BH_EVM_MAX_ENDPOINTS];
+    int excluded[BH_EVM_MAX_ENDPOINTS]; /* serves another chain id: never asked again */
     /* the latest read a busy endpoint missed, asked when it is free: a slow
      * endpoint still answers (late) and is judged, one read deep at most */
     struct job *deferred[BH_EVM_MAX_ENDPOINTS];
@@ -197,7 +198,7 @@ static uint64_t now_ms(void)
 static int endpoint_down(const bh_evm_chain *c, size_t i)
 {
     uint64_t now = now_ms();
-    return c->down_until[i] > now || c->out_until[i] > now;
+    return c->excluded[i] || c->down_until[i] > now || c->out_until[i] > now;
 }
 
 /* An endpoint the quorum outvoted is suspect and skipped for a back-off
@@ -546,7 +547,7 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
         size_t idx[BH_EVM_MAX_ENDPOINTS], k = 0;
         pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < c->n; i++) {
-            if (pass == 1 && a[i].status != NOT_ASKED) continue;
+            if (c->excluded[i] || (pass == 1 && a[i].status != NOT_ASKED)) continue;
             if (pass == 0 && endpoint_down(c, i)) continue;
             idx[k++] = i;
         }
@@ -620,9 +621,13 @@ static json_t *hexj(const unsigned char *d, size_t n)
 int bh_evm_chain_verify(bh_evm_chain *c)
 {
     if (!c) return BH_EINVAL;
-    size_t ok = 0;
-    int mismatch = 0, last = BH_ENOQUORUM;
+    size_t ok = 0, excluded = 0;
+    int last = BH_ENOQUORUM;
     for (size_t i = 0; i < c->n; i++) {
+        if (c->excluded[i]) {
+            excluded++;
+            continue;
+        }
         json_t *res = NULL;
         uint64_t id = 0;
         (void)endpoint_take(c, i, 1);
@@ -637,15 +642,22 @@ int bh_evm_chain_verify(bh_evm_chain *c)
             continue;
         }
         if (id != c->cfg.evm_chain_id) {
-            mismatch = 1;
-            chain_log(c, BH_LOG_ERROR, "%s serves chain id %llu, configured %llu",
+            /* one endpoint of another chain is one endpoint fewer, not a
+             * reason to stop: it is never asked again */
+            pthread_mutex_lock(&c->mu);
+            c->excluded[i] = 1;
+            pthread_mutex_unlock(&c->mu);
+            bh_rpc_set_suspect(c->ep[i], 1);
+            excluded++;
+            chain_log(c, BH_LOG_ERROR, "%s serves chain id %llu, configured %llu: excluded",
                       bh_rpc_url(c->ep[i]), (unsigned long long)id,
                       (unsigned long long)c->cfg.evm_chain_id);
             continue;
         }
         ok++;
     }
-    if (mismatch) return BH_ECHAINID;
+    /* the rest cannot make the quorum: the configuration is wrong */
+    if (excluded && c->n - excluded < c->cfg.quorum) return BH_ECHAINID;
     if (ok >= c->cfg.quorum) return BH_OK;
     return ok ? BH_ENOQUORUM : last;
 }
@@ -767,7 +779,7 @@ int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out)
         size_t idx[BH_EVM_MAX_ENDPOINTS], k = 0;
         pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < c->n; i++) {
-            if (pass == 1 && a[i].status != NOT_ASKED) continue;
+            if (c->excluded[i] || (pass == 1 && a[i].status != NOT_ASKED)) continue;
             if (pass == 0 && endpoint_down(c, i)) continue;
             idx[k++] = i;
         }

@@ -62,12 +62,12 @@ static void tkb_to_alpha(uint64_t units, const char *what)
 /* alpha behind three endpoints: anvil, an honest proxy, and a fake of
  * `bad` mode (last, so deliveries to alpha do not go through it), quorum 2;
  * rpc_timeout_ms if not 0; metrics on. */
-static int setup_three_endpoints(it_fake_mode bad, unsigned rpc_timeout_ms)
+static int setup_endpoints(it_fake_mode bad, size_t bad_chain, unsigned rpc_timeout_ms)
 {
     reset_counters();
     if (adv_up(k_opts, NULL, 0) != 0) return -1;
     fake_honest = it_fake_start(IT_FAKE_PROXY, W.ch[NH_A].anvil.url);
-    fake_bad = it_fake_start(bad, W.ch[NH_A].anvil.url);
+    fake_bad = it_fake_start(bad, W.ch[bad_chain].anvil.url);
     if (!fake_honest || !fake_bad) return -1;
     json_t *cfg = nh_node_config(&W, 1);
     if (!cfg) return -1;
@@ -80,6 +80,42 @@ static int setup_three_endpoints(it_fake_mode bad, unsigned rpc_timeout_ms)
         nh_node_start(&W, 1, WAIT_MS) != 0)
         return -1;
     return nh_node_metrics_port(&W, 1, WAIT_MS, &metrics_port);
+}
+
+static int setup_three_endpoints(it_fake_mode bad, unsigned rpc_timeout_ms)
+{
+    return setup_endpoints(bad, NH_A, rpc_timeout_ms);
+}
+
+/* alpha's third endpoint serves beta's chain (a proxy of beta's anvil). */
+ADV_SETUP(setup_other_chain)
+{
+    return setup_endpoints(IT_FAKE_PROXY, NH_B, 0);
+}
+
+static int endpoint_figures(const char *body, const char *url, double *healthy, double *disagree);
+
+/* One endpoint of another chain among alpha's three (quorum 2): once, the
+ * node stopped at start (exit 1) and a restart stopped again, so whoever
+ * runs one endpoint could keep the node down. It is excluded and reported
+ * unhealthy; the node runs and alpha flows both ways. */
+static void test_endpoint_of_another_chain_is_excluded(void **state)
+{
+    (void)state;
+    tka_to_beta(1, "A->B with an endpoint of beta's chain among alpha's");
+    tkb_to_alpha(1, "B->A with an endpoint of beta's chain among alpha's");
+    assert_true(nh_node_running(&W, 1));
+    const char *served[] = {"serves chain id", "excluded", NULL};
+    expect_log(served, 1, WAIT_MS);
+    int st = 0;
+    char *body = NULL;
+    NH_OK(nh_http_get(metrics_port, "/metrics", &st, &body));
+    assert_int_equal(st, 200);
+    double h = -1, d = -1;
+    if (endpoint_figures(body, it_fake_url(fake_bad), &h, &d) != 0 || h != 0)
+        fail_msg("the endpoint of beta's chain reads healthy=%g", h);
+    free(body);
+    assert_no_quarantine("an endpoint of another chain");
 }
 
 ADV_SETUP(setup_lie_logs)
@@ -574,6 +610,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             test_zero_transfers_of_the_token_in_the_block_of_a_lock_are_passed, setup_log_flood,
             nt_teardown),
+        cmocka_unit_test_setup_teardown(test_endpoint_of_another_chain_is_excluded,
+                                        setup_other_chain, teardown_fakes),
         cmocka_unit_test_setup_teardown(test_tarpit_endpoint_does_not_slow_the_watcher,
                                         setup_tarpit, teardown_fakes),
         cmocka_unit_test_setup_teardown(

@@ -817,9 +817,25 @@ static void test_it_hostile_endpoints(void **state)
     bh_evm_chain_destroy(c);
 
     /* An endpoint of another chain is refused at start. */
+    /* an endpoint of another chain: refused when the rest cannot make the
+     * quorum (a wrong configuration); excluded for good, reported
+     * unhealthy, when they can (one endpoint cannot stop the chain) */
     const char *mixed[] = {F.a.url, F.b.url};
-    bh_evm_chain *cm = make_chain(mixed, 2, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_evm_chain *cm = make_chain(mixed, 2, 2, EVM_A, CHAIN_A, &F.portal_a);
     assert_int_equal(bh_evm_chain_verify(cm), BH_ECHAINID);
+    bh_evm_chain_destroy(cm);
+    cm = make_chain(mixed, 2, 1, EVM_A, CHAIN_A, &F.portal_a);
+    assert_int_equal(bh_evm_chain_verify(cm), BH_OK);
+    bh_block_ref fin;
+    assert_int_equal(bh_evm_chain_finalized(cm, &fin), BH_OK);
+    bh_rpc_stats_get(bh_evm_chain_endpoint(cm, 1), &st);
+    assert_true(st.suspect);
+    assert_false(st.healthy);
+    uint64_t calls = st.calls;
+    assert_int_equal(bh_evm_chain_verify(cm), BH_OK);
+    assert_int_equal(bh_evm_chain_finalized(cm, &fin), BH_OK);
+    bh_rpc_stats_get(bh_evm_chain_endpoint(cm, 1), &st);
+    assert_int_equal(st.calls, calls); /* never asked again */
     bh_evm_chain_destroy(cm);
 
     it_fake_stop(garbage);
@@ -1379,7 +1395,7 @@ static void test_it_endpoint_backoff_and_chain_id(void **state)
     it_fake_stop(hang);
 
     const char *mixed[] = {F.a.url, F.b.url};
-    bh_evm_chain *cm = make_chain(mixed, 2, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_evm_chain *cm = make_chain(mixed, 2, 2, EVM_A, CHAIN_A, &F.portal_a);
     bh_block_ref cold = {0};
     bh_watcher *w = NULL;
     assert_int_equal(bh_watcher_create(&w, &bh_chain_evm_ops, cm, &cold), BH_OK);
