@@ -889,6 +889,19 @@ static void test_relayer_config_limit_keys(void **state)
     assert_string_equal(a->limits[13].key, "out_refill.3");
     assert_true(a->limits[13].value == 53);
     bh_config_destroy(c);
+    /* min_amount: an asset key like big_threshold, refused like any amount */
+    refuse(with_limit("min_amount", json_string("-1")), BH_ECONFIG, LIM ".min_amount", "");
+    refuse(with_limit("min_amount.2", json_string("1")), BH_ECONFIG, LIM "[\"min_amount.2\"]",
+           "is no limit key");
+    j = cfg_base();
+    json_object_set_new(limits_of(j), "min_amount", json_string("1000"));
+    c = accept_cfg(j);
+    a = &c->chains[0].assets[0];
+    int found = 0;
+    for (size_t i = 0; i < a->n_limits; i++)
+        if (!strcmp(a->limits[i].key, "min_amount")) found = a->limits[i].value == 1000;
+    assert_true(found);
+    bh_config_destroy(c);
 }
 
 static void test_relayer_config_limit_values(void **state)
