@@ -265,6 +265,22 @@ static void calldata(bh_abi *a, unsigned char **data, size_t *len)
     assert_int_equal(rc, BH_OK);
 }
 
+/* Send the call a (cleared here) to contract `to` on alpha from anvil's
+ * unlocked key #7, with room for 50M gas, and wait for it to be mined.
+ * Returns: 1 if it succeeded. Out: block  the block it landed in. */
+static int send_big_call(bh_abi *a, const bh_address *to, uint64_t *block)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    calldata(a, &data, &len);
+    char tx[67];
+    NH_OK(nh_send_unlocked(&W, NH_A, 7, to, data, len, 50000000, tx));
+    free(data);
+    int ok = 0;
+    NH_OK(nh_wait_receipt(&W, NH_A, tx, WAIT_MS, block, &ok));
+    return ok;
+}
+
 static void test_fake_logs_in_the_lock_transaction_are_passed(void **state)
 {
     (void)state;
@@ -283,15 +299,8 @@ static void test_fake_logs_in_the_lock_transaction_are_passed(void **state)
     bh_abi_u256(&a, &amt);
     bh_abi_uint(&a, W.ch[NH_B].bridge_id);
     bh_abi_bytes32(&a, &to);
-    unsigned char *data = NULL;
-    size_t len = 0;
-    calldata(&a, &data, &len);
-    char tx[67];
-    NH_OK(nh_send_unlocked(&W, NH_A, 7, &log_flood, data, len, 50000000, tx));
-    free(data);
     uint64_t block = 0;
-    int ok = 0;
-    NH_OK(nh_wait_receipt(&W, NH_A, tx, WAIT_MS, &block, &ok));
+    int ok = send_big_call(&a, &log_flood, &block);
     uint64_t mined = nh_now_ms();
     if (!ok) fail_msg("spamAndLock reverted");
     size_t n = transfers_into_portal(block);
@@ -502,15 +511,8 @@ static void test_block_of_more_events_than_the_provider_returns_is_passed(void *
     bh_abi_u256(&a, &one);
     bh_abi_uint(&a, W.ch[NH_B].bridge_id);
     bh_abi_bytes32(&a, &to);
-    unsigned char *data = NULL;
-    size_t len = 0;
-    calldata(&a, &data, &len);
-    char tx[67];
-    NH_OK(nh_send_unlocked(&W, NH_A, 7, &fl, data, len, 50000000, tx));
-    free(data);
     uint64_t block = 0;
-    int ok = 0;
-    NH_OK(nh_wait_receipt(&W, NH_A, tx, WAIT_MS, &block, &ok));
+    int ok = send_big_call(&a, &fl, &block);
     if (!ok) fail_msg("the crowding transaction reverted");
     print_message("block %llu: %d locks of a junk token; the provider answers at most %d logs\n",
                   (unsigned long long)block, CROWD, LOG_CAP);

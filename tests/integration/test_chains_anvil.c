@@ -460,6 +460,17 @@ static void test_it_portal_outstanding_bound(void **state)
     assert_int_equal(u256_low(&bal), 50 + out);
 }
 
+/* The deployer locks `amount` units of token on A toward B's user (no fee). */
+static void lock_on_a(const bh_address *token, uint64_t amount, uint32_t nonce)
+{
+    bh_u256 a, fee;
+    u256(&a, amount);
+    u256(&fee, 0);
+    assert_int_equal(
+        bh_portal_lock(F.dep_a, NULL, &F.portal_a, token, &a, CHAIN_B, &F.user_b, &fee, nonce),
+        BH_OK);
+}
+
 /* A token whose transferFrom lies: the Portal emits a lock but no token
  * moved, and the watcher rejects it as forged_lock; an honest lock in the
  * same range is accepted. */
@@ -472,16 +483,8 @@ static uint64_t forged_lock_case(const char *url)
     const char *urls[] = {url};
     bh_evm_chain *ca = make_chain(urls, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
     bh_watcher *w = watcher_at_head(ca, F.a.url);
-    bh_u256 amount, fee;
-    u256(&amount, 500);
-    u256(&fee, 0);
-    assert_int_equal(
-        bh_portal_lock(F.dep_a, NULL, &F.portal_a, &liar, &amount, CHAIN_B, &F.user_b, &fee, 1),
-        BH_OK);
-    u256(&amount, 20);
-    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
-                                    &F.user_b, &fee, 2),
-                     BH_OK);
+    lock_on_a(&liar, 500, 1);
+    lock_on_a(&F.token_a, 20, 2);
     finalize(F.a.url);
     bh_chain_event *ev;
     size_t n;
@@ -518,9 +521,8 @@ static void test_it_listed_tokens_and_receipts(void **state)
     assert_int_equal(bh_test_token_deploy(F.dep_a, &liar, "Liar", "LIE", 18), BH_OK);
     assert_int_equal(bh_test_token_set_lying(F.dep_a, &liar, 1), BH_OK);
     assert_int_equal(bh_test_token_deploy(F.dep_a, &other, "Other", "OTH", 18), BH_OK);
-    bh_u256 amount, fee;
+    bh_u256 amount;
     u256(&amount, 1000);
-    u256(&fee, 0);
     assert_int_equal(bh_test_token_mint(F.dep_a, &other, &F.user_a, &amount), BH_OK);
     const char *urls[] = {F.a.url};
     bh_evm_chain_config cfg = {.bridge_id = CHAIN_A,
@@ -535,18 +537,9 @@ static void test_it_listed_tokens_and_receipts(void **state)
     bh_evm_chain *ca = NULL;
     assert_int_equal(bh_evm_chain_create(&ca, &cfg), BH_OK);
     bh_watcher *w = watcher_at_head(ca, F.a.url);
-    u256(&amount, 31);
-    assert_int_equal(
-        bh_portal_lock(F.dep_a, NULL, &F.portal_a, &liar, &amount, CHAIN_B, &F.user_b, &fee, 11),
-        BH_OK);
-    u256(&amount, 32);
-    assert_int_equal(
-        bh_portal_lock(F.dep_a, NULL, &F.portal_a, &other, &amount, CHAIN_B, &F.user_b, &fee, 12),
-        BH_OK);
-    u256(&amount, 33);
-    assert_int_equal(bh_portal_lock(F.dep_a, NULL, &F.portal_a, &F.token_a, &amount, CHAIN_B,
-                                    &F.user_b, &fee, 13),
-                     BH_OK);
+    lock_on_a(&liar, 31, 11);
+    lock_on_a(&other, 32, 12);
+    lock_on_a(&F.token_a, 33, 13);
     finalize(F.a.url);
     bh_chain_event *ev;
     size_t n;
