@@ -81,6 +81,16 @@ typedef struct {
     size_t (*endpoint_count)(const void *impl);
     const char *(*endpoint_url)(const void *impl, size_t i); /* borrowed, unredacted */
     void (*endpoint_health)(const void *impl, size_t i, bh_chain_endpoint_health *out);
+    /* views at block `block` (a finalized height), agreed by the endpoint
+     * quorum; on impl, so from the thread that drives it. wrapped_for is
+     * zero before the Portal first minted the asset. */
+    int (*wrapped_for)(void *impl, bh_address *out, uint16_t home_chain,
+                       const bh_bytes32 *home_token, uint64_t block);
+    int (*total_supply)(void *impl, bh_u256 *out, const bh_address *token, uint64_t block);
+    int (*custody)(void *impl, bh_u256 *out, const bh_address *token,
+                   uint64_t block); /* token.balanceOf(Portal) */
+    int (*portal_outstanding)(void *impl, bh_u256 *out, const bh_address *token, uint16_t remote,
+                              uint64_t block);
     /* destination side */
     int (*sender_create)(void **sender, const bh_chain_sender_config *cfg);
     void (*sender_destroy)(void *sender);

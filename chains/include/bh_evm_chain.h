@@ -85,6 +85,30 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t numb
 BH_WARN_UNUSED_RESULT int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to,
                                              bh_chain_event **events, size_t *n, uint64_t *done_to);
 
+/* Views at block `block`, agreed by k endpoints (eth_call; the answers
+ * must be byte-identical). A view of an address without code reads as
+ * zero. Returns: BH_OK; BH_ENOQUORUM; BH_EPROTO for an answer that is not
+ * one word; transport errors.
+ *  call:        any call; *out heap (free()), *out_len its length.
+ *  wrapped_for: the Portal's wrapped token of (home_chain, home_token),
+ *               zero before the Portal first minted it.
+ *  total_supply: an ERC-20's totalSupply().
+ *  custody:     an ERC-20's balanceOf(Portal).
+ *  portal_outstanding: the Portal's outstanding(token, remote). */
+BH_WARN_UNUSED_RESULT int bh_evm_chain_call(bh_evm_chain *c, unsigned char **out, size_t *out_len,
+                                            const bh_address *to, const unsigned char *data,
+                                            size_t len, uint64_t block);
+BH_WARN_UNUSED_RESULT int bh_evm_chain_wrapped_for(bh_evm_chain *c, bh_address *out,
+                                                   uint16_t home_chain,
+                                                   const bh_bytes32 *home_token, uint64_t block);
+BH_WARN_UNUSED_RESULT int bh_evm_chain_total_supply(bh_evm_chain *c, bh_u256 *out,
+                                                    const bh_address *token, uint64_t block);
+BH_WARN_UNUSED_RESULT int bh_evm_chain_custody(bh_evm_chain *c, bh_u256 *out,
+                                               const bh_address *token, uint64_t block);
+BH_WARN_UNUSED_RESULT int bh_evm_chain_portal_outstanding(bh_evm_chain *c, bh_u256 *out,
+                                                          const bh_address *token, uint16_t remote,
+                                                          uint64_t block);
+
 /* After a restart: the Portal sequence the first event after block
  * `after_block` must carry (from the persisted last event), so a provider
  * that leaves events out is caught from the first answer on. */

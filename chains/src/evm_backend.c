@@ -105,6 +105,28 @@ static void evm_endpoint_health(const void *impl, size_t i, bh_chain_endpoint_he
     out->suspect = st.suspect;
 }
 
+static int evm_wrapped_for(void *impl, bh_address *out, uint16_t home_chain,
+                           const bh_bytes32 *home_token, uint64_t block)
+{
+    return bh_evm_chain_wrapped_for(impl, out, home_chain, home_token, block);
+}
+
+static int evm_total_supply(void *impl, bh_u256 *out, const bh_address *token, uint64_t block)
+{
+    return bh_evm_chain_total_supply(impl, out, token, block);
+}
+
+static int evm_custody(void *impl, bh_u256 *out, const bh_address *token, uint64_t block)
+{
+    return bh_evm_chain_custody(impl, out, token, block);
+}
+
+static int evm_portal_outstanding(void *impl, bh_u256 *out, const bh_address *token,
+                                  uint16_t remote, uint64_t block)
+{
+    return bh_evm_chain_portal_outstanding(impl, out, token, remote, block);
+}
+
 /* ---- destination side ---- */
 
 typedef struct {
@@ -205,6 +227,10 @@ const bh_chain_backend bh_chain_backend_evm = {
     .endpoint_count = evm_endpoint_count,
     .endpoint_url = evm_endpoint_url,
     .endpoint_health = evm_endpoint_health,
+    .wrapped_for = evm_wrapped_for,
+    .total_supply = evm_total_supply,
+    .custody = evm_custody,
+    .portal_outstanding = evm_portal_outstanding,
     .sender_create = evm_sender_create,
     .sender_destroy = evm_sender_destroy,
     .submit = evm_submit,

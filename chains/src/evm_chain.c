@@ -1590,6 +1590,142 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
     return BH_OK;
 }
 
+/* ---- views: eth_call at a height, agreed by the quorum ---- */
+
+typedef struct {
+    unsigned char *data;
+    size_t len;
+} call_obj;
+
+static void free_call(void *p)
+{
+    call_obj *o = p;
+    if (!o) return;
+    free(o->data);
+    free(o);
+}
+
+static int parse_call(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                      bh_hash32 *aux, void **obj)
+{
+    (void)c;
+    (void)ctx;
+    (void)aux;
+    call_obj *o = calloc(1, sizeof *o);
+    if (!o) return BH_ENOMEM;
+    int rc = bh_rpc_read_data(&o->data, &o->len, res, MAX_LOG_DATA);
+    if (rc != BH_OK) {
+        free_call(o);
+        return BH_EPROTO;
+    }
+    bh_keccak_ctx k;
+    bh_keccak_init(&k);
+    bh_keccak_update(&k, o->data ? o->data : (const unsigned char *)"", o->len);
+    bh_keccak_final(&k, digest);
+    *obj = o;
+    return BH_OK;
+}
+
+int bh_evm_chain_call(bh_evm_chain *c, unsigned char **out, size_t *out_len, const bh_address *to,
+                      const unsigned char *data, size_t len, uint64_t block)
+{
+    if (out) *out = NULL;
+    if (out_len) *out_len = 0;
+    if (!c || !out || !out_len || !to || (!data && len)) return BH_EINVAL;
+    char *hex = malloc(2 * len + 3);
+    if (!hex) return BH_ENOMEM;
+    bh_rpc_format_hex(hex, data, len);
+    json_t *call = json_pack("{s:o,s:s}", "to", hexj(to->data, 20), "data", hex);
+    free(hex);
+    void *w = NULL;
+    quorum_info qi;
+    int rc = quorum(c, "eth_call", call ? json_pack("[o,o]", call, qty(block)) : NULL, parse_call,
+                    NULL, 0, free_call, &w, 0, &qi);
+    if (rc != BH_OK) return rc;
+    call_obj *o = w;
+    *out = o->data;
+    *out_len = o->len;
+    free(o);
+    return BH_OK;
+}
+
+/* One view returning a single word, encoded by a (the call is cleared). */
+static int view_word(bh_evm_chain *c, unsigned char word[32], const bh_address *to, bh_abi *a,
+                     uint64_t block)
+{
+    unsigned char *data = NULL, *ret = NULL;
+    size_t dlen = 0, rlen = 0;
+    int rc = bh_abi_finish(a, &data, &dlen);
+    bh_abi_clear(a);
+    if (rc != BH_OK) return rc;
+    rc = bh_evm_chain_call(c, &ret, &rlen, to, data, dlen, block);
+    free(data);
+    /* a view of an address with no code answers nothing: read as zero */
+    if (rc == BH_OK && rlen == 0)
+        memset(word, 0, 32);
+    else if (rc == BH_OK && rlen >= 32)
+        memcpy(word, ret, 32);
+    else if (rc == BH_OK)
+        rc = BH_EPROTO;
+    free(ret);
+    return rc;
+}
+
+static int view_u256(bh_evm_chain *c, bh_u256 *out, const bh_address *to, bh_abi *a, uint64_t block)
+{
+    unsigned char w[32];
+    int rc = view_word(c, w, to, a, block);
+    if (rc == BH_OK) rc = bh_abi_read_u256(out, w, 32, 0) == BH_OK ? BH_OK : BH_EPROTO;
+    return rc;
+}
+
+int bh_evm_chain_wrapped_for(bh_evm_chain *c, bh_address *out, uint16_t home_chain,
+                             const bh_bytes32 *home_token, uint64_t block)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!c || !out || !home_token) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "wrappedFor(uint16,bytes32)", 2);
+    bh_abi_uint(&a, home_chain);
+    bh_abi_bytes32(&a, home_token);
+    unsigned char w[32];
+    int rc = view_word(c, w, &c->cfg.portal, &a, block);
+    if (rc == BH_OK) rc = bh_abi_read_address(out, w, 32, 0) == BH_OK ? BH_OK : BH_EPROTO;
+    return rc;
+}
+
+int bh_evm_chain_total_supply(bh_evm_chain *c, bh_u256 *out, const bh_address *token,
+                              uint64_t block)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!c || !out || !token) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "totalSupply()", 0);
+    return view_u256(c, out, token, &a, block);
+}
+
+int bh_evm_chain_custody(bh_evm_chain *c, bh_u256 *out, const bh_address *token, uint64_t block)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!c || !out || !token) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "balanceOf(address)", 1);
+    bh_abi_address(&a, &c->cfg.portal);
+    return view_u256(c, out, token, &a, block);
+}
+
+int bh_evm_chain_portal_outstanding(bh_evm_chain *c, bh_u256 *out, const bh_address *token,
+                                    uint16_t remote, uint64_t block)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!c || !out || !token) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "outstanding(address,uint16)", 2);
+    bh_abi_address(&a, token);
+    bh_abi_uint(&a, remote);
+    return view_u256(c, out, &c->cfg.portal, &a, block);
+}
+
 /* ---- backend table ---- */
 
 static int ops_verify(void *impl)
