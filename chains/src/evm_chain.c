@@ -46,6 +46,12 @@ struct bh_evm_chain {
     size_t in_flight;
     bh_address tokens[BH_EVM_MAX_TOKENS];
     size_t n_tokens;
+    struct {
+        uint16_t home_chain;
+        bh_bytes32 home_token;
+        bh_address token;
+    } wrapped[BH_EVM_MAX_TOKENS]; /* pinned wrapped tokens, as first read */
+    size_t n_wrapped;
     bh_hash32 topic_out, topic_transfer;
     bh_bytes32 portal32;
 };
@@ -1127,8 +1133,10 @@ typedef struct {
     bh_hash32 block_hash;
     uint64_t log_index;
     bh_address token;
+    bh_address from;
     bh_u256 value;
     int used;
+    int burn; /* Transfer(from, 0x0, value): the token's supply shrank */
 } portal_transfer;
 
 typedef struct {
@@ -1146,26 +1154,32 @@ static void free_transfers(void *p)
 }
 
 /* One log, if it is Transfer(_, portal, value) (what the range query asked
- * for): 1 and *pt filled; 0 if it is some other log (possible only in a
- * receipt); BH_EPROTO if it cannot be read. */
+ * for) or, with burns, Transfer(_, 0x0, value): 1 and *pt filled; 0 if it
+ * is some other log (possible only in a receipt); BH_EPROTO if it cannot be
+ * read. */
 static int read_transfer(bh_evm_chain *c, const json_t *log, const bh_hash32 *tx,
-                         const bh_hash32 *block, portal_transfer *pt, uint64_t *block_number)
+                         const bh_hash32 *block, portal_transfer *pt, uint64_t *block_number,
+                         int burns)
 {
+    static const bh_hash32 zero;
     json_t *topics = json_object_get(log, "topics");
     json_t *removed = json_object_get(log, "removed");
-    bh_hash32 t0, t2;
+    bh_hash32 t0, t1, t2;
     memset(pt, 0, sizeof *pt);
     if (!json_is_array(topics) || json_array_size(topics) > 4) return BH_EPROTO;
     if (json_array_size(topics) != 3) return 0;
     if (bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK ||
+        bh_rpc_read_hash(&t1, json_array_get(topics, 1)) != BH_OK ||
         bh_rpc_read_hash(&t2, json_array_get(topics, 2)) != BH_OK ||
         bh_rpc_member_address(&pt->token, log, "address") != BH_OK ||
         bh_rpc_member_quantity(&pt->log_index, log, "logIndex") != BH_OK ||
         bh_rpc_member_quantity(block_number, log, "blockNumber") != BH_OK ||
         (removed && !json_is_false(removed)))
         return BH_EPROTO;
-    if (memcmp(&t0, &c->topic_transfer, 32) != 0 || memcmp(t2.data, c->portal32.data, 32) != 0)
-        return 0;
+    if (memcmp(&t0, &c->topic_transfer, 32) != 0) return 0;
+    pt->burn = burns && memcmp(t2.data, zero.data, 32) == 0;
+    if (!pt->burn && memcmp(t2.data, c->portal32.data, 32) != 0) return 0;
+    if (bh_abi_read_address(&pt->from, t1.data, 32, 0) != BH_OK) return 0;
     if (tx) {
         pt->tx_hash = *tx;
         pt->block_hash = *block;
@@ -1216,7 +1230,7 @@ static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, 
         portal_transfer *pt = &s->v[i];
         uint64_t block = 0;
         /* Exactly what was asked for, or the answer is wrong. */
-        int got = read_transfer(c, json_array_get(res, i), NULL, NULL, pt, &block);
+        int got = read_transfer(c, json_array_get(res, i), NULL, NULL, pt, &block, 0);
         if (got != 1 || block < r->from || block > r->to || !token_listed(c, &pt->token))
             rc = BH_EPROTO;
         s->n = i + 1;
@@ -1270,7 +1284,8 @@ typedef struct {
     bh_hash32 block;
 } receipt_ctx;
 
-/* A transaction receipt's Transfer(_, portal, _) logs, any token. */
+/* A transaction receipt's Transfer(_, portal, _) and Transfer(_, 0x0, _)
+ * logs, any token. */
 static int parse_receipt(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
                          bh_hash32 *aux, void **obj)
 {
@@ -1293,7 +1308,7 @@ static int parse_receipt(bh_evm_chain *c, const json_t *res, const void *ctx, bh
     int rc = BH_OK;
     for (size_t i = 0; i < n && rc == BH_OK; i++) {
         uint64_t bn = 0;
-        int got = read_transfer(c, json_array_get(logs, i), &tx, &block, &s->v[s->n], &bn);
+        int got = read_transfer(c, json_array_get(logs, i), &tx, &block, &s->v[s->n], &bn, 1);
         if (got < 0) rc = got;
         if (got == 1) bh_keccak_update(&k, &s->v[s->n++], sizeof *s->v);
     }
@@ -1364,7 +1379,7 @@ static bh_reject lock_backed(transfer_set *ts, const bh_hash32 *block, const bh_
     bh_reject verdict = BH_REJECT_FORGED_LOCK;
     for (size_t i = 0; i < ts->n; i++) {
         portal_transfer *p = &ts->v[i];
-        if (p->used || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
+        if (p->used || p->burn || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
             memcmp(&p->block_hash, block, 32) != 0 || memcmp(&p->token, token, 20) != 0)
             continue;
         if (bh_u256_cmp(&p->value, amount) < 0) {
@@ -1375,6 +1390,51 @@ static bh_reject lock_backed(transfer_set *ts, const bh_hash32 *block, const bh_
         return BH_REJECT_OK;
     }
     return verdict;
+}
+
+/* The burn at (tx, log_index) of `amount` by `sender` is backed when the
+ * same transaction holds an earlier, not yet used burn of at least that
+ * amount of the Portal's wrapped token from the sender's balance
+ * (WrappedToken.burnFrom emits Transfer(sender, 0x0, amount)); it is then
+ * used. Anything else is a burn nobody made: BH_REJECT_FORGED_BURN. */
+static bh_reject burn_backed(transfer_set *ts, const bh_hash32 *block, const bh_hash32 *tx,
+                             uint64_t log_index, const bh_address *wrapped,
+                             const bh_address *sender, const bh_u256 *amount)
+{
+    for (size_t i = 0; i < ts->n; i++) {
+        portal_transfer *p = &ts->v[i];
+        if (p->used || !p->burn || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
+            memcmp(&p->block_hash, block, 32) != 0 || memcmp(&p->token, wrapped, 20) != 0 ||
+            memcmp(&p->from, sender, 20) != 0 || bh_u256_cmp(&p->value, amount) < 0)
+            continue;
+        p->used = 1;
+        return BH_REJECT_OK;
+    }
+    return BH_REJECT_FORGED_BURN;
+}
+
+/* The Portal's wrapped token of (home_chain, home_token), read with the
+ * quorum at `block` the first time and then pinned: a Portal that later
+ * names another token for the asset is not believed. Zero (never minted
+ * here) is not pinned. */
+static int wrapped_of(bh_evm_chain *c, uint16_t home_chain, const bh_bytes32 *home_token,
+                      uint64_t block, bh_address *out)
+{
+    for (size_t i = 0; i < c->n_wrapped; i++)
+        if (c->wrapped[i].home_chain == home_chain &&
+            !memcmp(c->wrapped[i].home_token.data, home_token->data, 32)) {
+            *out = c->wrapped[i].token;
+            return BH_OK;
+        }
+    int rc = bh_evm_chain_wrapped_for(c, out, home_chain, home_token, block);
+    static const bh_address zero;
+    if (rc == BH_OK && memcmp(out, &zero, sizeof zero) != 0 && c->n_wrapped < BH_EVM_MAX_TOKENS) {
+        c->wrapped[c->n_wrapped].home_chain = home_chain;
+        c->wrapped[c->n_wrapped].home_token = *home_token;
+        c->wrapped[c->n_wrapped].token = *out;
+        c->n_wrapped++;
+    }
+    return rc;
 }
 
 typedef struct {
@@ -1480,6 +1540,26 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
                                   ? "moved less than it claims into the Portal: short"
                                   : "has no token transfer into the Portal: forged");
             }
+        } else if (ev.kind == BH_EVENT_BURN) {
+            /* a burn counts only if the wrapped token really left circulation */
+            static const bh_address zero;
+            bh_address wrapped;
+            int wrc = wrapped_of(c, ev.token_chain, &ev.token, l->block_number, &wrapped);
+            if (wrc != BH_OK) return wrc;
+            transfer_set *set = NULL;
+            if (memcmp(&wrapped, &zero, sizeof zero) != 0) {
+                int rrc = receipt_transfers(c, receipts, &l->tx_hash, &l->block_hash, &set);
+                if (rrc != BH_OK) return rrc;
+            }
+            e.verdict = set ? burn_backed(set, &l->block_hash, &l->tx_hash, l->log_index, &wrapped,
+                                          &ev.sender, &ev.amount)
+                            : BH_REJECT_FORGED_BURN;
+            if (e.verdict != BH_REJECT_OK)
+                chain_log(c, BH_LOG_WARN,
+                          "block %llu log %u: burn of sequence %llu has no burn of the Portal's "
+                          "wrapped token behind it: forged",
+                          (unsigned long long)l->block_number, e.log_index,
+                          (unsigned long long)ev.sequence);
         }
         if (push_event(out, &e) != BH_OK) return BH_ENOMEM;
     }

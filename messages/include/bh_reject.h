@@ -44,6 +44,7 @@ typedef enum {
     BH_REJECT_FORGED_LOCK,          /* "forged_lock": lock event without the token transfer */
     BH_REJECT_BELOW_MINIMUM,        /* "below_minimum": amount under the asset's min_amount */
     BH_REJECT_SHORT_LOCK,           /* "short_lock": the token moved less than the lock claims */
+    BH_REJECT_FORGED_BURN,          /* "forged_burn": burn event without the wrapped token's burn */
     BH_REJECT_COUNT_                /* number of reasons; not a reason */
 } bh_reject;
 

@@ -34,6 +34,7 @@ static const char *const names[BH_REJECT_COUNT_] = {
     [BH_REJECT_FORGED_LOCK] = "forged_lock",
     [BH_REJECT_BELOW_MINIMUM] = "below_minimum",
     [BH_REJECT_SHORT_LOCK] = "short_lock",
+    [BH_REJECT_FORGED_BURN] = "forged_burn",
 };
 
 const char *bh_reject_name(bh_reject r)

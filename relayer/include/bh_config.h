@@ -125,6 +125,7 @@ typedef struct {
     unsigned window_s;
     unsigned equivocation;
     unsigned forged_lock;
+    unsigned forged_burn;
     unsigned exceeds_outstanding;
     unsigned bad_signature;
     unsigned rate_limited;

@@ -197,6 +197,10 @@ static const cfg_row k_rows[] = {
      NULL,
      "locks of a registered asset with no transfer of it behind them that quarantine a chain; "
      "0: never"},
+    {S_BREAKER, "forged_burn", K_UINT, 0, M(bh_config_breaker, forged_burn), 0, 1000000, 1, NULL,
+     NULL,
+     "burns with no burn of the Portal's wrapped token behind them that quarantine a chain "
+     "(only its Portal emits one); 0: never"},
     {S_BREAKER, "exceeds_outstanding", K_UINT, 0, M(bh_config_breaker, exceeds_outstanding), 0,
      1000000, 1, NULL, NULL,
      "burns beyond the outstanding supply that quarantine a chain; 0: never"},

@@ -17,6 +17,9 @@ int node_policy_rejection_evidence(bh_reject reason, int from_remote, bh_obs_kin
     case BH_REJECT_FORGED_LOCK:
         *kind = BH_OBS_FORGED_LOCK;
         return 1;
+    case BH_REJECT_FORGED_BURN:
+        *kind = BH_OBS_FORGED_BURN;
+        return 1;
     case BH_REJECT_MESSAGE_LIMIT:
         *kind = BH_OBS_RATE_LIMITED;
         return 1;

@@ -344,7 +344,7 @@ static void window_edit(json_t *cfg)
 {
     json_t *b = json_object_get(cfg, "breaker");
     json_object_set_new(b, "window_s", json_integer(3600));
-    json_object_set_new(b, "exceeds_outstanding", json_integer(2));
+    json_object_set_new(b, "forged_burn", json_integer(2));
 }
 
 ADV_SETUP(setup_window)
@@ -361,11 +361,11 @@ static void test_breaker_window_survives_a_restart(void **state)
     NH_OK(nh_lock(&W, NH_A, &W.tka, X, NH_C, &W.user, 0, NULL));
     ADV_OK(nh_wait_wrapped(&W, NH_C, NH_A, &W.tka, &w_tka_c, WAIT_MS));
     wait_delivered(NH_C, &w_tka_c, &W.user, X, WAIT_MS, "A->C", NULL);
-    /* One forged burn beyond what alpha sent gamma: refused, counted, one
-     * short of the threshold. */
+    /* One forged burn: refused on its receipt, counted, one short of the
+     * threshold. */
     NH_OK(nh_rogue_forge(&W, 1, &W.tka, 1, NH_A, &W.attacker, 10 * X, 0));
-    const char *refused[] = {"event=rejected", "vault=alpha from=gamma",
-                             "reason=exceeds_outstanding", NULL};
+    const char *refused[] = {"event=rejected", "vault=alpha from=gamma", "reason=forged_burn",
+                             NULL};
     expect_log(refused, 1, WAIT_MS);
     NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(1), NH_C, &W.user, 0, NULL));
     wait_delivered(NH_C, &w_tka_c, &W.user, X + nh_units(1), WAIT_MS, "A->C after one report",
@@ -375,10 +375,10 @@ static void test_breaker_window_survives_a_restart(void **state)
     NH_OK(nh_node_start(&W, 1, WAIT_MS));
     /* The second, after the restart, is the one that trips it. */
     NH_OK(nh_rogue_forge(&W, 1, &W.tka, 1, NH_A, &W.attacker, 10 * X, 0));
-    const char *q[] = {"event=quarantined", "chain=gamma", "cause=exceeds_outstanding", NULL};
+    const char *q[] = {"event=quarantined", "chain=gamma", "cause=forged_burn", NULL};
     if (nh_log_wait(&W, 1, q, 1, WAIT_MS) != 0)
         fail_msg("the report before the restart was forgotten: gamma not quarantined by the "
-                 "second forged burn (exceeds_outstanding 2 in %d s)",
+                 "second forged burn (forged_burn 2 in %d s)",
                  3600);
     char line[512];
     log_line("event=quarantined", line, sizeof line);

@@ -34,6 +34,10 @@ static void test_policy_rejection_evidence_every_reason(void **state)
                 assert_int_equal(ev, 1);
                 assert_int_equal(k, BH_OBS_FORGED_LOCK);
                 break;
+            case BH_REJECT_FORGED_BURN: /* only the chain's Portal emits a burn */
+                assert_int_equal(ev, 1);
+                assert_int_equal(k, BH_OBS_FORGED_BURN);
+                break;
             case BH_REJECT_MESSAGE_LIMIT:
                 assert_int_equal(ev, 1);
                 assert_int_equal(k, BH_OBS_RATE_LIMITED); /* threshold 0 by default */
