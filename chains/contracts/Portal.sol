@@ -20,6 +20,12 @@ interface IERC20Min {
 /// Defence in depth: a native unlock for a message from chain D is bounded
 /// by outstanding[token][D] (what was locked towards D and not yet returned)
 /// and by a token bucket per (source chain, local token).
+///
+/// Hops: wrapped supply of a token homed here may move between two remote
+/// chains (a burn on C toward D). The attesters deliver the same signed
+/// message here too, as a hop notice: it pays nothing out and moves
+/// outstanding[token][C] to outstanding[token][D], bounded by what C holds,
+/// so a later return from D of the hopped supply is unlocked here.
 contract Portal {
     uint16 public immutable chainId;
     address public owner;
@@ -58,6 +64,8 @@ contract Portal {
     event Executed(bytes32 indexed digest, uint16 emitterChain, uint64 sequence,
                    address token, address to, uint256 amount);
     event WrappedCreated(uint16 homeChain, bytes32 homeToken, address wrapped);
+    event HopRecorded(bytes32 indexed digest, uint16 fromChain, uint64 sequence, uint16 toChain,
+                      address token, uint256 amount);
 
     modifier onlyOwner() {
         require(msg.sender == owner, "only owner");
@@ -202,6 +210,7 @@ contract Portal {
         bytes32 token;
         uint16 tokenChain;
         address to;
+        uint16 toChain;
         uint256 fee;
     }
 
@@ -211,15 +220,21 @@ contract Portal {
         t.token = bytes32(p[33:65]);
         t.tokenChain = uint16(bytes2(p[65:67]));
         bytes32 toRaw = bytes32(p[67:99]);
-        require(uint16(bytes2(p[99:101])) == chainId, "wrong destination");
+        t.toChain = uint16(bytes2(p[99:101]));
         t.fee = uint256(bytes32(p[101:133]));
         require(t.amount > 0 && t.fee <= t.amount, "amount");
+        // elsewhere the recipient is the destination chain's business
+        if (t.toChain != chainId) return t;
         require(uint256(toRaw) >> 160 == 0, "recipient");
         t.to = address(uint160(uint256(toRaw)));
     }
 
     function _deliver(bytes32 digest, uint16 src, uint64 seq, bytes calldata p) internal {
         Payload memory t = _decode(p);
+        if (t.toChain != chainId) {
+            _recordHop(digest, src, seq, t);
+            return;
+        }
         address local;
         if (t.tokenChain == chainId) {
             require(uint256(t.token) >> 160 == 0, "token");
@@ -243,6 +258,21 @@ contract Portal {
             if (t.fee > 0) WrappedToken(local).mint(msg.sender, t.fee);
         }
         emit Executed(digest, src, seq, local, t.to, t.amount);
+    }
+
+    /// A hop notice: only for this chain's own tokens, between two remote
+    /// chains this Portal knows; charged to the source's outstanding.
+    function _recordHop(bytes32 digest, uint16 src, uint64 seq, Payload memory t) internal {
+        require(t.tokenChain == chainId, "wrong destination");
+        require(t.toChain != src && t.toChain != 0 && remotePortal[t.toChain] != bytes32(0),
+                "hop chain");
+        require(uint256(t.token) >> 160 == 0, "token");
+        address local = address(uint160(uint256(t.token)));
+        uint256 out = outstanding[local][src];
+        require(t.amount <= out, "exceeds outstanding");
+        outstanding[local][src] = out - t.amount;
+        outstanding[local][t.toChain] += t.amount;
+        emit HopRecorded(digest, src, seq, t.toChain, local, t.amount);
     }
 
     function _pay(address token, address to, uint256 value) internal {

@@ -124,6 +124,8 @@ static unsigned approvals_in(const json_t *logs, const bh_address *portal, int *
     bh_hash32 t_app, t_exec;
     bh_abi_topic(&t_app, "Approved(bytes32,uint8,uint256)");
     bh_abi_topic(&t_exec, "Executed(bytes32,uint16,uint64,address,address,uint256)");
+    bh_hash32 t_hop; /* a hop notice executed: the home Portal moved its outstanding */
+    bh_abi_topic(&t_hop, "HopRecorded(bytes32,uint16,uint64,uint16,address,uint256)");
     unsigned best = 0;
     *executed = 0;
     size_t i;
@@ -137,7 +139,8 @@ static unsigned approvals_in(const json_t *logs, const bh_address *portal, int *
             memcmp(&addr, portal, sizeof addr) != 0 || !json_is_array(topics) ||
             bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK)
             continue;
-        if (memcmp(&t0, &t_exec, sizeof t0) == 0) *executed = 1;
+        if (memcmp(&t0, &t_exec, sizeof t0) == 0 || memcmp(&t0, &t_hop, sizeof t0) == 0)
+            *executed = 1;
         if (memcmp(&t0, &t_app, sizeof t0) != 0) continue;
         unsigned char *data = NULL;
         size_t len = 0;

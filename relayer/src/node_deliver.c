@@ -110,6 +110,34 @@ static int attester_in_set(deliverer *dl)
     return set == cfg->signer_set_index && !memcmp(&att, &dl->attester, sizeof att);
 }
 
+typedef struct {
+    uint64_t below; /* entries older than this one */
+    uint16_t into;  /* the chain the return comes from */
+    int found;
+} notice_ctx;
+
+static int notice_cb(void *ctx, const bh_vault_outbox_entry *e)
+{
+    notice_ctx *c = ctx;
+    if (e->id >= c->below) return 1;
+    if (e->to != e->msg.transfer.to_chain && e->msg.transfer.to_chain == c->into) {
+        c->found = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* A hop notice into the chain entry e comes from, older than e, still waits
+ * for delivery to the same (home) chain. */
+static int notice_ahead(node_vault *nv, const bh_vault_outbox_entry *e)
+{
+    notice_ctx c = {.below = e->id, .into = e->msg.emitter_chain};
+    pthread_mutex_lock(&nv->mu);
+    int rc = bh_vault_outbox_scan_to(nv->v, e->to, 0, SCAN_MAX, notice_cb, &c);
+    pthread_mutex_unlock(&nv->mu);
+    return rc >= 0 && c.found;
+}
+
 static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e)
 {
     node_chain *d = dl->d;
@@ -165,8 +193,11 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
     backoff_ent *b = backoff_find(dl, nv->idx, e->id, 1);
     b->tries++;
     /* only the destination refusing this very message counts toward parking:
-     * an endpoint that is down fails every entry alike */
-    if (rc == BH_EREVERTED) b->reverts++;
+     * an endpoint that is down fails every entry alike; and a return of
+     * hopped supply that reached home before the hop's notice is refused
+     * until the notice lands, so it waits without counting */
+    if (rc == BH_EREVERTED && !(strstr(err, "exceeds outstanding") && notice_ahead(nv, e)))
+        b->reverts++;
     uint64_t wait = node_policy_retry_ms(b->tries);
     b->until_ms = mono_ms() + wait;
     BH_LOG(BH_LOG_WARN, "delivery_failed",

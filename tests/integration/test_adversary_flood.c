@@ -5,8 +5,8 @@
  *    beta (10 transactions): A->B lock latency (median of samples taken
  *    while the flood is still pending) stays within 2x of quiet;
  *  - 16 returns gamma -> alpha of supply that hopped beta -> gamma, which
- *    alpha's home Portal refuses forever (it books the hop under beta; see
- *    the README's "Limits, stated plainly"): an honest return beta -> alpha
+ *    alpha's home Portal refuses forever (its books are made to disagree
+ *    with the vault's after the hop notice landed): an honest return beta -> alpha
  *    (same vault, same destination) and an honest TKB lock beta -> alpha are
  *    delivered within 2x of quiet + 2 s, and none of the 16 is lost;
  *  - with park_after 3 the same 16 are parked (event=parked, `vaultctl
@@ -320,11 +320,75 @@ static void test_lock_flood_on_the_same_lane_is_priced_by_min_amount(void **stat
                  (unsigned long long)l, (unsigned long long)bound, (unsigned long long)q);
 }
 
+/* Storage slot of Portal.outstanding[token][lane], for the slot s of the map. */
+static void outstanding_slot(bh_hash32 *out, const bh_address *token, uint16_t lane, unsigned s)
+{
+    unsigned char buf[64] = {0};
+    memcpy(buf + 12, token->data, 20);
+    buf[63] = (unsigned char)s;
+    bh_hash32 inner;
+    bh_keccak256(&inner, buf, 64);
+    memset(buf, 0, 32);
+    buf[30] = (unsigned char)(lane >> 8);
+    buf[31] = (unsigned char)lane;
+    memcpy(buf + 32, inner.data, 32);
+    bh_keccak256(out, buf, 64);
+}
+
+static json_t *storage_at(size_t chain, const bh_hash32 *slot)
+{
+    char p[43], sl[67] = "0x";
+    addr_hex(p, &W.ch[chain].portal);
+    bh_hex_encode(sl + 2, slot->data, 32);
+    return it_rpc(W.ch[chain].anvil.url, "eth_getStorageAt", json_pack("[s,s,s]", p, sl, "latest"));
+}
+
+/* alpha's Portal made to book `value` of TKA as out on gamma
+ * (Portal.outstanding rewritten with anvil_setStorageAt; the map's slot is
+ * found by matching a lane with known outstanding). */
+static void set_alpha_outstanding_gamma(bh_u128 value)
+{
+    bh_u128 known = portal_outstanding(NH_A, &W.tka, NH_B);
+    assert_true(known > 0);
+    char want[67] = "0x";
+    unsigned char be[32] = {0};
+    for (int i = 0; i < 16; i++)
+        be[31 - i] = (unsigned char)(known >> (8 * i));
+    bh_hex_encode(want + 2, be, 32);
+    int slot = -1;
+    for (unsigned s = 0; s < 32 && slot < 0; s++) {
+        bh_hash32 h;
+        outstanding_slot(&h, &W.tka, W.ch[NH_B].bridge_id, s);
+        json_t *r = storage_at(NH_A, &h);
+        if (json_is_string(r) && !strcasecmp(json_string_value(r), want)) slot = (int)s;
+        json_decref(r);
+    }
+    if (slot < 0) fail_msg("Portal.outstanding's storage slot not found");
+    bh_hash32 h;
+    outstanding_slot(&h, &W.tka, W.ch[NH_C].bridge_id, (unsigned)slot);
+    memset(be, 0, sizeof be);
+    for (int i = 0; i < 16; i++)
+        be[31 - i] = (unsigned char)(value >> (8 * i));
+    char p[43], sl[67] = "0x", v[67] = "0x";
+    addr_hex(p, &W.ch[NH_A].portal);
+    bh_hex_encode(sl + 2, h.data, 32);
+    bh_hex_encode(v + 2, be, 32);
+    json_t *r = it_rpc(W.ch[NH_A].anvil.url, "anvil_setStorageAt", json_pack("[s,s,s]", p, sl, v));
+    assert_non_null(r);
+    json_decref(r);
+    assert_u128(portal_outstanding(NH_A, &W.tka, NH_C), value, "alpha Portal outstanding[gamma]");
+}
+
 /* ---- 16 returns alpha's Portal refuses forever ---- */
 
 #define POISON 16
 
-/* The user holds 10 wTKA on beta; 5 of them hopped to the flooder on gamma. */
+/* The user holds 10 wTKA on beta; 5 of them hopped to the flooder on gamma
+ * (and alpha's Portal, told by the hop notice, books them under gamma).
+ * Then the poison: alpha's Portal is made to book 0 under gamma, a Portal
+ * whose books disagree with the vault's (no outsider can cause that now
+ * that hops reach the home chain; it stands for any return the home Portal
+ * refuses forever). */
 static void hop_to_gamma(bh_address *fl_c)
 {
     NH_OK(nh_flooder(&W, NH_C, fl_c));
@@ -334,6 +398,14 @@ static void hop_to_gamma(bh_address *fl_c)
     NH_OK(nh_burn(&W, NH_B, &w_tka_b, nh_units(5), NH_C, fl_c, 0, NULL));
     ADV_OK(nh_wait_wrapped(&W, NH_C, NH_A, &W.tka, &w_tka_c, WAIT_MS));
     wait_delivered(NH_C, &w_tka_c, fl_c, nh_units(5), WAIT_MS, "5 wTKA hop B->C", NULL);
+    uint64_t end = nh_now_ms() + WAIT_MS;
+    while (portal_outstanding(NH_A, &W.tka, NH_C) != nh_units(5) && nh_now_ms() < end)
+        nh_sleep_ms(50);
+    assert_u128(portal_outstanding(NH_A, &W.tka, NH_C), nh_units(5),
+                "alpha Portal outstanding[gamma] after the hop notice");
+    assert_u128(portal_outstanding(NH_A, &W.tka, NH_B), nh_units(5),
+                "alpha Portal outstanding[beta] after the hop notice");
+    set_alpha_outstanding_gamma(0);
 }
 
 /* 16 returns of 0.1 TKA gamma -> alpha: the vault books them (it saw the
@@ -486,65 +558,6 @@ static double parked_metric(void)
     return v;
 }
 
-/* Storage slot of Portal.outstanding[token][lane], for the slot s of the map. */
-static void outstanding_slot(bh_hash32 *out, const bh_address *token, uint16_t lane, unsigned s)
-{
-    unsigned char buf[64] = {0};
-    memcpy(buf + 12, token->data, 20);
-    buf[63] = (unsigned char)s;
-    bh_hash32 inner;
-    bh_keccak256(&inner, buf, 64);
-    memset(buf, 0, 32);
-    buf[30] = (unsigned char)(lane >> 8);
-    buf[31] = (unsigned char)lane;
-    memcpy(buf + 32, inner.data, 32);
-    bh_keccak256(out, buf, 64);
-}
-
-static json_t *storage_at(size_t chain, const bh_hash32 *slot)
-{
-    char p[43], sl[67] = "0x";
-    addr_hex(p, &W.ch[chain].portal);
-    bh_hex_encode(sl + 2, slot->data, 32);
-    return it_rpc(W.ch[chain].anvil.url, "eth_getStorageAt", json_pack("[s,s,s]", p, sl, "latest"));
-}
-
-/* The owner's fix for hopped supply: alpha's Portal learns that `value` of
- * TKA is out on gamma (Portal.outstanding rewritten with anvil_setStorageAt;
- * the map's slot is found by matching a lane with known outstanding). */
-static void set_alpha_outstanding_gamma(bh_u128 value)
-{
-    bh_u128 known = portal_outstanding(NH_A, &W.tka, NH_B);
-    assert_true(known > 0);
-    char want[67] = "0x";
-    unsigned char be[32] = {0};
-    for (int i = 0; i < 16; i++)
-        be[31 - i] = (unsigned char)(known >> (8 * i));
-    bh_hex_encode(want + 2, be, 32);
-    int slot = -1;
-    for (unsigned s = 0; s < 32 && slot < 0; s++) {
-        bh_hash32 h;
-        outstanding_slot(&h, &W.tka, W.ch[NH_B].bridge_id, s);
-        json_t *r = storage_at(NH_A, &h);
-        if (json_is_string(r) && !strcasecmp(json_string_value(r), want)) slot = (int)s;
-        json_decref(r);
-    }
-    if (slot < 0) fail_msg("Portal.outstanding's storage slot not found");
-    bh_hash32 h;
-    outstanding_slot(&h, &W.tka, W.ch[NH_C].bridge_id, (unsigned)slot);
-    memset(be, 0, sizeof be);
-    for (int i = 0; i < 16; i++)
-        be[31 - i] = (unsigned char)(value >> (8 * i));
-    char p[43], sl[67] = "0x", v[67] = "0x";
-    addr_hex(p, &W.ch[NH_A].portal);
-    bh_hex_encode(sl + 2, h.data, 32);
-    bh_hex_encode(v + 2, be, 32);
-    json_t *r = it_rpc(W.ch[NH_A].anvil.url, "anvil_setStorageAt", json_pack("[s,s,s]", p, sl, v));
-    assert_non_null(r);
-    json_decref(r);
-    assert_u128(portal_outstanding(NH_A, &W.tka, NH_C), value, "alpha Portal outstanding[gamma]");
-}
-
 /* The requeue ID of a parked entry: its "id" as vaultctl printed it. */
 static void entry_id(const json_t *e, char *out, size_t cap)
 {
@@ -602,12 +615,12 @@ static void test_failing_entries_are_parked_and_requeued(void **state)
 
     /* The operator requeues one (node stopped), after fixing its cause. */
     assert_int_equal(nh_node_stop(&W, 1, WAIT_MS), 0);
-    const char *rq[] = {"requeue", "alpha", id, "--reason", "hop booked on alpha by its owner",
+    const char *rq[] = {"requeue", "alpha", id, "--reason", "alpha's books fixed by its owner",
                         NULL};
     int st = nh_vaultctl(&W, 1, NULL, rq);
     if (st != 0 && strchr(id, '/')) { /* "alpha/7": try the number alone */
         const char *rq2[] = {
-            "requeue", "alpha", strchr(id, '/') + 1, "--reason", "hop booked on alpha by its owner",
+            "requeue", "alpha", strchr(id, '/') + 1, "--reason", "alpha's books fixed by its owner",
             NULL};
         st = nh_vaultctl(&W, 1, NULL, rq2);
     }

@@ -3,17 +3,15 @@
  *  - lock TKA on A -> wrapped TKA minted on B (recipient gets amount - fee,
  *    the executing relayer the fee, as the Portal pays it);
  *  - burn wrapped TKA on B -> TKA unlocked on A;
- *  - a hop: burn wrapped TKA on B towards C -> minted on C;
+ *  - a hop: burn wrapped TKA on B towards C -> minted on C, and its notice
+ *    delivered to A, whose Portal moves outstanding from B to C;
  *  - TKB from B to A (a second vault);
  *  - the vault ledgers agree with the chains (locked = the home Portal's
  *    custody, outstanding[D] = wrapped supply on D) and `vaultctl audit`
  *    is clean;
  *  - SIGTERM exits 0; after a restart a new transfer flows and nothing is
  *    delivered again.
- * Not exercised on purpose: a return C -> A of supply that hopped B -> C.
- * The home Portal learns outstanding only from locks on itself, so A's
- * Portal would refuse that unlock on chain ("exceeds outstanding") although
- * the vault allows it (vault outstanding[C] holds the hop). */
+ * The return home of hopped supply, and a forged hop, are test_node_hops. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,9 +102,8 @@ static void test_lock_return_hop(void **state)
     NH_OK(nh_wait_balance(&W, NH_A, &wrapped_b_on_a, &W.user, nh_units(10), WAIT_MS,
                           "B->A TKB mint", NULL));
 
-    /* Vault A after the hop: supply moved from lane beta to lane gamma. The
-     * Portal's per-lane outstanding does not see hops (it only counts locks
-     * on itself and returns to itself), so compare it as a sum. */
+    /* Vault A after the hop: supply moved from lane beta to lane gamma, and
+     * so did A's Portal once the hop's notice was delivered to it. */
     vault_amounts("alpha", &W.tka, &locked, out);
     assert_u128(locked, nh_units(120), "vault alpha locked after the hop");
     assert_u128(out[2], nh_units(50), "vault alpha outstanding[beta] after the hop");
@@ -115,8 +112,10 @@ static void test_lock_return_hop(void **state)
     assert_u128(supply(NH_B, &wrapped_a_on_b), out[2], "wrapped TKA supply on B after the hop");
     assert_u128(supply(NH_C, &wrapped_a_on_c), out[3], "wrapped TKA supply on C after the hop");
     assert_u128(balance(NH_A, &W.tka, &W.ch[NH_A].portal), locked, "Portal A custody");
-    assert_u128(portal_outstanding(NH_A, &W.tka, NH_B) + portal_outstanding(NH_A, &W.tka, NH_C),
-                locked, "Portal A outstanding summed over lanes");
+    const char *notice[] = {"event=delivered", "from=beta to=alpha", "seq=1", NULL};
+    NH_OK(nh_log_wait(&W, 1, notice, 1, WAIT_MS));
+    assert_u128(portal_outstanding(NH_A, &W.tka, NH_B), out[2], "Portal A outstanding[beta]");
+    assert_u128(portal_outstanding(NH_A, &W.tka, NH_C), out[3], "Portal A outstanding[gamma]");
 
     vault_amounts("beta", &W.tkb, &locked, out);
     assert_u128(locked, nh_units(10), "vault beta locked");
@@ -128,17 +127,18 @@ static void test_lock_return_hop(void **state)
     const char *audit[] = {"audit", NULL};
     assert_int_equal(nh_vaultctl(&W, 1, NULL, audit), 0);
 
-    /* One delivered line per transfer, each executed by this node (the
-     * line follows the receipt, so it may trail the balance a little). */
+    /* One delivered line per transfer and one for the hop's notice, each
+     * executed by this node (the line follows the receipt, so it may trail
+     * the balance a little). */
     const char *delivered[] = {"event=delivered", NULL};
-    NH_OK(nh_log_wait(&W, 1, delivered, 5, WAIT_MS));
+    NH_OK(nh_log_wait(&W, 1, delivered, 6, WAIT_MS));
     char *log = nh_node_log(&W, 1);
     const char *executed[] = {"event=delivered", "outcome=executed", NULL};
     const char *failed[] = {"event=delivery_failed", NULL};
     size_t n_exec = nh_log_count(log, executed), n_failed = nh_log_count(log, failed);
     free(log);
-    assert_int_equal(n_exec, 5);
-    assert_int_equal(delivered_lines(), 5);
+    assert_int_equal(n_exec, 6);
+    assert_int_equal(delivered_lines(), 6);
     assert_int_equal(n_failed, 0);
     nh_executed *ex = NULL;
     size_t n_b = 0, n_a = 0, n_c = 0;
@@ -149,7 +149,7 @@ static void test_lock_return_hop(void **state)
     NH_OK(nh_executed_logs(&W, NH_C, &ex, &n_c));
     free(ex);
     assert_int_equal(n_b, 1);
-    assert_int_equal(n_a, 2);
+    assert_int_equal(n_a, 2); /* the notice pays nothing: HopRecorded, not Executed */
     assert_int_equal(n_c, 2);
 }
 

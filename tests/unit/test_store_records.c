@@ -219,6 +219,22 @@ static void test_store_vault_records(void **state)
     assert_int_equal(d_outbox(&m2, b, VREC_OUTBOX_LEN), BH_OK);
     msg_equal(&m2, &m);
     refusals(d_outbox, &m2, b, VREC_OUTBOX_LEN, 1);
+    /* a hop notice keeps its own destination; an ordinary entry is written
+     * exactly as before */
+    uint16_t to = 0;
+    assert_int_equal(vrec_outbox_put_to(b, &m, m.transfer.to_chain), VREC_OUTBOX_LEN);
+    assert_int_equal(vrec_outbox_get_to(&m2, &to, b, VREC_OUTBOX_LEN), BH_OK);
+    assert_int_equal(to, m.transfer.to_chain);
+    uint16_t home = (uint16_t)(m.transfer.to_chain + 7);
+    assert_int_equal(vrec_outbox_put_to(b, &m, home), VREC_OUTBOX_DEST_LEN);
+    assert_int_equal(b[0], VREC_DEST_VERSION);
+    assert_int_equal(vrec_outbox_get_to(&m2, &to, b, VREC_OUTBOX_DEST_LEN), BH_OK);
+    assert_int_equal(to, home);
+    msg_equal(&m2, &m);
+    assert_int_equal(vrec_outbox_get_to(&m2, &to, b, VREC_OUTBOX_DEST_LEN - 1), BH_ECORRUPT);
+    b[1] = (unsigned char)(m.transfer.to_chain >> 8); /* a notice to its own destination */
+    b[2] = (unsigned char)m.transfer.to_chain;
+    assert_int_equal(vrec_outbox_get_to(&m2, &to, b, VREC_OUTBOX_DEST_LEN), BH_ECORRUPT);
 
     vault_parked_rec r = {.parked_at = 33, .tries = 4, .error_len = 13, .msg = some_msg(3)}, r2;
     memcpy(r.error, "nonce too low", 13);
@@ -231,6 +247,14 @@ static void test_store_vault_records(void **state)
     refusals(d_parked, &r2, b, n, 1);
     b[n - 14] = BH_VAULT_ERROR_MAX + 1; /* an error length past the maximum */
     assert_int_equal(d_parked(&r2, b, n), BH_ECORRUPT);
+    assert_int_equal(r.to, 0);
+    r.to = (uint16_t)(r.msg.transfer.to_chain + 1); /* a parked hop notice */
+    n = vrec_parked_put(b, &r);
+    assert_int_equal(n, VREC_PARKED_MIN + 2 + 13);
+    assert_int_equal(d_parked(&r2, b, n), BH_OK);
+    assert_int_equal(r2.to, r.to);
+    assert_true(r2.parked_at == 33 && r2.tries == 4 && r2.error_len == 13);
+    msg_equal(&r2.msg, &r.msg);
 
     vault_jrec j = {.time = 1,
                     .ref = 2,

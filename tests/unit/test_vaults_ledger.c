@@ -913,12 +913,25 @@ static void test_vaults_outbox_scan_to(void **state)
     l = scan(f, 3, 0, 0);
     assert_int_equal(l.n, 1);
     assert_int_equal(l.e[0].msg.sequence, 40);
-    assert_int_equal(scan(f, S, 0, 0).n, 1);
-    assert_int_equal(scan(f, 0, 0, 0).n, 27);
+    /* home gets the return and a notice of each of the 23 hops, in order,
+     * each the hop's own message */
+    scan_list h = scan(f, S, 0, 0);
+    assert_int_equal(h.n, 24);
+    size_t notices = 0;
+    for (size_t i = 0; i < h.n; i++) {
+        assert_int_equal(h.e[i].to, S);
+        if (h.e[i].msg.transfer.to_chain != S) notices++;
+        if (i == 21) assert_int_equal(h.e[i].msg.sequence, 40); /* 4 -> 3 */
+    }
+    assert_int_equal(notices, 23);
+    for (size_t i = 0; i < l.n; i++)
+        assert_int_equal(l.e[i].to, l.e[i].msg.transfer.to_chain);
+    assert_int_equal(scan(f, 0, 0, 0).n, 3 + 23 + 1 + 23);
     assert_int_equal(scan(f, 9, 0, 0).n, 0);
     assert_int_equal(bh_vault_outbox_ack(f->v, l.e[0].id), BH_OK);
     assert_int_equal(scan(f, 3, 0, 0).n, 0);
-    assert_int_equal(scan(f, 0, 0, 0).n, 26);
+    assert_int_equal(scan(f, S, 0, 0).n, 24); /* the notice of that hop still goes home */
+    assert_int_equal(scan(f, 0, 0, 0).n, 49);
     assert_int_equal(bh_vault_outbox_scan_to(f->v, 2, 0, 0, NULL, NULL), BH_EINVAL);
     assert_int_equal(bh_vault_outbox_scan_to(NULL, 2, 0, 0, scan_cb, &st), BH_EINVAL);
     assert_audit_clean(f);

@@ -136,8 +136,13 @@ typedef struct {
     bh_transfer_msg msg;
 } bh_vault_pending;
 
+/* An entry is delivered to `to`: its message's destination, or, for the
+ * hop notice that goes with every hop (source and destination both remote),
+ * the vault's home chain, whose Portal moves its outstanding from the
+ * source to the destination on the same attested message. */
 typedef struct {
     uint64_t id;
+    uint16_t to;
     bh_transfer_msg msg;
 } bh_vault_outbox_entry;
 
@@ -147,6 +152,7 @@ typedef struct {
     uint64_t parked_at; /* time it was parked */
     uint32_t tries;     /* failed deliveries, as the deliverer counted them */
     char last_error[BH_VAULT_ERROR_MAX + 1];
+    uint16_t to; /* where it is delivered (see bh_vault_outbox_entry) */
     bh_transfer_msg msg;
 } bh_vault_parked;
 

@@ -302,6 +302,7 @@ static int parked_row(void *c, const MDB_val *k, const MDB_val *d)
     p.tries = r.tries;
     memcpy(p.last_error, r.error, r.error_len);
     p.msg = r.msg;
+    p.to = r.to;
     return ((bh_vault_parked_cb)vi->cb)(vi->ctx, &p);
 }
 

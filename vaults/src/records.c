@@ -288,10 +288,40 @@ void vrec_outbox_put(unsigned char *o, const bh_transfer_msg *m)
 
 int vrec_outbox_get(bh_transfer_msg *m, const void *in, size_t len)
 {
+    uint16_t to;
+    return vrec_outbox_get_to(m, &to, in, len);
+}
+
+/* An entry delivered where its message does not go (a hop notice to the
+ * home chain) carries its destination: ver VREC_DEST_VERSION | u16 to | msg. */
+size_t vrec_outbox_put_to(unsigned char *o, const bh_transfer_msg *m, uint16_t to)
+{
+    if (to == m->transfer.to_chain) {
+        vrec_outbox_put(o, m);
+        return VREC_OUTBOX_LEN;
+    }
+    o[0] = VREC_DEST_VERSION;
+    bh_be_put_u16(o + 1, to);
+    bh_store_msg_put(o + 3, m);
+    return VREC_OUTBOX_DEST_LEN;
+}
+
+int vrec_outbox_get_to(bh_transfer_msg *m, uint16_t *to, const void *in, size_t len)
+{
     rd r;
     memset(m, 0, sizeof *m);
+    *to = 0;
+    const unsigned char *b = in;
+    if (len == VREC_OUTBOX_DEST_LEN && b && b[0] == VREC_DEST_VERSION) {
+        r = (rd){.p = b + 1, .left = len - 1};
+        *to = g16(&r);
+        msg_get(&r, m);
+        if (*to == 0 || *to == m->transfer.to_chain) return BH_ECORRUPT;
+        return end(&r);
+    }
     if (begin(&r, in, len, VREC_OUTBOX_LEN)) return BH_ECORRUPT;
     msg_get(&r, m);
+    *to = m->transfer.to_chain;
     return end(&r);
 }
 
@@ -299,7 +329,12 @@ size_t vrec_parked_put(unsigned char *o, const vault_parked_rec *p)
 {
     unsigned char *s = o;
     size_t el = p->error_len > BH_VAULT_ERROR_MAX ? BH_VAULT_ERROR_MAX : p->error_len;
-    *o++ = VREC_VERSION;
+    if (p->to && p->to != p->msg.transfer.to_chain) {
+        *o++ = VREC_DEST_VERSION;
+        o = p16(o, p->to);
+    } else {
+        *o++ = VREC_VERSION;
+    }
     o = p64(o, p->parked_at);
     o = p32(o, p->tries);
     bh_store_msg_put(o, &p->msg);
@@ -313,13 +348,24 @@ int vrec_parked_get(vault_parked_rec *p, const void *in, size_t len)
 {
     rd r;
     memset(p, 0, sizeof *p);
-    if (begin(&r, in, len, 0)) return BH_ECORRUPT;
+    const unsigned char *b = in;
+    int dest = len > 0 && b && b[0] == VREC_DEST_VERSION;
+    if (dest) {
+        r = (rd){.p = b + 1, .left = len - 1};
+        p->to = g16(&r);
+    } else if (begin(&r, in, len, 0)) {
+        return BH_ECORRUPT;
+    }
     p->parked_at = g64(&r);
     p->tries = g32(&r);
     msg_get(&r, &p->msg);
     p->error_len = g8(&r);
     if (p->error_len > BH_VAULT_ERROR_MAX) return BH_ECORRUPT;
     gbytes(&r, p->error, p->error_len);
+    if (!dest)
+        p->to = p->msg.transfer.to_chain;
+    else if (p->to == 0 || p->to == p->msg.transfer.to_chain)
+        return BH_ECORRUPT;
     return end(&r);
 }
 

@@ -946,23 +946,38 @@ static void okey(unsigned char kb[OKEY_LEN], uint16_t to_chain, uint64_t id)
     bh_be_put_u64(kb + 2, id);
 }
 
-static int outbox_put(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, uint64_t *id)
+/* Queue m for delivery to chain `to` (its own destination, or home for a
+ * hop notice). */
+static int outbox_put_to(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, uint16_t to,
+                         uint64_t *id)
 {
     unsigned char kb[8], ib[OKEY_LEN];
     *id = v->seq.next_outbox++;
     bh_be_put_u64(kb, *id);
-    unsigned char ob[VREC_OUTBOX_LEN];
-    vrec_outbox_put(ob, m);
-    MDB_val k = {8, kb}, d = {sizeof ob, ob};
+    unsigned char ob[VREC_OUTBOX_DEST_LEN];
+    MDB_val k = {8, kb}, d = {vrec_outbox_put_to(ob, m, to), ob};
     int rc = mdb_put(txn, v->db_outbox, &k, &d, MDB_APPEND);
     if (rc || !v->has_outbox_to) return bh_store_status(rc);
-    okey(ib, m->transfer.to_chain, *id);
+    okey(ib, to, *id);
     MDB_val ik = {OKEY_LEN, ib}, id0 = {0, NULL};
     return bh_store_status(mdb_put(txn, v->db_outbox_to, &ik, &id0, 0));
 }
 
-/* Remove outbox entry id (and its index key); its message in *m. */
-static int outbox_take(bh_vault *v, MDB_txn *txn, uint64_t id, bh_transfer_msg *m)
+/* Queue an accepted message: to its destination and, for a hop (neither
+ * end is home), a notice to the home chain, whose Portal then moves its own
+ * outstanding from the source to the destination, so a later return of the
+ * hopped supply is unlocked on chain too. *id: the destination entry. */
+static int outbox_put(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, uint64_t *id)
+{
+    int rc = outbox_put_to(v, txn, m, m->transfer.to_chain, id);
+    if (rc || m->emitter_chain == v->chain_id || m->transfer.to_chain == v->chain_id) return rc;
+    uint64_t nid;
+    return outbox_put_to(v, txn, m, v->chain_id, &nid);
+}
+
+/* Remove outbox entry id (and its index key); its message in *m, its
+ * destination in *to (may be NULL). */
+static int outbox_take(bh_vault *v, MDB_txn *txn, uint64_t id, bh_transfer_msg *m, uint16_t *to)
 {
     unsigned char kb[8], ib[OKEY_LEN];
     bh_be_put_u64(kb, id);
@@ -973,9 +988,11 @@ static int outbox_take(bh_vault *v, MDB_txn *txn, uint64_t id, bh_transfer_msg *
         return BH_ENOTFOUND;
     }
     if (rc) return bh_store_status(rc);
-    if (vrec_outbox_get(m, d.mv_data, d.mv_size)) return vault_corrupt(v, "outbox", &k);
+    uint16_t dest;
+    if (vrec_outbox_get_to(m, &dest, d.mv_data, d.mv_size)) return vault_corrupt(v, "outbox", &k);
+    if (to) *to = dest;
     if (v->has_outbox_to) {
-        okey(ib, m->transfer.to_chain, id);
+        okey(ib, dest, id);
         MDB_val ik = {OKEY_LEN, ib};
         rc = mdb_del(txn, v->db_outbox_to, &ik, NULL);
         if (rc && rc != MDB_NOTFOUND) return bh_store_status(rc);
@@ -1007,12 +1024,13 @@ static int outbox_index_sync(bh_vault *v, MDB_txn *txn)
     for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
         bh_transfer_msg m;
-        if (k.mv_size != 8 || vrec_outbox_get(&m, d.mv_data, d.mv_size)) {
+        uint16_t to;
+        if (k.mv_size != 8 || vrec_outbox_get_to(&m, &to, d.mv_data, d.mv_size)) {
             rc = vault_corrupt(v, "outbox", &k);
             break;
         }
         unsigned char ib[OKEY_LEN];
-        okey(ib, m.transfer.to_chain, bh_be_get_u64(k.mv_data));
+        okey(ib, to, bh_be_get_u64(k.mv_data));
         MDB_val ik = {OKEY_LEN, ib}, id0 = {0, NULL};
         if ((rc = bh_store_status(mdb_put(txn, v->db_outbox_to, &ik, &id0, 0)))) break;
     }
@@ -1662,7 +1680,8 @@ int bh_vault_outbox_peek(bh_vault *v, bh_vault_outbox_entry *out, size_t cap, si
         int mrc;
         for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0 && *n < cap;
              mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-            if (k.mv_size != 8 || vrec_outbox_get(&out[*n].msg, d.mv_data, d.mv_size)) {
+            if (k.mv_size != 8 ||
+                vrec_outbox_get_to(&out[*n].msg, &out[*n].to, d.mv_data, d.mv_size)) {
                 rc = vault_corrupt(v, "outbox", &k);
                 break;
             }
@@ -1706,7 +1725,7 @@ static int outbox_visit(bh_vault *v, const MDB_val *k, const MDB_val *d, bh_vaul
                         void *ctx)
 {
     bh_vault_outbox_entry e;
-    if (k->mv_size != 8 || vrec_outbox_get(&e.msg, d->mv_data, d->mv_size))
+    if (k->mv_size != 8 || vrec_outbox_get_to(&e.msg, &e.to, d->mv_data, d->mv_size))
         return vault_corrupt(v, "outbox", k);
     e.id = bh_be_get_u64(k->mv_data);
     return cb(ctx, &e);
@@ -1769,11 +1788,11 @@ static int scan_outbox(bh_vault *v, MDB_txn *txn, uint16_t to_chain, uint64_t fr
     for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
         bh_vault_outbox_entry e;
-        if (k.mv_size != 8 || vrec_outbox_get(&e.msg, d.mv_data, d.mv_size)) {
+        if (k.mv_size != 8 || vrec_outbox_get_to(&e.msg, &e.to, d.mv_data, d.mv_size)) {
             rc = vault_corrupt(v, "outbox", &k);
             break;
         }
-        if (to_chain && e.msg.transfer.to_chain != to_chain) continue;
+        if (to_chain && e.to != to_chain) continue;
         e.id = bh_be_get_u64(k.mv_data);
         if ((rc = cb(ctx, &e)) != 0) break;
         if (max_scan && ++seen >= max_scan) break;
@@ -1827,7 +1846,7 @@ static int outbox_ack_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     op_ctx *c = vctx;
     bh_transfer_msg m;
-    return outbox_take(v, txn, c->id, &m);
+    return outbox_take(v, txn, c->id, &m, NULL);
 }
 
 int bh_vault_outbox_ack(bh_vault *v, uint64_t id)
@@ -1842,7 +1861,7 @@ static int park_fn(bh_vault *v, MDB_txn *txn, void *vctx)
     op_ctx *c = vctx;
     vault_parked_rec r;
     memset(&r, 0, sizeof r);
-    int rc = outbox_take(v, txn, c->id, &r.msg);
+    int rc = outbox_take(v, txn, c->id, &r.msg, &r.to);
     if (rc) return rc;
     size_t el = c->reason ? strlen(c->reason) : 0;
     if (el > sizeof r.error) el = sizeof r.error;
@@ -1890,7 +1909,7 @@ static int requeue_fn(bh_vault *v, MDB_txn *txn, void *vctx)
     if (vrec_parked_get(&r, d.mv_data, d.mv_size)) return vault_corrupt(v, "parked", &k);
     uint64_t oid, jid;
     if ((rc = bh_store_status(mdb_del(txn, v->db_parked, &k, NULL))) ||
-        (rc = outbox_put(v, txn, &r.msg, &oid)))
+        (rc = outbox_put_to(v, txn, &r.msg, r.to, &oid)))
         return rc;
     vault_jrec j;
     char why[BH_VAULT_REASON_MAX + 1];

@@ -50,6 +50,7 @@ typedef struct {
     uint32_t error_len;
     char error[BH_VAULT_ERROR_MAX]; /* error_len bytes, no NUL */
     bh_transfer_msg msg;
+    uint16_t to; /* where it is delivered: msg's destination, or home for a hop notice */
 } vault_parked_rec;
 
 /* Journal record header (journal DB, key: u64 id big-endian), followed by

@@ -35,11 +35,15 @@
 #define VREC_SEQ_LEN 29
 /*   u8 ver | u64 created | u64 release_at | u32 cause | u32 flags | msg */
 #define VREC_PENDING_LEN (1 + 8 + 8 + 4 + 4 + BH_STORE_MSG_LEN)
-/*   u8 ver | msg */
+/*   u8 ver | msg; or, for an entry delivered to another chain than its
+ *   message's destination (a hop notice), u8 VREC_DEST_VERSION | u16 to | msg */
 #define VREC_OUTBOX_LEN (1 + BH_STORE_MSG_LEN)
-/*   u8 ver | u64 parked_at | u32 tries | msg | u8 error_len | error */
+#define VREC_DEST_VERSION 2
+#define VREC_OUTBOX_DEST_LEN (3 + BH_STORE_MSG_LEN)
+/*   u8 ver | u64 parked_at | u32 tries | msg | u8 error_len | error; a hop
+ *   notice: u8 VREC_DEST_VERSION | u16 to | the same */
 #define VREC_PARKED_MIN (1 + 8 + 4 + BH_STORE_MSG_LEN + 1)
-#define VREC_PARKED_MAX (VREC_PARKED_MIN + BH_VAULT_ERROR_MAX)
+#define VREC_PARKED_MAX (VREC_PARKED_MIN + 2 + BH_VAULT_ERROR_MAX)
 /*   u8 ver | u64 time | u64 ref | u64 sequence | u32 kind | u32 effects |
  *   u32 reject | u16 chain | u16 lane_dec | u16 lane_inc |
  *   u16 emitter_chain | emitter[32] | digest[32] | token[32] |
@@ -69,6 +73,10 @@ void vrec_pending_put(unsigned char *out, const vault_pending_rec *p);
 BH_WARN_UNUSED_RESULT int vrec_pending_get(vault_pending_rec *p, const void *in, size_t len);
 void vrec_outbox_put(unsigned char *out, const bh_transfer_msg *m);
 BH_WARN_UNUSED_RESULT int vrec_outbox_get(bh_transfer_msg *m, const void *in, size_t len);
+/* With the entry's destination (*to: the message's own unless a notice). */
+size_t vrec_outbox_put_to(unsigned char *out, const bh_transfer_msg *m, uint16_t to);
+BH_WARN_UNUSED_RESULT int vrec_outbox_get_to(bh_transfer_msg *m, uint16_t *to, const void *in,
+                                             size_t len);
 /* Returns: the record's length. */
 size_t vrec_parked_put(unsigned char *out, const vault_parked_rec *r);
 BH_WARN_UNUSED_RESULT int vrec_parked_get(vault_parked_rec *r, const void *in, size_t len);
