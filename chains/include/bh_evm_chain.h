@@ -85,7 +85,9 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t numb
 BH_WARN_UNUSED_RESULT int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to,
                                              bh_chain_event **events, size_t *n, uint64_t *done_to);
 
-/* Views at block `block`, agreed by k endpoints (eth_call; the answers
+#define BH_EVM_LATEST UINT64_MAX /* a view's block: the endpoints' latest */
+
+/* Views at block `block` (or BH_EVM_LATEST), agreed by k endpoints (eth_call; the answers
  * must be byte-identical). A view of an address without code reads as
  * zero. Returns: BH_OK; BH_ENOQUORUM; BH_EPROTO for an answer that is not
  * one word; transport errors.

@@ -1414,7 +1414,7 @@ static bh_reject burn_backed(transfer_set *ts, const bh_hash32 *block, const bh_
 }
 
 /* The Portal's wrapped token of (home_chain, home_token), read with the
- * quorum at `block` the first time and then pinned: a Portal that later
+ * quorum the first time and then pinned: a Portal that later
  * names another token for the asset is not believed. Zero (never minted
  * here) is not pinned. */
 static int wrapped_of(bh_evm_chain *c, uint16_t home_chain, const bh_bytes32 *home_token,
@@ -1544,7 +1544,9 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
             /* a burn counts only if the wrapped token really left circulation */
             static const bh_address zero;
             bh_address wrapped;
-            int wrc = wrapped_of(c, ev.token_chain, &ev.token, l->block_number, &wrapped);
+            /* at the head, not the burn's block: the Portal never changes a
+             * wrapped token once made, and old state may be pruned */
+            int wrc = wrapped_of(c, ev.token_chain, &ev.token, BH_EVM_LATEST, &wrapped);
             if (wrc != BH_OK) return wrc;
             transfer_set *set = NULL;
             if (memcmp(&wrapped, &zero, sizeof zero) != 0) {
@@ -1719,8 +1721,9 @@ int bh_evm_chain_call(bh_evm_chain *c, unsigned char **out, size_t *out_len, con
     free(hex);
     void *w = NULL;
     quorum_info qi;
-    int rc = quorum(c, "eth_call", call ? json_pack("[o,o]", call, qty(block)) : NULL, parse_call,
-                    NULL, 0, free_call, &w, 0, &qi);
+    json_t *at = block == BH_EVM_LATEST ? json_string("latest") : qty(block);
+    int rc = quorum(c, "eth_call", call ? json_pack("[o,o]", call, at) : NULL, parse_call, NULL, 0,
+                    free_call, &w, 0, &qi);
     if (rc != BH_OK) return rc;
     call_obj *o = w;
     *out = o->data;
