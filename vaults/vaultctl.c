@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "bh_amount.h"
+#include "bh_config.h"
 #include "bh_hex.h"
+#include "bh_reconcile.h"
 #include "bh_vault.h"
 
 #define EXIT_OK 0
@@ -30,6 +32,7 @@ typedef struct {
     const char *chain_id;
     const char *decimals;
     const char *symbol;
+    const char *config; /* the node's config file: audit against the chains */
     int help;
     int argc; /* positional arguments after the verb */
     char **argv;
@@ -91,7 +94,10 @@ static const char k_main_help[] =
     "  parked CHAIN                        outbox entries parked after failed deliveries\n"
     "  limits CHAIN [ASSET]                rate limits and caps\n"
     "  journal CHAIN [--since N]           the append-only journal\n"
-    "  audit [CHAIN]                       replay the journal, compare totals\n"
+    "  audit [CHAIN] [--config FILE]       replay the journal, compare totals;\n"
+    "                                      with the node's config, also custody and\n"
+    "                                      the Portals' outstanding on the chains\n"
+    "  reconciliation [CHAIN]              the node's last supply reconciliation\n"
     "  export CHAIN                        everything, as one JSON document\n"
     "  migrate [CHAIN]                     convert vaults an older build wrote\n"
     "Steering (journaled with actor and reason):\n"
@@ -126,6 +132,7 @@ static int v_journal(const opts *o);
 static int v_audit(const opts *o);
 static int v_export(const opts *o);
 static int v_migrate(const opts *o);
+static int v_reconciliation(const opts *o);
 
 static const verb k_verbs[] = {
     {"init", "init CHAIN --chain-id N [--reason R]",
@@ -193,10 +200,24 @@ static const verb k_verbs[] = {
      v_limits},
     {"journal", "journal CHAIN [--since N] [--json]",
      "Journal entries of CHAIN's vault from id N (default 1).", v_journal},
-    {"audit", "audit [CHAIN] [--json]",
+    {"audit", "audit [CHAIN] [--json] [--config FILE]",
      "Replay each journal from its first entry and compare with every stored\n"
-     "total. Exit 1 naming the first difference if any vault disagrees.",
+     "total. Exit 1 naming the first difference if any vault disagrees.\n"
+     "With --config (the node's config file: its data_dir and chains), also\n"
+     "read each home chain through its endpoint quorum at the node's cursor\n"
+     "and compare the Portal's custody balance with locked, and the Portal's\n"
+     "outstanding(token, D) with each lane's outstanding, allowing for what is\n"
+     "in flight (the node's inbox, the outbox, pending and parked entries).\n"
+     "A difference in the direction a delivery executed past the cursor could\n"
+     "explain is read again once the node's cursor has passed (up to 30 s);\n"
+     "one that stays is named (exit 1), as \"settling\" if the node did not move.",
      v_audit},
+    {"reconciliation", "reconciliation [CHAIN] [--json]",
+     "The last supply reconciliation and chain audit the node stored for each\n"
+     "chain (node.reconcile_s): the block, and per vault and asset the figure\n"
+     "on the chain, the ledger's, what was in flight and the drift beyond it.\n"
+     "Exit 1 if a line is not ok.",
+     v_reconciliation},
     {"export", "export CHAIN",
      "The whole vault as one JSON document: assets, lanes, limits, quarantines,\n"
      "pending transfers, parked outbox entries and the journal.",
@@ -1512,13 +1533,31 @@ static int v_journal(const opts *o)
     return EXIT_OK;
 }
 
+static int audit_journals(const opts *o, json_t *arr, int *worst_out);
+static int audit_chains(const opts *o);
+
 static int v_audit(const opts *o)
 {
     if (o->argc > 1) return usage_err("audit", "audit takes at most one CHAIN");
+    if (o->config) return audit_chains(o);
     int x = open_data_dir(o);
     if (x) return x;
     json_t *arr = json_array();
     int worst = EXIT_OK;
+    if ((x = audit_journals(o, arr, &worst))) return x;
+    if (o->json) {
+        int pj = print_json(arr);
+        return pj ? pj : worst;
+    }
+    json_decref(arr);
+    return worst;
+}
+
+/* The journal replay of each vault (or CHAIN's) into arr, printed unless
+ * --json. Returns: 0, or an exit status that ends the verb (arr freed). */
+static int audit_journals(const opts *o, json_t *arr, int *worst_out)
+{
+    int x, worst = EXIT_OK;
     size_t n = o->argc ? 1 : g_nvaults;
     for (size_t i = 0; i < n; i++) {
         const char *name = o->argc ? o->argv[0] : g_vaults[i].name;
@@ -1554,12 +1593,131 @@ static int v_audit(const opts *o)
             printf("vault %s: ok (%" PRIu64 " journal entries replayed)\n", name,
                    info.next_journal - 1);
     }
+    *worst_out = worst;
+    return EXIT_OK;
+}
+
+/* Print one reconciliation document (bh_reconcile_read / _audit); only
+ * CHAIN's vault if given. Returns: the number of lines not ok. */
+static size_t print_recon(const opts *o, const json_t *doc, const char *only)
+{
+    size_t bad = 0, i, k;
+    const json_t *r, *l;
+    json_array_foreach(doc, i, r)
+    {
+        const char *chain = json_string_value(json_object_get(r, "chain"));
+        int shown = 0;
+        json_array_foreach(json_object_get(r, "lines"), k, l)
+        {
+            const char *vault = json_string_value(json_object_get(l, "vault"));
+            const char *status = json_string_value(json_object_get(l, "status"));
+            if (only && (!vault || strcmp(vault, only))) continue;
+            int ok = status && !strcmp(status, "ok");
+            bad += !ok;
+            if (o->json) continue;
+            if (!shown++)
+                printf("chain %s: block %lld%s\n", chain ? chain : "?",
+                       (long long)json_integer_value(json_object_get(r, "block")),
+                       json_is_true(json_object_get(r, "settled")) ? "" : " (settling)");
+            const char *lane = json_string_value(json_object_get(l, "lane"));
+            printf("  %s vault %s %s%s%s: chain %s ledger %s in flight -%s/+%s: %s%s%s%s\n",
+                   json_string_value(json_object_get(l, "check")), vault,
+                   json_string_value(json_object_get(l, "asset")), lane && *lane ? " lane " : "",
+                   lane ? lane : "", json_string_value(json_object_get(l, "onchain")),
+                   json_string_value(json_object_get(l, "ledger")),
+                   json_string_value(json_object_get(l, "in_flight_below")),
+                   json_string_value(json_object_get(l, "in_flight_above")),
+                   ok ? "ok" : "MISMATCH ", ok ? "" : status, ok ? "" : ", drift ",
+                   ok ? "" : json_string_value(json_object_get(l, "drift")));
+        }
+    }
+    return bad;
+}
+
+static int audit_chains(const opts *o)
+{
+    bh_config *cfg = NULL;
+    char e[600];
+    int rc = bh_config_load(&cfg, e, sizeof e, o->config);
+    if (rc) {
+        err("%s", e);
+        return EXIT_USAGE;
+    }
+    opts oc = *o;
+    oc.data_dir = cfg->data_dir;
+    int x = open_data_dir(&oc);
+    if (x) {
+        bh_config_destroy(cfg);
+        return x;
+    }
+    json_t *journal = json_array();
+    int worst = EXIT_OK;
+    if ((x = audit_journals(&oc, journal, &worst))) {
+        bh_config_destroy(cfg);
+        return x;
+    }
+    json_t *chains = NULL;
+    size_t bad = 0;
+    rc = bh_reconcile_audit(&chains, &bad, e, sizeof e, cfg, 30000);
+    bh_config_destroy(cfg);
+    if (rc) {
+        err("audit against the chains: %s", e);
+        json_decref(journal);
+        return EXIT_REFUSED;
+    }
+    bad = print_recon(o, chains, o->argc ? o->argv[0] : NULL);
+    if (bad) worst = EXIT_REFUSED;
     if (o->json) {
-        int pj = print_json(arr);
+        int pj = print_json(json_pack("{s:o,s:o}", "journal", journal, "chains", chains));
         return pj ? pj : worst;
     }
-    json_decref(arr);
+    json_decref(journal);
+    json_decref(chains);
     return worst;
+}
+
+static int v_reconciliation(const opts *o)
+{
+    if (o->argc > 1) return usage_err("reconciliation", "reconciliation takes at most one CHAIN");
+    int x = open_data_dir(o);
+    if (x) return x;
+    json_t *doc = NULL;
+    char e[600];
+    int rc = bh_reconcile_read(&doc, e, sizeof e, o->data_dir, NULL);
+    if (rc) {
+        err("%s", e);
+        return EXIT_REFUSED;
+    }
+    /* the node store knows chain ids; the vaults know their names */
+    size_t i, k;
+    json_t *r, *l;
+    json_array_foreach(doc, i, r)
+    {
+        uint16_t cid = (uint16_t)json_integer_value(json_object_get(r, "chain_id"));
+        for (size_t j = 0; j < g_nvaults; j++)
+            if (g_vaults[j].id == cid)
+                json_object_set_new(r, "chain", json_string(g_vaults[j].name));
+        json_array_foreach(json_object_get(r, "lines"), k, l)
+        {
+            uint16_t v = (uint16_t)json_integer_value(json_object_get(l, "vault_id"));
+            uint16_t ln = (uint16_t)json_integer_value(json_object_get(l, "lane_id"));
+            for (size_t j = 0; j < g_nvaults; j++) {
+                if (g_vaults[j].id == v)
+                    json_object_set_new(l, "vault", json_string(g_vaults[j].name));
+                if (ln && g_vaults[j].id == ln)
+                    json_object_set_new(l, "lane", json_string(g_vaults[j].name));
+            }
+        }
+    }
+    if (!json_array_size(doc) && !o->json)
+        printf("no reconciliation stored yet (node.reconcile_s 0, or not run yet)\n");
+    size_t bad = print_recon(o, doc, o->argc ? o->argv[0] : NULL);
+    if (o->json) {
+        int pj = print_json(doc);
+        return pj ? pj : bad ? EXIT_REFUSED : EXIT_OK;
+    }
+    json_decref(doc);
+    return bad ? EXIT_REFUSED : EXIT_OK;
 }
 
 typedef struct {
@@ -1682,6 +1840,8 @@ int main(int argc, char **argv)
             slot = &o.decimals;
         else if (!strcmp(a, "--symbol"))
             slot = &o.symbol;
+        else if (!strcmp(a, "--config"))
+            slot = &o.config;
         else if (!strcmp(a, "-d"))
             slot = &o.data_dir;
         else if (a[0] == '-' && a[1] == '-') {

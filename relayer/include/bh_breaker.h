@@ -25,13 +25,14 @@ typedef enum {
     BH_OBS_RATE_LIMITED,        /* a message delayed or refused by a rate limit */
     BH_OBS_DISAGREEMENT,        /* a poll failed: endpoints answered but split, no quorum */
     BH_OBS_STALLED,             /* endpoints answer, the watcher cannot advance past a bound */
-    BH_OBS_FORGED_BURN, /* burn event with no burn of the Portal's wrapped token behind it */
+    BH_OBS_FORGED_BURN,  /* burn event with no burn of the Portal's wrapped token behind it */
+    BH_OBS_SUPPLY_DRIFT, /* a wrapped token's supply above what the vault sent to the chain */
     BH_OBS_COUNT_
 } bh_obs_kind;
 
 /* Returns: a stable name ("equivocation", "forged_lock",
  * "exceeds_outstanding", "bad_signature", "rate_limited", "disagreement",
- * "stalled", "forged_burn"; "unknown" out of range); never NULL. */
+ * "stalled", "forged_burn", "supply_drift"; "unknown" out of range); never NULL. */
 const char *bh_obs_name(bh_obs_kind k);
 
 typedef struct {

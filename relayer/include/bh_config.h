@@ -126,6 +126,7 @@ typedef struct {
     unsigned equivocation;
     unsigned forged_lock;
     unsigned forged_burn;
+    unsigned supply_drift; /* reconciliations finding a wrapped supply above outstanding */
     unsigned exceeds_outstanding;
     unsigned bad_signature;
     unsigned rate_limited;
@@ -160,7 +161,8 @@ typedef struct {
     unsigned poll_ms;
     size_t batch_max;
     size_t queue_max;
-    unsigned park_after; /* reverted deliveries before an outbox entry is parked */
+    unsigned park_after;  /* reverted deliveries before an outbox entry is parked */
+    unsigned reconcile_s; /* supply reconciliation and chain audit period; 0 = off */
     bh_config_chain chains[BH_CONFIG_MAX_CHAINS];
     size_t n_chains;
     bh_config_breaker breaker;

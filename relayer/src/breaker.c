@@ -62,6 +62,7 @@ static const char *const obs_names[BH_OBS_COUNT_] = {
     [BH_OBS_DISAGREEMENT] = "disagreement",
     [BH_OBS_STALLED] = "stalled",
     [BH_OBS_FORGED_BURN] = "forged_burn",
+    [BH_OBS_SUPPLY_DRIFT] = "supply_drift",
 };
 
 const char *bh_obs_name(bh_obs_kind k)
@@ -138,6 +139,7 @@ int bh_breaker_create(bh_breaker **out, const bh_config_breaker *cfg, const uint
     b->thresholds[BH_OBS_EQUIVOCATION] = cfg->equivocation;
     b->thresholds[BH_OBS_FORGED_LOCK] = cfg->forged_lock;
     b->thresholds[BH_OBS_FORGED_BURN] = cfg->forged_burn;
+    b->thresholds[BH_OBS_SUPPLY_DRIFT] = cfg->supply_drift;
     b->thresholds[BH_OBS_EXCEEDS_OUTSTANDING] = cfg->exceeds_outstanding;
     b->thresholds[BH_OBS_BAD_SIGNATURE] = cfg->bad_signature;
     b->thresholds[BH_OBS_RATE_LIMITED] = cfg->rate_limited;

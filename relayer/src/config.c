@@ -123,6 +123,8 @@ static const cfg_row k_rows[] = {
      "most unapplied events queued per chain"},
     {S_NODE, "park_after", K_UINT, 0, M(bh_config, park_after), 1, 1000000, 5, NULL, NULL,
      "reverted delivery attempts after which an outbox entry is parked for an operator"},
+    {S_NODE, "reconcile_s", K_UINT, 0, M(bh_config, reconcile_s), 0, 86400, 30, NULL, NULL,
+     "period of the supply reconciliation and the audit against each chain, in s; 0: off"},
 
     {S_CHAIN, "name", K_NAME, F_REQUIRED, M(bh_config_chain, name), 0, 0, 0, NULL,
      "[a-z0-9_-]{1,32}", "the chain's name (vault directory, metrics label), unique"},
@@ -201,6 +203,10 @@ static const cfg_row k_rows[] = {
      NULL,
      "burns with no burn of the Portal's wrapped token behind them that quarantine a chain "
      "(only its Portal emits one); 0: never"},
+    {S_BREAKER, "supply_drift", K_UINT, 0, M(bh_config_breaker, supply_drift), 0, 1000000, 1, NULL,
+     NULL,
+     "reconciliations finding a wrapped token's supply on a chain above what its vault sent "
+     "there that quarantine the chain; 0: never"},
     {S_BREAKER, "exceeds_outstanding", K_UINT, 0, M(bh_config_breaker, exceeds_outstanding), 0,
      1000000, 1, NULL, NULL,
      "burns beyond the outstanding supply that quarantine a chain; 0: never"},

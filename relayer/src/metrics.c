@@ -97,6 +97,11 @@ typedef enum {
     F_WS_DROPPED,
     F_WS_CLIENTS_DROPPED,
     F_WS_CLIENTS_REFUSED,
+    F_SUPPLY_DRIFT,
+    F_CUSTODY_DRIFT,
+    F_PORTAL_DRIFT,
+    F_RECON_BLOCK,
+    F_RECON_TIME,
     F_COUNT_
 } family_id;
 
@@ -212,6 +217,19 @@ static const family FAMILIES[F_COUNT_] = {
                               "Websocket clients closed because they fell behind."},
     [F_WS_CLIENTS_REFUSED] = {"bulkhead_ws_clients_refused_total", "counter",
                               "Websocket connections refused (client limit)."},
+    [F_SUPPLY_DRIFT] = {"bulkhead_supply_drift", "gauge",
+                        "Wrapped supply on the chain beyond the vault's outstanding and what is "
+                        "in flight, smallest unit; negative when short; 0 when reconciled."},
+    [F_CUSTODY_DRIFT] = {"bulkhead_custody_drift", "gauge",
+                         "The home Portal's custody balance beyond locked and what is in flight; "
+                         "negative when short (custody drained); 0 when reconciled."},
+    [F_PORTAL_DRIFT] = {"bulkhead_portal_outstanding_drift", "gauge",
+                        "The home Portal's outstanding toward the chain beyond the vault's and "
+                        "what is in flight; negative when short; 0 when reconciled."},
+    [F_RECON_BLOCK] = {"bulkhead_reconciled_block", "gauge",
+                       "Block height of the chain's last reconciliation."},
+    [F_RECON_TIME] = {"bulkhead_reconciled_time_seconds", "gauge",
+                      "When the chain was last reconciled, unix seconds."},
 };
 
 #define MAX_LABELS 4
@@ -578,6 +596,46 @@ static void render_totals(render_ctx *c, const json_t *t)
     emit_member(c, F_TOTAL_QUARANTINES, NULL, t, "quarantines");
 }
 
+/* "reconcile": each chain's last reconciliation; drift is signed. */
+static void render_reconcile(render_ctx *c, const json_t *rec)
+{
+    size_t i, k;
+    const json_t *r, *l;
+    json_array_foreach(rec, i, r)
+    {
+        const char *chain = str_member(r, "chain");
+        if (chain == NULL) continue;
+        labels cl = {0};
+        lb_add(&cl, "chain", chain);
+        emit_member(c, F_RECON_BLOCK, &cl, r, "block");
+        emit_member(c, F_RECON_TIME, &cl, r, "time");
+        json_array_foreach(json_object_get(r, "lines"), k, l)
+        {
+            const char *check = str_member(l, "check"), *vault = str_member(l, "vault");
+            const char *asset = str_member(l, "asset"), *lane = str_member(l, "lane");
+            const char *drift = str_member(l, "drift");
+            if (!check || !vault || !asset || !lane || !drift) continue;
+            if (!is_decimal(drift + (drift[0] == '-'))) continue;
+            labels ll = {0};
+            lb_add(&ll, "vault", vault);
+            lb_add(&ll, "asset", asset);
+            family_id f;
+            if (!strcmp(check, "supply")) {
+                f = F_SUPPLY_DRIFT;
+                lb_add(&ll, "chain", lane);
+            } else if (!strcmp(check, "portal_outstanding")) {
+                f = F_PORTAL_DRIFT;
+                lb_add(&ll, "chain", lane);
+            } else if (!strcmp(check, "custody")) {
+                f = F_CUSTODY_DRIFT;
+            } else {
+                continue;
+            }
+            emit(c, f, &ll, drift);
+        }
+    }
+}
+
 static void render_operator(render_ctx *c, const json_t *o)
 {
     emit_member(c, F_WS_CLIENTS, NULL, o, "clients");
@@ -602,6 +660,7 @@ int bh_metrics_render(char **out, size_t *len, const json_t *snapshot)
     render_vaults(&c, json_object_get(snapshot, "vaults"));
     render_totals(&c, json_object_get(snapshot, "totals"));
     render_operator(&c, json_object_get(snapshot, "operator"));
+    render_reconcile(&c, json_object_get(snapshot, "reconcile"));
 
     sbuf all = {0};
     int oom = 0;

@@ -297,6 +297,7 @@ void bh_node_destroy(bh_node *n)
     for (size_t i = 0; n->chains && i < n->n; i++) {
         bh_watcher_destroy(n->chains[i].w);
         if (n->chains[i].be) n->chains[i].be->destroy(n->chains[i].impl);
+        node_reconcile_free(&n->chains[i]);
     }
     for (size_t i = 0; n->vaults && i < n->n; i++) {
         bh_vault_close(n->vaults[i].v);

@@ -167,6 +167,8 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
     if (rc == BH_OK) {
         pthread_mutex_lock(&nv->mu);
         int arc = bh_vault_outbox_ack(nv->v, e->id);
+        /* in flight for reconciliation until d's cursor passes its execution */
+        if (arc == BH_OK) node_reconcile_acked(d, nv, m);
         pthread_mutex_unlock(&nv->mu);
         if (arc && arc != BH_ENOTFOUND)
             BH_LOG(BH_LOG_ERROR, "ack_failed", "vault=%s id=%" PRIu64 " error=%s", nv->cfg->name,

@@ -85,6 +85,7 @@ typedef struct {
     pthread_mutex_t wake_mu;
     pthread_cond_t wake_cv;
     int wake;
+    struct node_recon *recon; /* node_reconcile.c: acknowledged deliveries, last result */
 } node_chain;
 
 typedef struct {
@@ -220,5 +221,22 @@ void node_control_tick(bh_node *n);
 /* Restore every tightened bucket of chain (0 = all chains). */
 void node_relax(bh_node *n, uint16_t chain, const char *why);
 void node_breaker_restore(bh_node *n);
+
+/* ---- node_reconcile.c: supply reconciliation and the audit against the chain ---- */
+
+typedef struct node_recon node_recon;
+/* Allocate and free a chain's reconciliation state (before its threads
+ * start, after they stopped). */
+int node_reconcile_new(node_chain *c);
+void node_reconcile_free(node_chain *c);
+/* The watcher of c, between polls, at its stored cursor: runs once every
+ * node.reconcile_s (0: never). */
+void node_reconcile_step(node_chain *c, uint64_t cursor);
+/* The watcher of c, right after storing these events with its cursor. */
+void node_reconcile_stored(node_chain *c, const bh_chain_event *ev, size_t n);
+/* The deliverer of d, holding nv->mu, right after acknowledging m. */
+void node_reconcile_acked(node_chain *d, const node_vault *nv, const bh_transfer_msg *m);
+/* Add "reconcile" (each chain's last result) to an observers' snapshot. */
+void node_reconcile_snapshot(bh_node *n, json_t *snap);
 
 #endif

@@ -232,6 +232,7 @@ int bh_node_snapshot(bh_node *n, json_t **out)
                   vaults, "totals", "events_observed", (json_int_t)observed, "accepted",
                   (json_int_t)accepted, "rejected", (json_int_t)rejected, "delivered",
                   (json_int_t)delivered, "quarantines", (json_int_t)atomic_load(&n->quarantines));
+    if (*out) node_reconcile_snapshot(n, *out);
     return *out ? BH_OK : BH_ENOMEM;
 }
 

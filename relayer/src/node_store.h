@@ -80,6 +80,8 @@ typedef struct {
  *   tight/...    node_tight in memory (len = sizeof(node_tight)), encoded
  *   breaker/<id> bytes of bh_breaker_save (explicit, versioned), as given
  *   chain/<id>   u64 evm chain id BE | genesis hash[32], as given
+ *   recon/<id>   the chain's last reconciliation (node_reconcile.c's own
+ *                versioned big-endian record), as given
  * A key of any other family is refused (BH_EINVAL): add its codec first.
  * get: the record must be exactly len bytes in memory, else BH_ECORRUPT. */
 int node_store_meta_get(node_store *s, const char *key, void *val, size_t len);

@@ -120,6 +120,7 @@ static int store_events(node_chain *c, const bh_chain_event *ev, size_t cnt,
     int rc = node_store_commit(n->store, c->cfg->bridge_id, &next, recs, to, m);
     if (rc == BH_OK) {
         *pc = next;
+        node_reconcile_stored(c, ev, cnt);
         atomic_fetch_add(&c->queue_depth, m);
         atomic_fetch_add(&c->observed, cnt);
         atomic_fetch_add(&c->flow, cnt);
@@ -324,6 +325,7 @@ void *node_watch_main(void *arg)
         }
         free(ev);
         atomic_store(&c->cursor, pc.number);
+        node_reconcile_step(c, pc.number);
         if (cnt == 0 && pc.number >= atomic_load(&c->finalized)) nap(n, cfg->poll_ms);
     }
     return NULL;
@@ -369,5 +371,9 @@ int node_chain_prepare(bh_node *n, node_chain *c, char *err, size_t cap)
         return rc;
     }
     atomic_store(&c->queue_depth, depth);
+    if ((rc = node_reconcile_new(c))) {
+        snprintf(err, cap, "chain %s: %s", cc->name, bh_strerror(rc));
+        return rc;
+    }
     return BH_OK;
 }

@@ -1401,3 +1401,64 @@ int nh_metric(const char *text, const char *family, const char *const *labels, d
     }
     return -1;
 }
+
+/* ---- supply reconciliation ---- */
+
+int nh_rogue_mint(nh_world *w, size_t chain, const bh_address *wrapped, const bh_address *to,
+                  bh_u128 amount, uint64_t *block)
+{
+    const char *url = w->ch[chain].anvil.url;
+    char p[43], t[43], g[19];
+    addr_hex(p, &w->ch[chain].portal);
+    addr_hex(t, wrapped);
+    bh_rpc_format_quantity(g, 200000);
+    json_t *r = it_rpc(url, "anvil_impersonateAccount", json_pack("[s]", p));
+    json_decref(r);
+    r = it_rpc(url, "anvil_setBalance", json_pack("[s,s]", p, "0x56BC75E2D63100000"));
+    json_decref(r);
+    bh_abi a;
+    bh_abi_init(&a, "mint(address,uint256)", 2);
+    bh_abi_address(&a, to);
+    bh_u256 v;
+    bh_u256_from_u128(&v, amount);
+    bh_abi_u256(&a, &v);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int rc = bh_abi_finish(&a, &data, &len);
+    bh_abi_clear(&a);
+    if (rc != BH_OK) return fail("mint: cannot encode");
+    char *hex = malloc(2 * len + 3);
+    if (!hex) {
+        free(data);
+        return fail("out of memory");
+    }
+    hex[0] = '0';
+    hex[1] = 'x';
+    bh_hex_encode(hex + 2, data, len);
+    hex[2 + 2 * len] = '\0';
+    free(data);
+    r = it_rpc(url, "eth_sendTransaction",
+               json_pack("[{s:s,s:s,s:s,s:s}]", "from", p, "to", t, "gas", g, "data", hex));
+    free(hex);
+    char tx[67] = "";
+    const char *h = json_string_value(r);
+    if (h && strlen(h) == 66) snprintf(tx, sizeof tx, "%s", h);
+    json_decref(r);
+    if (!tx[0]) return fail("rogue mint on %s: eth_sendTransaction failed", w->ch[chain].name);
+    int ok = 0;
+    if (nh_wait_receipt(w, chain, tx, 10000, block, &ok) != 0) return -1;
+    r = it_rpc(url, "anvil_stopImpersonatingAccount", json_pack("[s]", p));
+    json_decref(r);
+    return ok ? 0 : fail("rogue mint on %s reverted", w->ch[chain].name);
+}
+
+int nh_transfer_to_portal(nh_world *w, size_t chain, const bh_address *token, bh_u128 amount)
+{
+    bh_abi a;
+    bh_abi_init(&a, "transfer(address,uint256)", 2);
+    bh_abi_address(&a, &w->ch[chain].portal);
+    bh_u256 v;
+    bh_u256_from_u128(&v, amount);
+    bh_abi_u256(&a, &v);
+    return nh_send_call(w->ch[chain].user, NULL, token, &a, "transfer into the Portal");
+}

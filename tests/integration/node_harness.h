@@ -310,4 +310,16 @@ int nh_metric(const char *text, const char *family, const char *const *labels, d
 bh_u128 nh_units(uint64_t units);
 const char *nh_u128_str(bh_u128 v); /* a rotating static buffer (8 slots) */
 
+/* ---- supply reconciliation (test_node_reconcile.c) ---- */
+
+/* A rogue minter: `chain`'s own Portal address, impersonated on anvil,
+ * calls mint(to, amount) on the wrapped token: supply appears on the chain
+ * behind the Portal's back (no VAA, no event the node watches). */
+int nh_rogue_mint(nh_world *w, size_t chain, const bh_address *wrapped, const bh_address *to,
+                  bh_u128 amount, uint64_t *block);
+
+/* The user transfers `amount` of `token` straight to `chain`'s Portal (no
+ * lock): custody the vault never heard of. */
+int nh_transfer_to_portal(nh_world *w, size_t chain, const bh_address *token, bh_u128 amount);
+
 #endif

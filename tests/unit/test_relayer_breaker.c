@@ -19,7 +19,7 @@
 #define C 3
 
 /* Distinct thresholds per kind, so a kind tripping on another's count shows. */
-static const unsigned thr[BH_OBS_COUNT_] = {1, 2, 3, 4, 5, 6, 1, 7};
+static const unsigned thr[BH_OBS_COUNT_] = {1, 2, 3, 4, 5, 6, 1, 7, 8};
 
 static bh_config_breaker cfg_base(void)
 {
@@ -32,6 +32,7 @@ static bh_config_breaker cfg_base(void)
         .rate_limited = thr[BH_OBS_RATE_LIMITED],
         .disagreement = thr[BH_OBS_DISAGREEMENT],
         .forged_burn = thr[BH_OBS_FORGED_BURN],
+        .supply_drift = thr[BH_OBS_SUPPLY_DRIFT],
         .stall_s = 30, /* any bound: the watcher times it; one report trips */
         .spike_enabled = 1,
         .spike_factor = 10,
@@ -62,7 +63,7 @@ static void test_breaker_names(void **state)
     (void)state;
     static const char *const want[BH_OBS_COUNT_] = {
         "equivocation", "forged_lock", "exceeds_outstanding", "bad_signature", "rate_limited",
-        "disagreement", "stalled",     "forged_burn"};
+        "disagreement", "stalled",     "forged_burn",         "supply_drift"};
     for (int k = 0; k < BH_OBS_COUNT_; k++)
         assert_string_equal(bh_obs_name((bh_obs_kind)k), want[k]);
     assert_string_equal(bh_obs_name(BH_OBS_COUNT_), "unknown");
@@ -173,7 +174,7 @@ static void test_breaker_disabled_kinds_never_trip(void **state)
     (void)state;
     bh_config_breaker c = cfg_base();
     c.equivocation = c.forged_lock = c.exceeds_outstanding = 0;
-    c.bad_signature = c.rate_limited = c.disagreement = c.forged_burn = 0;
+    c.bad_signature = c.rate_limited = c.disagreement = c.forged_burn = c.supply_drift = 0;
     c.stall_s = 0;
     bh_breaker *b = mk(&c);
     for (int k = 0; k < BH_OBS_COUNT_; k++) {
