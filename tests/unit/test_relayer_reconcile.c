@@ -7,11 +7,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_be.h"
 #include "bh_metrics.h"
 #include "bh_reconcile.h"
+#include "node_store.h"
 
 static bh_recon_line mk(unsigned check, bh_u128 onchain, bh_u128 ledger, bh_u128 above,
                         bh_u128 below)
@@ -137,6 +140,79 @@ static void test_reconcile_metrics(void **state)
     free(out);
 }
 
+/* The stored record (meta recon/<id>): one written as the node writes it
+ * reads back as JSON with its figures; no node store is BH_ENOTFOUND; a
+ * record of another version, a count that does not match its length, or a
+ * line with an unknown check is BH_ECORRUPT, never a partial answer. */
+static void test_reconcile_stored_record(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bh-recon-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    json_t *doc = (json_t *)dir;
+    char err[300];
+    assert_int_equal(bh_reconcile_read(&doc, err, sizeof err, dir, NULL), BH_ENOTFOUND);
+    assert_null(doc);
+    assert_non_null(strstr(err, "no node store"));
+
+    node_store *st = NULL;
+    char why[200];
+    assert_int_equal(node_store_open(&st, dir, why, sizeof why), BH_OK);
+    /* ver | u64 time | u64 block | u8 settled | u32 n | 3 reserved, then a
+     * line: u16 vault | u8 check | u8 status | u16 lane | token[32] | u128
+     * onchain, ledger, above, below, diff */
+    unsigned char rec[25 + 118];
+    memset(rec, 0, sizeof rec);
+    rec[0] = 1;
+    bh_be_put_u64(rec + 1, 1790000000);
+    bh_be_put_u64(rec + 9, 120);
+    rec[17] = 1;
+    bh_be_put_u32(rec + 18, 1);
+    unsigned char *l = rec + 25;
+    bh_be_put_u16(l, 1);
+    l[2] = BH_RECON_SUPPLY;
+    l[3] = BH_RECON_EXCESS;
+    bh_be_put_u16(l + 4, 2);
+    l[6 + 31] = 0xAA;
+    l[38 + 15] = 150; /* onchain */
+    l[54 + 15] = 100; /* ledger */
+    l[102 + 15] = 50; /* diff */
+    assert_int_equal(node_store_meta_put(st, "recon/2", rec, sizeof rec), BH_OK);
+    assert_int_equal(bh_reconcile_read(&doc, err, sizeof err, dir, NULL), BH_OK);
+    assert_int_equal(json_array_size(doc), 1);
+    json_t *r = json_array_get(doc, 0);
+    assert_int_equal(json_integer_value(json_object_get(r, "chain_id")), 2);
+    assert_int_equal(json_integer_value(json_object_get(r, "block")), 120);
+    assert_true(json_is_true(json_object_get(r, "settled")));
+    json_t *ln = json_array_get(json_object_get(r, "lines"), 0);
+    assert_string_equal(json_string_value(json_object_get(ln, "check")), "supply");
+    assert_string_equal(json_string_value(json_object_get(ln, "status")), "excess");
+    assert_string_equal(json_string_value(json_object_get(ln, "onchain")), "150");
+    assert_string_equal(json_string_value(json_object_get(ln, "ledger")), "100");
+    assert_string_equal(json_string_value(json_object_get(ln, "drift")), "50");
+    assert_string_equal(json_string_value(json_object_get(ln, "vault")), "1");
+    assert_string_equal(json_string_value(json_object_get(ln, "lane")), "2");
+    json_decref(doc);
+
+    /* each damage refused whole */
+    unsigned char bad[sizeof rec];
+    for (int k = 0; k < 3; k++) {
+        memcpy(bad, rec, sizeof rec);
+        size_t len = sizeof rec;
+        if (k == 0) bad[0] = 2;                 /* another version */
+        if (k == 1) bh_be_put_u32(bad + 18, 2); /* two lines claimed, one there */
+        if (k == 2) bad[25 + 2] = 9;            /* an unknown check */
+        assert_int_equal(node_store_meta_put(st, "recon/2", bad, len), BH_OK);
+        doc = NULL;
+        assert_int_equal(bh_reconcile_read(&doc, err, sizeof err, dir, NULL), BH_ECORRUPT);
+        assert_null(doc);
+    }
+    node_store_close(st);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_reconcile_extremes),
         cmocka_unit_test(test_reconcile_names),
         cmocka_unit_test(test_reconcile_metrics),
+        cmocka_unit_test(test_reconcile_stored_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
