@@ -13,6 +13,7 @@
 
 #include "bh_be.h"
 #include "bh_metrics.h"
+#include "prom_expo.h"
 #include "bh_reconcile.h"
 #include "node_store.h"
 
@@ -137,6 +138,10 @@ static void test_reconcile_metrics(void **state)
     assert_non_null(strstr(out, "bulkhead_reconciled_time_seconds{chain=\"beta\"} 1790000000\n"));
     assert_null(strstr(out, "TKC"));
     assert_non_null(strstr(out, "# TYPE bulkhead_supply_drift gauge\n"));
+    expo *e = calloc(1, sizeof *e); /* strict Prometheus text, negative values included */
+    assert_non_null(e);
+    if (expo_parse(e, out) != 0) fail_msg("%s\n%s", e->err, out);
+    free(e);
     free(out);
 }
 
