@@ -7,7 +7,9 @@
  * exactly once, judged on chain (recipient balances exact, one Portal
  * Executed log per transfer, no digest twice, every sequence once) and in
  * the vaults (one accept per transfer in the journal, nothing refused,
- * outbox empty, ledger = chains, audit clean).
+ * outbox empty, ledger = chains, audit clean). Supply reconciliation runs
+ * every second throughout: it reconciles, and no kill makes it see a drift
+ * that would quarantine a chain.
  * BH_E2E_SEED=n replays a schedule (the seed is printed). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,11 @@ static int setup(void **state)
 {
     (void)state;
     nh_opts o = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 7400};
-    return nt_world_up(o, 1);
+    if (nt_world_up(o, 0) != 0) return -1;
+    json_t *cfg = nh_node_config(&W, 1);
+    json_object_set_new(json_object_get(cfg, "node"), "reconcile_s", json_integer(1));
+    if (nh_node_write_config(&W, 1, cfg) != 0) return -1;
+    return nh_node_start(&W, 1, WAIT_MS);
 }
 
 static unsigned rnd(unsigned *s, unsigned n)
@@ -156,8 +162,16 @@ static void test_kill9_mid_flow_delivers_each_transfer_once(void **state)
     char *log = nh_node_log(&W, 1);
     const char *again[] = {"event=delivered", "outcome=already_done", NULL};
     const char *started[] = {"event=started", NULL};
-    print_message("%u kills, %zu starts, %zu deliveries found already done after a restart\n",
-                  kills, nh_log_count(log, started), nh_log_count(log, again));
+    const char *reconciled[] = {"event=reconciled", NULL};
+    const char *quarantined[] = {"event=quarantined", NULL};
+    const char *excess[] = {"event=reconcile_difference", "check=supply", "status=excess", NULL};
+    print_message("%u kills, %zu starts, %zu deliveries found already done after a restart, "
+                  "%zu reconciliations\n",
+                  kills, nh_log_count(log, started), nh_log_count(log, again),
+                  nh_log_count(log, reconciled));
+    assert_true(nh_log_count(log, reconciled) > 0);
+    assert_int_equal(nh_log_count(log, quarantined), 0);
+    assert_int_equal(nh_log_count(log, excess), 0);
     free(log);
 }
 

@@ -81,6 +81,13 @@ static void test_return_of_hopped_supply_unlocks_home(void **state)
     assert_books(nh_units(4), 0, nh_units(4));
     const char *audit[] = {"audit", NULL};
     assert_int_equal(nh_vaultctl(&W, 1, NULL, audit), 0);
+    /* and against the chains: custody and A's Portal lane by lane; the
+     * audit waits for the node to pass the deliveries it just made */
+    const char *chain_audit[] = {"audit", "--config", W.node[0].cfg, NULL};
+    char *out = NULL;
+    int st = nh_vaultctl(&W, 1, &out, chain_audit);
+    if (st != 0) fail_msg("vaultctl audit --config exited %d: %s", st, out ? out : "");
+    free(out);
     char *log = nh_node_log(&W, 1);
     const char *failed[] = {"event=delivery_failed", NULL};
     assert_int_equal(nh_log_count(log, failed), 0);
