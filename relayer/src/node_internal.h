@@ -208,6 +208,11 @@ int64_t node_lat_take(bh_node *n, const bh_hash32 *d);
 
 void node_rpc_log(void *ud, bh_log_level level, const char *msg);
 int node_chain_prepare(bh_node *n, node_chain *c, char *err, size_t cap);
+/* The backend of chain cc, and its config (no log hook, errors only);
+ * tokens holds the registered assets' addresses for ec's lifetime. */
+const bh_chain_backend *node_chain_backend(bh_chain_config *ec,
+                                           bh_address tokens[BH_CONFIG_MAX_ASSETS],
+                                           const bh_config_chain *cc);
 int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap);
 void *node_watch_main(void *arg);   /* arg: node_chain */
 void *node_vault_main(void *arg);   /* arg: node_vault */

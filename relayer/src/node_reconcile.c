@@ -1018,23 +1018,9 @@ static int audit_chain(json_t *arr, size_t *mismatches, char *err, size_t err_ca
                        const bh_config *cfg, const bh_config_chain *xc, node_store *st,
                        unsigned wait_ms)
 {
-    const bh_chain_backend *be = bh_chain_backend_by_kind("evm");
     bh_address tokens[BH_CONFIG_MAX_ASSETS];
-    for (size_t i = 0; i < xc->n_assets; i++)
-        tokens[i] = xc->assets[i].token;
-    bh_chain_config ec = {.bridge_id = xc->bridge_id,
-                          .chain_id = xc->evm_chain_id,
-                          .urls = (const char *const *)xc->endpoints,
-                          .n_urls = xc->n_endpoints,
-                          .quorum = xc->quorum,
-                          .confirmations = xc->confirmations,
-                          .portal = xc->portal,
-                          .max_range = xc->max_range,
-                          .tokens = tokens,
-                          .n_tokens = xc->n_assets,
-                          .timeout_ms = xc->rpc_timeout_ms,
-                          .retries = xc->rpc_retries,
-                          .log_min = BH_LOG_ERROR};
+    bh_chain_config ec;
+    const bh_chain_backend *be = node_chain_backend(&ec, tokens, xc);
     void *impl = NULL;
     bh_vault *v = NULL;
     bh_recon_line *lines = calloc(lines_needed(cfg), sizeof *lines);

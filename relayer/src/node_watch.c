@@ -331,29 +331,38 @@ void *node_watch_main(void *arg)
     return NULL;
 }
 
+const bh_chain_backend *node_chain_backend(bh_chain_config *ec,
+                                           bh_address tokens[BH_CONFIG_MAX_ASSETS],
+                                           const bh_config_chain *cc)
+{
+    for (size_t i = 0; i < cc->n_assets; i++)
+        tokens[i] = cc->assets[i].token;
+    *ec = (bh_chain_config){.bridge_id = cc->bridge_id,
+                            .chain_id = cc->evm_chain_id,
+                            .urls = (const char *const *)cc->endpoints,
+                            .n_urls = cc->n_endpoints,
+                            .quorum = cc->quorum,
+                            .confirmations = cc->confirmations,
+                            .portal = cc->portal,
+                            .max_range = cc->max_range,
+                            .tokens = tokens,
+                            .n_tokens = cc->n_assets,
+                            .timeout_ms = cc->rpc_timeout_ms,
+                            .retries = cc->rpc_retries,
+                            .log_min = BH_LOG_ERROR};
+    /* every configured chain is an EVM chain today: the one place a kind is chosen */
+    return bh_chain_backend_by_kind("evm");
+}
+
 int node_chain_prepare(bh_node *n, node_chain *c, char *err, size_t cap)
 {
     const bh_config_chain *cc = c->cfg;
     bh_address tokens[BH_CONFIG_MAX_ASSETS];
-    for (size_t i = 0; i < cc->n_assets; i++)
-        tokens[i] = cc->assets[i].token;
-    bh_chain_config ec = {.bridge_id = cc->bridge_id,
-                          .chain_id = cc->evm_chain_id,
-                          .urls = (const char *const *)cc->endpoints,
-                          .n_urls = cc->n_endpoints,
-                          .quorum = cc->quorum,
-                          .confirmations = cc->confirmations,
-                          .portal = cc->portal,
-                          .max_range = cc->max_range,
-                          .tokens = tokens,
-                          .n_tokens = cc->n_assets,
-                          .timeout_ms = cc->rpc_timeout_ms,
-                          .retries = cc->rpc_retries,
-                          .log = node_rpc_log,
-                          .log_ud = c,
-                          .log_min = n->cfg->log_level};
-    /* every configured chain is an EVM chain today: the one place a kind is chosen */
-    c->be = bh_chain_backend_by_kind("evm");
+    bh_chain_config ec;
+    c->be = node_chain_backend(&ec, tokens, cc);
+    ec.log = node_rpc_log;
+    ec.log_ud = c;
+    ec.log_min = n->cfg->log_level;
     int rc = c->be ? c->be->create(&c->impl, &ec) : BH_EINVAL;
     if (rc) {
         snprintf(err, cap, "chain %s: %s", cc->name, bh_strerror(rc));
