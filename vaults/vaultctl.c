@@ -1009,18 +1009,26 @@ static int parked_row(void *c, const bh_vault_parked *p)
     fmt_time(ts, sizeof ts, p->parked_at);
     chain_label(p->msg.emitter_chain, src, sizeof src);
     chain_label(p->msg.transfer.to_chain, dst, sizeof dst);
+    /* a hop's notice goes to the home chain, not to the hop's destination */
+    int notice = p->to && p->to != p->msg.transfer.to_chain;
+    if (notice) {
+        char home[32];
+        chain_label(p->to, home, sizeof home);
+        snprintf(dst, sizeof dst, "%s(notice)", home);
+    }
     token_label(tok, sizeof tok, &p->msg.transfer.token, dec || a.symbol[0] ? a.symbol : NULL);
     s->n++;
     if (s->o->json) {
         token_hex(hx, &p->msg.transfer.token);
-        json_array_append_new(s->arr,
-                              json_pack("{s:I,s:s,s:i,s:i,s:I,s:s,s:o,s:s,s:I,s:s,s:I,s:s}", "id",
-                                        (json_int_t)p->id, "vault", bh_vault_name(s->v), "from",
-                                        p->msg.emitter_chain, "to", p->msg.transfer.to_chain,
-                                        "sequence", (json_int_t)p->msg.sequence, "token", hx,
-                                        "amount", jamount(p->msg.amount), "amount_units", amt,
-                                        "tries", (json_int_t)p->tries, "last_error", p->last_error,
-                                        "parked_at", (json_int_t)p->parked_at, "parked", ts));
+        json_array_append_new(
+            s->arr,
+            json_pack("{s:I,s:s,s:i,s:i,s:i,s:b,s:I,s:s,s:o,s:s,s:I,s:s,s:I,s:s}", "id",
+                      (json_int_t)p->id, "vault", bh_vault_name(s->v), "from", p->msg.emitter_chain,
+                      "to", p->msg.transfer.to_chain, "deliver_to",
+                      notice ? p->to : p->msg.transfer.to_chain, "hop_notice", notice, "sequence",
+                      (json_int_t)p->msg.sequence, "token", hx, "amount", jamount(p->msg.amount),
+                      "amount_units", amt, "tries", (json_int_t)p->tries, "last_error",
+                      p->last_error, "parked_at", (json_int_t)p->parked_at, "parked", ts));
     } else {
         printf("%-8" PRIu64 " %-20s %-14s %-14s %8" PRIu64 " %-10s %-14s %5u  %s\n", p->id, ts, src,
                dst, p->msg.sequence, tok, amt, p->tries, p->last_error);

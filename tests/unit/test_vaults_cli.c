@@ -490,6 +490,45 @@ static void test_concurrent_with_writer(void **state)
     assert_int_equal(freezes, 12);
 }
 
+/* A hop's notice to the home chain, parked, says so and where it goes;
+ * requeued, it goes home again, not to the hop's destination. */
+static void test_vaults_cli_parked_hop_notice(void **state)
+{
+    (void)state;
+    assert_int_equal(apply_eth(SOL, 9, 2, 500000).status, BH_VAULT_ACCEPTED); /* a hop sol -> 9 */
+    bh_vault *v = open_eth();
+    bh_vault_outbox_entry e[4];
+    size_t n;
+    assert_int_equal(bh_vault_outbox_peek(v, e, 4, &n), BH_OK);
+    assert_int_equal(n, 3); /* the lock to sol, the mint to 9, the notice home */
+    assert_int_equal(e[1].to, 9);
+    assert_int_equal(e[2].to, ETH);
+    assert_int_equal(e[2].msg.transfer.to_chain, 9);
+    assert_int_equal(bh_vault_outbox_park(v, e[2].id, NOW + 60, 5, "hop chain", "node"), BH_OK);
+    bh_vault_close(v);
+    VC(0, "parked", "eth");
+    out_has("eth(2)(notice)");
+    VC(0, "parked", "eth", "--json");
+    json_t *j = out_json();
+    assert_int_equal(json_array_size(j), 1);
+    json_t *p = json_array_get(j, 0);
+    assert_true(json_is_true(json_object_get(p, "hop_notice")));
+    assert_int_equal(json_integer_value(json_object_get(p, "deliver_to")), ETH);
+    assert_int_equal(json_integer_value(json_object_get(p, "to")), 9);
+    json_decref(j);
+    char ids[32];
+    snprintf(ids, sizeof ids, "%llu", (unsigned long long)e[2].id);
+    VC(0, "requeue", "eth", ids, "--reason", "home Portal fixed");
+    v = open_eth();
+    bh_vault_outbox_entry home[4];
+    assert_int_equal(bh_vault_outbox_peek_to(v, home, 4, &n, ETH, 0), BH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(home[0].to, ETH);
+    assert_int_equal(home[0].msg.sequence, 2);
+    bh_vault_close(v);
+    VC(0, "audit", "eth");
+}
+
 /* Parking as the operator sees it: parked lists what the node gave up on,
  * requeue offers it again; both journaled, show counts them, audit clean. */
 static void test_vaults_cli_parked_requeue(void **state)
@@ -524,6 +563,8 @@ static void test_vaults_cli_parked_requeue(void **state)
     assert_int_equal(json_integer_value(json_object_get(p, "id")), (json_int_t)id);
     assert_int_equal(json_integer_value(json_object_get(p, "from")), ETH);
     assert_int_equal(json_integer_value(json_object_get(p, "to")), SOL);
+    assert_int_equal(json_integer_value(json_object_get(p, "deliver_to")), SOL);
+    assert_true(json_is_false(json_object_get(p, "hop_notice")));
     assert_int_equal(json_integer_value(json_object_get(p, "sequence")), 1);
     assert_string_equal(json_string_value(json_object_get(p, "amount")), "1500000");
     assert_string_equal(json_string_value(json_object_get(p, "amount_units")), "1.5");
@@ -668,6 +709,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_with_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_parked_requeue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_cli_parked_hop_notice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_min_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_release_window_full, setup, teardown),
     };
