@@ -1322,10 +1322,15 @@ static int parse_receipt(bh_evm_chain *c, const json_t *res, const void *ctx, bh
 }
 
 /* Receipts fetched while decoding one range, so that several locks in one
- * transaction use each transfer once. */
+ * transaction use each transfer once. An entry is a whole receipt's
+ * transfers; or (by_token) the burns of one token in the transaction, read
+ * by block hash when the receipt is too large to read; or (too_big, no
+ * transfers) the note that the receipt is, so it is not fetched again. */
 typedef struct receipt_entry {
     bh_hash32 tx;
     transfer_set *ts;
+    int by_token, too_big;
+    bh_address token;
     struct receipt_entry *next;
 } receipt_entry;
 
@@ -1344,16 +1349,16 @@ static int receipt_transfers(bh_evm_chain *c, receipt_entry **cache, const bh_ha
 {
     *out = NULL;
     for (receipt_entry *r = *cache; r; r = r->next)
-        if (!memcmp(&r->tx, tx, 32)) {
+        if (!r->by_token && !memcmp(&r->tx, tx, 32)) {
             *out = r->ts;
-            return BH_OK;
+            return r->too_big ? BH_ETOOBIG : BH_OK;
         }
     receipt_ctx rcx = {*tx, *block};
     void *w = NULL;
     quorum_info qi;
     int rc = quorum(c, "eth_getTransactionReceipt", json_pack("[o]", hexj(tx->data, 32)),
                     parse_receipt, &rcx, sizeof rcx, free_transfers, &w, 0, &qi);
-    if (rc != BH_OK) return rc;
+    if (rc != BH_OK && rc != BH_ETOOBIG) return rc;
     receipt_entry *e = calloc(1, sizeof *e);
     if (!e) {
         free_transfers(w);
@@ -1361,9 +1366,104 @@ static int receipt_transfers(bh_evm_chain *c, receipt_entry **cache, const bh_ha
     }
     e->tx = *tx;
     e->ts = w;
+    e->too_big = rc == BH_ETOOBIG;
     e->next = *cache;
     *cache = e;
     *out = e->ts;
+    return rc;
+}
+
+typedef struct {
+    bh_hash32 tx;
+    bh_hash32 block;
+    bh_address token;
+} block_burns_ctx;
+_Static_assert(sizeof(block_burns_ctx) <= CTX_MAX, "a parse context fits a read's copy");
+
+/* The burns Transfer(_, 0x0, _) of one token in one block (eth_getLogs by
+ * block hash), those of transaction tx kept. */
+static int parse_block_burns(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                             bh_hash32 *aux, void **obj)
+{
+    (void)aux;
+    const block_burns_ctx *bx = ctx;
+    if (!json_is_array(res)) return BH_EPROTO;
+    size_t n = json_array_size(res);
+    transfer_set *s = calloc(1, sizeof *s);
+    if (!s) return BH_ENOMEM;
+    s->v = calloc(n ? n : 1, sizeof *s->v);
+    if (!s->v) {
+        free(s);
+        return BH_ENOMEM;
+    }
+    s->capped = n >= c->cfg.max_logs;
+    bh_keccak_ctx k;
+    bh_keccak_init(&k);
+    int rc = BH_OK;
+    for (size_t i = 0; i < n && rc == BH_OK; i++) {
+        portal_transfer *pt = &s->v[s->n];
+        uint64_t bn = 0;
+        int got = read_transfer(c, json_array_get(res, i), NULL, NULL, pt, &bn, 1);
+        if (got < 0) rc = got;
+        if (got != 1) continue;
+        /* exactly what was asked for, or the answer is wrong */
+        if (!pt->burn || memcmp(&pt->block_hash, &bx->block, 32) != 0 ||
+            memcmp(&pt->token, &bx->token, sizeof pt->token) != 0)
+            rc = BH_EPROTO;
+        else if (!memcmp(&pt->tx_hash, &bx->tx, 32))
+            bh_keccak_update(&k, &s->v[s->n++], sizeof *s->v);
+    }
+    if (rc != BH_OK) {
+        free_transfers(s);
+        return rc;
+    }
+    bh_keccak_final(&k, digest);
+    *obj = s;
+    return BH_OK;
+}
+
+/* The burns of `token` in transaction tx, for a burn whose receipt is too
+ * large to read (anyone's transaction may log enough to pass any client's
+ * answer limit): read by block hash, filtered on the token and the zero
+ * address, so no other contract can fill the answer; only the Portal burns
+ * its wrapped token, each burn beside a TransferOut, so it is as small as
+ * the block's Portal events. */
+static int token_burns(bh_evm_chain *c, receipt_entry **cache, const bh_hash32 *tx,
+                       const bh_hash32 *block, const bh_address *token, transfer_set **out)
+{
+    static const bh_hash32 zero;
+    *out = NULL;
+    for (receipt_entry *r = *cache; r; r = r->next)
+        if (r->by_token && !memcmp(&r->tx, tx, 32) && !memcmp(&r->token, token, sizeof *token)) {
+            *out = r->ts;
+            return BH_OK;
+        }
+    block_burns_ctx bx = {*tx, *block, *token};
+    json_t *filter = json_pack("{s:o,s:o,s:[o,n,o]}", "blockHash", hexj(block->data, 32), "address",
+                               hexj(token->data, 20), "topics", hexj(c->topic_transfer.data, 32),
+                               hexj(zero.data, 32));
+    void *w = NULL;
+    quorum_info qi;
+    int rc = quorum(c, "eth_getLogs", filter ? json_pack("[o]", filter) : NULL, parse_block_burns,
+                    &bx, sizeof bx, free_transfers, &w, 0, &qi);
+    if (rc != BH_OK) return rc;
+    transfer_set *ts = w;
+    if (ts->capped) {
+        free_transfers(ts);
+        return BH_ETOOBIG;
+    }
+    receipt_entry *e = calloc(1, sizeof *e);
+    if (!e) {
+        free_transfers(ts);
+        return BH_ENOMEM;
+    }
+    e->tx = *tx;
+    e->ts = ts;
+    e->by_token = 1;
+    e->token = *token;
+    e->next = *cache;
+    *cache = e;
+    *out = ts;
     return BH_OK;
 }
 
@@ -1551,6 +1651,15 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
             transfer_set *set = NULL;
             if (memcmp(&wrapped, &zero, sizeof zero) != 0) {
                 int rrc = receipt_transfers(c, receipts, &l->tx_hash, &l->block_hash, &set);
+                if (rrc != BH_OK && rrc != BH_ENOMEM) {
+                    /* a receipt too large to read (or refused) never stops
+                     * the watcher: the burns it must hold are read alone */
+                    chain_log(c, BH_LOG_WARN,
+                              "block %llu log %u: the burn's receipt could not be read (%s): the "
+                              "wrapped token's burns read by block",
+                              (unsigned long long)l->block_number, e.log_index, bh_errname(rrc));
+                    rrc = token_burns(c, receipts, &l->tx_hash, &l->block_hash, &wrapped, &set);
+                }
                 if (rrc != BH_OK) return rrc;
             }
             e.verdict = set ? burn_backed(set, &l->block_hash, &l->tx_hash, l->log_index, &wrapped,

@@ -1,0 +1,206 @@
+/* Review 13: the burn receipt check (a burn counts only if its receipt
+ * holds the burn of the Portal's wrapped token) and hop notices (every hop
+ * is also delivered to the asset's home Portal, which moves its outstanding
+ * from the source to the destination), attacked by outsiders who control
+ * one contract or one chain. Each case starts its own world:
+ *  - a user's contract burns three times in one transaction after emitting
+ *    a Transfer(itself, 0x0, 10^30) from its own address: every burn is
+ *    backed once by its own burn, none is forged, nothing is quarantined;
+ *  - a user's contract burns 1 unit in a transaction whose receipt (110,000
+ *    empty logs, about 42 MB of JSON) no RPC client of the node takes: the
+ *    watcher must not stop on it (later transfers still go);
+ *  - on a compromised C, a contract's real burn, then a Transfer(itself,
+ *    0x0) from its own address, then a forged burn of the same amount in
+ *    one transaction: the real burn is accepted, the forged one refused. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_adversary.h"
+
+static bh_address burn_flood; /* BurnFlood on the chain of the case */
+
+static void deploy_burn_flood(bh_evm_sender *s)
+{
+    NH_OK(nh_deploy(s, bh_test_contract_burnflood_bin, NULL, 0, &burn_flood));
+}
+
+static void calldata(bh_abi *a, unsigned char **data, size_t *len)
+{
+    int rc = bh_abi_finish(a, data, len);
+    bh_abi_clear(a);
+    assert_int_equal(rc, BH_OK);
+}
+
+static void assert_no_forged_burn(const char *when)
+{
+    const char *forged[] = {"forged_burn", NULL};
+    size_t n = log_count(0, forged);
+    if (n) {
+        nh_dump_logs(&W, 30);
+        fail_msg("%s: %zu log lines about forged burns", when, n);
+    }
+    for (size_t i = 0; i < W.n_chains; i++)
+        assert_int_equal(vault_rejects(W.ch[i].name, "forged_burn"), 0);
+}
+
+/* ---- several honest burns by a contract in one transaction ---- */
+
+ADV_SETUP(setup_two)
+{
+    nh_opts o = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 9300};
+    return adv_up(o, NULL, 1);
+}
+
+static void test_contract_burns_in_one_tx_are_each_backed(void **state)
+{
+    (void)state;
+    bh_address w_tka_b;
+    bh_u128 home0 = balance(NH_A, &W.tka, &W.user);
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(10), NH_B, &W.user, 0, NULL));
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
+    wait_delivered(NH_B, &w_tka_b, &W.user, nh_units(10), WAIT_MS, "A->B", NULL);
+    deploy_burn_flood(W.ch[NH_B].user);
+    transfer(W.ch[NH_B].user, &w_tka_b, &burn_flood, nh_units(6));
+
+    /* 3, then 1, then 2 units: a greedy match must not let the first burn
+     * take a later one's log, nor the fake Transfer back anything */
+    bh_bytes32 to;
+    bh_address_to_bytes32(&to, &W.user);
+    bh_abi a;
+    bh_abi_init(&a, "fakeAndBurns(address,address,uint256,uint256,uint256,uint16,bytes32)", 7);
+    bh_abi_address(&a, &W.ch[NH_B].portal);
+    bh_abi_address(&a, &w_tka_b);
+    bh_u256 x, y, z;
+    bh_u256_from_u128(&x, nh_units(3));
+    bh_u256_from_u128(&y, nh_units(1));
+    bh_u256_from_u128(&z, nh_units(2));
+    bh_abi_u256(&a, &x);
+    bh_abi_u256(&a, &y);
+    bh_abi_u256(&a, &z);
+    bh_abi_uint(&a, W.ch[NH_A].bridge_id);
+    bh_abi_bytes32(&a, &to);
+    NH_OK(nh_send_call(W.ch[NH_B].user, NULL, &burn_flood, &a, "fakeAndBurns"));
+
+    wait_delivered(NH_A, &W.tka, &W.user, home0 - nh_units(4), WAIT_MS,
+                   "three burns of one transaction, home", NULL);
+    assert_no_forged_burn("three burns in one transaction");
+    assert_no_quarantine("three burns in one transaction");
+    assert_u128(supply(NH_B, &w_tka_b), nh_units(4), "wrapped TKA on beta");
+}
+
+/* ---- an honest burn in a transaction with an enormous receipt ---- */
+
+#define SPAM_LOGS 110000
+
+static void test_burn_in_a_huge_receipt_does_not_stop_the_watcher(void **state)
+{
+    (void)state;
+    bh_address w_tka_b;
+    bh_u128 home0 = balance(NH_A, &W.tka, &W.user);
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(10), NH_B, &W.user, 0, NULL));
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
+    wait_delivered(NH_B, &w_tka_b, &W.user, nh_units(10), WAIT_MS, "A->B", NULL);
+    deploy_burn_flood(W.ch[NH_B].user);
+    transfer(W.ch[NH_B].user, &w_tka_b, &burn_flood, nh_units(1));
+
+    bh_bytes32 to;
+    bh_address_to_bytes32(&to, &W.user);
+    bh_u256 one;
+    bh_u256_from_u128(&one, nh_units(1));
+    bh_abi a;
+    bh_abi_init(&a, "spamAndBurn(address,address,uint256,uint256,uint16,bytes32)", 6);
+    bh_abi_address(&a, &W.ch[NH_B].portal);
+    bh_abi_address(&a, &w_tka_b);
+    bh_abi_uint(&a, SPAM_LOGS);
+    bh_abi_u256(&a, &one);
+    bh_abi_uint(&a, W.ch[NH_A].bridge_id);
+    bh_abi_bytes32(&a, &to);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    calldata(&a, &data, &len);
+    char tx[67];
+    NH_OK(nh_send_unlocked(&W, NH_B, 7, &burn_flood, data, len, 59000000, tx));
+    free(data);
+    int ok = 0;
+    uint64_t block = 0;
+    NH_OK(nh_wait_receipt(&W, NH_B, tx, 2 * WAIT_MS, &block, &ok));
+    if (!ok) fail_msg("spamAndBurn reverted (out of gas?)");
+    print_message("block %llu: a burn of 1 unit among %d logs in one receipt\n",
+                  (unsigned long long)block, SPAM_LOGS);
+
+    /* an honest user's burn after it: beta's watcher must get past the block */
+    NH_OK(nh_burn(&W, NH_B, &w_tka_b, nh_units(2), NH_A, &W.user, 0, NULL));
+    uint64_t ms = 0;
+    int rc = nh_wait_balance(&W, NH_A, &W.tka, &W.user, home0 - nh_units(10) + nh_units(3),
+                             2 * WAIT_MS, "both burns home past the huge receipt", &ms);
+    if (rc != 0) {
+        char line[600];
+        log_line("answer larger than", line, sizeof line);
+        print_message("node log: %s\n", line[0] ? line : "(no 'answer larger than' line)");
+        explain_stall();
+        fail_msg("beta's watcher stopped at the block of a burn with a %d-log receipt", SPAM_LOGS);
+    }
+    char line[600];
+    log_line("receipt could not be read", line, sizeof line);
+    print_message("node log: %s\n", line[0] ? line : "(no fallback line)");
+    assert_no_forged_burn("a burn in a huge receipt");
+    assert_no_quarantine("a burn in a huge receipt");
+}
+
+/* ---- a forged burn behind a real one and a fake Transfer ---- */
+
+ADV_SETUP(setup_rogue_c)
+{
+    nh_opts o = {.n_chains = 3, .n_attesters = 1, .quorum = 1, .rogue_c = 1, .evm_id_base = 9400};
+    return adv_up(o, NULL, 1);
+}
+
+static void test_forged_burn_beside_real_and_fake_burns_is_refused(void **state)
+{
+    (void)state;
+    bh_address w_tka_c;
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(10), NH_C, &W.user, 0, NULL));
+    NH_OK(nh_wait_wrapped(&W, NH_C, NH_A, &W.tka, &w_tka_c, WAIT_MS));
+    wait_delivered(NH_C, &w_tka_c, &W.user, nh_units(10), WAIT_MS, "A->C", NULL);
+    deploy_burn_flood(W.ch[NH_C].user);
+    transfer(W.ch[NH_C].user, &w_tka_c, &burn_flood, nh_units(3));
+
+    bh_bytes32 to;
+    bh_address_to_bytes32(&to, &W.attacker);
+    bh_u256 amt;
+    bh_u256_from_u128(&amt, nh_units(3));
+    bh_abi a;
+    bh_abi_init(&a, "burnAndForge(address,address,uint256,uint16,bytes32)", 5);
+    bh_abi_address(&a, &W.ch[NH_C].portal);
+    bh_abi_address(&a, &w_tka_c);
+    bh_abi_u256(&a, &amt);
+    bh_abi_uint(&a, W.ch[NH_A].bridge_id);
+    bh_abi_bytes32(&a, &to);
+    NH_OK(nh_send_call(W.ch[NH_C].user, NULL, &burn_flood, &a, "burnAndForge"));
+
+    /* the second burn is forged (its only candidates: the first burn's
+     * Transfer, already used, and the contract's own fake one) */
+    const char *forged[] = {"event=rejected", "from=gamma", "seq=1", "reason=forged_burn", NULL};
+    NH_OK(nh_log_wait(&W, 1, forged, 1, WAIT_MS));
+    const char *real_ok[] = {"event=applied", "from=gamma", "seq=0", "status=accepted", NULL};
+    assert_int_equal(log_count(0, real_ok), 1);
+    /* at most the real burn's 3 reach A (none if gamma's quarantine came
+     * first), never the forged 3 on top */
+    nh_sleep_ms(2000);
+    bh_u128 got = balance(NH_A, &W.tka, &W.attacker);
+    if (got > nh_units(3)) fail_msg("the attacker got %s TKA on A for 3 burnt", nh_u128_str(got));
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_contract_burns_in_one_tx_are_each_backed, setup_two,
+                                        nt_teardown),
+        cmocka_unit_test_setup_teardown(test_burn_in_a_huge_receipt_does_not_stop_the_watcher,
+                                        setup_two, nt_teardown),
+        cmocka_unit_test_setup_teardown(test_forged_burn_beside_real_and_fake_burns_is_refused,
+                                        setup_rogue_c, nt_teardown),
+    };
+    return ADV_MAIN(argc, argv, tests);
+}
