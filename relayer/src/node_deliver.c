@@ -127,6 +127,28 @@ static int notice_cb(void *ctx, const bh_vault_outbox_entry *e)
     return 0;
 }
 
+typedef struct {
+    const bh_hash32 *digest;
+    int found;
+} mint_ctx;
+
+static int mint_cb(void *ctx, const bh_vault_outbox_entry *e)
+{
+    mint_ctx *c = ctx;
+    if (e->to != e->msg.transfer.to_chain || memcmp(&e->msg.digest, c->digest, 32) != 0) return 0;
+    c->found = 1;
+    return 1;
+}
+
+/* The hop of notice e still waits in the outbox for its mint at the
+ * destination (or the outbox cannot be read). Called with nv->mu held. */
+static int mint_queued(node_vault *nv, const bh_vault_outbox_entry *e)
+{
+    mint_ctx c = {.digest = &e->msg.digest};
+    int rc = bh_vault_outbox_scan_to(nv->v, e->msg.transfer.to_chain, 0, SCAN_MAX, mint_cb, &c);
+    return rc < 0 || c.found;
+}
+
 /* A hop notice into the chain entry e comes from, older than e, still waits
  * for delivery to the same (home) chain. */
 static int notice_ahead(node_vault *nv, const bh_vault_outbox_entry *e)
@@ -245,6 +267,54 @@ static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
     return pc->n_picks == pc->cap ? 1 : 0;
 }
 
+/* Hop notices from quarantined sources, looked for after a round's picks:
+ * nothing else from such a source goes, but a notice whose mint has
+ * reached the destination must still go home (it pays nothing and only
+ * moves the home Portal's outstanding off the source), or the hopped
+ * supply could never return. The scan resumes where the last one stopped,
+ * so notices whose mints never go cannot hide those behind them. */
+#define HELD_SCAN 4096
+
+typedef struct {
+    pick_ctx *pc;
+    bh_vault_outbox_entry cand[PER_SOURCE];
+    size_t n, seen;
+    uint64_t last;
+} held_ctx;
+
+static int held_cb(void *ctx, const bh_vault_outbox_entry *e)
+{
+    held_ctx *h = ctx;
+    pick_ctx *pc = h->pc;
+    h->seen++;
+    h->last = e->id;
+    node_chain *s = node_chain_by_id(pc->dl->d->node, e->msg.emitter_chain);
+    if (!s || !pc->src_paused[s->idx] || e->to == e->msg.transfer.to_chain ||
+        pc->per_src[s->idx] >= PER_SOURCE)
+        return 0;
+    backoff_ent *b = backoff_find(pc->dl, pc->vault, e->id, 0);
+    if (b && b->until_ms > pc->now_ms) return 0;
+    h->cand[h->n++] = *e;
+    return h->n == PER_SOURCE ? 1 : 0;
+}
+
+/* Called with nv->mu held, after the round's scan of nv. */
+static void pick_held(pick_ctx *pc, node_vault *nv, uint16_t to, uint64_t *after)
+{
+    held_ctx h = {.pc = pc};
+    int rc = bh_vault_outbox_scan_to(nv->v, to, *after, HELD_SCAN, held_cb, &h);
+    if (rc < 0) return;
+    *after = rc == 1 || h.seen >= HELD_SCAN ? h.last : 0; /* else: from the start next time */
+    for (size_t i = 0; i < h.n && pc->n_picks < pc->cap; i++) {
+        node_chain *s = node_chain_by_id(pc->dl->d->node, h.cand[i].msg.emitter_chain);
+        if (pc->per_src[s->idx] >= PER_SOURCE || mint_queued(nv, &h.cand[i])) continue;
+        pc->per_src[s->idx]++; /* a paused source's quota: its held notices only */
+        pc->picks[pc->n_picks].e = h.cand[i];
+        pc->picks[pc->n_picks].vault = pc->vault;
+        pc->n_picks++;
+    }
+}
+
 void *node_deliver_main(void *arg)
 {
     deliverer *dl = arg;
@@ -252,11 +322,12 @@ void *node_deliver_main(void *arg)
     bh_node *n = d->node;
     uint64_t last_wallet = 0;
     size_t rr = 0;
-    size_t cap = PER_SOURCE * n->n;
+    size_t cap = 2 * PER_SOURCE * n->n; /* each source's picks, and held notices */
     pick *picks = calloc(cap, sizeof *picks);
     size_t *per_src = calloc(n->n, sizeof *per_src);
     int *src_paused = calloc(n->n, sizeof *src_paused);
-    if (!picks || !per_src || !src_paused) {
+    uint64_t *held_after = calloc(n->n, sizeof *held_after);
+    if (!picks || !per_src || !src_paused || !held_after) {
         atomic_store(&n->fatal, BH_ENOMEM);
         goto out;
     }
@@ -283,10 +354,11 @@ void *node_deliver_main(void *arg)
             pthread_mutex_lock(&nv->mu);
             int paused = bh_vault_is_quarantined(nv->v, d->cfg->bridge_id);
             /* a chain found compromised gets nothing more delivered from it */
-            size_t open = 0;
+            size_t open = 0, n_paused = 0;
             for (size_t s = 0; s < n->n; s++) {
                 src_paused[s] = bh_vault_is_quarantined(nv->v, n->chains[s].cfg->bridge_id);
                 if (!src_paused[s] && per_src[s] < PER_SOURCE) open++;
+                n_paused += src_paused[s] ? 1 : 0;
             }
             pc.vault = nv->idx;
             pc.now_ms = mono_ms();
@@ -294,6 +366,8 @@ void *node_deliver_main(void *arg)
             int rc = paused || !open ? BH_OK
                                      : bh_vault_outbox_scan_to(nv->v, d->cfg->bridge_id, 0,
                                                                SCAN_MAX, pick_cb, &pc);
+            if (rc >= 0 && !paused && n_paused)
+                pick_held(&pc, nv, d->cfg->bridge_id, &held_after[nv->idx]);
             pthread_mutex_unlock(&nv->mu);
             if (rc < 0)
                 BH_LOG(BH_LOG_ERROR, "outbox_read_failed", "vault=%s to=%s error=%s", nv->cfg->name,
@@ -302,7 +376,8 @@ void *node_deliver_main(void *arg)
         rr++;
         /* serve the sources in turn: each source's first pick, then each
          * one's second, so a flooding source waits behind everyone else */
-        size_t src[PER_SOURCE * BH_CONFIG_MAX_CHAINS], order[PER_SOURCE * BH_CONFIG_MAX_CHAINS];
+        size_t src[2 * PER_SOURCE * BH_CONFIG_MAX_CHAINS];
+        size_t order[2 * PER_SOURCE * BH_CONFIG_MAX_CHAINS];
         for (size_t i = 0; i < pc.n_picks; i++) /* picks come only from known chains */
             src[i] = node_chain_by_id(n, picks[i].e.msg.emitter_chain)->idx;
         size_t did = node_policy_round_order(src, pc.n_picks, PER_SOURCE, n->n, order);
@@ -314,6 +389,7 @@ out:
     free(picks);
     free(per_src);
     free(src_paused);
+    free(held_after);
     return NULL;
 }
 

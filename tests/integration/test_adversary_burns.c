@@ -9,6 +9,10 @@
  *  - a user's contract burns 1 unit in a transaction whose receipt (110,000
  *    empty logs, about 42 MB of JSON) no RPC client of the node takes: the
  *    watcher must not stop on it (later transfers still go);
+ *  - chain C, compromised after an honest hop C -> B was minted on B but
+ *    before its notice reached A, is quarantined (one forged burn): the
+ *    notice, which only moves A's outstanding off C, must still reach A,
+ *    or the hopped supply on B can never go home;
  *  - on a compromised C, a contract's real burn, then a Transfer(itself,
  *    0x0) from its own address, then a forged burn of the same amount in
  *    one transaction: the real burn is accepted, the forged one refused. */
@@ -148,13 +152,65 @@ static void test_burn_in_a_huge_receipt_does_not_stop_the_watcher(void **state)
     assert_no_quarantine("a burn in a huge receipt");
 }
 
-/* ---- a forged burn behind a real one and a fake Transfer ---- */
+/* ---- a hop's notice from a chain quarantined after the hop ---- */
 
 ADV_SETUP(setup_rogue_c)
 {
     nh_opts o = {.n_chains = 3, .n_attesters = 1, .quorum = 1, .rogue_c = 1, .evm_id_base = 9400};
     return adv_up(o, NULL, 1);
 }
+
+static void set_balance(size_t chain, const bh_address *who, const char *wei_hex)
+{
+    char a[43];
+    addr_hex(a, who);
+    json_t *r = it_rpc(W.ch[chain].anvil.url, "anvil_setBalance", json_pack("[s,s]", a, wei_hex));
+    if (!r) fail_msg("anvil_setBalance refused");
+    json_decref(r);
+}
+
+static void test_notice_of_a_hop_outlives_its_source_quarantine(void **state)
+{
+    (void)state;
+    bh_address w_tka_c, w_tka_b;
+    bh_u128 home0 = balance(NH_A, &W.tka, &W.user);
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(10), NH_C, &W.user, 0, NULL));
+    NH_OK(nh_wait_wrapped(&W, NH_C, NH_A, &W.tka, &w_tka_c, WAIT_MS));
+    wait_delivered(NH_C, &w_tka_c, &W.user, nh_units(10), WAIT_MS, "A->C", NULL);
+
+    /* deliveries to A stall for a while (the node's wallet on A is empty):
+     * the hop's mint reaches B, its notice waits in the outbox */
+    set_balance(NH_A, &W.node[0].tx_addr, "0x0");
+    NH_OK(nh_burn(&W, NH_C, &w_tka_c, nh_units(4), NH_B, &W.user, 0, NULL));
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
+    wait_delivered(NH_B, &w_tka_b, &W.user, nh_units(4), WAIT_MS, "hop C->B minted on B", NULL);
+    assert_u128(portal_outstanding(NH_A, &W.tka, NH_B), 0, "A's outstanding[beta] before notice");
+
+    /* C's owner now turns: one forged burn quarantines gamma */
+    NH_OK(nh_rogue_forge(&W, 1, &W.tka, W.ch[NH_A].bridge_id, NH_A, &W.attacker, 1, 0));
+    const char *quarantined[] = {"event=quarantined", "chain=gamma", NULL};
+    NH_OK(nh_log_wait(&W, 1, quarantined, 1, WAIT_MS));
+    set_balance(NH_A, &W.node[0].tx_addr, "0x56bc75e2d63100000"); /* 100 ETH */
+
+    /* the honest holder on B goes home with what hopped there */
+    NH_OK(nh_burn(&W, NH_B, &w_tka_b, nh_units(4), NH_A, &W.user, 0, NULL));
+    uint64_t ms = 0;
+    int rc = nh_wait_balance(&W, NH_A, &W.tka, &W.user, home0 - nh_units(6), WAIT_MS,
+                             "return B->A of supply hopped from C before C's quarantine", &ms);
+    bh_u128 locked, out[NH_MAX_CHAINS + 1];
+    vault_amounts("alpha", &W.tka, &locked, out);
+    print_message("vault alpha outstanding beta %s gamma %s; A's Portal beta %s gamma %s\n",
+                  nh_u128_str(out[2]), nh_u128_str(out[3]),
+                  nh_u128_str(portal_outstanding(NH_A, &W.tka, NH_B)),
+                  nh_u128_str(portal_outstanding(NH_A, &W.tka, NH_C)));
+    if (rc != 0) {
+        explain_stall();
+        fail_msg("the hop's notice from quarantined gamma never reached A: B's holders of hopped "
+                 "supply cannot go home");
+    }
+}
+
+/* ---- a forged burn behind a real one and a fake Transfer ---- */
 
 static void test_forged_burn_beside_real_and_fake_burns_is_refused(void **state)
 {
@@ -199,6 +255,8 @@ int main(int argc, char **argv)
                                         nt_teardown),
         cmocka_unit_test_setup_teardown(test_burn_in_a_huge_receipt_does_not_stop_the_watcher,
                                         setup_two, nt_teardown),
+        cmocka_unit_test_setup_teardown(test_notice_of_a_hop_outlives_its_source_quarantine,
+                                        setup_rogue_c, nt_teardown),
         cmocka_unit_test_setup_teardown(test_forged_burn_beside_real_and_fake_burns_is_refused,
                                         setup_rogue_c, nt_teardown),
     };
