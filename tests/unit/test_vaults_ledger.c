@@ -779,6 +779,38 @@ static scan_list scan(fx *f, uint16_t to, uint64_t after, size_t max)
     return l;
 }
 
+/* A hop's notice to home, parked (home's Portal refused it) and requeued
+ * by an operator, keeps going home: not to the hop's destination, where
+ * its mint went already (review-13). */
+static void test_vaults_parked_notice_requeues_home(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(apply1(f, vt_msg(2, S, 3, 1, 30, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    scan_list home = scan(f, S, 0, 0), dst = scan(f, 3, 0, 0);
+    assert_int_equal(home.n, 1);
+    assert_int_equal(dst.n, 1);
+    assert_int_equal(home.e[0].to, S);
+    assert_int_equal(home.e[0].msg.transfer.to_chain, 3);
+    assert_int_equal(bh_vault_outbox_ack(f->v, dst.e[0].id), BH_OK); /* the mint went */
+    uint64_t id = home.e[0].id;
+    assert_int_equal(bh_vault_outbox_park(f->v, id, T0 + 5, 3, "hop chain", "node"), BH_OK);
+    park_list pl = {.n = 0};
+    assert_int_equal(bh_vault_each_parked(f->v, park_cb, &pl), BH_OK);
+    assert_int_equal(pl.n, 1);
+    assert_int_equal(pl.p[0].to, S);
+    assert_int_equal(pl.p[0].msg.transfer.to_chain, 3);
+    assert_int_equal(scan(f, S, 0, 0).n, 0);
+    assert_int_equal(bh_vault_outbox_requeue(f->v, id, T0 + 9, "alice", "portal fixed"), BH_OK);
+    home = scan(f, S, 0, 0);
+    assert_int_equal(home.n, 1);
+    assert_int_equal(home.e[0].to, S);
+    assert_int_equal(home.e[0].msg.sequence, 1);
+    assert_int_equal(scan(f, 3, 0, 0).n, 0); /* no second mint */
+    assert_true(outstanding(f, 2) == 70 && outstanding(f, 3) == 30);
+    assert_audit_clean(f);
+}
+
 /* A parked entry leaves delivery but not the ledger; requeue brings it
  * back under a new id; both are journaled. */
 static void test_vaults_outbox_park_requeue(void **state)
@@ -1212,6 +1244,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vaults_window_lowered_below_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_min_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_outbox_park_requeue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_parked_notice_requeues_home, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_outbox_scan_to, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_outbox_scan_to_indexed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_batch_many_lanes, setup, teardown),
