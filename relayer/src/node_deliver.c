@@ -111,15 +111,13 @@ static int attester_in_set(deliverer *dl)
 }
 
 typedef struct {
-    uint64_t below; /* entries older than this one */
-    uint16_t into;  /* the chain the return comes from */
+    uint16_t into; /* the chain the return comes from */
     int found;
 } notice_ctx;
 
 static int notice_cb(void *ctx, const bh_vault_outbox_entry *e)
 {
     notice_ctx *c = ctx;
-    if (e->id >= c->below) return 1;
     if (e->to != e->msg.transfer.to_chain && e->msg.transfer.to_chain == c->into) {
         c->found = 1;
         return 1;
@@ -149,11 +147,12 @@ static int mint_queued(node_vault *nv, const bh_vault_outbox_entry *e)
     return rc < 0 || c.found;
 }
 
-/* A hop notice into the chain entry e comes from, older than e, still waits
- * for delivery to the same (home) chain. */
+/* A hop notice into the chain entry e comes from still waits for delivery
+ * to the same (home) chain: any such notice, older or not, since a notice
+ * requeued by an operator comes back under a new id. */
 static int notice_ahead(node_vault *nv, const bh_vault_outbox_entry *e)
 {
-    notice_ctx c = {.below = e->id, .into = e->msg.emitter_chain};
+    notice_ctx c = {.into = e->msg.emitter_chain};
     pthread_mutex_lock(&nv->mu);
     int rc = bh_vault_outbox_scan_to(nv->v, e->to, 0, SCAN_MAX, notice_cb, &c);
     pthread_mutex_unlock(&nv->mu);
