@@ -1323,14 +1323,15 @@ static int parse_receipt(bh_evm_chain *c, const json_t *res, const void *ctx, bh
 
 /* Receipts fetched while decoding one range, so that several locks in one
  * transaction use each transfer once. An entry is a whole receipt's
- * transfers; or (by_token) the burns of one token in the transaction, read
- * by block hash when the receipt is too large to read; or (too_big, no
- * transfers) the note that the receipt is, so it is not fetched again. */
+ * transfers; or (by_token) one token's burns (burn) or transfers into the
+ * Portal by one sender in the transaction, read by block hash when the
+ * receipt is too large to read; or (too_big, no transfers) the note that
+ * the receipt is, so it is not fetched again. */
 typedef struct receipt_entry {
     bh_hash32 tx;
     transfer_set *ts;
-    int by_token, too_big;
-    bh_address token;
+    int by_token, too_big, burn;
+    bh_address token, from;
     struct receipt_entry *next;
 } receipt_entry;
 
@@ -1376,17 +1377,19 @@ static int receipt_transfers(bh_evm_chain *c, receipt_entry **cache, const bh_ha
 typedef struct {
     bh_hash32 tx;
     bh_hash32 block;
-    bh_address token;
-} block_burns_ctx;
-_Static_assert(sizeof(block_burns_ctx) <= CTX_MAX, "a parse context fits a read's copy");
+    bh_address token, from;
+    int burn;
+} block_moves_ctx;
+_Static_assert(sizeof(block_moves_ctx) <= CTX_MAX, "a parse context fits a read's copy");
 
-/* The burns Transfer(_, 0x0, _) of one token in one block (eth_getLogs by
- * block hash), those of transaction tx kept. */
-static int parse_block_burns(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+/* One token's Transfer(from, 0x0, _) (burn) or Transfer(from, portal, _)
+ * logs in one block (eth_getLogs by block hash), those of transaction tx
+ * kept. */
+static int parse_block_moves(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
                              bh_hash32 *aux, void **obj)
 {
     (void)aux;
-    const block_burns_ctx *bx = ctx;
+    const block_moves_ctx *bx = ctx;
     if (!json_is_array(res)) return BH_EPROTO;
     size_t n = json_array_size(res);
     transfer_set *s = calloc(1, sizeof *s);
@@ -1407,8 +1410,9 @@ static int parse_block_burns(bh_evm_chain *c, const json_t *res, const void *ctx
         if (got < 0) rc = got;
         if (got != 1) continue;
         /* exactly what was asked for, or the answer is wrong */
-        if (!pt->burn || memcmp(&pt->block_hash, &bx->block, 32) != 0 ||
-            memcmp(&pt->token, &bx->token, sizeof pt->token) != 0)
+        if (pt->burn != bx->burn || memcmp(&pt->block_hash, &bx->block, 32) != 0 ||
+            memcmp(&pt->token, &bx->token, sizeof pt->token) != 0 ||
+            memcmp(&pt->from, &bx->from, sizeof pt->from) != 0)
             rc = BH_EPROTO;
         else if (!memcmp(&pt->tx_hash, &bx->tx, 32))
             bh_keccak_update(&k, &s->v[s->n++], sizeof *s->v);
@@ -1422,29 +1426,39 @@ static int parse_block_burns(bh_evm_chain *c, const json_t *res, const void *ctx
     return BH_OK;
 }
 
-/* The burns of `token` in transaction tx, for a burn whose receipt is too
- * large to read (anyone's transaction may log enough to pass any client's
- * answer limit): read by block hash, filtered on the token and the zero
- * address, so no other contract can fill the answer; only the Portal burns
- * its wrapped token, each burn beside a TransferOut, so it is as small as
- * the block's Portal events. */
-static int token_burns(bh_evm_chain *c, receipt_entry **cache, const bh_hash32 *tx,
-                       const bh_hash32 *block, const bh_address *token, transfer_set **out)
+/* For an event whose receipt is too large to read (anyone's transaction
+ * may log enough to pass any client's answer limit): the burns (burn) of
+ * `token` by `from`, or its transfers from `from` into the Portal, in
+ * transaction tx, read by block hash and filtered on the token and both
+ * ends, so no other contract and no other sender can fill the answer (only
+ * the Portal burns its wrapped token). BH_ETOOBIG if even that is capped. */
+static int token_moves(bh_evm_chain *c, receipt_entry **cache, const bh_hash32 *tx,
+                       const bh_hash32 *block, const bh_address *token, const bh_address *from,
+                       int burn, transfer_set **out)
 {
     static const bh_hash32 zero;
     *out = NULL;
     for (receipt_entry *r = *cache; r; r = r->next)
-        if (r->by_token && !memcmp(&r->tx, tx, 32) && !memcmp(&r->token, token, sizeof *token)) {
+        if (r->by_token && r->burn == burn && !memcmp(&r->tx, tx, 32) &&
+            !memcmp(&r->token, token, sizeof *token) && !memcmp(&r->from, from, sizeof *from)) {
             *out = r->ts;
             return BH_OK;
         }
-    block_burns_ctx bx = {*tx, *block, *token};
-    json_t *filter = json_pack("{s:o,s:o,s:[o,n,o]}", "blockHash", hexj(block->data, 32), "address",
+    block_moves_ctx bx;
+    memset(&bx, 0, sizeof bx);
+    bx.tx = *tx;
+    bx.block = *block;
+    bx.token = *token;
+    bx.from = *from;
+    bx.burn = burn;
+    unsigned char from32[32] = {0};
+    memcpy(from32 + 12, from->data, 20);
+    json_t *filter = json_pack("{s:o,s:o,s:[o,o,o]}", "blockHash", hexj(block->data, 32), "address",
                                hexj(token->data, 20), "topics", hexj(c->topic_transfer.data, 32),
-                               hexj(zero.data, 32));
+                               hexj(from32, 32), hexj(burn ? zero.data : c->portal32.data, 32));
     void *w = NULL;
     quorum_info qi;
-    int rc = quorum(c, "eth_getLogs", filter ? json_pack("[o]", filter) : NULL, parse_block_burns,
+    int rc = quorum(c, "eth_getLogs", filter ? json_pack("[o]", filter) : NULL, parse_block_moves,
                     &bx, sizeof bx, free_transfers, &w, 0, &qi);
     if (rc != BH_OK) return rc;
     transfer_set *ts = w;
@@ -1460,7 +1474,9 @@ static int token_burns(bh_evm_chain *c, receipt_entry **cache, const bh_hash32 *
     e->tx = *tx;
     e->ts = ts;
     e->by_token = 1;
+    e->burn = burn;
     e->token = *token;
+    e->from = *from;
     e->next = *cache;
     *cache = e;
     *out = ts;
@@ -1626,12 +1642,32 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
                 e.verdict = BH_REJECT_MALFORMED;
             } else {
                 transfer_set *set = ts && token_listed(c, &token) ? ts : NULL;
+                int unverifiable = 0;
                 if (!set) {
                     int rrc = receipt_transfers(c, receipts, &l->tx_hash, &l->block_hash, &set);
+                    if (rrc != BH_OK && rrc != BH_ENOMEM) {
+                        /* a receipt too large to read never stops the
+                         * watcher: the sender's transfers into the Portal
+                         * are read alone */
+                        chain_log(c, BH_LOG_WARN,
+                                  "block %llu log %u: the lock's receipt could not be read (%s): "
+                                  "the token's transfers into the Portal read by block",
+                                  (unsigned long long)l->block_number, e.log_index,
+                                  bh_errname(rrc));
+                        rrc = token_moves(c, receipts, &l->tx_hash, &l->block_hash, &token,
+                                          &ev.sender, 0, &set);
+                        /* the sender alone filled even that: refused, never
+                         * evidence (it is the sender's doing, not the chain's) */
+                        if (rrc == BH_ETOOBIG) {
+                            unverifiable = 1;
+                            rrc = BH_OK;
+                        }
+                    }
                     if (rrc != BH_OK) return rrc;
                 }
-                e.verdict =
-                    lock_backed(set, &l->block_hash, &l->tx_hash, l->log_index, &token, &ev.amount);
+                e.verdict = unverifiable ? BH_REJECT_SHORT_LOCK
+                                         : lock_backed(set, &l->block_hash, &l->tx_hash,
+                                                       l->log_index, &token, &ev.amount);
                 if (e.verdict != BH_REJECT_OK)
                     chain_log(c, BH_LOG_WARN, "block %llu log %u: lock of sequence %llu %s",
                               (unsigned long long)l->block_number, e.log_index,
@@ -1658,7 +1694,8 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
                               "block %llu log %u: the burn's receipt could not be read (%s): the "
                               "wrapped token's burns read by block",
                               (unsigned long long)l->block_number, e.log_index, bh_errname(rrc));
-                    rrc = token_burns(c, receipts, &l->tx_hash, &l->block_hash, &wrapped, &set);
+                    rrc = token_moves(c, receipts, &l->tx_hash, &l->block_hash, &wrapped,
+                                      &ev.sender, 1, &set);
                 }
                 if (rrc != BH_OK) return rrc;
             }

@@ -8,6 +8,8 @@ interface IPortalBurn {
                   uint32 nonce) external returns (uint64);
     function forgeBurn(bytes32 token, uint16 tokenChain, uint16 toChain, bytes32 to,
                        uint256 amount, uint256 fee) external returns (uint64);
+    function lock(address token, uint256 amount, uint16 toChain, bytes32 to, uint256 fee,
+                  uint32 nonce) external returns (uint64);
 }
 
 /// TEST ONLY. A user's own contract around Portal.burn of a wrapped token
@@ -18,6 +20,9 @@ interface IPortalBurn {
 ///  - fakeAndBurns: a Transfer(this, 0x0, 10^30) from this contract's own
 ///    address (no token: it only looks like a burn), then three real burns
 ///    of a, b, c in one transaction, the contract as their sender;
+///  - spamAndLock: the same n empty logs, then a real lock of `amount` of a
+///    token this contract makes on the spot (nobody registered it): a
+///    transaction whose receipt no client takes, with a junk lock in it;
 ///  - burnAndForge (on a RoguePortal): one real burn of `amount`, then a
 ///    Transfer(this, 0x0, amount) from this contract's own address, then a
 ///    forged burn of `amount` (TransferOut only): the real burn's Transfer
@@ -32,6 +37,17 @@ contract BurnFlood {
         }
         WrappedToken(wrapped).approve(portal, amount);
         IPortalBurn(portal).burn(wrapped, amount, toChain, to, 0, 0);
+    }
+
+    function spamAndLock(address portal, uint256 n, uint256 amount, uint16 toChain, bytes32 to)
+        external {
+        assembly {
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } { log0(0, 0) }
+        }
+        TestToken junk = new TestToken("junk", "JNK", 18);
+        junk.mint(address(this), amount);
+        junk.approve(portal, amount);
+        IPortalBurn(portal).lock(address(junk), amount, toChain, to, 0, 0);
     }
 
     function fakeAndBurns(address portal, address wrapped, uint256 a, uint256 b, uint256 c,

@@ -8,7 +8,8 @@
  *    backed once by its own burn, none is forged, nothing is quarantined;
  *  - a user's contract burns 1 unit in a transaction whose receipt (110,000
  *    empty logs, about 42 MB of JSON) no RPC client of the node takes: the
- *    watcher must not stop on it (later transfers still go);
+ *    watcher must not stop on it (later transfers still go); nor on a junk
+ *    token's lock in such a transaction (it is refused, later transfers go);
  *  - chain C, compromised after an honest hop C -> B was minted on B but
  *    before its notice reached A, is quarantined (one forged burn): the
  *    notice, which only moves A's outstanding off C, must still reach A,
@@ -152,6 +153,56 @@ static void test_burn_in_a_huge_receipt_does_not_stop_the_watcher(void **state)
     assert_no_quarantine("a burn in a huge receipt");
 }
 
+/* A lock of a junk token in a transaction with an enormous receipt: the
+ * lock check reads the sender's transfers into the Portal by block, the
+ * lock is refused as a token nobody registered, and an honest lock behind
+ * it is delivered. */
+static void test_junk_lock_in_a_huge_receipt_does_not_stop_the_watcher(void **state)
+{
+    (void)state;
+    deploy_burn_flood(W.ch[NH_B].user);
+    bh_bytes32 to;
+    bh_address_to_bytes32(&to, &W.user);
+    bh_u256 one;
+    bh_u256_from_u128(&one, nh_units(1));
+    bh_abi a;
+    bh_abi_init(&a, "spamAndLock(address,uint256,uint256,uint16,bytes32)", 5);
+    bh_abi_address(&a, &W.ch[NH_B].portal);
+    bh_abi_uint(&a, SPAM_LOGS);
+    bh_abi_u256(&a, &one);
+    bh_abi_uint(&a, W.ch[NH_A].bridge_id);
+    bh_abi_bytes32(&a, &to);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    calldata(&a, &data, &len);
+    char tx[67];
+    NH_OK(nh_send_unlocked(&W, NH_B, 7, &burn_flood, data, len, 59000000, tx));
+    free(data);
+    int ok = 0;
+    uint64_t block = 0;
+    NH_OK(nh_wait_receipt(&W, NH_B, tx, 2 * WAIT_MS, &block, &ok));
+    if (!ok) fail_msg("spamAndLock reverted (out of gas?)");
+    print_message("block %llu: a junk lock among %d logs in one receipt\n",
+                  (unsigned long long)block, SPAM_LOGS);
+
+    /* an honest lock after it: beta's watcher must get past the block */
+    bh_address w_tkb_a;
+    NH_OK(nh_lock(&W, NH_B, &W.tkb, nh_units(2), NH_A, &W.user, 0, NULL));
+    if (nh_wait_wrapped(&W, NH_A, NH_B, &W.tkb, &w_tkb_a, 2 * WAIT_MS) != 0) {
+        explain_stall();
+        fail_msg("beta's watcher stopped at the block of a lock with a %d-log receipt", SPAM_LOGS);
+    }
+    wait_delivered(NH_A, &w_tkb_a, &W.user, nh_units(2), WAIT_MS, "TKB past the huge receipt",
+                   NULL);
+    char line[600];
+    log_line("lock's receipt could not be read", line, sizeof line);
+    if (!line[0]) fail_msg("no sign the lock's receipt was read another way");
+    print_message("node log: %s\n", line);
+    const char *refused[] = {"event=rejected", "from=beta", "reason=unknown_asset", NULL};
+    expect_log(refused, 1, WAIT_MS);
+    assert_no_quarantine("a junk lock in a huge receipt");
+}
+
 /* ---- a hop's notice from a chain quarantined after the hop ---- */
 
 ADV_SETUP(setup_rogue_c)
@@ -254,6 +305,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_contract_burns_in_one_tx_are_each_backed, setup_two,
                                         nt_teardown),
         cmocka_unit_test_setup_teardown(test_burn_in_a_huge_receipt_does_not_stop_the_watcher,
+                                        setup_two, nt_teardown),
+        cmocka_unit_test_setup_teardown(test_junk_lock_in_a_huge_receipt_does_not_stop_the_watcher,
                                         setup_two, nt_teardown),
         cmocka_unit_test_setup_teardown(test_notice_of_a_hop_outlives_its_source_quarantine,
                                         setup_rogue_c, nt_teardown),
