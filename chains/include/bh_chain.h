@@ -22,6 +22,14 @@ typedef struct {
     bh_hash32 hash;
 } bh_block_ref;
 
+/* The Portal's wrapped token of an asset homed on another chain, as first
+ * read (pinned: a Portal that later names another token is not believed). */
+typedef struct {
+    uint16_t home_chain;
+    bh_bytes32 home_token;
+    bh_address token;
+} bh_wrapped_pin;
+
 /* consistency byte of VAA bodies built from finalized events. */
 #define BH_CONSISTENCY_FINALIZED 1
 

@@ -34,6 +34,8 @@ typedef struct {
     uint64_t max_range;       /* blocks per log read; 0: the backend's default */
     const bh_address *tokens; /* registered assets, copied */
     size_t n_tokens;
+    const bh_wrapped_pin *pins; /* wrapped tokens pinned by an earlier run, copied */
+    size_t n_pins;
     long timeout_ms;  /* one call */
     unsigned retries; /* of a failed call */
     bh_log_fn log;    /* thread-safe: endpoint readers report too */
@@ -91,6 +93,11 @@ typedef struct {
                    uint64_t block); /* token.balanceOf(Portal) */
     int (*portal_outstanding)(void *impl, bh_u256 *out, const bh_address *token, uint16_t remote,
                               uint64_t block);
+    /* the wrapped tokens pinned so far (the first wrapped_for answers),
+     * up to cap; returns how many there are. Saved, they are the next
+     * run's cfg.pins, so a Portal changed while the node was down cannot
+     * name another token either. */
+    size_t (*pins)(const void *impl, bh_wrapped_pin *out, size_t cap);
     /* destination side */
     int (*sender_create)(void **sender, const bh_chain_sender_config *cfg);
     void (*sender_destroy)(void *sender);

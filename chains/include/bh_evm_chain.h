@@ -28,6 +28,7 @@
 
 #define BH_EVM_MAX_ENDPOINTS 16
 #define BH_EVM_MAX_TOKENS 64
+#define BH_EVM_MAX_PINS 256
 
 typedef struct {
     uint16_t bridge_id;      /* the chain's id in VAAs (emitter_chain) */
@@ -45,7 +46,11 @@ typedef struct {
      * of any other token, or in a range whose answer is still capped at one
      * block, is checked on its own transaction receipt. */
     const bh_address *tokens;
-    size_t n_tokens;    /* 0..BH_EVM_MAX_TOKENS */
+    size_t n_tokens; /* 0..BH_EVM_MAX_TOKENS */
+    /* Wrapped tokens pinned by an earlier run (bh_evm_chain_pins), copied:
+     * believed over what the Portal answers now. */
+    const bh_wrapped_pin *pins;
+    size_t n_pins;      /* 0..BH_EVM_MAX_PINS */
     bh_rpc_options rpc; /* template for every endpoint (url ignored) */
 } bh_evm_chain_config;
 
@@ -93,7 +98,8 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uin
  * one word; transport errors.
  *  call:        any call; *out heap (free()), *out_len its length.
  *  wrapped_for: the Portal's wrapped token of (home_chain, home_token),
- *               zero before the Portal first minted it.
+ *               zero before the Portal first minted it; the first non-zero
+ *               answer is pinned and returned from then on, at any block.
  *  total_supply: an ERC-20's totalSupply().
  *  custody:     an ERC-20's balanceOf(Portal).
  *  portal_outstanding: the Portal's outstanding(token, remote). */
@@ -110,6 +116,10 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_custody(bh_evm_chain *c, bh_u256 *out,
 BH_WARN_UNUSED_RESULT int bh_evm_chain_portal_outstanding(bh_evm_chain *c, bh_u256 *out,
                                                           const bh_address *token, uint16_t remote,
                                                           uint64_t block);
+
+/* The pinned wrapped tokens, oldest first, up to cap. Returns: how many
+ * there are (may exceed cap). */
+size_t bh_evm_chain_pins(const bh_evm_chain *c, bh_wrapped_pin *out, size_t cap);
 
 /* After a restart: the Portal sequence the first event after block
  * `after_block` must carry (from the persisted last event), so a provider

@@ -26,6 +26,8 @@ static int evm_create(void **impl, const bh_chain_config *cfg)
                               .max_range = cfg->max_range,
                               .tokens = cfg->tokens,
                               .n_tokens = cfg->n_tokens,
+                              .pins = cfg->pins,
+                              .n_pins = cfg->n_pins,
                               .rpc = {.timeout_ms = cfg->timeout_ms,
                                       .max_retries = cfg->retries,
                                       .log = cfg->log,
@@ -125,6 +127,11 @@ static int evm_portal_outstanding(void *impl, bh_u256 *out, const bh_address *to
                                   uint16_t remote, uint64_t block)
 {
     return bh_evm_chain_portal_outstanding(impl, out, token, remote, block);
+}
+
+static size_t evm_pins(const void *impl, bh_wrapped_pin *out, size_t cap)
+{
+    return bh_evm_chain_pins(impl, out, cap);
 }
 
 /* ---- destination side ---- */
@@ -231,6 +238,7 @@ const bh_chain_backend bh_chain_backend_evm = {
     .total_supply = evm_total_supply,
     .custody = evm_custody,
     .portal_outstanding = evm_portal_outstanding,
+    .pins = evm_pins,
     .sender_create = evm_sender_create,
     .sender_destroy = evm_sender_destroy,
     .submit = evm_submit,

@@ -46,11 +46,7 @@ struct bh_evm_chain {
     size_t in_flight;
     bh_address tokens[BH_EVM_MAX_TOKENS];
     size_t n_tokens;
-    struct {
-        uint16_t home_chain;
-        bh_bytes32 home_token;
-        bh_address token;
-    } wrapped[BH_EVM_MAX_TOKENS]; /* pinned wrapped tokens, as first read */
+    bh_wrapped_pin wrapped[BH_EVM_MAX_PINS]; /* pinned wrapped tokens, as first read */
     size_t n_wrapped;
     bh_hash32 topic_out, topic_transfer;
     bh_bytes32 portal32;
@@ -77,7 +73,8 @@ int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg)
     if (out) *out = NULL;
     if (!out || !cfg || !cfg->urls || cfg->n_urls == 0 || cfg->n_urls > BH_EVM_MAX_ENDPOINTS ||
         cfg->quorum == 0 || cfg->quorum > cfg->n_urls || cfg->evm_chain_id == 0 ||
-        cfg->n_tokens > BH_EVM_MAX_TOKENS || (cfg->n_tokens && !cfg->tokens))
+        cfg->n_tokens > BH_EVM_MAX_TOKENS || (cfg->n_tokens && !cfg->tokens) ||
+        cfg->n_pins > BH_EVM_MAX_PINS || (cfg->n_pins && !cfg->pins))
         return BH_EINVAL;
     bh_evm_chain *c = calloc(1, sizeof *c);
     if (!c) return BH_ENOMEM;
@@ -96,6 +93,10 @@ int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg)
     for (size_t i = 0; i < cfg->n_tokens; i++)
         c->tokens[i] = cfg->tokens[i];
     c->n_tokens = cfg->n_tokens;
+    c->cfg.pins = NULL;
+    for (size_t i = 0; i < cfg->n_pins; i++)
+        c->wrapped[i] = cfg->pins[i];
+    c->n_wrapped = cfg->n_pins;
     if (!c->cfg.max_range) c->cfg.max_range = DEFAULT_MAX_RANGE;
     if (!c->cfg.max_logs) c->cfg.max_logs = DEFAULT_MAX_LOGS;
     c->range = c->cfg.max_range;
@@ -1529,30 +1530,6 @@ static bh_reject burn_backed(transfer_set *ts, const bh_hash32 *block, const bh_
     return BH_REJECT_FORGED_BURN;
 }
 
-/* The Portal's wrapped token of (home_chain, home_token), read with the
- * quorum the first time and then pinned: a Portal that later
- * names another token for the asset is not believed. Zero (never minted
- * here) is not pinned. */
-static int wrapped_of(bh_evm_chain *c, uint16_t home_chain, const bh_bytes32 *home_token,
-                      uint64_t block, bh_address *out)
-{
-    for (size_t i = 0; i < c->n_wrapped; i++)
-        if (c->wrapped[i].home_chain == home_chain &&
-            !memcmp(c->wrapped[i].home_token.data, home_token->data, 32)) {
-            *out = c->wrapped[i].token;
-            return BH_OK;
-        }
-    int rc = bh_evm_chain_wrapped_for(c, out, home_chain, home_token, block);
-    static const bh_address zero;
-    if (rc == BH_OK && memcmp(out, &zero, sizeof zero) != 0 && c->n_wrapped < BH_EVM_MAX_TOKENS) {
-        c->wrapped[c->n_wrapped].home_chain = home_chain;
-        c->wrapped[c->n_wrapped].home_token = *home_token;
-        c->wrapped[c->n_wrapped].token = *out;
-        c->n_wrapped++;
-    }
-    return rc;
-}
-
 typedef struct {
     bh_chain_event *v;
     size_t n, cap;
@@ -1682,7 +1659,8 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
             bh_address wrapped;
             /* at the head, not the burn's block: the Portal never changes a
              * wrapped token once made, and old state may be pruned */
-            int wrc = wrapped_of(c, ev.token_chain, &ev.token, BH_EVM_LATEST, &wrapped);
+            int wrc =
+                bh_evm_chain_wrapped_for(c, &wrapped, ev.token_chain, &ev.token, BH_EVM_LATEST);
             if (wrc != BH_OK) return wrc;
             transfer_set *set = NULL;
             if (memcmp(&wrapped, &zero, sizeof zero) != 0) {
@@ -1913,6 +1891,12 @@ int bh_evm_chain_wrapped_for(bh_evm_chain *c, bh_address *out, uint16_t home_cha
 {
     if (out) memset(out, 0, sizeof *out);
     if (!c || !out || !home_token) return BH_EINVAL;
+    for (size_t i = 0; i < c->n_wrapped; i++)
+        if (c->wrapped[i].home_chain == home_chain &&
+            !memcmp(c->wrapped[i].home_token.data, home_token->data, 32)) {
+            *out = c->wrapped[i].token;
+            return BH_OK;
+        }
     bh_abi a;
     bh_abi_init(&a, "wrappedFor(uint16,bytes32)", 2);
     bh_abi_uint(&a, home_chain);
@@ -1920,7 +1904,23 @@ int bh_evm_chain_wrapped_for(bh_evm_chain *c, bh_address *out, uint16_t home_cha
     unsigned char w[32];
     int rc = view_word(c, w, &c->cfg.portal, &a, block);
     if (rc == BH_OK) rc = bh_abi_read_address(out, w, 32, 0) == BH_OK ? BH_OK : BH_EPROTO;
+    /* the Portal never changes a wrapped token once made: pin the first */
+    static const bh_address zero;
+    if (rc == BH_OK && memcmp(out, &zero, sizeof zero) != 0 && c->n_wrapped < BH_EVM_MAX_PINS) {
+        c->wrapped[c->n_wrapped].home_chain = home_chain;
+        c->wrapped[c->n_wrapped].home_token = *home_token;
+        c->wrapped[c->n_wrapped].token = *out;
+        c->n_wrapped++;
+    }
     return rc;
+}
+
+size_t bh_evm_chain_pins(const bh_evm_chain *c, bh_wrapped_pin *out, size_t cap)
+{
+    if (!c) return 0;
+    for (size_t i = 0; out && i < c->n_wrapped && i < cap; i++)
+        out[i] = c->wrapped[i];
+    return c->n_wrapped;
 }
 
 int bh_evm_chain_total_supply(bh_evm_chain *c, bh_u256 *out, const bh_address *token,

@@ -86,6 +86,7 @@ typedef struct {
     pthread_cond_t wake_cv;
     int wake;
     struct node_recon *recon; /* node_reconcile.c: acknowledged deliveries, last result */
+    size_t pins_saved;        /* watcher thread only: wrapped tokens pinned in the node store */
 } node_chain;
 
 typedef struct {

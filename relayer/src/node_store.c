@@ -86,6 +86,39 @@ int node_tight_decode(node_tight *t, const unsigned char *p, size_t len)
     return BH_OK;
 }
 
+size_t node_pins_encode(unsigned char *o, const bh_wrapped_pin *pins, size_t n)
+{
+    unsigned char *s = o;
+    *o++ = REC_VERSION;
+    bh_be_put_u16(o, (uint16_t)n);
+    o += 2;
+    for (size_t i = 0; i < n; i++) {
+        bh_be_put_u16(o, pins[i].home_chain);
+        memcpy(o + 2, pins[i].home_token.data, 32);
+        memcpy(o + 34, pins[i].token.data, 20);
+        o += NODE_PIN_LEN;
+    }
+    return (size_t)(o - s);
+}
+
+int node_pins_decode(bh_wrapped_pin *pins, size_t cap, size_t *n, const unsigned char *p,
+                     size_t len)
+{
+    *n = 0;
+    if (len < 3 || p[0] != REC_VERSION) return BH_ECORRUPT;
+    size_t k = bh_be_get_u16(p + 1);
+    if (k > cap || len != 3 + k * NODE_PIN_LEN) return BH_ECORRUPT;
+    for (size_t i = 0; i < k; i++) {
+        const unsigned char *r = p + 3 + i * NODE_PIN_LEN;
+        memset(&pins[i], 0, sizeof pins[i]);
+        pins[i].home_chain = bh_be_get_u16(r);
+        memcpy(pins[i].home_token.data, r + 2, 32);
+        memcpy(pins[i].token.data, r + 34, 20);
+    }
+    *n = k;
+    return BH_OK;
+}
+
 /* Schema 1 (struct copies, x86-64): little-endian fields at fixed offsets. */
 static uint64_t le64(const unsigned char *p)
 {
@@ -109,8 +142,11 @@ static meta_family family(const char *key, size_t n)
     static const struct {
         const char *prefix;
         meta_family f;
-    } k[] = {
-        {"tight/", META_TIGHT}, {"breaker/", META_RAW}, {"chain/", META_RAW}, {"recon/", META_RAW}};
+    } k[] = {{"tight/", META_TIGHT},
+             {"breaker/", META_RAW},
+             {"chain/", META_RAW},
+             {"recon/", META_RAW},
+             {"wrapped/", META_RAW}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         size_t pl = strlen(k[i].prefix);
         if (n > pl && !memcmp(key, k[i].prefix, pl)) return k[i].f;

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "bh_chain.h"
 #include "bh_error.h"
 #include "bh_store.h"
 #include "bh_transfer.h"
@@ -82,6 +83,8 @@ typedef struct {
  *   chain/<id>   u64 evm chain id BE | genesis hash[32], as given
  *   recon/<id>   the chain's last reconciliation (node_reconcile.c's own
  *                versioned big-endian record), as given
+ *   wrapped/<id> the wrapped tokens pinned on the chain (node_pins_encode),
+ *                as given
  * A key of any other family is refused (BH_EINVAL): add its codec first.
  * get: the record must be exactly len bytes in memory, else BH_ECORRUPT. */
 int node_store_meta_get(node_store *s, const char *key, void *val, size_t len);
@@ -110,6 +113,15 @@ int node_cursor_decode(node_cursor *c, const unsigned char *in, size_t len);
 void node_inbox_encode(unsigned char *out, const node_inbox_rec *r);
 int node_inbox_decode(node_inbox_rec *r, const unsigned char *in, size_t len);
 void node_tight_encode(unsigned char *out, const node_tight *t);
+/* wrapped/<id>: u8 ver | u16 n | n x (u16 home chain | home token[32] |
+ * wrapped token[20]). encode returns the length (3 + n * NODE_PIN_LEN);
+ * decode refuses (BH_ECORRUPT) another version, more than cap pins or a
+ * length that does not match. */
+#define NODE_PIN_LEN 54
+#define NODE_MAX_PINS 256
+size_t node_pins_encode(unsigned char *out, const bh_wrapped_pin *pins, size_t n);
+int node_pins_decode(bh_wrapped_pin *pins, size_t cap, size_t *n, const unsigned char *in,
+                     size_t len);
 int node_tight_decode(node_tight *t, const unsigned char *in, size_t len);
 
 #endif

@@ -225,6 +225,40 @@ static void note_stall(node_chain *c, int rc, int split)
     node_observe(n, c->cfg->bridge_id, BH_OBS_STALLED, 1, d);
 }
 
+static void pins_key(char *key, size_t cap, uint16_t chain)
+{
+    snprintf(key, cap, "wrapped/%u", (unsigned)chain);
+}
+
+/* Keep the wrapped tokens the backend pinned (the Portal's first answers)
+ * in the node store, so the next run believes them over a Portal that
+ * changed while the node was down. */
+static void save_pins(node_chain *c)
+{
+    bh_node *n = c->node;
+    if (!c->be->pins) return;
+    size_t k = c->be->pins(c->impl, NULL, 0);
+    if (k <= c->pins_saved) return;
+    bh_wrapped_pin *pins = calloc(k, sizeof *pins);
+    unsigned char *buf = malloc(3 + k * NODE_PIN_LEN);
+    int rc = pins && buf ? BH_OK : BH_ENOMEM;
+    if (!rc && k > NODE_MAX_PINS) k = NODE_MAX_PINS;
+    char key[32];
+    pins_key(key, sizeof key, c->cfg->bridge_id);
+    if (!rc) {
+        c->be->pins(c->impl, pins, k);
+        rc = node_store_meta_put(n->store, key, buf, node_pins_encode(buf, pins, k));
+    }
+    if (rc == BH_OK) {
+        BH_LOG(BH_LOG_INFO, "wrapped_pinned", "chain=%s pinned=%zu", c->cfg->name, k);
+        c->pins_saved = k;
+    } else {
+        BH_LOG(BH_LOG_WARN, "pins_save_failed", "chain=%s error=%s", c->cfg->name, bh_errname(rc));
+    }
+    free(pins);
+    free(buf);
+}
+
 void *node_watch_main(void *arg)
 {
     node_chain *c = arg;
@@ -326,6 +360,7 @@ void *node_watch_main(void *arg)
         free(ev);
         atomic_store(&c->cursor, pc.number);
         node_reconcile_step(c, pc.number);
+        save_pins(c);
         if (cnt == 0 && pc.number >= atomic_load(&c->finalized)) nap(n, cfg->poll_ms);
     }
     return NULL;
@@ -363,7 +398,27 @@ int node_chain_prepare(bh_node *n, node_chain *c, char *err, size_t cap)
     ec.log = node_rpc_log;
     ec.log_ud = c;
     ec.log_min = n->cfg->log_level;
-    int rc = c->be ? c->be->create(&c->impl, &ec) : BH_EINVAL;
+    /* the wrapped tokens an earlier run pinned */
+    const size_t pcap = 3 + NODE_MAX_PINS * NODE_PIN_LEN;
+    unsigned char *buf = malloc(pcap);
+    bh_wrapped_pin *pins = calloc(NODE_MAX_PINS, sizeof *pins);
+    size_t len = 0, n_pins = 0;
+    char key[32];
+    pins_key(key, sizeof key, cc->bridge_id);
+    int rc = buf && pins ? node_store_meta_read(n->store, key, buf, pcap, &len) : BH_ENOMEM;
+    if (rc == BH_OK) rc = node_pins_decode(pins, NODE_MAX_PINS, &n_pins, buf, len);
+    free(buf);
+    if (rc == BH_ENOTFOUND) rc = BH_OK;
+    if (rc) {
+        free(pins);
+        snprintf(err, cap, "chain %s: node store %s: %s", cc->name, key, bh_strerror(rc));
+        return rc;
+    }
+    ec.pins = pins;
+    ec.n_pins = n_pins;
+    c->pins_saved = n_pins;
+    rc = c->be ? c->be->create(&c->impl, &ec) : BH_EINVAL;
+    free(pins);
     if (rc) {
         snprintf(err, cap, "chain %s: %s", cc->name, bh_strerror(rc));
         return rc;

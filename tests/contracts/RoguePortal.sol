@@ -27,4 +27,30 @@ contract RoguePortal is Portal {
         emit TransferOut(seq, msg.sender, token, tokenChain, to, toChain, amount, fee,
                          uint32(seq), KIND_BURN);
     }
+
+    /// Repoint the wrapped token of an asset: a Portal whose code was
+    /// replaced answers wrappedFor with whatever its new owner likes.
+    function setWrapped(uint16 homeChain, bytes32 homeToken, address w) external {
+        wrappedOf[keccak256(abi.encode(homeChain, homeToken))] = w;
+    }
+
+    /// A "burn" with a burn log beside it, from a token of the attacker's
+    /// making (FakeWrapped): it passes the receipt check only where the node
+    /// believes that token is the asset's wrapped token.
+    function forgeBurnWith(address fake, bytes32 token, uint16 tokenChain, uint16 toChain,
+                           bytes32 to, uint256 amount) external returns (uint64 seq) {
+        FakeWrapped(fake).fakeBurn(msg.sender, amount);
+        seq = sequence++;
+        emit TransferOut(seq, msg.sender, token, tokenChain, to, toChain, amount, 0, uint32(seq),
+                         KIND_BURN);
+    }
+}
+
+/// TEST ONLY. Logs a burn that burns nothing.
+contract FakeWrapped {
+    event Transfer(address indexed from, address indexed to, uint256 value);
+
+    function fakeBurn(address from, uint256 amount) external {
+        emit Transfer(from, address(0), amount);
+    }
 }

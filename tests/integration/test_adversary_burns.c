@@ -16,7 +16,11 @@
  *    or the hopped supply on B can never go home;
  *  - on a compromised C, a contract's real burn, then a Transfer(itself,
  *    0x0) from its own address, then a forged burn of the same amount in
- *    one transaction: the real burn is accepted, the forged one refused. */
+ *    one transaction: the real burn is accepted, the forged one refused;
+ *  - C's Portal, changed while the node was down, names a token of its own
+ *    making as TKA's wrapped token and backs a forged burn with that
+ *    token's burn log: the node believes the wrapped token it pinned before
+ *    the restart, refuses the burn and quarantines C. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +303,63 @@ static void test_forged_burn_beside_real_and_fake_burns_is_refused(void **state)
     if (got > nh_units(3)) fail_msg("the attacker got %s TKA on A for 3 burnt", nh_u128_str(got));
 }
 
+static void test_wrapped_token_pinned_across_a_restart(void **state)
+{
+    (void)state;
+    bh_address w_tka_c, fake;
+    bh_u128 home0 = balance(NH_A, &W.tka, &W.user);
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(10), NH_C, &W.user, 0, NULL));
+    NH_OK(nh_wait_wrapped(&W, NH_C, NH_A, &W.tka, &w_tka_c, WAIT_MS));
+    wait_delivered(NH_C, &w_tka_c, &W.user, nh_units(10), WAIT_MS, "A->C", NULL);
+    /* an honest burn home: the node reads and pins TKA's wrapped token on C */
+    NH_OK(nh_burn(&W, NH_C, &w_tka_c, nh_units(1), NH_A, &W.user, 0, NULL));
+    wait_delivered(NH_A, &W.tka, &W.user, home0 - nh_units(9), WAIT_MS, "honest burn C->A", NULL);
+    const char *pinned[] = {"event=wrapped_pinned", "chain=gamma", NULL};
+    expect_log(pinned, 1, WAIT_MS);
+    assert_int_equal(nh_node_stop(&W, 1, WAIT_MS), 0);
+
+    /* while the node is down, C's Portal points TKA at a token of its own */
+    NH_OK(nh_deploy(W.ch[NH_C].attacker, bh_test_contract_fakewrapped_bin, NULL, 0, &fake));
+    bh_bytes32 tka32, to;
+    bh_address_to_bytes32(&tka32, &W.tka);
+    bh_address_to_bytes32(&to, &W.attacker);
+    bh_abi a;
+    bh_abi_init(&a, "setWrapped(uint16,bytes32,address)", 3);
+    bh_abi_uint(&a, W.ch[NH_A].bridge_id);
+    bh_abi_bytes32(&a, &tka32);
+    bh_abi_address(&a, &fake);
+    NH_OK(nh_send_call(W.ch[NH_C].attacker, NULL, &W.ch[NH_C].portal, &a, "setWrapped"));
+    bh_address now_named;
+    NH_OK(nh_wrapped(&W, NH_C, NH_A, &W.tka, &now_named));
+    assert_memory_equal(now_named.data, fake.data, 20);
+    /* reconciliation off: it would read wrappedFor below the change and pin
+     * the real token anew; the pin under test is the stored one */
+    json_t *cfg = nh_node_config(&W, 1);
+    json_object_set_new(json_object_get(cfg, "node"), "reconcile_s", json_integer(0));
+    NH_OK(nh_node_write_config(&W, 1, cfg));
+    NH_OK(nh_node_start(&W, 1, WAIT_MS));
+
+    /* a forged burn of 5 with the fake token's burn log beside it */
+    bh_u256 five;
+    bh_u256_from_u128(&five, nh_units(5));
+    bh_abi_init(&a, "forgeBurnWith(address,bytes32,uint16,uint16,bytes32,uint256)", 6);
+    bh_abi_address(&a, &fake);
+    bh_abi_bytes32(&a, &tka32);
+    bh_abi_uint(&a, W.ch[NH_A].bridge_id);
+    bh_abi_uint(&a, W.ch[NH_A].bridge_id);
+    bh_abi_bytes32(&a, &to);
+    bh_abi_u256(&a, &five);
+    NH_OK(nh_send_call(W.ch[NH_C].attacker, NULL, &W.ch[NH_C].portal, &a, "forgeBurnWith"));
+    const char *forged[] = {"event=rejected", "from=gamma", "reason=forged_burn", NULL};
+    const char *q[] = {"event=quarantined", "chain=gamma", "cause=forged_burn", NULL};
+    if (nh_log_wait(&W, 1, forged, 1, WAIT_MS) != 0)
+        fail_msg("a burn backed by a token the changed Portal names was not refused (the pin "
+                 "did not survive the restart); the attacker holds %s TKA on A",
+                 nh_u128_str(balance(NH_A, &W.tka, &W.attacker)));
+    NH_OK(nh_log_wait(&W, 1, q, 1, WAIT_MS));
+    assert_u128(balance(NH_A, &W.tka, &W.attacker), 0, "the attacker's TKA on A");
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +373,8 @@ int main(int argc, char **argv)
                                         setup_rogue_c, nt_teardown),
         cmocka_unit_test_setup_teardown(test_forged_burn_beside_real_and_fake_burns_is_refused,
                                         setup_rogue_c, nt_teardown),
+        cmocka_unit_test_setup_teardown(test_wrapped_token_pinned_across_a_restart, setup_rogue_c,
+                                        nt_teardown),
     };
     return ADV_MAIN(argc, argv, tests);
 }

@@ -365,6 +365,33 @@ static void test_store_node_records(void **state)
     assert_int_equal(d_tight(&t2, b, NODE_TIGHT_LEN), BH_OK);
     assert_true(t2.cap == t.cap && t2.refill == 3);
     refusals(d_tight, &t2, b, NODE_TIGHT_LEN, 1);
+
+    /* wrapped/<id>: the pinned wrapped tokens of a chain */
+    bh_wrapped_pin pins[3], back[3];
+    memset(pins, 0, sizeof pins);
+    for (int i = 0; i < 3; i++) {
+        pins[i].home_chain = (uint16_t)(0x0100 + i);
+        fill(pins[i].home_token.data, 32, (unsigned char)(20 + i));
+        fill(pins[i].token.data, 20, (unsigned char)(40 + i));
+    }
+    size_t plen = node_pins_encode(b, pins, 3), pn = 0;
+    assert_int_equal(plen, 3 + 3 * NODE_PIN_LEN);
+    assert_int_equal(node_pins_decode(back, 3, &pn, b, plen), BH_OK);
+    assert_int_equal(pn, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(back[i].home_chain, pins[i].home_chain);
+        assert_memory_equal(back[i].home_token.data, pins[i].home_token.data, 32);
+        assert_memory_equal(back[i].token.data, pins[i].token.data, 20);
+    }
+    assert_int_equal(node_pins_decode(back, 2, &pn, b, plen), BH_ECORRUPT); /* more than cap */
+    assert_int_equal(pn, 0);
+    assert_int_equal(node_pins_decode(back, 3, &pn, b, plen - 1), BH_ECORRUPT);
+    assert_int_equal(node_pins_decode(back, 3, &pn, b, 2), BH_ECORRUPT);
+    b[0] = 9; /* another version */
+    assert_int_equal(node_pins_decode(back, 3, &pn, b, plen), BH_ECORRUPT);
+    assert_int_equal(node_pins_encode(b, pins, 0), 3);
+    assert_int_equal(node_pins_decode(back, 3, &pn, b, 3), BH_OK);
+    assert_int_equal(pn, 0);
 }
 
 /* LMDB codes: errno kept, the library's own translated, nothing lost as EIO. */
