@@ -1353,6 +1353,22 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
             snprintf(full, sizeof full, "%s.%u", name, chain);
         else
             snprintf(full, sizeof full, "%s", name);
+        /* an asset's limit passes the check the config's limits pass: a
+         * lane names another chain this data directory has a vault for */
+        if (tok) {
+            uint16_t ids[MAX_VAULTS];
+            const char *names[MAX_VAULTS];
+            for (size_t k = 0; k < g_nvaults; k++) {
+                ids[k] = g_vaults[k].id;
+                names[k] = g_vaults[k].name;
+            }
+            char why[512];
+            if (bh_config_limit_check(full, vals[i], bh_vault_chain_id(v), bh_vault_name(v), ids,
+                                      names, g_nvaults, why, sizeof why) != BH_OK) {
+                err("%s: %s", kv, why);
+                return EXIT_USAGE;
+            }
+        }
         memcpy(keys[i], full, sizeof full);
     }
     for (int i = 0; i < n; i++) {

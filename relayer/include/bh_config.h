@@ -184,6 +184,18 @@ BH_WARN_UNUSED_RESULT int bh_config_load(bh_config **out, char *err, size_t err_
 BH_WARN_UNUSED_RESULT int bh_config_parse(bh_config **out, char *err, size_t err_cap,
                                           const char *text, size_t len, const char *base_dir);
 
+/* One limit of an asset homed on chain `home` (named home_name): its key
+ * as the config writes it ("big_threshold", "cap.2": a lane names another
+ * chain's bridge id) and its value in the token's smallest unit, among the
+ * n chains ids/names the node knows. The one check behind the config's
+ * assets[].limits and `vaultctl limits`.
+ * Returns: BH_OK; BH_ECONFIG with why = "<problem>; <fix>" (the words
+ *          `bulkhead check` uses after the JSON path); BH_EINVAL. */
+BH_WARN_UNUSED_RESULT int bh_config_limit_check(const char *key, bh_u128 value, uint16_t home,
+                                                const char *home_name, const uint16_t *ids,
+                                                const char *const *names, size_t n, char *why,
+                                                size_t cap);
+
 /* Wipes every key, frees everything; NULL is a no-op. */
 void bh_config_destroy(bh_config *c);
 

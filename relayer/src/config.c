@@ -84,7 +84,8 @@ typedef struct {
 #define M(type, member) offsetof(type, member), sizeof(((type *)0)->member)
 #define NOSTORE 0, 0
 
-/* "ID" in a limit key is another configured chain's bridge_id. */
+/* "ID" in a limit key is a configured chain's bridge_id (for cap, another
+ * chain's: the home chain's own lane holds no outstanding). */
 static const cfg_row k_rows[] = {
     {S_ROOT, "node", K_OBJECT, F_REQUIRED, NOSTORE, 0, 0, 0, NULL, "",
      "this node: name, data directory, keys, pace"},
@@ -976,7 +977,8 @@ static const cfg_row *limit_row(const char *key, const char **lane)
     return NULL;
 }
 
-static int unknown_limit(parser *p, const char *kp, const char *key)
+/* why: an unknown limit key, with the nearest known one. */
+static void unknown_limit(char *why, size_t cap, const char *key)
 {
     const char *dot = strchr(key, '.');
     size_t plen = dot ? (size_t)(dot - key) : strlen(key);
@@ -993,12 +995,91 @@ static int unknown_limit(parser *p, const char *kp, const char *key)
     }
     char q[64];
     if (best && near(best_d, prefix) && (strchr(best, '.') != NULL) == (dot != NULL))
-        return fail(p, BH_ECONFIG, kp, "unknown limit key; did you mean %.*s%s?",
-                    (int)strcspn(best, "."), best, dot ? dot : "");
-    return fail(p, BH_ECONFIG, kp,
-                "%s is no limit key; use big_threshold, big_delay, or cap, window, in_capacity, "
-                "in_refill, out_capacity, out_refill followed by .ID (another chain's bridge_id)",
-                show(q, sizeof q, key));
+        snprintf(why, cap, "unknown limit key; did you mean %.*s%s?", (int)strcspn(best, "."), best,
+                 dot ? dot : "");
+    else
+        snprintf(why, cap,
+                 "%s is no limit key; use big_threshold, big_delay, min_amount, or cap, window, "
+                 "in_capacity, in_refill, out_capacity, out_refill followed by .ID (a chain's "
+                 "bridge_id)",
+                 show(q, sizeof q, key));
+}
+
+/* A limit key and its value, alone: a known key, a lane ID of 1..65535,
+ * the value within the key's bounds. Returns: the row, or NULL with why. */
+static const cfg_row *limit_syntax(const char *key, bh_u128 val, unsigned long *lane_id, char *why,
+                                   size_t cap)
+{
+    const char *lane;
+    char q[64];
+    *lane_id = 0;
+    const cfg_row *r = limit_row(key, &lane);
+    if (!r) {
+        unknown_limit(why, cap, key);
+        return NULL;
+    }
+    if (lane) {
+        size_t n = strlen(lane);
+        unsigned long id = n && n <= 5 && strspn(lane, "0123456789") == n && lane[0] != '0'
+                               ? strtoul(lane, NULL, 10)
+                               : 0;
+        if (id < 1 || id > 65535) {
+            snprintf(why, cap,
+                     "%s is not a bridge id; write %.*s.ID with ID another configured chain's "
+                     "bridge_id",
+                     show(q, sizeof q, lane), (int)(lane - 1 - key), key);
+            return NULL;
+        }
+        *lane_id = id;
+    }
+    if (r->hi && val > r->hi) {
+        char dec[BH_U128_DEC_MAX], b[48];
+        bh_u128_to_dec(dec, val);
+        snprintf(why, cap, "%s is out of bounds; use %s", dec, row_bounds(r, b, sizeof b));
+        return NULL;
+    }
+    return r;
+}
+
+/* A lane limit of an asset homed on `home` names a known chain; the home
+ * chain's own lane has windows and buckets (what leaves and comes home) but
+ * no outstanding, so no cap. */
+static int lane_known(const char *key, unsigned long id, uint16_t home, const char *home_name,
+                      const uint16_t *ids, const char *const *names, size_t n, char *why,
+                      size_t cap)
+{
+    if (id == home && !strncmp(key, "cap.", 4)) {
+        snprintf(why, cap,
+                 "%lu is this asset's own chain (%s), which holds no wrapped supply; cap names "
+                 "another chain's bridge_id",
+                 id, home_name);
+        return BH_ECONFIG;
+    }
+    if (id == home) return BH_OK;
+    for (size_t m = 0; m < n; m++)
+        if (ids[m] == id) return BH_OK;
+    char list[400];
+    size_t k = 0;
+    list[0] = '\0';
+    for (size_t m = 0; m < n; m++)
+        if (ids[m] != home && k < sizeof list)
+            k += (size_t)snprintf(list + k, sizeof list - k, "%s%u (%s)", k ? ", " : "",
+                                  (unsigned)ids[m], names[m]);
+    snprintf(why, cap, "no configured chain has bridge_id %lu; use one of: %s", id,
+             k ? list : "none (configure the other chain first)");
+    return BH_ECONFIG;
+}
+
+int bh_config_limit_check(const char *key, bh_u128 value, uint16_t home, const char *home_name,
+                          const uint16_t *ids, const char *const *names, size_t n, char *why,
+                          size_t cap)
+{
+    if (why && cap) why[0] = '\0';
+    if (!key || !why || !cap || (n && (!ids || !names))) return BH_EINVAL;
+    unsigned long lane = 0;
+    if (!limit_syntax(key, value, &lane, why, cap)) return BH_ECONFIG;
+    return lane ? lane_known(key, lane, home, home_name ? home_name : "", ids, names, n, why, cap)
+                : BH_OK;
 }
 
 static int parse_limits(parser *p, json_t *lim, const char *path, bh_config_asset *a)
@@ -1007,22 +1088,11 @@ static int parse_limits(parser *p, json_t *lim, const char *path, bh_config_asse
     json_t *v;
     json_object_foreach(lim, key, v)
     {
-        char kp[PATH_BUF], q[64];
+        char kp[PATH_BUF], q[64], why[512];
         path_key(kp, sizeof kp, path, key);
-        const char *lane;
-        const cfg_row *r = limit_row(key, &lane);
-        if (!r) return unknown_limit(p, kp, key);
-        if (lane) {
-            size_t n = strlen(lane);
-            unsigned long id = n && n <= 5 && strspn(lane, "0123456789") == n && lane[0] != '0'
-                                   ? strtoul(lane, NULL, 10)
-                                   : 0;
-            if (id < 1 || id > 65535)
-                return fail(p, BH_ECONFIG, kp,
-                            "%s is not a bridge id; write %.*s.ID with ID another configured "
-                            "chain's bridge_id",
-                            show(q, sizeof q, lane), (int)(lane - 1 - key), key);
-        }
+        unsigned long lane_id;
+        const cfg_row *r = limit_syntax(key, 0, &lane_id, why, sizeof why);
+        if (!r) return fail(p, BH_ECONFIG, kp, "%s", why);
         bh_u128 val = 0;
         if (json_is_string(v)) {
             const char *s = json_string_value(v);
@@ -1045,12 +1115,8 @@ static int parse_limits(parser *p, json_t *lim, const char *path, bh_config_asse
         } else {
             return type_error(p, kp, v, r);
         }
-        if (r->hi && val > r->hi) {
-            char dec[BH_U128_DEC_MAX], b[48];
-            bh_u128_to_dec(dec, val);
-            return fail(p, BH_ECONFIG, kp, "%s is out of bounds; use %s", dec,
-                        row_bounds(r, b, sizeof b));
-        }
+        if (!limit_syntax(key, val, &lane_id, why, sizeof why))
+            return fail(p, BH_ECONFIG, kp, "%s", why);
         if (a->n_limits == BH_CONFIG_MAX_LIMITS)
             return fail(p, BH_ECONFIG, kp,
                         "more than %d limits for one asset; keep the ones that matter",
@@ -1162,33 +1228,25 @@ static int parse_chain(parser *p, json_t *o, size_t i)
 static int check_lanes(parser *p)
 {
     const bh_config *c = p->c;
+    uint16_t ids[BH_CONFIG_MAX_CHAINS];
+    const char *names[BH_CONFIG_MAX_CHAINS];
+    for (size_t i = 0; i < c->n_chains; i++) {
+        ids[i] = c->chains[i].bridge_id;
+        names[i] = c->chains[i].name;
+    }
     for (size_t i = 0; i < c->n_chains; i++) {
         const bh_config_chain *ch = &c->chains[i];
         for (size_t j = 0; j < ch->n_assets; j++) {
             const bh_config_asset *a = &ch->assets[j];
             for (size_t k = 0; k < a->n_limits; k++) {
-                const char *dot = strchr(a->limits[k].key, '.');
-                if (!dot) continue;
-                unsigned id = (unsigned)strtoul(dot + 1, NULL, 10);
-                char lp[PATH_BUF], kp[PATH_BUF];
+                char lp[PATH_BUF], kp[PATH_BUF], why[512];
+                if (bh_config_limit_check(a->limits[k].key, a->limits[k].value, ch->bridge_id,
+                                          ch->name, ids, names, c->n_chains, why,
+                                          sizeof why) == BH_OK)
+                    continue;
                 snprintf(lp, sizeof lp, "$.chains[%zu].assets[%zu].limits", i, j);
                 path_key(kp, sizeof kp, lp, a->limits[k].key);
-                if (id == ch->bridge_id)
-                    return fail(p, BH_ECONFIG, kp,
-                                "%u is this asset's own chain (%s); a lane limit names another "
-                                "chain's bridge_id",
-                                id, ch->name);
-                if (bh_config_chain_by_id(c, (uint16_t)id)) continue;
-                char ids[400];
-                size_t n = 0;
-                ids[0] = '\0';
-                for (size_t m = 0; m < c->n_chains; m++)
-                    if (m != i && n < sizeof ids)
-                        n += (size_t)snprintf(ids + n, sizeof ids - n, "%s%u (%s)", n ? ", " : "",
-                                              (unsigned)c->chains[m].bridge_id, c->chains[m].name);
-                return fail(p, BH_ECONFIG, kp,
-                            "no configured chain has bridge_id %u; use one of: %s", id,
-                            n ? ids : "none (configure the other chain first)");
+                return fail(p, BH_ECONFIG, kp, "%s", why);
             }
         }
     }

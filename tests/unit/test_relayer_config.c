@@ -852,7 +852,8 @@ static void test_relayer_config_limit_keys(void **state)
     } bad[] = {
         {"cpa.2", LIM "[\"cpa.2\"]", "unknown limit key; did you mean cap.2?"},
         {"big_treshold", LIM ".big_treshold", "did you mean big_threshold?"},
-        {"speed", LIM ".speed", "\"speed\" is no limit key; use big_threshold, big_delay, or cap"},
+        {"speed", LIM ".speed",
+         "\"speed\" is no limit key; use big_threshold, big_delay, min_amount, or cap"},
         {"big_threshold.2", LIM "[\"big_threshold.2\"]", "is no limit key"},
         {"msg_limit", LIM ".msg_limit", "is no limit key"},
         {"cap.x", LIM "[\"cap.x\"]", "\"x\" is not a bridge id; write cap.ID with ID another"},
@@ -862,8 +863,9 @@ static void test_relayer_config_limit_keys(void **state)
         {"cap.", LIM "[\"cap.\"]", "is not a bridge id"},
         {"in_refill.9", LIM "[\"in_refill.9\"]",
          "no configured chain has bridge_id 9; use one of: 2 (beta), 3 (gamma)"},
-        {"out_capacity.1", LIM "[\"out_capacity.1\"]",
-         "1 is this asset's own chain (alpha); a lane limit names another chain's bridge_id"},
+        {"cap.1", LIM "[\"cap.1\"]",
+         "1 is this asset's own chain (alpha), which holds no wrapped supply; cap names another "
+         "chain's bridge_id"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         refuse(with_limit(bad[i].key, json_string("1")), BH_ECONFIG, bad[i].path, bad[i].fix);
@@ -888,6 +890,17 @@ static void test_relayer_config_limit_keys(void **state)
     assert_string_equal(a->limits[0].key, "big_threshold");
     assert_string_equal(a->limits[13].key, "out_refill.3");
     assert_true(a->limits[13].value == 53);
+    bh_config_destroy(c);
+    /* the home chain's own lane: windows and buckets (what leaves, what
+     * comes home), never a cap (refused above) */
+    j = cfg_base();
+    lim = limits_of(j);
+    json_object_clear(lim);
+    json_object_set_new(lim, "window.1", json_string("100"));
+    json_object_set_new(lim, "in_capacity.1", json_string("10"));
+    json_object_set_new(lim, "out_refill.1", json_string("1"));
+    c = accept_cfg(j);
+    assert_int_equal(c->chains[0].assets[0].n_limits, 3);
     bh_config_destroy(c);
     /* min_amount: an asset key like big_threshold, refused like any amount */
     refuse(with_limit("min_amount", json_string("-1")), BH_ECONFIG, LIM ".min_amount", "");

@@ -165,6 +165,13 @@ static void test_help_and_usage(void **state)
     VC(2, "limits", "eth", "USDC", "cap.1=1", "cap=2"); /* validated before any is set */
     VC(2, "limits", "eth", "NOPE");
     err_has("unknown asset 'NOPE'");
+    /* refused as `bulkhead check` refuses the same limit in a config: a
+     * lane names a chain with a vault here, and the home chain has no cap */
+    VC(2, "limits", "eth", "USDC", "cap.9=5");
+    err_has("cap.9=5: no configured chain has bridge_id 9; use one of: 1 (sol)");
+    VC(2, "limits", "eth", "USDC", "cap.eth=5");
+    err_has("2 is this asset's own chain (eth), which holds no wrapped supply");
+    VC(2, "limits", "eth", "USDC", "window.sol=1", "in_refill.9=1"); /* none is set */
     VC(0, "journal", "eth", "--json");
     json_t *j = out_json();
     for (size_t i = 0; i < json_array_size(j); i++)
