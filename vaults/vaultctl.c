@@ -14,6 +14,7 @@
 
 #include "bh_amount.h"
 #include "bh_config.h"
+#include "bh_version.h"
 #include "bh_hex.h"
 #include "bh_reconcile.h"
 #include "bh_vault.h"
@@ -1827,6 +1828,9 @@ int main(int argc, char **argv)
             o.data_dir = argv[i];
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(k_main_help, stdout);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("vaultctl %s (%s)\n", BH_VERSION, BH_COMMIT);
             return EXIT_OK;
         } else if (!strcmp(argv[i], "--json")) {
             o.json = 1;

@@ -35,6 +35,7 @@
 #include "bh_rpc.h"
 #include "bh_secret.h"
 #include "bh_test_token.h"
+#include "bh_version.h"
 
 #define MAX_ATTESTERS 32
 
@@ -199,6 +200,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(help_text, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("bulkhead-deploy %s (%s)\n", BH_VERSION, BH_COMMIT);
             return 0;
         }
     }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bh_cmd.h"
+#include "bh_version.h"
 
 static const char usage_text[] =
     "usage: bulkhead COMMAND [ARGS]\n"
@@ -27,7 +28,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0) return bh_cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "vaa") == 0) return bh_cmd_vaa(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("bulkhead %s\n", BH_VERSION);
+        printf("bulkhead %s (%s)\n", BH_VERSION, BH_COMMIT);
         return 0;
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {

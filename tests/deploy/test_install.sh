@@ -156,10 +156,14 @@ check "the Dockerfile's --prefix $docker_prefix installs another tree than the u
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 if [ -n "$entry_bin" ]; then
   out=$("$tmp/image$entry_bin" --version 2>&1) || true
-  check "image: $entry --version printed '$out', not 'bulkhead $version'" test "$out" = "bulkhead $version"
+  check "image: $entry --version printed '$out', not 'bulkhead $version (COMMIT)'" \
+    grep -Eqx "bulkhead $version \(([0-9a-f]{12}(-dirty)?|unknown)\)" <<<"$out"
 fi
 for t in vaultctl bulkhead-deploy; do
   check "installed $t --help fails" "$tmp/unit$unit_prefix/bin/$t" --help >/dev/null
+  out=$("$tmp/unit$unit_prefix/bin/$t" --version 2>&1) || true
+  check "installed $t --version printed '$out', not '$t $version (COMMIT)'" \
+    grep -Eqx "$t $version \(([0-9a-f]{12}(-dirty)?|unknown)\)" <<<"$out"
 done
 # ExecStartPre as systemd runs it: %d the credentials (LoadCredential=ID:...),
 # here the installed example config and dummy keys for every other ID.
