@@ -14,6 +14,7 @@
 
 #include "bh_amount.h"
 #include "bh_config.h"
+#include "bh_suggest.h"
 #include "bh_version.h"
 #include "bh_hex.h"
 #include "bh_reconcile.h"
@@ -1846,7 +1847,16 @@ int main(int argc, char **argv)
     const verb *vb = NULL;
     for (size_t k = 0; k < sizeof k_verbs / sizeof k_verbs[0]; k++)
         if (!strcmp(argv[i], k_verbs[k].name)) vb = &k_verbs[k];
-    if (!vb) return usage_err(NULL, "unknown verb '%s' (see vaultctl --help)", argv[i]);
+    if (!vb) {
+        const char *names[sizeof k_verbs / sizeof k_verbs[0]];
+        for (size_t k = 0; k < sizeof k_verbs / sizeof k_verbs[0]; k++)
+            names[k] = k_verbs[k].name;
+        const char *near = bh_suggest(argv[i], names, sizeof names / sizeof names[0]);
+        if (near)
+            return usage_err(NULL, "unknown verb '%s'; did you mean %s? (see vaultctl --help)",
+                             argv[i], near);
+        return usage_err(NULL, "unknown verb '%s' (see vaultctl --help)", argv[i]);
+    }
     char **pos = calloc((size_t)argc, sizeof *pos);
     if (!pos) return EXIT_REFUSED;
     for (i++; i < argc; i++) {

@@ -35,6 +35,7 @@
 #include "bh_rpc.h"
 #include "bh_secret.h"
 #include "bh_test_token.h"
+#include "bh_suggest.h"
 #include "bh_version.h"
 
 #define MAX_ATTESTERS 32
@@ -79,11 +80,16 @@ static const char help_text[] =
     "secret key (64 digits, optional 0x), mode 0600 or 0400, and is no symbolic link.\n"
     "exit: 0 ok, 1 chain or transaction failure, 2 usage or key-file error\n";
 
+/* A usage error names the problem alone; --help has the whole usage. */
 static int usage(const char *why)
 {
-    fprintf(stderr, "bulkhead-deploy: %s\n%s", why, help_text);
+    fprintf(stderr, "bulkhead-deploy: %s (see bulkhead-deploy --help)\n", why);
     return 2;
 }
+
+static const char *const k_cmds[] = {"portal",  "register",    "token",      "lock",
+                                     "burn",    "attesters",   "lane-limit", "balance",
+                                     "wrapped", "outstanding", "address"};
 
 static int parse_u64(unsigned long long *out, const char *s, unsigned long long max)
 {
@@ -208,6 +214,16 @@ int main(int argc, char **argv)
         }
     }
     a.cmd = argv[1];
+    size_t n_cmds = sizeof k_cmds / sizeof k_cmds[0], c = 0;
+    while (c < n_cmds && strcmp(a.cmd, k_cmds[c]) != 0)
+        c++;
+    if (c == n_cmds) {
+        char why[160];
+        const char *near = bh_suggest(a.cmd, k_cmds, n_cmds);
+        snprintf(why, sizeof why, "unknown command '%.40s'%s%s%s", a.cmd,
+                 near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
+        return usage(why);
+    }
     for (int i = 2; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage("option without a value");
@@ -260,25 +276,30 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--decimals"))
             bad = parse_u64(&a.decimals, v, 255);
         else {
-            fprintf(stderr, "bulkhead-deploy: unknown option %s\n", k);
-            return 2;
+            char why[120];
+            snprintf(why, sizeof why, "unknown option %.60s", k);
+            return usage(why);
         }
         if (bad) {
-            fprintf(stderr, "bulkhead-deploy: bad value for %s: %s\n", k, v);
-            return 2;
+            char why[160];
+            snprintf(why, sizeof why, "bad value for %.40s: %.80s", k, v);
+            return usage(why);
         }
     }
     if (!strcmp(a.cmd, "address")) return cmd_address(&a);
     if (!strcmp(a.cmd, "balance") || !strcmp(a.cmd, "wrapped") || !strcmp(a.cmd, "outstanding"))
         return cmd_read(&a);
-    if (!a.rpc || !a.key_file || !a.chain_id)
-        return usage("--rpc, --chain-id and --key-file are required");
+    if (!a.rpc || !a.key_file || !a.chain_id) {
+        char why[120];
+        snprintf(why, sizeof why, "%s needs --rpc, --chain-id and --key-file", a.cmd);
+        return usage(why);
+    }
     int is_portal = !strcmp(a.cmd, "portal"), is_reg = !strcmp(a.cmd, "register"),
         is_token = !strcmp(a.cmd, "token"), is_lock = !strcmp(a.cmd, "lock"),
         is_burn = !strcmp(a.cmd, "burn"), is_att = !strcmp(a.cmd, "attesters"),
         is_lane = !strcmp(a.cmd, "lane-limit");
     if (!is_portal && !is_reg && !is_token && !is_lock && !is_burn && !is_att && !is_lane)
-        return usage("unknown command");
+        return usage("unknown command"); /* not reached: checked above */
 
     bh_address attesters[MAX_ATTESTERS], portal, remote, mint_to, token, to;
     size_t n_att = 0;

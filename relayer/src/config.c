@@ -21,6 +21,7 @@
 #include "bh_hex.h"
 #include "bh_keccak.h"
 #include "bh_secret.h"
+#include "bh_suggest.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CONFIG_FILE_CAP (1u << 20)
@@ -461,33 +462,6 @@ static void store_uint(void *base, const cfg_row *r, uint64_t v)
     }
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[65];
-    if (la > 64 || lb > 64) return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-/* Close enough to be a typo: at most 2 edits, and fewer than the key's length. */
-static int near(size_t d, const char *key)
-{
-    return d <= 2 && d < strlen(key);
-}
-
 static int unknown_key(parser *p, cfg_scope s, const char *parent, const char *key)
 {
     char kp[PATH_BUF], list[600];
@@ -497,12 +471,12 @@ static int unknown_key(parser *p, cfg_scope s, const char *parent, const char *k
     list[0] = '\0';
     for (size_t i = 0; i < N_ROWS; i++) {
         if (k_rows[i].scope != s) continue;
-        size_t d = edit_distance(key, k_rows[i].name);
+        size_t d = bh_edit_distance(key, k_rows[i].name);
         if (d < best_d) best_d = d, best = &k_rows[i];
         if (n < sizeof list)
             n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", k_rows[i].name);
     }
-    if (best && near(best_d, key))
+    if (best && bh_suggest_near(best_d, key))
         return fail(p, BH_ECONFIG, kp, "unknown key; did you mean %s?", best->name);
     return fail(p, BH_ECONFIG, kp, "unknown key; remove it (valid here: %s)", list);
 }
@@ -990,11 +964,11 @@ static void unknown_limit(char *why, size_t cap, const char *key)
         if (k_rows[i].scope != S_LIMIT) continue;
         char name[32];
         snprintf(name, sizeof name, "%.*s", (int)strcspn(k_rows[i].name, "."), k_rows[i].name);
-        size_t d = edit_distance(prefix, name);
+        size_t d = bh_edit_distance(prefix, name);
         if (d < best_d) best_d = d, best = k_rows[i].name;
     }
     char q[64];
-    if (best && near(best_d, prefix) && (strchr(best, '.') != NULL) == (dot != NULL))
+    if (best && bh_suggest_near(best_d, prefix) && (strchr(best, '.') != NULL) == (dot != NULL))
         snprintf(why, cap, "unknown limit key; did you mean %.*s%s?", (int)strcspn(best, "."), best,
                  dot ? dot : "");
     else

@@ -305,6 +305,22 @@ static void test_deploy_refusals(void **state)
     run(&r, unknown);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "unknown option --colour"));
+    assert_null(strstr(r.err, "usage:")); /* the problem alone, not the whole usage */
+
+    const char *typo[] = {"lok", NULL};
+    run(&r, typo);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "unknown command 'lok'; did you mean lock?"));
+    assert_null(strstr(r.err, "usage:"));
+    const char *bare[] = {"lock", "--rpc", anvil.url, NULL};
+    run(&r, bare);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "lock needs --rpc, --chain-id and --key-file"));
+    assert_null(strstr(r.err, "usage:"));
+    const char *version[] = {"--version", NULL};
+    run(&r, version);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "bulkhead-deploy 0."));
 
     const char *quorum[] = {"portal",
                             "--rpc",

@@ -12,6 +12,7 @@
 #include "bh_hex.h"
 #include "bh_keccak.h"
 #include "bh_reject.h"
+#include "bh_suggest.h"
 #include "bh_transfer.h"
 #include "bh_vaa.h"
 #include "bh_test.h"
@@ -449,6 +450,26 @@ static void test_messages_misuse(void **state)
     assert_int_equal(bh_hex_decode(NULL, 4, &n, "00", 2), BH_EINVAL);
 }
 
+/* "did you mean": distance, the typo rule and the nearest choice */
+static void test_messages_suggest(void **state)
+{
+    (void)state;
+    assert_int_equal(bh_edit_distance("lok", "lock"), 1);
+    assert_int_equal(bh_edit_distance("", "abc"), 3);
+    assert_int_equal(bh_edit_distance("same", "same"), 0);
+    char long_word[80];
+    memset(long_word, 'a', sizeof long_word - 1);
+    long_word[sizeof long_word - 1] = 0;
+    assert_true(bh_edit_distance(long_word, "a") == SIZE_MAX);
+    static const char *const verbs[] = {"show", "list", "limits", "lock"};
+    assert_string_equal(bh_suggest("shwo", verbs, 4), "show");
+    assert_string_equal(bh_suggest("limts", verbs, 4), "limits");
+    assert_null(bh_suggest("frobnicate", verbs, 4)); /* too far */
+    assert_null(bh_suggest("ab", verbs, 4));         /* 2 edits of a 2-letter word: no */
+    assert_null(bh_suggest(NULL, verbs, 4));
+    assert_null(bh_suggest("show", verbs, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_messages_vaa_refusals),
         cmocka_unit_test(test_messages_transfer_rules),
         cmocka_unit_test(test_messages_misuse),
+        cmocka_unit_test(test_messages_suggest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

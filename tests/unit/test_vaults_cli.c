@@ -133,6 +133,10 @@ static void test_help_and_usage(void **state)
     }
     VC(2, "frobnicate");
     err_has("unknown verb 'frobnicate'");
+    VC(2, "shwo", "eth");
+    err_has("unknown verb 'shwo'; did you mean show?");
+    VC(0, "--version");
+    out_has("vaultctl 0.");
     VC(2, "--bogus", "list");
     VC(2, "list", "--bogus");
     err_has("unknown option '--bogus'");
