@@ -7,7 +7,9 @@
 
 #include "bh_config.h"
 
-enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+/* A config that does not validate is wrong input, like bad arguments: 2,
+ * as `bulkhead run` exits on it (systemd does not restart on 2). */
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
     "usage: bulkhead check -c CONFIG [--keys]\n"
@@ -18,7 +20,7 @@ static const char usage_text[] =
     "--keys               print every config key as a Markdown table\n"
     "\n"
     "A refused config is reported as \"<JSON path>: <problem>; <fix>\".\n"
-    "exit: 0 valid, 1 refused, 2 usage\n";
+    "exit: 0 valid, 1 output failed, 2 refused config or usage (as bulkhead run)\n";
 
 static int usage(const char *why)
 {
@@ -86,7 +88,7 @@ int bh_cmd_check(int argc, char **argv)
         int rc = bh_config_load(&c, err, sizeof err, config);
         if (rc != BH_OK) {
             fprintf(stderr, "bulkhead check: %s\n", err[0] ? err : bh_strerror(rc));
-            return EXIT_REFUSED;
+            return EXIT_USAGE;
         }
         printf("ok: %zu chain%s (", c->n_chains, c->n_chains == 1 ? "" : "s");
         for (size_t i = 0; i < c->n_chains; i++)
@@ -95,5 +97,5 @@ int bh_cmd_check(int argc, char **argv)
         bh_config_destroy(c);
     }
     if (keys) print_keys();
-    return fflush(stdout) == 0 ? EXIT_OK : EXIT_REFUSED;
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
 }

@@ -1209,7 +1209,7 @@ static void test_relayer_config_cli_check(void **state)
     snprintf(want, sizeof want, "ok: 1 chain (alpha), data_dir %s/data\n", dir);
     assert_string_equal(res.out, want);
 
-    /* refused: the reason on stderr, exit 1 */
+    /* refused: the reason on stderr, exit 2 as `bulkhead run` exits */
     j = cfg_base();
     json_array_append_new(
         json_object_get(json_array_get(json_object_get(j, "chains"), 1), "endpoints"),
@@ -1220,7 +1220,7 @@ static void test_relayer_config_cli_check(void **state)
     write_file(path, text, 0644);
     free(text);
     run_check("-c", path, NULL);
-    assert_int_equal(res.status, 1);
+    assert_int_equal(res.status, 2);
     assert_string_equal(res.out, "");
     assert_string_equal(res.err, "bulkhead check: $.chains[1].quorum: 3 is more than the 2 "
                                  "endpoints; lower quorum or add endpoints\n");
@@ -1232,7 +1232,7 @@ static void test_relayer_config_cli_check(void **state)
     write_file(path, text, 0644);
     free(text);
     run_check("-c", path, NULL);
-    assert_int_equal(res.status, 1);
+    assert_int_equal(res.status, 2);
     snprintf(want, sizeof want,
              "bulkhead check: $.node.attester_key_file: %s/open.key is open to group or others "
              "(mode 0644); chmod 600 %s/open.key\n",
@@ -1241,7 +1241,7 @@ static void test_relayer_config_cli_check(void **state)
 
     snprintf(path, sizeof path, "%s/absent.json", dir);
     run_check("-c", path, NULL);
-    assert_int_equal(res.status, 1);
+    assert_int_equal(res.status, 2);
     assert_non_null(strstr(res.err, "absent.json: cannot open"));
 
     /* usage: exit 2, usage on stderr, nothing on stdout */
