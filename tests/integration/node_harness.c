@@ -1462,3 +1462,44 @@ int nh_transfer_to_portal(nh_world *w, size_t chain, const bh_address *token, bh
     bh_abi_u256(&a, &v);
     return nh_send_call(w->ch[chain].user, NULL, token, &a, "transfer into the Portal");
 }
+
+int nh_wait_mined(nh_world *w, size_t chain, const char *tx_hash, unsigned timeout_ms,
+                  uint64_t *block)
+{
+    uint64_t end = nh_now_ms() + timeout_ms;
+    for (;;) {
+        json_t *r =
+            it_rpc(w->ch[chain].anvil.url, "eth_getTransactionByHash", json_pack("[s]", tx_hash));
+        json_t *bn = json_is_object(r) ? json_object_get(r, "blockNumber") : NULL;
+        if (bn && !json_is_null(bn)) {
+            int got = bh_rpc_read_quantity(block, bn) == BH_OK;
+            json_decref(r);
+            if (!got)
+                return fail("transaction %s on %s: unreadable block", tx_hash, w->ch[chain].name);
+            return 0;
+        }
+        json_decref(r);
+        if (nh_now_ms() > end) break;
+        nh_sleep_ms(25);
+    }
+    return fail("%s not mined on %s within %u ms", tx_hash, w->ch[chain].name, timeout_ms);
+}
+
+int nh_portal_sequence(nh_world *w, size_t chain, uint64_t *out)
+{
+    unsigned char sel[4];
+    bh_abi_selector(sel, "sequence()");
+    char data[11] = "0x", to[43] = "0x";
+    bh_hex_encode(data + 2, sel, 4);
+    bh_hex_encode(to + 2, w->ch[chain].portal.data, 20);
+    json_t *r = it_rpc(w->ch[chain].anvil.url, "eth_call",
+                       json_pack("[{s:s,s:s},s]", "to", to, "data", data, "latest"));
+    unsigned char word[32];
+    size_t n = 0;
+    int ok = json_is_string(r) &&
+             bh_hex_decode(word, sizeof word, &n, json_string_value(r) + 2,
+                           strlen(json_string_value(r) + 2)) == BH_OK &&
+             n == 32 && bh_abi_read_u64(out, word, 32, 0) == BH_OK;
+    json_decref(r);
+    return ok ? 0 : fail("Portal.sequence() on %s unreadable", w->ch[chain].name);
+}

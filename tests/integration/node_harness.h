@@ -322,4 +322,12 @@ int nh_rogue_mint(nh_world *w, size_t chain, const bh_address *wrapped, const bh
  * lock): custody the vault never heard of. */
 int nh_transfer_to_portal(nh_world *w, size_t chain, const bh_address *token, bh_u128 amount);
 
+/* Wait until tx_hash is mined, without reading its receipt (a receipt of
+ * 100,000 logs is more than a test client should parse, under a sanitizer
+ * above all). Out: block. Judge the transaction by its effects. */
+int nh_wait_mined(nh_world *w, size_t chain, const char *tx_hash, unsigned timeout_ms,
+                  uint64_t *block);
+/* Portal(chain).sequence(): the next TransferOut's sequence. */
+int nh_portal_sequence(nh_world *w, size_t chain, uint64_t *out);
+
 #endif
