@@ -4,7 +4,9 @@
  * global state, so it is tested against hand-built snapshots. Output is the
  * text exposition format 0.0.4: each family once, "# HELP" and "# TYPE"
  * before its samples, names prefixed "bulkhead_" with the unit in the name
- * (_seconds, _total, _bytes, _wei, _blocks), label values escaped.
+ * (_seconds, _total, _bytes, _wei, _blocks), label values escaped; the
+ * snapshot's "process" figures under the standard process_* names every
+ * Prometheus client exports, and its "build" as bulkhead_build_info.
  *
  * Labels: chain (chain name), vault (home chain name), asset (symbol, or
  * the token address when the symbol is empty or used twice in one vault),

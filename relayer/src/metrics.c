@@ -42,6 +42,14 @@ static void sb_puts(sbuf *b, const char *s)
 
 typedef enum {
     F_NODE_INFO,
+    F_BUILD_INFO,
+    F_PROC_CPU,
+    F_PROC_RSS,
+    F_PROC_VSIZE,
+    F_PROC_FDS,
+    F_PROC_MAX_FDS,
+    F_PROC_START,
+    F_PROC_THREADS,
     F_NODE_START,
     F_NODE_TIME,
     F_CHAIN_BRIDGE_ID,
@@ -113,6 +121,18 @@ typedef struct {
 
 static const family FAMILIES[F_COUNT_] = {
     [F_NODE_INFO] = {"bulkhead_node_info", "gauge", "Always 1; the node label names this node."},
+    [F_BUILD_INFO] = {"bulkhead_build_info", "gauge",
+                      "Always 1; version and commit name the build of this node."},
+    /* the standard process_* names every Prometheus client exports */
+    [F_PROC_CPU] = {"process_cpu_seconds_total", "counter",
+                    "User and system CPU time spent by the node, in seconds."},
+    [F_PROC_RSS] = {"process_resident_memory_bytes", "gauge", "Resident memory, in bytes."},
+    [F_PROC_VSIZE] = {"process_virtual_memory_bytes", "gauge", "Virtual memory, in bytes."},
+    [F_PROC_FDS] = {"process_open_fds", "gauge", "Open file descriptors."},
+    [F_PROC_MAX_FDS] = {"process_max_fds", "gauge", "The most file descriptors it may open."},
+    [F_PROC_START] = {"process_start_time_seconds", "gauge",
+                      "When the process started, unix seconds."},
+    [F_PROC_THREADS] = {"bulkhead_process_threads", "gauge", "Threads of the node's process."},
     [F_NODE_START] = {"bulkhead_node_start_time_seconds", "gauge",
                       "When the node started, unix seconds."},
     [F_NODE_TIME] = {"bulkhead_node_snapshot_time_seconds", "gauge",
@@ -383,6 +403,27 @@ static void render_node(render_ctx *c, const json_t *snap)
     }
     emit_member(c, F_NODE_START, NULL, snap, "started");
     emit_member(c, F_NODE_TIME, NULL, snap, "time");
+    const json_t *b = json_object_get(snap, "build");
+    const char *ver = str_member(b, "version"), *commit = str_member(b, "commit");
+    if (ver && commit) {
+        labels l = {0};
+        lb_add(&l, "version", ver);
+        lb_add(&l, "commit", commit);
+        emit(c, F_BUILD_INFO, &l, "1");
+    }
+    const json_t *p = json_object_get(snap, "process");
+    const json_t *cpu = json_object_get(p, "cpu_seconds");
+    if (json_is_number(cpu)) {
+        char v[32];
+        snprintf(v, sizeof v, "%.3f", json_number_value(cpu));
+        emit(c, F_PROC_CPU, NULL, v);
+    }
+    emit_member(c, F_PROC_RSS, NULL, p, "resident_bytes");
+    emit_member(c, F_PROC_VSIZE, NULL, p, "virtual_bytes");
+    emit_member(c, F_PROC_FDS, NULL, p, "open_fds");
+    emit_member(c, F_PROC_MAX_FDS, NULL, p, "max_fds");
+    emit_member(c, F_PROC_START, NULL, p, "start_time");
+    emit_member(c, F_PROC_THREADS, NULL, p, "threads");
 }
 
 static void render_endpoints(render_ctx *c, const char *chain, const json_t *eps)

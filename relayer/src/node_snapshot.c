@@ -2,13 +2,18 @@
  * readiness with its reason. */
 #include "node_internal.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bh_amount.h"
 #include "bh_metrics.h"
+#include "bh_version.h"
 
 #define SNAPSHOT_PENDING_MAX 100
 
@@ -197,6 +202,60 @@ static json_t *chain_json(bh_node *n, node_chain *c)
         (json_int_t)atomic_load(&c->deliveries_failed), "endpoints", eps, "tripped", trip);
 }
 
+/* This process as the kernel counts it (Linux /proc/self): CPU seconds,
+ * resident and virtual bytes, open and allowed descriptors, threads, and
+ * when it started (unix seconds). Members it cannot read are left out. */
+static json_t *process_json(void)
+{
+    json_t *p = json_object();
+    if (!p) return NULL;
+    long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = '\0';
+    /* after the command's closing parenthesis: field 3 (state) onwards */
+    char *s = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0, start = 0, vsize = 0;
+    long threads = 0;
+    if (s && tick > 0 &&
+        sscanf(s + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %ld %*d "
+               "%llu %llu",
+               &ut, &st, &threads, &start, &vsize) == 5) {
+        json_object_set_new(p, "cpu_seconds", json_real((double)(ut + st) / (double)tick));
+        json_object_set_new(p, "threads", json_integer(threads));
+        json_object_set_new(p, "virtual_bytes", json_integer((json_int_t)vsize));
+        double up = 0;
+        FILE *u = fopen("/proc/uptime", "r");
+        if (u && fscanf(u, "%lf", &up) == 1)
+            json_object_set_new(
+                p, "start_time",
+                json_integer((json_int_t)(time(NULL) - (time_t)up +
+                                          (time_t)(start / (unsigned long long)tick))));
+        if (u) fclose(u);
+    }
+    f = fopen("/proc/self/statm", "r");
+    unsigned long long pages = 0, rss = 0;
+    if (f && fscanf(f, "%llu %llu", &pages, &rss) == 2 && page > 0)
+        json_object_set_new(p, "resident_bytes",
+                            json_integer((json_int_t)(rss * (unsigned long long)page)));
+    if (f) fclose(f);
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        json_int_t fds = 0;
+        while (readdir(d))
+            fds++;
+        closedir(d);
+        json_object_set_new(p, "open_fds", json_integer(fds - 3)); /* ., .. and this listing */
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        json_object_set_new(p, "max_fds", json_integer((json_int_t)rl.rlim_cur));
+    return p;
+}
+
 int bh_node_snapshot(bh_node *n, json_t **out)
 {
     if (out) *out = NULL;
@@ -232,6 +291,11 @@ int bh_node_snapshot(bh_node *n, json_t **out)
                   vaults, "totals", "events_observed", (json_int_t)observed, "accepted",
                   (json_int_t)accepted, "rejected", (json_int_t)rejected, "delivered",
                   (json_int_t)delivered, "quarantines", (json_int_t)atomic_load(&n->quarantines));
+    if (*out) {
+        json_object_set_new(*out, "build",
+                            json_pack("{s:s,s:s}", "version", BH_VERSION, "commit", BH_COMMIT));
+        json_object_set_new(*out, "process", process_json());
+    }
     if (*out) node_reconcile_snapshot(n, *out);
     return *out ? BH_OK : BH_ENOMEM;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bh_amount.h"
@@ -246,6 +247,28 @@ static void test_operator_metrics_match_vaultctl(void **state)
     CHECK_VALUE(e, v, "bulkhead_vault_outstanding_all_lanes_wei", 2, "vault", "alpha", "asset",
                 "TKA");
     CHECK_VALUE(e, "18", "bulkhead_vault_asset_decimals", 2, "vault", "alpha", "asset", "TKA");
+
+    /* the build it runs and what the process costs, from the running node */
+    const series *build = NULL;
+    for (int i = 0; i < e->n; i++)
+        if (!strcmp(e->s[i].name, "bulkhead_build_info")) build = &e->s[i];
+    assert_non_null(build);
+    assert_string_equal(build->value, "1");
+    assert_int_equal(build->n, 2); /* version and commit */
+    const series *rss = find(e, "process_resident_memory_bytes", 0);
+    assert_non_null(rss);
+    assert_true(strtod(rss->value, NULL) > 1e6); /* a node holds more than a megabyte */
+    const series *fds = find(e, "process_open_fds", 0);
+    assert_non_null(fds);
+    assert_true(strtod(fds->value, NULL) >= 3);
+    const series *cpu = find(e, "process_cpu_seconds_total", 0);
+    assert_non_null(cpu);
+    assert_true(strtod(cpu->value, NULL) > 0);
+    const series *start = find(e, "process_start_time_seconds", 0);
+    assert_non_null(start);
+    double age = (double)time(NULL) - strtod(start->value, NULL);
+    if (age < -2 || age > 3600)
+        fail_msg("process_start_time_seconds %s is %g s ago", start->value, age);
 
     /* counters that the transfers moved, and heights that hang together */
     const series *acc = find(e, "bulkhead_vault_accepted_total", 1, "vault", "alpha");

@@ -18,6 +18,9 @@
 
 static const char SNAPSHOT[] =
     "{\"node\":\"node-1\",\"time\":1790000000,\"started\":1789990000,"
+    "\"build\":{\"version\":\"0.1.0\",\"commit\":\"42da88e424b1\"},"
+    "\"process\":{\"cpu_seconds\":12.5,\"resident_bytes\":7340032,\"virtual_bytes\":99999744,"
+    "  \"open_fds\":17,\"max_fds\":1024,\"start_time\":1789990000,\"threads\":11},"
     "\"chains\":["
     " {\"name\":\"alpha\",\"bridge_id\":1,\"quarantined\":false,\"head\":120,\"finalized\":118,"
     "  \"cursor\":117,\"lag\":1,\"max_lag\":64,\"queue_depth\":3,\"events_observed\":10,"
@@ -93,7 +96,9 @@ static void test_metrics_render_parses_strictly(void **state)
     assert_non_null(e);
     if (expo_parse(e, text) != 0) fail_msg("%s\n%s", e->err, text);
     for (int i = 0; i < e->nf; i++) {
-        assert_int_equal(strncmp(e->f[i].name, "bulkhead_", 9), 0);
+        /* ours, or the standard process_* every Prometheus client exports */
+        assert_true(strncmp(e->f[i].name, "bulkhead_", 9) == 0 ||
+                    strncmp(e->f[i].name, "process_", 8) == 0);
         /* counters and only counters end in _total */
         size_t n = strlen(e->f[i].name);
         int total = n > 6 && strcmp(e->f[i].name + n - 6, "_total") == 0;
@@ -114,6 +119,14 @@ static void test_metrics_render_exact_values(void **state)
     if (expo_parse(e, text) != 0) fail_msg("%s", e->err);
 
     CHECK_VALUE(e, "1", "bulkhead_node_info", 1, "node", "node-1");
+    CHECK_VALUE(e, "1", "bulkhead_build_info", 2, "version", "0.1.0", "commit", "42da88e424b1");
+    CHECK_VALUE(e, "12.500", "process_cpu_seconds_total", 0);
+    CHECK_VALUE(e, "7340032", "process_resident_memory_bytes", 0);
+    CHECK_VALUE(e, "99999744", "process_virtual_memory_bytes", 0);
+    CHECK_VALUE(e, "17", "process_open_fds", 0);
+    CHECK_VALUE(e, "1024", "process_max_fds", 0);
+    CHECK_VALUE(e, "1789990000", "process_start_time_seconds", 0);
+    CHECK_VALUE(e, "11", "bulkhead_process_threads", 0);
     CHECK_VALUE(e, "1789990000", "bulkhead_node_start_time_seconds", 0);
     CHECK_VALUE(e, "1790000000", "bulkhead_node_snapshot_time_seconds", 0);
     /* chains */
@@ -239,6 +252,14 @@ static void test_metrics_render_covers_schema(void **state)
     (void)state;
     static const char *const expected[][2] = {
         {"bulkhead_node_info", "gauge"},
+        {"bulkhead_build_info", "gauge"},
+        {"process_cpu_seconds_total", "counter"},
+        {"process_resident_memory_bytes", "gauge"},
+        {"process_virtual_memory_bytes", "gauge"},
+        {"process_open_fds", "gauge"},
+        {"process_max_fds", "gauge"},
+        {"process_start_time_seconds", "gauge"},
+        {"bulkhead_process_threads", "gauge"},
         {"bulkhead_node_start_time_seconds", "gauge"},
         {"bulkhead_node_snapshot_time_seconds", "gauge"},
         {"bulkhead_chain_bridge_id", "gauge"},
