@@ -18,6 +18,10 @@
  * times are unix seconds):
  * {
  *   "node": "node-1", "time": 1790000000, "started": 1789990000,
+ *   "build": { "version": "0.1.0", "commit": "42da88e424b1" },
+ *   "process": { "cpu_seconds": 1.5, "resident_bytes": 7340032,
+ *     "virtual_bytes": 99999744, "open_fds": 17, "max_fds": 1024,
+ *     "start_time": 1789990000, "threads": 11 },  what /proc could tell
  *   "chains": [ { "name": "alpha", "bridge_id": 1, "quarantined": false,
  *     "head": 120, "finalized": 118, "cursor": 118, "lag": 0,
  *     "max_lag": 64, "queue_depth": 0, "events_observed": 10,
