@@ -1,6 +1,9 @@
 /* Opening each vault at start: created if new, the config's assets
- * registered and their limits applied (only where they differ), the message
- * limits set, and the source offsets read back. */
+ * registered and their limits applied, the message limits set, and the
+ * source offsets read back. A limit of the config is applied when the
+ * config's value changed since the node last applied it (remembered in the
+ * node store), so an operator's change with vaultctl lasts until the config
+ * itself is changed. */
 #include "node_internal.h"
 
 #include <inttypes.h>
@@ -8,9 +11,57 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_amount.h"
+#include "bh_be.h"
+#include "bh_hex.h"
 #include "bh_log.h"
 
 /* ---- setup ---- */
+
+#define CFGLIM_LEN 17 /* ver | u128 value */
+
+/* node store meta "cfglim/<vault id>/<token hex or ->/<key>": the config's
+ * value of that limit when the node last applied it. */
+static void cfglim_key(char *out, size_t cap, uint16_t vault, const bh_bytes32 *tok,
+                       const char *key)
+{
+    char hex[65] = "-";
+    if (tok) bh_hex_encode(hex, tok->data + 12, 20);
+    snprintf(out, cap, "cfglim/%u/%s/%s", (unsigned)vault, hex, key);
+}
+
+/* Apply one limit of the config unless the config's value is the one the
+ * node applied last time (then the vault's value, maybe an operator's,
+ * stays). *kept: 1 when an operator's value was kept. */
+static int apply_config_limit(bh_node *n, node_vault *nv, const bh_bytes32 *tok, const char *key,
+                              bh_u128 value, int equal, uint64_t now, int *kept)
+{
+    char mk[160];
+    unsigned char rec[CFGLIM_LEN];
+    cfglim_key(mk, sizeof mk, nv->cfg->bridge_id, tok, key);
+    *kept = 0;
+    int rc = node_store_meta_get(n->store, mk, rec, sizeof rec);
+    if (rc == BH_OK && rec[0] == 1 && bh_be_get_u128(rec + 1) == value) {
+        *kept = !equal;
+        return BH_OK;
+    }
+    if (rc != BH_OK && rc != BH_ENOTFOUND) return rc;
+    if (!equal && (rc = bh_vault_set_limit(nv->v, tok, key, value, now, "node", "config")))
+        return rc;
+    rec[0] = 1;
+    bh_be_put_u128(rec + 1, value);
+    return node_store_meta_put(n->store, mk, rec, sizeof rec);
+}
+
+static void log_kept(const node_vault *nv, const char *asset, const char *key, bh_u128 value)
+{
+    char v[BH_U128_DEC_MAX];
+    bh_u128_to_dec(v, value);
+    BH_LOG(BH_LOG_INFO, "limit_kept",
+           "vault=%s asset=%s key=%s config=%s reason=\"set by an operator since the config's "
+           "value was applied; change the config to override\"",
+           nv->cfg->name, asset, key, v);
+}
 
 static int u128_eq_limit(bh_vault *v, const bh_bytes32 *token, const char *key, bh_u128 want)
 {
@@ -100,12 +151,14 @@ int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
         }
         for (size_t k = 0; !rc && k < a->n_limits; k++) {
             const bh_config_limit *l = &a->limits[k];
-            if (u128_eq_limit(nv->v, &tok, l->key, l->value)) continue;
-            rc = bh_vault_set_limit(nv->v, &tok, l->key, l->value, now, "node", "config");
+            int kept = 0;
+            rc = apply_config_limit(n, nv, &tok, l->key, l->value,
+                                    u128_eq_limit(nv->v, &tok, l->key, l->value), now, &kept);
+            if (!rc && kept) log_kept(nv, a->symbol, l->key, l->value);
         }
         if (rc) {
             snprintf(err, cap, "vault %s: asset %s: %s", cc->name, a->symbol,
-                     bh_vault_errmsg(nv->v));
+                     bh_vault_errmsg(nv->v)[0] ? bh_vault_errmsg(nv->v) : bh_strerror(rc));
             return rc;
         }
     }
@@ -114,12 +167,15 @@ int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
         const bh_config_chain *src = n->chains[s].cfg;
         chain_limit cl = {.chain = src->bridge_id};
         if (bh_vault_each_chain(nv->v, now, find_chain_limit, &cl) < 0) cl.found = 0;
-        if (cl.limit == src->msg_limit) continue;
         char key[24];
         snprintf(key, sizeof key, "msg_limit.%u", (unsigned)src->bridge_id);
-        rc = bh_vault_set_limit(nv->v, NULL, key, src->msg_limit, now, "node", "config");
+        int kept = 0;
+        rc = apply_config_limit(n, nv, NULL, key, src->msg_limit, cl.limit == src->msg_limit, now,
+                                &kept);
+        if (!rc && kept) log_kept(nv, "-", key, src->msg_limit);
         if (rc) {
-            snprintf(err, cap, "vault %s: %s", cc->name, bh_vault_errmsg(nv->v));
+            snprintf(err, cap, "vault %s: %s", cc->name,
+                     bh_vault_errmsg(nv->v)[0] ? bh_vault_errmsg(nv->v) : bh_strerror(rc));
             return rc;
         }
     }

@@ -85,6 +85,8 @@ typedef struct {
  *                versioned big-endian record), as given
  *   wrapped/<id> the wrapped tokens pinned on the chain (node_pins_encode),
  *                as given
+ *   cfglim/<vault>/<token hex|->/<key>  ver | u128 BE: the config's value
+ *                of a limit when the node last applied it (node_setup.c)
  * A key of any other family is refused (BH_EINVAL): add its codec first.
  * get: the record must be exactly len bytes in memory, else BH_ECORRUPT. */
 int node_store_meta_get(node_store *s, const char *key, void *val, size_t len);

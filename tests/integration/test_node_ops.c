@@ -13,6 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "bh_amount.h"
 #include "bh_test_proc.h"
 #include "node_harness.h"
 
@@ -145,6 +148,84 @@ static void test_node_sigterm_midflow(void **state)
     free(out);
 }
 
+/* TKA's cap toward beta in vault alpha, as vaultctl limits --json reads it. */
+static bh_u128 alpha_cap_beta(nh_world *w)
+{
+    const char *args[] = {"limits", "alpha", "--json", NULL};
+    char *out = NULL;
+    assert_int_equal(nh_vaultctl(w, 1, &out, args), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(j);
+    bh_u128 cap = 0;
+    size_t i, k;
+    json_t *a, *l;
+    json_array_foreach(json_object_get(j, "assets"), i, a)
+    {
+        json_array_foreach(json_object_get(a, "lanes"), k, l)
+        {
+            const char *c = json_string_value(json_object_get(l, "cap"));
+            if (json_integer_value(json_object_get(l, "chain")) == 2 && c)
+                assert_int_equal(bh_u128_from_dec(&cap, c, strlen(c)), BH_OK);
+        }
+    }
+    json_decref(j);
+    return cap;
+}
+
+static void set_config_cap(nh_world *w, const char *value)
+{
+    json_t *cfg = nh_node_config(w, 1);
+    json_t *asset = json_array_get(
+        json_object_get(json_array_get(json_object_get(cfg, "chains"), 0), "assets"), 0);
+    json_t *lim = json_object_get(asset, "limits");
+    if (!lim) {
+        lim = json_object();
+        json_object_set_new(asset, "limits", lim);
+    }
+    json_object_set_new(lim, "cap.2", json_string(value));
+    assert_int_equal(nh_node_write_config(w, 1, cfg), 0);
+}
+
+/* A limit an operator set with vaultctl survives a restart; the config's
+ * value is applied again only once the config itself changes. */
+static void test_operator_limits_survive_a_restart(void **state)
+{
+    nh_world *w = *state;
+    const bh_u128 one = nh_units(1);
+    assert_int_equal(nh_node_prepare(w, 1, 0, NULL), 0);
+    set_config_cap(w, "1000000000000000000");
+    assert_int_equal(nh_node_start(w, 1, 20000), 0);
+    assert_int_equal(nh_node_stop(w, 1, 30000), 0);
+    assert_true(alpha_cap_beta(w) == one);
+
+    const char *op[] = {"limits",  "alpha", "TKA", "cap.beta=0.5", "--reason", "tighter",
+                        "--actor", "alice", NULL};
+    assert_int_equal(nh_vaultctl(w, 1, NULL, op), 0);
+    assert_true(alpha_cap_beta(w) == one / 2);
+    assert_int_equal(nh_node_start(w, 1, 20000), 0);
+    const char *kept[] = {"event=limit_kept", "vault=alpha", "key=cap.2", NULL};
+    assert_int_equal(nh_log_wait(w, 1, kept, 1, 10000), 0);
+    assert_int_equal(nh_node_stop(w, 1, 30000), 0);
+    if (alpha_cap_beta(w) != one / 2)
+        fail_msg("the restart overwrote the operator's cap with the config's unchanged one");
+
+    /* the config changes: its new value wins, and is kept from then on */
+    set_config_cap(w, "2000000000000000000");
+    assert_int_equal(nh_node_start(w, 1, 20000), 0);
+    assert_int_equal(nh_node_stop(w, 1, 30000), 0);
+    assert_true(alpha_cap_beta(w) == 2 * one);
+    char *log = nh_node_log(w, 1);
+    const char *kept_any[] = {"event=limit_kept", NULL};
+    assert_int_equal(nh_log_count(log, kept_any), 1); /* the second start only */
+    free(log);
+    const char *journal[] = {"journal", "alpha", NULL};
+    char *out = NULL;
+    assert_int_equal(nh_vaultctl(w, 1, &out, journal), 0);
+    assert_non_null(strstr(out, "alice"));
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -157,6 +238,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_node_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_sighup_reopens_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_sigterm_midflow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_operator_limits_survive_a_restart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
