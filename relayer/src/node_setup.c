@@ -32,16 +32,18 @@ static void cfglim_key(char *out, size_t cap, uint16_t vault, const bh_bytes32 *
 
 /* Apply one limit of the config unless the config's value is the one the
  * node applied last time (then the vault's value, maybe an operator's,
- * stays). *kept: 1 when an operator's value was kept. */
+ * stays); `fresh`: the asset was registered just now (a vault made anew
+ * under an old node store), so the config applies whatever was marked.
+ * *kept: 1 when an operator's value was kept. */
 static int apply_config_limit(bh_node *n, node_vault *nv, const bh_bytes32 *tok, const char *key,
-                              bh_u128 value, int equal, uint64_t now, int *kept)
+                              bh_u128 value, int equal, int fresh, uint64_t now, int *kept)
 {
     char mk[160];
     unsigned char rec[CFGLIM_LEN];
     cfglim_key(mk, sizeof mk, nv->cfg->bridge_id, tok, key);
     *kept = 0;
     int rc = node_store_meta_get(n->store, mk, rec, sizeof rec);
-    if (rc == BH_OK && rec[0] == 1 && bh_be_get_u128(rec + 1) == value) {
+    if (!fresh && rc == BH_OK && rec[0] == 1 && bh_be_get_u128(rec + 1) == value) {
         *kept = !equal;
         return BH_OK;
     }
@@ -142,6 +144,7 @@ int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
         node_token32(&tok, &a->token);
         bh_vault_asset have;
         rc = bh_vault_asset_get(nv->v, &have, &tok);
+        int fresh = rc == BH_ENOTFOUND;
         if (rc == BH_ENOTFOUND) {
             rc = bh_vault_asset_add(nv->v, &tok, a->decimals, a->symbol, now, "node", "config");
         } else if (rc == BH_OK && have.decimals != a->decimals) {
@@ -152,8 +155,9 @@ int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
         for (size_t k = 0; !rc && k < a->n_limits; k++) {
             const bh_config_limit *l = &a->limits[k];
             int kept = 0;
-            rc = apply_config_limit(n, nv, &tok, l->key, l->value,
-                                    u128_eq_limit(nv->v, &tok, l->key, l->value), now, &kept);
+            rc =
+                apply_config_limit(n, nv, &tok, l->key, l->value,
+                                   u128_eq_limit(nv->v, &tok, l->key, l->value), fresh, now, &kept);
             if (!rc && kept) log_kept(nv, a->symbol, l->key, l->value);
         }
         if (rc) {
@@ -170,8 +174,8 @@ int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
         char key[24];
         snprintf(key, sizeof key, "msg_limit.%u", (unsigned)src->bridge_id);
         int kept = 0;
-        rc = apply_config_limit(n, nv, NULL, key, src->msg_limit, cl.limit == src->msg_limit, now,
-                                &kept);
+        rc = apply_config_limit(n, nv, NULL, key, src->msg_limit, cl.limit == src->msg_limit,
+                                !cl.found, now, &kept);
         if (!rc && kept) log_kept(nv, "-", key, src->msg_limit);
         if (rc) {
             snprintf(err, cap, "vault %s: %s", cc->name,
