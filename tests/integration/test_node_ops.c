@@ -224,6 +224,15 @@ static void test_operator_limits_survive_a_restart(void **state)
     assert_int_equal(nh_vaultctl(w, 1, &out, journal), 0);
     assert_non_null(strstr(out, "alice"));
     free(out);
+
+    /* a vault made anew (its directory gone) under the same node store
+     * gets the config's limits, whatever the node store remembers */
+    char cmd[2 * NH_PATH];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/vaults/alpha'", w->node[0].data_dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(nh_node_start(w, 1, 20000), 0);
+    assert_int_equal(nh_node_stop(w, 1, 30000), 0);
+    assert_true(alpha_cap_beta(w) == 2 * one);
 }
 
 int main(int argc, char **argv)
