@@ -93,6 +93,7 @@ static const char k_main_help[] =
     "  list                                every vault, its assets and holds\n"
     "  show CHAIN                          locked and outstanding per chain\n"
     "  pending [CHAIN]                     delayed and held transfers\n"
+    "  outbox CHAIN                        entries waiting for delivery\n"
     "  parked CHAIN                        outbox entries parked after failed deliveries\n"
     "  limits CHAIN [ASSET]                rate limits and caps\n"
     "  journal CHAIN [--since N]           the append-only journal\n"
@@ -123,6 +124,7 @@ static int v_list(const opts *o);
 static int v_show(const opts *o);
 static int v_pending(const opts *o);
 static int v_parked(const opts *o);
+static int v_outbox(const opts *o);
 static int v_requeue(const opts *o);
 static int v_release(const opts *o);
 static int v_drop(const opts *o);
@@ -162,6 +164,11 @@ static const verb k_verbs[] = {
      "last error and when it was parked. They stay applied to the ledger;\n"
      "`requeue` offers one for delivery again.",
      v_parked},
+    {"outbox", "outbox CHAIN [--json]",
+     "Entries of CHAIN's vault waiting for delivery, oldest first: id, the\n"
+     "chain it is delivered to (a hop's notice goes to the home chain), source,\n"
+     "sequence, amount. Applied to the ledger already; the node delivers them.",
+     v_outbox},
     {"requeue", "requeue CHAIN N [--reason R]",
      "Put parked entry N of CHAIN's vault back in the outbox (under a new\n"
      "outbox id, behind what already waits) so the node delivers it again.",
@@ -1061,6 +1068,65 @@ static int v_parked(const opts *o)
     if (o->json) return print_json(s.arr);
     json_decref(s.arr);
     if (!s.n) printf("(nothing parked)\n");
+    return EXIT_OK;
+}
+
+/* ---- the outbox ---- */
+
+static int outbox_row(void *c, const bh_vault_outbox_entry *e)
+{
+    park_ctx *s = c;
+    bh_vault_asset a;
+    unsigned dec = bh_vault_asset_get(s->v, &a, &e->msg.transfer.token) == BH_OK ? a.decimals : 0;
+    char amt[64], src[48], dst[48], tok[80], hx[67];
+    units(amt, sizeof amt, e->msg.amount, dec);
+    chain_label(e->msg.emitter_chain, src, sizeof src);
+    chain_label(e->to, dst, sizeof dst);
+    int notice = e->to != e->msg.transfer.to_chain;
+    if (notice) {
+        size_t l = strlen(dst);
+        snprintf(dst + l, sizeof dst - l, "(notice)");
+    }
+    token_label(tok, sizeof tok, &e->msg.transfer.token, dec || a.symbol[0] ? a.symbol : NULL);
+    s->n++;
+    if (s->o->json) {
+        token_hex(hx, &e->msg.transfer.token);
+        json_array_append_new(
+            s->arr, json_pack("{s:I,s:s,s:i,s:i,s:i,s:b,s:I,s:s,s:o,s:s}", "id", (json_int_t)e->id,
+                              "vault", bh_vault_name(s->v), "from", e->msg.emitter_chain, "to",
+                              e->msg.transfer.to_chain, "deliver_to", e->to, "hop_notice", notice,
+                              "sequence", (json_int_t)e->msg.sequence, "token", hx, "amount",
+                              jamount(e->msg.amount), "amount_units", amt));
+    } else {
+        printf("%-8" PRIu64 " %-14s %-18s %8" PRIu64 " %-10s %s\n", e->id, src, dst,
+               e->msg.sequence, tok, amt);
+    }
+    return 0;
+}
+
+static int v_outbox(const opts *o)
+{
+    if (o->argc != 1) return usage_err("outbox", "outbox takes exactly one CHAIN");
+    int x = open_data_dir(o);
+    if (x) return x;
+    park_ctx s = {.o = o, .arr = json_array()};
+    if ((x = open_vault(o, o->argv[0], 1, &s.v))) {
+        json_decref(s.arr);
+        return x;
+    }
+    if (!o->json)
+        printf("%-8s %-14s %-18s %8s %-10s %s\n", "ID", "FROM", "DELIVER TO", "SEQ", "ASSET",
+               "AMOUNT");
+    int rc = bh_vault_outbox_scan_to(s.v, 0, 0, 0, outbox_row, &s);
+    bh_vault_close(s.v);
+    if (rc) {
+        err("vault %s: %s", o->argv[0], bh_strerror(rc));
+        json_decref(s.arr);
+        return EXIT_REFUSED;
+    }
+    if (o->json) return print_json(s.arr);
+    json_decref(s.arr);
+    if (!s.n) printf("(nothing waiting)\n");
     return EXIT_OK;
 }
 

@@ -125,7 +125,7 @@ static void test_help_and_usage(void **state)
     out_has("requeue CHAIN N");
     const char *verbs[] = {"init",    "asset",   "list",  "show",   "pending", "parked",
                            "requeue", "release", "drop",  "retime", "freeze",  "unfreeze",
-                           "limits",  "journal", "audit", "export"};
+                           "limits",  "journal", "audit", "export", "outbox"};
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         VC(0, verbs[i], "--help");
         out_has("usage: vaultctl");
@@ -537,6 +537,20 @@ static void test_vaults_cli_parked_hop_notice(void **state)
     assert_int_equal(home[0].to, ETH);
     assert_int_equal(home[0].msg.sequence, 2);
     bh_vault_close(v);
+    /* outbox: what waits, with where each goes */
+    VC(0, "outbox", "eth");
+    out_has("eth(2)(notice)");
+    VC(0, "outbox", "eth", "--json");
+    j = out_json();
+    assert_int_equal(json_array_size(j), 3);
+    json_t *last = json_array_get(j, 2);
+    assert_true(json_is_true(json_object_get(last, "hop_notice")));
+    assert_int_equal(json_integer_value(json_object_get(last, "deliver_to")), ETH);
+    assert_int_equal(json_integer_value(json_object_get(last, "to")), 9);
+    assert_string_equal(json_string_value(json_object_get(last, "amount_units")), "0.5");
+    assert_true(json_is_false(json_object_get(json_array_get(j, 0), "hop_notice")));
+    json_decref(j);
+    VC(2, "outbox");
     VC(0, "audit", "eth");
 }
 
