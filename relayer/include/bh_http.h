@@ -25,7 +25,15 @@
  * snapshot callback runs every snapshot_interval_s while clients are
  * connected, and for connects and /metrics at most once a second (a
  * snapshot younger than that is served again), so a flood of connects or
- * scrapes does not reach the node. */
+ * scrapes does not reach the node.
+ *
+ * History: the service thread keeps the last history_events events it fanned
+ * out in a fixed ring (the oldest goes when it is full; publishers never
+ * touch it). A new websocket client gets, right after its first snapshot,
+ * the ring's events its subscription wants, oldest first, each marked
+ * "history": true; only the newest that fit in a quarter of
+ * client_buffer_bytes are sent. Events dropped from the publish queue are
+ * not in it (their seq is missing). */
 #ifndef BH_HTTP_H
 #define BH_HTTP_H
 
@@ -53,6 +61,7 @@ typedef struct {
     unsigned snapshot_interval_s; /* periodic snapshot frames; 0 = 5 */
     size_t client_buffer_bytes;   /* per-client send queue bound; 0 = 1 MiB, min 64 KiB */
     size_t queue_events;          /* publish queue (events); 0 = 4096 */
+    size_t history_events;        /* events kept for new clients; 0 = 200, max 10000 */
 } bh_http_options;
 
 /* Limits of what a client may send: a frame above this closes it (1009). */
@@ -68,6 +77,7 @@ typedef struct {
     uint64_t clients_dropped;  /* clients closed for falling behind */
     uint64_t clients_refused;  /* upgrades refused by max_clients */
     uint64_t frames_sent;      /* websocket frames written */
+    size_t history;            /* events kept for new clients now (<= history_events) */
 } bh_http_stats;
 
 /* Check the options and allocate the server (nothing is bound yet).

@@ -33,6 +33,8 @@
 #define DEFAULT_CLIENT_BUFFER (1024 * 1024)
 #define MIN_CLIENT_BUFFER (64 * 1024)
 #define DEFAULT_QUEUE 4096
+#define DEFAULT_HISTORY 200
+#define MAX_HISTORY 10000
 #define TOKEN_MAX 255
 #define DETAIL_MAX 512
 #define SYMBOL_MAX 17
@@ -80,6 +82,13 @@ typedef struct client {
     char rx[BH_HTTP_MAX_RX + 1];
     size_t rx_len;
 } client;
+
+/* One event of the history ring: the record (for subscription filters)
+ * and its frame marked "history", built when a client first needs it. */
+typedef struct {
+    ev_rec e;
+    frame *f; /* the ring's reference, or NULL */
+} hist_ent;
 
 typedef struct {
     char name[NAME_MAX_];
@@ -131,6 +140,9 @@ struct bh_http {
     lws_sorted_usec_list_t drain_sul; /* fan-out of published events */
     chain_name names[BH_CONFIG_MAX_CHAINS * 2];
     size_t n_names;
+    hist_ent *hist; /* ring of the last opt.history_events fanned-out events */
+    size_t hist_head, hist_n;
+    atomic_size_t hist_count; /* hist_n, for bh_http_get_stats */
 };
 
 static const char *kind_name(bh_node_event_kind k)
@@ -421,11 +433,12 @@ static void set_chain(json_t *o, const bh_http *s, const char *id_key, const cha
     if (name != NULL) json_object_set_new(o, name_key, json_string(name));
 }
 
-static frame *event_frame(const bh_http *s, const ev_rec *e)
+static frame *event_frame(const bh_http *s, const ev_rec *e, int history)
 {
     json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "type", "event", "kind", kind_name(e->kind),
                           "seq", (json_int_t)e->seq, "time", (json_int_t)e->time);
     if (o == NULL) return NULL;
+    if (history) json_object_set_new(o, "history", json_true());
     if (e->vault[0]) json_object_set_new(o, "vault", jstr(e->vault));
     if (e->kind == BH_NODE_EV_QUARANTINED || e->kind == BH_NODE_EV_LIMITS) {
         if (e->from_chain) set_chain(o, s, "chain_id", "chain", e->from_chain);
@@ -471,10 +484,56 @@ static void fan_out(bh_http *s, const ev_rec *e)
     frame *f = NULL;
     for (client *c = s->clients; c != NULL; c = c->next) {
         if (!client_wants(s, c, e)) continue;
-        if (f == NULL && (f = event_frame(s, e)) == NULL) return;
+        if (f == NULL && (f = event_frame(s, e, 0)) == NULL) return;
         (void)client_push(s, c, f);
     }
     if (f != NULL && f->refs == 0) free(f);
+}
+
+/* Keep a fanned-out event for clients that connect later; the oldest goes
+ * when the ring is full. Service thread only, so publishers never wait. */
+static void history_add(bh_http *s, const ev_rec *e)
+{
+    size_t cap = s->opt.history_events;
+    hist_ent *h;
+    if (s->hist_n < cap) {
+        h = &s->hist[(s->hist_head + s->hist_n) % cap];
+        s->hist_n++;
+        atomic_store(&s->hist_count, s->hist_n);
+    } else {
+        h = &s->hist[s->hist_head];
+        s->hist_head = (s->hist_head + 1) % cap;
+    }
+    frame_unref(h->f);
+    h->f = NULL;
+    h->e = *e;
+}
+
+/* After a new client's snapshot: the ring's events it subscribes to,
+ * oldest first. Only the newest that fit in a quarter of the client's
+ * buffer are sent, so history alone never gets a client dropped. */
+static void history_send(bh_http *s, client *c)
+{
+    size_t cap = s->opt.history_events, used = 0;
+    size_t budget = s->opt.client_buffer_bytes / 4;
+    size_t room = s->opt.client_buffer_bytes - c->q_bytes;
+    if (budget > room / 2) budget = room / 2;
+    size_t first = s->hist_n; /* index (from the oldest) of the first event sent */
+    for (size_t i = s->hist_n; i-- > 0;) {
+        hist_ent *h = &s->hist[(s->hist_head + i) % cap];
+        if (!client_wants(s, c, &h->e)) continue;
+        if (h->f == NULL) {
+            if ((h->f = event_frame(s, &h->e, 1)) == NULL) break;
+            h->f->refs = 1;
+        }
+        if (used + h->f->len > budget) break;
+        used += h->f->len;
+        first = i;
+    }
+    for (size_t i = first; i < s->hist_n; i++) {
+        hist_ent *h = &s->hist[(s->hist_head + i) % cap];
+        if (h->f != NULL && client_wants(s, c, &h->e) && client_push(s, c, h->f) != 0) return;
+    }
 }
 
 /* Fan out at most DRAIN_CHUNK events per service pass. A pass runs the
@@ -500,7 +559,8 @@ static void drain_events(lws_sorted_usec_list_t *sul)
             pthread_mutex_unlock(&s->mu);
             s->drain_pos = 0;
         }
-        fan_out(s, &s->drain[s->drain_pos++]);
+        fan_out(s, &s->drain[s->drain_pos]);
+        history_add(s, &s->drain[s->drain_pos++]);
     }
     lws_sul_schedule(s->ctx, 0, &s->drain_sul, drain_events, 1);
 }
@@ -920,6 +980,7 @@ static int on_established(bh_http *s, struct lws *wsi, pss *p)
         client_send_own(s, c, f);
     else
         client_send_error(s, c, "snapshot_unavailable", err);
+    history_send(s, c);
     return 0;
 }
 
@@ -1071,14 +1132,19 @@ int bh_http_create(bh_http **out, char *err, size_t err_cap, const bh_http_optio
     if (o.client_buffer_bytes == 0) o.client_buffer_bytes = DEFAULT_CLIENT_BUFFER;
     if (o.client_buffer_bytes < MIN_CLIENT_BUFFER) o.client_buffer_bytes = MIN_CLIENT_BUFFER;
     if (o.queue_events == 0) o.queue_events = DEFAULT_QUEUE;
+    if (o.history_events == 0) o.history_events = DEFAULT_HISTORY;
+    if (o.history_events > MAX_HISTORY) o.history_events = MAX_HISTORY;
 
     bh_http *s = calloc(1, sizeof *s);
     if (s == NULL) return BH_ENOMEM;
     s->pub = calloc(o.queue_events, sizeof *s->pub);
     s->drain = calloc(o.queue_events, sizeof *s->drain);
-    if (s->pub == NULL || s->drain == NULL || pthread_mutex_init(&s->mu, NULL) != 0) {
+    s->hist = calloc(o.history_events, sizeof *s->hist);
+    if (s->pub == NULL || s->drain == NULL || s->hist == NULL ||
+        pthread_mutex_init(&s->mu, NULL) != 0) {
         free(s->pub);
         free(s->drain);
+        free(s->hist);
         free(s);
         return BH_ENOMEM;
     }
@@ -1226,6 +1292,7 @@ void bh_http_get_stats(const bh_http *s, bh_http_stats *out)
     out->clients_dropped = atomic_load(&s->clients_dropped);
     out->clients_refused = atomic_load(&s->refused);
     out->frames_sent = atomic_load(&s->frames_sent);
+    out->history = atomic_load(&s->hist_count);
 }
 
 void bh_http_stop(bh_http *s)
@@ -1253,6 +1320,9 @@ void bh_http_destroy(bh_http *s)
     json_decref(s->cache);
     free(s->pub);
     free(s->drain);
+    for (size_t i = 0; i < s->opt.history_events; i++)
+        frame_unref(s->hist[i].f);
+    free(s->hist);
     memset(s->token, 0, sizeof s->token);
     free(s);
 }

@@ -710,6 +710,210 @@ static void test_ws_publish_from_threads(void **state)
     bh_http_destroy(s);
 }
 
+/* ---------------------------------------------------------------- history */
+
+static void wait_history(const bh_http *s, size_t n)
+{
+    double t0 = now_s();
+    while (stats(s).history != n) {
+        if (now_s() - t0 > 10)
+            fail_msg("history holds %zu events, expected %zu", stats(s).history, n);
+        sleep_ms(10);
+    }
+}
+
+/* Frames i.. of c are events seq first..first+n-1 (step), all marked
+ * history; frame 0 is the snapshot. */
+static void check_history(const tclient *c, size_t n, long long first, long long step)
+{
+    json_t *snap = tc_json(c, 0);
+    assert_string_equal(jstr_of(snap, "type"), "snapshot");
+    json_decref(snap);
+    assert_true(c->n_msgs >= 1 + n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *j = tc_json(c, 1 + i);
+        assert_string_equal(jstr_of(j, "type"), "event");
+        assert_int_equal(jint_of(j, "seq"), first + (long long)i * step);
+        assert_true(json_is_true(json_object_get(j, "history")));
+        json_decref(j);
+    }
+}
+
+/* A client that connects to a node with no past events gets the snapshot
+ * and nothing else; live events carry no history mark. */
+static void test_ws_history_none_when_idle(void **state)
+{
+    (void)state;
+    bh_http *s = start_server((bh_http_options){0});
+    uint16_t port = bh_http_port(s);
+    tclient *c = tc_connect(port, "/ws", NULL);
+    PUMP_UNTIL(c->n_msgs >= 1, 5);
+    double t0 = now_s();
+    while (now_s() - t0 < 0.3)
+        pump_once();
+    assert_int_equal(c->n_msgs, 1);
+    assert_int_equal(stats(s).history, 0);
+    publish(s, BH_NODE_EV_ACCEPTED, "alpha", 1, 2, 1, NULL);
+    PUMP_UNTIL(c->n_msgs >= 2, 5);
+    json_t *j = tc_json(c, 1);
+    assert_int_equal(jint_of(j, "seq"), 1);
+    assert_null(json_object_get(j, "history"));
+    json_decref(j);
+    assert_int_equal(stats(s).history, 1);
+    tc_close(c);
+    bh_http_destroy(s);
+}
+
+/* The ring keeps the newest history_events, drops the oldest, and a new
+ * client gets them oldest first right after its snapshot, filtered by its
+ * subscription, before any live event. */
+static void test_ws_history_bounded_in_order(void **state)
+{
+    (void)state;
+    bh_http *s = start_server((bh_http_options){.history_events = 16});
+    uint16_t port = bh_http_port(s);
+    /* seq i+1: rejected when i is odd (even seqs), accepted otherwise */
+    for (int i = 0; i < 40; i++)
+        publish(s, i % 2 ? BH_NODE_EV_REJECTED : BH_NODE_EV_ACCEPTED, "alpha", 1, 2, (uint64_t)i,
+                NULL);
+    wait_history(s, 16);
+    tclient *b = tc_connect(port, "/ws", NULL);
+    tclient *r = tc_connect(port, "/ws?kinds=rejected", NULL);
+    PUMP_UNTIL(b->n_msgs >= 17 && r->n_msgs >= 9, 5);
+    check_history(b, 16, 25, 1); /* 1..24 were dropped from the ring */
+    check_history(r, 8, 26, 2);
+    json_t *j = tc_json(b, 16);
+    assert_string_equal(jstr_of(j, "kind"), "rejected");
+    assert_int_equal(jint_of(j, "sequence"), 39);
+    json_decref(j);
+
+    publish(s, BH_NODE_EV_ACCEPTED, "alpha", 1, 2, 40, NULL);
+    PUMP_UNTIL(b->n_msgs >= 18, 5);
+    assert_int_equal(b->n_msgs, 18);
+    assert_int_equal(r->n_msgs, 9);
+    j = tc_json(b, 17);
+    assert_int_equal(jint_of(j, "seq"), 41);
+    assert_null(json_object_get(j, "history")); /* live */
+    json_decref(j);
+    assert_int_equal(stats(s).history, 16);
+
+    /* the next client sees the ring moved on by one */
+    tclient *c = tc_connect(port, "/ws", NULL);
+    PUMP_UNTIL(c->n_msgs >= 17, 5);
+    check_history(c, 16, 26, 1);
+    tc_close(b);
+    tc_close(r);
+    tc_close(c);
+
+    /* the default ring: 200 events */
+    bh_http *d = start_server((bh_http_options){0});
+    for (int i = 0; i < 250; i++)
+        publish(d, BH_NODE_EV_DELIVERED, "alpha", 1, 2, (uint64_t)i, NULL);
+    wait_history(d, 200);
+    tclient *e = tc_connect(bh_http_port(d), "/ws", NULL);
+    PUMP_UNTIL(e->n_msgs >= 201, 5);
+    check_history(e, 200, 51, 1);
+    tc_close(e);
+    bh_http_destroy(d);
+    bh_http_destroy(s);
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    fclose(f);
+    return kib;
+}
+
+typedef struct {
+    bh_http *s;
+    int n;
+    double max_call_s, total_s;
+} flood_arg;
+
+static void *flooder(void *arg)
+{
+    flood_arg *a = arg;
+    char detail[400];
+    memset(detail, 'f', sizeof detail - 1);
+    detail[sizeof detail - 1] = '\0';
+    double t0 = now_s();
+    for (int i = 0; i < a->n; i++) {
+        double t = now_s();
+        publish(a->s, BH_NODE_EV_ACCEPTED, "alpha", 1, 2, (uint64_t)i, detail);
+        double d = now_s() - t;
+        if (d > a->max_call_s) a->max_call_s = d;
+    }
+    a->total_s = now_s() - t0;
+    return NULL;
+}
+
+/* An event flood with a client that never reads: the publishing thread
+ * never waits, memory stays bounded, and a client that connects after gets
+ * the newest events that fit its buffer without being dropped for them. */
+static void test_ws_history_flood_never_blocks(void **state)
+{
+    (void)state;
+    bh_http *s = start_server((bh_http_options){.client_buffer_bytes = 64 * 1024});
+    uint16_t port = bh_http_port(s);
+    int slow = -1;
+    assert_int_equal(raw_ws_open(port, "/ws", NULL, 4096, &slow), 101);
+    tclient *marker = tc_connect(port, "/ws?kinds=released", NULL);
+    PUMP_UNTIL(marker->n_msgs >= 1 && stats(s).clients == 2, 5);
+    long rss0 = rss_kib();
+
+    flood_arg a = {.s = s, .n = 100000};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, flooder, &a), 0);
+    pthread_join(t, NULL);
+    if (a.max_call_s > 0.5 || a.total_s > 10)
+        fail_msg("publishing blocked: longest call %.3f s, %d calls in %.3f s", a.max_call_s, a.n,
+                 a.total_s);
+    long grown = rss_kib() - rss0;
+    if (grown > 32 * 1024) fail_msg("memory grew by %ld KiB over the flood", grown);
+
+    /* the queue may still be full: offer the marker until it is taken */
+    long long last = 0;
+    for (int tries = 0; last == 0; tries++) {
+        if (tries > 500) fail_msg("the publish queue never drained");
+        uint64_t dropped = stats(s).events_dropped;
+        publish(s, BH_NODE_EV_RELEASED, "alpha", 0, 0, 0, "last");
+        if (stats(s).events_dropped == dropped)
+            last = (long long)stats(s).events_published;
+        else
+            sleep_ms(10);
+    }
+    PUMP_UNTIL(tc_count_type(marker, "event") == 1, 10);
+    assert_int_equal(stats(s).history, 200);
+
+    tclient *late = tc_connect(port, "/ws", NULL);
+    double t0 = now_s();
+    while (now_s() - t0 < 0.5)
+        pump_once();
+    assert_false(late->closed);
+    size_t n = late->n_msgs - 1;
+    assert_true(n >= 10 && n < 200); /* a quarter of 64 KiB, not the whole ring */
+    long long prev = 0;
+    for (size_t i = 1; i <= n; i++) {
+        json_t *j = tc_json(late, i);
+        assert_true(json_is_true(json_object_get(j, "history")));
+        assert_true(jint_of(j, "seq") > prev);
+        prev = jint_of(j, "seq");
+        json_decref(j);
+    }
+    assert_int_equal(prev, last);                  /* the newest, "released", last */
+    assert_int_equal(stats(s).clients_dropped, 1); /* the slow reader only */
+    close(slow);
+    tc_close(marker);
+    tc_close(late);
+    bh_http_destroy(s);
+}
+
 static void test_http_lifecycle_and_misuse(void **state)
 {
     (void)state;
@@ -771,6 +975,9 @@ int main(void)
         cmocka_unit_test(test_ws_slow_reader_dropped),
         cmocka_unit_test(test_ws_max_clients),
         cmocka_unit_test(test_ws_publish_from_threads),
+        cmocka_unit_test(test_ws_history_none_when_idle),
+        cmocka_unit_test(test_ws_history_bounded_in_order),
+        cmocka_unit_test(test_ws_history_flood_never_blocks),
         cmocka_unit_test(test_http_lifecycle_and_misuse),
     };
     if (getenv("BH_TEST_FILTER")) cmocka_set_test_filter(getenv("BH_TEST_FILTER"));
