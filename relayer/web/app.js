@@ -1,9 +1,15 @@
 // bulkhead operator dashboard: reads /ws (frames in PROTOCOL.md) and draws
-// the latest snapshot plus a live event feed. No dependencies, no network
-// access beyond this server. Data is only ever put in the page as text.
+// the latest snapshot, small charts of the snapshots it received (kept in
+// this page only, bounded) and an event feed that starts with the server's
+// recent history. No dependencies, no network access beyond this server.
+// Data is only ever put in the page as text. Every time shown is UTC.
 'use strict';
 (function () {
   const MAX_EVENTS = 300;
+  const HISTORY_S = 30 * 60; // snapshots kept for the charts: 30 minutes...
+  const MAX_SAMPLES = 1800; // ...and never more than this many
+  const RATE_S = 60; // per-minute rates: over the last minute of samples
+  const SVG = 'http://www.w3.org/2000/svg';
   const KIND_TEXT = {
     accepted: 'accepted', delayed: 'delayed', held: 'held', rejected: 'rejected',
     released: 'released', delivered: 'delivered', delivery_failed: 'delivery failed',
@@ -16,6 +22,7 @@
   let missed = 0;
   let retry = 1000;
   const feed = [];
+  let samples = [];
 
   const $ = (id) => document.getElementById(id);
 
@@ -76,11 +83,12 @@
     return c ? c.name : 'chain ' + id;
   }
 
+  // unix seconds -> "2026-12-02 03:50:12Z" (ISO 8601, UTC), the one format shown
   function clock(unix) {
     if (!unix) return '—';
     const d = new Date(unix * 1000);
-    const same = d.toDateString() === new Date().toDateString();
-    return same ? d.toLocaleTimeString() : d.toLocaleString();
+    if (isNaN(d.getTime())) return '—';
+    return d.toISOString().slice(0, 19).replace('T', ' ') + 'Z';
   }
 
   function ago(seconds) {
@@ -129,7 +137,7 @@
     const capUse = hasCap ? percent(lane.outstanding, lane.cap) : null;
     const fill = h('div', { class: 'fill' + (capUse !== null && capUse >= 100 ? ' full' : capUse !== null && capUse >= 80 ? ' high' : '') });
     fill.style.width = Math.min(100, fillPct) + '%';
-    const bar = h('div', { class: 'bar', title: 'outstanding on ' + name + ' against locked' + (hasCap ? ' (line: cap)' : '') }, fill);
+    const bar = h('div', { class: 'bar', title: 'sent to ' + name + ' (minted or on the way) against locked' + (hasCap ? ' (line: cap)' : '') }, fill);
     if (hasCap) {
       const mark = h('div', { class: 'mark' });
       mark.style.left = Math.min(100, percent(lane.cap, scale) || 0) + '%';
@@ -148,7 +156,8 @@
     }
     return h('div', { class: 'lane', 'data-lane': name },
       h('div', { class: 'title' },
-        h('span', {}, 'on ', h('b', {}, name), ': ', amount(lane.outstanding, dec, sym, 'amt outstanding'), ' outstanding'),
+        h('span', { class: 'caption', title: 'outstanding on ' + name + ': minted or on the way (accepted, maybe still in the outbox)' },
+          'on ', h('b', {}, name), ': ', amount(lane.outstanding, dec, sym, 'amt outstanding'), ' sent (minted or on the way)'),
         h('span', { class: 'muted' }, share === null ? '' : share.toFixed(2) + '% of locked')),
       bar,
       h('div', { class: 'limits' }, limits.map((x, i) => [i ? ' · ' : '', x])),
@@ -164,8 +173,9 @@
       h('h4', {}, a.symbol || a.token, ' ', h('span', { class: 'muted', title: a.token }, '(' + (a.decimals || 0) + ' decimals)')),
       h('div', { class: 'row' },
         kv('locked', amount(a.locked, a.decimals, a.symbol, 'amt locked'), 'held in custody on ' + v.name),
-        kv('outstanding, all lanes', amount(a.outstanding_total, a.decimals, a.symbol, 'amt outstanding-total'), 'wrapped supply on remote chains')),
-      (a.lanes || []).length ? (a.lanes || []).map((l) => laneView(a, l)) : h('p', { class: 'muted' }, 'nothing minted on other chains yet')));
+        kv('sent, all lanes (minted or on the way)', amount(a.outstanding_total, a.decimals, a.symbol, 'amt outstanding-total'),
+          'outstanding: counted from acceptance, so it includes transfers accepted and not yet delivered (see outbox)')),
+      (a.lanes || []).length ? (a.lanes || []).map((l) => laneView(a, l)) : h('p', { class: 'muted' }, 'nothing sent to other chains yet')));
     return h('div', { class: 'card vault', 'data-vault': v.name },
       h('h3', {}, 'Vault ', v.name, ' ', h('span', { class: 'muted' }, '· home chain, bridge id ' + v.chain)),
       h('div', { class: 'row' },
@@ -265,17 +275,20 @@
     if (e.vault) parts.push(h('span', { class: 'muted' }, ' · vault ' + e.vault));
     if (e.reason) parts.push(' · ', h('span', { class: 'chip bad' }, e.reason));
     if (e.detail) parts.push(h('span', { class: 'muted' }, ' · ' + e.detail));
-    return h('li', { class: 'ev', 'data-kind': e.kind },
-      h('span', { class: 't', title: 'event seq ' + e.seq }, clock(e.time)),
+    return h('li', { class: 'ev' + (e.history ? ' past' : ''), 'data-kind': e.kind, 'data-seq': e.seq,
+      'data-sequence': e.sequence, 'data-history': e.history ? '1' : null },
+      h('span', { class: 't', title: 'event seq ' + e.seq + (e.history ? ', from before this page connected' : '') }, clock(e.time)),
       h('span', { class: 'kind kind-' + e.kind }, KIND_TEXT[e.kind] || e.kind),
       h('span', {}, parts));
   }
 
   function onEvent(e) {
+    // after a reconnect the server's history repeats what this page has
+    if (e.history && e.seq <= lastSeq) return;
     if (lastSeq && e.seq > lastSeq + 1) {
       missed += e.seq - lastSeq - 1;
       const gap = $('gap');
-      gap.textContent = missed + ' event(s) missed (the node produced them faster than they could be sent); figures above stay exact.';
+      gap.textContent = missed + ' event(s) missed (while disconnected, or the node produced them faster than they could be sent); figures above stay exact.';
       gap.classList.remove('hidden');
     }
     lastSeq = Math.max(lastSeq, e.seq || 0);
@@ -293,6 +306,109 @@
     replace($('events'), feed.length ? feed.map(eventView) : h('li', { class: 'muted empty' }, 'no events yet'));
   }
 
+  // -------------------------------------------------------------- charts
+  // a token amount as a float, for charts only (figures stay exact elsewhere)
+  function approx(raw, decimals) {
+    if (!isDec(raw)) return null;
+    const d = Number(decimals) || 0;
+    const s = raw.padStart(d + 1, '0');
+    return Number(s.slice(0, s.length - d) + '.' + (s.slice(s.length - d) || '0'));
+  }
+
+  function addSample(s) {
+    const t = Number(s.time);
+    if (!t) return;
+    if (samples.length && samples[samples.length - 1].t >= t) return; // a reused snapshot
+    const chains = {};
+    for (const c of s.chains || []) chains[c.name] = { lag: Number(c.lag) || 0, ok: Number(c.deliveries_ok) || 0 };
+    const assets = {};
+    for (const v of s.vaults || []) {
+      for (const a of v.assets || []) {
+        assets[v.name + '/' + (a.symbol || a.token)] = {
+          vault: v.name, symbol: a.symbol || a.token,
+          locked: approx(a.locked, a.decimals), out: approx(a.outstanding_total, a.decimals),
+        };
+      }
+    }
+    samples.push({ t, chains, assets, rejected: Number((s.totals || {}).rejected) || 0 });
+    while (samples.length > MAX_SAMPLES || (samples.length && samples[0].t < t - HISTORY_S)) samples.shift();
+  }
+
+  // a counter's rate per minute at each sample, over the last RATE_S seconds
+  function perMinute(get) {
+    const pts = [];
+    let j = 0;
+    for (let i = 0; i < samples.length; i++) {
+      while (samples[j].t < samples[i].t - RATE_S) j++;
+      const a = samples[j], b = samples[i];
+      const va = get(a), vb = get(b);
+      if (b.t <= a.t || va === null || vb === null) continue;
+      pts.push([b.t, Math.max(0, ((vb - va) / (b.t - a.t)) * 60)]);
+    }
+    return pts;
+  }
+
+  function fmtNum(v) {
+    if (v === null || v === undefined || !isFinite(v)) return '—';
+    const a = Math.abs(v);
+    if (Number.isInteger(v)) return group(String(v));
+    return a >= 1000 ? group(String(Math.round(v))) : a >= 10 ? v.toFixed(0) : a >= 1 ? v.toFixed(1) : v.toFixed(2);
+  }
+
+  // one small SVG line chart; series: [{name, cls, pts: [[t, v], ...]}]
+  function chart(id, title, series) {
+    const W = 300, H = 64, P = 2;
+    const all = series.flatMap((x) => x.pts);
+    const t0 = samples.length ? samples[0].t : 0, t1 = samples.length ? samples[samples.length - 1].t : 1;
+    const max = Math.max(0, ...all.map((p) => p[1]));
+    const ymax = max > 0 ? max * 1.1 : 1;
+    const x = (t) => P + (t1 > t0 ? ((t - t0) / (t1 - t0)) * (W - 2 * P) : W - 2 * P);
+    const y = (v) => H - P - (v / ymax) * (H - 2 * P);
+    const svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
+    svg.setAttribute('class', 'chart');
+    svg.setAttribute('data-chart', id);
+    svg.setAttribute('data-points', String(Math.max(0, ...series.map((s) => s.pts.length))));
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', title);
+    for (const sr of series) {
+      const line = document.createElementNS(SVG, 'polyline');
+      line.setAttribute('class', 'line ' + (sr.cls || ''));
+      line.setAttribute('points', sr.pts.map((p) => x(p[0]).toFixed(1) + ',' + y(p[1]).toFixed(1)).join(' '));
+      svg.appendChild(line);
+    }
+    const legend = series.map((sr, i) => [i ? ' · ' : '', h('span', { class: 'key ' + (sr.cls || '') }, '■ '), sr.name + ' ',
+      h('b', {}, sr.pts.length ? fmtNum(sr.pts[sr.pts.length - 1][1]) : '—')]);
+    return h('div', { class: 'chartbox', 'data-chart-box': id },
+      h('div', { class: 'ct' }, h('span', {}, title), h('span', { class: 'muted', title: 'top of the scale' }, 'max ' + fmtNum(max))),
+      svg,
+      h('div', { class: 'legend' }, legend));
+  }
+
+  function drawCharts() {
+    const el = $('charts');
+    if (samples.length === 0) return;
+    const last = samples[samples.length - 1];
+    const boxes = [];
+    for (const name of Object.keys(last.chains)) {
+      const lagPts = samples.filter((sm) => sm.chains[name]).map((sm) => [sm.t, sm.chains[name].lag]);
+      boxes.push(chart('lag-' + name, name + ' · lag, blocks', [{ name: 'lag', cls: 's0', pts: lagPts }]));
+      boxes.push(chart('deliveries-' + name, name + ' · deliveries per minute',
+        [{ name: 'per min', cls: 's1', pts: perMinute((sm) => (sm.chains[name] ? sm.chains[name].ok : null)) }]));
+    }
+    for (const key of Object.keys(last.assets)) {
+      const a = last.assets[key];
+      const pick = (f) => samples.filter((sm) => sm.assets[key] && sm.assets[key][f] !== null).map((sm) => [sm.t, sm.assets[key][f]]);
+      boxes.push(chart('vault-' + key, 'vault ' + a.vault + ' · ' + a.symbol,
+        [{ name: 'locked', cls: 's2', pts: pick('locked') }, { name: 'sent (minted or on the way)', cls: 's0', pts: pick('out') }]));
+    }
+    boxes.push(chart('refused', 'refused messages per minute, all vaults',
+      [{ name: 'per min', cls: 's3', pts: perMinute((sm) => sm.rejected) }]));
+    replace(el, boxes);
+    $('charts-range').textContent = samples.length + ' snapshot(s) from ' + clock(samples[0].t) + ' to ' + clock(last.t) +
+      ' (kept in this page for ' + HISTORY_S / 60 + ' min)';
+  }
+
   // ----------------------------------------------------------- transport
   function setConn(text, cls) {
     const el = $('conn');
@@ -308,11 +424,21 @@
   }
 
   function onSnapshot(s) {
+    if (snap && s.started !== snap.started) { // the node restarted: its counters and seq did too
+      feed.length = 0;
+      samples = [];
+      lastSeq = 0;
+      missed = 0;
+      $('gap').classList.add('hidden');
+      redrawFeed();
+    }
     snap = s;
+    addSample(s);
     snapAt = Date.now();
     $('node').textContent = s.node ? 'node ' + s.node : '';
     $('node').title = s.started ? 'running since ' + clock(s.started) : 'node name';
     drawTotals();
+    drawCharts();
     drawVaults();
     drawPending();
     drawChains();

@@ -1,17 +1,24 @@
 // Opens the operator dashboard in headless Chromium (Debian's, driven by
 // playwright-core from tests/node) for test_node_operator:
-//   node operator_dashboard.js NODE_MODULES URL SHOT VAULT ASSET RAW_BEFORE TEXT_BEFORE RAW_AFTER TEXT_AFTER
+//   node operator_dashboard.js NODE_MODULES URL SHOT VAULT ASSET RAW_BEFORE TEXT_BEFORE RAW_AFTER TEXT_AFTER PAST_SEQ
 // 1. waits until the page is live and shows VAULT's ASSET locked = RAW_BEFORE
-//    (data-raw, exact) as TEXT_BEFORE (what a user reads), prints "loaded";
-// 2. the test then makes a transfer: waits for a live "accepted" event of
-//    VAULT and for locked = RAW_AFTER shown as TEXT_AFTER;
-// 3. saves a full-page screenshot to SHOT and prints one JSON line.
+//    (data-raw, exact) as TEXT_BEFORE (what a user reads), and the event
+//    list already shows, from the server's history, the "accepted" and
+//    "delivered" events of the transfer PAST_SEQ made before the page
+//    opened; prints "loaded";
+// 2. the test then makes a transfer: waits for a live (not history)
+//    "accepted" event of VAULT and for locked = RAW_AFTER shown as TEXT_AFTER;
+// 3. waits for charts with data points (lag of each chain, the vault's
+//    asset, refused per minute); checks that every time on the page (text,
+//    titles, labels) is "YYYY-MM-DD HH:MM:SSZ" and that no caption calls
+//    the outstanding figure "minted" without "or on the way";
+// 4. saves a full-page screenshot to SHOT and prints one JSON line.
 // Exit 0 when all of it was seen; 1 with the reason (and SHOT saved as
 // evidence) otherwise.
 'use strict';
 const path = require('path');
 
-const [modules, url, shot, vault, asset, rawBefore, textBefore, rawAfter, textAfter] =
+const [modules, url, shot, vault, asset, rawBefore, textBefore, rawAfter, textAfter, pastSeq] =
   process.argv.slice(2);
 const { chromium } = require(path.join(modules, 'playwright-core'));
 
@@ -28,6 +35,18 @@ async function waitLocked(page, raw, text, timeout) {
   if (shown !== text) throw new Error(`locked shows "${shown}", expected "${text}"`);
 }
 
+// Everything a user can read: the text, and the tooltips and labels.
+function readable() {
+  const parts = [document.body.innerText];
+  for (const el of document.querySelectorAll('[title], [aria-label]')) {
+    if (el.getAttribute('title')) parts.push(el.getAttribute('title'));
+    if (el.getAttribute('aria-label')) parts.push(el.getAttribute('aria-label'));
+  }
+  return parts.join('\n');
+}
+
+const ISO = /\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z/g;
+
 (async () => {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -42,16 +61,60 @@ async function waitLocked(page, raw, text, timeout) {
     await page.goto(url);
     await page.waitForSelector('#conn.pill-ok', { timeout: 15000 });
     await waitLocked(page, rawBefore, textBefore, 20000);
+    // past events, there on load: the server's history
+    for (const kind of ['accepted', 'delivered']) {
+      const sel = `li.ev[data-kind="${kind}"][data-history="1"][data-sequence="${pastSeq}"]`;
+      await page.waitForSelector(sel, { timeout: 10000 }).catch(() => {
+        throw new Error(`no past "${kind}" event of transfer #${pastSeq} on load`);
+      });
+      const t = (await page.textContent(sel)).replace(/\s+/g, ' ');
+      if (!t.includes('#' + pastSeq) || !t.includes('vault ' + vault)) throw new Error('past event reads: ' + t);
+    }
     process.stdout.write('loaded\n');
 
-    await page.waitForSelector(`li.ev[data-kind="accepted"]`, { timeout: 60000 });
-    const ev = (await page.textContent('li.ev[data-kind="accepted"]')).replace(/\s+/g, ' ');
+    const live = 'li.ev[data-kind="accepted"]:not([data-history])';
+    await page.waitForSelector(live, { timeout: 60000 });
+    const ev = (await page.textContent(live)).replace(/\s+/g, ' ');
     if (!ev.includes('vault ' + vault)) throw new Error('the live event does not name the vault: ' + ev);
     await waitLocked(page, rawAfter, textAfter, 30000);
+
+    // charts fill as snapshots arrive (one a second in this test)
+    const charts = ['lag-alpha', 'lag-beta', 'deliveries-alpha', `vault-${vault}/${asset}`, 'refused'];
+    for (const id of charts) {
+      await page.waitForFunction((c) => {
+        const svg = document.querySelector(`svg.chart[data-chart="${c}"]`);
+        if (!svg || Number(svg.dataset.points) < 3) return false;
+        const pl = svg.querySelector('polyline');
+        return pl && pl.getAttribute('points').trim().split(/\s+/).length >= 3;
+      }, id, { timeout: 20000 }).catch(() => { throw new Error(`chart ${id} has no data points`); });
+    }
+    // the vault chart draws locked and sent: two lines, both with points
+    const lines = await page.$$eval(`svg.chart[data-chart="vault-${vault}/${asset}"] polyline`,
+      (ps) => ps.map((p) => p.getAttribute('points').trim().split(/\s+/).filter(Boolean).length));
+    if (lines.length !== 2 || lines.some((n) => n < 3)) throw new Error('vault chart lines: ' + JSON.stringify(lines));
+
+    // one time format everywhere
+    const text = await page.evaluate(readable);
+    const isoCount = (text.match(ISO) || []).length;
+    const rest = text.replace(ISO, '');
+    const other = rest.match(/\b\d{1,2}:\d{2}(:\d{2})?\b|\b[AP]M\b/gi);
+    if (other) throw new Error('times not in UTC ISO format: ' + JSON.stringify(other.slice(0, 5)));
+    const evTimes = await page.$$eval('li.ev .t', (els) => els.map((e) => e.textContent.trim()));
+    if (evTimes.length < 3 || !evTimes.every((t) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z$/.test(t)))
+      throw new Error('event times: ' + JSON.stringify(evTimes.slice(0, 5)));
+    if (isoCount < evTimes.length + 2) throw new Error('too few times shown: ' + isoCount);
+
+    // no "minted" for a figure that includes transfers on the way
+    const alone = text.replace(/minted or on the way/g, '…').match(/.{0,60}minted.{0,60}/i);
+    if (alone) throw new Error('a caption says "minted" alone: ' + alone[0]);
+    const caption = (await page.textContent(`[data-vault="${vault}"] [data-asset="${asset}"]`)).replace(/\s+/g, ' ');
+    if (!caption.includes('sent, all lanes (minted or on the way)')) throw new Error('asset caption: ' + caption);
+
     if (errors.length) throw new Error('page errors: ' + errors.join('; '));
     await page.screenshot({ path: shot, fullPage: true });
     const conn = (await page.textContent('#conn')).trim();
-    process.stdout.write(JSON.stringify({ ok: true, event: ev.trim(), connection: conn, screenshot: shot }) + '\n');
+    process.stdout.write(JSON.stringify({ ok: true, event: ev.trim(), connection: conn, times: isoCount,
+      screenshot: shot }) + '\n');
     await browser.close();
   } catch (e) {
     if (page) await page.screenshot({ path: shot, fullPage: true }).catch(() => {});

@@ -6,9 +6,14 @@
  *    periodic snapshot with the new ledger figures;
  *  - /metrics parses as strict Prometheus text and its ledger numbers
  *    equal `vaultctl show --json` on the same data dir;
+ *  - a client connecting after a transfer gets its events from the
+ *    server's history, marked so, right after the snapshot;
  *  - the dashboard in headless Chromium (operator_dashboard.js via
- *    playwright-core) shows the vault figures, then a live event and the
- *    new figures after a transfer; the screenshot is kept in the build dir
+ *    playwright-core) shows the vault figures and, on load, the events of
+ *    a transfer made before it opened; then a live event and the new
+ *    figures after a transfer, charts with data points, UTC times only
+ *    and no "minted" caption on a figure that includes transfers on the
+ *    way; the screenshot is kept in the build dir
  *    (tests/integration/operator_dashboard.png).
  * argv[1] = bulkhead, argv[2] = vaultctl, argv[3] = node (JavaScript). */
 #include <fcntl.h>
@@ -220,6 +225,24 @@ static void test_operator_frames_after_transfer(void **state)
     char want[BH_U128_DEC_MAX];
     bh_u128_to_dec(want, locked0 + nh_units(100));
     PUMP_UNTIL(has_snapshot_locked(all, want), 10);
+
+    /* a client that connects now gets them from the server's history,
+     * right after its snapshot and before anything live */
+    tclient *late = tc_connect(PORT, "/ws", AUTH);
+    PUMP_UNTIL(find_event(late, "delivered", (long long)seq) >= 0, 10);
+    json_t *first = tc_json(late, 0);
+    assert_string_equal(jstr_of(first, "type"), "snapshot");
+    json_decref(first);
+    long la = find_event(late, "accepted", (long long)seq);
+    long ld = find_event(late, "delivered", (long long)seq);
+    assert_true(la >= 1 && la < ld);
+    for (long i = 1; i <= ld; i++) {
+        json_t *j = tc_json(late, (size_t)i);
+        assert_string_equal(jstr_of(j, "type"), "event");
+        assert_true(json_is_true(json_object_get(j, "history")));
+        json_decref(j);
+    }
+    tc_close(late);
     tc_close(all);
     tc_close(sub);
 }
@@ -330,6 +353,15 @@ static void test_operator_dashboard_in_chromium(void **state)
     if (access(probe, R_OK) != 0)
         fail_msg("playwright-core is missing in %s: deploy/install-deps installs it", modules);
 
+    /* a transfer done and delivered before the page opens: the page must
+     * show its events on load, from the server's history */
+    tclient *watch = tc_connect(PORT, "/ws?kinds=delivered", AUTH);
+    PUMP_UNTIL(watch->n_msgs >= 1, 10);
+    uint64_t past = 0;
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(2), NH_B, &W.user, 0, &past));
+    PUMP_UNTIL(find_event(watch, "delivered", (long long)past) >= 0, WAIT_MS / 1000);
+    tc_close(watch);
+
     bh_u128 locked, out[NH_MAX_CHAINS + 1];
     vaultctl_tka(&locked, out);
     bh_u128 after = locked + nh_units(5);
@@ -343,8 +375,9 @@ static void test_operator_dashboard_in_chromium(void **state)
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "timeout 180 '%s' '%s/tests/integration/operator_dashboard.js' '%s' "
-             "'http://127.0.0.1:%u/?token=%s' '%s' alpha TKA '%s' '%s' '%s' '%s'",
-             bin_node, BH_SOURCE_DIR, modules, PORT, TOKEN, SCREENSHOT, raw0, text0, raw1, text1);
+             "'http://127.0.0.1:%u/?token=%s' '%s' alpha TKA '%s' '%s' '%s' '%s' %llu",
+             bin_node, BH_SOURCE_DIR, modules, PORT, TOKEN, SCREENSHOT, raw0, text0, raw1, text1,
+             (unsigned long long)past);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char line[4096] = "";
