@@ -435,10 +435,17 @@ static void set_chain(json_t *o, const bh_http *s, const char *id_key, const cha
 
 static frame *event_frame(const bh_http *s, const ev_rec *e, int history)
 {
-    json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "type", "event", "kind", kind_name(e->kind),
-                          "seq", (json_int_t)e->seq, "time", (json_int_t)e->time);
-    if (o == NULL) return NULL;
-    if (history) json_object_set_new(o, "history", json_true());
+    /* "history" right after "type": a client matching a frame's start
+     * ({"type":"event","kind":"delivered") never takes a past event for a
+     * live one */
+    json_t *o = history ? json_pack("{s:s, s:b}", "type", "event", "history", 1)
+                        : json_pack("{s:s}", "type", "event");
+    if (o == NULL || json_object_set_new(o, "kind", json_string(kind_name(e->kind))) != 0 ||
+        json_object_set_new(o, "seq", json_integer((json_int_t)e->seq)) != 0 ||
+        json_object_set_new(o, "time", json_integer((json_int_t)e->time)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     if (e->vault[0]) json_object_set_new(o, "vault", jstr(e->vault));
     if (e->kind == BH_NODE_EV_QUARANTINED || e->kind == BH_NODE_EV_LIMITS) {
         if (e->from_chain) set_chain(o, s, "chain_id", "chain", e->from_chain);

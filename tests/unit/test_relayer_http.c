@@ -722,6 +722,10 @@ static void wait_history(const bh_http *s, size_t n)
     }
 }
 
+/* How every history frame starts: a client matching on a frame's start
+ * never takes it for a live event. */
+static const char HIST_HEAD[] = "{\"type\":\"event\",\"history\":true,";
+
 /* Frames i.. of c are events seq first..first+n-1 (step), all marked
  * history; frame 0 is the snapshot. */
 static void check_history(const tclient *c, size_t n, long long first, long long step)
@@ -736,6 +740,7 @@ static void check_history(const tclient *c, size_t n, long long first, long long
         assert_int_equal(jint_of(j, "seq"), first + (long long)i * step);
         assert_true(json_is_true(json_object_get(j, "history")));
         json_decref(j);
+        assert_true(strncmp(c->msgs[1 + i], HIST_HEAD, sizeof HIST_HEAD - 1) == 0);
     }
 }
 
