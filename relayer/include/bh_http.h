@@ -1,8 +1,9 @@
 /* The operator surface: one libwebsockets server on one port (docs/ARCHITECTURE.md §5).
  *
- *   GET /ws       websocket: a snapshot frame on connect, then event frames
- *                 as the node publishes them and a snapshot every
- *                 snapshot_interval_s; frames in relayer/web/PROTOCOL.md
+ *   GET /ws       websocket: a snapshot frame on connect, the recent events
+ *                 (history, below), then event frames as the node
+ *                 publishes them and a snapshot every snapshot_interval_s;
+ *                 frames in relayer/web/PROTOCOL.md
  *   GET /metrics  Prometheus text (bh_metrics.h)
  *   GET /healthz  200 "ok" while the server runs (never needs the token)
  *   GET /readyz   200 "ready", or 503 {"ready":false,"reason":"..."}
