@@ -8,7 +8,7 @@
   const MAX_EVENTS = 300;
   const HISTORY_S = 30 * 60; // snapshots kept for the charts: 30 minutes...
   const MAX_SAMPLES = 1800; // ...and never more than this many
-  const RATE_S = 60; // per-minute rates: over the last minute of samples
+  const RATE_S = 60; // "per minute": a counter's increase over the trailing 60 s
   const SVG = 'http://www.w3.org/2000/svg';
   const KIND_TEXT = {
     accepted: 'accepted', delayed: 'delayed', held: 'held', rejected: 'rejected',
@@ -334,7 +334,8 @@
     while (samples.length > MAX_SAMPLES || (samples.length && samples[0].t < t - HISTORY_S)) samples.shift();
   }
 
-  // a counter's rate per minute at each sample, over the last RATE_S seconds
+  // at each sample, a counter's increase over the trailing RATE_S seconds:
+  // a count, never extrapolated (less than a minute of samples gives less)
   function perMinute(get) {
     const pts = [];
     let j = 0;
@@ -343,7 +344,7 @@
       const a = samples[j], b = samples[i];
       const va = get(a), vb = get(b);
       if (b.t <= a.t || va === null || vb === null) continue;
-      pts.push([b.t, Math.max(0, ((vb - va) / (b.t - a.t)) * 60)]);
+      pts.push([b.t, Math.max(0, vb - va)]);
     }
     return pts;
   }
@@ -394,7 +395,7 @@
       const lagPts = samples.filter((sm) => sm.chains[name]).map((sm) => [sm.t, sm.chains[name].lag]);
       boxes.push(chart('lag-' + name, name + ' · lag, blocks', [{ name: 'lag', cls: 's0', pts: lagPts }]));
       boxes.push(chart('deliveries-' + name, name + ' · deliveries per minute',
-        [{ name: 'per min', cls: 's1', pts: perMinute((sm) => (sm.chains[name] ? sm.chains[name].ok : null)) }]));
+        [{ name: 'last 60 s', cls: 's1', pts: perMinute((sm) => (sm.chains[name] ? sm.chains[name].ok : null)) }]));
     }
     for (const key of Object.keys(last.assets)) {
       const a = last.assets[key];
@@ -403,7 +404,7 @@
         [{ name: 'locked', cls: 's2', pts: pick('locked') }, { name: 'sent (minted or on the way)', cls: 's0', pts: pick('out') }]));
     }
     boxes.push(chart('refused', 'refused messages per minute, all vaults',
-      [{ name: 'per min', cls: 's3', pts: perMinute((sm) => sm.rejected) }]));
+      [{ name: 'last 60 s', cls: 's3', pts: perMinute((sm) => sm.rejected) }]));
     replace(el, boxes);
     $('charts-range').textContent = samples.length + ' snapshot(s) from ' + clock(samples[0].t) + ' to ' + clock(last.t) +
       ' (kept in this page for ' + HISTORY_S / 60 + ' min)';
