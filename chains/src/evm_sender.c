@@ -708,6 +708,8 @@ int bh_evm_sender_check(bh_evm_sender *s, bh_evm_pending *p, bh_evm_receipt *rec
         }
     }
     if (!p->cancelling && now - p->first_ms >= s->opt.receipt_timeout_ms) {
+        /* the endpoint did not get it mined: the cancel goes elsewhere */
+        if (s->n_eps > 1) use_endpoint(s, (s->cur + 1) % s->n_eps);
         if (replace(s, p, 1) == BH_OK) return BH_EBUSY;
     }
     if (now - p->last_send_ms >= s->opt.bump_after_ms && p->bumps < MAX_BUMPS &&

@@ -332,6 +332,7 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
                ti.nonce, h, dl->n_fl);
         return;
     }
+    d->be->tx_free(tx); /* no slot (the caller checked): goes again next round */
 }
 
 /* One pass over every transaction in flight: no sleep between them. */

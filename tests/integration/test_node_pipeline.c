@@ -109,6 +109,33 @@ static void test_pipelined_delivery_puts_several_transfers_in_a_block(void **sta
     assert_true(blocks < N_PIPE / 2);
 }
 
+/* The baseline in the same program: inflight_max 1 is one delivery per
+ * block, as before issue 14. */
+static int setup_one_in_flight(void **state)
+{
+    (void)state;
+    nh_opts o = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 8760};
+    if (nt_world_up(o, 0) != 0) return -1;
+    if (nh_interval_mining(&W, NH_B, 1) != 0) return -1;
+    json_t *cfg = nh_node_config(&W, 1);
+    if (!cfg) return -1;
+    json_object_set_new(cfg_chain(cfg, NH_B), "inflight_max", json_integer(1));
+    if (nh_node_write_config(&W, 1, cfg) != 0) return -1;
+    return nh_node_start(&W, 1, WAIT_MS);
+}
+
+static void test_one_in_flight_is_one_per_block(void **state)
+{
+    (void)state;
+    size_t blocks = 0, best = 0;
+    uint64_t t0 = nh_now_ms();
+    deliver_and_check(8, &blocks, &best);
+    print_message("{\"case\":\"one_in_flight_1s_blocks\",\"transfers\":8,\"blocks\":%zu,"
+                  "\"per_block_mean\":%.2f,\"per_block_max\":%zu,\"ms\":%llu}\n",
+                  blocks, 8.0 / (double)blocks, best, (unsigned long long)(nh_now_ms() - t0));
+    assert_int_equal(best, 1);
+}
+
 static int setup_failover(void **state)
 {
     (void)state;
@@ -284,6 +311,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pipelined_delivery_puts_several_transfers_in_a_block,
                                         setup_pipeline, nt_teardown),
+        cmocka_unit_test_setup_teardown(test_one_in_flight_is_one_per_block, setup_one_in_flight,
+                                        nt_teardown),
         cmocka_unit_test_setup_teardown(test_first_endpoint_hangs_mid_run, setup_failover,
                                         teardown_failover),
         cmocka_unit_test_setup_teardown(test_a_nonce_taken_behind_the_nodes_back, setup_pipeline,
