@@ -2,10 +2,13 @@
  *
  *  - pipelined: beta mines one block a second (transactions wait for it);
  *    N locks A->B are delivered with several Executed per block of beta
- *    (inflight_max 16), each transfer executed exactly once;
+ *    (inflight_max 16), each transfer executed exactly once; the baseline,
+ *    inflight_max 1, is one per block;
  *  - failover: beta's first endpoint (a proxy the deliveries go through)
  *    hangs mid-run; delivery moves to beta's second endpoint and every
- *    transfer is still executed exactly once;
+ *    transfer is still executed exactly once; an endpoint first in the
+ *    list that accepts transactions and drops them costs a re-broadcast
+ *    through the next one;
  *  - a nonce taken behind the node's back: another process sends with the
  *    node's transaction key while deliveries are in flight; the node
  *    recovers its nonce and everything is still executed once;
@@ -306,6 +309,35 @@ static void test_wallet_below_low_water_alarms(void **state)
     wait_gauge(port, "beta", 0);
 }
 
+/* An attacker's endpoint first in beta's list: it serves every read
+ * honestly but drops every transaction it is given. */
+static int setup_dropper(void **state)
+{
+    (void)state;
+    nh_opts o = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 8780};
+    if (nt_world_up(o, 0) != 0) return -1;
+    first_ep = it_fake_start(IT_FAKE_DROP_TX, W.ch[NH_B].anvil.url);
+    if (!first_ep) return -1;
+    json_t *cfg = nh_node_config(&W, 1);
+    if (!cfg) return -1;
+    const char *urls[] = {it_fake_url(first_ep), W.ch[NH_B].anvil.url, NULL};
+    cfg_endpoints(cfg, NH_B, urls, 1);
+    if (nh_node_write_config(&W, 1, cfg) != 0) return -1;
+    return nh_node_start(&W, 1, WAIT_MS);
+}
+
+static void test_endpoint_that_drops_transactions(void **state)
+{
+    (void)state;
+    bh_address wrapped;
+    NH_OK(nh_flood(&W, NH_A, &W.tka, 20, 10, nh_units(1), NH_B, &W.user));
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &wrapped, WAIT_MS));
+    NH_OK(nh_wait_balance(&W, NH_B, &wrapped, &W.user, nh_units(20), 60000,
+                          "every mint on B past an endpoint that drops transactions", NULL));
+    check_executed_once(20, NULL, NULL);
+    wait_outbox_empty("alpha");
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +346,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_one_in_flight_is_one_per_block, setup_one_in_flight,
                                         nt_teardown),
         cmocka_unit_test_setup_teardown(test_first_endpoint_hangs_mid_run, setup_failover,
+                                        teardown_failover),
+        cmocka_unit_test_setup_teardown(test_endpoint_that_drops_transactions, setup_dropper,
                                         teardown_failover),
         cmocka_unit_test_setup_teardown(test_a_nonce_taken_behind_the_nodes_back, setup_pipeline,
                                         nt_teardown),
