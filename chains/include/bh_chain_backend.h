@@ -129,6 +129,7 @@ typedef struct {
      * errors (still in flight). */
     int (*send)(void *sender, void **tx, bh_chain_outcome *outcome, const unsigned char *vaa,
                 size_t vaa_len);
+    void (*poll_begin)(void *sender); /* once before a pass of polls: reads the head */
     int (*poll)(void *sender, void *tx, bh_chain_outcome *outcome, unsigned *approvals);
     void (*tx_info)(const void *tx, bh_chain_tx_info *out);
     void (*tx_free)(void *tx);

@@ -102,11 +102,12 @@ typedef struct {
     bh_hash32 hashes[BH_EVM_PENDING_HASHES]; /* every version broadcast, newest last */
     unsigned n_hashes;
     unsigned bumps;
-    int cancelling;       /* hashes from cancel_from on are its cancel */
-    unsigned cancel_from; /* a 0-value self-transfer at the same nonce */
-    unsigned drops;       /* times the endpoint had forgotten it */
-    bh_evm_tx tx;         /* the newest version; tx.data is data */
-    unsigned char *data;  /* the call's data; heap */
+    int cancelling;                  /* hashes from cancel_from on are its cancel */
+    unsigned cancel_from;            /* a 0-value self-transfer at the same nonce */
+    unsigned drops;                  /* times the endpoint had forgotten it */
+    uint64_t seen_gen, last_look_ms; /* receipts looked for at head generation, when */
+    bh_evm_tx tx;                    /* the newest version; tx.data is data */
+    unsigned char *data;             /* the call's data; heap */
     uint64_t first_ms, last_send_ms, last_seen_ms;
     unsigned char *raw; /* the newest signed version, for a re-broadcast; heap */
     size_t raw_len;
@@ -138,6 +139,13 @@ BH_WARN_UNUSED_RESULT int bh_evm_sender_begin(bh_evm_sender *s, bh_evm_pending *
  * Out: receipt  may be NULL; else filled on BH_OK (clear it after). */
 BH_WARN_UNUSED_RESULT int bh_evm_sender_check(bh_evm_sender *s, bh_evm_pending *p,
                                               bh_evm_receipt *receipt);
+
+/* Read the head once (eth_blockNumber) before a pass of
+ * bh_evm_sender_check over the transactions in flight: after a tick, a
+ * check looks for receipts only when the head moved since its last look
+ * (or a second passed), so N transactions cost one call per pass and N
+ * per new block rather than N per pass. Without ticks every check looks. */
+void bh_evm_sender_tick(bh_evm_sender *s);
 
 /* A second (third, ...) endpoint of the same chain to fail over to: calls
  * that fail in transport (timeout, HTTP, garbage) are repeated on the next

@@ -244,6 +244,11 @@ static int evm_send(void *ps, void **tx, bh_chain_outcome *outcome, const unsign
     return rc;
 }
 
+static void evm_poll_begin(void *ps)
+{
+    bh_evm_sender_tick(((evm_sender *)ps)->sender);
+}
+
 static int evm_poll(void *ps, void *tx, bh_chain_outcome *outcome, unsigned *approvals)
 {
     evm_sender *s = ps;
@@ -331,6 +336,7 @@ const bh_chain_backend bh_chain_backend_evm = {
     .submit = evm_submit,
     .last_error = evm_last_error,
     .send = evm_send,
+    .poll_begin = evm_poll_begin,
     .poll = evm_poll,
     .tx_info = evm_tx_info,
     .tx_free = evm_tx_free,

@@ -23,6 +23,8 @@ struct bh_evm_sender {
     int checked[MAX_EPS];   /* its chain id: 1 ours, -1 another, 0 not asked yet */
     size_t n_eps, cur;
     uint64_t latest_nonce, latest_at_ms; /* eth_getTransactionCount(latest), cached */
+    uint64_t head, head_gen;             /* bh_evm_sender_tick: the head, bumped when it moves */
+    int ticked;
     const bh_attest *ctx;
     bh_seckey key;
     bh_address addr;
@@ -663,21 +665,39 @@ static int mined(bh_evm_sender *s, bh_evm_pending *p, bh_evm_receipt *receipt, b
     return BH_OK;
 }
 
+void bh_evm_sender_tick(bh_evm_sender *s)
+{
+    if (!s) return;
+    json_t *res = NULL;
+    uint64_t h = 0;
+    if (scall(s, &res, "eth_blockNumber", json_array()) == BH_OK &&
+        bh_rpc_read_quantity(&h, res) == BH_OK && h != s->head) {
+        s->head = h;
+        s->head_gen++;
+    }
+    json_decref(res);
+    s->ticked = 1;
+}
+
 int bh_evm_sender_check(bh_evm_sender *s, bh_evm_pending *p, bh_evm_receipt *receipt)
 {
     if (receipt) memset(receipt, 0, sizeof *receipt);
     if (!s || !p || !p->n_hashes) return BH_EINVAL;
     s->last_error[0] = '\0';
     bh_evm_receipt r;
-    int ok = 0;
+    int ok = 0, rc;
     unsigned which = 0;
-    int rc = any_receipt(s, p, &r, &ok, &which);
-    if (rc == BH_OK) return mined(s, p, receipt, &r, ok, which);
-    if (rc != BH_ENOTFOUND) {
-        set_err(s, "receipt: %s", bh_rpc_last_error(s->ep));
-        return rc;
-    }
     uint64_t now = now_ms();
+    if (!s->ticked || p->seen_gen != s->head_gen || now - p->last_look_ms >= 1000) {
+        p->seen_gen = s->head_gen;
+        p->last_look_ms = now;
+        rc = any_receipt(s, p, &r, &ok, &which);
+        if (rc == BH_OK) return mined(s, p, receipt, &r, ok, which);
+        if (rc != BH_ENOTFOUND) {
+            set_err(s, "receipt: %s", bh_rpc_last_error(s->ep));
+            return rc;
+        }
+    }
     if (now - p->last_seen_ms >= 1000) {
         p->last_seen_ms = now;
         if (receipt_elsewhere(s, p, &r, &ok, &which) == BH_OK)

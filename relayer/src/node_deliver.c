@@ -335,11 +335,14 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
     d->be->tx_free(tx); /* no slot (the caller checked): goes again next round */
 }
 
-/* One pass over every transaction in flight: no sleep between them. */
+/* One pass over every transaction in flight: no sleep between them; the
+ * backend reads the head first and looks for receipts only when it moved. */
 static void poll_flights(deliverer *dl, int draining)
 {
     node_chain *d = dl->d;
     bh_node *n = d->node;
+    if (!dl->n_fl) return;
+    if (d->be->poll_begin) d->be->poll_begin(dl->sender);
     for (size_t i = 0; i < d->cfg->inflight_max && dl->n_fl && (draining || !stopping(n)); i++) {
         flight *f = &dl->fl[i];
         if (!f->used) continue;
