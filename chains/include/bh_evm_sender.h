@@ -106,6 +106,7 @@ typedef struct {
     unsigned cancel_from;            /* a 0-value self-transfer at the same nonce */
     unsigned drops;                  /* times the endpoint had forgotten it */
     uint64_t seen_gen, last_look_ms; /* receipts looked for at head generation, when */
+    uint64_t cancel_tried_ms;        /* the last cancel attempt */
     bh_evm_tx tx;                    /* the newest version; tx.data is data */
     unsigned char *data;             /* the call's data; heap */
     uint64_t first_ms, last_send_ms, last_seen_ms;

@@ -727,8 +727,12 @@ int bh_evm_sender_check(bh_evm_sender *s, bh_evm_pending *p, bh_evm_receipt *rec
             p->last_send_ms = now;
         }
     }
-    if (!p->cancelling && now - p->first_ms >= s->opt.receipt_timeout_ms) {
-        /* the endpoint did not get it mined: the cancel goes elsewhere */
+    if (!p->cancelling && now - p->first_ms >= s->opt.receipt_timeout_ms &&
+        (!p->cancel_tried_ms || now - p->cancel_tried_ms >= s->opt.bump_after_ms)) {
+        /* the endpoint did not get it mined: the cancel goes elsewhere; a
+         * cancel refused (at the fee cap it cannot outbid) is tried again
+         * on the bump schedule, not on every look */
+        p->cancel_tried_ms = now;
         if (s->n_eps > 1) use_endpoint(s, (s->cur + 1) % s->n_eps);
         if (replace(s, p, 1) == BH_OK) return BH_EBUSY;
     }
