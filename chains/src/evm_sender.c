@@ -700,7 +700,10 @@ int bh_evm_sender_check(bh_evm_sender *s, bh_evm_pending *p, bh_evm_receipt *rec
     }
     if (now - p->last_seen_ms >= 1000) {
         p->last_seen_ms = now;
-        if (receipt_elsewhere(s, p, &r, &ok, &which) == BH_OK)
+        /* the other endpoints are asked once it is late (a bump is due),
+         * not for every transaction every second */
+        if (now - p->first_ms >= s->opt.bump_after_ms &&
+            receipt_elsewhere(s, p, &r, &ok, &which) == BH_OK)
             return mined(s, p, receipt, &r, ok, which);
         uint64_t latest = 0;
         if (latest_nonce(s, &latest) == BH_OK && latest > p->nonce) {
@@ -736,11 +739,12 @@ int bh_evm_sender_check(bh_evm_sender *s, bh_evm_pending *p, bh_evm_receipt *rec
         if (s->n_eps > 1) use_endpoint(s, (s->cur + 1) % s->n_eps);
         if (replace(s, p, 1) == BH_OK) return BH_EBUSY;
     }
-    if (now - p->last_send_ms >= s->opt.bump_after_ms && p->bumps < MAX_BUMPS &&
-        p->tx.max_fee < s->opt.max_fee_cap)
-        (void)replace(s, p, 0);
-    else if (now - p->last_send_ms >= s->opt.bump_after_ms)
-        p->last_send_ms = now; /* at the cap: wait another period */
+    if (now - p->last_send_ms >= s->opt.bump_after_ms) {
+        /* at the cap, out of bumps or refused: wait another period */
+        if (p->bumps >= MAX_BUMPS || p->tx.max_fee >= s->opt.max_fee_cap ||
+            replace(s, p, 0) != BH_OK)
+            p->last_send_ms = now;
+    }
     return BH_EBUSY;
 }
 
