@@ -46,6 +46,11 @@ typedef struct {
 typedef struct {
     uint64_t chain_id; /* the destination's own id (replay-bound txs) */
     const char *url;   /* the endpoint deliveries go through, copied */
+    /* the chain's endpoints, copied: when n_urls > 0, deliveries go through
+     * one of them (url is then unused) and fail over to the next on
+     * transport errors; the order is endpoint_health's */
+    const char *const *urls;
+    size_t n_urls;
     long timeout_ms;
     unsigned retries;
     uint64_t gas_cap; /* most gas one delivery may use */
@@ -69,6 +74,15 @@ typedef enum {
     BH_CHAIN_APPROVED,     /* our approval counted; the quorum is not reached yet */
     BH_CHAIN_ALREADY_DONE  /* executed before, or our approval was already there */
 } bh_chain_outcome;
+
+/* One delivery transaction in flight, as sent_info tells it. */
+typedef struct {
+    uint64_t nonce;
+    bh_hash32 tx_hash;     /* its newest version */
+    uint64_t max_fee, tip; /* wei per gas, of the newest version */
+    unsigned bumps;        /* replacements sent (fee bumps, the cancel) */
+    int cancelling;        /* its nonce is being cancelled */
+} bh_chain_tx_info;
 
 typedef struct {
     const char *kind; /* "evm" */
@@ -104,6 +118,24 @@ typedef struct {
     int (*submit)(void *sender, bh_chain_outcome *outcome, unsigned *approvals,
                   const unsigned char *vaa, size_t vaa_len);
     const char *(*last_error)(void *sender); /* why the last submit failed; borrowed */
+    /* submit in two halves, several in flight at once (pipelined at
+     * consecutive nonces). send: BH_OK with *tx (in flight; free it with
+     * tx_free) or with *tx NULL and *outcome ALREADY_DONE (nothing sent);
+     * errors as submit. poll looks once and never sleeps: BH_OK done
+     * (*outcome, *approvals); BH_EBUSY in flight (fees may have been
+     * bumped, the transaction re-broadcast or cancelled meanwhile);
+     * BH_EREVERTED mined, reverted and not executed; BH_ETIMEOUT never to
+     * be mined (cancelled, or its nonce taken): send again; transport
+     * errors (still in flight). */
+    int (*send)(void *sender, void **tx, bh_chain_outcome *outcome, const unsigned char *vaa,
+                size_t vaa_len);
+    void (*poll_begin)(void *sender); /* once before a pass of polls: reads the head */
+    int (*poll)(void *sender, void *tx, bh_chain_outcome *outcome, unsigned *approvals);
+    void (*tx_info)(const void *tx, bh_chain_tx_info *out);
+    void (*tx_free)(void *tx);
+    /* the read side's health of endpoint i (endpoint_health's order): the
+     * sender moves off an endpoint marked unhealthy while another is not */
+    void (*sender_health)(void *sender, size_t i, int healthy);
     int (*wallet)(void *sender, bh_u256 *out);
     /* the Portal's attester set index and its attester at index */
     int (*attester)(void *sender, uint32_t *set_index, bh_address *attester, unsigned index);

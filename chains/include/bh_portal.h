@@ -88,6 +88,27 @@ BH_WARN_UNUSED_RESULT int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *
                                            unsigned *approvals, const bh_address *portal,
                                            const unsigned char *vaa, size_t vaa_len);
 
+/* bh_portal_submit in two halves, for several submits in flight:
+ * bh_portal_submit_send checks executed(digest) and, if not, broadcasts
+ * Portal.submit (bh_evm_sender_begin) without waiting;
+ * bh_portal_submit_check looks at the transaction once.
+ * send Returns: BH_OK with *sent 1 (p filled, in flight) or with *sent 0 and
+ *          *outcome BH_SUBMIT_ALREADY_DONE (nothing sent); as
+ *          bh_portal_submit otherwise.
+ * check Returns: BH_OK with *outcome and *approvals (executed since, by
+ *          anyone, is ALREADY_DONE); BH_EBUSY still in flight;
+ *          BH_EREVERTED mined and reverted, not executed; BH_ETIMEOUT it
+ *          will never be mined (cancelled, nonce taken): send again;
+ *          transport errors (still in flight).
+ * Out: digest (send)  the VAA's digest, for check. */
+BH_WARN_UNUSED_RESULT int bh_portal_submit_send(bh_evm_sender *s, bh_evm_pending *p, int *sent,
+                                                bh_submit_outcome *outcome, bh_hash32 *digest,
+                                                const bh_address *portal, const unsigned char *vaa,
+                                                size_t vaa_len);
+BH_WARN_UNUSED_RESULT int bh_portal_submit_check(bh_evm_sender *s, bh_evm_pending *p,
+                                                 bh_submit_outcome *outcome, unsigned *approvals,
+                                                 const bh_address *portal, const bh_hash32 *digest);
+
 /* ---- reads (eth_call on one endpoint) ---- */
 
 BH_WARN_UNUSED_RESULT int bh_portal_is_executed(bh_rpc *ep, int *executed, const bh_address *portal,

@@ -136,9 +136,13 @@ static size_t evm_pins(const void *impl, bh_wrapped_pin *out, size_t cap)
 
 /* ---- destination side ---- */
 
+#define SENDER_EPS 16
+
 typedef struct {
     bh_attest *ctx;
-    bh_rpc *ep;
+    bh_rpc *ep; /* eps[0] */
+    bh_rpc *eps[SENDER_EPS];
+    size_t n_eps;
     bh_evm_sender *sender;
     bh_address portal;
 } evm_sender;
@@ -148,7 +152,8 @@ static void evm_sender_destroy(void *p)
     evm_sender *s = p;
     if (!s) return;
     bh_evm_sender_destroy(s->sender);
-    bh_rpc_destroy(s->ep);
+    for (size_t i = 0; i < s->n_eps; i++)
+        bh_rpc_destroy(s->eps[i]);
     bh_attest_destroy(s->ctx);
     free(s);
 }
@@ -156,24 +161,35 @@ static void evm_sender_destroy(void *p)
 static int evm_sender_create(void **out, const bh_chain_sender_config *cfg)
 {
     if (out) *out = NULL;
-    if (!out || !cfg || !cfg->url || !cfg->tx_key) return BH_EINVAL;
+    if (!out || !cfg || (!cfg->url && !cfg->n_urls) || !cfg->tx_key || cfg->n_urls > SENDER_EPS)
+        return BH_EINVAL;
     evm_sender *s = calloc(1, sizeof *s);
     if (!s) return BH_ENOMEM;
     s->portal = cfg->portal;
     s->ctx = bh_attest_create();
-    bh_rpc_options ro = {.url = cfg->url,
-                         .timeout_ms = cfg->timeout_ms,
-                         .max_retries = cfg->retries,
-                         .log = cfg->log,
-                         .log_ud = cfg->log_ud,
-                         .log_min = cfg->log_min};
-    int rc = s->ctx ? bh_rpc_create(&s->ep, &ro) : BH_ENOMEM;
+    size_t n = cfg->n_urls ? cfg->n_urls : 1;
+    int rc = s->ctx ? BH_OK : BH_ENOMEM;
+    for (size_t i = 0; i < n && !rc; i++) {
+        bh_rpc_options ro = {.url = cfg->n_urls ? cfg->urls[i] : cfg->url,
+                             .timeout_ms = cfg->timeout_ms,
+                             /* with another endpoint to fail over to, one
+                              * attempt each: a hung endpoint costs one timeout */
+                             .max_retries = n > 1 ? 0 : cfg->retries,
+                             .log = cfg->log,
+                             .log_ud = cfg->log_ud,
+                             .log_min = cfg->log_min};
+        rc = bh_rpc_create(&s->eps[i], &ro);
+        if (!rc) s->n_eps++;
+    }
+    s->ep = s->eps[0];
     /* receipts polled every 10 ms: a delivery waits for its own */
     bh_evm_sender_options so = {.chain_id = cfg->chain_id,
                                 .gas_cap = cfg->gas_cap,
                                 .max_fee_cap = cfg->max_fee,
                                 .poll_ms = 10};
     if (!rc) rc = bh_evm_sender_create(&s->sender, s->ep, s->ctx, cfg->tx_key, &so);
+    for (size_t i = 1; i < s->n_eps && !rc; i++)
+        rc = bh_evm_sender_add_endpoint(s->sender, s->eps[i]);
     if (rc) {
         evm_sender_destroy(s);
         return rc;
@@ -194,6 +210,81 @@ static int evm_submit(void *p, bh_chain_outcome *outcome, unsigned *approvals,
     return rc;
 }
 
+static bh_chain_outcome chain_outcome(bh_submit_outcome o)
+{
+    return o == BH_SUBMIT_EXECUTED   ? BH_CHAIN_EXECUTED
+           : o == BH_SUBMIT_APPROVED ? BH_CHAIN_APPROVED
+                                     : BH_CHAIN_ALREADY_DONE;
+}
+
+typedef struct {
+    bh_evm_pending p;
+    bh_hash32 digest;
+} evm_tx;
+
+static int evm_send(void *ps, void **tx, bh_chain_outcome *outcome, const unsigned char *vaa,
+                    size_t vaa_len)
+{
+    evm_sender *s = ps;
+    *tx = NULL;
+    *outcome = BH_CHAIN_APPROVED;
+    evm_tx *t = calloc(1, sizeof *t);
+    if (!t) return BH_ENOMEM;
+    int sent = 0;
+    bh_submit_outcome o = BH_SUBMIT_APPROVED;
+    int rc =
+        bh_portal_submit_send(s->sender, &t->p, &sent, &o, &t->digest, &s->portal, vaa, vaa_len);
+    *outcome = chain_outcome(o);
+    if (rc == BH_OK && sent) {
+        *tx = t;
+        return BH_OK;
+    }
+    bh_evm_pending_clear(&t->p);
+    free(t);
+    return rc;
+}
+
+static void evm_poll_begin(void *ps)
+{
+    bh_evm_sender_tick(((evm_sender *)ps)->sender);
+}
+
+static int evm_poll(void *ps, void *tx, bh_chain_outcome *outcome, unsigned *approvals)
+{
+    evm_sender *s = ps;
+    evm_tx *t = tx;
+    bh_submit_outcome o = BH_SUBMIT_APPROVED;
+    int rc = bh_portal_submit_check(s->sender, &t->p, &o, approvals, &s->portal, &t->digest);
+    *outcome = chain_outcome(o);
+    return rc;
+}
+
+static void evm_tx_info(const void *tx, bh_chain_tx_info *out)
+{
+    const evm_tx *t = tx;
+    memset(out, 0, sizeof *out);
+    out->nonce = t->p.nonce;
+    if (t->p.n_hashes) out->tx_hash = t->p.hashes[t->p.n_hashes - 1];
+    out->max_fee = t->p.tx.max_fee;
+    out->tip = t->p.tx.max_priority_fee;
+    out->bumps = t->p.bumps;
+    out->cancelling = t->p.cancelling;
+}
+
+static void evm_tx_free(void *tx)
+{
+    evm_tx *t = tx;
+    if (!t) return;
+    bh_evm_pending_clear(&t->p);
+    free(t);
+}
+
+static void evm_sender_health(void *ps, size_t i, int healthy)
+{
+    evm_sender *s = ps;
+    bh_evm_sender_set_unhealthy(s->sender, i, !healthy);
+}
+
 static const char *evm_last_error(void *p)
 {
     return bh_evm_sender_last_error(((evm_sender *)p)->sender);
@@ -206,7 +297,8 @@ static int evm_wallet(void *p, bh_u256 *out)
     char addr[43];
     bh_rpc_format_hex(addr, bh_evm_sender_address(s->sender)->data, 20);
     json_t *params = json_pack("[ss]", addr, "latest"), *res = NULL;
-    int rc = params ? bh_rpc_call(s->ep, &res, "eth_getBalance", params) : BH_ENOMEM;
+    int rc = params ? bh_rpc_call(bh_evm_sender_rpc(s->sender), &res, "eth_getBalance", params)
+                    : BH_ENOMEM;
     if (rc == BH_OK) rc = bh_rpc_read_u256(out, res);
     json_decref(res);
     json_decref(params);
@@ -216,7 +308,7 @@ static int evm_wallet(void *p, bh_u256 *out)
 static int evm_attester(void *p, uint32_t *set_index, bh_address *attester, unsigned index)
 {
     evm_sender *s = p;
-    return bh_portal_attester(s->ep, set_index, attester, &s->portal, index);
+    return bh_portal_attester(bh_evm_sender_rpc(s->sender), set_index, attester, &s->portal, index);
 }
 
 const bh_chain_backend bh_chain_backend_evm = {
@@ -243,6 +335,12 @@ const bh_chain_backend bh_chain_backend_evm = {
     .sender_destroy = evm_sender_destroy,
     .submit = evm_submit,
     .last_error = evm_last_error,
+    .send = evm_send,
+    .poll_begin = evm_poll_begin,
+    .poll = evm_poll,
+    .tx_info = evm_tx_info,
+    .tx_free = evm_tx_free,
+    .sender_health = evm_sender_health,
     .wallet = evm_wallet,
     .attester = evm_attester,
 };

@@ -14,8 +14,17 @@
 #define MAX_BUMPS 8
 #define MAX_RETURN (64u * 1024)
 
+#define MAX_EPS 16
+
 struct bh_evm_sender {
-    bh_rpc *ep;
+    bh_rpc *ep; /* eps[cur] */
+    bh_rpc *eps[MAX_EPS];
+    int unhealthy[MAX_EPS]; /* by the owner's judgement (the read side) */
+    int checked[MAX_EPS];   /* its chain id: 1 ours, -1 another, 0 not asked yet */
+    size_t n_eps, cur;
+    uint64_t latest_nonce, latest_at_ms; /* eth_getTransactionCount(latest), cached */
+    uint64_t head, head_gen;             /* bh_evm_sender_tick: the head, bumped when it moves */
+    int ticked;
     const bh_attest *ctx;
     bh_seckey key;
     bh_address addr;
@@ -63,6 +72,8 @@ int bh_evm_sender_create(bh_evm_sender **out, bh_rpc *ep, const bh_attest *ctx,
     bh_evm_sender *s = calloc(1, sizeof *s);
     if (!s) return BH_ENOMEM;
     s->ep = ep;
+    s->eps[0] = ep;
+    s->n_eps = 1;
     s->ctx = ctx;
     s->key = *key;
     s->opt = *opt;
@@ -126,11 +137,92 @@ static int call(bh_rpc *ep, json_t **res, const char *method, json_t *params)
     return rc;
 }
 
+static int transport_error(int rc)
+{
+    return rc == BH_ETIMEOUT || rc == BH_EHTTP || rc == BH_EPROTO || rc == BH_ETOOBIG;
+}
+
+static void use_endpoint(bh_evm_sender *s, size_t i)
+{
+    s->cur = i;
+    s->ep = s->eps[i];
+}
+
+/* Before a send: leave an endpoint the owner marked unhealthy for the
+ * first one not marked. */
+static void prefer_healthy(bh_evm_sender *s)
+{
+    if (!s->unhealthy[s->cur]) return;
+    for (size_t k = 1; k < s->n_eps; k++) {
+        size_t i = (s->cur + k) % s->n_eps;
+        if (!s->unhealthy[i] && s->checked[i] != -1) {
+            use_endpoint(s, i);
+            return;
+        }
+    }
+}
+
+/* With several endpoints, each is asked its chain id before its first use:
+ * one serving another chain never gets a transaction (nor is believed
+ * about receipts or nonces). 1 usable, 0 not (or not reachable now). */
+static int endpoint_ok(bh_evm_sender *s, size_t i)
+{
+    if (s->n_eps == 1 || s->checked[i] == 1) return 1;
+    if (s->checked[i] == -1) return 0;
+    json_t *res = NULL, *params = json_array();
+    uint64_t id = 0;
+    int rc = params ? bh_rpc_call(s->eps[i], &res, "eth_chainId", params) : BH_ENOMEM;
+    if (rc == BH_OK && bh_rpc_read_quantity(&id, res) == BH_OK)
+        s->checked[i] = id == s->opt.chain_id ? 1 : -1;
+    json_decref(res);
+    json_decref(params);
+    return s->checked[i] == 1;
+}
+
+/* call() on the current endpoint, then on each other one while the
+ * failure is the transport's: the one that answered stays current. */
+static int scall(bh_evm_sender *s, json_t **res, const char *method, json_t *params)
+{
+    if (!params) return BH_ENOMEM;
+    int rc = BH_ECHAINID; /* no endpoint serves our chain */
+    size_t from = s->cur;
+    for (size_t k = 0; k < s->n_eps; k++) {
+        size_t i = (from + k) % s->n_eps;
+        if (!endpoint_ok(s, i)) continue;
+        use_endpoint(s, i);
+        *res = NULL;
+        rc = bh_rpc_call(s->ep, res, method, params);
+        if (!transport_error(rc)) break;
+        json_decref(*res);
+        *res = NULL;
+    }
+    json_decref(params);
+    return rc;
+}
+
+int bh_evm_sender_add_endpoint(bh_evm_sender *s, bh_rpc *ep)
+{
+    if (!s || !ep) return BH_EINVAL;
+    if (s->n_eps == MAX_EPS) return BH_ENOSPC;
+    s->eps[s->n_eps++] = ep;
+    return BH_OK;
+}
+
+void bh_evm_sender_set_unhealthy(bh_evm_sender *s, size_t i, int unhealthy)
+{
+    if (s && i < s->n_eps) s->unhealthy[i] = unhealthy != 0;
+}
+
+size_t bh_evm_sender_current(const bh_evm_sender *s)
+{
+    return s->cur;
+}
+
 int bh_evm_sender_sync_nonce(bh_evm_sender *s)
 {
     json_t *res = NULL;
-    int rc = call(s->ep, &res, "eth_getTransactionCount",
-                  json_pack("[o,s]", hex_json(s->addr.data, 20), "pending"));
+    int rc = scall(s, &res, "eth_getTransactionCount",
+                   json_pack("[o,s]", hex_json(s->addr.data, 20), "pending"));
     if (rc == BH_OK) {
         uint64_t n;
         rc = bh_rpc_read_quantity(&n, res);
@@ -175,7 +267,7 @@ static int estimate(bh_evm_sender *s, uint64_t *gas, const bh_address *to, const
     if (to) json_object_set_new(tx, "to", hex_json(to->data, 20));
     if (value) json_object_set_new(tx, "value", hex_json(value->be, 32));
     json_t *res = NULL;
-    int rc = call(s->ep, &res, "eth_estimateGas", json_pack("[o]", tx));
+    int rc = scall(s, &res, "eth_estimateGas", json_pack("[o]", tx));
     if (rc == BH_OK) rc = bh_rpc_read_quantity(gas, res);
     json_decref(res);
     if (rc == BH_ERPC && is_revert(s->ep)) {
@@ -191,13 +283,13 @@ static int fees(bh_evm_sender *s, uint64_t *tip, uint64_t *max_fee)
     json_t *res = NULL;
     *tip = s->opt.priority_fee;
     if (!*tip) {
-        if (call(s->ep, &res, "eth_maxPriorityFeePerGas", json_array()) != BH_OK ||
+        if (scall(s, &res, "eth_maxPriorityFeePerGas", json_array()) != BH_OK ||
             bh_rpc_read_quantity(tip, res) != BH_OK)
             *tip = DEFAULT_TIP;
         json_decref(res);
         res = NULL;
     }
-    int rc = call(s->ep, &res, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0));
+    int rc = scall(s, &res, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0));
     uint64_t base = 0;
     if (rc == BH_OK) rc = bh_rpc_member_quantity(&base, res, "baseFeePerGas");
     json_decref(res);
@@ -212,16 +304,10 @@ static int fees(bh_evm_sender *s, uint64_t *tip, uint64_t *max_fee)
     return BH_OK;
 }
 
-/* Sign and broadcast. *accepted tells whether the node took it (or knew it). */
-static int broadcast(bh_evm_sender *s, bh_hash32 *hash, const bh_evm_tx *tx)
+static int send_raw(bh_evm_sender *s, const unsigned char *raw, size_t raw_len)
 {
-    unsigned char *raw = NULL;
-    size_t raw_len = 0;
-    int rc = bh_evm_tx_sign(s->ctx, &raw, &raw_len, hash, tx, &s->key);
-    if (rc != BH_OK) return rc;
     json_t *res = NULL;
-    rc = call(s->ep, &res, "eth_sendRawTransaction", json_pack("[o]", hex_json(raw, raw_len)));
-    free(raw);
+    int rc = scall(s, &res, "eth_sendRawTransaction", json_pack("[o]", hex_json(raw, raw_len)));
     json_decref(res);
     if (rc == BH_ERPC) {
         const char *m = bh_rpc_last_error(s->ep);
@@ -235,12 +321,41 @@ static int broadcast(bh_evm_sender *s, bh_hash32 *hash, const bh_evm_tx *tx)
     return rc;
 }
 
+/* Sign and broadcast; the signed bytes go to *keep (heap) if asked. */
+static int broadcast_keep(bh_evm_sender *s, bh_hash32 *hash, const bh_evm_tx *tx,
+                          unsigned char **keep, size_t *keep_len)
+{
+    unsigned char *raw = NULL;
+    size_t raw_len = 0;
+    int rc = bh_evm_tx_sign(s->ctx, &raw, &raw_len, hash, tx, &s->key);
+    if (rc != BH_OK) return rc;
+    rc = send_raw(s, raw, raw_len);
+    if (rc == BH_OK && keep) {
+        free(*keep);
+        *keep = raw;
+        *keep_len = raw_len;
+    } else {
+        free(raw);
+    }
+    return rc;
+}
+
+static int broadcast(bh_evm_sender *s, bh_hash32 *hash, const bh_evm_tx *tx)
+{
+    return broadcast_keep(s, hash, tx, NULL, NULL);
+}
+
 /* Returns BH_OK with the receipt, BH_ENOTFOUND while pending. */
-static int get_receipt(bh_evm_sender *s, bh_evm_receipt *r, int *status, const bh_hash32 *h)
+/* Returns BH_OK with the receipt, BH_ENOTFOUND while pending; from endpoint
+ * `only` if given, else the current one (with failover). */
+static int get_receipt_on(bh_evm_sender *s, bh_rpc *only, bh_evm_receipt *r, int *status,
+                          const bh_hash32 *h)
 {
     json_t *res = NULL;
     int rc =
-        call(s->ep, &res, "eth_getTransactionReceipt", json_pack("[o]", hex_json(h->data, 32)));
+        only
+            ? call(only, &res, "eth_getTransactionReceipt", json_pack("[o]", hex_json(h->data, 32)))
+            : scall(s, &res, "eth_getTransactionReceipt", json_pack("[o]", hex_json(h->data, 32)));
     if (rc != BH_OK) {
         json_decref(res);
         return rc;
@@ -263,10 +378,15 @@ static int get_receipt(bh_evm_sender *s, bh_evm_receipt *r, int *status, const b
         r->tx_hash = *h;
         *status = st == 1;
     } else {
-        set_err(s, "receipt: malformed answer from %s", bh_rpc_url(s->ep));
+        set_err(s, "receipt: malformed answer from %s", bh_rpc_url(only ? only : s->ep));
     }
     json_decref(res);
     return rc;
+}
+
+static int get_receipt(bh_evm_sender *s, bh_evm_receipt *r, int *status, const bh_hash32 *h)
+{
+    return get_receipt_on(s, NULL, r, status, h);
 }
 
 int bh_evm_sender_send(bh_evm_sender *s, bh_evm_receipt *receipt, const bh_address *to,
@@ -369,4 +489,277 @@ int bh_evm_sender_send_gas(bh_evm_sender *s, bh_evm_receipt *receipt, const bh_a
         }
         sleep_ms(s->opt.poll_ms);
     }
+}
+
+/* ---- pipelined sending ---- */
+
+void bh_evm_pending_clear(bh_evm_pending *p)
+{
+    if (!p) return;
+    free(p->raw);
+    free(p->data);
+    memset(p, 0, sizeof *p);
+}
+
+int bh_evm_sender_begin(bh_evm_sender *s, bh_evm_pending *p, const bh_address *to,
+                        const bh_u256 *value, const unsigned char *data, size_t data_len,
+                        uint64_t min_gas)
+{
+    if (p) memset(p, 0, sizeof *p);
+    if (!s || !p || (data_len && !data)) return BH_EINVAL;
+    s->last_error[0] = '\0';
+    prefer_healthy(s);
+    int rc;
+    if (!s->nonce_known && (rc = bh_evm_sender_sync_nonce(s)) != BH_OK) return rc;
+    uint64_t gas = 0;
+    rc = estimate(s, &gas, to, value, data, data_len);
+    if (rc != BH_OK) return rc;
+    if (gas > s->opt.gas_cap) {
+        set_err(s, "gas estimate %llu above cap %llu", (unsigned long long)gas,
+                (unsigned long long)s->opt.gas_cap);
+        return BH_ERANGE;
+    }
+    gas += gas / 4;
+    if (gas < min_gas) gas = min_gas;
+    if (gas > s->opt.gas_cap) gas = s->opt.gas_cap;
+    if (data_len) {
+        p->data = malloc(data_len);
+        if (!p->data) return BH_ENOMEM;
+        memcpy(p->data, data, data_len);
+    }
+    bh_evm_tx *tx = &p->tx;
+    *tx = (bh_evm_tx){.chain_id = s->opt.chain_id,
+                      .gas_limit = gas,
+                      .has_to = to != NULL,
+                      .data = p->data,
+                      .data_len = data_len};
+    if (to) tx->to = *to;
+    if (value) tx->value = *value;
+    rc = fees(s, &tx->max_priority_fee, &tx->max_fee);
+    for (int attempt = 0; rc == BH_OK; attempt++) {
+        tx->nonce = s->nonce;
+        rc = broadcast_keep(s, &p->hashes[0], tx, &p->raw, &p->raw_len);
+        if (rc == BH_ESTATE && attempt == 0 && bh_evm_sender_sync_nonce(s) == BH_OK) {
+            rc = BH_OK;
+            continue;
+        }
+        break;
+    }
+    if (rc != BH_OK) {
+        s->nonce_known = 0; /* the endpoint may have taken it: ask before the next */
+        bh_evm_pending_clear(p);
+        return rc;
+    }
+    s->nonce++;
+    p->nonce = tx->nonce;
+    p->n_hashes = 1;
+    p->first_ms = p->last_send_ms = p->last_seen_ms = now_ms();
+    return BH_OK;
+}
+
+/* The receipt of any version of p, from the current endpoint (or `only`).
+ * Returns BH_OK (*which, *status set), BH_ENOTFOUND for none, a transport
+ * error. */
+static int receipt_on(bh_evm_sender *s, bh_rpc *only, bh_evm_pending *p, bh_evm_receipt *r,
+                      int *status, unsigned *which)
+{
+    for (unsigned i = p->n_hashes; i-- > 0;) {
+        int rc = get_receipt_on(s, only, r, status, &p->hashes[i]);
+        if (rc == BH_ENOTFOUND) continue;
+        if (rc == BH_OK) *which = i;
+        return rc;
+    }
+    return BH_ENOTFOUND;
+}
+
+static int any_receipt(bh_evm_sender *s, bh_evm_pending *p, bh_evm_receipt *r, int *status,
+                       unsigned *which)
+{
+    return receipt_on(s, NULL, p, r, status, which);
+}
+
+/* A receipt seen on any endpoint counts: asked of every other one of our
+ * chain (an endpoint may hide what it mined). */
+static int receipt_elsewhere(bh_evm_sender *s, bh_evm_pending *p, bh_evm_receipt *r, int *status,
+                             unsigned *which)
+{
+    for (size_t i = 0; i < s->n_eps; i++) {
+        if (i == s->cur || s->checked[i] != 1) continue;
+        if (receipt_on(s, s->eps[i], p, r, status, which) == BH_OK) return BH_OK;
+    }
+    return BH_ENOTFOUND;
+}
+
+static int latest_nonce(bh_evm_sender *s, uint64_t *out)
+{
+    uint64_t now = now_ms();
+    if (s->latest_at_ms && now - s->latest_at_ms < 500) {
+        *out = s->latest_nonce;
+        return BH_OK;
+    }
+    json_t *res = NULL;
+    int rc = scall(s, &res, "eth_getTransactionCount",
+                   json_pack("[o,s]", hex_json(s->addr.data, 20), "latest"));
+    if (rc == BH_OK) rc = bh_rpc_read_quantity(out, res);
+    json_decref(res);
+    if (rc == BH_OK) {
+        s->latest_nonce = *out;
+        s->latest_at_ms = now;
+    }
+    return rc;
+}
+
+/* A new version of p at its nonce: fees up 1/8 (a replacement needs +10%
+ * on both), within the cap; as a cancel if asked. */
+static int replace(bh_evm_sender *s, bh_evm_pending *p, int cancel)
+{
+    if (p->n_hashes == BH_EVM_PENDING_HASHES) return BH_ENOSPC;
+    bh_evm_tx t = p->tx;
+    uint64_t tip = t.max_priority_fee + t.max_priority_fee / 8 + 1;
+    uint64_t mf = t.max_fee + t.max_fee / 8 + 1;
+    if (mf > s->opt.max_fee_cap) mf = s->opt.max_fee_cap;
+    if (tip > mf) tip = mf;
+    t.max_priority_fee = tip;
+    t.max_fee = mf;
+    if (cancel) {
+        t.has_to = 1;
+        t.to = s->addr;
+        memset(&t.value, 0, sizeof t.value);
+        t.data = NULL;
+        t.data_len = 0;
+        t.gas_limit = 21000;
+    }
+    bh_hash32 h;
+    int rc = broadcast_keep(s, &h, &t, &p->raw, &p->raw_len);
+    if (rc != BH_OK) return rc;
+    p->tx = t;
+    if (cancel) {
+        p->cancelling = 1;
+        p->cancel_from = p->n_hashes;
+    }
+    p->hashes[p->n_hashes++] = h;
+    p->bumps++;
+    p->last_send_ms = now_ms();
+    return BH_OK;
+}
+
+static int mined(bh_evm_sender *s, bh_evm_pending *p, bh_evm_receipt *receipt, bh_evm_receipt *r,
+                 int ok, unsigned which)
+{
+    r->bumps = p->bumps;
+    if (p->cancelling && which >= p->cancel_from) {
+        set_err(s, "cancelled: nonce %llu went to a 0-value self-transfer in block %llu",
+                (unsigned long long)p->nonce, (unsigned long long)r->block_number);
+        bh_evm_receipt_clear(r);
+        return BH_ETIMEOUT;
+    }
+    if (!ok) {
+        set_err(s, "transaction reverted in block %llu", (unsigned long long)r->block_number);
+        bh_evm_receipt_clear(r);
+        return BH_EREVERTED;
+    }
+    if (receipt)
+        *receipt = *r;
+    else
+        bh_evm_receipt_clear(r);
+    return BH_OK;
+}
+
+void bh_evm_sender_tick(bh_evm_sender *s)
+{
+    if (!s) return;
+    json_t *res = NULL;
+    uint64_t h = 0;
+    if (scall(s, &res, "eth_blockNumber", json_array()) == BH_OK &&
+        bh_rpc_read_quantity(&h, res) == BH_OK && h != s->head) {
+        s->head = h;
+        s->head_gen++;
+    }
+    json_decref(res);
+    s->ticked = 1;
+}
+
+int bh_evm_sender_check(bh_evm_sender *s, bh_evm_pending *p, bh_evm_receipt *receipt)
+{
+    if (receipt) memset(receipt, 0, sizeof *receipt);
+    if (!s || !p || !p->n_hashes) return BH_EINVAL;
+    s->last_error[0] = '\0';
+    bh_evm_receipt r;
+    int ok = 0, rc;
+    unsigned which = 0;
+    uint64_t now = now_ms();
+    if (!s->ticked || p->seen_gen != s->head_gen || now - p->last_look_ms >= 1000) {
+        p->seen_gen = s->head_gen;
+        p->last_look_ms = now;
+        rc = any_receipt(s, p, &r, &ok, &which);
+        if (rc == BH_OK) return mined(s, p, receipt, &r, ok, which);
+        if (rc != BH_ENOTFOUND) {
+            set_err(s, "receipt: %s", bh_rpc_last_error(s->ep));
+            return rc;
+        }
+    }
+    if (now - p->last_seen_ms >= 1000) {
+        p->last_seen_ms = now;
+        /* the other endpoints are asked once it is late (a bump is due),
+         * not for every transaction every second */
+        if (now - p->first_ms >= s->opt.bump_after_ms &&
+            receipt_elsewhere(s, p, &r, &ok, &which) == BH_OK)
+            return mined(s, p, receipt, &r, ok, which);
+        uint64_t latest = 0;
+        if (latest_nonce(s, &latest) == BH_OK && latest > p->nonce) {
+            /* the nonce is used: by one of ours (mined meanwhile) or not */
+            rc = any_receipt(s, p, &r, &ok, &which);
+            if (rc == BH_ENOTFOUND) rc = receipt_elsewhere(s, p, &r, &ok, &which);
+            if (rc == BH_OK) return mined(s, p, receipt, &r, ok, which);
+            if (rc != BH_ENOTFOUND) return rc;
+            set_err(s, "nonce %llu was taken by a transaction not of ours",
+                    (unsigned long long)p->nonce);
+            s->nonce_known = 0;
+            return BH_ETIMEOUT;
+        }
+        json_t *res = NULL;
+        rc = scall(s, &res, "eth_getTransactionByHash",
+                   json_pack("[o]", hex_json(p->hashes[p->n_hashes - 1].data, 32)));
+        int gone = rc == BH_OK && json_is_null(res);
+        json_decref(res);
+        if (gone) {
+            /* dropped: not mined, not known; the next endpoint if again */
+            if (p->drops++ && s->n_eps > 1) use_endpoint(s, (s->cur + 1) % s->n_eps);
+            int brc = send_raw(s, p->raw, p->raw_len);
+            if (brc == BH_ESTATE) s->nonce_known = 0;
+            p->last_send_ms = now;
+        }
+    }
+    if (!p->cancelling && now - p->first_ms >= s->opt.receipt_timeout_ms &&
+        (!p->cancel_tried_ms || now - p->cancel_tried_ms >= s->opt.bump_after_ms)) {
+        /* the endpoint did not get it mined: the cancel goes elsewhere; a
+         * cancel refused (at the fee cap it cannot outbid) is tried again
+         * on the bump schedule, not on every look */
+        p->cancel_tried_ms = now;
+        if (s->n_eps > 1) use_endpoint(s, (s->cur + 1) % s->n_eps);
+        if (replace(s, p, 1) == BH_OK) return BH_EBUSY;
+    }
+    if (now - p->last_send_ms >= s->opt.bump_after_ms) {
+        /* at the cap, out of bumps or refused: wait another period */
+        if (p->bumps >= MAX_BUMPS || p->tx.max_fee >= s->opt.max_fee_cap ||
+            replace(s, p, 0) != BH_OK)
+            p->last_send_ms = now;
+    }
+    return BH_EBUSY;
+}
+
+int bh_evm_sender_call(bh_evm_sender *s, unsigned char **ret, size_t *ret_len, const bh_address *to,
+                       const unsigned char *data, size_t data_len)
+{
+    if (!s) return BH_EINVAL;
+    int rc = BH_ECHAINID;
+    size_t from = s->cur;
+    for (size_t k = 0; k < s->n_eps; k++) {
+        size_t i = (from + k) % s->n_eps;
+        if (!endpoint_ok(s, i)) continue;
+        use_endpoint(s, i);
+        rc = bh_evm_call(s->ep, ret, ret_len, to, data, data_len);
+        if (!transport_error(rc)) break;
+    }
+    return rc;
 }

@@ -203,6 +203,100 @@ int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *outcome, unsigned *app
     return BH_OK;
 }
 
+/* executed(digest) through the sender's endpoints (with failover). */
+static int executed_s(bh_evm_sender *s, int *done, const bh_address *portal,
+                      const bh_hash32 *digest)
+{
+    *done = 0;
+    bh_abi a;
+    bh_abi_init(&a, "executed(bytes32)", 1);
+    bh_bytes32 d;
+    memcpy(d.data, digest->data, 32);
+    bh_abi_bytes32(&a, &d);
+    unsigned char *data = NULL, *ret = NULL;
+    size_t dlen = 0, len = 0;
+    int rc = bh_abi_finish(&a, &data, &dlen);
+    bh_abi_clear(&a);
+    if (rc != BH_OK) return rc;
+    rc = bh_evm_sender_call(s, &ret, &len, portal, data, dlen);
+    free(data);
+    uint64_t v = 0;
+    if (rc == BH_OK) rc = bh_abi_read_u64(&v, ret, len, 0) == BH_OK && v <= 1 ? BH_OK : BH_EPROTO;
+    free(ret);
+    if (rc == BH_OK) *done = (int)v;
+    return rc;
+}
+
+int bh_portal_submit_send(bh_evm_sender *s, bh_evm_pending *p, int *sent,
+                          bh_submit_outcome *outcome, bh_hash32 *digest, const bh_address *portal,
+                          const unsigned char *vaa, size_t vaa_len)
+{
+    if (sent) *sent = 0;
+    if (outcome) *outcome = BH_SUBMIT_APPROVED;
+    if (digest) memset(digest, 0, sizeof *digest);
+    if (p) memset(p, 0, sizeof *p);
+    if (!s || !p || !sent || !outcome || !digest || !portal || !vaa || vaa_len == 0 ||
+        vaa_len > BH_VAA_MAX_LEN)
+        return BH_EINVAL;
+    bh_vaa parsed;
+    bh_reject why;
+    if (bh_vaa_parse(&parsed, &why, vaa, vaa_len) != BH_OK) return BH_EMALFORMED;
+    bh_vaa_digest(digest, parsed.body, parsed.body_len);
+    int done = 0;
+    int rc = executed_s(s, &done, portal, digest);
+    if (rc != BH_OK) return rc;
+    if (done) {
+        *outcome = BH_SUBMIT_ALREADY_DONE;
+        return BH_OK;
+    }
+    bh_abi a;
+    bh_abi_init(&a, "submit(bytes)", 1);
+    bh_abi_bytes(&a, vaa, vaa_len);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    rc = bh_abi_finish(&a, &data, &len);
+    bh_abi_clear(&a);
+    if (rc != BH_OK) return rc;
+    /* the gas floor covers execution, as in bh_portal_submit */
+    rc = bh_evm_sender_begin(s, p, portal, NULL, data, len, BH_PORTAL_SUBMIT_GAS);
+    free(data);
+    if (rc == BH_EREVERTED && executed_s(s, &done, portal, digest) == BH_OK && done) {
+        *outcome = BH_SUBMIT_ALREADY_DONE;
+        return BH_OK;
+    }
+    if (rc == BH_OK) *sent = 1;
+    return rc;
+}
+
+int bh_portal_submit_check(bh_evm_sender *s, bh_evm_pending *p, bh_submit_outcome *outcome,
+                           unsigned *approvals, const bh_address *portal, const bh_hash32 *digest)
+{
+    if (outcome) *outcome = BH_SUBMIT_APPROVED;
+    if (approvals) *approvals = 0;
+    if (!s || !p || !outcome || !portal || !digest) return BH_EINVAL;
+    bh_evm_receipt r;
+    int rc = bh_evm_sender_check(s, p, &r);
+    int done = 0;
+    if (rc == BH_EREVERTED || rc == BH_ETIMEOUT) {
+        /* another node may have executed it first */
+        if (executed_s(s, &done, portal, digest) == BH_OK && done) {
+            *outcome = BH_SUBMIT_ALREADY_DONE;
+            return BH_OK;
+        }
+        return rc;
+    }
+    if (rc != BH_OK) return rc;
+    int executed = 0;
+    unsigned n = approvals_in(r.logs, portal, &executed);
+    bh_evm_receipt_clear(&r);
+    if (executed)
+        *outcome = BH_SUBMIT_EXECUTED;
+    else if (executed_s(s, &done, portal, digest) == BH_OK && done)
+        *outcome = BH_SUBMIT_ALREADY_DONE;
+    if (approvals) *approvals = n;
+    return BH_OK;
+}
+
 /* ---- reads ---- */
 
 static int call_abi(bh_rpc *ep, unsigned char **ret, size_t *len, const bh_address *to, bh_abi *a)

@@ -26,6 +26,8 @@
  *     "head": 120, "finalized": 118, "cursor": 118, "lag": 0,
  *     "max_lag": 64, "queue_depth": 0, "events_observed": 10,
  *     "wallet_wei": "9999...",                 relayer balance ("" unknown)
+ *     "wallet_low": false,                     below wallet_low_gwei
+ *     "inflight": 3,                           delivery transactions not yet mined
  *     "deliveries_ok": 4, "deliveries_failed": 0,
  *     "endpoints": [ { "url": "http://127.0.0.1:8545", "calls": 1, "failures": 0,
  *        "rate_limited": 0, "disagreements": 0, "latency_us": 900, "healthy": true } ],

@@ -154,6 +154,13 @@ static const cfg_row k_rows[] = {
      NULL, "most gas one delivery transaction may use"},
     {S_CHAIN, "max_fee_gwei", K_UINT, 0, M(bh_config_chain, max_fee_gwei), 1, 1000000, 1000, NULL,
      NULL, "most the node pays per unit of gas, in gwei"},
+    {S_CHAIN, "inflight_max", K_UINT, 0, M(bh_config_chain, inflight_max), 1, 256, 16, NULL, NULL,
+     "delivery transactions in flight at once toward this chain (consecutive nonces); 1: one at a "
+     "time"},
+    {S_CHAIN, "wallet_low_gwei", K_UINT, 0, M(bh_config_chain, wallet_low_gwei), 0, I64MAX, 0, NULL,
+     NULL,
+     "transaction key's balance below which the node alarms (wallet_low, not ready), in gwei; "
+     "0: off"},
     {S_CHAIN, "max_lag_blocks", K_UINT, 0, M(bh_config_chain, max_lag_blocks), 1, 1000000, 64, NULL,
      NULL, "blocks the watcher may trail the chain and still report ready"},
     {S_CHAIN, "msg_limit", K_UINT, 0, M(bh_config_chain, msg_limit), 0, UINT32_MAX, 100000, NULL,

@@ -62,6 +62,8 @@ typedef enum {
     F_CHAIN_QUEUE,
     F_CHAIN_OBSERVED,
     F_CHAIN_WALLET,
+    F_CHAIN_WALLET_LOW,
+    F_CHAIN_INFLIGHT,
     F_CHAIN_DELIV_OK,
     F_CHAIN_DELIV_FAILED,
     F_CHAIN_TRIPPED,
@@ -154,6 +156,10 @@ static const family FAMILIES[F_COUNT_] = {
                           "Bridge events observed on the chain."},
     [F_CHAIN_WALLET] = {"bulkhead_chain_wallet_balance_wei", "gauge",
                         "Relayer wallet balance on the chain, in wei (absent when unknown)."},
+    [F_CHAIN_WALLET_LOW] = {"bulkhead_chain_wallet_low", "gauge",
+                            "1 while the relayer wallet is below the chain's wallet_low_gwei."},
+    [F_CHAIN_INFLIGHT] = {"bulkhead_chain_deliveries_inflight", "gauge",
+                          "Delivery transactions sent to the chain and not yet mined."},
     [F_CHAIN_DELIV_OK] = {"bulkhead_chain_deliveries_ok_total", "counter",
                           "Deliveries to the chain that succeeded."},
     [F_CHAIN_DELIV_FAILED] = {"bulkhead_chain_deliveries_failed_total", "counter",
@@ -484,6 +490,8 @@ static void render_chains(render_ctx *c)
         emit_member(c, F_CHAIN_QUEUE, &l, ch, "queue_depth");
         emit_member(c, F_CHAIN_OBSERVED, &l, ch, "events_observed");
         emit_member(c, F_CHAIN_WALLET, &l, ch, "wallet_wei");
+        emit_member(c, F_CHAIN_WALLET_LOW, &l, ch, "wallet_low");
+        emit_member(c, F_CHAIN_INFLIGHT, &l, ch, "inflight");
         emit_member(c, F_CHAIN_DELIV_OK, &l, ch, "deliveries_ok");
         emit_member(c, F_CHAIN_DELIV_FAILED, &l, ch, "deliveries_failed");
         const json_t *trip = json_object_get(ch, "tripped");

@@ -1,13 +1,17 @@
 /* The deliverer of one destination chain: rounds that serve every source
  * chain in turn, across vaults; each entry is signed with the attester key
- * and submitted to the destination Portal; failures back off, and an entry
- * the destination keeps refusing is parked. */
+ * and submitted to the destination Portal, up to inflight_max transactions
+ * in flight at consecutive nonces; each loop polls every in-flight
+ * transaction once and acks the entries whose transaction succeeded;
+ * failures back off, and an entry the destination keeps refusing is
+ * parked. */
 #include "node_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bh_amount.h"
 #include "bh_attest.h"
@@ -18,9 +22,22 @@
 #define SCAN_MAX 65536     /* outbox entries looked at per vault per round, at most */
 #define BACKOFF_SLOTS 8192 /* failing outbox entries remembered per destination */
 #define BACKOFF_PROBE 16
+#define FLIGHT_POLL_MS 50 /* between passes over the receipts of transactions in flight */
+#define DRAIN_MS 15000    /* at a stop, the longest wait for transactions in flight */
+
+/* A transaction in flight: which outbox entry it delivers. */
+typedef struct {
+    int used;
+    size_t vault;
+    bh_vault_outbox_entry e; /* id, digest (e.msg.digest), destination */
+    void *tx;                /* the backend's: nonce, hash, fees */
+    uint64_t sent_ms;
+} flight;
 
 struct node_deliverer {
     node_chain *d;
+    flight *fl;           /* inflight_max slots */
+    size_t n_fl;          /* used slots */
     bh_attest *ctx;       /* signs our approvals */
     void *sender;         /* the destination side of the chain's backend */
     backoff_ent *backoff; /* BACKOFF_SLOTS, open addressing on (vault, id) */
@@ -29,6 +46,13 @@ struct node_deliverer {
 typedef struct node_deliverer deliverer;
 
 /* ---- delivery ---- */
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
 
 static size_t backoff_hash(size_t vault, uint64_t id)
 {
@@ -56,11 +80,25 @@ static backoff_ent *backoff_find(deliverer *dl, size_t vault, uint64_t id, int c
 
 static void update_wallet(deliverer *dl)
 {
+    node_chain *d = dl->d;
     bh_u256 v;
-    if (dl->d->be->wallet(dl->sender, &v) != BH_OK) return;
-    pthread_mutex_lock(&dl->d->info_mu);
-    bh_u256_to_dec(dl->d->wallet, &v);
-    pthread_mutex_unlock(&dl->d->info_mu);
+    if (d->be->wallet(dl->sender, &v) != BH_OK) return;
+    char dec[BH_U256_DEC_MAX];
+    bh_u256_to_dec(dec, &v);
+    pthread_mutex_lock(&d->info_mu);
+    memcpy(d->wallet, dec, sizeof dec);
+    pthread_mutex_unlock(&d->info_mu);
+    if (!d->cfg->wallet_low_gwei) return;
+    bh_u256 low;
+    bh_u256_from_u128(&low, (bh_u128)d->cfg->wallet_low_gwei * 1000000000u);
+    int is_low = bh_u256_cmp(&v, &low) < 0;
+    if (atomic_exchange(&d->wallet_low, is_low) == is_low) return;
+    if (is_low)
+        BH_LOG(BH_LOG_WARN, "wallet_low", "chain=%s wallet_wei=%s low_water_gwei=%" PRIu64,
+               d->cfg->name, dec, d->cfg->wallet_low_gwei);
+    else
+        BH_LOG(BH_LOG_INFO, "wallet_ok", "chain=%s wallet_wei=%s low_water_gwei=%" PRIu64,
+               d->cfg->name, dec, d->cfg->wallet_low_gwei);
 }
 
 /* Park an entry the destination keeps refusing: it leaves the outbox (the
@@ -159,52 +197,42 @@ static int notice_ahead(node_vault *nv, const bh_vault_outbox_entry *e)
     return rc >= 0 && c.found;
 }
 
-static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e)
+/* The entry's transaction succeeded, or the Portal says the digest is
+ * executed / our approval counted: ack it. */
+static void delivered(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e,
+                      bh_chain_outcome outcome, unsigned approvals)
+{
+    node_chain *d = dl->d;
+    bh_node *n = d->node;
+    const bh_transfer_msg *m = &e->msg;
+    char src[8];
+    pthread_mutex_lock(&nv->mu);
+    int arc = bh_vault_outbox_ack(nv->v, e->id);
+    /* in flight for reconciliation until d's cursor passes its execution */
+    if (arc == BH_OK) node_reconcile_acked(d, nv, m);
+    pthread_mutex_unlock(&nv->mu);
+    if (arc && arc != BH_ENOTFOUND)
+        BH_LOG(BH_LOG_ERROR, "ack_failed", "vault=%s id=%" PRIu64 " error=%s", nv->cfg->name, e->id,
+               bh_errname(arc));
+    backoff_ent *b = backoff_find(dl, nv->idx, e->id, 0);
+    if (b) memset(b, 0, sizeof *b);
+    atomic_fetch_add(&d->deliveries_ok, 1);
+    int64_t lat = node_lat_take(n, &m->digest);
+    BH_LOG(BH_LOG_INFO, "delivered",
+           "vault=%s from=%s to=%s seq=%" PRIu64 " outcome=%s approvals=%u latency_ms=%" PRId64,
+           nv->cfg->name, node_chain_name(n, m->emitter_chain, src), d->cfg->name, m->sequence,
+           outcome_name(outcome), approvals, lat);
+    node_emit_msg(n, BH_NODE_EV_DELIVERED, nv, m, BH_REJECT_OK, outcome_name(outcome));
+}
+
+static void failed(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e, int rc,
+                   const char *err)
 {
     node_chain *d = dl->d;
     bh_node *n = d->node;
     const bh_config *cfg = n->cfg;
     const bh_transfer_msg *m = &e->msg;
     char src[8], q[300];
-    const char *sname = node_chain_name(n, m->emitter_chain, src);
-    unsigned char body[BH_EVENT_BODY_MAX];
-    unsigned char vaa[BH_VAA_HEADER_FIXED + BH_VAA_SIG_LEN + BH_EVENT_BODY_MAX];
-    size_t blen = 0, vlen = 0;
-    const char *err = NULL;
-    int rc = bh_transfer_msg_body(body, sizeof body, &blen, m);
-    if (rc) {
-        err = "outbox entry does not hash to its digest: not signed";
-    } else {
-        rc = bh_attest_sign_vaa(dl->ctx, vaa, sizeof vaa, &vlen, cfg->signer_set_index,
-                                cfg->signer_index, &cfg->attester_key, body, blen);
-        if (rc) err = "signing failed";
-    }
-    bh_chain_outcome outcome = BH_CHAIN_APPROVED;
-    unsigned approvals = 0;
-    if (!rc) {
-        rc = d->be->submit(dl->sender, &outcome, &approvals, vaa, vlen);
-        if (rc) err = d->be->last_error(dl->sender);
-    }
-    if (rc == BH_OK) {
-        pthread_mutex_lock(&nv->mu);
-        int arc = bh_vault_outbox_ack(nv->v, e->id);
-        /* in flight for reconciliation until d's cursor passes its execution */
-        if (arc == BH_OK) node_reconcile_acked(d, nv, m);
-        pthread_mutex_unlock(&nv->mu);
-        if (arc && arc != BH_ENOTFOUND)
-            BH_LOG(BH_LOG_ERROR, "ack_failed", "vault=%s id=%" PRIu64 " error=%s", nv->cfg->name,
-                   e->id, bh_errname(arc));
-        backoff_ent *b = backoff_find(dl, nv->idx, e->id, 0);
-        if (b) memset(b, 0, sizeof *b);
-        atomic_fetch_add(&d->deliveries_ok, 1);
-        int64_t lat = node_lat_take(n, &m->digest);
-        BH_LOG(BH_LOG_INFO, "delivered",
-               "vault=%s from=%s to=%s seq=%" PRIu64 " outcome=%s approvals=%u latency_ms=%" PRId64,
-               nv->cfg->name, sname, d->cfg->name, m->sequence, outcome_name(outcome), approvals,
-               lat);
-        node_emit_msg(n, BH_NODE_EV_DELIVERED, nv, m, BH_REJECT_OK, outcome_name(outcome));
-        return;
-    }
     atomic_fetch_add(&d->deliveries_failed, 1);
     if (!err || !*err) err = bh_strerror(rc);
     if (rc == BH_EREVERTED && (strstr(err, "bad signature") || strstr(err, "signer")) &&
@@ -225,10 +253,131 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
     b->until_ms = mono_ms() + wait;
     BH_LOG(BH_LOG_WARN, "delivery_failed",
            "vault=%s from=%s to=%s seq=%" PRIu64 " error=%s why=%s retry_ms=%" PRIu64,
-           nv->cfg->name, sname, d->cfg->name, m->sequence, bh_errname(rc),
-           bh_log_quote(q, sizeof q, err), wait);
+           nv->cfg->name, node_chain_name(n, m->emitter_chain, src), d->cfg->name, m->sequence,
+           bh_errname(rc), bh_log_quote(q, sizeof q, err), wait);
     node_emit_msg(n, BH_NODE_EV_DELIVERY_FAILED, nv, m, BH_REJECT_OK, err);
     if (node_policy_park(b->reverts, cfg->park_after)) park(dl, nv, e, b, err);
+}
+
+static int in_flight(const deliverer *dl, size_t vault, const bh_vault_outbox_entry *e)
+{
+    for (size_t i = 0; i < dl->d->cfg->inflight_max; i++) {
+        const flight *f = &dl->fl[i];
+        if (f->used && ((f->vault == vault && f->e.id == e->id) ||
+                        !memcmp(&f->e.msg.digest, &e->msg.digest, sizeof e->msg.digest)))
+            return 1;
+    }
+    return 0;
+}
+
+static void flight_done(deliverer *dl, flight *f)
+{
+    dl->d->be->tx_free(f->tx);
+    memset(f, 0, sizeof *f);
+    dl->n_fl--;
+    atomic_store(&dl->d->inflight, dl->n_fl);
+}
+
+/* Sign entry e and send its submit; the transaction stays in flight in a
+ * free slot (there is one: the caller checked). */
+static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e)
+{
+    node_chain *d = dl->d;
+    bh_node *n = d->node;
+    const bh_config *cfg = n->cfg;
+    const bh_transfer_msg *m = &e->msg;
+    unsigned char body[BH_EVENT_BODY_MAX];
+    unsigned char vaa[BH_VAA_HEADER_FIXED + BH_VAA_SIG_LEN + BH_EVENT_BODY_MAX];
+    size_t blen = 0, vlen = 0;
+    const char *err = NULL;
+    int rc = bh_transfer_msg_body(body, sizeof body, &blen, m);
+    if (rc) {
+        err = "outbox entry does not hash to its digest: not signed";
+    } else {
+        rc = bh_attest_sign_vaa(dl->ctx, vaa, sizeof vaa, &vlen, cfg->signer_set_index,
+                                cfg->signer_index, &cfg->attester_key, body, blen);
+        if (rc) err = "signing failed";
+    }
+    bh_chain_outcome outcome = BH_CHAIN_APPROVED;
+    void *tx = NULL;
+    if (!rc) {
+        rc = d->be->send(dl->sender, &tx, &outcome, vaa, vlen);
+        if (rc) err = d->be->last_error(dl->sender);
+    }
+    if (rc == BH_OK && !tx) {
+        delivered(dl, nv, e, outcome, 0); /* already done: nothing sent */
+        return;
+    }
+    if (rc != BH_OK) {
+        failed(dl, nv, e, rc, err);
+        return;
+    }
+    for (size_t i = 0; i < d->cfg->inflight_max; i++) {
+        flight *f = &dl->fl[i];
+        if (f->used) continue;
+        f->used = 1;
+        f->vault = nv->idx;
+        f->e = *e;
+        f->tx = tx;
+        f->sent_ms = mono_ms();
+        dl->n_fl++;
+        atomic_store(&d->inflight, dl->n_fl);
+        bh_chain_tx_info ti;
+        d->be->tx_info(tx, &ti);
+        char src[8], h[67];
+        node_hex0x(h, ti.tx_hash.data, 32);
+        BH_LOG(BH_LOG_DEBUG, "delivery_sent",
+               "vault=%s from=%s to=%s seq=%" PRIu64 " nonce=%" PRIu64 " tx=%s inflight=%zu",
+               nv->cfg->name, node_chain_name(n, m->emitter_chain, src), d->cfg->name, m->sequence,
+               ti.nonce, h, dl->n_fl);
+        return;
+    }
+    d->be->tx_free(tx); /* no slot (the caller checked): goes again next round */
+}
+
+/* One pass over every transaction in flight: no sleep between them; the
+ * backend reads the head first and looks for receipts only when it moved. */
+static void poll_flights(deliverer *dl, int draining)
+{
+    node_chain *d = dl->d;
+    bh_node *n = d->node;
+    if (!dl->n_fl) return;
+    if (d->be->poll_begin) d->be->poll_begin(dl->sender);
+    for (size_t i = 0; i < d->cfg->inflight_max && dl->n_fl && (draining || !stopping(n)); i++) {
+        flight *f = &dl->fl[i];
+        if (!f->used) continue;
+        bh_chain_outcome outcome = BH_CHAIN_APPROVED;
+        unsigned approvals = 0;
+        int rc = d->be->poll(dl->sender, f->tx, &outcome, &approvals);
+        node_vault *nv = &n->vaults[f->vault];
+        if (rc == BH_OK) {
+            delivered(dl, nv, &f->e, outcome, approvals);
+            flight_done(dl, f);
+        } else if (rc == BH_EREVERTED || rc == BH_ETIMEOUT) {
+            /* mined and reverted, or never to be mined: the entry goes
+             * again after its back-off (an executed digest is acked then) */
+            bh_vault_outbox_entry e = f->e;
+            const char *err = d->be->last_error(dl->sender);
+            char why[320];
+            snprintf(why, sizeof why, "%s", err ? err : "");
+            flight_done(dl, f);
+            failed(dl, nv, &e, rc, why);
+        }
+        /* BH_EBUSY, transport errors: still in flight */
+    }
+}
+
+/* The read side's endpoint health steers the send side off a bad endpoint. */
+static void share_health(deliverer *dl)
+{
+    node_chain *d = dl->d;
+    if (!d->impl || !d->be->endpoint_count || !d->be->sender_health) return;
+    size_t n = d->be->endpoint_count(d->impl);
+    for (size_t i = 0; i < n; i++) {
+        bh_chain_endpoint_health h;
+        d->be->endpoint_health(d->impl, i, &h);
+        d->be->sender_health(dl->sender, i, h.healthy || h.calls == 0);
+    }
 }
 
 /* One round's picks: up to PER_SOURCE entries per source chain, over every
@@ -259,6 +408,7 @@ static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
     if (!s || pc->src_paused[s->idx] || pc->per_src[s->idx] >= PER_SOURCE) return 0;
     backoff_ent *b = backoff_find(pc->dl, pc->vault, e->id, 0);
     if (b && b->until_ms > pc->now_ms) return 0;
+    if (in_flight(pc->dl, pc->vault, e)) return 0; /* never twice at once */
     pc->picks[pc->n_picks].e = *e;
     pc->picks[pc->n_picks].vault = pc->vault;
     pc->n_picks++;
@@ -293,6 +443,7 @@ static int held_cb(void *ctx, const bh_vault_outbox_entry *e)
         return 0;
     backoff_ent *b = backoff_find(pc->dl, pc->vault, e->id, 0);
     if (b && b->until_ms > pc->now_ms) return 0;
+    if (in_flight(pc->dl, pc->vault, e)) return 0;
     h->cand[h->n++] = *e;
     return h->n == PER_SOURCE ? 1 : 0;
 }
@@ -339,7 +490,15 @@ void *node_deliver_main(void *arg)
         }
         if (mono_ms() - last_wallet >= 10000) {
             update_wallet(dl);
+            share_health(dl);
             last_wallet = mono_ms();
+        }
+        poll_flights(dl, 0);
+        size_t room = d->cfg->inflight_max - dl->n_fl;
+        if (!room) {
+            /* full: wait for receipts (a block), or for a stop */
+            nap(n, FLIGHT_POLL_MS);
+            continue;
         }
         memset(per_src, 0, n->n * sizeof *per_src);
         pick_ctx pc = {.dl = dl,
@@ -380,15 +539,30 @@ void *node_deliver_main(void *arg)
         for (size_t i = 0; i < pc.n_picks; i++) /* picks come only from known chains */
             src[i] = node_chain_by_id(n, picks[i].e.msg.emitter_chain)->idx;
         size_t did = node_policy_round_order(src, pc.n_picks, PER_SOURCE, n->n, order);
-        for (size_t i = 0; i < did && !stopping(n); i++)
+        if (did > room) did = room; /* the round order decides who gets the room */
+        for (size_t i = 0; i < did && !stopping(n); i++) {
+            if (i % 4 == 3) poll_flights(dl, 0); /* receipts keep coming while we send */
+            if (dl->n_fl == d->cfg->inflight_max) break;
             deliver_one(dl, &n->vaults[picks[order[i]].vault], &picks[order[i]].e);
-        if (!did) wait_on(n, &d->wake_mu, &d->wake_cv, &d->wake, n->cfg->poll_ms);
+        }
+        if (!did)
+            wait_on(n, &d->wake_mu, &d->wake_cv, &d->wake,
+                    dl->n_fl ? FLIGHT_POLL_MS : n->cfg->poll_ms);
     }
 out:
     free(picks);
     free(per_src);
     free(src_paused);
     free(held_after);
+    /* at a stop, wait a while for what is in flight (as a delivery under
+     * way always finished); what is left is not acked and goes again at
+     * the next start (an executed digest is then acked as already_done) */
+    for (uint64_t until = mono_ms() + DRAIN_MS; dl->fl && dl->n_fl && mono_ms() < until;) {
+        poll_flights(dl, 1);
+        if (dl->n_fl) sleep_ms(FLIGHT_POLL_MS);
+    }
+    for (size_t i = 0; dl->fl && i < d->cfg->inflight_max; i++)
+        if (dl->fl[i].used) flight_done(dl, &dl->fl[i]);
     return NULL;
 }
 
@@ -398,6 +572,7 @@ void node_deliverer_free(deliverer *dl)
     if (dl->sender) dl->d->be->sender_destroy(dl->sender);
     bh_attest_destroy(dl->ctx);
     free(dl->backoff);
+    free(dl->fl);
     free(dl);
 }
 
@@ -409,8 +584,11 @@ int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
     dl->d = d;
     dl->ctx = bh_attest_create();
     dl->backoff = calloc(BACKOFF_SLOTS, sizeof *dl->backoff);
+    dl->fl = calloc(d->cfg->inflight_max ? d->cfg->inflight_max : 1, sizeof *dl->fl);
     bh_chain_sender_config so = {.chain_id = d->cfg->evm_chain_id,
                                  .url = d->cfg->endpoints[0],
+                                 .urls = (const char *const *)d->cfg->endpoints,
+                                 .n_urls = d->cfg->n_endpoints,
                                  .timeout_ms = d->cfg->rpc_timeout_ms,
                                  .retries = d->cfg->rpc_retries,
                                  .gas_cap = d->cfg->gas_cap,
@@ -420,7 +598,7 @@ int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
                                  .log = node_rpc_log,
                                  .log_ud = d,
                                  .log_min = d->node->cfg->log_level};
-    int rc = dl->ctx && dl->backoff ? d->be->sender_create(&dl->sender, &so) : BH_ENOMEM;
+    int rc = dl->ctx && dl->backoff && dl->fl ? d->be->sender_create(&dl->sender, &so) : BH_ENOMEM;
     if (!rc) rc = bh_attest_address(dl->ctx, &dl->attester, &d->node->cfg->attester_key);
     if (rc) {
         snprintf(err, cap, "chain %s: cannot set up delivery: %s", d->cfg->name, bh_strerror(rc));

@@ -74,10 +74,12 @@ typedef struct {
     int watch_started, deliver_started;
     _Atomic uint64_t head, finalized, cursor, queue_depth, observed, unroutable, deliveries_ok,
         deliveries_failed, flow, polled, last_ok_ms;
-    uint64_t flow_seen;      /* control loop only */
-    uint64_t stall_since_ms; /* watcher thread only: first failing poll that implicates */
-    int stall_reported;      /* watcher thread only */
-    atomic_int identity_ok;  /* chain id and genesis match what data_dir recorded */
+    uint64_t flow_seen;        /* control loop only */
+    uint64_t stall_since_ms;   /* watcher thread only: first failing poll that implicates */
+    int stall_reported;        /* watcher thread only */
+    atomic_int identity_ok;    /* chain id and genesis match what data_dir recorded */
+    atomic_int wallet_low;     /* the wallet is below wallet_low_gwei (delivery) */
+    _Atomic uint64_t inflight; /* delivery transactions in flight (delivery) */
     pthread_mutex_t info_mu;
     char wallet[BH_U256_DEC_MAX];
     int has_trip;

@@ -192,13 +192,15 @@ static json_t *chain_json(bh_node *n, node_chain *c)
     json_t *wallet = json_string(c->wallet);
     pthread_mutex_unlock(&c->info_mu);
     return json_pack(
-        "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o,s:o}", "name", c->cfg->name,
-        "bridge_id", (json_int_t)c->cfg->bridge_id, "quarantined", quarantined, "head",
-        (json_int_t)atomic_load(&c->head), "finalized", (json_int_t)fin, "cursor", (json_int_t)cur,
-        "lag", (json_int_t)(fin > cur ? fin - cur : 0), "max_lag",
+        "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b,s:I,s:I,s:I,s:o,s:o}", "name",
+        c->cfg->name, "bridge_id", (json_int_t)c->cfg->bridge_id, "quarantined", quarantined,
+        "head", (json_int_t)atomic_load(&c->head), "finalized", (json_int_t)fin, "cursor",
+        (json_int_t)cur, "lag", (json_int_t)(fin > cur ? fin - cur : 0), "max_lag",
         (json_int_t)c->cfg->max_lag_blocks, "queue_depth", (json_int_t)atomic_load(&c->queue_depth),
         "events_observed", (json_int_t)atomic_load(&c->observed), "wallet_wei", wallet,
-        "deliveries_ok", (json_int_t)atomic_load(&c->deliveries_ok), "deliveries_failed",
+        "wallet_low", atomic_load(&c->wallet_low), "inflight",
+        (json_int_t)atomic_load(&c->inflight), "deliveries_ok",
+        (json_int_t)atomic_load(&c->deliveries_ok), "deliveries_failed",
         (json_int_t)atomic_load(&c->deliveries_failed), "endpoints", eps, "tripped", trip);
 }
 
@@ -338,6 +340,12 @@ int bh_node_ready(bh_node *n, char *why, size_t why_cap)
                      "chain %s: cursor %" PRIu64 " is above the finalized head %" PRIu64
                      " (chain reset, or endpoints serving a shorter chain)",
                      c->cfg->name, cur, fin);
+            return 0;
+        }
+        if (atomic_load(&c->wallet_low)) {
+            /* deliveries to it are about to stop for want of gas */
+            snprintf(why, why_cap, "chain %s: wallet below its low-water mark (%" PRIu64 " gwei)",
+                     c->cfg->name, c->cfg->wallet_low_gwei);
             return 0;
         }
         if (fin > cur && fin - cur > c->cfg->max_lag_blocks) {

@@ -382,6 +382,16 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
     }
     json_t *r = json_loads(req, 0, NULL);
     const char *method = json_string_value(json_object_get(r, "method"));
+    if (f->mode == IT_FAKE_DROP_TX && method && strcmp(method, "eth_sendRawTransaction") == 0) {
+        /* accepted, never forwarded: a made-up hash, as a hash is all a
+         * client sees */
+        char body[256];
+        int n =
+            snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x%064x\"}",
+                     (long long)json_integer_value(json_object_get(r, "id")), 1);
+        json_decref(r);
+        return respond(fd, 200, body, (size_t)n);
+    }
     if (f->mode == IT_FAKE_RANGE_LIMIT && method && strcmp(method, "eth_getLogs") == 0) {
         json_t *flt = json_array_get(json_object_get(r, "params"), 0);
         unsigned long long a =

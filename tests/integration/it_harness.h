@@ -54,6 +54,9 @@ typedef enum {
     IT_FAKE_SLOW,        /* forward, each answer held back it_fake_set_delay ms (a tarpit) */
     IT_FAKE_LOG_CAP,     /* forward, but refuse eth_getLogs answers longer than it_fake_set_log_cap
                           * logs, as providers do (-32005 "query returned more than N results") */
+    IT_FAKE_DROP_TX,     /* forward, but eth_sendRawTransaction is answered with a made-up hash
+                          * and never forwarded: an endpoint that accepts transactions and drops
+                          * them */
 } it_fake_mode;
 
 typedef struct it_fake it_fake;

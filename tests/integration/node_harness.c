@@ -911,7 +911,8 @@ static int log_data(const json_t *log, unsigned char **data, size_t *len)
 /* Decode the Portal logs of signature sig on `chain` into a heap array of
  * items of `size` bytes: the digest (topic 1) and the data (ABI words) of
  * each log go to decode(item, digest, data, len), which returns 0 or -1. */
-typedef int (*log_decoder)(void *item, const bh_hash32 *digest, const unsigned char *d, size_t dl);
+typedef int (*log_decoder)(void *item, const json_t *log, const bh_hash32 *digest,
+                           const unsigned char *d, size_t dl);
 
 static int decode_logs(nh_world *w, size_t chain, const char *sig, const char *what, size_t size,
                        log_decoder decode, void **out, size_t *n)
@@ -931,7 +932,7 @@ static int decode_logs(nh_world *w, size_t chain, const char *sig, const char *w
         size_t dl = 0;
         bh_hash32 digest;
         if (bh_rpc_read_hash(&digest, json_array_get(json_object_get(log, "topics"), 1)) != BH_OK ||
-            log_data(log, &d, &dl) != 0 || decode(v + i * size, &digest, d, dl) != 0)
+            log_data(log, &d, &dl) != 0 || decode(v + i * size, log, &digest, d, dl) != 0)
             rc = fail("undecodable %s log on %s", what, w->ch[chain].name);
         free(d);
     }
@@ -945,9 +946,11 @@ static int decode_logs(nh_world *w, size_t chain, const char *sig, const char *w
     return 0;
 }
 
-static int decode_executed(void *item, const bh_hash32 *digest, const unsigned char *d, size_t dl)
+static int decode_executed(void *item, const json_t *log, const bh_hash32 *digest,
+                           const unsigned char *d, size_t dl)
 {
     nh_executed *e = item;
+    if (bh_rpc_member_quantity(&e->block, log, "blockNumber") != BH_OK) return -1;
     uint64_t ec = 0;
     bh_u256 amt;
     e->digest = *digest;
@@ -961,6 +964,18 @@ static int decode_executed(void *item, const bh_hash32 *digest, const unsigned c
     return 0;
 }
 
+int nh_interval_mining(nh_world *w, size_t chain, unsigned seconds)
+{
+    const char *url = w->ch[chain].anvil.url;
+    json_t *r = it_rpc(url, "evm_setAutomine", json_pack("[b]", 0));
+    if (!r) return fail("evm_setAutomine on %s", w->ch[chain].name);
+    json_decref(r);
+    r = it_rpc(url, "evm_setIntervalMining", json_pack("[I]", (json_int_t)seconds));
+    if (!r) return fail("evm_setIntervalMining on %s", w->ch[chain].name);
+    json_decref(r);
+    return 0;
+}
+
 int nh_executed_logs(nh_world *w, size_t chain, nh_executed **out, size_t *n)
 {
     void *v = NULL;
@@ -970,8 +985,10 @@ int nh_executed_logs(nh_world *w, size_t chain, nh_executed **out, size_t *n)
     return rc;
 }
 
-static int decode_approved(void *item, const bh_hash32 *digest, const unsigned char *d, size_t dl)
+static int decode_approved(void *item, const json_t *log, const bh_hash32 *digest,
+                           const unsigned char *d, size_t dl)
 {
+    (void)log;
     nh_approved *a = item;
     uint64_t si = 0, c = 0;
     a->digest = *digest;

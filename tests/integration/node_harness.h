@@ -204,6 +204,7 @@ typedef struct {
     bh_address token;
     bh_address to;
     bh_u128 amount;
+    uint64_t block; /* the block it was executed in */
 } nh_executed;
 int nh_executed_logs(nh_world *w, size_t chain, nh_executed **out, size_t *n);
 
@@ -214,6 +215,11 @@ typedef struct {
     unsigned count;
 } nh_approved;
 int nh_approved_logs(nh_world *w, size_t chain, nh_approved **out, size_t *n);
+
+/* Switch chain to pure interval mining: transactions wait for the next
+ * block, one every `seconds` (anvil evm_setAutomine false +
+ * evm_setIntervalMining). Returns 0 or -1. */
+int nh_interval_mining(nh_world *w, size_t chain, unsigned seconds);
 
 /* Deploy a contract from hex creation code + constructor encoding. */
 int nh_deploy(bh_evm_sender *s, const char *bin_hex, const unsigned char *ctor, size_t ctor_len,

@@ -71,6 +71,18 @@ static void fund(const char *url, const bh_address *who)
     json_decref(r);
 }
 
+static int balance_of(bh_rpc *ep, bh_u256 *out, const bh_address *who)
+{
+    char a[43];
+    bh_rpc_format_hex(a, who->data, 20);
+    json_t *params = json_pack("[s,s]", a, "latest"), *res = NULL;
+    int rc = bh_rpc_call(ep, &res, "eth_getBalance", params);
+    if (rc == BH_OK) rc = bh_rpc_read_u256(out, res);
+    json_decref(res);
+    json_decref(params);
+    return rc;
+}
+
 static bh_evm_sender *make_sender(bh_rpc *ep, const bh_seckey *key, uint64_t chain_id)
 {
     bh_evm_sender_options o = {.chain_id = chain_id, .receipt_timeout_ms = 20000};
@@ -952,6 +964,97 @@ static void test_it_nonce_and_fee_bump(void **state)
     bh_evm_sender_destroy(s2);
 }
 
+static void sleep_ms_(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Check every pending transaction for `ms`, each once per 50 ms; every
+ * check must say still in flight. */
+static void check_for(bh_evm_sender *s, bh_evm_pending *p, size_t n, unsigned ms)
+{
+    for (unsigned t = 0; t < ms; t += 50) {
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(bh_evm_sender_check(s, &p[i], NULL), BH_EBUSY);
+        sleep_ms_(50);
+    }
+}
+
+/* Pipelined sending (issue 14) on a chain that mines nothing: three
+ * transactions in flight at consecutive nonces; each is bumped on the
+ * schedule, one the node forgot (anvil_dropTransaction) is broadcast
+ * again, and past the receipt timeout each nonce is cancelled by a 0-value
+ * self-transfer: once mined, none of the three moved its value, their
+ * three nonces are used (no gap), and the next transaction takes the next
+ * nonce and mines. */
+static void test_it_pipelined_bump_drop_cancel(void **state)
+{
+    (void)state;
+    bh_seckey k;
+    it_test_key(&k, 301);
+    bh_address who, dest;
+    assert_int_equal(bh_attest_address(F.ctx, &who, &k), BH_OK);
+    it_test_key(&k, 302);
+    assert_int_equal(bh_attest_address(F.ctx, &dest, &k), BH_OK);
+    it_test_key(&k, 301);
+    fund(F.b.url, &who);
+    bh_evm_sender_options o = {.chain_id = EVM_B, .bump_after_ms = 250, .receipt_timeout_ms = 5000};
+    bh_evm_sender *s = NULL;
+    assert_int_equal(bh_evm_sender_create(&s, F.rpc_b, F.ctx, &k, &o), BH_OK);
+    assert_int_equal(bh_evm_sender_sync_nonce(s), BH_OK);
+    uint64_t n0 = bh_evm_sender_next_nonce(s);
+    bh_u256 dest0;
+    assert_int_equal(balance_of(F.rpc_b, &dest0, &dest), BH_OK);
+
+    set_automine(F.b.url, 0);
+    bh_evm_pending p[3];
+    bh_u256 one;
+    u256(&one, 1);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(bh_evm_sender_begin(s, &p[i], &dest, &one, NULL, 0, 0), BH_OK);
+        assert_int_equal(p[i].nonce, n0 + i); /* consecutive, local */
+    }
+    check_for(s, p, 3, 600);
+    for (unsigned i = 0; i < 3; i++)
+        assert_true(p[i].bumps >= 1 && p[i].n_hashes >= 2);
+
+    /* the bumps stop at 8 (within the fee cap) */
+    for (unsigned t = 0; p[1].bumps < 8 && t < 60; t++)
+        check_for(s, p, 3, 50);
+    assert_int_equal(p[1].bumps, 8);
+    /* the endpoint forgets p[1]: the next look (within a second) re-broadcasts it */
+    char h[67];
+    bh_rpc_format_hex(h, p[1].hashes[p[1].n_hashes - 1].data, 32);
+    json_t *r = it_rpc(F.b.url, "anvil_dropTransaction", json_pack("[s]", h));
+    json_decref(r);
+    check_for(s, p, 3, 1200);
+    assert_true(p[1].drops >= 1);
+
+    /* past the receipt timeout: cancels */
+    for (unsigned t = 0; !p[2].cancelling && t < 60; t++)
+        check_for(s, p, 3, 50);
+    for (unsigned i = 0; i < 3; i++)
+        assert_true(p[i].cancelling);
+    set_automine(F.b.url, 1);
+    assert_int_equal(it_mine(F.b.url, 1), 0);
+    for (unsigned i = 0; i < 3; i++) {
+        int rc = bh_evm_sender_check(s, &p[i], NULL);
+        if (rc != BH_ETIMEOUT) fail_msg("tx %u: %d (%s)", i, rc, bh_evm_sender_last_error(s));
+        assert_non_null(strstr(bh_evm_sender_last_error(s), "cancelled"));
+        bh_evm_pending_clear(&p[i]);
+    }
+    bh_u256 dest1;
+    assert_int_equal(balance_of(F.rpc_b, &dest1, &dest), BH_OK);
+    assert_int_equal(bh_u256_cmp(&dest0, &dest1), 0); /* no value moved */
+
+    bh_evm_receipt rc;
+    assert_int_equal(bh_evm_sender_send(s, &rc, &dest, &one, NULL, 0), BH_OK);
+    bh_evm_receipt_clear(&rc);
+    assert_int_equal(bh_evm_sender_next_nonce(s), n0 + 4);
+    bh_evm_sender_destroy(s);
+}
+
 /* One node's Portal.submit on chain B, run in a thread (the sender blocks
  * until its receipt). */
 typedef struct {
@@ -1453,6 +1556,7 @@ int main(void)
         cmocka_unit_test(test_it_hostile_endpoints),
         cmocka_unit_test(test_it_adaptive_range),
         cmocka_unit_test(test_it_nonce_and_fee_bump),
+        cmocka_unit_test_teardown(test_it_pipelined_bump_drop_cancel, automine_on),
         cmocka_unit_test_teardown(test_it_submit_gas_race, automine_on),
         cmocka_unit_test(test_it_confirmations_mode),
         cmocka_unit_test(test_it_gas_cap_and_revert),

@@ -3,7 +3,9 @@
  * A flow of N locks A->B and some burns B->A runs while the node is
  * SIGKILLed at random points (at least KILLS times, a random delay after a
  * transfer was sent, so the kill lands anywhere in watch, apply, sign,
- * submit or ack) and restarted. In the end every transfer is delivered
+ * submit or ack; or right after the node broadcast a delivery, so it lands
+ * between the send and the receipt, with several deliveries in flight:
+ * inflight_max 8, 500 ms blocks) and restarted. In the end every transfer is delivered
  * exactly once, judged on chain (recipient balances exact, one Portal
  * Executed log per transfer, no digest twice, every sequence once) and in
  * the vaults (one accept per transfer in the journal, nothing refused,
@@ -26,10 +28,16 @@
 static int setup(void **state)
 {
     (void)state;
-    nh_opts o = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 7400};
+    nh_opts o = {
+        .n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 7400, .block_ms = 500};
     if (nt_world_up(o, 0) != 0) return -1;
     json_t *cfg = nh_node_config(&W, 1);
     json_object_set_new(json_object_get(cfg, "node"), "reconcile_s", json_integer(1));
+    /* debug: event=delivery_sent marks a broadcast whose receipt is not in */
+    json_object_set_new(json_object_get(cfg, "node"), "log_level", json_string("debug"));
+    json_t *chains = json_object_get(cfg, "chains");
+    for (size_t i = 0; i < json_array_size(chains); i++)
+        json_object_set_new(json_array_get(chains, i), "inflight_max", json_integer(8));
     if (nh_node_write_config(&W, 1, cfg) != 0) return -1;
     return nh_node_start(&W, 1, WAIT_MS);
 }
@@ -76,7 +84,7 @@ static void test_kill9_mid_flow_delivers_each_transfer_once(void **state)
     bh_u128 user_tka0 = 0;
     NH_OK(nh_balance(&W, NH_A, &W.tka, &W.user, &user_tka0));
     bh_u128 locked_sum = 0, burned_sum = 0;
-    unsigned burns = 0, kills = 0;
+    unsigned burns = 0, kills = 0, mid_flight = 0;
     bh_address wrapped = {{0}};
     for (unsigned i = 0; i < N_LOCKS; i++) {
         bh_u128 amount = nh_units(i + 1);
@@ -91,6 +99,17 @@ static void test_kill9_mid_flow_delivers_each_transfer_once(void **state)
         }
         if (kill_at[i]) {
             unsigned before = rnd(&s, 800), down = rnd(&s, 400);
+            if (kills % 2 == 0) {
+                /* right after the next broadcast: between send and receipt */
+                char *log = nh_node_log(&W, 1);
+                const char *sent[] = {"event=delivery_sent", NULL};
+                size_t have = nh_log_count(log, sent);
+                free(log);
+                if (nh_log_wait(&W, 1, sent, have + 1, WAIT_MS) == 0) {
+                    before = 0;
+                    mid_flight++;
+                }
+            }
             nh_sleep_ms(before);
             if (!nh_node_running(&W, 1)) {
                 nh_dump_logs(&W, 40);
@@ -105,6 +124,7 @@ static void test_kill9_mid_flow_delivers_each_transfer_once(void **state)
         }
     }
     assert_true(kills >= 3);
+    assert_true(mid_flight >= 2);
     if (burns == 0) NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &wrapped, WAIT_MS));
 
     /* Every transfer lands, exactly. */
@@ -165,9 +185,10 @@ static void test_kill9_mid_flow_delivers_each_transfer_once(void **state)
     const char *reconciled[] = {"event=reconciled", NULL};
     const char *quarantined[] = {"event=quarantined", NULL};
     const char *excess[] = {"event=reconcile_difference", "check=supply", "status=excess", NULL};
-    print_message("%u kills, %zu starts, %zu deliveries found already done after a restart, "
+    print_message("%u kills (%u right after a broadcast), %zu starts, %zu deliveries found already "
+                  "done after a restart, "
                   "%zu reconciliations\n",
-                  kills, nh_log_count(log, started), nh_log_count(log, again),
+                  kills, mid_flight, nh_log_count(log, started), nh_log_count(log, again),
                   nh_log_count(log, reconciled));
     assert_true(nh_log_count(log, reconciled) > 0);
     assert_int_equal(nh_log_count(log, quarantined), 0);

@@ -24,7 +24,8 @@ static const char SNAPSHOT[] =
     "\"chains\":["
     " {\"name\":\"alpha\",\"bridge_id\":1,\"quarantined\":false,\"head\":120,\"finalized\":118,"
     "  \"cursor\":117,\"lag\":1,\"max_lag\":64,\"queue_depth\":3,\"events_observed\":10,"
-    "  \"wallet_wei\":\"9999000000000000000000\",\"deliveries_ok\":4,\"deliveries_failed\":1,"
+    "  \"wallet_wei\":\"9999000000000000000000\",\"wallet_low\":true,\"inflight\":5,"
+    "  \"deliveries_ok\":4,\"deliveries_failed\":1,"
     "  \"endpoints\":["
     "   {\"url\":\"http://127.0.0.1:8545\",\"calls\":7,\"failures\":2,\"rate_limited\":1,"
     "    \"disagreements\":0,\"latency_us\":900,\"healthy\":true},"
@@ -35,7 +36,9 @@ static const char SNAPSHOT[] =
     "  \"tripped\":null},"
     " {\"name\":\"beta\",\"bridge_id\":2,\"quarantined\":true,\"head\":50,\"finalized\":48,"
     "  \"cursor\":40,\"lag\":8,\"max_lag\":64,\"queue_depth\":0,\"events_observed\":2,"
-    "  \"wallet_wei\":\"\",\"deliveries_ok\":0,\"deliveries_failed\":0,\"endpoints\":[],"
+    "  "
+    "\"wallet_wei\":\"\",\"wallet_low\":false,\"inflight\":0,\"deliveries_ok\":0,\"deliveries_"
+    "failed\":0,\"endpoints\":[],"
     "  \"tripped\":{\"cause\":\"forged_lock\",\"evidence\":\"tx 0xab: no transfer\","
     "              \"at\":1789999000}}],"
     "\"vaults\":["
@@ -143,6 +146,9 @@ static void test_metrics_render_exact_values(void **state)
     CHECK_VALUE(e, "9999000000000000000000", "bulkhead_chain_wallet_balance_wei", 1, "chain",
                 "alpha");
     CHECK_ABSENT(e, "bulkhead_chain_wallet_balance_wei", 1, "chain", "beta"); /* "" = unknown */
+    CHECK_VALUE(e, "1", "bulkhead_chain_wallet_low", 1, "chain", "alpha");
+    CHECK_VALUE(e, "0", "bulkhead_chain_wallet_low", 1, "chain", "beta");
+    CHECK_VALUE(e, "5", "bulkhead_chain_deliveries_inflight", 1, "chain", "alpha");
     CHECK_VALUE(e, "4", "bulkhead_chain_deliveries_ok_total", 1, "chain", "alpha");
     CHECK_VALUE(e, "1", "bulkhead_chain_deliveries_failed_total", 1, "chain", "alpha");
     CHECK_VALUE(e, "1", "bulkhead_chain_tripped", 2, "chain", "beta", "reason", "forged_lock");
@@ -272,6 +278,8 @@ static void test_metrics_render_covers_schema(void **state)
         {"bulkhead_chain_queue_depth", "gauge"},
         {"bulkhead_chain_events_observed_total", "counter"},
         {"bulkhead_chain_wallet_balance_wei", "gauge"},
+        {"bulkhead_chain_wallet_low", "gauge"},
+        {"bulkhead_chain_deliveries_inflight", "gauge"},
         {"bulkhead_chain_deliveries_ok_total", "counter"},
         {"bulkhead_chain_deliveries_failed_total", "counter"},
         {"bulkhead_chain_tripped", "gauge"},
