@@ -88,6 +88,7 @@ typedef struct {
     const char *symbol; /* may be NULL */
     bh_reject reason;   /* REJECTED / HELD */
     const char *detail; /* cause, outcome or evidence; may be NULL */
+    bh_hash32 tx;       /* DELIVERED: the transaction that carried it; zero: none sent */
 } bh_node_event;
 
 /* Called from node threads; ev and its strings are borrowed for the call. */

@@ -59,6 +59,7 @@ typedef struct {
     char symbol[SYMBOL_MAX];
     bh_reject reason;
     char detail[DETAIL_MAX];
+    bh_hash32 tx;
 } ev_rec;
 
 /* One serialized websocket frame, shared by the clients that queue it. */
@@ -462,6 +463,11 @@ static frame *event_frame(const bh_http *s, const ev_rec *e, int history)
             bh_hex_encode(hex + 2, e->digest.data, sizeof e->digest.data);
             json_object_set_new(o, "digest", json_string(hex));
         }
+        if (!hash_is_zero(&e->tx)) {
+            char hex[2 + 64 + 1] = "0x";
+            bh_hex_encode(hex + 2, e->tx.data, sizeof e->tx.data);
+            json_object_set_new(o, "tx", json_string(hex));
+        }
     }
     if ((e->kind == BH_NODE_EV_REJECTED || e->kind == BH_NODE_EV_HELD) && e->reason != BH_REJECT_OK)
         json_object_set_new(o, "reason", json_string(bh_reject_name(e->reason)));
@@ -602,6 +608,7 @@ void bh_http_publish(bh_http *s, const bh_node_event *ev)
     copy_str(e->symbol, sizeof e->symbol, ev->symbol);
     e->reason = ev->reason;
     copy_str(e->detail, sizeof e->detail, ev->detail);
+    e->tx = ev->tx;
     if (!s->wake_pending) {
         s->wake_pending = 1;
         lws_cancel_service(s->ctx);

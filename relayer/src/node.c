@@ -75,6 +75,13 @@ void node_emit(bh_node *n, const bh_node_event *ev)
 void node_emit_msg(bh_node *n, bh_node_event_kind kind, const node_vault *nv,
                    const bh_transfer_msg *m, bh_reject reason, const char *detail)
 {
+    node_emit_msg_tx(n, kind, nv, m, reason, detail, NULL);
+}
+
+void node_emit_msg_tx(bh_node *n, bh_node_event_kind kind, const node_vault *nv,
+                      const bh_transfer_msg *m, bh_reject reason, const char *detail,
+                      const bh_hash32 *tx)
+{
     bh_node_event ev = {.kind = kind,
                         .time = now_s(),
                         .vault = nv ? nv->cfg->name : NULL,
@@ -86,6 +93,7 @@ void node_emit_msg(bh_node *n, bh_node_event_kind kind, const node_vault *nv,
                         .symbol = node_asset_symbol(nv ? nv->cfg : NULL, &m->transfer.token),
                         .reason = reason,
                         .detail = detail};
+    if (tx) ev.tx = *tx;
     node_emit(n, &ev);
 }
 

@@ -200,7 +200,7 @@ static int notice_ahead(node_vault *nv, const bh_vault_outbox_entry *e)
 /* The entry's transaction succeeded, or the Portal says the digest is
  * executed / our approval counted: ack it. */
 static void delivered(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e,
-                      bh_chain_outcome outcome, unsigned approvals)
+                      bh_chain_outcome outcome, unsigned approvals, const bh_hash32 *tx)
 {
     node_chain *d = dl->d;
     bh_node *n = d->node;
@@ -218,11 +218,14 @@ static void delivered(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry
     if (b) memset(b, 0, sizeof *b);
     atomic_fetch_add(&d->deliveries_ok, 1);
     int64_t lat = node_lat_take(n, &m->digest);
+    char h[67] = "-";
+    if (tx) node_hex0x(h, tx->data, 32);
     BH_LOG(BH_LOG_INFO, "delivered",
-           "vault=%s from=%s to=%s seq=%" PRIu64 " outcome=%s approvals=%u latency_ms=%" PRId64,
+           "vault=%s from=%s to=%s seq=%" PRIu64 " outcome=%s approvals=%u latency_ms=%" PRId64
+           " tx=%s",
            nv->cfg->name, node_chain_name(n, m->emitter_chain, src), d->cfg->name, m->sequence,
-           outcome_name(outcome), approvals, lat);
-    node_emit_msg(n, BH_NODE_EV_DELIVERED, nv, m, BH_REJECT_OK, outcome_name(outcome));
+           outcome_name(outcome), approvals, lat, h);
+    node_emit_msg_tx(n, BH_NODE_EV_DELIVERED, nv, m, BH_REJECT_OK, outcome_name(outcome), tx);
 }
 
 static void failed(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e, int rc,
@@ -305,7 +308,7 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
         if (rc) err = d->be->last_error(dl->sender);
     }
     if (rc == BH_OK && !tx) {
-        delivered(dl, nv, e, outcome, 0); /* already done: nothing sent */
+        delivered(dl, nv, e, outcome, 0, NULL); /* already done: nothing sent */
         return;
     }
     if (rc != BH_OK) {
@@ -351,7 +354,9 @@ static void poll_flights(deliverer *dl, int draining)
         int rc = d->be->poll(dl->sender, f->tx, &outcome, &approvals);
         node_vault *nv = &n->vaults[f->vault];
         if (rc == BH_OK) {
-            delivered(dl, nv, &f->e, outcome, approvals);
+            bh_chain_tx_info ti;
+            d->be->tx_info(f->tx, &ti);
+            delivered(dl, nv, &f->e, outcome, approvals, &ti.tx_hash);
             flight_done(dl, f);
         } else if (rc == BH_EREVERTED || rc == BH_ETIMEOUT) {
             /* mined and reverted, or never to be mined: the entry goes

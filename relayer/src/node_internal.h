@@ -201,6 +201,10 @@ void node_hex0x(char *out, const unsigned char *b, size_t len);
 void node_emit(bh_node *n, const bh_node_event *ev);
 void node_emit_msg(bh_node *n, bh_node_event_kind kind, const node_vault *nv,
                    const bh_transfer_msg *m, bh_reject reason, const char *detail);
+/* The same, with the transaction that carried it (DELIVERED; NULL: none). */
+void node_emit_msg_tx(bh_node *n, bh_node_event_kind kind, const node_vault *nv,
+                      const bh_transfer_msg *m, bh_reject reason, const char *detail,
+                      const bh_hash32 *tx);
 /* Report evidence to the breaker; a trip is queued for the control loop. */
 void node_observe(bh_node *n, uint16_t chain, bh_obs_kind k, uint64_t count, const char *detail);
 /* Delivery latency: when a digest was observed, and how long ago (-1: unknown). */

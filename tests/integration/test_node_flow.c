@@ -18,7 +18,10 @@
 
 #include "node_test.h" /* cmocka first: bh_test_proc.h asserts with it */
 
+#include "bh_hex.h"
 #include "bh_test_proc.h"
+#include "it_harness.h"
+#include <strings.h>
 
 static bh_address wrapped_a_on_b, wrapped_a_on_c, wrapped_b_on_a;
 static bh_u128 user_tka0; /* the user's TKA on A before anything */
@@ -139,6 +142,26 @@ static void test_lock_return_hop(void **state)
     free(log);
     assert_int_equal(n_exec, 6);
     assert_int_equal(delivered_lines(), 6);
+    /* each names the transaction that executed it, mined on its chain's Portal */
+    log = nh_node_log(&W, 1);
+    size_t checked = 0;
+    for (const char *l = strstr(log, "event=delivered"); l; l = strstr(l + 1, "event=delivered")) {
+        char tx[80] = "", to[16] = "";
+        NH_OK(nh_log_field(l, "tx", tx, sizeof tx));
+        NH_OK(nh_log_field(l, "to", to, sizeof to));
+        assert_int_equal(strlen(tx), 66);
+        size_t c = !strcmp(to, "alpha") ? NH_A : !strcmp(to, "beta") ? NH_B : NH_C;
+        json_t *r = it_rpc(W.ch[c].anvil.url, "eth_getTransactionReceipt", json_pack("[s]", tx));
+        if (!json_is_object(r)) fail_msg("delivered tx %s has no receipt on %s", tx, to);
+        char portal[43] = "0x";
+        bh_hex_encode(portal + 2, W.ch[c].portal.data, 20);
+        assert_true(strcasecmp(json_string_value(json_object_get(r, "to")), portal) == 0);
+        assert_string_equal(json_string_value(json_object_get(r, "status")), "0x1");
+        json_decref(r);
+        checked++;
+    }
+    free(log);
+    assert_int_equal(checked, 6);
     assert_int_equal(n_failed, 0);
     nh_executed *ex = NULL;
     size_t n_b = 0, n_a = 0, n_c = 0;

@@ -110,6 +110,7 @@ static void publish(bh_http *s, bh_node_event_kind kind, const char *vault, uint
     ev.symbol = "TKA";
     ev.reason = kind == BH_NODE_EV_REJECTED ? BH_REJECT_EXCEEDS_OUTSTANDING : BH_REJECT_OK;
     ev.detail = detail;
+    if (kind == BH_NODE_EV_DELIVERED) memset(ev.tx.data, 0xcd, sizeof ev.tx.data);
     bh_http_publish(s, &ev);
 }
 
@@ -363,6 +364,11 @@ static void test_ws_snapshot_and_events(void **state)
             assert_null(json_object_get(j, "amount"));
         } else if (kinds[k] == BH_NODE_EV_DELIVERY_FAILED) {
             assert_string_equal(jstr_of(j, "kind"), "delivery_failed");
+            assert_null(json_object_get(j, "tx"));
+        } else if (kinds[k] == BH_NODE_EV_DELIVERED) {
+            /* the transaction that carried it */
+            assert_string_equal(jstr_of(j, "tx"), "0xcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+                                                  "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd");
         }
         json_decref(j);
         seen++;
