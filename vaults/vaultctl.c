@@ -1045,9 +1045,12 @@ static int parked_row(void *c, const bh_vault_parked *p)
     return 0;
 }
 
-static int v_parked(const opts *o)
+/* A listing verb on one vault: CHAIN opened read-only, the header (text),
+ * one row per visited entry, then the JSON array or `empty`. */
+static int list_vault(const opts *o, const char *name, const char *header,
+                      int (*visit)(park_ctx *s), const char *empty)
 {
-    if (o->argc != 1) return usage_err("parked", "parked takes exactly one CHAIN");
+    if (o->argc != 1) return usage_err(name, "%s takes exactly one CHAIN", name);
     int x = open_data_dir(o);
     if (x) return x;
     park_ctx s = {.o = o, .arr = json_array()};
@@ -1055,10 +1058,8 @@ static int v_parked(const opts *o)
         json_decref(s.arr);
         return x;
     }
-    if (!o->json)
-        printf("%-8s %-20s %-14s %-14s %8s %-10s %-14s %5s  %s\n", "ID", "PARKED", "FROM", "TO",
-               "SEQ", "ASSET", "AMOUNT", "TRIES", "LAST ERROR");
-    int rc = bh_vault_each_parked(s.v, parked_row, &s);
+    if (!o->json) fputs(header, stdout);
+    int rc = visit(&s);
     bh_vault_close(s.v);
     if (rc) {
         err("vault %s: %s", o->argv[0], bh_strerror(rc));
@@ -1067,8 +1068,21 @@ static int v_parked(const opts *o)
     }
     if (o->json) return print_json(s.arr);
     json_decref(s.arr);
-    if (!s.n) printf("(nothing parked)\n");
+    if (!s.n) printf("%s\n", empty);
     return EXIT_OK;
+}
+
+static int visit_parked(park_ctx *s)
+{
+    return bh_vault_each_parked(s->v, parked_row, s);
+}
+
+static int v_parked(const opts *o)
+{
+    char header[160];
+    snprintf(header, sizeof header, "%-8s %-20s %-14s %-14s %8s %-10s %-14s %5s  %s\n", "ID",
+             "PARKED", "FROM", "TO", "SEQ", "ASSET", "AMOUNT", "TRIES", "LAST ERROR");
+    return list_vault(o, "parked", header, visit_parked, "(nothing parked)");
 }
 
 /* ---- the outbox ---- */
@@ -1104,30 +1118,17 @@ static int outbox_row(void *c, const bh_vault_outbox_entry *e)
     return 0;
 }
 
+static int visit_outbox(park_ctx *s)
+{
+    return bh_vault_outbox_scan_to(s->v, 0, 0, 0, outbox_row, s);
+}
+
 static int v_outbox(const opts *o)
 {
-    if (o->argc != 1) return usage_err("outbox", "outbox takes exactly one CHAIN");
-    int x = open_data_dir(o);
-    if (x) return x;
-    park_ctx s = {.o = o, .arr = json_array()};
-    if ((x = open_vault(o, o->argv[0], 1, &s.v))) {
-        json_decref(s.arr);
-        return x;
-    }
-    if (!o->json)
-        printf("%-8s %-14s %-18s %8s %-10s %s\n", "ID", "FROM", "DELIVER TO", "SEQ", "ASSET",
-               "AMOUNT");
-    int rc = bh_vault_outbox_scan_to(s.v, 0, 0, 0, outbox_row, &s);
-    bh_vault_close(s.v);
-    if (rc) {
-        err("vault %s: %s", o->argv[0], bh_strerror(rc));
-        json_decref(s.arr);
-        return EXIT_REFUSED;
-    }
-    if (o->json) return print_json(s.arr);
-    json_decref(s.arr);
-    if (!s.n) printf("(nothing waiting)\n");
-    return EXIT_OK;
+    char header[120];
+    snprintf(header, sizeof header, "%-8s %-14s %-18s %8s %-10s %s\n", "ID", "FROM", "DELIVER TO",
+             "SEQ", "ASSET", "AMOUNT");
+    return list_vault(o, "outbox", header, visit_outbox, "(nothing waiting)");
 }
 
 static int v_requeue(const opts *o)
