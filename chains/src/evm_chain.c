@@ -17,11 +17,23 @@
 #define MAX_LOG_DATA 4096
 /* Events decoded per fetch call; the rest waits for the next poll. */
 #define MAX_EVENTS_PER_FETCH 20000
+/* Connections per endpoint: lane 0 for every read, lane 1 for the token
+ * Transfer read that runs beside a range's Portal read. */
+#define LANES 2
+/* A range at least this long (or one after a range with events) reads its
+ * token transfers beside its Portal events, before knowing it needs them:
+ * catch-up pays one round trip per range, not two; a short steady-state
+ * range with no event pays no extra call. */
+#define SPECULATE_BLOCKS 16
 
 struct bh_evm_chain {
     bh_evm_chain_config cfg;
     bh_rpc *ep[BH_EVM_MAX_ENDPOINTS];
+    /* a second connection per endpoint (its twin, same counters): the
+     * token Transfer read of a range runs on it beside the Portal read */
+    bh_rpc *side[BH_EVM_MAX_ENDPOINTS];
     size_t n;
+    int dense; /* the last range read held Portal events */
     uint64_t range;
     unsigned ok_streak; /* successful ranges since the last refusal */
     /* The Portal numbers its events 0, 1, 2, ...: a gap means an answer left
@@ -38,11 +50,11 @@ struct bh_evm_chain {
      * finishes in the background, its endpoint busy (not asked) till then. */
     pthread_mutex_t mu;
     pthread_cond_t idle_cv;
-    int busy[BH_EVM_MAX_ENDPOINTS];
-    int excluded[BH_EVM_MAX_ENDPOINTS]; /* serves another chain id: never asked again */
+    int busy[LANES][BH_EVM_MAX_ENDPOINTS]; /* per connection: lane 0 ep, lane 1 side */
+    int excluded[BH_EVM_MAX_ENDPOINTS];    /* serves another chain id: never asked again */
     /* the latest read a busy endpoint missed, asked when it is free: a slow
      * endpoint still answers (late) and is judged, one read deep at most */
-    struct job *deferred[BH_EVM_MAX_ENDPOINTS];
+    struct job *deferred[LANES][BH_EVM_MAX_ENDPOINTS];
     size_t in_flight;
     bh_address tokens[BH_EVM_MAX_TOKENS];
     size_t n_tokens;
@@ -109,6 +121,11 @@ int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg)
             return rc;
         }
         c->n++;
+        rc = bh_rpc_twin(&c->side[i], c->ep[i]);
+        if (rc != BH_OK) {
+            bh_evm_chain_destroy(c);
+            return rc;
+        }
     }
     bh_abi_topic(&c->topic_out, BH_PORTAL_TRANSFER_OUT_SIG);
     bh_abi_topic(&c->topic_transfer, BH_ERC20_TRANSFER_SIG);
@@ -127,8 +144,10 @@ void bh_evm_chain_destroy(bh_evm_chain *c)
     pthread_mutex_unlock(&c->mu);
     pthread_cond_destroy(&c->idle_cv);
     pthread_mutex_destroy(&c->mu);
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n; i++) {
+        bh_rpc_destroy(c->side[i]);
         bh_rpc_destroy(c->ep[i]);
+    }
     free(c);
 }
 
@@ -156,6 +175,17 @@ uint64_t bh_evm_chain_rpc_calls(const bh_evm_chain *c)
         bh_rpc_stats st;
         bh_rpc_stats_get(c->ep[i], &st);
         total += st.calls;
+    }
+    return total;
+}
+
+uint64_t bh_evm_chain_rpc_bytes(const bh_evm_chain *c)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        bh_rpc_stats st;
+        bh_rpc_stats_get(c->ep[i], &st);
+        total += st.bytes_in;
     }
     return total;
 }
@@ -189,6 +219,7 @@ typedef struct {
     int range_refused; /* some endpoint refused the request or answered too much */
     size_t answered;
     size_t aux_agreed; /* agreeing answers whose aux equals the winner's */
+    int split;         /* failed: answers disagree and no k agree */
 } quorum_info;
 
 /* Ask every endpoint; accept content that k of them returned identically.
@@ -242,11 +273,11 @@ static void agreed(bh_evm_chain *c, size_t i)
 static int endpoint_take(bh_evm_chain *c, size_t i, int wait)
 {
     pthread_mutex_lock(&c->mu);
-    while (wait && c->busy[i])
+    while (wait && c->busy[0][i])
         pthread_cond_wait(&c->idle_cv, &c->mu);
-    int ok = !c->busy[i];
+    int ok = !c->busy[0][i];
     if (ok) {
-        c->busy[i] = 1;
+        c->busy[0][i] = 1;
         c->in_flight++;
     }
     pthread_mutex_unlock(&c->mu);
@@ -256,7 +287,7 @@ static int endpoint_take(bh_evm_chain *c, size_t i, int wait)
 static void endpoint_give(bh_evm_chain *c, size_t i)
 {
     pthread_mutex_lock(&c->mu);
-    c->busy[i] = 0;
+    c->busy[0][i] = 0;
     c->in_flight--;
     pthread_cond_broadcast(&c->idle_cv);
     pthread_mutex_unlock(&c->mu);
@@ -266,9 +297,10 @@ static void endpoint_give(bh_evm_chain *c, size_t i)
  * reached (timeout, transport failure) is skipped for a back-off (1 s
  * doubling to 60 s) so a dead or hanging provider does not slow every
  * round; it is still asked when the others cannot make the quorum alone. */
-static int ask(bh_evm_chain *c, size_t i, json_t **res, const char *method, json_t *params)
+static int ask(bh_evm_chain *c, int lane, size_t i, json_t **res, const char *method,
+               json_t *params)
 {
-    int rc = bh_rpc_call(c->ep[i], res, method, params);
+    int rc = bh_rpc_call(lane ? c->side[i] : c->ep[i], res, method, params);
     unsigned down = 0;
     pthread_mutex_lock(&c->mu);
     if (rc == BH_ETIMEOUT || rc == BH_EHTTP) {
@@ -334,6 +366,7 @@ struct fan {
     void (*free_obj)(void *);
     unsigned char ctx[CTX_MAX];
     int has_ctx;
+    int lane; /* which connection of each endpoint the read uses */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int refs;
@@ -364,7 +397,7 @@ static void job_do(job *j)
     bh_evm_chain *c = f->c;
     answer got = {.status = BH_OK};
     json_t *res = NULL;
-    got.status = ask(c, j->i, &res, f->method, j->params);
+    got.status = ask(c, f->lane, j->i, &res, f->method, j->params);
     if (got.status == BH_OK) {
         got.status = f->parse(c, res, f->has_ctx ? f->ctx : NULL, &got.digest, &got.aux, &got.obj);
         if (got.status == BH_EPROTO) bh_rpc_note_bad_answer(c->ep[j->i]);
@@ -420,13 +453,14 @@ static void *job_run(void *p)
     job *j = p;
     bh_evm_chain *c = j->f->c;
     size_t i = j->i;
+    int lane = j->f->lane;
     while (j) {
         job_do(j);
         pthread_mutex_lock(&c->mu);
-        j = c->deferred[i];
-        c->deferred[i] = NULL;
+        j = c->deferred[lane][i];
+        c->deferred[lane][i] = NULL;
         if (!j) {
-            c->busy[i] = 0;
+            c->busy[lane][i] = 0;
             c->in_flight--;
             pthread_cond_broadcast(&c->idle_cv);
         }
@@ -455,7 +489,7 @@ static int heard_enough(const bh_evm_chain *c, const answer *a, enough_rule rule
  * read it had not started: that one's status becomes BUSY); an answer that
  * comes after the read heard enough is LATE, and judged against the agreed
  * content when it comes. */
-static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *method,
+static void fan_out(bh_evm_chain *c, int lane, const size_t *idx, size_t k, const char *method,
                     json_t *params, parse_fn parse, const void *ctx, size_t ctx_len,
                     void (*free_obj)(void *), enough_rule rule, int finality, answer *a)
 {
@@ -468,6 +502,7 @@ static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *me
     }
     pthread_cond_init(&f->cv, NULL);
     f->c = c;
+    f->lane = lane;
     f->method = method;
     f->parse = parse;
     f->free_obj = free_obj;
@@ -502,13 +537,13 @@ static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *me
         pthread_mutex_unlock(&f->mu);
         pthread_mutex_lock(&c->mu);
         job *old = NULL;
-        int start = !c->busy[i];
+        int start = !c->busy[lane][i];
         if (start) {
-            c->busy[i] = 1;
+            c->busy[lane][i] = 1;
             c->in_flight++;
         } else {
-            old = c->deferred[i];
-            c->deferred[i] = j;
+            old = c->deferred[lane][i];
+            c->deferred[lane][i] = j;
         }
         pthread_mutex_unlock(&c->mu);
         if (old) job_cancel(old);
@@ -536,9 +571,9 @@ static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *me
     fan_unref(f);
 }
 
-static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn parse,
-                  const void *ctx, size_t ctx_len, void (*free_obj)(void *), void **winner,
-                  int finality, quorum_info *info)
+static int quorum_on(bh_evm_chain *c, int lane, const char *method, json_t *params, parse_fn parse,
+                     const void *ctx, size_t ctx_len, void (*free_obj)(void *), void **winner,
+                     int finality, quorum_info *info)
 {
     answer a[BH_EVM_MAX_ENDPOINTS];
     memset(a, 0, sizeof a);
@@ -559,8 +594,8 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
             idx[k++] = i;
         }
         pthread_mutex_unlock(&c->mu);
-        fan_out(c, idx, k, method, params, parse, ctx, ctx_len, free_obj, ENOUGH_VOTES, finality,
-                a);
+        fan_out(c, lane, idx, k, method, params, parse, ctx, ctx_len, free_obj, ENOUGH_VOTES,
+                finality, a);
         for (size_t m = 0; m < k; m++) {
             const answer *x = &a[idx[m]];
             if (x->status == BH_OK) {
@@ -576,7 +611,6 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
     json_decref(params);
 
     int rc;
-    c->last_split = 0;
     if (best != SIZE_MAX && best_votes >= c->cfg.quorum) {
         rc = BH_OK;
         for (size_t i = 0; i < c->n; i++) {
@@ -598,14 +632,23 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
         a[best].obj = NULL;
     } else if (distinct > 1) {
         rc = finality ? BH_EEQUIVOCATION : BH_ENOQUORUM;
-        c->last_split = 1;
+        info->split = 1;
         chain_log(c, BH_LOG_ERROR, "%s: endpoints disagree and no %u agree", method, c->cfg.quorum);
     } else {
         rc = info->answered ? BH_ENOQUORUM : last_err;
     }
     for (size_t i = 0; i < c->n; i++)
         if (a[i].obj) free_obj(a[i].obj);
+    /* a side read's split is reported by the reader that waits for it */
+    if (lane == 0) c->last_split = info->split;
     return rc;
+}
+
+static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn parse,
+                  const void *ctx, size_t ctx_len, void (*free_obj)(void *), void **winner,
+                  int finality, quorum_info *info)
+{
+    return quorum_on(c, 0, method, params, parse, ctx, ctx_len, free_obj, winner, finality, info);
 }
 
 static json_t *qty(uint64_t v)
@@ -791,7 +834,7 @@ int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out)
             idx[k++] = i;
         }
         pthread_mutex_unlock(&c->mu);
-        fan_out(c, idx, k, method, params, parse_head, NULL, 0, free, ENOUGH_ANSWERS, 0, a);
+        fan_out(c, 0, idx, k, method, params, parse_head, NULL, 0, free, ENOUGH_ANSWERS, 0, a);
         for (size_t m = 0; m < k; m++) {
             answer *x = &a[idx[m]];
             if (x->status == BH_OK) {
@@ -1136,6 +1179,7 @@ typedef struct {
     bh_address token;
     bh_address from;
     bh_u256 value;
+    uint64_t block_number; /* filled for range answers only */
     int used;
     int burn; /* Transfer(from, 0x0, value): the token's supply shrank */
 } portal_transfer;
@@ -1144,6 +1188,7 @@ typedef struct {
     portal_transfer *v;
     size_t n;
     int capped;
+    int sorted; /* v is in (tx_hash, log_index) order: sorted on first match */
 } transfer_set;
 
 static void free_transfers(void *p)
@@ -1234,6 +1279,7 @@ static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, 
         int got = read_transfer(c, json_array_get(res, i), NULL, NULL, pt, &block, 0);
         if (got != 1 || block < r->from || block > r->to || !token_listed(c, &pt->token))
             rc = BH_EPROTO;
+        pt->block_number = block;
         s->n = i + 1;
         bh_keccak_update(&k, pt, sizeof *pt);
     }
@@ -1248,8 +1294,8 @@ static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, 
 
 /* Transfers into the Portal by the listed tokens in blocks [from, to],
  * agreed by the quorum (an empty set when no token is listed). */
-static int range_transfers(bh_evm_chain *c, uint64_t from, uint64_t to, transfer_set **out,
-                           quorum_info *qi)
+static int range_transfers(bh_evm_chain *c, int lane, uint64_t from, uint64_t to,
+                           transfer_set **out, quorum_info *qi)
 {
     *out = NULL;
     memset(qi, 0, sizeof *qi);
@@ -1267,17 +1313,69 @@ static int range_transfers(bh_evm_chain *c, uint64_t from, uint64_t to, transfer
         json_pack("{s:o,s:o,s:o,s:[o,n,o]}", "fromBlock", qty(from), "toBlock", qty(to), "address",
                   addrs, "topics", hexj(c->topic_transfer.data, 32), hexj(c->portal32.data, 32));
     void *w = NULL;
-    int rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_transfers, &rcx, sizeof rcx,
-                    free_transfers, &w, 0, qi);
+    int rc = quorum_on(c, lane, "eth_getLogs", json_pack("[o]", filter), parse_transfers, &rcx,
+                       sizeof rcx, free_transfers, &w, 0, qi);
     if (rc != BH_OK) return rc;
-    transfer_set *ts = w;
-    if (ts->capped) {
-        free_transfers(ts);
-        qi->range_refused = 1;
-        return BH_ETOOBIG;
-    }
-    *out = ts;
+    *out = w; /* the caller decides what a capped set is good for */
     return BH_OK;
+}
+
+/* The range's token transfers read on the side connections while the
+ * watcher's thread reads the Portal's events. */
+typedef struct {
+    bh_evm_chain *c;
+    uint64_t from, to;
+    transfer_set *ts;
+    quorum_info qi;
+    int rc;
+} side_read;
+
+static void *side_read_run(void *p)
+{
+    side_read *r = p;
+    r->rc = range_transfers(r->c, 1, r->from, r->to, &r->ts, &r->qi);
+    return NULL;
+}
+
+/* The last block an answer of at least max_logs entries surely holds in
+ * full. A provider that cuts an answer short keeps a prefix in (block, log
+ * index) order, and may cut inside a block: every block before the
+ * answer's last is whole, its last may not be. Returns 0 if the answer is
+ * one block (nothing before it is known whole). */
+static uint64_t whole_before(uint64_t from, uint64_t last)
+{
+    return last > from ? last - 1 : 0;
+}
+
+/* Drop the logs above block `end` (a cut answer's possibly partial tail). */
+static void logs_cut(log_set *s, uint64_t end)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i].block_number <= end) {
+            s->v[k++] = s->v[i];
+            continue;
+        }
+        free(s->v[i].data);
+    }
+    s->n = k;
+    s->capped = 0;
+}
+
+static uint64_t logs_last_block(const log_set *s)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].block_number > m) m = s->v[i].block_number;
+    return m;
+}
+
+static uint64_t transfers_last_block(const transfer_set *s)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].block_number > m) m = s->v[i].block_number;
+    return m;
 }
 
 typedef struct {
@@ -1490,11 +1588,42 @@ static int token_moves(bh_evm_chain *c, receipt_entry **cache, const bh_hash32 *
  * BH_REJECT_OK; BH_REJECT_SHORT_LOCK if the best such transfer moved less
  * (a fee-on-transfer token: any sender can cause it); BH_REJECT_FORGED_LOCK
  * if none moved anything. */
+static int cmp_transfer(const void *a, const void *b)
+{
+    const portal_transfer *x = a, *y = b;
+    int d = memcmp(x->tx_hash.data, y->tx_hash.data, 32);
+    if (d) return d;
+    return x->log_index < y->log_index ? -1 : x->log_index > y->log_index;
+}
+
+/* The entries of transaction tx, in log order: [*first, return). A range's
+ * set is sorted once, so matching n locks costs O(n log n), not O(n^2). */
+static size_t transfers_of_tx(transfer_set *ts, const bh_hash32 *tx, size_t *first)
+{
+    if (!ts->sorted) {
+        if (ts->n > 1) qsort(ts->v, ts->n, sizeof *ts->v, cmp_transfer);
+        ts->sorted = 1;
+    }
+    size_t lo = 0, hi = ts->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(ts->v[mid].tx_hash.data, tx->data, 32) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *first = lo;
+    while (hi < ts->n && !memcmp(ts->v[hi].tx_hash.data, tx->data, 32))
+        hi++;
+    return hi;
+}
+
 static bh_reject lock_backed(transfer_set *ts, const bh_hash32 *block, const bh_hash32 *tx,
                              uint64_t log_index, const bh_address *token, const bh_u256 *amount)
 {
     bh_reject verdict = BH_REJECT_FORGED_LOCK;
-    for (size_t i = 0; i < ts->n; i++) {
+    size_t first = 0, end = transfers_of_tx(ts, tx, &first);
+    for (size_t i = first; i < end; i++) {
         portal_transfer *p = &ts->v[i];
         if (p->used || p->burn || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
             memcmp(&p->block_hash, block, 32) != 0 || memcmp(&p->token, token, 20) != 0)
@@ -1518,7 +1647,8 @@ static bh_reject burn_backed(transfer_set *ts, const bh_hash32 *block, const bh_
                              uint64_t log_index, const bh_address *wrapped,
                              const bh_address *sender, const bh_u256 *amount)
 {
-    for (size_t i = 0; i < ts->n; i++) {
+    size_t first = 0, end = transfers_of_tx(ts, tx, &first);
+    for (size_t i = first; i < end; i++) {
         portal_transfer *p = &ts->v[i];
         if (p->used || !p->burn || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
             memcmp(&p->block_hash, block, 32) != 0 || memcmp(&p->token, wrapped, 20) != 0 ||
@@ -1703,9 +1833,18 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
     uint64_t cur = from;
     int rc = BH_OK;
     seq_state seq = {c->have_seq && from == c->seq_block + 1, c->next_seq};
+    /* after an answer whose entries all sat in its first block: that block alone */
+    int one_block = 0;
     while (cur <= to && out.n < MAX_EVENTS_PER_FETCH) {
         uint64_t end = to - cur < c->range - 1 ? to : cur + c->range - 1;
+        if (one_block) end = cur;
+        one_block = 0;
         range_ctx rcx = {cur, end};
+        /* the token transfers beside the Portal events, when likely needed */
+        side_read side = {.c = c, .from = cur, .to = end};
+        pthread_t side_th;
+        int side_on = c->n_tokens && (end - cur + 1 >= SPECULATE_BLOCKS || c->dense) &&
+                      pthread_create(&side_th, NULL, side_read_run, &side) == 0;
         json_t *filter =
             json_pack("{s:o,s:o,s:o,s:[o]}", "fromBlock", qty(cur), "toBlock", qty(end), "address",
                       hexj(c->cfg.portal.data, 20), "topics", hexj(c->topic_out.data, 32));
@@ -1713,6 +1852,7 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         quorum_info qi;
         rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx, sizeof rcx,
                     free_logs, &w, 0, &qi);
+        if (side_on) pthread_join(side_th, NULL);
         log_set *ls = w;
         transfer_set *ts = NULL;
         if (rc == BH_OK && qi.aux_agreed < c->cfg.quorum)
@@ -1725,24 +1865,64 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
                       (unsigned long long)cur);
             rc = block_portal_logs(c, cur, &ls);
         } else if (rc == BH_OK && ls->capped) {
-            free_logs(ls);
-            rc = BH_ETOOBIG;
-            qi.range_refused = 1;
+            /* possibly cut short: keep the blocks it surely holds whole */
+            uint64_t keep = whole_before(cur, logs_last_block(ls));
+            if (keep < cur) {
+                free_logs(ls);
+                free_transfers(side.ts);
+                one_block = 1;
+                continue;
+            }
+            logs_cut(ls, keep);
+            end = keep;
         }
-        if (rc == BH_OK && ls->n > 0 && !ts) {
-            rc = range_transfers(c, cur, end, &ts, &qi);
+        if (rc == BH_OK && ls->n > 0) {
+            if (side_on) {
+                ts = side.ts;
+                side.ts = NULL;
+                qi = side.qi;
+                rc = side.rc;
+                if (rc != BH_OK && side.qi.split) c->last_split = 1;
+            } else {
+                rc = range_transfers(c, 0, cur, end, &ts, &qi);
+            }
+            if (rc == BH_OK && ts->capped) {
+                uint64_t keep = whole_before(cur, transfers_last_block(ts));
+                if (keep >= cur) {
+                    /* the Portal events above the transfers' whole blocks wait */
+                    if (keep < end) {
+                        logs_cut(ls, keep);
+                        end = keep;
+                    }
+                    ts->capped = 0;
+                } else if (end != cur) {
+                    free_logs(ls);
+                    free_transfers(ts);
+                    one_block = 1;
+                    continue;
+                } else {
+                    rc = BH_ETOOBIG;
+                    qi.range_refused = 1;
+                }
+                if (ts && ts->capped) {
+                    free_transfers(ts);
+                    ts = NULL;
+                }
+            }
             if (rc != BH_OK && qi.range_refused && end == cur) {
                 /* one block still too many transfers: check locks on their receipts */
                 chain_log(c, BH_LOG_WARN,
                           "block %llu: transfer logs capped: locks checked on receipts",
                           (unsigned long long)cur);
+                free_transfers(ts);
                 rc = BH_OK;
                 ts = NULL;
             }
             if (rc != BH_OK) free_logs(ls);
         }
+        free_transfers(side.ts);
         if (rc != BH_OK) {
-            /* A refused or capped range is never read as "no events": shrink and ask again. */
+            /* A refused range is never read as "no events": shrink and ask again. */
             if (qi.range_refused && c->range > 1) {
                 uint64_t asked = end - cur + 1;
                 c->range = (asked < c->range ? asked : c->range) / 2;
@@ -1755,6 +1935,7 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
             }
             break;
         }
+        c->dense = ls->n > 0;
         size_t n0 = out.n;
         seq_state seq0 = seq;
         receipt_entry *receipts = NULL;
