@@ -405,7 +405,6 @@ static void job_do(job *j)
             chain_log(c, BH_LOG_WARN, "%s: %s answer rejected: %s", bh_rpc_url(c->ep[j->i]),
                       f->method, bh_errname(got.status));
     }
-    json_decref(res);
     json_decref(j->params);
     j->params = NULL;
     pthread_mutex_lock(&f->mu);
@@ -421,6 +420,9 @@ static void job_do(job *j)
     f->pending--;
     pthread_cond_signal(&f->cv);
     pthread_mutex_unlock(&f->mu);
+    /* a large answer's tree is freed after the read has its result (a
+     * 10,000-log tree takes ~50 ms to free), while the reader goes on */
+    json_decref(res);
     /* a late answer is judged like any other: a slow liar is still outvoted */
     if (judge > 0) agreed(c, j->i);
     if (judge < 0) {
