@@ -33,7 +33,8 @@ struct bh_evm_chain {
      * token Transfer read of a range runs on it beside the Portal read */
     bh_rpc *side[BH_EVM_MAX_ENDPOINTS];
     size_t n;
-    int dense; /* the last range read held Portal events */
+    int dense;     /* the last range read held Portal events */
+    uint64_t hint; /* blocks the last range's density says fit 3/4 max_logs; 0: no limit */
     uint64_t range;
     unsigned ok_streak; /* successful ranges since the last refusal */
     /* The Portal numbers its events 0, 1, 2, ...: a gap means an answer left
@@ -220,6 +221,7 @@ typedef struct {
     size_t answered;
     size_t aux_agreed; /* agreeing answers whose aux equals the winner's */
     int split;         /* failed: answers disagree and no k agree */
+    int too_big;       /* some answer passed the endpoint's byte cap (max_response) */
 } quorum_info;
 
 /* Ask every endpoint; accept content that k of them returned identically.
@@ -605,6 +607,7 @@ static int quorum_on(bh_evm_chain *c, int lane, const char *method, json_t *para
             } else if (x->status < 0) {
                 last_err = x->status;
                 if (x->status == BH_ERPC || x->status == BH_ETOOBIG) info->range_refused = 1;
+                if (x->status == BH_ETOOBIG) info->too_big = 1;
             }
         }
         tally(c, a, &best, &best_votes, &distinct);
@@ -1838,7 +1841,8 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
     /* after an answer whose entries all sat in its first block: that block alone */
     int one_block = 0;
     while (cur <= to && out.n < MAX_EVENTS_PER_FETCH) {
-        uint64_t end = to - cur < c->range - 1 ? to : cur + c->range - 1;
+        uint64_t span = c->hint && c->hint < c->range ? c->hint : c->range;
+        uint64_t end = to - cur < span - 1 ? to : cur + span - 1;
         if (one_block) end = cur;
         one_block = 0;
         range_ctx rcx = {cur, end};
@@ -1927,7 +1931,9 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
             /* A refused range is never read as "no events": shrink and ask again. */
             if (qi.range_refused && c->range > 1) {
                 uint64_t asked = end - cur + 1;
-                c->range = (asked < c->range ? asked : c->range) / 2;
+                /* an answer past the byte cap was built and sent whole for
+                 * nothing: shrink hard (a range too short costs a round trip) */
+                c->range = (asked < c->range ? asked : c->range) / (qi.too_big ? 8 : 2);
                 if (c->range == 0) c->range = 1;
                 c->ok_streak = 0;
                 chain_log(c, BH_LOG_WARN, "eth_getLogs [%llu, %llu] refused: range now %llu blocks",
@@ -1938,6 +1944,12 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
             break;
         }
         c->dense = ls->n > 0;
+        /* the next range sized by this one's density, so a dense stretch is
+         * read in answers below the cap (none cut, none too big) */
+        size_t most = ts && ts->n > ls->n ? ts->n : ls->n;
+        uint64_t blocks = end - cur + 1, target = c->cfg.max_logs - c->cfg.max_logs / 4;
+        c->hint = most > c->cfg.max_logs / 2 ? blocks * target / most : 0;
+        if (most > c->cfg.max_logs / 2 && c->hint == 0) c->hint = 1;
         size_t n0 = out.n;
         seq_state seq0 = seq;
         receipt_entry *receipts = NULL;

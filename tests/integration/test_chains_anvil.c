@@ -882,6 +882,54 @@ static void test_it_adaptive_range(void **state)
     it_fake_stop(narrow);
 }
 
+/* An answer past the endpoint's byte cap was built and sent whole for
+ * nothing: the range shrinks eightfold, not by half, so a dense stretch
+ * costs a few such answers, not one per halving. Eight locks in 16 blocks,
+ * answers capped at 3,000 bytes (two Portal logs fit, three do not): every
+ * lock is read, with at most 4 oversized answers (halving took 8). */
+static void test_it_oversized_answers_shrink_the_range_fast(void **state)
+{
+    (void)state;
+    const char *urls[] = {F.a.url};
+    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A,
+                               .evm_chain_id = EVM_A,
+                               .urls = urls,
+                               .n_urls = 1,
+                               .quorum = 1,
+                               .portal = F.portal_a,
+                               .tokens = &F.token_a,
+                               .n_tokens = 1,
+                               .rpc = {.timeout_ms = 5000, .max_response = 3000}};
+    bh_evm_chain *c = NULL;
+    assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
+    bh_watcher *w = watcher_at_head(c, F.a.url);
+    for (unsigned i = 0; i < 8; i++)
+        lock_on_a(&F.token_a, 50 + i, i);
+    finalize(F.a.url);
+    size_t total = 0;
+    for (int round = 0; round < 200; round++) {
+        bh_chain_event *ev;
+        size_t n;
+        poll_all(w, &ev, &n);
+        for (size_t i = 0; i < n; i++, total++) {
+            assert_int_equal(ev[i].verdict, BH_REJECT_OK);
+            assert_true(ev[i].msg.amount == 50 + total);
+        }
+        free(ev);
+        bh_block_ref cur, fin;
+        bh_watcher_cursor(w, &cur);
+        assert_int_equal(bh_evm_chain_finalized(c, &fin), BH_OK);
+        if (cur.number == fin.number) break;
+    }
+    assert_int_equal(total, 8);
+    bh_rpc_stats st;
+    bh_rpc_stats_get(bh_evm_chain_endpoint(c, 0), &st);
+    print_message("oversized answers: %llu\n", (unsigned long long)st.bad_answers);
+    assert_true(st.bad_answers >= 1 && st.bad_answers <= 4);
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(c);
+}
+
 static void set_automine(const char *url, int on)
 {
     json_t *r = it_rpc(url, "evm_setAutomine", json_pack("[b]", on));
@@ -1574,6 +1622,7 @@ int main(void)
         cmocka_unit_test(test_it_hostile_endpoints),
         cmocka_unit_test(test_it_adaptive_range),
         cmocka_unit_test(test_it_cut_answers_keep_whole_blocks),
+        cmocka_unit_test(test_it_oversized_answers_shrink_the_range_fast),
         cmocka_unit_test(test_it_nonce_and_fee_bump),
         cmocka_unit_test_teardown(test_it_submit_gas_race, automine_on),
         cmocka_unit_test(test_it_confirmations_mode),
