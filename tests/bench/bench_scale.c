@@ -13,7 +13,8 @@
  * per chain, so one delivery thread each) starts from the Portals'
  * deployment blocks and:
  *  - catch-up: ms from the spawn until its /metrics counts every lock
- *    observed (N * E; polled every 50 ms);
+ *    observed (N * E; polled every 50 ms), and of that the ms until its log
+ *    says event=started (vaults opened, chains verified);
  *  - steady state, over the next S seconds (default 15), after 3 s of
  *    settling: CPU (utime + stime from /proc/<pid>/stat) as % of one core,
  *    RSS and threads (/proc/<pid>/status), RPC calls per chain per second
@@ -353,6 +354,18 @@ static void proc_status(pid_t pid, long *rss_kb, long *threads)
     free(s);
 }
 
+/* ms until the log has `needle` (from `since`), or -1 after timeout_ms. */
+static double log_wait(const char *log, const char *needle, uint64_t since, unsigned timeout_ms)
+{
+    for (uint64_t end = nh_now_ms() + timeout_ms; nh_now_ms() < end; nh_sleep_ms(20)) {
+        char *text = read_all(log);
+        int found = text && strstr(text, needle);
+        free(text);
+        if (found) return (double)(nh_now_ms() - since);
+    }
+    return -1;
+}
+
 static int log_port(const char *log, unsigned timeout_ms)
 {
     for (uint64_t end = nh_now_ms() + timeout_ms; nh_now_ms() < end; nh_sleep_ms(50)) {
@@ -369,7 +382,7 @@ static int log_port(const char *log, unsigned timeout_ms)
 
 typedef struct {
     size_t n;
-    double catchup_ms, cpu_pct, rpc_per_chain_s;
+    double started_ms, catchup_ms, cpu_pct, rpc_per_chain_s;
     long rss_kb, threads;
 } result;
 
@@ -400,6 +413,7 @@ static int run_one(bh_attest *ctx, size_t n, size_t events, unsigned window_s, c
         execl(bulkhead, bulkhead, "run", "-c", cfg, (char *)NULL);
         _exit(127);
     }
+    out->started_ms = log_wait(log, "event=started", start, 60000);
     int port = log_port(log, 60000);
     if (port < 0) return die("node start (no metrics_listening in its log)");
     double want = (double)(n * events);
@@ -486,13 +500,14 @@ int main(int argc, char **argv)
         double per_catch = r.catchup_ms / (double)r.n,
                base_catch = base.catchup_ms / (double)base.n;
         printf("{\"bench\":\"scale\",\"chains\":%zu,\"events_per_chain\":%zu,"
-               "\"catchup_ms\":%.0f,\"window_s\":%u,\"cpu_pct\":%.1f,\"cpu_pct_per_chain\":%.2f,"
+               "\"started_ms\":%.0f,\"catchup_ms\":%.0f,\"window_s\":%u,\"cpu_pct\":%.1f,\"cpu_pct_"
+               "per_chain\":%.2f,"
                "\"rss_kb\":%ld,\"rss_kb_per_chain\":%.0f,\"threads\":%ld,"
                "\"rpc_calls_per_chain_per_s\":%.2f,\"baseline\":\"the same at %zu chains\","
                "\"cpu_per_chain_ratio\":%.2f,\"rss_per_chain_ratio\":%.2f,"
                "\"catchup_per_chain_ratio\":%.2f,\"rpc_per_chain_ratio\":%.2f}\n",
-               r.n, events, r.catchup_ms, window, r.cpu_pct, per_cpu, r.rss_kb, per_rss, r.threads,
-               r.rpc_per_chain_s, base.n, base_cpu > 0 ? per_cpu / base_cpu : 0,
+               r.n, events, r.started_ms, r.catchup_ms, window, r.cpu_pct, per_cpu, r.rss_kb,
+               per_rss, r.threads, r.rpc_per_chain_s, base.n, base_cpu > 0 ? per_cpu / base_cpu : 0,
                base_rss > 0 ? per_rss / base_rss : 0, base_catch > 0 ? per_catch / base_catch : 0,
                base.rpc_per_chain_s > 0 ? r.rpc_per_chain_s / base.rpc_per_chain_s : 0);
         fflush(stdout);
