@@ -17,9 +17,13 @@
 #define MAX_LOG_DATA 4096
 /* Events decoded per fetch call; the rest waits for the next poll. */
 #define MAX_EVENTS_PER_FETCH 20000
-/* Connections per endpoint: lane 0 for every read, lane 1 for the token
- * Transfer read that runs beside a range's Portal read. */
-#define LANES 2
+/* Connections per endpoint: lane 0 for the watcher's own reads (heads,
+ * blocks, receipts, views), lane 1 for a range's token Transfer read, lane
+ * 2 for its Portal read: the next range's two reads run while the watcher
+ * decodes this one's events, and never wait behind its receipt reads. */
+#define LANES 3
+#define LANE_SIDE 1
+#define LANE_LOGS 2
 /* A range at least this long (or one after a range with events) reads its
  * token transfers beside its Portal events, before knowing it needs them:
  * catch-up pays one round trip per range, not two; a short steady-state
@@ -32,6 +36,7 @@ struct bh_evm_chain {
     /* a second connection per endpoint (its twin, same counters): the
      * token Transfer read of a range runs on it beside the Portal read */
     bh_rpc *side[BH_EVM_MAX_ENDPOINTS];
+    bh_rpc *logs[BH_EVM_MAX_ENDPOINTS]; /* a third: the Portal read of a range */
     size_t n;
     int dense;     /* the last range read held Portal events */
     uint64_t hint; /* blocks the last range's density says fit 3/4 max_logs; 0: no limit */
@@ -123,6 +128,7 @@ int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg)
         }
         c->n++;
         rc = bh_rpc_twin(&c->side[i], c->ep[i]);
+        if (rc == BH_OK) rc = bh_rpc_twin(&c->logs[i], c->ep[i]);
         if (rc != BH_OK) {
             bh_evm_chain_destroy(c);
             return rc;
@@ -147,6 +153,7 @@ void bh_evm_chain_destroy(bh_evm_chain *c)
     pthread_mutex_destroy(&c->mu);
     for (size_t i = 0; i < c->n; i++) {
         bh_rpc_destroy(c->side[i]);
+        bh_rpc_destroy(c->logs[i]);
         bh_rpc_destroy(c->ep[i]);
     }
     free(c);
@@ -302,7 +309,8 @@ static void endpoint_give(bh_evm_chain *c, size_t i)
 static int ask(bh_evm_chain *c, int lane, size_t i, json_t **res, const char *method,
                json_t *params)
 {
-    int rc = bh_rpc_call(lane ? c->side[i] : c->ep[i], res, method, params);
+    bh_rpc *ep = lane == LANE_SIDE ? c->side[i] : lane == LANE_LOGS ? c->logs[i] : c->ep[i];
+    int rc = bh_rpc_call(ep, res, method, params);
     unsigned down = 0;
     pthread_mutex_lock(&c->mu);
     if (rc == BH_ETIMEOUT || rc == BH_EHTTP) {
@@ -1338,7 +1346,44 @@ typedef struct {
 static void *side_read_run(void *p)
 {
     side_read *r = p;
-    r->rc = range_transfers(r->c, 1, r->from, r->to, &r->ts, &r->qi);
+    r->rc = range_transfers(r->c, LANE_SIDE, r->from, r->to, &r->ts, &r->qi);
+    return NULL;
+}
+
+/* A range's reads: its Portal events and (speculate) its token transfers,
+ * at once. Run by the watcher's thread, or by a thread of its own while the
+ * watcher decodes the range before (prefetch). */
+typedef struct {
+    bh_evm_chain *c;
+    uint64_t from, to;
+    int speculate;
+    side_read side;
+    int side_on;
+    log_set *ls;
+    quorum_info qi;
+    int rc;
+} range_read;
+
+static void range_read_do(range_read *r)
+{
+    bh_evm_chain *c = r->c;
+    r->side = (side_read){.c = c, .from = r->from, .to = r->to};
+    pthread_t th;
+    r->side_on = r->speculate && pthread_create(&th, NULL, side_read_run, &r->side) == 0;
+    range_ctx rcx = {r->from, r->to};
+    json_t *filter =
+        json_pack("{s:o,s:o,s:o,s:[o]}", "fromBlock", qty(r->from), "toBlock", qty(r->to),
+                  "address", hexj(c->cfg.portal.data, 20), "topics", hexj(c->topic_out.data, 32));
+    void *w = NULL;
+    r->rc = quorum_on(c, LANE_LOGS, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx,
+                      sizeof rcx, free_logs, &w, 0, &r->qi);
+    r->ls = w;
+    if (r->side_on) pthread_join(th, NULL);
+}
+
+static void *range_read_run(void *p)
+{
+    range_read_do(p);
     return NULL;
 }
 
@@ -1840,26 +1885,37 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
     seq_state seq = {c->have_seq && from == c->seq_block + 1, c->next_seq};
     /* after an answer whose entries all sat in its first block: that block alone */
     int one_block = 0;
+    /* the next range's reads, started before this one's events are decoded */
+    range_read pf;
+    pthread_t pf_th;
+    int pf_on = 0;
     while (cur <= to && out.n < MAX_EVENTS_PER_FETCH) {
-        uint64_t span = c->hint && c->hint < c->range ? c->hint : c->range;
-        uint64_t end = to - cur < span - 1 ? to : cur + span - 1;
-        if (one_block) end = cur;
+        range_read rr;
+        uint64_t end;
+        if (pf_on) {
+            pthread_join(pf_th, NULL);
+            pf_on = 0;
+            rr = pf;
+            end = rr.to;
+        } else {
+            uint64_t span = c->hint && c->hint < c->range ? c->hint : c->range;
+            end = to - cur < span - 1 ? to : cur + span - 1;
+            if (one_block) end = cur;
+            /* the token transfers beside the Portal events, when likely needed */
+            rr = (range_read){.c = c,
+                              .from = cur,
+                              .to = end,
+                              .speculate =
+                                  c->n_tokens && (end - cur + 1 >= SPECULATE_BLOCKS || c->dense)};
+            range_read_do(&rr);
+        }
         one_block = 0;
-        range_ctx rcx = {cur, end};
-        /* the token transfers beside the Portal events, when likely needed */
-        side_read side = {.c = c, .from = cur, .to = end};
-        pthread_t side_th;
-        int side_on = c->n_tokens && (end - cur + 1 >= SPECULATE_BLOCKS || c->dense) &&
-                      pthread_create(&side_th, NULL, side_read_run, &side) == 0;
-        json_t *filter =
-            json_pack("{s:o,s:o,s:o,s:[o]}", "fromBlock", qty(cur), "toBlock", qty(end), "address",
-                      hexj(c->cfg.portal.data, 20), "topics", hexj(c->topic_out.data, 32));
-        void *w = NULL;
-        quorum_info qi;
-        rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx, sizeof rcx,
-                    free_logs, &w, 0, &qi);
-        if (side_on) pthread_join(side_th, NULL);
-        log_set *ls = w;
+        side_read side = rr.side;
+        int side_on = rr.side_on;
+        quorum_info qi = rr.qi;
+        rc = rr.rc;
+        c->last_split = qi.split;
+        log_set *ls = rr.ls;
         transfer_set *ts = NULL;
         if (rc == BH_OK && qi.aux_agreed < c->cfg.quorum)
             for (size_t i = 0; i < ls->n; i++) /* no quorum on them: read the blocks */
@@ -1950,6 +2006,16 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
         uint64_t blocks = end - cur + 1, target = c->cfg.max_logs - c->cfg.max_logs / 4;
         c->hint = most > c->cfg.max_logs / 2 ? blocks * target / most : 0;
         if (most > c->cfg.max_logs / 2 && c->hint == 0) c->hint = 1;
+        if (end < to && out.n + ls->n < MAX_EVENTS_PER_FETCH) {
+            uint64_t span = c->hint && c->hint < c->range ? c->hint : c->range;
+            uint64_t next = end + 1, next_end = to - next < span - 1 ? to : next + span - 1;
+            pf = (range_read){.c = c,
+                              .from = next,
+                              .to = next_end,
+                              .speculate = c->n_tokens &&
+                                           (next_end - next + 1 >= SPECULATE_BLOCKS || c->dense)};
+            pf_on = pthread_create(&pf_th, NULL, range_read_run, &pf) == 0;
+        }
         size_t n0 = out.n;
         seq_state seq0 = seq;
         receipt_entry *receipts = NULL;
@@ -1977,6 +2043,11 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
             c->ok_streak = 0;
         }
         if (end == UINT64_MAX) break;
+    }
+    if (pf_on) { /* read ahead, not needed now: read again next time */
+        pthread_join(pf_th, NULL);
+        free_logs(pf.ls);
+        free_transfers(pf.side.ts);
     }
     if (cur == from) { /* no progress at all: report the error */
         free(out.v);
