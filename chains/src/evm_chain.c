@@ -56,7 +56,7 @@ struct bh_evm_chain {
      * finishes in the background, its endpoint busy (not asked) till then. */
     pthread_mutex_t mu;
     pthread_cond_t idle_cv;
-    int busy[LANES][BH_EVM_MAX_ENDPOINTS]; /* per connection: lane 0 ep, lane 1 side */
+    int busy[LANES][BH_EVM_MAX_ENDPOINTS]; /* per connection: lane 0 ep, 1 side, 2 logs */
     int excluded[BH_EVM_MAX_ENDPOINTS];    /* serves another chain id: never asked again */
     /* the latest read a busy endpoint missed, asked when it is free: a slow
      * endpoint still answers (late) and is judged, one read deep at most */
