@@ -138,6 +138,9 @@ bh_rpc *bh_evm_chain_endpoint(bh_evm_chain *c, size_t i);
 /* Returns: JSON-RPC calls made by this chain so far (all endpoints). */
 uint64_t bh_evm_chain_rpc_calls(const bh_evm_chain *c);
 
+/* Returns: answer bytes received by this chain so far (all endpoints). */
+uint64_t bh_evm_chain_rpc_bytes(const bh_evm_chain *c);
+
 /* Returns: the current adaptive eth_getLogs range in blocks. */
 uint64_t bh_evm_chain_log_range(const bh_evm_chain *c);
 

@@ -41,6 +41,7 @@ typedef struct {
     uint64_t equivocations; /* disagreed on a finalized block hash */
     uint64_t last_latency_us;
     uint64_t avg_latency_us; /* exponential moving average */
+    uint64_t bytes_in;       /* answer bytes received (aborted oversized answers included) */
     int last_status;         /* status of the last call */
     int suspect;             /* outvoted by the quorum and not yet back in it */
     int healthy;             /* 1 if the last call succeeded and not suspect */
@@ -54,6 +55,15 @@ BH_WARN_UNUSED_RESULT int bh_rpc_create(bh_rpc **out, const bh_rpc_options *opt)
 
 /* Frees ep and closes its connection; NULL is a no-op. */
 void bh_rpc_destroy(bh_rpc *ep);
+
+/* A second connection to parent's endpoint (same URL and options) that
+ * counts into parent's health counters, so two requests to one endpoint
+ * can be in flight at once (one per connection) and still read as one
+ * endpoint's figures.
+ * Returns: BH_OK; BH_EINVAL; BH_ENOMEM.
+ * Out: out  caller frees with bh_rpc_destroy, before parent.
+ * In:  parent  borrowed; must outlive the twin. */
+BH_WARN_UNUSED_RESULT int bh_rpc_twin(bh_rpc **out, bh_rpc *parent);
 
 /* Call method with params (a JSON array or NULL for []).
  * Returns: BH_OK; BH_ETIMEOUT; BH_EHTTP (connect failure, non-200 status,

@@ -17,11 +17,29 @@
 #define MAX_LOG_DATA 4096
 /* Events decoded per fetch call; the rest waits for the next poll. */
 #define MAX_EVENTS_PER_FETCH 20000
+/* Connections per endpoint: lane 0 for the watcher's own reads (heads,
+ * blocks, receipts, views), lane 1 for a range's token Transfer read, lane
+ * 2 for its Portal read: the next range's two reads run while the watcher
+ * decodes this one's events, and never wait behind its receipt reads. */
+#define LANES 3
+#define LANE_SIDE 1
+#define LANE_LOGS 2
+/* A range at least this long (or one after a range with events) reads its
+ * token transfers beside its Portal events, before knowing it needs them:
+ * catch-up pays one round trip per range, not two; a short steady-state
+ * range with no event pays no extra call. */
+#define SPECULATE_BLOCKS 16
 
 struct bh_evm_chain {
     bh_evm_chain_config cfg;
     bh_rpc *ep[BH_EVM_MAX_ENDPOINTS];
+    /* a second connection per endpoint (its twin, same counters): the
+     * token Transfer read of a range runs on it beside the Portal read */
+    bh_rpc *side[BH_EVM_MAX_ENDPOINTS];
+    bh_rpc *logs[BH_EVM_MAX_ENDPOINTS]; /* a third: the Portal read of a range */
     size_t n;
+    int dense;     /* the last range read held Portal events */
+    uint64_t hint; /* blocks the last range's density says fit 3/4 max_logs; 0: no limit */
     uint64_t range;
     unsigned ok_streak; /* successful ranges since the last refusal */
     /* The Portal numbers its events 0, 1, 2, ...: a gap means an answer left
@@ -38,11 +56,11 @@ struct bh_evm_chain {
      * finishes in the background, its endpoint busy (not asked) till then. */
     pthread_mutex_t mu;
     pthread_cond_t idle_cv;
-    int busy[BH_EVM_MAX_ENDPOINTS];
-    int excluded[BH_EVM_MAX_ENDPOINTS]; /* serves another chain id: never asked again */
+    int busy[LANES][BH_EVM_MAX_ENDPOINTS]; /* per connection: lane 0 ep, 1 side, 2 logs */
+    int excluded[BH_EVM_MAX_ENDPOINTS];    /* serves another chain id: never asked again */
     /* the latest read a busy endpoint missed, asked when it is free: a slow
      * endpoint still answers (late) and is judged, one read deep at most */
-    struct job *deferred[BH_EVM_MAX_ENDPOINTS];
+    struct job *deferred[LANES][BH_EVM_MAX_ENDPOINTS];
     size_t in_flight;
     bh_address tokens[BH_EVM_MAX_TOKENS];
     size_t n_tokens;
@@ -109,6 +127,12 @@ int bh_evm_chain_create(bh_evm_chain **out, const bh_evm_chain_config *cfg)
             return rc;
         }
         c->n++;
+        rc = bh_rpc_twin(&c->side[i], c->ep[i]);
+        if (rc == BH_OK) rc = bh_rpc_twin(&c->logs[i], c->ep[i]);
+        if (rc != BH_OK) {
+            bh_evm_chain_destroy(c);
+            return rc;
+        }
     }
     bh_abi_topic(&c->topic_out, BH_PORTAL_TRANSFER_OUT_SIG);
     bh_abi_topic(&c->topic_transfer, BH_ERC20_TRANSFER_SIG);
@@ -127,8 +151,11 @@ void bh_evm_chain_destroy(bh_evm_chain *c)
     pthread_mutex_unlock(&c->mu);
     pthread_cond_destroy(&c->idle_cv);
     pthread_mutex_destroy(&c->mu);
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n; i++) {
+        bh_rpc_destroy(c->side[i]);
+        bh_rpc_destroy(c->logs[i]);
         bh_rpc_destroy(c->ep[i]);
+    }
     free(c);
 }
 
@@ -156,6 +183,17 @@ uint64_t bh_evm_chain_rpc_calls(const bh_evm_chain *c)
         bh_rpc_stats st;
         bh_rpc_stats_get(c->ep[i], &st);
         total += st.calls;
+    }
+    return total;
+}
+
+uint64_t bh_evm_chain_rpc_bytes(const bh_evm_chain *c)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        bh_rpc_stats st;
+        bh_rpc_stats_get(c->ep[i], &st);
+        total += st.bytes_in;
     }
     return total;
 }
@@ -189,6 +227,8 @@ typedef struct {
     int range_refused; /* some endpoint refused the request or answered too much */
     size_t answered;
     size_t aux_agreed; /* agreeing answers whose aux equals the winner's */
+    int split;         /* failed: answers disagree and no k agree */
+    int too_big;       /* some answer passed the endpoint's byte cap (max_response) */
 } quorum_info;
 
 /* Ask every endpoint; accept content that k of them returned identically.
@@ -242,11 +282,11 @@ static void agreed(bh_evm_chain *c, size_t i)
 static int endpoint_take(bh_evm_chain *c, size_t i, int wait)
 {
     pthread_mutex_lock(&c->mu);
-    while (wait && c->busy[i])
+    while (wait && c->busy[0][i])
         pthread_cond_wait(&c->idle_cv, &c->mu);
-    int ok = !c->busy[i];
+    int ok = !c->busy[0][i];
     if (ok) {
-        c->busy[i] = 1;
+        c->busy[0][i] = 1;
         c->in_flight++;
     }
     pthread_mutex_unlock(&c->mu);
@@ -256,7 +296,7 @@ static int endpoint_take(bh_evm_chain *c, size_t i, int wait)
 static void endpoint_give(bh_evm_chain *c, size_t i)
 {
     pthread_mutex_lock(&c->mu);
-    c->busy[i] = 0;
+    c->busy[0][i] = 0;
     c->in_flight--;
     pthread_cond_broadcast(&c->idle_cv);
     pthread_mutex_unlock(&c->mu);
@@ -266,9 +306,11 @@ static void endpoint_give(bh_evm_chain *c, size_t i)
  * reached (timeout, transport failure) is skipped for a back-off (1 s
  * doubling to 60 s) so a dead or hanging provider does not slow every
  * round; it is still asked when the others cannot make the quorum alone. */
-static int ask(bh_evm_chain *c, size_t i, json_t **res, const char *method, json_t *params)
+static int ask(bh_evm_chain *c, int lane, size_t i, json_t **res, const char *method,
+               json_t *params)
 {
-    int rc = bh_rpc_call(c->ep[i], res, method, params);
+    bh_rpc *ep = lane == LANE_SIDE ? c->side[i] : lane == LANE_LOGS ? c->logs[i] : c->ep[i];
+    int rc = bh_rpc_call(ep, res, method, params);
     unsigned down = 0;
     pthread_mutex_lock(&c->mu);
     if (rc == BH_ETIMEOUT || rc == BH_EHTTP) {
@@ -334,6 +376,7 @@ struct fan {
     void (*free_obj)(void *);
     unsigned char ctx[CTX_MAX];
     int has_ctx;
+    int lane; /* which connection of each endpoint the read uses */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int refs;
@@ -364,7 +407,7 @@ static void job_do(job *j)
     bh_evm_chain *c = f->c;
     answer got = {.status = BH_OK};
     json_t *res = NULL;
-    got.status = ask(c, j->i, &res, f->method, j->params);
+    got.status = ask(c, f->lane, j->i, &res, f->method, j->params);
     if (got.status == BH_OK) {
         got.status = f->parse(c, res, f->has_ctx ? f->ctx : NULL, &got.digest, &got.aux, &got.obj);
         if (got.status == BH_EPROTO) bh_rpc_note_bad_answer(c->ep[j->i]);
@@ -372,7 +415,6 @@ static void job_do(job *j)
             chain_log(c, BH_LOG_WARN, "%s: %s answer rejected: %s", bh_rpc_url(c->ep[j->i]),
                       f->method, bh_errname(got.status));
     }
-    json_decref(res);
     json_decref(j->params);
     j->params = NULL;
     pthread_mutex_lock(&f->mu);
@@ -388,6 +430,9 @@ static void job_do(job *j)
     f->pending--;
     pthread_cond_signal(&f->cv);
     pthread_mutex_unlock(&f->mu);
+    /* a large answer's tree is freed after the read has its result (a
+     * 10,000-log tree takes ~50 ms to free), while the reader goes on */
+    json_decref(res);
     /* a late answer is judged like any other: a slow liar is still outvoted */
     if (judge > 0) agreed(c, j->i);
     if (judge < 0) {
@@ -420,13 +465,14 @@ static void *job_run(void *p)
     job *j = p;
     bh_evm_chain *c = j->f->c;
     size_t i = j->i;
+    int lane = j->f->lane;
     while (j) {
         job_do(j);
         pthread_mutex_lock(&c->mu);
-        j = c->deferred[i];
-        c->deferred[i] = NULL;
+        j = c->deferred[lane][i];
+        c->deferred[lane][i] = NULL;
         if (!j) {
-            c->busy[i] = 0;
+            c->busy[lane][i] = 0;
             c->in_flight--;
             pthread_cond_broadcast(&c->idle_cv);
         }
@@ -455,7 +501,7 @@ static int heard_enough(const bh_evm_chain *c, const answer *a, enough_rule rule
  * read it had not started: that one's status becomes BUSY); an answer that
  * comes after the read heard enough is LATE, and judged against the agreed
  * content when it comes. */
-static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *method,
+static void fan_out(bh_evm_chain *c, int lane, const size_t *idx, size_t k, const char *method,
                     json_t *params, parse_fn parse, const void *ctx, size_t ctx_len,
                     void (*free_obj)(void *), enough_rule rule, int finality, answer *a)
 {
@@ -468,6 +514,7 @@ static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *me
     }
     pthread_cond_init(&f->cv, NULL);
     f->c = c;
+    f->lane = lane;
     f->method = method;
     f->parse = parse;
     f->free_obj = free_obj;
@@ -502,13 +549,13 @@ static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *me
         pthread_mutex_unlock(&f->mu);
         pthread_mutex_lock(&c->mu);
         job *old = NULL;
-        int start = !c->busy[i];
+        int start = !c->busy[lane][i];
         if (start) {
-            c->busy[i] = 1;
+            c->busy[lane][i] = 1;
             c->in_flight++;
         } else {
-            old = c->deferred[i];
-            c->deferred[i] = j;
+            old = c->deferred[lane][i];
+            c->deferred[lane][i] = j;
         }
         pthread_mutex_unlock(&c->mu);
         if (old) job_cancel(old);
@@ -536,9 +583,9 @@ static void fan_out(bh_evm_chain *c, const size_t *idx, size_t k, const char *me
     fan_unref(f);
 }
 
-static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn parse,
-                  const void *ctx, size_t ctx_len, void (*free_obj)(void *), void **winner,
-                  int finality, quorum_info *info)
+static int quorum_on(bh_evm_chain *c, int lane, const char *method, json_t *params, parse_fn parse,
+                     const void *ctx, size_t ctx_len, void (*free_obj)(void *), void **winner,
+                     int finality, quorum_info *info)
 {
     answer a[BH_EVM_MAX_ENDPOINTS];
     memset(a, 0, sizeof a);
@@ -559,8 +606,8 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
             idx[k++] = i;
         }
         pthread_mutex_unlock(&c->mu);
-        fan_out(c, idx, k, method, params, parse, ctx, ctx_len, free_obj, ENOUGH_VOTES, finality,
-                a);
+        fan_out(c, lane, idx, k, method, params, parse, ctx, ctx_len, free_obj, ENOUGH_VOTES,
+                finality, a);
         for (size_t m = 0; m < k; m++) {
             const answer *x = &a[idx[m]];
             if (x->status == BH_OK) {
@@ -568,6 +615,7 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
             } else if (x->status < 0) {
                 last_err = x->status;
                 if (x->status == BH_ERPC || x->status == BH_ETOOBIG) info->range_refused = 1;
+                if (x->status == BH_ETOOBIG) info->too_big = 1;
             }
         }
         tally(c, a, &best, &best_votes, &distinct);
@@ -576,7 +624,6 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
     json_decref(params);
 
     int rc;
-    c->last_split = 0;
     if (best != SIZE_MAX && best_votes >= c->cfg.quorum) {
         rc = BH_OK;
         for (size_t i = 0; i < c->n; i++) {
@@ -598,14 +645,23 @@ static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn 
         a[best].obj = NULL;
     } else if (distinct > 1) {
         rc = finality ? BH_EEQUIVOCATION : BH_ENOQUORUM;
-        c->last_split = 1;
+        info->split = 1;
         chain_log(c, BH_LOG_ERROR, "%s: endpoints disagree and no %u agree", method, c->cfg.quorum);
     } else {
         rc = info->answered ? BH_ENOQUORUM : last_err;
     }
     for (size_t i = 0; i < c->n; i++)
         if (a[i].obj) free_obj(a[i].obj);
+    /* a side read's split is reported by the reader that waits for it */
+    if (lane == 0) c->last_split = info->split;
     return rc;
+}
+
+static int quorum(bh_evm_chain *c, const char *method, json_t *params, parse_fn parse,
+                  const void *ctx, size_t ctx_len, void (*free_obj)(void *), void **winner,
+                  int finality, quorum_info *info)
+{
+    return quorum_on(c, 0, method, params, parse, ctx, ctx_len, free_obj, winner, finality, info);
 }
 
 static json_t *qty(uint64_t v)
@@ -791,7 +847,7 @@ int bh_evm_chain_finalized(bh_evm_chain *c, bh_block_ref *out)
             idx[k++] = i;
         }
         pthread_mutex_unlock(&c->mu);
-        fan_out(c, idx, k, method, params, parse_head, NULL, 0, free, ENOUGH_ANSWERS, 0, a);
+        fan_out(c, 0, idx, k, method, params, parse_head, NULL, 0, free, ENOUGH_ANSWERS, 0, a);
         for (size_t m = 0; m < k; m++) {
             answer *x = &a[idx[m]];
             if (x->status == BH_OK) {
@@ -1136,6 +1192,7 @@ typedef struct {
     bh_address token;
     bh_address from;
     bh_u256 value;
+    uint64_t block_number; /* filled for range answers only */
     int used;
     int burn; /* Transfer(from, 0x0, value): the token's supply shrank */
 } portal_transfer;
@@ -1144,6 +1201,7 @@ typedef struct {
     portal_transfer *v;
     size_t n;
     int capped;
+    int sorted; /* v is in (tx_hash, log_index) order: sorted on first match */
 } transfer_set;
 
 static void free_transfers(void *p)
@@ -1234,6 +1292,7 @@ static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, 
         int got = read_transfer(c, json_array_get(res, i), NULL, NULL, pt, &block, 0);
         if (got != 1 || block < r->from || block > r->to || !token_listed(c, &pt->token))
             rc = BH_EPROTO;
+        pt->block_number = block;
         s->n = i + 1;
         bh_keccak_update(&k, pt, sizeof *pt);
     }
@@ -1248,8 +1307,8 @@ static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, 
 
 /* Transfers into the Portal by the listed tokens in blocks [from, to],
  * agreed by the quorum (an empty set when no token is listed). */
-static int range_transfers(bh_evm_chain *c, uint64_t from, uint64_t to, transfer_set **out,
-                           quorum_info *qi)
+static int range_transfers(bh_evm_chain *c, int lane, uint64_t from, uint64_t to,
+                           transfer_set **out, quorum_info *qi)
 {
     *out = NULL;
     memset(qi, 0, sizeof *qi);
@@ -1267,17 +1326,106 @@ static int range_transfers(bh_evm_chain *c, uint64_t from, uint64_t to, transfer
         json_pack("{s:o,s:o,s:o,s:[o,n,o]}", "fromBlock", qty(from), "toBlock", qty(to), "address",
                   addrs, "topics", hexj(c->topic_transfer.data, 32), hexj(c->portal32.data, 32));
     void *w = NULL;
-    int rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_transfers, &rcx, sizeof rcx,
-                    free_transfers, &w, 0, qi);
+    int rc = quorum_on(c, lane, "eth_getLogs", json_pack("[o]", filter), parse_transfers, &rcx,
+                       sizeof rcx, free_transfers, &w, 0, qi);
     if (rc != BH_OK) return rc;
-    transfer_set *ts = w;
-    if (ts->capped) {
-        free_transfers(ts);
-        qi->range_refused = 1;
-        return BH_ETOOBIG;
-    }
-    *out = ts;
+    *out = w; /* the caller decides what a capped set is good for */
     return BH_OK;
+}
+
+/* The range's token transfers read on the side connections while the
+ * watcher's thread reads the Portal's events. */
+typedef struct {
+    bh_evm_chain *c;
+    uint64_t from, to;
+    transfer_set *ts;
+    quorum_info qi;
+    int rc;
+} side_read;
+
+static void *side_read_run(void *p)
+{
+    side_read *r = p;
+    r->rc = range_transfers(r->c, LANE_SIDE, r->from, r->to, &r->ts, &r->qi);
+    return NULL;
+}
+
+/* A range's reads: its Portal events and (speculate) its token transfers,
+ * at once. Run by the watcher's thread, or by a thread of its own while the
+ * watcher decodes the range before (prefetch). */
+typedef struct {
+    bh_evm_chain *c;
+    uint64_t from, to;
+    int speculate;
+    side_read side;
+    int side_on;
+    log_set *ls;
+    quorum_info qi;
+    int rc;
+} range_read;
+
+static void range_read_do(range_read *r)
+{
+    bh_evm_chain *c = r->c;
+    r->side = (side_read){.c = c, .from = r->from, .to = r->to};
+    pthread_t th;
+    r->side_on = r->speculate && pthread_create(&th, NULL, side_read_run, &r->side) == 0;
+    range_ctx rcx = {r->from, r->to};
+    json_t *filter =
+        json_pack("{s:o,s:o,s:o,s:[o]}", "fromBlock", qty(r->from), "toBlock", qty(r->to),
+                  "address", hexj(c->cfg.portal.data, 20), "topics", hexj(c->topic_out.data, 32));
+    void *w = NULL;
+    r->rc = quorum_on(c, LANE_LOGS, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx,
+                      sizeof rcx, free_logs, &w, 0, &r->qi);
+    r->ls = w;
+    if (r->side_on) pthread_join(th, NULL);
+}
+
+static void *range_read_run(void *p)
+{
+    range_read_do(p);
+    return NULL;
+}
+
+/* The last block an answer of at least max_logs entries surely holds in
+ * full. A provider that cuts an answer short keeps a prefix in (block, log
+ * index) order, and may cut inside a block: every block before the
+ * answer's last is whole, its last may not be. Returns 0 if the answer is
+ * one block (nothing before it is known whole). */
+static uint64_t whole_before(uint64_t from, uint64_t last)
+{
+    return last > from ? last - 1 : 0;
+}
+
+/* Drop the logs above block `end` (a cut answer's possibly partial tail). */
+static void logs_cut(log_set *s, uint64_t end)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i].block_number <= end) {
+            s->v[k++] = s->v[i];
+            continue;
+        }
+        free(s->v[i].data);
+    }
+    s->n = k;
+    s->capped = 0;
+}
+
+static uint64_t logs_last_block(const log_set *s)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].block_number > m) m = s->v[i].block_number;
+    return m;
+}
+
+static uint64_t transfers_last_block(const transfer_set *s)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].block_number > m) m = s->v[i].block_number;
+    return m;
 }
 
 typedef struct {
@@ -1490,11 +1638,42 @@ static int token_moves(bh_evm_chain *c, receipt_entry **cache, const bh_hash32 *
  * BH_REJECT_OK; BH_REJECT_SHORT_LOCK if the best such transfer moved less
  * (a fee-on-transfer token: any sender can cause it); BH_REJECT_FORGED_LOCK
  * if none moved anything. */
+static int cmp_transfer(const void *a, const void *b)
+{
+    const portal_transfer *x = a, *y = b;
+    int d = memcmp(x->tx_hash.data, y->tx_hash.data, 32);
+    if (d) return d;
+    return x->log_index < y->log_index ? -1 : x->log_index > y->log_index;
+}
+
+/* The entries of transaction tx, in log order: [*first, return). A range's
+ * set is sorted once, so matching n locks costs O(n log n), not O(n^2). */
+static size_t transfers_of_tx(transfer_set *ts, const bh_hash32 *tx, size_t *first)
+{
+    if (!ts->sorted) {
+        if (ts->n > 1) qsort(ts->v, ts->n, sizeof *ts->v, cmp_transfer);
+        ts->sorted = 1;
+    }
+    size_t lo = 0, hi = ts->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(ts->v[mid].tx_hash.data, tx->data, 32) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *first = lo;
+    while (hi < ts->n && !memcmp(ts->v[hi].tx_hash.data, tx->data, 32))
+        hi++;
+    return hi;
+}
+
 static bh_reject lock_backed(transfer_set *ts, const bh_hash32 *block, const bh_hash32 *tx,
                              uint64_t log_index, const bh_address *token, const bh_u256 *amount)
 {
     bh_reject verdict = BH_REJECT_FORGED_LOCK;
-    for (size_t i = 0; i < ts->n; i++) {
+    size_t first = 0, end = transfers_of_tx(ts, tx, &first);
+    for (size_t i = first; i < end; i++) {
         portal_transfer *p = &ts->v[i];
         if (p->used || p->burn || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
             memcmp(&p->block_hash, block, 32) != 0 || memcmp(&p->token, token, 20) != 0)
@@ -1518,7 +1697,8 @@ static bh_reject burn_backed(transfer_set *ts, const bh_hash32 *block, const bh_
                              uint64_t log_index, const bh_address *wrapped,
                              const bh_address *sender, const bh_u256 *amount)
 {
-    for (size_t i = 0; i < ts->n; i++) {
+    size_t first = 0, end = transfers_of_tx(ts, tx, &first);
+    for (size_t i = first; i < end; i++) {
         portal_transfer *p = &ts->v[i];
         if (p->used || !p->burn || p->log_index >= log_index || memcmp(&p->tx_hash, tx, 32) != 0 ||
             memcmp(&p->block_hash, block, 32) != 0 || memcmp(&p->token, wrapped, 20) != 0 ||
@@ -1703,17 +1883,39 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
     uint64_t cur = from;
     int rc = BH_OK;
     seq_state seq = {c->have_seq && from == c->seq_block + 1, c->next_seq};
+    /* after an answer whose entries all sat in its first block: that block alone */
+    int one_block = 0;
+    /* the next range's reads, started before this one's events are decoded */
+    range_read pf;
+    pthread_t pf_th;
+    int pf_on = 0;
     while (cur <= to && out.n < MAX_EVENTS_PER_FETCH) {
-        uint64_t end = to - cur < c->range - 1 ? to : cur + c->range - 1;
-        range_ctx rcx = {cur, end};
-        json_t *filter =
-            json_pack("{s:o,s:o,s:o,s:[o]}", "fromBlock", qty(cur), "toBlock", qty(end), "address",
-                      hexj(c->cfg.portal.data, 20), "topics", hexj(c->topic_out.data, 32));
-        void *w = NULL;
-        quorum_info qi;
-        rc = quorum(c, "eth_getLogs", json_pack("[o]", filter), parse_logs, &rcx, sizeof rcx,
-                    free_logs, &w, 0, &qi);
-        log_set *ls = w;
+        range_read rr;
+        uint64_t end;
+        if (pf_on) {
+            pthread_join(pf_th, NULL);
+            pf_on = 0;
+            rr = pf;
+            end = rr.to;
+        } else {
+            uint64_t span = c->hint && c->hint < c->range ? c->hint : c->range;
+            end = to - cur < span - 1 ? to : cur + span - 1;
+            if (one_block) end = cur;
+            /* the token transfers beside the Portal events, when likely needed */
+            rr = (range_read){.c = c,
+                              .from = cur,
+                              .to = end,
+                              .speculate =
+                                  c->n_tokens && (end - cur + 1 >= SPECULATE_BLOCKS || c->dense)};
+            range_read_do(&rr);
+        }
+        one_block = 0;
+        side_read side = rr.side;
+        int side_on = rr.side_on;
+        quorum_info qi = rr.qi;
+        rc = rr.rc;
+        c->last_split = qi.split;
+        log_set *ls = rr.ls;
         transfer_set *ts = NULL;
         if (rc == BH_OK && qi.aux_agreed < c->cfg.quorum)
             for (size_t i = 0; i < ls->n; i++) /* no quorum on them: read the blocks */
@@ -1725,27 +1927,69 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
                       (unsigned long long)cur);
             rc = block_portal_logs(c, cur, &ls);
         } else if (rc == BH_OK && ls->capped) {
-            free_logs(ls);
-            rc = BH_ETOOBIG;
-            qi.range_refused = 1;
+            /* possibly cut short: keep the blocks it surely holds whole */
+            uint64_t keep = whole_before(cur, logs_last_block(ls));
+            if (keep < cur) {
+                free_logs(ls);
+                free_transfers(side.ts);
+                one_block = 1;
+                continue;
+            }
+            logs_cut(ls, keep);
+            end = keep;
         }
-        if (rc == BH_OK && ls->n > 0 && !ts) {
-            rc = range_transfers(c, cur, end, &ts, &qi);
+        if (rc == BH_OK && ls->n > 0) {
+            if (side_on) {
+                ts = side.ts;
+                side.ts = NULL;
+                qi = side.qi;
+                rc = side.rc;
+                if (rc != BH_OK && side.qi.split) c->last_split = 1;
+            } else {
+                rc = range_transfers(c, 0, cur, end, &ts, &qi);
+            }
+            if (rc == BH_OK && ts->capped) {
+                uint64_t keep = whole_before(cur, transfers_last_block(ts));
+                if (keep >= cur) {
+                    /* the Portal events above the transfers' whole blocks wait */
+                    if (keep < end) {
+                        logs_cut(ls, keep);
+                        end = keep;
+                    }
+                    ts->capped = 0;
+                } else if (end != cur) {
+                    free_logs(ls);
+                    free_transfers(ts);
+                    one_block = 1;
+                    continue;
+                } else {
+                    rc = BH_ETOOBIG;
+                    qi.range_refused = 1;
+                }
+                if (ts && ts->capped) {
+                    free_transfers(ts);
+                    ts = NULL;
+                }
+            }
             if (rc != BH_OK && qi.range_refused && end == cur) {
                 /* one block still too many transfers: check locks on their receipts */
                 chain_log(c, BH_LOG_WARN,
                           "block %llu: transfer logs capped: locks checked on receipts",
                           (unsigned long long)cur);
+                free_transfers(ts);
                 rc = BH_OK;
                 ts = NULL;
             }
             if (rc != BH_OK) free_logs(ls);
         }
+        free_transfers(side.ts);
         if (rc != BH_OK) {
-            /* A refused or capped range is never read as "no events": shrink and ask again. */
+            /* A refused range is never read as "no events": shrink and ask again. */
             if (qi.range_refused && c->range > 1) {
                 uint64_t asked = end - cur + 1;
-                c->range = (asked < c->range ? asked : c->range) / 2;
+                /* an answer past the byte cap was built and sent whole for
+                 * nothing: shrink hard (a range too short costs a round trip) */
+                c->range = (asked < c->range ? asked : c->range) / (qi.too_big ? 8 : 2);
                 if (c->range == 0) c->range = 1;
                 c->ok_streak = 0;
                 chain_log(c, BH_LOG_WARN, "eth_getLogs [%llu, %llu] refused: range now %llu blocks",
@@ -1754,6 +1998,23 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
                 continue;
             }
             break;
+        }
+        c->dense = ls->n > 0;
+        /* the next range sized by this one's density, so a dense stretch is
+         * read in answers below the cap (none cut, none too big) */
+        size_t most = ts && ts->n > ls->n ? ts->n : ls->n;
+        uint64_t blocks = end - cur + 1, target = c->cfg.max_logs - c->cfg.max_logs / 4;
+        c->hint = most > c->cfg.max_logs / 2 ? blocks * target / most : 0;
+        if (most > c->cfg.max_logs / 2 && c->hint == 0) c->hint = 1;
+        if (end < to && out.n + ls->n < MAX_EVENTS_PER_FETCH) {
+            uint64_t span = c->hint && c->hint < c->range ? c->hint : c->range;
+            uint64_t next = end + 1, next_end = to - next < span - 1 ? to : next + span - 1;
+            pf = (range_read){.c = c,
+                              .from = next,
+                              .to = next_end,
+                              .speculate = c->n_tokens &&
+                                           (next_end - next + 1 >= SPECULATE_BLOCKS || c->dense)};
+            pf_on = pthread_create(&pf_th, NULL, range_read_run, &pf) == 0;
         }
         size_t n0 = out.n;
         seq_state seq0 = seq;
@@ -1782,6 +2043,11 @@ int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_eve
             c->ok_streak = 0;
         }
         if (end == UINT64_MAX) break;
+    }
+    if (pf_on) { /* read ahead, not needed now: read again next time */
+        pthread_join(pf_th, NULL);
+        free_logs(pf.ls);
+        free_transfers(pf.side.ts);
     }
     if (cur == from) { /* no progress at all: report the error */
         free(out.v);

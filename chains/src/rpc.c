@@ -17,6 +17,14 @@
 #define DEFAULT_BACKOFF_MS 100
 #define MAX_BACKOFF_MS 2000
 
+/* An endpoint's health counters; a twin connection counts into its parent's. */
+typedef struct {
+    _Atomic uint64_t calls, attempts, failures, rate_limited, rpc_errors, bad_answers,
+        disagreements, equivocations, last_latency_us, avg_latency_us, bytes_in;
+    _Atomic int last_status;
+    _Atomic int suspect;
+} rpc_counters;
+
 struct bh_rpc {
     CURL *curl;
     struct curl_slist *headers;
@@ -30,10 +38,8 @@ struct bh_rpc {
     int oom;
     long last_rpc_code;
     char last_error[256];
-    _Atomic uint64_t calls, attempts, failures, rate_limited, rpc_errors, bad_answers,
-        disagreements, equivocations, last_latency_us, avg_latency_us;
-    _Atomic int last_status;
-    _Atomic int suspect;
+    rpc_counters own;
+    rpc_counters *k; /* &own, or a twin's parent's */
 };
 
 static void default_log(void *ud, bh_log_level level, const char *msg)
@@ -114,6 +120,7 @@ int bh_rpc_create(bh_rpc **out, const bh_rpc_options *opt)
     if (!curl_global_ready()) return BH_ENOMEM;
     bh_rpc *ep = calloc(1, sizeof *ep);
     if (!ep) return BH_ENOMEM;
+    ep->k = &ep->own;
     ep->opt = *opt;
     if (!ep->opt.connect_timeout_ms) ep->opt.connect_timeout_ms = DEFAULT_CONNECT_MS;
     if (!ep->opt.timeout_ms) ep->opt.timeout_ms = DEFAULT_TIMEOUT_MS;
@@ -172,41 +179,53 @@ long bh_rpc_last_rpc_code(const bh_rpc *ep)
 
 void bh_rpc_note_bad_answer(bh_rpc *ep)
 {
-    atomic_fetch_add(&ep->bad_answers, 1);
+    atomic_fetch_add(&ep->k->bad_answers, 1);
 }
 
 void bh_rpc_note_disagreement(bh_rpc *ep)
 {
-    atomic_fetch_add(&ep->disagreements, 1);
+    atomic_fetch_add(&ep->k->disagreements, 1);
 }
 
 void bh_rpc_note_equivocation(bh_rpc *ep)
 {
-    atomic_fetch_add(&ep->equivocations, 1);
+    atomic_fetch_add(&ep->k->equivocations, 1);
 }
 
 void bh_rpc_set_suspect(bh_rpc *ep, int on)
 {
-    atomic_store(&ep->suspect, on != 0);
+    atomic_store(&ep->k->suspect, on != 0);
 }
 
 void bh_rpc_stats_get(const bh_rpc *ep, bh_rpc_stats *out)
 {
     bh_rpc *e = (bh_rpc *)ep;
     memset(out, 0, sizeof *out);
-    out->calls = atomic_load(&e->calls);
-    out->attempts = atomic_load(&e->attempts);
-    out->failures = atomic_load(&e->failures);
-    out->rate_limited = atomic_load(&e->rate_limited);
-    out->rpc_errors = atomic_load(&e->rpc_errors);
-    out->bad_answers = atomic_load(&e->bad_answers);
-    out->disagreements = atomic_load(&e->disagreements);
-    out->equivocations = atomic_load(&e->equivocations);
-    out->last_latency_us = atomic_load(&e->last_latency_us);
-    out->avg_latency_us = atomic_load(&e->avg_latency_us);
-    out->last_status = atomic_load(&e->last_status);
-    out->suspect = atomic_load(&e->suspect);
+    out->calls = atomic_load(&e->k->calls);
+    out->attempts = atomic_load(&e->k->attempts);
+    out->failures = atomic_load(&e->k->failures);
+    out->rate_limited = atomic_load(&e->k->rate_limited);
+    out->rpc_errors = atomic_load(&e->k->rpc_errors);
+    out->bad_answers = atomic_load(&e->k->bad_answers);
+    out->disagreements = atomic_load(&e->k->disagreements);
+    out->equivocations = atomic_load(&e->k->equivocations);
+    out->last_latency_us = atomic_load(&e->k->last_latency_us);
+    out->avg_latency_us = atomic_load(&e->k->avg_latency_us);
+    out->last_status = atomic_load(&e->k->last_status);
+    out->suspect = atomic_load(&e->k->suspect);
+    out->bytes_in = atomic_load(&e->k->bytes_in);
     out->healthy = out->calls > 0 && out->last_status == BH_OK && !out->suspect;
+}
+
+int bh_rpc_twin(bh_rpc **out, bh_rpc *parent)
+{
+    if (out) *out = NULL;
+    if (!out || !parent) return BH_EINVAL;
+    bh_rpc_options o = parent->opt;
+    o.url = parent->url;
+    int rc = bh_rpc_create(out, &o);
+    if (rc == BH_OK) (*out)->k = parent->k;
+    return rc;
 }
 
 static uint64_t now_us(void)
@@ -284,8 +303,9 @@ static int attempt(bh_rpc *ep, const char *req, size_t req_len, int *retry)
     ep->oom = 0;
     curl_easy_setopt(ep->curl, CURLOPT_POSTFIELDS, req);
     curl_easy_setopt(ep->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req_len);
-    atomic_fetch_add(&ep->attempts, 1);
+    atomic_fetch_add(&ep->k->attempts, 1);
     CURLcode cc = curl_easy_perform(ep->curl);
+    atomic_fetch_add(&ep->k->bytes_in, ep->len);
     if (ep->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
         set_error(ep, "%s: answer larger than %zu bytes", ep->url, ep->opt.max_response);
         return BH_ETOOBIG;
@@ -304,7 +324,7 @@ static int attempt(bh_rpc *ep, const char *req, size_t req_len, int *retry)
     long status = 0;
     curl_easy_getinfo(ep->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status == 429) {
-        atomic_fetch_add(&ep->rate_limited, 1);
+        atomic_fetch_add(&ep->k->rate_limited, 1);
         set_error(ep, "%s: rate limited (HTTP 429)", ep->url);
         *retry = 1;
         return BH_EHTTP;
@@ -323,7 +343,7 @@ int bh_rpc_call(bh_rpc *ep, json_t **result, const char *method, json_t *params)
     if (!ep || !result || !method || (params && !json_is_array(params))) return BH_EINVAL;
     ep->last_error[0] = '\0';
     ep->last_rpc_code = 0;
-    atomic_fetch_add(&ep->calls, 1);
+    atomic_fetch_add(&ep->k->calls, 1);
     json_int_t id = ++ep->next_id;
     json_t *p = params ? json_incref(params) : json_array();
     json_t *req = json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id", id, "method", method,
@@ -331,7 +351,7 @@ int bh_rpc_call(bh_rpc *ep, json_t **result, const char *method, json_t *params)
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!text) {
-        atomic_fetch_add(&ep->failures, 1);
+        atomic_fetch_add(&ep->k->failures, 1);
         return BH_ENOMEM;
     }
     size_t text_len = strlen(text);
@@ -349,9 +369,9 @@ int bh_rpc_call(bh_rpc *ep, json_t **result, const char *method, json_t *params)
     }
     free(text);
     uint64_t dt = now_us() - t0;
-    atomic_store(&ep->last_latency_us, dt);
-    uint64_t avg = atomic_load(&ep->avg_latency_us);
-    atomic_store(&ep->avg_latency_us, avg ? (avg * 7 + dt) / 8 : dt);
+    atomic_store(&ep->k->last_latency_us, dt);
+    uint64_t avg = atomic_load(&ep->k->avg_latency_us);
+    atomic_store(&ep->k->avg_latency_us, avg ? (avg * 7 + dt) / 8 : dt);
 
     if (rc == BH_OK) {
         char msg[200];
@@ -360,20 +380,20 @@ int bh_rpc_call(bh_rpc *ep, json_t **result, const char *method, json_t *params)
                                  id);
         if (rc == BH_ERPC) {
             ep->last_rpc_code = code;
-            atomic_fetch_add(&ep->rpc_errors, 1);
+            atomic_fetch_add(&ep->k->rpc_errors, 1);
             set_error(ep, "%s: %s: JSON-RPC error %ld: %s", ep->url, method, code, msg);
         } else if (rc == BH_EPROTO) {
-            atomic_fetch_add(&ep->bad_answers, 1);
+            atomic_fetch_add(&ep->k->bad_answers, 1);
             set_error(ep, "%s: %s: bad answer: %s", ep->url, method, msg);
         }
     } else if (rc == BH_ETOOBIG) {
-        atomic_fetch_add(&ep->bad_answers, 1);
+        atomic_fetch_add(&ep->k->bad_answers, 1);
     }
     if (rc != BH_OK) {
-        atomic_fetch_add(&ep->failures, 1);
+        atomic_fetch_add(&ep->k->failures, 1);
         if (rc != BH_ERPC) logf_(ep, BH_LOG_WARN, "%s", ep->last_error);
     }
-    atomic_store(&ep->last_status, rc);
+    atomic_store(&ep->k->last_status, rc);
     /* Free a huge buffer rather than keep it for the endpoint's lifetime. */
     if (ep->cap > (1u << 20)) {
         free(ep->buf);

@@ -1,12 +1,18 @@
 /* bench_catchup: a watcher catching up from a cold cursor.
  *
- * N lock events are put on a real anvil chain (default 10000; argv[1]
- * overrides), then a watcher with one endpoint (k = 1) starts from a cold
- * cursor and polls until every finalized block is read and every event is
- * decoded, checked against its receipt (forged-lock check) and turned into
- * a VAA body. The baseline, alternated with it in the same run, is the
- * floor of that work: the same eth_getLogs ranges fetched and JSON-parsed,
- * nothing else. Prints one JSON line. */
+ * Usage: build/tests/bench/bench_catchup [N]
+ * N lock events (default 10000) are put on a real anvil chain, 400 per
+ * block, then a watcher with one endpoint (k = 1) and the token registered
+ * (as the node configures its assets) starts from a cold cursor and polls
+ * until every finalized block is read and every event is decoded, checked
+ * against the token's Transfer into the Portal (forged-lock check) and
+ * turned into a VAA body. The baseline, alternated with it in the same run
+ * (ROUNDS each, medians), is the floor of the reads those checks need: the
+ * Portal's TransferOut eth_getLogs and the token's Transfer(_, portal)
+ * eth_getLogs over the same 2000-block ranges, both at once on two
+ * connections, each answer JSON-parsed, nothing else. Prints one JSON line
+ * with both rates, their ratio and the answer bytes each fetched. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +31,7 @@
 
 #define EVM_ID 31337
 #define BRIDGE_ID 2
-#define ROUNDS 3
+#define ROUNDS 5
 #define BATCH 400
 
 static double now_s(void)
@@ -64,7 +70,8 @@ static int send_raw(bh_rpc *ep, const unsigned char *raw, size_t len)
 }
 
 /* One catch-up from a cold cursor; returns seconds, fills events and calls. */
-static double catch_up(const char *url, const bh_address *portal, size_t *events, uint64_t *calls)
+static double catch_up(const char *url, const bh_address *portal, const bh_address *token,
+                       size_t *events, uint64_t *calls, uint64_t *bytes)
 {
     const char *urls[] = {url};
     bh_evm_chain_config cfg = {.bridge_id = BRIDGE_ID,
@@ -72,7 +79,9 @@ static double catch_up(const char *url, const bh_address *portal, size_t *events
                                .urls = urls,
                                .n_urls = 1,
                                .quorum = 1,
-                               .portal = *portal};
+                               .portal = *portal,
+                               .tokens = token,
+                               .n_tokens = 1};
     bh_evm_chain *c = NULL;
     CHECK(bh_evm_chain_create(&c, &cfg));
     bh_block_ref cold = {0};
@@ -80,7 +89,7 @@ static double catch_up(const char *url, const bh_address *portal, size_t *events
     CHECK(bh_watcher_create(&w, &bh_chain_evm_ops, c, &cold));
     bh_block_ref fin;
     CHECK(bh_evm_chain_finalized(c, &fin));
-    uint64_t calls0 = bh_evm_chain_rpc_calls(c);
+    uint64_t calls0 = bh_evm_chain_rpc_calls(c), bytes0 = bh_evm_chain_rpc_bytes(c);
     double t0 = now_s();
     size_t total = 0;
     for (;;) {
@@ -101,33 +110,74 @@ static double catch_up(const char *url, const bh_address *portal, size_t *events
     double dt = now_s() - t0;
     *events = total;
     *calls = bh_evm_chain_rpc_calls(c) - calls0;
+    *bytes = bh_evm_chain_rpc_bytes(c) - bytes0;
     bh_watcher_destroy(w);
     bh_evm_chain_destroy(c);
     return dt;
 }
 
-/* Baseline: the same log ranges, fetched and parsed, nothing else. */
-static double raw_logs(bh_rpc *ep, const bh_address *portal, uint64_t last, size_t *count)
+/* Baseline: one of the two bare queries over every 2000-block range. */
+typedef struct {
+    bh_rpc *ep;
+    const bh_address *portal, *token; /* token NULL: the Portal's TransferOut logs */
+    uint64_t last;
+    size_t count;
+} raw_query;
+
+static void *raw_run(void *p)
 {
-    double t0 = now_s();
-    char addr[43];
-    bh_rpc_format_hex(addr, portal->data, 20);
-    size_t total = 0;
-    for (uint64_t from = 0; from <= last; from += 2000) {
-        uint64_t to = from + 1999 > last ? last : from + 1999;
-        char f[19], t[19];
+    raw_query *q = p;
+    char addr[43], topic[67], to32[67];
+    bh_hash32 t;
+    bh_abi_topic(&t, q->token ? BH_ERC20_TRANSFER_SIG : BH_PORTAL_TRANSFER_OUT_SIG);
+    bh_rpc_format_hex(topic, t.data, 32);
+    bh_bytes32 p32;
+    bh_address_to_bytes32(&p32, q->portal);
+    bh_rpc_format_hex(to32, p32.data, 32);
+    bh_rpc_format_hex(addr, (q->token ? q->token : q->portal)->data, 20);
+    q->count = 0;
+    for (uint64_t from = 0; from <= q->last; from += 2000) {
+        uint64_t to = from + 1999 > q->last ? q->last : from + 1999;
+        char f[19], tq[19];
         bh_rpc_format_quantity(f, from);
-        bh_rpc_format_quantity(t, to);
-        json_t *params =
-            json_pack("[{s:s,s:s,s:s}]", "fromBlock", f, "toBlock", t, "address", addr);
+        bh_rpc_format_quantity(tq, to);
+        json_t *params = q->token ? json_pack("[{s:s,s:s,s:s,s:[s,n,s]}]", "fromBlock", f,
+                                              "toBlock", tq, "address", addr, "topics", topic, to32)
+                                  : json_pack("[{s:s,s:s,s:s,s:[s]}]", "fromBlock", f, "toBlock",
+                                              tq, "address", addr, "topics", topic);
         json_t *res = NULL;
-        CHECK(bh_rpc_call(ep, &res, "eth_getLogs", params));
+        CHECK(bh_rpc_call(q->ep, &res, "eth_getLogs", params));
         json_decref(params);
-        total += json_array_size(res);
+        q->count += json_array_size(res);
         json_decref(res);
     }
-    *count = total;
-    return now_s() - t0;
+    return NULL;
+}
+
+/* Both bare queries at once (two connections). Out: logs of each, bytes. */
+static double raw_logs(bh_rpc *ep[2], const bh_address *portal, const bh_address *token,
+                       uint64_t last, size_t *portal_logs, size_t *transfer_logs, uint64_t *bytes)
+{
+    bh_rpc_stats s0, s1;
+    bh_rpc_stats_get(ep[0], &s0);
+    bh_rpc_stats_get(ep[1], &s1);
+    uint64_t b0 = s0.bytes_in + s1.bytes_in;
+    raw_query q[2] = {{ep[0], portal, NULL, last, 0}, {ep[1], portal, token, last, 0}};
+    double t0 = now_s();
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, raw_run, &q[1]) == 0;
+    raw_run(&q[0]);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        raw_run(&q[1]);
+    double dt = now_s() - t0;
+    bh_rpc_stats_get(ep[0], &s0);
+    bh_rpc_stats_get(ep[1], &s1);
+    *bytes = s0.bytes_in + s1.bytes_in - b0;
+    *portal_logs = q[0].count;
+    *transfer_logs = q[1].count;
+    return dt;
 }
 
 int main(int argc, char **argv)
@@ -230,27 +280,43 @@ int main(int argc, char **argv)
         bh_evm_chain_destroy(c);
     }
 
+    /* two connections with their own counters; no answer cap: the bare
+     * queries take any 2000-block range whole */
+    bh_rpc *raw_ep[2] = {NULL, NULL};
+    bh_rpc_options raw_ro = ro;
+    raw_ro.max_response = (size_t)1 << 30;
+    CHECK(bh_rpc_create(&raw_ep[0], &raw_ro));
+    CHECK(bh_rpc_create(&raw_ep[1], &raw_ro));
     double t_watch[ROUNDS], t_base[ROUNDS];
-    size_t events = 0, base_events = 0;
-    uint64_t calls = 0;
+    size_t events = 0, base_events = 0, base_transfers = 0;
+    uint64_t calls = 0, bytes = 0, base_bytes = 0;
     for (int round = 0; round < ROUNDS; round++) {
-        t_base[round] = raw_logs(ep, &portal, fin.number, &base_events);
-        t_watch[round] = catch_up(anvil.url, &portal, &events, &calls);
-        if (events != n_events || base_events != n_events) {
-            fprintf(stderr, "bench_catchup: decoded %zu, raw %zu, expected %zu\n", events,
-                    base_events, n_events);
+        t_base[round] = raw_logs(raw_ep, &portal, &token, fin.number, &base_events, &base_transfers,
+                                 &base_bytes);
+        t_watch[round] = catch_up(anvil.url, &portal, &token, &events, &calls, &bytes);
+        if (events != n_events || base_events != n_events || base_transfers != n_events) {
+            fprintf(stderr,
+                    "bench_catchup: decoded %zu, raw %zu locks and %zu transfers, "
+                    "expected %zu\n",
+                    events, base_events, base_transfers, n_events);
             return 1;
         }
+        fprintf(stderr, "bench_catchup: round %d: watcher %.3f s, baseline %.3f s\n", round,
+                t_watch[round], t_base[round]);
     }
+    bh_rpc_destroy(raw_ep[0]);
+    bh_rpc_destroy(raw_ep[1]);
     qsort(t_watch, ROUNDS, sizeof t_watch[0], cmp_d);
     qsort(t_base, ROUNDS, sizeof t_base[0], cmp_d);
     double w = t_watch[ROUNDS / 2], b = t_base[ROUNDS / 2];
     printf("{\"bench\":\"catchup\",\"events\":%zu,\"blocks\":%llu,\"endpoints\":1,\"quorum\":1,"
            "\"rounds\":%d,\"seconds\":%.3f,\"events_per_s\":%.0f,\"rpc_calls\":%llu,"
-           "\"baseline\":\"raw eth_getLogs + JSON parse\",\"baseline_events_per_s\":%.0f,"
-           "\"ratio_to_baseline\":%.3f,\"setup_s\":%.1f}\n",
+           "\"bytes\":%llu,\"baseline\":\"Portal eth_getLogs + token Transfer eth_getLogs "
+           "(at once) + JSON parse\",\"baseline_seconds\":%.3f,\"baseline_events_per_s\":%.0f,"
+           "\"baseline_bytes\":%llu,\"ratio_to_baseline\":%.3f,\"setup_s\":%.1f}\n",
            events, (unsigned long long)fin.number + 1, ROUNDS, w, (double)events / w,
-           (unsigned long long)calls, (double)events / b, b / w, t_setup);
+           (unsigned long long)calls, (unsigned long long)bytes, b, (double)events / b,
+           (unsigned long long)base_bytes, b / w, t_setup);
 
     bh_evm_sender_destroy(s);
     bh_rpc_destroy(ep);

@@ -81,4 +81,9 @@ void it_key(bh_seckey *k, const char *hex);
 /* Deterministic attester / node key i (1-based), not anvil's. */
 void it_test_key(bh_seckey *k, unsigned i);
 
+/* IT_FAKE_LOG_CAP: answer an eth_getLogs longer than the cap with its first
+ * cap logs (cut wherever, even inside a block) instead of refusing it, as
+ * some providers do. */
+void it_fake_set_log_truncate(it_fake *f, int on);
+
 #endif

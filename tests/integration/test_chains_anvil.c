@@ -894,10 +894,179 @@ static void test_it_adaptive_range(void **state)
     it_fake_stop(narrow);
 }
 
+/* An answer past the endpoint's byte cap was built and sent whole for
+ * nothing: the range shrinks eightfold, not by half, so a dense stretch
+ * costs a few such answers, not one per halving. Eight locks in 16 blocks,
+ * answers capped at 3,000 bytes (two Portal logs fit, three do not): every
+ * lock is read, with at most 4 oversized answers (halving took 8). */
+static void test_it_oversized_answers_shrink_the_range_fast(void **state)
+{
+    (void)state;
+    const char *urls[] = {F.a.url};
+    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A,
+                               .evm_chain_id = EVM_A,
+                               .urls = urls,
+                               .n_urls = 1,
+                               .quorum = 1,
+                               .portal = F.portal_a,
+                               .tokens = &F.token_a,
+                               .n_tokens = 1,
+                               .rpc = {.timeout_ms = 5000, .max_response = 3000}};
+    bh_evm_chain *c = NULL;
+    assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
+    bh_watcher *w = watcher_at_head(c, F.a.url);
+    for (unsigned i = 0; i < 8; i++)
+        lock_on_a(&F.token_a, 50 + i, i);
+    finalize(F.a.url);
+    size_t total = 0;
+    for (int round = 0; round < 200; round++) {
+        bh_chain_event *ev;
+        size_t n;
+        poll_all(w, &ev, &n);
+        for (size_t i = 0; i < n; i++, total++) {
+            assert_int_equal(ev[i].verdict, BH_REJECT_OK);
+            assert_true(ev[i].msg.amount == 50 + total);
+        }
+        free(ev);
+        bh_block_ref cur, fin;
+        bh_watcher_cursor(w, &cur);
+        assert_int_equal(bh_evm_chain_finalized(c, &fin), BH_OK);
+        if (cur.number == fin.number) break;
+    }
+    assert_int_equal(total, 8);
+    bh_rpc_stats st;
+    bh_rpc_stats_get(bh_evm_chain_endpoint(c, 0), &st);
+    print_message("oversized answers: %llu\n", (unsigned long long)st.bad_answers);
+    assert_true(st.bad_answers >= 1 && st.bad_answers <= 4);
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(c);
+}
+
 static void set_automine(const char *url, int on)
 {
     json_t *r = it_rpc(url, "evm_setAutomine", json_pack("[b]", on));
     json_decref(r);
+}
+
+static void hex0x(char *out, const unsigned char *data, size_t len);
+
+/* A lock of F.token_a on A (amount, nonce = amount) sent raw with
+ * transaction nonce `tx_nonce`, not waited for. */
+static void lock_raw_on_a(const bh_seckey *key, uint64_t tx_nonce, uint64_t amount)
+{
+    bh_abi a;
+    bh_abi_init(&a, "lock(address,uint256,uint16,bytes32,uint256,uint32)", 6);
+    bh_abi_address(&a, &F.token_a);
+    bh_abi_uint(&a, amount);
+    bh_abi_uint(&a, CHAIN_B);
+    bh_bytes32 to32;
+    bh_address_to_bytes32(&to32, &F.user_b);
+    bh_abi_bytes32(&a, &to32);
+    bh_abi_uint(&a, 0);
+    bh_abi_uint(&a, amount);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(bh_abi_finish(&a, &data, &len), BH_OK);
+    bh_abi_clear(&a);
+    bh_evm_tx tx = {.chain_id = EVM_A,
+                    .nonce = tx_nonce,
+                    .max_priority_fee = 1000000000u,
+                    .max_fee = 100000000000u,
+                    .gas_limit = 300000,
+                    .has_to = 1,
+                    .to = F.portal_a,
+                    .data = data,
+                    .data_len = len};
+    unsigned char *raw = NULL;
+    size_t raw_len = 0;
+    bh_hash32 h;
+    assert_int_equal(bh_evm_tx_sign(F.ctx, &raw, &raw_len, &h, &tx, key), BH_OK);
+    free(data);
+    char *hex = malloc(2 * raw_len + 3);
+    assert_non_null(hex);
+    hex0x(hex, raw, raw_len);
+    free(raw);
+    json_t *r = it_rpc(F.a.url, "eth_sendRawTransaction", json_pack("[s]", hex));
+    free(hex);
+    assert_non_null(r);
+    json_decref(r);
+}
+
+/* Some providers cut a long eth_getLogs answer short, wherever, even inside
+ * a block. An answer of max_logs logs or more is read as possibly cut: the
+ * blocks before its last are whole and kept, the watcher reads on from its
+ * last block, the range does not shrink, and nothing is missed. Three
+ * blocks of three locks behind a provider that answers the first 4 logs of
+ * every eth_getLogs (Portal events and token transfers alike), max_logs 4. */
+static void test_it_cut_answers_keep_whole_blocks(void **state)
+{
+    (void)state;
+    it_fake *cut = it_fake_start(IT_FAKE_LOG_CAP, F.a.url);
+    assert_non_null(cut);
+    it_fake_set_log_cap(cut, 4);
+    it_fake_set_log_truncate(cut, 1);
+    const char *urls[] = {it_fake_url(cut)};
+    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A,
+                               .evm_chain_id = EVM_A,
+                               .urls = urls,
+                               .n_urls = 1,
+                               .quorum = 1,
+                               .portal = F.portal_a,
+                               .max_logs = 4,
+                               .tokens = &F.token_a,
+                               .n_tokens = 1,
+                               .rpc = {.timeout_ms = 5000}};
+    bh_evm_chain *c = NULL;
+    assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
+    bh_watcher *w = watcher_at_head(c, F.a.url);
+    /* one allowance for all nine locks, then three blocks of three */
+    bh_abi a;
+    bh_abi_init(&a, "approve(address,uint256)", 2);
+    bh_abi_address(&a, &F.portal_a);
+    bh_abi_uint(&a, 1000000);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(bh_abi_finish(&a, &data, &len), BH_OK);
+    bh_abi_clear(&a);
+    assert_int_equal(bh_evm_sender_send(F.dep_a, NULL, &F.token_a, NULL, data, len), BH_OK);
+    free(data);
+    assert_int_equal(bh_evm_sender_sync_nonce(F.dep_a), BH_OK);
+    uint64_t nonce = bh_evm_sender_next_nonce(F.dep_a);
+    bh_seckey k0;
+    it_key(&k0, IT_ANVIL_KEY0);
+    set_automine(F.a.url, 0);
+    for (unsigned b = 0; b < 3; b++) {
+        for (unsigned i = 0; i < 3; i++)
+            lock_raw_on_a(&k0, nonce++, 100 + 3 * b + i);
+        assert_int_equal(it_mine(F.a.url, 1), 0);
+    }
+    set_automine(F.a.url, 1);
+    assert_int_equal(bh_evm_sender_sync_nonce(F.dep_a), BH_OK);
+    finalize(F.a.url);
+    size_t total = 0;
+    uint64_t next_amount = 100, seq = 0;
+    for (int round = 0; round < 20; round++) {
+        bh_chain_event *ev;
+        size_t n;
+        poll_all(w, &ev, &n);
+        for (size_t i = 0; i < n; i++, total++) {
+            assert_int_equal(ev[i].verdict, BH_REJECT_OK);
+            assert_true(ev[i].msg.amount == next_amount++);
+            if (total) assert_int_equal(ev[i].sequence, seq + 1);
+            seq = ev[i].sequence;
+        }
+        free(ev);
+        bh_block_ref cur, fin;
+        bh_watcher_cursor(w, &cur);
+        assert_int_equal(bh_evm_chain_finalized(c, &fin), BH_OK);
+        if (cur.number == fin.number) break;
+    }
+    assert_int_equal(total, 9);
+    assert_int_equal(bh_evm_chain_log_range(c), 2000); /* never refused: no shrink */
+    bh_seckey_clear(&k0);
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(c);
+    it_fake_stop(cut);
 }
 
 static void *mine_later(void *arg)
@@ -1555,6 +1724,8 @@ int main(void)
         cmocka_unit_test(test_it_quorum_liars),
         cmocka_unit_test(test_it_hostile_endpoints),
         cmocka_unit_test(test_it_adaptive_range),
+        cmocka_unit_test(test_it_cut_answers_keep_whole_blocks),
+        cmocka_unit_test(test_it_oversized_answers_shrink_the_range_fast),
         cmocka_unit_test(test_it_nonce_and_fee_bump),
         cmocka_unit_test_teardown(test_it_pipelined_bump_drop_cancel, automine_on),
         cmocka_unit_test_teardown(test_it_submit_gas_race, automine_on),
