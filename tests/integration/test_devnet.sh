@@ -53,11 +53,14 @@ finish() {
 }
 trap finish EXIT
 
-# Six free loopback ports: chains base..base+2, nodes mbase..mbase+2.
+# Six free loopback ports: chains base..base+2, nodes mbase..mbase+2, below
+# the kernel's ephemeral range (the ports other tests' sockets are given),
+# so another test running beside this one cannot take them meanwhile.
+eph_lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 pick() {
   local b p
   for _ in $(seq 1 50); do
-    b=$((20000 + RANDOM % 20000))
+    b=$((20000 + RANDOM % (eph_lo - 20000 - 3)))
     for p in $b $((b + 1)) $((b + 2)); do port_open "$p" && continue 2; done
     printf '%s' "$b"
     return 0
