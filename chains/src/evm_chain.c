@@ -1260,6 +1260,20 @@ static int read_transfer(bh_evm_chain *c, const json_t *log, const bh_hash32 *tx
     return rc == BH_OK ? 1 : BH_EPROTO;
 }
 
+/* An empty set with room for n transfers; NULL when out of memory. */
+static transfer_set *transfer_set_new(size_t n, int capped)
+{
+    transfer_set *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->v = calloc(n ? n : 1, sizeof *s->v);
+    if (!s->v) {
+        free(s);
+        return NULL;
+    }
+    s->capped = capped;
+    return s;
+}
+
 static int token_listed(const bh_evm_chain *c, const bh_address *t)
 {
     for (size_t i = 0; i < c->n_tokens; i++)
@@ -1274,14 +1288,8 @@ static int parse_transfers(bh_evm_chain *c, const json_t *res, const void *ctx, 
     const range_ctx *r = ctx;
     if (!json_is_array(res)) return BH_EPROTO;
     size_t n = json_array_size(res);
-    transfer_set *s = calloc(1, sizeof *s);
+    transfer_set *s = transfer_set_new(n, n >= c->cfg.max_logs);
     if (!s) return BH_ENOMEM;
-    s->v = calloc(n ? n : 1, sizeof *s->v);
-    if (!s->v) {
-        free(s);
-        return BH_ENOMEM;
-    }
-    s->capped = n >= c->cfg.max_logs;
     bh_keccak_ctx k;
     bh_keccak_init(&k);
     int rc = BH_OK;
@@ -1443,14 +1451,9 @@ static int parse_receipt(bh_evm_chain *c, const json_t *res, const void *ctx, bh
     bh_hash32 tx = rc_->tx, block;
     const json_t *logs = receipt_logs(res, &tx, NULL, &block);
     if (!logs) return BH_EPROTO;
-    transfer_set *s = calloc(1, sizeof *s);
-    if (!s) return BH_ENOMEM;
     size_t n = json_array_size(logs);
-    s->v = calloc(n ? n : 1, sizeof *s->v);
-    if (!s->v) {
-        free(s);
-        return BH_ENOMEM;
-    }
+    transfer_set *s = transfer_set_new(n, 0);
+    if (!s) return BH_ENOMEM;
     bh_keccak_ctx k;
     bh_keccak_init(&k);
     bh_keccak_update(&k, block.data, 32);
@@ -1541,14 +1544,8 @@ static int parse_block_moves(bh_evm_chain *c, const json_t *res, const void *ctx
     const block_moves_ctx *bx = ctx;
     if (!json_is_array(res)) return BH_EPROTO;
     size_t n = json_array_size(res);
-    transfer_set *s = calloc(1, sizeof *s);
+    transfer_set *s = transfer_set_new(n, n >= c->cfg.max_logs);
     if (!s) return BH_ENOMEM;
-    s->v = calloc(n ? n : 1, sizeof *s->v);
-    if (!s->v) {
-        free(s);
-        return BH_ENOMEM;
-    }
-    s->capped = n >= c->cfg.max_logs;
     bh_keccak_ctx k;
     bh_keccak_init(&k);
     int rc = BH_OK;

@@ -102,6 +102,26 @@ static void test_contract_burns_in_one_tx_are_each_backed(void **state)
 
 #define SPAM_LOGS 110000
 
+/* Send BurnFlood's call a (cleared) on beta with room for SPAM_LOGS logs,
+ * and wait until it is mined: judged by the Portal's sequence (one
+ * TransferOut), never by reading its receipt in the test client. */
+static void send_huge(bh_abi *a, const char *what)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    calldata(a, &data, &len);
+    char tx[67];
+    uint64_t seq0 = 0, seq1 = 0, block = 0;
+    NH_OK(nh_portal_sequence(&W, NH_B, &seq0));
+    NH_OK(nh_send_unlocked(&W, NH_B, 7, &burn_flood, data, len, 59000000, tx));
+    free(data);
+    NH_OK(nh_wait_mined(&W, NH_B, tx, 2 * WAIT_MS, &block));
+    NH_OK(nh_portal_sequence(&W, NH_B, &seq1));
+    if (seq1 != seq0 + 1) fail_msg("%s emitted no TransferOut (reverted: out of gas?)", what);
+    print_message("block %llu: %s among %d logs in one receipt\n", (unsigned long long)block, what,
+                  SPAM_LOGS);
+}
+
 static void test_burn_in_a_huge_receipt_does_not_stop_the_watcher(void **state)
 {
     (void)state;
@@ -125,19 +145,7 @@ static void test_burn_in_a_huge_receipt_does_not_stop_the_watcher(void **state)
     bh_abi_u256(&a, &one);
     bh_abi_uint(&a, W.ch[NH_A].bridge_id);
     bh_abi_bytes32(&a, &to);
-    unsigned char *data = NULL;
-    size_t len = 0;
-    calldata(&a, &data, &len);
-    char tx[67];
-    uint64_t seq0 = 0, seq1 = 0, block = 0;
-    NH_OK(nh_portal_sequence(&W, NH_B, &seq0));
-    NH_OK(nh_send_unlocked(&W, NH_B, 7, &burn_flood, data, len, 59000000, tx));
-    free(data);
-    NH_OK(nh_wait_mined(&W, NH_B, tx, 2 * WAIT_MS, &block));
-    NH_OK(nh_portal_sequence(&W, NH_B, &seq1));
-    if (seq1 != seq0 + 1) fail_msg("spamAndBurn emitted no TransferOut (reverted: out of gas?)");
-    print_message("block %llu: a burn of 1 unit among %d logs in one receipt\n",
-                  (unsigned long long)block, SPAM_LOGS);
+    send_huge(&a, "a burn of 1 unit");
 
     /* an honest user's burn after it: beta's watcher must get past the block */
     NH_OK(nh_burn(&W, NH_B, &w_tka_b, nh_units(2), NH_A, &W.user, 0, NULL));
@@ -177,19 +185,7 @@ static void test_junk_lock_in_a_huge_receipt_does_not_stop_the_watcher(void **st
     bh_abi_u256(&a, &one);
     bh_abi_uint(&a, W.ch[NH_A].bridge_id);
     bh_abi_bytes32(&a, &to);
-    unsigned char *data = NULL;
-    size_t len = 0;
-    calldata(&a, &data, &len);
-    char tx[67];
-    uint64_t seq0 = 0, seq1 = 0, block = 0;
-    NH_OK(nh_portal_sequence(&W, NH_B, &seq0));
-    NH_OK(nh_send_unlocked(&W, NH_B, 7, &burn_flood, data, len, 59000000, tx));
-    free(data);
-    NH_OK(nh_wait_mined(&W, NH_B, tx, 2 * WAIT_MS, &block));
-    NH_OK(nh_portal_sequence(&W, NH_B, &seq1));
-    if (seq1 != seq0 + 1) fail_msg("spamAndLock emitted no TransferOut (reverted: out of gas?)");
-    print_message("block %llu: a junk lock among %d logs in one receipt\n",
-                  (unsigned long long)block, SPAM_LOGS);
+    send_huge(&a, "a junk lock");
 
     /* an honest lock after it: beta's watcher must get past the block */
     bh_address w_tkb_a;
