@@ -249,7 +249,7 @@ static int write_config(const char *dir, size_t n)
     if (rc) return -1;
     json_t *chains = json_array();
     for (size_t i = 0; i < n; i++) {
-        char name[16], portal[43], token[43];
+        char name[24], portal[43], token[43]; /* "c" and any size_t */
         snprintf(name, sizeof name, "c%02zu", i + 1);
         addr_hex(portal, &CH[i].portal);
         addr_hex(token, &CH[i].token);
