@@ -19,6 +19,8 @@
 #include "bh_hex.h"
 #include "bh_reconcile.h"
 #include "bh_vault.h"
+#include "bh_vaultctl.h"
+#include "ctl_remote.h"
 
 #define EXIT_OK 0
 #define EXIT_REFUSED 1
@@ -72,7 +74,7 @@ typedef struct {
 } verb;
 
 static const char k_main_help[] =
-    "usage: vaultctl [-d DATA_DIR] VERB [ARGS...] [--json] [--help]\n"
+    "usage: vaultctl [-d DATA_DIR | --node URL] VERB [ARGS...] [--json] [--help]\n"
     "\n"
     "Inspect and steer bulkhead vaults: one LMDB ledger per home chain under\n"
     "DATA_DIR/vaults/<chain>/. Safe to run while the node is writing.\n"
@@ -81,6 +83,10 @@ static const char k_main_help[] =
     "  -d DATA_DIR    the node's data directory (default: $BULKHEAD_DATA_DIR,\n"
     "                 else /var/lib/bulkhead)\n"
     "  --json         machine-readable output (every reading verb)\n"
+    "  --node URL     act through a running node's admin API (its operator port,\n"
+    "                 e.g. http://127.0.0.1:9101) instead of on DATA_DIR\n"
+    "  --admin-token-file FILE  the node's admin token (default:\n"
+    "                 $BULKHEAD_ADMIN_TOKEN)\n"
     "  --actor NAME   who is acting, recorded in the journal (default: $USER)\n"
     "  --reason TEXT  why, recorded in the journal (required by freeze/unfreeze)\n"
     "  --help         help for vaultctl or for one verb\n"
@@ -1881,9 +1887,31 @@ static void verb_help(const verb *vb)
     printf("usage: vaultctl [-d DATA_DIR] %s\n\n%s\n", vb->usage, vb->help);
 }
 
-int main(int argc, char **argv)
+/* --node: the verb goes to the node; --actor travels as the request's
+ * actor (the node journals it as api:ACTOR), --json as it is. */
+static int remote(const opts *o, const char *node, const char *token_file, int argc, char **argv)
+{
+    char **fw = calloc((size_t)argc + 2, sizeof *fw);
+    if (!fw) return EXIT_REFUSED;
+    int n = 0;
+    const char *actor = NULL;
+    if (o->json) fw[n++] = "--json";
+    for (int k = 0; k < argc; k++) {
+        if (!strcmp(argv[k], "--actor") && k + 1 < argc)
+            actor = argv[++k];
+        else
+            fw[n++] = argv[k];
+    }
+    if (!actor) actor = actor_of(o);
+    int rc = bh_vaultctl_remote(node, token_file, actor, n, fw);
+    free(fw);
+    return rc;
+}
+
+int bh_vaultctl_main(int argc, char **argv)
 {
     opts o = {0};
+    const char *node = NULL, *token_file = NULL;
     o.data_dir = getenv("BULKHEAD_DATA_DIR");
     if (!o.data_dir || !*o.data_dir) o.data_dir = "/var/lib/bulkhead";
     const char *now = getenv("VAULTCTL_NOW"); /* tests pin the clock */
@@ -1902,6 +1930,12 @@ int main(int argc, char **argv)
             return EXIT_OK;
         } else if (!strcmp(argv[i], "--json")) {
             o.json = 1;
+        } else if (!strcmp(argv[i], "--node") || !strcmp(argv[i], "--admin-token-file")) {
+            if (++i >= argc) return usage_err(NULL, "%s needs a value", argv[i - 1]);
+            if (argv[i - 1][2] == 'n')
+                node = argv[i];
+            else
+                token_file = argv[i];
         } else {
             fputs(k_main_help, stderr);
             return usage_err(NULL, "unknown option '%s'", argv[i]);
@@ -1911,6 +1945,7 @@ int main(int argc, char **argv)
         fputs(k_main_help, stderr);
         return EXIT_USAGE;
     }
+    if (node) return remote(&o, node, token_file, argc - i, argv + i);
     const verb *vb = NULL;
     for (size_t k = 0; k < sizeof k_verbs / sizeof k_verbs[0]; k++)
         if (!strcmp(argv[i], k_verbs[k].name)) vb = &k_verbs[k];

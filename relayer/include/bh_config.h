@@ -61,6 +61,8 @@
  *     "bind": "127.0.0.1", "port": 9100,       port 0 = any free port
  *     "token_file" / "token_env":              bearer token (16..255 of
  *                                              [A-Za-z0-9._~+/=-]), optional
+ *     "admin_token_file" / "admin_token_env":  the admin API's own token;
+ *                                              none = no admin API
  *     "max_clients": 64, "snapshot_interval_s": 5, "client_buffer_kb": 1024
  *   }
  * }
@@ -145,9 +147,10 @@ typedef struct {
 /* The operator server ("metrics" section; absent = no server). */
 typedef struct {
     int enabled;
-    char bind[64];   /* IPv4 or IPv6 literal; default 127.0.0.1 */
-    unsigned port;   /* 0 = any free port (logged at start) */
-    char token[256]; /* bearer token, "" = none; wiped by destroy */
+    char bind[64];         /* IPv4 or IPv6 literal; default 127.0.0.1 */
+    unsigned port;         /* 0 = any free port (logged at start) */
+    char token[256];       /* bearer token, "" = none; wiped by destroy */
+    char admin_token[256]; /* the admin API's bearer token, "" = no admin API; wiped */
     unsigned max_clients;
     unsigned snapshot_interval_s;
     unsigned client_buffer_kb;

@@ -9,6 +9,12 @@
  *   GET /readyz   200 "ready", or 503 {"ready":false,"reason":"..."}
  *   GET /         the dashboard (static page; it reads /ws)
  *
+ *   POST /admin/v1/...  the admin API (bh_admin.h), only with an admin
+ *                 token: "Authorization: Bearer <admin token>" always (never
+ *                 the read token, never a query); a JSON body of at most
+ *                 BH_HTTP_MAX_ADMIN_BODY bytes; one action at a time (503
+ *                 "busy" meanwhile), run off the service thread
+ *
  * With a token set, /ws and /metrics need "Authorization: Bearer <token>".
  * Browsers cannot set headers on a websocket, so /ws also takes
  * "?token=<token>" (the dashboard passes on the token of its own URL,
@@ -51,6 +57,11 @@ typedef struct {
     int (*snapshot)(void *ud, json_t **out);
     /* Returns 1 ready, 0 not ready with why filled (cap bytes). */
     int (*ready)(void *ud, char *why, size_t cap);
+    /* An admin request (path under /admin/, its JSON body, borrowed), on
+     * the server's admin thread; may block. Sets *status (HTTP) and *resp
+     * (the server json_decref's it). NULL = no admin API. */
+    void (*admin)(void *ud, const char *path, const json_t *req, unsigned *status, json_t **resp);
+    void *admin_ud; /* the admin handler's ud */
     void *ud;
 } bh_http_source;
 
@@ -58,6 +69,7 @@ typedef struct {
     const char *bind;             /* IP address to listen on; NULL = "127.0.0.1" */
     uint16_t port;                /* 0 = any free port (bh_http_port tells which) */
     const char *token;            /* bearer token; NULL or "" = no auth; copied */
+    const char *admin_token;      /* admin API token; NULL or "" = no admin API; copied */
     unsigned max_clients;         /* websocket clients; 0 = 64; extra get 503 */
     unsigned snapshot_interval_s; /* periodic snapshot frames; 0 = 5 */
     size_t client_buffer_bytes;   /* per-client send queue bound; 0 = 1 MiB, min 64 KiB */
@@ -67,6 +79,8 @@ typedef struct {
 
 /* Limits of what a client may send: a frame above this closes it (1009). */
 #define BH_HTTP_MAX_RX 4096
+/* An admin request body above this gets a 413. */
+#define BH_HTTP_MAX_ADMIN_BODY 65536
 
 typedef struct bh_http bh_http;
 

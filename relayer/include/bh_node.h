@@ -70,6 +70,7 @@ typedef enum {
     BH_NODE_EV_QUARANTINED, /* the breaker froze a chain (detail = evidence) */
     BH_NODE_EV_LIMITS,      /* limits tightened or relaxed (detail) */
     BH_NODE_EV_PARKED,      /* an outbox entry set aside after failed deliveries */
+    BH_NODE_EV_ADMIN,       /* an operator acted through the admin API (detail) */
     BH_NODE_EV_COUNT_
 } bh_node_event_kind;
 
@@ -118,6 +119,9 @@ void bh_node_stop(bh_node *n);
 void bh_node_reopen_logs(bh_node *n);
 
 void bh_node_destroy(bh_node *n);
+
+/* Hand an event to the observer, as the node's own are (thread-safe). */
+void bh_node_notify(bh_node *n, const bh_node_event *ev);
 
 /* Build the snapshot (schema above). Returns: BH_OK; BH_ENOMEM; BH_EIO.
  * Out: out  caller json_decref's. Thread-safe. */

@@ -5,13 +5,17 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bh_admin.h"
 #include "bh_config.h"
 #include "bh_http.h"
 #include "bh_log.h"
 #include "bh_node.h"
 
 static bh_node *g_node;
+static bh_admin g_admin;
+static char g_exe[4096];
 
 static void on_stop(int sig)
 {
@@ -44,10 +48,23 @@ static int start_server(bh_http **out, const bh_config *cfg, bh_node *node)
     bh_http_options ho = {.bind = m->bind,
                           .port = (uint16_t)m->port,
                           .token = m->token,
+                          .admin_token = m->admin_token,
                           .max_clients = m->max_clients,
                           .snapshot_interval_s = m->snapshot_interval_s,
                           .client_buffer_bytes = (size_t)m->client_buffer_kb * 1024u};
     bh_http_source src = {.snapshot = source_snapshot, .ready = source_ready, .ud = node};
+    if (m->admin_token[0]) {
+        /* the admin API runs vaultctl verbs as `<this binary> vaultctl` */
+        ssize_t n = readlink("/proc/self/exe", g_exe, sizeof g_exe - 1);
+        if (n <= 0) {
+            BH_LOG(BH_LOG_ERROR, "start_failed", "what=admin reason=\"cannot find own binary\"");
+            return BH_EIO;
+        }
+        g_exe[n] = '\0';
+        g_admin = (bh_admin){.exe = g_exe, .data_dir = cfg->data_dir, .node = node};
+        src.admin = bh_admin_handle;
+        src.admin_ud = &g_admin;
+    }
     char err[512], q[600];
     bh_http *s = NULL;
     int rc = bh_http_create(&s, err, sizeof err, &ho, &src);
@@ -59,8 +76,9 @@ static int start_server(bh_http **out, const bh_config *cfg, bh_node *node)
         bh_http_destroy(s);
         return rc;
     }
-    BH_LOG(BH_LOG_INFO, "metrics_listening", "bind=%s port=%u auth=%s", m->bind,
-           (unsigned)bh_http_port(s), m->token[0] ? "bearer" : "none");
+    BH_LOG(BH_LOG_INFO, "metrics_listening", "bind=%s port=%u auth=%s admin=%s", m->bind,
+           (unsigned)bh_http_port(s), m->token[0] ? "bearer" : "none",
+           m->admin_token[0] ? "on" : "off");
     bh_node_set_observer(node, bh_http_observer, s);
     *out = s;
     return BH_OK;

@@ -254,6 +254,10 @@ static const cfg_row k_rows[] = {
      "file holding a bearer token for /ws and /metrics; none: no auth"},
     {S_METRICS, "token_env", K_KEYENV, 0, NOSTORE, 0, 0, 0, "-", "set, not empty",
      "environment variable holding that bearer token"},
+    {S_METRICS, "admin_token_file", K_KEYFILE, 0, NOSTORE, 0, 0, 0, "-", "mode 0600 or 0400",
+     "file holding the admin API's bearer token (POST /admin/v1/...); none: no admin API"},
+    {S_METRICS, "admin_token_env", K_KEYENV, 0, NOSTORE, 0, 0, 0, "-", "set, not empty",
+     "environment variable holding the admin API's bearer token"},
     {S_METRICS, "max_clients", K_UINT, 0, M(bh_config_metrics, max_clients), 1, 100000, 64, NULL,
      NULL, "websocket clients served at once; more are refused"},
     {S_METRICS, "snapshot_interval_s", K_UINT, 0, M(bh_config_metrics, snapshot_interval_s), 1,
@@ -818,38 +822,53 @@ static int token_from_text(parser *p, const char *kp, const char *s, size_t n, c
     return BH_OK;
 }
 
-static int read_token(parser *p, json_t *obj, bh_config_metrics *m)
+/* One bearer token from NAME_file or NAME_env of the metrics section. */
+static int read_token(parser *p, json_t *obj, const char *name, char *out, size_t cap)
 {
-    json_t *f = json_object_get(obj, "token_file"), *e = json_object_get(obj, "token_env");
+    char kf[48], ke[48], pf[64], pe[64];
+    snprintf(kf, sizeof kf, "%s_file", name);
+    snprintf(ke, sizeof ke, "%s_env", name);
+    snprintf(pf, sizeof pf, "$.metrics.%s", kf);
+    snprintf(pe, sizeof pe, "$.metrics.%s", ke);
+    json_t *f = json_object_get(obj, kf), *e = json_object_get(obj, ke);
     if (f && e)
-        return fail(p, BH_ECONFIG, "$.metrics.token_file",
-                    "both token_file and token_env are given; keep one of them");
+        return fail(p, BH_ECONFIG, pf, "both %s and %s are given; keep one of them", kf, ke);
     if (f) {
-        const char *kp = "$.metrics.token_file";
         char path[BH_CONFIG_PATH_MAX], buf[300], why[2 * BH_CONFIG_PATH_MAX + 128];
         size_t n = 0;
-        int rc = resolve_path(p, path, kp, json_string_value(f));
+        int rc = resolve_path(p, path, pf, json_string_value(f));
         if (rc) return rc;
         rc = bh_secret_read_file(buf, sizeof buf, &n, why, sizeof why, path);
         if (rc == BH_OK || rc == BH_ETOOBIG) /* too long: refused below as no usable token */
-            rc = token_from_text(p, kp, buf, n, path, m->token, sizeof m->token);
+            rc = token_from_text(p, pf, buf, n, path, out, cap);
         else
-            rc = secret_refused(p, kp, rc, why);
+            rc = secret_refused(p, pf, rc, why);
         explicit_bzero(buf, sizeof buf);
         return rc;
     }
     if (e) {
-        const char *name = json_string_value(e), *val = getenv(name);
+        const char *var = json_string_value(e), *val = getenv(var);
         if (!val || !*val)
-            return fail(p, BH_ECONFIG, "$.metrics.token_env",
-                        "environment variable %s is %s; export it or use token_file", name,
-                        val ? "empty" : "unset");
+            return fail(p, BH_ECONFIG, pe, "environment variable %s is %s; export it or use %s",
+                        var, val ? "empty" : "unset", kf);
         char source[300];
-        snprintf(source, sizeof source, "environment variable %s", name);
-        return token_from_text(p, "$.metrics.token_env", val, strlen(val), source, m->token,
-                               sizeof m->token);
+        snprintf(source, sizeof source, "environment variable %s", var);
+        return token_from_text(p, pe, val, strlen(val), source, out, cap);
     }
     return BH_OK;
+}
+
+/* The read token and the admin token; one token must not open both doors. */
+static int read_tokens(parser *p, json_t *obj, bh_config_metrics *m)
+{
+    int rc = read_token(p, obj, "token", m->token, sizeof m->token);
+    if (!rc) rc = read_token(p, obj, "admin_token", m->admin_token, sizeof m->admin_token);
+    if (!rc && m->admin_token[0] && strcmp(m->admin_token, m->token) == 0)
+        return fail(p, BH_ECONFIG,
+                    json_object_get(obj, "admin_token_file") ? "$.metrics.admin_token_file"
+                                                             : "$.metrics.admin_token_env",
+                    "the admin token is the read token; give the admin API a token of its own");
+    return rc;
 }
 
 static int key_from_env(parser *p, const char *kp, const char *name, const char *which,
@@ -1270,7 +1289,7 @@ static int parse_root(parser *p, json_t *root)
     if (!m) return BH_OK;
     if ((rc = parse_scope(p, S_METRICS, m, "$.metrics", &c->metrics))) return rc;
     c->metrics.enabled = 1;
-    return read_token(p, m, &c->metrics);
+    return read_tokens(p, m, &c->metrics);
 }
 
 /* base_dir made absolute (cwd for NULL or ""), lexically cleaned. */
@@ -1378,6 +1397,7 @@ void bh_config_destroy(bh_config *c)
     if (!c) return;
     bh_seckey_clear(&c->attester_key);
     explicit_bzero(c->metrics.token, sizeof c->metrics.token);
+    explicit_bzero(c->metrics.admin_token, sizeof c->metrics.admin_token);
     for (size_t i = 0; i < BH_CONFIG_MAX_CHAINS; i++) {
         bh_seckey_clear(&c->chains[i].tx_key);
         for (size_t k = 0; k < BH_CONFIG_MAX_ENDPOINTS; k++)

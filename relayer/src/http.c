@@ -107,7 +107,27 @@ typedef struct {
     char *owned;
     const unsigned char *body;
     size_t body_len, body_off;
+    /* an admin request: its path, body being received, the job running it */
+    int admin;
+    char admin_path[64];
+    char *rx;
+    size_t rx_len;
+    int rx_too_big;
+    struct admin_job *job;
 } pss;
+
+/* One admin request handed to the admin thread. The connection may close
+ * while it runs: then wsi is NULL and the service thread frees the job
+ * once it is done. Guarded by bh_http.admin_mu. */
+typedef struct admin_job {
+    struct lws *wsi;
+    pss *p;
+    char path[64];
+    json_t *req;
+    int done;
+    unsigned status;
+    json_t *resp;
+} admin_job;
 
 struct bh_http {
     bh_http_options opt;
@@ -144,6 +164,15 @@ struct bh_http {
     hist_ent *hist; /* ring of the last opt.history_events fanned-out events */
     size_t hist_head, hist_n;
     atomic_size_t hist_count; /* hist_n, for bh_http_get_stats */
+
+    /* the admin API: one job at a time, run by admin_thread */
+    char admin_token[TOKEN_MAX + 1];
+    size_t admin_token_len;
+    pthread_mutex_t admin_mu;
+    pthread_cond_t admin_cv;
+    admin_job *job; /* the job queued, running or waiting to be answered */
+    int admin_stop, admin_started;
+    pthread_t admin_thread;
 };
 
 static const char *kind_name(bh_node_event_kind k)
@@ -781,22 +810,28 @@ static void client_on_message(bh_http *s, client *c, const char *text, size_t le
 
 /* ------------------------------------------------------------------ HTTP */
 
+static int bearer_matches(struct lws *wsi, const char *token, size_t token_len)
+{
+    char buf[TOKEN_MAX + 64];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n <= 0 || (size_t)n >= sizeof buf ||
+        lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
+        strncasecmp(buf, "Bearer ", 7) != 0)
+        return 0;
+    const char *t = buf + 7;
+    while (*t == ' ')
+        t++;
+    size_t tl = strlen(t);
+    while (tl > 0 && t[tl - 1] == ' ')
+        tl--;
+    return ct_equal(t, tl, token, token_len);
+}
+
 static int authorized(const bh_http *s, struct lws *wsi, int allow_query)
 {
     if (s->token_len == 0) return 1;
+    if (bearer_matches(wsi, s->token, s->token_len)) return 1;
     char buf[TOKEN_MAX + 64];
-    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-    if (n > 0 && (size_t)n < sizeof buf &&
-        lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
-        strncasecmp(buf, "Bearer ", 7) == 0) {
-        const char *t = buf + 7;
-        while (*t == ' ')
-            t++;
-        size_t tl = strlen(t);
-        while (tl > 0 && t[tl - 1] == ' ')
-            tl--;
-        if (ct_equal(t, tl, s->token, s->token_len)) return 1;
-    }
     if (allow_query) {
         const char *v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
         if (v != NULL && ct_equal(v, strlen(v), s->token, s->token_len)) return 1;
@@ -913,8 +948,199 @@ static int serve_ready(bh_http *s, struct lws *wsi, pss *p)
                         json_pack("{s:b, s:s}", "ready", 0, "reason", why[0] ? why : "not ready"));
 }
 
+/* ---------------------------------------------------------- admin API */
+
+static void *admin_main(void *arg)
+{
+    bh_http *s = arg;
+    pthread_mutex_lock(&s->admin_mu);
+    for (;;) {
+        while (!s->admin_stop && (s->job == NULL || s->job->done || s->job->req == NULL))
+            pthread_cond_wait(&s->admin_cv, &s->admin_mu);
+        if (s->admin_stop) break;
+        admin_job *j = s->job;
+        json_t *req = j->req;
+        j->req = NULL;
+        pthread_mutex_unlock(&s->admin_mu);
+        unsigned status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
+        json_t *resp = NULL;
+        s->src.admin(s->src.admin_ud, j->path, req, &status, &resp);
+        json_decref(req);
+        pthread_mutex_lock(&s->admin_mu);
+        j->status = status;
+        j->resp = resp;
+        j->done = 1;
+        if (s->ctx) lws_cancel_service(s->ctx);
+    }
+    pthread_mutex_unlock(&s->admin_mu);
+    return NULL;
+}
+
+static void admin_job_free(admin_job *j)
+{
+    if (j == NULL) return;
+    json_decref(j->req);
+    json_decref(j->resp);
+    free(j);
+}
+
+/* Service thread, on a wake-up: a finished job gets its answer written,
+ * or is freed when its connection went away. */
+static void admin_poll(bh_http *s)
+{
+    if (!s->admin_started) return;
+    pthread_mutex_lock(&s->admin_mu);
+    admin_job *j = s->job;
+    if (j != NULL && j->done) {
+        if (j->wsi != NULL)
+            lws_callback_on_writable(j->wsi);
+        else {
+            s->job = NULL;
+            admin_job_free(j);
+        }
+    }
+    pthread_mutex_unlock(&s->admin_mu);
+}
+
+static int admin_error(struct lws *wsi, pss *p, unsigned code, const char *error,
+                       const char *message)
+{
+    return respond_json(wsi, p, code,
+                        json_pack("{s:b, s:s, s:s}", "ok", 0, "error", error, "message", message));
+}
+
+/* The request line and headers of POST /admin/...: refused here, or the
+ * body is awaited. */
+static int admin_begin(bh_http *s, struct lws *wsi, pss *p, const char *path)
+{
+    if (s->admin_token_len == 0 || s->src.admin == NULL)
+        return admin_error(wsi, p, HTTP_STATUS_NOT_FOUND, "admin_disabled",
+                           "no admin API: the node's config sets no metrics.admin_token_file "
+                           "or metrics.admin_token_env");
+    if (!bearer_matches(wsi, s->admin_token, s->admin_token_len))
+        return admin_error(wsi, p, HTTP_STATUS_UNAUTHORIZED, "unauthorized",
+                           "missing or wrong admin bearer token");
+    if (strlen(path) >= sizeof p->admin_path)
+        return admin_error(wsi, p, HTTP_STATUS_NOT_FOUND, "not_found", "no such admin path");
+    char cl[32] = "";
+    if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        strtoull(cl, NULL, 10) > BH_HTTP_MAX_ADMIN_BODY)
+        return admin_error(wsi, p, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "too_big",
+                           "request body above 65536 bytes");
+    p->admin = 1;
+    snprintf(p->admin_path, sizeof p->admin_path, "%s", path);
+    p->rx_len = 0;
+    p->rx_too_big = 0;
+    return 0;
+}
+
+static int admin_body(pss *p, const void *in, size_t len)
+{
+    if (!p->admin || p->rx_too_big) return 0;
+    if (p->rx_len + len > BH_HTTP_MAX_ADMIN_BODY) {
+        p->rx_too_big = 1;
+        return 0;
+    }
+    char *nb = realloc(p->rx, p->rx_len + len + 1);
+    if (nb == NULL) return -1;
+    p->rx = nb;
+    memcpy(p->rx + p->rx_len, in, len);
+    p->rx_len += len;
+    return 0;
+}
+
+static int admin_complete(bh_http *s, struct lws *wsi, pss *p)
+{
+    if (!p->admin) return 0;
+    if (p->rx_too_big)
+        return admin_error(wsi, p, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "too_big",
+                           "request body above 65536 bytes");
+    json_error_t je;
+    json_t *req = p->rx ? json_loadb(p->rx, p->rx_len, JSON_REJECT_DUPLICATES, &je) : NULL;
+    free(p->rx);
+    p->rx = NULL;
+    if (!json_is_object(req)) {
+        json_decref(req);
+        return admin_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "bad_request",
+                           "the body must be one JSON object");
+    }
+    admin_job *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        json_decref(req);
+        return -1;
+    }
+    j->wsi = wsi;
+    j->p = p;
+    j->req = req;
+    snprintf(j->path, sizeof j->path, "%s", p->admin_path);
+    pthread_mutex_lock(&s->admin_mu);
+    int busy = s->job != NULL;
+    if (!busy) {
+        s->job = j;
+        p->job = j;
+        pthread_cond_signal(&s->admin_cv);
+    }
+    pthread_mutex_unlock(&s->admin_mu);
+    if (busy) {
+        admin_job_free(j);
+        return admin_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "busy",
+                           "another admin action is running; try again");
+    }
+    return 0;
+}
+
+/* HTTP_WRITEABLE of a connection whose job is done: its answer. Returns
+ * 1 when it was not this connection's turn to answer a job. */
+static int admin_answer(bh_http *s, struct lws *wsi, pss *p, int *rc)
+{
+    if (p->job == NULL) return 1;
+    pthread_mutex_lock(&s->admin_mu);
+    admin_job *j = p->job;
+    int done = j->done;
+    if (done) {
+        s->job = NULL;
+        p->job = NULL;
+    }
+    pthread_mutex_unlock(&s->admin_mu);
+    if (!done) {
+        *rc = 0;
+        return 0;
+    }
+    json_t *resp = j->resp;
+    j->resp = NULL;
+    unsigned status = j->status;
+    admin_job_free(j);
+    if (resp == NULL) resp = json_pack("{s:b, s:s}", "ok", 0, "error", "internal");
+    *rc = respond_json(wsi, p, status, resp);
+    return 0;
+}
+
+static void admin_closed(bh_http *s, pss *p)
+{
+    free(p->rx);
+    p->rx = NULL;
+    if (p->job == NULL) return;
+    pthread_mutex_lock(&s->admin_mu);
+    admin_job *j = p->job;
+    p->job = NULL;
+    if (j->done) {
+        s->job = NULL;
+        admin_job_free(j);
+    } else {
+        j->wsi = NULL; /* the admin thread finishes it; admin_poll frees it */
+        j->p = NULL;
+    }
+    pthread_mutex_unlock(&s->admin_mu);
+}
+
 static int on_http(bh_http *s, struct lws *wsi, pss *p, const char *path)
 {
+    int is_admin = strncmp(path, "/admin/", 7) == 0;
+    if (is_admin && lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
+        return admin_begin(s, wsi, p, path);
+    if (is_admin)
+        return admin_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED, "bad_method",
+                           "the admin API takes POST");
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
         return respond_text(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET\n");
     if (strcmp(path, "/healthz") == 0) return respond_text(wsi, p, HTTP_STATUS_OK, "ok\n");
@@ -1065,16 +1291,28 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     pss *p = user;
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        if (s != NULL && s->ctx != NULL)
+        if (s != NULL && s->ctx != NULL) {
             lws_sul_schedule(s->ctx, 0, &s->drain_sul, drain_events, 1);
+            admin_poll(s);
+        }
         return 0;
     case LWS_CALLBACK_HTTP:
         return on_http(s, wsi, p, in ? (const char *)in : "/");
-    case LWS_CALLBACK_HTTP_WRITEABLE:
+    case LWS_CALLBACK_HTTP_BODY:
+        return p ? admin_body(p, in, len) : -1;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return p ? admin_complete(s, wsi, p) : -1;
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        int rc = 0;
+        if (p != NULL && p->body == NULL && admin_answer(s, wsi, p, &rc) == 0) return rc;
         return http_write_more(wsi, p);
+    }
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (p != NULL) pss_free_body(p);
+        if (p != NULL) {
+            pss_free_body(p);
+            admin_closed(s, p);
+        }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         if (in == NULL || strcmp(in, "websocket") != 0) return -1;
@@ -1141,6 +1379,12 @@ int bh_http_create(bh_http **out, char *err, size_t err_cap, const bh_http_optio
         snprintf(err, err_cap, "token: at most %d printable characters without spaces", TOKEN_MAX);
         return BH_EINVAL;
     }
+    const char *admin_token = o.admin_token ? o.admin_token : "";
+    if (!token_ok(admin_token)) {
+        snprintf(err, err_cap, "admin token: at most %d printable characters without spaces",
+                 TOKEN_MAX);
+        return BH_EINVAL;
+    }
     if (o.max_clients == 0) o.max_clients = DEFAULT_MAX_CLIENTS;
     if (o.snapshot_interval_s == 0) o.snapshot_interval_s = DEFAULT_INTERVAL_S;
     if (o.client_buffer_bytes == 0) o.client_buffer_bytes = DEFAULT_CLIENT_BUFFER;
@@ -1168,6 +1412,11 @@ int bh_http_create(bh_http **out, char *err, size_t err_cap, const bh_http_optio
     snprintf(s->token, sizeof s->token, "%s", token);
     s->token_len = strlen(s->token);
     s->opt.token = NULL;
+    snprintf(s->admin_token, sizeof s->admin_token, "%s", admin_token);
+    s->admin_token_len = strlen(s->admin_token);
+    s->opt.admin_token = NULL;
+    pthread_mutex_init(&s->admin_mu, NULL);
+    pthread_cond_init(&s->admin_cv, NULL);
     s->src = *src;
     *out = s;
     return BH_OK;
@@ -1286,6 +1535,11 @@ int bh_http_start(bh_http *s, char *err, size_t err_cap)
         snprintf(err, err_cap, "pthread_create: %s", strerror(rc));
         return rc;
     }
+    if (s->admin_token_len && s->src.admin &&
+        pthread_create(&s->admin_thread, NULL, admin_main, s) == 0)
+        s->admin_started = 1; /* without it every admin request stays queued: refused below */
+    else if (s->admin_token_len && s->src.admin)
+        s->admin_token_len = 0;
     s->state = 1;
     return BH_OK;
 }
@@ -1318,6 +1572,14 @@ void bh_http_stop(bh_http *s)
     atomic_store(&s->stop, 1);
     lws_cancel_service(s->ctx);
     pthread_join(s->thread, NULL);
+    if (s->admin_started) {
+        pthread_mutex_lock(&s->admin_mu);
+        s->admin_stop = 1;
+        pthread_cond_signal(&s->admin_cv);
+        pthread_mutex_unlock(&s->admin_mu);
+        pthread_join(s->admin_thread, NULL);
+        s->admin_started = 0;
+    }
     lws_sul_cancel(&s->sul);
     lws_sul_cancel(&s->drain_sul);
     struct lws_context *ctx = s->ctx;
@@ -1331,6 +1593,9 @@ void bh_http_destroy(bh_http *s)
     if (s == NULL) return;
     bh_http_stop(s);
     pthread_mutex_destroy(&s->mu);
+    admin_job_free(s->job);
+    pthread_mutex_destroy(&s->admin_mu);
+    pthread_cond_destroy(&s->admin_cv);
     json_decref(s->cache);
     free(s->pub);
     free(s->drain);
@@ -1338,5 +1603,6 @@ void bh_http_destroy(bh_http *s)
         frame_unref(s->hist[i].f);
     free(s->hist);
     memset(s->token, 0, sizeof s->token);
+    memset(s->admin_token, 0, sizeof s->admin_token);
     free(s);
 }

@@ -24,8 +24,8 @@
 #include "bh_log.h"
 
 static const char *const k_event_names[BH_NODE_EV_COUNT_] = {
-    "accepted",  "delayed",         "held",        "rejected", "released",
-    "delivered", "delivery_failed", "quarantined", "limits",   "parked"};
+    "accepted",        "delayed",     "held",   "rejected", "released", "delivered",
+    "delivery_failed", "quarantined", "limits", "parked",   "admin"};
 
 const char *bh_node_event_name(bh_node_event_kind k)
 {
@@ -70,6 +70,11 @@ void node_hex0x(char *out, const unsigned char *b, size_t len)
 void node_emit(bh_node *n, const bh_node_event *ev)
 {
     if (n->obs) n->obs(n->obs_ud, ev);
+}
+
+void bh_node_notify(bh_node *n, const bh_node_event *ev)
+{
+    if (n && ev) node_emit(n, ev);
 }
 
 void node_emit_msg(bh_node *n, bh_node_event_kind kind, const node_vault *nv,

@@ -1440,6 +1440,23 @@ static void test_relayer_config_metrics(void **state)
     json_t *j = with(cfg_base(), "$.metrics.token_file", json_string("tok.ok"));
     refuse(with(j, "$.metrics.token_env", json_string("X")), BH_ECONFIG, "$.metrics.token_file",
            "keep one of them");
+
+    /* the admin API's own token: read the same way, never the read token */
+    key_file("adm.ok", "admin-0123456789abcdef0123456789\n", 0600);
+    c = accept_cfg(with(cfg_base(), "$.metrics.admin_token_file", json_string("adm.ok")));
+    assert_string_equal(c->metrics.admin_token, "admin-0123456789abcdef0123456789");
+    assert_string_equal(c->metrics.token, "");
+    bh_config_destroy(c);
+    refuse(with(cfg_base(), "$.metrics.admin_token_file", json_string("tok.open")), BH_EPERM,
+           "$.metrics.admin_token_file", "chmod 600");
+    refuse(with(cfg_base(), "$.metrics.admin_token_env", json_string("BH_TEST_NO_SUCH")),
+           BH_ECONFIG, "$.metrics.admin_token_env", "is unset");
+    j = with(cfg_base(), "$.metrics.token_file", json_string("tok.ok"));
+    refuse(with(j, "$.metrics.admin_token_file", json_string("tok.ok")), BH_ECONFIG,
+           "$.metrics.admin_token_file", "a token of its own");
+    j = with(cfg_base(), "$.metrics.admin_token_file", json_string("adm.ok"));
+    refuse(with(j, "$.metrics.admin_token_env", json_string("X")), BH_ECONFIG,
+           "$.metrics.admin_token_file", "keep one of them");
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,260 @@
+/* The admin API's actions: vaultctl verbs in a child process of our own
+ * binary, with bounded arguments, output and time. */
+#include "bh_admin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bh_log.h"
+
+extern char **environ;
+
+#define DEFAULT_TIMEOUT_S 30
+#define ACTOR_MAX 64
+
+static json_t *fail(unsigned *status, unsigned code, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static json_t *fail(unsigned *status, unsigned code, const char *error, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    *status = code;
+    return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", error, "message", msg);
+}
+
+static int actor_ok(const char *a)
+{
+    size_t n = strlen(a);
+    if (n == 0 || n > ACTOR_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)a[i] <= 0x20 || (unsigned char)a[i] >= 0x7f) return 0;
+    return 1;
+}
+
+/* A child's output as a JSON string: bytes a JSON string cannot carry
+ * (invalid UTF-8) become '?'. */
+static json_t *output_string(char *buf, size_t n)
+{
+    json_t *j = json_stringn(buf, n);
+    if (j) return j;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)buf[i] >= 0x80 || buf[i] == '\0') buf[i] = '?';
+    return json_stringn(buf, n);
+}
+
+typedef struct {
+    char *buf;
+    size_t n, cap;
+    int fd;
+    int cut;
+} sink;
+
+static void sink_read(sink *s)
+{
+    char tmp[8192];
+    ssize_t r = read(s->fd, tmp, sizeof tmp);
+    if (r <= 0) {
+        if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+            close(s->fd);
+            s->fd = -1;
+        }
+        return;
+    }
+    size_t take = (size_t)r;
+    if (s->n + take > BH_ADMIN_MAX_OUTPUT) {
+        take = BH_ADMIN_MAX_OUTPUT - s->n;
+        s->cut = 1;
+    }
+    if (s->n + take > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 16384;
+        while (nc < s->n + take)
+            nc *= 2;
+        char *nb = realloc(s->buf, nc);
+        if (nb == NULL) {
+            s->cut = 1;
+            return;
+        }
+        s->buf = nb;
+        s->cap = nc;
+    }
+    memcpy(s->buf + s->n, tmp, take);
+    s->n += take;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Run argv; collect stdout and stderr. Returns the exit status, -1 when
+ * it could not run, -2 when it was killed for running past timeout_s. */
+static int run_child(char *const argv[], unsigned timeout_s, sink *out, sink *err)
+{
+    int po[2], pe[2];
+    if (pipe2(po, O_CLOEXEC)) return -1;
+    if (pipe2(pe, O_CLOEXEC)) {
+        close(po[0]);
+        close(po[1]);
+        return -1;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(po[1]);
+    close(pe[1]);
+    out->fd = po[0];
+    err->fd = pe[0];
+    if (rc != 0) {
+        close(po[0]);
+        close(pe[0]);
+        return -1;
+    }
+    uint64_t deadline = mono_ms() + (uint64_t)timeout_s * 1000u;
+    int killed = 0;
+    while (out->fd >= 0 || err->fd >= 0) {
+        uint64_t now = mono_ms();
+        if (now >= deadline) {
+            kill(pid, SIGKILL);
+            killed = 1;
+            break;
+        }
+        struct pollfd pf[2] = {{.fd = out->fd, .events = POLLIN},
+                               {.fd = err->fd, .events = POLLIN}};
+        int pr = poll(pf, 2, (int)(deadline - now));
+        if (pr < 0 && errno != EINTR) break;
+        if (pr <= 0) continue;
+        if (pf[0].revents) sink_read(out);
+        if (pf[1].revents) sink_read(err);
+    }
+    if (out->fd >= 0) close(out->fd);
+    if (err->fd >= 0) close(err->fd);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (killed) return -2;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* An argument the node sets itself, or none may set through the API. */
+static const char *reserved_arg(const char *a)
+{
+    static const char *const k[] = {"-d", "--data-dir", "--actor", "--node", "--admin-token-file"};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (strcmp(a, k[i]) == 0) return k[i];
+    return NULL;
+}
+
+static void log_action(const bh_admin *ad, const char *actor, const char *line, int rc)
+{
+    char qa[200], ql[1200];
+    BH_LOG(rc == 0 ? BH_LOG_INFO : BH_LOG_WARN, "admin_action", "actor=%s action=%s rc=%d",
+           bh_log_quote(qa, sizeof qa, actor), bh_log_quote(ql, sizeof ql, line), rc);
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s by %s: rc %d", line, actor, rc);
+    bh_node_event ev = {.kind = BH_NODE_EV_ADMIN, .time = (uint64_t)time(NULL), .detail = detail};
+    if (ad->node) bh_node_notify(ad->node, &ev);
+}
+
+static json_t *do_vaultctl(const bh_admin *ad, const json_t *req, unsigned *status)
+{
+    json_t *jargv = json_object_get(req, "argv");
+    const char *actor = json_string_value(json_object_get(req, "actor"));
+    if (!json_is_array(jargv) || json_array_size(jargv) == 0)
+        return fail(status, 400, "bad_request", "argv: a non-empty array of strings is required");
+    if (json_array_size(jargv) > BH_ADMIN_MAX_ARGS)
+        return fail(status, 400, "bad_request", "argv: at most %d arguments", BH_ADMIN_MAX_ARGS);
+    if (actor == NULL || !actor_ok(actor))
+        return fail(status, 400, "bad_request",
+                    "actor: 1..%d printable characters without spaces are required", ACTOR_MAX);
+    size_t na = json_array_size(jargv);
+    /* exe vaultctl -d DIR ARGV... --actor api:ACTOR NULL */
+    const char **argv = calloc(na + 8, sizeof *argv);
+    if (argv == NULL) return fail(status, 500, "internal", "no memory");
+    size_t k = 0;
+    argv[k++] = ad->exe;
+    argv[k++] = "vaultctl";
+    argv[k++] = "-d";
+    argv[k++] = ad->data_dir;
+    char line[1024] = "";
+    size_t ll = 0;
+    const char *verb = NULL;
+    for (size_t i = 0; i < na; i++) {
+        const char *a = json_string_value(json_array_get(jargv, i));
+        if (a == NULL || strlen(a) > BH_ADMIN_MAX_ARG) {
+            free(argv);
+            return fail(status, 400, "bad_request", "argv[%zu]: a string of at most %d bytes", i,
+                        BH_ADMIN_MAX_ARG);
+        }
+        const char *r = reserved_arg(a);
+        if (r) {
+            free(argv);
+            return fail(status, 400, "bad_request",
+                        "argv[%zu]: %s is set by the node, not through the admin API", i, r);
+        }
+        if (verb == NULL && a[0] != '-') verb = a;
+        argv[k++] = a;
+        int w = snprintf(line + ll, sizeof line - ll, "%s%s", i ? " " : "", a);
+        if (w > 0) ll = ll + (size_t)w < sizeof line ? ll + (size_t)w : sizeof line - 1;
+    }
+    if (verb && strcmp(verb, "migrate") == 0) {
+        free(argv);
+        return fail(status, 400, "bad_request",
+                    "migrate converts vaults of a stopped node: stop the node and run vaultctl "
+                    "migrate on its data directory");
+    }
+    char who[ACTOR_MAX + 8];
+    snprintf(who, sizeof who, "api:%s", actor);
+    argv[k++] = "--actor";
+    argv[k++] = who;
+    argv[k] = NULL;
+    sink out = {.fd = -1}, err = {.fd = -1};
+    int rc = run_child((char *const *)argv, ad->timeout_s ? ad->timeout_s : DEFAULT_TIMEOUT_S, &out,
+                       &err);
+    free(argv);
+    log_action(ad, who, line, rc);
+    json_t *resp;
+    if (rc == -2)
+        resp = fail(status, 504, "timeout", "vaultctl ran past %u s and was killed",
+                    ad->timeout_s ? ad->timeout_s : DEFAULT_TIMEOUT_S);
+    else if (rc < 0)
+        resp = fail(status, 500, "internal", "could not run %s vaultctl", ad->exe);
+    else {
+        *status = 200;
+        resp = json_pack("{s:b, s:i, s:o, s:o, s:b}", "ok", rc == 0, "rc", rc, "stdout",
+                         output_string(out.buf ? out.buf : "", out.n), "stderr",
+                         output_string(err.buf ? err.buf : "", err.n), "truncated",
+                         out.cut || err.cut);
+    }
+    free(out.buf);
+    free(err.buf);
+    return resp;
+}
+
+void bh_admin_handle(void *ud, const char *path, const json_t *req, unsigned *status, json_t **resp)
+{
+    const bh_admin *ad = ud;
+    if (strcmp(path, "/admin/v1/vaultctl") == 0)
+        *resp = do_vaultctl(ad, req, status);
+    else
+        *resp =
+            fail(status, 404, "not_found", "no admin action at %s (try /admin/v1/vaultctl)", path);
+}
