@@ -99,7 +99,7 @@ static const char k_main_help[] =
     "  list                                every vault, its assets and holds\n"
     "  show CHAIN                          locked and outstanding per chain\n"
     "  pending [CHAIN]                     delayed and held transfers\n"
-    "  outbox CHAIN                        entries waiting for delivery\n"
+    "  outbox CHAIN [show N]               entries waiting for delivery\n"
     "  parked CHAIN                        outbox entries parked after failed deliveries\n"
     "  limits CHAIN [ASSET]                rate limits and caps\n"
     "  journal CHAIN [--since N]           the append-only journal\n"
@@ -111,6 +111,7 @@ static const char k_main_help[] =
     "  migrate [CHAIN]                     convert vaults an older build wrote\n"
     "Steering (journaled with actor and reason):\n"
     "  release ID | drop ID | retime ID DAYS   act on a pending transfer\n"
+    "  outbox CHAIN drop N --reason R      set outbox entry N aside (parked)\n"
     "  requeue CHAIN N                     put parked entry N back in the outbox\n"
     "  freeze CHAIN --reason R             quarantine CHAIN in every vault\n"
     "  unfreeze CHAIN --reason R           lift it\n"
@@ -170,10 +171,13 @@ static const verb k_verbs[] = {
      "last error and when it was parked. They stay applied to the ledger;\n"
      "`requeue` offers one for delivery again.",
      v_parked},
-    {"outbox", "outbox CHAIN [--json]",
+    {"outbox", "outbox CHAIN [show N | drop N --reason R] [--json]",
      "Entries of CHAIN's vault waiting for delivery, oldest first: id, the\n"
      "chain it is delivered to (a hop's notice goes to the home chain), source,\n"
-     "sequence, amount. Applied to the ledger already; the node delivers them.",
+     "sequence, amount. Applied to the ledger already; the node delivers them.\n"
+     "show N prints one entry. drop N sets it aside in `parked` (journaled;\n"
+     "`requeue CHAIN N` puts it back); a transaction already sent for it may\n"
+     "still execute, and the Portal executes a transfer once whatever happens.",
      v_outbox},
     {"requeue", "requeue CHAIN N [--reason R]",
      "Put parked entry N of CHAIN's vault back in the outbox (under a new\n"
@@ -1129,8 +1133,91 @@ static int visit_outbox(park_ctx *s)
     return bh_vault_outbox_scan_to(s->v, 0, 0, 0, outbox_row, s);
 }
 
+/* N or CHAIN/N naming an entry of vault CHAIN; 0 when it is neither. */
+static unsigned long long entry_id(const char *vault, const char *s)
+{
+    const char *slash = strchr(s, '/');
+    if (slash) {
+        if ((size_t)(slash - s) != strlen(vault) || strncmp(s, vault, (size_t)(slash - s)))
+            return 0;
+        s = slash + 1;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long id = strtoull(s, &end, 10);
+    return !*s || *end || errno || *s == '-' ? 0 : id;
+}
+
+typedef struct {
+    uint64_t id;
+    park_ctx *s;
+    int found;
+} find_ctx;
+
+static int outbox_find(void *c, const bh_vault_outbox_entry *e)
+{
+    find_ctx *f = c;
+    if (e->id != f->id) return 0;
+    f->found = 1;
+    return outbox_row(f->s, e) ? -1 : 1;
+}
+
+/* outbox CHAIN show N | outbox CHAIN drop N: one entry, or set it aside.
+ * A drop parks the entry (journaled with actor and reason): it is never
+ * delivered unless `requeue` puts it back, and nothing is lost. */
+static int outbox_entry(const opts *o)
+{
+    const char *what = o->argv[1], *vault = o->argv[0];
+    int drop = !strcmp(what, "drop");
+    if (o->argc != 3) return usage_err("outbox", "outbox %s %s takes an entry id N", vault, what);
+    unsigned long long id = entry_id(vault, o->argv[2]);
+    if (id == 0)
+        return usage_err("outbox", "'%s' is not an outbox id (N, as printed by `outbox %s`)",
+                         o->argv[2], vault);
+    if (drop && !o->reason) return usage_err("outbox", "outbox drop needs --reason");
+    int x = open_data_dir(o);
+    if (x) return x;
+    bh_vault *v;
+    if ((x = open_vault(o, vault, !drop, &v))) return x;
+    park_ctx pc = {.o = o, .v = v, .arr = o->json ? json_array() : NULL};
+    find_ctx f = {.id = id, .s = &pc};
+    int rc = bh_vault_outbox_scan_to(v, 0, 0, 0, outbox_find, &f);
+    if (rc == 1) rc = BH_OK; /* outbox_find stopped the walk at the entry */
+    if (rc == BH_OK && !f.found) {
+        err("no outbox entry %llu in vault %s (see vaultctl outbox %s)", id, vault, vault);
+        json_decref(pc.arr);
+        bh_vault_close(v);
+        return EXIT_USAGE;
+    }
+    if (rc == BH_OK && drop) {
+        char why[BH_VAULT_REASON_MAX + 1];
+        snprintf(why, sizeof why, "dropped by %s: %s", actor_of(o), o->reason);
+        rc = bh_vault_outbox_park(v, id, o->now, 0, why, actor_of(o));
+    }
+    if (rc) {
+        const char *m = bh_vault_errmsg(v);
+        err("outbox %s %s/%llu refused: %s", what, vault, id, m[0] ? m : bh_strerror(rc));
+        json_decref(pc.arr);
+        bh_vault_close(v);
+        return EXIT_REFUSED;
+    }
+    bh_vault_close(v);
+    if (drop)
+        printf("%s/%llu: set aside in parked (vaultctl requeue %s %llu puts it back)\n", vault, id,
+               vault, id);
+    if (pc.arr) {
+        json_t *one = json_incref(json_array_get(pc.arr, 0));
+        json_decref(pc.arr);
+        if (!drop) return print_json(one);
+        json_decref(one);
+    }
+    return EXIT_OK;
+}
+
 static int v_outbox(const opts *o)
 {
+    if (o->argc >= 2 && (!strcmp(o->argv[1], "show") || !strcmp(o->argv[1], "drop")))
+        return outbox_entry(o);
     char header[120];
     snprintf(header, sizeof header, "%-8s %-14s %-18s %8s %-10s %s\n", "ID", "FROM", "DELIVER TO",
              "SEQ", "ASSET", "AMOUNT");

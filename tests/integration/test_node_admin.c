@@ -252,6 +252,104 @@ static void test_admin_pending_actions(void **state)
     free(id2);
 }
 
+/* Restart node 1 with the config edited by f. */
+static void restart_with(void (*f)(json_t *cfg))
+{
+    assert_int_equal(nh_node_stop(&W, 1, WAIT_MS), 0);
+    json_t *cfg = nh_node_config(&W, 1);
+    f(cfg);
+    NH_OK(nh_node_write_config(&W, 1, cfg));
+    NH_OK(nh_node_start(&W, 1, WAIT_MS));
+    NH_OK(nh_node_metrics_port(&W, 1, WAIT_MS, &PORT));
+    snprintf(URL, sizeof URL, "http://127.0.0.1:%d", PORT);
+}
+
+/* B's transactions from an account without ether: every send fails. */
+static void no_delivery_to_b(json_t *cfg)
+{
+    char p[NH_PATH + 32];
+    write_secret("poor.key", "1111111111111111111111111111111111111111111111111111111111111111\n",
+                 p, sizeof p);
+    json_object_set_new(cfg_chain(cfg, NH_B), "tx_key_file", json_string("poor.key"));
+}
+
+static void delivery_to_b(json_t *cfg)
+{
+    json_object_set_new(cfg_chain(cfg, NH_B), "tx_key_file", json_string("tx.key"));
+}
+
+static json_t *remote_json(const char *const *args)
+{
+    char *out = NULL;
+    assert_int_equal(remote(&out, args), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    if (j == NULL) fail_msg("not JSON: %s", out);
+    free(out);
+    json_t *d = json_object_get(j, "data");
+    if (d) {
+        json_incref(d);
+        json_decref(j);
+        return d;
+    }
+    return j;
+}
+
+/* An entry stuck in the outbox is set aside and put back through the
+ * node; an operator's limit survives the restart in between. */
+static void test_admin_outbox_drop_requeue_and_limits_kept(void **state)
+{
+    (void)state;
+    restart_with(no_delivery_to_b);
+    bh_address w_tka_b;
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
+    bh_u128 before = 0;
+    NH_OK(nh_balance(&W, NH_B, &w_tka_b, &W.user, &before));
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(7), NH_B, &W.user, 0, NULL));
+    const char *accepted[] = {"event=applied", "status=accepted", NULL};
+    expect_log(accepted, 1, WAIT_MS);
+    const char *list[] = {"outbox", "alpha", "--json", NULL};
+    json_t *ob = remote_json(list);
+    assert_int_equal(json_array_size(ob), 1);
+    long long id = json_integer_value(json_object_get(json_array_get(ob, 0), "id"));
+    json_decref(ob);
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    const char *show[] = {"outbox", "alpha", "show", ids, "--json", NULL};
+    json_t *one = remote_json(show);
+    assert_int_equal(json_integer_value(json_object_get(one, "id")), id);
+    json_decref(one);
+    const char *nodrop[] = {"outbox", "alpha", "drop", ids, NULL};
+    assert_int_equal(remote(NULL, nodrop), 2); /* a drop needs a reason */
+    const char *drop[] = {"outbox", "alpha",   "drop", ids, "--reason",
+                          "stuck",  "--actor", "erin", NULL};
+    assert_int_equal(remote(NULL, drop), 0);
+    ob = remote_json(list);
+    assert_int_equal(json_array_size(ob), 0);
+    json_decref(ob);
+    const char *parked[] = {"parked", "alpha", "--json", NULL};
+    json_t *pk = remote_json(parked);
+    assert_int_equal(json_array_size(pk), 1);
+    json_decref(pk);
+    /* an operator's limit, set through the node, outlives a restart */
+    const char *lim[] = {"limits", "alpha", "TKA", "big_delay=7200", "--reason", "calmer", NULL};
+    assert_int_equal(remote(NULL, lim), 0);
+
+    restart_with(delivery_to_b);
+    nh_sleep_ms(2000);
+    bh_u128 now = 0;
+    NH_OK(nh_balance(&W, NH_B, &w_tka_b, &W.user, &now));
+    assert_true(now == before); /* set aside: not delivered */
+    const char *rq[] = {"requeue", "alpha", ids, "--reason", "endpoint fixed", NULL};
+    assert_int_equal(remote(NULL, rq), 0);
+    wait_delivered(NH_B, &w_tka_b, &W.user, before + nh_units(7), WAIT_MS, "the requeued entry",
+                   NULL);
+    const char *lj[] = {"limits", "alpha", "TKA", "--json", NULL};
+    char *out = NULL;
+    assert_int_equal(remote(&out, lj), 0);
+    assert_non_null(strstr(out, "7200"));
+    free(out);
+}
+
 /* freeze through the node quarantines the chain in the running node
  * (/readyz says so); unfreeze lifts it. */
 static void test_admin_freeze_unfreeze(void **state)
@@ -291,6 +389,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_admin_same_output_and_validator),
         cmocka_unit_test(test_admin_pending_actions),
         cmocka_unit_test(test_admin_freeze_unfreeze),
+        cmocka_unit_test(test_admin_outbox_drop_requeue_and_limits_kept),
     };
     return NT_MAIN(argc, argv, tests, setup);
 }
