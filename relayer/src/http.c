@@ -984,6 +984,17 @@ static void admin_job_free(admin_job *j)
     free(j);
 }
 
+static void admin_thread_stop(bh_http *s)
+{
+    if (!s->admin_started) return;
+    pthread_mutex_lock(&s->admin_mu);
+    s->admin_stop = 1;
+    pthread_cond_signal(&s->admin_cv);
+    pthread_mutex_unlock(&s->admin_mu);
+    pthread_join(s->admin_thread, NULL);
+    s->admin_started = 0;
+}
+
 /* Service thread, on a wake-up: a finished job gets its answer written,
  * or is freed when its connection went away. */
 static void admin_poll(bh_http *s)
@@ -1522,6 +1533,12 @@ int bh_http_start(bh_http *s, char *err, size_t err_cap)
     lws_sul_schedule(s->ctx, 0, &s->sul, sul_snapshot,
                      (lws_usec_t)s->opt.snapshot_interval_s * LWS_US_PER_SEC);
 
+    /* Before the service thread, which reads admin_started and the token. */
+    if (s->admin_token_len && s->src.admin &&
+        pthread_create(&s->admin_thread, NULL, admin_main, s) == 0)
+        s->admin_started = 1; /* without it every admin request stays queued: refused below */
+    else if (s->admin_token_len && s->src.admin)
+        s->admin_token_len = 0;
     pthread_mutex_lock(&s->mu);
     s->accepting = 1;
     pthread_mutex_unlock(&s->mu);
@@ -1530,16 +1547,12 @@ int bh_http_start(bh_http *s, char *err, size_t err_cap)
         pthread_mutex_lock(&s->mu);
         s->accepting = 0;
         pthread_mutex_unlock(&s->mu);
+        admin_thread_stop(s);
         lws_context_destroy(s->ctx);
         s->ctx = NULL;
         snprintf(err, err_cap, "pthread_create: %s", strerror(rc));
         return rc;
     }
-    if (s->admin_token_len && s->src.admin &&
-        pthread_create(&s->admin_thread, NULL, admin_main, s) == 0)
-        s->admin_started = 1; /* without it every admin request stays queued: refused below */
-    else if (s->admin_token_len && s->src.admin)
-        s->admin_token_len = 0;
     s->state = 1;
     return BH_OK;
 }
@@ -1572,14 +1585,7 @@ void bh_http_stop(bh_http *s)
     atomic_store(&s->stop, 1);
     lws_cancel_service(s->ctx);
     pthread_join(s->thread, NULL);
-    if (s->admin_started) {
-        pthread_mutex_lock(&s->admin_mu);
-        s->admin_stop = 1;
-        pthread_cond_signal(&s->admin_cv);
-        pthread_mutex_unlock(&s->admin_mu);
-        pthread_join(s->admin_thread, NULL);
-        s->admin_started = 0;
-    }
+    admin_thread_stop(s);
     lws_sul_cancel(&s->sul);
     lws_sul_cancel(&s->drain_sul);
     struct lws_context *ctx = s->ctx;
