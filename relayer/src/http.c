@@ -114,6 +114,9 @@ typedef struct {
     size_t rx_len;
     int rx_too_big;
     struct admin_job *job;
+    /* the answer closes the connection (every admin answer: one request
+     * per connection, so a pipelined request never meets a pending job) */
+    int close_after;
 } pss;
 
 /* One admin request handed to the admin thread. The connection may close
@@ -868,11 +871,12 @@ static int respond(struct lws *wsi, pss *p, unsigned code, const char *type, cha
         add_header(wsi, "cache-control:", "no-store", &h, end) ||
         (code == HTTP_STATUS_UNAUTHORIZED &&
          add_header(wsi, "www-authenticate:", "Bearer realm=\"bulkhead\"", &h, end)) ||
+        (p->close_after && add_header(wsi, "connection:", "close", &h, end)) ||
         lws_finalize_write_http_header(wsi, hdr + LWS_PRE, &h, end))
         return -1;
     if (len == 0) {
         pss_free_body(p);
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
+        return p->close_after || lws_http_transaction_completed(wsi) ? -1 : 0;
     }
     lws_callback_on_writable(wsi);
     return 0;
@@ -909,7 +913,7 @@ static int http_write_more(struct lws *wsi, pss *p)
         return 0;
     }
     pss_free_body(p);
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    return p->close_after || lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 static const bh_web_asset *asset_for(const char *path)
@@ -1024,6 +1028,7 @@ static int admin_error(struct lws *wsi, pss *p, unsigned code, const char *error
  * body is awaited. */
 static int admin_begin(bh_http *s, struct lws *wsi, pss *p, const char *path)
 {
+    p->close_after = 1;
     if (s->admin_token_len == 0 || s->src.admin == NULL)
         return admin_error(wsi, p, HTTP_STATUS_NOT_FOUND, "admin_disabled",
                            "no admin API: the node's config sets no metrics.admin_token_file "
@@ -1063,6 +1068,7 @@ static int admin_body(pss *p, const void *in, size_t len)
 static int admin_complete(bh_http *s, struct lws *wsi, pss *p)
 {
     if (!p->admin) return 0;
+    p->admin = 0; /* what follows on this connection is not this request's */
     if (p->rx_too_big)
         return admin_error(wsi, p, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "too_big",
                            "request body above 65536 bytes");
@@ -1146,9 +1152,12 @@ static void admin_closed(bh_http *s, pss *p)
 
 static int on_http(bh_http *s, struct lws *wsi, pss *p, const char *path)
 {
+    /* Pipelined behind an admin request: ignored; its answer closes. */
+    if (p->close_after) return 0;
     int is_admin = strncmp(path, "/admin/", 7) == 0;
     if (is_admin && lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
         return admin_begin(s, wsi, p, path);
+    if (is_admin) p->close_after = 1;
     if (is_admin)
         return admin_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED, "bad_method",
                            "the admin API takes POST");

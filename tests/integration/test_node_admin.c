@@ -63,32 +63,10 @@ static int setup(void **state)
 /* POST path with body and an optional Authorization value. */
 static http_resp post(const char *path, const char *auth, const char *body)
 {
-    int fd = tcp_connect((uint16_t)PORT, 0);
-    char req[8192];
-    char ah[512] = "";
-    if (auth) snprintf(ah, sizeof ah, "Authorization: %s\r\n", auth);
-    int n = snprintf(req, sizeof req,
-                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     path, ah, strlen(body), body);
-    send_all(fd, req, (size_t)n);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (len + 4096 > cap) buf = realloc(buf, cap *= 2);
-        ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
-        if (r <= 0) break;
-        len += (size_t)r;
-    }
-    close(fd);
-    buf[len] = '\0';
-    http_resp resp = {0};
-    char *end = strstr(buf, "\r\n\r\n");
-    if (end == NULL) fail_msg("no HTTP response to POST %s: %.200s", path, buf);
-    assert_int_equal(sscanf(buf, "HTTP/1.%*d %d", &resp.status), 1);
-    resp.body = strdup(end + 4);
-    free(buf);
-    return resp;
+    char ah[512] = "Content-Type: application/json\r\n";
+    if (auth)
+        snprintf(ah, sizeof ah, "Authorization: %s\r\nContent-Type: application/json\r\n", auth);
+    return http_req_body((uint16_t)PORT, "POST", path, ah, body);
 }
 
 static void expect_status(const char *path, const char *auth, const char *body, int status,

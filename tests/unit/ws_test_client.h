@@ -66,17 +66,9 @@ typedef struct {
     size_t body_len;
 } http_resp;
 
-/* GET (or another method) with "Connection: close"; reads to EOF. */
-static inline http_resp http_req(uint16_t port, const char *method, const char *path,
-                                 const char *headers)
+/* Reads one response to EOF from fd (closed here). */
+static inline http_resp http_read_close(int fd, const char *method, const char *path)
 {
-    int fd = tcp_connect(port, 0);
-    char req[2048];
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s\r\n", method,
-                     path, headers ? headers : "",
-                     strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");
-    send_all(fd, req, (size_t)n);
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     assert_non_null(buf);
@@ -104,6 +96,32 @@ static inline http_resp http_req(uint16_t port, const char *method, const char *
     resp.body[resp.body_len] = '\0';
     free(buf);
     return resp;
+}
+
+/* A request with "Connection: close" and an optional body (a POST always
+ * sends its Content-Length); reads to EOF. */
+static inline http_resp http_req_body(uint16_t port, const char *method, const char *path,
+                                      const char *headers, const char *body)
+{
+    int fd = tcp_connect(port, 0);
+    size_t blen = body ? strlen(body) : 0;
+    char *req = malloc(2048 + blen);
+    assert_non_null(req);
+    int n = snprintf(req, 2048, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s",
+                     method, path, headers ? headers : "");
+    if (body || strcmp(method, "POST") == 0)
+        n += snprintf(req + n, 2048 - (size_t)n, "Content-Length: %zu\r\n", blen);
+    n += snprintf(req + n, 2048 - (size_t)n, "\r\n");
+    if (blen) memcpy(req + n, body, blen);
+    send_all(fd, req, (size_t)n + blen);
+    free(req);
+    return http_read_close(fd, method, path);
+}
+
+static inline http_resp http_req(uint16_t port, const char *method, const char *path,
+                                 const char *headers)
+{
+    return http_req_body(port, method, path, headers, NULL);
 }
 
 static inline int head_has(const http_resp *r, const char *needle)
