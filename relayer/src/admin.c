@@ -186,7 +186,10 @@ static json_t *do_vaultctl(const bh_admin *ad, const json_t *req, unsigned *stat
         return fail(status, 400, "bad_request",
                     "actor: 1..%d printable characters without spaces are required", ACTOR_MAX);
     size_t na = json_array_size(jargv);
-    /* exe vaultctl -d DIR ARGV... --actor api:ACTOR NULL */
+    char who[ACTOR_MAX + 8];
+    snprintf(who, sizeof who, "api:%s", actor);
+    /* exe vaultctl -d DIR [OPTS] VERB --actor api:ACTOR ARGS... NULL: right
+     * after the verb, so a trailing option that wants a value cannot take it */
     const char **argv = calloc(na + 8, sizeof *argv);
     if (argv == NULL) return fail(status, 500, "internal", "no memory");
     size_t k = 0;
@@ -210,8 +213,12 @@ static json_t *do_vaultctl(const bh_admin *ad, const json_t *req, unsigned *stat
             return fail(status, 400, "bad_request",
                         "argv[%zu]: %s is set by the node, not through the admin API", i, r);
         }
-        if (verb == NULL && a[0] != '-') verb = a;
         argv[k++] = a;
+        if (verb == NULL && a[0] != '-') {
+            verb = a;
+            argv[k++] = "--actor";
+            argv[k++] = who;
+        }
         int w = snprintf(line + ll, sizeof line - ll, "%s%s", i ? " " : "", a);
         if (w > 0) ll = ll + (size_t)w < sizeof line ? ll + (size_t)w : sizeof line - 1;
     }
@@ -221,10 +228,10 @@ static json_t *do_vaultctl(const bh_admin *ad, const json_t *req, unsigned *stat
                     "migrate converts vaults of a stopped node: stop the node and run vaultctl "
                     "migrate on its data directory");
     }
-    char who[ACTOR_MAX + 8];
-    snprintf(who, sizeof who, "api:%s", actor);
-    argv[k++] = "--actor";
-    argv[k++] = who;
+    if (verb == NULL) {
+        argv[k++] = "--actor";
+        argv[k++] = who;
+    }
     argv[k] = NULL;
     sink out = {.fd = -1}, err = {.fd = -1};
     int rc = run_child((char *const *)argv, ad->timeout_s ? ad->timeout_s : DEFAULT_TIMEOUT_S, &out,

@@ -146,6 +146,18 @@ static void test_admin_same_output_and_validator(void **state)
     assert_int_equal(lrc, rrc);
     const char *typo[] = {"shwo", "alpha", NULL};
     assert_int_equal(remote(NULL, typo), 2);
+    /* a trailing option without its value stays without one: the node's
+     * own --actor is not taken as the reason */
+    const char *bare[] = {"freeze", "alpha", "--reason", NULL};
+    char *out = NULL;
+    assert_int_equal(remote(&out, bare), 2);
+    free(out);
+    http_resp r = post("/admin/v1/vaultctl", "Bearer " ADMIN_TOKEN,
+                       "{\"argv\":[\"freeze\",\"alpha\",\"--reason\"],\"actor\":\"t\"}");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"rc\":2"));
+    assert_non_null(strstr(r.body, "--reason needs"));
+    free(r.body);
 }
 
 static json_t *pending_rows(void)
