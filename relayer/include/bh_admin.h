@@ -8,8 +8,9 @@
  *     what vaultctl refuses and answers with what vaultctl prints:
  *     200 {"ok": rc == 0, "rc": 0|1|2, "stdout": "...", "stderr": "..."}.
  *     The actor is journaled as "api:<actor>". argv may not set the data
- *     directory (-d, --data-dir) or the actor; `migrate` runs on a stopped
- *     node only.
+ *     directory (-d, --data-dir), the actor or a file to read (--config:
+ *     `audit --config` runs on the node's host); `migrate` runs on a
+ *     stopped node only.
  *
  * Every action is logged (event=admin_action, with actor and rc) and sent
  * on /ws as an "admin" event. Errors: 400 {"ok":false,"error":"bad_request",

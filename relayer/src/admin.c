@@ -154,10 +154,13 @@ static int run_child(char *const argv[], unsigned timeout_s, sink *out, sink *er
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* An argument the node sets itself, or none may set through the API. */
+/* An argument the node sets itself, or none may set through the API:
+ * --config would have the node read any file on its host and call the RPC
+ * URLs in it. */
 static const char *reserved_arg(const char *a)
 {
-    static const char *const k[] = {"-d", "--data-dir", "--actor", "--node", "--admin-token-file"};
+    static const char *const k[] = {"-d",     "--data-dir",         "--actor",
+                                    "--node", "--admin-token-file", "--config"};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
         if (strcmp(a, k[i]) == 0) return k[i];
     return NULL;
@@ -211,7 +214,11 @@ static json_t *do_vaultctl(const bh_admin *ad, const json_t *req, unsigned *stat
         if (r) {
             free(argv);
             return fail(status, 400, "bad_request",
-                        "argv[%zu]: %s is set by the node, not through the admin API", i, r);
+                        strcmp(r, "--config") == 0
+                            ? "argv[%zu]: %s names a file on the node's host, which the admin "
+                              "API does not read: run it there"
+                            : "argv[%zu]: %s is set by the node, not through the admin API",
+                        i, r);
         }
         argv[k++] = a;
         if (verb == NULL && a[0] != '-') {

@@ -114,6 +114,10 @@ static void test_admin_refuses_without_its_token(void **state)
                   "set by the node");
     expect_status("/admin/v1/vaultctl", adm, "{\"argv\":[\"migrate\"],\"actor\":\"t\"}", 400,
                   "stopped node");
+    expect_status("/admin/v1/vaultctl", adm,
+                  "{\"argv\":[\"audit\",\"alpha\",\"--config\",\"/etc/shadow\"],"
+                  "\"actor\":\"t\"}",
+                  400, "--config names a file on the node");
     expect_status("/admin/v1/nothing", adm, "{}", 404, "not_found");
     expect_status("/admin/v1/vaultctl", adm, ok, 200, "\"rc\":0");
     /* vaultctl --node with a wrong token: refused, named */
