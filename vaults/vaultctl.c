@@ -37,6 +37,7 @@ typedef struct {
     const char *decimals;
     const char *symbol;
     const char *config; /* the node's config file: audit against the chains */
+    const char *verb;   /* the verb's name */
     int help;
     int argc; /* positional arguments after the verb */
     char **argv;
@@ -144,6 +145,7 @@ static int v_audit(const opts *o);
 static int v_export(const opts *o);
 static int v_migrate(const opts *o);
 static int v_reconciliation(const opts *o);
+static int v_node_only(const opts *o);
 
 static const verb k_verbs[] = {
     {"init", "init CHAIN --chain-id N [--reason R]",
@@ -247,6 +249,21 @@ static const verb k_verbs[] = {
      "already current is left as it is. Read-only verbs refuse an unconverted\n"
      "vault; the node converts its vaults and its own store at start.",
      v_migrate},
+    {"reobserve", "reobserve CHAIN TXHASH [--json]   (through a node: --node URL)",
+     "Read transaction TXHASH of CHAIN again, with the endpoint quorum and\n"
+     "every check of the node's own reads, and give each of its Portal events\n"
+     "to its vault once: \"applied\" (with the vault's verdict), \"replayed\"\n"
+     "(taken already: nothing done) or \"queued\" (stored, taken in turn).\n"
+     "For an event the node never read (started past it, a provider left it\n"
+     "out). Refused for a block not final yet or above the cursor.",
+     v_node_only},
+    {"cursor", "cursor CHAIN [rewind BLOCK --reason R] [--json]   (through a node: --node URL)",
+     "The watcher's cursor of CHAIN: the last block stored, its hash, the\n"
+     "Portal sequence expected next, the finalized head. rewind BLOCK moves it\n"
+     "back (at most 100000 blocks, never below start_block - 1; journaled in\n"
+     "CHAIN's vault, kind cursor): the blocks up to the old cursor are read\n"
+     "again and their events go to their vaults as re-observed ones do.",
+     v_node_only},
 };
 
 /* ---- helpers ---- */
@@ -1598,8 +1615,8 @@ static int v_limits(const opts *o)
 /* ---- journal, audit, export ---- */
 
 static const char *const k_jkinds[] = {
-    "?",      "accept",   "delay",  "hold",      "reject", "release", "drop",    "retime",
-    "freeze", "unfreeze", "limits", "asset_add", "init",   "park",    "requeue", "migrate"};
+    "?",        "accept", "delay",     "hold", "reject", "release", "drop",    "retime", "freeze",
+    "unfreeze", "limits", "asset_add", "init", "park",   "requeue", "migrate", "cursor"};
 
 static const char *jkind_name(uint32_t k)
 {
@@ -2085,6 +2102,7 @@ int bh_vaultctl_main(int argc, char **argv)
         }
     }
     o.argv = pos;
+    o.verb = vb->name;
     int rc;
     if (o.help) {
         verb_help(vb);
@@ -2094,6 +2112,17 @@ int bh_vaultctl_main(int argc, char **argv)
     }
     free(pos);
     return rc;
+}
+
+/* Verbs the running node serves: its watcher owns the chain's reads and
+ * the cursor. */
+static int v_node_only(const opts *o)
+{
+    fprintf(stderr,
+            "vaultctl: %s needs the running node (it reads the chain and moves the "
+            "watcher): vaultctl --node URL --admin-token-file FILE %s ...\n",
+            o->verb, o->verb);
+    return EXIT_REFUSED;
 }
 
 static int v_migrate(const opts *o)

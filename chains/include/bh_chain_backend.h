@@ -94,6 +94,9 @@ typedef struct {
     void (*expect_sequence)(void *impl, uint64_t next_sequence, uint64_t after_block);
     int (*head)(void *impl, uint64_t *out); /* latest block, no quorum (lag only) */
     int (*last_split)(const void *impl);    /* last failure: answers split */
+    /* one transaction's Portal events again (bh_evm_chain_fetch_tx) */
+    int (*fetch_tx)(void *impl, const bh_hash32 *tx, uint64_t max_block, bh_chain_event **events,
+                    size_t *n, uint64_t *block);
     size_t (*endpoint_count)(const void *impl);
     const char *(*endpoint_url)(const void *impl, size_t i); /* borrowed, unredacted */
     void (*endpoint_health)(const void *impl, size_t i, bh_chain_endpoint_health *out);

@@ -90,6 +90,19 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_block_hash(bh_evm_chain *c, uint64_t numb
 BH_WARN_UNUSED_RESULT int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to,
                                              bh_chain_event **events, size_t *n, uint64_t *done_to);
 
+/* The Portal events of transaction tx, read again with every check of
+ * bh_evm_chain_fetch: its receipt (block number and hash) agreed by k
+ * endpoints, then its block's events through the fetch path, those of tx
+ * kept. The block must be at most max_block (a finalized height). The
+ * sequence expected of the watcher's next read is left as it was.
+ * Returns: BH_OK (*n may be 0: no Portal event in tx); BH_ENOTFOUND (k
+ * endpoints know no such transaction, or it failed); BH_ESTATE (its block
+ * is above max_block: not final yet; *block says which); the errors of a
+ * quorum read. Out: block  the transaction's block. */
+BH_WARN_UNUSED_RESULT int bh_evm_chain_fetch_tx(bh_evm_chain *c, const bh_hash32 *tx,
+                                                uint64_t max_block, bh_chain_event **events,
+                                                size_t *n, uint64_t *block);
+
 #define BH_EVM_LATEST UINT64_MAX /* a view's block: the endpoints' latest */
 
 /* Views at block `block` (or BH_EVM_LATEST), agreed by k endpoints (eth_call; the answers

@@ -65,6 +65,12 @@ static int evm_fetch(void *impl, uint64_t from, uint64_t to, bh_chain_event **ev
     return bh_evm_chain_fetch(impl, from, to, events, n, done_to);
 }
 
+static int evm_fetch_tx(void *impl, const bh_hash32 *tx, uint64_t max_block,
+                        bh_chain_event **events, size_t *n, uint64_t *block)
+{
+    return bh_evm_chain_fetch_tx(impl, tx, max_block, events, n, block);
+}
+
 static void evm_expect_sequence(void *impl, uint64_t next_sequence, uint64_t after_block)
 {
     bh_evm_chain_expect_sequence(impl, next_sequence, after_block);
@@ -323,6 +329,7 @@ const bh_chain_backend bh_chain_backend_evm = {
     .expect_sequence = evm_expect_sequence,
     .head = evm_head,
     .last_split = evm_last_split,
+    .fetch_tx = evm_fetch_tx,
     .endpoint_count = evm_endpoint_count,
     .endpoint_url = evm_endpoint_url,
     .endpoint_health = evm_endpoint_health,

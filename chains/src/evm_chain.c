@@ -1869,6 +1869,92 @@ static int decode_block(bh_evm_chain *c, const log_set *ls, size_t first, size_t
     return BH_OK;
 }
 
+/* ---- one transaction again (re-observation) ---- */
+
+typedef struct {
+    int found; /* a successful transaction in a block */
+    uint64_t number;
+    bh_hash32 block;
+} tx_place;
+
+static int parse_tx_place(bh_evm_chain *c, const json_t *res, const void *ctx, bh_hash32 *digest,
+                          bh_hash32 *aux, void **obj)
+{
+    (void)c;
+    (void)aux;
+    const bh_hash32 *tx = ctx;
+    tx_place *p = calloc(1, sizeof *p);
+    if (!p) return BH_ENOMEM;
+    uint64_t status = 0;
+    if (!json_is_null(res)) {
+        bh_hash32 t;
+        if (!json_is_object(res) || bh_rpc_member_hash(&t, res, "transactionHash") != BH_OK ||
+            memcmp(&t, tx, 32) != 0 || bh_rpc_member_hash(&p->block, res, "blockHash") != BH_OK ||
+            bh_rpc_member_quantity(&p->number, res, "blockNumber") != BH_OK ||
+            bh_rpc_member_quantity(&status, res, "status") != BH_OK) {
+            free(p);
+            return BH_EPROTO;
+        }
+        p->found = status == 1;
+        if (!p->found) memset(&p->block, 0, sizeof p->block);
+        if (!p->found) p->number = 0;
+    }
+    bh_keccak_ctx k;
+    bh_keccak_init(&k);
+    unsigned char f = (unsigned char)p->found;
+    bh_keccak_update(&k, &f, 1);
+    bh_keccak_update(&k, &p->number, sizeof p->number);
+    bh_keccak_update(&k, p->block.data, 32);
+    bh_keccak_final(&k, digest);
+    *obj = p;
+    return BH_OK;
+}
+
+int bh_evm_chain_fetch_tx(bh_evm_chain *c, const bh_hash32 *tx, uint64_t max_block,
+                          bh_chain_event **events, size_t *n, uint64_t *block)
+{
+    if (events) *events = NULL;
+    if (n) *n = 0;
+    if (block) *block = 0;
+    if (!c || !tx || !events || !n || !block) return BH_EINVAL;
+    void *w = NULL;
+    quorum_info qi;
+    int rc = quorum(c, "eth_getTransactionReceipt", json_pack("[o]", hexj(tx->data, 32)),
+                    parse_tx_place, tx, sizeof *tx, free, &w, 0, &qi);
+    c->last_split = qi.split;
+    if (rc != BH_OK) return rc;
+    tx_place place = *(tx_place *)w;
+    free(w);
+    if (!place.found) return BH_ENOTFOUND;
+    *block = place.number;
+    if (place.number > max_block) return BH_ESTATE;
+    bh_hash32 agreed;
+    if ((rc = bh_evm_chain_block_hash(c, place.number, &agreed)) != BH_OK) return rc;
+    if (memcmp(&agreed, &place.block, 32) != 0) return BH_EPROTO; /* not of the finalized chain */
+    /* the watcher's sequence state is its own: the read below leaves it */
+    int have_seq = c->have_seq;
+    uint64_t next_seq = c->next_seq, seq_block = c->seq_block;
+    bh_chain_event *ev = NULL;
+    size_t cnt = 0;
+    uint64_t done = 0;
+    rc = bh_evm_chain_fetch(c, place.number, place.number, &ev, &cnt, &done);
+    c->have_seq = have_seq;
+    c->next_seq = next_seq;
+    c->seq_block = seq_block;
+    if (rc == BH_OK && done != place.number) rc = BH_EIO;
+    if (rc != BH_OK) {
+        free(ev);
+        return rc;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < cnt; i++)
+        if (memcmp(&ev[i].tx_hash, tx, 32) == 0 && memcmp(&ev[i].block_hash, &agreed, 32) == 0)
+            ev[m++] = ev[i];
+    *events = ev;
+    *n = m;
+    return BH_OK;
+}
+
 int bh_evm_chain_fetch(bh_evm_chain *c, uint64_t from, uint64_t to, bh_chain_event **events,
                        size_t *n, uint64_t *done_to)
 {

@@ -127,6 +127,35 @@ void bh_node_notify(bh_node *n, const bh_node_event *ev);
  * Out: out  caller json_decref's. Thread-safe. */
 BH_WARN_UNUSED_RESULT int bh_node_snapshot(bh_node *n, json_t **out);
 
+/* Operator requests served by a chain's watcher (thread-safe; they block
+ * up to timeout_ms for the watcher's next turn). On error why says what.
+ *
+ * Re-observe: read transaction tx of chain `chain` (a config name) again,
+ * with the endpoint quorum and every check of the watcher's reads, and give
+ * each of its Portal events to its vault once. *out:
+ *   {"chain","tx","block","events":[{"block","tx","log","kind","sequence",
+ *    "vault","outcome":"applied|replayed|queued|unroutable|failed",
+ *    "status":"accepted|delayed|held|rejected","reason"}]}
+ * Returns: BH_OK; BH_ENOTFOUND (no such chain or transaction); BH_ESTATE
+ * (its block is not final yet, or above the cursor: read in order);
+ * BH_EBUSY (another request to that watcher); BH_ETIMEOUT; read errors. */
+BH_WARN_UNUSED_RESULT int bh_node_reobserve(bh_node *n, const char *chain, const bh_hash32 *tx,
+                                            unsigned timeout_ms, json_t **out, char *why,
+                                            size_t cap);
+/* The cursor: {"chain","cursor","hash","next_sequence","finalized","head",
+ * "start_block","rewind_floor"}. */
+BH_WARN_UNUSED_RESULT int bh_node_cursor(bh_node *n, const char *chain, json_t **out, char *why,
+                                         size_t cap);
+/* Move the cursor back to to_block (at most NODE_REWIND_MAX blocks, never
+ * below start_block - 1), journaled in the chain's vault with actor and
+ * reason: the blocks up to the old cursor are read again, and their events
+ * go to their vaults as re-observed ones do (never twice).
+ * *out: {"chain","from","to","reread_to"}. Returns: BH_OK; BH_EINVAL (out
+ * of bounds, no reason); the errors of bh_node_reobserve. */
+BH_WARN_UNUSED_RESULT int bh_node_rewind(bh_node *n, const char *chain, uint64_t to_block,
+                                         const char *actor, const char *reason, unsigned timeout_ms,
+                                         json_t **out, char *why, size_t cap);
+
 /* Readiness: every chain within max_lag_blocks of its finalized head and
  * not quarantined. Returns: 1 ready, 0 not (why says which chain and why). */
 int bh_node_ready(bh_node *n, char *why, size_t why_cap);

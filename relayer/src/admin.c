@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bh_hex.h"
 #include "bh_log.h"
 
 extern char **environ;
@@ -177,6 +178,173 @@ static void log_action(const bh_admin *ad, const char *actor, const char *line, 
     if (ad->node) bh_node_notify(ad->node, &ev);
 }
 
+/* ---- verbs the node serves itself (its watcher owns reads and cursor) ---- */
+
+#define WATCH_TIMEOUT_MS 25000
+
+typedef struct {
+    const char *pos[4];
+    size_t n_pos;
+    int json;
+    const char *reason;
+} node_args;
+
+/* reobserve CHAIN TX | cursor CHAIN [rewind BLOCK --reason R]; --json
+ * anywhere. Returns 0, or 2 with err set. */
+static int node_args_parse(node_args *a, const json_t *jargv, char *err, size_t cap)
+{
+    memset(a, 0, sizeof *a);
+    size_t na = json_array_size(jargv);
+    for (size_t i = 0; i < na; i++) {
+        const char *s = json_string_value(json_array_get(jargv, i));
+        if (strcmp(s, "--json") == 0) {
+            a->json = 1;
+        } else if (strcmp(s, "--reason") == 0) {
+            if (i + 1 >= na) {
+                snprintf(err, cap, "vaultctl: --reason needs a value\n");
+                return 2;
+            }
+            a->reason = json_string_value(json_array_get(jargv, ++i));
+        } else if (s[0] == '-' && s[1] == '-') {
+            snprintf(err, cap, "vaultctl: unknown option '%s'\n", s);
+            return 2;
+        } else if (a->n_pos < sizeof a->pos / sizeof a->pos[0]) {
+            a->pos[a->n_pos++] = s;
+        } else {
+            snprintf(err, cap, "vaultctl: too many arguments\n");
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static char *text_of(const json_t *o, int json)
+{
+    if (json) {
+        char *d = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!d) return NULL;
+        size_t n = strlen(d);
+        char *t = realloc(d, n + 2);
+        if (!t) {
+            free(d);
+            return NULL;
+        }
+        t[n] = '\n';
+        t[n + 1] = 0;
+        return t;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    const json_t *events = json_object_get(o, "events");
+    if (events) {
+        fprintf(f, "%s tx %s block %" JSON_INTEGER_FORMAT ": %zu Portal event%s\n",
+                json_string_value(json_object_get(o, "chain")),
+                json_string_value(json_object_get(o, "tx")),
+                json_integer_value(json_object_get(o, "block")), json_array_size(events),
+                json_array_size(events) == 1 ? "" : "s");
+        size_t i;
+        const json_t *e;
+        json_array_foreach(events, i, e)
+        {
+            const char *st = json_string_value(json_object_get(e, "status"));
+            const char *why = json_string_value(json_object_get(e, "reason"));
+            fprintf(
+                f, "  log %" JSON_INTEGER_FORMAT " %s seq %" JSON_INTEGER_FORMAT " -> vault %s: %s",
+                json_integer_value(json_object_get(e, "log")),
+                json_string_value(json_object_get(e, "kind")),
+                json_integer_value(json_object_get(e, "sequence")),
+                json_string_value(json_object_get(e, "vault")) ?: "-",
+                json_string_value(json_object_get(e, "outcome")));
+            if (st)
+                fprintf(f, " (%s%s%s)", st, why ? ": " : "", why ? why : "");
+            else if (why)
+                fprintf(f, " (%s)", why);
+            fputc('\n', f);
+        }
+    } else if (json_object_get(o, "from")) {
+        fprintf(f,
+                "%s cursor moved back from block %" JSON_INTEGER_FORMAT " to %" JSON_INTEGER_FORMAT
+                "; blocks up to %" JSON_INTEGER_FORMAT " are read again\n",
+                json_string_value(json_object_get(o, "chain")),
+                json_integer_value(json_object_get(o, "from")),
+                json_integer_value(json_object_get(o, "to")),
+                json_integer_value(json_object_get(o, "reread_to")));
+    } else {
+        const json_t *ns = json_object_get(o, "next_sequence");
+        fprintf(f,
+                "%s cursor %" JSON_INTEGER_FORMAT " (%s)\n  next sequence %s%.0" JSON_INTEGER_FORMAT
+                "\n  finalized %" JSON_INTEGER_FORMAT ", head %" JSON_INTEGER_FORMAT
+                "\n  rewind floor %" JSON_INTEGER_FORMAT "\n",
+                json_string_value(json_object_get(o, "chain")),
+                json_integer_value(json_object_get(o, "cursor")),
+                json_string_value(json_object_get(o, "hash")), json_is_null(ns) ? "none yet" : "",
+                json_is_null(ns) ? (json_int_t)0 : json_integer_value(ns),
+                json_integer_value(json_object_get(o, "finalized")),
+                json_integer_value(json_object_get(o, "head")),
+                json_integer_value(json_object_get(o, "rewind_floor")));
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Returns the exit status vaultctl would: 0, 1 refused, 2 usage. */
+static int node_verb(const bh_admin *ad, const char *verb, const json_t *jargv, const char *who,
+                     char **out, char *err, size_t cap)
+{
+    *out = NULL;
+    node_args a;
+    int x = node_args_parse(&a, jargv, err, cap);
+    if (x) return x;
+    /* pos[0] is the verb */
+    json_t *res = NULL;
+    char why[300] = "";
+    int rc;
+    if (!ad->node) {
+        snprintf(err, cap, "vaultctl: %s: this server has no node\n", verb);
+        return 1;
+    }
+    if (strcmp(verb, "reobserve") == 0) {
+        bh_hash32 tx;
+        if (a.n_pos != 3) {
+            snprintf(err, cap, "vaultctl: usage: reobserve CHAIN TXHASH [--json]\n");
+            return 2;
+        }
+        if (bh_hex_decode_exact(tx.data, 32, a.pos[2], strlen(a.pos[2])) != BH_OK) {
+            snprintf(err, cap, "vaultctl: TXHASH '%s' is not 32 bytes of hex\n", a.pos[2]);
+            return 2;
+        }
+        rc = bh_node_reobserve(ad->node, a.pos[1], &tx, WATCH_TIMEOUT_MS, &res, why, sizeof why);
+    } else if (a.n_pos == 2) {
+        rc = bh_node_cursor(ad->node, a.pos[1], &res, why, sizeof why);
+    } else if (a.n_pos == 4 && strcmp(a.pos[2], "rewind") == 0) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long to = strtoull(a.pos[3], &end, 10);
+        if (!a.pos[3][0] || *end || errno || a.pos[3][0] == '-') {
+            snprintf(err, cap, "vaultctl: BLOCK '%s' is not a block number\n", a.pos[3]);
+            return 2;
+        }
+        if (!a.reason || !*a.reason) {
+            snprintf(err, cap, "vaultctl: cursor rewind needs --reason\n");
+            return 2;
+        }
+        rc = bh_node_rewind(ad->node, a.pos[1], (uint64_t)to, who, a.reason, WATCH_TIMEOUT_MS, &res,
+                            why, sizeof why);
+    } else {
+        snprintf(err, cap, "vaultctl: usage: cursor CHAIN [rewind BLOCK --reason R] [--json]\n");
+        return 2;
+    }
+    if (rc != BH_OK) {
+        snprintf(err, cap, "vaultctl: %s: %s\n", verb, why[0] ? why : bh_strerror(rc));
+        return 1;
+    }
+    *out = text_of(res, a.json);
+    json_decref(res);
+    return 0;
+}
+
 static json_t *do_vaultctl(const bh_admin *ad, const json_t *req, unsigned *status)
 {
     json_t *jargv = json_object_get(req, "argv");
@@ -228,6 +396,17 @@ static json_t *do_vaultctl(const bh_admin *ad, const json_t *req, unsigned *stat
         }
         int w = snprintf(line + ll, sizeof line - ll, "%s%s", i ? " " : "", a);
         if (w > 0) ll = ll + (size_t)w < sizeof line ? ll + (size_t)w : sizeof line - 1;
+    }
+    if (verb && (strcmp(verb, "reobserve") == 0 || strcmp(verb, "cursor") == 0)) {
+        free(argv);
+        char *out = NULL, err[512] = "";
+        int rc = node_verb(ad, verb, jargv, who, &out, err, sizeof err);
+        log_action(ad, who, line, rc);
+        *status = 200;
+        json_t *resp = json_pack("{s:b, s:i, s:s, s:s, s:b}", "ok", rc == 0, "rc", rc, "stdout",
+                                 out ? out : "", "stderr", err, "truncated", 0);
+        free(out);
+        return resp;
     }
     if (verb && strcmp(verb, "migrate") == 0) {
         free(argv);

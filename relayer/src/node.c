@@ -191,6 +191,8 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
         pthread_mutex_init(&c->info_mu, NULL);
         pthread_mutex_init(&c->wake_mu, NULL);
         pthread_cond_init(&c->wake_cv, NULL);
+        pthread_mutex_init(&c->req_mu, NULL);
+        pthread_cond_init(&c->req_cv, NULL);
         node_vault *nv = &n->vaults[i];
         nv->node = n;
         nv->idx = i;

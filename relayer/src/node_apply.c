@@ -93,6 +93,51 @@ static void count_result(node_vault *nv, const node_inbox_rec *r, const bh_vault
     }
 }
 
+/* Verdicts settled and the messages applied in one transaction; nv->mu
+ * held. Returns the vault's status (logged). */
+static int apply_locked(node_vault *nv, node_inbox_rec *buf, bh_transfer_msg *msgs,
+                        bh_reject *verdicts, bh_vault_result *res, size_t total)
+{
+    for (size_t i = 0; i < total; i++) {
+        msgs[i] = buf[i].msg;
+        verdicts[i] = (bh_reject)buf[i].verdict;
+        /* a forged or short lock of a token nobody registered is anyone's
+         * token: refused as such, never evidence against the chain */
+        bh_vault_asset a;
+        if (verdicts[i] == BH_REJECT_FORGED_LOCK || verdicts[i] == BH_REJECT_SHORT_LOCK)
+            verdicts[i] = node_policy_lock_verdict(
+                verdicts[i],
+                bh_vault_asset_get(nv->v, &a, &msgs[i].transfer.token) != BH_ENOTFOUND);
+        buf[i].verdict = (uint32_t)verdicts[i];
+    }
+    int rc = bh_vault_apply_ex(nv->v, res, msgs, verdicts, total, now_s());
+    const char *why = rc ? bh_vault_errmsg(nv->v) : "";
+    char q[300];
+    if (rc)
+        BH_LOG(BH_LOG_ERROR, "apply_failed", "vault=%s error=%s why=%s", nv->cfg->name,
+               bh_errname(rc), bh_log_quote(q, sizeof q, why));
+    return rc;
+}
+
+/* After a batch: every outcome counted, logged and sent; the deliveries
+ * of accepted transfers woken. */
+static void after_apply(node_vault *nv, const node_inbox_rec *buf, const bh_vault_result *res,
+                        size_t total)
+{
+    bh_node *n = nv->node;
+    int *woke = calloc(n->n, sizeof *woke);
+    for (size_t i = 0; i < total; i++) {
+        count_result(nv, &buf[i], &res[i]);
+        if (res[i].status == BH_VAULT_ACCEPTED && woke) {
+            node_chain *d = node_chain_by_id(n, buf[i].msg.transfer.to_chain);
+            if (d) woke[d->idx] = 1;
+        }
+    }
+    for (size_t i = 0; woke && i < n->n; i++)
+        if (woke[i]) poke(&n->chains[i].wake_mu, &n->chains[i].wake_cv, &n->chains[i].wake);
+    free(woke);
+}
+
 /* One group-commit batch, fair across source chains. Returns messages taken. */
 static size_t vault_round(node_vault *nv, node_inbox_rec *buf, bh_transfer_msg *msgs,
                           bh_reject *verdicts, bh_vault_result *res, size_t *from_src)
@@ -140,24 +185,7 @@ static size_t vault_round(node_vault *nv, node_inbox_rec *buf, bh_transfer_msg *
         total = w;
     }
     pthread_mutex_lock(&nv->mu);
-    for (size_t i = 0; i < total; i++) {
-        msgs[i] = buf[i].msg;
-        verdicts[i] = (bh_reject)buf[i].verdict;
-        /* a forged or short lock of a token nobody registered is anyone's
-         * token: refused as such, never evidence against the chain */
-        bh_vault_asset a;
-        if (verdicts[i] == BH_REJECT_FORGED_LOCK || verdicts[i] == BH_REJECT_SHORT_LOCK)
-            verdicts[i] = node_policy_lock_verdict(
-                verdicts[i],
-                bh_vault_asset_get(nv->v, &a, &msgs[i].transfer.token) != BH_ENOTFOUND);
-        buf[i].verdict = (uint32_t)verdicts[i];
-    }
-    int rc = bh_vault_apply_ex(nv->v, res, msgs, verdicts, total, now_s());
-    const char *why = rc ? bh_vault_errmsg(nv->v) : "";
-    char q[300];
-    if (rc)
-        BH_LOG(BH_LOG_ERROR, "apply_failed", "vault=%s error=%s why=%s", nv->cfg->name,
-               bh_errname(rc), bh_log_quote(q, sizeof q, why));
+    int rc = apply_locked(nv, buf, msgs, verdicts, res, total);
     pthread_mutex_unlock(&nv->mu);
     if (rc) return 0;
 
@@ -176,18 +204,44 @@ static size_t vault_round(node_vault *nv, node_inbox_rec *buf, bh_transfer_msg *
         atomic_store(&n->chains[s].queue_depth, depth > from_src[s] ? depth - from_src[s] : 0);
         at += from_src[s];
     }
-    int *woke = calloc(n->n, sizeof *woke);
-    for (size_t i = 0; i < total; i++) {
-        count_result(nv, &buf[i], &res[i]);
-        if (res[i].status == BH_VAULT_ACCEPTED && woke) {
-            node_chain *d = node_chain_by_id(n, msgs[i].transfer.to_chain);
-            if (d) woke[d->idx] = 1;
-        }
-    }
-    for (size_t i = 0; woke && i < n->n; i++)
-        if (woke[i]) poke(&n->chains[i].wake_mu, &n->chains[i].wake_cv, &n->chains[i].wake);
-    free(woke);
+    after_apply(nv, buf, res, total);
     return total;
+}
+
+int node_vault_reobserved(node_vault *nv, node_inbox_rec *rec, bh_vault_result *res,
+                          const char **outcome)
+{
+    bh_node *n = nv->node;
+    memset(res, 0, sizeof *res);
+    *outcome = "";
+    const bh_transfer_msg *m = &rec->msg;
+    pthread_mutex_lock(&nv->mu);
+    int taken = 0;
+    int rc = bh_vault_taken(nv->v, m, &taken);
+    if (rc == BH_OK && taken == 1) {
+        *outcome = "replayed";
+        pthread_mutex_unlock(&nv->mu);
+        return BH_OK;
+    }
+    node_inbox_rec q;
+    size_t got = 0;
+    if (rc == BH_OK)
+        rc = node_store_inbox_read(n->store, nv->cfg->bridge_id, m->emitter_chain, m->sequence, &q,
+                                   1, &got);
+    if (rc == BH_OK && got && q.msg.sequence == m->sequence &&
+        !memcmp(&q.msg.digest, &m->digest, sizeof m->digest)) {
+        *outcome = "queued"; /* stored, its vault takes it in turn */
+        pthread_mutex_unlock(&nv->mu);
+        return BH_OK;
+    }
+    bh_transfer_msg msg;
+    bh_reject verdict;
+    if (rc == BH_OK) rc = apply_locked(nv, rec, &msg, &verdict, res, 1);
+    pthread_mutex_unlock(&nv->mu);
+    if (rc) return rc;
+    after_apply(nv, rec, res, 1);
+    *outcome = "applied";
+    return BH_OK;
 }
 
 static void wake_all_deliveries(bh_node *n)

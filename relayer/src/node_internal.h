@@ -29,7 +29,8 @@
 #include "bh_vault.h"
 #include "node_store.h"
 
-#define LATENCY_SLOTS 8192 /* digests awaiting delivery, for latency figures */
+#define NODE_REWIND_MAX 100000u /* blocks a cursor rewind may go back */
+#define LATENCY_SLOTS 8192      /* digests awaiting delivery, for latency figures */
 #define TRIP_QUEUE 64
 
 typedef struct {
@@ -89,6 +90,11 @@ typedef struct {
     int wake;
     struct node_recon *recon; /* node_reconcile.c: acknowledged deliveries, last result */
     size_t pins_saved;        /* watcher thread only: wrapped tokens pinned in the node store */
+    /* an operator's request to the watcher (node_reobserve.c) */
+    pthread_mutex_t req_mu;
+    pthread_cond_t req_cv;
+    struct node_watch_req *req;
+    uint64_t replay_to; /* watcher thread only: after a rewind, blocks up to here are re-read */
 } node_chain;
 
 typedef struct {
@@ -221,8 +227,24 @@ const bh_chain_backend *node_chain_backend(bh_chain_config *ec,
                                            bh_address tokens[BH_CONFIG_MAX_ASSETS],
                                            const bh_config_chain *cc);
 int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap);
-void *node_watch_main(void *arg);   /* arg: node_chain */
-void *node_vault_main(void *arg);   /* arg: node_vault */
+void *node_watch_main(void *arg); /* arg: node_chain */
+/* The watcher's cursor and bh_watcher again from the node store. */
+int node_watcher_reset(node_chain *c, node_cursor *pc);
+
+/* ---- node_reobserve.c: operator requests the watcher serves ---- */
+typedef struct node_watch_req node_watch_req;
+/* Watcher thread, at the top of each turn: the pending request, if any. */
+void node_watch_serve(node_chain *c, node_cursor *pc);
+/* One re-read event to its vault (node_vault_reobserved); its outcome as
+ * JSON. Watcher thread. */
+json_t *node_reobserve_event(node_chain *c, const bh_chain_event *e);
+void *node_vault_main(void *arg); /* arg: node_vault */
+/* One event read again (re-observation, a rewound cursor's re-read), given
+ * to vault nv once: *outcome "replayed" (the vault took it already, nothing
+ * done), "queued" (in the inbox, its vault takes it in turn) or "applied"
+ * (*res says how, counted and sent as the vault worker's are). */
+int node_vault_reobserved(node_vault *nv, node_inbox_rec *rec, bh_vault_result *res,
+                          const char **outcome);
 void *node_deliver_main(void *arg); /* arg: node_deliverer */
 int node_deliverer_new(node_deliverer **out, node_chain *d, char *err, size_t cap);
 void node_deliverer_free(node_deliverer *dl);

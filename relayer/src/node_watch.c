@@ -89,7 +89,8 @@ static int store_events(node_chain *c, const bh_chain_event *ev, size_t cnt,
                      e->log_index, bh_reject_name(e->verdict));
             /* a "lock" naming another home chain: only the Portal emits it. A
              * forged or short lock is judged by its vault (registered asset?). */
-            if (e->kind == BH_EVENT_LOCK && routable && e->verdict == BH_REJECT_MALFORMED)
+            if (e->kind == BH_EVENT_LOCK && routable && e->verdict == BH_REJECT_MALFORMED &&
+                e->block_number > c->replay_to) /* counted when first read */
                 node_observe(n, c->cfg->bridge_id, BH_OBS_FORGED_LOCK, 1, d);
             BH_LOG(BH_LOG_WARN, "refused_event",
                    "chain=%s block=%" PRIu64 " tx=%s log=%u reason=%s", c->cfg->name,
@@ -100,6 +101,11 @@ static int store_events(node_chain *c, const bh_chain_event *ev, size_t cnt,
         if (e->has_sequence) {
             next.next_seq = e->sequence + 1;
             next.has_seq = 1;
+        }
+        if (e->block_number <= c->replay_to) {
+            /* read again after a rewind: to its vault once, never the inbox twice */
+            json_decref(node_reobserve_event(c, e));
+            continue;
         }
         node_chain *home = routable ? node_chain_by_id(n, e->msg.transfer.token_chain) : NULL;
         if (!home) {
@@ -120,7 +126,7 @@ static int store_events(node_chain *c, const bh_chain_event *ev, size_t cnt,
     int rc = node_store_commit(n->store, c->cfg->bridge_id, &next, recs, to, m);
     if (rc == BH_OK) {
         *pc = next;
-        node_reconcile_stored(c, ev, cnt);
+        if (!c->replay_to) node_reconcile_stored(c, ev, cnt);
         atomic_fetch_add(&c->queue_depth, m);
         atomic_fetch_add(&c->observed, cnt);
         atomic_fetch_add(&c->flow, cnt);
@@ -136,7 +142,7 @@ static int store_events(node_chain *c, const bh_chain_event *ev, size_t cnt,
     return rc;
 }
 
-static int watcher_reset(node_chain *c, node_cursor *pc)
+int node_watcher_reset(node_chain *c, node_cursor *pc)
 {
     bh_watcher_destroy(c->w);
     c->w = NULL;
@@ -267,7 +273,7 @@ void *node_watch_main(void *arg)
     node_cursor pc;
     unsigned fails = 0;
     uint64_t last_head = 0;
-    if (watcher_reset(c, &pc) != BH_OK) {
+    if (node_watcher_reset(c, &pc) != BH_OK) {
         BH_LOG(BH_LOG_ERROR, "watcher_failed", "chain=%s reason=\"cannot read the cursor\"",
                c->cfg->name);
         atomic_store(&n->fatal, BH_EIO);
@@ -295,6 +301,7 @@ void *node_watch_main(void *arg)
     }
     fails = 0;
     while (!stopping(n)) {
+        node_watch_serve(c, &pc);
         if (atomic_load(&c->queue_depth) >= cfg->queue_max) {
             nap(n, cfg->poll_ms);
             continue;
@@ -352,14 +359,19 @@ void *node_watch_main(void *arg)
                 BH_LOG(BH_LOG_ERROR, "store_failed", "chain=%s error=%s", c->cfg->name,
                        bh_errname(rc));
                 free(ev);
-                if (watcher_reset(c, &pc) != BH_OK) atomic_store(&n->fatal, rc);
+                if (node_watcher_reset(c, &pc) != BH_OK) atomic_store(&n->fatal, rc);
                 nap(n, 1000);
                 continue;
             }
         }
         free(ev);
         atomic_store(&c->cursor, pc.number);
-        node_reconcile_step(c, pc.number);
+        if (c->replay_to && pc.number >= c->replay_to) {
+            BH_LOG(BH_LOG_INFO, "reread_done", "chain=%s to=%" PRIu64, c->cfg->name, c->replay_to);
+            c->replay_to = 0;
+        }
+        /* the supply check counts each event once: not during a re-read */
+        if (!c->replay_to) node_reconcile_step(c, pc.number);
         save_pins(c);
         if (cnt == 0 && pc.number >= atomic_load(&c->finalized)) nap(n, cfg->poll_ms);
     }

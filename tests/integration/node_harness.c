@@ -755,6 +755,10 @@ static int send_out(nh_world *w, size_t from, const bh_address *token, bh_u128 a
     bh_evm_receipt r;
     if (op(c->user, &r, &c->portal, token, &a, w->ch[to].bridge_id, rcpt, &f, 0) != BH_OK)
         return fail("%s on %s: %s", what, c->name, bh_evm_sender_last_error(c->user));
+    w->last_tx[0] = '0';
+    w->last_tx[1] = 'x';
+    bh_hex_encode(w->last_tx + 2, r.tx_hash.data, 32);
+    w->last_block = r.block_number;
     int rc = seq ? seq_from_receipt(c, &r, seq) : 0;
     bh_evm_receipt_clear(&r);
     return rc;

@@ -98,6 +98,8 @@ typedef struct {
     bh_address attacker;
     bh_address flooder[NH_MAX_CHAINS]; /* Flooder contract per chain (zero until used) */
     nh_node node[NH_MAX_NODES];
+    char last_tx[67];    /* the last nh_lock / nh_burn: its transaction (0x hex) */
+    uint64_t last_block; /* and its block */
 } nh_world;
 
 /* Start the chains, deploy and wire the Portals and tokens, mint

@@ -3,6 +3,7 @@
  * as vaultctl on the data directory (same validator, same output), and
  * each action is journaled with its actor, logged and sent on /ws. */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -344,6 +345,187 @@ static void test_admin_outbox_drop_requeue_and_limits_kept(void **state)
     free(out);
 }
 
+static json_t *event0(json_t *r)
+{
+    json_t *ev = json_object_get(r, "events");
+    if (json_array_size(ev) != 1) fail_msg("expected one event: %s", json_dumps(r, 0));
+    return json_array_get(ev, 0);
+}
+
+/* vaultctl through node 2 (its own port and token file). */
+static int PORT2;
+static char URL2[64], TOKEN_FILE2[NH_PATH + 32];
+
+static int remote2(char **out, const char *const *args)
+{
+    const char *a[32] = {"--node", URL2, "--admin-token-file", TOKEN_FILE2};
+    size_t n = 4;
+    for (size_t i = 0; args[i] && n < 31; i++)
+        a[n++] = args[i];
+    a[n] = NULL;
+    return nh_vaultctl(&W, 2, out, a);
+}
+
+static json_t *remote2_json(const char *const *args)
+{
+    char *out = NULL;
+    int rc = remote2(&out, args);
+    if (rc != 0) fail_msg("node 2: rc %d: %s", rc, out ? out : "");
+    json_t *j = json_loads(out, 0, NULL);
+    if (j == NULL) fail_msg("not JSON: %s", out);
+    free(out);
+    return j;
+}
+
+/* Re-observe a transaction by hash through the node: one it applied is
+ * "replayed" (nothing changes), one a node never read (it started past it)
+ * is applied once, then replayed; the cursor is shown, rewound within its
+ * bounds (journaled) and the re-read applies nothing twice. */
+static void test_admin_reobserve_and_cursor(void **state)
+{
+    (void)state;
+    bh_address w_tka_b;
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
+    bh_u128 before = 0;
+    NH_OK(nh_balance(&W, NH_B, &w_tka_b, &W.user, &before));
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(10), NH_B, &W.user, 0, NULL));
+    char tx[67];
+    snprintf(tx, sizeof tx, "%s", W.last_tx);
+    uint64_t block = W.last_block;
+    wait_delivered(NH_B, &w_tka_b, &W.user, before + nh_units(10), WAIT_MS, "the lock", NULL);
+    json_t *show0 = nh_vault_show(&W, 1, "alpha");
+    bh_u128 locked0 = 0, out0[NH_MAX_CHAINS + 1];
+    NH_OK(nh_vault_amounts(show0, &W.tka, &locked0, out0));
+    json_decref(show0);
+
+    /* applied already: replayed, nothing done */
+    const char *ro[] = {"reobserve", "alpha", tx, "--json", NULL};
+    json_t *r = remote_json(ro);
+    assert_int_equal(json_integer_value(json_object_get(r, "block")), (json_int_t)block);
+    assert_string_equal(json_string_value(json_object_get(event0(r), "outcome")), "replayed");
+    assert_string_equal(json_string_value(json_object_get(event0(r), "kind")), "lock");
+    json_decref(r);
+    /* refusals, named */
+    char *err = NULL;
+    const char *none[] = {"reobserve", "alpha",
+                          "0x00000000000000000000000000000000000000000000000000000000000000ab",
+                          NULL};
+    assert_int_equal(remote(&err, none), 1);
+    free(err);
+    const char *badhex[] = {"reobserve", "alpha", "0x12", NULL};
+    assert_int_equal(remote(NULL, badhex), 2);
+    const char *nochain[] = {"reobserve", "omega", tx, NULL};
+    assert_int_equal(remote(NULL, nochain), 1);
+    const char *local[] = {"reobserve", "alpha", tx, NULL};
+    assert_int_equal(nh_vaultctl(&W, 1, NULL, local), 1); /* needs the running node */
+
+    /* the cursor, and a rewind past the lock: nothing applied twice */
+    const char *cs[] = {"cursor", "alpha", "--json", NULL};
+    json_t *c = remote_json(cs);
+    uint64_t cur = (uint64_t)json_integer_value(json_object_get(c, "cursor"));
+    json_decref(c);
+    assert_true(cur >= block);
+    char to[32], ahead[32];
+    snprintf(to, sizeof to, "%" PRIu64, block - 1);
+    snprintf(ahead, sizeof ahead, "%" PRIu64, cur + 5);
+    const char *noreason[] = {"cursor", "alpha", "rewind", to, NULL};
+    assert_int_equal(remote(NULL, noreason), 2);
+    const char *fwd[] = {"cursor", "alpha", "rewind", ahead, "--reason", "x", NULL};
+    assert_int_equal(remote(NULL, fwd), 1);
+    const char *far[] = {"cursor", "alpha", "rewind", "0", "--reason", "x", NULL};
+    if (cur > 100000) assert_int_equal(remote(NULL, far), 1);
+    long cursor_entries = nh_vault_journal_count(&W, 1, "alpha", "cursor");
+    const char *rw[] = {"cursor",         "alpha",   "rewind", to,       "--reason",
+                        "check the lock", "--actor", "fay",    "--json", NULL};
+    json_t *m = remote_json(rw);
+    assert_int_equal(json_integer_value(json_object_get(m, "to")), (json_int_t)(block - 1));
+    json_decref(m);
+    assert_int_equal(nh_vault_journal_count(&W, 1, "alpha", "cursor"), cursor_entries + 1);
+    const char *jr[] = {"journal", "alpha", "--json", NULL};
+    char *jt = NULL;
+    assert_int_equal(nh_vaultctl(&W, 1, &jt, jr), 0);
+    assert_non_null(strstr(jt, "api:fay"));
+    assert_non_null(strstr(jt, "check the lock"));
+    free(jt);
+    const char *done[] = {"event=reread_done", "chain=alpha", NULL};
+    expect_log(done, 1, WAIT_MS);
+    nh_sleep_ms(1000);
+    json_t *show1 = nh_vault_show(&W, 1, "alpha");
+    bh_u128 locked1 = 0, out1[NH_MAX_CHAINS + 1];
+    NH_OK(nh_vault_amounts(show1, &W.tka, &locked1, out1));
+    json_decref(show1);
+    assert_true(locked1 == locked0);
+    assert_true(out1[W.ch[NH_B].bridge_id] == out0[W.ch[NH_B].bridge_id]);
+    bh_u128 after = 0;
+    NH_OK(nh_balance(&W, NH_B, &w_tka_b, &W.user, &after));
+    assert_true(after == before + nh_units(10));
+
+    /* node 2 (the same attester) starts past the lock: it never reads it;
+     * re-observed, it is applied once, and a second time replayed */
+    NH_OK(nh_node_prepare(&W, 2, 0, NULL));
+    json_t *cfg = nh_node_config(&W, 2);
+    edit(cfg);
+    size_t i;
+    json_t *ch;
+    json_array_foreach(json_object_get(cfg, "chains"), i, ch)
+    {
+        if (strcmp(json_string_value(json_object_get(ch, "name")), "alpha") == 0)
+            json_object_set_new(ch, "start_block", json_integer((json_int_t)block + 1));
+    }
+    char p[NH_PATH + 32];
+    snprintf(p, sizeof p, "%s/read.token", W.node[1].dir);
+    FILE *f = fopen(p, "w");
+    fputs(READ_TOKEN "\n", f);
+    fclose(f);
+    chmod(p, 0600);
+    snprintf(TOKEN_FILE2, sizeof TOKEN_FILE2, "%s/admin.token", W.node[1].dir);
+    f = fopen(TOKEN_FILE2, "w");
+    fputs(ADMIN_TOKEN "\n", f);
+    fclose(f);
+    chmod(TOKEN_FILE2, 0600);
+    NH_OK(nh_node_write_config(&W, 2, cfg));
+    NH_OK(nh_node_start(&W, 2, WAIT_MS));
+    NH_OK(nh_node_metrics_port(&W, 2, WAIT_MS, &PORT2));
+    snprintf(URL2, sizeof URL2, "http://127.0.0.1:%d", PORT2);
+    json_t *r2 = NULL;
+    uint64_t end = nh_now_ms() + WAIT_MS;
+    for (;;) { /* until node 2's watcher is up */
+        char *o2 = NULL;
+        int rc = remote2(&o2, ro);
+        if (rc == 0) {
+            r2 = json_loads(o2, 0, NULL);
+            free(o2);
+            break;
+        }
+        if (nh_now_ms() > end) fail_msg("node 2 reobserve: rc %d %s", rc, o2 ? o2 : "");
+        free(o2);
+        nh_sleep_ms(200);
+    }
+    assert_non_null(r2);
+    json_t *e2 = event0(r2);
+    assert_string_equal(json_string_value(json_object_get(e2, "outcome")), "applied");
+    assert_string_equal(json_string_value(json_object_get(e2, "status")), "accepted");
+    assert_string_equal(json_string_value(json_object_get(e2, "vault")), "alpha");
+    json_decref(r2);
+    json_t *show2 = nh_vault_show(&W, 2, "alpha");
+    bh_u128 locked2 = 0, out2[NH_MAX_CHAINS + 1];
+    NH_OK(nh_vault_amounts(show2, &W.tka, &locked2, out2));
+    json_decref(show2);
+    assert_true(locked2 == nh_units(10));
+    r2 = remote2_json(ro);
+    assert_string_equal(json_string_value(json_object_get(event0(r2), "outcome")), "replayed");
+    json_decref(r2);
+    show2 = nh_vault_show(&W, 2, "alpha");
+    NH_OK(nh_vault_amounts(show2, &W.tka, &locked2, out2));
+    json_decref(show2);
+    assert_true(locked2 == nh_units(10));
+    const char *reob[] = {"event=admin_action", "reobserve alpha", NULL};
+    char *log2 = nh_node_log(&W, 2);
+    assert_true(nh_log_count(log2, reob) >= 2);
+    free(log2);
+    assert_int_equal(nh_node_stop(&W, 2, WAIT_MS), 0);
+}
+
 /* freeze through the node quarantines the chain in the running node
  * (/readyz says so); unfreeze lifts it. */
 static void test_admin_freeze_unfreeze(void **state)
@@ -384,6 +566,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_admin_pending_actions),
         cmocka_unit_test(test_admin_freeze_unfreeze),
         cmocka_unit_test(test_admin_outbox_drop_requeue_and_limits_kept),
+        cmocka_unit_test(test_admin_reobserve_and_cursor),
     };
     return NT_MAIN(argc, argv, tests, setup);
 }

@@ -171,7 +171,9 @@ typedef enum {
     BH_VJ_INIT,       /* vault created */
     BH_VJ_PARK,       /* outbox ref parked after failed deliveries (reason: tries, error) */
     BH_VJ_REQUEUE,    /* parked entry back in the outbox (ref = its new outbox id) */
-    BH_VJ_MIGRATE     /* the vault's records re-encoded to a new schema (reason says which) */
+    BH_VJ_MIGRATE,    /* the vault's records re-encoded to a new schema (reason says which) */
+    BH_VJ_CURSOR      /* an operator moved a chain's watcher back (ref = from block,
+                         amount = to block); no ledger effect */
 } bh_vault_jkind;
 
 /* Ledger effect flags of a journal entry; audit replays exactly these. */
@@ -288,6 +290,13 @@ BH_WARN_UNUSED_RESULT int bh_vault_apply_ex(bh_vault *v, bh_vault_result *result
  * nothing skipped, nothing applied twice. */
 BH_WARN_UNUSED_RESULT int bh_vault_source_next(bh_vault *v, uint16_t chain, uint64_t *next);
 
+/* Whether the vault has taken message m (its replay key is claimed: it
+ * was applied, whatever became of it after; a rejected message claims
+ * nothing).
+ * Out: taken  1 with the same digest, 2 with another digest (the key was
+ *             used by a different message), 0 not taken. */
+BH_WARN_UNUSED_RESULT int bh_vault_taken(bh_vault *v, const bh_transfer_msg *m, int *taken);
+
 /* Move pending transfers that are applied and due (release_at <= now) to
  * the outbox, oldest first, at most max of them (0 = no bound).
  * A transfer counts in its source lane's 24 h window when it is released
@@ -388,6 +397,12 @@ BH_WARN_UNUSED_RESULT int bh_vault_retime(bh_vault *v, uint64_t id, uint64_t rel
 
 /* Quarantine a chain (inbound from it held, outbound to it paused) or lift
  * it. Returns: BH_OK; BH_EEXIST if already frozen; BH_ENOTFOUND if not. */
+/* Journal that chain's watcher cursor was moved back from block `from`
+ * to block `to` (BH_VJ_CURSOR; the node keeps the cursor, the journal is
+ * the record with actor and reason). */
+BH_WARN_UNUSED_RESULT int bh_vault_journal_cursor(bh_vault *v, uint16_t chain, uint64_t from,
+                                                  uint64_t to, uint64_t now, const char *actor,
+                                                  const char *reason);
 BH_WARN_UNUSED_RESULT int bh_vault_freeze(bh_vault *v, uint16_t chain, uint64_t now,
                                           const char *actor, const char *reason);
 BH_WARN_UNUSED_RESULT int bh_vault_unfreeze(bh_vault *v, uint16_t chain, uint64_t now,

@@ -1710,6 +1710,25 @@ int bh_vault_source_next(bh_vault *v, uint16_t chain, uint64_t *next)
     return rc;
 }
 
+int bh_vault_taken(bh_vault *v, const bh_transfer_msg *m, int *taken)
+{
+    if (taken) *taken = 0;
+    if (!v || !m || !taken) return BH_EINVAL;
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    unsigned char kb[PKEY_LEN];
+    pkey(kb, m);
+    MDB_val k = {PKEY_LEN, kb}, d;
+    int mrc = mdb_get(txn, v->db_processed, &k, &d);
+    if (mrc == 0)
+        *taken = d.mv_size == 32 && !memcmp(d.mv_data, m->digest.data, 32) ? 1 : 2;
+    else if (mrc != MDB_NOTFOUND)
+        rc = bh_store_status(mrc);
+    vault_txn_abort(v, txn);
+    return rc;
+}
+
 /* Whether the outbox_to index covers the outbox in this snapshot. */
 static int outbox_index_current(bh_vault *v, MDB_txn *txn)
 {
@@ -1940,6 +1959,7 @@ typedef struct {
     const char *key;
     bh_u128 value;
     uint64_t now;
+    uint64_t from, to; /* a cursor's move */
     const char *actor, *reason;
 } admin_ctx;
 
@@ -2017,6 +2037,28 @@ static int freeze_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         .time = c->now, .kind = freeze ? BH_VJ_FREEZE : BH_VJ_UNFREEZE, .chain = c->chain};
     uint64_t jid;
     return journal_put(v, txn, &j, c->actor, c->reason, &jid);
+}
+
+static int cursor_fn(bh_vault *v, MDB_txn *txn, void *vctx)
+{
+    const admin_ctx *c = vctx;
+    vault_jrec j = {.time = c->now,
+                    .kind = BH_VJ_CURSOR,
+                    .chain = c->chain,
+                    .ref = c->from,
+                    .amount = (bh_u128)c->to};
+    uint64_t jid;
+    return journal_put(v, txn, &j, c->actor, c->reason, &jid);
+}
+
+int bh_vault_journal_cursor(bh_vault *v, uint16_t chain, uint64_t from, uint64_t to, uint64_t now,
+                            const char *actor, const char *reason)
+{
+    if (!v || chain == 0) return BH_EINVAL;
+    v->err[0] = 0;
+    admin_ctx c = {
+        .chain = chain, .from = from, .to = to, .now = now, .actor = actor, .reason = reason};
+    return run_write(v, cursor_fn, &c);
 }
 
 int bh_vault_freeze(bh_vault *v, uint16_t chain, uint64_t now, const char *actor,
