@@ -345,6 +345,35 @@ static void test_admin_outbox_drop_requeue_and_limits_kept(void **state)
     free(out);
 }
 
+/* The verbs that create: a vault and an asset, through the node. */
+static void test_admin_init_and_asset_add(void **state)
+{
+    (void)state;
+    const char *init[] = {"init",           "gamma",   "--chain-id", "9", "--reason",
+                          "new home chain", "--actor", "gus",        NULL};
+    assert_int_equal(remote(NULL, init), 0);
+    assert_int_equal(remote(NULL, init), 1); /* it exists now */
+    const char *add[] = {
+        "asset",      "add", "alpha",    "0x00000000000000000000000000000000000000aa",
+        "--decimals", "6",   "--symbol", "TKZ",
+        "--actor",    "gus", NULL};
+    assert_int_equal(remote(NULL, add), 0);
+    const char *list[] = {"list", "--json", NULL};
+    char *out = NULL;
+    assert_int_equal(nh_vaultctl(&W, 1, &out, list), 0);
+    assert_non_null(strstr(out, "gamma"));
+    free(out);
+    const char *show[] = {"show", "alpha", "--json", NULL};
+    assert_int_equal(nh_vaultctl(&W, 1, &out, show), 0);
+    assert_non_null(strstr(out, "TKZ"));
+    free(out);
+    assert_int_equal(nh_vault_journal_count(&W, 1, "alpha", "asset_add") >= 1, 1);
+    const char *jr[] = {"journal", "gamma", "--json", NULL};
+    assert_int_equal(nh_vaultctl(&W, 1, &out, jr), 0);
+    assert_non_null(strstr(out, "api:gus"));
+    free(out);
+}
+
 static json_t *event0(json_t *r)
 {
     json_t *ev = json_object_get(r, "events");
@@ -567,6 +596,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_admin_freeze_unfreeze),
         cmocka_unit_test(test_admin_outbox_drop_requeue_and_limits_kept),
         cmocka_unit_test(test_admin_reobserve_and_cursor),
+        cmocka_unit_test(test_admin_init_and_asset_add),
     };
     return NT_MAIN(argc, argv, tests, setup);
 }
