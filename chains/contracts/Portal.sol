@@ -26,9 +26,18 @@ interface IERC20Min {
 /// message here too, as a hop notice: it pays nothing out and moves
 /// outstanding[token][C] to outstanding[token][D], bounded by what C holds,
 /// so a later return from D of the hopped supply is unlocked here.
+///
+/// Emergency controls: the owner (two-step transfer) can pause the whole
+/// Portal (no lock, burn or submit) or one lane (nothing out toward that
+/// chain, nothing executed from it, no hop to it). controlEpoch counts every
+/// control change, so a watcher reads one word to know whether to look.
 contract Portal {
     uint16 public immutable chainId;
     address public owner;
+    address public pendingOwner;
+    bool public paused;
+    mapping(uint16 => bool) public lanePaused;
+    uint64 public controlEpoch;
 
     uint32 public signerSetIndex;
     address[] public attesters;
@@ -66,6 +75,12 @@ contract Portal {
     event WrappedCreated(uint16 homeChain, bytes32 homeToken, address wrapped);
     event HopRecorded(bytes32 indexed digest, uint16 fromChain, uint64 sequence, uint16 toChain,
                       address token, uint256 amount);
+    event OwnershipTransferStarted(address indexed owner, address indexed pendingOwner);
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    event Paused(address indexed by, string reason);
+    event Unpaused(address indexed by, string reason);
+    event LanePaused(uint16 indexed chain, address indexed by, string reason);
+    event LaneUnpaused(uint16 indexed chain, address indexed by, string reason);
 
     modifier onlyOwner() {
         require(msg.sender == owner, "only owner");
@@ -92,6 +107,49 @@ contract Portal {
         _setAttesters(setIndex_, a, q);
     }
 
+    // ---- ownership and emergency controls ----
+
+    function transferOwnership(address newOwner) external onlyOwner {
+        pendingOwner = newOwner;
+        emit OwnershipTransferStarted(owner, newOwner);
+    }
+
+    function acceptOwnership() external {
+        require(msg.sender == pendingOwner && msg.sender != address(0), "not pending owner");
+        emit OwnershipTransferred(owner, msg.sender);
+        owner = msg.sender;
+        pendingOwner = address(0);
+    }
+
+    function pause(string calldata reason) external onlyOwner {
+        require(!paused, "already paused");
+        paused = true;
+        controlEpoch++;
+        emit Paused(msg.sender, reason);
+    }
+
+    function unpause(string calldata reason) external onlyOwner {
+        require(paused, "not paused");
+        paused = false;
+        controlEpoch++;
+        emit Unpaused(msg.sender, reason);
+    }
+
+    function pauseLane(uint16 chain, string calldata reason) external onlyOwner {
+        require(chain != chainId && chain != 0, "chain");
+        require(!lanePaused[chain], "already paused");
+        lanePaused[chain] = true;
+        controlEpoch++;
+        emit LanePaused(chain, msg.sender, reason);
+    }
+
+    function unpauseLane(uint16 chain, string calldata reason) external onlyOwner {
+        require(lanePaused[chain], "not paused");
+        lanePaused[chain] = false;
+        controlEpoch++;
+        emit LaneUnpaused(chain, msg.sender, reason);
+    }
+
     function attesterCount() external view returns (uint256) {
         return attesters.length;
     }
@@ -110,6 +168,7 @@ contract Portal {
 
     function lock(address token, uint256 amount, uint16 toChain, bytes32 to, uint256 fee,
                   uint32 nonce) external returns (uint64 seq) {
+        _outboundOpen(toChain);
         require(amount > 0 && fee <= amount, "amount");
         require(remotePortal[toChain] != bytes32(0), "unknown chain");
         require(IERC20Min(token).transferFrom(msg.sender, address(this), amount), "transferFrom");
@@ -121,6 +180,7 @@ contract Portal {
 
     function burn(address wrapped, uint256 amount, uint16 toChain, bytes32 to, uint256 fee,
                   uint32 nonce) external returns (uint64 seq) {
+        _outboundOpen(toChain);
         require(amount > 0 && fee <= amount, "amount");
         require(remotePortal[toChain] != bytes32(0), "unknown chain");
         WrappedToken w = WrappedToken(wrapped);
@@ -132,11 +192,17 @@ contract Portal {
                          fee, nonce, KIND_BURN);
     }
 
+    function _outboundOpen(uint16 toChain) internal view {
+        require(!paused, "paused");
+        require(!lanePaused[toChain], "lane paused");
+    }
+
     // ---- inbound ----
 
     /// Returns the number of distinct approvals the digest holds after this
     /// call, and whether the message is executed.
     function submit(bytes calldata vaa) external returns (uint256 count, bool done) {
+        require(!paused, "paused");
         require(vaa.length >= 6, "truncated");
         require(uint8(vaa[0]) == 1, "version");
         require(uint32(bytes4(vaa[1:5])) == signerSetIndex, "signer set");
@@ -198,6 +264,7 @@ contract Portal {
         uint64 seq = uint64(bytes8(body[42:50]));
         require(emitterChain != chainId && emitterChain != 0, "emitter chain");
         require(remotePortal[emitterChain] == emitter, "unknown emitter");
+        require(!lanePaused[emitterChain], "lane paused");
         bytes32 seqKey = keccak256(abi.encode(emitterChain, seq));
         require(!sequenceUsed[seqKey], "sequence used");
         sequenceUsed[seqKey] = true;
@@ -266,6 +333,7 @@ contract Portal {
         require(t.tokenChain == chainId, "wrong destination");
         require(t.toChain != src && t.toChain != 0 && remotePortal[t.toChain] != bytes32(0),
                 "hop chain");
+        require(!lanePaused[t.toChain], "lane paused");
         require(uint256(t.token) >> 160 == 0, "token");
         address local = address(uint160(uint256(t.token)));
         uint256 out = outstanding[local][src];

@@ -130,6 +130,16 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_portal_outstanding(bh_evm_chain *c, bh_u2
                                                           const bh_address *token, uint16_t remote,
                                                           uint64_t block);
 
+/* The Portal's emergency controls at the endpoints' latest block (agreed by
+ * k): controlEpoch(), and when it differs from known_epoch, paused() and
+ * lanePaused(remotes[i]) for each (this chain's own id: 0). Returns the
+ * errors of a view. Out: epoch; paused, lane_paused[n] only when the epoch
+ * differs. */
+BH_WARN_UNUSED_RESULT int bh_evm_chain_portal_controls(bh_evm_chain *c, uint64_t known_epoch,
+                                                       uint64_t *epoch, int *paused,
+                                                       const uint16_t *remotes, size_t n,
+                                                       int *lane_paused);
+
 /* The pinned wrapped tokens, oldest first, up to cap. Returns: how many
  * there are (may exceed cap). */
 size_t bh_evm_chain_pins(const bh_evm_chain *c, bh_wrapped_pin *out, size_t cap);

@@ -65,6 +65,12 @@ static int evm_fetch(void *impl, uint64_t from, uint64_t to, bh_chain_event **ev
     return bh_evm_chain_fetch(impl, from, to, events, n, done_to);
 }
 
+static int evm_portal_controls(void *impl, uint64_t known_epoch, uint64_t *epoch, int *paused,
+                               const uint16_t *remotes, size_t n, int *lane_paused)
+{
+    return bh_evm_chain_portal_controls(impl, known_epoch, epoch, paused, remotes, n, lane_paused);
+}
+
 static int evm_fetch_tx(void *impl, const bh_hash32 *tx, uint64_t max_block,
                         bh_chain_event **events, size_t *n, uint64_t *block)
 {
@@ -330,6 +336,7 @@ const bh_chain_backend bh_chain_backend_evm = {
     .head = evm_head,
     .last_split = evm_last_split,
     .fetch_tx = evm_fetch_tx,
+    .portal_controls = evm_portal_controls,
     .endpoint_count = evm_endpoint_count,
     .endpoint_url = evm_endpoint_url,
     .endpoint_health = evm_endpoint_health,

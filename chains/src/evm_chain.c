@@ -2304,6 +2304,37 @@ int bh_evm_chain_portal_outstanding(bh_evm_chain *c, bh_u256 *out, const bh_addr
     return view_u256(c, out, &c->cfg.portal, &a, block);
 }
 
+static int view_u64(bh_evm_chain *c, uint64_t *out, bh_abi *a)
+{
+    unsigned char w[32];
+    int rc = view_word(c, w, &c->cfg.portal, a, BH_EVM_LATEST);
+    if (rc == BH_OK) rc = bh_abi_read_u64(out, w, 32, 0) == BH_OK ? BH_OK : BH_EPROTO;
+    return rc;
+}
+
+int bh_evm_chain_portal_controls(bh_evm_chain *c, uint64_t known_epoch, uint64_t *epoch,
+                                 int *paused, const uint16_t *remotes, size_t n, int *lane_paused)
+{
+    if (!c || !epoch || !paused || (n && (!remotes || !lane_paused))) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "controlEpoch()", 0);
+    int rc = view_u64(c, epoch, &a);
+    if (rc || *epoch == known_epoch) return rc;
+    uint64_t v = 0;
+    bh_abi_init(&a, "paused()", 0);
+    if ((rc = view_u64(c, &v, &a))) return rc;
+    *paused = v != 0;
+    for (size_t i = 0; i < n; i++) {
+        lane_paused[i] = 0;
+        if (remotes[i] == c->cfg.bridge_id) continue;
+        bh_abi_init(&a, "lanePaused(uint16)", 1);
+        bh_abi_uint(&a, remotes[i]);
+        if ((rc = view_u64(c, &v, &a))) return rc;
+        lane_paused[i] = v != 0;
+    }
+    return BH_OK;
+}
+
 /* ---- backend table ---- */
 
 static int ops_verify(void *impl)

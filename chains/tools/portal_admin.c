@@ -96,6 +96,39 @@ int bh_portal_set_lane_limit(bh_evm_sender *s, const bh_address *portal, uint16_
     return bh_portal_send_call(s, NULL, portal, &a);
 }
 
+int bh_portal_set_paused(bh_evm_sender *s, const bh_address *portal, uint16_t lane, int paused,
+                         const char *reason)
+{
+    if (!s || !portal || !reason) return BH_EINVAL;
+    bh_abi a;
+    if (lane) {
+        bh_abi_init(&a, paused ? "pauseLane(uint16,string)" : "unpauseLane(uint16,string)", 2);
+        bh_abi_uint(&a, lane);
+    } else {
+        bh_abi_init(&a, paused ? "pause(string)" : "unpause(string)", 1);
+    }
+    bh_abi_string(&a, reason);
+    return bh_portal_send_call(s, NULL, portal, &a);
+}
+
+int bh_portal_transfer_ownership(bh_evm_sender *s, const bh_address *portal,
+                                 const bh_address *new_owner)
+{
+    if (!s || !portal || !new_owner) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "transferOwnership(address)", 1);
+    bh_abi_address(&a, new_owner);
+    return bh_portal_send_call(s, NULL, portal, &a);
+}
+
+int bh_portal_accept_ownership(bh_evm_sender *s, const bh_address *portal)
+{
+    if (!s || !portal) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "acceptOwnership()", 0);
+    return bh_portal_send_call(s, NULL, portal, &a);
+}
+
 static int approve(bh_evm_sender *s, const bh_address *token, const bh_address *spender,
                    const bh_u256 *amount)
 {

@@ -71,6 +71,8 @@ typedef enum {
     BH_NODE_EV_LIMITS,      /* limits tightened or relaxed (detail) */
     BH_NODE_EV_PARKED,      /* an outbox entry set aside after failed deliveries */
     BH_NODE_EV_ADMIN,       /* an operator acted through the admin API (detail) */
+    BH_NODE_EV_PORTAL,      /* a Portal paused or unpaused (from_chain: whose; to_chain: the
+                               lane's chain, 0 the whole Portal; detail) */
     BH_NODE_EV_COUNT_
 } bh_node_event_kind;
 

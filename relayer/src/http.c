@@ -482,6 +482,9 @@ static frame *event_frame(const bh_http *s, const ev_rec *e, int history)
     if (e->vault[0]) json_object_set_new(o, "vault", jstr(e->vault));
     if (e->kind == BH_NODE_EV_QUARANTINED || e->kind == BH_NODE_EV_LIMITS) {
         if (e->from_chain) set_chain(o, s, "chain_id", "chain", e->from_chain);
+    } else if (e->kind == BH_NODE_EV_PORTAL) { /* whose Portal, and which lane */
+        set_chain(o, s, "chain_id", "chain", e->from_chain);
+        if (e->to_chain) set_chain(o, s, "to_chain_id", "to_chain", e->to_chain);
     } else if (e->from_chain != 0) { /* about one message */
         set_chain(o, s, "from_chain", "from", e->from_chain);
         set_chain(o, s, "to_chain", "to", e->to_chain);

@@ -68,6 +68,7 @@ typedef enum {
     F_CHAIN_DELIV_FAILED,
     F_CHAIN_TRIPPED,
     F_CHAIN_TRIPPED_AT,
+    F_CHAIN_PORTAL_PAUSED,
     F_RPC_CALLS,
     F_RPC_FAILURES,
     F_RPC_RATE_LIMITED,
@@ -168,6 +169,9 @@ static const family FAMILIES[F_COUNT_] = {
                          "1 when the circuit breaker froze the chain; reason is the cause."},
     [F_CHAIN_TRIPPED_AT] = {"bulkhead_chain_tripped_time_seconds", "gauge",
                             "When the circuit breaker froze the chain, unix seconds."},
+    [F_CHAIN_PORTAL_PAUSED] = {"bulkhead_chain_portal_paused", "gauge",
+                               "1 while the chain's Portal is paused by its owner: lane=\"all\" "
+                               "the whole Portal, else the lane of that chain."},
     [F_RPC_CALLS] = {"bulkhead_rpc_calls_total", "counter", "JSON-RPC calls to the endpoint."},
     [F_RPC_FAILURES] = {"bulkhead_rpc_failures_total", "counter",
                         "JSON-RPC calls to the endpoint that failed."},
@@ -470,6 +474,30 @@ static void render_endpoints(render_ctx *c, const char *chain, const json_t *eps
     }
 }
 
+static void render_portal_paused(render_ctx *c, const labels *l, const json_t *ch)
+{
+    const json_t *pp = json_object_get(ch, "portal_paused");
+    if (!json_is_boolean(pp)) return;
+    labels a = *l;
+    lb_add(&a, "lane", "all");
+    emit(c, F_CHAIN_PORTAL_PAUSED, &a, json_is_true(pp) ? "1" : "0");
+    const char *self = str_member(ch, "name");
+    const json_t *lanes = json_object_get(ch, "paused_lanes");
+    size_t i, k;
+    const json_t *other, *p;
+    json_array_foreach(c->chains, i, other)
+    {
+        const char *name = str_member(other, "name");
+        if (name == NULL || (self && strcmp(name, self) == 0)) continue;
+        int on = 0;
+        json_array_foreach(lanes, k, p) on |=
+            json_is_string(p) && !strcmp(json_string_value(p), name);
+        labels b = *l;
+        lb_add(&b, "lane", name);
+        emit(c, F_CHAIN_PORTAL_PAUSED, &b, on ? "1" : "0");
+    }
+}
+
 static void render_chains(render_ctx *c)
 {
     size_t i;
@@ -502,6 +530,7 @@ static void render_chains(render_ctx *c)
             emit(c, F_CHAIN_TRIPPED, &t, "1");
             emit_member(c, F_CHAIN_TRIPPED_AT, &t, trip, "at");
         }
+        render_portal_paused(c, &l, ch);
         render_endpoints(c, name, json_object_get(ch, "endpoints"));
     }
 }

@@ -25,7 +25,7 @@
 
 static const char *const k_event_names[BH_NODE_EV_COUNT_] = {
     "accepted",        "delayed",     "held",   "rejected", "released", "delivered",
-    "delivery_failed", "quarantined", "limits", "parked",   "admin"};
+    "delivery_failed", "quarantined", "limits", "parked",   "admin",    "portal"};
 
 const char *bh_node_event_name(bh_node_event_kind k)
 {

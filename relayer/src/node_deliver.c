@@ -398,6 +398,7 @@ typedef struct {
     size_t vault;
     uint64_t now_ms;
     const int *src_paused; /* per chain index */
+    uint64_t lanes_paused; /* the destination Portal's paused lanes, by chain index */
     size_t *per_src;       /* per chain index, picks so far this round */
     size_t open_sources;   /* sources whose quota is not full */
     pick *picks;
@@ -405,12 +406,21 @@ typedef struct {
     size_t cap;
 } pick_ctx;
 
+/* A hop's notice going home: refused there while its hop's lane is paused. */
+static int hop_lane_paused(const pick_ctx *pc, const bh_vault_outbox_entry *e)
+{
+    if (e->to == e->msg.transfer.to_chain) return 0;
+    node_chain *t = node_chain_by_id(pc->dl->d->node, e->msg.transfer.to_chain);
+    return t && ((pc->lanes_paused >> t->idx) & 1);
+}
+
 static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
 {
     pick_ctx *pc = ctx;
     bh_node *n = pc->dl->d->node;
     node_chain *s = node_chain_by_id(n, e->msg.emitter_chain);
     if (!s || pc->src_paused[s->idx] || pc->per_src[s->idx] >= PER_SOURCE) return 0;
+    if (hop_lane_paused(pc, e)) return 0;
     backoff_ent *b = backoff_find(pc->dl, pc->vault, e->id, 0);
     if (b && b->until_ms > pc->now_ms) return 0;
     if (in_flight(pc->dl, pc->vault, e)) return 0; /* never twice at once */
@@ -443,8 +453,8 @@ static int held_cb(void *ctx, const bh_vault_outbox_entry *e)
     h->seen++;
     h->last = e->id;
     node_chain *s = node_chain_by_id(pc->dl->d->node, e->msg.emitter_chain);
-    if (!s || !pc->src_paused[s->idx] || e->to == e->msg.transfer.to_chain ||
-        pc->per_src[s->idx] >= PER_SOURCE)
+    if (!s || pc->src_paused[s->idx] != 1 || e->to == e->msg.transfer.to_chain ||
+        pc->per_src[s->idx] >= PER_SOURCE || hop_lane_paused(pc, e))
         return 0;
     backoff_ent *b = backoff_find(pc->dl, pc->vault, e->id, 0);
     if (b && b->until_ms > pc->now_ms) return 0;
@@ -515,15 +525,22 @@ void *node_deliver_main(void *arg)
         for (size_t k = 0; k < n->n && pc.n_picks < cap && !stopping(n); k++) {
             node_vault *nv = &n->vaults[(rr + k) % n->n];
             pthread_mutex_lock(&nv->mu);
-            int paused = bh_vault_is_quarantined(nv->v, d->cfg->bridge_id);
-            /* a chain found compromised gets nothing more delivered from it */
+            /* a paused Portal takes nothing: its entries wait, taking no slot
+             * and no revert toward parking */
+            int paused =
+                bh_vault_is_quarantined(nv->v, d->cfg->bridge_id) || atomic_load(&d->portal_paused);
+            uint64_t lanes = atomic_load(&d->lanes_paused);
+            /* a chain found compromised gets nothing more delivered from it
+             * (1: quarantined; 2: its lane paused on d's Portal, notices too) */
             size_t open = 0, n_paused = 0;
             for (size_t s = 0; s < n->n; s++) {
                 src_paused[s] = bh_vault_is_quarantined(nv->v, n->chains[s].cfg->bridge_id);
+                if (!src_paused[s] && ((lanes >> s) & 1)) src_paused[s] = 2;
                 if (!src_paused[s] && per_src[s] < PER_SOURCE) open++;
-                n_paused += src_paused[s] ? 1 : 0;
+                n_paused += src_paused[s] == 1 ? 1 : 0;
             }
             pc.vault = nv->idx;
+            pc.lanes_paused = lanes;
             pc.now_ms = mono_ms();
             pc.open_sources = open;
             int rc = paused || !open ? BH_OK

@@ -95,6 +95,12 @@ typedef struct {
     pthread_cond_t req_cv;
     struct node_watch_req *req;
     uint64_t replay_to; /* watcher thread only: after a rewind, blocks up to here are re-read */
+    /* this chain's Portal's emergency controls, read by its watcher: paused
+     * as a whole, and bit i: the lane of chains[i] paused (delivery waits) */
+    atomic_int portal_paused;
+    _Atomic uint64_t lanes_paused;
+    uint64_t control_epoch, controls_ms; /* watcher thread only */
+    int controls_known;                  /* watcher thread only */
 } node_chain;
 
 typedef struct {

@@ -191,8 +191,13 @@ static json_t *chain_json(bh_node *n, node_chain *c)
                        : json_null();
     json_t *wallet = json_string(c->wallet);
     pthread_mutex_unlock(&c->info_mu);
+    uint64_t lanes = atomic_load(&c->lanes_paused);
+    json_t *paused_lanes = json_array();
+    for (size_t i = 0; paused_lanes && i < n->n; i++)
+        if ((lanes >> i) & 1)
+            json_array_append_new(paused_lanes, json_string(n->chains[i].cfg->name));
     return json_pack(
-        "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b,s:I,s:I,s:I,s:o,s:o}", "name",
+        "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b,s:I,s:I,s:I,s:o,s:o,s:b,s:o}", "name",
         c->cfg->name, "bridge_id", (json_int_t)c->cfg->bridge_id, "quarantined", quarantined,
         "head", (json_int_t)atomic_load(&c->head), "finalized", (json_int_t)fin, "cursor",
         (json_int_t)cur, "lag", (json_int_t)(fin > cur ? fin - cur : 0), "max_lag",
@@ -201,7 +206,8 @@ static json_t *chain_json(bh_node *n, node_chain *c)
         "wallet_low", atomic_load(&c->wallet_low), "inflight",
         (json_int_t)atomic_load(&c->inflight), "deliveries_ok",
         (json_int_t)atomic_load(&c->deliveries_ok), "deliveries_failed",
-        (json_int_t)atomic_load(&c->deliveries_failed), "endpoints", eps, "tripped", trip);
+        (json_int_t)atomic_load(&c->deliveries_failed), "endpoints", eps, "tripped", trip,
+        "portal_paused", atomic_load(&c->portal_paused), "paused_lanes", paused_lanes);
 }
 
 /* This process as the kernel counts it (Linux /proc/self): CPU seconds,

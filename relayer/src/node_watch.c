@@ -265,6 +265,59 @@ static void save_pins(node_chain *c)
     free(buf);
 }
 
+#define CONTROLS_POLL_MS 3000
+
+static void control_changed(node_chain *c, uint16_t lane, int now_paused)
+{
+    bh_node *n = c->node;
+    char lname[8] = "all";
+    const char *ln = lane ? node_chain_name(n, lane, lname) : lname;
+    BH_LOG(now_paused ? BH_LOG_WARN : BH_LOG_INFO, now_paused ? "portal_paused" : "portal_unpaused",
+           "chain=%s lane=%s", c->cfg->name, ln);
+    char d[64];
+    snprintf(d, sizeof d, "%s %s", now_paused ? "paused" : "unpaused", lane ? ln : "whole Portal");
+    bh_node_event ev = {.kind = BH_NODE_EV_PORTAL,
+                        .time = now_s(),
+                        .from_chain = c->cfg->bridge_id,
+                        .to_chain = lane,
+                        .detail = d};
+    node_emit(n, &ev);
+}
+
+/* The Portal's pause state, every CONTROLS_POLL_MS: one view while its
+ * control epoch stays, the whole state when it moves. */
+static void watch_controls(node_chain *c)
+{
+    bh_node *n = c->node;
+    if (!c->be->portal_controls || mono_ms() - c->controls_ms < CONTROLS_POLL_MS) return;
+    c->controls_ms = mono_ms();
+    uint16_t ids[BH_CONFIG_MAX_CHAINS];
+    int lanes[BH_CONFIG_MAX_CHAINS];
+    for (size_t i = 0; i < n->n; i++)
+        ids[i] = n->chains[i].cfg->bridge_id;
+    uint64_t epoch = 0;
+    int paused = 0;
+    int rc = c->be->portal_controls(c->impl, c->controls_known ? c->control_epoch : UINT64_MAX,
+                                    &epoch, &paused, ids, n->n, lanes);
+    if (rc || (c->controls_known && epoch == c->control_epoch)) return;
+    c->control_epoch = epoch;
+    int first = !c->controls_known;
+    c->controls_known = 1;
+    int was = atomic_load(&c->portal_paused);
+    uint64_t was_lanes = atomic_load(&c->lanes_paused), now_lanes = 0;
+    for (size_t i = 0; i < n->n; i++)
+        if (lanes[i]) now_lanes |= 1ull << i;
+    atomic_store(&c->portal_paused, paused);
+    atomic_store(&c->lanes_paused, now_lanes);
+    if (paused != was || (first && paused)) control_changed(c, 0, paused);
+    for (size_t i = 0; i < n->n; i++) {
+        int a = (was_lanes >> i) & 1, b = (now_lanes >> i) & 1;
+        if (a != b || (first && b)) control_changed(c, n->chains[i].cfg->bridge_id, b);
+    }
+    /* a lifted pause: what waited may go now */
+    if ((was && !paused) || (was_lanes & ~now_lanes)) poke(&c->wake_mu, &c->wake_cv, &c->wake);
+}
+
 void *node_watch_main(void *arg)
 {
     node_chain *c = arg;
@@ -372,6 +425,7 @@ void *node_watch_main(void *arg)
         }
         /* the supply check counts each event once: not during a re-read */
         if (!c->replay_to) node_reconcile_step(c, pc.number);
+        watch_controls(c);
         save_pins(c);
         if (cnt == 0 && pc.number >= atomic_load(&c->finalized)) nap(n, cfg->poll_ms);
     }

@@ -33,6 +33,18 @@ BH_WARN_UNUSED_RESULT int bh_portal_set_lane_limit(bh_evm_sender *s, const bh_ad
                                                    const bh_u256 *capacity,
                                                    const bh_u256 *rate_per_sec);
 
+/* Emergency controls (owner only): pause or unpause the whole Portal
+ * (lane 0) or the lane of chain `lane`, with a reason the Portal's event
+ * carries. A Portal already in that state refuses (reverts). */
+BH_WARN_UNUSED_RESULT int bh_portal_set_paused(bh_evm_sender *s, const bh_address *portal,
+                                               uint16_t lane, int paused, const char *reason);
+
+/* Two-step ownership: the owner names a new owner, who then accepts; until
+ * then the old owner stays. */
+BH_WARN_UNUSED_RESULT int bh_portal_transfer_ownership(bh_evm_sender *s, const bh_address *portal,
+                                                       const bh_address *new_owner);
+BH_WARN_UNUSED_RESULT int bh_portal_accept_ownership(bh_evm_sender *s, const bh_address *portal);
+
 /* Lock `amount` of native token (approve is sent first).
  * Out: receipt  may be NULL; else cleared with bh_evm_receipt_clear. */
 BH_WARN_UNUSED_RESULT int bh_portal_lock(bh_evm_sender *s, bh_evm_receipt *receipt,
