@@ -78,20 +78,14 @@ const ISO = /\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z/g;
     if (!ev.includes('vault ' + vault)) throw new Error('the live event does not name the vault: ' + ev);
     await waitLocked(page, rawAfter, textAfter, 30000);
 
-    // charts fill as snapshots arrive (one a second in this test)
-    const charts = ['lag-alpha', 'lag-beta', 'deliveries-alpha', `vault-${vault}/${asset}`, 'refused'];
+    // charts (uPlot) of the node's samples (one a second in this test)
+    const charts = ['delivered', 'latency', 'lag', `lane-${vault}/${asset}/2`];
     for (const id of charts) {
       await page.waitForFunction((c) => {
-        const svg = document.querySelector(`svg.chart[data-chart="${c}"]`);
-        if (!svg || Number(svg.dataset.points) < 3) return false;
-        const pl = svg.querySelector('polyline');
-        return pl && pl.getAttribute('points').trim().split(/\s+/).length >= 3;
+        const u = window.bulkheadCharts && window.bulkheadCharts.get(c);
+        return u && u.data[0].length >= 3 && u.data.slice(1).some((s) => s.some((v) => v !== null));
       }, id, { timeout: 20000 }).catch(() => { throw new Error(`chart ${id} has no data points`); });
     }
-    // the vault chart draws locked and sent: two lines, both with points
-    const lines = await page.$$eval(`svg.chart[data-chart="vault-${vault}/${asset}"] polyline`,
-      (ps) => ps.map((p) => p.getAttribute('points').trim().split(/\s+/).filter(Boolean).length));
-    if (lines.length !== 2 || lines.some((n) => n < 3)) throw new Error('vault chart lines: ' + JSON.stringify(lines));
 
     // one time format everywhere
     const text = await page.evaluate(readable);
@@ -104,11 +98,11 @@ const ISO = /\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z/g;
       throw new Error('event times: ' + JSON.stringify(evTimes.slice(0, 5)));
     if (isoCount < evTimes.length + 2) throw new Error('too few times shown: ' + isoCount);
 
-    // no "minted" for a figure that includes transfers on the way
-    const alone = text.replace(/minted or on the way/g, '…').match(/.{0,60}minted.{0,60}/i);
+    // no "minted" for a figure that includes transfers in flight
+    const alone = text.replace(/minted \+ in flight/g, '…').match(/.{0,60}minted.{0,60}/i);
     if (alone) throw new Error('a caption says "minted" alone: ' + alone[0]);
     const caption = (await page.textContent(`[data-vault="${vault}"] [data-asset="${asset}"]`)).replace(/\s+/g, ' ');
-    if (!caption.includes('sent, all lanes (minted or on the way)')) throw new Error('asset caption: ' + caption);
+    if (!caption.includes('outstanding, all lanes (minted + in flight)')) throw new Error('asset caption: ' + caption);
 
     if (errors.length) throw new Error('page errors: ' + errors.join('; '));
     await page.screenshot({ path: shot, fullPage: true });

@@ -49,9 +49,9 @@ static int configure_operator(void)
     json_t *cfg = nh_node_config(&W, 1);
     if (cfg == NULL) return -1;
     json_object_set_new(cfg, "metrics",
-                        json_pack("{s:s, s:i, s:s, s:i, s:i}", "bind", "127.0.0.1", "port", 0,
+                        json_pack("{s:s, s:i, s:s, s:i, s:i, s:i}", "bind", "127.0.0.1", "port", 0,
                                   "token_file", "operator.token", "max_clients", 8,
-                                  "snapshot_interval_s", 1));
+                                  "snapshot_interval_s", 1, "sample_interval_s", 1));
     return nh_node_write_config(&W, 1, cfg);
 }
 

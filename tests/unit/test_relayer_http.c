@@ -229,6 +229,21 @@ static void test_http_routes(void **state)
     r = http_req(port, "GET", "/style.css", NULL);
     assert_int_equal(r.status, 200);
     free(r.body);
+    /* the charting library, embedded from the pinned npm package */
+    r = http_req(port, "GET", "/vendor/uPlot.iife.min.js", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(head_has(&r, "content-type: text/javascript"));
+    assert_non_null(strstr(r.body, "uPlot (v1.6.32)"));
+    free(r.body);
+    r = http_req(port, "GET", "/vendor/uPlot.min.css", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(head_has(&r, "content-type: text/css"));
+    free(r.body);
+    r = http_req(port, "GET", "/vendor/uPlot.LICENSE.txt", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(head_has(&r, "content-type: text/plain"));
+    assert_non_null(strstr(r.body, "MIT License"));
+    free(r.body);
     r = http_req(port, "GET", "/nope", NULL);
     assert_int_equal(r.status, 404);
     free(r.body);
