@@ -11,7 +11,7 @@
   const KIND_TEXT = {
     accepted: 'accepted', delayed: 'delayed', held: 'held', rejected: 'rejected',
     released: 'released', delivered: 'delivered', delivery_failed: 'delivery failed',
-    quarantined: 'quarantined', limits: 'limits', parked: 'parked',
+    quarantined: 'quarantined', limits: 'limits', parked: 'parked', admin: 'admin',
   };
   const token = new URLSearchParams(location.search).get('token');
   let snap = null;
@@ -199,30 +199,225 @@
   }
 
   // ------------------------------------------------------------- pending
-  function drawPending() {
-    const rows = [];
-    const now = Date.now() / 1000;
-    for (const v of snap.vaults || []) {
-      for (const p of v.pending_list || []) {
-        const a = assetInfo(v.name, p.symbol);
-        rows.push(h('tr', {},
-          h('td', {}, v.name + '/' + p.id),
-          h('td', {}, chainName(p.from) + ' → ' + chainName(p.to)),
-          h('td', { class: 'num' }, String(p.sequence)),
-          h('td', { class: 'num' }, amount(p.amount, a ? a.decimals : 0, p.symbol)),
-          h('td', {}, p.cause),
-          h('td', {}, p.release_at ? [clock(p.release_at), ' ', h('span', { class: 'muted' }, '(' + ago(now - p.release_at) + ')')]
-            : h('span', { class: 'warn' }, 'waits for an operator'))));
-      }
+  // Rows are keyed by "vault/id" and updated in place, so a form being
+  // filled in survives the snapshots that arrive meanwhile.
+  const pendingRows = new Map(); // key -> {tr, cells, act, form, p, done}
+  const TOKEN_KEY = 'bulkhead.admin_token';
+  const USER_KEY = 'bulkhead.admin_user';
+  const adminToken = () => sessionStorage.getItem(TOKEN_KEY) || '';
+  const adminUser = () => sessionStorage.getItem(USER_KEY) || 'dashboard';
+
+  // the node's clock now: the snapshot's time plus what elapsed since
+  function nodeNow() {
+    return snap ? Number(snap.time) + (Date.now() - snapAt) / 1000 : Date.now() / 1000;
+  }
+
+  // "2026-12-02 14:03:07Z" (also with T, without seconds or Z) -> unix s
+  function parseClock(text) {
+    const m = /^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?\s*Z?\s*$/.exec(text);
+    if (!m) return null;
+    const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0)) / 1000;
+    return isNaN(t) ? null : t;
+  }
+
+  function pendingCells(v, p) {
+    const a = assetInfo(v.name, p.symbol);
+    const now = nodeNow();
+    return [
+      v.name + '/' + p.id,
+      chainName(p.from) + ' → ' + chainName(p.to),
+      String(p.sequence),
+      amount(p.amount, a ? a.decimals : 0, p.symbol),
+      p.cause,
+      p.release_at ? [clock(p.release_at), ' ', h('span', { class: 'muted' }, '(' + ago(now - p.release_at) + ')')]
+        : h('span', { class: 'warn' }, 'waits for an operator'),
+    ];
+  }
+
+  function actionButtons(r) {
+    const token = adminToken();
+    const why = token ? null : 'enter the admin token above first';
+    const mk = (verb, text, title, off) => {
+      const b = h('button', { type: 'button', class: 'act act-' + verb, 'data-action': verb,
+        title: off || why || title, disabled: !token || off || r.busy ? 'disabled' : null }, text);
+      b.addEventListener('click', () => openForm(r, verb));
+      return b;
+    };
+    const held = r.p.cause === 'quarantine';
+    replace(r.act,
+      mk('release', 'Release', 'deliver it now: it goes to the outbox'),
+      mk('drop', 'Drop', 'never deliver it; asks a reason', null),
+      mk('retime', 'Retime', 'set another release time; asks the time',
+        held ? 'a quarantine hold cannot be re-timed: release it once its chain is unfrozen' : null),
+      r.done ? h('span', { class: 'done' }, ' ' + r.done) : null);
+  }
+
+  function closeForm(r) {
+    if (r.form) r.form.remove();
+    r.form = null;
+  }
+
+  // the inline form of an action: what it does, what it asks, confirm
+  function openForm(r, verb) {
+    closeForm(r);
+    const p = r.p;
+    const reason = h('input', { type: 'text', class: 'reason', size: 36, 'aria-label': 'reason',
+      placeholder: verb === 'drop' ? 'reason (required, journaled)' : 'reason (optional, journaled)' });
+    const fields = [];
+    let when = null, hint = null;
+    if (verb === 'retime') {
+      const at = p.release_at && p.release_at > nodeNow() ? p.release_at : Math.ceil(nodeNow()) + 3600;
+      when = h('input', { type: 'text', class: 'when', size: 22, value: clock(at), 'aria-label': 'new release time, UTC' });
+      hint = h('span', { class: 'muted' });
+      const show = () => {
+        const t = parseClock(when.value);
+        hint.textContent = t === null ? ' write it as 2026-12-02 14:03:07Z' : t < nodeNow() ? ' that is in the past (Release delivers now)'
+          : ' (' + ago(nodeNow() - t) + ')';
+      };
+      when.addEventListener('input', show);
+      show();
+      fields.push('new release time (UTC) ', when, hint, ' ');
     }
-    if (!rows.length) {
+    const what = {
+      release: 'Release ' + r.key + ' now: it goes to the outbox and is delivered.',
+      drop: 'Drop ' + r.key + ': it is never delivered and its ledger effect is reversed; nothing is refunded on chain.',
+      retime: 'Retime ' + r.key + ': it waits until the time given.',
+    }[verb];
+    const go = h('button', { type: 'submit', class: 'confirm', 'data-confirm': verb }, { release: 'Release now', drop: 'Drop it', retime: 'Retime' }[verb]);
+    const cancel = h('button', { type: 'button', class: 'cancel' }, 'Cancel');
+    const msg = h('span', { class: 'answer' });
+    const form = h('form', { class: 'act-form', 'data-form': verb, autocomplete: 'off' },
+      h('div', {}, what), h('div', {}, fields, reason, ' ', go, ' ', cancel, ' ', msg));
+    cancel.addEventListener('click', () => closeForm(r));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const args = [];
+      if (verb === 'retime') {
+        const t = parseClock(when.value);
+        if (t === null || t < nodeNow()) { msg.textContent = 'give a time to come, as 2026-12-02 14:03:07Z'; return; }
+        args.push(((t - nodeNow()) / 86400).toFixed(6));
+      }
+      const why = reason.value.trim();
+      if (verb === 'drop' && !why) { msg.textContent = 'a drop needs a reason'; return; }
+      if (why) args.push('--reason', why);
+      act(r, verb, args, msg, go);
+    });
+    r.form = h('tr', { class: 'form-row', 'data-form-for': r.key }, h('td', { colspan: 7 }, form));
+    r.tr.after(r.form);
+    (verb === 'retime' ? when : reason).focus();
+  }
+
+  // one admin API call; the answer is shown under the table and in the form
+  async function act(r, verb, args, msg, go) {
+    const token = adminToken();
+    if (!token) { msg.textContent = 'enter the admin token above first'; return; }
+    const argv = [verb, r.key].concat(args);
+    r.busy = true;
+    go.disabled = true;
+    msg.textContent = 'sent to the node…';
+    let status = 0, answer = null, failure = null;
+    try {
+      const res = await fetch('/admin/v1/vaultctl', {
+        method: 'POST', cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
+        headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ argv, actor: adminUser() }),
+      });
+      status = res.status;
+      answer = await res.json().catch(() => null);
+    } catch (err) {
+      failure = 'the node did not answer: ' + err.message;
+    }
+    r.busy = false;
+    go.disabled = false;
+    const ok = status === 200 && answer && answer.ok && answer.rc === 0;
+    logAnswer(argv, status, answer, failure, ok);
+    if (status === 401) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      adminState('the node refused the admin token (401): enter it again');
+    }
+    if (ok) {
+      r.done = { release: 'released', drop: 'dropped', retime: 'retimed' }[verb] + ' at ' + clock(Date.now() / 1000) +
+        (verb === 'retime' ? '' : '; leaves the list with the next snapshot');
+      closeForm(r);
+      actionButtons(r);
+    } else {
+      msg.textContent = failure || (answer && answer.message) || (answer && answer.stderr) ||
+        ('HTTP ' + status + (answer && answer.rc !== undefined ? ', rc ' + answer.rc : ''));
+    }
+  }
+
+  function logAnswer(argv, status, answer, failure, ok) {
+    const log = $('admin-log');
+    const rc = answer && answer.rc !== undefined ? answer.rc : null;
+    const head = [h('span', { class: 't' }, clock(Date.now() / 1000)), ' ', h('code', {}, argv.join(' ')), ' as api:' + adminUser() + ' · ',
+      failure ? failure : 'HTTP ' + status + (rc !== null ? ' · rc ' + rc : '') + (answer && answer.error ? ' · ' + answer.error : '')];
+    const out = [];
+    if (answer && answer.message) out.push(h('div', {}, answer.message));
+    if (answer && answer.stdout) out.push(h('pre', { class: 'stdout' }, answer.stdout));
+    if (answer && answer.stderr) out.push(h('pre', { class: 'stderr' }, answer.stderr));
+    if (answer && answer.truncated) out.push(h('div', { class: 'muted' }, '(output cut by the node)'));
+    log.insertBefore(h('li', { class: ok ? 'ok' : 'bad', 'data-verb': argv[0], 'data-id': argv[1], 'data-status': status,
+      'data-rc': rc === null ? null : rc, 'data-ok': ok ? '1' : '0' }, h('div', {}, head), out), log.firstChild);
+    while (log.children.length > 20) log.lastChild.remove();
+  }
+
+  function adminState(error) {
+    const token = adminToken();
+    $('admin-form').classList.toggle('hidden', !!token);
+    $('admin-on').classList.toggle('hidden', !token);
+    $('admin-who').textContent = 'api:' + adminUser();
+    $('admin-error').textContent = error || '';
+    for (const r of pendingRows.values()) actionButtons(r);
+  }
+
+  function drawPending() {
+    const list = [];
+    for (const v of snap.vaults || []) for (const p of v.pending_list || []) list.push([v, p]);
+    if (!list.length) {
+      for (const r of pendingRows.values()) closeForm(r);
+      pendingRows.clear();
       replace($('pending'), h('p', { class: 'muted' }, 'no delayed or held transfers'));
       return;
     }
-    replace($('pending'), h('table', {},
-      h('thead', {}, h('tr', {}, h('th', {}, 'vault/id'), h('th', {}, 'lane'), h('th', { class: 'num' }, 'sequence'),
-        h('th', { class: 'num' }, 'amount'), h('th', {}, 'cause'), h('th', {}, 'release'))),
-      h('tbody', {}, rows)));
+    let tbody = $('pending').querySelector('tbody');
+    if (!tbody) {
+      tbody = h('tbody', {});
+      replace($('pending'), h('table', { class: 'pending' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'vault/id'), h('th', {}, 'lane'), h('th', { class: 'num' }, 'sequence'),
+          h('th', { class: 'num' }, 'amount'), h('th', {}, 'cause'), h('th', {}, 'release'), h('th', {}, 'actions'))),
+        tbody));
+    }
+    const seen = new Set();
+    let prev = null;
+    for (const [v, p] of list) {
+      const key = v.name + '/' + p.id;
+      seen.add(key);
+      let r = pendingRows.get(key);
+      if (!r) {
+        const cells = [0, 1, 2, 3, 4, 5].map((i) => h('td', { class: i === 2 || i === 3 ? 'num' : null }));
+        r = { key, cells, act: h('td', { class: 'actions' }), form: null, p, done: null, busy: false };
+        r.tr = h('tr', { 'data-pending': key, 'data-sequence': p.sequence }, cells, r.act);
+        pendingRows.set(key, r);
+      }
+      r.p = p;
+      pendingCells(v, p).forEach((c, i) => replace(r.cells[i], c));
+      if (r.tr.previousElementSibling !== prev || r.tr.parentNode !== tbody) {
+        if (prev) prev.after(r.tr);
+        else tbody.prepend(r.tr);
+      }
+      prev = r.tr;
+      if (r.form) {
+        if (r.tr.nextElementSibling !== r.form) r.tr.after(r.form);
+        prev = r.form;
+      }
+      if (!r.busy && !r.form) actionButtons(r);
+    }
+    for (const [key, r] of pendingRows) {
+      if (seen.has(key)) continue;
+      closeForm(r);
+      r.tr.remove();
+      pendingRows.delete(key);
+    }
   }
 
   // -------------------------------------------------------------- chains
@@ -281,10 +476,56 @@
     if (e.reason) parts.push(' · ', h('span', { class: 'chip bad' }, e.reason));
     if (e.detail) parts.push(h('span', { class: 'muted' }, ' · ' + e.detail));
     return h('li', { class: 'ev' + (e.history ? ' past' : ''), 'data-kind': e.kind, 'data-seq': e.seq,
-      'data-sequence': e.sequence, 'data-history': e.history ? '1' : null },
+      'data-sequence': e.sequence, 'data-history': e.history ? '1' : null, 'data-chains': evChains(e).join(' ') },
       h('span', { class: 't', title: 'event seq ' + e.seq + (e.history ? ', from before this page connected' : '') }, clock(e.time)),
       h('span', { class: 'kind kind-' + e.kind }, KIND_TEXT[e.kind] || e.kind),
       h('span', {}, parts));
+  }
+
+  // the chains an event is about: its vault (home chain), source, destination
+  function evChains(e) {
+    return [...new Set([e.vault, e.from, e.to, e.chain].filter(Boolean))];
+  }
+
+  function wanted(e) {
+    const c = $('f-chain').value, k = $('f-kind').value;
+    return (!c || evChains(e).includes(c)) && (!k || e.kind === k);
+  }
+
+  function countShown() {
+    const c = $('f-chain').value, k = $('f-kind').value;
+    $('f-count').textContent = c || k ? 'showing ' + feed.filter(wanted).length + ' of ' + feed.length : '';
+  }
+
+  // the chain filter lists the snapshot's chains (and keeps a choice made)
+  function chainOptions() {
+    const sel = $('f-chain');
+    const names = (snap.chains || []).map((c) => c.name);
+    if (sel.value && !names.includes(sel.value)) names.push(sel.value);
+    const have = [...sel.options].slice(1).map((o) => o.value);
+    if (have.join(',') === names.join(',')) return;
+    const keep = sel.value;
+    replace(sel, h('option', { value: '' }, 'every chain'), names.map((n) => h('option', { value: n }, n)));
+    sel.value = keep;
+  }
+
+  // filters live in the URL's fragment (#chain=alpha&kind=delivered), never the token
+  function filtersToHash() {
+    const q = new URLSearchParams();
+    if ($('f-chain').value) q.set('chain', $('f-chain').value);
+    if ($('f-kind').value) q.set('kind', $('f-kind').value);
+    const hash = q.toString();
+    history.replaceState(null, '', location.pathname + location.search + (hash ? '#' + hash : ''));
+  }
+
+  function filtersFromHash() {
+    const q = new URLSearchParams(location.hash.slice(1));
+    const c = q.get('chain'), k = q.get('kind');
+    if (c && /^[a-z0-9_-]{1,32}$/.test(c)) {
+      $('f-chain').appendChild(h('option', { value: c }, c));
+      $('f-chain').value = c;
+    }
+    if (k && KIND_TEXT[k]) $('f-kind').value = k;
   }
 
   function onEvent(e) {
@@ -300,6 +541,8 @@
     feed.unshift(e);
     if (feed.length > MAX_EVENTS) feed.length = MAX_EVENTS;
     if ($('pause').checked) return;
+    countShown();
+    if (!wanted(e)) return;
     const list = $('events');
     const empty = list.querySelector('.empty');
     if (empty) empty.remove();
@@ -308,7 +551,10 @@
   }
 
   function redrawFeed() {
-    replace($('events'), feed.length ? feed.map(eventView) : h('li', { class: 'muted empty' }, 'no events yet'));
+    const shown = feed.filter(wanted);
+    replace($('events'), shown.length ? shown.map(eventView)
+      : h('li', { class: 'muted empty' }, feed.length ? 'no events match the filters' : 'no events yet'));
+    countShown();
   }
 
   // -------------------------------------------------------------- charts
@@ -513,6 +759,7 @@
     snapAt = Date.now();
     $('node').textContent = s.node ? 'node ' + s.node : '';
     $('node').title = s.started ? 'running since ' + clock(s.started) : 'node name';
+    chainOptions();
     drawTotals();
     drawVaults();
     drawPending();
@@ -544,6 +791,27 @@
 
   document.addEventListener('DOMContentLoaded', () => {
     $('pause').addEventListener('change', () => { if (!$('pause').checked) redrawFeed(); });
+    replace($('f-kind'), h('option', { value: '' }, 'every kind'),
+      Object.entries(KIND_TEXT).map(([k, text]) => h('option', { value: k }, text)));
+    filtersFromHash();
+    for (const id of ['f-chain', 'f-kind']) $(id).addEventListener('change', () => { filtersToHash(); redrawFeed(); });
+    $('admin-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const token = $('admin-token').value.trim();
+      const user = $('admin-user').value.trim() || 'dashboard';
+      if (!/^[\x21-\x7e]{16,255}$/.test(token)) { adminState('an admin token is 16 to 255 printable characters, no spaces'); return; }
+      if (!/^[\x21-\x7e]{1,64}$/.test(user)) { adminState('a name is 1 to 64 printable characters, no spaces'); return; }
+      sessionStorage.setItem(TOKEN_KEY, token);
+      sessionStorage.setItem(USER_KEY, user);
+      $('admin-token').value = '';
+      adminState();
+    });
+    $('admin-forget').addEventListener('click', () => {
+      sessionStorage.removeItem(TOKEN_KEY);
+      adminState();
+    });
+    if (sessionStorage.getItem(USER_KEY)) $('admin-user').value = adminUser();
+    adminState();
     setInterval(tick, 1000);
     let resizing = 0;
     window.addEventListener('resize', () => { clearTimeout(resizing); resizing = setTimeout(resizeCharts, 150); });
