@@ -161,7 +161,7 @@
     }
     return h('div', { class: 'lane', 'data-lane': name },
       h('div', { class: 'title' },
-        h('span', { class: 'caption', title: 'outstanding on ' + name + ': counted from acceptance, so minted + in flight (accepted, maybe still in the outbox)' },
+        h('span', { class: 'caption', title: 'outstanding on ' + name + ': counted from acceptance, so minted + in flight (in flight: pending, in the outbox or in a transaction not yet mined)' },
           'on ', h('b', {}, name), ': ', amount(lane.outstanding, dec, sym, 'amt outstanding'), splitText(lane, dec, sym)),
         h('span', { class: 'muted' }, share === null ? '' : share.toFixed(2) + '% of locked')),
       bar,
@@ -353,8 +353,10 @@
       failure ? failure : 'HTTP ' + status + (rc !== null ? ' · rc ' + rc : '') + (answer && answer.error ? ' · ' + answer.error : '')];
     const out = [];
     if (answer && answer.message) out.push(h('div', {}, answer.message));
-    if (answer && answer.stdout) out.push(h('pre', { class: 'stdout' }, answer.stdout));
-    if (answer && answer.stderr) out.push(h('pre', { class: 'stderr' }, answer.stderr));
+    // vaultctl writes 2026-12-02T14:03:07Z: shown in the page's one format
+    const iso = (text) => text.replace(/(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}Z)/g, '$1 $2');
+    if (answer && answer.stdout) out.push(h('pre', { class: 'stdout' }, iso(answer.stdout)));
+    if (answer && answer.stderr) out.push(h('pre', { class: 'stderr' }, iso(answer.stderr)));
     if (answer && answer.truncated) out.push(h('div', { class: 'muted' }, '(output cut by the node)'));
     log.insertBefore(h('li', { class: ok ? 'ok' : 'bad', 'data-verb': argv[0], 'data-id': argv[1], 'data-status': status,
       'data-rc': rc === null ? null : rc, 'data-ok': ok ? '1' : '0' }, h('div', {}, head), out), log.firstChild);
@@ -668,7 +670,8 @@
     for (const e of S.lanes.values()) {
       defs.push({ id: 'lane-' + e.key, title: 'vault ' + e.vault + ' · ' + e.asset + ' → ' + e.lane,
         fmt: fmtNum, legendFmt: (v) => (v === null || v === undefined ? '—' : fmtNum(v) + ' ' + e.asset),
-        hint: 'whole tokens; outstanding counts a transfer from its acceptance: minted + in flight',
+        hint: 'whole tokens; outstanding counts a transfer from its acceptance: minted + in flight ' +
+          '(in flight: pending, in the outbox or in a transaction not yet mined)',
         series: LANE_SERIES.filter(([col]) => col === 'outstanding' || e.has[col])
           .map(([col, label, stroke]) => ({ label, stroke, data: e[col] })) });
     }
