@@ -754,6 +754,11 @@
     if (snap && s.started !== snap.started) { // the node restarted: its counters and seq did too
       feed.length = 0;
       lastSeq = 0;
+      S = null; // its samples too: the new process sends its own
+      chartsSig = '';
+      for (const u of charts.values()) u.destroy();
+      charts.clear();
+      replace($('charts'), h('p', { class: 'muted' }, 'the node restarted: charts start again with its first sample…'));
       missed = 0;
       $('gap').classList.add('hidden');
       redrawFeed();
