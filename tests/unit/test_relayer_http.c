@@ -1136,6 +1136,71 @@ static void test_ws_samples(void **state)
     bh_http_destroy(s);
 }
 
+static int wide_snapshot(void *ud, json_t **out)
+{
+    (void)ud;
+    json_t *vaults = json_array();
+    for (int v = 0; v < 16; v++) {
+        json_t *lanes = json_array();
+        for (int l = 1; l <= 4; l++)
+            json_array_append_new(lanes, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "chain", l,
+                                                   "outstanding", "123456789", "minted", "23456789",
+                                                   "in_flight", "100000000", "in_headroom",
+                                                   "987654321", "out_headroom", "876543210"));
+        char name[16];
+        snprintf(name, sizeof name, "vault%d", v);
+        json_array_append_new(vaults, json_pack("{s:s, s:[{s:s, s:s, s:i, s:o}]}", "name", name,
+                                                "assets", "symbol", "TKA", "token", "0xab",
+                                                "decimals", 3, "lanes", lanes));
+    }
+    *out = json_pack("{s:I, s:[], s:o, s:{s:i, s:i}}", "time", (json_int_t)time(NULL), "chains",
+                     "vaults", vaults, "totals", "delivered", 0, "rejected", 0);
+    return *out ? BH_OK : BH_ENOMEM;
+}
+
+/* More samples than fit in a quarter of a client's buffer: the samples
+ * frame is cut to the newest that fit, and the client is not dropped. */
+static void test_ws_samples_cut_to_budget(void **state)
+{
+    (void)state;
+    bh_http_source src = {.snapshot = wide_snapshot};
+    bh_http_options opt = {.sample_interval_s = 1, .client_buffer_bytes = 64 * 1024};
+    bh_http *s = NULL;
+    char err[256];
+    assert_int_equal(bh_http_create(&s, err, sizeof err, &opt, &src), BH_OK);
+    assert_int_equal(bh_http_start(s, err, sizeof err), BH_OK);
+    lws_set_log_level(LLL_ERR, NULL);
+    uint16_t port = bh_http_port(s);
+    double t0 = now_s();
+    while (stats(s).samples < 8) {
+        if (now_s() - t0 > 20) fail_msg("only %zu samples", stats(s).samples);
+        sleep_ms(50);
+    }
+    tclient *c = tc_connect(port, "/ws?samples=1", NULL);
+    PUMP_UNTIL(tc_count_type(c, "samples") == 1, 5);
+    json_t *j = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < c->n_msgs && j == NULL; i++)
+        if (strncmp(c->msgs[i], "{\"type\":\"samples\"", 17) == 0) {
+            j = tc_json(c, i);
+            len = strlen(c->msgs[i]);
+        }
+    assert_non_null(j);
+    size_t n = json_array_size(json_object_get(j, "t"));
+    assert_true(len <= 16 * 1024);
+    assert_true(n >= 1 && n < stats(s).samples);
+    assert_int_equal(json_array_size(json_object_get(j, "lanes")), 64);
+    json_t *lane = json_array_get(json_object_get(j, "lanes"), 0);
+    assert_int_equal(json_array_size(json_object_get(lane, "in_flight")), n);
+    assert_true(json_real_value(json_array_get(json_object_get(lane, "in_flight"), 0)) == 100000.0);
+    json_decref(j);
+    PUMP_UNTIL(tc_count_type(c, "sample") >= 1, 5); /* then live, not dropped */
+    assert_false(c->closed);
+    assert_int_equal(stats(s).clients_dropped, 0);
+    tc_close(c);
+    bh_http_destroy(s);
+}
+
 static json_t *lane_snapshot(int n_vaults, int n_lanes, const char *out)
 {
     json_t *vaults = json_array();
@@ -1311,6 +1376,7 @@ int main(void)
         cmocka_unit_test(test_ws_history_bounded_in_order),
         cmocka_unit_test(test_ws_history_flood_never_blocks),
         cmocka_unit_test(test_ws_samples),
+        cmocka_unit_test(test_ws_samples_cut_to_budget),
         cmocka_unit_test(test_history_bounds),
         cmocka_unit_test(test_http_lifecycle_and_misuse),
     };
