@@ -63,7 +63,8 @@
  *                                              [A-Za-z0-9._~+/=-]), optional
  *     "admin_token_file" / "admin_token_env":  the admin API's own token;
  *                                              none = no admin API
- *     "max_clients": 64, "snapshot_interval_s": 5, "client_buffer_kb": 1024
+ *     "max_clients": 64, "snapshot_interval_s": 5, "client_buffer_kb": 1024,
+ *     "sample_interval_s": 10                  the charts' samples (360 kept)
  *   }
  * }
  *
@@ -153,6 +154,7 @@ typedef struct {
     char admin_token[256]; /* the admin API's bearer token, "" = no admin API; wiped */
     unsigned max_clients;
     unsigned snapshot_interval_s;
+    unsigned sample_interval_s; /* the dashboard's chart samples */
     unsigned client_buffer_kb;
 } bh_config_metrics;
 

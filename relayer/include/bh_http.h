@@ -1,7 +1,8 @@
 /* The operator surface: one libwebsockets server on one port (docs/ARCHITECTURE.md §5).
  *
- *   GET /ws       websocket: a snapshot frame on connect, the recent events
- *                 (history, below), then event frames as the node
+ *   GET /ws       websocket: a snapshot frame on connect, the samples for
+ *                 charts when asked (below), the recent events (history,
+ *                 below), then event frames as the node
  *                 publishes them and a snapshot every snapshot_interval_s;
  *                 frames in relayer/web/PROTOCOL.md
  *   GET /metrics  Prometheus text (bh_metrics.h)
@@ -40,7 +41,18 @@
  * the ring's events its subscription wants, oldest first, each marked
  * "history": true; only the newest that fit in a quarter of
  * client_buffer_bytes are sent. Events dropped from the publish queue are
- * not in it (their seq is missing). */
+ * not in it (their seq is missing).
+ *
+ * Samples (relayer/src/history.h): every sample_interval_s, whether or not
+ * clients are connected, the service thread takes a snapshot (or reuses
+ * one less than a second old) and keeps one sample of it for the
+ * dashboard's charts: delivered and refused counts over the interval,
+ * delivery latency p50/p99, each chain's lag, each lane's outstanding and
+ * bucket headroom; the newest samples_kept in fixed rings. A client that
+ * connects with "samples=1" in its query gets them all in one "samples"
+ * frame right after its snapshot (before the events; cut to the newest
+ * that fit in a quarter of client_buffer_bytes), then one "sample" frame
+ * per new sample. */
 #ifndef BH_HTTP_H
 #define BH_HTTP_H
 
@@ -75,6 +87,8 @@ typedef struct {
     size_t client_buffer_bytes;   /* per-client send queue bound; 0 = 1 MiB, min 64 KiB */
     size_t queue_events;          /* publish queue (events); 0 = 4096 */
     size_t history_events;        /* events kept for new clients; 0 = 200, max 10000 */
+    unsigned sample_interval_s;   /* one sample for the charts every this; 0 = 10 */
+    size_t samples_kept;          /* samples kept; 0 = 360 (1 h at 10 s), max 8640 */
 } bh_http_options;
 
 /* Limits of what a client may send: a frame above this closes it (1009). */
@@ -93,6 +107,7 @@ typedef struct {
     uint64_t clients_refused;  /* upgrades refused by max_clients */
     uint64_t frames_sent;      /* websocket frames written */
     size_t history;            /* events kept for new clients now (<= history_events) */
+    size_t samples;            /* samples kept now (<= samples_kept) */
 } bh_http_stats;
 
 /* Check the options and allocate the server (nothing is bound yet).

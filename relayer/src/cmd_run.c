@@ -51,6 +51,7 @@ static int start_server(bh_http **out, const bh_config *cfg, bh_node *node)
                           .admin_token = m->admin_token,
                           .max_clients = m->max_clients,
                           .snapshot_interval_s = m->snapshot_interval_s,
+                          .sample_interval_s = m->sample_interval_s,
                           .client_buffer_bytes = (size_t)m->client_buffer_kb * 1024u};
     bh_http_source src = {.snapshot = source_snapshot, .ready = source_ready, .ud = node};
     if (m->admin_token[0]) {

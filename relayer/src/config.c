@@ -262,6 +262,9 @@ static const cfg_row k_rows[] = {
      NULL, "websocket clients served at once; more are refused"},
     {S_METRICS, "snapshot_interval_s", K_UINT, 0, M(bh_config_metrics, snapshot_interval_s), 1,
      3600, 5, NULL, NULL, "seconds between snapshot frames on every websocket"},
+    {S_METRICS, "sample_interval_s", K_UINT, 0, M(bh_config_metrics, sample_interval_s), 1, 3600,
+     10, NULL, NULL,
+     "seconds between the samples the node keeps for the dashboard's charts (the last 360)"},
     {S_METRICS, "client_buffer_kb", K_UINT, 0, M(bh_config_metrics, client_buffer_kb), 64, 1048576,
      1024, NULL, NULL, "send queue per websocket client; one that falls behind is closed"},
 };

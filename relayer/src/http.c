@@ -26,6 +26,7 @@
 #include "bh_hex.h"
 #include "bh_log.h"
 #include "bh_metrics.h"
+#include "history.h"
 #include "web_assets.h"
 
 #define DEFAULT_MAX_CLIENTS 64
@@ -34,6 +35,7 @@
 #define MIN_CLIENT_BUFFER (64 * 1024)
 #define DEFAULT_QUEUE 4096
 #define DEFAULT_HISTORY 200
+#define DEFAULT_SAMPLE_S 10
 #define MAX_HISTORY 10000
 #define TOKEN_MAX 255
 #define DETAIL_MAX 512
@@ -60,6 +62,7 @@ typedef struct {
     bh_reject reason;
     char detail[DETAIL_MAX];
     bh_hash32 tx;
+    uint64_t at_ms; /* when it was published (monotonic): delivery latency */
 } ev_rec;
 
 /* One serialized websocket frame, shared by the clients that queue it. */
@@ -79,6 +82,7 @@ typedef struct client {
     char chains[SUB_MAX_CHAINS][NAME_MAX_];
     size_t n_chains;
     unsigned kinds;
+    int samples; /* asked for the samples (?samples=1) */
     /* an incoming message being reassembled */
     char rx[BH_HTTP_MAX_RX + 1];
     size_t rx_len;
@@ -103,6 +107,7 @@ typedef struct {
     char q_chains[SUB_MAX_CHAINS][NAME_MAX_];
     size_t q_n_chains;
     unsigned q_kinds;
+    int q_samples;
     /* HTTP body: owned (free) or static (an embedded file) */
     char *owned;
     const unsigned char *body;
@@ -166,7 +171,11 @@ struct bh_http {
     size_t n_names;
     hist_ent *hist; /* ring of the last opt.history_events fanned-out events */
     size_t hist_head, hist_n;
-    atomic_size_t hist_count; /* hist_n, for bh_http_get_stats */
+    atomic_size_t hist_count;          /* hist_n, for bh_http_get_stats */
+    bh_hist *samples;                  /* the charts' samples (history.h) */
+    lws_sorted_usec_list_t sample_sul; /* one sample every sample_interval_s */
+    frame *samples_f;                  /* all samples as a frame, until the next one */
+    atomic_size_t samples_count;       /* bh_hist_count, for bh_http_get_stats */
 
     /* the admin API: one job at a time, run by admin_thread */
     char admin_token[TOKEN_MAX + 1];
@@ -241,15 +250,20 @@ static frame *frame_from_text(const char *text, size_t len)
     return f;
 }
 
-static frame *frame_from_json(json_t *j)
+static frame *frame_dump(json_t *j, size_t flags)
 {
     if (j == NULL) return NULL;
-    char *text = json_dumps(j, JSON_COMPACT);
+    char *text = json_dumps(j, flags);
     json_decref(j);
     if (text == NULL) return NULL;
     frame *f = frame_from_text(text, strlen(text));
     free(text);
     return f;
+}
+
+static frame *frame_from_json(json_t *j)
+{
+    return frame_dump(j, JSON_COMPACT);
 }
 
 static void frame_unref(frame *f)
@@ -584,6 +598,81 @@ static void history_send(bh_http *s, client *c)
     }
 }
 
+/* --------------------------------------------------------------- samples */
+
+/* Samples carry whole-token amounts as floats: 7 significant digits, what
+ * a float holds, and short frames. */
+static frame *samples_frame(bh_http *s, const char *type, size_t newest)
+{
+    return frame_dump(bh_hist_json(s->samples, type, newest),
+                      JSON_COMPACT | JSON_REAL_PRECISION(7));
+}
+
+/* After a new client's snapshot, when it asked for them: every sample kept,
+ * or the newest that fit in a quarter of its buffer (as the history). */
+static void samples_send(bh_http *s, client *c)
+{
+    size_t n = bh_hist_count(s->samples);
+    if (n == 0) return;
+    size_t budget = s->opt.client_buffer_bytes / 4;
+    size_t room = s->opt.client_buffer_bytes - c->q_bytes;
+    if (budget > room / 2) budget = room / 2;
+    if (s->samples_f == NULL && (s->samples_f = samples_frame(s, "samples", n)) != NULL)
+        s->samples_f->refs = 1; /* the cache's reference, until the next sample */
+    if (s->samples_f == NULL) return;
+    if (s->samples_f->len <= budget) {
+        (void)client_push(s, c, s->samples_f);
+        return;
+    }
+    /* cut to the newest samples that fit: frames grow about linearly */
+    size_t k = (size_t)((double)n * (double)budget / (double)s->samples_f->len * 0.9);
+    while (k > 0) {
+        frame *f = samples_frame(s, "samples", k);
+        if (f == NULL) return;
+        if (f->len <= budget) {
+            client_send_own(s, c, f);
+            return;
+        }
+        free(f);
+        k = k * 3 / 4;
+    }
+}
+
+static void sul_sample(lws_sorted_usec_list_t *sul)
+{
+    bh_http *s = lws_container_of(sul, bh_http, sample_sul);
+    char err[160];
+    json_t *snap = snapshot_get(s, 0, err, sizeof err);
+    if (snap != NULL) { /* none when the node cannot say: a gap in the charts */
+        const json_t *t = json_object_get(snap, "time");
+        uint64_t now = json_is_integer(t) ? (uint64_t)json_integer_value(t) : (uint64_t)time(NULL);
+        bh_hist_sample(s->samples, snap, now);
+        atomic_store(&s->samples_count, bh_hist_count(s->samples));
+        frame_unref(s->samples_f);
+        s->samples_f = NULL;
+        frame *f = NULL;
+        for (client *c = s->clients; c != NULL; c = c->next) {
+            if (!c->samples || c->dropping) continue;
+            if (f == NULL && (f = samples_frame(s, "sample", 1)) == NULL) break;
+            (void)client_push(s, c, f);
+        }
+        if (f != NULL && f->refs == 0) free(f);
+    }
+    lws_sul_schedule(s->ctx, 0, &s->sample_sul, sul_sample,
+                     (lws_usec_t)s->opt.sample_interval_s * LWS_US_PER_SEC);
+}
+
+/* What the samples learn from an event: when a transfer was accepted and
+ * when delivered, for the latency. */
+static void samples_event(bh_http *s, const ev_rec *e)
+{
+    if (hash_is_zero(&e->digest)) return;
+    if (e->kind == BH_NODE_EV_ACCEPTED)
+        bh_hist_accepted(s->samples, &e->digest, e->at_ms);
+    else if (e->kind == BH_NODE_EV_DELIVERED)
+        bh_hist_delivered(s->samples, &e->digest, e->at_ms);
+}
+
 /* Fan out at most DRAIN_CHUNK events per service pass. A pass runs the
  * due timers (this), then polls and writes to every socket that can take
  * data: so a burst reaches the clients chunk by chunk and does not pile up
@@ -608,6 +697,7 @@ static void drain_events(lws_sorted_usec_list_t *sul)
             s->drain_pos = 0;
         }
         fan_out(s, &s->drain[s->drain_pos]);
+        samples_event(s, &s->drain[s->drain_pos]);
         history_add(s, &s->drain[s->drain_pos++]);
     }
     lws_sul_schedule(s->ctx, 0, &s->drain_sul, drain_events, 1);
@@ -644,6 +734,7 @@ void bh_http_publish(bh_http *s, const bh_node_event *ev)
     e->reason = ev->reason;
     copy_str(e->detail, sizeof e->detail, ev->detail);
     e->tx = ev->tx;
+    e->at_ms = mono_ms();
     if (!s->wake_pending) {
         s->wake_pending = 1;
         lws_cancel_service(s->ctx);
@@ -662,6 +753,7 @@ typedef struct {
     char chains[SUB_MAX_CHAINS][NAME_MAX_];
     size_t n_chains;
     unsigned kinds;
+    int samples;
 } sub;
 
 static int sub_add_chain(sub *u, const char *name, size_t n, char *err, size_t err_cap)
@@ -722,6 +814,13 @@ static int sub_from_query(struct lws *wsi, sub *u, char *err, size_t err_cap)
     if ((v = lws_get_urlarg_by_name(wsi, "kinds=", buf, sizeof buf)) != NULL &&
         sub_parse_list(u, v, 1, err, err_cap) != 0)
         return -1;
+    if ((v = lws_get_urlarg_by_name(wsi, "samples=", buf, sizeof buf)) != NULL) {
+        if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0) {
+            snprintf(err, err_cap, "samples=1 (send the samples) or samples=0");
+            return -1;
+        }
+        u->samples = v[0] == '1';
+    }
     return 0;
 }
 
@@ -1218,6 +1317,7 @@ static int on_filter_connection(struct lws *wsi, pss *p)
     memcpy(p->q_chains, u.chains, sizeof p->q_chains);
     p->q_n_chains = u.n_chains;
     p->q_kinds = u.kinds;
+    p->q_samples = u.samples;
     return 0;
 }
 
@@ -1231,6 +1331,7 @@ static int on_established(bh_http *s, struct lws *wsi, pss *p)
     memcpy(c->chains, p->q_chains, sizeof c->chains);
     c->n_chains = p->q_n_chains;
     c->kinds = p->q_kinds;
+    c->samples = p->q_samples;
     c->next = s->clients;
     if (s->clients) s->clients->prev = c;
     s->clients = c;
@@ -1243,6 +1344,7 @@ static int on_established(bh_http *s, struct lws *wsi, pss *p)
         client_send_own(s, c, f);
     else
         client_send_error(s, c, "snapshot_unavailable", err);
+    if (c->samples) samples_send(s, c);
     history_send(s, c);
     return 0;
 }
@@ -1415,17 +1517,22 @@ int bh_http_create(bh_http **out, char *err, size_t err_cap, const bh_http_optio
     if (o.queue_events == 0) o.queue_events = DEFAULT_QUEUE;
     if (o.history_events == 0) o.history_events = DEFAULT_HISTORY;
     if (o.history_events > MAX_HISTORY) o.history_events = MAX_HISTORY;
+    if (o.sample_interval_s == 0) o.sample_interval_s = DEFAULT_SAMPLE_S;
+    if (o.samples_kept == 0) o.samples_kept = BH_HIST_DEFAULT_SAMPLES;
+    if (o.samples_kept > BH_HIST_MAX_SAMPLES) o.samples_kept = BH_HIST_MAX_SAMPLES;
 
     bh_http *s = calloc(1, sizeof *s);
     if (s == NULL) return BH_ENOMEM;
     s->pub = calloc(o.queue_events, sizeof *s->pub);
     s->drain = calloc(o.queue_events, sizeof *s->drain);
     s->hist = calloc(o.history_events, sizeof *s->hist);
-    if (s->pub == NULL || s->drain == NULL || s->hist == NULL ||
+    s->samples = bh_hist_create(o.sample_interval_s, o.samples_kept);
+    if (s->pub == NULL || s->drain == NULL || s->hist == NULL || s->samples == NULL ||
         pthread_mutex_init(&s->mu, NULL) != 0) {
         free(s->pub);
         free(s->drain);
         free(s->hist);
+        bh_hist_destroy(s->samples);
         free(s);
         return BH_ENOMEM;
     }
@@ -1541,9 +1648,12 @@ int bh_http_start(bh_http *s, char *err, size_t err_cap)
     atomic_store(&s->port, (unsigned)port);
 
     char serr[160];
-    (void)snapshot_get(s, 1, serr, sizeof serr); /* chain names for the first events */
+    /* chain names for the first events, the counters of the first sample */
+    bh_hist_baseline(s->samples, snapshot_get(s, 1, serr, sizeof serr));
     lws_sul_schedule(s->ctx, 0, &s->sul, sul_snapshot,
                      (lws_usec_t)s->opt.snapshot_interval_s * LWS_US_PER_SEC);
+    lws_sul_schedule(s->ctx, 0, &s->sample_sul, sul_sample,
+                     (lws_usec_t)s->opt.sample_interval_s * LWS_US_PER_SEC);
 
     /* Before the service thread, which reads admin_started and the token. */
     if (s->admin_token_len && s->src.admin &&
@@ -1586,6 +1696,7 @@ void bh_http_get_stats(const bh_http *s, bh_http_stats *out)
     out->clients_refused = atomic_load(&s->refused);
     out->frames_sent = atomic_load(&s->frames_sent);
     out->history = atomic_load(&s->hist_count);
+    out->samples = atomic_load(&s->samples_count);
 }
 
 void bh_http_stop(bh_http *s)
@@ -1600,6 +1711,7 @@ void bh_http_stop(bh_http *s)
     admin_thread_stop(s);
     lws_sul_cancel(&s->sul);
     lws_sul_cancel(&s->drain_sul);
+    lws_sul_cancel(&s->sample_sul);
     struct lws_context *ctx = s->ctx;
     s->ctx = NULL;            /* no more fan-out scheduling while it closes */
     lws_context_destroy(ctx); /* closes every connection: on_closed frees clients */
@@ -1620,6 +1732,8 @@ void bh_http_destroy(bh_http *s)
     for (size_t i = 0; i < s->opt.history_events; i++)
         frame_unref(s->hist[i].f);
     free(s->hist);
+    frame_unref(s->samples_f);
+    bh_hist_destroy(s->samples);
     memset(s->token, 0, sizeof s->token);
     memset(s->admin_token, 0, sizeof s->admin_token);
     free(s);

@@ -574,7 +574,7 @@ static void report_line(node_chain *c, const bh_recon_line *l, uint64_t block)
            c->cfg->name, bh_reconcile_check_name(l->check), vault, asset, lane, block, on, le,
            bh_reconcile_status_name(l->status), df);
     if (l->check == BH_RECON_SUPPLY && l->status == BH_RECON_EXCESS) {
-        char d[160];
+        char d[256]; /* two names, an asset, a block, two u128: never cut (-O3 checks) */
         snprintf(d, sizeof d, "%s of %s at block %" PRIu64 ": totalSupply %s > outstanding %s",
                  asset, vault, block, on, le);
         node_observe(n, c->cfg->bridge_id, BH_OBS_SUPPLY_DRIFT, 1, d);

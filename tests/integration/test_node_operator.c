@@ -10,11 +10,17 @@
  *    server's history, marked so, right after the snapshot;
  *  - the dashboard in headless Chromium (operator_dashboard.js via
  *    playwright-core) shows the vault figures and, on load, the events of
- *    a transfer made before it opened; then a live event and the new
- *    figures after a transfer, charts with data points, UTC times only
- *    and no "minted" caption on a figure that includes transfers on the
- *    way; the screenshot is kept in the build dir
- *    (tests/integration/operator_dashboard.png).
+ *    transfers made before it opened; then a live event and the new
+ *    figures after a transfer; uPlot charts with points from the node's
+ *    samples; the events filtered by chain and kind; a delayed transfer
+ *    released with the Release button and the admin token (the node's
+ *    admin event, the row gone, the transfer delivered, journaled as
+ *    api:dashboard); after a reload the past events (those made while the
+ *    page was open too) and the charts at once; UTC times only and no
+ *    "minted" caption on a figure that includes transfers in flight. The
+ *    screenshots are kept in the build dir (tests/integration/: dashboard.png
+ *    at 1280x800, the one deploy/dashboard.png was taken from, and
+ *    operator_dashboard.png, the whole page).
  * argv[1] = bulkhead, argv[2] = vaultctl, argv[3] = node (JavaScript). */
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,27 +37,68 @@
 #include "../unit/ws_test_client.h"
 
 #define TOKEN "op-test-token-2f6c1a9b7e"
-#define SCREENSHOT BH_BINARY_DIR "/tests/integration/operator_dashboard.png"
+#define ADMIN_TOKEN "op-admin-token-7d41c0e95b"
+#define SHOT_DIR BH_BINARY_DIR "/tests/integration"
+#define SCREENSHOT SHOT_DIR "/operator_dashboard.png"
+#define SCREENSHOT_TOP SHOT_DIR "/dashboard.png"
+/* alpha's TKA: a transfer of this much or more waits an hour (released by
+ * the dashboard test); the outbound bucket to beta gives the lane a headroom */
+#define BIG_UNITS 1000
+#define DELAYED_UNITS 1500
 
 static const char *bin_node;
 static uint16_t PORT;
 static const char AUTH[] = "Bearer " TOKEN;
 static const char AUTH_HEADER[] = "Authorization: Bearer " TOKEN "\r\n";
 
-/* The metrics section, with the token in a 0600 file next to the config. */
-static int configure_operator(void)
+static int write_secret(const char *name, const char *text)
 {
     char path[NH_PATH + 32];
-    snprintf(path, sizeof path, "%s/operator.token", W.node[0].dir);
+    snprintf(path, sizeof path, "%s/%s", W.node[0].dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, TOKEN "\n", sizeof TOKEN) != (ssize_t)sizeof TOKEN) return -1;
+    size_t n = strlen(text);
+    if (fd < 0 || write(fd, text, n) != (ssize_t)n) return -1;
     close(fd);
+    return 0;
+}
+
+/* limits[key] = value of chain alpha's TKA */
+static int set_tka_limit(json_t *cfg, const char *key, const char *value)
+{
+    size_t i;
+    json_t *a;
+    json_t *alpha = json_array_get(json_object_get(cfg, "chains"), NH_A);
+    json_array_foreach(json_object_get(alpha, "assets"), i, a)
+    {
+        if (strcmp(jstr_of(a, "symbol"), "TKA") != 0) continue;
+        json_t *l = json_object_get(a, "limits");
+        if (l == NULL) json_object_set_new(a, "limits", l = json_object());
+        return json_object_set_new(l, key, json_string(value));
+    }
+    return -1;
+}
+
+/* The metrics section, with the read and admin tokens in 0600 files next
+ * to the config; samples every second; big transfers of alpha's TKA wait. */
+static int configure_operator(void)
+{
+    if (write_secret("operator.token", TOKEN "\n") != 0 ||
+        write_secret("admin.token", ADMIN_TOKEN "\n") != 0)
+        return -1;
     json_t *cfg = nh_node_config(&W, 1);
     if (cfg == NULL) return -1;
     json_object_set_new(cfg, "metrics",
-                        json_pack("{s:s, s:i, s:s, s:i, s:i}", "bind", "127.0.0.1", "port", 0,
-                                  "token_file", "operator.token", "max_clients", 8,
-                                  "snapshot_interval_s", 1));
+                        json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:i}", "bind", "127.0.0.1",
+                                  "port", 0, "token_file", "operator.token", "admin_token_file",
+                                  "admin.token", "max_clients", 8, "snapshot_interval_s", 1,
+                                  "sample_interval_s", 1));
+    if (set_tka_limit(cfg, "big_threshold", nh_u128_str(nh_units(BIG_UNITS))) != 0 ||
+        set_tka_limit(cfg, "big_delay", "3600") != 0 ||
+        set_tka_limit(cfg, "out_capacity.2", nh_u128_str(nh_units(100000))) != 0 ||
+        set_tka_limit(cfg, "out_refill.2", nh_u128_str(nh_units(10))) != 0) {
+        json_decref(cfg);
+        return -1;
+    }
     return nh_node_write_config(&W, 1, cfg);
 }
 
@@ -73,7 +120,7 @@ static int read_port(void)
 static int setup(void **state)
 {
     (void)state;
-    nh_opts o = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 7600};
+    nh_opts o = {.n_chains = 3, .n_attesters = 1, .quorum = 1, .evm_id_base = 7600};
     if (nt_world_up(o, 0) != 0 || configure_operator() != 0 || nh_node_start(&W, 1, WAIT_MS) != 0 ||
         read_port() != 0)
         return -1;
@@ -341,6 +388,21 @@ static void shown(char *out, size_t cap, bh_u128 v)
     snprintf(out, cap, "%s%s%.6s TKA", g, dot ? "." : "", dot ? dot + 1 : "");
 }
 
+/* The first event frame of `kind` for `sequence` on lane from -> to, or -1. */
+static long find_lane_event(const tclient *c, const char *kind, long long sequence,
+                            const char *from, const char *to)
+{
+    for (size_t i = 0; i < c->n_msgs; i++) {
+        json_t *j = tc_json(c, i);
+        int hit = strcmp(jstr_of(j, "type"), "event") == 0 &&
+                  strcmp(jstr_of(j, "kind"), kind) == 0 && jint_of(j, "sequence") == sequence &&
+                  strcmp(jstr_of(j, "from"), from) == 0 && strcmp(jstr_of(j, "to"), to) == 0;
+        json_decref(j);
+        if (hit) return (long)i;
+    }
+    return -1;
+}
+
 static void test_operator_dashboard_in_chromium(void **state)
 {
     (void)state;
@@ -353,14 +415,29 @@ static void test_operator_dashboard_in_chromium(void **state)
     if (access(probe, R_OK) != 0)
         fail_msg("playwright-core is missing in %s: deploy/install-deps installs it", modules);
 
-    /* a transfer done and delivered before the page opens: the page must
-     * show its events on load, from the server's history */
-    tclient *watch = tc_connect(PORT, "/ws?kinds=delivered", AUTH);
+    /* before the page opens: a transfer to beta and one to gamma, both
+     * delivered (the page must show their events on load, from the server's
+     * history), and a big one to beta that waits (the page releases it) */
+    tclient *watch = tc_connect(PORT, "/ws?kinds=delivered,delayed", AUTH);
     PUMP_UNTIL(watch->n_msgs >= 1, 10);
-    uint64_t past = 0;
+    uint64_t past = 0, to_gamma = 0, delayed = 0, retimed = 0, dropped = 0;
     NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(2), NH_B, &W.user, 0, &past));
-    PUMP_UNTIL(find_event(watch, "delivered", (long long)past) >= 0, WAIT_MS / 1000);
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(3), NH_C, &W.user, 0, &to_gamma));
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(DELAYED_UNITS), NH_B, &W.user, 0, &delayed));
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(BIG_UNITS + 100), NH_B, &W.user, 0, &retimed));
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(BIG_UNITS + 200), NH_B, &W.user, 0, &dropped));
+    PUMP_UNTIL(find_lane_event(watch, "delivered", (long long)past, "alpha", "beta") >= 0 &&
+                   find_lane_event(watch, "delayed", (long long)dropped, "alpha", "beta") >= 0,
+               WAIT_MS / 1000);
+    PUMP_UNTIL(find_lane_event(watch, "delivered", (long long)to_gamma, "alpha", "gamma") >= 0,
+               WAIT_MS / 1000);
+    assert_true(find_lane_event(watch, "delayed", (long long)delayed, "alpha", "beta") >= 0);
+    assert_true(find_lane_event(watch, "delayed", (long long)retimed, "alpha", "beta") >= 0);
     tc_close(watch);
+    bh_u128 beta_before = 0;
+    bh_address wrapped;
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &wrapped, WAIT_MS));
+    NH_OK(nh_balance(&W, NH_B, &wrapped, &W.user, &beta_before));
 
     bh_u128 locked, out[NH_MAX_CHAINS + 1];
     vaultctl_tka(&locked, out);
@@ -371,13 +448,25 @@ static void test_operator_dashboard_in_chromium(void **state)
     shown(text0, sizeof text0, locked);
     shown(text1, sizeof text1, after);
     unlink(SCREENSHOT);
+    unlink(SCREENSHOT_TOP);
 
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/?token=%s", PORT, TOKEN);
+    json_t *args = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:I}", "url",
+        url, "admin_token", ADMIN_TOKEN, "shot", SCREENSHOT, "shot_top", SCREENSHOT_TOP, "vault",
+        "alpha", "asset", "TKA", "raw_before", raw0, "text_before", text0, "raw_after", raw1,
+        "text_after", text1, "past_seq", (json_int_t)past, "gamma_seq", (json_int_t)to_gamma,
+        "delayed_seq", (json_int_t)delayed, "delayed_text", "1,500 TKA", "retime_seq",
+        (json_int_t)retimed, "drop_seq", (json_int_t)dropped);
+    assert_non_null(args);
+    char *json = json_dumps(args, JSON_COMPACT);
+    json_decref(args);
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
-             "timeout 180 '%s' '%s/tests/integration/operator_dashboard.js' '%s' "
-             "'http://127.0.0.1:%u/?token=%s' '%s' alpha TKA '%s' '%s' '%s' '%s' %llu",
-             bin_node, BH_SOURCE_DIR, modules, PORT, TOKEN, SCREENSHOT, raw0, text0, raw1, text1,
-             (unsigned long long)past);
+             "timeout 180 '%s' '%s/tests/integration/operator_dashboard.js' '%s' '%s'", bin_node,
+             BH_SOURCE_DIR, modules, json);
+    free(json);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char line[4096] = "";
@@ -402,6 +491,34 @@ static void test_operator_dashboard_in_chromium(void **state)
     struct stat sb;
     assert_int_equal(stat(SCREENSHOT, &sb), 0);
     assert_true(sb.st_size > 10000);
+    assert_int_equal(stat(SCREENSHOT_TOP, &sb), 0);
+    assert_true(sb.st_size > 10000);
+
+    /* what the buttons did, seen from outside the page: the released
+     * transfer minted on beta, the dropped one gone, the retimed one still
+     * pending (cause retimed), the journal names the actor */
+    bh_u128 beta_after = 0;
+    for (double t0 = now_s(); beta_after - beta_before != nh_units(DELAYED_UNITS + 5);) {
+        if (now_s() - t0 > WAIT_MS / 1000.0) break;
+        NH_OK(nh_balance(&W, NH_B, &wrapped, &W.user, &beta_after));
+        if (beta_after - beta_before != nh_units(DELAYED_UNITS + 5)) sleep_ms(200);
+    }
+    assert_u128(beta_after - beta_before, nh_units(DELAYED_UNITS + 5), "minted on beta");
+    char *outp = NULL;
+    const char *pending[] = {"pending", "alpha", "--json", NULL};
+    assert_int_equal(nh_vaultctl(&W, 1, &outp, pending), 0);
+    json_t *pj = json_loads(outp, 0, NULL);
+    free(outp);
+    json_t *rows = json_is_array(pj) ? pj : json_object_get(pj, "data");
+    assert_int_equal(json_array_size(rows), 1);
+    char *left = json_dumps(json_array_get(rows, 0), JSON_COMPACT);
+    assert_non_null(strstr(left, "retimed"));
+    free(left);
+    json_decref(pj);
+    const char *journal[] = {"journal", "alpha", "--json", NULL};
+    assert_int_equal(nh_vaultctl(&W, 1, &outp, journal), 0);
+    assert_non_null(strstr(outp, "api:dashboard"));
+    free(outp);
 }
 
 int main(int argc, char **argv)

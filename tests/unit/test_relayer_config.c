@@ -1404,6 +1404,7 @@ static void test_relayer_config_metrics(void **state)
     assert_string_equal(c->metrics.bind, "127.0.0.1");
     assert_int_equal(c->metrics.max_clients, 64);
     assert_int_equal(c->metrics.snapshot_interval_s, 5);
+    assert_int_equal(c->metrics.sample_interval_s, 10);
     assert_int_equal(c->metrics.client_buffer_kb, 1024);
     assert_string_equal(c->metrics.token, "");
     bh_config_destroy(c);

@@ -22,6 +22,7 @@
 #include <libwebsockets.h>
 
 #include "bh_http.h"
+#include "../../relayer/src/history.h"
 #include "prom_expo.h"
 #include "ws_test_client.h"
 
@@ -227,6 +228,21 @@ static void test_http_routes(void **state)
     free(r.body);
     r = http_req(port, "GET", "/style.css", NULL);
     assert_int_equal(r.status, 200);
+    free(r.body);
+    /* the charting library, embedded from the pinned npm package */
+    r = http_req(port, "GET", "/vendor/uPlot.iife.min.js", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(head_has(&r, "content-type: text/javascript"));
+    assert_non_null(strstr(r.body, "uPlot (v1.6.32)"));
+    free(r.body);
+    r = http_req(port, "GET", "/vendor/uPlot.min.css", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(head_has(&r, "content-type: text/css"));
+    free(r.body);
+    r = http_req(port, "GET", "/vendor/uPlot.LICENSE.txt", NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(head_has(&r, "content-type: text/plain"));
+    assert_non_null(strstr(r.body, "MIT License"));
     free(r.body);
     r = http_req(port, "GET", "/nope", NULL);
     assert_int_equal(r.status, 404);
@@ -926,6 +942,375 @@ static void test_ws_history_flood_never_blocks(void **state)
     bh_http_destroy(s);
 }
 
+/* ---------------------------------------------------------------- samples */
+
+/* A node whose figures the test moves: delivered and refused totals, one
+ * lane with a split outstanding and an inbound bucket, a chain's lag. */
+typedef struct {
+    atomic_llong delivered, rejected;
+    atomic_int calls;
+} sample_src;
+
+static int sample_snapshot(void *ud, json_t **out)
+{
+    sample_src *f = ud;
+    int n = atomic_fetch_add(&f->calls, 1);
+    *out = json_pack(
+        "{s:s, s:I, s:I,"
+        " s:[{s:s, s:i, s:i}, {s:s, s:i, s:i}],"
+        " s:[{s:s, s:i, s:[{s:s, s:s, s:i, s:s, s:s,"
+        "   s:[{s:i, s:s, s:s, s:s, s:s, s:s}]}], s:[]}],"
+        " s:{s:I, s:I}}",
+        "node", "node-test", "time", (json_int_t)1790000000 + n, "started", (json_int_t)1789990000,
+        "chains", "name", "alpha", "bridge_id", 1, "lag", 3, "name", "beta", "bridge_id", 2, "lag",
+        0, "vaults", "name", "alpha", "chain", 1, "assets", "token", "0xaa", "symbol", "TKA",
+        "decimals", 6, "locked", "9000000", "outstanding_total", "1500000", "lanes", "chain", 2,
+        "outstanding", "1500000", "minted", "1000000", "in_flight", "500000", "in_headroom",
+        "2500000", "out_headroom", "", "pending_list", "totals", "delivered",
+        (json_int_t)atomic_load(&f->delivered), "rejected", (json_int_t)atomic_load(&f->rejected));
+    return *out ? BH_OK : BH_ENOMEM;
+}
+
+static void publish_digest(bh_http *s, bh_node_event_kind kind, unsigned char d)
+{
+    bh_node_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.time = 1790000000;
+    ev.vault = "alpha";
+    ev.from_chain = 1;
+    ev.to_chain = 2;
+    memset(ev.digest.data, d, sizeof ev.digest.data);
+    ev.amount = 1;
+    bh_http_publish(s, &ev);
+}
+
+/* the values of column `key` of every samples/sample frame of c, in order */
+static size_t sample_column(const tclient *c, const char *key, long long *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_msgs; i++) {
+        json_t *j = tc_json(c, i);
+        const char *type = jstr_of(j, "type");
+        if (strcmp(type, "samples") == 0 || strcmp(type, "sample") == 0) {
+            size_t k;
+            json_t *v;
+            json_array_foreach(json_object_get(j, key), k, v)
+            {
+                if (n < cap) out[n++] = json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+            }
+        }
+        json_decref(j);
+    }
+    return n;
+}
+
+/* The node's samples: taken every interval with no client connected,
+ * counts and latency over each interval, the lane's figures, a ring of
+ * samples_kept; sent whole to a client that asks (samples=1) right after
+ * its snapshot, then one per interval; never to a client that did not ask. */
+static void test_ws_samples(void **state)
+{
+    (void)state;
+    static sample_src f;
+    atomic_store(&f.delivered, 100);
+    atomic_store(&f.rejected, 7);
+    bh_http_source src = {.snapshot = sample_snapshot, .ud = &f};
+    bh_http_options opt = {.port = 0, .sample_interval_s = 1, .samples_kept = 4};
+    bh_http *s = NULL;
+    char err[256];
+    assert_int_equal(bh_http_create(&s, err, sizeof err, &opt, &src), BH_OK);
+    assert_int_equal(bh_http_start(s, err, sizeof err), BH_OK);
+    lws_set_log_level(LLL_ERR, NULL);
+    uint16_t port = bh_http_port(s);
+    assert_int_equal(raw_ws_open(port, "/ws?samples=yes", NULL, 0, NULL), 400);
+
+    tclient *plain = tc_connect(port, "/ws", NULL);
+    tclient *live = tc_connect(port, "/ws?samples=1", NULL);
+    /* two transfers accepted then delivered 50 and 120 ms later */
+    publish_digest(s, BH_NODE_EV_ACCEPTED, 0x11);
+    publish_digest(s, BH_NODE_EV_ACCEPTED, 0x22);
+    double t0 = now_s();
+    while (now_s() - t0 < 0.05)
+        pump_once();
+    publish_digest(s, BH_NODE_EV_DELIVERED, 0x11);
+    while (now_s() - t0 < 0.12)
+        pump_once();
+    publish_digest(s, BH_NODE_EV_DELIVERED, 0x22);
+    publish_digest(s, BH_NODE_EV_DELIVERED, 0x33); /* never accepted: no latency */
+    atomic_store(&f.delivered, 103);
+    atomic_store(&f.rejected, 9);
+    /* no client needed for sampling: the count goes on while nobody asks */
+    PUMP_UNTIL(stats(s).samples >= 2, 10);
+    atomic_store(&f.delivered, 110);
+    PUMP_UNTIL(tc_count_type(live, "sample") + tc_count_type(live, "samples") >= 6, 15);
+    assert_int_equal(stats(s).samples, 4); /* the ring holds samples_kept */
+
+    /* every interval counted once: the increases add up to the totals' */
+    long long v[64];
+    size_t n = sample_column(live, "delivered", v, 64);
+    long long sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i] > 0 ? v[i] : 0;
+    assert_int_equal(sum, 10);
+    n = sample_column(live, "rejected", v, 64);
+    sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i] > 0 ? v[i] : 0;
+    assert_int_equal(sum, 2);
+    /* both latencies seen, the third delivery has none */
+    long long p50[64], p99[64], cnt[64];
+    n = sample_column(live, "latency_n", cnt, 64);
+    assert_int_equal(sample_column(live, "latency_p50_ms", p50, 64), n);
+    assert_int_equal(sample_column(live, "latency_p99_ms", p99, 64), n);
+    long long seen = 0, lo = 1000000, hi = -1;
+    for (size_t i = 0; i < n; i++) {
+        seen += cnt[i];
+        if (cnt[i] == 0) {
+            assert_int_equal(p50[i], -1); /* null */
+            continue;
+        }
+        if (p50[i] < lo) lo = p50[i];
+        if (p99[i] > hi) hi = p99[i];
+        assert_true(p50[i] <= p99[i]);
+    }
+    assert_int_equal(seen, 2);
+    assert_true(lo >= 45 && lo < 2000);
+    assert_true(hi >= 115 && hi < 2000);
+
+    /* a live sample frame: one value per column; the lane in whole tokens */
+    json_t *last = NULL;
+    for (size_t i = live->n_msgs; i-- > 0 && last == NULL;) {
+        json_t *j = tc_json(live, i);
+        if (strcmp(jstr_of(j, "type"), "sample") == 0)
+            last = j;
+        else
+            json_decref(j);
+    }
+    assert_non_null(last);
+    assert_int_equal(jint_of(last, "interval_s"), 1);
+    assert_int_equal(jint_of(last, "capacity"), 4);
+    assert_int_equal(json_array_size(json_object_get(last, "t")), 1);
+    json_t *lane = json_array_get(json_object_get(last, "lanes"), 0);
+    assert_string_equal(jstr_of(lane, "vault"), "alpha");
+    assert_string_equal(jstr_of(lane, "asset"), "TKA");
+    assert_string_equal(jstr_of(lane, "lane"), "beta");
+    assert_int_equal(jint_of(lane, "chain"), 2);
+    assert_true(json_real_value(json_array_get(json_object_get(lane, "outstanding"), 0)) == 1.5);
+    assert_true(json_real_value(json_array_get(json_object_get(lane, "minted"), 0)) == 1.0);
+    assert_true(json_real_value(json_array_get(json_object_get(lane, "in_flight"), 0)) == 0.5);
+    assert_true(json_real_value(json_array_get(json_object_get(lane, "in_headroom"), 0)) == 2.5);
+    assert_null(json_object_get(lane, "out_headroom")); /* no bucket: no series */
+    json_t *ch = json_array_get(json_object_get(last, "chains"), 0);
+    assert_string_equal(jstr_of(ch, "chain"), "alpha");
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(ch, "lag"), 0)), 3);
+    long long t_last = json_integer_value(json_array_get(json_object_get(last, "t"), 0));
+    json_decref(last);
+
+    /* a client connecting now: snapshot, then the whole ring, oldest first */
+    tclient *late = tc_connect(port, "/ws?samples=1", NULL);
+    PUMP_UNTIL(late->n_msgs >= 2, 5);
+    json_t *j = tc_json(late, 0);
+    assert_string_equal(jstr_of(j, "type"), "snapshot");
+    json_decref(j);
+    j = tc_json(late, 1);
+    assert_string_equal(jstr_of(j, "type"), "samples");
+    json_t *t = json_object_get(j, "t");
+    assert_int_equal(json_array_size(t), 4);
+    for (size_t i = 1; i < 4; i++)
+        assert_true(json_integer_value(json_array_get(t, i)) >
+                    json_integer_value(json_array_get(t, i - 1)));
+    assert_true(json_integer_value(json_array_get(t, 3)) >= t_last);
+    assert_int_equal(json_array_size(json_object_get(j, "delivered")), 4);
+    assert_int_equal(
+        json_array_size(json_object_get(json_array_get(json_object_get(j, "lanes"), 0), "minted")),
+        4);
+    json_decref(j);
+
+    /* the client that did not ask got none */
+    assert_int_equal(tc_count_type(plain, "sample") + tc_count_type(plain, "samples"), 0);
+    assert_true(tc_count_type(plain, "event") >= 5);
+    tc_close(plain);
+    tc_close(live);
+    tc_close(late);
+    bh_http_destroy(s);
+}
+
+static int wide_snapshot(void *ud, json_t **out)
+{
+    (void)ud;
+    json_t *vaults = json_array();
+    for (int v = 0; v < 16; v++) {
+        json_t *lanes = json_array();
+        for (int l = 1; l <= 4; l++)
+            json_array_append_new(lanes, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "chain", l,
+                                                   "outstanding", "123456789", "minted", "23456789",
+                                                   "in_flight", "100000000", "in_headroom",
+                                                   "987654321", "out_headroom", "876543210"));
+        char name[16];
+        snprintf(name, sizeof name, "vault%d", v);
+        json_array_append_new(vaults, json_pack("{s:s, s:[{s:s, s:s, s:i, s:o}]}", "name", name,
+                                                "assets", "symbol", "TKA", "token", "0xab",
+                                                "decimals", 3, "lanes", lanes));
+    }
+    *out = json_pack("{s:I, s:[], s:o, s:{s:i, s:i}}", "time", (json_int_t)time(NULL), "chains",
+                     "vaults", vaults, "totals", "delivered", 0, "rejected", 0);
+    return *out ? BH_OK : BH_ENOMEM;
+}
+
+/* More samples than fit in a quarter of a client's buffer: the samples
+ * frame is cut to the newest that fit, and the client is not dropped. */
+static void test_ws_samples_cut_to_budget(void **state)
+{
+    (void)state;
+    bh_http_source src = {.snapshot = wide_snapshot};
+    bh_http_options opt = {.sample_interval_s = 1, .client_buffer_bytes = 64 * 1024};
+    bh_http *s = NULL;
+    char err[256];
+    assert_int_equal(bh_http_create(&s, err, sizeof err, &opt, &src), BH_OK);
+    assert_int_equal(bh_http_start(s, err, sizeof err), BH_OK);
+    lws_set_log_level(LLL_ERR, NULL);
+    uint16_t port = bh_http_port(s);
+    double t0 = now_s();
+    while (stats(s).samples < 8) {
+        if (now_s() - t0 > 20) fail_msg("only %zu samples", stats(s).samples);
+        sleep_ms(50);
+    }
+    tclient *c = tc_connect(port, "/ws?samples=1", NULL);
+    PUMP_UNTIL(tc_count_type(c, "samples") == 1, 5);
+    json_t *j = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < c->n_msgs && j == NULL; i++)
+        if (strncmp(c->msgs[i], "{\"type\":\"samples\"", 17) == 0) {
+            j = tc_json(c, i);
+            len = strlen(c->msgs[i]);
+        }
+    assert_non_null(j);
+    size_t n = json_array_size(json_object_get(j, "t"));
+    assert_true(len <= 16 * 1024);
+    assert_true(n >= 1 && n < stats(s).samples);
+    assert_int_equal(json_array_size(json_object_get(j, "lanes")), 64);
+    json_t *lane = json_array_get(json_object_get(j, "lanes"), 0);
+    assert_int_equal(json_array_size(json_object_get(lane, "in_flight")), n);
+    assert_true(json_real_value(json_array_get(json_object_get(lane, "in_flight"), 0)) == 100000.0);
+    json_decref(j);
+    PUMP_UNTIL(tc_count_type(c, "sample") >= 1, 5); /* then live, not dropped */
+    assert_false(c->closed);
+    assert_int_equal(stats(s).clients_dropped, 0);
+    tc_close(c);
+    bh_http_destroy(s);
+}
+
+static json_t *lane_snapshot(int n_vaults, int n_lanes, const char *out)
+{
+    json_t *vaults = json_array();
+    for (int v = 0; v < n_vaults; v++) {
+        json_t *lanes = json_array();
+        for (int l = 0; l < n_lanes; l++)
+            json_array_append_new(lanes,
+                                  json_pack("{s:i, s:s, s:s, s:s}", "chain", l + 1, "outstanding",
+                                            out, "in_headroom", "", "out_headroom", "7"));
+        char name[16];
+        snprintf(name, sizeof name, "v%d", v);
+        json_array_append_new(vaults, json_pack("{s:s, s:[{s:s, s:s, s:i, s:o}]}", "name", name,
+                                                "assets", "symbol", "", "token", "0xab", "decimals",
+                                                0, "lanes", lanes));
+    }
+    return json_pack("{s:[], s:o, s:{s:i, s:i}}", "chains", "vaults", vaults, "totals", "delivered",
+                     0, "rejected", 0);
+}
+
+/* history.c alone: percentiles by nearest rank over the interval, a uniform
+ * sample past BH_HIST_LATENCIES, the digest table bounded, lanes capped at
+ * BH_HIST_MAX_LANES, memory fixed by capacity and lanes. */
+static void test_history_bounds(void **state)
+{
+    (void)state;
+    assert_null(bh_hist_create(10, 0));
+    assert_null(bh_hist_create(10, BH_HIST_MAX_SAMPLES + 1));
+    bh_hist *h = bh_hist_create(10, 360);
+    assert_non_null(h);
+    size_t empty = bh_hist_bytes(h);
+    /* latencies 1..100 ms: p50 50, p99 99 */
+    for (int i = 1; i <= 100; i++) {
+        bh_hash32 d;
+        memset(&d, 0, sizeof d);
+        memcpy(d.data, &i, sizeof i);
+        bh_hist_accepted(h, &d, 1000);
+        bh_hist_delivered(h, &d, 1000 + (uint64_t)i);
+        bh_hist_delivered(h, &d, 5000); /* twice: counted once */
+    }
+    json_t *snap = lane_snapshot(1, 1, "5");
+    bh_hist_sample(h, snap, 1790000000);
+    json_t *j = bh_hist_json(h, "samples", 10);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "latency_p50_ms"), 0)),
+                     50);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "latency_p99_ms"), 0)),
+                     99);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "latency_n"), 0)), 100);
+    /* no baseline: the first interval's counts are unknown */
+    assert_true(json_is_null(json_array_get(json_object_get(j, "delivered"), 0)));
+    json_t *lane = json_array_get(json_object_get(j, "lanes"), 0);
+    assert_string_equal(jstr_of(lane, "asset"), "0xab"); /* no symbol: the token */
+    assert_null(json_object_get(lane, "minted"));        /* no split in the snapshot */
+    assert_null(json_object_get(lane, "in_headroom"));
+    assert_true(json_real_value(json_array_get(json_object_get(lane, "out_headroom"), 0)) == 7.0);
+    json_decref(j);
+    json_decref(snap);
+
+    /* a flood: 100000 deliveries in one interval, 40000 never delivered */
+    for (uint32_t i = 0; i < 100000; i++) {
+        bh_hash32 d;
+        memset(&d, 0, sizeof d);
+        uint64_t k = 0x1000000ull + i;
+        memcpy(d.data, &k, sizeof k);
+        bh_hist_accepted(h, &d, 0);
+        if (i % 5 < 3) bh_hist_delivered(h, &d, i % 2 ? 10 : 1000);
+    }
+    /* 64 vaults x 4 lanes offered: 64 kept */
+    snap = lane_snapshot(64, 4, "1");
+    for (int i = 0; i < 500; i++)
+        bh_hist_sample(h, snap, 1790000010 + (uint64_t)i * 10);
+    json_decref(snap);
+    assert_int_equal(bh_hist_count(h), 360);
+    assert_int_equal(bh_hist_lanes(h), BH_HIST_MAX_LANES);
+    j = bh_hist_json(h, "samples", 1000);
+    assert_int_equal(json_array_size(json_object_get(j, "t")), 360);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "t"), 359)),
+                     1790000010 + 499 * 10);
+    assert_int_equal(json_array_size(json_object_get(j, "lanes")), BH_HIST_MAX_LANES);
+    json_decref(j);
+    /* the flood's interval: its deliveries whose accept the table still held */
+    bh_hist *g = bh_hist_create(10, 2);
+    for (uint32_t i = 0; i < 100000; i++) {
+        bh_hash32 d;
+        memset(&d, 0, sizeof d);
+        uint64_t k = 0x1000000ull + i;
+        memcpy(d.data, &k, sizeof k);
+        bh_hist_accepted(g, &d, i);
+        bh_hist_delivered(g, &d, i + (i % 2 ? 10 : 1000));
+    }
+    bh_hist_sample(g, NULL, 1);
+    j = bh_hist_json(g, "sample", 1);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "latency_n"), 0)),
+                     100000);
+    long long p50 = json_integer_value(json_array_get(json_object_get(j, "latency_p50_ms"), 0));
+    long long p99 = json_integer_value(json_array_get(json_object_get(j, "latency_p99_ms"), 0));
+    assert_true(p50 == 10 || p50 == 1000); /* half and half: either side of the middle */
+    assert_int_equal(p99, 1000);
+    json_decref(j);
+    bh_hist_destroy(g);
+
+    /* memory: the fixed part, plus per lane 5 floats per sample */
+    size_t bytes = bh_hist_bytes(h);
+    assert_true(empty < 110 * 1024);
+    size_t per_lane = (bytes - empty) / BH_HIST_MAX_LANES;
+    assert_true(per_lane >= 5 * 360 * sizeof(float) && per_lane < 5 * 360 * sizeof(float) + 512);
+    fprintf(stderr, "history: %zu bytes empty, %zu per lane, %zu with %d lanes\n", empty, per_lane,
+            bytes, BH_HIST_MAX_LANES);
+    bh_hist_destroy(h);
+}
+
 static void test_http_lifecycle_and_misuse(void **state)
 {
     (void)state;
@@ -990,6 +1375,9 @@ int main(void)
         cmocka_unit_test(test_ws_history_none_when_idle),
         cmocka_unit_test(test_ws_history_bounded_in_order),
         cmocka_unit_test(test_ws_history_flood_never_blocks),
+        cmocka_unit_test(test_ws_samples),
+        cmocka_unit_test(test_ws_samples_cut_to_budget),
+        cmocka_unit_test(test_history_bounds),
         cmocka_unit_test(test_http_lifecycle_and_misuse),
     };
     if (getenv("BH_TEST_FILTER")) cmocka_set_test_filter(getenv("BH_TEST_FILTER"));

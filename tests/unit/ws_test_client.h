@@ -254,6 +254,7 @@ typedef struct {
     size_t tx_len;
     int tx_binary;
     size_t n_event, n_snapshot, n_error, n_subscribed; /* frames by type */
+    size_t n_samples, n_sample;
 } tclient;
 
 static struct lws_context *CCTX;
@@ -280,6 +281,8 @@ static inline void tc_push(tclient *c)
     c->n_snapshot += strcmp(type, "snapshot") == 0;
     c->n_error += strcmp(type, "error") == 0;
     c->n_subscribed += strcmp(type, "subscribed") == 0;
+    c->n_samples += strcmp(type, "samples") == 0;
+    c->n_sample += strcmp(type, "sample") == 0;
     json_decref(j);
     c->partial_len = 0;
 }
@@ -476,6 +479,8 @@ static inline size_t tc_count_type(const tclient *c, const char *type)
     if (strcmp(type, "snapshot") == 0) return c->n_snapshot;
     if (strcmp(type, "error") == 0) return c->n_error;
     if (strcmp(type, "subscribed") == 0) return c->n_subscribed;
+    if (strcmp(type, "samples") == 0) return c->n_samples;
+    if (strcmp(type, "sample") == 0) return c->n_sample;
     fail_msg("no counter for frame type %s", type);
     return 0;
 }
