@@ -12,6 +12,7 @@
     accepted: 'accepted', delayed: 'delayed', held: 'held', rejected: 'rejected',
     released: 'released', delivered: 'delivered', delivery_failed: 'delivery failed',
     quarantined: 'quarantined', limits: 'limits', parked: 'parked', admin: 'admin',
+    portal: 'portal',
   };
   const token = new URLSearchParams(location.search).get('token');
   let snap = null;
@@ -426,7 +427,10 @@
   function chainView(c) {
     const lagging = c.max_lag && c.lag > c.max_lag;
     const pill = c.quarantined ? h('span', { class: 'pill pill-bad' }, 'QUARANTINED')
+      : c.portal_paused ? h('span', { class: 'pill pill-bad', title: "paused by the Portal's owner" }, 'PORTAL PAUSED')
       : lagging ? h('span', { class: 'pill pill-wait' }, 'lagging') : h('span', { class: 'pill pill-ok' }, 'ok');
+    const lanes = (c.paused_lanes || []).length ? h('div', { class: 'warn' },
+      "Portal lane paused by its owner: " + c.paused_lanes.join(', ')) : null;
     const trip = c.tripped ? h('div', {},
       h('div', { class: 'warn' }, h('b', {}, 'breaker tripped: ' + c.tripped.cause), c.tripped.at ? ' at ' + clock(c.tripped.at) : ''),
       h('div', { class: 'evidence' }, c.tripped.evidence || '(no evidence recorded)')) : null;
@@ -450,6 +454,7 @@
         kv('deliveries', (c.deliveries_ok ?? 0) + ' ok / ' + (c.deliveries_failed ?? 0) + ' failed'),
         kv('relayer wallet', isDec(c.wallet_wei) ? amount(c.wallet_wei, 18, 'native') : 'unknown', 'gas balance of the relayer account, 18 decimals')),
       trip,
+      lanes,
       eps.length ? h('table', { class: 'endpoints' }, h('thead', {}, h('tr', {}, h('th', {}, 'RPC endpoint'),
         h('th', { class: 'num' }, 'calls'), h('th', { class: 'num', title: 'calls that failed' }, 'failed'),
         h('th', { class: 'num', title: 'calls refused as rate limited' }, 'limited'),
@@ -466,6 +471,8 @@
     const parts = [];
     if (e.kind === 'quarantined') {
       parts.push(h('b', {}, e.chain || ('chain ' + e.chain_id)), ' frozen');
+    } else if (e.kind === 'portal') {
+      parts.push(h('b', {}, (e.chain || ('chain ' + e.chain_id)) + "'s Portal"));
     } else if (e.from !== undefined || e.from_chain !== undefined) {
       parts.push(h('b', {}, (e.from || 'chain ' + e.from_chain) + ' → ' + (e.to || 'chain ' + e.to_chain)));
       if (e.sequence !== undefined) parts.push(' #' + e.sequence);
