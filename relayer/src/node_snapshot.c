@@ -229,14 +229,19 @@ static json_t *process_json(void)
         json_object_set_new(p, "cpu_seconds", json_real((double)(ut + st) / (double)tick));
         json_object_set_new(p, "threads", json_integer(threads));
         json_object_set_new(p, "virtual_bytes", json_integer((json_int_t)vsize));
-        double up = 0;
-        FILE *u = fopen("/proc/uptime", "r");
-        if (u && fscanf(u, "%lf", &up) == 1)
+        /* boot time (btime, whole seconds) plus the start in ticks after
+         * boot: the same figure at every scrape (now minus /proc/uptime
+         * would move by a second between two) */
+        unsigned long long btime = 0;
+        char line[256];
+        FILE *u = fopen("/proc/stat", "r");
+        while (u && fgets(line, sizeof line, u))
+            if (sscanf(line, "btime %llu", &btime) == 1) break;
+        if (u) fclose(u);
+        if (btime)
             json_object_set_new(
                 p, "start_time",
-                json_integer((json_int_t)(time(NULL) - (time_t)up +
-                                          (time_t)(start / (unsigned long long)tick))));
-        if (u) fclose(u);
+                json_integer((json_int_t)(btime + start / (unsigned long long)tick)));
     }
     f = fopen("/proc/self/statm", "r");
     unsigned long long pages = 0, rss = 0;
