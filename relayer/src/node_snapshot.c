@@ -164,6 +164,25 @@ static json_t *vault_json(bh_node *n, node_vault *nv, uint64_t now)
         quar, "assets", assets, "pending_list", pend);
 }
 
+/* A histogram as the snapshot has it: "le" the bucket bounds (bounds[i] /
+ * scale), "counts" cumulative (counts[i]: values <= le[i]), "count" every
+ * value, "sum" their sum / scale. */
+static json_t *hist_json(const node_hist *h, const uint64_t *bounds, size_t n_bounds, double scale)
+{
+    json_t *le = json_array(), *counts = json_array();
+    uint64_t cum = 0;
+    for (size_t i = 0; i < n_bounds; i++) {
+        cum += h->n[i];
+        json_array_append_new(le, scale == 1 ? json_integer((json_int_t)bounds[i])
+                                             : json_real((double)bounds[i] / scale));
+        json_array_append_new(counts, json_integer((json_int_t)cum));
+    }
+    cum += h->n[n_bounds];
+    return json_pack(
+        "{s:o,s:o,s:I,s:o}", "le", le, "counts", counts, "count", (json_int_t)cum, "sum",
+        scale == 1 ? json_integer((json_int_t)h->sum) : json_real((double)h->sum / scale));
+}
+
 static json_t *chain_json(bh_node *n, node_chain *c)
 {
     json_t *eps = json_array();
@@ -191,8 +210,11 @@ static json_t *chain_json(bh_node *n, node_chain *c)
                        : json_null();
     json_t *wallet = json_string(c->wallet);
     pthread_mutex_unlock(&c->info_mu);
+    pthread_mutex_lock(&c->hist_mu);
+    node_hist lat = c->latency, att = c->attempts;
+    pthread_mutex_unlock(&c->hist_mu);
     return json_pack(
-        "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b,s:I,s:I,s:I,s:o,s:o}", "name",
+        "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "name",
         c->cfg->name, "bridge_id", (json_int_t)c->cfg->bridge_id, "quarantined", quarantined,
         "head", (json_int_t)atomic_load(&c->head), "finalized", (json_int_t)fin, "cursor",
         (json_int_t)cur, "lag", (json_int_t)(fin > cur ? fin - cur : 0), "max_lag",
@@ -201,7 +223,10 @@ static json_t *chain_json(bh_node *n, node_chain *c)
         "wallet_low", atomic_load(&c->wallet_low), "inflight",
         (json_int_t)atomic_load(&c->inflight), "deliveries_ok",
         (json_int_t)atomic_load(&c->deliveries_ok), "deliveries_failed",
-        (json_int_t)atomic_load(&c->deliveries_failed), "endpoints", eps, "tripped", trip);
+        (json_int_t)atomic_load(&c->deliveries_failed), "delivery_latency",
+        hist_json(&lat, node_latency_bounds_ms, NODE_LATENCY_BUCKETS, 1000.0), "delivery_attempts",
+        hist_json(&att, node_attempt_bounds, NODE_ATTEMPT_BUCKETS, 1), "endpoints", eps, "tripped",
+        trip);
 }
 
 /* This process as the kernel counts it (Linux /proc/self): CPU seconds,

@@ -3,7 +3,12 @@
  * outside and checked against what the node cannot fake:
  *  - bulkhead_build_info names the version and commit `bulkhead --version`
  *    prints; the process_* figures are the node process's own as
- *    /proc/PID says, and its start time is the same at every scrape.
+ *    /proc/PID says, and its start time is the same at every scrape;
+ *  - after real transfers, the delivery histograms (finality to execution,
+ *    attempts) per destination chain hold exactly what the node's
+ *    `delivered` log lines say, every bucket, the sum and the count, and
+ *    parse under the strict reader (le ascending to +Inf, cumulative,
+ *    _count = +Inf); a chain nothing went to has them empty.
  * argv[1] = bulkhead, argv[2] = vaultctl. */
 #include <dirent.h>
 #include <stdio.h>
@@ -208,10 +213,143 @@ static void test_metrics_build_and_process(void **state)
     free(e);
 }
 
+static const char *const LATENCY_LE[] = {"0.1", "0.25", "0.5",  "1",    "2.5", "5",
+                                         "10",  "20",   "30",   "60",   "120", "300",
+                                         "600", "1800", "3600", "+Inf", NULL};
+static const char *const ATTEMPTS_LE[] = {"1",  "2",  "3",  "5",    "8", "13",
+                                          "21", "34", "55", "+Inf", NULL};
+
+/* The le values of family's buckets for chain, in the order served, must be
+ * exactly want; returns the bucket counts (cumulative) in counts. */
+static void buckets(const expo *e, const char *family, const char *chain, const char *const *want,
+                    double *counts)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s_bucket", family);
+    size_t k = 0;
+    for (int i = 0; i < e->n; i++) {
+        const series *s = &e->s[i];
+        if (strcmp(s->name, name) != 0 || strcmp(label_of(s, "chain"), chain) != 0) continue;
+        assert_int_equal(s->n, 2);
+        if (want[k] == NULL) fail_msg("%s{chain=%s}: more buckets than expected", family, chain);
+        assert_string_equal(label_of(s, "le"), want[k]);
+        counts[k++] = s->num;
+    }
+    if (want[k] != NULL) fail_msg("%s{chain=%s}: no bucket le=%s", family, chain, want[k]);
+}
+
+static double value_of(const expo *e, const char *family, const char *suffix, const char *chain)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s%s", family, suffix);
+    const series *s = find(e, name, 1, "chain", chain);
+    if (s == NULL) fail_msg("no %s{chain=\"%s\"}", name, chain);
+    return s->num;
+}
+
+/* The node's delivered and delivery_failed lines toward chain `to`. */
+typedef struct {
+    size_t delivered, failed, executed;
+    long long latency_ms[64]; /* of the executed ones with a latency */
+    size_t n_latency;
+} log_deliveries;
+
+static void read_deliveries(const char *to, log_deliveries *d)
+{
+    memset(d, 0, sizeof *d);
+    char *log = nh_node_log(&W, 1);
+    for (char *line = log; line && *line;) {
+        char *eol = strchr(line, '\n');
+        if (eol) *eol = '\0';
+        char dest[32], outcome[32], lat[32];
+        int ok = strstr(line, "event=delivered ") != NULL;
+        int bad = strstr(line, "event=delivery_failed ") != NULL;
+        if ((ok || bad) && nh_log_field(line, "to", dest, sizeof dest) == 0 && !strcmp(dest, to)) {
+            if (bad) d->failed++;
+            if (ok) {
+                d->delivered++;
+                assert_int_equal(nh_log_field(line, "outcome", outcome, sizeof outcome), 0);
+                assert_int_equal(nh_log_field(line, "latency_ms", lat, sizeof lat), 0);
+                if (strcmp(outcome, "executed") == 0) {
+                    d->executed++;
+                    if (atoll(lat) >= 0 && d->n_latency < 64)
+                        d->latency_ms[d->n_latency++] = atoll(lat);
+                }
+            }
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    free(log);
+}
+
+static void test_metrics_delivery_histograms(void **state)
+{
+    (void)state;
+    const char *lat = "bulkhead_chain_delivery_latency_seconds";
+    const char *att = "bulkhead_chain_delivery_attempts";
+    /* beta mines a block a second: the latencies spread over the buckets
+     * below a few seconds instead of all under 0.1 s */
+    NH_OK(nh_interval_mining(&W, NH_B, 1));
+    for (int i = 0; i < 4; i++) {
+        NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(3 + (uint64_t)i), NH_B, &W.user, 0, NULL));
+        nh_sleep_ms(300);
+    }
+    const char *needles[] = {"event=delivered", "to=beta", NULL};
+    NH_OK(nh_log_wait(&W, 1, needles, 4, WAIT_MS));
+    nh_sleep_ms(1100); /* a snapshot taken after the last one */
+
+    char *text = NULL;
+    expo *e = scrape(&text);
+    assert_string_equal(family(e, lat)->type, "histogram");
+    assert_string_equal(family(e, att)->type, "histogram");
+    log_deliveries d;
+    read_deliveries("beta", &d);
+    assert_true(d.delivered >= 4);
+    assert_int_equal(d.n_latency, d.executed); /* straight to the outbox: all measured */
+
+    /* finality to execution: every bucket is what the log lines say */
+    double n[20];
+    buckets(e, lat, "beta", LATENCY_LE, n);
+    double sum = 0;
+    for (size_t k = 0; LATENCY_LE[k]; k++) {
+        double le = strcmp(LATENCY_LE[k], "+Inf") ? strtod(LATENCY_LE[k], NULL) : 1e300;
+        size_t want = 0;
+        for (size_t j = 0; j < d.n_latency; j++)
+            want += (double)d.latency_ms[j] / 1000.0 <= le;
+        if (n[k] != (double)want)
+            fail_msg("%s_bucket{chain=beta,le=%s} %g; the log says %zu\n%s", lat, LATENCY_LE[k],
+                     n[k], want, text);
+    }
+    for (size_t j = 0; j < d.n_latency; j++)
+        sum += (double)d.latency_ms[j];
+    assert_true(value_of(e, lat, "_count", "beta") == (double)d.n_latency);
+    double served = value_of(e, lat, "_sum", "beta");
+    if (served * 1000.0 < sum - 0.5 || served * 1000.0 > sum + 0.5)
+        fail_msg("%s_sum{chain=beta} %g s; the log's latencies add up to %g ms", lat, served, sum);
+
+    /* attempts: one per delivered entry, one more per failed try */
+    buckets(e, att, "beta", ATTEMPTS_LE, n);
+    assert_true(value_of(e, att, "_count", "beta") == (double)d.delivered);
+    assert_true(value_of(e, att, "_sum", "beta") == (double)(d.delivered + d.failed));
+    assert_true(n[9] == (double)d.delivered);
+    if (d.failed == 0) assert_true(n[0] == (double)d.delivered);
+
+    /* alpha got nothing: its histograms are there, empty */
+    buckets(e, lat, "alpha", LATENCY_LE, n);
+    assert_true(n[15] == 0);
+    assert_true(value_of(e, lat, "_count", "alpha") == 0);
+    assert_true(value_of(e, lat, "_sum", "alpha") == 0);
+    buckets(e, att, "alpha", ATTEMPTS_LE, n);
+    assert_true(value_of(e, att, "_count", "alpha") == 0);
+    free(e);
+    free(text);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_build_and_process),
+        cmocka_unit_test(test_metrics_delivery_histograms),
     };
     return NT_MAIN(argc, argv, tests, setup);
 }
