@@ -8,7 +8,10 @@
  *    attempts) per destination chain hold exactly what the node's
  *    `delivered` log lines say, every bucket, the sum and the count, and
  *    parse under the strict reader (le ascending to +Inf, cumulative,
- *    _count = +Inf); a chain nothing went to has them empty.
+ *    _count = +Inf); a chain nothing went to has them empty;
+ *  - a delivery names its transaction the same way in the `delivered`
+ *    log line (tx=) and the /ws delivered event ("tx"), and that
+ *    transaction is mined and succeeded on the destination.
  * argv[1] = bulkhead, argv[2] = vaultctl. */
 #include <dirent.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include "bh_amount.h"
 #include "bh_test_proc.h"
 #include "../unit/prom_expo.h"
+#include "../unit/ws_test_client.h"
 
 static int PORT;
 
@@ -45,7 +49,14 @@ static int setup(void **state)
         nh_sleep_ms(100);
     }
     nh_sleep_ms(1100); /* past the server's one-second snapshot cache */
-    return 0;
+    lws_set_log_level(LLL_ERR, NULL);
+    return wtc_init();
+}
+
+static int teardown(void **state)
+{
+    wtc_fini();
+    return nt_teardown(state);
 }
 
 /* GET /metrics, parsed strictly (fails the test otherwise). *text: the
@@ -345,11 +356,73 @@ static void test_metrics_delivery_histograms(void **state)
     free(text);
 }
 
+/* The log line of the delivery of (from alpha) sequence seq to beta. */
+static int delivered_line(uint64_t seq, char *tx, size_t cap)
+{
+    char *log = nh_node_log(&W, 1);
+    int rc = -1;
+    for (char *line = log; line && *line && rc != 0;) {
+        char *eol = strchr(line, '\n');
+        if (eol) *eol = '\0';
+        char v[32];
+        if (strstr(line, "event=delivered ") && nh_log_field(line, "from", v, sizeof v) == 0 &&
+            !strcmp(v, "alpha") && nh_log_field(line, "to", v, sizeof v) == 0 &&
+            !strcmp(v, "beta") && nh_log_field(line, "seq", v, sizeof v) == 0 &&
+            strtoull(v, NULL, 10) == seq)
+            rc = nh_log_field(line, "tx", tx, cap);
+        line = eol ? eol + 1 : NULL;
+    }
+    free(log);
+    return rc;
+}
+
+static void test_delivered_names_its_transaction(void **state)
+{
+    (void)state;
+    tclient *c = tc_connect((uint16_t)PORT, "/ws?kinds=delivered", NULL);
+    PUMP_UNTIL(c->n_msgs >= 1, 10); /* the snapshot */
+    uint64_t seq = 0;
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(2), NH_B, &W.user, 0, &seq));
+    json_t *ev = NULL;
+    for (double t0 = now_s(); ev == NULL;) {
+        if (now_s() - t0 > WAIT_MS / 1000)
+            fail_msg("no delivered event for sequence %llu", (unsigned long long)seq);
+        pump_once();
+        for (size_t i = 1; i < c->n_msgs && ev == NULL; i++) {
+            json_t *j = tc_json(c, i);
+            if (!strcmp(jstr_of(j, "kind"), "delivered") && !strcmp(jstr_of(j, "from"), "alpha") &&
+                jint_of(j, "sequence") == (long long)seq)
+                ev = j;
+            else
+                json_decref(j);
+        }
+    }
+    tc_close(c);
+    const char *tx = json_string_value(json_object_get(ev, "tx"));
+    if (tx == NULL || strlen(tx) != 66 || strncmp(tx, "0x", 2) != 0 ||
+        strspn(tx + 2, "0123456789abcdef") != 64 || strspn(tx + 2, "0") == 64)
+        fail_msg("delivered event's tx is %s", tx ? tx : "absent");
+    assert_string_equal(jstr_of(ev, "detail"), "executed");
+    char logged[80] = "";
+    const char *needles[] = {"event=delivered", "to=beta", NULL};
+    NH_OK(nh_log_wait(&W, 1, needles, 1, WAIT_MS));
+    if (delivered_line(seq, logged, sizeof logged) != 0)
+        fail_msg("no delivered line with tx= for sequence %llu", (unsigned long long)seq);
+    assert_string_equal(logged, tx);
+    uint64_t block = 0;
+    int ok = 0;
+    NH_OK(nh_wait_receipt(&W, NH_B, tx, WAIT_MS, &block, &ok));
+    assert_true(ok);
+    assert_true(block > 0);
+    json_decref(ev);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_build_and_process),
         cmocka_unit_test(test_metrics_delivery_histograms),
+        cmocka_unit_test(test_delivered_names_its_transaction),
     };
-    return NT_MAIN(argc, argv, tests, setup);
+    return nt_main(argc, argv, 0, "", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
