@@ -43,7 +43,8 @@
  *     "quarantined": [ 3 ],
  *     "assets": [ { "token": "0x…", "symbol": "TKA", "decimals": 18,
  *        "locked": "100", "outstanding_total": "60",
- *        "lanes": [ { "chain": 2, "outstanding": "60", "cap": "0",
+ *        "lanes": [ { "chain": 2, "outstanding": "60", "minted": "55",
+ *           "in_flight": "5", "cap": "0",
  *           "in_headroom": "", "out_headroom": "", "window_used": "60",
  *           "window_limit": "0" } ] } ],
  *     "pending_list": [ { "id": 1, "cause": "bucket", "release_at": 0,
@@ -51,7 +52,11 @@
  *   "totals": { "events_observed": 10, "accepted": 3, "rejected": 2, "delivered": 4,
  *               "quarantines": 0 }
  * }
- * Headroom "" means no bucket on that lane. The delivery histograms count
+ * Headroom "" means no bucket on that lane. A lane's outstanding is
+ * minted (delivered) + in_flight (accepted toward the lane's chain, still
+ * in the outbox, parked or delayed): bh_vault_each_lane_split; both are
+ * left out while the vault holds more than 100,000 outbox, parked and
+ * pending entries. The delivery histograms count
  * deliveries to the chain since the node started (in memory): counts[i] is
  * how many values were <= le[i] (cumulative), count all of them. Latency:
  * from storing the finalized source event to the receipt of the node's

@@ -94,6 +94,8 @@ typedef enum {
     F_ASSET_FORGED_LOCKS,
     F_ASSET_OUTSTANDING_ALL,
     F_LANE_OUTSTANDING,
+    F_LANE_MINTED,
+    F_LANE_IN_FLIGHT,
     F_LANE_CAP,
     F_LANE_IN_HEADROOM,
     F_LANE_OUT_HEADROOM,
@@ -227,7 +229,15 @@ static const family FAMILIES[F_COUNT_] = {
     [F_ASSET_OUTSTANDING_ALL] = {"bulkhead_vault_outstanding_all_lanes_wei", "gauge",
                                  "Wrapped supply on every remote chain together."},
     [F_LANE_OUTSTANDING] = {"bulkhead_vault_outstanding_wei", "gauge",
-                            "Wrapped supply on the lane's remote chain."},
+                            "Wrapped supply on the lane's remote chain, counted from each "
+                            "transfer's acceptance: minted + in flight."},
+    [F_LANE_MINTED] = {"bulkhead_vault_outstanding_minted_wei", "gauge",
+                       "Of the lane's outstanding, what was delivered to its chain: minted "
+                       "(several attesters: this node's approval counted)."},
+    [F_LANE_IN_FLIGHT] = {"bulkhead_vault_outstanding_in_flight_wei", "gauge",
+                          "Of the lane's outstanding, what was accepted toward its chain and not "
+                          "delivered yet (outbox, parked, delayed); minted + in flight = "
+                          "outstanding."},
     [F_LANE_CAP] = {"bulkhead_vault_exposure_cap_wei", "gauge",
                     "Exposure cap on the lane's outstanding (absent: no cap)."},
     [F_LANE_IN_HEADROOM] = {"bulkhead_vault_bucket_in_headroom_wei", "gauge",
@@ -636,6 +646,8 @@ static void render_assets(render_ctx *c, const char *vault, const json_t *assets
             labels ll = l;
             lb_add(&ll, "lane", chain_name(c, json_integer_value(id), buf, sizeof buf));
             emit_member(c, F_LANE_OUTSTANDING, &ll, lane, "outstanding");
+            emit_member(c, F_LANE_MINTED, &ll, lane, "minted");
+            emit_member(c, F_LANE_IN_FLIGHT, &ll, lane, "in_flight");
             emit_limit(c, F_LANE_CAP, &ll, lane, "cap");
             emit_member(c, F_LANE_IN_HEADROOM, &ll, lane, "in_headroom");
             emit_member(c, F_LANE_OUT_HEADROOM, &ll, lane, "out_headroom");

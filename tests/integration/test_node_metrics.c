@@ -11,7 +11,11 @@
  *    _count = +Inf); a chain nothing went to has them empty;
  *  - a delivery names its transaction the same way in the `delivered`
  *    log line (tx=) and the /ws delivered event ("tx"), and that
- *    transaction is mined and succeeded on the destination.
+ *    transaction is mined and succeeded on the destination;
+ *  - a lane's outstanding splits into minted and in flight, the same in
+ *    /metrics, the /ws snapshot and `vaultctl show --json`: all minted once
+ *    the transfers are delivered; a big transfer the vault delays
+ *    (big_threshold) counts in flight, not minted, until it goes.
  * argv[1] = bulkhead, argv[2] = vaultctl. */
 #include <dirent.h>
 #include <stdio.h>
@@ -27,13 +31,24 @@
 #include "../unit/ws_test_client.h"
 
 static int PORT;
+#define BIG 50 /* TKA units from which a transfer is delayed */
 
 static int setup(void **state)
 {
     (void)state;
     nh_opts o = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 8800};
-    if (nt_world_up(o, 0) != 0 || nh_node_enable_metrics(&W, 1) != 0 ||
-        nh_node_start(&W, 1, WAIT_MS) != 0 || nh_node_metrics_port(&W, 1, WAIT_MS, &PORT) != 0)
+    if (nt_world_up(o, 0) != 0 || nh_node_enable_metrics(&W, 1) != 0) return -1;
+    /* TKA transfers of BIG or more wait an hour in pending (applied) */
+    json_t *cfg = nh_node_config(&W, 1);
+    if (cfg == NULL) return -1;
+    json_t *asset = json_array_get(
+        json_object_get(json_array_get(json_object_get(cfg, "chains"), NH_A), "assets"), 0);
+    if (strcmp(json_string_value(json_object_get(asset, "symbol")), "TKA") != 0) return -1;
+    json_object_set_new(
+        asset, "limits",
+        json_pack("{s:s,s:s}", "big_threshold", nh_u128_str(nh_units(BIG)), "big_delay", "3600"));
+    if (nh_node_write_config(&W, 1, cfg) != 0 || nh_node_start(&W, 1, WAIT_MS) != 0 ||
+        nh_node_metrics_port(&W, 1, WAIT_MS, &PORT) != 0)
         return -1;
     /* ready: every chain polled, its connections made */
     for (uint64_t end = nh_now_ms() + WAIT_MS;;) {
@@ -57,6 +72,14 @@ static int teardown(void **state)
 {
     wtc_fini();
     return nt_teardown(state);
+}
+
+/* TKA's wrapped token on beta (the first transfer created it). */
+static bh_address wrapped_tka(void)
+{
+    bh_address w;
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w, WAIT_MS));
+    return w;
 }
 
 /* GET /metrics, parsed strictly (fails the test otherwise). *text: the
@@ -417,12 +440,128 @@ static void test_delivered_names_its_transaction(void **state)
     json_decref(ev);
 }
 
+/* The lane toward chain `lane` of vault alpha's TKA in a document whose
+ * "assets" are as the snapshot and `vaultctl show --json` list them. */
+static const json_t *tka_lane(const json_t *vault, json_int_t lane)
+{
+    size_t i, k;
+    const json_t *a, *l;
+    json_array_foreach(json_object_get(vault, "assets"), i, a)
+    {
+        if (strcmp(jstr_of(a, "symbol"), "TKA") != 0) continue;
+        json_array_foreach(json_object_get(a, "lanes"), k, l)
+        {
+            if (jint_of(l, "chain") == lane) return l;
+        }
+    }
+    fail_msg("no TKA lane toward chain %lld", (long long)lane);
+    return NULL;
+}
+
+typedef struct {
+    char outstanding[128], minted[128], in_flight[128];
+} split_fig;
+
+static void lane_fig(const json_t *lane, split_fig *f)
+{
+    snprintf(f->outstanding, sizeof f->outstanding, "%s", jstr_of(lane, "outstanding"));
+    snprintf(f->minted, sizeof f->minted, "%s", jstr_of(lane, "minted"));
+    snprintf(f->in_flight, sizeof f->in_flight, "%s", jstr_of(lane, "in_flight"));
+}
+
+/* Vault alpha's TKA toward beta, from /metrics, the /ws snapshot and
+ * vaultctl; all three must agree, and add up. */
+static split_fig split_everywhere(void)
+{
+    nh_sleep_ms(1100); /* a snapshot taken now, not cached from before */
+    expo *e = scrape(NULL);
+    split_fig m;
+    const char *lb[] = {"vault", "alpha", "asset", "TKA", "lane", "beta"};
+    const series *s =
+        find(e, "bulkhead_vault_outstanding_wei", 3, lb[0], lb[1], lb[2], lb[3], lb[4], lb[5]);
+    const series *sm = find(e, "bulkhead_vault_outstanding_minted_wei", 3, lb[0], lb[1], lb[2],
+                            lb[3], lb[4], lb[5]);
+    const series *sf = find(e, "bulkhead_vault_outstanding_in_flight_wei", 3, lb[0], lb[1], lb[2],
+                            lb[3], lb[4], lb[5]);
+    if (!s || !sm || !sf) fail_msg("/metrics lacks the outstanding split of alpha TKA -> beta");
+    snprintf(m.outstanding, sizeof m.outstanding, "%s", s->value);
+    snprintf(m.minted, sizeof m.minted, "%s", sm->value);
+    snprintf(m.in_flight, sizeof m.in_flight, "%s", sf->value);
+    free(e);
+
+    tclient *c = tc_connect((uint16_t)PORT, "/ws?kinds=delivered", NULL);
+    PUMP_UNTIL(c->n_msgs >= 1, 10);
+    json_t *snap = tc_json(c, 0);
+    tc_close(c);
+    assert_string_equal(jstr_of(snap, "type"), "snapshot");
+    const json_t *vault = NULL;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(json_object_get(snap, "vaults"), i, v)
+    {
+        if (strcmp(jstr_of(v, "name"), "alpha") == 0) vault = v;
+    }
+    assert_non_null(vault);
+    split_fig w;
+    lane_fig(tka_lane(vault, 2), &w);
+    json_decref(snap);
+
+    json_t *show = nh_vault_show(&W, 1, "alpha");
+    assert_non_null(show);
+    split_fig t;
+    lane_fig(tka_lane(show, 2), &t);
+    json_decref(show);
+
+    fprintf(stderr, "alpha TKA -> beta: outstanding %s = minted %s + in flight %s\n", m.outstanding,
+            m.minted, m.in_flight);
+    const split_fig *other[] = {&w, &t}; /* /metrics = /ws = vaultctl */
+    for (int k = 0; k < 2; k++) {
+        assert_string_equal(other[k]->outstanding, m.outstanding);
+        assert_string_equal(other[k]->minted, m.minted);
+        assert_string_equal(other[k]->in_flight, m.in_flight);
+    }
+    bh_u128 o, mi, fl;
+    assert_int_equal(bh_u128_from_dec(&o, m.outstanding, strlen(m.outstanding)), BH_OK);
+    assert_int_equal(bh_u128_from_dec(&mi, m.minted, strlen(m.minted)), BH_OK);
+    assert_int_equal(bh_u128_from_dec(&fl, m.in_flight, strlen(m.in_flight)), BH_OK);
+    assert_u128(mi + fl, o, "minted + in flight");
+    return m;
+}
+
+static void test_metrics_outstanding_split(void **state)
+{
+    (void)state;
+    /* what the earlier tests sent is delivered: all of it minted */
+    size_t depth = 1;
+    for (uint64_t end = nh_now_ms() + WAIT_MS; depth != 0; nh_sleep_ms(100)) {
+        NH_OK(nh_vault_outbox_depth(&W, 1, "alpha", &depth));
+        if (nh_now_ms() > end) fail_msg("alpha's outbox holds %zu entries", depth);
+    }
+    bh_address wtka = wrapped_tka();
+    split_fig a = split_everywhere();
+    assert_string_equal(a.in_flight, "0");
+    assert_string_equal(a.minted, a.outstanding);
+    assert_string_equal(a.minted, nh_u128_str(supply(NH_B, &wtka)));
+
+    /* a big transfer: accepted into the ledger, delayed an hour */
+    bh_u128 before = balance(NH_B, &wtka, &W.user);
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(BIG + 10), NH_B, &W.user, 0, NULL));
+    const char *needles[] = {"event=applied", "status=delayed", "cause=big", NULL};
+    NH_OK(nh_log_wait(&W, 1, needles, 1, WAIT_MS));
+    split_fig b = split_everywhere();
+    assert_string_equal(b.in_flight, nh_u128_str(nh_units(BIG + 10)));
+    assert_string_equal(b.minted, a.minted); /* nothing more minted */
+    assert_u128(balance(NH_B, &wtka, &W.user), before, "the user's wrapped TKA");
+    assert_string_equal(b.minted, nh_u128_str(supply(NH_B, &wtka)));
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_build_and_process),
         cmocka_unit_test(test_metrics_delivery_histograms),
         cmocka_unit_test(test_delivered_names_its_transaction),
+        cmocka_unit_test(test_metrics_outstanding_split),
     };
     return nt_main(argc, argv, 0, "", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }

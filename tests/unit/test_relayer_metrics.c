@@ -55,7 +55,8 @@ static const char SNAPSHOT[] =
     "   {\"token\":\"0x00000000000000000000000000000000000000aa\",\"symbol\":\"TKA\","
     "    \"decimals\":6,\"locked\":\"100000000\",\"outstanding_total\":\"60000000\","
     "    \"short_locks\":4,\"forged_locks\":1,"
-    "    \"lanes\":[{\"chain\":2,\"outstanding\":\"60000000\",\"cap\":\"0\",\"in_headroom\":\"\","
+    "    \"lanes\":[{\"chain\":2,\"outstanding\":\"60000000\",\"minted\":\"50000000\","
+    "      \"in_flight\":\"10000000\",\"cap\":\"0\",\"in_headroom\":\"\","
     "      \"out_headroom\":\"500\",\"window_used\":\"60\",\"window_limit\":\"0\"},"
     "     {\"chain\":9,\"outstanding\":\"0\",\"cap\":\"70000000\",\"in_headroom\":\"7\","
     "      \"out_headroom\":\"\",\"window_used\":\"0\",\"window_limit\":\"1000\"}]},"
@@ -260,6 +261,15 @@ static void test_metrics_render_exact_values(void **state)
                 "lane", "beta");
     CHECK_VALUE(e, "0", "bulkhead_vault_outstanding_wei", 3, "vault", "alpha", "asset", aa, "lane",
                 "9");
+    /* minted + in flight = outstanding; a lane without the split has neither */
+    CHECK_VALUE(e, "50000000", "bulkhead_vault_outstanding_minted_wei", 3, "vault", "alpha",
+                "asset", aa, "lane", "beta");
+    CHECK_VALUE(e, "10000000", "bulkhead_vault_outstanding_in_flight_wei", 3, "vault", "alpha",
+                "asset", aa, "lane", "beta");
+    CHECK_ABSENT(e, "bulkhead_vault_outstanding_minted_wei", 3, "vault", "alpha", "asset", aa,
+                 "lane", "9");
+    CHECK_ABSENT(e, "bulkhead_vault_outstanding_in_flight_wei", 3, "vault", "alpha", "asset", aa,
+                 "lane", "9");
     CHECK_ABSENT(e, "bulkhead_vault_exposure_cap_wei", 3, "vault", "alpha", "asset", aa, "lane",
                  "beta"); /* cap 0 = none */
     CHECK_VALUE(e, "70000000", "bulkhead_vault_exposure_cap_wei", 3, "vault", "alpha", "asset", aa,
@@ -350,6 +360,8 @@ static void test_metrics_render_covers_schema(void **state)
         {"bulkhead_vault_forged_locks_total", "counter"},
         {"bulkhead_vault_outstanding_all_lanes_wei", "gauge"},
         {"bulkhead_vault_outstanding_wei", "gauge"},
+        {"bulkhead_vault_outstanding_minted_wei", "gauge"},
+        {"bulkhead_vault_outstanding_in_flight_wei", "gauge"},
         {"bulkhead_vault_exposure_cap_wei", "gauge"},
         {"bulkhead_vault_bucket_in_headroom_wei", "gauge"},
         {"bulkhead_vault_bucket_out_headroom_wei", "gauge"},
