@@ -15,7 +15,10 @@
  *  - a lane's outstanding splits into minted and in flight, the same in
  *    /metrics, the /ws snapshot and `vaultctl show --json`: all minted once
  *    the transfers are delivered; a big transfer the vault delays
- *    (big_threshold) counts in flight, not minted, until it goes.
+ *    (big_threshold) counts in flight, not minted, until it goes;
+ *  - `promtool check metrics` (Debian's prometheus package, installed by
+ *    deploy/install-deps; missing fails the test) passes the whole
+ *    /metrics text of the node that did all this.
  * argv[1] = bulkhead, argv[2] = vaultctl. */
 #include <dirent.h>
 #include <stdio.h>
@@ -555,6 +558,47 @@ static void test_metrics_outstanding_split(void **state)
     assert_string_equal(b.minted, nh_u128_str(supply(NH_B, &wtka)));
 }
 
+/* promtool on PATH, or fail: the check must not be skipped quietly. */
+static void find_promtool(char *out, size_t cap)
+{
+    const char *path = getenv("PATH");
+    char dirs[4096];
+    snprintf(dirs, sizeof dirs, "%s", path && *path ? path : "/usr/bin:/bin");
+    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(out, cap, "%s/promtool", d);
+        if (access(out, X_OK) == 0) return;
+    }
+    fail_msg("promtool is not on PATH (%s): deploy/install-deps installs it (Debian package "
+             "prometheus)",
+             dirs);
+}
+
+static void test_metrics_pass_promtool(void **state)
+{
+    (void)state;
+    char promtool[1024];
+    find_promtool(promtool, sizeof promtool);
+    char *text = NULL;
+    expo *e = scrape(&text); /* strict first */
+    /* what the earlier tests made the node show: both histograms with
+     * deliveries in them, and the outstanding split */
+    assert_true(find(e, "bulkhead_chain_delivery_latency_seconds_count", 1, "chain", "beta")->num >
+                0);
+    assert_true(find(e, "bulkhead_chain_delivery_attempts_count", 1, "chain", "beta")->num > 0);
+    assert_non_null(family(e, "bulkhead_vault_outstanding_in_flight_wei"));
+    free(e);
+    bh_proc_result *r = malloc(sizeof *r);
+    assert_non_null(r);
+    char *argv[] = {promtool, "check", "metrics", NULL};
+    bh_proc_run(r, argv, text);
+    fprintf(stderr, "promtool check metrics (%zu bytes): exit %d\n%s%s", strlen(text), r->status,
+            r->out, r->err);
+    if (r->status != 0)
+        fail_msg("promtool check metrics exited %d:\n%s%s", r->status, r->out, r->err);
+    free(r);
+    free(text);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +606,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_metrics_delivery_histograms),
         cmocka_unit_test(test_delivered_names_its_transaction),
         cmocka_unit_test(test_metrics_outstanding_split),
+        cmocka_unit_test(test_metrics_pass_promtool),
     };
     return nt_main(argc, argv, 0, "", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
