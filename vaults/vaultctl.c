@@ -160,8 +160,9 @@ static const verb k_verbs[] = {
     {"list", "list [--json]", "One line per vault: chain id, assets, pending, quarantined chains.",
      v_list},
     {"show", "show CHAIN [--json]",
-     "Locked custody and outstanding wrapped supply per remote chain, for each\n"
-     "asset of CHAIN's vault, plus quarantines and counters.",
+     "Locked custody and outstanding wrapped supply per remote chain (minted, and\n"
+     "in flight: accepted, not delivered yet), for each asset of CHAIN's vault,\n"
+     "plus quarantines and counters.",
      v_show},
     {"pending", "pending [CHAIN] [--json]",
      "Transfers waiting in pending: delayed ones with their release time, and\n"
@@ -678,29 +679,36 @@ static int v_list(const opts *o)
     return worst;
 }
 
-static int show_lane(void *c, const bh_vault_lane *l, uint16_t chain)
+/* outstanding = minted (delivered) + in flight (accepted, not delivered yet) */
+static int show_lane(void *c, const bh_vault_lane *l, uint16_t chain, bh_u128 in_flight)
 {
     walk *w = c;
-    char u[64], cap[64], lb[48];
+    char u[64], cap[64], lb[48], mu[64], fu[64];
     units(u, sizeof u, l->outstanding, w->dec);
+    units(mu, sizeof mu, l->outstanding - in_flight, w->dec);
+    units(fu, sizeof fu, in_flight, w->dec);
     if (l->cap)
         units(cap, sizeof cap, l->cap, w->dec);
     else
         snprintf(cap, sizeof cap, "none");
     if (w->arr) {
-        json_array_append_new(w->arr, json_pack("{s:i,s:o,s:s,s:o}", "chain", chain, "outstanding",
-                                                jamount(l->outstanding), "outstanding_units", u,
-                                                "cap", jamount(l->cap)));
+        json_array_append_new(
+            w->arr, json_pack("{s:i,s:o,s:s,s:o,s:s,s:o,s:s,s:o}", "chain", chain, "outstanding",
+                              jamount(l->outstanding), "outstanding_units", u, "minted",
+                              jamount(l->outstanding - in_flight), "minted_units", mu, "in_flight",
+                              jamount(in_flight), "in_flight_units", fu, "cap", jamount(l->cap)));
     } else if (l->outstanding || l->cap) {
-        printf("    %-18s outstanding %-24s cap %s\n", chain_label(chain, lb, sizeof lb), u, cap);
+        printf("    %-18s outstanding %-24s cap %s  (minted %s, in flight %s)\n",
+               chain_label(chain, lb, sizeof lb), u, cap, mu, fu);
     }
     return 0;
 }
 
-static int lane_cb(void *c, const bh_bytes32 *t, uint16_t chain, const bh_vault_lane *l)
+static int lane_cb(void *c, const bh_bytes32 *t, uint16_t chain, const bh_vault_lane *l,
+                   bh_u128 in_flight)
 {
     (void)t;
-    return show_lane(c, l, chain);
+    return show_lane(c, l, chain, in_flight);
 }
 
 typedef struct {
@@ -738,7 +746,7 @@ static int show_asset(void *c, const bh_bytes32 *t, const bh_vault_asset *a)
                token_label(lb, sizeof lb, t, a->symbol), hx, a->decimals, mn);
         printf("    locked %s   outstanding total %s\n", lk, tot);
     }
-    rc = bh_vault_each_lane(s->v, t, lane_cb, &w);
+    rc = bh_vault_each_lane_split(s->v, t, lane_cb, &w);
     if (rc) s->rc = rc;
     if (s->o->json)
         json_array_append_new(s->assets,

@@ -19,6 +19,12 @@
  * no bucket) and unknown figures ("" wallet balance) have no sample: an
  * absent series means "no limit" or "unknown", never zero.
  *
+ * Histograms (type histogram): a chain's "delivery_latency" and
+ * "delivery_attempts" as <name>_bucket{chain,le} with le ascending and a
+ * last le="+Inf" bucket equal to _count, then <name>_sum and _count; the
+ * snapshot's counts are already cumulative. One whose bounds do not rise,
+ * whose counts fall or pass its count, is not rendered at all.
+ *
  * The optional top-level "operator" object (added by the HTTP server:
  * clients, events_published, events_dropped, clients_dropped,
  * clients_refused) is rendered as bulkhead_ws_* families. */

@@ -29,6 +29,10 @@
  *     "wallet_low": false,                     below wallet_low_gwei
  *     "inflight": 3,                           delivery transactions not yet mined
  *     "deliveries_ok": 4, "deliveries_failed": 0,
+ *     "delivery_latency": { "le": [ 0.1, 0.25, ..., 3600 ], "counts": [ 0, 1, ... ],
+ *        "count": 4, "sum": 1.848 },         finality -> executed, seconds (below)
+ *     "delivery_attempts": { "le": [ 1, 2, 3, 5, ... ], "counts": [ 3, 4, ... ],
+ *        "count": 4, "sum": 5 },             attempts per delivered entry
  *     "endpoints": [ { "url": "http://127.0.0.1:8545", "calls": 1, "failures": 0,
  *        "rate_limited": 0, "disagreements": 0, "latency_us": 900, "healthy": true } ],
  *     "tripped": { "cause": "forged_lock", "evidence": "...", "at": 0 } | null } ],
@@ -39,7 +43,8 @@
  *     "quarantined": [ 3 ],
  *     "assets": [ { "token": "0x…", "symbol": "TKA", "decimals": 18,
  *        "locked": "100", "outstanding_total": "60",
- *        "lanes": [ { "chain": 2, "outstanding": "60", "cap": "0",
+ *        "lanes": [ { "chain": 2, "outstanding": "60", "minted": "55",
+ *           "in_flight": "5", "cap": "0",
  *           "in_headroom": "", "out_headroom": "", "window_used": "60",
  *           "window_limit": "0" } ] } ],
  *     "pending_list": [ { "id": 1, "cause": "bucket", "release_at": 0,
@@ -47,7 +52,17 @@
  *   "totals": { "events_observed": 10, "accepted": 3, "rejected": 2, "delivered": 4,
  *               "quarantines": 0 }
  * }
- * Headroom "" means no bucket on that lane. */
+ * Headroom "" means no bucket on that lane. A lane's outstanding is
+ * minted (delivered) + in_flight (accepted toward the lane's chain, still
+ * in the outbox, parked or delayed): bh_vault_each_lane_split; both are
+ * left out while the vault holds more than 100,000 outbox, parked and
+ * pending entries. The delivery histograms count
+ * deliveries to the chain since the node started (in memory): counts[i] is
+ * how many values were <= le[i] (cumulative), count all of them. Latency:
+ * from storing the finalized source event to the receipt of the node's
+ * transaction that executed the transfer, for transfers accepted straight
+ * into the outbox since the start. Attempts: failed tries + 1 per outbox
+ * entry delivered (transfers and hop notices). */
 #ifndef BH_NODE_H
 #define BH_NODE_H
 

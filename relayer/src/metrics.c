@@ -66,6 +66,8 @@ typedef enum {
     F_CHAIN_INFLIGHT,
     F_CHAIN_DELIV_OK,
     F_CHAIN_DELIV_FAILED,
+    F_CHAIN_LATENCY,
+    F_CHAIN_ATTEMPTS,
     F_CHAIN_TRIPPED,
     F_CHAIN_TRIPPED_AT,
     F_CHAIN_PORTAL_PAUSED,
@@ -93,6 +95,8 @@ typedef enum {
     F_ASSET_FORGED_LOCKS,
     F_ASSET_OUTSTANDING_ALL,
     F_LANE_OUTSTANDING,
+    F_LANE_MINTED,
+    F_LANE_IN_FLIGHT,
     F_LANE_CAP,
     F_LANE_IN_HEADROOM,
     F_LANE_OUT_HEADROOM,
@@ -165,6 +169,17 @@ static const family FAMILIES[F_COUNT_] = {
                           "Deliveries to the chain that succeeded."},
     [F_CHAIN_DELIV_FAILED] = {"bulkhead_chain_deliveries_failed_total", "counter",
                               "Deliveries to the chain that failed."},
+    [F_CHAIN_LATENCY] =
+        {"bulkhead_chain_delivery_latency_seconds", "histogram",
+         "Finality to execution of transfers delivered to the chain: from the node storing the "
+         "finalized source event to the receipt of its transaction that executed the transfer, "
+         "in seconds. Transfers accepted straight into the outbox (not delayed or held), "
+         "accepted and executed since the node started; kept in memory only."},
+    [F_CHAIN_ATTEMPTS] =
+        {"bulkhead_chain_delivery_attempts", "histogram",
+         "Attempts per delivery to the chain (transfers and hop notices): the failed ones "
+         "(refused, reverted, not mined) plus the one that went through. Deliveries since the "
+         "node started; kept in memory only."},
     [F_CHAIN_TRIPPED] = {"bulkhead_chain_tripped", "gauge",
                          "1 when the circuit breaker froze the chain; reason is the cause."},
     [F_CHAIN_TRIPPED_AT] = {"bulkhead_chain_tripped_time_seconds", "gauge",
@@ -218,7 +233,15 @@ static const family FAMILIES[F_COUNT_] = {
     [F_ASSET_OUTSTANDING_ALL] = {"bulkhead_vault_outstanding_all_lanes_wei", "gauge",
                                  "Wrapped supply on every remote chain together."},
     [F_LANE_OUTSTANDING] = {"bulkhead_vault_outstanding_wei", "gauge",
-                            "Wrapped supply on the lane's remote chain."},
+                            "Wrapped supply on the lane's remote chain, counted from each "
+                            "transfer's acceptance: minted + in flight."},
+    [F_LANE_MINTED] = {"bulkhead_vault_outstanding_minted_wei", "gauge",
+                       "Of the lane's outstanding, what was delivered to its chain: minted "
+                       "(several attesters: this node's approval counted)."},
+    [F_LANE_IN_FLIGHT] = {"bulkhead_vault_outstanding_in_flight_wei", "gauge",
+                          "Of the lane's outstanding, what was accepted toward its chain and not "
+                          "delivered yet (outbox, parked, delayed); minted + in flight = "
+                          "outstanding."},
     [F_LANE_CAP] = {"bulkhead_vault_exposure_cap_wei", "gauge",
                     "Exposure cap on the lane's outstanding (absent: no cap)."},
     [F_LANE_IN_HEADROOM] = {"bulkhead_vault_bucket_in_headroom_wei", "gauge",
@@ -298,10 +321,14 @@ static void put_label_value(sbuf *b, const char *v)
     }
 }
 
-static void emit(render_ctx *c, family_id f, const labels *l, const char *value)
+/* One sample of family f, its name followed by suffix (a histogram's
+ * _bucket, _sum, _count; else ""). */
+static void emit_sfx(render_ctx *c, family_id f, const char *suffix, const labels *l,
+                     const char *value)
 {
     sbuf *b = &c->fam[f];
     sb_puts(b, FAMILIES[f].name);
+    sb_puts(b, suffix);
     if (l != NULL && l->n > 0) {
         sb_put(b, "{", 1);
         for (int i = 0; i < l->n; i++) {
@@ -316,6 +343,11 @@ static void emit(render_ctx *c, family_id f, const labels *l, const char *value)
     sb_put(b, " ", 1);
     sb_puts(b, value);
     sb_put(b, "\n", 1);
+}
+
+static void emit(render_ctx *c, family_id f, const labels *l, const char *value)
+{
+    emit_sfx(c, f, "", l, value);
 }
 
 /* A decimal string of 1..78 digits (a u256 at most). */
@@ -498,6 +530,71 @@ static void render_portal_paused(render_ctx *c, const labels *l, const json_t *c
     }
 }
 
+/* A finite double as sample text: integers below 2^53 whole ("3600"),
+ * others in the fewest digits that read back the same ("0.1"). */
+static void float_text(char *out, size_t cap, double v)
+{
+    if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(long long)v) {
+        snprintf(out, cap, "%lld", (long long)v);
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(out, cap, "%.*g", p, v);
+        if (strtod(out, NULL) == v) return;
+    }
+}
+
+static int is_finite(double v)
+{
+    return v == v && v - v == 0; /* NaN and infinities fail one of these */
+}
+
+#define HIST_MAX_BUCKETS 64
+
+/* A snapshot histogram ({"le":[..], "counts":[..], "count":N, "sum":S},
+ * counts cumulative) as _bucket (le ascending, then +Inf = count), _sum and
+ * _count samples. One that does not hang together (bounds not strictly
+ * ascending or not finite, counts decreasing or above count, lengths
+ * apart) has no sample at all. */
+static void render_hist(render_ctx *c, family_id f, const labels *l, const json_t *h)
+{
+    const json_t *le = json_object_get(h, "le"), *counts = json_object_get(h, "counts");
+    const json_t *count = json_object_get(h, "count"), *sum = json_object_get(h, "sum");
+    if (!json_is_array(le) || !json_is_array(counts) || !json_is_integer(count) ||
+        !json_is_number(sum))
+        return;
+    size_t n = json_array_size(le);
+    if (n != json_array_size(counts) || n > HIST_MAX_BUCKETS) return;
+    json_int_t prev_count = 0, total = json_integer_value(count);
+    double prev_le = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *b = json_array_get(le, i), *k = json_array_get(counts, i);
+        if (!json_is_number(b) || !json_is_integer(k)) return;
+        double bv = json_number_value(b);
+        json_int_t kv = json_integer_value(k);
+        if (!is_finite(bv) || (i > 0 && bv <= prev_le) || kv < prev_count || kv > total) return;
+        prev_le = bv;
+        prev_count = kv;
+    }
+    if (total < 0 || !is_finite(json_number_value(sum))) return;
+    char v[48], bound[48];
+    for (size_t i = 0; i <= n; i++) {
+        labels bl = *l;
+        if (i < n)
+            float_text(bound, sizeof bound, json_number_value(json_array_get(le, i)));
+        else
+            snprintf(bound, sizeof bound, "+Inf");
+        lb_add(&bl, "le", bound);
+        snprintf(v, sizeof v, "%lld",
+                 (long long)(i < n ? json_integer_value(json_array_get(counts, i)) : total));
+        emit_sfx(c, f, "_bucket", &bl, v);
+    }
+    float_text(v, sizeof v, json_number_value(sum));
+    emit_sfx(c, f, "_sum", l, v);
+    snprintf(v, sizeof v, "%lld", (long long)total);
+    emit_sfx(c, f, "_count", l, v);
+}
+
 static void render_chains(render_ctx *c)
 {
     size_t i;
@@ -522,6 +619,8 @@ static void render_chains(render_ctx *c)
         emit_member(c, F_CHAIN_INFLIGHT, &l, ch, "inflight");
         emit_member(c, F_CHAIN_DELIV_OK, &l, ch, "deliveries_ok");
         emit_member(c, F_CHAIN_DELIV_FAILED, &l, ch, "deliveries_failed");
+        render_hist(c, F_CHAIN_LATENCY, &l, json_object_get(ch, "delivery_latency"));
+        render_hist(c, F_CHAIN_ATTEMPTS, &l, json_object_get(ch, "delivery_attempts"));
         const json_t *trip = json_object_get(ch, "tripped");
         const char *cause = str_member(trip, "cause");
         if (json_is_object(trip) && cause != NULL) {
@@ -576,6 +675,8 @@ static void render_assets(render_ctx *c, const char *vault, const json_t *assets
             labels ll = l;
             lb_add(&ll, "lane", chain_name(c, json_integer_value(id), buf, sizeof buf));
             emit_member(c, F_LANE_OUTSTANDING, &ll, lane, "outstanding");
+            emit_member(c, F_LANE_MINTED, &ll, lane, "minted");
+            emit_member(c, F_LANE_IN_FLIGHT, &ll, lane, "in_flight");
             emit_limit(c, F_LANE_CAP, &ll, lane, "cap");
             emit_member(c, F_LANE_IN_HEADROOM, &ll, lane, "in_headroom");
             emit_member(c, F_LANE_OUT_HEADROOM, &ll, lane, "out_headroom");

@@ -162,6 +162,22 @@ int64_t node_lat_take(bh_node *n, const bh_hash32 *d)
     return v;
 }
 
+/* ---- histograms ---- */
+
+const uint64_t node_latency_bounds_ms[NODE_LATENCY_BUCKETS] = {
+    100,   250,   500,    1000,   2500,   5000,    10000,  20000,
+    30000, 60000, 120000, 300000, 600000, 1800000, 3600000};
+const uint64_t node_attempt_bounds[NODE_ATTEMPT_BUCKETS] = {1, 2, 3, 5, 8, 13, 21, 34, 55};
+
+void node_hist_add(node_hist *h, const uint64_t *bounds, size_t n_bounds, uint64_t v)
+{
+    size_t i = 0;
+    while (i < n_bounds && v > bounds[i])
+        i++;
+    h->n[i]++;
+    h->sum += v;
+}
+
 int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_cap)
 {
     if (out) *out = NULL;
@@ -189,6 +205,7 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
         c->idx = i;
         c->cfg = &cfg->chains[i];
         pthread_mutex_init(&c->info_mu, NULL);
+        pthread_mutex_init(&c->hist_mu, NULL);
         pthread_mutex_init(&c->wake_mu, NULL);
         pthread_cond_init(&c->wake_cv, NULL);
         pthread_mutex_init(&c->req_mu, NULL);

@@ -215,9 +215,17 @@ static void delivered(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry
         BH_LOG(BH_LOG_ERROR, "ack_failed", "vault=%s id=%" PRIu64 " error=%s", nv->cfg->name, e->id,
                bh_errname(arc));
     backoff_ent *b = backoff_find(dl, nv->idx, e->id, 0);
+    unsigned tries = b ? b->tries : 0; /* failed attempts before this one */
     if (b) memset(b, 0, sizeof *b);
     atomic_fetch_add(&d->deliveries_ok, 1);
-    int64_t lat = node_lat_take(n, &m->digest);
+    /* the latency is the mint's: a hop's notice home shares its digest */
+    int mint = e->to == m->transfer.to_chain;
+    int64_t lat = mint ? node_lat_take(n, &m->digest) : -1;
+    pthread_mutex_lock(&d->hist_mu);
+    node_hist_add(&d->attempts, node_attempt_bounds, NODE_ATTEMPT_BUCKETS, (uint64_t)tries + 1);
+    if (lat >= 0 && outcome == BH_CHAIN_EXECUTED)
+        node_hist_add(&d->latency, node_latency_bounds_ms, NODE_LATENCY_BUCKETS, (uint64_t)lat);
+    pthread_mutex_unlock(&d->hist_mu);
     char h[67] = "-";
     if (tx) node_hex0x(h, tx->data, 32);
     BH_LOG(BH_LOG_INFO, "delivered",

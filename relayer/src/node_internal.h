@@ -63,6 +63,22 @@ typedef struct {
     unsigned reverts; /* of which the destination refused (reverted) */
 } backoff_ent;
 
+/* A histogram of one figure, in memory since the node started: n[i]
+ * counts the values <= bounds[i] and > bounds[i - 1]; n[n_bounds] those
+ * above every bound. */
+#define NODE_HIST_MAX 16
+typedef struct {
+    uint64_t n[NODE_HIST_MAX + 1];
+    uint64_t sum;
+} node_hist;
+
+/* Bucket bounds (ascending): delivery latency in ms (0.1 s .. 1 h) and
+ * delivery attempts (1, 2, 3, 5, 8, ...). */
+#define NODE_LATENCY_BUCKETS 15
+#define NODE_ATTEMPT_BUCKETS 9
+extern const uint64_t node_latency_bounds_ms[NODE_LATENCY_BUCKETS];
+extern const uint64_t node_attempt_bounds[NODE_ATTEMPT_BUCKETS];
+
 typedef struct {
     bh_node *node;
     size_t idx;
@@ -88,6 +104,12 @@ typedef struct {
     pthread_mutex_t wake_mu;
     pthread_cond_t wake_cv;
     int wake;
+    /* deliveries to this chain since the start (the deliverer adds, the
+     * snapshot reads; under hist_mu): finalized source event stored ->
+     * receipt of our transaction that executed it, in ms; attempts per
+     * delivered outbox entry */
+    pthread_mutex_t hist_mu;
+    node_hist latency, attempts;
     struct node_recon *recon; /* node_reconcile.c: acknowledged deliveries, last result */
     size_t pins_saved;        /* watcher thread only: wrapped tokens pinned in the node store */
     /* an operator's request to the watcher (node_reobserve.c) */
@@ -222,6 +244,9 @@ void node_observe(bh_node *n, uint16_t chain, bh_obs_kind k, uint64_t count, con
 /* Delivery latency: when a digest was observed, and how long ago (-1: unknown). */
 void node_lat_put(bh_node *n, const bh_hash32 *d, uint64_t ms);
 int64_t node_lat_take(bh_node *n, const bh_hash32 *d);
+/* Count value v in h (bounds ascending, n_bounds <= NODE_HIST_MAX). The
+ * caller holds the histogram's lock. */
+void node_hist_add(node_hist *h, const uint64_t *bounds, size_t n_bounds, uint64_t v);
 
 /* ---- the threads and their setup ---- */
 

@@ -2,7 +2,12 @@
  * for the tests apart from the renderer: metric and label name syntax,
  * label value escapes (only \\ \" \n), HELP and TYPE at most once and
  * before the family's samples, a family's samples together, no duplicate
- * series, values that parse as floats. Include after cmocka.h. */
+ * series, values that parse as floats. A histogram family x has only
+ * x_bucket (with an le label that is a float), x_sum and x_count samples
+ * (neither with le); per label set its buckets come in strictly ascending
+ * le ending in +Inf, with counts that are whole, not negative and never
+ * decrease, and exactly one x_sum and one x_count, equal to the +Inf
+ * bucket. Include after cmocka.h. */
 #ifndef PROM_EXPO_H
 #define PROM_EXPO_H
 
@@ -25,6 +30,9 @@ typedef struct {
     char v[MAX_LBL][512]; /* unescaped */
     char value[128];
     double num;
+    int fam;   /* index of its family in expo.f */
+    int hpart; /* histogram families: 1 _bucket, 2 _sum, 3 _count; else 0 */
+    double le; /* _bucket: its le */
 } series;
 
 typedef struct {
@@ -156,8 +164,34 @@ static inline int parse_sample(expo *e, int line, const char *l, fam **last)
     }
 
     fam *f = fam_get(e, s->name, strlen(s->name), 0);
+    if (f != NULL && strcmp(f->type, "histogram") == 0)
+        return expo_fail(e, line, "histogram sample without _bucket, _sum or _count");
+    static const char *const parts[] = {"_bucket", "_sum", "_count"};
+    for (int k = 0; f == NULL && k < 3; k++) {
+        size_t sl = strlen(parts[k]), nn = strlen(s->name);
+        if (nn <= sl || strcmp(s->name + nn - sl, parts[k]) != 0) continue;
+        fam *h = fam_get(e, s->name, nn - sl, 0);
+        if (h != NULL && strcmp(h->type, "histogram") == 0) {
+            f = h;
+            s->hpart = k + 1;
+        }
+    }
     if (f == NULL || !f->has_type || !f->has_help)
         return expo_fail(e, line, "sample before its HELP and TYPE");
+    s->fam = (int)(f - e->f);
+    int has_le = -1;
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->k[i], "le") == 0) has_le = i;
+    if (s->hpart == 1) {
+        if (has_le < 0) return expo_fail(e, line, "histogram bucket without le");
+        if (parse_value(s->v[has_le], &s->le) != 0 || isnan(s->le))
+            return expo_fail(e, line, "histogram le is not a float");
+    } else if (s->hpart > 1 && has_le >= 0) {
+        return expo_fail(e, line, "le on a histogram's _sum or _count");
+    }
+    if ((s->hpart == 1 || s->hpart == 3) &&
+        (!(s->num >= 0 && s->num < 9.2e18) || s->num != (double)(long long)s->num))
+        return expo_fail(e, line, "histogram count is not a whole number >= 0");
     if (f->closed) return expo_fail(e, line, "family's samples are not together");
     if (*last != NULL && *last != f) (*last)->closed = 1;
     *last = f;
@@ -177,6 +211,79 @@ static inline int parse_sample(expo *e, int line, const char *l, fam **last)
     }
     e->n++;
     return 0;
+}
+
+/* The labels of a and b other than le are the same. */
+static inline int same_but_le(const series *a, const series *b)
+{
+    int na = 0, nb = 0;
+    for (int i = 0; i < a->n; i++) {
+        if (strcmp(a->k[i], "le") == 0) continue;
+        na++;
+        int found = 0;
+        for (int j = 0; j < b->n && !found; j++)
+            found = strcmp(a->k[i], b->k[j]) == 0 && strcmp(a->v[i], b->v[j]) == 0;
+        if (!found) return 0;
+    }
+    for (int j = 0; j < b->n; j++)
+        if (strcmp(b->k[j], "le") != 0) nb++;
+    return na == nb;
+}
+
+/* Every histogram series (label set without le), in the order its samples
+ * came: buckets ascending to +Inf, cumulative, one _sum, one _count equal
+ * to the +Inf bucket. */
+static inline int check_histograms(expo *e)
+{
+    char *done = calloc((size_t)e->n + 1, 1);
+    if (done == NULL) return expo_fail(e, 0, "out of memory");
+    int rc = 0;
+    for (int i = 0; i < e->n && rc == 0; i++) {
+        const series *s = &e->s[i];
+        if (done[i] || s->hpart == 0) continue;
+        int buckets = 0, sums = 0, counts = 0, inf = 0;
+        double last_le = 0, last_n = 0, count = 0;
+        for (int j = i; j < e->n && rc == 0; j++) {
+            const series *t = &e->s[j];
+            if (done[j] || t->fam != s->fam || t->hpart == 0 || !same_but_le(s, t)) continue;
+            done[j] = 1;
+            if (t->hpart == 2) {
+                sums++;
+            } else if (t->hpart == 3) {
+                counts++;
+                count = t->num;
+            } else if (inf) {
+                rc = expo_fail(e, 0, "histogram bucket after +Inf");
+            } else if (buckets > 0 && !(t->le > last_le)) {
+                rc = expo_fail(e, 0, "histogram le not ascending");
+            } else if (buckets > 0 && t->num < last_n) {
+                rc = expo_fail(e, 0, "histogram bucket counts decrease");
+            } else {
+                buckets++;
+                last_le = t->le;
+                last_n = t->num;
+                inf = isinf(t->le) && t->le > 0;
+            }
+        }
+        if (rc != 0) break;
+        char why[200];
+        snprintf(why, sizeof why, "histogram %s: ", e->f[s->fam].name);
+        size_t wl = strlen(why);
+        if (!inf)
+            snprintf(why + wl, sizeof why - wl, "no +Inf bucket");
+        else if (sums != 1)
+            snprintf(why + wl, sizeof why - wl, "%d _sum samples, not one", sums);
+        else if (counts != 1)
+            snprintf(why + wl, sizeof why - wl, "%d _count samples, not one", counts);
+        else if (count != last_n)
+            snprintf(why + wl, sizeof why - wl, "_count %g is not the +Inf bucket %g", count,
+                     last_n);
+        else
+            why[0] = '\0';
+        if (why[0]) rc = expo_fail(e, 0, why);
+    }
+    free(done);
+    return rc;
 }
 
 static inline int expo_parse(expo *e, const char *text)
@@ -226,7 +333,7 @@ static inline int expo_parse(expo *e, const char *text)
     }
     for (int i = 0; i < e->nf; i++)
         if (e->f[i].n_samples == 0) return expo_fail(e, 0, "a family without samples");
-    return 0;
+    return check_histograms(e);
 }
 
 /* The sample of `name` whose labels are exactly the "k=v" pairs given. */

@@ -26,6 +26,10 @@ static const char SNAPSHOT[] =
     "  \"cursor\":117,\"lag\":1,\"max_lag\":64,\"queue_depth\":3,\"events_observed\":10,"
     "  \"wallet_wei\":\"9999000000000000000000\",\"wallet_low\":true,\"inflight\":5,"
     "  \"deliveries_ok\":4,\"deliveries_failed\":1,"
+    "  \"delivery_latency\":{\"le\":[0.1,0.25,0.5,1,2.5,3600],\"counts\":[0,1,1,3,4,4],"
+    "    \"count\":5,\"sum\":3612.345},"
+    "  \"delivery_attempts\":{\"le\":[1,2,3,5,8],\"counts\":[3,4,4,4,4],\"count\":4,"
+    "    \"sum\":5},"
     "  \"endpoints\":["
     "   {\"url\":\"http://127.0.0.1:8545\",\"calls\":7,\"failures\":2,\"rate_limited\":1,"
     "    \"disagreements\":0,\"latency_us\":900,\"healthy\":true},"
@@ -39,6 +43,7 @@ static const char SNAPSHOT[] =
     "  "
     "\"wallet_wei\":\"\",\"wallet_low\":false,\"inflight\":0,\"deliveries_ok\":0,\"deliveries_"
     "failed\":0,\"endpoints\":[],"
+    "  \"delivery_latency\":{\"le\":[0.1,1],\"counts\":[0,0],\"count\":0,\"sum\":0.0},"
     "  \"tripped\":{\"cause\":\"forged_lock\",\"evidence\":\"tx 0xab: no transfer\","
     "              \"at\":1789999000}}],"
     "\"vaults\":["
@@ -50,7 +55,8 @@ static const char SNAPSHOT[] =
     "   {\"token\":\"0x00000000000000000000000000000000000000aa\",\"symbol\":\"TKA\","
     "    \"decimals\":6,\"locked\":\"100000000\",\"outstanding_total\":\"60000000\","
     "    \"short_locks\":4,\"forged_locks\":1,"
-    "    \"lanes\":[{\"chain\":2,\"outstanding\":\"60000000\",\"cap\":\"0\",\"in_headroom\":\"\","
+    "    \"lanes\":[{\"chain\":2,\"outstanding\":\"60000000\",\"minted\":\"50000000\","
+    "      \"in_flight\":\"10000000\",\"cap\":\"0\",\"in_headroom\":\"\","
     "      \"out_headroom\":\"500\",\"window_used\":\"60\",\"window_limit\":\"0\"},"
     "     {\"chain\":9,\"outstanding\":\"0\",\"cap\":\"70000000\",\"in_headroom\":\"7\","
     "      \"out_headroom\":\"\",\"window_used\":\"0\",\"window_limit\":\"1000\"}]},"
@@ -148,6 +154,41 @@ static void test_metrics_render_exact_values(void **state)
     CHECK_ABSENT(e, "bulkhead_chain_wallet_balance_wei", 1, "chain", "beta"); /* "" = unknown */
     CHECK_VALUE(e, "1", "bulkhead_chain_wallet_low", 1, "chain", "alpha");
     CHECK_VALUE(e, "0", "bulkhead_chain_wallet_low", 1, "chain", "beta");
+    /* histograms: cumulative buckets as given, +Inf = count, bounds in the
+     * fewest digits; one that saw nothing still has every bucket */
+    const char *lat = "bulkhead_chain_delivery_latency_seconds_bucket";
+    CHECK_VALUE(e, "0", lat, 2, "chain", "alpha", "le", "0.1");
+    CHECK_VALUE(e, "1", lat, 2, "chain", "alpha", "le", "0.25");
+    CHECK_VALUE(e, "1", lat, 2, "chain", "alpha", "le", "0.5");
+    CHECK_VALUE(e, "3", lat, 2, "chain", "alpha", "le", "1");
+    CHECK_VALUE(e, "4", lat, 2, "chain", "alpha", "le", "2.5");
+    CHECK_VALUE(e, "4", lat, 2, "chain", "alpha", "le", "3600");
+    CHECK_VALUE(e, "5", lat, 2, "chain", "alpha", "le", "+Inf");
+    CHECK_VALUE(e, "3612.345", "bulkhead_chain_delivery_latency_seconds_sum", 1, "chain", "alpha");
+    CHECK_VALUE(e, "5", "bulkhead_chain_delivery_latency_seconds_count", 1, "chain", "alpha");
+    CHECK_VALUE(e, "0", lat, 2, "chain", "beta", "le", "0.1");
+    CHECK_VALUE(e, "0", lat, 2, "chain", "beta", "le", "+Inf");
+    CHECK_VALUE(e, "0", "bulkhead_chain_delivery_latency_seconds_sum", 1, "chain", "beta");
+    CHECK_VALUE(e, "0", "bulkhead_chain_delivery_latency_seconds_count", 1, "chain", "beta");
+    const char *att = "bulkhead_chain_delivery_attempts_bucket";
+    CHECK_VALUE(e, "3", att, 2, "chain", "alpha", "le", "1");
+    CHECK_VALUE(e, "4", att, 2, "chain", "alpha", "le", "2");
+    CHECK_VALUE(e, "4", att, 2, "chain", "alpha", "le", "8");
+    CHECK_VALUE(e, "4", att, 2, "chain", "alpha", "le", "+Inf");
+    CHECK_VALUE(e, "5", "bulkhead_chain_delivery_attempts_sum", 1, "chain", "alpha");
+    CHECK_VALUE(e, "4", "bulkhead_chain_delivery_attempts_count", 1, "chain", "alpha");
+    CHECK_ABSENT(e, "bulkhead_chain_delivery_attempts_count", 1, "chain", "beta"); /* none given */
+    assert_non_null(strstr(text, "# TYPE bulkhead_chain_delivery_latency_seconds histogram\n"
+                                 "bulkhead_chain_delivery_latency_seconds_bucket{chain=\"alpha\","
+                                 "le=\"0.1\"} 0\n"));
+    assert_non_null(strstr(text,
+                           "bulkhead_chain_delivery_latency_seconds_bucket{chain=\"alpha\","
+                           "le=\"3600\"} 4\n"
+                           "bulkhead_chain_delivery_latency_seconds_bucket{chain=\"alpha\","
+                           "le=\"+Inf\"} 5\n"
+                           "bulkhead_chain_delivery_latency_seconds_sum{chain=\"alpha\"} "
+                           "3612.345\n"
+                           "bulkhead_chain_delivery_latency_seconds_count{chain=\"alpha\"} 5\n"));
     CHECK_VALUE(e, "5", "bulkhead_chain_deliveries_inflight", 1, "chain", "alpha");
     CHECK_VALUE(e, "4", "bulkhead_chain_deliveries_ok_total", 1, "chain", "alpha");
     CHECK_VALUE(e, "1", "bulkhead_chain_deliveries_failed_total", 1, "chain", "alpha");
@@ -220,6 +261,15 @@ static void test_metrics_render_exact_values(void **state)
                 "lane", "beta");
     CHECK_VALUE(e, "0", "bulkhead_vault_outstanding_wei", 3, "vault", "alpha", "asset", aa, "lane",
                 "9");
+    /* minted + in flight = outstanding; a lane without the split has neither */
+    CHECK_VALUE(e, "50000000", "bulkhead_vault_outstanding_minted_wei", 3, "vault", "alpha",
+                "asset", aa, "lane", "beta");
+    CHECK_VALUE(e, "10000000", "bulkhead_vault_outstanding_in_flight_wei", 3, "vault", "alpha",
+                "asset", aa, "lane", "beta");
+    CHECK_ABSENT(e, "bulkhead_vault_outstanding_minted_wei", 3, "vault", "alpha", "asset", aa,
+                 "lane", "9");
+    CHECK_ABSENT(e, "bulkhead_vault_outstanding_in_flight_wei", 3, "vault", "alpha", "asset", aa,
+                 "lane", "9");
     CHECK_ABSENT(e, "bulkhead_vault_exposure_cap_wei", 3, "vault", "alpha", "asset", aa, "lane",
                  "beta"); /* cap 0 = none */
     CHECK_VALUE(e, "70000000", "bulkhead_vault_exposure_cap_wei", 3, "vault", "alpha", "asset", aa,
@@ -282,6 +332,8 @@ static void test_metrics_render_covers_schema(void **state)
         {"bulkhead_chain_deliveries_inflight", "gauge"},
         {"bulkhead_chain_deliveries_ok_total", "counter"},
         {"bulkhead_chain_deliveries_failed_total", "counter"},
+        {"bulkhead_chain_delivery_latency_seconds", "histogram"},
+        {"bulkhead_chain_delivery_attempts", "histogram"},
         {"bulkhead_chain_tripped", "gauge"},
         {"bulkhead_chain_tripped_time_seconds", "gauge"},
         {"bulkhead_rpc_calls_total", "counter"},
@@ -308,6 +360,8 @@ static void test_metrics_render_covers_schema(void **state)
         {"bulkhead_vault_forged_locks_total", "counter"},
         {"bulkhead_vault_outstanding_all_lanes_wei", "gauge"},
         {"bulkhead_vault_outstanding_wei", "gauge"},
+        {"bulkhead_vault_outstanding_minted_wei", "gauge"},
+        {"bulkhead_vault_outstanding_in_flight_wei", "gauge"},
         {"bulkhead_vault_exposure_cap_wei", "gauge"},
         {"bulkhead_vault_bucket_in_headroom_wei", "gauge"},
         {"bulkhead_vault_bucket_out_headroom_wei", "gauge"},
@@ -374,6 +428,62 @@ static void test_metrics_render_hostile_snapshot(void **state)
     json_decref(snap);
 }
 
+/* A histogram that does not hang together has no sample at all; the rest
+ * of the chain's figures stay. */
+static void test_metrics_render_histogram_refuses_nonsense(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{\"le\":[1,0.5],\"counts\":[0,1],\"count\":1,\"sum\":1}",   /* le descending */
+        "{\"le\":[1,1],\"counts\":[0,1],\"count\":1,\"sum\":1}",     /* le twice */
+        "{\"le\":[1,2],\"counts\":[2,1],\"count\":2,\"sum\":1}",     /* counts decrease */
+        "{\"le\":[1,2],\"counts\":[1,3],\"count\":2,\"sum\":1}",     /* above count */
+        "{\"le\":[1,2],\"counts\":[1],\"count\":2,\"sum\":1}",       /* lengths apart */
+        "{\"le\":[1,\"2\"],\"counts\":[1,1],\"count\":2,\"sum\":1}", /* a bound not a number */
+        "{\"le\":[1,2],\"counts\":[1,1.5],\"count\":2,\"sum\":1}",   /* a count not whole */
+        "{\"le\":[1,2],\"counts\":[-1,1],\"count\":2,\"sum\":1}",    /* negative */
+        "{\"le\":[1,2],\"counts\":[1,1],\"count\":-1,\"sum\":1}",    /* negative count */
+        "{\"le\":[1,2],\"counts\":[1,1],\"count\":2}",               /* no sum */
+        "{\"le\":[1,2],\"counts\":[1,1],\"sum\":1}",                 /* no count */
+        "{\"counts\":[1,1],\"count\":2,\"sum\":1}",                  /* no le */
+        "{\"le\":{},\"counts\":[],\"count\":0,\"sum\":0}",           /* le not an array */
+        "[1,2]",
+        "7",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char doc[512];
+        snprintf(doc, sizeof doc,
+                 "{\"chains\":[{\"name\":\"a\",\"head\":5,\"delivery_latency\":%s,"
+                 "\"delivery_attempts\":%s}]}",
+                 bad[i], bad[i]);
+        json_t *snap = load(doc);
+        char *text = render(snap);
+        expo *e = calloc(1, sizeof *e);
+        assert_non_null(e);
+        if (expo_parse(e, text) != 0) fail_msg("doc %zu: %s\n%s", i, e->err, text);
+        if (family(e, "bulkhead_chain_delivery_latency_seconds") != NULL ||
+            family(e, "bulkhead_chain_delivery_attempts") != NULL)
+            fail_msg("doc %zu rendered a histogram:\n%s", i, text);
+        CHECK_VALUE(e, "5", "bulkhead_chain_head_block", 1, "chain", "a");
+        free(e);
+        free(text);
+        json_decref(snap);
+    }
+    /* no bounds at all: only the +Inf bucket */
+    json_t *snap = load("{\"chains\":[{\"name\":\"a\",\"delivery_attempts\":"
+                        "{\"le\":[],\"counts\":[],\"count\":3,\"sum\":7}}]}");
+    char *text = render(snap);
+    expo *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    if (expo_parse(e, text) != 0) fail_msg("%s\n%s", e->err, text);
+    CHECK_VALUE(e, "3", "bulkhead_chain_delivery_attempts_bucket", 2, "chain", "a", "le", "+Inf");
+    CHECK_VALUE(e, "7", "bulkhead_chain_delivery_attempts_sum", 1, "chain", "a");
+    CHECK_VALUE(e, "3", "bulkhead_chain_delivery_attempts_count", 1, "chain", "a");
+    free(e);
+    free(text);
+    json_decref(snap);
+}
+
 static void test_metrics_render_misuse(void **state)
 {
     (void)state;
@@ -412,6 +522,8 @@ static void test_metrics_redact_url(void **state)
 }
 
 /* The parser refuses what it should: a test of the test. */
+#define H "# HELP x h\n# TYPE x histogram\n"
+#define INF1 "x_bucket{le=\"+Inf\"} 1\nx_sum 1\nx_count 1\n"
 static void test_metrics_parser_is_strict(void **state)
 {
     (void)state;
@@ -427,6 +539,25 @@ static void test_metrics_parser_is_strict(void **state)
         "# HELP x h\n# TYPE x nonsense\nx 1\n",               /* unknown type */
         "# HELP x h\n# TYPE x gauge\nx 1\n# TYPE x gauge\n",  /* TYPE after samples */
         "# HELP x h\n# TYPE x gauge\n\nx 1\n",                /* empty line */
+        /* histograms */
+        H "x 1\n",                                                   /* a plain sample */
+        H "x_bucket{le=\"1\"} 1\nx_sum 1\nx_count 1\n",              /* no +Inf */
+        H "x_bucket{le=\"2\"} 0\nx_bucket{le=\"1\"} 0\n" INF1,       /* le descending */
+        H "x_bucket{le=\"1\"} 0\nx_bucket{le=\"1.0\"} 0\n" INF1,     /* le twice, as floats */
+        H "x_bucket{le=\"1\"} 2\n" INF1,                             /* counts decrease */
+        H "x_bucket{le=\"+Inf\"} 1\nx_sum 1\nx_count 2\n",           /* _count is not +Inf */
+        H "x_bucket{le=\"+Inf\"} 1\nx_count 1\n",                    /* no _sum */
+        H "x_bucket{le=\"+Inf\"} 1\nx_sum 1\n",                      /* no _count */
+        H INF1 "x_sum 1\n",                                          /* _sum twice */
+        H "x_bucket 1\nx_sum 1\nx_count 1\n",                        /* bucket without le */
+        H "x_bucket{le=\"one\"} 1\n" INF1,                           /* le not a float */
+        H "x_bucket{le=\"NaN\"} 1\n" INF1,                           /* le NaN */
+        H "x_bucket{le=\"+Inf\"} 1\nx_sum{le=\"1\"} 1\nx_count 1\n", /* le on _sum */
+        H "x_bucket{le=\"+Inf\"} 1.5\nx_sum 1\nx_count 1.5\n",       /* a count not whole */
+        H "x_bucket{le=\"+Inf\"} -1\nx_sum 1\nx_count -1\n",         /* negative */
+        H INF1 "x_bucket{le=\"5\"} 1\n",                             /* a bucket after +Inf */
+        H "x_bucket{a=\"1\",le=\"+Inf\"} 1\nx_sum{a=\"1\"} 1\nx_count{a=\"2\"} 1\n",
+        "# HELP y h\n# TYPE y gauge\ny_bucket{le=\"+Inf\"} 1\n", /* a gauge has no buckets */
     };
     expo *e = calloc(1, sizeof *e);
     assert_non_null(e);
@@ -435,6 +566,16 @@ static void test_metrics_parser_is_strict(void **state)
     assert_int_equal(expo_parse(e, "# HELP x h\n# TYPE x gauge\nx{a=\"\\\"\\\\\\n\",} -1e3 17\n"),
                      0);
     assert_string_equal(e->s[0].v[0], "\"\\\n");
+    /* a histogram of two series, each in order; one with only +Inf */
+    assert_int_equal(expo_parse(e, H "x_bucket{a=\"1\",le=\"0.5\"} 0\n"
+                                     "x_bucket{a=\"1\",le=\"1e3\"} 2\n"
+                                     "x_bucket{a=\"1\",le=\"+Inf\"} 3\nx_sum{a=\"1\"} -4.5\n"
+                                     "x_count{a=\"1\"} 3\nx_bucket{le=\"+Inf\"} 0\nx_sum 0\n"
+                                     "x_count 0\n"),
+                     0);
+    assert_int_equal(e->nf, 1);
+    assert_string_equal(e->f[0].type, "histogram");
+    CHECK_VALUE(e, "2", "x_bucket", 2, "a", "1", "le", "1e3");
     free(e);
 }
 
@@ -445,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_metrics_render_exact_values),
         cmocka_unit_test(test_metrics_render_covers_schema),
         cmocka_unit_test(test_metrics_render_hostile_snapshot),
+        cmocka_unit_test(test_metrics_render_histogram_refuses_nonsense),
         cmocka_unit_test(test_metrics_render_misuse),
         cmocka_unit_test(test_metrics_redact_url),
         cmocka_unit_test(test_metrics_parser_is_strict),

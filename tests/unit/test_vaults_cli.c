@@ -249,11 +249,19 @@ static void test_reading_verbs(void **state)
     out_has("locked 1.5");
     out_has("sol(1)");
     out_has("outstanding 1.5");
+    out_has("(minted 0, in flight 1.5)"); /* the lock waits in the outbox */
     VC(0, "show", "eth", "--json");
     j = out_json();
     json_t *a = json_array_get(json_object_get(j, "assets"), 0);
     assert_string_equal(json_string_value(json_object_get(a, "locked")), "1500000");
     assert_string_equal(json_string_value(json_object_get(a, "locked_units")), "1.5");
+    json_t *sl = json_array_get(json_object_get(a, "lanes"), 0);
+    assert_int_equal(json_integer_value(json_object_get(sl, "chain")), 1);
+    assert_string_equal(json_string_value(json_object_get(sl, "outstanding")), "1500000");
+    assert_string_equal(json_string_value(json_object_get(sl, "minted")), "0");
+    assert_string_equal(json_string_value(json_object_get(sl, "minted_units")), "0");
+    assert_string_equal(json_string_value(json_object_get(sl, "in_flight")), "1500000");
+    assert_string_equal(json_string_value(json_object_get(sl, "in_flight_units")), "1.5");
     json_decref(j);
 
     VC(0, "limits", "eth", "USDC", "big_threshold=1", "big_delay=2h", "cap.sol=10", "--reason",

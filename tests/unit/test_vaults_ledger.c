@@ -1222,6 +1222,108 @@ static void test_vaults_batch_many_lanes(void **state)
     assert_audit_clean(f);
 }
 
+typedef struct {
+    bh_bytes32 tok;
+    bh_u128 out[8], flight[8];
+    int seen[8];
+    size_t lanes;
+} split_seen;
+
+static int split_cb(void *ctx, const bh_bytes32 *t, uint16_t chain, const bh_vault_lane *l,
+                    bh_u128 in_flight)
+{
+    split_seen *x = ctx;
+    assert_memory_equal(t->data, x->tok.data, 32);
+    assert_true(chain < 8);
+    assert_true(in_flight <= l->outstanding);
+    x->out[chain] = l->outstanding;
+    x->flight[chain] = in_flight;
+    x->seen[chain]++;
+    x->lanes++;
+    return 0;
+}
+
+static split_seen split(fx *f)
+{
+    split_seen x;
+    memset(&x, 0, sizeof x);
+    x.tok = f->tok;
+    assert_int_equal(bh_vault_each_lane_split(f->v, NULL, split_cb, &x), BH_OK);
+    /* the same lanes, outstanding for outstanding, as bh_vault_each_lane */
+    for (uint16_t c = 1; c < 8; c++)
+        if (x.seen[c]) assert_true(x.out[c] == outstanding(f, c));
+    return x;
+}
+
+/* Outstanding split into minted (delivered, acknowledged) and in flight
+ * (accepted toward the lane's chain, not delivered): the outbox, parked
+ * and applied pending count; a held transfer, a hop's notice home and an
+ * unlock at home do not; in flight never passes outstanding. */
+static void test_vaults_lane_split(void **state)
+{
+    fx *f = *state;
+    split_seen x = split(f);
+    assert_int_equal(x.lanes, 0);
+    /* a lock to 2 in the outbox: all in flight; acknowledged: all minted */
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 1, 100, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    x = split(f);
+    assert_true(x.out[2] == 100 && x.flight[2] == 100);
+    bh_vault_outbox_entry e[8];
+    size_t n = 0;
+    assert_int_equal(bh_vault_outbox_peek(f->v, e, 8, &n), BH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(bh_vault_outbox_ack(f->v, e[0].id), BH_OK);
+    x = split(f);
+    assert_true(x.out[2] == 100 && x.flight[2] == 0);
+    /* parked: still in flight */
+    assert_int_equal(apply1(f, vt_msg(S, S, 3, 2, 50, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(bh_vault_outbox_peek(f->v, e, 8, &n), BH_OK);
+    assert_int_equal(bh_vault_outbox_park(f->v, e[0].id, T0, 5, "reverted", "node"), BH_OK);
+    x = split(f);
+    assert_true(x.out[3] == 50 && x.flight[3] == 50 && x.flight[2] == 0);
+    /* delayed (applied, pending): in flight */
+    assert_int_equal(bh_vault_set_limit(f->v, &f->tok, "big_threshold", 1000, T0, "op", "r"),
+                     BH_OK);
+    assert_int_equal(apply1(f, vt_msg(S, S, 2, 3, 2000, 0, 0), T0).status, BH_VAULT_DELAYED);
+    x = split(f);
+    assert_true(x.out[2] == 2100 && x.flight[2] == 2000);
+    /* held by a quarantine (not applied): neither outstanding nor in flight */
+    assert_int_equal(bh_vault_freeze(f->v, 4, T0, "op", "r"), BH_OK);
+    assert_int_equal(apply1(f, vt_msg(S, S, 4, 4, 7, 0, 0), T0).status, BH_VAULT_HELD);
+    x = split(f);
+    assert_true(x.out[4] == 0 && x.flight[4] == 0);
+    /* a hop 2 -> 3 of 30: its mint on 3 is in flight; its notice home mints nothing */
+    assert_int_equal(apply1(f, vt_msg(2, S, 3, 1, 30, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    x = split(f);
+    assert_true(x.out[2] == 2070 && x.flight[2] == 2000); /* minted 70 */
+    assert_true(x.out[3] == 80 && x.flight[3] == 80);
+    /* a return from 3 home: outstanding[3] drops at once (burnt on 3); its
+     * unlock at home is in flight to no lane */
+    assert_int_equal(bh_vault_outbox_peek(f->v, e, 8, &n), BH_OK);
+    for (size_t i = 0; i < n; i++)
+        if (e[i].to == 3) assert_int_equal(bh_vault_outbox_ack(f->v, e[i].id), BH_OK);
+    x = split(f);
+    assert_true(x.out[3] == 80 && x.flight[3] == 50); /* the parked 50 */
+    assert_int_equal(apply1(f, vt_msg(3, S, S, 2, 20, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    x = split(f);
+    assert_true(x.out[3] == 60 && x.flight[3] == 50 && x.flight[S] == 0);
+    /* burns accepted past the minted supply (an attester behind the
+     * others): in flight is capped at outstanding, minted reads 0 */
+    assert_int_equal(apply1(f, vt_msg(3, S, S, 3, 15, 0, 0), T0).status, BH_VAULT_ACCEPTED);
+    x = split(f);
+    assert_true(x.out[3] == 45 && x.flight[3] == 45);
+    /* a token filter sees only that asset's lanes */
+    bh_bytes32 other = vt_token(S, 9);
+    split_seen y;
+    memset(&y, 0, sizeof y);
+    y.tok = other;
+    assert_int_equal(bh_vault_each_lane_split(f->v, &other, split_cb, &y), BH_OK);
+    assert_int_equal(y.lanes, 0);
+    assert_int_equal(bh_vault_each_lane_split(NULL, NULL, split_cb, &y), BH_EINVAL);
+    assert_int_equal(bh_vault_each_lane_split(f->v, NULL, NULL, &y), BH_EINVAL);
+    assert_audit_clean(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1245,6 +1347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vaults_min_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_outbox_park_requeue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_parked_notice_requeues_home, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_lane_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_outbox_scan_to, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_outbox_scan_to_indexed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_batch_many_lanes, setup, teardown),

@@ -451,6 +451,24 @@ BH_WARN_UNUSED_RESULT int bh_vault_each_asset(bh_vault *v, bh_vault_asset_cb cb,
 BH_WARN_UNUSED_RESULT int bh_vault_each_lane(bh_vault *v, const bh_bytes32 *token,
                                              bh_vault_lane_cb cb, void *ctx);
 BH_WARN_UNUSED_RESULT int bh_vault_each_pending(bh_vault *v, bh_vault_pending_cb cb, void *ctx);
+/* The lanes (as bh_vault_each_lane) with what of each one's outstanding is
+ * still in flight: accepted toward the lane's chain (outstanding counts a
+ * transfer from its acceptance) and not yet delivered there: its mint
+ * waiting in the outbox (sent or not), parked, or applied and pending
+ * (delayed). The rest, outstanding - in_flight, is minted: delivered and
+ * acknowledged (with several attesters: this node's approval counted,
+ * whether or not the quorum followed). A hop's notice home mints nothing;
+ * the home chain's own lane has none in flight. in_flight is capped at
+ * outstanding: it can pass it only at an attester lagging behind the
+ * others, which accepts a burn of supply they minted before its own
+ * delivery of it went (then all of outstanding reads in flight). One read
+ * snapshot for the lanes, the outbox, parked and pending, so
+ * the two always add up; the cost is a pass over those tables.
+ * token NULL: every asset. Returns: as bh_vault_each_lane. */
+typedef int (*bh_vault_lane_split_cb)(void *ctx, const bh_bytes32 *token, uint16_t chain,
+                                      const bh_vault_lane *l, bh_u128 in_flight);
+BH_WARN_UNUSED_RESULT int bh_vault_each_lane_split(bh_vault *v, const bh_bytes32 *token,
+                                                   bh_vault_lane_split_cb cb, void *ctx);
 BH_WARN_UNUSED_RESULT int bh_vault_each_journal(bh_vault *v, uint64_t since, bh_vault_journal_cb cb,
                                                 void *ctx);
 BH_WARN_UNUSED_RESULT int bh_vault_each_quarantine(bh_vault *v, bh_vault_quarantine_cb cb,
