@@ -94,6 +94,8 @@ typedef struct {
     void (*expect_sequence)(void *impl, uint64_t next_sequence, uint64_t after_block);
     int (*head)(void *impl, uint64_t *out); /* latest block, no quorum (lag only) */
     int (*last_split)(const void *impl);    /* last failure: answers split */
+    /* the Portal's next sequence after a block (bh_evm_chain_portal_sequence) */
+    int (*portal_sequence)(void *impl, uint64_t block, uint64_t *next);
     /* the Portal's pause state (bh_evm_chain_portal_controls) */
     int (*portal_controls)(void *impl, uint64_t known_epoch, uint64_t *epoch, int *paused,
                            const uint16_t *remotes, size_t n, int *lane_paused);

@@ -140,6 +140,12 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_portal_controls(bh_evm_chain *c, uint64_t
                                                        const uint16_t *remotes, size_t n,
                                                        int *lane_paused);
 
+/* The Portal's sequence() at block `block`: the sequence the first event
+ * after that block carries (k endpoints agree; an endpoint that keeps no
+ * state that old fails the view). */
+BH_WARN_UNUSED_RESULT int bh_evm_chain_portal_sequence(bh_evm_chain *c, uint64_t block,
+                                                       uint64_t *next);
+
 /* The pinned wrapped tokens, oldest first, up to cap. Returns: how many
  * there are (may exceed cap). */
 size_t bh_evm_chain_pins(const bh_evm_chain *c, bh_wrapped_pin *out, size_t cap);

@@ -71,6 +71,11 @@ static int evm_portal_controls(void *impl, uint64_t known_epoch, uint64_t *epoch
     return bh_evm_chain_portal_controls(impl, known_epoch, epoch, paused, remotes, n, lane_paused);
 }
 
+static int evm_portal_sequence(void *impl, uint64_t block, uint64_t *next)
+{
+    return bh_evm_chain_portal_sequence(impl, block, next);
+}
+
 static int evm_fetch_tx(void *impl, const bh_hash32 *tx, uint64_t max_block,
                         bh_chain_event **events, size_t *n, uint64_t *block)
 {
@@ -337,6 +342,7 @@ const bh_chain_backend bh_chain_backend_evm = {
     .last_split = evm_last_split,
     .fetch_tx = evm_fetch_tx,
     .portal_controls = evm_portal_controls,
+    .portal_sequence = evm_portal_sequence,
     .endpoint_count = evm_endpoint_count,
     .endpoint_url = evm_endpoint_url,
     .endpoint_health = evm_endpoint_health,

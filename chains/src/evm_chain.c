@@ -2304,6 +2304,23 @@ int bh_evm_chain_portal_outstanding(bh_evm_chain *c, bh_u256 *out, const bh_addr
     return view_u256(c, out, &c->cfg.portal, &a, block);
 }
 
+static int view_u64_at(bh_evm_chain *c, uint64_t *out, bh_abi *a, uint64_t block)
+{
+    unsigned char w[32];
+    int rc = view_word(c, w, &c->cfg.portal, a, block);
+    if (rc == BH_OK) rc = bh_abi_read_u64(out, w, 32, 0) == BH_OK ? BH_OK : BH_EPROTO;
+    return rc;
+}
+
+int bh_evm_chain_portal_sequence(bh_evm_chain *c, uint64_t block, uint64_t *next)
+{
+    if (next) *next = 0;
+    if (!c || !next) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "sequence()", 0);
+    return view_u64_at(c, next, &a, block);
+}
+
 static int view_u64(bh_evm_chain *c, uint64_t *out, bh_abi *a)
 {
     unsigned char w[32];

@@ -180,7 +180,7 @@ static void log_action(const bh_admin *ad, const char *actor, const char *line, 
 
 /* ---- verbs the node serves itself (its watcher owns reads and cursor) ---- */
 
-#define WATCH_TIMEOUT_MS 25000
+#define WATCH_TIMEOUT_MS 10000
 
 typedef struct {
     const char *pos[4];

@@ -35,7 +35,11 @@ static void count_lock_refusal(node_vault *nv, const bh_bytes32 *token, int forg
     pthread_mutex_unlock(&nv->mu);
 }
 
-static void count_result(node_vault *nv, const node_inbox_rec *r, const bh_vault_result *res)
+/* evidence 0: a decision an operator asked for again (re-observe, a
+ * rewind's re-read) is counted and sent, but never evidence for the
+ * breaker: the chain's events were judged when first read. */
+static void count_result(node_vault *nv, const node_inbox_rec *r, const bh_vault_result *res,
+                         int evidence)
 {
     bh_node *n = nv->node;
     const bh_transfer_msg *m = &r->msg;
@@ -61,7 +65,7 @@ static void count_result(node_vault *nv, const node_inbox_rec *r, const bh_vault
         node_emit_msg(n, res->status == BH_VAULT_DELAYED ? BH_NODE_EV_DELAYED : BH_NODE_EV_HELD, nv,
                       m, res->reason, bh_vault_cause_name(res->cause));
         /* any user can fill a bucket: counted, evidence only if configured */
-        if (node_policy_delay_is_rate_limit(res->cause))
+        if (evidence && node_policy_delay_is_rate_limit(res->cause))
             node_observe(n, m->emitter_chain, BH_OBS_RATE_LIMITED, 1,
                          bh_vault_cause_name(res->cause));
         break;
@@ -82,10 +86,11 @@ static void count_result(node_vault *nv, const node_inbox_rec *r, const bh_vault
          * than it says (short_lock), an unregistered token, a minimum: any
          * user can cause those; refused and counted only. */
         bh_obs_kind kind;
-        if (node_policy_rejection_evidence(res->reason, m->emitter_chain != nv->cfg->bridge_id,
-                                           &kind))
+        if (evidence && node_policy_rejection_evidence(
+                            res->reason, m->emitter_chain != nv->cfg->bridge_id, &kind))
             node_observe(n, m->emitter_chain, kind, 1, d);
-        if (res->reason == BH_REJECT_FORGED_LOCK || res->reason == BH_REJECT_SHORT_LOCK)
+        if (evidence &&
+            (res->reason == BH_REJECT_FORGED_LOCK || res->reason == BH_REJECT_SHORT_LOCK))
             count_lock_refusal(nv, &m->transfer.token, res->reason == BH_REJECT_FORGED_LOCK);
         (void)q;
         break;
@@ -122,12 +127,12 @@ static int apply_locked(node_vault *nv, node_inbox_rec *buf, bh_transfer_msg *ms
 /* After a batch: every outcome counted, logged and sent; the deliveries
  * of accepted transfers woken. */
 static void after_apply(node_vault *nv, const node_inbox_rec *buf, const bh_vault_result *res,
-                        size_t total)
+                        size_t total, int evidence)
 {
     bh_node *n = nv->node;
     int *woke = calloc(n->n, sizeof *woke);
     for (size_t i = 0; i < total; i++) {
-        count_result(nv, &buf[i], &res[i]);
+        count_result(nv, &buf[i], &res[i], evidence);
         if (res[i].status == BH_VAULT_ACCEPTED && woke) {
             node_chain *d = node_chain_by_id(n, buf[i].msg.transfer.to_chain);
             if (d) woke[d->idx] = 1;
@@ -204,11 +209,11 @@ static size_t vault_round(node_vault *nv, node_inbox_rec *buf, bh_transfer_msg *
         atomic_store(&n->chains[s].queue_depth, depth > from_src[s] ? depth - from_src[s] : 0);
         at += from_src[s];
     }
-    after_apply(nv, buf, res, total);
+    after_apply(nv, buf, res, total, 1);
     return total;
 }
 
-int node_vault_reobserved(node_vault *nv, node_inbox_rec *rec, bh_vault_result *res,
+int node_vault_reobserved(node_vault *nv, node_inbox_rec *rec, int reread, bh_vault_result *res,
                           const char **outcome)
 {
     bh_node *n = nv->node;
@@ -216,6 +221,13 @@ int node_vault_reobserved(node_vault *nv, node_inbox_rec *rec, bh_vault_result *
     *outcome = "";
     const bh_transfer_msg *m = &rec->msg;
     pthread_mutex_lock(&nv->mu);
+    /* as the vault worker: a tripped source waits for its quarantine */
+    if (bh_breaker_is_tripped(n->breaker, m->emitter_chain) &&
+        !bh_vault_is_quarantined(nv->v, m->emitter_chain)) {
+        *outcome = "deferred";
+        pthread_mutex_unlock(&nv->mu);
+        return BH_OK;
+    }
     int taken = 0;
     int rc = bh_vault_taken(nv->v, m, &taken);
     if (rc == BH_OK && taken == 1) {
@@ -234,12 +246,21 @@ int node_vault_reobserved(node_vault *nv, node_inbox_rec *rec, bh_vault_result *
         pthread_mutex_unlock(&nv->mu);
         return BH_OK;
     }
+    /* a re-read covers blocks this node read: a sequence its vault is past
+     * and did not take was refused then, and is not decided twice */
+    uint64_t next = 0;
+    if (rc == BH_OK && reread) rc = bh_vault_source_next(nv->v, m->emitter_chain, &next);
+    if (rc == BH_OK && reread && m->sequence < next) {
+        *outcome = "refused_before";
+        pthread_mutex_unlock(&nv->mu);
+        return BH_OK;
+    }
     bh_transfer_msg msg;
     bh_reject verdict;
     if (rc == BH_OK) rc = apply_locked(nv, rec, &msg, &verdict, res, 1);
     pthread_mutex_unlock(&nv->mu);
     if (rc) return rc;
-    after_apply(nv, rec, res, 1);
+    after_apply(nv, rec, res, 1, 0);
     *outcome = "applied";
     return BH_OK;
 }

@@ -268,14 +268,19 @@ typedef struct node_watch_req node_watch_req;
 void node_watch_serve(node_chain *c, node_cursor *pc);
 /* One re-read event to its vault (node_vault_reobserved); its outcome as
  * JSON. Watcher thread. */
-json_t *node_reobserve_event(node_chain *c, const bh_chain_event *e);
+json_t *node_reobserve_event(node_chain *c, const bh_chain_event *e, int reread);
 void *node_vault_main(void *arg); /* arg: node_vault */
-/* One event read again (re-observation, a rewound cursor's re-read), given
- * to vault nv once: *outcome "replayed" (the vault took it already, nothing
- * done), "queued" (in the inbox, its vault takes it in turn) or "applied"
- * (*res says how, counted and sent as the vault worker's are). */
-int node_vault_reobserved(node_vault *nv, node_inbox_rec *rec, bh_vault_result *res,
+/* One event read again (re-observation; reread: a rewound cursor's
+ * re-read), given to vault nv once: *outcome "replayed" (the vault took it
+ * already, nothing done), "queued" (in the inbox, its vault takes it in
+ * turn), "deferred" (its source is tripped, not yet frozen: try again),
+ * "refused_before" (reread only: refused when first read, not decided
+ * twice) or "applied" (*res says how, counted and sent as the vault
+ * worker's are, but never as breaker evidence). A re-observed refused
+ * message is decided again: the operator's way to retry one. */
+int node_vault_reobserved(node_vault *nv, node_inbox_rec *rec, int reread, bh_vault_result *res,
                           const char **outcome);
+/* Re-read event to its vault (node_reobserve.c). */
 void *node_deliver_main(void *arg); /* arg: node_deliverer */
 int node_deliverer_new(node_deliverer **out, node_chain *d, char *err, size_t cap);
 void node_deliverer_free(node_deliverer *dl);

@@ -69,8 +69,22 @@ static int ask(node_chain *c, node_watch_req *r, unsigned timeout_ms, json_t **o
         return BH_EBUSY;
     }
     c->req = r;
-    while (!r->done && !stopping(c->node))
-        if (pthread_cond_timedwait(&c->req_cv, &c->req_mu, &ts) == ETIMEDOUT) break;
+    /* in slices: a stopping node (whose watcher serves nothing more) is
+     * seen within 100 ms */
+    while (!r->done && !stopping(c->node)) {
+        struct timespec now, slice;
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (now.tv_sec > ts.tv_sec || (now.tv_sec == ts.tv_sec && now.tv_nsec >= ts.tv_nsec)) break;
+        slice = now;
+        slice.tv_nsec += 100000000L;
+        if (slice.tv_nsec >= 1000000000L) {
+            slice.tv_sec++;
+            slice.tv_nsec -= 1000000000L;
+        }
+        if (slice.tv_sec > ts.tv_sec || (slice.tv_sec == ts.tv_sec && slice.tv_nsec > ts.tv_nsec))
+            slice = ts;
+        pthread_cond_timedwait(&c->req_cv, &c->req_mu, &slice);
+    }
     if (!r->done) {
         if (r->taken) {
             r->abandoned = 1; /* freed by the watcher when it is done */
@@ -188,7 +202,7 @@ static const char *status_name(const bh_vault_result *res)
     return "?";
 }
 
-json_t *node_reobserve_event(node_chain *c, const bh_chain_event *e)
+json_t *node_reobserve_event(node_chain *c, const bh_chain_event *e, int reread)
 {
     bh_node *n = c->node;
     char tx[67];
@@ -211,7 +225,7 @@ json_t *node_reobserve_event(node_chain *c, const bh_chain_event *e)
     node_vault *nv = &n->vaults[home->idx];
     bh_vault_result res;
     const char *outcome = "";
-    int rc = node_vault_reobserved(nv, &rec, &res, &outcome);
+    int rc = node_vault_reobserved(nv, &rec, reread, &res, &outcome);
     json_object_set_new(o, "vault", json_string(nv->cfg->name));
     if (rc) {
         json_object_set_new(o, "outcome", json_string("failed"));
@@ -264,7 +278,7 @@ static void serve_reobserve(node_chain *c, const node_cursor *pc, node_watch_req
     }
     json_t *events = json_array();
     for (size_t i = 0; events && i < cnt; i++) {
-        json_t *o = node_reobserve_event(c, &ev[i]);
+        json_t *o = node_reobserve_event(c, &ev[i], 0);
         if (o) json_array_append_new(events, o);
     }
     free(ev);
@@ -303,6 +317,19 @@ static void serve_rewind(node_chain *c, node_cursor *pc, node_watch_req *r)
                  bh_strerror(rc));
         return;
     }
+    /* the sequence check goes on across the re-read: the Portal says which
+     * sequence follows block `to` */
+    uint64_t next_seq = 0;
+    rc = c->be->portal_sequence ? c->be->portal_sequence(c->impl, to, &next_seq) : BH_ESTATE;
+    if (rc) {
+        r->rc = rc;
+        snprintf(r->why, sizeof r->why,
+                 "cannot read the Portal's sequence at block %" PRIu64
+                 " (%s): a rewind keeps the sequence check, which needs the Portal's state "
+                 "there (an archive endpoint keeps it)",
+                 to, bh_strerror(rc));
+        return;
+    }
     /* journaled before the move: a journal entry of a move that then failed
      * says so in the log; a move without its entry cannot happen */
     node_vault *nv = &n->vaults[c->idx];
@@ -310,7 +337,7 @@ static void serve_rewind(node_chain *c, node_cursor *pc, node_watch_req *r)
     rc = bh_vault_journal_cursor(nv->v, c->cfg->bridge_id, from, to, now_s(), r->actor, r->reason);
     pthread_mutex_unlock(&nv->mu);
     if (rc == BH_OK) {
-        node_cursor next = {.number = to, .hash = h};
+        node_cursor next = {.number = to, .hash = h, .next_seq = next_seq, .has_seq = 1};
         rc = node_store_commit(n->store, c->cfg->bridge_id, &next, NULL, NULL, 0);
     }
     if (rc == BH_OK) rc = node_watcher_reset(c, pc);

@@ -104,7 +104,7 @@ static int store_events(node_chain *c, const bh_chain_event *ev, size_t cnt,
         }
         if (e->block_number <= c->replay_to) {
             /* read again after a rewind: to its vault once, never the inbox twice */
-            json_decref(node_reobserve_event(c, e));
+            json_decref(node_reobserve_event(c, e, 1));
             continue;
         }
         node_chain *home = routable ? node_chain_by_id(n, e->msg.transfer.token_chain) : NULL;
@@ -126,10 +126,15 @@ static int store_events(node_chain *c, const bh_chain_event *ev, size_t cnt,
     int rc = node_store_commit(n->store, c->cfg->bridge_id, &next, recs, to, m);
     if (rc == BH_OK) {
         *pc = next;
-        if (!c->replay_to) node_reconcile_stored(c, ev, cnt);
+        /* a rewind's re-read was counted when first read: only what is new
+         * goes to the supply check, the counters and the breaker's flow */
+        size_t first_new = 0;
+        while (first_new < cnt && ev[first_new].block_number <= c->replay_to)
+            first_new++;
+        node_reconcile_stored(c, ev + first_new, cnt - first_new);
         atomic_fetch_add(&c->queue_depth, m);
-        atomic_fetch_add(&c->observed, cnt);
-        atomic_fetch_add(&c->flow, cnt);
+        atomic_fetch_add(&c->observed, cnt - first_new);
+        atomic_fetch_add(&c->flow, cnt - first_new);
         if (cnt)
             BH_LOG(BH_LOG_INFO, "observed", "chain=%s events=%zu stored=%zu cursor=%" PRIu64,
                    c->cfg->name, cnt, m, cur->number);

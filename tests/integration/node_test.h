@@ -96,6 +96,7 @@ static inline int nt_main(int argc, char **argv, unsigned extra, const char *usa
     }
     bin_bulkhead = argv[1];
     bin_vaultctl = argv[2];
+    if (getenv("NT_FILTER")) cmocka_set_test_filter(getenv("NT_FILTER"));
     return _cmocka_run_group_tests("tests", tests, n, setup, teardown);
 }
 
