@@ -153,9 +153,12 @@ static void test_admin_same_output_and_validator(void **state)
     char *local = NULL, *via = NULL;
     assert_int_equal(nh_vaultctl(&W, 1, &local, show), 0);
     assert_int_equal(remote(&via, show), 0);
+    /* the whole envelope is the same, not only its data */
     json_t *jl = json_loads(local, 0, NULL), *jv = json_loads(via, 0, NULL);
     assert_non_null(jl);
     assert_non_null(jv);
+    assert_true(json_is_true(json_object_get(jl, "ok")));
+    assert_true(json_is_object(json_object_get(jl, "data")));
     assert_true(json_equal(jl, jv));
     json_decref(jl);
     json_decref(jv);
@@ -168,6 +171,17 @@ static void test_admin_same_output_and_validator(void **state)
     assert_int_equal(lrc, rrc);
     const char *typo[] = {"shwo", "alpha", NULL};
     assert_int_equal(remote(NULL, typo), 2);
+    /* an error through the node is the same envelope too: one, on stdout */
+    const char *typo_json[] = {"shwo", "alpha", "--json", NULL};
+    assert_int_equal(remote(&via, typo_json), 2);
+    jv = json_loads(via, 0, NULL);
+    if (!jv) fail_msg("not one JSON document: %s", via);
+    assert_true(json_is_false(json_object_get(jv, "ok")));
+    json_t *err = json_object_get(jv, "error");
+    assert_string_equal(json_string_value(json_object_get(err, "code")), "unknown_verb");
+    assert_string_equal(json_string_value(json_object_get(err, "suggestion")), "show");
+    json_decref(jv);
+    free(via);
 }
 
 static json_t *pending_rows(void)
@@ -175,11 +189,8 @@ static json_t *pending_rows(void)
     char *out = NULL;
     const char *args[] = {"pending", "alpha", "--json", NULL};
     assert_int_equal(remote(&out, args), 0);
-    json_t *j = json_loads(out, 0, NULL);
+    json_t *rows = nh_vaultctl_data(out);
     free(out);
-    assert_non_null(j);
-    json_t *rows = json_is_array(j) ? j : json_incref(json_object_get(j, "data"));
-    if (rows != j) json_decref(j);
     assert_true(json_is_array(rows));
     return rows;
 }
@@ -282,16 +293,10 @@ static json_t *remote_json(const char *const *args)
 {
     char *out = NULL;
     assert_int_equal(remote(&out, args), 0);
-    json_t *j = json_loads(out, 0, NULL);
-    if (j == NULL) fail_msg("not JSON: %s", out);
+    json_t *d = nh_vaultctl_data(out);
+    if (d == NULL) fail_msg("no envelope with data: %s", out);
     free(out);
-    json_t *d = json_object_get(j, "data");
-    if (d) {
-        json_incref(d);
-        json_decref(j);
-        return d;
-    }
-    return j;
+    return d;
 }
 
 /* An entry stuck in the outbox is set aside and put back through the

@@ -455,6 +455,8 @@ static void test_messages_suggest(void **state)
 {
     (void)state;
     assert_int_equal(bh_edit_distance("lok", "lock"), 1);
+    assert_int_equal(bh_edit_distance("lsit", "list"), 1); /* a swap is one typo */
+    assert_int_equal(bh_edit_distance("lsit", "init"), 2);
     assert_int_equal(bh_edit_distance("", "abc"), 3);
     assert_int_equal(bh_edit_distance("same", "same"), 0);
     char long_word[80];
@@ -462,6 +464,8 @@ static void test_messages_suggest(void **state)
     long_word[sizeof long_word - 1] = 0;
     assert_true(bh_edit_distance(long_word, "a") == SIZE_MAX);
     static const char *const verbs[] = {"show", "list", "limits", "lock"};
+    static const char *const vaultctl[] = {"init", "list"};
+    assert_string_equal(bh_suggest("lsit", vaultctl, 2), "list");
     assert_string_equal(bh_suggest("shwo", verbs, 4), "show");
     assert_string_equal(bh_suggest("limts", verbs, 4), "limits");
     assert_null(bh_suggest("frobnicate", verbs, 4)); /* too far */
