@@ -90,6 +90,8 @@ static const char k_main_help[] =
     "                 $BULKHEAD_ADMIN_TOKEN)\n"
     "  --actor NAME   who is acting, recorded in the journal (default: $USER)\n"
     "  --reason TEXT  why, recorded in the journal (required by freeze/unfreeze)\n"
+    "  --dry-run      on a verb that writes: every check it makes, and what it would\n"
+    "                 change (\"dry run: ...\"); nothing is written\n"
     "  --help         help for vaultctl or for one verb (vaultctl VERB --help)\n"
     "  --version      the version and the commit\n"
     "\n"
@@ -360,7 +362,8 @@ static int open_vault(const opts *o, const char *name, int rdonly, bh_vault **v)
         return usage("unknown_chain", name,
                      "'%s' is not a vault name (lowercase letters, digits, _ and -)", name);
     char why[600];
-    bh_vault_opts vo = {.read_only = rdonly};
+    /* a dry run's vault runs every change and keeps none */
+    bh_vault_opts vo = {.read_only = rdonly, .dry_run = o->dry_run && !rdonly};
     int rc = bh_vault_open(v, o->data_dir, name, &vo, why, sizeof why);
     if (rc == BH_ENOTFOUND || rc == BH_EINVAL)
         return fail(EXIT_USAGE, "unknown_chain", name, "unknown chain '%s': %s", name, why);
@@ -2185,8 +2188,6 @@ static int run(int argc, char **argv)
         rc = bh_cli_verb_help(&cv[vb - k_verbs]);
     else if (o.version)
         rc = bh_cli_version();
-    else if (o.dry_run) /* the vaults' dry run is not there yet */
-        rc = usage("bad_argument", "--dry-run", "--dry-run is not supported yet");
     else if (o.dry_run && !(vb->flags & BH_CLI_WRITES))
         rc = usage("bad_argument", "--dry-run",
                    "changes nothing; --dry-run is for the verbs that write");

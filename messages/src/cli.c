@@ -260,8 +260,12 @@ int bh_cli_verb_help(const bh_cli_verb *v)
 {
     char u[512];
     usage_line(u, sizeof u, v);
+    const char *dry = v->flags & BH_CLI_WRITES
+                          ? "\n--dry-run: every check the verb makes, and what it would change; "
+                            "nothing is changed.\n"
+                          : "";
     if (!g.json) {
-        printf("usage: %s\n\n%s\n", u, v->help);
+        printf("usage: %s\n\n%s\n%s", u, v->help, dry);
         return BH_EXIT_OK;
     }
     return bh_cli_result(json_pack("{s:s, s:s, s:s, s:b}", "verb", v->name, "usage", u, "help",

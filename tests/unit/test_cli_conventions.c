@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bh_test_proc.h"
 #include "vaults_helpers.h"
@@ -323,6 +325,17 @@ static void check_verbs(int tool)
         assert_string_equal(err_member(env, "suggestion"), "--json");
         json_decref(env);
 
+        /* --dry-run: taken by every verb that writes, refused by the others */
+        snprintf(what, sizeof what, "%s %s --dry-run --json", k_names[tool], verb);
+        rc = RUN_VERB(tool, verb, "--dry-run", "--json");
+        env = envelope(rc, what);
+        const char *arg = err_member(env, "arg");
+        int refused = rc == 2 && arg && !strcmp(arg, "--dry-run");
+        if (json_is_true(json_object_get(v, "writes")) ? refused : !refused)
+            fail_msg("%s: %s --dry-run (exit %d): %s", what,
+                     refused ? "a writing verb refuses" : "a reading verb takes", rc, g_r.out);
+        json_decref(env);
+
         /* --json alone: one envelope whatever the verb makes of no arguments */
         snprintf(what, sizeof what, "%s %s --json", k_names[tool], verb);
         rc = RUN_VERB(tool, verb, "--json");
@@ -436,6 +449,189 @@ static void test_cli_vaultctl_data(void **state)
     free(local);
 }
 
+/* Everything a dry run could change: both vaults' export, outbox and
+ * files. Caller frees. */
+static char *snapshot(void)
+{
+    size_t cap = 1 << 20, n = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    static const char *const k_vaults[] = {"eth", "sol"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(RUN(VAULTCTL, "export", k_vaults[i], "--json"), 0);
+        n += (size_t)snprintf(s + n, cap - n, "%s", g_r.out);
+        assert_int_equal(RUN(VAULTCTL, "outbox", k_vaults[i], "--json"), 0);
+        n += (size_t)snprintf(s + n, cap - n, "%s", g_r.out);
+        char p[700];
+        snprintf(p, sizeof p, "%s/vaults/%s/data.mdb", g_dir, k_vaults[i]);
+        FILE *f = fopen(p, "rb");
+        assert_non_null(f);
+        size_t r;
+        unsigned char buf[4096];
+        unsigned long long sum = 1469598103934665603ull; /* FNV-1a of the file */
+        while ((r = fread(buf, 1, sizeof buf, f)) > 0)
+            for (size_t k = 0; k < r; k++)
+                sum = (sum ^ buf[k]) * 1099511628211ull;
+        fclose(f);
+        n += (size_t)snprintf(s + n, cap - n, "%s %llx\n", p, sum);
+        assert_true(n < cap);
+    }
+    return s;
+}
+
+/* Every writing verb of vaultctl with --dry-run: the same checks (a bad
+ * argument is refused as without it), the result it would have, and
+ * nothing written. */
+static void test_cli_vaultctl_dry_run(void **state)
+{
+    (void)state;
+    /* something for each verb to act on: a delayed transfer (eth/1), an
+     * outbox entry and a parked one */
+    assert_int_equal(
+        RUN(VAULTCTL, "limits", "eth", "USDC", "big_threshold=1", "big_delay=2h", "cap.sol=100"),
+        0);
+    bh_vault *v = vt_open(g_dir, "eth", NULL);
+    bh_bytes32 tok;
+    memset(&tok, 0, sizeof tok);
+    tok.data[30] = 0xa0;
+    tok.data[31] = 0xb8;
+    bh_transfer_msg m[3];
+    bh_vault_result r[3];
+    for (int i = 0; i < 3; i++) {
+        m[i] = vt_msg(2, 2, 1, (uint64_t)i + 1, i ? 500000 : 2000000, 0, 0);
+        m[i].transfer.token = tok;
+    }
+    assert_int_equal(bh_vault_apply(v, r, m, 3, 1800000000u), BH_OK);
+    assert_int_equal(r[0].status, BH_VAULT_DELAYED);
+    bh_vault_outbox_entry ob[4];
+    size_t n;
+    assert_int_equal(bh_vault_outbox_peek(v, ob, 4, &n), BH_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(bh_vault_outbox_park(v, ob[1].id, 1800000060u, 3, "refused", "node"), BH_OK);
+    bh_vault_close(v);
+    char out_id[32], parked_id[32];
+    snprintf(out_id, sizeof out_id, "%llu", (unsigned long long)ob[0].id);
+    snprintf(parked_id, sizeof parked_id, "%llu", (unsigned long long)ob[1].id);
+
+    char *before = snapshot();
+    static const char *const k_writes[][10] = {
+        {"init", "new", "--chain-id", "5"},
+        {"asset", "add", "eth", "0xbeef", "--decimals", "18", "--symbol", "BEEF"},
+        {"release", "eth/1", "--reason", "checked"},
+        {"retime", "eth/1", "0.5"},
+        {"drop", "eth/1"},
+        {"outbox", "eth", "drop", NULL, "--reason", "stuck"},
+        {"requeue", "eth", NULL},
+        {"freeze", "sol", "--reason", "drill"},
+        {"limits", "eth", "USDC", "cap.sol=7", "min_amount=0.5"},
+        {"limits", "eth", "vault", "msg_limit=9"},
+        {"migrate"},
+    };
+    for (size_t i = 0; i < sizeof k_writes / sizeof k_writes[0]; i++) {
+        const char *a[16];
+        size_t k = 0;
+        for (; k < 10; k++) {
+            /* NULL in the middle: the outbox entry's or the parked one's id */
+            const char *w = k_writes[i][k];
+            if (!w && k == 3 && !strcmp(k_writes[i][0], "outbox")) w = out_id;
+            if (!w && k == 2 && !strcmp(k_writes[i][0], "requeue")) w = parked_id;
+            if (!w) break;
+            a[k] = w;
+        }
+        a[k++] = "--dry-run";
+        a[k++] = "--json";
+        a[k] = NULL;
+        int rc = runv(VAULTCTL, a);
+        json_t *env = envelope(rc, a[0]);
+        if (rc) fail_msg("vaultctl %s --dry-run: exit %d: %s", a[0], rc, g_r.err);
+        if (!json_is_true(json_object_get(json_object_get(env, "data"), "dry_run")))
+            fail_msg("vaultctl %s --dry-run: data does not say dry_run: %s", a[0], g_r.out);
+        json_decref(env);
+        a[k - 1] = NULL; /* the text says it too */
+        assert_int_equal(runv(VAULTCTL, a), 0);
+        if (strncmp(g_r.out, "dry run: ", 9)) fail_msg("vaultctl %s --dry-run: %s", a[0], g_r.out);
+    }
+    /* what it would do is what it then does */
+    assert_int_equal(RUN(VAULTCTL, "release", "eth/1", "--dry-run", "--json"), 0);
+    json_t *env = envelope(0, "release");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(env, "data"), "status")),
+                        "released");
+    json_decref(env);
+    /* the same validator: refused as it would be for real */
+    expect_error(RUN(VAULTCTL, "limits", "eth", "USDC", "cap.9=5", "--dry-run", "--json"), 2,
+                 "limit_invalid", "cap.9=5", "a lane to no chain");
+    expect_error(RUN(VAULTCTL, "release", "eth/9", "--dry-run", "--json"), 2, "unknown_pending",
+                 "eth/9", "no such pending");
+    expect_error(RUN(VAULTCTL, "init", "eth", "--chain-id", "2", "--dry-run", "--json"), 1,
+                 "vault_exists", "eth", "a vault that exists");
+    expect_error(RUN(VAULTCTL, "init", "dup", "--chain-id", "1", "--dry-run", "--json"), 1,
+                 "chain_id_taken", "--chain-id", "a chain id taken");
+    expect_error(
+        RUN(VAULTCTL, "asset", "add", "eth", "0xa0b8", "--decimals", "6", "--dry-run", "--json"), 1,
+        "asset_exists", "0xa0b8", "an asset registered");
+    expect_error(RUN(VAULTCTL, "unfreeze", "sol", "--reason", "x", "--dry-run", "--json"), 1,
+                 "not_quarantined", "sol", "nothing to unfreeze");
+    /* and nothing was written, not a byte */
+    char *after = snapshot();
+    assert_string_equal(after, before);
+    char p[700];
+    snprintf(p, sizeof p, "%s/vaults/new", g_dir);
+    assert_int_equal(access(p, F_OK), -1);
+    free(after);
+    /* the same without --dry-run writes, and a dry run sees it */
+    assert_int_equal(RUN(VAULTCTL, "release", "eth/1", "--reason", "checked"), 0);
+    expect_error(RUN(VAULTCTL, "release", "eth/1", "--dry-run", "--json"), 2, "unknown_pending",
+                 "eth/1", "released already");
+    char *done = snapshot();
+    assert_string_not_equal(done, before);
+    free(done);
+    free(before);
+}
+
+/* bulkhead-deploy --dry-run: the options and the key file checked, what
+ * would be sent printed, no chain contacted (there is none at --rpc). */
+static void test_cli_deploy_dry_run(void **state)
+{
+    (void)state;
+    char key[600];
+    snprintf(key, sizeof key, "%s/deployer.key", g_dir);
+    FILE *f = fopen(key, "w");
+    assert_non_null(f);
+    fputs("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318\n", f);
+    fclose(f);
+    chmod(key, 0600);
+    assert_int_equal(RUN(DEPLOY, "address", "--key-file", key, "--json"), 0);
+    json_t *env = envelope(0, "address");
+    char from[64];
+    snprintf(from, sizeof from, "%s",
+             json_string_value(json_object_get(json_object_get(env, "data"), "address")));
+    json_decref(env);
+    const char *portal = "0x1111111111111111111111111111111111111111";
+    int rc = RUN(DEPLOY, "lock", "--rpc", "http://127.0.0.1:1", "--chain-id", "31337", "--key-file",
+                 key, "--portal", portal, "--token",
+                 "0x000000000000000000000000a0b8a0b8a0b8a0b8a0b8a0b8a0b8a0b8a0b8a0b8", "--amount",
+                 "10", "--to-chain", "2", "--to", portal, "--dry-run", "--json");
+    env = envelope(rc, "lock --dry-run");
+    assert_int_equal(rc, 0);
+    json_t *d = json_object_get(env, "data");
+    assert_true(json_is_true(json_object_get(d, "dry_run")));
+    assert_string_equal(json_string_value(json_object_get(d, "from")), from);
+    /* a 32-byte padded token is the 20-byte address */
+    assert_string_equal(json_string_value(json_object_get(d, "token")),
+                        "0xa0b8a0b8a0b8a0b8a0b8a0b8a0b8a0b8a0b8a0b8");
+    json_decref(env);
+    /* still every check: a key file open to others, a fee above the amount */
+    chmod(key, 0644);
+    expect_error(RUN(DEPLOY, "register", "--rpc", "http://127.0.0.1:1", "--chain-id", "1",
+                     "--key-file", key, "--portal", portal, "--remote-chain", "2",
+                     "--remote-portal", portal, "--dry-run", "--json"),
+                 2, "key_file_invalid", "--key-file", "a loose key file");
+    expect_error(RUN(DEPLOY, "burn", "--rpc", "x", "--chain-id", "1", "--key-file", key, "--portal",
+                     portal, "--token", portal, "--amount", "1", "--fee", "2", "--to-chain", "2",
+                     "--to", portal, "--dry-run", "--json"),
+                 2, "bad_argument", "--fee", "a fee above the amount");
+}
+
 /* The exit statuses: 1 refused, 2 wrong input, 3 the environment; and
  * `check` and `run` agree on a config. */
 static void test_cli_exit_statuses(void **state)
@@ -491,6 +687,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_cli_deploy_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_vaultctl_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_exit_statuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_vaultctl_dry_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_deploy_dry_run, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
