@@ -121,9 +121,12 @@ static const char k_main_help[] =
     "  unfreeze CHAIN --reason R           lift it\n"
     "  limits CHAIN ASSET KEY=VALUE...     change limits\n"
     "\n"
-    "CHAIN is a vault name ([a-z0-9_-]) or, where a remote chain is meant, a\n"
-    "chain id. ID is CHAIN/N as printed by `pending` (N alone if unambiguous).\n"
-    "Amounts are in token units with the asset's decimals (\"1.5\").\n"
+    "CHAIN is a vault name ([a-z0-9_-]) or its bridge chain id, wherever one is\n"
+    "taken (JSON names the chain beside each id: \"from\": 1, \"from_name\":\n"
+    "\"sol\"). TOKEN is the token's address (0x and 40 hex digits, as printed;\n"
+    "the 32-byte left-padded form too). ID is CHAIN/N as printed by `pending`\n"
+    "(N alone if unambiguous). Amounts are in token units with the asset's\n"
+    "decimals (\"1.5\").\n"
     "\n"
     "Exit status: 0 ok; 1 refused or failed (audit mismatch, an operation the\n"
     "vault refuses, an unconverted or damaged vault, the node refused); 2 wrong\n"
@@ -157,7 +160,7 @@ static const verb k_verbs[] = {
      "Refused if the vault exists.",
      v_init, BH_CLI_WRITES},
     {"asset", "asset add CHAIN TOKEN --decimals D [--symbol SYM] [--reason R]",
-     "Register TOKEN (hex id on its home chain, 0x optional, left-padded) in the\n"
+     "Register TOKEN (its address on its home chain, 20 bytes or 32 left-padded) in the\n"
      "vault of CHAIN with D decimals (0..38). Transfers of unregistered tokens\n"
      "are refused as unknown_asset.",
      v_asset, BH_CLI_WRITES},
@@ -355,9 +358,51 @@ static uint16_t chain_id_of(const char *s)
     return (uint16_t)n;
 }
 
+/* A vault given by its name or its home chain's id ("2" for eth): its
+ * name (borrowed: s itself, or g_vaults'). */
+static const char *vault_of(const char *s)
+{
+    if (!s) return s;
+    for (size_t i = 0; i < g_nvaults; i++)
+        if (!strcmp(g_vaults[i].name, s)) return s;
+    uint16_t id = chain_id_of(s);
+    for (size_t i = 0; id && i < g_nvaults; i++)
+        if (g_vaults[i].id == id) return g_vaults[i].name;
+    return s;
+}
+
+/* Chain ids in JSON get their names beside them: every member below
+ * holding an id a vault of this data directory has gets KEY_name ("from":
+ * 1, "from_name": "sol"), in every object of a verb's result. */
+static const char *const k_chain_keys[] = {"chain",         "from",      "to",       "deliver_to",
+                                           "emitter_chain", "inc_chain", "dec_chain"};
+
+static void name_chains(json_t *j)
+{
+    size_t i;
+    json_t *v;
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v) name_chains(v);
+        return;
+    }
+    if (!json_is_object(j)) return;
+    const char *key;
+    json_object_foreach(j, key, v) name_chains(v);
+    for (size_t k = 0; k < sizeof k_chain_keys / sizeof k_chain_keys[0]; k++) {
+        json_t *id = json_object_get(j, k_chain_keys[k]);
+        if (!json_is_integer(id)) continue;
+        char nk[32];
+        snprintf(nk, sizeof nk, "%s_name", k_chain_keys[k]);
+        for (size_t g = 0; g < g_nvaults; g++)
+            if (g_vaults[g].id == json_integer_value(id))
+                json_object_set_new(j, nk, json_string(g_vaults[g].name));
+    }
+}
+
 static int open_vault(const opts *o, const char *name, int rdonly, bh_vault **v)
 {
     *v = NULL;
+    name = vault_of(name);
     if (!bh_vault_name_is_valid(name))
         return usage("unknown_chain", name,
                      "'%s' is not a vault name (lowercase letters, digits, _ and -)", name);
@@ -384,11 +429,20 @@ static const char *actor_of(const opts *o)
     return pw ? pw->pw_name : "unknown";
 }
 
-static void token_hex(char out[67], const bh_bytes32 *t)
+/* A hash as 0x and 64 hex digits. */
+static void hash_hex(char out[67], const bh_bytes32 *h)
 {
     out[0] = '0';
     out[1] = 'x';
-    bh_hex_encode(out + 2, t->data, 32);
+    bh_hex_encode(out + 2, h->data, 32);
+}
+
+/* A token or emitter as the chain names it (bh_hex_address): an EVM
+ * address as 0x and 40 hex digits, as bulkhead-deploy and the config write
+ * it; input takes either form (parse_token). */
+static void token_hex(char out[67], const bh_bytes32 *t)
+{
+    bh_hex_address(out, t->data);
 }
 
 static const char *token_label(char *buf, size_t cap, const bh_bytes32 *t, const char *symbol)
@@ -399,10 +453,7 @@ static const char *token_label(char *buf, size_t cap, const bh_bytes32 *t, const
     }
     char hx[67];
     token_hex(hx, t);
-    const char *p = hx + 2;
-    while (*p == '0' && p[1])
-        p++;
-    snprintf(buf, cap, "0x%s", p);
+    snprintf(buf, cap, "%s", hx);
     return buf;
 }
 
@@ -486,6 +537,7 @@ static int parse_units(bh_u128 *out, const char *s, unsigned dec)
  * is by export, whose text is JSON. */
 static int print_json(json_t *j)
 {
+    name_chains(j);
     return bh_cli_result(j, 1);
 }
 
@@ -493,6 +545,7 @@ static int print_json(json_t *j)
 static int result(const opts *o, json_t *j)
 {
     if (j && o->dry_run) json_object_set_new(j, "dry_run", json_true());
+    name_chains(j);
     return bh_cli_result(j, 0);
 }
 
@@ -576,9 +629,10 @@ static int v_asset(const opts *o)
     if (o->symbol && (strlen(o->symbol) > BH_VAULT_SYMBOL_MAX || !*o->symbol))
         return usage("bad_argument", "--symbol", "--symbol must be 1..%d characters",
                      BH_VAULT_SYMBOL_MAX);
-    if ((x = check_data_dir(o))) return x;
+    if ((x = open_data_dir(o))) return x;
+    const char *vn = vault_of(o->argv[1]);
     bh_vault *v;
-    if ((x = open_vault(o, o->argv[1], 0, &v))) return x;
+    if ((x = open_vault(o, vn, 0, &v))) return x;
     int rc = bh_vault_asset_add(v, &tok, (uint8_t)d, o->symbol, o->now, actor_of(o), o->reason);
     bh_vault_close(v);
     if (rc == BH_EEXIST)
@@ -587,9 +641,9 @@ static int v_asset(const opts *o)
     if (rc) return fail(EXIT_REFUSED, "refused", NULL, "asset add refused: %s", bh_strerror(rc));
     char hx[67];
     token_hex(hx, &tok);
-    bh_cli_say("%sregistered %s in vault %s\n", o->dry_run ? "dry run: " : "", hx, o->argv[1]);
-    return result(o, json_pack("{s:s, s:s, s:i, s:s}", "vault", o->argv[1], "token", hx, "decimals",
-                               (int)d, "symbol", o->symbol ? o->symbol : ""));
+    bh_cli_say("%sregistered %s in vault %s\n", o->dry_run ? "dry run: " : "", hx, vn);
+    return result(o, json_pack("{s:s, s:s, s:i, s:s}", "vault", vn, "token", hx, "decimals", (int)d,
+                               "symbol", o->symbol ? o->symbol : ""));
 }
 
 /* ---- reading verbs ---- */
@@ -976,6 +1030,7 @@ static int pending_action(const opts *o, const char *verb_name, int n_args)
     if ((x = resolve_pending(o, o->argv[0], vault, sizeof vault, &id))) return x;
     bh_vault *v;
     if ((x = open_vault(o, vault, 0, &v))) return x;
+    snprintf(vault, sizeof vault, "%s", bh_vault_name(v)); /* "2/7" is eth/7 */
     char reason[BH_VAULT_REASON_MAX + 1];
     snprintf(reason, sizeof reason, "%s", o->reason ? o->reason : verb_name);
     int rc;
@@ -1278,8 +1333,9 @@ static int v_requeue(const opts *o)
         return usage("bad_argument", o->argv[1],
                      "'%s' is not a parked id (N, as printed by `parked`)", o->argv[1]);
     if ((x = open_data_dir(o))) return x;
+    const char *vn = vault_of(o->argv[0]);
     bh_vault *v;
-    if ((x = open_vault(o, o->argv[0], 0, &v))) return x;
+    if ((x = open_vault(o, vn, 0, &v))) return x;
     char reason[BH_VAULT_REASON_MAX + 1];
     snprintf(reason, sizeof reason, "%s", o->reason ? o->reason : "requeue");
     int rc = bh_vault_outbox_requeue(v, id, o->now, actor_of(o), reason);
@@ -1297,9 +1353,9 @@ static int v_requeue(const opts *o)
         return x;
     }
     bh_vault_close(v);
-    bh_cli_say("%s%s/%llu: back in the outbox\n", o->dry_run ? "dry run: " : "", o->argv[0], id);
-    return result(o, json_pack("{s:s, s:I, s:s}", "vault", o->argv[0], "id", (json_int_t)id,
-                               "status", "requeued"));
+    bh_cli_say("%s%s/%llu: back in the outbox\n", o->dry_run ? "dry run: " : "", vn, id);
+    return result(
+        o, json_pack("{s:s, s:I, s:s}", "vault", vn, "id", (json_int_t)id, "status", "requeued"));
 }
 
 /* ---- quarantine ---- */
@@ -1669,7 +1725,7 @@ static json_t *journal_json(const bh_vault_journal_entry *e)
 {
     char hx[67], dg[67], em[67];
     token_hex(hx, &e->token);
-    token_hex(dg, (const bh_bytes32 *)&e->digest);
+    hash_hex(dg, (const bh_bytes32 *)&e->digest);
     token_hex(em, &e->emitter);
     json_t *j =
         json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)e->id, "time", (json_int_t)e->time,
@@ -1921,7 +1977,7 @@ static int audit_chains(const opts *o)
         return fail(EXIT_REFUSED, "chain_audit_failed", NULL, "audit against the chains: %s", e);
     }
     if (worst) audit_failed(journal);
-    bad = print_recon(o, chains, o->argc ? o->argv[0] : NULL);
+    bad = print_recon(o, chains, o->argc ? vault_of(o->argv[0]) : NULL);
     if (bad) {
         worst = EXIT_REFUSED;
         fail(EXIT_REFUSED, "reconcile_mismatch", NULL,
@@ -1968,7 +2024,7 @@ static int v_reconciliation(const opts *o)
     }
     if (!json_array_size(doc) && !o->json)
         printf("no reconciliation stored yet (node.reconcile_s 0, or not run yet)\n");
-    size_t bad = print_recon(o, doc, o->argc ? o->argv[0] : NULL);
+    size_t bad = print_recon(o, doc, o->argc ? vault_of(o->argv[0]) : NULL);
     if (bad)
         fail(EXIT_REFUSED, "reconcile_mismatch", NULL, "%zu reconciliation line%s not ok", bad,
              bad == 1 ? "" : "s");

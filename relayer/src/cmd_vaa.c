@@ -91,6 +91,14 @@ static json_t *jhex(const unsigned char *p, size_t n)
     return j;
 }
 
+/* A wire address: 20 bytes when it is an EVM address (bh_hex_address). */
+static json_t *jaddr(const unsigned char b[32])
+{
+    char s[67];
+    bh_hex_address(s, b);
+    return json_string(s);
+}
+
 static json_t *ju256(const bh_u256 *v)
 {
     char dec[BH_U256_DEC_MAX];
@@ -118,8 +126,8 @@ static json_t *decode_json(const bh_vaa *vaa)
     if (bh_transfer_parse(&t, &why, vaa->b.payload, vaa->b.payload_len) == BH_OK) {
         payload = json_pack("{s:i, s:s, s:o, s:o, s:i, s:o, s:i, s:o}", "payload_id",
                             BH_TRANSFER_PAYLOAD_ID, "kind", "transfer", "amount", ju256(&t.amount),
-                            "token", jhex(t.token.data, 32), "token_chain", t.token_chain, "to",
-                            jhex(t.to.data, 32), "to_chain", t.to_chain, "fee", ju256(&t.fee));
+                            "token", jaddr(t.token.data), "token_chain", t.token_chain, "to",
+                            jaddr(t.to.data), "to_chain", t.to_chain, "fee", ju256(&t.fee));
     } else {
         payload =
             json_pack("{s:i, s:s, s:s}", "payload_id", vaa->b.payload_len ? vaa->b.payload[0] : -1,
@@ -130,11 +138,11 @@ static json_t *decode_json(const bh_vaa *vaa)
                      "version", vaa->version, "signer_set_index", (json_int_t)vaa->signer_set_index,
                      "n_signatures", vaa->n_sigs, "signatures", sigs, "body", "timestamp",
                      (json_int_t)vaa->b.timestamp, "nonce", (json_int_t)vaa->b.nonce,
-                     "emitter_chain", vaa->b.emitter_chain, "emitter",
-                     jhex(vaa->b.emitter.data, 32), "sequence", seq, "consistency",
-                     vaa->b.consistency, "payload_len", (json_int_t)vaa->b.payload_len,
-                     "payload_hex", jhex(vaa->b.payload, vaa->b.payload_len), "digest",
-                     jhex(digest.data, 32), "payload", payload);
+                     "emitter_chain", vaa->b.emitter_chain, "emitter", jaddr(vaa->b.emitter.data),
+                     "sequence", seq, "consistency", vaa->b.consistency, "payload_len",
+                     (json_int_t)vaa->b.payload_len, "payload_hex",
+                     jhex(vaa->b.payload, vaa->b.payload_len), "digest", jhex(digest.data, 32),
+                     "payload", payload);
 }
 
 /* Reads the signer file strictly; errors name the JSON path. */

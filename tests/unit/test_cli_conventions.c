@@ -632,6 +632,72 @@ static void test_cli_deploy_dry_run(void **state)
                  2, "bad_argument", "--fee", "a fee above the amount");
 }
 
+/* The same identifiers everywhere: tokens and emitters as 20-byte
+ * addresses (either form accepted), chains by name wherever an id is
+ * taken, and names beside ids in JSON. */
+static void test_cli_identifiers(void **state)
+{
+    (void)state;
+    const char *addr = "0x00000000000000000000000000000000c0ffee00";
+    const char *padded = "0x00000000000000000000000000000000000000000000000000000000c0ffee00";
+    assert_int_equal(RUN(VAULTCTL, "asset", "add", "sol", padded, "--decimals", "9"), 0);
+    expect_error(RUN(VAULTCTL, "asset", "add", "1", addr, "--decimals", "9", "--json"), 1,
+                 "asset_exists", addr, "the 20-byte form of the same token, sol by its id");
+    int rc = RUN(VAULTCTL, "show", "1", "--json"); /* sol, by its chain id */
+    json_t *env = envelope(rc, "show 1");
+    assert_int_equal(rc, 0);
+    json_t *d = json_object_get(env, "data");
+    assert_string_equal(json_string_value(json_object_get(d, "name")), "sol");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(d, "assets"), 0), "token")),
+                        addr);
+    json_decref(env);
+    rc = RUN(VAULTCTL, "show", "eth", "--json");
+    env = envelope(rc, "show eth");
+    json_t *usdc = json_array_get(json_object_get(json_object_get(env, "data"), "assets"), 0);
+    assert_string_equal(json_string_value(json_object_get(usdc, "token")),
+                        "0x000000000000000000000000000000000000a0b8");
+    json_decref(env);
+    /* the text says the address too, and an asset is found by it */
+    assert_int_equal(RUN(VAULTCTL, "show", "sol"), 0);
+    if (!strstr(g_r.out, addr)) fail_msg("show sol: no %s in %s", addr, g_r.out);
+    assert_int_equal(RUN(VAULTCTL, "limits", "sol", addr, "--json"), 0);
+    assert_int_equal(RUN(VAULTCTL, "limits", "sol", padded, "--json"), 0);
+
+    /* chains by name or id: freeze, a lane key, a vault */
+    assert_int_equal(RUN(VAULTCTL, "limits", "eth", "USDC", "cap.sol=3", "window.1=2"), 0);
+    rc = RUN(VAULTCTL, "limits", "2", "USDC", "--json");
+    env = envelope(rc, "limits 2");
+    assert_int_equal(rc, 0);
+    json_t *lane = json_array_get(
+        json_object_get(json_array_get(json_object_get(json_object_get(env, "data"), "assets"), 0),
+                        "lanes"),
+        0);
+    assert_int_equal(json_integer_value(json_object_get(lane, "chain")), 1);
+    assert_string_equal(json_string_value(json_object_get(lane, "chain_name")), "sol");
+    assert_string_equal(json_string_value(json_object_get(lane, "cap")), "3000000");
+    assert_string_equal(json_string_value(json_object_get(lane, "window")), "2000000");
+    json_decref(env);
+    assert_int_equal(RUN(VAULTCTL, "freeze", "1", "--reason", "drill", "--json"), 0);
+    env = envelope(0, "freeze 1");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(env, "data"), "chain_name")), "sol");
+    json_decref(env);
+    /* the journal names the chain it froze */
+    rc = RUN(VAULTCTL, "journal", "eth", "--json");
+    env = envelope(rc, "journal eth");
+    size_t i, named = 0;
+    json_t *row;
+    json_array_foreach(json_object_get(env, "data"), i, row)
+    {
+        const char *kind = json_string_value(json_object_get(row, "kind"));
+        if (kind && !strcmp(kind, "freeze"))
+            named += !strcmp(json_string_value(json_object_get(row, "chain_name")), "sol");
+    }
+    assert_int_equal(named, 1);
+    json_decref(env);
+}
+
 /* The exit statuses: 1 refused, 2 wrong input, 3 the environment; and
  * `check` and `run` agree on a config. */
 static void test_cli_exit_statuses(void **state)
@@ -687,6 +753,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_cli_deploy_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_vaultctl_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_exit_statuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_identifiers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_vaultctl_dry_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_deploy_dry_run, setup, teardown),
     };
