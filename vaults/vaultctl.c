@@ -1144,10 +1144,9 @@ static int parked_row(void *c, const bh_vault_parked *p)
 
 /* A listing verb on one vault: CHAIN opened read-only, the header (text),
  * one row per visited entry, then the JSON array or `empty`. */
-static int list_vault(const opts *o, const char *name, const char *header,
-                      int (*visit)(park_ctx *s), const char *empty)
+static int list_vault(const opts *o, const char *header, int (*visit)(park_ctx *s),
+                      const char *empty)
 {
-    (void)name;
     int x = nargs(o, 1, 1, "CHAIN");
     if (x) return x;
     if ((x = open_data_dir(o))) return x;
@@ -1180,7 +1179,7 @@ static int v_parked(const opts *o)
     char header[160];
     snprintf(header, sizeof header, "%-8s %-20s %-14s %-14s %8s %-10s %-14s %5s  %s\n", "ID",
              "PARKED", "FROM", "TO", "SEQ", "ASSET", "AMOUNT", "TRIES", "LAST ERROR");
-    return list_vault(o, "parked", header, visit_parked, "(nothing parked)");
+    return list_vault(o, header, visit_parked, "(nothing parked)");
 }
 
 /* ---- the outbox ---- */
@@ -1310,7 +1309,7 @@ static int v_outbox(const opts *o)
     char header[120];
     snprintf(header, sizeof header, "%-8s %-14s %-18s %8s %-10s %s\n", "ID", "FROM", "DELIVER TO",
              "SEQ", "ASSET", "AMOUNT");
-    return list_vault(o, "outbox", header, visit_outbox, "(nothing waiting)");
+    return list_vault(o, header, visit_outbox, "(nothing waiting)");
 }
 
 static int v_requeue(const opts *o)
@@ -1362,8 +1361,6 @@ static int v_requeue(const opts *o)
 
 static int freeze_all(const opts *o, int freeze)
 {
-    const char *vn = freeze ? "freeze" : "unfreeze";
-    (void)vn;
     int x = nargs(o, 1, 1, "CHAIN");
     if (x) return x;
     if (!o->reason || !*o->reason) return usage("missing_argument", "--reason", "needs --reason R");
