@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_cli.h"
 #include "bh_secret.h"
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
+#define EXIT_REFUSED BH_EXIT_FAILED
+#define EXIT_USAGE BH_EXIT_USAGE
 #define MAX_REPLY (8u << 20)
 #define TOKEN_CAP 300
 
@@ -45,21 +46,19 @@ static int load_token(char *out, size_t cap, const char *token_file)
     if (token_file) {
         size_t n = 0;
         char why[512];
-        if (bh_secret_read_file(out, cap - 1, &n, why, sizeof why, token_file) != 0) {
-            fprintf(stderr, "vaultctl: --admin-token-file: %s\n", why);
-            return EXIT_USAGE;
-        }
+        if (bh_secret_read_file(out, cap - 1, &n, why, sizeof why, token_file) != 0)
+            return bh_cli_fail(EXIT_USAGE, "admin_token_unreadable", "--admin-token-file",
+                               "--admin-token-file: %s", why);
         while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
             n--;
         out[n] = '\0';
         return 0;
     }
     const char *e = getenv("BULKHEAD_ADMIN_TOKEN");
-    if (e == NULL || *e == '\0' || strlen(e) >= cap) {
-        fprintf(stderr, "vaultctl: --node needs the node's admin token: --admin-token-file FILE "
-                        "or $BULKHEAD_ADMIN_TOKEN\n");
-        return EXIT_USAGE;
-    }
+    if (e == NULL || *e == '\0' || strlen(e) >= cap)
+        return bh_cli_usage("missing_argument", "--admin-token-file",
+                            "--node needs the node's admin token: --admin-token-file FILE "
+                            "or $BULKHEAD_ADMIN_TOKEN");
     snprintf(out, cap, "%s", e);
     return 0;
 }
@@ -77,9 +76,8 @@ int bh_vaultctl_remote(const char *node, const char *token_file, const char *act
     char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (body == NULL) {
-        fprintf(stderr, "vaultctl: an argument is not valid UTF-8\n");
         explicit_bzero(token, sizeof token);
-        return EXIT_USAGE;
+        return bh_cli_usage("bad_argument", NULL, "an argument is not valid UTF-8");
     }
     char url[2048], auth[TOKEN_CAP + 32];
     size_t ul = strlen(node);
@@ -115,19 +113,23 @@ int bh_vaultctl_remote(const char *node, const char *token_file, const char *act
     free(body);
     int rc = EXIT_REFUSED;
     json_t *resp = cc == CURLE_OK ? json_loadb(r.buf ? r.buf : "", r.n, 0, NULL) : NULL;
-    if (cc != CURLE_OK)
-        fprintf(stderr, "vaultctl: node %s: %s\n", node, curl_easy_strerror(cc));
-    else if (code == 200 && json_is_integer(json_object_get(resp, "rc"))) {
+    if (cc != CURLE_OK) {
+        bh_cli_fail(EXIT_REFUSED, "node_unreachable", "--node", "node %s: %s", node,
+                    curl_easy_strerror(cc));
+    } else if (code == 200 && json_is_integer(json_object_get(resp, "rc"))) {
+        /* the node's vaultctl printed its own envelope (with --json) */
         const char *out = json_string_value(json_object_get(resp, "stdout"));
         const char *err = json_string_value(json_object_get(resp, "stderr"));
         if (out) fputs(out, stdout);
         if (err) fputs(err, stderr);
         rc = (int)json_integer_value(json_object_get(resp, "rc"));
+        bh_cli_forwarded();
     } else {
         const char *msg = json_string_value(json_object_get(resp, "message"));
-        fprintf(stderr, "vaultctl: node %s refused (HTTP %ld): %s\n", node, code,
-                msg ? msg : "no reason given");
+        const char *code_s = json_string_value(json_object_get(resp, "error"));
         if (code == 400) rc = EXIT_USAGE;
+        bh_cli_fail(rc, code_s ? code_s : "node_refused", "--node",
+                    "node %s refused (HTTP %ld): %s", node, code, msg ? msg : "no reason given");
     }
     json_decref(resp);
     free(r.buf);

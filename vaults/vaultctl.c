@@ -13,18 +13,18 @@
 #include <unistd.h>
 
 #include "bh_amount.h"
+#include "bh_cli.h"
 #include "bh_config.h"
-#include "bh_suggest.h"
-#include "bh_version.h"
 #include "bh_hex.h"
 #include "bh_reconcile.h"
 #include "bh_vault.h"
 #include "bh_vaultctl.h"
 #include "ctl_remote.h"
 
-#define EXIT_OK 0
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
+#define EXIT_OK BH_EXIT_OK
+#define EXIT_REFUSED BH_EXIT_FAILED
+#define EXIT_USAGE BH_EXIT_USAGE
+#define EXIT_ENV BH_EXIT_ENV
 #define MAX_VAULTS 256
 
 typedef struct {
@@ -39,7 +39,9 @@ typedef struct {
     const char *config; /* the node's config file: audit against the chains */
     const char *verb;   /* the verb's name */
     int help;
-    int argc; /* positional arguments after the verb */
+    int version;
+    int dry_run; /* --dry-run: validate and report, write nothing */
+    int argc;    /* positional arguments after the verb */
     char **argv;
     uint64_t now;
 } opts;
@@ -52,26 +54,24 @@ typedef struct {
 static vault_ref g_vaults[MAX_VAULTS];
 static size_t g_nvaults;
 
-static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void err(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("vaultctl: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
+/* Failures and usage errors are bh_cli's: text on stderr, the envelope's
+ * error with --json (bh_cli.h). */
+#define fail bh_cli_fail
+#define usage bh_cli_usage
 
 /* ---- verbs and their help ---- */
 
 typedef int (*verb_fn)(const opts *o);
 
+/* A verb: its name, usage line and help (what `vaultctl VERB --help` and
+ * `vaultctl verbs` print), the function, and BH_CLI_WRITES if it can
+ * change a vault (it takes --dry-run). */
 typedef struct {
     const char *name;
     const char *usage;
     const char *help;
     verb_fn fn;
+    unsigned flags;
 } verb;
 
 static const char k_main_help[] =
@@ -83,14 +83,18 @@ static const char k_main_help[] =
     "Options:\n"
     "  -d DATA_DIR    the node's data directory (default: $BULKHEAD_DATA_DIR,\n"
     "                 else /var/lib/bulkhead)\n"
-    "  --json         machine-readable output (every reading verb)\n"
+    "  --json         one JSON envelope on stdout, every verb, errors included:\n"
+    "                 {\"ok\": true, \"data\": ...} or {\"ok\": false, \"error\": {...}}\n"
     "  --node URL     act through a running node's admin API (its operator port,\n"
     "                 e.g. http://127.0.0.1:9101) instead of on DATA_DIR\n"
     "  --admin-token-file FILE  the node's admin token (default:\n"
     "                 $BULKHEAD_ADMIN_TOKEN)\n"
     "  --actor NAME   who is acting, recorded in the journal (default: $USER)\n"
     "  --reason TEXT  why, recorded in the journal (required by freeze/unfreeze)\n"
-    "  --help         help for vaultctl or for one verb\n"
+    "  --dry-run      on a verb that writes: every check it makes, and what it would\n"
+    "                 change (\"dry run: ...\"); nothing is written\n"
+    "  --help         help for vaultctl or for one verb (vaultctl VERB --help)\n"
+    "  --version      the version and the commit\n"
     "\n"
     "Setting up (what the node's operator does once per chain and asset):\n"
     "  init CHAIN --chain-id N             create the vault of home chain CHAIN\n"
@@ -118,13 +122,18 @@ static const char k_main_help[] =
     "  unfreeze CHAIN --reason R           lift it\n"
     "  limits CHAIN ASSET KEY=VALUE...     change limits\n"
     "\n"
-    "CHAIN is a vault name ([a-z0-9_-]) or, where a remote chain is meant, a\n"
-    "chain id. ID is CHAIN/N as printed by `pending` (N alone if unambiguous).\n"
-    "Amounts are in token units with the asset's decimals (\"1.5\").\n"
+    "CHAIN is a vault name ([a-z0-9_-]) or its bridge chain id, wherever one is\n"
+    "taken (JSON names the chain beside each id: \"from\": 1, \"from_name\":\n"
+    "\"sol\"). TOKEN is the token's address (0x and 40 hex digits, as printed;\n"
+    "the 32-byte left-padded form too). ID is CHAIN/N as printed by `pending`\n"
+    "(N alone if unambiguous). Amounts are in token units with the asset's\n"
+    "decimals (\"1.5\").\n"
     "\n"
     "Exit status: 0 ok; 1 refused or failed (audit mismatch, an operation the\n"
-    "vault refuses, schema or I/O errors); 2 usage (bad arguments, unknown verb,\n"
-    "chain, asset or pending id, missing or non-vault DATA_DIR).\n";
+    "vault refuses, an unconverted or damaged vault, the node refused); 2 wrong\n"
+    "input (bad arguments, unknown verb or option, unknown chain, asset or id,\n"
+    "a limit or config that does not validate); 3 the environment (missing or\n"
+    "non-vault DATA_DIR, a vault that cannot be opened or written).\n";
 
 static int v_init(const opts *o);
 static int v_asset(const opts *o);
@@ -151,29 +160,29 @@ static const verb k_verbs[] = {
     {"init", "init CHAIN --chain-id N [--reason R]",
      "Create an empty vault for home chain CHAIN (its bridge chain id is N).\n"
      "Refused if the vault exists.",
-     v_init},
+     v_init, BH_CLI_WRITES},
     {"asset", "asset add CHAIN TOKEN --decimals D [--symbol SYM] [--reason R]",
-     "Register TOKEN (hex id on its home chain, 0x optional, left-padded) in the\n"
+     "Register TOKEN (its address on its home chain, 20 bytes or 32 left-padded) in the\n"
      "vault of CHAIN with D decimals (0..38). Transfers of unregistered tokens\n"
      "are refused as unknown_asset.",
-     v_asset},
+     v_asset, BH_CLI_WRITES},
     {"list", "list [--json]", "One line per vault: chain id, assets, pending, quarantined chains.",
-     v_list},
+     v_list, 0},
     {"show", "show CHAIN [--json]",
      "Locked custody and outstanding wrapped supply per remote chain (minted, and\n"
      "in flight: accepted, not delivered yet), for each asset of CHAIN's vault,\n"
      "plus quarantines and counters.",
-     v_show},
+     v_show, 0},
     {"pending", "pending [CHAIN] [--json]",
      "Transfers waiting in pending: delayed ones with their release time, and\n"
      "holds that wait for an operator (over capacity, quarantine).",
-     v_pending},
+     v_pending, 0},
     {"parked", "parked CHAIN [--json]",
      "Outbox entries the node stopped delivering after too many failures:\n"
      "id, source and destination chain, sequence, amount, failed tries, the\n"
      "last error and when it was parked. They stay applied to the ledger;\n"
      "`requeue` offers one for delivery again.",
-     v_parked},
+     v_parked, 0},
     {"outbox", "outbox CHAIN [show N | drop N --reason R] [--json]",
      "Entries of CHAIN's vault waiting for delivery, oldest first: id, the\n"
      "chain it is delivered to (a hop's notice goes to the home chain), source,\n"
@@ -181,11 +190,11 @@ static const verb k_verbs[] = {
      "show N prints one entry. drop N sets it aside in `parked` (journaled;\n"
      "`requeue CHAIN N` puts it back); a transaction already sent for it may\n"
      "still execute, and the Portal executes a transfer once whatever happens.",
-     v_outbox},
+     v_outbox, BH_CLI_WRITES},
     {"requeue", "requeue CHAIN N [--reason R]",
      "Put parked entry N of CHAIN's vault back in the outbox (under a new\n"
      "outbox id, behind what already waits) so the node delivers it again.",
-     v_requeue},
+     v_requeue, BH_CLI_WRITES},
     {"release", "release ID [--reason R]",
      "Deliver pending transfer ID now. A quarantine hold is applied to the\n"
      "ledger first and is refused (exit 1) while its chain is still frozen or\n"
@@ -193,23 +202,23 @@ static const verb k_verbs[] = {
      "chain's 24 h window: if the window is full it stays pending (cause\n"
      "window) and goes out by itself once it fits; one larger than the whole\n"
      "window is released now (the operator's override).",
-     v_release},
+     v_release, BH_CLI_WRITES},
     {"drop", "drop ID [--reason R]",
      "Never deliver pending transfer ID; its ledger effect, if applied, is\n"
      "reversed (refused, exit 1, if the supply moved on since).",
-     v_drop},
+     v_drop, BH_CLI_WRITES},
     {"retime", "retime ID DAYS [--reason R]",
      "Make pending transfer ID due DAYS days from now (decimals allowed, 0 =\n"
      "due now). Quarantine holds cannot be re-timed.",
-     v_retime},
+     v_retime, BH_CLI_WRITES},
     {"freeze", "freeze CHAIN --reason R",
      "Quarantine CHAIN (a vault name or chain id) in every vault: messages\n"
      "from it and to it are held unapplied until an operator releases them.",
-     v_freeze},
+     v_freeze, BH_CLI_WRITES},
     {"unfreeze", "unfreeze CHAIN --reason R",
      "Lift CHAIN's quarantine in every vault. Held transfers stay pending\n"
      "until released or dropped.",
-     v_unfreeze},
+     v_unfreeze, BH_CLI_WRITES},
     {"limits", "limits CHAIN [ASSET [KEY=VALUE...]] [--json] [--reason R]",
      "Show or set limits. ASSET is a token id (hex) or symbol, or `vault` for\n"
      "vault-wide keys. 0 removes a limit. Keys:\n"
@@ -219,9 +228,9 @@ static const verb k_verbs[] = {
      "          in_capacity.ID=UNITS  in_refill.ID=UNITS_PER_S\n"
      "          out_capacity.ID=UNITS out_refill.ID=UNITS_PER_S\n"
      "  vault:  msg_limit=N  msg_limit.ID=N   (messages per source chain per 24 h)",
-     v_limits},
+     v_limits, BH_CLI_WRITES},
     {"journal", "journal CHAIN [--since N] [--json]",
-     "Journal entries of CHAIN's vault from id N (default 1).", v_journal},
+     "Journal entries of CHAIN's vault from id N (default 1).", v_journal, 0},
     {"audit", "audit [CHAIN] [--json] [--config FILE]",
      "Replay each journal from its first entry and compare with every stored\n"
      "total. Exit 1 naming the first difference if any vault disagrees.\n"
@@ -233,23 +242,23 @@ static const verb k_verbs[] = {
      "A difference in the direction a delivery executed past the cursor could\n"
      "explain is read again once the node's cursor has passed (up to 30 s);\n"
      "one that stays is named (exit 1), as \"settling\" if the node did not move.",
-     v_audit},
+     v_audit, 0},
     {"reconciliation", "reconciliation [CHAIN] [--json]",
      "The last supply reconciliation and chain audit the node stored for each\n"
      "chain (node.reconcile_s): the block, and per vault and asset the figure\n"
      "on the chain, the ledger's, what was in flight and the drift beyond it.\n"
      "Exit 1 if a line is not ok.",
-     v_reconciliation},
+     v_reconciliation, 0},
     {"export", "export CHAIN",
      "The whole vault as one JSON document: assets, lanes, limits, quarantines,\n"
      "pending transfers, parked outbox entries and the journal.",
-     v_export},
+     v_export, 0},
     {"migrate", "migrate [CHAIN]",
      "Convert each vault (or CHAIN's) written by an older build to this build's\n"
      "schema, in one transaction per vault, journaled (kind migrate). A vault\n"
      "already current is left as it is. Read-only verbs refuse an unconverted\n"
      "vault; the node converts its vaults and its own store at start.",
-     v_migrate},
+     v_migrate, BH_CLI_WRITES},
     {"reobserve", "reobserve CHAIN TXHASH [--json]   (through a node: --node URL)",
      "Read transaction TXHASH of CHAIN again, with the endpoint quorum and\n"
      "every check of the node's own reads, and give each of its Portal events\n"
@@ -257,49 +266,49 @@ static const verb k_verbs[] = {
      "(taken already: nothing done) or \"queued\" (stored, taken in turn).\n"
      "For an event the node never read (started past it, a provider left it\n"
      "out). Refused for a block not final yet or above the cursor.",
-     v_node_only},
+     v_node_only, 0},
     {"cursor", "cursor CHAIN [rewind BLOCK --reason R] [--json]   (through a node: --node URL)",
      "The watcher's cursor of CHAIN: the last block stored, its hash, the\n"
      "Portal sequence expected next, the finalized head. rewind BLOCK moves it\n"
      "back (at most 100000 blocks, never below start_block - 1; journaled in\n"
      "CHAIN's vault, kind cursor): the blocks up to the old cursor are read\n"
      "again and their events go to their vaults as re-observed ones do.",
-     v_node_only},
+     v_node_only, 0},
 };
 
 /* ---- helpers ---- */
 
-static int usage_err(const char *verb_name, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int usage_err(const char *verb_name, const char *fmt, ...)
+/* The verb takes min..max positional arguments, named by `names` ("ID
+ * DAYS"): a missing one is named, a surplus one quoted. */
+static int nargs(const opts *o, int min, int max, const char *names)
 {
-    va_list ap;
-    fputs("vaultctl: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    for (size_t i = 0; verb_name && i < sizeof k_verbs / sizeof k_verbs[0]; i++)
-        if (!strcmp(k_verbs[i].name, verb_name))
-            fprintf(stderr, "usage: vaultctl [-d DATA_DIR] %s\n", k_verbs[i].usage);
-    return EXIT_USAGE;
+    if (o->argc >= min && o->argc <= max) return EXIT_OK;
+    if (o->argc > max)
+        return usage("unexpected_argument", o->argv[max], "unexpected argument '%.80s' (takes %s)",
+                     o->argv[max], max ? names : "no arguments");
+    /* the first missing one: word argc of names */
+    const char *w = names;
+    for (int i = 0; i < o->argc && strchr(w, ' '); i++)
+        w = strchr(w, ' ') + 1;
+    char miss[32];
+    snprintf(miss, sizeof miss, "%.*s", (int)strcspn(w, " "), w);
+    if (!strcmp(miss, names)) return usage("missing_argument", miss, "missing %s", miss);
+    return usage("missing_argument", miss, "missing %s (takes %s)", miss, names);
 }
 
 static int check_data_dir(const opts *o)
 {
     struct stat st;
     char p[4096];
-    if (stat(o->data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        err("data directory %s does not exist (use -d DATA_DIR)", o->data_dir);
-        return EXIT_USAGE;
-    }
+    if (stat(o->data_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(EXIT_ENV, "data_dir_missing", o->data_dir,
+                    "data directory %s does not exist (use -d DATA_DIR)", o->data_dir);
     snprintf(p, sizeof p, "%s/vaults", o->data_dir);
-    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        err("%s is not a bulkhead data directory (no vaults/ inside); "
-            "create a vault with `vaultctl init`",
-            o->data_dir);
-        return EXIT_USAGE;
-    }
+    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(EXIT_ENV, "not_a_data_dir", o->data_dir,
+                    "%s is not a bulkhead data directory (no vaults/ inside); "
+                    "create a vault with `vaultctl init`",
+                    o->data_dir);
     return EXIT_OK;
 }
 
@@ -367,23 +376,64 @@ static uint16_t chain_id_of(const char *s)
     return (uint16_t)n;
 }
 
+/* A vault given by its name or its home chain's id ("2" for eth): its
+ * name (borrowed: s itself, or g_vaults'). */
+static const char *vault_of(const char *s)
+{
+    if (!s) return s;
+    for (size_t i = 0; i < g_nvaults; i++)
+        if (!strcmp(g_vaults[i].name, s)) return s;
+    uint16_t id = chain_id_of(s);
+    for (size_t i = 0; id && i < g_nvaults; i++)
+        if (g_vaults[i].id == id) return g_vaults[i].name;
+    return s;
+}
+
+/* Chain ids in JSON get their names beside them: every member below
+ * holding an id a vault of this data directory has gets KEY_name ("from":
+ * 1, "from_name": "sol"), in every object of a verb's result. */
+static const char *const k_chain_keys[] = {"chain",         "from",      "to",       "deliver_to",
+                                           "emitter_chain", "inc_chain", "dec_chain"};
+
+static void name_chains(json_t *j)
+{
+    size_t i;
+    json_t *v;
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v) name_chains(v);
+        return;
+    }
+    if (!json_is_object(j)) return;
+    const char *key;
+    json_object_foreach(j, key, v) name_chains(v);
+    for (size_t k = 0; k < sizeof k_chain_keys / sizeof k_chain_keys[0]; k++) {
+        json_t *id = json_object_get(j, k_chain_keys[k]);
+        if (!json_is_integer(id)) continue;
+        char nk[32];
+        snprintf(nk, sizeof nk, "%s_name", k_chain_keys[k]);
+        for (size_t g = 0; g < g_nvaults; g++)
+            if (g_vaults[g].id == json_integer_value(id))
+                json_object_set_new(j, nk, json_string(g_vaults[g].name));
+    }
+}
+
 static int open_vault(const opts *o, const char *name, int rdonly, bh_vault **v)
 {
-    if (!bh_vault_name_is_valid(name)) {
-        err("'%s' is not a vault name (lowercase letters, digits, _ and -)", name);
-        return EXIT_USAGE;
-    }
+    *v = NULL;
+    name = vault_of(name);
+    if (!bh_vault_name_is_valid(name))
+        return usage("unknown_chain", name,
+                     "'%s' is not a vault name (lowercase letters, digits, _ and -)", name);
     char why[600];
-    bh_vault_opts vo = {.read_only = rdonly};
+    /* a dry run's vault runs every change and keeps none */
+    bh_vault_opts vo = {.read_only = rdonly, .dry_run = o->dry_run && !rdonly};
     int rc = bh_vault_open(v, o->data_dir, name, &vo, why, sizeof why);
-    if (rc == BH_ENOTFOUND || rc == BH_EINVAL) {
-        err("unknown chain '%s': %s", name, why);
-        return EXIT_USAGE;
-    }
-    if (rc) {
-        err("%s", why[0] ? why : bh_strerror(rc));
-        return EXIT_REFUSED;
-    }
+    if (rc == BH_ENOTFOUND || rc == BH_EINVAL)
+        return fail(EXIT_USAGE, "unknown_chain", name, "unknown chain '%s': %s", name, why);
+    if (rc == BH_ESCHEMA || rc == BH_ECORRUPT)
+        return fail(EXIT_REFUSED, rc == BH_ESCHEMA ? "vault_schema" : "vault_corrupt", name, "%s",
+                    why[0] ? why : bh_strerror(rc));
+    if (rc) return fail(EXIT_ENV, "vault_unreadable", name, "%s", why[0] ? why : bh_strerror(rc));
     return EXIT_OK;
 }
 
@@ -397,11 +447,20 @@ static const char *actor_of(const opts *o)
     return pw ? pw->pw_name : "unknown";
 }
 
-static void token_hex(char out[67], const bh_bytes32 *t)
+/* A hash as 0x and 64 hex digits. */
+static void hash_hex(char out[67], const bh_bytes32 *h)
 {
     out[0] = '0';
     out[1] = 'x';
-    bh_hex_encode(out + 2, t->data, 32);
+    bh_hex_encode(out + 2, h->data, 32);
+}
+
+/* A token or emitter as the chain names it (bh_hex_address): an EVM
+ * address as 0x and 40 hex digits, as bulkhead-deploy and the config write
+ * it; input takes either form (parse_token). */
+static void token_hex(char out[67], const bh_bytes32 *t)
+{
+    bh_hex_address(out, t->data);
 }
 
 static const char *token_label(char *buf, size_t cap, const bh_bytes32 *t, const char *symbol)
@@ -412,10 +471,7 @@ static const char *token_label(char *buf, size_t cap, const bh_bytes32 *t, const
     }
     char hx[67];
     token_hex(hx, t);
-    const char *p = hx + 2;
-    while (*p == '0' && p[1])
-        p++;
-    snprintf(buf, cap, "0x%s", p);
+    snprintf(buf, cap, "%s", hx);
     return buf;
 }
 
@@ -456,14 +512,13 @@ static int resolve_asset(bh_vault *v, const char *s, bh_bytes32 *tok, bh_vault_a
     if (bh_vault_each_asset(v, sym_cb, &f) == BH_OK && f.found == 1) {
         *tok = f.tok;
     } else if (parse_token(tok, s) != 0) {
-        err("unknown asset '%s' in vault %s (give a registered symbol or a hex token id)", s,
-            bh_vault_name(v));
-        return EXIT_USAGE;
+        return fail(EXIT_USAGE, "unknown_asset", s,
+                    "unknown asset '%s' in vault %s (give a registered symbol or a hex token id)",
+                    s, bh_vault_name(v));
     }
-    if (bh_vault_asset_get(v, a, tok) != BH_OK) {
-        err("unknown asset '%s' in vault %s", s, bh_vault_name(v));
-        return EXIT_USAGE;
-    }
+    if (bh_vault_asset_get(v, a, tok) != BH_OK)
+        return fail(EXIT_USAGE, "unknown_asset", s, "unknown asset '%s' in vault %s", s,
+                    bh_vault_name(v));
     return EXIT_OK;
 }
 
@@ -496,18 +551,20 @@ static int parse_units(bh_u128 *out, const char *s, unsigned dec)
     return bh_u128_from_dec(out, digits, n) == BH_OK ? 0 : -1;
 }
 
+/* A verb's JSON result: the envelope's data with --json; printed as it
+ * is by export, whose text is JSON. */
 static int print_json(json_t *j)
 {
-    if (!j) {
-        err("out of memory");
-        return EXIT_REFUSED;
-    }
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-    json_decref(j);
-    if (!s) return EXIT_REFUSED;
-    puts(s);
-    free(s);
-    return EXIT_OK;
+    name_chains(j);
+    return bh_cli_result(j, 1);
+}
+
+/* A writing verb's result (text printed already with bh_cli_say). */
+static int result(const opts *o, json_t *j)
+{
+    if (j && o->dry_run) json_object_set_new(j, "dry_run", json_true());
+    name_chains(j);
+    return bh_cli_result(j, 0);
 }
 
 static void fmt_time(char *out, size_t cap, uint64_t t)
@@ -526,67 +583,85 @@ static void fmt_time(char *out, size_t cap, uint64_t t)
 
 static int v_init(const opts *o)
 {
-    if (o->argc != 1) return usage_err("init", "init takes exactly one CHAIN");
-    if (!o->chain_id) return usage_err("init", "init needs --chain-id N");
+    int x = nargs(o, 1, 1, "CHAIN");
+    if (x) return x;
+    if (!o->chain_id) return usage("missing_argument", "--chain-id", "needs --chain-id N");
     if (!bh_vault_name_is_valid(o->argv[0]))
-        return usage_err("init", "'%s' is not a valid chain name ([a-z0-9_-]{1,32})", o->argv[0]);
+        return usage("bad_argument", o->argv[0],
+                     "'%s' is not a valid chain name ([a-z0-9_-]{1,32})", o->argv[0]);
     char *end;
     errno = 0;
     unsigned long id = strtoul(o->chain_id, &end, 10);
     if (!*o->chain_id || *end || errno || id == 0 || id > 65535)
-        return usage_err("init", "--chain-id must be 1..65535, not '%s'", o->chain_id);
+        return usage("bad_argument", "--chain-id", "--chain-id must be 1..65535, not '%s'",
+                     o->chain_id);
     struct stat st;
-    if (stat(o->data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        err("data directory %s does not exist", o->data_dir);
-        return EXIT_USAGE;
-    }
+    if (stat(o->data_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(EXIT_ENV, "data_dir_missing", o->data_dir, "data directory %s does not exist",
+                    o->data_dir);
     scan_vaults(o);
     for (size_t i = 0; i < g_nvaults; i++)
-        if (g_vaults[i].id == id && strcmp(g_vaults[i].name, o->argv[0])) {
-            err("chain id %lu already belongs to vault %s", id, g_vaults[i].name);
-            return EXIT_REFUSED;
-        }
-    int rc =
-        bh_vault_init_dir(o->data_dir, o->argv[0], (uint16_t)id, o->now, actor_of(o), o->reason);
-    if (rc == BH_EEXIST) {
-        err("vault %s already exists in %s", o->argv[0], o->data_dir);
-        return EXIT_REFUSED;
+        if (g_vaults[i].id == id && strcmp(g_vaults[i].name, o->argv[0]))
+            return fail(EXIT_REFUSED, "chain_id_taken", "--chain-id",
+                        "chain id %lu already belongs to vault %s", id, g_vaults[i].name);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/vaults/%s", o->data_dir, o->argv[0]);
+    int rc = BH_OK;
+    if (o->dry_run) {
+        /* what bh_vault_init_dir checks before it creates anything */
+        if (stat(path, &st) == 0) rc = BH_EEXIST;
+    } else {
+        rc = bh_vault_init_dir(o->data_dir, o->argv[0], (uint16_t)id, o->now, actor_of(o),
+                               o->reason);
     }
-    if (rc) {
-        err("cannot create vault %s: %s", o->argv[0], bh_strerror(rc));
-        return EXIT_REFUSED;
-    }
-    printf("created vault %s (chain id %lu) in %s/vaults/%s\n", o->argv[0], id, o->data_dir,
-           o->argv[0]);
-    return EXIT_OK;
+    if (rc == BH_EEXIST)
+        return fail(EXIT_REFUSED, "vault_exists", o->argv[0], "vault %s already exists in %s",
+                    o->argv[0], o->data_dir);
+    if (rc)
+        return fail(EXIT_ENV, "vault_unwritable", o->argv[0], "cannot create vault %s: %s",
+                    o->argv[0], bh_strerror(rc));
+    bh_cli_say("%screated vault %s (chain id %lu) in %s\n", o->dry_run ? "dry run: " : "",
+               o->argv[0], id, path);
+    return result(
+        o, json_pack("{s:s, s:i, s:s}", "vault", o->argv[0], "chain_id", (int)id, "path", path));
 }
 
 static int v_asset(const opts *o)
 {
-    if (o->argc != 3 || strcmp(o->argv[0], "add") != 0)
-        return usage_err("asset", "expected: asset add CHAIN TOKEN --decimals D");
-    if (!o->decimals) return usage_err("asset", "asset add needs --decimals D");
+    if (o->argc >= 1 && strcmp(o->argv[0], "add") != 0)
+        return usage("bad_argument", o->argv[0], "'%.60s': the only form is asset add CHAIN TOKEN",
+                     o->argv[0]);
+    int x = nargs(o, 3, 3, "add CHAIN TOKEN");
+    if (x) return x;
+    if (!o->decimals) return usage("missing_argument", "--decimals", "needs --decimals D");
     char *end;
     errno = 0;
     unsigned long d = strtoul(o->decimals, &end, 10);
     if (!*o->decimals || *end || errno || d > 38)
-        return usage_err("asset", "--decimals must be 0..38, not '%s'", o->decimals);
+        return usage("bad_argument", "--decimals", "--decimals must be 0..38, not '%s'",
+                     o->decimals);
     bh_bytes32 tok;
     if (parse_token(&tok, o->argv[2]) != 0)
-        return usage_err("asset", "TOKEN must be up to 32 bytes of hex, not '%s'", o->argv[2]);
+        return usage("bad_argument", o->argv[2],
+                     "TOKEN must be a 20-byte address or 32 bytes of hex, not '%s'", o->argv[2]);
     if (o->symbol && (strlen(o->symbol) > BH_VAULT_SYMBOL_MAX || !*o->symbol))
-        return usage_err("asset", "--symbol must be 1..%d characters", BH_VAULT_SYMBOL_MAX);
-    int x = check_data_dir(o);
-    if (x) return x;
+        return usage("bad_argument", "--symbol", "--symbol must be 1..%d characters",
+                     BH_VAULT_SYMBOL_MAX);
+    if ((x = open_data_dir(o))) return x;
+    const char *vn = vault_of(o->argv[1]);
     bh_vault *v;
-    if ((x = open_vault(o, o->argv[1], 0, &v))) return x;
+    if ((x = open_vault(o, vn, 0, &v))) return x;
     int rc = bh_vault_asset_add(v, &tok, (uint8_t)d, o->symbol, o->now, actor_of(o), o->reason);
-    if (rc)
-        err("asset add refused: %s", rc == BH_EEXIST ? "already registered" : bh_strerror(rc));
-    else
-        printf("registered %s in vault %s\n", o->argv[2], o->argv[1]);
     bh_vault_close(v);
-    return rc ? EXIT_REFUSED : EXIT_OK;
+    if (rc == BH_EEXIST)
+        return fail(EXIT_REFUSED, "asset_exists", o->argv[2],
+                    "asset add refused: already registered");
+    if (rc) return fail(EXIT_REFUSED, "refused", NULL, "asset add refused: %s", bh_strerror(rc));
+    char hx[67];
+    token_hex(hx, &tok);
+    bh_cli_say("%sregistered %s in vault %s\n", o->dry_run ? "dry run: " : "", hx, vn);
+    return result(o, json_pack("{s:s, s:s, s:i, s:s}", "vault", vn, "token", hx, "decimals", (int)d,
+                               "symbol", o->symbol ? o->symbol : ""));
 }
 
 /* ---- reading verbs ---- */
@@ -625,8 +700,9 @@ static int list_q(void *c, const bh_vault_quarantine *q)
 
 static int v_list(const opts *o)
 {
-    if (o->argc != 0) return usage_err("list", "list takes no arguments");
-    int x = open_data_dir(o);
+    int x = nargs(o, 0, 0, "");
+    if (x) return x;
+    x = open_data_dir(o);
     if (x) return x;
     json_t *out = json_array();
     if (!o->json)
@@ -648,7 +724,8 @@ static int v_list(const opts *o)
         if (!rc) rc = bh_vault_each_pending(v, count_pending, &wp);
         if (!rc) rc = bh_vault_each_quarantine(v, list_q, &wq);
         if (rc) {
-            err("vault %s: %s", g_vaults[i].name, bh_strerror(rc));
+            fail(EXIT_REFUSED, "vault_unreadable", g_vaults[i].name, "vault %s: %s",
+                 g_vaults[i].name, bh_strerror(rc));
             worst = EXIT_REFUSED;
         }
         if (o->json) {
@@ -673,7 +750,7 @@ static int v_list(const opts *o)
         }
         bh_vault_close(v);
     }
-    if (o->json) return print_json(out) ? EXIT_REFUSED : worst;
+    if (o->json) return print_json(out) ? EXIT_ENV : worst;
     json_decref(out);
     if (g_nvaults == 0) printf("(no vaults in %s)\n", o->data_dir);
     return worst;
@@ -790,8 +867,9 @@ static json_t *info_json(const bh_vault_info *in)
 
 static int v_show(const opts *o)
 {
-    if (o->argc != 1) return usage_err("show", "show takes exactly one CHAIN");
-    int x = open_data_dir(o);
+    int x = nargs(o, 1, 1, "CHAIN");
+    if (x) return x;
+    x = open_data_dir(o);
     if (x) return x;
     bh_vault *v;
     if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
@@ -818,8 +896,8 @@ static int v_show(const opts *o)
     if (rc) {
         json_decref(assets);
         json_decref(qa);
-        err("vault %s: %s", o->argv[0], bh_strerror(rc));
-        return EXIT_REFUSED;
+        return fail(EXIT_REFUSED, "vault_unreadable", o->argv[0], "vault %s: %s", o->argv[0],
+                    bh_strerror(rc));
     }
     if (o->json) {
         json_t *j = info_json(&info);
@@ -879,8 +957,9 @@ static int pend_row(void *c, const bh_vault_pending *p)
 
 static int v_pending(const opts *o)
 {
-    if (o->argc > 1) return usage_err("pending", "pending takes at most one CHAIN");
-    int x = open_data_dir(o);
+    int x = nargs(o, 0, 1, "CHAIN");
+    if (x) return x;
+    x = open_data_dir(o);
     if (x) return x;
     pend_ctx s = {.o = o, .arr = json_array()};
     int worst = EXIT_OK;
@@ -900,9 +979,9 @@ static int v_pending(const opts *o)
         int rc = bh_vault_each_pending(s.v, pend_row, &s);
         bh_vault_close(s.v);
         if (rc) {
-            err("vault %s: %s", name, bh_strerror(rc));
             json_decref(s.arr);
-            return EXIT_REFUSED;
+            return fail(EXIT_REFUSED, "vault_unreadable", name, "vault %s: %s", name,
+                        bh_strerror(rc));
         }
         if (o->argc) break;
     }
@@ -916,8 +995,7 @@ static int v_pending(const opts *o)
 }
 
 /* ID is CHAIN/N, or N when exactly one vault has pending N. */
-static int resolve_pending(const opts *o, const char *verb_name, const char *s, char *vault,
-                           size_t cap, uint64_t *id)
+static int resolve_pending(const opts *o, const char *s, char *vault, size_t cap, uint64_t *id)
 {
     const char *slash = strchr(s, '/');
     const char *num = slash ? slash + 1 : s;
@@ -925,13 +1003,13 @@ static int resolve_pending(const opts *o, const char *verb_name, const char *s, 
     errno = 0;
     unsigned long long n = strtoull(num, &end, 10);
     if (!*num || *end || errno || n == 0 || *num == '-')
-        return usage_err(verb_name, "'%s' is not a pending id (CHAIN/N or N)", s);
+        return usage("bad_argument", s, "'%s' is not a pending id (CHAIN/N or N)", s);
     *id = n;
     int x = open_data_dir(o);
     if (x) return x;
     if (slash) {
         size_t l = (size_t)(slash - s);
-        if (l == 0 || l >= cap) return usage_err(verb_name, "'%s' names no vault", s);
+        if (l == 0 || l >= cap) return usage("bad_argument", s, "'%s' names no vault", s);
         memcpy(vault, s, l);
         vault[l] = 0;
         return EXIT_OK;
@@ -948,38 +1026,36 @@ static int resolve_pending(const opts *o, const char *verb_name, const char *s, 
         }
         bh_vault_close(v);
     }
-    if (hits == 0) {
-        err("no pending transfer %llu in any vault of %s", n, o->data_dir);
-        return EXIT_USAGE;
-    }
-    if (hits > 1) {
-        err("pending id %llu exists in %d vaults; say which, as CHAIN/%llu", n, hits, n);
-        return EXIT_USAGE;
-    }
+    if (hits == 0)
+        return fail(EXIT_USAGE, "unknown_pending", s, "no pending transfer %llu in any vault of %s",
+                    n, o->data_dir);
+    if (hits > 1)
+        return fail(EXIT_USAGE, "ambiguous_id", s,
+                    "pending id %llu exists in %d vaults; say which, as CHAIN/%llu", n, hits, n);
     return EXIT_OK;
 }
 
-static int pending_action(const opts *o, const char *verb_name, int nargs)
+static int pending_action(const opts *o, const char *verb_name, int n_args)
 {
-    if (o->argc != nargs)
-        return usage_err(verb_name, "%s takes %s", verb_name, nargs == 1 ? "one ID" : "ID DAYS");
+    int x = nargs(o, n_args, n_args, n_args == 1 ? "ID" : "ID DAYS");
+    if (x) return x;
     uint64_t release_at = 0;
-    if (nargs == 2) {
+    if (n_args == 2) {
         char *end;
         errno = 0;
         double days = strtod(o->argv[1], &end);
         if (!*o->argv[1] || *end || errno || !(days >= 0) || days > 36500)
-            return usage_err(verb_name, "DAYS must be a number from 0 to 36500, not '%s'",
-                             o->argv[1]);
+            return usage("bad_argument", o->argv[1],
+                         "DAYS must be a number from 0 to 36500, not '%s'", o->argv[1]);
         release_at = o->now + (uint64_t)(days * 86400.0 + 0.5);
         if (release_at == 0) release_at = 1;
     }
     char vault[BH_VAULT_NAME_MAX + 1];
     uint64_t id = 0;
-    int x = resolve_pending(o, verb_name, o->argv[0], vault, sizeof vault, &id);
-    if (x) return x;
+    if ((x = resolve_pending(o, o->argv[0], vault, sizeof vault, &id))) return x;
     bh_vault *v;
     if ((x = open_vault(o, vault, 0, &v))) return x;
+    snprintf(vault, sizeof vault, "%s", bh_vault_name(v)); /* "2/7" is eth/7 */
     char reason[BH_VAULT_REASON_MAX + 1];
     snprintf(reason, sizeof reason, "%s", o->reason ? o->reason : verb_name);
     int rc;
@@ -992,33 +1068,44 @@ static int pending_action(const opts *o, const char *verb_name, int nargs)
     else
         rc = bh_vault_retime(v, id, release_at, o->now, actor_of(o), reason);
     if (rc == BH_ENOTFOUND) {
-        err("no pending transfer %s/%" PRIu64, vault, id);
         bh_vault_close(v);
-        return EXIT_USAGE;
+        return fail(EXIT_USAGE, "unknown_pending", o->argv[0], "no pending transfer %s/%" PRIu64,
+                    vault, id);
     }
     if (rc) {
         const char *m = bh_vault_errmsg(v);
-        err("%s %s/%" PRIu64 " refused: %s", verb_name, vault, id, m[0] ? m : bh_strerror(rc));
+        x = fail(EXIT_REFUSED, "refused", o->argv[0], "%s %s/%" PRIu64 " refused: %s", verb_name,
+                 vault, id, m[0] ? m : bh_strerror(rc));
         bh_vault_close(v);
-        return EXIT_REFUSED;
+        return x;
     }
     bh_vault_close(v);
+    char ids[64], ts[32];
+    const char *dry = o->dry_run ? "dry run: " : "", *status;
+    snprintf(ids, sizeof ids, "%s/%" PRIu64, vault, id);
     if (res.status == BH_VAULT_DELAYED) {
-        char ts[32];
-        fmt_time(ts, sizeof ts, res.release_at);
-        printf("%s/%" PRIu64 ": not released: the 24 h window of its source chain is full; "
-               "it stays pending (cause window) and goes out by itself once it fits, "
-               "at the earliest %s\n",
-               vault, id, ts);
-    } else if (nargs == 2) {
-        char ts[32];
+        status = "delayed";
+        release_at = res.release_at;
         fmt_time(ts, sizeof ts, release_at);
-        printf("%s/%" PRIu64 ": due at %s\n", vault, id, ts);
+        bh_cli_say("%s%s: not released: the 24 h window of its source chain is full; "
+                   "it stays pending (cause window) and goes out by itself once it fits, "
+                   "at the earliest %s\n",
+                   dry, ids, ts);
+    } else if (n_args == 2) {
+        status = "retimed";
+        fmt_time(ts, sizeof ts, release_at);
+        bh_cli_say("%s%s: due at %s\n", dry, ids, ts);
     } else {
-        printf("%s/%" PRIu64 ": %s\n", vault, id,
-               !strcmp(verb_name, "drop") ? "dropped" : "released");
+        status = !strcmp(verb_name, "drop") ? "dropped" : "released";
+        bh_cli_say("%s%s: %s\n", dry, ids, status);
     }
-    return EXIT_OK;
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "id", ids, "vault", vault, "n", (json_int_t)id,
+                          "status", status);
+    if (j && release_at) {
+        json_object_set_new(j, "release_at", json_integer((json_int_t)release_at));
+        json_object_set_new(j, "release", json_string(ts));
+    }
+    return result(o, j);
 }
 
 static int v_release(const opts *o)
@@ -1082,12 +1169,12 @@ static int parked_row(void *c, const bh_vault_parked *p)
 
 /* A listing verb on one vault: CHAIN opened read-only, the header (text),
  * one row per visited entry, then the JSON array or `empty`. */
-static int list_vault(const opts *o, const char *name, const char *header,
-                      int (*visit)(park_ctx *s), const char *empty)
+static int list_vault(const opts *o, const char *header, int (*visit)(park_ctx *s),
+                      const char *empty)
 {
-    if (o->argc != 1) return usage_err(name, "%s takes exactly one CHAIN", name);
-    int x = open_data_dir(o);
+    int x = nargs(o, 1, 1, "CHAIN");
     if (x) return x;
+    if ((x = open_data_dir(o))) return x;
     park_ctx s = {.o = o, .arr = json_array()};
     if ((x = open_vault(o, o->argv[0], 1, &s.v))) {
         json_decref(s.arr);
@@ -1097,9 +1184,9 @@ static int list_vault(const opts *o, const char *name, const char *header,
     int rc = visit(&s);
     bh_vault_close(s.v);
     if (rc) {
-        err("vault %s: %s", o->argv[0], bh_strerror(rc));
         json_decref(s.arr);
-        return EXIT_REFUSED;
+        return fail(EXIT_REFUSED, "vault_unreadable", o->argv[0], "vault %s: %s", o->argv[0],
+                    bh_strerror(rc));
     }
     if (o->json) return print_json(s.arr);
     json_decref(s.arr);
@@ -1117,7 +1204,7 @@ static int v_parked(const opts *o)
     char header[160];
     snprintf(header, sizeof header, "%-8s %-20s %-14s %-14s %8s %-10s %-14s %5s  %s\n", "ID",
              "PARKED", "FROM", "TO", "SEQ", "ASSET", "AMOUNT", "TRIES", "LAST ERROR");
-    return list_vault(o, "parked", header, visit_parked, "(nothing parked)");
+    return list_vault(o, header, visit_parked, "(nothing parked)");
 }
 
 /* ---- the outbox ---- */
@@ -1194,25 +1281,28 @@ static int outbox_entry(const opts *o)
 {
     const char *what = o->argv[1], *vault = o->argv[0];
     int drop = !strcmp(what, "drop");
-    if (o->argc != 3) return usage_err("outbox", "outbox %s %s takes an entry id N", vault, what);
+    int x = nargs(o, 3, 3, drop ? "CHAIN drop N" : "CHAIN show N");
+    if (x) return x;
     unsigned long long id = entry_id(vault, o->argv[2]);
     if (id == 0)
-        return usage_err("outbox", "'%s' is not an outbox id (N, as printed by `outbox %s`)",
-                         o->argv[2], vault);
-    if (drop && !o->reason) return usage_err("outbox", "outbox drop needs --reason");
-    int x = open_data_dir(o);
-    if (x) return x;
+        return usage("bad_argument", o->argv[2],
+                     "'%s' is not an outbox id (N, as printed by `outbox %s`)", o->argv[2], vault);
+    if (drop && !o->reason) return usage("missing_argument", "--reason", "drop needs --reason R");
+    if ((x = open_data_dir(o))) return x;
     bh_vault *v;
     if ((x = open_vault(o, vault, !drop, &v))) return x;
-    park_ctx pc = {.o = o, .v = v, .arr = o->json ? json_array() : NULL};
+    /* the entry as `show` prints it: a row in text, JSON for --json or a drop */
+    opts jo = *o;
+    jo.json = o->json || drop;
+    park_ctx pc = {.o = &jo, .v = v, .arr = jo.json ? json_array() : NULL};
     find_ctx f = {.id = id, .s = &pc};
     int rc = bh_vault_outbox_scan_to(v, 0, 0, 0, outbox_find, &f);
     if (rc == 1) rc = BH_OK; /* outbox_find stopped the walk at the entry */
     if (rc == BH_OK && !f.found) {
-        err("no outbox entry %llu in vault %s (see vaultctl outbox %s)", id, vault, vault);
         json_decref(pc.arr);
         bh_vault_close(v);
-        return EXIT_USAGE;
+        return fail(EXIT_USAGE, "unknown_outbox_entry", o->argv[2],
+                    "no outbox entry %llu in vault %s (see vaultctl outbox %s)", id, vault, vault);
     }
     if (rc == BH_OK && drop) {
         char why[BH_VAULT_REASON_MAX + 1];
@@ -1221,22 +1311,20 @@ static int outbox_entry(const opts *o)
     }
     if (rc) {
         const char *m = bh_vault_errmsg(v);
-        err("outbox %s %s/%llu refused: %s", what, vault, id, m[0] ? m : bh_strerror(rc));
+        x = fail(EXIT_REFUSED, "refused", o->argv[2], "outbox %s %s/%llu refused: %s", what, vault,
+                 id, m[0] ? m : bh_strerror(rc));
         json_decref(pc.arr);
         bh_vault_close(v);
-        return EXIT_REFUSED;
+        return x;
     }
     bh_vault_close(v);
-    if (drop)
-        printf("%s/%llu: set aside in parked (vaultctl requeue %s %llu puts it back)\n", vault, id,
-               vault, id);
-    if (pc.arr) {
-        json_t *one = json_incref(json_array_get(pc.arr, 0));
-        json_decref(pc.arr);
-        if (!drop) return print_json(one);
-        json_decref(one);
-    }
-    return EXIT_OK;
+    json_t *one = pc.arr ? json_incref(json_array_get(pc.arr, 0)) : NULL;
+    json_decref(pc.arr);
+    if (!drop) return one ? print_json(one) : EXIT_OK;
+    bh_cli_say("%s%s/%llu: set aside in parked (vaultctl requeue %s %llu puts it back)\n",
+               o->dry_run ? "dry run: " : "", vault, id, vault, id);
+    json_object_set_new(one, "status", json_string("parked"));
+    return result(o, one);
 }
 
 static int v_outbox(const opts *o)
@@ -1246,97 +1334,113 @@ static int v_outbox(const opts *o)
     char header[120];
     snprintf(header, sizeof header, "%-8s %-14s %-18s %8s %-10s %s\n", "ID", "FROM", "DELIVER TO",
              "SEQ", "ASSET", "AMOUNT");
-    return list_vault(o, "outbox", header, visit_outbox, "(nothing waiting)");
+    return list_vault(o, header, visit_outbox, "(nothing waiting)");
 }
 
 static int v_requeue(const opts *o)
 {
-    if (o->argc != 2) return usage_err("requeue", "requeue takes CHAIN and a parked id N");
+    int x = nargs(o, 2, 2, "CHAIN N");
+    if (x) return x;
     const char *num = o->argv[1], *slash = strchr(num, '/');
     if (slash) {
         /* CHAIN/N as well, if it names the same vault */
         if ((size_t)(slash - num) != strlen(o->argv[0]) ||
             strncmp(num, o->argv[0], (size_t)(slash - num)))
-            return usage_err("requeue", "'%s' is not a parked id of vault %s", num, o->argv[0]);
+            return usage("bad_argument", num, "'%s' is not a parked id of vault %s", num,
+                         o->argv[0]);
         num = slash + 1;
     }
     char *end;
     errno = 0;
     unsigned long long id = strtoull(num, &end, 10);
     if (!*num || *end || errno || id == 0 || *num == '-')
-        return usage_err("requeue", "'%s' is not a parked id (N, as printed by `parked`)",
-                         o->argv[1]);
-    int x = open_data_dir(o);
-    if (x) return x;
+        return usage("bad_argument", o->argv[1],
+                     "'%s' is not a parked id (N, as printed by `parked`)", o->argv[1]);
+    if ((x = open_data_dir(o))) return x;
+    const char *vn = vault_of(o->argv[0]);
     bh_vault *v;
-    if ((x = open_vault(o, o->argv[0], 0, &v))) return x;
+    if ((x = open_vault(o, vn, 0, &v))) return x;
     char reason[BH_VAULT_REASON_MAX + 1];
     snprintf(reason, sizeof reason, "%s", o->reason ? o->reason : "requeue");
     int rc = bh_vault_outbox_requeue(v, id, o->now, actor_of(o), reason);
     if (rc == BH_ENOTFOUND) {
-        err("no parked entry %llu in vault %s (see vaultctl parked %s)", id, o->argv[0],
-            o->argv[0]);
         bh_vault_close(v);
-        return EXIT_USAGE;
+        return fail(EXIT_USAGE, "unknown_parked", o->argv[1],
+                    "no parked entry %llu in vault %s (see vaultctl parked %s)", id, o->argv[0],
+                    o->argv[0]);
     }
     if (rc) {
         const char *m = bh_vault_errmsg(v);
-        err("requeue %s/%llu refused: %s", o->argv[0], id, m[0] ? m : bh_strerror(rc));
+        x = fail(EXIT_REFUSED, "refused", o->argv[1], "requeue %s/%llu refused: %s", o->argv[0], id,
+                 m[0] ? m : bh_strerror(rc));
         bh_vault_close(v);
-        return EXIT_REFUSED;
+        return x;
     }
     bh_vault_close(v);
-    printf("%s/%llu: back in the outbox\n", o->argv[0], id);
-    return EXIT_OK;
+    bh_cli_say("%s%s/%llu: back in the outbox\n", o->dry_run ? "dry run: " : "", vn, id);
+    return result(
+        o, json_pack("{s:s, s:I, s:s}", "vault", vn, "id", (json_int_t)id, "status", "requeued"));
 }
 
 /* ---- quarantine ---- */
 
 static int freeze_all(const opts *o, int freeze)
 {
-    const char *vn = freeze ? "freeze" : "unfreeze";
-    if (o->argc != 1) return usage_err(vn, "%s takes exactly one CHAIN", vn);
-    if (!o->reason || !*o->reason) return usage_err(vn, "%s needs --reason R", vn);
-    int x = open_data_dir(o);
+    int x = nargs(o, 1, 1, "CHAIN");
     if (x) return x;
+    if (!o->reason || !*o->reason) return usage("missing_argument", "--reason", "needs --reason R");
+    if ((x = open_data_dir(o))) return x;
     uint16_t chain = chain_id_of(o->argv[0]);
-    if (!chain) {
-        err("unknown chain '%s' (not a vault in %s, nor a chain id 1..65535)", o->argv[0],
-            o->data_dir);
-        return EXIT_USAGE;
-    }
-    if (g_nvaults == 0) {
-        err("no vaults in %s", o->data_dir);
-        return EXIT_USAGE;
-    }
+    if (!chain)
+        return fail(EXIT_USAGE, "unknown_chain", o->argv[0],
+                    "unknown chain '%s' (not a vault in %s, nor a chain id 1..65535)", o->argv[0],
+                    o->data_dir);
+    if (g_nvaults == 0) return fail(EXIT_USAGE, "no_vaults", NULL, "no vaults in %s", o->data_dir);
     int changed = 0, worst = EXIT_OK;
     char lb[48];
+    const char *dry = o->dry_run ? "dry run: " : "";
+    json_t *vaults = json_array();
     for (size_t i = 0; i < g_nvaults; i++) {
         bh_vault *v;
         if ((x = open_vault(o, g_vaults[i].name, 0, &v))) {
-            worst = EXIT_REFUSED;
+            if (x > worst) worst = x;
             continue;
         }
         int rc = freeze ? bh_vault_freeze(v, chain, o->now, actor_of(o), o->reason)
                         : bh_vault_unfreeze(v, chain, o->now, actor_of(o), o->reason);
+        const char *st = NULL;
         if (rc == BH_OK) {
             changed++;
-            printf("vault %s: %s %s\n", g_vaults[i].name, freeze ? "quarantined" : "released",
-                   chain_label(chain, lb, sizeof lb));
+            st = freeze ? "quarantined" : "released";
+            bh_cli_say("%svault %s: %s %s\n", dry, g_vaults[i].name, st,
+                       chain_label(chain, lb, sizeof lb));
         } else if (rc == BH_EEXIST || rc == BH_ENOTFOUND) {
-            printf("vault %s: %s was %s\n", g_vaults[i].name, chain_label(chain, lb, sizeof lb),
-                   freeze ? "already quarantined" : "not quarantined");
+            st = freeze ? "already_quarantined" : "not_quarantined";
+            bh_cli_say("%svault %s: %s was %s\n", dry, g_vaults[i].name,
+                       chain_label(chain, lb, sizeof lb),
+                       freeze ? "already quarantined" : "not quarantined");
         } else {
-            err("vault %s: %s", g_vaults[i].name, bh_vault_errmsg(v));
-            worst = EXIT_REFUSED;
+            fail(EXIT_REFUSED, "refused", g_vaults[i].name, "vault %s: %s", g_vaults[i].name,
+                 bh_vault_errmsg(v));
+            if (worst < EXIT_REFUSED) worst = EXIT_REFUSED;
         }
+        if (st)
+            json_array_append_new(vaults,
+                                  json_pack("{s:s, s:s}", "vault", g_vaults[i].name, "status", st));
         bh_vault_close(v);
     }
-    if (!changed && worst == EXIT_OK && !freeze) {
-        err("chain %s is not quarantined in any vault", o->argv[0]);
-        return EXIT_REFUSED;
+    if (!changed && worst == EXIT_OK && !freeze)
+        worst = fail(EXIT_REFUSED, "not_quarantined", o->argv[0],
+                     "chain %s is not quarantined in any vault", o->argv[0]);
+    json_t *j = json_pack("{s:i, s:o}", "chain", chain, "vaults", vaults);
+    if (j) {
+        for (size_t i = 0; i < g_nvaults; i++)
+            if (g_vaults[i].id == chain)
+                json_object_set_new(j, "chain_name", json_string(g_vaults[i].name));
+        if (o->dry_run) json_object_set_new(j, "dry_run", json_true());
     }
-    return worst;
+    int r = bh_cli_result(j, 0);
+    return worst ? worst : r;
 }
 
 static int v_freeze(const opts *o)
@@ -1492,11 +1596,11 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
     char keys[16][48];
     bh_u128 vals[16];
     int n = o->argc - 2;
-    if (n > 16) return usage_err("limits", "at most 16 KEY=VALUE per command");
+    if (n > 16) return usage("bad_argument", o->argv[18], "at most 16 KEY=VALUE per command");
     for (int i = 0; i < n; i++) {
         const char *kv = o->argv[i + 2], *eq = strchr(kv, '=');
         if (!eq || eq == kv || !eq[1] || (size_t)(eq - kv) >= 32)
-            return usage_err("limits", "'%s' is not KEY=VALUE", kv);
+            return usage("bad_argument", kv, "'%s' is not KEY=VALUE", kv);
         char name[32], full[48];
         memcpy(name, kv, (size_t)(eq - kv));
         name[eq - kv] = 0;
@@ -1505,10 +1609,9 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
         if (dot) {
             *dot = 0;
             chain = chain_id_of(dot + 1);
-            if (!chain) {
-                err("unknown chain '%s' in '%s'", dot + 1, kv);
-                return EXIT_USAGE;
-            }
+            if (!chain)
+                return fail(EXIT_USAGE, "unknown_chain", kv, "unknown chain '%s' in '%s'", dot + 1,
+                            kv);
         }
         int lane_key = !strcmp(name, "cap") || !strcmp(name, "window") ||
                        !strncmp(name, "in_", 3) || !strncmp(name, "out_", 4);
@@ -1522,8 +1625,8 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
                   !strcmp(name, "min_amount")) &&
                  !chain;
         if (!ok)
-            return usage_err("limits", "unknown key '%.*s' for %s (see vaultctl limits --help)",
-                             (int)(eq - kv), kv, tok ? "an asset" : "the vault");
+            return usage("unknown_key", kv, "unknown key '%.*s' for %s", (int)(eq - kv), kv,
+                         tok ? "an asset" : "the vault");
         int bad;
         if (!strcmp(name, "big_delay"))
             bad = parse_seconds(&vals[i], eq + 1);
@@ -1533,9 +1636,8 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
         } else
             bad = parse_units(&vals[i], eq + 1, dec);
         if (bad)
-            return usage_err("limits", "bad value in '%s'%s", kv,
-                             key_is_amount(name) ? " (token units, at most the asset's decimals)"
-                                                 : "");
+            return usage("bad_argument", kv, "bad value in '%s'%s", kv,
+                         key_is_amount(name) ? " (token units, at most the asset's decimals)" : "");
         if (chain)
             snprintf(full, sizeof full, "%s.%u", name, chain);
         else
@@ -1551,29 +1653,33 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
             }
             char why[512];
             if (bh_config_limit_check(full, vals[i], bh_vault_chain_id(v), bh_vault_name(v), ids,
-                                      names, g_nvaults, why, sizeof why) != BH_OK) {
-                err("%s: %s", kv, why);
-                return EXIT_USAGE;
-            }
+                                      names, g_nvaults, why, sizeof why) != BH_OK)
+                return fail(EXIT_USAGE, "limit_invalid", kv, "%s: %s", kv, why);
         }
         memcpy(keys[i], full, sizeof full);
     }
+    json_t *set = json_array();
     for (int i = 0; i < n; i++) {
         int rc = bh_vault_set_limit(v, tok, keys[i], vals[i], o->now, actor_of(o), o->reason);
         if (rc) {
-            err("setting %s refused: %s", keys[i],
-                bh_vault_errmsg(v)[0] ? bh_vault_errmsg(v) : bh_strerror(rc));
-            return EXIT_REFUSED;
+            json_decref(set);
+            return fail(EXIT_REFUSED, "refused", o->argv[i + 2], "setting %s refused: %s", keys[i],
+                        bh_vault_errmsg(v)[0] ? bh_vault_errmsg(v) : bh_strerror(rc));
         }
-        printf("%s: %s set\n", bh_vault_name(v), o->argv[i + 2]);
+        bh_cli_say("%s%s: %s set\n", o->dry_run ? "dry run: " : "", bh_vault_name(v),
+                   o->argv[i + 2]);
+        json_array_append_new(set, json_pack("{s:s, s:s, s:o}", "key", keys[i], "given",
+                                             o->argv[i + 2], "value", jamount(vals[i])));
     }
-    return EXIT_OK;
+    return result(o, json_pack("{s:s, s:s, s:o}", "vault", bh_vault_name(v), "asset",
+                               tok ? o->argv[1] : "vault", "set", set));
 }
 
 static int v_limits(const opts *o)
 {
-    if (o->argc < 1) return usage_err("limits", "limits needs a CHAIN");
-    int x = open_data_dir(o);
+    int x = nargs(o, 1, 64, "CHAIN [ASSET [KEY=VALUE...]]");
+    if (x) return x;
+    x = open_data_dir(o);
     if (x) return x;
     bh_vault *v;
     int writing = o->argc > 2;
@@ -1608,8 +1714,8 @@ static int v_limits(const opts *o)
     if (rc) {
         json_decref(assets);
         json_decref(chains);
-        err("vault %s: %s", o->argv[0], bh_strerror(rc));
-        return EXIT_REFUSED;
+        return fail(EXIT_REFUSED, "vault_unreadable", o->argv[0], "vault %s: %s", o->argv[0],
+                    bh_strerror(rc));
     }
     if (o->json)
         return print_json(json_pack("{s:s,s:I,s:o,s:o}", "vault", info.name, "msg_limit",
@@ -1641,7 +1747,7 @@ static json_t *journal_json(const bh_vault_journal_entry *e)
 {
     char hx[67], dg[67], em[67];
     token_hex(hx, &e->token);
-    token_hex(dg, (const bh_bytes32 *)&e->digest);
+    hash_hex(dg, (const bh_bytes32 *)&e->digest);
     token_hex(em, &e->emitter);
     json_t *j =
         json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)e->id, "time", (json_int_t)e->time,
@@ -1717,18 +1823,19 @@ static int journal_row(void *c, const bh_vault_journal_entry *e)
 
 static int v_journal(const opts *o)
 {
-    if (o->argc != 1) return usage_err("journal", "journal takes exactly one CHAIN");
+    int x = nargs(o, 1, 1, "CHAIN");
+    if (x) return x;
     uint64_t since = 1;
     if (o->since) {
         char *end;
         errno = 0;
         unsigned long long n = strtoull(o->since, &end, 10);
         if (!*o->since || *end || errno || *o->since == '-')
-            return usage_err("journal", "--since needs a journal id, not '%s'", o->since);
+            return usage("bad_argument", "--since", "--since needs a journal id, not '%s'",
+                         o->since);
         since = n;
     }
-    int x = open_data_dir(o);
-    if (x) return x;
+    if ((x = open_data_dir(o))) return x;
     bh_vault *v;
     if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
     jr_ctx s = {o, v, json_array(), 0};
@@ -1736,8 +1843,8 @@ static int v_journal(const opts *o)
     bh_vault_close(v);
     if (rc) {
         json_decref(s.arr);
-        err("vault %s: journal unreadable: %s", o->argv[0], bh_strerror(rc));
-        return EXIT_REFUSED;
+        return fail(EXIT_REFUSED, "vault_unreadable", o->argv[0],
+                    "vault %s: journal unreadable: %s", o->argv[0], bh_strerror(rc));
     }
     if (o->json) return print_json(s.arr);
     json_decref(s.arr);
@@ -1747,15 +1854,31 @@ static int v_journal(const opts *o)
 static int audit_journals(const opts *o, json_t *arr, int *worst_out);
 static int audit_chains(const opts *o);
 
+/* The envelope's error for an audit that disagreed: the first difference. */
+static void audit_failed(const json_t *arr)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(arr, i, r)
+    {
+        if (json_is_true(json_object_get(r, "ok"))) continue;
+        const char *vault = json_string_value(json_object_get(r, "vault"));
+        fail(EXIT_REFUSED, "audit_mismatch", vault, "vault %s: MISMATCH: %s", vault ? vault : "?",
+             json_string_value(json_object_get(r, "difference")));
+        return;
+    }
+}
+
 static int v_audit(const opts *o)
 {
-    if (o->argc > 1) return usage_err("audit", "audit takes at most one CHAIN");
-    if (o->config) return audit_chains(o);
-    int x = open_data_dir(o);
+    int x = nargs(o, 0, 1, "CHAIN");
     if (x) return x;
+    if (o->config) return audit_chains(o);
+    if ((x = open_data_dir(o))) return x;
     json_t *arr = json_array();
     int worst = EXIT_OK;
     if ((x = audit_journals(o, arr, &worst))) return x;
+    if (worst) audit_failed(arr);
     if (o->json) {
         int pj = print_json(arr);
         return pj ? pj : worst;
@@ -1850,10 +1973,10 @@ static int audit_chains(const opts *o)
     bh_config *cfg = NULL;
     char e[600];
     int rc = bh_config_load(&cfg, e, sizeof e, o->config);
-    if (rc) {
-        err("%s", e);
-        return EXIT_USAGE;
-    }
+    if (rc)
+        return fail(rc == BH_ENOMEM ? EXIT_ENV : EXIT_USAGE,
+                    rc == BH_ENOMEM ? "out_of_memory" : "config_invalid", "--config", "%s",
+                    e[0] ? e : bh_strerror(rc));
     opts oc = *o;
     oc.data_dir = cfg->data_dir;
     int x = open_data_dir(&oc);
@@ -1872,12 +1995,16 @@ static int audit_chains(const opts *o)
     rc = bh_reconcile_audit(&chains, &bad, e, sizeof e, cfg, 30000);
     bh_config_destroy(cfg);
     if (rc) {
-        err("audit against the chains: %s", e);
         json_decref(journal);
-        return EXIT_REFUSED;
+        return fail(EXIT_REFUSED, "chain_audit_failed", NULL, "audit against the chains: %s", e);
     }
-    bad = print_recon(o, chains, o->argc ? o->argv[0] : NULL);
-    if (bad) worst = EXIT_REFUSED;
+    if (worst) audit_failed(journal);
+    bad = print_recon(o, chains, o->argc ? vault_of(o->argv[0]) : NULL);
+    if (bad) {
+        worst = EXIT_REFUSED;
+        fail(EXIT_REFUSED, "reconcile_mismatch", NULL,
+             "%zu line%s of the audit against the chains not ok", bad, bad == 1 ? "" : "s");
+    }
     if (o->json) {
         int pj = print_json(json_pack("{s:o,s:o}", "journal", journal, "chains", chains));
         return pj ? pj : worst;
@@ -1889,16 +2016,13 @@ static int audit_chains(const opts *o)
 
 static int v_reconciliation(const opts *o)
 {
-    if (o->argc > 1) return usage_err("reconciliation", "reconciliation takes at most one CHAIN");
-    int x = open_data_dir(o);
+    int x = nargs(o, 0, 1, "CHAIN");
     if (x) return x;
+    if ((x = open_data_dir(o))) return x;
     json_t *doc = NULL;
     char e[600];
     int rc = bh_reconcile_read(&doc, e, sizeof e, o->data_dir, NULL);
-    if (rc) {
-        err("%s", e);
-        return EXIT_REFUSED;
-    }
+    if (rc) return fail(EXIT_REFUSED, "node_store_unreadable", NULL, "%s", e);
     /* the node store knows chain ids; the vaults know their names */
     size_t i, k;
     json_t *r, *l;
@@ -1922,7 +2046,10 @@ static int v_reconciliation(const opts *o)
     }
     if (!json_array_size(doc) && !o->json)
         printf("no reconciliation stored yet (node.reconcile_s 0, or not run yet)\n");
-    size_t bad = print_recon(o, doc, o->argc ? o->argv[0] : NULL);
+    size_t bad = print_recon(o, doc, o->argc ? vault_of(o->argv[0]) : NULL);
+    if (bad)
+        fail(EXIT_REFUSED, "reconcile_mismatch", NULL, "%zu reconciliation line%s not ok", bad,
+             bad == 1 ? "" : "s");
     if (o->json) {
         int pj = print_json(doc);
         return pj ? pj : bad ? EXIT_REFUSED : EXIT_OK;
@@ -1952,9 +2079,9 @@ static int exp_q(void *c, const bh_vault_quarantine *q)
 
 static int v_export(const opts *o)
 {
-    if (o->argc != 1) return usage_err("export", "export takes exactly one CHAIN");
-    int x = open_data_dir(o);
+    int x = nargs(o, 1, 1, "CHAIN");
     if (x) return x;
+    if ((x = open_data_dir(o))) return x;
     bh_vault *v;
     if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
     opts jo = *o;
@@ -1986,32 +2113,40 @@ static int v_export(const opts *o)
     json_object_set_new(j, "journal", jc.arr);
     if (rc) {
         json_decref(j);
-        err("vault %s: %s", o->argv[0], bh_strerror(rc));
-        return EXIT_REFUSED;
+        return fail(EXIT_REFUSED, "vault_unreadable", o->argv[0], "vault %s: %s", o->argv[0],
+                    bh_strerror(rc));
     }
     return print_json(j);
 }
 
 /* ---- main ---- */
 
-static void verb_help(const verb *vb)
+#define N_VERBS (sizeof k_verbs / sizeof k_verbs[0])
+
+/* The verbs as bh_cli sees them (help, listing, "did you mean"). */
+static const bh_cli_verb *cli_verbs(void)
 {
-    printf("usage: vaultctl [-d DATA_DIR] %s\n\n%s\n", vb->usage, vb->help);
+    static bh_cli_verb cv[N_VERBS];
+    for (size_t k = 0; k < N_VERBS; k++)
+        cv[k] = (bh_cli_verb){k_verbs[k].name, k_verbs[k].usage, k_verbs[k].help, k_verbs[k].flags};
+    return cv;
 }
 
 /* --node: the verb goes to the node; --actor travels as the request's
- * actor (the node journals it as api:ACTOR), --json as it is. */
+ * actor (the node journals it as api:ACTOR), --json and --dry-run as they
+ * are. The node's answer is the envelope then. */
 static int remote(const opts *o, const char *node, const char *token_file, int argc, char **argv)
 {
-    char **fw = calloc((size_t)argc + 2, sizeof *fw);
-    if (!fw) return EXIT_REFUSED;
+    char **fw = calloc((size_t)argc + 3, sizeof *fw);
+    if (!fw) return fail(EXIT_ENV, "out_of_memory", NULL, "out of memory");
     int n = 0;
     const char *actor = NULL;
     if (o->json) fw[n++] = "--json";
+    if (o->dry_run) fw[n++] = "--dry-run";
     for (int k = 0; k < argc; k++) {
         if (!strcmp(argv[k], "--actor") && k + 1 < argc)
             actor = argv[++k];
-        else
+        else if (strcmp(argv[k], "--json") || !o->json)
             fw[n++] = argv[k];
     }
     if (!actor) actor = actor_of(o);
@@ -2020,67 +2155,84 @@ static int remote(const opts *o, const char *node, const char *token_file, int a
     return rc;
 }
 
-int bh_vaultctl_main(int argc, char **argv)
+/* Options the verbs take (with a value), for "did you mean". */
+static const char *const k_options[] = {"--reason",   "--actor",           "--since",  "--chain-id",
+                                        "--decimals", "--symbol",          "--config", "--data-dir",
+                                        "--node",     "--admin-token-file"};
+
+static int run(int argc, char **argv)
 {
     opts o = {0};
     const char *node = NULL, *token_file = NULL;
+    o.json = bh_cli_json();
     o.data_dir = getenv("BULKHEAD_DATA_DIR");
     if (!o.data_dir || !*o.data_dir) o.data_dir = "/var/lib/bulkhead";
     const char *now = getenv("VAULTCTL_NOW"); /* tests pin the clock */
     o.now = now && *now ? strtoull(now, NULL, 10) : (uint64_t)time(NULL);
+    const bh_cli_verb *cv = cli_verbs();
 
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "-d") || !strcmp(argv[i], "--data-dir")) {
-            if (++i >= argc) return usage_err(NULL, "-d needs a DATA_DIR");
-            o.data_dir = argv[i];
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(k_main_help, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--version")) {
-            printf("vaultctl %s (%s)\n", BH_VERSION, BH_COMMIT);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
+        const char *a = argv[i];
+        switch (bh_cli_arg_kind(a)) {
+        case BH_CLI_ARG_HELP:
+            return bh_cli_help(k_main_help, cv, N_VERBS);
+        case BH_CLI_ARG_VERSION:
+            return bh_cli_version();
+        case BH_CLI_ARG_JSON:
             o.json = 1;
-        } else if (!strcmp(argv[i], "--node") || !strcmp(argv[i], "--admin-token-file")) {
-            if (++i >= argc) return usage_err(NULL, "%s needs a value", argv[i - 1]);
-            if (argv[i - 1][2] == 'n')
+            continue;
+        case BH_CLI_ARG_DRY_RUN:
+            o.dry_run = 1;
+            continue;
+        default:
+            break;
+        }
+        if (!strcmp(a, "-d") || !strcmp(a, "--data-dir") || !strcmp(a, "--node") ||
+            !strcmp(a, "--admin-token-file")) {
+            if (++i >= argc) return usage("missing_value", a, "%s needs a value", a);
+            if (a[1] == 'd' || a[2] == 'd')
+                o.data_dir = argv[i];
+            else if (a[2] == 'n')
                 node = argv[i];
             else
                 token_file = argv[i];
         } else {
-            fputs(k_main_help, stderr);
-            return usage_err(NULL, "unknown option '%s'", argv[i]);
+            return bh_cli_unknown_option(a, k_options, sizeof k_options / sizeof k_options[0]);
         }
     }
-    if (i >= argc) {
-        fputs(k_main_help, stderr);
-        return EXIT_USAGE;
-    }
+    if (i >= argc) return usage("missing_verb", NULL, "no verb given");
+    if (!strcmp(argv[i], "verbs")) return bh_cli_verbs(cv, N_VERBS);
+    if (!strcmp(argv[i], "help")) return bh_cli_help(k_main_help, cv, N_VERBS);
     if (node) return remote(&o, node, token_file, argc - i, argv + i);
     const verb *vb = NULL;
-    for (size_t k = 0; k < sizeof k_verbs / sizeof k_verbs[0]; k++)
+    for (size_t k = 0; k < N_VERBS; k++)
         if (!strcmp(argv[i], k_verbs[k].name)) vb = &k_verbs[k];
-    if (!vb) {
-        const char *names[sizeof k_verbs / sizeof k_verbs[0]];
-        for (size_t k = 0; k < sizeof k_verbs / sizeof k_verbs[0]; k++)
-            names[k] = k_verbs[k].name;
-        const char *near = bh_suggest(argv[i], names, sizeof names / sizeof names[0]);
-        if (near)
-            return usage_err(NULL, "unknown verb '%s'; did you mean %s? (see vaultctl --help)",
-                             argv[i], near);
-        return usage_err(NULL, "unknown verb '%s' (see vaultctl --help)", argv[i]);
-    }
+    if (!vb) return bh_cli_unknown_verb(cv, N_VERBS, argv[i]);
+    bh_cli_set_verb(vb->name);
     char **pos = calloc((size_t)argc, sizeof *pos);
-    if (!pos) return EXIT_REFUSED;
-    for (i++; i < argc; i++) {
+    if (!pos) return fail(EXIT_ENV, "out_of_memory", NULL, "out of memory");
+    int rc = EXIT_OK;
+    for (i++; i < argc && !rc; i++) {
         const char *a = argv[i];
         const char **slot = NULL;
-        if (!strcmp(a, "--json"))
-            o.json = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+        switch (bh_cli_arg_kind(a)) {
+        case BH_CLI_ARG_HELP:
             o.help = 1;
-        else if (!strcmp(a, "--reason"))
+            continue;
+        case BH_CLI_ARG_VERSION:
+            o.version = 1;
+            continue;
+        case BH_CLI_ARG_JSON:
+            o.json = 1;
+            continue;
+        case BH_CLI_ARG_DRY_RUN:
+            o.dry_run = 1;
+            continue;
+        default:
+            break;
+        }
+        if (!strcmp(a, "--reason"))
             slot = &o.reason;
         else if (!strcmp(a, "--actor"))
             slot = &o.actor;
@@ -2094,67 +2246,88 @@ int bh_vaultctl_main(int argc, char **argv)
             slot = &o.symbol;
         else if (!strcmp(a, "--config"))
             slot = &o.config;
-        else if (!strcmp(a, "-d"))
+        else if (!strcmp(a, "-d") || !strcmp(a, "--data-dir"))
             slot = &o.data_dir;
-        else if (a[0] == '-' && a[1] == '-') {
-            free(pos);
-            return usage_err(vb->name, "unknown option '%s'", a);
-        } else
+        else if (a[0] == '-' && a[1] == '-')
+            rc = bh_cli_unknown_option(a, k_options, sizeof k_options / sizeof k_options[0]);
+        else
             pos[o.argc++] = argv[i];
         if (slot) {
-            if (++i >= argc) {
-                free(pos);
-                return usage_err(vb->name, "%s needs a value", a);
-            }
-            *slot = argv[i];
+            if (++i >= argc)
+                rc = usage("missing_value", a, "%s needs a value", a);
+            else
+                *slot = argv[i];
         }
     }
     o.argv = pos;
     o.verb = vb->name;
-    int rc;
-    if (o.help) {
-        verb_help(vb);
-        rc = EXIT_OK;
-    } else {
+    if (rc)
+        ;
+    else if (o.help)
+        rc = bh_cli_verb_help(&cv[vb - k_verbs]);
+    else if (o.version)
+        rc = bh_cli_version();
+    else if (o.dry_run && !(vb->flags & BH_CLI_WRITES))
+        rc = usage("bad_argument", "--dry-run",
+                   "changes nothing; --dry-run is for the verbs that write");
+    else
         rc = vb->fn(&o);
-    }
     free(pos);
     return rc;
+}
+
+int bh_vaultctl_main(int argc, char **argv)
+{
+    bh_cli_begin("vaultctl", "[-d DATA_DIR]", argc, argv);
+    return bh_cli_end(run(argc, argv));
 }
 
 /* Verbs the running node serves: its watcher owns the chain's reads and
  * the cursor. */
 static int v_node_only(const opts *o)
 {
-    fprintf(stderr,
-            "vaultctl: %s needs the running node (it reads the chain and moves the "
-            "watcher): vaultctl --node URL --admin-token-file FILE %s ...\n",
-            o->verb, o->verb);
-    return EXIT_REFUSED;
+    return fail(EXIT_REFUSED, "needs_node", o->verb,
+                "%s needs the running node (it reads the chain and moves the watcher): "
+                "vaultctl --node URL --admin-token-file FILE %s ...",
+                o->verb, o->verb);
 }
 
 static int v_migrate(const opts *o)
 {
-    if (o->argc > 1) return usage_err("migrate", "migrate takes at most one CHAIN");
-    int x = open_data_dir(o);
+    int x = nargs(o, 0, 1, "CHAIN");
     if (x) return x;
+    if ((x = open_data_dir(o))) return x;
     int worst = EXIT_OK;
     size_t n = o->argc ? 1 : g_nvaults;
+    json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const char *name = o->argc ? o->argv[0] : g_vaults[i].name;
         bh_vault *v = NULL;
         bh_vault_opts ro = {.read_only = 1};
         int was = bh_vault_open(&v, o->data_dir, name, &ro, NULL, 0);
         bh_vault_close(v);
-        if ((x = open_vault(o, name, 0, &v))) {
+        v = NULL;
+        /* a dry run converts nothing: a read-only open tells what would be */
+        if (o->dry_run && was == BH_ESCHEMA) {
+            bh_cli_say("dry run: %s: would be migrated to schema %u\n", name, BH_VAULT_SCHEMA);
+            json_array_append_new(arr, json_pack("{s:s, s:i, s:b}", "vault", name, "schema",
+                                                 BH_VAULT_SCHEMA, "migrated", 1));
+            continue;
+        }
+        if ((x = open_vault(o, name, o->dry_run, &v))) {
             if (x > worst) worst = x;
             continue;
         }
         bh_vault_info in;
-        if (bh_vault_info_get(v, &in) == BH_OK)
-            printf("%s: %s schema %u\n", name, was == BH_ESCHEMA ? "migrated to" : "already at",
-                   (unsigned)in.schema);
+        if (bh_vault_info_get(v, &in) == BH_OK) {
+            bh_cli_say("%s%s: %s schema %u\n", o->dry_run ? "dry run: " : "", name,
+                       was == BH_ESCHEMA ? "migrated to" : "already at", (unsigned)in.schema);
+            json_array_append_new(arr, json_pack("{s:s, s:i, s:b}", "vault", name, "schema",
+                                                 (int)in.schema, "migrated", was == BH_ESCHEMA));
+        }
         bh_vault_close(v);
     }
-    return worst;
+    json_t *j = json_pack("{s:o}", "vaults", arr);
+    int r = result(o, j);
+    return worst ? worst : r;
 }

@@ -1,33 +1,22 @@
 /* bulkhead-deploy: deploy and configure the Portal and test tokens on an EVM
  * chain with bulkhead's own transaction code (devnet and tests).
  *
- *   bulkhead-deploy portal   --rpc URL --chain-id N --key-file F --bridge-id B
- *                            --attesters 0xA[,0xB...] --quorum Q [--set-index I]
- *   bulkhead-deploy register --rpc URL --chain-id N --key-file F --portal 0xP
- *                            --remote-chain B --remote-portal 0xR
- *   bulkhead-deploy token    --rpc URL --chain-id N --key-file F --name S --symbol S
- *                            [--decimals D] [--mint-to 0xA --amount N]
- *   bulkhead-deploy lock|burn --rpc URL --chain-id N --key-file F --portal 0xP
- *                            --token 0xT --amount N --to-chain B --to 0xR [--fee N]
- *   bulkhead-deploy attesters --rpc URL --chain-id N --key-file F --portal 0xP
- *                            --set-index I --attesters 0xA[,0xB...] --quorum Q
- *   bulkhead-deploy lane-limit --rpc URL --chain-id N --key-file F --portal 0xP
- *                            --remote-chain B --token 0xT --capacity N --rate N
- *   bulkhead-deploy balance  --rpc URL --token 0xT --of 0xA
- *   bulkhead-deploy wrapped  --rpc URL --portal 0xP --home-chain B --token 0xT
- *   bulkhead-deploy outstanding --rpc URL --portal 0xP --token 0xT --remote-chain B
- *   bulkhead-deploy address  --key-file F
- *
- * Prints one JSON object on success. The key file holds a hex secret key (64
- * digits, optional 0x, one trailing newline), is no symbolic link and is not
- * open to group or others (mode 0600 or 0400). Exit status: 0 ok,
- * 1 chain or transaction failure, 2 usage or key-file error. */
+ * One table says each verb's options (k_verbs: which are required, which
+ * allowed) and one says how each option is read (k_opts), so every verb
+ * refuses a missing or malformed option by name. Prints one JSON object on
+ * success (the envelope's data with --json). The key file holds a hex
+ * secret key (64 digits, optional 0x, one trailing newline), is no symbolic
+ * link and is not open to group or others (mode 0600 or 0400). Exit status
+ * (bh_cli.h): 0 ok, 1 chain or transaction failure, 2 usage or key-file
+ * error. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bh_amount.h"
 #include "bh_attest.h"
+#include "bh_cli.h"
 #include "bh_evm_sender.h"
 #include "bh_hex.h"
 #include "bh_portal.h"
@@ -35,387 +24,609 @@
 #include "bh_rpc.h"
 #include "bh_secret.h"
 #include "bh_test_token.h"
-#include "bh_suggest.h"
-#include "bh_version.h"
 
 #define MAX_ATTESTERS 32
 
+/* ---- options ---- */
+
+enum {
+    O_RPC,
+    O_CHAIN_ID,
+    O_KEY_FILE,
+    O_BRIDGE_ID,
+    O_ATTESTERS,
+    O_QUORUM,
+    O_SET_INDEX,
+    O_PORTAL,
+    O_REMOTE_CHAIN,
+    O_REMOTE_PORTAL,
+    O_NAME,
+    O_SYMBOL,
+    O_DECIMALS,
+    O_MINT_TO,
+    O_AMOUNT,
+    O_TOKEN,
+    O_TO_CHAIN,
+    O_TO,
+    O_FEE,
+    O_CAPACITY,
+    O_RATE,
+    O_OF,
+    O_HOME_CHAIN,
+    N_OPTS
+};
+
+typedef enum {
+    T_TEXT,     /* as given (non-empty) */
+    T_ADDR,     /* a 20-byte address (or 32 bytes, 12 of them leading zeros) */
+    T_LIST,     /* addresses, comma-separated */
+    T_BRIDGE,   /* a bridge chain id 1..65535 */
+    T_EVM,      /* an EVM chain id >= 1 */
+    T_U32,      /* 0..2^32-1 */
+    T_QUORUM,   /* 1..255 */
+    T_DECIMALS, /* 0..255 */
+    T_AMOUNT    /* a decimal integer in the smallest unit (u128) */
+} opt_type;
+
+static const struct {
+    const char *name;
+    opt_type type;
+} k_opts[N_OPTS] = {
+    [O_RPC] = {"--rpc", T_TEXT},
+    [O_CHAIN_ID] = {"--chain-id", T_EVM},
+    [O_KEY_FILE] = {"--key-file", T_TEXT},
+    [O_BRIDGE_ID] = {"--bridge-id", T_BRIDGE},
+    [O_ATTESTERS] = {"--attesters", T_LIST},
+    [O_QUORUM] = {"--quorum", T_QUORUM},
+    [O_SET_INDEX] = {"--set-index", T_U32},
+    [O_PORTAL] = {"--portal", T_ADDR},
+    [O_REMOTE_CHAIN] = {"--remote-chain", T_BRIDGE},
+    [O_REMOTE_PORTAL] = {"--remote-portal", T_ADDR},
+    [O_NAME] = {"--name", T_TEXT},
+    [O_SYMBOL] = {"--symbol", T_TEXT},
+    [O_DECIMALS] = {"--decimals", T_DECIMALS},
+    [O_MINT_TO] = {"--mint-to", T_ADDR},
+    [O_AMOUNT] = {"--amount", T_AMOUNT},
+    [O_TOKEN] = {"--token", T_ADDR},
+    [O_TO_CHAIN] = {"--to-chain", T_BRIDGE},
+    [O_TO] = {"--to", T_ADDR},
+    [O_FEE] = {"--fee", T_AMOUNT},
+    [O_CAPACITY] = {"--capacity", T_AMOUNT},
+    [O_RATE] = {"--rate", T_AMOUNT},
+    [O_OF] = {"--of", T_ADDR},
+    [O_HOME_CHAIN] = {"--home-chain", T_BRIDGE},
+};
+
 typedef struct {
-    const char *cmd, *rpc, *key_file, *attesters, *portal, *remote_portal, *name, *symbol, *mint_to,
-        *amount, *token, *to, *fee, *of, *capacity, *rate;
-    unsigned long long chain_id, bridge_id, quorum, set_index, remote_chain, decimals, to_chain,
-        home_chain;
-    int has_set_index;
+    const char *cmd;
+    const char *val[N_OPTS]; /* as given; NULL when absent */
+    bh_address addr[N_OPTS];
+    unsigned long long num[N_OPTS];
+    bh_u128 amt[N_OPTS];
+    bh_address attesters[MAX_ATTESTERS];
+    size_t n_att;
+    int dry_run;
 } args;
 
+#define B(o) (1u << (o))
+#define SIGNED (B(O_RPC) | B(O_CHAIN_ID) | B(O_KEY_FILE))
+
+/* ---- verbs ---- */
+
+typedef int (*cmd_fn)(const args *a);
+static int cmd_send(const args *a);
+static int cmd_read(const args *a);
+static int cmd_address(const args *a);
+
+typedef struct {
+    const char *name, *usage, *help;
+    uint32_t req, opt; /* required and optional options (B(O_...)) */
+    cmd_fn fn;
+    unsigned flags;
+} dverb;
+
+static const dverb k_verbs[] = {
+    {"portal",
+     "portal --rpc URL --chain-id N --key-file F --bridge-id B --attesters 0xA[,0xB...] "
+     "--quorum Q [--set-index I]",
+     "Deploy a Portal for bridge chain B with its first attester set (index I,\n"
+     "default 0) and quorum Q; the key file's address owns it. Prints\n"
+     "{\"portal\": address}.",
+     SIGNED | B(O_BRIDGE_ID) | B(O_ATTESTERS) | B(O_QUORUM), B(O_SET_INDEX), cmd_send,
+     BH_CLI_WRITES},
+    {"register",
+     "register --rpc URL --chain-id N --key-file F --portal 0xP --remote-chain B "
+     "--remote-portal 0xR",
+     "Tell Portal 0xP that chain B's Portal is 0xR (owner key). Prints\n"
+     "{\"registered\": B}.",
+     SIGNED | B(O_PORTAL) | B(O_REMOTE_CHAIN) | B(O_REMOTE_PORTAL), 0, cmd_send, BH_CLI_WRITES},
+    {"token",
+     "token --rpc URL --chain-id N --key-file F --name S --symbol S [--decimals D] "
+     "[--mint-to 0xA --amount N]",
+     "Deploy a test token (D decimals, default 18) and mint N of its smallest\n"
+     "unit to 0xA if asked. Prints {\"token\": address}.",
+     SIGNED | B(O_NAME) | B(O_SYMBOL), B(O_DECIMALS) | B(O_MINT_TO) | B(O_AMOUNT), cmd_send,
+     BH_CLI_WRITES},
+    {"lock",
+     "lock --rpc URL --chain-id N --key-file F --portal 0xP --token 0xT --amount N "
+     "--to-chain B --to 0xR [--fee N]",
+     "Send native tokens to chain B (approve + Portal.lock); amounts in the\n"
+     "token's smallest unit, --fee (default 0) at most --amount. Prints\n"
+     "{\"lock\": tx hash, \"block\": N}.",
+     SIGNED | B(O_PORTAL) | B(O_TOKEN) | B(O_AMOUNT) | B(O_TO_CHAIN) | B(O_TO), B(O_FEE), cmd_send,
+     BH_CLI_WRITES},
+    {"burn",
+     "burn --rpc URL --chain-id N --key-file F --portal 0xP --token 0xT --amount N "
+     "--to-chain B --to 0xR [--fee N]",
+     "Send wrapped tokens home or on to chain B (approve + Portal.burn); amounts\n"
+     "in the token's smallest unit. Prints {\"burn\": tx hash, \"block\": N}.",
+     SIGNED | B(O_PORTAL) | B(O_TOKEN) | B(O_AMOUNT) | B(O_TO_CHAIN) | B(O_TO), B(O_FEE), cmd_send,
+     BH_CLI_WRITES},
+    {"attesters",
+     "attesters --rpc URL --chain-id N --key-file F --portal 0xP --set-index I "
+     "--attesters 0xA[,0xB...] --quorum Q",
+     "Rotate the Portal's attester set (owner key; the new --set-index must be\n"
+     "higher; approvals gathered under the old set stop counting). Prints\n"
+     "{\"set_index\": I, \"attesters\": n, \"quorum\": Q}.",
+     SIGNED | B(O_PORTAL) | B(O_SET_INDEX) | B(O_ATTESTERS) | B(O_QUORUM), 0, cmd_send,
+     BH_CLI_WRITES},
+    {"lane-limit",
+     "lane-limit --rpc URL --chain-id N --key-file F --portal 0xP --remote-chain B "
+     "--token 0xT --capacity N --rate N",
+     "Set the Portal's token bucket for what arrives from chain B in token 0xT\n"
+     "(native here or wrapped): --capacity 0 turns it off; --rate refills per\n"
+     "second (smallest units). Prints {\"lane_limit\": B, \"capacity\", \"rate\"}.",
+     SIGNED | B(O_PORTAL) | B(O_REMOTE_CHAIN) | B(O_TOKEN) | B(O_CAPACITY) | B(O_RATE), 0, cmd_send,
+     BH_CLI_WRITES},
+    {"balance", "balance --rpc URL --token 0xT --of 0xA",
+     "Token 0xT's balance of 0xA (reads only). Prints {\"balance\": N}.",
+     B(O_RPC) | B(O_TOKEN) | B(O_OF), 0, cmd_read, 0},
+    {"wrapped", "wrapped --rpc URL --portal 0xP --home-chain B --token 0xT",
+     "The wrapped token Portal 0xP made for token 0xT of home chain B, 0x0 if\n"
+     "none yet (reads only). Prints {\"wrapped\": address}.",
+     B(O_RPC) | B(O_PORTAL) | B(O_HOME_CHAIN) | B(O_TOKEN), 0, cmd_read, 0},
+    {"outstanding", "outstanding --rpc URL --portal 0xP --token 0xT --remote-chain B",
+     "What Portal 0xP has sent to chain B of its native token 0xT (reads\n"
+     "only). Prints {\"outstanding\": N}.",
+     B(O_RPC) | B(O_PORTAL) | B(O_TOKEN) | B(O_REMOTE_CHAIN), 0, cmd_read, 0},
+    {"address", "address --key-file F",
+     "The Ethereum address of a key file (no chain needed). Prints\n"
+     "{\"address\": address}.",
+     B(O_KEY_FILE), 0, cmd_address, 0},
+};
+
+#define N_VERBS (sizeof k_verbs / sizeof k_verbs[0])
+
 static const char help_text[] =
-    "usage: bulkhead-deploy portal   --rpc URL --chain-id N --key-file F --bridge-id B\n"
-    "                                --attesters 0xA[,0xB...] --quorum Q [--set-index I]\n"
-    "       bulkhead-deploy register --rpc URL --chain-id N --key-file F --portal 0xP\n"
-    "                                --remote-chain B --remote-portal 0xR\n"
-    "       bulkhead-deploy token    --rpc URL --chain-id N --key-file F --name S --symbol S\n"
-    "                                [--decimals D] [--mint-to 0xA --amount N]\n"
-    "       bulkhead-deploy lock|burn --rpc URL --chain-id N --key-file F --portal 0xP\n"
-    "                                --token 0xT --amount N --to-chain B --to 0xR [--fee N]\n"
-    "       bulkhead-deploy attesters --rpc URL --chain-id N --key-file F --portal 0xP\n"
-    "                                --set-index I --attesters 0xA[,0xB...] --quorum Q\n"
-    "       bulkhead-deploy lane-limit --rpc URL --chain-id N --key-file F --portal 0xP\n"
-    "                                --remote-chain B --token 0xT --capacity N --rate N\n"
-    "       bulkhead-deploy balance  --rpc URL --token 0xT --of 0xA\n"
-    "       bulkhead-deploy wrapped  --rpc URL --portal 0xP --home-chain B --token 0xT\n"
-    "       bulkhead-deploy outstanding --rpc URL --portal 0xP --token 0xT --remote-chain B\n"
-    "       bulkhead-deploy address  --key-file F\n"
+    "usage: bulkhead-deploy VERB --OPTION VALUE... [--json] [--dry-run]\n"
     "\n"
-    "lock sends native tokens (approve + Portal.lock), burn sends wrapped ones home or\n"
-    "on (approve + Portal.burn); amounts in the token's smallest unit. attesters\n"
-    "rotates the Portal's attester set (owner key; the new --set-index must be higher;\n"
-    "approvals gathered under the old set stop counting). lane-limit sets the Portal's\n"
-    "token bucket for what arrives from chain B in token 0xT (native here or wrapped):\n"
-    "--capacity 0 turns it off; --rate refills per second. balance, wrapped (the wrapped\n"
-    "token of a home chain's token, 0x0 if none yet) and outstanding (what the Portal\n"
-    "has sent to a remote chain of its native token) only read. address prints a key\n"
-    "file's Ethereum address.\n"
     "Deploys and configures bulkhead's Portal and test tokens with bulkhead's own\n"
-    "transaction code. Prints one JSON object on success. The key file holds a hex\n"
-    "secret key (64 digits, optional 0x), mode 0600 or 0400, and is no symbolic link.\n"
+    "transaction code. Verbs that send transactions (signed with --key-file for\n"
+    "EVM chain --chain-id):\n"
+    "  portal       deploy a Portal            register    name a remote Portal\n"
+    "  token        deploy a test token        attesters   rotate the attester set\n"
+    "  lock, burn   send tokens to a chain     lane-limit  set an arrival bucket\n"
+    "Verbs that read:\n"
+    "  balance      a token balance            wrapped     a home token's wrapped token\n"
+    "  outstanding  what a Portal sent away    address     a key file's address\n"
+    "\n"
+    "Run 'bulkhead-deploy VERB --help' for a verb's options. Addresses are 0x and\n"
+    "40 hex digits (a 32-byte left-padded form is accepted too), chains are bridge\n"
+    "ids, amounts are decimal integers in the token's smallest unit. Prints one\n"
+    "JSON object on success; --json wraps it (and any error) in the envelope\n"
+    "{\"ok\": ..., \"data\": ..., \"error\": ...}. --dry-run on a sending verb checks\n"
+    "every option and the key file, prints what it would send and sends nothing\n"
+    "(it contacts no chain). The key file holds a hex secret key, mode 0600 or\n"
+    "0400, and is no symbolic link.\n"
     "exit: 0 ok, 1 chain or transaction failure, 2 usage or key-file error\n";
 
-/* A usage error names the problem alone; --help has the whole usage. */
-static int usage(const char *why)
+/* ---- reading the options ---- */
+
+/* 20 bytes, or 32 whose first 12 are zero (the padded form vaultctl and
+ * messages use). */
+static int parse_addr(bh_address *out, const char *s)
 {
-    fprintf(stderr, "bulkhead-deploy: %s (see bulkhead-deploy --help)\n", why);
-    return 2;
+    if (!s) return -1;
+    size_t n = strlen(s);
+    const char *h = s + (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 2 : 0);
+    if (strlen(h) == 64) {
+        unsigned char b[32];
+        if (bh_hex_decode_exact(b, 32, h, 64) != BH_OK) return -1;
+        for (int i = 0; i < 12; i++)
+            if (b[i]) return -1;
+        memcpy(out->data, b + 12, 20);
+        return 0;
+    }
+    return bh_hex_decode_exact(out->data, 20, s, n) == BH_OK ? 0 : -1;
 }
 
-static const char *const k_cmds[] = {"portal",  "register",    "token",      "lock",
-                                     "burn",    "attesters",   "lane-limit", "balance",
-                                     "wrapped", "outstanding", "address"};
-
-static int parse_u64(unsigned long long *out, const char *s, unsigned long long max)
+static int parse_u64(unsigned long long *out, const char *s, unsigned long long min,
+                     unsigned long long max)
 {
     char *end;
     if (!s || !*s || *s == '-') return -1;
     unsigned long long v = strtoull(s, &end, 10);
-    if (*end || v > max) return -1;
+    if (*end || v < min || v > max) return -1;
     *out = v;
     return 0;
 }
 
-static int parse_addr(bh_address *out, const char *s)
+static int parse_attesters(args *a, const char *list_arg)
 {
-    return s && bh_hex_decode_exact(out->data, 20, s, strlen(s)) == BH_OK ? 0 : -1;
+    char *list = strdup(list_arg);
+    if (!list) return -1;
+    a->n_att = 0;
+    int bad = 0;
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && !bad;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (a->n_att == MAX_ATTESTERS || parse_addr(&a->attesters[a->n_att], tok))
+            bad = 1;
+        else
+            a->n_att++;
+    }
+    free(list);
+    return bad || a->n_att == 0 ? -1 : 0;
+}
+
+/* One option's value, read by its type; a bad one is named. */
+static int read_opt(args *a, int o, const char *v)
+{
+    const char *name = k_opts[o].name;
+    int bad = 0;
+    const char *want = "";
+    switch (k_opts[o].type) {
+    case T_TEXT:
+        bad = !*v, want = "a non-empty value";
+        break;
+    case T_ADDR:
+        bad = parse_addr(&a->addr[o], v), want = "a 20-byte address (0x and 40 hex digits)";
+        break;
+    case T_LIST:
+        bad = parse_attesters(a, v), want = "1 to 32 comma-separated 20-byte addresses";
+        break;
+    case T_BRIDGE:
+        bad = parse_u64(&a->num[o], v, 1, 65535), want = "a bridge chain id 1..65535";
+        break;
+    case T_EVM:
+        bad = parse_u64(&a->num[o], v, 1, UINT64_MAX), want = "an EVM chain id (1 or more)";
+        break;
+    case T_U32:
+        bad = parse_u64(&a->num[o], v, 0, UINT32_MAX), want = "an integer 0..4294967295";
+        break;
+    case T_QUORUM:
+        bad = parse_u64(&a->num[o], v, 1, 255), want = "an integer 1..255";
+        break;
+    case T_DECIMALS:
+        bad = parse_u64(&a->num[o], v, 0, 255), want = "an integer 0..255";
+        break;
+    case T_AMOUNT:
+        bad = !*v || *v == '-' || bh_u128_from_dec(&a->amt[o], v, strlen(v)) != BH_OK;
+        want = "a decimal integer in the smallest unit";
+        break;
+    }
+    if (bad) return bh_cli_usage("bad_argument", name, "%s: '%.80s' is not %s", name, v, want);
+    a->val[o] = v;
+    return BH_EXIT_OK;
+}
+
+static int parse_args(args *a, const dverb *vb, int argc, char **argv, int *done)
+{
+    const char *allowed[N_OPTS];
+    size_t n_allowed = 0;
+    for (int o = 0; o < N_OPTS; o++)
+        if ((vb->req | vb->opt) & B(o)) allowed[n_allowed++] = k_opts[o].name;
+    *done = 1;
+    for (int i = 2; i < argc; i++) {
+        const char *k = argv[i];
+        switch (bh_cli_arg_kind(k)) {
+        case BH_CLI_ARG_HELP:
+            return bh_cli_verb_help(&(bh_cli_verb){vb->name, vb->usage, vb->help, vb->flags});
+        case BH_CLI_ARG_VERSION:
+            return bh_cli_version();
+        case BH_CLI_ARG_JSON:
+            continue;
+        case BH_CLI_ARG_DRY_RUN:
+            a->dry_run = 1;
+            continue;
+        default:
+            break;
+        }
+        int o = 0;
+        while (o < N_OPTS && strcmp(k, k_opts[o].name))
+            o++;
+        if (o == N_OPTS || !((vb->req | vb->opt) & B(o))) {
+            if (k[0] != '-')
+                return bh_cli_usage("unexpected_argument", k,
+                                    "unexpected argument '%.60s' (options are --NAME VALUE)", k);
+            return bh_cli_unknown_option(k, allowed, n_allowed);
+        }
+        if (i + 1 >= argc) return bh_cli_usage("missing_value", k, "%s needs a value", k);
+        if (a->val[o]) return bh_cli_usage("duplicate_option", k, "%s given twice", k);
+        int x = read_opt(a, o, argv[++i]);
+        if (x) return x;
+    }
+    if (a->dry_run && !(vb->flags & BH_CLI_WRITES))
+        return bh_cli_usage("bad_argument", "--dry-run",
+                            "only reads; --dry-run is for the verbs that send transactions");
+    for (int o = 0; o < N_OPTS; o++)
+        if ((vb->req & B(o)) && !a->val[o])
+            return bh_cli_usage("missing_argument", k_opts[o].name, "%s is required",
+                                k_opts[o].name);
+    /* what one option alone cannot say */
+    if ((!strcmp(vb->name, "lock") || !strcmp(vb->name, "burn")) && a->amt[O_AMOUNT] == 0)
+        return bh_cli_usage("bad_argument", "--amount", "--amount must be more than 0");
+    if (a->val[O_FEE] && a->amt[O_FEE] > a->amt[O_AMOUNT])
+        return bh_cli_usage("bad_argument", "--fee", "--fee %s is more than --amount %s",
+                            a->val[O_FEE], a->val[O_AMOUNT]);
+    if (a->val[O_QUORUM] && a->num[O_QUORUM] > a->n_att)
+        return bh_cli_usage("bad_argument", "--quorum",
+                            "--quorum %llu is more than the %zu attesters", a->num[O_QUORUM],
+                            a->n_att);
+    if (!a->val[O_MINT_TO] != !a->val[O_AMOUNT] && !strcmp(vb->name, "token"))
+        return bh_cli_usage("missing_argument", a->val[O_MINT_TO] ? "--amount" : "--mint-to",
+                            "--mint-to and --amount go together");
+    *done = 0;
+    return BH_EXIT_OK;
+}
+
+/* ---- output ---- */
+
+static json_t *jaddr(const bh_address *a)
+{
+    char hex[43] = "0x";
+    bh_hex_encode(hex + 2, a->data, 20);
+    return json_string(hex);
+}
+
+static json_t *ju256(const bh_u256 *v)
+{
+    char dec[BH_U256_DEC_MAX];
+    bh_u256_to_dec(dec, v);
+    return json_string(dec);
+}
+
+static int done(json_t *j)
+{
+    return bh_cli_result(j, BH_CLI_TEXT_LINE);
+}
+
+static int chain_fail(const char *what, int rc, bh_evm_sender *s)
+{
+    return bh_cli_fail(BH_EXIT_FAILED, "chain_failed", NULL, "%s failed: %s%s%s", what,
+                       bh_errname(rc), s && *bh_evm_sender_last_error(s) ? ": " : "",
+                       s ? bh_evm_sender_last_error(s) : "");
 }
 
 static int read_key(bh_seckey *key, const char *path)
 {
     char why[1200];
     if (bh_seckey_load_file(key, why, sizeof why, path) == BH_OK) return 0;
-    fprintf(stderr, "bulkhead-deploy: --key-file: %s\n", why);
-    return -1;
+    return bh_cli_usage("key_file_invalid", "--key-file", "--key-file: %s", why);
 }
 
-static void print_addr(const char *field, const bh_address *a)
+static int key_address(bh_address *out, const bh_seckey *key)
 {
-    char hex[41];
-    bh_hex_encode(hex, a->data, 20);
-    printf("{\"%s\":\"0x%s\"}\n", field, hex);
+    bh_attest *ctx = bh_attest_create();
+    int rc = ctx ? bh_attest_address(ctx, out, key) : BH_ENOMEM;
+    bh_attest_destroy(ctx);
+    return rc;
 }
 
-static int fail(const char *what, int rc, bh_evm_sender *s)
-{
-    fprintf(stderr, "bulkhead-deploy: %s failed: %s%s%s\n", what, bh_errname(rc),
-            s && *bh_evm_sender_last_error(s) ? ": " : "", s ? bh_evm_sender_last_error(s) : "");
-    return 1;
-}
+/* ---- the verbs ---- */
 
-static int parse_attesters(bh_address *out, size_t *n, const char *list_arg)
-{
-    char *list = strdup(list_arg);
-    if (!list) return -1;
-    *n = 0;
-    int bad = 0;
-    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && !bad;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (*n == MAX_ATTESTERS || parse_addr(&out[*n], tok))
-            bad = 1;
-        else
-            (*n)++;
-    }
-    free(list);
-    return bad || *n == 0 ? -1 : 0;
-}
-
-/* address: the Ethereum address of a key file (no chain needed). */
 static int cmd_address(const args *a)
 {
-    if (!a->key_file) return usage("address needs --key-file");
     bh_seckey key;
-    if (read_key(&key, a->key_file)) return 2;
-    bh_attest *ctx = bh_attest_create();
+    int x = read_key(&key, a->val[O_KEY_FILE]);
+    if (x) return x;
     bh_address addr;
-    int rc = ctx ? bh_attest_address(ctx, &addr, &key) : BH_ENOMEM;
+    int rc = key_address(&addr, &key);
     bh_seckey_clear(&key);
-    bh_attest_destroy(ctx);
-    if (rc != BH_OK) return fail("address", rc, NULL);
-    print_addr("address", &addr);
-    return 0;
+    if (rc != BH_OK) return chain_fail("address", rc, NULL);
+    return done(json_pack("{s:o}", "address", jaddr(&addr)));
 }
 
 /* balance, wrapped, outstanding: eth_call reads, no key. */
 static int cmd_read(const args *a)
 {
-    int is_bal = !strcmp(a->cmd, "balance"), is_wr = !strcmp(a->cmd, "wrapped");
-    bh_address portal, token, of;
-    if (!a->rpc || parse_addr(&token, a->token) ||
-        (is_bal ? parse_addr(&of, a->of)
-                : parse_addr(&portal, a->portal) || !(is_wr ? a->home_chain : a->remote_chain)))
-        return usage(is_bal  ? "balance needs --rpc, --token and --of"
-                     : is_wr ? "wrapped needs --rpc, --portal, --home-chain and --token"
-                             : "outstanding needs --rpc, --portal, --token and --remote-chain");
-    bh_rpc_options ro = {.url = a->rpc, .max_retries = 2};
+    bh_rpc_options ro = {.url = a->val[O_RPC], .max_retries = 2};
     bh_rpc *ep = NULL;
-    if (bh_rpc_create(&ep, &ro) != BH_OK) return usage("bad --rpc URL");
+    if (bh_rpc_create(&ep, &ro) != BH_OK)
+        return bh_cli_usage("bad_argument", "--rpc", "--rpc: '%.80s' is not a usable URL",
+                            a->val[O_RPC]);
     bh_u256 v;
     bh_address wrapped;
     int rc;
-    if (is_bal) {
-        rc = bh_erc20_balance(ep, &v, &token, &of);
-    } else if (is_wr) {
+    if (!strcmp(a->cmd, "balance")) {
+        rc = bh_erc20_balance(ep, &v, &a->addr[O_TOKEN], &a->addr[O_OF]);
+    } else if (!strcmp(a->cmd, "wrapped")) {
         bh_bytes32 t;
-        bh_address_to_bytes32(&t, &token);
-        rc = bh_portal_wrapped_for(ep, &wrapped, &portal, (uint16_t)a->home_chain, &t);
+        bh_address_to_bytes32(&t, &a->addr[O_TOKEN]);
+        rc = bh_portal_wrapped_for(ep, &wrapped, &a->addr[O_PORTAL], (uint16_t)a->num[O_HOME_CHAIN],
+                                   &t);
     } else {
-        rc = bh_portal_outstanding(ep, &v, &portal, &token, (uint16_t)a->remote_chain);
+        rc = bh_portal_outstanding(ep, &v, &a->addr[O_PORTAL], &a->addr[O_TOKEN],
+                                   (uint16_t)a->num[O_REMOTE_CHAIN]);
     }
     bh_rpc_destroy(ep);
-    if (rc != BH_OK) return fail(a->cmd, rc, NULL);
-    if (is_wr) {
-        print_addr("wrapped", &wrapped);
-    } else {
-        char dec[BH_U256_DEC_MAX];
-        bh_u256_to_dec(dec, &v);
-        printf("{\"%s\":\"%s\"}\n", a->cmd, dec);
-    }
-    return 0;
+    if (rc != BH_OK) return chain_fail(a->cmd, rc, NULL);
+    if (!strcmp(a->cmd, "wrapped")) return done(json_pack("{s:o}", "wrapped", jaddr(&wrapped)));
+    return done(json_pack("{s:o}", a->cmd, ju256(&v)));
 }
 
-int main(int argc, char **argv)
+/* --dry-run: everything checked, the key read; what would be sent. */
+static int dry_run(const args *a, const bh_seckey *key)
 {
-    args a = {.decimals = 18, .chain_id = 0};
-    if (argc < 2) return usage("missing command");
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(help_text, stdout);
-            return 0;
+    bh_address from;
+    int rc = key_address(&from, key);
+    if (rc != BH_OK) return chain_fail("key", rc, NULL);
+    json_t *j = json_pack("{s:b, s:s, s:o}", "dry_run", 1, "verb", a->cmd, "from", jaddr(&from));
+    for (int o = 0; j && o < N_OPTS; o++) {
+        if (!a->val[o] || o == O_KEY_FILE) continue;
+        char key_name[32];
+        snprintf(key_name, sizeof key_name, "%s", k_opts[o].name + 2);
+        for (char *c = key_name; *c; c++)
+            if (*c == '-') *c = '_';
+        json_t *v;
+        if (k_opts[o].type == T_ADDR) {
+            v = jaddr(&a->addr[o]);
+        } else if (k_opts[o].type == T_LIST) {
+            v = json_array();
+            for (size_t i = 0; i < a->n_att; i++)
+                json_array_append_new(v, jaddr(&a->attesters[i]));
+        } else {
+            v = json_string(a->val[o]);
         }
-        if (!strcmp(argv[i], "--version")) {
-            printf("bulkhead-deploy %s (%s)\n", BH_VERSION, BH_COMMIT);
-            return 0;
-        }
+        json_object_set_new(j, key_name, v);
     }
-    a.cmd = argv[1];
-    size_t n_cmds = sizeof k_cmds / sizeof k_cmds[0], c = 0;
-    while (c < n_cmds && strcmp(a.cmd, k_cmds[c]) != 0)
-        c++;
-    if (c == n_cmds) {
-        char why[160];
-        const char *near = bh_suggest(a.cmd, k_cmds, n_cmds);
-        snprintf(why, sizeof why, "unknown command '%.40s'%s%s%s", a.cmd,
-                 near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
-        return usage(why);
-    }
-    for (int i = 2; i < argc; i += 2) {
-        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) return usage("option without a value");
-        int bad = 0;
-        if (!strcmp(k, "--rpc"))
-            a.rpc = v;
-        else if (!strcmp(k, "--key-file"))
-            a.key_file = v;
-        else if (!strcmp(k, "--attesters"))
-            a.attesters = v;
-        else if (!strcmp(k, "--portal"))
-            a.portal = v;
-        else if (!strcmp(k, "--remote-portal"))
-            a.remote_portal = v;
-        else if (!strcmp(k, "--name"))
-            a.name = v;
-        else if (!strcmp(k, "--symbol"))
-            a.symbol = v;
-        else if (!strcmp(k, "--mint-to"))
-            a.mint_to = v;
-        else if (!strcmp(k, "--amount"))
-            a.amount = v;
-        else if (!strcmp(k, "--token"))
-            a.token = v;
-        else if (!strcmp(k, "--to"))
-            a.to = v;
-        else if (!strcmp(k, "--fee"))
-            a.fee = v;
-        else if (!strcmp(k, "--of"))
-            a.of = v;
-        else if (!strcmp(k, "--capacity"))
-            a.capacity = v;
-        else if (!strcmp(k, "--rate"))
-            a.rate = v;
-        else if (!strcmp(k, "--home-chain"))
-            bad = parse_u64(&a.home_chain, v, 65535);
-        else if (!strcmp(k, "--to-chain"))
-            bad = parse_u64(&a.to_chain, v, 65535);
-        else if (!strcmp(k, "--chain-id"))
-            bad = parse_u64(&a.chain_id, v, UINT64_MAX);
-        else if (!strcmp(k, "--bridge-id"))
-            bad = parse_u64(&a.bridge_id, v, 65535);
-        else if (!strcmp(k, "--quorum"))
-            bad = parse_u64(&a.quorum, v, 255);
-        else if (!strcmp(k, "--set-index")) {
-            bad = parse_u64(&a.set_index, v, UINT32_MAX);
-            a.has_set_index = 1;
-        } else if (!strcmp(k, "--remote-chain"))
-            bad = parse_u64(&a.remote_chain, v, 65535);
-        else if (!strcmp(k, "--decimals"))
-            bad = parse_u64(&a.decimals, v, 255);
-        else {
-            char why[120];
-            snprintf(why, sizeof why, "unknown option %.60s", k);
-            return usage(why);
-        }
-        if (bad) {
-            char why[160];
-            snprintf(why, sizeof why, "bad value for %.40s: %.80s", k, v);
-            return usage(why);
-        }
-    }
-    if (!strcmp(a.cmd, "address")) return cmd_address(&a);
-    if (!strcmp(a.cmd, "balance") || !strcmp(a.cmd, "wrapped") || !strcmp(a.cmd, "outstanding"))
-        return cmd_read(&a);
-    if (!a.rpc || !a.key_file || !a.chain_id) {
-        char why[120];
-        snprintf(why, sizeof why, "%s needs --rpc, --chain-id and --key-file", a.cmd);
-        return usage(why);
-    }
-    int is_portal = !strcmp(a.cmd, "portal"), is_reg = !strcmp(a.cmd, "register"),
-        is_token = !strcmp(a.cmd, "token"), is_lock = !strcmp(a.cmd, "lock"),
-        is_burn = !strcmp(a.cmd, "burn"), is_att = !strcmp(a.cmd, "attesters"),
-        is_lane = !strcmp(a.cmd, "lane-limit");
-    if (!is_portal && !is_reg && !is_token && !is_lock && !is_burn && !is_att && !is_lane)
-        return usage("unknown command"); /* not reached: checked above */
+    return done(j);
+}
 
-    bh_address attesters[MAX_ATTESTERS], portal, remote, mint_to, token, to;
-    size_t n_att = 0;
-    bh_u128 amount = 0, fee = 0;
-    if ((is_lock || is_burn) &&
-        (parse_addr(&portal, a.portal) || parse_addr(&token, a.token) || parse_addr(&to, a.to) ||
-         !a.to_chain || !a.amount || bh_u128_from_dec(&amount, a.amount, strlen(a.amount)) ||
-         !amount || (a.fee && bh_u128_from_dec(&fee, a.fee, strlen(a.fee))) || fee > amount))
-        return usage("lock and burn need --portal, --token, --to (addresses), --to-chain, and "
-                     "--amount (decimal, > 0; --fee <= amount)");
-    bh_u128 capacity = 0, rate = 0;
-    if (is_lane &&
-        (parse_addr(&portal, a.portal) || parse_addr(&token, a.token) || !a.remote_chain ||
-         !a.capacity || bh_u128_from_dec(&capacity, a.capacity, strlen(a.capacity)) != BH_OK ||
-         !a.rate || bh_u128_from_dec(&rate, a.rate, strlen(a.rate)) != BH_OK))
-        return usage("lane-limit needs --portal, --remote-chain, --token, --capacity and --rate "
-                     "(decimal, smallest unit)");
-    if (is_portal && (!a.bridge_id || !a.attesters || !a.quorum))
-        return usage("portal needs --bridge-id, --attesters and --quorum");
-    if (is_att && (parse_addr(&portal, a.portal) || !a.has_set_index || !a.attesters || !a.quorum))
-        return usage("attesters needs --portal, --set-index, --attesters and --quorum");
-    if (is_portal || is_att) {
-        if (parse_attesters(attesters, &n_att, a.attesters)) return usage("bad --attesters list");
-        if (a.quorum > n_att) return usage("--quorum must be 1..number of attesters");
-    }
-    if (is_reg &&
-        (parse_addr(&portal, a.portal) || parse_addr(&remote, a.remote_portal) || !a.remote_chain))
-        return usage("register needs --portal, --remote-chain and --remote-portal");
-    if (is_token) {
-        if (!a.name || !a.symbol) return usage("token needs --name and --symbol");
-        if (a.mint_to && (parse_addr(&mint_to, a.mint_to) || !a.amount ||
-                          bh_u128_from_dec(&amount, a.amount, strlen(a.amount)) != BH_OK))
-            return usage("--mint-to needs an address and --amount a decimal number");
-    }
-
+/* The verbs that send transactions. */
+static int cmd_send(const args *a)
+{
     bh_seckey key;
-    if (read_key(&key, a.key_file)) return 2;
+    int x = read_key(&key, a->val[O_KEY_FILE]);
+    if (x) return x;
+    if (a->dry_run) {
+        x = dry_run(a, &key);
+        bh_seckey_clear(&key);
+        return x;
+    }
     bh_attest *ctx = bh_attest_create();
-    bh_rpc_options ro = {.url = a.rpc, .max_retries = 2};
+    bh_rpc_options ro = {.url = a->val[O_RPC], .max_retries = 2};
     bh_rpc *ep = NULL;
     bh_evm_sender *s = NULL;
     int rc = ctx ? bh_rpc_create(&ep, &ro) : BH_ENOMEM;
     if (rc != BH_OK) {
         bh_seckey_clear(&key);
         bh_attest_destroy(ctx);
-        return usage("bad --rpc URL");
+        return bh_cli_usage("bad_argument", "--rpc", "--rpc: '%.80s' is not a usable URL",
+                            a->val[O_RPC]);
     }
-    bh_evm_sender_options so = {.chain_id = a.chain_id};
+    bh_evm_sender_options so = {.chain_id = a->num[O_CHAIN_ID]};
     rc = bh_evm_sender_create(&s, ep, ctx, &key, &so);
     bh_seckey_clear(&key);
+    const char *cmd = a->cmd;
+    const bh_address *portal = &a->addr[O_PORTAL], *token = &a->addr[O_TOKEN];
     int status = 0;
     if (rc != BH_OK) {
-        status = fail("key", rc, NULL);
-    } else if (is_portal) {
-        rc = bh_portal_deploy(s, &portal, (uint16_t)a.bridge_id, (uint32_t)a.set_index, attesters,
-                              n_att, (uint8_t)a.quorum);
-        if (rc == BH_OK)
-            print_addr("portal", &portal);
-        else
-            status = fail("portal deploy", rc, s);
-    } else if (is_att) {
-        rc = bh_portal_set_attesters(s, &portal, (uint32_t)a.set_index, attesters, n_att,
-                                     (uint8_t)a.quorum);
-        if (rc == BH_OK)
-            printf("{\"set_index\":%llu,\"attesters\":%zu,\"quorum\":%llu}\n", a.set_index, n_att,
-                   a.quorum);
-        else
-            status = fail("attesters", rc, s);
-    } else if (is_lane) {
+        status = chain_fail("key", rc, NULL);
+    } else if (!strcmp(cmd, "portal")) {
+        bh_address p;
+        rc = bh_portal_deploy(s, &p, (uint16_t)a->num[O_BRIDGE_ID], (uint32_t)a->num[O_SET_INDEX],
+                              a->attesters, a->n_att, (uint8_t)a->num[O_QUORUM]);
+        status = rc == BH_OK ? done(json_pack("{s:o}", "portal", jaddr(&p)))
+                             : chain_fail("portal deploy", rc, s);
+    } else if (!strcmp(cmd, "attesters")) {
+        rc = bh_portal_set_attesters(s, portal, (uint32_t)a->num[O_SET_INDEX], a->attesters,
+                                     a->n_att, (uint8_t)a->num[O_QUORUM]);
+        status = rc == BH_OK
+                     ? done(json_pack("{s:I, s:I, s:I}", "set_index",
+                                      (json_int_t)a->num[O_SET_INDEX], "attesters",
+                                      (json_int_t)a->n_att, "quorum", (json_int_t)a->num[O_QUORUM]))
+                     : chain_fail("attesters", rc, s);
+    } else if (!strcmp(cmd, "lane-limit")) {
         bh_u256 cap, per_s;
-        bh_u256_from_u128(&cap, capacity);
-        bh_u256_from_u128(&per_s, rate);
-        rc = bh_portal_set_lane_limit(s, &portal, (uint16_t)a.remote_chain, &token, &cap, &per_s);
-        if (rc == BH_OK)
-            printf("{\"lane_limit\":%llu,\"capacity\":\"%s\",\"rate\":\"%s\"}\n", a.remote_chain,
-                   a.capacity, a.rate);
-        else
-            status = fail("lane-limit", rc, s);
-    } else if (is_reg) {
-        rc = bh_portal_register_remote(s, &portal, (uint16_t)a.remote_chain, &remote);
-        if (rc == BH_OK)
-            printf("{\"registered\":%llu}\n", a.remote_chain);
-        else
-            status = fail("register", rc, s);
-    } else if (is_lock || is_burn) {
+        bh_u256_from_u128(&cap, a->amt[O_CAPACITY]);
+        bh_u256_from_u128(&per_s, a->amt[O_RATE]);
+        rc = bh_portal_set_lane_limit(s, portal, (uint16_t)a->num[O_REMOTE_CHAIN], token, &cap,
+                                      &per_s);
+        status = rc == BH_OK ? done(json_pack("{s:I, s:s, s:s}", "lane_limit",
+                                              (json_int_t)a->num[O_REMOTE_CHAIN], "capacity",
+                                              a->val[O_CAPACITY], "rate", a->val[O_RATE]))
+                             : chain_fail("lane-limit", rc, s);
+    } else if (!strcmp(cmd, "register")) {
+        rc = bh_portal_register_remote(s, portal, (uint16_t)a->num[O_REMOTE_CHAIN],
+                                       &a->addr[O_REMOTE_PORTAL]);
+        status = rc == BH_OK
+                     ? done(json_pack("{s:I}", "registered", (json_int_t)a->num[O_REMOTE_CHAIN]))
+                     : chain_fail("register", rc, s);
+    } else if (!strcmp(cmd, "lock") || !strcmp(cmd, "burn")) {
         bh_u256 amt, fe;
-        bh_u256_from_u128(&amt, amount);
-        bh_u256_from_u128(&fe, fee);
+        bh_u256_from_u128(&amt, a->amt[O_AMOUNT]);
+        bh_u256_from_u128(&fe, a->amt[O_FEE]);
         bh_evm_receipt r;
         memset(&r, 0, sizeof r);
-        rc = is_lock
-                 ? bh_portal_lock(s, &r, &portal, &token, &amt, (uint16_t)a.to_chain, &to, &fe, 0)
-                 : bh_portal_burn(s, &r, &portal, &token, &amt, (uint16_t)a.to_chain, &to, &fe, 0);
+        uint16_t to_chain = (uint16_t)a->num[O_TO_CHAIN];
+        rc = !strcmp(cmd, "lock")
+                 ? bh_portal_lock(s, &r, portal, token, &amt, to_chain, &a->addr[O_TO], &fe, 0)
+                 : bh_portal_burn(s, &r, portal, token, &amt, to_chain, &a->addr[O_TO], &fe, 0);
         if (rc == BH_OK) {
-            char tx[65];
-            bh_hex_encode(tx, r.tx_hash.data, 32);
-            printf("{\"%s\":\"0x%s\",\"block\":%llu}\n", a.cmd, tx,
-                   (unsigned long long)r.block_number);
+            char tx[67] = "0x";
+            bh_hex_encode(tx + 2, r.tx_hash.data, 32);
+            status = done(json_pack("{s:s, s:I}", cmd, tx, "block", (json_int_t)r.block_number));
         } else {
-            status = fail(a.cmd, rc, s);
+            status = chain_fail(cmd, rc, s);
         }
         bh_evm_receipt_clear(&r);
     } else {
-        rc = bh_test_token_deploy(s, &token, a.name, a.symbol, (uint8_t)a.decimals);
-        if (rc == BH_OK && a.mint_to) {
+        bh_address t;
+        rc = bh_test_token_deploy(s, &t, a->val[O_NAME], a->val[O_SYMBOL],
+                                  (uint8_t)(a->val[O_DECIMALS] ? a->num[O_DECIMALS] : 18));
+        if (rc == BH_OK && a->val[O_MINT_TO]) {
             bh_u256 amt;
-            bh_u256_from_u128(&amt, amount);
-            rc = bh_test_token_mint(s, &token, &mint_to, &amt);
+            bh_u256_from_u128(&amt, a->amt[O_AMOUNT]);
+            rc = bh_test_token_mint(s, &t, &a->addr[O_MINT_TO], &amt);
         }
-        if (rc == BH_OK)
-            print_addr("token", &token);
-        else
-            status = fail("token", rc, s);
+        status =
+            rc == BH_OK ? done(json_pack("{s:o}", "token", jaddr(&t))) : chain_fail("token", rc, s);
     }
     bh_evm_sender_destroy(s);
     bh_rpc_destroy(ep);
     bh_attest_destroy(ctx);
     return status;
+}
+
+/* ---- main ---- */
+
+static const bh_cli_verb *cli_verbs(void)
+{
+    static bh_cli_verb cv[N_VERBS];
+    for (size_t k = 0; k < N_VERBS; k++)
+        cv[k] = (bh_cli_verb){k_verbs[k].name, k_verbs[k].usage, k_verbs[k].help, k_verbs[k].flags};
+    return cv;
+}
+
+static int run(int argc, char **argv)
+{
+    const bh_cli_verb *cv = cli_verbs();
+    /* leading common options: --help, --version, --json, --dry-run */
+    int i = 1, dry = 0;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        switch (bh_cli_arg_kind(argv[i])) {
+        case BH_CLI_ARG_HELP:
+            return bh_cli_help(help_text, cv, N_VERBS);
+        case BH_CLI_ARG_VERSION:
+            return bh_cli_version();
+        case BH_CLI_ARG_JSON:
+            continue;
+        case BH_CLI_ARG_DRY_RUN:
+            dry = 1;
+            continue;
+        default:
+            return bh_cli_unknown_option(argv[i], NULL, 0);
+        }
+    }
+    if (i >= argc) return bh_cli_usage("missing_verb", NULL, "no verb given");
+    if (!strcmp(argv[i], "verbs")) return bh_cli_verbs(cv, N_VERBS);
+    if (!strcmp(argv[i], "help")) return bh_cli_help(help_text, cv, N_VERBS);
+    const dverb *vb = NULL;
+    for (size_t k = 0; k < N_VERBS; k++)
+        if (!strcmp(argv[i], k_verbs[k].name)) vb = &k_verbs[k];
+    if (!vb) return bh_cli_unknown_verb(cv, N_VERBS, argv[i]);
+    bh_cli_set_verb(vb->name);
+    static args a;
+    memset(&a, 0, sizeof a);
+    a.cmd = vb->name;
+    a.dry_run = dry;
+    int stop, x = parse_args(&a, vb, argc - i + 1, argv + i - 1, &stop);
+    if (stop) return x;
+    return vb->fn(&a);
+}
+
+int main(int argc, char **argv)
+{
+    bh_cli_begin("bulkhead-deploy", NULL, argc, argv);
+    return bh_cli_end(run(argc, argv));
 }

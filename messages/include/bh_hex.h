@@ -24,6 +24,12 @@ BH_WARN_UNUSED_RESULT int bh_hex_decode_exact(unsigned char *out, size_t n, cons
  * Out: out  caller storage of at least 2*len+1 bytes. */
 void bh_hex_encode(char *out, const unsigned char *in, size_t len);
 
+/* A 32-byte wire address (token, emitter, recipient) as every tool prints
+ * it: "0x" and 40 hex digits when its first 12 bytes are zero (an EVM
+ * address, as the chain and the config write it), else "0x" and 64.
+ * Out: out  caller storage of 67 bytes, NUL-terminated. */
+void bh_hex_address(char out[67], const unsigned char in[32]);
+
 /* Decode standard base64 (RFC 4648, '=' padding optional, no whitespace).
  * Returns: BH_OK; BH_EMALFORMED on a bad character or length;
  *          BH_ENOSPC if the decoded bytes exceed out_cap. */

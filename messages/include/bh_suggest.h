@@ -4,7 +4,8 @@
 
 #include <stddef.h>
 
-/* Returns: the Levenshtein distance of a and b; SIZE_MAX when either is
+/* Returns: the edit distance of a and b (insertions, deletions,
+ * substitutions and swaps of two adjacent letters); SIZE_MAX when either is
  * longer than 64 bytes. */
 size_t bh_edit_distance(const char *a, const char *b);
 

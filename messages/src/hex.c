@@ -96,3 +96,12 @@ int bh_base64_decode(unsigned char *out, size_t out_cap, size_t *out_len, const 
     *out_len = o;
     return BH_OK;
 }
+
+void bh_hex_address(char out[67], const unsigned char in[32])
+{
+    static const unsigned char zero[12];
+    int evm = memcmp(in, zero, sizeof zero) == 0;
+    out[0] = '0';
+    out[1] = 'x';
+    bh_hex_encode(out + 2, evm ? in + 12 : in, evm ? 20 : 32);
+}

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,9 +190,34 @@ typedef struct {
     const char *reason;
 } node_args;
 
+/* A refusal as the tool states one (README, "Command-line conventions"):
+ * "vaultctl VERB: MESSAGE" on stderr, and with --json the envelope's
+ * error on stdout. */
+typedef struct {
+    int exit;
+    char code[32];
+    char arg[128];
+    char message[400];
+} verb_error;
+
+static int verb_err(verb_error *e, int exit, const char *code, const char *arg, const char *fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
+static int verb_err(verb_error *e, int exit, const char *code, const char *arg, const char *fmt,
+                    ...)
+{
+    e->exit = exit;
+    snprintf(e->code, sizeof e->code, "%s", code);
+    snprintf(e->arg, sizeof e->arg, "%s", arg ? arg : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return exit;
+}
+
 /* reobserve CHAIN TX | cursor CHAIN [rewind BLOCK --reason R]; --json
- * anywhere. Returns 0, or 2 with err set. */
-static int node_args_parse(node_args *a, const json_t *jargv, char *err, size_t cap)
+ * anywhere. Returns 0, or 2 with e set. */
+static int node_args_parse(node_args *a, const json_t *jargv, verb_error *e)
 {
     memset(a, 0, sizeof *a);
     size_t na = json_array_size(jargv);
@@ -200,19 +226,14 @@ static int node_args_parse(node_args *a, const json_t *jargv, char *err, size_t 
         if (strcmp(s, "--json") == 0) {
             a->json = 1;
         } else if (strcmp(s, "--reason") == 0) {
-            if (i + 1 >= na) {
-                snprintf(err, cap, "vaultctl: --reason needs a value\n");
-                return 2;
-            }
+            if (i + 1 >= na) return verb_err(e, 2, "missing_value", s, "--reason needs a value");
             a->reason = json_string_value(json_array_get(jargv, ++i));
         } else if (s[0] == '-' && s[1] == '-') {
-            snprintf(err, cap, "vaultctl: unknown option '%s'\n", s);
-            return 2;
+            return verb_err(e, 2, "unknown_option", s, "unknown option '%.80s'", s);
         } else if (a->n_pos < sizeof a->pos / sizeof a->pos[0]) {
             a->pos[a->n_pos++] = s;
         } else {
-            snprintf(err, cap, "vaultctl: too many arguments\n");
-            return 2;
+            return verb_err(e, 2, "unexpected_argument", s, "unexpected argument '%.80s'", s);
         }
     }
     return 0;
@@ -289,58 +310,98 @@ static char *text_of(const json_t *o, int json)
     return buf;
 }
 
-/* Returns the exit status vaultctl would: 0, 1 refused, 2 usage. */
+/* The node's answer to a chain-or-name error: an unknown chain is an
+ * argument naming nothing (2), the rest a refusal (1). */
+static int node_refusal(verb_error *e, int rc, const char *chain, const char *why)
+{
+    if (rc == BH_ENOTFOUND && strncmp(why, "no chain named", 14) == 0)
+        return verb_err(e, 2, "unknown_chain", chain, "%s", why);
+    const char *code = rc == BH_ENOTFOUND  ? "not_found"
+                       : rc == BH_ESTATE   ? "not_yet"
+                       : rc == BH_EBUSY    ? "busy"
+                       : rc == BH_ETIMEOUT ? "timeout"
+                       : rc == BH_EINVAL   ? "refused"
+                                           : "chain_failed";
+    return verb_err(e, 1, code, NULL, "%s", why[0] ? why : bh_strerror(rc));
+}
+
+/* Returns the exit status vaultctl would: 0, 1 refused, 2 usage; out and
+ * err are what it would print on stdout and stderr (heap). */
 static int node_verb(const bh_admin *ad, const char *verb, const json_t *jargv, const char *who,
-                     char **out, char *err, size_t cap)
+                     char **out, char **err)
 {
     *out = NULL;
+    *err = NULL;
     node_args a;
-    int x = node_args_parse(&a, jargv, err, cap);
-    if (x) return x;
-    /* pos[0] is the verb */
+    verb_error e = {0};
     json_t *res = NULL;
     char why[300] = "";
-    int rc;
-    if (!ad->node) {
-        snprintf(err, cap, "vaultctl: %s: this server has no node\n", verb);
-        return 1;
-    }
-    if (strcmp(verb, "reobserve") == 0) {
+    int rc = BH_OK;
+    if (node_args_parse(&a, jargv, &e)) {
+        /* a's json may be unset when the bad argument came first: look again */
+        size_t i;
+        json_t *v;
+        json_array_foreach(jargv, i, v) a.json |= strcmp(json_string_value(v), "--json") == 0;
+    } else if (!ad->node) {
+        verb_err(&e, 1, "refused", NULL, "this server has no node");
+    } else if (strcmp(verb, "reobserve") == 0) {
         bh_hash32 tx;
-        if (a.n_pos != 3) {
-            snprintf(err, cap, "vaultctl: usage: reobserve CHAIN TXHASH [--json]\n");
-            return 2;
-        }
-        if (bh_hex_decode_exact(tx.data, 32, a.pos[2], strlen(a.pos[2])) != BH_OK) {
-            snprintf(err, cap, "vaultctl: TXHASH '%s' is not 32 bytes of hex\n", a.pos[2]);
-            return 2;
-        }
-        rc = bh_node_reobserve(ad->node, a.pos[1], &tx, WATCH_TIMEOUT_MS, &res, why, sizeof why);
+        if (a.n_pos != 3)
+            verb_err(&e, 2, a.n_pos < 3 ? "missing_argument" : "unexpected_argument",
+                     a.n_pos < 3 ? (a.n_pos < 2 ? "CHAIN" : "TXHASH") : a.pos[3],
+                     "takes CHAIN TXHASH");
+        else if (bh_hex_decode_exact(tx.data, 32, a.pos[2], strlen(a.pos[2])) != BH_OK)
+            verb_err(&e, 2, "bad_argument", a.pos[2], "TXHASH '%.80s' is not 32 bytes of hex",
+                     a.pos[2]);
+        else if ((rc = bh_node_reobserve(ad->node, a.pos[1], &tx, WATCH_TIMEOUT_MS, &res, why,
+                                         sizeof why)))
+            node_refusal(&e, rc, a.pos[1], why);
     } else if (a.n_pos == 2) {
-        rc = bh_node_cursor(ad->node, a.pos[1], &res, why, sizeof why);
+        if ((rc = bh_node_cursor(ad->node, a.pos[1], &res, why, sizeof why)))
+            node_refusal(&e, rc, a.pos[1], why);
     } else if (a.n_pos == 4 && strcmp(a.pos[2], "rewind") == 0) {
         char *end = NULL;
         errno = 0;
         unsigned long long to = strtoull(a.pos[3], &end, 10);
-        if (!a.pos[3][0] || *end || errno || a.pos[3][0] == '-') {
-            snprintf(err, cap, "vaultctl: BLOCK '%s' is not a block number\n", a.pos[3]);
-            return 2;
-        }
-        if (!a.reason || !*a.reason) {
-            snprintf(err, cap, "vaultctl: cursor rewind needs --reason\n");
-            return 2;
-        }
-        rc = bh_node_rewind(ad->node, a.pos[1], (uint64_t)to, who, a.reason, WATCH_TIMEOUT_MS, &res,
-                            why, sizeof why);
+        if (!a.pos[3][0] || *end || errno || a.pos[3][0] == '-')
+            verb_err(&e, 2, "bad_argument", a.pos[3], "BLOCK '%.80s' is not a block number",
+                     a.pos[3]);
+        else if (!a.reason || !*a.reason)
+            verb_err(&e, 2, "missing_argument", "--reason", "cursor rewind needs --reason");
+        else if ((rc = bh_node_rewind(ad->node, a.pos[1], (uint64_t)to, who, a.reason,
+                                      WATCH_TIMEOUT_MS, &res, why, sizeof why)))
+            node_refusal(&e, rc, a.pos[1], why);
     } else {
-        snprintf(err, cap, "vaultctl: usage: cursor CHAIN [rewind BLOCK --reason R] [--json]\n");
-        return 2;
+        verb_err(&e, 2, a.n_pos < 2 ? "missing_argument" : "bad_argument",
+                 a.n_pos < 2 ? "CHAIN" : a.pos[2], "takes CHAIN [rewind BLOCK --reason R]");
     }
-    if (rc != BH_OK) {
-        snprintf(err, cap, "vaultctl: %s: %s\n", verb, why[0] ? why : bh_strerror(rc));
-        return 1;
+    if (e.exit) {
+        char *t = NULL;
+        size_t tl = 0;
+        FILE *f = open_memstream(&t, &tl);
+        if (f) {
+            fprintf(f, "vaultctl %s: %s", verb, e.message);
+            if (e.exit == 2) fprintf(f, " (see 'vaultctl %s --help')", verb);
+            fputc('\n', f);
+            fclose(f);
+        }
+        *err = t;
+        if (a.json) {
+            json_t *er = json_pack("{s:s, s:s}", "code", e.code, "message", e.message);
+            if (er && e.arg[0]) json_object_set_new(er, "arg", json_string(e.arg));
+            json_t *env = json_pack("{s:b, s:o?}", "ok", 0, "error", er);
+            *out = text_of(env, 1);
+            json_decref(env);
+        }
+        return e.exit;
     }
-    *out = text_of(res, a.json);
+    if (a.json) {
+        json_t *env = json_pack("{s:b, s:O}", "ok", 1, "data", res);
+        *out = text_of(env, 1);
+        json_decref(env);
+    } else {
+        *out = text_of(res, 0);
+    }
     json_decref(res);
     return 0;
 }
@@ -399,13 +460,14 @@ static json_t *do_vaultctl(const bh_admin *ad, const json_t *req, unsigned *stat
     }
     if (verb && (strcmp(verb, "reobserve") == 0 || strcmp(verb, "cursor") == 0)) {
         free(argv);
-        char *out = NULL, err[512] = "";
-        int rc = node_verb(ad, verb, jargv, who, &out, err, sizeof err);
+        char *out = NULL, *err = NULL;
+        int rc = node_verb(ad, verb, jargv, who, &out, &err);
         log_action(ad, who, line, rc);
         *status = 200;
         json_t *resp = json_pack("{s:b, s:i, s:s, s:s, s:b}", "ok", rc == 0, "rc", rc, "stdout",
-                                 out ? out : "", "stderr", err, "truncated", 0);
+                                 out ? out : "", "stderr", err ? err : "", "truncated", 0);
         free(out);
+        free(err);
         return resp;
     }
     if (verb && strcmp(verb, "migrate") == 0) {

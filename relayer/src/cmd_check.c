@@ -7,28 +7,6 @@
 
 #include "bh_config.h"
 
-/* A config that does not validate is wrong input, like bad arguments: 2,
- * as `bulkhead run` exits on it (systemd does not restart on 2). */
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
-
-static const char usage_text[] =
-    "usage: bulkhead check -c CONFIG [--keys]\n"
-    "       bulkhead check --keys\n"
-    "\n"
-    "-c, --config CONFIG  load and validate CONFIG (keys are read too), print\n"
-    "                     \"ok: N chains (...), data_dir DIR\"\n"
-    "--keys               print every config key as a Markdown table\n"
-    "\n"
-    "A refused config is reported as \"<JSON path>: <problem>; <fix>\".\n"
-    "exit: 0 valid, 1 output failed, 2 refused config or usage (as bulkhead run)\n";
-
-static int usage(const char *why)
-{
-    if (why) fprintf(stderr, "bulkhead check: %s\n", why);
-    fputs(usage_text, stderr);
-    return EXIT_USAGE;
-}
-
 /* One Markdown cell: '|' would end the cell, so it is escaped. */
 static void cell(const char *s, int code)
 {
@@ -38,6 +16,18 @@ static void cell(const char *s, int code)
         putchar(*s);
     }
     fputs(code ? "` |" : " |", stdout);
+}
+
+static json_t *keys_json(void)
+{
+    size_t n;
+    const bh_config_key *k = bh_config_keys(&n);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "key", k[i].path, "type",
+                                             k[i].type, "default", k[i].deflt, "bounds",
+                                             k[i].bounds, "meaning", k[i].meaning));
+    return arr;
 }
 
 static void print_keys(void)
@@ -59,43 +49,65 @@ static void print_keys(void)
 
 int bh_cmd_check(int argc, char **argv)
 {
+    static const char *const options[] = {"--config", "--keys"};
+    const bh_cli_verb *vb = bh_cli_verb_find(bh_cmd_verbs, bh_cmd_n_verbs, "check");
+    bh_cli_set_verb("check");
     const char *config = NULL;
     int keys = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(a, "--keys")) {
+        switch (bh_cli_arg_kind(a)) {
+        case BH_CLI_ARG_HELP:
+            return bh_cli_verb_help(vb);
+        case BH_CLI_ARG_VERSION:
+            return bh_cli_version();
+        case BH_CLI_ARG_JSON:
+            continue;
+        default:
+            break;
+        }
+        if (!strcmp(a, "--keys")) {
             keys = 1;
         } else if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
-            if (i + 1 >= argc) return usage("-c needs a config file");
-            if (config) return usage("-c given twice");
+            if (i + 1 >= argc) return bh_cli_usage("missing_value", a, "%s needs a config file", a);
+            if (config) return bh_cli_usage("duplicate_option", a, "-c given twice");
             config = argv[++i];
         } else if (!strncmp(a, "--config=", 9)) {
-            if (config) return usage("-c given twice");
+            if (config) return bh_cli_usage("duplicate_option", "--config", "-c given twice");
             config = a + 9;
+        } else if (a[0] == '-') {
+            return bh_cli_unknown_option(a, options, 2);
         } else {
-            char why[128];
-            snprintf(why, sizeof why, "unexpected argument '%.80s'", a);
-            return usage(why);
+            return bh_cli_usage("unexpected_argument", a,
+                                "unexpected argument '%.80s' (the config is -c CONFIG)", a);
         }
     }
-    if (!config && !keys) return usage("give -c CONFIG or --keys");
+    if (!config && !keys) return bh_cli_usage("missing_argument", "-c", "give -c CONFIG or --keys");
+    json_t *data = bh_cli_json() ? json_object() : NULL;
     if (config) {
         char err[1024];
         bh_config *c;
         int rc = bh_config_load(&c, err, sizeof err, config);
         if (rc != BH_OK) {
-            fprintf(stderr, "bulkhead check: %s\n", err[0] ? err : bh_strerror(rc));
-            return EXIT_USAGE;
+            json_decref(data);
+            return bh_cmd_config_fail(rc, config, err);
         }
-        printf("ok: %zu chain%s (", c->n_chains, c->n_chains == 1 ? "" : "s");
-        for (size_t i = 0; i < c->n_chains; i++)
-            printf("%s%s", i ? ", " : "", c->chains[i].name);
-        printf("), data_dir %s\n", c->data_dir);
+        if (data) {
+            json_t *names = json_array();
+            for (size_t i = 0; i < c->n_chains; i++)
+                json_array_append_new(names, json_string(c->chains[i].name));
+            json_object_set_new(data, "config", json_string(config));
+            json_object_set_new(data, "chains", names);
+            json_object_set_new(data, "data_dir", json_string(c->data_dir));
+        } else {
+            printf("ok: %zu chain%s (", c->n_chains, c->n_chains == 1 ? "" : "s");
+            for (size_t i = 0; i < c->n_chains; i++)
+                printf("%s%s", i ? ", " : "", c->chains[i].name);
+            printf("), data_dir %s\n", c->data_dir);
+        }
         bh_config_destroy(c);
     }
-    if (keys) print_keys();
-    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+    if (keys && data) json_object_set_new(data, "keys", keys_json());
+    if (keys && !data) print_keys();
+    return data ? bh_cli_result(data, 0) : BH_EXIT_OK;
 }

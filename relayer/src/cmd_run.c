@@ -85,58 +85,61 @@ static int start_server(bh_http **out, const bh_config *cfg, bh_node *node)
     return BH_OK;
 }
 
-static const char usage_text[] =
-    "usage: bulkhead run -c CONFIG\n"
-    "\n"
-    "Runs the relayer node: watches every configured chain, applies finalized\n"
-    "transfers to the vaults in the config's data_dir, and delivers them to the\n"
-    "destination Portals. Check a config first with 'bulkhead check -c CONFIG'.\n"
-    "\n"
-    "signals: SIGTERM/SIGINT finish the current batch and exit 0; SIGHUP reopens\n"
-    "the log file.\n"
-    "exit: 0 stopped by a signal, 1 runtime failure, 2 usage or config error\n";
-
 int bh_cmd_run(int argc, char **argv)
 {
+    static const char *const options[] = {"--config"};
+    bh_cli_set_verb("run");
     const char *path = NULL;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
+        const char *a = argv[i];
+        switch (bh_cli_arg_kind(a)) {
+        case BH_CLI_ARG_HELP:
+            return bh_cli_verb_help(bh_cli_verb_find(bh_cmd_verbs, bh_cmd_n_verbs, "run"));
+        case BH_CLI_ARG_VERSION:
+            return bh_cli_version();
+        case BH_CLI_ARG_JSON:
+            continue;
+        default:
+            break;
         }
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+        if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
+            if (i + 1 >= argc) return bh_cli_usage("missing_value", a, "%s needs a config file", a);
+            if (path) return bh_cli_usage("duplicate_option", a, "-c given twice");
             path = argv[++i];
+        } else if (!strncmp(a, "--config=", 9)) {
+            if (path) return bh_cli_usage("duplicate_option", "--config", "-c given twice");
+            path = a + 9;
+        } else if (a[0] == '-') {
+            return bh_cli_unknown_option(a, options, 1);
         } else {
-            fprintf(stderr, "bulkhead run: unexpected argument '%s'\n%s", argv[i], usage_text);
-            return 2;
+            return bh_cli_usage("unexpected_argument", a,
+                                "unexpected argument '%.80s' (the config is -c CONFIG)", a);
         }
     }
-    if (!path) {
-        fprintf(stderr, "bulkhead run: -c CONFIG is required\n%s", usage_text);
-        return 2;
-    }
+    if (!path) return bh_cli_usage("missing_argument", "-c", "-c CONFIG is required");
     bh_config *cfg = NULL;
     char err[1024];
     int rc = bh_config_load(&cfg, err, sizeof err, path);
-    if (rc != BH_OK) {
-        fprintf(stderr, "bulkhead run: %s\n", err);
-        return 2;
-    }
+    if (rc != BH_OK) return bh_cmd_config_fail(rc, path, err);
     rc = bh_log_open(cfg->log_file, cfg->log_level);
     if (rc != BH_OK) {
-        fprintf(stderr, "bulkhead run: cannot open log %s: %s\n", cfg->log_file, bh_strerror(rc));
+        bh_cli_fail(BH_EXIT_ENV, "log_unwritable", cfg->log_file, "cannot open log %s: %s",
+                    cfg->log_file, bh_strerror(rc));
         bh_config_destroy(cfg);
-        return 2;
+        return BH_EXIT_ENV;
     }
     rc = bh_node_create(&g_node, cfg, err, sizeof err);
     if (rc != BH_OK) {
         char q[1100];
         BH_LOG(BH_LOG_ERROR, "start_failed", "error=%s reason=%s", bh_errname(rc),
                bh_log_quote(q, sizeof q, err));
-        if (cfg->log_file[0]) fprintf(stderr, "bulkhead run: %s\n", err);
+        /* a config the node's state contradicts is the config's fault (2);
+         * anything else is its environment (3: data directory, keys' I/O) */
+        int x = bh_cli_fail(rc == BH_ECONFIG ? BH_EXIT_USAGE : BH_EXIT_ENV,
+                            rc == BH_ECONFIG ? "config_invalid" : "start_failed", NULL, "%s", err);
         bh_config_destroy(cfg);
         bh_log_close();
-        return rc == BH_ECONFIG ? 2 : 1;
+        return x;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -150,13 +153,19 @@ int bh_cmd_run(int argc, char **argv)
     sigaction(SIGPIPE, &sa, NULL);
 
     bh_http *server = NULL;
+    int x = BH_EXIT_OK;
     rc = start_server(&server, cfg, g_node);
-    if (rc == BH_OK) rc = bh_node_run(g_node);
+    if (rc != BH_OK)
+        x = bh_cli_fail(BH_EXIT_ENV, "start_failed", NULL, "the operator server did not start: %s",
+                        bh_strerror(rc));
+    else if ((rc = bh_node_run(g_node)) != BH_OK)
+        x = bh_cli_fail(BH_EXIT_FAILED, "node_failed", NULL, "the node stopped: %s (see its log)",
+                        bh_strerror(rc));
     bh_http_stop(server);
     bh_http_destroy(server);
     bh_node_destroy(g_node);
     g_node = NULL;
     bh_config_destroy(cfg);
     bh_log_close();
-    return rc == BH_OK ? 0 : 1;
+    return x;
 }

@@ -1172,12 +1172,38 @@ int nh_vaultctl(const nh_world *w, unsigned id, char **out, const char *const *a
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+json_t *nh_vaultctl_data(const char *out)
+{
+    json_t *env = out ? json_loads(out, 0, NULL) : NULL;
+    json_t *d = json_is_boolean(json_object_get(env, "ok")) ? json_object_get(env, "data") : NULL;
+    if (json_is_null(d)) d = NULL;
+    json_incref(d);
+    json_decref(env);
+    return d;
+}
+
+int nh_same_address(const char *printed, const bh_address *a)
+{
+    bh_bytes32 have, want;
+    size_t n = printed ? strlen(printed) : 0;
+    if (n >= 2 && printed[0] == '0' && (printed[1] == 'x' || printed[1] == 'X'))
+        printed += 2, n -= 2;
+    memset(&have, 0, sizeof have);
+    if (n == 40) {
+        if (bh_hex_decode_exact(have.data + 12, 20, printed, n) != BH_OK) return 0;
+    } else if (n != 64 || bh_hex_decode_exact(have.data, 32, printed, n) != BH_OK) {
+        return 0;
+    }
+    bh_address_to_bytes32(&want, a);
+    return memcmp(&have, &want, 32) == 0;
+}
+
 json_t *nh_vault_show(const nh_world *w, unsigned id, const char *vault)
 {
     char *out = NULL;
     const char *args[] = {"show", vault, "--json", NULL};
     int st = nh_vaultctl(w, id, &out, args);
-    json_t *j = st == 0 ? json_loads(out, 0, NULL) : NULL;
+    json_t *j = st == 0 ? nh_vaultctl_data(out) : NULL;
     if (!j) fail("vaultctl show %s exited %d: %s", vault, st, out ? out : "");
     free(out);
     return j;
@@ -1197,17 +1223,11 @@ int nh_vault_amounts(const json_t *show, const bh_address *token, bh_u128 *locke
     *locked = 0;
     for (int i = 0; i <= NH_MAX_CHAINS; i++)
         outstanding[i] = 0;
-    bh_bytes32 want;
-    bh_address_to_bytes32(&want, token);
     size_t i;
     json_t *asset;
     json_array_foreach(json_object_get(show, "assets"), i, asset)
     {
-        const char *t = json_string_value(json_object_get(asset, "token"));
-        bh_bytes32 have;
-        if (!t || bh_hex_decode_exact(have.data, 32, t, strlen(t)) != BH_OK ||
-            memcmp(&have, &want, 32) != 0)
-            continue;
+        if (!nh_same_address(json_string_value(json_object_get(asset, "token")), token)) continue;
         if (dec_member(locked, asset, "locked") != 0) return -1;
         size_t k;
         json_t *lane;
@@ -1245,7 +1265,7 @@ long nh_vault_journal_count(const nh_world *w, unsigned id, const char *vault, c
     char *out = NULL;
     const char *args[] = {"journal", vault, "--json", NULL};
     int st = nh_vaultctl(w, id, &out, args);
-    json_t *j = st == 0 ? json_loads(out, 0, NULL) : NULL;
+    json_t *j = st == 0 ? nh_vaultctl_data(out) : NULL;
     free(out);
     if (!json_is_array(j)) {
         json_decref(j);

@@ -267,6 +267,16 @@ int nh_flooder(nh_world *w, size_t chain, bh_address *out);
  * status; *out (if non-NULL) receives stdout (heap, caller frees). */
 int nh_vaultctl(const nh_world *w, unsigned id, char **out, const char *const *args);
 
+/* The "data" of the JSON envelope a `vaultctl ... --json` printed in out
+ * ({"ok": ..., "data": ...}; an audit that disagrees has data and ok
+ * false), new reference (caller decrefs); NULL when out is no envelope or
+ * has no data. */
+json_t *nh_vaultctl_data(const char *out);
+
+/* A token or address as vaultctl prints it (0x and 20 bytes, or 32 bytes
+ * of which the first 12 are zero) equals a. Returns 1 or 0. */
+int nh_same_address(const char *printed, const bh_address *a);
+
 /* `vaultctl show VAULT --json` parsed (caller decrefs), NULL on failure. */
 json_t *nh_vault_show(const nh_world *w, unsigned id, const char *vault);
 

@@ -134,7 +134,7 @@ static inline void assert_no_quarantine(const char *when)
     char *out = NULL;
     const char *args[] = {"list", "--json", NULL};
     assert_int_equal(nh_vaultctl(&W, 1, &out, args), 0);
-    json_t *vl = json_loads(out, 0, NULL);
+    json_t *vl = nh_vaultctl_data(out);
     free(out);
     assert_non_null(vl);
     size_t i;
@@ -192,7 +192,7 @@ static inline json_t *vaultctl_json(const char *const *args, int *status)
     char *out = NULL;
     int st = nh_vaultctl(&W, 1, &out, args);
     if (status) *status = st;
-    json_t *j = st == 0 && out ? json_loads(out, 0, NULL) : NULL;
+    json_t *j = st == 0 ? nh_vaultctl_data(out) : NULL;
     free(out);
     return j;
 }

@@ -73,8 +73,10 @@ export BH_DEVNET_PORT BH_DEVNET_METRICS_PORT
 ports="$BH_DEVNET_PORT $((BH_DEVNET_PORT + 1)) $((BH_DEVNET_PORT + 2))"
 ports="$ports $BH_DEVNET_METRICS_PORT $((BH_DEVNET_METRICS_PORT + 1)) $((BH_DEVNET_METRICS_PORT + 2))"
 
-json() { # file js-expression-of-j
-  "$node" -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+json() { # file js-expression-of-j: j is the data of vaultctl's --json envelope
+  "$node" -e 'const e = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+              if (e.ok !== true) { console.error("not ok:", JSON.stringify(e)); process.exit(1); }
+              const j = e.data;
               console.log(eval(process.argv[2]));' "$1" "$2"
 }
 

@@ -137,9 +137,12 @@ static void test_admin_same_output_and_validator(void **state)
     char *local = NULL, *via = NULL;
     assert_int_equal(nh_vaultctl(&W, 1, &local, show), 0);
     assert_int_equal(remote(&via, show), 0);
+    /* the whole envelope is the same, not only its data */
     json_t *jl = json_loads(local, 0, NULL), *jv = json_loads(via, 0, NULL);
     assert_non_null(jl);
     assert_non_null(jv);
+    assert_true(json_is_true(json_object_get(jl, "ok")));
+    assert_true(json_is_object(json_object_get(jl, "data")));
     assert_true(json_equal(jl, jv));
     json_decref(jl);
     json_decref(jv);
@@ -152,6 +155,17 @@ static void test_admin_same_output_and_validator(void **state)
     assert_int_equal(lrc, rrc);
     const char *typo[] = {"shwo", "alpha", NULL};
     assert_int_equal(remote(NULL, typo), 2);
+    /* an error through the node is the same envelope too: one, on stdout */
+    const char *typo_json[] = {"shwo", "alpha", "--json", NULL};
+    assert_int_equal(remote(&via, typo_json), 2);
+    jv = json_loads(via, 0, NULL);
+    if (!jv) fail_msg("not one JSON document: %s", via);
+    assert_true(json_is_false(json_object_get(jv, "ok")));
+    json_t *err = json_object_get(jv, "error");
+    assert_string_equal(json_string_value(json_object_get(err, "code")), "unknown_verb");
+    assert_string_equal(json_string_value(json_object_get(err, "suggestion")), "show");
+    json_decref(jv);
+    free(via);
     /* a trailing option without its value stays without one: the node's
      * own --actor is not taken as the reason */
     const char *bare[] = {"freeze", "alpha", "--reason", NULL};
@@ -171,11 +185,8 @@ static json_t *pending_rows(void)
     char *out = NULL;
     const char *args[] = {"pending", "alpha", "--json", NULL};
     assert_int_equal(remote(&out, args), 0);
-    json_t *j = json_loads(out, 0, NULL);
+    json_t *rows = nh_vaultctl_data(out);
     free(out);
-    assert_non_null(j);
-    json_t *rows = json_is_array(j) ? j : json_incref(json_object_get(j, "data"));
-    if (rows != j) json_decref(j);
     assert_true(json_is_array(rows));
     return rows;
 }
@@ -278,16 +289,10 @@ static json_t *remote_json(const char *const *args)
 {
     char *out = NULL;
     assert_int_equal(remote(&out, args), 0);
-    json_t *j = json_loads(out, 0, NULL);
-    if (j == NULL) fail_msg("not JSON: %s", out);
+    json_t *d = nh_vaultctl_data(out);
+    if (d == NULL) fail_msg("no envelope with data: %s", out);
     free(out);
-    json_t *d = json_object_get(j, "data");
-    if (d) {
-        json_incref(d);
-        json_decref(j);
-        return d;
-    }
-    return j;
+    return d;
 }
 
 /* An entry stuck in the outbox is set aside and put back through the
@@ -404,7 +409,10 @@ static json_t *remote2_json(const char *const *args)
     json_t *j = json_loads(out, 0, NULL);
     if (j == NULL) fail_msg("not JSON: %s", out);
     free(out);
-    return j;
+    json_t *d = json_incref(json_object_get(j, "data"));
+    if (!d) fail_msg("no data in the envelope");
+    json_decref(j);
+    return d;
 }
 
 /* Re-observe a transaction by hash through the node: one it applied is
@@ -444,8 +452,11 @@ static void test_admin_reobserve_and_cursor(void **state)
     free(err);
     const char *badhex[] = {"reobserve", "alpha", "0x12", NULL};
     assert_int_equal(remote(NULL, badhex), 2);
-    const char *nochain[] = {"reobserve", "omega", tx, NULL};
-    assert_int_equal(remote(NULL, nochain), 1);
+    const char *nochain[] = {"reobserve", "omega", tx, "--json", NULL};
+    char *env = NULL;
+    assert_int_equal(remote(&env, nochain), 2); /* an argument naming nothing */
+    assert_non_null(strstr(env, "\"unknown_chain\""));
+    free(env);
     const char *local[] = {"reobserve", "alpha", tx, NULL};
     assert_int_equal(nh_vaultctl(&W, 1, NULL, local), 1); /* needs the running node */
 
@@ -523,8 +534,10 @@ static void test_admin_reobserve_and_cursor(void **state)
         char *o2 = NULL;
         int rc = remote2(&o2, ro);
         if (rc == 0) {
-            r2 = json_loads(o2, 0, NULL);
+            json_t *e2env = json_loads(o2, 0, NULL);
             free(o2);
+            r2 = json_incref(json_object_get(e2env, "data"));
+            json_decref(e2env);
             break;
         }
         if (nh_now_ms() > end) fail_msg("node 2 reobserve: rc %d %s", rc, o2 ? o2 : "");

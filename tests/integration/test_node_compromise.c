@@ -217,7 +217,7 @@ static void test_compromised_chain_costs_at_most_what_it_was_sent(void **state)
     char *out = NULL;
     const char *jargs[] = {"journal", "alpha", "--json", NULL};
     assert_int_equal(nh_vaultctl(&W, 1, &out, jargs), 0);
-    json_t *journal = json_loads(out, 0, NULL);
+    json_t *journal = nh_vaultctl_data(out);
     free(out);
     assert_non_null(journal);
     size_t i, freezes = 0;
@@ -241,7 +241,7 @@ static void test_compromised_chain_costs_at_most_what_it_was_sent(void **state)
     /* `list`: every vault shows C quarantined. */
     const char *list[] = {"list", "--json", NULL};
     assert_int_equal(nh_vaultctl(&W, 1, &out, list), 0);
-    json_t *vl = json_loads(out, 0, NULL);
+    json_t *vl = nh_vaultctl_data(out);
     free(out);
     assert_int_equal(json_array_size(vl), 3);
     json_array_foreach(vl, i, e)
@@ -258,7 +258,7 @@ static void test_compromised_chain_costs_at_most_what_it_was_sent(void **state)
      * a quarantine holds only what is otherwise valid. */
     const char *pending[] = {"pending", "--json", NULL};
     assert_int_equal(nh_vaultctl(&W, 1, &out, pending), 0);
-    json_t *pl = json_loads(out, 0, NULL);
+    json_t *pl = nh_vaultctl_data(out);
     free(out);
     assert_non_null(pl);
     size_t held_alpha = 0, held_beta = 0;

@@ -154,7 +154,7 @@ static bh_u128 alpha_cap_beta(nh_world *w)
     const char *args[] = {"limits", "alpha", "--json", NULL};
     char *out = NULL;
     assert_int_equal(nh_vaultctl(w, 1, &out, args), 0);
-    json_t *j = json_loads(out, 0, NULL);
+    json_t *j = nh_vaultctl_data(out);
     free(out);
     assert_non_null(j);
     bh_u128 cap = 0;

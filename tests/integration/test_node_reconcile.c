@@ -54,7 +54,7 @@ static json_t *recon_doc(int *status)
     char *out = NULL;
     const char *args[] = {"reconciliation", "--json", NULL};
     int st = nh_vaultctl(&W, 1, &out, args);
-    json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+    json_t *j = nh_vaultctl_data(out);
     if (!j) fail_msg("vaultctl reconciliation exited %d: %s", st, out ? out : "");
     free(out);
     if (status) *status = st;
@@ -270,7 +270,7 @@ static void test_audit_against_chain_names_a_planted_difference(void **state)
     const char *audit_json[] = {"audit", "--config", W.node[0].cfg, "--json", NULL};
     st = nh_vaultctl(&W, 1, &out, audit_json);
     assert_int_equal(st, 1);
-    json_t *j = json_loads(out, 0, NULL);
+    json_t *j = nh_vaultctl_data(out); /* exit 1: data and the error */
     free(out);
     assert_non_null(j);
     const json_t *l =

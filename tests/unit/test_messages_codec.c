@@ -450,11 +450,28 @@ static void test_messages_misuse(void **state)
     assert_int_equal(bh_hex_decode(NULL, 4, &n, "00", 2), BH_EINVAL);
 }
 
+/* A wire address prints as the chain names it: 20 bytes for EVM. */
+static void test_messages_hex_address(void **state)
+{
+    (void)state;
+    unsigned char b[32] = {0};
+    char s[67];
+    b[12] = 0xab;
+    b[31] = 0x01;
+    bh_hex_address(s, b);
+    assert_string_equal(s, "0xab00000000000000000000000000000000000001");
+    b[11] = 0x02; /* not an EVM address: all 32 bytes */
+    bh_hex_address(s, b);
+    assert_string_equal(s, "0x000000000000000000000002ab00000000000000000000000000000000000001");
+}
+
 /* "did you mean": distance, the typo rule and the nearest choice */
 static void test_messages_suggest(void **state)
 {
     (void)state;
     assert_int_equal(bh_edit_distance("lok", "lock"), 1);
+    assert_int_equal(bh_edit_distance("lsit", "list"), 1); /* a swap is one typo */
+    assert_int_equal(bh_edit_distance("lsit", "init"), 2);
     assert_int_equal(bh_edit_distance("", "abc"), 3);
     assert_int_equal(bh_edit_distance("same", "same"), 0);
     char long_word[80];
@@ -462,6 +479,8 @@ static void test_messages_suggest(void **state)
     long_word[sizeof long_word - 1] = 0;
     assert_true(bh_edit_distance(long_word, "a") == SIZE_MAX);
     static const char *const verbs[] = {"show", "list", "limits", "lock"};
+    static const char *const vaultctl[] = {"init", "list"};
+    assert_string_equal(bh_suggest("lsit", vaultctl, 2), "list");
     assert_string_equal(bh_suggest("shwo", verbs, 4), "show");
     assert_string_equal(bh_suggest("limts", verbs, 4), "limits");
     assert_null(bh_suggest("frobnicate", verbs, 4)); /* too far */
@@ -485,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_messages_transfer_rules),
         cmocka_unit_test(test_messages_misuse),
         cmocka_unit_test(test_messages_suggest),
+        cmocka_unit_test(test_messages_hex_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1244,7 +1244,8 @@ static void test_relayer_config_cli_check(void **state)
     assert_int_equal(res.status, 2);
     assert_non_null(strstr(res.err, "absent.json: cannot open"));
 
-    /* usage: exit 2, usage on stderr, nothing on stdout */
+    /* usage: exit 2, the problem and where the help is on stderr (not the
+     * whole usage), nothing on stdout */
     static const char *const usage_cases[][3] = {{NULL, NULL, NULL},      {"-c", NULL, NULL},
                                                  {"--bogus", NULL, NULL}, {"x.json", NULL, NULL},
                                                  {"-c", "a", "-c"},       {"--config", NULL, NULL}};
@@ -1252,11 +1253,15 @@ static void test_relayer_config_cli_check(void **state)
         run_check(usage_cases[i][0], usage_cases[i][1], usage_cases[i][2]);
         if (res.status != 2) fail_msg("case %zu: exit %d, stderr %s", i, res.status, res.err);
         assert_string_equal(res.out, "");
-        assert_non_null(strstr(res.err, "usage: bulkhead check -c CONFIG"));
+        assert_non_null(strstr(res.err, "(see 'bulkhead check --help')\n"));
+        assert_null(strstr(res.err, "usage:"));
     }
+    run_check("--bogus", NULL, NULL);
+    assert_string_equal(res.err, "bulkhead check: unknown option '--bogus' "
+                                 "(see 'bulkhead check --help')\n");
     run_check("--help", NULL, NULL);
     assert_int_equal(res.status, 0);
-    assert_true(strncmp(res.out, "usage: bulkhead check -c CONFIG [--keys]\n", 41) == 0);
+    assert_true(strncmp(res.out, "usage: bulkhead check (-c CONFIG [--keys] | --keys)", 51) == 0);
     assert_string_equal(res.err, "");
 }
 

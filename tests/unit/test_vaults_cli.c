@@ -60,12 +60,35 @@ static void err_has(const char *s)
     if (!strstr(g_r.err, s)) fail_msg("stderr lacks '%s':\n%s", s, g_r.err);
 }
 
-static json_t *out_json(void)
+/* stdout as JSON (export's text output is its document). */
+static json_t *out_doc(void)
 {
     json_error_t e;
     json_t *j = json_loads(g_r.out, 0, &e);
     if (!j) fail_msg("not JSON (%s): %s", e.text, g_r.out);
     return j;
+}
+
+/* The data of a --json run's envelope {"ok": true, "data": ...}. */
+static json_t *out_json(void)
+{
+    json_t *env = out_doc();
+    if (!json_is_true(json_object_get(env, "ok"))) fail_msg("envelope not ok: %s", g_r.out);
+    json_t *d = json_incref(json_object_get(env, "data"));
+    json_decref(env);
+    if (!d) fail_msg("envelope without data: %s", g_r.out);
+    return d;
+}
+
+/* The error of a --json run's envelope: its code, and its arg if want_arg. */
+static void out_error(const char *code, const char *want_arg)
+{
+    json_t *env = out_doc();
+    json_t *e = json_object_get(env, "error");
+    if (!json_is_false(json_object_get(env, "ok")) || !e) fail_msg("no error: %s", g_r.out);
+    assert_string_equal(json_string_value(json_object_get(e, "code")), code);
+    if (want_arg) assert_string_equal(json_string_value(json_object_get(e, "arg")), want_arg);
+    json_decref(env);
 }
 
 static bh_vault *open_eth(void)
@@ -134,15 +157,23 @@ static void test_help_and_usage(void **state)
     VC(2, "frobnicate");
     err_has("unknown verb 'frobnicate'");
     VC(2, "shwo", "eth");
-    err_has("unknown verb 'shwo'; did you mean show?");
+    err_has("unknown verb 'shwo'; did you mean 'show'? (see 'vaultctl --help')");
+    VC(2, "lsit", "--json");
+    out_error("unknown_verb", "lsit");
     VC(0, "--version");
     out_has("vaultctl 0.");
     VC(2, "--bogus", "list");
     VC(2, "list", "--bogus");
     err_has("unknown option '--bogus'");
     VC(2, "show");
-    err_has("usage: vaultctl [-d DATA_DIR] show CHAIN");
-    VC(2, "journal", "eth", "--since", "x");
+    err_has("vaultctl show: missing CHAIN (see 'vaultctl show --help')");
+    assert_null(strstr(g_r.err, "usage:")); /* the problem, not the usage */
+    VC(2, "show", "--json");
+    out_error("missing_argument", "CHAIN");
+    VC(2, "show", "eth", "sol");
+    err_has("unexpected argument 'sol'");
+    VC(2, "journal", "eth", "--since", "x", "--json");
+    out_error("bad_argument", "--since");
     VC(2, "journal", "eth", "--since");
     err_has("--since needs a value");
     VC(2, "retime", "eth/1", "soon");
@@ -150,10 +181,14 @@ static void test_help_and_usage(void **state)
     VC(2, "release", "eth/zero");
     VC(2, "init", "new");
     err_has("--chain-id");
+    VC(2, "init", "new", "--json");
+    out_error("missing_argument", "--chain-id");
     VC(2, "init", "Bad!", "--chain-id", "5");
     VC(2, "init", "new", "--chain-id", "70000");
     VC(1, "init", "eth", "--chain-id", "2");
     err_has("already exists");
+    VC(1, "init", "eth", "--chain-id", "2", "--json");
+    out_error("vault_exists", "eth");
     VC(1, "init", "dup", "--chain-id", "2");
     err_has("already belongs to vault eth");
     VC(2, "asset", "add", "eth", "0xzz", "--decimals", "6");
@@ -189,11 +224,13 @@ static void test_bad_data_dir_and_unknown_chain(void **state)
     (void)state;
     char *saved = g_dir;
     g_dir = "/nonexistent/bulkhead";
-    VC(2, "list");
+    VC(3, "list"); /* the environment, not the command line */
     err_has("does not exist");
+    VC(3, "list", "--json");
+    out_error("data_dir_missing", "/nonexistent/bulkhead");
     char *empty = vt_tmpdir();
     g_dir = empty;
-    VC(2, "show", "eth");
+    VC(3, "show", "eth");
     err_has("not a bulkhead data directory");
     /* a vaults/ folder whose entry is not a vault */
     char p[700];
@@ -208,7 +245,7 @@ static void test_bad_data_dir_and_unknown_chain(void **state)
     fputs("this is not an LMDB file, just text long enough to be read as a header......", f);
     fclose(f);
     int st = vc("show", "eth", NULL);
-    assert_true(st == 1 || st == 2);
+    assert_true(st == 1 || st == 3);
     assert_true(strlen(g_r.err) > 10);
     VC(1, "list"); /* the broken entry is reported, not hidden */
     out_has("eth              ERROR");
@@ -217,6 +254,8 @@ static void test_bad_data_dir_and_unknown_chain(void **state)
     g_dir = saved;
     VC(2, "show", "nope");
     err_has("unknown chain 'nope'");
+    VC(2, "show", "nope", "--json");
+    out_error("unknown_chain", "nope");
     VC(2, "pending", "nope");
     VC(2, "journal", "nope");
     VC(2, "audit", "nope");
@@ -226,6 +265,8 @@ static void test_bad_data_dir_and_unknown_chain(void **state)
     err_has("unknown chain 'nope'");
     VC(2, "release", "7");
     err_has("no pending transfer 7");
+    VC(2, "release", "7", "--json");
+    out_error("unknown_pending", "7");
     VC(2, "drop", "eth/7");
 }
 
@@ -313,7 +354,11 @@ static void test_reading_verbs(void **state)
     json_decref(j);
 
     VC(0, "export", "eth");
-    j = out_json();
+    j = out_doc(); /* export's text is the JSON document itself */
+    json_t *je;
+    VC(0, "export", "eth", "--json");
+    assert_true(json_equal(j, je = out_json())); /* the envelope's data is that document */
+    json_decref(je);
     assert_int_equal(json_integer_value(json_object_get(j, "chain_id")), 2);
     assert_true(json_array_size(json_object_get(j, "journal")) >= 7);
     assert_int_equal(json_array_size(json_object_get(j, "pending")), 1);
@@ -404,6 +449,12 @@ static void test_writing_verbs(void **state)
     out_has("vault eth: MISMATCH");
     out_has("locked: journal gives 1000000, stored 1000001");
     out_has("vault sol: ok");
+    /* with --json: the results as data, the first difference as the error */
+    VC(1, "audit", "--json");
+    out_error("audit_mismatch", "eth");
+    json_t *envl = out_doc();
+    assert_int_equal(json_array_size(json_object_get(envl, "data")), 2);
+    json_decref(envl);
 }
 
 /* A vault written by a newer build is refused by name; the others still work. */
@@ -612,14 +663,14 @@ static void test_vaults_cli_parked_requeue(void **state)
     j = out_json();
     assert_int_equal(json_integer_value(json_object_get(j, "parked")), 1);
     json_decref(j);
-    VC(0, "export", "eth");
+    VC(0, "export", "eth", "--json");
     j = out_json();
     assert_int_equal(json_array_size(json_object_get(j, "parked")), 1);
     json_decref(j);
     VC(0, "audit", "eth");
 
     VC(2, "requeue", "eth");
-    err_has("usage: vaultctl [-d DATA_DIR] requeue CHAIN N");
+    err_has("missing N (takes CHAIN N) (see 'vaultctl requeue --help')");
     VC(2, "requeue", "eth", "x1");
     VC(2, "requeue", "eth", "sol/1");
     VC(2, "requeue", "nope", ids);

@@ -80,6 +80,13 @@ void bh_store_abort(bh_store *s, MDB_txn *txn);
 typedef int (*bh_store_txn_fn)(void *ctx, MDB_txn *txn);
 BH_WARN_UNUSED_RESULT int bh_store_write(bh_store *s, bh_store_txn_fn fn, void *ctx);
 
+/* Run fn in one write transaction and abort it, whatever fn returns: every
+ * check and every write fn makes, then nothing kept (a dry run). The map
+ * is not grown.
+ * Returns: fn's status; BH_EMAPFULL if the transaction needs more map than
+ *          there is now; BH_ESTATE if opened read-only. */
+BH_WARN_UNUSED_RESULT int bh_store_write_dry(bh_store *s, bh_store_txn_fn fn, void *ctx);
+
 /* ---- schema record: key "schema" in an environment's meta table ----
  *
  *   u8 record version (1) | "BHSC" | u8 environment kind | u32 schema

@@ -56,6 +56,8 @@ typedef struct {
     size_t map_max;  /* the map never grows past this; 0 = 64 GiB */
     int read_only;   /* open without write access (vaultctl readers) */
     int no_sync;     /* MDB_NOSYNC: tests and benchmarks only; never the node */
+    int dry_run;     /* every change runs, with all its checks, then is discarded
+                        (vaultctl --dry-run): results as if done, nothing written */
 } bh_vault_opts;
 
 /* ---- stored records (views; amounts in smallest units) ---- */

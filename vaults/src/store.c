@@ -248,6 +248,23 @@ int bh_store_write(bh_store *s, bh_store_txn_fn fn, void *ctx)
     }
 }
 
+int bh_store_write_dry(bh_store *s, bh_store_txn_fn fn, void *ctx)
+{
+    if (s->read_only) {
+        set_err(s, "%s is open read-only", s->dir);
+        return BH_ESTATE;
+    }
+    MDB_txn *txn;
+    int rc = bh_store_begin(s, 0, &txn);
+    if (rc) return rc;
+    rc = fn(ctx, txn);
+    bh_store_abort(s, txn);
+    if (rc == BH_EMAPFULL)
+        set_err(s, "%s: the LMDB map is too small for this transaction (a real run grows it)",
+                s->dir);
+    return rc;
+}
+
 /* ---- schema record ---- */
 
 #define SCHEMA_REC_VERSION 1

@@ -140,7 +140,7 @@ static int open_tables(bh_vault *v, MDB_txn *txn, int create)
     int *has[VAULT_N_DBS] = {[9] = &v->has_parked, [10] = &v->has_outbox_to};
     for (int i = 0; i < VAULT_N_DBS; i++) {
         int opt = i >= N_DBS;
-        unsigned fl = create || (opt && !v->read_only) ? MDB_CREATE : 0;
+        unsigned fl = create || (opt && !v->read_only && !v->dry_run) ? MDB_CREATE : 0;
         int mrc = mdb_dbi_open(txn, vault_db_names[i], fl, vault_db_slot(v, i));
         if (mrc == MDB_NOTFOUND && opt) continue;
         if (mrc == MDB_NOTFOUND) {
@@ -222,6 +222,7 @@ static bh_vault *vault_alloc(const bh_vault_opts *opts)
     bh_vault *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     v->read_only = opts ? opts->read_only : 0;
+    v->dry_run = opts ? opts->dry_run : 0;
     v->sopts = (bh_store_opts){.map_size = opts ? opts->map_size : 0,
                                .map_max = opts ? opts->map_max : 0,
                                .max_dbs = VAULT_N_DBS + 2,
@@ -292,11 +293,14 @@ int bh_vault_init_dir(const char *data_dir, const char *name, uint16_t chain_id,
     return rc;
 }
 
-/* Tables open, the index current: the last step of a read-write open. */
+/* Tables open, the index current: the last step of a read-write open. A
+ * dry run's open only opens them (it writes nothing; each of its writes
+ * brings the index up to date in its own discarded transaction). */
 static int open_rw_fn(void *vctx, MDB_txn *txn)
 {
     bh_vault *v = vctx;
     int rc = open_tables(v, txn, 0);
+    if (v->dry_run) return rc;
     if (!rc && (rc = outbox_index_sync(v, txn)) != 0)
         set_err(v, "cannot index the outbox of %s: %s", v->path, bh_strerror(rc));
     return rc;
@@ -327,6 +331,13 @@ static int check_schema(bh_vault *v, char *why, size_t why_cap)
         return BH_ESCHEMA;
     }
     if (legacy && schema == 1) {
+        if (v->dry_run) {
+            snprintf(why, why_cap,
+                     "%s has vault schema 1; a dry run converts nothing: `vaultctl migrate` "
+                     "converts it (`vaultctl migrate --dry-run` says so)",
+                     v->path);
+            return BH_ESCHEMA;
+        }
         if (v->read_only) {
             snprintf(why, why_cap,
                      "%s has vault schema 1 (records copied from C structs); this build reads "
@@ -787,7 +798,8 @@ static int run_write(bh_vault *v, write_fn fn, void *ctx)
         return BH_ESTATE;
     }
     write_ctx w = {v, fn, ctx};
-    int rc = bh_store_write(v->st, write_body, &w);
+    int rc = v->dry_run ? bh_store_write_dry(v->st, write_body, &w)
+                        : bh_store_write(v->st, write_body, &w);
     if (rc == BH_EMAPFULL) set_err(v, "vault %s: %s", v->name, bh_store_errmsg(v->st));
     return rc;
 }

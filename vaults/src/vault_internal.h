@@ -111,6 +111,7 @@ struct bh_vault {
     int has_parked, has_outbox_to;
     uint16_t chain_id;
     int read_only;
+    int dry_run; /* bh_vault_opts.dry_run: run_write aborts what it ran */
     bh_store_opts sopts;
     char name[BH_VAULT_NAME_MAX + 1];
     char path[PATH_MAX];
