@@ -1675,6 +1675,39 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
                                tok ? o->argv[1] : "vault", "set", set));
 }
 
+/* Where each limit's value came from: the journal's last limits entry
+ * per (asset, key), "node"/"config" when the node applied its config. */
+typedef struct {
+    const bh_bytes32 *only; /* one asset, or NULL */
+    json_t *by_key;         /* "token/key" -> entry */
+} prov_ctx;
+
+static int prov_cb(void *ctx, const bh_vault_journal_entry *e)
+{
+    prov_ctx *p = ctx;
+    if (e->kind != BH_VJ_LIMITS) return 0;
+    if (p->only && memcmp(&e->token, p->only, sizeof *p->only)) return 0;
+    const char *eq = strchr(e->reason, '=');
+    if (!eq || eq == e->reason) return 0;
+    char key[48], val[64] = "", tok[67], id[120];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - e->reason), e->reason);
+    const char *why = strstr(eq, ": ");
+    snprintf(val, sizeof val, "%.*s", (int)(why ? (size_t)(why - eq - 1) : strlen(eq + 1)), eq + 1);
+    static const bh_bytes32 none;
+    int vault_wide = !memcmp(&e->token, &none, sizeof none);
+    token_hex(tok, &e->token);
+    snprintf(id, sizeof id, "%s/%s", vault_wide ? "vault" : tok, key);
+    char ts[40];
+    fmt_time(ts, sizeof ts, e->time);
+    int config = !strcmp(e->actor, "node") && why && !strcmp(why + 2, "config");
+    json_object_set_new(p->by_key, id,
+                        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "asset",
+                                  vault_wide ? "vault" : tok, "key", key, "value", val, "source",
+                                  config ? "config" : "operator", "actor", e->actor, "time", ts,
+                                  "journal", (json_int_t)e->id, "reason", why ? why + 2 : ""));
+    return 0;
+}
+
 static int v_limits(const opts *o)
 {
     int x = nargs(o, 1, 64, "CHAIN [ASSET [KEY=VALUE...]]");
@@ -1710,19 +1743,45 @@ static int v_limits(const opts *o)
     json_t *assets = s.arr;
     s.arr = chains;
     if (!rc && (vault_wide || o->argc == 1)) rc = bh_vault_each_chain(v, o->now, lim_chain, &s);
+    prov_ctx pv = {o->argc > 1 && !vault_wide ? &tok : NULL, json_object()};
+    if (!rc) rc = bh_vault_each_journal(v, 1, prov_cb, &pv);
     bh_vault_close(v);
+    json_t *prov = json_array();
+    const char *pk;
+    json_t *pe;
+    json_object_foreach(pv.by_key, pk, pe) json_array_append(prov, pe);
+    json_decref(pv.by_key);
     if (rc) {
         json_decref(assets);
         json_decref(chains);
+        json_decref(prov);
         return fail(EXIT_REFUSED, "vault_unreadable", o->argv[0], "vault %s: %s", o->argv[0],
                     bh_strerror(rc));
     }
     if (o->json)
-        return print_json(json_pack("{s:s,s:I,s:o,s:o}", "vault", info.name, "msg_limit",
+        return print_json(json_pack("{s:s,s:I,s:o,s:o,s:o}", "vault", info.name, "msg_limit",
                                     (json_int_t)info.msg_limit_default, "assets", assets, "chains",
-                                    chains));
+                                    chains, "provenance", prov));
+    if (json_array_size(prov))
+        printf("set by (the last change of each limit; amounts in the smallest unit):\n");
+    size_t i;
+    json_t *e;
+    json_array_foreach(prov, i, e)
+    {
+        const char *reason = json_string_value(json_object_get(e, "reason"));
+        int config = !strcmp(json_string_value(json_object_get(e, "source")), "config");
+        printf("  %-44s %s=%s  %s %s, journal %" JSON_INTEGER_FORMAT "%s%s\n",
+               json_string_value(json_object_get(e, "asset")),
+               json_string_value(json_object_get(e, "key")),
+               json_string_value(json_object_get(e, "value")),
+               config ? "the config, applied" : json_string_value(json_object_get(e, "actor")),
+               json_string_value(json_object_get(e, "time")),
+               json_integer_value(json_object_get(e, "journal")),
+               !config && reason && *reason ? ": " : "", !config && reason ? reason : "");
+    }
     json_decref(assets);
     json_decref(chains);
+    json_decref(prov);
     return EXIT_OK;
 }
 

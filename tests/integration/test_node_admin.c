@@ -349,6 +349,24 @@ static void test_admin_outbox_drop_requeue_and_limits_kept(void **state)
     assert_int_equal(remote(&out, lj), 0);
     assert_non_null(strstr(out, "7200"));
     free(out);
+    /* each limit says where its value came from */
+    json_t *lim_doc = remote_json(lj);
+    json_t *prov = json_object_get(lim_doc, "provenance");
+    int op = 0, cfg = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(prov, i, e)
+    {
+        const char *key = json_string_value(json_object_get(e, "key"));
+        const char *src = json_string_value(json_object_get(e, "source"));
+        if (!strcmp(key, "big_delay"))
+            op = !strcmp(src, "operator") &&
+                 !strcmp(json_string_value(json_object_get(e, "value")), "7200") &&
+                 strstr(json_string_value(json_object_get(e, "actor")), "api:");
+        if (!strcmp(key, "big_threshold")) cfg = !strcmp(src, "config");
+    }
+    if (!op || !cfg) fail_msg("provenance: %s", json_dumps(prov, 0));
+    json_decref(lim_doc);
 }
 
 /* The verbs that create: a vault and an asset, through the node. */
