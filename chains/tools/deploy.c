@@ -53,6 +53,9 @@ enum {
     O_RATE,
     O_OF,
     O_HOME_CHAIN,
+    O_REASON,
+    O_LANE,
+    O_NEW_OWNER,
     N_OPTS
 };
 
@@ -95,6 +98,9 @@ static const struct {
     [O_RATE] = {"--rate", T_AMOUNT},
     [O_OF] = {"--of", T_ADDR},
     [O_HOME_CHAIN] = {"--home-chain", T_BRIDGE},
+    [O_REASON] = {"--reason", T_TEXT},
+    [O_LANE] = {"--lane", T_BRIDGE},
+    [O_NEW_OWNER] = {"--new-owner", T_ADDR},
 };
 
 typedef struct {
@@ -178,6 +184,25 @@ static const dverb k_verbs[] = {
      "second (smallest units). Prints {\"lane_limit\": B, \"capacity\", \"rate\"}.",
      SIGNED | B(O_PORTAL) | B(O_REMOTE_CHAIN) | B(O_TOKEN) | B(O_CAPACITY) | B(O_RATE), 0, cmd_send,
      BH_CLI_WRITES},
+    {"pause", "pause --rpc URL --chain-id N --key-file F --portal 0xP --reason R [--lane B]",
+     "Pause the Portal (owner key): no lock, burn or submit at all; with --lane\n"
+     "B only the lane of chain B (nothing out toward B, nothing from B executed,\n"
+     "no hop to B). The reason goes in the Portal's event; nodes hold their\n"
+     "deliveries until it is lifted. Prints {\"paused\": \"all\" | B}.",
+     SIGNED | B(O_PORTAL) | B(O_REASON), B(O_LANE), cmd_send, BH_CLI_WRITES},
+    {"unpause", "unpause --rpc URL --chain-id N --key-file F --portal 0xP --reason R [--lane B]",
+     "Lift a pause of the Portal (or of the lane of chain B). Prints\n"
+     "{\"unpaused\": \"all\" | B}.",
+     SIGNED | B(O_PORTAL) | B(O_REASON), B(O_LANE), cmd_send, BH_CLI_WRITES},
+    {"transfer-ownership",
+     "transfer-ownership --rpc URL --chain-id N --key-file F --portal 0xP --new-owner 0xA",
+     "Name 0xA the Portal's next owner (owner key). The old owner keeps the\n"
+     "controls until 0xA runs accept-ownership. Prints {\"pending_owner\": 0xA}.",
+     SIGNED | B(O_PORTAL) | B(O_NEW_OWNER), 0, cmd_send, BH_CLI_WRITES},
+    {"accept-ownership", "accept-ownership --rpc URL --chain-id N --key-file F --portal 0xP",
+     "Take the Portal's ownership (the key of the named next owner). Prints\n"
+     "{\"owner\": address}.",
+     SIGNED | B(O_PORTAL), 0, cmd_send, BH_CLI_WRITES},
     {"balance", "balance --rpc URL --token 0xT --of 0xA",
      "Token 0xT's balance of 0xA (reads only). Prints {\"balance\": N}.",
      B(O_RPC) | B(O_TOKEN) | B(O_OF), 0, cmd_read, 0},
@@ -206,6 +231,7 @@ static const char help_text[] =
     "  portal       deploy a Portal            register    name a remote Portal\n"
     "  token        deploy a test token        attesters   rotate the attester set\n"
     "  lock, burn   send tokens to a chain     lane-limit  set an arrival bucket\n"
+    "  pause, unpause  the Portal or a lane   transfer-ownership, accept-ownership\n"
     "Verbs that read:\n"
     "  balance      a token balance            wrapped     a home token's wrapped token\n"
     "  outstanding  what a Portal sent away    address     a key file's address\n"
@@ -536,6 +562,22 @@ static int cmd_send(const args *a)
                                               (json_int_t)a->num[O_REMOTE_CHAIN], "capacity",
                                               a->val[O_CAPACITY], "rate", a->val[O_RATE]))
                              : chain_fail("lane-limit", rc, s);
+    } else if (!strcmp(cmd, "pause") || !strcmp(cmd, "unpause")) {
+        int on = !strcmp(cmd, "pause");
+        uint16_t lane = a->val[O_LANE] ? (uint16_t)a->num[O_LANE] : 0;
+        rc = bh_portal_set_paused(s, portal, lane, on, a->val[O_REASON]);
+        json_t *what = lane ? json_integer(lane) : json_string("all");
+        status = rc == BH_OK ? done(json_pack("{s:o}", on ? "paused" : "unpaused", what))
+                             : (json_decref(what), chain_fail(cmd, rc, s));
+    } else if (!strcmp(cmd, "transfer-ownership")) {
+        rc = bh_portal_transfer_ownership(s, portal, &a->addr[O_NEW_OWNER]);
+        status = rc == BH_OK
+                     ? done(json_pack("{s:o}", "pending_owner", jaddr(&a->addr[O_NEW_OWNER])))
+                     : chain_fail(cmd, rc, s);
+    } else if (!strcmp(cmd, "accept-ownership")) {
+        rc = bh_portal_accept_ownership(s, portal);
+        status = rc == BH_OK ? done(json_pack("{s:o}", "owner", jaddr(bh_evm_sender_address(s))))
+                             : chain_fail(cmd, rc, s);
     } else if (!strcmp(cmd, "register")) {
         rc = bh_portal_register_remote(s, portal, (uint16_t)a->num[O_REMOTE_CHAIN],
                                        &a->addr[O_REMOTE_PORTAL]);
