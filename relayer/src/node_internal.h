@@ -182,9 +182,8 @@ static inline int stopping(bh_node *n)
     return atomic_load(&n->stop) != 0;
 }
 
-/* Wait up to ms, or until *flag is set (then cleared), or the node stops. */
-static inline void wait_on(bh_node *n, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag,
-                           unsigned ms)
+/* ms from now on CLOCK_REALTIME, as pthread_cond_timedwait takes it. */
+static inline struct timespec deadline_in(unsigned ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -194,6 +193,14 @@ static inline void wait_on(bh_node *n, pthread_mutex_t *mu, pthread_cond_t *cv, 
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
+    return ts;
+}
+
+/* Wait up to ms, or until *flag is set (then cleared), or the node stops. */
+static inline void wait_on(bh_node *n, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag,
+                           unsigned ms)
+{
+    struct timespec ts = deadline_in(ms);
     pthread_mutex_lock(mu);
     while (!*flag && !stopping(n))
         if (pthread_cond_timedwait(cv, mu, &ts) == ETIMEDOUT) break;

@@ -52,14 +52,7 @@ static node_chain *chain_named(bh_node *n, const char *name)
 static int ask(node_chain *c, node_watch_req *r, unsigned timeout_ms, json_t **out, char *why,
                size_t cap)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    uint64_t until = mono_ms() + timeout_ms;
     pthread_mutex_lock(&c->req_mu);
     if (c->req) {
         pthread_mutex_unlock(&c->req_mu);
@@ -71,18 +64,8 @@ static int ask(node_chain *c, node_watch_req *r, unsigned timeout_ms, json_t **o
     c->req = r;
     /* in slices: a stopping node (whose watcher serves nothing more) is
      * seen within 100 ms */
-    while (!r->done && !stopping(c->node)) {
-        struct timespec now, slice;
-        clock_gettime(CLOCK_REALTIME, &now);
-        if (now.tv_sec > ts.tv_sec || (now.tv_sec == ts.tv_sec && now.tv_nsec >= ts.tv_nsec)) break;
-        slice = now;
-        slice.tv_nsec += 100000000L;
-        if (slice.tv_nsec >= 1000000000L) {
-            slice.tv_sec++;
-            slice.tv_nsec -= 1000000000L;
-        }
-        if (slice.tv_sec > ts.tv_sec || (slice.tv_sec == ts.tv_sec && slice.tv_nsec > ts.tv_nsec))
-            slice = ts;
+    while (!r->done && !stopping(c->node) && mono_ms() < until) {
+        struct timespec slice = deadline_in(100);
         pthread_cond_timedwait(&c->req_cv, &c->req_mu, &slice);
     }
     if (!r->done) {
