@@ -13,6 +13,12 @@
 extern const bh_cli_verb bh_cmd_verbs[];
 extern const size_t bh_cmd_n_verbs;
 
+/* The options every verb of `bulkhead` takes, in a verb's argument loop:
+ * --help and --version are answered (returns 1, *rc the exit status),
+ * --json is passed over (returns 2; bh_cli saw it), anything else is the
+ * verb's own (returns 0). */
+int bh_cmd_common_arg(const char *arg, const char *verb, int *rc);
+
 /* Returns: the exit status for a bh_config_load status, the same for
  * `check` and `run`: 0 ok, 2 a config (or a key file it names) that does
  * not load or validate, 3 out of memory. */

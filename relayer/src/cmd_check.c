@@ -50,22 +50,14 @@ static void print_keys(void)
 int bh_cmd_check(int argc, char **argv)
 {
     static const char *const options[] = {"--config", "--keys"};
-    const bh_cli_verb *vb = bh_cli_verb_find(bh_cmd_verbs, bh_cmd_n_verbs, "check");
     bh_cli_set_verb("check");
     const char *config = NULL;
     int keys = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        switch (bh_cli_arg_kind(a)) {
-        case BH_CLI_ARG_HELP:
-            return bh_cli_verb_help(vb);
-        case BH_CLI_ARG_VERSION:
-            return bh_cli_version();
-        case BH_CLI_ARG_JSON:
-            continue;
-        default:
-            break;
-        }
+        int rc, common = bh_cmd_common_arg(a, "check", &rc);
+        if (common == 1) return rc;
+        if (common == 2) continue;
         if (!strcmp(a, "--keys")) {
             keys = 1;
         } else if (!strcmp(a, "-c") || !strcmp(a, "--config")) {

@@ -92,16 +92,9 @@ int bh_cmd_run(int argc, char **argv)
     const char *path = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        switch (bh_cli_arg_kind(a)) {
-        case BH_CLI_ARG_HELP:
-            return bh_cli_verb_help(bh_cli_verb_find(bh_cmd_verbs, bh_cmd_n_verbs, "run"));
-        case BH_CLI_ARG_VERSION:
-            return bh_cli_version();
-        case BH_CLI_ARG_JSON:
-            continue;
-        default:
-            break;
-        }
+        int rc, common = bh_cmd_common_arg(a, "run", &rc);
+        if (common == 1) return rc;
+        if (common == 2) continue;
         if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
             if (i + 1 >= argc) return bh_cli_usage("missing_value", a, "%s needs a config file", a);
             if (path) return bh_cli_usage("duplicate_option", a, "-c given twice");

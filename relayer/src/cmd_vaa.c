@@ -227,16 +227,9 @@ static int parse_args(int argc, char **argv, const char *name, const char **sign
     static const char *const options[] = {"--signers"};
     *done = 1;
     for (int i = 0; i < argc; i++) {
-        switch (bh_cli_arg_kind(argv[i])) {
-        case BH_CLI_ARG_HELP:
-            return bh_cli_verb_help(bh_cli_verb_find(bh_cmd_verbs, bh_cmd_n_verbs, name));
-        case BH_CLI_ARG_VERSION:
-            return bh_cli_version();
-        case BH_CLI_ARG_JSON:
-            continue;
-        default:
-            break;
-        }
+        int rc, common = bh_cmd_common_arg(argv[i], name, &rc);
+        if (common == 1) return rc;
+        if (common == 2) continue;
         if (signers && strcmp(argv[i], "--signers") == 0) {
             if (i + 1 >= argc)
                 return bh_cli_usage("missing_value", "--signers", "--signers needs a FILE");

@@ -53,3 +53,19 @@ int bh_cmd_config_fail(int rc, const char *path, const char *why)
     return bh_cli_fail(bh_cmd_config_exit(rc), rc == BH_ENOMEM ? "out_of_memory" : "config_invalid",
                        path, "%s", why && *why ? why : bh_strerror(rc));
 }
+
+int bh_cmd_common_arg(const char *arg, const char *verb, int *rc)
+{
+    switch (bh_cli_arg_kind(arg)) {
+    case BH_CLI_ARG_HELP:
+        *rc = bh_cli_verb_help(bh_cli_verb_find(bh_cmd_verbs, bh_cmd_n_verbs, verb));
+        return 1;
+    case BH_CLI_ARG_VERSION:
+        *rc = bh_cli_version();
+        return 1;
+    case BH_CLI_ARG_JSON:
+        return 2;
+    default:
+        return 0;
+    }
+}
