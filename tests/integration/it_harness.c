@@ -363,11 +363,15 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
             "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x";
         if (send_all(fd, h, strlen(h))) return -1;
-        static char chunk[65536];
-        memset(chunk, 'f', sizeof chunk);
+        /* One buffer per connection: the fake serves connections on threads. */
+        enum { CHUNK = 65536 };
+        char *chunk = malloc(CHUNK);
+        if (!chunk) return -1;
+        memset(chunk, 'f', CHUNK);
         for (size_t sent = 0; sent < 100u * 1024 * 1024 && !atomic_load(&f->stop);
-             sent += sizeof chunk)
-            if (send_all(fd, chunk, sizeof chunk)) break;
+             sent += CHUNK)
+            if (send_all(fd, chunk, CHUNK)) break;
+        free(chunk);
         return -1;
     }
     default:
