@@ -31,6 +31,17 @@ interface IERC20Min {
 /// Portal (no lock, burn or submit) or one lane (nothing out toward that
 /// chain, nothing executed from it, no hop to it). controlEpoch counts every
 /// control change, so a watcher reads one word to know whether to look.
+///
+/// Curse: attesters vote to curse a chain C (curseQuorum distinct votes of
+/// the current set, as low as one: one honest node's alarm is enough); a
+/// cursed C gets nothing executed from it, nothing sent or hopped to it.
+/// Lifting needs the full mint quorum and takes effect liftDelay seconds
+/// later; one curse vote in that time keeps C cursed, so keys that can lift
+/// a curse cannot lift it and mint in the same breath.
+///
+/// Rotation: a new attester set becomes current while the previous one
+/// stays valid for a grace period; approvals under both count toward the
+/// current quorum, a signer in both sets counted once.
 contract Portal {
     uint16 public immutable chainId;
     address public owner;
@@ -40,8 +51,21 @@ contract Portal {
     uint64 public controlEpoch;
 
     uint32 public signerSetIndex;
-    address[] public attesters;
     uint8 public quorum;
+    mapping(uint32 => address[]) internal sets;
+    // set index => attester => its index + 1 (0: not a member)
+    mapping(uint32 => mapping(address => uint256)) internal memberOf;
+    uint32 public previousSetIndex;
+    uint64 public previousSetExpiry;  // previous set valid while block.timestamp < this
+
+    uint8 public curseQuorum = 1;
+    uint64 public liftDelay = 3600;
+    mapping(uint16 => bool) internal curseFlag;
+    mapping(uint16 => uint64) public liftAt;     // 0: no lift pending
+    mapping(uint16 => uint64) public curseRound; // moves on every curse and lift
+    // set index => chain => round => bitmap of attester indices that voted
+    mapping(uint32 => mapping(uint16 => mapping(uint64 => uint256))) public curseVotes;
+    bytes32 internal constant CURSE_TAG = keccak256("bulkhead.portal.curse.v1");
 
     uint64 public sequence;
     mapping(uint16 => bytes32) public remotePortal;
@@ -81,6 +105,13 @@ contract Portal {
     event Unpaused(address indexed by, string reason);
     event LanePaused(uint16 indexed chain, address indexed by, string reason);
     event LaneUnpaused(uint16 indexed chain, address indexed by, string reason);
+    event AttestersChanged(uint32 indexed setIndex, uint8 quorum, uint32 previousSetIndex,
+                           uint64 previousSetExpiry);
+    event CurseVote(uint16 indexed chain, uint64 round, bool curse, uint8 signerIndex,
+                    string reason);
+    event Cursed(uint16 indexed chain, uint64 round);
+    event LiftScheduled(uint16 indexed chain, uint64 round, uint64 liftAt);
+    event CurseParams(uint8 curseQuorum, uint64 liftDelay);
 
     modifier onlyOwner() {
         require(msg.sender == owner, "only owner");
@@ -97,14 +128,68 @@ contract Portal {
         require(a.length > 0 && a.length <= 255, "attester count");
         require(q > 0 && q <= a.length, "quorum");
         signerSetIndex = setIndex_;
-        delete attesters;
-        for (uint256 i = 0; i < a.length; i++) attesters.push(a[i]);
+        address[] storage m = sets[setIndex_];
+        for (uint256 i = 0; i < a.length; i++) {
+            require(a[i] != address(0) && memberOf[setIndex_][a[i]] == 0, "attester");
+            m.push(a[i]);
+            memberOf[setIndex_][a[i]] = i + 1;
+        }
         quorum = q;
     }
 
-    function setAttesters(uint32 setIndex_, address[] calldata a, uint8 q) external onlyOwner {
+    /// Rotate: setIndex_ becomes current; the set it replaces stays valid
+    /// for grace seconds (0: retired at once, for a set with a stolen key).
+    function setAttesters(uint32 setIndex_, address[] calldata a, uint8 q, uint64 grace)
+        external onlyOwner {
         require(setIndex_ > signerSetIndex, "set index");
+        previousSetIndex = signerSetIndex;
+        previousSetExpiry = grace == 0 ? 0 : uint64(block.timestamp) + grace;
         _setAttesters(setIndex_, a, q);
+        controlEpoch++;
+        emit AttestersChanged(setIndex_, q, previousSetIndex, previousSetExpiry);
+    }
+
+    function attesters(uint256 i) external view returns (address) {
+        return sets[signerSetIndex][i];
+    }
+
+    function attesterCount() external view returns (uint256) {
+        return sets[signerSetIndex].length;
+    }
+
+    /// Index + 1 of a in set (0: not a member): how a node finds its slot.
+    function attesterIndex(uint32 set, address a) external view returns (uint256) {
+        return memberOf[set][a];
+    }
+
+    /// What a node needs after a control change, in one call: the sets,
+    /// where attester a signs in each (index + 1, 0: not a member), and
+    /// the curse's parameters.
+    function setInfo(address a) external view returns (uint32 set, uint8 q, uint256 index,
+        uint32 prevSet, uint64 prevExpiry, uint256 prevIndex, uint8 curseQ, uint64 delay) {
+        set = signerSetIndex;
+        q = quorum;
+        index = memberOf[set][a];
+        prevSet = previousSetIndex;
+        prevExpiry = previousSetExpiry;
+        prevIndex = _previousValid() ? memberOf[prevSet][a] : 0;
+        curseQ = curseQuorum;
+        delay = liftDelay;
+    }
+
+    /// One remote chain's controls: lane paused, cursed, a lift pending
+    /// (and when), the curse round votes go to.
+    function laneControls(uint16 chain) external view returns (bool lanePaused_, bool cursed_,
+        bool lifting_, uint64 liftAt_, uint64 round_) {
+        lanePaused_ = lanePaused[chain];
+        cursed_ = isCursed(chain);
+        lifting_ = cursed_ && liftAt[chain] != 0;
+        liftAt_ = liftAt[chain];
+        round_ = curseRound[chain];
+    }
+
+    function _previousValid() internal view returns (bool) {
+        return block.timestamp < previousSetExpiry;
     }
 
     // ---- ownership and emergency controls ----
@@ -150,8 +235,77 @@ contract Portal {
         emit LaneUnpaused(chain, msg.sender, reason);
     }
 
-    function attesterCount() external view returns (uint256) {
-        return attesters.length;
+    // ---- curse ----
+
+    function setCurseParams(uint8 curseQuorum_, uint64 liftDelay_) external onlyOwner {
+        require(curseQuorum_ > 0, "curse quorum");
+        curseQuorum = curseQuorum_;
+        liftDelay = liftDelay_;
+        emit CurseParams(curseQuorum_, liftDelay_);
+    }
+
+    /// C is cursed: cursed and no lift that has come due.
+    function isCursed(uint16 chain) public view returns (bool) {
+        if (!curseFlag[chain]) return false;
+        uint64 at = liftAt[chain];
+        return at == 0 || block.timestamp < at;
+    }
+
+    /// What an attester signs to vote: bound to this Portal, the chain, the
+    /// round and the direction, so a vote never counts twice or elsewhere.
+    function curseDigest(uint32 set, uint16 chain, uint64 round, bool curse)
+        public view returns (bytes32) {
+        return keccak256(abi.encode(CURSE_TAG, chainId, address(this), set, chain, round, curse));
+    }
+
+    /// Votes of the current set to curse chain (curse) or lift its curse
+    /// (!curse), in round curseRound[chain]; sigs as in a VAA (66 bytes
+    /// each, signer indices ascending). Returns the votes now held.
+    function vote(uint16 chain, uint64 round, bool curse, string calldata reason,
+                  bytes calldata sigs) external returns (uint256 count) {
+        require(chain != chainId && chain != 0, "chain");
+        require(round == curseRound[chain], "curse round");
+        bool lifting = curseFlag[chain] && liftAt[chain] != 0;
+        if (curse) require(!isCursed(chain) || lifting, "already cursed");
+        else require(isCursed(chain) && !lifting, "not cursed");
+        count = _popcount(_tally(chain, round, curse, reason, sigs));
+        if (curse && count >= curseQuorum) {
+            curseFlag[chain] = true;
+            liftAt[chain] = 0;
+            curseRound[chain] = round + 1;
+            controlEpoch++;
+            emit Cursed(chain, round);
+        } else if (!curse && count >= quorum) {
+            curseRound[chain] = round + 1;
+            controlEpoch++;
+            if (liftDelay == 0) {
+                curseFlag[chain] = false;
+                emit LiftScheduled(chain, round, uint64(block.timestamp));
+            } else {
+                liftAt[chain] = uint64(block.timestamp) + liftDelay;
+                emit LiftScheduled(chain, round, liftAt[chain]);
+            }
+        }
+    }
+
+    /// Counts the valid votes in sigs into the round's bitmap; returns it.
+    function _tally(uint16 chain, uint64 round, bool curse, string calldata reason,
+                    bytes calldata sigs) internal returns (uint256 bits) {
+        require(sigs.length > 0 && sigs.length % 66 == 0, "signatures");
+        uint32 set = signerSetIndex;
+        bytes32 digest = curseDigest(set, chain, round, curse);
+        bits = curseVotes[set][chain][round];
+        uint256 next = 0;
+        for (uint256 i = 0; i < sigs.length; i += 66) {
+            uint8 idx = _checkSig(set, digest, sigs[i:i + 66]);
+            require(idx >= next, "signer order");
+            next = uint256(idx) + 1;
+            if (bits & (1 << idx) == 0) {
+                bits |= 1 << idx;
+                emit CurseVote(chain, round, curse, idx, reason);
+            }
+        }
+        curseVotes[set][chain][round] = bits;
     }
 
     function registerRemote(uint16 chain, bytes32 portal) external onlyOwner {
@@ -195,6 +349,7 @@ contract Portal {
     function _outboundOpen(uint16 toChain) internal view {
         require(!paused, "paused");
         require(!lanePaused[toChain], "lane paused");
+        require(!isCursed(toChain), "cursed");
     }
 
     // ---- inbound ----
@@ -205,38 +360,69 @@ contract Portal {
         require(!paused, "paused");
         require(vaa.length >= 6, "truncated");
         require(uint8(vaa[0]) == 1, "version");
-        require(uint32(bytes4(vaa[1:5])) == signerSetIndex, "signer set");
+        uint32 set = uint32(bytes4(vaa[1:5]));
+        require(set == signerSetIndex || (set == previousSetIndex && _previousValid()),
+                "signer set");
         uint256 n = uint8(vaa[5]);
         require(n > 0, "no signatures");
         uint256 bodyAt = 6 + n * 66;
         require(vaa.length > bodyAt, "truncated");
-        bytes calldata body = vaa[bodyAt:];
-        bytes32 digest = keccak256(abi.encodePacked(keccak256(body)));
-        if (executed[digest]) return (_popcount(approvals[signerSetIndex][digest]), true);
+        bytes32 digest = keccak256(abi.encodePacked(keccak256(vaa[bodyAt:])));
+        if (executed[digest]) return (_count(digest), true);
 
-        uint256 bits = approvals[signerSetIndex][digest];
-        int256 last = -1;
-        for (uint256 i = 0; i < n; i++) {
-            uint8 idx = _checkSig(digest, vaa[6 + i * 66:6 + i * 66 + 66]);
-            require(int256(uint256(idx)) > last, "signer order");
-            last = int256(uint256(idx));
-            if (bits & (1 << idx) == 0) {
-                bits |= 1 << idx;
-                emit Approved(digest, idx, _popcount(bits));
-            }
+        uint256 fresh = _approve(set, digest, vaa[6:bodyAt]);
+        count = _count(digest);
+        for (uint256 i = 0; fresh != 0; i++) {
+            if (fresh & (1 << i) == 0) continue;
+            fresh &= ~(uint256(1) << i);
+            emit Approved(digest, uint8(i), count);
         }
-        approvals[signerSetIndex][digest] = bits;
-        count = _popcount(bits);
         if (count >= quorum) {
             executed[digest] = true;
-            _execute(digest, body);
+            _execute(digest, vaa[bodyAt:]);
             done = true;
         }
     }
 
-    function _checkSig(bytes32 digest, bytes calldata sig) internal view returns (uint8 idx) {
+    /// Records the signatures' approvals under set; returns the new ones.
+    function _approve(uint32 set, bytes32 digest, bytes calldata sigs)
+        internal returns (uint256 fresh) {
+        uint256 had = approvals[set][digest];
+        uint256 bits = had;
+        uint256 next = 0;
+        for (uint256 i = 0; i < sigs.length; i += 66) {
+            uint8 idx = _checkSig(set, digest, sigs[i:i + 66]);
+            require(idx >= next, "signer order");
+            next = uint256(idx) + 1;
+            bits |= 1 << idx;
+        }
+        approvals[set][digest] = bits;
+        fresh = bits & ~had;
+    }
+
+    /// Distinct signers approving digest: the current set's, plus the
+    /// previous set's while it is valid, a signer in both counted once.
+    function _count(bytes32 digest) internal view returns (uint256 c) {
+        uint32 cur = signerSetIndex;
+        uint256 bc = approvals[cur][digest];
+        c = _popcount(bc);
+        if (!_previousValid()) return c;
+        uint32 prev = previousSetIndex;
+        uint256 bp = approvals[prev][digest];
+        address[] storage pm = sets[prev];
+        for (uint256 i = 0; bp != 0 && i < pm.length; i++) {
+            if (bp & (1 << i) == 0) continue;
+            bp &= ~(uint256(1) << i);
+            uint256 j = memberOf[cur][pm[i]];
+            if (j == 0 || bc & (1 << (j - 1)) == 0) c++;
+        }
+    }
+
+    function _checkSig(uint32 set, bytes32 digest, bytes calldata sig)
+        internal view returns (uint8 idx) {
+        address[] storage m = sets[set];
         idx = uint8(sig[0]);
-        require(idx < attesters.length, "signer index");
+        require(idx < m.length, "signer index");
         bytes32 r = bytes32(sig[1:33]);
         bytes32 s = bytes32(sig[33:65]);
         uint8 v = uint8(sig[65]);
@@ -245,7 +431,7 @@ contract Portal {
         require(uint256(s) <= 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0,
                 "high s");
         address signer = ecrecover(digest, v, r, s);
-        require(signer != address(0) && signer == attesters[idx], "bad signature");
+        require(signer != address(0) && signer == m[idx], "bad signature");
     }
 
     function _popcount(uint256 x) internal pure returns (uint256 c) {
@@ -265,6 +451,7 @@ contract Portal {
         require(emitterChain != chainId && emitterChain != 0, "emitter chain");
         require(remotePortal[emitterChain] == emitter, "unknown emitter");
         require(!lanePaused[emitterChain], "lane paused");
+        require(!isCursed(emitterChain), "cursed");
         bytes32 seqKey = keccak256(abi.encode(emitterChain, seq));
         require(!sequenceUsed[seqKey], "sequence used");
         sequenceUsed[seqKey] = true;
@@ -334,6 +521,7 @@ contract Portal {
         require(t.toChain != src && t.toChain != 0 && remotePortal[t.toChain] != bytes32(0),
                 "hop chain");
         require(!lanePaused[t.toChain], "lane paused");
+        require(!isCursed(t.toChain), "cursed");
         require(uint256(t.token) >> 160 == 0, "token");
         address local = address(uint160(uint256(t.token)));
         uint256 out = outstanding[local][src];

@@ -109,4 +109,27 @@ BH_WARN_UNUSED_RESULT int bh_watcher_poll(bh_watcher *w, bh_chain_event **events
 /* Out: out  the watcher's current cursor. */
 void bh_watcher_cursor(const bh_watcher *w, bh_block_ref *out);
 
+/* A Portal's controls as a node reads them after a change (the Portal's
+ * controlEpoch moved): pause, attester sets, curse, per remote chain. */
+#define BH_CHAIN_CONTROLS_MAX 32
+typedef struct {
+    int lane_paused;
+    int cursed;  /* in force now (a lift that came due is not) */
+    int lifting; /* cursed, a full-quorum lift due at lift_at */
+    uint64_t lift_at;
+    uint64_t round; /* the curse round votes go to */
+} bh_chain_lane_controls;
+
+typedef struct {
+    uint64_t epoch;
+    int paused;
+    uint32_t set_index, prev_set_index;
+    uint64_t prev_expiry; /* unix seconds the previous set is valid until; 0: not */
+    uint8_t quorum, curse_quorum;
+    uint64_t lift_delay;
+    unsigned my_index;      /* where `me` signs in the set: index + 1, 0: not a member */
+    unsigned my_prev_index; /* the same in the previous set while it is valid */
+    bh_chain_lane_controls lane[BH_CHAIN_CONTROLS_MAX]; /* remotes[i]'s */
+} bh_chain_controls;
+
 #endif

@@ -96,9 +96,9 @@ typedef struct {
     int (*last_split)(const void *impl);    /* last failure: answers split */
     /* the Portal's next sequence after a block (bh_evm_chain_portal_sequence) */
     int (*portal_sequence)(void *impl, uint64_t block, uint64_t *next);
-    /* the Portal's pause state (bh_evm_chain_portal_controls) */
-    int (*portal_controls)(void *impl, uint64_t known_epoch, uint64_t *epoch, int *paused,
-                           const uint16_t *remotes, size_t n, int *lane_paused);
+    /* the Portal's controls (bh_evm_chain_portal_controls) */
+    int (*portal_controls)(void *impl, uint64_t known_epoch, const bh_address *me,
+                           const uint16_t *remotes, size_t n, bh_chain_controls *out);
     /* one transaction's Portal events again (bh_evm_chain_fetch_tx) */
     int (*fetch_tx)(void *impl, const bh_hash32 *tx, uint64_t max_block, bh_chain_event **events,
                     size_t *n, uint64_t *block);
@@ -147,6 +147,12 @@ typedef struct {
     int (*wallet)(void *sender, bh_u256 *out);
     /* the Portal's attester set index and its attester at index */
     int (*attester)(void *sender, uint32_t *set_index, bh_address *attester, unsigned index);
+    /* an attested curse vote (Portal.vote) at the next nonce, never
+     * waiting; sigs as in a VAA. tx as send's; vote_poll as poll's without
+     * outcome: BH_OK mined, BH_EREVERTED, BH_EBUSY, BH_ETIMEOUT. */
+    int (*vote_send)(void *sender, void **tx, uint16_t chain, uint64_t round, int curse,
+                     const char *reason, const unsigned char *sigs, size_t sigs_len);
+    int (*vote_poll)(void *sender, void *tx);
 } bh_chain_backend;
 
 /* Returns: the backend of that kind ("evm"), or NULL. */

@@ -130,15 +130,16 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_portal_outstanding(bh_evm_chain *c, bh_u2
                                                           const bh_address *token, uint16_t remote,
                                                           uint64_t block);
 
-/* The Portal's emergency controls at the endpoints' latest block (agreed by
- * k): controlEpoch(), and when it differs from known_epoch, paused() and
- * lanePaused(remotes[i]) for each (this chain's own id: 0). Returns the
- * errors of a view. Out: epoch; paused, lane_paused[n] only when the epoch
+/* The Portal's controls at the endpoints' latest block (agreed by k):
+ * controlEpoch(), and when it differs from known_epoch, paused(),
+ * setInfo(me) and laneControls(remotes[i]) for each (this chain's own id:
+ * zeroed). Returns the errors of a view; BH_EINVAL for n past
+ * BH_CHAIN_CONTROLS_MAX. Out: out->epoch; the rest only when the epoch
  * differs. */
 BH_WARN_UNUSED_RESULT int bh_evm_chain_portal_controls(bh_evm_chain *c, uint64_t known_epoch,
-                                                       uint64_t *epoch, int *paused,
+                                                       const bh_address *me,
                                                        const uint16_t *remotes, size_t n,
-                                                       int *lane_paused);
+                                                       bh_chain_controls *out);
 
 /* The Portal's sequence() at block `block`: the sequence the first event
  * after that block carries (k endpoints agree; an endpoint that keeps no

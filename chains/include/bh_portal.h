@@ -65,6 +65,12 @@ BH_WARN_UNUSED_RESULT int bh_portal_sign_vaa(const bh_attest *ctx, unsigned char
                                              const bh_seckey *key, const unsigned char *body,
                                              size_t body_len);
 
+/* The digest an attester signs to vote on chain's curse at the Portal of
+ * portal_chain (Portal.curseDigest): bound to that Portal, the signer set,
+ * the chain, the round and the direction (curse 1, lift 0). */
+void bh_portal_curse_digest(bh_hash32 *out, uint16_t portal_chain, const bh_address *portal,
+                            uint32_t set_index, uint16_t chain, uint64_t round, int curse);
+
 /* ---- on-chain calls ---- */
 
 /* Outcome of a submit. */
@@ -108,6 +114,15 @@ BH_WARN_UNUSED_RESULT int bh_portal_submit_send(bh_evm_sender *s, bh_evm_pending
 BH_WARN_UNUSED_RESULT int bh_portal_submit_check(bh_evm_sender *s, bh_evm_pending *p,
                                                  bh_submit_outcome *outcome, unsigned *approvals,
                                                  const bh_address *portal, const bh_hash32 *digest);
+
+/* Broadcast Portal.vote(chain, round, curse, reason, sigs) at the next
+ * nonce without waiting (bh_evm_sender_begin; check it with
+ * bh_evm_sender_check). Returns: as bh_evm_sender_begin (BH_EREVERTED:
+ * the estimate reverted, e.g. "curse round", "already cursed"). */
+BH_WARN_UNUSED_RESULT int bh_portal_vote_send(bh_evm_sender *s, bh_evm_pending *p,
+                                              const bh_address *portal, uint16_t chain,
+                                              uint64_t round, int curse, const char *reason,
+                                              const unsigned char *sigs, size_t sigs_len);
 
 /* ---- reads (eth_call on one endpoint) ---- */
 

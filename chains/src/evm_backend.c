@@ -65,10 +65,10 @@ static int evm_fetch(void *impl, uint64_t from, uint64_t to, bh_chain_event **ev
     return bh_evm_chain_fetch(impl, from, to, events, n, done_to);
 }
 
-static int evm_portal_controls(void *impl, uint64_t known_epoch, uint64_t *epoch, int *paused,
-                               const uint16_t *remotes, size_t n, int *lane_paused)
+static int evm_portal_controls(void *impl, uint64_t known_epoch, const bh_address *me,
+                               const uint16_t *remotes, size_t n, bh_chain_controls *out)
 {
-    return bh_evm_chain_portal_controls(impl, known_epoch, epoch, paused, remotes, n, lane_paused);
+    return bh_evm_chain_portal_controls(impl, known_epoch, me, remotes, n, out);
 }
 
 static int evm_portal_sequence(void *impl, uint64_t block, uint64_t *next)
@@ -328,6 +328,35 @@ static int evm_attester(void *p, uint32_t *set_index, bh_address *attester, unsi
     return bh_portal_attester(bh_evm_sender_rpc(s->sender), set_index, attester, &s->portal, index);
 }
 
+static int evm_vote_send(void *ps, void **tx, uint16_t chain, uint64_t round, int curse,
+                         const char *reason, const unsigned char *sigs, size_t sigs_len)
+{
+    evm_sender *s = ps;
+    *tx = NULL;
+    evm_tx *t = calloc(1, sizeof *t);
+    if (!t) return BH_ENOMEM;
+    int rc = bh_portal_vote_send(s->sender, &t->p, &s->portal, chain, round, curse, reason, sigs,
+                                 sigs_len);
+    if (rc == BH_OK) {
+        *tx = t;
+        return BH_OK;
+    }
+    bh_evm_pending_clear(&t->p);
+    free(t);
+    return rc;
+}
+
+static int evm_vote_poll(void *ps, void *tx)
+{
+    evm_sender *s = ps;
+    evm_tx *t = tx;
+    bh_evm_receipt r;
+    memset(&r, 0, sizeof r);
+    int rc = bh_evm_sender_check(s->sender, &t->p, &r);
+    if (rc == BH_OK) bh_evm_receipt_clear(&r);
+    return rc;
+}
+
 const bh_chain_backend bh_chain_backend_evm = {
     .kind = "evm",
     .create = evm_create,
@@ -363,6 +392,8 @@ const bh_chain_backend bh_chain_backend_evm = {
     .sender_health = evm_sender_health,
     .wallet = evm_wallet,
     .attester = evm_attester,
+    .vote_send = evm_vote_send,
+    .vote_poll = evm_vote_poll,
 };
 
 /* The one place a chain kind is chosen. */

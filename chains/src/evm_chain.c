@@ -2329,25 +2329,75 @@ static int view_u64(bh_evm_chain *c, uint64_t *out, bh_abi *a)
     return rc;
 }
 
-int bh_evm_chain_portal_controls(bh_evm_chain *c, uint64_t known_epoch, uint64_t *epoch,
-                                 int *paused, const uint16_t *remotes, size_t n, int *lane_paused)
+/* A view returning nw words (a static tuple). */
+static int view_words(bh_evm_chain *c, unsigned char *words, size_t nw, bh_abi *a)
 {
-    if (!c || !epoch || !paused || (n && (!remotes || !lane_paused))) return BH_EINVAL;
+    unsigned char *data = NULL, *ret = NULL;
+    size_t dlen = 0, rlen = 0;
+    int rc = bh_abi_finish(a, &data, &dlen);
+    bh_abi_clear(a);
+    if (rc != BH_OK) return rc;
+    rc = bh_evm_chain_call(c, &ret, &rlen, &c->cfg.portal, data, dlen, BH_EVM_LATEST);
+    free(data);
+    if (rc == BH_OK && rlen >= nw * 32)
+        memcpy(words, ret, nw * 32);
+    else if (rc == BH_OK)
+        rc = BH_EPROTO; /* a Portal without the view: older than the controls */
+    free(ret);
+    return rc;
+}
+
+static int word_u64(uint64_t *out, const unsigned char *w, size_t i, uint64_t max)
+{
+    return bh_abi_read_u64(out, w, (i + 1) * 32, i) == BH_OK && *out <= max ? BH_OK : BH_EPROTO;
+}
+
+int bh_evm_chain_portal_controls(bh_evm_chain *c, uint64_t known_epoch, const bh_address *me,
+                                 const uint16_t *remotes, size_t n, bh_chain_controls *out)
+{
+    if (!c || !me || !out || (n && !remotes) || n > BH_CHAIN_CONTROLS_MAX) return BH_EINVAL;
     bh_abi a;
     bh_abi_init(&a, "controlEpoch()", 0);
-    int rc = view_u64(c, epoch, &a);
-    if (rc || *epoch == known_epoch) return rc;
+    uint64_t epoch = 0;
+    int rc = view_u64(c, &epoch, &a);
+    out->epoch = epoch;
+    if (rc || epoch == known_epoch) return rc;
     uint64_t v = 0;
     bh_abi_init(&a, "paused()", 0);
     if ((rc = view_u64(c, &v, &a))) return rc;
-    *paused = v != 0;
+    out->paused = v != 0;
+    unsigned char w[8 * 32];
+    bh_abi_init(&a, "setInfo(address)", 1);
+    bh_abi_address(&a, me);
+    if ((rc = view_words(c, w, 8, &a))) return rc;
+    uint64_t f[8];
+    static const uint64_t max[8] = {UINT32_MAX, 255, 255, UINT32_MAX, UINT64_MAX, 255, 255,
+                                    UINT64_MAX};
+    for (size_t i = 0; i < 8; i++)
+        if (word_u64(&f[i], w, i, max[i])) return BH_EPROTO;
+    out->set_index = (uint32_t)f[0];
+    out->quorum = (uint8_t)f[1];
+    out->my_index = (unsigned)f[2];
+    out->prev_set_index = (uint32_t)f[3];
+    out->prev_expiry = f[4];
+    out->my_prev_index = (unsigned)f[5];
+    out->curse_quorum = (uint8_t)f[6];
+    out->lift_delay = f[7];
     for (size_t i = 0; i < n; i++) {
-        lane_paused[i] = 0;
+        bh_chain_lane_controls *l = &out->lane[i];
+        memset(l, 0, sizeof *l);
         if (remotes[i] == c->cfg.bridge_id) continue;
-        bh_abi_init(&a, "lanePaused(uint16)", 1);
+        bh_abi_init(&a, "laneControls(uint16)", 1);
         bh_abi_uint(&a, remotes[i]);
-        if ((rc = view_u64(c, &v, &a))) return rc;
-        lane_paused[i] = v != 0;
+        if ((rc = view_words(c, w, 5, &a))) return rc;
+        uint64_t g[5];
+        for (size_t j = 0; j < 5; j++)
+            if (word_u64(&g[j], w, j, j < 3 ? 1 : UINT64_MAX)) return BH_EPROTO;
+        l->lane_paused = (int)g[0];
+        l->cursed = (int)g[1];
+        l->lifting = (int)g[2];
+        l->lift_at = g[3];
+        l->round = g[4];
     }
     return BH_OK;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bh_abi.h"
+#include "bh_be.h"
 #include "bh_hex.h"
 #include "bh_keccak.h"
 #include "portal_internal.h"
@@ -295,6 +296,51 @@ int bh_portal_submit_check(bh_evm_sender *s, bh_evm_pending *p, bh_submit_outcom
         *outcome = BH_SUBMIT_ALREADY_DONE;
     if (approvals) *approvals = n;
     return BH_OK;
+}
+
+void bh_portal_curse_digest(bh_hash32 *out, uint16_t portal_chain, const bh_address *portal,
+                            uint32_t set_index, uint16_t chain, uint64_t round, int curse)
+{
+    /* abi.encode(CURSE_TAG, chainId, address(this), set, chain, round, curse) */
+    unsigned char w[7 * 32];
+    memset(w, 0, sizeof w);
+    static const char tag[] = "bulkhead.portal.curse.v1";
+    bh_hash32 t;
+    bh_keccak256(&t, tag, sizeof tag - 1);
+    memcpy(w, t.data, 32);
+    bh_be_put_u16(w + 32 + 30, portal_chain);
+    memcpy(w + 64 + 12, portal->data, 20);
+    bh_be_put_u32(w + 96 + 28, set_index);
+    bh_be_put_u16(w + 128 + 30, chain);
+    bh_be_put_u64(w + 160 + 24, round);
+    w[192 + 31] = curse ? 1 : 0;
+    bh_keccak256(out, w, sizeof w);
+}
+
+/* A vote's path depends on the votes before it (the one that reaches the
+ * quorum writes the curse): a floor on its gas, as for a submit. */
+#define VOTE_GAS 200000u
+
+int bh_portal_vote_send(bh_evm_sender *s, bh_evm_pending *p, const bh_address *portal,
+                        uint16_t chain, uint64_t round, int curse, const char *reason,
+                        const unsigned char *sigs, size_t sigs_len)
+{
+    if (!s || !p || !portal || !reason || !sigs || !sigs_len) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "vote(uint16,uint64,bool,string,bytes)", 5);
+    bh_abi_uint(&a, chain);
+    bh_abi_uint(&a, round);
+    bh_abi_uint(&a, curse ? 1 : 0);
+    bh_abi_string(&a, reason);
+    bh_abi_bytes(&a, sigs, sigs_len);
+    unsigned char *data = NULL;
+    size_t dlen = 0;
+    int rc = bh_abi_finish(&a, &data, &dlen);
+    bh_abi_clear(&a);
+    if (rc != BH_OK) return rc;
+    rc = bh_evm_sender_begin(s, p, portal, NULL, data, dlen, VOTE_GAS);
+    free(data);
+    return rc;
 }
 
 /* ---- reads ---- */

@@ -56,6 +56,9 @@ enum {
     O_REASON,
     O_LANE,
     O_NEW_OWNER,
+    O_GRACE,
+    O_CURSE_QUORUM,
+    O_LIFT_DELAY,
     N_OPTS
 };
 
@@ -101,6 +104,9 @@ static const struct {
     [O_REASON] = {"--reason", T_TEXT},
     [O_LANE] = {"--lane", T_BRIDGE},
     [O_NEW_OWNER] = {"--new-owner", T_ADDR},
+    [O_GRACE] = {"--grace", T_U32},
+    [O_CURSE_QUORUM] = {"--curse-quorum", T_QUORUM},
+    [O_LIFT_DELAY] = {"--lift-delay", T_U32},
 };
 
 typedef struct {
@@ -170,12 +176,22 @@ static const dverb k_verbs[] = {
      BH_CLI_WRITES},
     {"attesters",
      "attesters --rpc URL --chain-id N --key-file F --portal 0xP --set-index I "
-     "--attesters 0xA[,0xB...] --quorum Q",
+     "--attesters 0xA[,0xB...] --quorum Q [--grace S]",
      "Rotate the Portal's attester set (owner key; the new --set-index must be\n"
-     "higher; approvals gathered under the old set stop counting). Prints\n"
-     "{\"set_index\": I, \"attesters\": n, \"quorum\": Q}.",
-     SIGNED | B(O_PORTAL) | B(O_SET_INDEX) | B(O_ATTESTERS) | B(O_QUORUM), 0, cmd_send,
+     "higher). The set it replaces stays valid for S seconds (default 86400);\n"
+     "approvals under both count toward Q, a signer in both once. --grace 0\n"
+     "retires the old set at once (a set with a stolen key). Prints\n"
+     "{\"set_index\": I, \"attesters\": n, \"quorum\": Q, \"grace\": S}.",
+     SIGNED | B(O_PORTAL) | B(O_SET_INDEX) | B(O_ATTESTERS) | B(O_QUORUM), B(O_GRACE), cmd_send,
      BH_CLI_WRITES},
+    {"curse-params",
+     "curse-params --rpc URL --chain-id N --key-file F --portal 0xP --curse-quorum C "
+     "--lift-delay S",
+     "Set the curse's parameters (owner key): C attester votes curse a chain\n"
+     "(1: one node's alarm is enough); lifting a curse needs the mint quorum and\n"
+     "takes effect S seconds later, unless a curse vote comes first. Prints\n"
+     "{\"curse_quorum\": C, \"lift_delay\": S}.",
+     SIGNED | B(O_PORTAL) | B(O_CURSE_QUORUM) | B(O_LIFT_DELAY), 0, cmd_send, BH_CLI_WRITES},
     {"lane-limit",
      "lane-limit --rpc URL --chain-id N --key-file F --portal 0xP --remote-chain B "
      "--token 0xT --capacity N --rate N",
@@ -232,6 +248,7 @@ static const char help_text[] =
     "  token        deploy a test token        attesters   rotate the attester set\n"
     "  lock, burn   send tokens to a chain     lane-limit  set an arrival bucket\n"
     "  pause, unpause  the Portal or a lane   transfer-ownership, accept-ownership\n"
+    "  curse-params the curse's quorum and lift delay\n"
     "Verbs that read:\n"
     "  balance      a token balance            wrapped     a home token's wrapped token\n"
     "  outstanding  what a Portal sent away    address     a key file's address\n"
@@ -545,13 +562,22 @@ static int cmd_send(const args *a)
         status = rc == BH_OK ? done(json_pack("{s:o}", "portal", jaddr(&p)))
                              : chain_fail("portal deploy", rc, s);
     } else if (!strcmp(cmd, "attesters")) {
+        uint64_t grace = a->val[O_GRACE] ? a->num[O_GRACE] : 86400;
         rc = bh_portal_set_attesters(s, portal, (uint32_t)a->num[O_SET_INDEX], a->attesters,
-                                     a->n_att, (uint8_t)a->num[O_QUORUM]);
+                                     a->n_att, (uint8_t)a->num[O_QUORUM], grace);
         status = rc == BH_OK
-                     ? done(json_pack("{s:I, s:I, s:I}", "set_index",
+                     ? done(json_pack("{s:I, s:I, s:I, s:I}", "set_index",
                                       (json_int_t)a->num[O_SET_INDEX], "attesters",
-                                      (json_int_t)a->n_att, "quorum", (json_int_t)a->num[O_QUORUM]))
+                                      (json_int_t)a->n_att, "quorum", (json_int_t)a->num[O_QUORUM],
+                                      "grace", (json_int_t)grace))
                      : chain_fail("attesters", rc, s);
+    } else if (!strcmp(cmd, "curse-params")) {
+        rc = bh_portal_set_curse_params(s, portal, (uint8_t)a->num[O_CURSE_QUORUM],
+                                        a->num[O_LIFT_DELAY]);
+        status = rc == BH_OK ? done(json_pack("{s:I, s:I}", "curse_quorum",
+                                              (json_int_t)a->num[O_CURSE_QUORUM], "lift_delay",
+                                              (json_int_t)a->num[O_LIFT_DELAY]))
+                             : chain_fail(cmd, rc, s);
     } else if (!strcmp(cmd, "lane-limit")) {
         bh_u256 cap, per_s;
         bh_u256_from_u128(&cap, a->amt[O_CAPACITY]);

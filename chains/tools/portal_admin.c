@@ -58,14 +58,27 @@ int bh_portal_deploy(bh_evm_sender *s, bh_address *portal, uint16_t bridge_id,
 }
 
 int bh_portal_set_attesters(bh_evm_sender *s, const bh_address *portal, uint32_t set_index,
-                            const bh_address *attesters, size_t n_attesters, uint8_t quorum)
+                            const bh_address *attesters, size_t n_attesters, uint8_t quorum,
+                            uint64_t grace_s)
 {
     if (!s || !portal || !attesters || n_attesters == 0) return BH_EINVAL;
     bh_abi a;
-    bh_abi_init(&a, "setAttesters(uint32,address[],uint8)", 3);
+    bh_abi_init(&a, "setAttesters(uint32,address[],uint8,uint64)", 4);
     bh_abi_uint(&a, set_index);
     bh_abi_address_array(&a, attesters, n_attesters);
     bh_abi_uint(&a, quorum);
+    bh_abi_uint(&a, grace_s);
+    return bh_portal_send_call(s, NULL, portal, &a);
+}
+
+int bh_portal_set_curse_params(bh_evm_sender *s, const bh_address *portal, uint8_t curse_quorum,
+                               uint64_t lift_delay_s)
+{
+    if (!s || !portal || curse_quorum == 0) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "setCurseParams(uint8,uint64)", 2);
+    bh_abi_uint(&a, curse_quorum);
+    bh_abi_uint(&a, lift_delay_s);
     return bh_portal_send_call(s, NULL, portal, &a);
 }
 

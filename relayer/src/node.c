@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_attest.h"
 #include "bh_hex.h"
 #include "bh_log.h"
 
@@ -210,6 +211,7 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
         pthread_cond_init(&c->wake_cv, NULL);
         pthread_mutex_init(&c->req_mu, NULL);
         pthread_cond_init(&c->req_cv, NULL);
+        pthread_mutex_init(&c->ctl_mu, NULL);
         node_vault *nv = &n->vaults[i];
         nv->node = n;
         nv->idx = i;
@@ -218,6 +220,12 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
         pthread_mutex_init(&nv->wake_mu, NULL);
         pthread_cond_init(&nv->wake_cv, NULL);
     }
+    bh_attest *ctx = rc ? NULL : bh_attest_create();
+    if (!rc && (!ctx || bh_attest_address(ctx, &n->me, &cfg->attester_key) != BH_OK)) {
+        rc = ctx ? BH_ECRYPTO : BH_ENOMEM;
+        snprintf(err, err_cap, "attester key: %s", bh_strerror(rc));
+    }
+    bh_attest_destroy(ctx);
     if (!rc && (rc = bh_breaker_create(&n->breaker, &cfg->breaker, ids, n->n)))
         snprintf(err, err_cap, "breaker: %s", bh_strerror(rc));
     if (!rc) rc = node_store_open(&n->store, cfg->data_dir, err, err_cap);

@@ -42,6 +42,7 @@ struct node_deliverer {
     void *sender;         /* the destination side of the chain's backend */
     backoff_ent *backoff; /* BACKOFF_SLOTS, open addressing on (vault, id) */
     bh_address attester;  /* our attester key's address */
+    node_voter votes;     /* curse and lift votes toward d's Portal */
 };
 typedef struct node_deliverer deliverer;
 
@@ -139,13 +140,14 @@ static const char *outcome_name(bh_chain_outcome o)
  * what we could not check). */
 static int attester_in_set(deliverer *dl)
 {
-    const bh_config *cfg = dl->d->node->cfg;
-    uint32_t set = 0;
+    uint32_t want = 0, set = 0;
+    uint8_t index = 0;
+    if (node_sign_slot(dl->d, &want, &index) != BH_OK) return 0;
     bh_address att;
-    int rc = dl->d->be->attester(dl->sender, &set, &att, cfg->signer_index);
+    int rc = dl->d->be->attester(dl->sender, &set, &att, index);
     if (rc == BH_EREVERTED) return 0; /* our index is past the Portal's set */
-    if (rc != BH_OK) return 1;
-    return set == cfg->signer_set_index && !memcmp(&att, &dl->attester, sizeof att);
+    if (rc != BH_OK || set != want) return 1; /* a previous set's slot: not checked here */
+    return !memcmp(&att, &dl->attester, sizeof att);
 }
 
 typedef struct {
@@ -301,12 +303,16 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
     unsigned char vaa[BH_VAA_HEADER_FIXED + BH_VAA_SIG_LEN + BH_EVENT_BODY_MAX];
     size_t blen = 0, vlen = 0;
     const char *err = NULL;
+    uint32_t set = 0;
+    uint8_t index = 0;
     int rc = bh_transfer_msg_body(body, sizeof body, &blen, m);
     if (rc) {
         err = "outbox entry does not hash to its digest: not signed";
+    } else if ((rc = node_sign_slot(d, &set, &index)) != BH_OK) {
+        err = "not an attester of the destination Portal's current or previous set";
     } else {
-        rc = bh_attest_sign_vaa(dl->ctx, vaa, sizeof vaa, &vlen, cfg->signer_set_index,
-                                cfg->signer_index, &cfg->attester_key, body, blen);
+        rc = bh_attest_sign_vaa(dl->ctx, vaa, sizeof vaa, &vlen, set, index, &cfg->attester_key,
+                                body, blen);
         if (rc) err = "signing failed";
     }
     bh_chain_outcome outcome = BH_CHAIN_APPROVED;
@@ -517,6 +523,7 @@ void *node_deliver_main(void *arg)
             last_wallet = mono_ms();
         }
         poll_flights(dl, 0);
+        node_curse_votes(d, dl->sender, dl->ctx, &dl->votes);
         size_t room = d->cfg->inflight_max - dl->n_fl;
         if (!room) {
             /* full: wait for receipts (a block), or for a stop */
@@ -537,7 +544,8 @@ void *node_deliver_main(void *arg)
              * and no revert toward parking */
             int paused =
                 bh_vault_is_quarantined(nv->v, d->cfg->bridge_id) || atomic_load(&d->portal_paused);
-            uint64_t lanes = atomic_load(&d->lanes_paused);
+            /* a chain cursed on d's Portal is held there as a paused lane is */
+            uint64_t lanes = atomic_load(&d->lanes_paused) | atomic_load(&d->lanes_cursed);
             /* a chain found compromised gets nothing more delivered from it
              * (1: quarantined; 2: its lane paused on d's Portal, notices too) */
             size_t open = 0, n_paused = 0;
@@ -593,6 +601,8 @@ out:
     }
     for (size_t i = 0; dl->fl && i < d->cfg->inflight_max; i++)
         if (dl->fl[i].used) flight_done(dl, &dl->fl[i]);
+    if (dl->votes.tx) d->be->tx_free(dl->votes.tx);
+    dl->votes.tx = NULL;
     return NULL;
 }
 

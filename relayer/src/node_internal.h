@@ -122,8 +122,29 @@ typedef struct {
     atomic_int portal_paused;
     _Atomic uint64_t lanes_paused;
     uint64_t control_epoch, controls_ms; /* watcher thread only */
+    uint64_t controls_full_ms;           /* watcher thread only: last whole read */
     int controls_known;                  /* watcher thread only */
+    atomic_int controls_stale;           /* read the whole state at the next poll */
+    /* the same Portal's attester sets and curses (node_curse.c), under
+     * ctl_mu; bit i of lanes_cursed: chains[i] cursed there */
+    pthread_mutex_t ctl_mu;
+    bh_chain_controls ctl;
+    int ctl_known;
+    _Atomic uint64_t lanes_cursed;
 } node_chain;
+
+/* A deliverer's curse votes (node_curse.c): one in flight at a time, and
+ * per chain index the last vote the Portal took (dir 1 curse, 2 lift). */
+typedef struct {
+    void *tx;
+    uint16_t chain;
+    uint64_t round;
+    int curse;
+    uint64_t next_ms;
+    uint64_t voted_round[BH_CONFIG_MAX_CHAINS];
+    uint8_t voted_dir[BH_CONFIG_MAX_CHAINS];
+    uint64_t retry_ms[BH_CONFIG_MAX_CHAINS];
+} node_voter;
 
 typedef struct {
     bh_hash32 digest;
@@ -152,6 +173,7 @@ struct bh_node {
     pthread_mutex_t nap_mu;
     pthread_cond_t nap_cv;
     uint64_t breaker_saved; /* bh_breaker_version last persisted; control loop only */
+    bh_address me;          /* the attester key's address */
 };
 
 typedef struct node_deliverer node_deliverer;
@@ -297,6 +319,19 @@ void node_deliverer_free(node_deliverer *dl);
 void node_control_tick(bh_node *n);
 /* Restore every tightened bucket of chain (0 = all chains). */
 void node_relax(bh_node *n, uint16_t chain, const char *why);
+
+/* ---- node_curse.c ---- */
+
+/* The watcher of c read its Portal's whole control state: keep it, log
+ * curse and attester-set changes, adopt a curse not adopted yet. */
+void node_controls_seen(node_chain *c, const bh_chain_controls *now, int first);
+/* Where this node signs for delivery to d: the Portal's current set when
+ * it is a member, else the previous set while valid; the configured slot
+ * before d's Portal was read. Returns: BH_OK; BH_ENOTFOUND in neither. */
+int node_sign_slot(node_chain *d, uint32_t *set, uint8_t *index);
+/* One look from d's deliverer: poll the vote in flight, or send the next
+ * curse or lift vote d's Portal lacks from this node. */
+void node_curse_votes(node_chain *d, void *sender, const bh_attest *ctx, node_voter *v);
 void node_breaker_restore(bh_node *n);
 
 /* ---- node_reconcile.c: supply reconciliation and the audit against the chain ---- */

@@ -289,7 +289,11 @@ static void control_changed(node_chain *c, uint16_t lane, int now_paused)
     node_emit(n, &ev);
 }
 
-/* The Portal's pause state, every CONTROLS_POLL_MS: one view while its
+/* A full read at least this often: a lift or a previous set's grace can
+ * come due with no control change to announce it. */
+#define CONTROLS_FULL_MS 30000
+
+/* The Portal's controls, every CONTROLS_POLL_MS: one view while its
  * control epoch stays, the whole state when it moves. */
 static void watch_controls(node_chain *c)
 {
@@ -297,21 +301,28 @@ static void watch_controls(node_chain *c)
     if (!c->be->portal_controls || mono_ms() - c->controls_ms < CONTROLS_POLL_MS) return;
     c->controls_ms = mono_ms();
     uint16_t ids[BH_CONFIG_MAX_CHAINS];
-    int lanes[BH_CONFIG_MAX_CHAINS];
     for (size_t i = 0; i < n->n; i++)
         ids[i] = n->chains[i].cfg->bridge_id;
-    uint64_t epoch = 0;
-    int paused = 0;
-    int rc = c->be->portal_controls(c->impl, c->controls_known ? c->control_epoch : UINT64_MAX,
-                                    &epoch, &paused, ids, n->n, lanes);
-    if (rc || (c->controls_known && epoch == c->control_epoch)) return;
-    c->control_epoch = epoch;
+    int full = !c->controls_known || atomic_exchange(&c->controls_stale, 0) ||
+               mono_ms() - c->controls_full_ms >= CONTROLS_FULL_MS;
+    bh_chain_controls *ctl = calloc(1, sizeof *ctl);
+    if (!ctl) return;
+    int rc = c->be->portal_controls(c->impl, full ? UINT64_MAX : c->control_epoch, &n->me, ids,
+                                    n->n, ctl);
+    if (rc || (!full && ctl->epoch == c->control_epoch)) {
+        if (rc && full) atomic_store(&c->controls_stale, 1);
+        free(ctl);
+        return;
+    }
+    c->control_epoch = ctl->epoch;
+    c->controls_full_ms = mono_ms();
     int first = !c->controls_known;
     c->controls_known = 1;
+    int paused = ctl->paused;
     int was = atomic_load(&c->portal_paused);
     uint64_t was_lanes = atomic_load(&c->lanes_paused), now_lanes = 0;
     for (size_t i = 0; i < n->n; i++)
-        if (lanes[i]) now_lanes |= 1ull << i;
+        if (ctl->lane[i].lane_paused) now_lanes |= 1ull << i;
     atomic_store(&c->portal_paused, paused);
     atomic_store(&c->lanes_paused, now_lanes);
     if (paused != was || (first && paused)) control_changed(c, 0, paused);
@@ -319,8 +330,8 @@ static void watch_controls(node_chain *c)
         int a = (was_lanes >> i) & 1, b = (now_lanes >> i) & 1;
         if (a != b || (first && b)) control_changed(c, n->chains[i].cfg->bridge_id, b);
     }
-    /* a lifted pause: what waited may go now */
-    if ((was && !paused) || (was_lanes & ~now_lanes)) poke(&c->wake_mu, &c->wake_cv, &c->wake);
+    node_controls_seen(c, ctl, first); /* also wakes the deliverer */
+    free(ctl);
 }
 
 void *node_watch_main(void *arg)

@@ -1691,7 +1691,7 @@ static void test_it_signer_rotation(void **state)
     size_t vlen = make_vaa_set(vaa, sizeof vaa, 0, body, blen, i0, 1);
     assert_int_equal(bh_portal_submit(F.dep_b, &oc, &approvals, &F.portal_b, vaa, vlen), BH_OK);
     assert_int_equal(oc, BH_SUBMIT_APPROVED);
-    assert_int_equal(bh_portal_set_attesters(F.dep_b, &F.portal_b, 1, F.att_addr, 3, 2), BH_OK);
+    assert_int_equal(bh_portal_set_attesters(F.dep_b, &F.portal_b, 1, F.att_addr, 3, 2, 0), BH_OK);
     /* Old set: refused outright. */
     vlen = make_vaa_set(vaa, sizeof vaa, 0, body, blen, i1, 1);
     assert_int_equal(bh_portal_submit(F.dep_b, &oc, &approvals, &F.portal_b, vaa, vlen),

@@ -19,11 +19,18 @@ BH_WARN_UNUSED_RESULT int bh_portal_deploy(bh_evm_sender *s, bh_address *portal,
                                            uint32_t signer_set_index, const bh_address *attesters,
                                            size_t n_attesters, uint8_t quorum);
 
-/* Rotate the attester set (owner only; set_index must grow). Approvals
- * gathered under the old set no longer count. */
+/* Rotate the attester set (owner only; set_index must grow). The set it
+ * replaces stays valid for grace_s seconds (0: retired at once); approvals
+ * under both count toward the new quorum, a signer in both once. */
 BH_WARN_UNUSED_RESULT int bh_portal_set_attesters(bh_evm_sender *s, const bh_address *portal,
                                                   uint32_t set_index, const bh_address *attesters,
-                                                  size_t n_attesters, uint8_t quorum);
+                                                  size_t n_attesters, uint8_t quorum,
+                                                  uint64_t grace_s);
+
+/* The curse's parameters (owner only): votes that curse a chain, and the
+ * seconds between a full-quorum lift and its effect. */
+BH_WARN_UNUSED_RESULT int bh_portal_set_curse_params(bh_evm_sender *s, const bh_address *portal,
+                                                     uint8_t curse_quorum, uint64_t lift_delay_s);
 
 BH_WARN_UNUSED_RESULT int bh_portal_register_remote(bh_evm_sender *s, const bh_address *portal,
                                                     uint16_t chain, const bh_address *remote);

@@ -1,0 +1,271 @@
+/* The on-chain side of a quarantine: curse votes, the curses a node
+ * adopts, and the attester slot a node signs from after a rotation.
+ *
+ * A chain this node quarantines of its own accord (its breaker, or an
+ * operator's freeze) gets a curse vote on every other Portal; a curse seen
+ * on a Portal is adopted: the cursed chain is frozen here too (actor
+ * "curse"), once per curse round. Lifting a curse is an operator's
+ * unfreeze: a node that adopted a curse and holds no quarantine of that
+ * chain any more votes to lift it. Everything is derived again from the
+ * Portals' state on each pass, so a restart or a lost transaction only
+ * repeats a vote (which the Portal counts once). */
+#include "node_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bh_log.h"
+#include "bh_portal.h"
+
+#define CURSE_ACTOR "curse"
+#define VOTE_RETRY_MS 3000
+#define VOTE_PASS_MS 500 /* between looks at what to vote (a pass reads every vault) */
+
+static void adopted_key(char *out, size_t cap, uint16_t portal, uint16_t chain)
+{
+    snprintf(out, cap, "curse/%u/%u", (unsigned)portal, (unsigned)chain);
+}
+
+/* The curse round of chain on d's Portal this node adopted (0: none). */
+static uint64_t adopted_round(bh_node *n, uint16_t portal, uint16_t chain)
+{
+    char key[32];
+    adopted_key(key, sizeof key, portal, chain);
+    unsigned char b[8];
+    size_t len = 0;
+    if (node_store_meta_read(n->store, key, b, sizeof b, &len) != BH_OK || len != 8) return 0;
+    uint64_t r = 0;
+    for (int i = 0; i < 8; i++)
+        r = r << 8 | b[i];
+    return r;
+}
+
+static int adopt_round(bh_node *n, uint16_t portal, uint16_t chain, uint64_t round)
+{
+    char key[32];
+    adopted_key(key, sizeof key, portal, chain);
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(round >> (56 - 8 * i));
+    return node_store_meta_put(n->store, key, b, sizeof b);
+}
+
+typedef struct {
+    uint16_t chain;
+    int own;
+    char reason[BH_VAULT_ACTOR_MAX + BH_VAULT_REASON_MAX + 4];
+} own_ctx;
+
+static int own_cb(void *ctx, const bh_vault_quarantine *q)
+{
+    own_ctx *o = ctx;
+    if (q->chain != o->chain || !strcmp(q->actor, CURSE_ACTOR)) return 0;
+    o->own = 1;
+    snprintf(o->reason, sizeof o->reason, "%s: %s", q->actor, q->reason);
+    return 1;
+}
+
+/* 1: some vault holds chain quarantined of this node's own accord (not
+ * only as an adopted curse); 2: quarantined, only by curses; 0: not. */
+static int quarantine_kind(bh_node *n, uint16_t chain, char *reason, size_t cap)
+{
+    int any = 0;
+    own_ctx o = {.chain = chain};
+    for (size_t i = 0; i < n->n && !o.own; i++) {
+        node_vault *nv = &n->vaults[i];
+        pthread_mutex_lock(&nv->mu);
+        if (bh_vault_is_quarantined(nv->v, chain)) {
+            any = 1;
+            /* a record that cannot be read counts as ours: it keeps the veto */
+            if (bh_vault_each_quarantine(nv->v, own_cb, &o) != 0) o.own = 1;
+        }
+        pthread_mutex_unlock(&nv->mu);
+    }
+    if (o.own) snprintf(reason, cap, "%s", o.reason);
+    return o.own ? 1 : any ? 2 : 0;
+}
+
+static void curse_event(node_chain *c, uint16_t chain, const char *what, uint64_t round)
+{
+    bh_node *n = c->node;
+    char nb[8], d[96];
+    const char *name = node_chain_name(n, chain, nb);
+    BH_LOG(!strcmp(what, "lifted") ? BH_LOG_INFO : BH_LOG_WARN, "portal_curse",
+           "chain=%s cursed=%s state=%s round=%" PRIu64, c->cfg->name, name, what, round);
+    snprintf(d, sizeof d, "%s %s", name, what);
+    bh_node_event ev = {.kind = BH_NODE_EV_PORTAL,
+                        .time = now_s(),
+                        .from_chain = c->cfg->bridge_id,
+                        .to_chain = chain,
+                        .detail = d};
+    node_emit(n, &ev);
+}
+
+/* A curse on c's Portal this node has not adopted yet: freeze the chain
+ * in every vault (the breaker's reach), remember the round. */
+static void adopt(node_chain *c, uint16_t chain, uint64_t round)
+{
+    bh_node *n = c->node;
+    char nb[8], why[BH_VAULT_REASON_MAX + 1];
+    const char *name = node_chain_name(n, chain, nb);
+    snprintf(why, sizeof why, "cursed on %s's Portal (round %" PRIu64 ")", c->cfg->name, round);
+    int ok = 1;
+    for (size_t i = 0; i < n->n; i++) {
+        node_vault *nv = &n->vaults[i];
+        pthread_mutex_lock(&nv->mu);
+        int rc = bh_vault_freeze(nv->v, chain, now_s(), CURSE_ACTOR, why);
+        pthread_mutex_unlock(&nv->mu);
+        if (rc != BH_OK && rc != BH_EEXIST) {
+            ok = 0;
+            BH_LOG(BH_LOG_ERROR, "freeze_failed", "vault=%s chain=%s error=%s", nv->cfg->name,
+                   name, bh_errname(rc));
+        }
+    }
+    if (!ok || adopt_round(n, c->cfg->bridge_id, chain, round) != BH_OK) return;
+    BH_LOG(BH_LOG_ERROR, "curse_adopted", "chain=%s portal=%s round=%" PRIu64, name, c->cfg->name,
+           round);
+    for (size_t i = 0; i < n->n; i++)
+        poke(&n->vaults[i].wake_mu, &n->vaults[i].wake_cv, &n->vaults[i].wake);
+}
+
+void node_controls_seen(node_chain *c, const bh_chain_controls *now, int first)
+{
+    bh_node *n = c->node;
+    pthread_mutex_lock(&c->ctl_mu);
+    bh_chain_controls was = c->ctl;
+    int known = c->ctl_known;
+    c->ctl = *now;
+    c->ctl_known = 1;
+    pthread_mutex_unlock(&c->ctl_mu);
+    uint64_t cursed = 0;
+    for (size_t i = 0; i < n->n; i++)
+        if (now->lane[i].cursed) cursed |= 1ull << i;
+    atomic_store(&c->lanes_cursed, cursed);
+    if (!known || was.set_index != now->set_index || was.my_index != now->my_index ||
+        was.my_prev_index != now->my_prev_index)
+        BH_LOG(now->my_index || now->my_prev_index ? BH_LOG_INFO : BH_LOG_WARN, "attester_set",
+               "chain=%s set=%" PRIu32 " quorum=%u signer=%d previous=%" PRIu32
+               " previous_signer=%d previous_until=%" PRIu64,
+               c->cfg->name, now->set_index, (unsigned)now->quorum, (int)now->my_index - 1,
+               now->prev_set_index, (int)now->my_prev_index - 1, now->prev_expiry);
+    for (size_t i = 0; i < n->n; i++) {
+        const bh_chain_lane_controls *a = &was.lane[i], *b = &now->lane[i];
+        uint16_t id = n->chains[i].cfg->bridge_id;
+        if (id == c->cfg->bridge_id) continue;
+        int changed = !known || a->cursed != b->cursed || a->lifting != b->lifting;
+        if (changed && (b->cursed || !first))
+            curse_event(c, id, b->lifting ? "lifting" : b->cursed ? "cursed" : "lifted", b->round);
+        if (b->cursed && !b->lifting && adopted_round(n, c->cfg->bridge_id, id) != b->round)
+            adopt(c, id, b->round);
+    }
+    poke(&c->wake_mu, &c->wake_cv, &c->wake); /* the deliverer votes and signs from here */
+}
+
+int node_sign_slot(node_chain *d, uint32_t *set, uint8_t *index)
+{
+    const bh_config *cfg = d->node->cfg;
+    pthread_mutex_lock(&d->ctl_mu);
+    int known = d->ctl_known;
+    bh_chain_controls c = d->ctl;
+    pthread_mutex_unlock(&d->ctl_mu);
+    if (!known) {
+        *set = cfg->signer_set_index;
+        *index = cfg->signer_index;
+        return BH_OK;
+    }
+    if (c.my_index) {
+        *set = c.set_index;
+        *index = (uint8_t)(c.my_index - 1);
+        return BH_OK;
+    }
+    if (c.my_prev_index && now_s() < c.prev_expiry) {
+        *set = c.prev_set_index;
+        *index = (uint8_t)(c.my_prev_index - 1);
+        return BH_OK;
+    }
+    return BH_ENOTFOUND;
+}
+
+/* ---- votes, from d's deliverer (it owns d's sender and nonces) ---- */
+
+static void vote_done(node_chain *d, node_voter *v, int rc)
+{
+    bh_node *n = d->node;
+    char nb[8];
+    const char *name = node_chain_name(n, v->chain, nb);
+    node_chain *t = node_chain_by_id(n, v->chain);
+    if (rc == BH_OK && t) {
+        v->voted_round[t->idx] = v->round;
+        v->voted_dir[t->idx] = v->curse ? 1 : 2;
+    }
+    BH_LOG(rc == BH_OK ? BH_LOG_WARN : BH_LOG_ERROR, rc == BH_OK ? "curse_voted" : "vote_failed",
+           "portal=%s chain=%s vote=%s round=%" PRIu64 " error=%s", d->cfg->name, name,
+           v->curse ? "curse" : "lift", v->round, rc == BH_OK ? "-" : bh_errname(rc));
+    d->be->tx_free(v->tx);
+    v->tx = NULL;
+    if (rc != BH_OK && t) v->retry_ms[t->idx] = mono_ms() + VOTE_RETRY_MS;
+    if (rc == BH_OK) atomic_store(&d->controls_stale, 1); /* the watcher reads the Portal again */
+}
+
+static int send_vote(node_chain *d, void *sender, const bh_attest *ctx, node_voter *v,
+                     uint16_t chain, uint32_t set, uint8_t index, uint64_t round, int curse,
+                     const char *reason)
+{
+    const bh_config *cfg = d->node->cfg;
+    bh_hash32 digest;
+    bh_portal_curse_digest(&digest, d->cfg->bridge_id, &d->cfg->portal, set, chain, round, curse);
+    unsigned char sig[66];
+    sig[0] = index;
+    int rc = bh_attest_sign(ctx, sig + 1, &sig[65], &digest, &cfg->attester_key);
+    if (rc == BH_OK)
+        rc = d->be->vote_send(sender, &v->tx, chain, round, curse, reason, sig, sizeof sig);
+    v->chain = chain;
+    v->round = round;
+    v->curse = curse;
+    if (rc != BH_OK) {
+        v->tx = NULL;
+        vote_done(d, v, rc);
+    }
+    return rc;
+}
+
+void node_curse_votes(node_chain *d, void *sender, const bh_attest *ctx, node_voter *v)
+{
+    bh_node *n = d->node;
+    if (!d->be->vote_send) return;
+    if (v->tx) {
+        int rc = d->be->vote_poll(sender, v->tx);
+        if (rc == BH_EBUSY || (rc != BH_OK && rc != BH_EREVERTED && rc != BH_ETIMEOUT)) return;
+        vote_done(d, v, rc);
+        return;
+    }
+    uint64_t now = mono_ms();
+    if (now < v->next_ms) return;
+    v->next_ms = now + VOTE_PASS_MS;
+    pthread_mutex_lock(&d->ctl_mu);
+    int known = d->ctl_known;
+    bh_chain_controls c = d->ctl;
+    pthread_mutex_unlock(&d->ctl_mu);
+    if (!known || !c.my_index) return; /* votes come from the current set only */
+    for (size_t i = 0; i < n->n; i++) {
+        uint16_t id = n->chains[i].cfg->bridge_id;
+        if (id == d->cfg->bridge_id || now < v->retry_ms[i]) continue;
+        const bh_chain_lane_controls *l = &c.lane[i];
+        char reason[BH_VAULT_ACTOR_MAX + BH_VAULT_REASON_MAX + 4] = "";
+        int q = quarantine_kind(n, id, reason, sizeof reason);
+        int curse = -1;
+        if (q == 1 && (!l->cursed || l->lifting)) {
+            curse = 1;
+        } else if (!q && l->cursed && !l->lifting &&
+                   adopted_round(n, d->cfg->bridge_id, id) == l->round) {
+            curse = 0;
+            snprintf(reason, sizeof reason, "quarantine lifted by an operator");
+        }
+        if (curse < 0) continue;
+        if (v->voted_round[i] == l->round && v->voted_dir[i] == (curse ? 1 : 2)) continue;
+        send_vote(d, sender, ctx, v, id, c.set_index, (uint8_t)(c.my_index - 1), l->round, curse,
+                  reason);
+        return; /* one vote in flight at a time */
+    }
+}
