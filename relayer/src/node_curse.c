@@ -6,7 +6,9 @@
  * on a Portal is adopted: the cursed chain is frozen here too (actor
  * "curse"), once per curse round. Lifting a curse is an operator's
  * unfreeze: a node that adopted a curse and holds no quarantine of that
- * chain any more votes to lift it. Everything is derived again from the
+ * chain any more votes to lift it; a node whose own alarm still stands when
+ * a lift is announced vetoes it (a curse vote) at half the lift's delay.
+ * Everything is derived again from the
  * Portals' state on each pass, so a restart or a lost transaction only
  * repeats a vote (which the Portal counts once). */
 #include "node_internal.h"
@@ -162,6 +164,17 @@ void node_controls_seen(node_chain *c, const bh_chain_controls *now, int first)
     poke(&c->wake_mu, &c->wake_cv, &c->wake); /* the deliverer votes and signs from here */
 }
 
+int node_lift_due(node_chain *c)
+{
+    int due = 0;
+    uint64_t now = now_s();
+    pthread_mutex_lock(&c->ctl_mu);
+    for (size_t i = 0; c->ctl_known && i < c->node->n && !due; i++)
+        due = c->ctl.lane[i].lifting && now >= c->ctl.lane[i].lift_at;
+    pthread_mutex_unlock(&c->ctl_mu);
+    return due;
+}
+
 int node_sign_slot(node_chain *d, uint32_t *set, uint8_t *index)
 {
     const bh_config *cfg = d->node->cfg;
@@ -255,7 +268,9 @@ void node_curse_votes(node_chain *d, void *sender, const bh_attest *ctx, node_vo
         char reason[BH_VAULT_ACTOR_MAX + BH_VAULT_REASON_MAX + 4] = "";
         int q = quarantine_kind(n, id, reason, sizeof reason);
         int curse = -1;
-        if (q == 1 && (!l->cursed || l->lifting)) {
+        /* a lift announced while this node's own alarm stands is vetoed at
+         * half its delay: time for the operators to lift every node first */
+        if (q == 1 && (!l->cursed || (l->lifting && now_s() + c.lift_delay / 2 >= l->lift_at))) {
             curse = 1;
         } else if (!q && l->cursed && !l->lifting &&
                    adopted_round(n, d->cfg->bridge_id, id) == l->round) {

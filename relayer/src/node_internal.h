@@ -325,6 +325,8 @@ void node_relax(bh_node *n, uint16_t chain, const char *why);
 /* The watcher of c read its Portal's whole control state: keep it, log
  * curse and attester-set changes, adopt a curse not adopted yet. */
 void node_controls_seen(node_chain *c, const bh_chain_controls *now, int first);
+/* A lift of a curse on c's Portal has come due (read the Portal again). */
+int node_lift_due(node_chain *c);
 /* Where this node signs for delivery to d: the Portal's current set when
  * it is a member, else the previous set while valid; the configured slot
  * before d's Portal was read. Returns: BH_OK; BH_ENOTFOUND in neither. */

@@ -304,7 +304,7 @@ static void watch_controls(node_chain *c)
     for (size_t i = 0; i < n->n; i++)
         ids[i] = n->chains[i].cfg->bridge_id;
     int full = !c->controls_known || atomic_exchange(&c->controls_stale, 0) ||
-               mono_ms() - c->controls_full_ms >= CONTROLS_FULL_MS;
+               mono_ms() - c->controls_full_ms >= CONTROLS_FULL_MS || node_lift_due(c);
     bh_chain_controls *ctl = calloc(1, sizeof *ctl);
     if (!ctl) return;
     int rc = c->be->portal_controls(c->impl, full ? UINT64_MAX : c->control_epoch, &n->me, ids,
