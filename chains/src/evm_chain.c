@@ -2371,8 +2371,8 @@ int bh_evm_chain_portal_controls(bh_evm_chain *c, uint64_t known_epoch, const bh
     bh_abi_address(&a, me);
     if ((rc = view_words(c, w, 8, &a))) return rc;
     uint64_t f[8];
-    static const uint64_t max[8] = {UINT32_MAX, 255, 255, UINT32_MAX, UINT64_MAX, 255, 255,
-                                    UINT64_MAX};
+    static const uint64_t max[8] = {UINT32_MAX, 255, 255, UINT32_MAX,
+                                    UINT64_MAX, 255, 255, UINT64_MAX};
     for (size_t i = 0; i < 8; i++)
         if (word_u64(&f[i], w, i, max[i])) return BH_EPROTO;
     out->set_index = (uint32_t)f[0];

@@ -574,10 +574,11 @@ static int cmd_send(const args *a)
     } else if (!strcmp(cmd, "curse-params")) {
         rc = bh_portal_set_curse_params(s, portal, (uint8_t)a->num[O_CURSE_QUORUM],
                                         a->num[O_LIFT_DELAY]);
-        status = rc == BH_OK ? done(json_pack("{s:I, s:I}", "curse_quorum",
-                                              (json_int_t)a->num[O_CURSE_QUORUM], "lift_delay",
-                                              (json_int_t)a->num[O_LIFT_DELAY]))
-                             : chain_fail(cmd, rc, s);
+        status =
+            rc == BH_OK
+                ? done(json_pack("{s:I, s:I}", "curse_quorum", (json_int_t)a->num[O_CURSE_QUORUM],
+                                 "lift_delay", (json_int_t)a->num[O_LIFT_DELAY]))
+                : chain_fail(cmd, rc, s);
     } else if (!strcmp(cmd, "lane-limit")) {
         bh_u256 cap, per_s;
         bh_u256_from_u128(&cap, a->amt[O_CAPACITY]);

@@ -120,11 +120,16 @@ static void adopt(node_chain *c, uint16_t chain, uint64_t round)
         pthread_mutex_unlock(&nv->mu);
         if (rc != BH_OK && rc != BH_EEXIST) {
             ok = 0;
-            BH_LOG(BH_LOG_ERROR, "freeze_failed", "vault=%s chain=%s error=%s", nv->cfg->name,
-                   name, bh_errname(rc));
+            BH_LOG(BH_LOG_ERROR, "freeze_failed", "vault=%s chain=%s error=%s", nv->cfg->name, name,
+                   bh_errname(rc));
         }
     }
-    if (!ok || adopt_round(n, c->cfg->bridge_id, chain, round) != BH_OK) return;
+    int rc = ok ? adopt_round(n, c->cfg->bridge_id, chain, round) : BH_EIO;
+    if (rc != BH_OK) {
+        BH_LOG(BH_LOG_ERROR, "curse_adopt_failed", "chain=%s portal=%s round=%" PRIu64 " error=%s",
+               name, c->cfg->name, round, bh_errname(rc));
+        return;
+    }
     BH_LOG(BH_LOG_ERROR, "curse_adopted", "chain=%s portal=%s round=%" PRIu64, name, c->cfg->name,
            round);
     for (size_t i = 0; i < n->n; i++)
@@ -202,7 +207,7 @@ int node_sign_slot(node_chain *d, uint32_t *set, uint8_t *index)
 
 /* ---- votes, from d's deliverer (it owns d's sender and nonces) ---- */
 
-static void vote_done(node_chain *d, node_voter *v, int rc)
+static void vote_done(node_chain *d, node_voter *v, int rc, const char *why)
 {
     bh_node *n = d->node;
     char nb[8];
@@ -212,9 +217,13 @@ static void vote_done(node_chain *d, node_voter *v, int rc)
         v->voted_round[t->idx] = v->round;
         v->voted_dir[t->idx] = v->curse ? 1 : 2;
     }
-    BH_LOG(rc == BH_OK ? BH_LOG_WARN : BH_LOG_ERROR, rc == BH_OK ? "curse_voted" : "vote_failed",
-           "portal=%s chain=%s vote=%s round=%" PRIu64 " error=%s", d->cfg->name, name,
-           v->curse ? "curse" : "lift", v->round, rc == BH_OK ? "-" : bh_errname(rc));
+    char q[300];
+    /* a revert is mostly a race (another node's vote moved the round first) */
+    BH_LOG(rc == BH_OK || rc == BH_EREVERTED ? BH_LOG_WARN : BH_LOG_ERROR,
+           rc == BH_OK ? "curse_voted" : "vote_failed",
+           "portal=%s chain=%s vote=%s round=%" PRIu64 " error=%s why=%s", d->cfg->name, name,
+           v->curse ? "curse" : "lift", v->round, rc == BH_OK ? "-" : bh_errname(rc),
+           bh_log_quote(q, sizeof q, rc == BH_OK ? "-" : why));
     d->be->tx_free(v->tx);
     v->tx = NULL;
     if (rc != BH_OK && t) v->retry_ms[t->idx] = mono_ms() + VOTE_RETRY_MS;
@@ -238,7 +247,7 @@ static int send_vote(node_chain *d, void *sender, const bh_attest *ctx, node_vot
     v->curse = curse;
     if (rc != BH_OK) {
         v->tx = NULL;
-        vote_done(d, v, rc);
+        vote_done(d, v, rc, d->be->last_error(sender));
     }
     return rc;
 }
@@ -250,7 +259,7 @@ void node_curse_votes(node_chain *d, void *sender, const bh_attest *ctx, node_vo
     if (v->tx) {
         int rc = d->be->vote_poll(sender, v->tx);
         if (rc == BH_EBUSY || (rc != BH_OK && rc != BH_EREVERTED && rc != BH_ETIMEOUT)) return;
-        vote_done(d, v, rc);
+        vote_done(d, v, rc, d->be->last_error(sender));
         return;
     }
     uint64_t now = mono_ms();

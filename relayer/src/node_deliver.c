@@ -145,7 +145,7 @@ static int attester_in_set(deliverer *dl)
     if (node_sign_slot(dl->d, &want, &index) != BH_OK) return 0;
     bh_address att;
     int rc = dl->d->be->attester(dl->sender, &set, &att, index);
-    if (rc == BH_EREVERTED) return 0; /* our index is past the Portal's set */
+    if (rc == BH_EREVERTED) return 0;         /* our index is past the Portal's set */
     if (rc != BH_OK || set != want) return 1; /* a previous set's slot: not checked here */
     return !memcmp(&att, &dl->attester, sizeof att);
 }

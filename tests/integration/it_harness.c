@@ -368,8 +368,7 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
         char *chunk = malloc(CHUNK);
         if (!chunk) return -1;
         memset(chunk, 'f', CHUNK);
-        for (size_t sent = 0; sent < 100u * 1024 * 1024 && !atomic_load(&f->stop);
-             sent += CHUNK)
+        for (size_t sent = 0; sent < 100u * 1024 * 1024 && !atomic_load(&f->stop); sent += CHUNK)
             if (send_all(fd, chunk, CHUNK)) break;
         free(chunk);
         return -1;
