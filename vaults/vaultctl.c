@@ -16,6 +16,7 @@
 #include "bh_cli.h"
 #include "bh_config.h"
 #include "bh_hex.h"
+#include "bh_node.h"
 #include "bh_reconcile.h"
 #include "bh_vault.h"
 #include "bh_vaultctl.h"
@@ -154,6 +155,7 @@ static int v_audit(const opts *o);
 static int v_export(const opts *o);
 static int v_migrate(const opts *o);
 static int v_reconciliation(const opts *o);
+static int v_portals(const opts *o);
 static int v_node_only(const opts *o);
 
 static const verb k_verbs[] = {
@@ -249,6 +251,12 @@ static const verb k_verbs[] = {
      "on the chain, the ledger's, what was in flight and the drift beyond it.\n"
      "Exit 1 if a line is not ok.",
      v_reconciliation, 0},
+    {"portals", "portals [CHAIN] [--json]",
+     "Each chain's Portal as the node last read it: paused (whole or per lane),\n"
+     "the chains cursed there (and a lift under way), the attester set and where\n"
+     "this node signs in it, the previous set while it stays valid, the curse's\n"
+     "quorum and lift delay. Read from the node store (the node may be running).",
+     v_portals, 0},
     {"export", "export CHAIN",
      "The whole vault as one JSON document: assets, lanes, limits, quarantines,\n"
      "pending transfers, parked outbox entries and the journal.",
@@ -2071,6 +2079,89 @@ static int audit_chains(const opts *o)
     json_decref(journal);
     json_decref(chains);
     return worst;
+}
+
+static void print_portal(const json_t *p)
+{
+    char nb[32], tb[40];
+    json_int_t id = json_integer_value(json_object_get(p, "chain_id"));
+    uint64_t at = (uint64_t)json_integer_value(json_object_get(p, "read_at"));
+    uint64_t now = (uint64_t)time(NULL);
+    printf("%s, read %llu s ago\n", chain_label((uint16_t)id, nb, sizeof nb),
+           (unsigned long long)(now > at ? now - at : 0));
+    size_t i;
+    const json_t *x;
+    printf("  portal: %s\n", json_is_true(json_object_get(p, "paused")) ? "PAUSED" : "running");
+    json_array_foreach(json_object_get(p, "paused_lanes"), i, x)
+        printf("  lane paused: %s\n", chain_label((uint16_t)json_integer_value(x), nb, sizeof nb));
+    json_array_foreach(json_object_get(p, "cursed"), i, x)
+    {
+        const char *who =
+            chain_label((uint16_t)json_integer_value(json_object_get(x, "chain")), nb, sizeof nb);
+        long long round = (long long)json_integer_value(json_object_get(x, "round"));
+        if (json_is_true(json_object_get(x, "lifting"))) {
+            fmt_time(tb, sizeof tb, (uint64_t)json_integer_value(json_object_get(x, "lift_at")));
+            printf("  CURSED: %s (round %lld), lift due %s unless vetoed\n", who, round, tb);
+        } else {
+            printf("  CURSED: %s (round %lld)\n", who, round);
+        }
+    }
+    const json_t *set = json_object_get(p, "set"), *prev = json_object_get(p, "previous_set");
+    long long me = (long long)json_integer_value(json_object_get(set, "signer"));
+    printf("  attester set %lld, quorum %lld: ",
+           (long long)json_integer_value(json_object_get(set, "index")),
+           (long long)json_integer_value(json_object_get(set, "quorum")));
+    if (me >= 0)
+        printf("this node signs as %lld\n", me);
+    else
+        printf("this node is not a member\n");
+    uint64_t until = (uint64_t)json_integer_value(json_object_get(prev, "until"));
+    if (until > now) {
+        long long pm = (long long)json_integer_value(json_object_get(prev, "signer"));
+        fmt_time(tb, sizeof tb, until);
+        printf("  previous set %lld valid until %s",
+               (long long)json_integer_value(json_object_get(prev, "index")), tb);
+        if (pm >= 0)
+            printf(": this node signs as %lld there\n", pm);
+        else
+            printf("\n");
+    }
+    const json_t *c = json_object_get(p, "curse");
+    printf("  curse: %lld vote(s) curse a chain; a lift takes effect %lld s after the quorum\n",
+           (long long)json_integer_value(json_object_get(c, "quorum")),
+           (long long)json_integer_value(json_object_get(c, "lift_delay")));
+}
+
+static int v_portals(const opts *o)
+{
+    int x = nargs(o, 0, 1, "CHAIN");
+    if (x) return x;
+    if ((x = open_data_dir(o))) return x;
+    uint16_t only = 0;
+    if (o->argc && !(only = chain_id_of(o->argv[0])))
+        return fail(EXIT_USAGE, "unknown_chain", o->argv[0], "no chain '%s' here", o->argv[0]);
+    json_t *doc = NULL;
+    char e[600];
+    int rc = bh_node_portals_read(&doc, e, sizeof e, o->data_dir);
+    if (rc) return fail(EXIT_REFUSED, "node_store_unreadable", NULL, "%s", e);
+    json_t *keep = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(doc, i, p)
+    {
+        json_int_t id = json_integer_value(json_object_get(p, "chain_id"));
+        if (only && id != only) continue;
+        for (size_t j = 0; j < g_nvaults; j++)
+            if (g_vaults[j].id == id)
+                json_object_set_new(p, "chain", json_string(g_vaults[j].name));
+        json_array_append(keep, p);
+    }
+    json_decref(doc);
+    if (o->json) return print_json(keep) ? EXIT_ENV : EXIT_OK;
+    if (!json_array_size(keep)) printf("no Portal read yet (the node has not watched a chain)\n");
+    json_array_foreach(keep, i, p) print_portal(p);
+    json_decref(keep);
+    return EXIT_OK;
 }
 
 static int v_reconciliation(const opts *o)

@@ -140,6 +140,12 @@ BH_WARN_UNUSED_RESULT int bh_portal_wrapped_for(bh_rpc *ep, bh_address *wrapped,
                                                 const bh_address *portal, uint16_t home_chain,
                                                 const bh_bytes32 *home_token);
 
+/* Portal.laneControls(chain) and paused() at "latest" on one endpoint.
+ * Out: out (zeroed on entry); paused  may be NULL. */
+BH_WARN_UNUSED_RESULT int bh_portal_lane_controls(bh_rpc *ep, bh_chain_lane_controls *out,
+                                                  int *paused, const bh_address *portal,
+                                                  uint16_t chain);
+
 /* An ERC-20 balanceOf(holder) at token. */
 BH_WARN_UNUSED_RESULT int bh_erc20_balance(bh_rpc *ep, bh_u256 *out, const bh_address *token,
                                            const bh_address *holder);

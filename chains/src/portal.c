@@ -437,6 +437,35 @@ int bh_portal_wrapped_for(bh_rpc *ep, bh_address *wrapped, const bh_address *por
     return rc;
 }
 
+int bh_portal_lane_controls(bh_rpc *ep, bh_chain_lane_controls *out, int *paused,
+                            const bh_address *portal, uint16_t chain)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (paused) *paused = 0;
+    if (!ep || !out || !portal) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "laneControls(uint16)", 1);
+    bh_abi_uint(&a, chain);
+    unsigned char *ret = NULL;
+    size_t len = 0;
+    uint64_t w[5];
+    int rc = call_abi(ep, &ret, &len, portal, &a);
+    for (size_t i = 0; rc == BH_OK && i < 5; i++)
+        if (bh_abi_read_u64(&w[i], ret, len, i) != BH_OK || (i < 3 && w[i] > 1)) rc = BH_EPROTO;
+    free(ret);
+    if (rc != BH_OK) return rc;
+    *out = (bh_chain_lane_controls){(int)w[0], (int)w[1], (int)w[2], w[3], w[4]};
+    if (!paused) return BH_OK;
+    bh_abi_init(&a, "paused()", 0);
+    ret = NULL;
+    rc = call_abi(ep, &ret, &len, portal, &a);
+    if (rc == BH_OK)
+        rc = bh_abi_read_u64(&w[0], ret, len, 0) == BH_OK && w[0] <= 1 ? BH_OK : BH_EPROTO;
+    free(ret);
+    if (rc == BH_OK) *paused = (int)w[0];
+    return rc;
+}
+
 int bh_erc20_balance(bh_rpc *ep, bh_u256 *out, const bh_address *token, const bh_address *holder)
 {
     if (out) memset(out, 0, sizeof *out);

@@ -230,6 +230,11 @@ static const dverb k_verbs[] = {
      "What Portal 0xP has sent to chain B of its native token 0xT (reads\n"
      "only). Prints {\"outstanding\": N}.",
      B(O_RPC) | B(O_PORTAL) | B(O_TOKEN) | B(O_REMOTE_CHAIN), 0, cmd_read, 0},
+    {"controls", "controls --rpc URL --portal 0xP --remote-chain B",
+     "Portal 0xP's controls toward chain B (reads only): the Portal paused,\n"
+     "B's lane paused, B cursed there and a lift under way. Prints {\"paused\",\n"
+     "\"lane_paused\", \"cursed\", \"lifting\", \"lift_at\", \"round\"}.",
+     B(O_RPC) | B(O_PORTAL) | B(O_REMOTE_CHAIN), 0, cmd_read, 0},
     {"address", "address --key-file F",
      "The Ethereum address of a key file (no chain needed). Prints\n"
      "{\"address\": address}.",
@@ -252,6 +257,7 @@ static const char help_text[] =
     "Verbs that read:\n"
     "  balance      a token balance            wrapped     a home token's wrapped token\n"
     "  outstanding  what a Portal sent away    address     a key file's address\n"
+    "  controls     a Portal's pause and curse toward a chain\n"
     "\n"
     "Run 'bulkhead-deploy VERB --help' for a verb's options. Addresses are 0x and\n"
     "40 hex digits (a 32-byte left-padded form is accepted too), chains are bridge\n"
@@ -480,6 +486,17 @@ static int cmd_read(const args *a)
     bh_u256 v;
     bh_address wrapped;
     int rc;
+    if (!strcmp(a->cmd, "controls")) {
+        bh_chain_lane_controls l;
+        int paused = 0;
+        rc = bh_portal_lane_controls(ep, &l, &paused, &a->addr[O_PORTAL],
+                                     (uint16_t)a->num[O_REMOTE_CHAIN]);
+        bh_rpc_destroy(ep);
+        if (rc != BH_OK) return chain_fail(a->cmd, rc, NULL);
+        return done(json_pack("{s:b, s:b, s:b, s:b, s:I, s:I}", "paused", paused, "lane_paused",
+                              l.lane_paused, "cursed", l.cursed, "lifting", l.lifting, "lift_at",
+                              (json_int_t)l.lift_at, "round", (json_int_t)l.round));
+    }
     if (!strcmp(a->cmd, "balance")) {
         rc = bh_erc20_balance(ep, &v, &a->addr[O_TOKEN], &a->addr[O_OF]);
     } else if (!strcmp(a->cmd, "wrapped")) {

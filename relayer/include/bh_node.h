@@ -177,4 +177,17 @@ BH_WARN_UNUSED_RESULT int bh_node_rewind(bh_node *n, const char *chain, uint64_t
  * not quarantined. Returns: 1 ready, 0 not (why says which chain and why). */
 int bh_node_ready(bh_node *n, char *why, size_t why_cap);
 
+/* The Portal controls each chain's watcher last read, from the node store
+ * of data_dir (the node running or not), one object per chain:
+ * { "chain_id": 2, "read_at": 1790000000, "epoch": 4, "paused": false,
+ *   "paused_lanes": [1], "cursed": [ { "chain": 3, "lifting": false,
+ *   "lift_at": 0, "round": 1 } ], "set": { "index": 1, "quorum": 2,
+ *   "signer": 0 }, "previous_set": { "index": 0, "until": 1790086400,
+ *   "signer": 2 }, "curse": { "quorum": 1, "lift_delay": 3600 } }
+ * (signer -1: this node's key is not in that set).
+ * Returns: BH_OK; BH_ENOTFOUND when data_dir has no node store; a store
+ *          status. Out: out  caller decrefs; err set on failure. */
+BH_WARN_UNUSED_RESULT int bh_node_portals_read(json_t **out, char *err, size_t err_cap,
+                                               const char *data_dir);
+
 #endif

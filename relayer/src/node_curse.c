@@ -14,7 +14,9 @@
 #include "node_internal.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bh_log.h"
@@ -136,6 +138,89 @@ static void adopt(node_chain *c, uint16_t chain, uint64_t round)
         poke(&n->vaults[i].wake_mu, &n->vaults[i].wake_cv, &n->vaults[i].wake);
 }
 
+/* The controls as last read, in the node store ("portal/<id>", JSON):
+ * what `vaultctl portals` shows from the data directory. */
+static void controls_save(node_chain *c, const bh_chain_controls *k)
+{
+    bh_node *n = c->node;
+    json_t *paused = json_array(), *cursed = json_array();
+    for (size_t i = 0; i < n->n; i++) {
+        const bh_chain_lane_controls *l = &k->lane[i];
+        json_int_t id = n->chains[i].cfg->bridge_id;
+        if (l->lane_paused) json_array_append_new(paused, json_integer(id));
+        if (l->cursed)
+            json_array_append_new(cursed, json_pack("{s:I, s:b, s:I, s:I}", "chain", id, "lifting",
+                                                    l->lifting, "lift_at", (json_int_t)l->lift_at,
+                                                    "round", (json_int_t)l->round));
+    }
+    json_t *j = json_pack(
+        "{s:I, s:I, s:I, s:b, s:o, s:o, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I}}",
+        "chain_id", (json_int_t)c->cfg->bridge_id, "read_at", (json_int_t)now_s(), "epoch",
+        (json_int_t)k->epoch, "paused", k->paused, "paused_lanes", paused, "cursed", cursed, "set",
+        "index", (json_int_t)k->set_index, "quorum", (json_int_t)k->quorum, "signer",
+        (json_int_t)k->my_index - 1, "previous_set", "index", (json_int_t)k->prev_set_index,
+        "until", (json_int_t)k->prev_expiry, "signer", (json_int_t)k->my_prev_index - 1, "curse",
+        "quorum", (json_int_t)k->curse_quorum, "lift_delay", (json_int_t)k->lift_delay);
+    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char key[32];
+    snprintf(key, sizeof key, "portal/%u", (unsigned)c->cfg->bridge_id);
+    int rc = txt ? node_store_meta_put(n->store, key, txt, strlen(txt)) : BH_ENOMEM;
+    if (rc != BH_OK)
+        BH_LOG(BH_LOG_WARN, "portal_save_failed", "chain=%s error=%s", c->cfg->name,
+               bh_errname(rc));
+    free(txt);
+    json_decref(j);
+}
+
+typedef struct {
+    json_t *arr;
+    int rc;
+} portals_ctx;
+
+static int portals_cb(void *ctx, const char *key, const void *val, size_t len)
+{
+    portals_ctx *p = ctx;
+    (void)key;
+    json_t *j = json_loadb(val, len, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        p->rc = BH_ECORRUPT;
+        return 1;
+    }
+    json_array_append_new(p->arr, j);
+    return 0;
+}
+
+int bh_node_portals_read(json_t **out, char *err, size_t err_cap, const char *data_dir)
+{
+    if (out) *out = NULL;
+    if (err && err_cap) err[0] = 0;
+    if (!out || !data_dir) return BH_EINVAL;
+    if (!node_store_exists(data_dir)) {
+        snprintf(err, err_cap, "%s/node: no node store (the node never ran on this data_dir)",
+                 data_dir);
+        return BH_ENOTFOUND;
+    }
+    node_store *st = NULL;
+    char why[256] = "";
+    int rc = node_store_open(&st, data_dir, why, sizeof why);
+    if (rc) {
+        snprintf(err, err_cap, "%s/node: %s", data_dir, *why ? why : bh_strerror(rc));
+        return rc;
+    }
+    portals_ctx p = {.arr = json_array()};
+    rc = node_store_meta_each(st, "portal/", portals_cb, &p);
+    node_store_close(st);
+    if (rc == 1) rc = p.rc;
+    if (rc) {
+        json_decref(p.arr);
+        snprintf(err, err_cap, "%s/node: a Portal record: %s", data_dir, bh_strerror(rc));
+        return rc;
+    }
+    *out = p.arr;
+    return BH_OK;
+}
+
 void node_controls_seen(node_chain *c, const bh_chain_controls *now, int first)
 {
     bh_node *n = c->node;
@@ -166,6 +251,7 @@ void node_controls_seen(node_chain *c, const bh_chain_controls *now, int first)
         if (b->cursed && !b->lifting && adopted_round(n, c->cfg->bridge_id, id) != b->round)
             adopt(c, id, b->round);
     }
+    controls_save(c, now);
     poke(&c->wake_mu, &c->wake_cv, &c->wake); /* the deliverer votes and signs from here */
 }
 

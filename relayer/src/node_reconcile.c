@@ -924,23 +924,13 @@ static int read_cb(void *vctx, const char *key, const void *val, size_t len)
     return 0;
 }
 
-static int node_dir_exists(const char *data_dir)
-{
-    char path[BH_CONFIG_PATH_MAX + 8];
-    snprintf(path, sizeof path, "%s/node/data.mdb", data_dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    fclose(f);
-    return 1;
-}
-
 int bh_reconcile_read(json_t **out, char *err, size_t err_cap, const char *data_dir,
                       const bh_config *cfg)
 {
     if (out) *out = NULL;
     if (err && err_cap) err[0] = 0;
     if (!out || !data_dir) return BH_EINVAL;
-    if (!node_dir_exists(data_dir)) {
+    if (!node_store_exists(data_dir)) {
         snprintf(err, err_cap, "%s/node: no node store (the node never ran on this data_dir)",
                  data_dir);
         return BH_ENOTFOUND;
@@ -1103,7 +1093,7 @@ int bh_reconcile_audit(json_t **out, size_t *mismatches, char *err, size_t err_c
     if (mismatches) *mismatches = 0;
     if (err && err_cap) err[0] = 0;
     if (!out || !mismatches || !cfg) return BH_EINVAL;
-    if (!node_dir_exists(cfg->data_dir)) {
+    if (!node_store_exists(cfg->data_dir)) {
         snprintf(err, err_cap, "%s/node: no node store (the node never ran on this data_dir)",
                  cfg->data_dir);
         return BH_ENOTFOUND;

@@ -144,7 +144,7 @@ static meta_family family(const char *key, size_t n)
         meta_family f;
     } k[] = {{"tight/", META_TIGHT}, {"breaker/", META_RAW}, {"chain/", META_RAW},
              {"recon/", META_RAW},   {"wrapped/", META_RAW}, {"cfglim/", META_RAW},
-             {"curse/", META_RAW}};
+             {"curse/", META_RAW},   {"portal/", META_RAW}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         size_t pl = strlen(k[i].prefix);
         if (n > pl && !memcmp(key, k[i].prefix, pl)) return k[i].f;
@@ -531,6 +531,16 @@ static int meta_write(node_store *s, const char *key, const void *val, size_t le
         return BH_EINVAL;
     meta_ctx m = {s, key, val, len, del};
     return bh_store_write(s->st, meta_fn, &m);
+}
+
+int node_store_exists(const char *data_dir)
+{
+    char path[4096 + 16];
+    snprintf(path, sizeof path, "%s/node/data.mdb", data_dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    return 1;
 }
 
 int node_store_meta_put(node_store *s, const char *key, const void *val, size_t len)

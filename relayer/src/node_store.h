@@ -47,6 +47,8 @@ typedef struct {
  *          BH_ECORRUPT (a record it cannot read: nothing changed); a store
  *          status; why set on failure. */
 int node_store_open(node_store **out, const char *data_dir, char *why, size_t why_cap);
+/* Returns: 1 if data_dir holds a node store (the node ran there), else 0. */
+int node_store_exists(const char *data_dir);
 void node_store_close(node_store *s);
 
 /* Returns: BH_OK; BH_ENOTFOUND for a chain never stored. */

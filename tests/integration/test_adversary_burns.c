@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_portal_admin.h"
 #include "test_adversary.h"
 
 static bh_address burn_flood; /* BurnFlood on the chain of the case */
@@ -227,6 +228,11 @@ static void test_notice_of_a_hop_outlives_its_source_quarantine(void **state)
     (void)state;
     bh_address w_tka_c, w_tka_b;
     bh_u128 home0 = balance(NH_A, &W.tka, &W.user);
+    /* the node's own quarantine is on trial here: A's Portal is set so the
+     * one attester cannot curse gamma (a curse refuses the notice on chain
+     * until it is lifted: test_node_curse) */
+    assert_int_equal(bh_portal_set_curse_params(W.ch[NH_A].deployer, &W.ch[NH_A].portal, 2, 3600),
+                     BH_OK);
     NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(10), NH_C, &W.user, 0, NULL));
     NH_OK(nh_wait_wrapped(&W, NH_C, NH_A, &W.tka, &w_tka_c, WAIT_MS));
     wait_delivered(NH_C, &w_tka_c, &W.user, nh_units(10), WAIT_MS, "A->C", NULL);

@@ -34,28 +34,16 @@ static int setup(void **state)
     return 0;
 }
 
-typedef struct {
-    int lane_paused, cursed, lifting;
-    uint64_t lift_at, round;
-} lane_ctl;
+typedef bh_chain_lane_controls lane_ctl;
 
-/* Portal.laneControls(C) on chain `on`, read as the harness reads. */
+/* Portal.laneControls(C) on chain `on`. */
 static lane_ctl controls(size_t on, size_t of)
 {
-    bh_abi a;
-    bh_abi_init(&a, "laneControls(uint16)", 1);
-    bh_abi_uint(&a, W.ch[of].bridge_id);
-    unsigned char *data = NULL, *ret = NULL;
-    size_t dlen = 0, rlen = 0;
-    assert_int_equal(bh_abi_finish(&a, &data, &dlen), BH_OK);
-    bh_abi_clear(&a);
-    assert_int_equal(bh_evm_call(W.ch[on].rpc, &ret, &rlen, &W.ch[on].portal, data, dlen), BH_OK);
-    free(data);
-    uint64_t w[5];
-    for (size_t i = 0; i < 5; i++)
-        assert_int_equal(bh_abi_read_u64(&w[i], ret, rlen, i), BH_OK);
-    free(ret);
-    return (lane_ctl){(int)w[0], (int)w[1], (int)w[2], w[3], w[4]};
+    lane_ctl l;
+    assert_int_equal(
+        bh_portal_lane_controls(W.ch[on].rpc, &l, NULL, &W.ch[on].portal, W.ch[of].bridge_id),
+        BH_OK);
+    return l;
 }
 
 /* Wait until C's state on chain `on` is cursed (and lifting) as asked. */
