@@ -32,7 +32,21 @@ typedef struct {
     bh_vault_outbox_entry e; /* id, digest (e.msg.digest), destination */
     void *tx;                /* the backend's: nonce, hash, fees */
     uint64_t sent_ms;
+    uint32_t set; /* the attester set it was signed under */
+    int again;    /* a re-signed approval (node_resign): the outbox entry is gone */
 } flight;
+
+/* Our approvals that counted but did not execute, as signed: after a
+ * rotation they are signed again under the new set, so a transfer
+ * half-approved under the old one completes after its grace too. Memory
+ * only: a restart forgets them (the previous set's approvals still count
+ * through the grace). */
+#define APPROVED_MAX 512
+typedef struct {
+    size_t vault;
+    bh_vault_outbox_entry e;
+    uint32_t set;
+} approved_ent;
 
 struct node_deliverer {
     node_chain *d;
@@ -43,6 +57,8 @@ struct node_deliverer {
     backoff_ent *backoff; /* BACKOFF_SLOTS, open addressing on (vault, id) */
     bh_address attester;  /* our attester key's address */
     node_voter votes;     /* curse and lift votes toward d's Portal */
+    approved_ent *appr;   /* APPROVED_MAX, a ring: the oldest is forgotten */
+    size_t appr_head, n_appr;
 };
 typedef struct node_deliverer deliverer;
 
@@ -293,7 +309,7 @@ static void flight_done(deliverer *dl, flight *f)
 
 /* Sign entry e and send its submit; the transaction stays in flight in a
  * free slot (there is one: the caller checked). */
-static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e)
+static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e, int again)
 {
     node_chain *d = dl->d;
     bh_node *n = d->node;
@@ -321,11 +337,16 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
         rc = d->be->send(dl->sender, &tx, &outcome, vaa, vlen);
         if (rc) err = d->be->last_error(dl->sender);
     }
-    if (rc == BH_OK && !tx) {
+    if (again) {
+        if (rc != BH_OK || !tx) /* executed since (by anyone), or refused: forgotten */
+            BH_LOG(rc ? BH_LOG_WARN : BH_LOG_DEBUG, "resign_done",
+                   "to=%s seq=%" PRIu64 " set=%" PRIu32 " error=%s", d->cfg->name, m->sequence, set,
+                   rc ? bh_errname(rc) : "-");
+        if (rc != BH_OK || !tx) return;
+    } else if (rc == BH_OK && !tx) {
         delivered(dl, nv, e, outcome, 0, NULL); /* already done: nothing sent */
         return;
-    }
-    if (rc != BH_OK) {
+    } else if (rc != BH_OK) {
         failed(dl, nv, e, rc, err);
         return;
     }
@@ -337,6 +358,8 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
         f->e = *e;
         f->tx = tx;
         f->sent_ms = mono_ms();
+        f->set = set;
+        f->again = again;
         dl->n_fl++;
         atomic_store(&d->inflight, dl->n_fl);
         bh_chain_tx_info ti;
@@ -350,6 +373,39 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
         return;
     }
     d->be->tx_free(tx); /* no slot (the caller checked): goes again next round */
+}
+
+static void remember(deliverer *dl, const flight *f)
+{
+    if (!dl->appr) return;
+    if (dl->n_appr == APPROVED_MAX) {
+        dl->appr_head = (dl->appr_head + 1) % APPROVED_MAX;
+        dl->n_appr--;
+    }
+    approved_ent *a = &dl->appr[(dl->appr_head + dl->n_appr++) % APPROVED_MAX];
+    a->vault = f->vault;
+    a->e = f->e;
+    a->set = f->set;
+}
+
+/* After a rotation: our approvals signed under a set we no longer sign
+ * from go again under the one we sign from now, up to room of them. */
+static void resign(deliverer *dl, size_t room)
+{
+    uint32_t set = 0;
+    uint8_t index = 0;
+    if (!dl->n_appr || !room || node_sign_slot(dl->d, &set, &index) != BH_OK) return;
+    size_t w = 0, sent = 0;
+    for (size_t i = 0; i < dl->n_appr; i++) {
+        approved_ent a = dl->appr[(dl->appr_head + i) % APPROVED_MAX];
+        if (a.set != set && sent < room && !in_flight(dl, a.vault, &a.e)) {
+            sent++;
+            deliver_one(dl, &dl->d->node->vaults[a.vault], &a.e, 1);
+            continue; /* forgotten: its new approval is remembered if it counts */
+        }
+        dl->appr[(dl->appr_head + w++) % APPROVED_MAX] = a;
+    }
+    dl->n_appr = w;
 }
 
 /* One pass over every transaction in flight: no sleep between them; the
@@ -367,6 +423,17 @@ static void poll_flights(deliverer *dl, int draining)
         unsigned approvals = 0;
         int rc = d->be->poll(dl->sender, f->tx, &outcome, &approvals);
         node_vault *nv = &n->vaults[f->vault];
+        if (f->again && rc != BH_EBUSY && rc != BH_OK && rc != BH_EREVERTED && rc != BH_ETIMEOUT)
+            continue; /* transport errors: still in flight */
+        if (f->again && rc != BH_EBUSY) {
+            BH_LOG(rc ? BH_LOG_WARN : BH_LOG_INFO, "resigned",
+                   "to=%s seq=%" PRIu64 " set=%" PRIu32 " outcome=%s error=%s", d->cfg->name,
+                   f->e.msg.sequence, f->set, rc ? "-" : outcome_name(outcome),
+                   rc ? bh_errname(rc) : "-");
+            flight_done(dl, f);
+            continue;
+        }
+        if (rc == BH_OK && outcome == BH_CHAIN_APPROVED) remember(dl, f);
         if (rc == BH_OK) {
             bh_chain_tx_info ti;
             d->be->tx_info(f->tx, &ti);
@@ -524,6 +591,7 @@ void *node_deliver_main(void *arg)
         }
         poll_flights(dl, 0);
         node_curse_votes(d, dl->sender, dl->ctx, &dl->votes);
+        resign(dl, (d->cfg->inflight_max - dl->n_fl) / 2);
         size_t room = d->cfg->inflight_max - dl->n_fl;
         if (!room) {
             /* full: wait for receipts (a block), or for a stop */
@@ -551,7 +619,8 @@ void *node_deliver_main(void *arg)
             size_t open = 0, n_paused = 0;
             for (size_t s = 0; s < n->n; s++) {
                 src_paused[s] = bh_vault_is_quarantined(nv->v, n->chains[s].cfg->bridge_id);
-                if (!src_paused[s] && ((lanes >> s) & 1)) src_paused[s] = 2;
+                /* a paused or cursed lane takes nothing, hop notices neither */
+                if ((lanes >> s) & 1) src_paused[s] = 2;
                 if (!src_paused[s] && per_src[s] < PER_SOURCE) open++;
                 n_paused += src_paused[s] == 1 ? 1 : 0;
             }
@@ -581,7 +650,7 @@ void *node_deliver_main(void *arg)
         for (size_t i = 0; i < did && !stopping(n); i++) {
             if (i % 4 == 3) poll_flights(dl, 0); /* receipts keep coming while we send */
             if (dl->n_fl == d->cfg->inflight_max) break;
-            deliver_one(dl, &n->vaults[picks[order[i]].vault], &picks[order[i]].e);
+            deliver_one(dl, &n->vaults[picks[order[i]].vault], &picks[order[i]].e, 0);
         }
         if (!did)
             wait_on(n, &d->wake_mu, &d->wake_cv, &d->wake,
@@ -613,6 +682,7 @@ void node_deliverer_free(deliverer *dl)
     bh_attest_destroy(dl->ctx);
     free(dl->backoff);
     free(dl->fl);
+    free(dl->appr);
     free(dl);
 }
 
@@ -625,6 +695,7 @@ int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
     dl->ctx = bh_attest_create();
     dl->backoff = calloc(BACKOFF_SLOTS, sizeof *dl->backoff);
     dl->fl = calloc(d->cfg->inflight_max ? d->cfg->inflight_max : 1, sizeof *dl->fl);
+    dl->appr = calloc(APPROVED_MAX, sizeof *dl->appr);
     bh_chain_sender_config so = {.chain_id = d->cfg->evm_chain_id,
                                  .url = d->cfg->endpoints[0],
                                  .urls = (const char *const *)d->cfg->endpoints,
@@ -638,7 +709,8 @@ int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
                                  .log = node_rpc_log,
                                  .log_ud = d,
                                  .log_min = d->node->cfg->log_level};
-    int rc = dl->ctx && dl->backoff && dl->fl ? d->be->sender_create(&dl->sender, &so) : BH_ENOMEM;
+    int rc = dl->ctx && dl->backoff && dl->fl && dl->appr ? d->be->sender_create(&dl->sender, &so)
+                                                          : BH_ENOMEM;
     if (!rc) rc = bh_attest_address(dl->ctx, &dl->attester, &d->node->cfg->attester_key);
     if (rc) {
         snprintf(err, cap, "chain %s: cannot set up delivery: %s", d->cfg->name, bh_strerror(rc));

@@ -242,12 +242,52 @@ static void test_lift_needs_the_quorum_of_nodes(void **state)
     NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(1), NH_C, &W.user, 0, NULL));
 }
 
+/* A rotation that retires the old set at once (--grace 0, a stolen key)
+ * drops the approvals given under it: a node signs again, under the new
+ * set, what it had approved and what has not executed. */
+static void test_rotation_without_grace_resigns(void **state)
+{
+    (void)state;
+    bh_address w_tka_b;
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(1), NH_B, &W.user, 0, NULL));
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
+    NH_OK(nh_wait_balance(&W, NH_B, &w_tka_b, &W.user, nh_units(1), WAIT_MS, "before", NULL));
+    NH_OK(nh_node_stop(&W, 2, WAIT_MS));
+    NH_OK(nh_node_stop(&W, 3, WAIT_MS));
+    bh_u128 before = balance(NH_B, &w_tka_b, &W.user);
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(2), NH_B, &W.user, 0, NULL));
+    const char *approved[] = {"event=delivered", "to=beta", "outcome=approved", NULL};
+    NH_OK(nh_log_wait(&W, 1, approved, 1, WAIT_MS));
+    /* set 1: the same keys in another order, every index moves */
+    bh_address set1[3] = {W.att_addr[2], W.att_addr[0], W.att_addr[1]};
+    assert_int_equal(
+        bh_portal_set_attesters(W.ch[NH_B].deployer, &W.ch[NH_B].portal, 1, set1, 3, 2, 0), BH_OK);
+    const char *seen[] = {"event=attester_set", "chain=beta", "set=1", "signer=1", NULL};
+    NH_OK(nh_log_wait(&W, 1, seen, 1, WAIT_MS));
+    const char *again[] = {"event=resigned", "to=beta", "set=1", "outcome=approved", NULL};
+    NH_OK(nh_log_wait(&W, 1, again, 1, WAIT_MS));
+    assert_true(balance(NH_B, &w_tka_b, &W.user) == before); /* one approval: not yet */
+    /* a second node, started after the rotation, signs from its new place */
+    NH_OK(nh_node_start(&W, 2, WAIT_MS));
+    NH_OK(nh_wait_balance(&W, NH_B, &w_tka_b, &W.user, before + nh_units(2), WAIT_MS,
+                          "the transfer half-approved under the retired set", NULL));
+    nh_executed *ex = NULL;
+    size_t n = 0;
+    NH_OK(nh_executed_logs(&W, NH_B, &ex, &n));
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            assert_memory_not_equal(ex[i].digest.data, ex[j].digest.data, 32);
+    free(ex);
+    NH_OK(nh_node_start(&W, 3, WAIT_MS));
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_trip_curses_within_a_round),
         cmocka_unit_test(test_stolen_keys_cannot_lift_and_mint),
         cmocka_unit_test(test_lift_needs_the_quorum_of_nodes),
+        cmocka_unit_test(test_rotation_without_grace_resigns),
     };
     return NT_MAIN(argc, argv, tests, setup);
 }
