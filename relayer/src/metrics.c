@@ -71,6 +71,7 @@ typedef enum {
     F_CHAIN_TRIPPED,
     F_CHAIN_TRIPPED_AT,
     F_CHAIN_PORTAL_PAUSED,
+    F_CHAIN_PORTAL_CURSED,
     F_RPC_CALLS,
     F_RPC_FAILURES,
     F_RPC_RATE_LIMITED,
@@ -187,6 +188,8 @@ static const family FAMILIES[F_COUNT_] = {
     [F_CHAIN_PORTAL_PAUSED] = {"bulkhead_chain_portal_paused", "gauge",
                                "1 while the chain's Portal is paused by its owner: lane=\"all\" "
                                "the whole Portal, else the lane of that chain."},
+    [F_CHAIN_PORTAL_CURSED] = {"bulkhead_chain_portal_cursed", "gauge",
+                               "1 while the chain's Portal holds the lane's chain cursed."},
     [F_RPC_CALLS] = {"bulkhead_rpc_calls_total", "counter", "JSON-RPC calls to the endpoint."},
     [F_RPC_FAILURES] = {"bulkhead_rpc_failures_total", "counter",
                         "JSON-RPC calls to the endpoint that failed."},
@@ -506,15 +509,14 @@ static void render_endpoints(render_ctx *c, const char *chain, const json_t *eps
     }
 }
 
-static void render_portal_paused(render_ctx *c, const labels *l, const json_t *ch)
+/* One gauge per other chain: 1 when its name is in the chain's member
+ * `lanes` (paused_lanes, cursed_lanes). */
+static void render_lanes(render_ctx *c, const labels *l, const json_t *ch, int fam,
+                         const char *lanes_key)
 {
-    const json_t *pp = json_object_get(ch, "portal_paused");
-    if (!json_is_boolean(pp)) return;
-    labels a = *l;
-    lb_add(&a, "lane", "all");
-    emit(c, F_CHAIN_PORTAL_PAUSED, &a, json_is_true(pp) ? "1" : "0");
     const char *self = str_member(ch, "name");
-    const json_t *lanes = json_object_get(ch, "paused_lanes");
+    const json_t *lanes = json_object_get(ch, lanes_key);
+    if (!json_is_array(lanes)) return;
     size_t i, k;
     const json_t *other, *p;
     json_array_foreach(c->chains, i, other)
@@ -526,8 +528,18 @@ static void render_portal_paused(render_ctx *c, const labels *l, const json_t *c
             json_is_string(p) && !strcmp(json_string_value(p), name);
         labels b = *l;
         lb_add(&b, "lane", name);
-        emit(c, F_CHAIN_PORTAL_PAUSED, &b, on ? "1" : "0");
+        emit(c, fam, &b, on ? "1" : "0");
     }
+}
+
+static void render_portal_paused(render_ctx *c, const labels *l, const json_t *ch)
+{
+    const json_t *pp = json_object_get(ch, "portal_paused");
+    if (!json_is_boolean(pp)) return;
+    labels a = *l;
+    lb_add(&a, "lane", "all");
+    emit(c, F_CHAIN_PORTAL_PAUSED, &a, json_is_true(pp) ? "1" : "0");
+    render_lanes(c, l, ch, F_CHAIN_PORTAL_PAUSED, "paused_lanes");
 }
 
 /* A finite double as sample text: integers below 2^53 whole ("3600"),
@@ -630,6 +642,7 @@ static void render_chains(render_ctx *c)
             emit_member(c, F_CHAIN_TRIPPED_AT, &t, trip, "at");
         }
         render_portal_paused(c, &l, ch);
+        render_lanes(c, &l, ch, F_CHAIN_PORTAL_CURSED, "cursed_lanes");
         render_endpoints(c, name, json_object_get(ch, "endpoints"));
     }
 }

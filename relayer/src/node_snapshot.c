@@ -204,6 +204,15 @@ static json_t *hist_json(const node_hist *h, const uint64_t *bounds, size_t n_bo
         scale == 1 ? json_integer((json_int_t)h->sum) : json_real((double)h->sum / scale));
 }
 
+/* The names of chains[i] for the bits i set in lanes. */
+static json_t *lane_names(bh_node *n, uint64_t lanes)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n->n; i++)
+        if ((lanes >> i) & 1) json_array_append_new(a, json_string(n->chains[i].cfg->name));
+    return a;
+}
+
 static json_t *chain_json(bh_node *n, node_chain *c)
 {
     json_t *eps = json_array();
@@ -231,16 +240,19 @@ static json_t *chain_json(bh_node *n, node_chain *c)
                        : json_null();
     json_t *wallet = json_string(c->wallet);
     pthread_mutex_unlock(&c->info_mu);
-    uint64_t lanes = atomic_load(&c->lanes_paused);
-    json_t *paused_lanes = json_array();
-    for (size_t i = 0; paused_lanes && i < n->n; i++)
-        if ((lanes >> i) & 1)
-            json_array_append_new(paused_lanes, json_string(n->chains[i].cfg->name));
+    json_t *paused_lanes = lane_names(n, atomic_load(&c->lanes_paused));
+    json_t *cursed_lanes = lane_names(n, atomic_load(&c->lanes_cursed));
+    pthread_mutex_lock(&c->ctl_mu);
+    json_t *set = c->ctl_known ? json_pack("{s:I,s:I}", "index", (json_int_t)c->ctl.set_index,
+                                           "signer", (json_int_t)c->ctl.my_index - 1)
+                               : json_null();
+    pthread_mutex_unlock(&c->ctl_mu);
     pthread_mutex_lock(&c->hist_mu);
     node_hist lat = c->latency, att = c->attempts;
     pthread_mutex_unlock(&c->hist_mu);
     return json_pack(
-        "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b,s:o}",
+        "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b,s:o,s:o,"
+        "s:o}",
         "name", c->cfg->name, "bridge_id", (json_int_t)c->cfg->bridge_id, "quarantined",
         quarantined, "head", (json_int_t)atomic_load(&c->head), "finalized", (json_int_t)fin,
         "cursor", (json_int_t)cur, "lag", (json_int_t)(fin > cur ? fin - cur : 0), "max_lag",
@@ -252,7 +264,8 @@ static json_t *chain_json(bh_node *n, node_chain *c)
         (json_int_t)atomic_load(&c->deliveries_failed), "delivery_latency",
         hist_json(&lat, node_latency_bounds_ms, NODE_LATENCY_BUCKETS, 1000.0), "delivery_attempts",
         hist_json(&att, node_attempt_bounds, NODE_ATTEMPT_BUCKETS, 1), "endpoints", eps, "tripped",
-        trip, "portal_paused", atomic_load(&c->portal_paused), "paused_lanes", paused_lanes);
+        trip, "portal_paused", atomic_load(&c->portal_paused), "paused_lanes", paused_lanes,
+        "cursed_lanes", cursed_lanes, "attester_set", set);
 }
 
 /* This process as the kernel counts it (Linux /proc/self): CPU seconds,

@@ -431,6 +431,8 @@
       : lagging ? h('span', { class: 'pill pill-wait' }, 'lagging') : h('span', { class: 'pill pill-ok' }, 'ok');
     const lanes = (c.paused_lanes || []).length ? h('div', { class: 'warn' },
       "Portal lane paused by its owner: " + c.paused_lanes.join(', ')) : null;
+    const cursed = (c.cursed_lanes || []).length ? h('div', { class: 'warn' },
+      "cursed on this Portal (nothing from or to them executes): " + c.cursed_lanes.join(', ')) : null;
     const trip = c.tripped ? h('div', {},
       h('div', { class: 'warn' }, h('b', {}, 'breaker tripped: ' + c.tripped.cause), c.tripped.at ? ' at ' + clock(c.tripped.at) : ''),
       h('div', { class: 'evidence' }, c.tripped.evidence || '(no evidence recorded)')) : null;
@@ -455,6 +457,7 @@
         kv('relayer wallet', isDec(c.wallet_wei) ? amount(c.wallet_wei, 18, 'native') : 'unknown', 'gas balance of the relayer account, 18 decimals')),
       trip,
       lanes,
+      cursed,
       eps.length ? h('table', { class: 'endpoints' }, h('thead', {}, h('tr', {}, h('th', {}, 'RPC endpoint'),
         h('th', { class: 'num' }, 'calls'), h('th', { class: 'num', title: 'calls that failed' }, 'failed'),
         h('th', { class: 'num', title: 'calls refused as rate limited' }, 'limited'),

@@ -26,6 +26,7 @@ static int setup(void **state)
     if (nt_world_up(o, 0) != 0) return -1;
     for (unsigned id = 2; id <= 3; id++)
         if (nh_node_prepare(&W, id, id - 1, NULL) != 0) return -1;
+    if (nh_node_enable_metrics(&W, 1) != 0) return -1;
     for (size_t c = NH_A; c <= NH_B; c++)
         if (bh_portal_set_curse_params(W.ch[c].deployer, &W.ch[c].portal, 1, LIFT_S) != BH_OK)
             return -1;
@@ -175,6 +176,25 @@ static void test_one_trip_curses_within_a_round(void **state)
     const char *seen[] = {"event=portal_curse", "cursed=gamma", "state=cursed", NULL};
     for (unsigned id = 1; id <= 3; id++)
         NH_OK(nh_log_wait(&W, id, seen, 2, WAIT_MS));
+    /* /metrics says so too */
+    int port = 0, st = 0;
+    char *body = NULL;
+    NH_OK(nh_node_metrics_port(&W, 1, WAIT_MS, &port));
+    uint64_t end = nh_now_ms() + WAIT_MS;
+    double v = 0;
+    const char *labels[] = {"chain=\"beta\"", "lane=\"gamma\"", NULL};
+    const char *honest[] = {"chain=\"beta\"", "lane=\"alpha\"", NULL};
+    for (;;) {
+        NH_OK(nh_http_get(port, "/metrics", &st, &body));
+        assert_int_equal(st, 200);
+        if (nh_metric(body, "bulkhead_chain_portal_cursed", labels, &v) == 0 && v == 1) break;
+        free(body);
+        if (nh_now_ms() > end) fail_msg("bulkhead_chain_portal_cursed{beta,gamma} never 1");
+        nh_sleep_ms(250);
+    }
+    assert_int_equal(nh_metric(body, "bulkhead_chain_portal_cursed", honest, &v), 0);
+    assert_true(v == 0);
+    free(body);
     /* the chains refuse what goes toward gamma too */
     assert_int_not_equal(nh_lock(&W, NH_A, &W.tka, nh_units(1), NH_C, &W.user, 0, NULL), 0);
 }

@@ -96,6 +96,21 @@ static void test_lane_pause_holds_and_lifts(void **state)
     expect_log(seen, 1, WAIT_MS);
     wait_gauge("beta", "alpha", 1);
     assert_true(paused_gauge("beta", "all") == 0);
+    /* vaultctl shows it from the node store: beta's Portal, alpha's lane */
+    const char *pa[] = {"--json", "portals", "beta", NULL};
+    char *out = NULL;
+    NH_OK(nh_vaultctl(&W, 1, &out, pa));
+    json_t *doc = nh_vaultctl_data(out);
+    free(out);
+    assert_int_equal(json_array_size(doc), 1);
+    json_t *bp = json_array_get(doc, 0);
+    assert_string_equal(json_string_value(json_object_get(bp, "chain")), "beta");
+    assert_false(json_is_true(json_object_get(bp, "paused")));
+    json_t *pl = json_object_get(bp, "paused_lanes");
+    assert_int_equal(json_array_size(pl), 1);
+    assert_int_equal(json_integer_value(json_array_get(pl, 0)), W.ch[NH_A].bridge_id);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(bp, "set"), "signer")), 0);
+    json_decref(doc);
     /* and on /ws, as a portal event naming the Portal's chain and the lane */
     unsigned char buf[1 << 16];
     size_t len;
