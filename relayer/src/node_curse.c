@@ -1,16 +1,17 @@
-/* The on-chain side of a quarantine: curse votes, the curses a node
- * adopts, and the attester slot a node signs from after a rotation.
+/* The on-chain side of a quarantine: curse votes, and the attester slot a
+ * node signs from after a rotation.
  *
- * A chain this node quarantines of its own accord (its breaker, or an
- * operator's freeze) gets a curse vote on every other Portal; a curse seen
- * on a Portal is adopted: the cursed chain is frozen here too (actor
- * "curse"), once per curse round. Lifting a curse is an operator's
- * unfreeze: a node that adopted a curse and holds no quarantine of that
- * chain any more votes to lift it; a node whose own alarm still stands when
- * a lift is announced vetoes it (a curse vote) at half the lift's delay.
- * Everything is derived again from the
- * Portals' state on each pass, so a restart or a lost transaction only
- * repeats a vote (which the Portal counts once). */
+ * A chain this node quarantines (its breaker, or an operator's freeze)
+ * gets a curse vote on every other Portal. A curse seen on a Portal holds
+ * the deliveries from the cursed chain to that Portal and nothing more
+ * here: it is never taken for evidence against the cursed chain, since a
+ * compromised chain's Portal could report any curse. A node that held the
+ * cursed chain quarantined while the curse stood, and holds it no longer
+ * (an operator's unfreeze), votes to lift the curse; a node whose alarm
+ * still stands when a lift is announced vetoes it (a curse vote) at half
+ * the lift's delay. Everything is derived again from the Portals' state
+ * on each pass, so a restart or a lost transaction only repeats a vote
+ * (which the Portal counts once). */
 #include "node_internal.h"
 
 #include <inttypes.h>
@@ -22,20 +23,21 @@
 #include "bh_log.h"
 #include "bh_portal.h"
 
-#define CURSE_ACTOR "curse"
 #define VOTE_RETRY_MS 3000
 #define VOTE_PASS_MS 500 /* between looks at what to vote (a pass reads every vault) */
 
-static void adopted_key(char *out, size_t cap, uint16_t portal, uint16_t chain)
+static void incident_key(char *out, size_t cap, uint16_t portal, uint16_t chain)
 {
     snprintf(out, cap, "curse/%u/%u", (unsigned)portal, (unsigned)chain);
 }
 
-/* The curse round of chain on d's Portal this node adopted (0: none). */
-static uint64_t adopted_round(bh_node *n, uint16_t portal, uint16_t chain)
+/* This node held chain quarantined while it was cursed on portal's Portal,
+ * and the curse has not been seen lifted since: the curse round it was
+ * first seen at (0: no such incident). */
+static uint64_t incident_round(bh_node *n, uint16_t portal, uint16_t chain)
 {
     char key[32];
-    adopted_key(key, sizeof key, portal, chain);
+    incident_key(key, sizeof key, portal, chain);
     unsigned char b[8];
     size_t len = 0;
     if (node_store_meta_read(n->store, key, b, sizeof b, &len) != BH_OK || len != 8) return 0;
@@ -45,10 +47,10 @@ static uint64_t adopted_round(bh_node *n, uint16_t portal, uint16_t chain)
     return r;
 }
 
-static int adopt_round(bh_node *n, uint16_t portal, uint16_t chain, uint64_t round)
+static int incident_set(bh_node *n, uint16_t portal, uint16_t chain, uint64_t round)
 {
     char key[32];
-    adopted_key(key, sizeof key, portal, chain);
+    incident_key(key, sizeof key, portal, chain);
     unsigned char b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)(round >> (56 - 8 * i));
@@ -64,14 +66,13 @@ typedef struct {
 static int own_cb(void *ctx, const bh_vault_quarantine *q)
 {
     own_ctx *o = ctx;
-    if (q->chain != o->chain || !strcmp(q->actor, CURSE_ACTOR)) return 0;
+    if (q->chain != o->chain) return 0;
     o->own = 1;
     snprintf(o->reason, sizeof o->reason, "%s: %s", q->actor, q->reason);
     return 1;
 }
 
-/* 1: some vault holds chain quarantined of this node's own accord (not
- * only as an adopted curse); 2: quarantined, only by curses; 0: not. */
+/* 1: some vault holds chain quarantined (reason: the first one read); 0: not. */
 static int quarantine_kind(bh_node *n, uint16_t chain, char *reason, size_t cap)
 {
     int any = 0;
@@ -87,7 +88,7 @@ static int quarantine_kind(bh_node *n, uint16_t chain, char *reason, size_t cap)
         pthread_mutex_unlock(&nv->mu);
     }
     if (o.own) snprintf(reason, cap, "%s", o.reason);
-    return o.own ? 1 : any ? 2 : 0;
+    return o.own || any;
 }
 
 static void curse_event(node_chain *c, uint16_t chain, const char *what, uint64_t round)
@@ -104,38 +105,6 @@ static void curse_event(node_chain *c, uint16_t chain, const char *what, uint64_
                         .to_chain = chain,
                         .detail = d};
     node_emit(n, &ev);
-}
-
-/* A curse on c's Portal this node has not adopted yet: freeze the chain
- * in every vault (the breaker's reach), remember the round. */
-static void adopt(node_chain *c, uint16_t chain, uint64_t round)
-{
-    bh_node *n = c->node;
-    char nb[8], why[BH_VAULT_REASON_MAX + 1];
-    const char *name = node_chain_name(n, chain, nb);
-    snprintf(why, sizeof why, "cursed on %s's Portal (round %" PRIu64 ")", c->cfg->name, round);
-    int ok = 1;
-    for (size_t i = 0; i < n->n; i++) {
-        node_vault *nv = &n->vaults[i];
-        pthread_mutex_lock(&nv->mu);
-        int rc = bh_vault_freeze(nv->v, chain, now_s(), CURSE_ACTOR, why);
-        pthread_mutex_unlock(&nv->mu);
-        if (rc != BH_OK && rc != BH_EEXIST) {
-            ok = 0;
-            BH_LOG(BH_LOG_ERROR, "freeze_failed", "vault=%s chain=%s error=%s", nv->cfg->name, name,
-                   bh_errname(rc));
-        }
-    }
-    int rc = ok ? adopt_round(n, c->cfg->bridge_id, chain, round) : BH_EIO;
-    if (rc != BH_OK) {
-        BH_LOG(BH_LOG_ERROR, "curse_adopt_failed", "chain=%s portal=%s round=%" PRIu64 " error=%s",
-               name, c->cfg->name, round, bh_errname(rc));
-        return;
-    }
-    BH_LOG(BH_LOG_ERROR, "curse_adopted", "chain=%s portal=%s round=%" PRIu64, name, c->cfg->name,
-           round);
-    for (size_t i = 0; i < n->n; i++)
-        poke(&n->vaults[i].wake_mu, &n->vaults[i].wake_cv, &n->vaults[i].wake);
 }
 
 /* The controls as last read, in the node store ("portal/<id>", JSON):
@@ -248,8 +217,6 @@ void node_controls_seen(node_chain *c, const bh_chain_controls *now, int first)
         int changed = !known || a->cursed != b->cursed || a->lifting != b->lifting;
         if (changed && (b->cursed || !first))
             curse_event(c, id, b->lifting ? "lifting" : b->cursed ? "cursed" : "lifted", b->round);
-        if (b->cursed && !b->lifting && adopted_round(n, c->cfg->bridge_id, id) != b->round)
-            adopt(c, id, b->round);
     }
     controls_save(c, now);
     poke(&c->wake_mu, &c->wake_cv, &c->wake); /* the deliverer votes and signs from here */
@@ -362,13 +329,17 @@ void node_curse_votes(node_chain *d, void *sender, const bh_attest *ctx, node_vo
         const bh_chain_lane_controls *l = &c.lane[i];
         char reason[BH_VAULT_ACTOR_MAX + BH_VAULT_REASON_MAX + 4] = "";
         int q = quarantine_kind(n, id, reason, sizeof reason);
+        uint64_t inc = incident_round(n, d->cfg->bridge_id, id);
+        if (!l->cursed && inc) incident_set(n, d->cfg->bridge_id, id, 0); /* lifted: over */
+        if (q && l->cursed && !l->lifting && !inc &&
+            incident_set(n, d->cfg->bridge_id, id, l->round) == BH_OK)
+            inc = l->round;
         int curse = -1;
-        /* a lift announced while this node's own alarm stands is vetoed at
-         * half its delay: time for the operators to lift every node first */
-        if (q == 1 && (!l->cursed || (l->lifting && now_s() + c.lift_delay / 2 >= l->lift_at))) {
+        /* a lift announced while this node's alarm stands is vetoed at half
+         * its delay: time for the operators to lift every node first */
+        if (q && (!l->cursed || (l->lifting && now_s() + c.lift_delay / 2 >= l->lift_at))) {
             curse = 1;
-        } else if (!q && l->cursed && !l->lifting &&
-                   adopted_round(n, d->cfg->bridge_id, id) == l->round) {
+        } else if (!q && l->cursed && !l->lifting && inc) {
             curse = 0;
             snprintf(reason, sizeof reason, "quarantine lifted by an operator");
         }

@@ -270,6 +270,8 @@ static void failed(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e
         snprintf(det, sizeof det, "Portal refused our attestation: %s", err);
         node_observe(n, d->cfg->bridge_id, BH_OBS_BAD_SIGNATURE, 1, det);
     }
+    /* the Portal rotated its set: read it now, not at the next control change */
+    if (rc == BH_EREVERTED && strstr(err, "signer set")) atomic_store(&d->controls_stale, 1);
     backoff_ent *b = backoff_find(dl, nv->idx, e->id, 1);
     b->tries++;
     /* only the destination refusing this very message counts toward parking:

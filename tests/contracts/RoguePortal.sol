@@ -28,6 +28,15 @@ contract RoguePortal is Portal {
                          uint32(seq), KIND_BURN);
     }
 
+    /// Report any chain cursed, with no vote behind it: what a Portal whose
+    /// code was replaced can tell the nodes that read it.
+    function forgeCurse(uint16 chain) external {
+        curseFlag[chain] = true;
+        liftAt[chain] = 0;
+        curseRound[chain]++;
+        controlEpoch++;
+    }
+
     /// Repoint the wrapped token of an asset: a Portal whose code was
     /// replaced answers wrappedFor with whatever its new owner likes.
     function setWrapped(uint16 homeChain, bytes32 homeToken, address w) external {

@@ -148,6 +148,41 @@ static void wait_any_node(const char *const *needles, size_t n, const char *what
     }
 }
 
+/* gamma's Portal, compromised, reports alpha cursed: it holds what goes to
+ * gamma from alpha and nothing else; no node takes it for evidence (run
+ * last: it holds alpha->gamma for good). */
+static void test_a_forged_curse_freezes_nothing(void **state)
+{
+    (void)state;
+    bh_abi a;
+    bh_abi_init(&a, "forgeCurse(uint16)", 1);
+    bh_abi_uint(&a, W.ch[NH_A].bridge_id);
+    NH_OK(nh_send_call(W.ch[NH_C].attacker, NULL, &W.ch[NH_C].portal, &a, "forgeCurse"));
+    const char *seen[] = {"event=portal_curse", "chain=gamma", "cursed=alpha", "state=cursed",
+                          NULL};
+    for (unsigned id = 1; id <= 3; id++)
+        NH_OK(nh_log_wait(&W, id, seen, 1, WAIT_MS));
+    bh_address w_tka_b;
+    NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka_b, WAIT_MS));
+    bh_u128 before = balance(NH_B, &w_tka_b, &W.user);
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(1), NH_B, &W.user, 0, NULL));
+    NH_OK(nh_wait_balance(&W, NH_B, &w_tka_b, &W.user, before + nh_units(1), WAIT_MS,
+                          "alpha->beta after gamma's forged curse", NULL));
+    const char *q[] = {"event=quarantined", "chain=alpha", NULL};
+    const char *v[] = {"event=curse_voted", "chain=alpha", NULL};
+    for (unsigned id = 1; id <= 3; id++) {
+        char *log = nh_node_log(&W, id);
+        assert_int_equal(nh_log_count(log, q), 0);
+        assert_int_equal(nh_log_count(log, v), 0);
+        free(log);
+        json_t *show = nh_vault_show(&W, id, "alpha");
+        assert_non_null(show);
+        assert_int_equal(json_array_size(json_object_get(show, "quarantined")), 0);
+        json_decref(show);
+    }
+    assert_false(controls(NH_B, NH_A).cursed);
+}
+
 static void test_one_trip_curses_within_a_round(void **state)
 {
     (void)state;
@@ -275,9 +310,12 @@ static void test_rotation_without_grace_resigns(void **state)
     NH_OK(nh_node_stop(&W, 2, WAIT_MS));
     NH_OK(nh_node_stop(&W, 3, WAIT_MS));
     bh_u128 before = balance(NH_B, &w_tka_b, &W.user);
-    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(2), NH_B, &W.user, 0, NULL));
     const char *approved[] = {"event=delivered", "to=beta", "outcome=approved", NULL};
-    NH_OK(nh_log_wait(&W, 1, approved, 1, WAIT_MS));
+    char *log = nh_node_log(&W, 1);
+    size_t had = nh_log_count(log, approved);
+    free(log);
+    NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(2), NH_B, &W.user, 0, NULL));
+    NH_OK(nh_log_wait(&W, 1, approved, had + 1, WAIT_MS));
     /* set 1: the same keys in another order, every index moves */
     bh_address set1[3] = {W.att_addr[2], W.att_addr[0], W.att_addr[1]};
     assert_int_equal(
@@ -308,6 +346,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stolen_keys_cannot_lift_and_mint),
         cmocka_unit_test(test_lift_needs_the_quorum_of_nodes),
         cmocka_unit_test(test_rotation_without_grace_resigns),
+        cmocka_unit_test(test_a_forged_curse_freezes_nothing),
     };
     return NT_MAIN(argc, argv, tests, setup);
 }
