@@ -99,12 +99,7 @@ static void curse_event(node_chain *c, uint16_t chain, const char *what, uint64_
     BH_LOG(!strcmp(what, "lifted") ? BH_LOG_INFO : BH_LOG_WARN, "portal_curse",
            "chain=%s cursed=%s state=%s round=%" PRIu64, c->cfg->name, name, what, round);
     snprintf(d, sizeof d, "%s %s", name, what);
-    bh_node_event ev = {.kind = BH_NODE_EV_PORTAL,
-                        .time = now_s(),
-                        .from_chain = c->cfg->bridge_id,
-                        .to_chain = chain,
-                        .detail = d};
-    node_emit(n, &ev);
+    node_emit_portal(c, chain, d);
 }
 
 /* The controls as last read, in the node store ("portal/<id>", JSON):
@@ -165,25 +160,11 @@ int bh_node_portals_read(json_t **out, char *err, size_t err_cap, const char *da
     if (out) *out = NULL;
     if (err && err_cap) err[0] = 0;
     if (!out || !data_dir) return BH_EINVAL;
-    if (!node_store_exists(data_dir)) {
-        snprintf(err, err_cap, "%s/node: no node store (the node never ran on this data_dir)",
-                 data_dir);
-        return BH_ENOTFOUND;
-    }
-    node_store *st = NULL;
-    char why[256] = "";
-    int rc = node_store_open(&st, data_dir, why, sizeof why);
-    if (rc) {
-        snprintf(err, err_cap, "%s/node: %s", data_dir, *why ? why : bh_strerror(rc));
-        return rc;
-    }
     portals_ctx p = {.arr = json_array()};
-    rc = node_store_meta_each(st, "portal/", portals_cb, &p);
-    node_store_close(st);
-    if (rc == 1) rc = p.rc;
+    int rc =
+        node_store_read_records(data_dir, "portal/", "Portal", portals_cb, &p, &p.rc, err, err_cap);
     if (rc) {
         json_decref(p.arr);
-        snprintf(err, err_cap, "%s/node: a Portal record: %s", data_dir, bh_strerror(rc));
         return rc;
     }
     *out = p.arr;

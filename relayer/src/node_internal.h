@@ -320,6 +320,10 @@ void node_control_tick(bh_node *n);
 /* Restore every tightened bucket of chain (0 = all chains). */
 void node_relax(bh_node *n, uint16_t chain, const char *why);
 
+/* A /ws event of kind portal about c's Portal (lane: the chain it is
+ * about, 0 the whole Portal). node_watch.c */
+void node_emit_portal(node_chain *c, uint16_t lane, const char *detail);
+
 /* ---- node_curse.c ---- */
 
 /* The watcher of c read its Portal's whole control state: keep it, log

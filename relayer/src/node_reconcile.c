@@ -930,25 +930,11 @@ int bh_reconcile_read(json_t **out, char *err, size_t err_cap, const char *data_
     if (out) *out = NULL;
     if (err && err_cap) err[0] = 0;
     if (!out || !data_dir) return BH_EINVAL;
-    if (!node_store_exists(data_dir)) {
-        snprintf(err, err_cap, "%s/node: no node store (the node never ran on this data_dir)",
-                 data_dir);
-        return BH_ENOTFOUND;
-    }
-    node_store *st = NULL;
-    char why[256] = "";
-    int rc = node_store_open(&st, data_dir, why, sizeof why);
-    if (rc) {
-        snprintf(err, err_cap, "%s/node: %s", data_dir, *why ? why : bh_strerror(rc));
-        return rc;
-    }
     read_ctx ctx = {.nm = {.cfg = cfg}, .arr = json_array()};
-    rc = node_store_meta_each(st, "recon/", read_cb, &ctx);
-    node_store_close(st);
-    if (rc == 1) rc = ctx.rc;
+    int rc = node_store_read_records(data_dir, "recon/", "reconciliation", read_cb, &ctx, &ctx.rc,
+                                     err, err_cap);
     if (rc) {
         json_decref(ctx.arr);
-        snprintf(err, err_cap, "%s/node: a reconciliation record: %s", data_dir, bh_strerror(rc));
         return rc;
     }
     *out = ctx.arr;

@@ -543,6 +543,29 @@ int node_store_exists(const char *data_dir)
     return 1;
 }
 
+int node_store_read_records(const char *data_dir, const char *prefix, const char *what,
+                            int (*cb)(void *ctx, const char *key, const void *val, size_t len),
+                            void *ctx, const int *cb_rc, char *err, size_t err_cap)
+{
+    if (!node_store_exists(data_dir)) {
+        snprintf(err, err_cap, "%s/node: no node store (the node never ran on this data_dir)",
+                 data_dir);
+        return BH_ENOTFOUND;
+    }
+    node_store *st = NULL;
+    char why[256] = "";
+    int rc = node_store_open(&st, data_dir, why, sizeof why);
+    if (rc) {
+        snprintf(err, err_cap, "%s/node: %s", data_dir, *why ? why : bh_strerror(rc));
+        return rc;
+    }
+    rc = node_store_meta_each(st, prefix, cb, ctx);
+    node_store_close(st);
+    if (rc == 1) rc = *cb_rc;
+    if (rc) snprintf(err, err_cap, "%s/node: a %s record: %s", data_dir, what, bh_strerror(rc));
+    return rc;
+}
+
 int node_store_meta_put(node_store *s, const char *key, const void *val, size_t len)
 {
     return meta_write(s, key, val, len, 0);

@@ -49,6 +49,14 @@ typedef struct {
 int node_store_open(node_store **out, const char *data_dir, char *why, size_t why_cap);
 /* Returns: 1 if data_dir holds a node store (the node ran there), else 0. */
 int node_store_exists(const char *data_dir);
+/* For a tool: the meta records under prefix of the node store of a
+ * data_dir the node ran on, each to cb (node_store_meta_each); a cb that
+ * stops with 1 makes *cb_rc the result.
+ * Returns: BH_OK; BH_ENOTFOUND (no node store); store errors; *cb_rc;
+ *          err says which, naming the directory and `what`. */
+int node_store_read_records(const char *data_dir, const char *prefix, const char *what,
+                            int (*cb)(void *ctx, const char *key, const void *val, size_t len),
+                            void *ctx, const int *cb_rc, char *err, size_t err_cap);
 void node_store_close(node_store *s);
 
 /* Returns: BH_OK; BH_ENOTFOUND for a chain never stored. */

@@ -281,12 +281,17 @@ static void control_changed(node_chain *c, uint16_t lane, int now_paused)
            "chain=%s lane=%s", c->cfg->name, ln);
     char d[64];
     snprintf(d, sizeof d, "%s %s", now_paused ? "paused" : "unpaused", lane ? ln : "whole Portal");
+    node_emit_portal(c, lane, d);
+}
+
+void node_emit_portal(node_chain *c, uint16_t lane, const char *detail)
+{
     bh_node_event ev = {.kind = BH_NODE_EV_PORTAL,
                         .time = now_s(),
                         .from_chain = c->cfg->bridge_id,
                         .to_chain = lane,
-                        .detail = d};
-    node_emit(n, &ev);
+                        .detail = detail};
+    node_emit(c->node, &ev);
 }
 
 /* A full read at least this often: a lift or a previous set's grace can
