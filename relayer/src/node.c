@@ -191,6 +191,7 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
     n->started = now_s();
     pthread_mutex_init(&n->trip_mu, NULL);
     pthread_mutex_init(&n->lat_mu, NULL);
+    pthread_mutex_init(&n->quar_mu, NULL);
     pthread_mutex_init(&n->nap_mu, NULL);
     pthread_cond_init(&n->nap_cv, NULL);
     n->chains = calloc(n->n, sizeof *n->chains);

@@ -266,5 +266,6 @@ void node_control_tick(bh_node *n)
         else if (a == BH_FLOW_RELAX)
             node_relax(n, c->cfg->bridge_id, "flow back to normal");
     }
+    node_quarantines_refresh(n);
     breaker_persist(n);
 }

@@ -58,37 +58,46 @@ static int incident_set(bh_node *n, uint16_t portal, uint16_t chain, uint64_t ro
 }
 
 typedef struct {
-    uint16_t chain;
-    int own;
-    char reason[BH_VAULT_ACTOR_MAX + BH_VAULT_REASON_MAX + 4];
-} own_ctx;
+    bh_node *n;
+    uint64_t mask;
+    char (*reason)[NODE_QUAR_REASON];
+} quar_ctx;
 
-static int own_cb(void *ctx, const bh_vault_quarantine *q)
+static int quar_cb(void *ctx, const bh_vault_quarantine *q)
 {
-    own_ctx *o = ctx;
-    if (q->chain != o->chain) return 0;
-    o->own = 1;
-    snprintf(o->reason, sizeof o->reason, "%s: %s", q->actor, q->reason);
-    return 1;
+    quar_ctx *x = ctx;
+    node_chain *c = node_chain_by_id(x->n, q->chain);
+    if (!c || ((x->mask >> c->idx) & 1)) return 0;
+    x->mask |= 1ull << c->idx;
+    snprintf(x->reason[c->idx], NODE_QUAR_REASON, "%.32s: %.120s", q->actor, q->reason);
+    return 0;
 }
 
-/* 1: some vault holds chain quarantined (reason: the first one read); 0: not. */
-static int quarantine_kind(bh_node *n, uint16_t chain, char *reason, size_t cap)
+void node_quarantines_refresh(bh_node *n)
 {
-    int any = 0;
-    own_ctx o = {.chain = chain};
-    for (size_t i = 0; i < n->n && !o.own; i++) {
+    char reason[BH_CONFIG_MAX_CHAINS][NODE_QUAR_REASON];
+    quar_ctx x = {.n = n, .reason = reason};
+    for (size_t i = 0; i < n->n; i++) {
         node_vault *nv = &n->vaults[i];
         pthread_mutex_lock(&nv->mu);
-        if (bh_vault_is_quarantined(nv->v, chain)) {
-            any = 1;
-            /* a record that cannot be read counts as ours: it keeps the veto */
-            if (bh_vault_each_quarantine(nv->v, own_cb, &o) != 0) o.own = 1;
-        }
+        int rc = bh_vault_each_quarantine(nv->v, quar_cb, &x);
         pthread_mutex_unlock(&nv->mu);
+        if (rc) return; /* unread: keep what we knew */
     }
-    if (o.own) snprintf(reason, cap, "%s", o.reason);
-    return o.own || any;
+    pthread_mutex_lock(&n->quar_mu);
+    memcpy(n->quar_reason, reason, sizeof n->quar_reason);
+    pthread_mutex_unlock(&n->quar_mu);
+    atomic_store(&n->quar_mask, x.mask);
+}
+
+/* 1: some vault holds chain index i quarantined (reason: the first read). */
+static int quarantined(bh_node *n, size_t i, char *reason, size_t cap)
+{
+    if (!((atomic_load(&n->quar_mask) >> i) & 1)) return 0;
+    pthread_mutex_lock(&n->quar_mu);
+    snprintf(reason, cap, "%s", n->quar_reason[i]);
+    pthread_mutex_unlock(&n->quar_mu);
+    return 1;
 }
 
 static void curse_event(node_chain *c, uint16_t chain, const char *what, uint64_t round)
@@ -260,7 +269,12 @@ static void vote_done(node_chain *d, node_voter *v, int rc, const char *why)
            bh_log_quote(q, sizeof q, rc == BH_OK ? "-" : why));
     d->be->tx_free(v->tx);
     v->tx = NULL;
-    if (rc != BH_OK && t) v->retry_ms[t->idx] = mono_ms() + VOTE_RETRY_MS;
+    if (t && rc != BH_OK) {
+        unsigned f = v->fails[t->idx] < 6 ? v->fails[t->idx]++ : 6;
+        v->retry_ms[t->idx] = mono_ms() + ((uint64_t)VOTE_RETRY_MS << f); /* up to 3.2 min */
+    } else if (t) {
+        v->fails[t->idx] = 0;
+    }
     if (rc == BH_OK) atomic_store(&d->controls_stale, 1); /* the watcher reads the Portal again */
 }
 
@@ -308,8 +322,8 @@ void node_curse_votes(node_chain *d, void *sender, const bh_attest *ctx, node_vo
         uint16_t id = n->chains[i].cfg->bridge_id;
         if (id == d->cfg->bridge_id || now < v->retry_ms[i]) continue;
         const bh_chain_lane_controls *l = &c.lane[i];
-        char reason[BH_VAULT_ACTOR_MAX + BH_VAULT_REASON_MAX + 4] = "";
-        int q = quarantine_kind(n, id, reason, sizeof reason);
+        char reason[NODE_QUAR_REASON] = "";
+        int q = quarantined(n, i, reason, sizeof reason);
         uint64_t inc = incident_round(n, d->cfg->bridge_id, id);
         if (!l->cursed && inc) incident_set(n, d->cfg->bridge_id, id, 0); /* lifted: over */
         if (q && l->cursed && !l->lifting && !inc &&

@@ -144,7 +144,10 @@ typedef struct {
     uint64_t voted_round[BH_CONFIG_MAX_CHAINS];
     uint8_t voted_dir[BH_CONFIG_MAX_CHAINS];
     uint64_t retry_ms[BH_CONFIG_MAX_CHAINS];
+    unsigned fails[BH_CONFIG_MAX_CHAINS]; /* votes refused in a row: the back-off */
 } node_voter;
+
+#define NODE_QUAR_REASON 160
 
 typedef struct {
     bh_hash32 digest;
@@ -174,6 +177,11 @@ struct bh_node {
     pthread_cond_t nap_cv;
     uint64_t breaker_saved; /* bh_breaker_version last persisted; control loop only */
     bh_address me;          /* the attester key's address */
+    /* bit i: some vault holds chains[i] quarantined, with the first reason
+     * read (node_quarantines_refresh, from the control loop) */
+    _Atomic uint64_t quar_mask;
+    pthread_mutex_t quar_mu;
+    char quar_reason[BH_CONFIG_MAX_CHAINS][NODE_QUAR_REASON];
 };
 
 typedef struct node_deliverer node_deliverer;
@@ -335,6 +343,8 @@ int node_lift_due(node_chain *c);
  * it is a member, else the previous set while valid; the configured slot
  * before d's Portal was read. Returns: BH_OK; BH_ENOTFOUND in neither. */
 int node_sign_slot(node_chain *d, uint32_t *set, uint8_t *index);
+/* Read which chains the vaults hold quarantined (the control loop). */
+void node_quarantines_refresh(bh_node *n);
 /* One look from d's deliverer: poll the vote in flight, or send the next
  * curse or lift vote d's Portal lacks from this node. */
 void node_curse_votes(node_chain *d, void *sender, const bh_attest *ctx, node_voter *v);
