@@ -66,6 +66,8 @@ contract Portal {
     // set index => chain => round => bitmap of attester indices that voted
     mapping(uint32 => mapping(uint16 => mapping(uint64 => uint256))) public curseVotes;
     bytes32 internal constant CURSE_TAG = keccak256("bulkhead.portal.curse.v1");
+    // who submitted the transaction: the fee goes there, in a batch too
+    address transient internal relayer;
 
     uint64 public sequence;
     mapping(uint16 => bytes32) public remotePortal;
@@ -112,6 +114,7 @@ contract Portal {
     event Cursed(uint16 indexed chain, uint64 round);
     event LiftScheduled(uint16 indexed chain, uint64 round, uint64 liftAt);
     event CurseParams(uint8 curseQuorum, uint64 liftDelay);
+    event BatchItemFailed(uint256 indexed index, bytes reason);
 
     modifier onlyOwner() {
         require(msg.sender == owner, "only owner");
@@ -354,10 +357,30 @@ contract Portal {
 
     // ---- inbound ----
 
+    /// Many submits in one transaction, each as submit(vaas[i]) on its own:
+    /// one that reverts (BatchItemFailed, with its reason) reverts nothing
+    /// else. Returns bitmaps of the items executed and of those that failed.
+    /// An item's token may burn the gas it is given (63/64 of what is left):
+    /// the items after it then fail, named, and go again on their own.
+    function submitBatch(bytes[] calldata vaas) external returns (uint256 done, uint256 failed) {
+        require(!paused, "paused");
+        require(vaas.length > 0 && vaas.length <= 256, "batch size");
+        relayer = msg.sender;
+        for (uint256 i = 0; i < vaas.length; i++) {
+            try this.submit(vaas[i]) returns (uint256, bool d) {
+                if (d) done |= 1 << i;
+            } catch (bytes memory reason) {
+                failed |= 1 << i;
+                emit BatchItemFailed(i, reason);
+            }
+        }
+    }
+
     /// Returns the number of distinct approvals the digest holds after this
     /// call, and whether the message is executed.
     function submit(bytes calldata vaa) external returns (uint256 count, bool done) {
         require(!paused, "paused");
+        if (msg.sender != address(this)) relayer = msg.sender; // else: an item of a batch
         require(vaa.length >= 6, "truncated");
         require(uint8(vaa[0]) == 1, "version");
         uint32 set = uint32(bytes4(vaa[1:5]));
@@ -498,7 +521,7 @@ contract Portal {
             outstanding[local][src] = out - t.amount;
             _consume(src, local, t.amount);
             _pay(local, t.to, t.amount - t.fee);
-            _pay(local, msg.sender, t.fee);
+            _pay(local, relayer, t.fee);
         } else {
             bytes32 key = keccak256(abi.encode(t.tokenChain, t.token));
             local = wrappedOf[key];
@@ -509,7 +532,7 @@ contract Portal {
             }
             _consume(src, local, t.amount);
             WrappedToken(local).mint(t.to, t.amount - t.fee);
-            if (t.fee > 0) WrappedToken(local).mint(msg.sender, t.fee);
+            if (t.fee > 0) WrappedToken(local).mint(relayer, t.fee);
         }
         emit Executed(digest, src, seq, local, t.to, t.amount);
     }

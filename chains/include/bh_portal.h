@@ -94,6 +94,25 @@ BH_WARN_UNUSED_RESULT int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *
                                            unsigned *approvals, const bh_address *portal,
                                            const unsigned char *vaa, size_t vaa_len);
 
+/* Portal.submitBatch: several VAAs in one transaction, each its own
+ * submit (one that reverts reverts nothing else). Sent and waited for.
+ * Returns: BH_OK with items[i] filled; BH_EMALFORMED for a VAA that does
+ *          not parse; BH_EINVAL for n of 0 or past BH_PORTAL_BATCH_MAX;
+ *          the whole transaction's errors as bh_portal_submit's.
+ * Out: items  n of them: outcome and approvals as bh_portal_submit's, or
+ *      failed with the item's revert reason in why. */
+#define BH_PORTAL_BATCH_MAX 256
+typedef struct {
+    bh_submit_outcome outcome;
+    unsigned approvals;
+    int failed;
+    char why[160];
+} bh_portal_batch_item;
+BH_WARN_UNUSED_RESULT int bh_portal_submit_batch(bh_evm_sender *s, bh_portal_batch_item *items,
+                                                 const bh_address *portal,
+                                                 const unsigned char *const *vaas,
+                                                 const size_t *lens, size_t n);
+
 /* bh_portal_submit in two halves, for several submits in flight:
  * bh_portal_submit_send checks executed(digest) and, if not, broadcasts
  * Portal.submit (bh_evm_sender_begin) without waiting;

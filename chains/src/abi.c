@@ -149,6 +149,32 @@ void bh_abi_address_array(bh_abi *a, const bh_address *v, size_t n)
         memcpy(p + 32 + 32 * i + 12, v[i].data, 20);
 }
 
+void bh_abi_bytes_array(bh_abi *a, const unsigned char *const *items, const size_t *lens, size_t n)
+{
+    if (dyn_begin(a)) return;
+    size_t total = 32;
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] > SIZE_MAX / 8 || total > SIZE_MAX / 8) {
+            a->err = BH_ENOMEM;
+            return;
+        }
+        total += 32 + 32 + (lens[i] + 31) / 32 * 32;
+    }
+    unsigned char *p = tail_grow(a, total);
+    if (!p) return;
+    memset(p, 0, total);
+    put_word(p, (uint64_t)n);
+    /* element offsets count from the word after the length */
+    size_t at = 32 * n;
+    for (size_t i = 0; i < n; i++) {
+        put_word(p + 32 + 32 * i, (uint64_t)at);
+        unsigned char *e = p + 32 + at;
+        put_word(e, (uint64_t)lens[i]);
+        if (lens[i]) memcpy(e + 32, items[i], lens[i]);
+        at += 32 + (lens[i] + 31) / 32 * 32;
+    }
+}
+
 int bh_abi_finish(bh_abi *a, unsigned char **out, size_t *out_len)
 {
     if (out) *out = NULL;

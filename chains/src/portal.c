@@ -120,7 +120,18 @@ int bh_portal_send_call(bh_evm_sender *s, bh_evm_receipt *r, const bh_address *t
     return send_abi_gas(s, r, to, a, 0);
 }
 
+static unsigned approvals_of(const json_t *logs, const bh_address *portal, int *executed,
+                             const bh_hash32 *digest);
+
 static unsigned approvals_in(const json_t *logs, const bh_address *portal, int *executed)
+{
+    return approvals_of(logs, portal, executed, NULL);
+}
+
+/* The most approvals the receipt's Approved logs name for digest (NULL:
+ * any), and whether it executed (Executed or HopRecorded). */
+static unsigned approvals_of(const json_t *logs, const bh_address *portal, int *executed,
+                             const bh_hash32 *digest)
 {
     bh_hash32 t_app, t_exec;
     bh_abi_topic(&t_app, "Approved(bytes32,uint8,uint256)");
@@ -139,6 +150,10 @@ static unsigned approvals_in(const json_t *logs, const bh_address *portal, int *
         if (bh_rpc_member_address(&addr, log, "address") != BH_OK ||
             memcmp(&addr, portal, sizeof addr) != 0 || !json_is_array(topics) ||
             bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK)
+            continue;
+        bh_hash32 t1;
+        if (digest && (bh_rpc_read_hash(&t1, json_array_get(topics, 1)) != BH_OK ||
+                       memcmp(&t1, digest, sizeof t1) != 0))
             continue;
         if (memcmp(&t0, &t_exec, sizeof t0) == 0 || memcmp(&t0, &t_hop, sizeof t0) == 0)
             *executed = 1;
@@ -201,6 +216,102 @@ int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *outcome, unsigned *app
         *outcome = BH_SUBMIT_ALREADY_DONE; /* executed by someone else first */
     }
     if (approvals) *approvals = n;
+    return BH_OK;
+}
+
+/* A BatchItemFailed log's reason as text: Error(string)'s message, else
+ * the revert data in hex. */
+static void batch_reason(char *out, size_t cap, const json_t *log)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    uint64_t off = 0, n = 0;
+    snprintf(out, cap, "reverted");
+    if (bh_rpc_read_data(&data, &len, json_object_get(log, "data"), 1 << 16) != BH_OK) return;
+    if (bh_abi_read_u64(&off, data, len, 0) == BH_OK && off == 32 &&
+        bh_abi_read_u64(&n, data, len, 1) == BH_OK && n <= len - 64) {
+        const unsigned char *r = data + 64;
+        static const unsigned char err_sel[4] = {0x08, 0xc3, 0x79, 0xa0};
+        uint64_t sl = 0;
+        if (n >= 4 + 64 && !memcmp(r, err_sel, 4) &&
+            bh_abi_read_u64(&sl, r + 4, n - 4, 1) == BH_OK && sl <= n - 4 - 64) {
+            snprintf(out, cap, "%.*s", (int)(sl < cap ? sl : cap - 1), (const char *)r + 4 + 64);
+        } else if (n) {
+            size_t k = n * 2 + 3 < cap ? n : (cap - 3) / 2;
+            out[0] = '0', out[1] = 'x';
+            bh_hex_encode(out + 2, r, k);
+        }
+    }
+    free(data);
+}
+
+int bh_portal_submit_batch(bh_evm_sender *s, bh_portal_batch_item *items, const bh_address *portal,
+                           const unsigned char *const *vaas, const size_t *lens, size_t n)
+{
+    if (items) memset(items, 0, n * sizeof *items);
+    if (!s || !items || !portal || !vaas || !lens || n == 0 || n > BH_PORTAL_BATCH_MAX)
+        return BH_EINVAL;
+    bh_hash32 *digests = calloc(n, sizeof *digests);
+    if (!digests) return BH_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        bh_vaa parsed;
+        bh_reject why;
+        if (!vaas[i] || lens[i] == 0 || lens[i] > BH_VAA_MAX_LEN ||
+            bh_vaa_parse(&parsed, &why, vaas[i], lens[i]) != BH_OK) {
+            free(digests);
+            return BH_EMALFORMED;
+        }
+        bh_vaa_digest(&digests[i], parsed.body, parsed.body_len);
+    }
+    bh_abi a;
+    bh_abi_init(&a, "submitBatch(bytes[])", 1);
+    bh_abi_bytes_array(&a, vaas, lens, n);
+    bh_evm_receipt r;
+    /* as a submit: each item's path depends on approvals landing first */
+    int rc = send_abi_gas(s, &r, portal, &a, BH_PORTAL_SUBMIT_GAS / 4 * n);
+    if (rc != BH_OK) {
+        free(digests);
+        return rc;
+    }
+    bh_hash32 t_fail;
+    bh_abi_topic(&t_fail, "BatchItemFailed(uint256,bytes)");
+    size_t k;
+    json_t *log;
+    json_array_foreach(r.logs, k, log)
+    {
+        bh_address addr;
+        bh_hash32 t0, t1;
+        json_t *topics = json_object_get(log, "topics");
+        if (bh_rpc_member_address(&addr, log, "address") != BH_OK ||
+            memcmp(&addr, portal, sizeof addr) != 0 || !json_is_array(topics) ||
+            bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK ||
+            memcmp(&t0, &t_fail, sizeof t0) != 0 ||
+            bh_rpc_read_hash(&t1, json_array_get(topics, 1)) != BH_OK)
+            continue;
+        uint64_t idx = 0;
+        if (bh_abi_read_u64(&idx, t1.data, 32, 0) != BH_OK || idx >= n) continue;
+        items[idx].failed = 1;
+        batch_reason(items[idx].why, sizeof items[idx].why, log);
+    }
+    for (size_t i = 0; i < n && rc == BH_OK; i++) {
+        if (items[i].failed) continue;
+        int executed = 0, done = 0, again = 0;
+        for (size_t j = 0; j < i && !again; j++)
+            again = !memcmp(&digests[j], &digests[i], sizeof digests[i]);
+        if (again) { /* the logs are the first one's */
+            items[i].outcome = BH_SUBMIT_ALREADY_DONE;
+            continue;
+        }
+        items[i].approvals = approvals_of(r.logs, portal, &executed, &digests[i]);
+        items[i].outcome = executed ? BH_SUBMIT_EXECUTED : BH_SUBMIT_APPROVED;
+        /* no new approval: executed earlier, or ours was there already */
+        if (!executed && !items[i].approvals &&
+            bh_portal_is_executed(bh_evm_sender_rpc(s), &done, portal, &digests[i]) == BH_OK &&
+            done)
+            items[i].outcome = BH_SUBMIT_ALREADY_DONE;
+    }
+    bh_evm_receipt_clear(&r);
+    free(digests);
     return BH_OK;
 }
 

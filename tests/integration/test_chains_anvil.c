@@ -371,12 +371,14 @@ static void test_it_lock_deliver_roundtrip(void **state)
 }
 
 /* Build a body as chain B's Portal would, for any claim. */
-static size_t forged_body(unsigned char *body, uint16_t emitter_chain, const bh_address *emitter,
-                          uint64_t seq, const bh_address *token, uint16_t token_chain,
-                          const bh_address *to, uint16_t to_chain, uint64_t amount)
+static size_t forged_body_fee(unsigned char *body, uint16_t emitter_chain,
+                              const bh_address *emitter, uint64_t seq, const bh_address *token,
+                              uint16_t token_chain, const bh_address *to, uint16_t to_chain,
+                              uint64_t amount, uint64_t fee)
 {
     bh_portal_transfer_out ev;
     memset(&ev, 0, sizeof ev);
+    u256(&ev.fee, fee);
     ev.sequence = seq;
     bh_address_to_bytes32(&ev.token, token);
     ev.token_chain = token_chain;
@@ -390,6 +392,80 @@ static size_t forged_body(unsigned char *body, uint16_t emitter_chain, const bh_
                                           (uint32_t)time(NULL)),
                      BH_OK);
     return len;
+}
+
+static size_t forged_body(unsigned char *body, uint16_t emitter_chain, const bh_address *emitter,
+                          uint64_t seq, const bh_address *token, uint16_t token_chain,
+                          const bh_address *to, uint16_t to_chain, uint64_t amount)
+{
+    return forged_body_fee(body, emitter_chain, emitter, seq, token, token_chain, to, to_chain,
+                           amount, 0);
+}
+
+/* submitBatch: each item is its own submit. An item that executes, one
+ * that only approves, one with a signature of a stranger (refused, named,
+ * the rest unharmed), one executed by an earlier item of the same batch
+ * (nothing twice); the fee goes to the batch's sender. */
+static void test_it_submit_batch(void **state)
+{
+    (void)state;
+    bh_seckey rk, stranger;
+    it_test_key(&rk, 778);
+    it_test_key(&stranger, 779);
+    bh_address rcpt;
+    assert_int_equal(bh_attest_address(F.ctx, &rcpt, &rk), BH_OK);
+    unsigned char body[4][BH_EVENT_BODY_MAX], vaa[4][1024];
+    size_t blen[4], vlen[4];
+    for (unsigned i = 0; i < 3; i++) /* item 0 pays a fee of 3 */
+        blen[i] = forged_body_fee(body[i], CHAIN_A, &F.portal_a, 7000 + i, &F.token_a, CHAIN_A,
+                                  &rcpt, CHAIN_B, 10 + i, i == 0 ? 3 : 0);
+    unsigned both[] = {0, 1}, one[] = {2};
+    vlen[0] = make_vaa(vaa[0], sizeof vaa[0], body[0], blen[0], both, 2);
+    vlen[1] = make_vaa(vaa[1], sizeof vaa[1], body[1], blen[1], one, 1);
+    /* item 2: signer index 1, signed by a key that is not attester 1 */
+    bh_hash32 d;
+    bh_vaa_digest(&d, body[2], blen[2]);
+    bh_vaa_sig sig = {.signer_index = 1};
+    assert_int_equal(bh_attest_sign(F.ctx, sig.rs, &sig.v, &d, &stranger), BH_OK);
+    assert_int_equal(
+        bh_vaa_serialize(vaa[2], sizeof vaa[2], &vlen[2], 0, &sig, 1, body[2], blen[2]), BH_OK);
+    memcpy(vaa[3], vaa[0], vlen[0]);
+    vlen[3] = vlen[0];
+    const unsigned char *items[4] = {vaa[0], vaa[1], vaa[2], vaa[3]};
+    bh_bytes32 t32;
+    bh_address_to_bytes32(&t32, &F.token_a);
+    bh_address wrapped;
+    assert_int_equal(bh_portal_wrapped_for(F.rpc_b, &wrapped, &F.portal_b, CHAIN_A, &t32), BH_OK);
+    bh_u256 fee0, fee1;
+    assert_int_equal(bh_erc20_balance(F.rpc_b, &fee0, &wrapped, &F.user_b), BH_OK);
+    bh_portal_batch_item out[4];
+    assert_int_equal(bh_portal_submit_batch(F.dep_b, out, &F.portal_b, items, vlen, 4), BH_OK);
+    assert_false(out[0].failed);
+    assert_int_equal(out[0].outcome, BH_SUBMIT_EXECUTED);
+    assert_int_equal(out[0].approvals, 2);
+    assert_false(out[1].failed);
+    assert_int_equal(out[1].outcome, BH_SUBMIT_APPROVED);
+    assert_int_equal(out[1].approvals, 1);
+    assert_true(out[2].failed);
+    assert_non_null(strstr(out[2].why, "bad signature"));
+    assert_false(out[3].failed);
+    assert_int_equal(out[3].outcome, BH_SUBMIT_ALREADY_DONE);
+    bh_u256 bal;
+    assert_int_equal(bh_erc20_balance(F.rpc_b, &bal, &wrapped, &rcpt), BH_OK);
+    assert_int_equal(u256_low(&bal), 7); /* item 0 once, less its fee; nothing of 1 or 2 */
+    assert_int_equal(bh_erc20_balance(F.rpc_b, &fee1, &wrapped, &F.user_b), BH_OK);
+    /* the fee: to the batch's sender, not the Portal */
+    assert_int_equal(u256_low(&fee1) - u256_low(&fee0), 3);
+    /* the second approval of item 1, alone, executes it */
+    unsigned other[] = {0};
+    vlen[1] = make_vaa(vaa[1], sizeof vaa[1], body[1], blen[1], other, 1);
+    assert_int_equal(bh_portal_submit_batch(F.node2_b, out, &F.portal_b, items + 1, vlen + 1, 1),
+                     BH_OK);
+    assert_int_equal(out[0].outcome, BH_SUBMIT_EXECUTED);
+    assert_int_equal(bh_erc20_balance(F.rpc_b, &bal, &wrapped, &rcpt), BH_OK);
+    assert_int_equal(u256_low(&bal), 18);
+    /* an empty batch is refused before anything is sent */
+    assert_int_equal(bh_portal_submit_batch(F.dep_b, out, &F.portal_b, items, vlen, 0), BH_EINVAL);
 }
 
 /* Stolen attester keys + a registered remote chain still cannot unlock more
@@ -1719,6 +1795,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_it_lock_deliver_roundtrip),
         cmocka_unit_test(test_it_portal_outstanding_bound),
+        cmocka_unit_test(test_it_submit_batch),
         cmocka_unit_test(test_it_forged_lock),
         cmocka_unit_test(test_it_listed_tokens_and_receipts),
         cmocka_unit_test(test_it_reorg),
