@@ -1790,6 +1790,112 @@ static void test_it_signer_rotation(void **state)
     assert_int_equal(u256_low(&bal), 70);
 }
 
+static void rpc_do(bh_rpc *ep, const char *method, json_t *params)
+{
+    json_t *res = NULL;
+    assert_int_equal(bh_rpc_call(ep, &res, method, params), BH_OK);
+    json_decref(res);
+    json_decref(params);
+}
+
+/* setInfo(a): where a signs in the current and the previous set. */
+static void set_info(const bh_address *a, uint64_t *set, uint64_t *index, uint64_t *prev_index)
+{
+    bh_abi ab;
+    bh_abi_init(&ab, "setInfo(address)", 1);
+    bh_abi_address(&ab, a);
+    unsigned char *data = NULL, *ret = NULL;
+    size_t dlen = 0, rlen = 0;
+    assert_int_equal(bh_abi_finish(&ab, &data, &dlen), BH_OK);
+    bh_abi_clear(&ab);
+    assert_int_equal(bh_evm_call(F.rpc_b, &ret, &rlen, &F.portal_b, data, dlen), BH_OK);
+    free(data);
+    assert_int_equal(bh_abi_read_u64(set, ret, rlen, 0), BH_OK);
+    assert_int_equal(bh_abi_read_u64(index, ret, rlen, 2), BH_OK);
+    assert_int_equal(bh_abi_read_u64(prev_index, ret, rlen, 5), BH_OK);
+    free(ret);
+}
+
+/* Rotation with a grace period: approvals under the previous set and the
+ * new one add up to one quorum, a signer in both counts once, and once the
+ * grace is over the previous set and its approvals count no more. */
+static void test_it_rotation_overlap(void **state)
+{
+    (void)state;
+    bh_seckey rk, fresh;
+    it_test_key(&rk, 780);
+    it_test_key(&fresh, 781);
+    bh_address rcpt, fresh_addr;
+    assert_int_equal(bh_attest_address(F.ctx, &rcpt, &rk), BH_OK);
+    assert_int_equal(bh_attest_address(F.ctx, &fresh_addr, &fresh), BH_OK);
+    /* B is at set 1 (attesters 0, 1, 2); set 2 is {2, 0, fresh}, quorum 2 */
+    bh_address set2[3] = {F.att_addr[2], F.att_addr[0], fresh_addr};
+    assert_int_equal(bh_portal_set_attesters(F.node2_b, &F.portal_b, 2, set2, 3, 2, 3600),
+                     BH_EREVERTED); /* not the owner */
+    assert_int_equal(bh_portal_set_attesters(F.dep_b, &F.portal_b, 2, set2, 3, 2, 3600), BH_OK);
+    uint64_t set = 0, idx = 0, prev = 0;
+    set_info(&fresh_addr, &set, &idx, &prev);
+    assert_true(set == 2 && idx == 3 && prev == 0);
+    set_info(&F.att_addr[0], &set, &idx, &prev);
+    assert_true(idx == 2 && prev == 1); /* index + 1 in each set */
+    set_info(&rcpt, &set, &idx, &prev);
+    assert_true(idx == 0 && prev == 0);
+
+    unsigned char body[3][BH_EVENT_BODY_MAX], vaa[1024];
+    size_t blen[3];
+    for (unsigned i = 0; i < 3; i++)
+        blen[i] = forged_body(body[i], CHAIN_A, &F.portal_a, 7100 + i, &F.token_a, CHAIN_A, &rcpt,
+                              CHAIN_B, 1);
+    bh_submit_outcome oc;
+    unsigned ap = 0;
+    /* X: attester 1 under set 1, then fresh under set 2: two signers, done */
+    unsigned a1[] = {1};
+    size_t vlen = make_vaa_set(vaa, sizeof vaa, 1, body[0], blen[0], a1, 1);
+    assert_int_equal(bh_portal_submit(F.dep_b, &oc, &ap, &F.portal_b, vaa, vlen), BH_OK);
+    assert_int_equal(oc, BH_SUBMIT_APPROVED);
+    bh_hash32 d;
+    bh_vaa_digest(&d, body[0], blen[0]);
+    bh_vaa_sig sig = {.signer_index = 2};
+    assert_int_equal(bh_attest_sign(F.ctx, sig.rs, &sig.v, &d, &fresh), BH_OK);
+    assert_int_equal(bh_vaa_serialize(vaa, sizeof vaa, &vlen, 2, &sig, 1, body[0], blen[0]), BH_OK);
+    assert_int_equal(bh_portal_submit(F.dep_b, &oc, &ap, &F.portal_b, vaa, vlen), BH_OK);
+    assert_int_equal(oc, BH_SUBMIT_EXECUTED);
+    assert_int_equal(ap, 2);
+    /* Y: attester 0 under set 1 (index 0) and under set 2 (index 1): once */
+    unsigned a0[] = {0};
+    vlen = make_vaa_set(vaa, sizeof vaa, 1, body[1], blen[1], a0, 1);
+    assert_int_equal(bh_portal_submit(F.dep_b, &oc, &ap, &F.portal_b, vaa, vlen), BH_OK);
+    /* index 1 of set 2 is attester 0 (make_vaa_set signs index i with attester i) */
+    bh_vaa_digest(&d, body[1], blen[1]);
+    sig.signer_index = 1;
+    assert_int_equal(bh_attest_sign(F.ctx, sig.rs, &sig.v, &d, &F.att[0]), BH_OK);
+    assert_int_equal(bh_vaa_serialize(vaa, sizeof vaa, &vlen, 2, &sig, 1, body[1], blen[1]), BH_OK);
+    assert_int_equal(bh_portal_submit(F.dep_b, &oc, &ap, &F.portal_b, vaa, vlen), BH_OK);
+    assert_int_equal(oc, BH_SUBMIT_APPROVED);
+    assert_int_equal(ap, 1);
+    /* Z: attester 1 under set 1, then the grace runs out */
+    vlen = make_vaa_set(vaa, sizeof vaa, 1, body[2], blen[2], a1, 1);
+    assert_int_equal(bh_portal_submit(F.dep_b, &oc, &ap, &F.portal_b, vaa, vlen), BH_OK);
+    rpc_do(F.rpc_b, "evm_increaseTime", json_pack("[i]", 3601));
+    rpc_do(F.rpc_b, "evm_mine", NULL);
+    set_info(&F.att_addr[0], &set, &idx, &prev);
+    assert_int_equal(prev, 0); /* the previous set is no longer valid */
+    vlen = make_vaa_set(vaa, sizeof vaa, 1, body[2], blen[2], a0, 1);
+    assert_int_equal(bh_portal_submit(F.dep_b, &oc, &ap, &F.portal_b, vaa, vlen), BH_EREVERTED);
+    assert_non_null(strstr(bh_evm_sender_last_error(F.dep_b), "signer set"));
+    /* fresh under set 2: attester 1's old approval no longer counts */
+    bh_vaa_digest(&d, body[2], blen[2]);
+    sig.signer_index = 2;
+    assert_int_equal(bh_attest_sign(F.ctx, sig.rs, &sig.v, &d, &fresh), BH_OK);
+    assert_int_equal(bh_vaa_serialize(vaa, sizeof vaa, &vlen, 2, &sig, 1, body[2], blen[2]), BH_OK);
+    assert_int_equal(bh_portal_submit(F.dep_b, &oc, &ap, &F.portal_b, vaa, vlen), BH_OK);
+    assert_int_equal(oc, BH_SUBMIT_APPROVED);
+    assert_int_equal(ap, 1);
+    /* a set that names one attester twice is refused */
+    bh_address dup[2] = {fresh_addr, fresh_addr};
+    assert_int_equal(bh_portal_set_attesters(F.dep_b, &F.portal_b, 3, dup, 2, 1, 0), BH_EREVERTED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1813,6 +1919,7 @@ int main(void)
         cmocka_unit_test(test_it_bad_log_fields),
         cmocka_unit_test(test_it_endpoint_backoff_and_chain_id),
         cmocka_unit_test(test_it_signer_rotation),
+        cmocka_unit_test(test_it_rotation_overlap), /* last: it moves B's clock an hour on */
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
