@@ -185,6 +185,25 @@ for n in 1 2 3; do
 done
 [ "$(balance 1 "$(wrapped 1 1 "$tka")" "$user")" = "65$E18" ] || fail "alpha -> beta stopped flowing"
 ok "attack: the first forged burn quarantined gamma everywhere; alpha and beta lost nothing"
+for c in 0 1; do
+  "$deployer" controls --rpc "$(rpc "$c")" --portal "$(cat "$BH_DEVNET_DIR/portal.$c")" \
+    --remote-chain 3 | grep -q '"cursed":true' || fail "gamma is not cursed on chain $c's Portal"
+done
+grep -q "event=curse_voted" "$out" || fail "attack does not show the curse vote"
+ok "attack: gamma cursed on alpha's and beta's Portals"
+
+# ---- rotate ----
+"$devnet" rotate >"$out" 2>&1 || fail "rotate failed: $(tail -5 "$out")"
+[ "$(balance 1 "$(wrapped 1 1 "$tka")" "$user")" = "75$E18" ] ||
+  fail "the ten transfers sent across the rotation did not all arrive"
+for n in 1 2 3; do
+  "$vaultctl" -d "$BH_DEVNET_DIR/node-$n/data" portals beta --json >"$out.json"
+  [ "$(json "$out.json" 'j[0].set.index')" = 1 ] || fail "node-$n does not see set 1 on beta"
+  # set 1 lists node 2, 3, 1: node n signs as (n + 1) mod 3
+  [ "$(json "$out.json" 'j[0].set.signer')" = $(((n + 1) % 3)) ] ||
+    fail "node-$n does not sign from its new place in set 1"
+done
+ok "rotate: a new set on every Portal while transfers flow; each node signs from its new place"
 
 # ---- down ----
 "$devnet" down >"$out" 2>&1 || fail "down failed: $(cat "$out")"
