@@ -66,8 +66,11 @@ contract Portal {
     // set index => chain => round => bitmap of attester indices that voted
     mapping(uint32 => mapping(uint16 => mapping(uint64 => uint256))) public curseVotes;
     bytes32 internal constant CURSE_TAG = keccak256("bulkhead.portal.curse.v1");
-    // who submitted the transaction: the fee goes there, in a batch too
+    // who called the outermost submit or submitBatch: the fee goes there,
+    // for a batch's items too, and a token's hook calling back in changes
+    // nothing (entered counts the calls under way)
     address transient internal relayer;
+    uint256 transient internal entered;
 
     uint64 public sequence;
     mapping(uint16 => bytes32) public remotePortal;
@@ -115,6 +118,13 @@ contract Portal {
     event LiftScheduled(uint16 indexed chain, uint64 round, uint64 liftAt);
     event CurseParams(uint8 curseQuorum, uint64 liftDelay);
     event BatchItemFailed(uint256 indexed index, bytes reason);
+
+    modifier payee() {
+        if (entered == 0) relayer = msg.sender;
+        entered++;
+        _;
+        entered--;
+    }
 
     modifier onlyOwner() {
         require(msg.sender == owner, "only owner");
@@ -362,10 +372,10 @@ contract Portal {
     /// else. Returns bitmaps of the items executed and of those that failed.
     /// An item's token may burn the gas it is given (63/64 of what is left):
     /// the items after it then fail, named, and go again on their own.
-    function submitBatch(bytes[] calldata vaas) external returns (uint256 done, uint256 failed) {
+    function submitBatch(bytes[] calldata vaas)
+        external payee returns (uint256 done, uint256 failed) {
         require(!paused, "paused");
         require(vaas.length > 0 && vaas.length <= 256, "batch size");
-        relayer = msg.sender;
         for (uint256 i = 0; i < vaas.length; i++) {
             try this.submit(vaas[i]) returns (uint256, bool d) {
                 if (d) done |= 1 << i;
@@ -378,9 +388,8 @@ contract Portal {
 
     /// Returns the number of distinct approvals the digest holds after this
     /// call, and whether the message is executed.
-    function submit(bytes calldata vaa) external returns (uint256 count, bool done) {
+    function submit(bytes calldata vaa) external payee returns (uint256 count, bool done) {
         require(!paused, "paused");
-        if (msg.sender != address(this)) relayer = msg.sender; // else: an item of a batch
         require(vaa.length >= 6, "truncated");
         require(uint8(vaa[0]) == 1, "version");
         uint32 set = uint32(bytes4(vaa[1:5]));

@@ -39,3 +39,30 @@ contract Refuser is ITokenReceiver {
         revert(reason);
     }
 }
+
+interface IPortalSubmit {
+    function submit(bytes calldata vaa) external returns (uint256, bool);
+}
+
+/// TEST ONLY. A recipient that, when tokens arrive, submits a VAA it was
+/// given to the Portal: a callback into the Portal in the middle of one of
+/// its transfers.
+contract Reenterer is ITokenReceiver {
+    address public portal;
+    bytes public vaa;
+
+    constructor(address portal_) {
+        portal = portal_;
+    }
+
+    function setVaa(bytes calldata v) external {
+        vaa = v;
+    }
+
+    function onTokenTransfer(address, uint256) external {
+        if (vaa.length == 0) return;
+        bytes memory v = vaa;
+        delete vaa;
+        IPortalSubmit(portal).submit(v);
+    }
+}

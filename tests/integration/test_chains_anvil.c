@@ -27,7 +27,9 @@
 #include "bh_portal_admin.h"
 #include "bh_test_token.h"
 #include "bh_vaa.h"
+#include "bh_test_contracts.h"
 #include "it_harness.h"
+#include "node_harness.h"
 
 #define EVM_A 1001
 #define EVM_B 1002
@@ -1790,6 +1792,68 @@ static void test_it_signer_rotation(void **state)
     assert_int_equal(u256_low(&bal), 70);
 }
 
+/* An unlock to a recipient whose token hook calls back into the Portal
+ * with a second unlock: both fees still go to the one who submitted, none
+ * to the recipient that called back in. */
+static void test_it_reentered_submit_keeps_the_fee(void **state)
+{
+    (void)state;
+    bh_abi a;
+    bh_abi_init(&a, NULL, 3);
+    bh_abi_string(&a, "HOOK");
+    bh_abi_string(&a, "HOOK");
+    bh_abi_uint(&a, 18);
+    unsigned char *ctor = NULL;
+    size_t len = 0;
+    assert_int_equal(bh_abi_finish(&a, &ctor, &len), BH_OK);
+    bh_abi_clear(&a);
+    bh_address hook, re;
+    assert_int_equal(nh_deploy(F.dep_a, bh_test_contract_hooktoken_bin, ctor, len, &hook), 0);
+    free(ctor);
+    bh_abi_init(&a, NULL, 1);
+    bh_abi_address(&a, &F.portal_a);
+    assert_int_equal(bh_abi_finish(&a, &ctor, &len), BH_OK);
+    bh_abi_clear(&a);
+    assert_int_equal(nh_deploy(F.dep_a, bh_test_contract_reenterer_bin, ctor, len, &re), 0);
+    free(ctor);
+    bh_u256 v;
+    u256(&v, 100);
+    bh_abi_init(&a, "mint(address,uint256)", 2);
+    bh_abi_address(&a, &F.user_a);
+    bh_abi_u256(&a, &v);
+    assert_int_equal(nh_send_call(F.dep_a, NULL, &hook, &a, "mint HOOK"), 0);
+    bh_u256 fee;
+    u256(&v, 10);
+    u256(&fee, 0);
+    assert_int_equal(
+        bh_portal_lock(F.dep_a, NULL, &F.portal_a, &hook, &v, CHAIN_B, &F.user_b, &fee, 1), BH_OK);
+    /* two unlocks of HOOK from B, signed by attesters 0 and 1 */
+    bh_seckey xk;
+    it_test_key(&xk, 782);
+    bh_address x;
+    assert_int_equal(bh_attest_address(F.ctx, &x, &xk), BH_OK);
+    unsigned char b1[BH_EVENT_BODY_MAX], b2[BH_EVENT_BODY_MAX], v1[1024], v2[1024];
+    size_t l1 = forged_body_fee(b1, CHAIN_B, &F.portal_b, 8100, &hook, CHAIN_A, &re, CHAIN_A, 3, 1);
+    size_t l2 = forged_body_fee(b2, CHAIN_B, &F.portal_b, 8101, &hook, CHAIN_A, &x, CHAIN_A, 2, 1);
+    unsigned both[] = {0, 1};
+    size_t n1 = make_vaa(v1, sizeof v1, b1, l1, both, 2);
+    size_t n2 = make_vaa(v2, sizeof v2, b2, l2, both, 2);
+    bh_abi_init(&a, "setVaa(bytes)", 1);
+    bh_abi_bytes(&a, v2, n2);
+    assert_int_equal(nh_send_call(F.dep_a, NULL, &re, &a, "setVaa"), 0);
+    bh_u256 before, after, got;
+    assert_int_equal(bh_erc20_balance(F.rpc_a, &before, &hook, &F.user_a), BH_OK);
+    bh_submit_outcome oc;
+    assert_int_equal(bh_portal_submit(F.dep_a, &oc, NULL, &F.portal_a, v1, n1), BH_OK);
+    assert_int_equal(oc, BH_SUBMIT_EXECUTED);
+    assert_int_equal(bh_erc20_balance(F.rpc_a, &got, &hook, &re), BH_OK);
+    assert_int_equal(u256_low(&got), 2); /* 3 less its fee, and no fee */
+    assert_int_equal(bh_erc20_balance(F.rpc_a, &got, &hook, &x), BH_OK);
+    assert_int_equal(u256_low(&got), 1); /* the inner unlock did run */
+    assert_int_equal(bh_erc20_balance(F.rpc_a, &after, &hook, &F.user_a), BH_OK);
+    assert_int_equal(u256_low(&after) - u256_low(&before), 2); /* both fees */
+}
+
 static void rpc_do(bh_rpc *ep, const char *method, json_t *params)
 {
     json_t *res = NULL;
@@ -1902,6 +1966,7 @@ int main(void)
         cmocka_unit_test(test_it_lock_deliver_roundtrip),
         cmocka_unit_test(test_it_portal_outstanding_bound),
         cmocka_unit_test(test_it_submit_batch),
+        cmocka_unit_test(test_it_reentered_submit_keeps_the_fee),
         cmocka_unit_test(test_it_forged_lock),
         cmocka_unit_test(test_it_listed_tokens_and_receipts),
         cmocka_unit_test(test_it_reorg),
