@@ -131,9 +131,15 @@ balance() { "$deployer" balance --rpc "$(rpc "$1")" --token "$2" --of "$3" | val
 [ "$(balance 0 "$tka" "$user")" = "999915$E18" ] || fail "TKA on alpha"
 
 # Every node's vaults say the same: alpha locked 85, 60 out on beta, 25 on gamma.
+# (The burn home arrives once two nodes delivered it; the third applies it
+# when its own watcher reads it, a poll or two later.)
 for n in 1 2 3; do
   d=$BH_DEVNET_DIR/node-$n/data
-  "$vaultctl" -d "$d" show alpha --json >"$out.json"
+  for i in $(seq 1 100); do
+    "$vaultctl" -d "$d" show alpha --json >"$out.json"
+    [ "$(json "$out.json" 'j.assets[0].locked_units')" = 85 ] && break
+    sleep 0.1
+  done
   [ "$(json "$out.json" 'j.assets[0].locked_units')" = 85 ] || fail "node-$n: alpha locked"
   [ "$(json "$out.json" 'j.assets[0].lanes.find(l => l.chain == 2).outstanding_units')" = 60 ] ||
     fail "node-$n: outstanding toward beta"
