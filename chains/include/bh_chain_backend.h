@@ -75,6 +75,14 @@ typedef enum {
     BH_CHAIN_ALREADY_DONE  /* executed before, or our approval was already there */
 } bh_chain_outcome;
 
+/* One item of a batch's result (poll_batch). */
+typedef struct {
+    bh_chain_outcome outcome;
+    unsigned approvals;
+    int failed;    /* the item reverted on its own; the rest stand */
+    char why[160]; /* its revert reason; empty: out of gas */
+} bh_chain_batch_item;
+
 /* One delivery transaction in flight, as sent_info tells it. */
 typedef struct {
     uint64_t nonce;
@@ -137,6 +145,14 @@ typedef struct {
      * errors (still in flight). */
     int (*send)(void *sender, void **tx, bh_chain_outcome *outcome, const unsigned char *vaa,
                 size_t vaa_len);
+    /* many VAAs in one transaction (each its own submit; one failing
+     * fails alone), in flight as send's: BH_OK with *tx, never asks which
+     * are executed (the batch says); BH_ERANGE: too big for the gas cap,
+     * split it. poll_batch as poll, items (n of them) filled on BH_OK.
+     * tx_free frees either. */
+    int (*send_batch)(void *sender, void **tx, const unsigned char *const *vaas, const size_t *lens,
+                      size_t n);
+    int (*poll_batch)(void *sender, void *tx, bh_chain_batch_item *items, size_t n);
     void (*poll_begin)(void *sender); /* once before a pass of polls: reads the head */
     int (*poll)(void *sender, void *tx, bh_chain_outcome *outcome, unsigned *approvals);
     void (*tx_info)(const void *tx, bh_chain_tx_info *out);

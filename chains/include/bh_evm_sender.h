@@ -128,6 +128,15 @@ BH_WARN_UNUSED_RESULT int bh_evm_sender_begin(bh_evm_sender *s, bh_evm_pending *
                                               const unsigned char *data, size_t data_len,
                                               uint64_t min_gas);
 
+/* bh_evm_sender_begin with extra_gas on top of the estimate's 25%: for a
+ * call of many parts each of which may take a costlier path by the time it
+ * is mined (a batch of approvals that others' approvals make execute).
+ * The limit is max(estimate + 25% + extra_gas, min_gas), at most gas_cap. */
+BH_WARN_UNUSED_RESULT int bh_evm_sender_begin_extra(bh_evm_sender *s, bh_evm_pending *p,
+                                                    const bh_address *to, const bh_u256 *value,
+                                                    const unsigned char *data, size_t data_len,
+                                                    uint64_t min_gas, uint64_t extra_gas);
+
 /* Look at a transaction begun by bh_evm_sender_begin once, without sleeping.
  * Returns: BH_OK mined with status 1 (receipt filled);
  *          BH_EREVERTED mined with status 0;

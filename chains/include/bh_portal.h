@@ -106,12 +106,35 @@ typedef struct {
     bh_submit_outcome outcome;
     unsigned approvals;
     int failed;
-    char why[160];
+    char why[160]; /* empty: reverted with no reason (out of gas, most likely) */
 } bh_portal_batch_item;
 BH_WARN_UNUSED_RESULT int bh_portal_submit_batch(bh_evm_sender *s, bh_portal_batch_item *items,
                                                  const bh_address *portal,
                                                  const unsigned char *const *vaas,
                                                  const size_t *lens, size_t n);
+
+/* bh_portal_submit_batch in two halves, for batches in flight (as
+ * bh_portal_submit_send / _check): bh_portal_batch_send broadcasts
+ * submitBatch at the next nonce without waiting and without asking which
+ * items are executed (an executed item costs little and reports so);
+ * its gas limit is the estimate's plus BH_PORTAL_BATCH_ITEM_GAS per item.
+ * bh_portal_batch_check looks at it once.
+ * send Returns: BH_OK (p filled, in flight); BH_EMALFORMED, BH_EINVAL as
+ *          bh_portal_submit_batch; bh_evm_sender_begin's errors (BH_ERANGE:
+ *          the batch's estimate is above the gas cap: split it).
+ * check Returns: BH_OK with items[i] filled as bh_portal_submit_batch's;
+ *          bh_evm_sender_check's other results (BH_EBUSY, BH_EREVERTED,
+ *          BH_ETIMEOUT, transport errors).
+ * Out: digests (send)  n of them, the VAAs' digests, for check. */
+#define BH_PORTAL_BATCH_ITEM_GAS 60000u
+BH_WARN_UNUSED_RESULT int bh_portal_batch_send(bh_evm_sender *s, bh_evm_pending *p,
+                                               bh_hash32 *digests, const bh_address *portal,
+                                               const unsigned char *const *vaas, const size_t *lens,
+                                               size_t n);
+BH_WARN_UNUSED_RESULT int bh_portal_batch_check(bh_evm_sender *s, bh_evm_pending *p,
+                                                bh_portal_batch_item *items,
+                                                const bh_address *portal, const bh_hash32 *digests,
+                                                size_t n);
 
 /* bh_portal_submit in two halves, for several submits in flight:
  * bh_portal_submit_send checks executed(digest) and, if not, broadcasts

@@ -237,6 +237,8 @@ static bh_chain_outcome chain_outcome(bh_submit_outcome o)
 typedef struct {
     bh_evm_pending p;
     bh_hash32 digest;
+    bh_hash32 *digests; /* a batch's, heap */
+    size_t n;
 } evm_tx;
 
 static int evm_send(void *ps, void **tx, bh_chain_outcome *outcome, const unsigned char *vaa,
@@ -258,6 +260,48 @@ static int evm_send(void *ps, void **tx, bh_chain_outcome *outcome, const unsign
     }
     bh_evm_pending_clear(&t->p);
     free(t);
+    return rc;
+}
+
+static int evm_send_batch(void *ps, void **tx, const unsigned char *const *vaas, const size_t *lens,
+                          size_t n)
+{
+    evm_sender *s = ps;
+    *tx = NULL;
+    evm_tx *t = calloc(1, sizeof *t);
+    if (t) t->digests = calloc(n ? n : 1, sizeof *t->digests);
+    if (!t || !t->digests) {
+        free(t);
+        return BH_ENOMEM;
+    }
+    t->n = n;
+    int rc = bh_portal_batch_send(s->sender, &t->p, t->digests, &s->portal, vaas, lens, n);
+    if (rc == BH_OK) {
+        *tx = t;
+        return BH_OK;
+    }
+    bh_evm_pending_clear(&t->p);
+    free(t->digests);
+    free(t);
+    return rc;
+}
+
+static int evm_poll_batch(void *ps, void *tx, bh_chain_batch_item *items, size_t n)
+{
+    evm_sender *s = ps;
+    evm_tx *t = tx;
+    memset(items, 0, n * sizeof *items);
+    if (n != t->n) return BH_EINVAL;
+    bh_portal_batch_item *bi = calloc(n, sizeof *bi);
+    if (!bi) return BH_ENOMEM;
+    int rc = bh_portal_batch_check(s->sender, &t->p, bi, &s->portal, t->digests, n);
+    for (size_t i = 0; rc == BH_OK && i < n; i++) {
+        items[i].outcome = chain_outcome(bi[i].outcome);
+        items[i].approvals = bi[i].approvals;
+        items[i].failed = bi[i].failed;
+        memcpy(items[i].why, bi[i].why, sizeof items[i].why);
+    }
+    free(bi);
     return rc;
 }
 
@@ -293,6 +337,7 @@ static void evm_tx_free(void *tx)
     evm_tx *t = tx;
     if (!t) return;
     bh_evm_pending_clear(&t->p);
+    free(t->digests);
     free(t);
 }
 
@@ -385,6 +430,8 @@ const bh_chain_backend bh_chain_backend_evm = {
     .submit = evm_submit,
     .last_error = evm_last_error,
     .send = evm_send,
+    .send_batch = evm_send_batch,
+    .poll_batch = evm_poll_batch,
     .poll_begin = evm_poll_begin,
     .poll = evm_poll,
     .tx_info = evm_tx_info,

@@ -505,6 +505,13 @@ int bh_evm_sender_begin(bh_evm_sender *s, bh_evm_pending *p, const bh_address *t
                         const bh_u256 *value, const unsigned char *data, size_t data_len,
                         uint64_t min_gas)
 {
+    return bh_evm_sender_begin_extra(s, p, to, value, data, data_len, min_gas, 0);
+}
+
+int bh_evm_sender_begin_extra(bh_evm_sender *s, bh_evm_pending *p, const bh_address *to,
+                              const bh_u256 *value, const unsigned char *data, size_t data_len,
+                              uint64_t min_gas, uint64_t extra_gas)
+{
     if (p) memset(p, 0, sizeof *p);
     if (!s || !p || (data_len && !data)) return BH_EINVAL;
     s->last_error[0] = '\0';
@@ -519,7 +526,7 @@ int bh_evm_sender_begin(bh_evm_sender *s, bh_evm_pending *p, const bh_address *t
                 (unsigned long long)s->opt.gas_cap);
         return BH_ERANGE;
     }
-    gas += gas / 4;
+    gas += gas / 4 + extra_gas;
     if (gas < min_gas) gas = min_gas;
     if (gas > s->opt.gas_cap) gas = s->opt.gas_cap;
     if (data_len) {

@@ -220,7 +220,8 @@ int bh_portal_submit(bh_evm_sender *s, bh_submit_outcome *outcome, unsigned *app
 }
 
 /* A BatchItemFailed log's reason as text: Error(string)'s message, else
- * the revert data in hex. */
+ * the revert data in hex; empty when it reverted with no data (out of gas,
+ * most likely). */
 static void batch_reason(char *out, size_t cap, const json_t *log)
 {
     unsigned char *data = NULL;
@@ -230,6 +231,7 @@ static void batch_reason(char *out, size_t cap, const json_t *log)
     if (bh_rpc_read_data(&data, &len, json_object_get(log, "data"), 1 << 16) != BH_OK) return;
     if (bh_abi_read_u64(&off, data, len, 0) == BH_OK && off == 32 &&
         bh_abi_read_u64(&n, data, len, 1) == BH_OK && n <= len - 64) {
+        if (!n) out[0] = '\0'; /* no reason: out of gas, most likely */
         const unsigned char *r = data + 64;
         static const unsigned char err_sel[4] = {0x08, 0xc3, 0x79, 0xa0};
         uint64_t sl = 0;
@@ -245,39 +247,34 @@ static void batch_reason(char *out, size_t cap, const json_t *log)
     free(data);
 }
 
-int bh_portal_submit_batch(bh_evm_sender *s, bh_portal_batch_item *items, const bh_address *portal,
-                           const unsigned char *const *vaas, const size_t *lens, size_t n)
+/* The digests of a batch's VAAs, each checked to parse. */
+static int batch_digests(bh_hash32 *digests, const unsigned char *const *vaas, const size_t *lens,
+                         size_t n)
 {
-    if (items) memset(items, 0, n * sizeof *items);
-    if (!s || !items || !portal || !vaas || !lens || n == 0 || n > BH_PORTAL_BATCH_MAX)
-        return BH_EINVAL;
-    bh_hash32 *digests = calloc(n, sizeof *digests);
-    if (!digests) return BH_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         bh_vaa parsed;
         bh_reject why;
         if (!vaas[i] || lens[i] == 0 || lens[i] > BH_VAA_MAX_LEN ||
-            bh_vaa_parse(&parsed, &why, vaas[i], lens[i]) != BH_OK) {
-            free(digests);
+            bh_vaa_parse(&parsed, &why, vaas[i], lens[i]) != BH_OK)
             return BH_EMALFORMED;
-        }
         bh_vaa_digest(&digests[i], parsed.body, parsed.body_len);
     }
-    bh_abi a;
-    bh_abi_init(&a, "submitBatch(bytes[])", 1);
-    bh_abi_bytes_array(&a, vaas, lens, n);
-    bh_evm_receipt r;
-    /* as a submit: each item's path depends on approvals landing first */
-    int rc = send_abi_gas(s, &r, portal, &a, BH_PORTAL_SUBMIT_GAS / 4 * n);
-    if (rc != BH_OK) {
-        free(digests);
-        return rc;
-    }
+    return BH_OK;
+}
+
+static int executed_s(bh_evm_sender *s, int *done, const bh_address *portal,
+                      const bh_hash32 *digest);
+
+/* Each item's result from the batch's receipt logs: BatchItemFailed names
+ * the failed ones; the rest by their Approved / Executed logs. */
+static void batch_items(bh_evm_sender *s, bh_portal_batch_item *items, const json_t *logs,
+                        const bh_address *portal, const bh_hash32 *digests, size_t n)
+{
     bh_hash32 t_fail;
     bh_abi_topic(&t_fail, "BatchItemFailed(uint256,bytes)");
     size_t k;
     json_t *log;
-    json_array_foreach(r.logs, k, log)
+    json_array_foreach(logs, k, log)
     {
         bh_address addr;
         bh_hash32 t0, t1;
@@ -293,7 +290,7 @@ int bh_portal_submit_batch(bh_evm_sender *s, bh_portal_batch_item *items, const 
         items[idx].failed = 1;
         batch_reason(items[idx].why, sizeof items[idx].why, log);
     }
-    for (size_t i = 0; i < n && rc == BH_OK; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (items[i].failed) continue;
         int executed = 0, done = 0, again = 0;
         for (size_t j = 0; j < i && !again; j++)
@@ -302,16 +299,81 @@ int bh_portal_submit_batch(bh_evm_sender *s, bh_portal_batch_item *items, const 
             items[i].outcome = BH_SUBMIT_ALREADY_DONE;
             continue;
         }
-        items[i].approvals = approvals_of(r.logs, portal, &executed, &digests[i]);
+        items[i].approvals = approvals_of(logs, portal, &executed, &digests[i]);
         items[i].outcome = executed ? BH_SUBMIT_EXECUTED : BH_SUBMIT_APPROVED;
         /* no new approval: executed earlier, or ours was there already */
         if (!executed && !items[i].approvals &&
-            bh_portal_is_executed(bh_evm_sender_rpc(s), &done, portal, &digests[i]) == BH_OK &&
-            done)
+            executed_s(s, &done, portal, &digests[i]) == BH_OK && done)
             items[i].outcome = BH_SUBMIT_ALREADY_DONE;
     }
-    bh_evm_receipt_clear(&r);
+}
+
+static int batch_data(unsigned char **data, size_t *len, const unsigned char *const *vaas,
+                      const size_t *lens, size_t n)
+{
+    bh_abi a;
+    bh_abi_init(&a, "submitBatch(bytes[])", 1);
+    bh_abi_bytes_array(&a, vaas, lens, n);
+    int rc = bh_abi_finish(&a, data, len);
+    bh_abi_clear(&a);
+    return rc;
+}
+
+int bh_portal_submit_batch(bh_evm_sender *s, bh_portal_batch_item *items, const bh_address *portal,
+                           const unsigned char *const *vaas, const size_t *lens, size_t n)
+{
+    if (items) memset(items, 0, n * sizeof *items);
+    if (!s || !items || !portal || !vaas || !lens || n == 0 || n > BH_PORTAL_BATCH_MAX)
+        return BH_EINVAL;
+    bh_hash32 *digests = calloc(n, sizeof *digests);
+    if (!digests) return BH_ENOMEM;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int rc = batch_digests(digests, vaas, lens, n);
+    if (rc == BH_OK) rc = batch_data(&data, &len, vaas, lens, n);
+    bh_evm_receipt r;
+    /* as a submit: each item's path depends on approvals landing first */
+    if (rc == BH_OK)
+        rc = bh_evm_sender_send_gas(s, &r, portal, NULL, data, len, BH_PORTAL_SUBMIT_GAS / 4 * n);
+    free(data);
+    if (rc == BH_OK) {
+        batch_items(s, items, r.logs, portal, digests, n);
+        bh_evm_receipt_clear(&r);
+    }
     free(digests);
+    return rc;
+}
+
+int bh_portal_batch_send(bh_evm_sender *s, bh_evm_pending *p, bh_hash32 *digests,
+                         const bh_address *portal, const unsigned char *const *vaas,
+                         const size_t *lens, size_t n)
+{
+    if (p) memset(p, 0, sizeof *p);
+    if (!s || !p || !digests || !portal || !vaas || !lens || n == 0 || n > BH_PORTAL_BATCH_MAX)
+        return BH_EINVAL;
+    int rc = batch_digests(digests, vaas, lens, n);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (rc == BH_OK) rc = batch_data(&data, &len, vaas, lens, n);
+    /* each item estimated as an approval may execute by the time it is
+     * mined (another node's approval first): room for that, per item */
+    if (rc == BH_OK)
+        rc = bh_evm_sender_begin_extra(s, p, portal, NULL, data, len, 0,
+                                       (uint64_t)n * BH_PORTAL_BATCH_ITEM_GAS);
+    free(data);
+    return rc;
+}
+
+int bh_portal_batch_check(bh_evm_sender *s, bh_evm_pending *p, bh_portal_batch_item *items,
+                          const bh_address *portal, const bh_hash32 *digests, size_t n)
+{
+    if (items) memset(items, 0, n * sizeof *items);
+    if (!s || !p || !items || !portal || !digests || n == 0) return BH_EINVAL;
+    bh_evm_receipt r;
+    int rc = bh_evm_sender_check(s, p, &r);
+    if (rc != BH_OK) return rc;
+    batch_items(s, items, r.logs, portal, digests, n);
+    bh_evm_receipt_clear(&r);
     return BH_OK;
 }
 

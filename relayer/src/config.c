@@ -157,6 +157,9 @@ static const cfg_row k_rows[] = {
     {S_CHAIN, "inflight_max", K_UINT, 0, M(bh_config_chain, inflight_max), 1, 256, 16, NULL, NULL,
      "delivery transactions in flight at once toward this chain (consecutive nonces); 1: one at a "
      "time"},
+    {S_CHAIN, "batch_max", K_UINT, 0, M(bh_config_chain, batch_max), 1, 256, 32, NULL, NULL,
+     "approvals per delivery transaction toward this chain (Portal.submitBatch), at most; also "
+     "bounded by gas_cap; 1: one submit per transaction"},
     {S_CHAIN, "wallet_low_gwei", K_UINT, 0, M(bh_config_chain, wallet_low_gwei), 0, I64MAX, 0, NULL,
      NULL,
      "transaction key's balance below which the node alarms (wallet_low, not ready), in gwei; "

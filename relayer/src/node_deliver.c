@@ -1,8 +1,9 @@
 /* The deliverer of one destination chain: rounds that serve every source
  * chain in turn, across vaults; each entry is signed with the attester key
- * and submitted to the destination Portal, up to inflight_max transactions
- * in flight at consecutive nonces; each loop polls every in-flight
- * transaction once and acks the entries whose transaction succeeded;
+ * and submitted to the destination Portal, up to batch_max entries per
+ * transaction (Portal.submitBatch) and up to inflight_max transactions in
+ * flight at consecutive nonces; each loop polls every in-flight
+ * transaction once and acks the entries whose approval succeeded;
  * failures back off, and an entry the destination keeps refusing is
  * parked. */
 #include "node_internal.h"
@@ -18,19 +19,27 @@
 #include "bh_log.h"
 #include "node_policy.h"
 
-#define PER_SOURCE 2       /* deliveries per source chain per delivery round */
+#define PER_SOURCE 2       /* deliveries per source chain per round, at least */
+#define ROUND_PICKS 512    /* entries picked per round, at most (over all sources) */
 #define SCAN_MAX 65536     /* outbox entries looked at per vault per round, at most */
 #define BACKOFF_SLOTS 8192 /* failing outbox entries remembered per destination */
 #define BACKOFF_PROBE 16
 #define FLIGHT_POLL_MS 50 /* between passes over the receipts of transactions in flight */
 #define DRAIN_MS 15000    /* at a stop, the longest wait for transactions in flight */
 
-/* A transaction in flight: which outbox entry it delivers. */
+/* An outbox entry of a vault. */
+typedef struct {
+    bh_vault_outbox_entry e; /* id, digest (e.msg.digest), destination */
+    size_t vault;
+} pick;
+
+/* A transaction in flight: which outbox entries it delivers. */
 typedef struct {
     int used;
-    size_t vault;
-    bh_vault_outbox_entry e; /* id, digest (e.msg.digest), destination */
-    void *tx;                /* the backend's: nonce, hash, fees */
+    int batch;   /* a submitBatch (send_batch), else one submit */
+    size_t n;    /* entries: 1 for a submit */
+    pick *items; /* batch_max slots, owned by the slot */
+    void *tx;    /* the backend's: nonce, hash, fees */
     uint64_t sent_ms;
     uint32_t set; /* the attester set it was signed under */
     int again;    /* a re-signed approval (node_resign): the outbox entry is gone */
@@ -50,14 +59,17 @@ typedef struct {
 
 struct node_deliverer {
     node_chain *d;
-    flight *fl;           /* inflight_max slots */
-    size_t n_fl;          /* used slots */
-    bh_attest *ctx;       /* signs our approvals */
-    void *sender;         /* the destination side of the chain's backend */
-    backoff_ent *backoff; /* BACKOFF_SLOTS, open addressing on (vault, id) */
-    bh_address attester;  /* our attester key's address */
-    node_voter votes;     /* curse and lift votes toward d's Portal */
-    approved_ent *appr;   /* APPROVED_MAX, a ring: the oldest is forgotten */
+    flight *fl;               /* inflight_max slots */
+    size_t batch_max;         /* entries per transaction, at most */
+    unsigned char *vaas;      /* batch_max signed VAAs of VAA_CAP bytes, for a send */
+    bh_chain_batch_item *res; /* batch_max results, for a poll */
+    size_t n_fl;              /* used slots */
+    bh_attest *ctx;           /* signs our approvals */
+    void *sender;             /* the destination side of the chain's backend */
+    backoff_ent *backoff;     /* BACKOFF_SLOTS, open addressing on (vault, id) */
+    bh_address attester;      /* our attester key's address */
+    node_voter votes;         /* curse and lift votes toward d's Portal */
+    approved_ent *appr;       /* APPROVED_MAX, a ring: the oldest is forgotten */
     size_t appr_head, n_appr;
 };
 typedef struct node_deliverer deliverer;
@@ -254,8 +266,11 @@ static void delivered(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry
     node_emit_msg_tx(n, BH_NODE_EV_DELIVERED, nv, m, BH_REJECT_OK, outcome_name(outcome), tx);
 }
 
+/* soft: it failed inside a batch with no reason of its own (out of gas,
+ * or the whole batch refused): it goes again alone, and the try does not
+ * count toward parking. */
 static void failed(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e, int rc,
-                   const char *err)
+                   const char *err, int soft)
 {
     node_chain *d = dl->d;
     bh_node *n = d->node;
@@ -264,7 +279,7 @@ static void failed(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e
     char src[8], q[300];
     atomic_fetch_add(&d->deliveries_failed, 1);
     if (!err || !*err) err = bh_strerror(rc);
-    if (rc == BH_EREVERTED && (strstr(err, "bad signature") || strstr(err, "signer")) &&
+    if (!soft && rc == BH_EREVERTED && (strstr(err, "bad signature") || strstr(err, "signer")) &&
         !attester_in_set(dl)) {
         char det[160];
         snprintf(det, sizeof det, "Portal refused our attestation: %s", err);
@@ -274,11 +289,12 @@ static void failed(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e
     if (rc == BH_EREVERTED && strstr(err, "signer set")) atomic_store(&d->controls_stale, 1);
     backoff_ent *b = backoff_find(dl, nv->idx, e->id, 1);
     b->tries++;
+    if (soft) b->solo = 1;
     /* only the destination refusing this very message counts toward parking:
      * an endpoint that is down fails every entry alike; and a return of
      * hopped supply that reached home before the hop's notice is refused
      * until the notice lands, so it waits without counting */
-    if (rc == BH_EREVERTED && !(strstr(err, "exceeds outstanding") && notice_ahead(nv, e)))
+    if (!soft && rc == BH_EREVERTED && !(strstr(err, "exceeds outstanding") && notice_ahead(nv, e)))
         b->reverts++;
     uint64_t wait = node_policy_retry_ms(b->tries);
     b->until_ms = mono_ms() + wait;
@@ -294,9 +310,12 @@ static int in_flight(const deliverer *dl, size_t vault, const bh_vault_outbox_en
 {
     for (size_t i = 0; i < dl->d->cfg->inflight_max; i++) {
         const flight *f = &dl->fl[i];
-        if (f->used && ((f->vault == vault && f->e.id == e->id) ||
-                        !memcmp(&f->e.msg.digest, &e->msg.digest, sizeof e->msg.digest)))
-            return 1;
+        for (size_t j = 0; f->used && j < f->n; j++) {
+            const pick *p = &f->items[j];
+            if ((p->vault == vault && p->e.id == e->id) ||
+                !memcmp(&p->e.msg.digest, &e->msg.digest, sizeof e->msg.digest))
+                return 1;
+        }
     }
     return 0;
 }
@@ -304,9 +323,64 @@ static int in_flight(const deliverer *dl, size_t vault, const bh_vault_outbox_en
 static void flight_done(deliverer *dl, flight *f)
 {
     dl->d->be->tx_free(f->tx);
+    pick *items = f->items;
     memset(f, 0, sizeof *f);
+    f->items = items;
     dl->n_fl--;
     atomic_store(&dl->d->inflight, dl->n_fl);
+}
+
+#define VAA_CAP (BH_VAA_HEADER_FIXED + BH_VAA_SIG_LEN + BH_EVENT_BODY_MAX)
+
+/* Sign entry p into vaa (VAA_CAP bytes) under set/index. Returns the
+ * length, 0 after failing it (err names why). */
+static size_t sign_entry(deliverer *dl, unsigned char *vaa, const pick *p, uint32_t set,
+                         uint8_t index, const char **err)
+{
+    unsigned char body[BH_EVENT_BODY_MAX];
+    size_t blen = 0, vlen = 0;
+    if (bh_transfer_msg_body(body, sizeof body, &blen, &p->e.msg) != BH_OK) {
+        *err = "outbox entry does not hash to its digest: not signed";
+        return 0;
+    }
+    if (bh_attest_sign_vaa(dl->ctx, vaa, VAA_CAP, &vlen, set, index,
+                           &dl->d->node->cfg->attester_key, body, blen) != BH_OK) {
+        *err = "signing failed";
+        return 0;
+    }
+    return vlen;
+}
+
+static void flight_add(deliverer *dl, const pick *ps, size_t n, void *tx, int batch, uint32_t set,
+                       int again)
+{
+    node_chain *d = dl->d;
+    for (size_t i = 0; i < d->cfg->inflight_max; i++) {
+        flight *f = &dl->fl[i];
+        if (f->used) continue;
+        f->used = 1;
+        f->batch = batch;
+        f->n = n;
+        memcpy(f->items, ps, n * sizeof *ps);
+        f->tx = tx;
+        f->sent_ms = mono_ms();
+        f->set = set;
+        f->again = again;
+        dl->n_fl++;
+        atomic_store(&d->inflight, dl->n_fl);
+        bh_chain_tx_info ti;
+        d->be->tx_info(tx, &ti);
+        char src[8], h[67];
+        node_hex0x(h, ti.tx_hash.data, 32);
+        BH_LOG(BH_LOG_DEBUG, "delivery_sent",
+               "vault=%s from=%s to=%s seq=%" PRIu64 " entries=%zu nonce=%" PRIu64
+               " tx=%s inflight=%zu",
+               d->node->vaults[ps[0].vault].cfg->name,
+               node_chain_name(d->node, ps[0].e.msg.emitter_chain, src), d->cfg->name,
+               ps[0].e.msg.sequence, n, ti.nonce, h, dl->n_fl);
+        return;
+    }
+    d->be->tx_free(tx); /* no slot (the caller checked): goes again next round */
 }
 
 /* Sign entry e and send its submit; the transaction stays in flight in a
@@ -314,25 +388,18 @@ static void flight_done(deliverer *dl, flight *f)
 static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e, int again)
 {
     node_chain *d = dl->d;
-    bh_node *n = d->node;
-    const bh_config *cfg = n->cfg;
     const bh_transfer_msg *m = &e->msg;
-    unsigned char body[BH_EVENT_BODY_MAX];
-    unsigned char vaa[BH_VAA_HEADER_FIXED + BH_VAA_SIG_LEN + BH_EVENT_BODY_MAX];
-    size_t blen = 0, vlen = 0;
+    unsigned char *vaa = dl->vaas;
+    size_t vlen = 0;
     const char *err = NULL;
     uint32_t set = 0;
     uint8_t index = 0;
-    int rc = bh_transfer_msg_body(body, sizeof body, &blen, m);
-    if (rc) {
-        err = "outbox entry does not hash to its digest: not signed";
-    } else if ((rc = node_sign_slot(d, &set, &index)) != BH_OK) {
+    pick p = {.e = *e, .vault = nv->idx};
+    int rc = node_sign_slot(d, &set, &index);
+    if (rc != BH_OK)
         err = "not an attester of the destination Portal's current or previous set";
-    } else {
-        rc = bh_attest_sign_vaa(dl->ctx, vaa, sizeof vaa, &vlen, set, index, &cfg->attester_key,
-                                body, blen);
-        if (rc) err = "signing failed";
-    }
+    else if (!(vlen = sign_entry(dl, vaa, &p, set, index, &err)))
+        rc = BH_EINVAL;
     bh_chain_outcome outcome = BH_CHAIN_APPROVED;
     void *tx = NULL;
     if (!rc) {
@@ -349,35 +416,75 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
         delivered(dl, nv, e, outcome, 0, NULL); /* already done: nothing sent */
         return;
     } else if (rc != BH_OK) {
-        failed(dl, nv, e, rc, err);
+        failed(dl, nv, e, rc, err, 0);
         return;
     }
-    for (size_t i = 0; i < d->cfg->inflight_max; i++) {
-        flight *f = &dl->fl[i];
-        if (f->used) continue;
-        f->used = 1;
-        f->vault = nv->idx;
-        f->e = *e;
-        f->tx = tx;
-        f->sent_ms = mono_ms();
-        f->set = set;
-        f->again = again;
-        dl->n_fl++;
-        atomic_store(&d->inflight, dl->n_fl);
-        bh_chain_tx_info ti;
-        d->be->tx_info(tx, &ti);
-        char src[8], h[67];
-        node_hex0x(h, ti.tx_hash.data, 32);
-        BH_LOG(BH_LOG_DEBUG, "delivery_sent",
-               "vault=%s from=%s to=%s seq=%" PRIu64 " nonce=%" PRIu64 " tx=%s inflight=%zu",
-               nv->cfg->name, node_chain_name(n, m->emitter_chain, src), d->cfg->name, m->sequence,
-               ti.nonce, h, dl->n_fl);
-        return;
-    }
-    d->be->tx_free(tx); /* no slot (the caller checked): goes again next round */
+    flight_add(dl, &p, 1, tx, 0, set, again);
 }
 
-static void remember(deliverer *dl, const flight *f)
+/* Sign n entries (n <= batch_max) and send them in one submitBatch; a
+ * batch too big for the gas cap goes in halves. */
+static void deliver_batch(deliverer *dl, const pick *ps, size_t n)
+{
+    node_chain *d = dl->d;
+    bh_node *n_ = d->node;
+    if (n == 1 || !d->be->send_batch) {
+        for (size_t i = 0; i < n; i++)
+            if (dl->n_fl < d->cfg->inflight_max)
+                deliver_one(dl, &n_->vaults[ps[i].vault], &ps[i].e, 0);
+        return;
+    }
+    uint32_t set = 0;
+    uint8_t index = 0;
+    if (node_sign_slot(d, &set, &index) != BH_OK) {
+        for (size_t i = 0; i < n; i++)
+            failed(dl, &n_->vaults[ps[i].vault], &ps[i].e, BH_EINVAL,
+                   "not an attester of the destination Portal's current or previous set", 0);
+        return;
+    }
+    pick *ok = calloc(n, sizeof *ok);
+    const unsigned char **vaas = calloc(n, sizeof *vaas);
+    size_t *lens = calloc(n, sizeof *lens), k = 0;
+    if (!ok || !vaas || !lens) {
+        free(ok), free(vaas), free(lens);
+        return; /* goes again next round */
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *err = NULL;
+        unsigned char *vaa = dl->vaas + k * VAA_CAP;
+        size_t vlen = sign_entry(dl, vaa, &ps[i], set, index, &err);
+        if (!vlen) {
+            failed(dl, &n_->vaults[ps[i].vault], &ps[i].e, BH_EINVAL, err, 0);
+            continue;
+        }
+        ok[k] = ps[i];
+        vaas[k] = vaa;
+        lens[k++] = vlen;
+    }
+    void *tx = NULL;
+    int rc = k > 1 ? d->be->send_batch(dl->sender, &tx, vaas, lens, k) : BH_OK;
+    free(vaas);
+    free(lens);
+    if (k == 1) {
+        deliver_one(dl, &n_->vaults[ok[0].vault], &ok[0].e, 0);
+    } else if (rc == BH_OK) {
+        flight_add(dl, ok, k, tx, 1, set, 0);
+    } else if (rc == BH_ERANGE) {
+        deliver_batch(dl, ok, k / 2); /* the halves, each signed again */
+        if (dl->n_fl < d->cfg->inflight_max) deliver_batch(dl, ok + k / 2, k - k / 2);
+    } else {
+        /* refused whole (the estimate reverted: the Portal paused, say):
+         * each goes again alone, where its own reason counts */
+        const char *err = d->be->last_error(dl->sender);
+        char why[320];
+        snprintf(why, sizeof why, "batch: %s", err && *err ? err : bh_strerror(rc));
+        for (size_t i = 0; i < k; i++)
+            failed(dl, &n_->vaults[ok[i].vault], &ok[i].e, rc, why, 1);
+    }
+    free(ok);
+}
+
+static void remember(deliverer *dl, const pick *p, uint32_t set)
 {
     if (!dl->appr) return;
     if (dl->n_appr == APPROVED_MAX) {
@@ -385,9 +492,9 @@ static void remember(deliverer *dl, const flight *f)
         dl->n_appr--;
     }
     approved_ent *a = &dl->appr[(dl->appr_head + dl->n_appr++) % APPROVED_MAX];
-    a->vault = f->vault;
-    a->e = f->e;
-    a->set = f->set;
+    a->vault = p->vault;
+    a->e = p->e;
+    a->set = set;
 }
 
 /* After a rotation: our approvals signed under a set we no longer sign
@@ -410,6 +517,27 @@ static void resign(deliverer *dl, size_t room)
     dl->n_appr = w;
 }
 
+/* A batch's receipt: each entry acked or failed on its own. */
+static void batch_done(deliverer *dl, flight *f)
+{
+    node_chain *d = dl->d;
+    bh_node *n = d->node;
+    bh_chain_tx_info ti;
+    d->be->tx_info(f->tx, &ti);
+    for (size_t j = 0; j < f->n; j++) {
+        const pick *p = &f->items[j];
+        const bh_chain_batch_item *r = &dl->res[j];
+        node_vault *nv = &n->vaults[p->vault];
+        if (r->failed)
+            failed(dl, nv, &p->e, BH_EREVERTED, r->why[0] ? r->why : "out of gas in a batch",
+                   !r->why[0]);
+        else {
+            if (r->outcome == BH_CHAIN_APPROVED) remember(dl, p, f->set);
+            delivered(dl, nv, &p->e, r->outcome, r->approvals, &ti.tx_hash);
+        }
+    }
+}
+
 /* One pass over every transaction in flight: no sleep between them; the
  * backend reads the head first and looks for receipts only when it moved. */
 static void poll_flights(deliverer *dl, int draining)
@@ -423,33 +551,44 @@ static void poll_flights(deliverer *dl, int draining)
         if (!f->used) continue;
         bh_chain_outcome outcome = BH_CHAIN_APPROVED;
         unsigned approvals = 0;
-        int rc = d->be->poll(dl->sender, f->tx, &outcome, &approvals);
-        node_vault *nv = &n->vaults[f->vault];
+        int rc = f->batch ? d->be->poll_batch(dl->sender, f->tx, dl->res, f->n)
+                          : d->be->poll(dl->sender, f->tx, &outcome, &approvals);
+        const pick *p0 = &f->items[0];
+        node_vault *nv = &n->vaults[p0->vault];
         if (f->again && rc != BH_EBUSY && rc != BH_OK && rc != BH_EREVERTED && rc != BH_ETIMEOUT)
             continue; /* transport errors: still in flight */
         if (f->again && rc != BH_EBUSY) {
             BH_LOG(rc ? BH_LOG_WARN : BH_LOG_INFO, "resigned",
                    "to=%s seq=%" PRIu64 " set=%" PRIu32 " outcome=%s error=%s", d->cfg->name,
-                   f->e.msg.sequence, f->set, rc ? "-" : outcome_name(outcome),
+                   p0->e.msg.sequence, f->set, rc ? "-" : outcome_name(outcome),
                    rc ? bh_errname(rc) : "-");
             flight_done(dl, f);
             continue;
         }
-        if (rc == BH_OK && outcome == BH_CHAIN_APPROVED) remember(dl, f);
-        if (rc == BH_OK) {
+        if (rc == BH_OK && f->batch) {
+            batch_done(dl, f);
+            flight_done(dl, f);
+        } else if (rc == BH_OK) {
+            if (outcome == BH_CHAIN_APPROVED) remember(dl, p0, f->set);
             bh_chain_tx_info ti;
             d->be->tx_info(f->tx, &ti);
-            delivered(dl, nv, &f->e, outcome, approvals, &ti.tx_hash);
+            delivered(dl, nv, &p0->e, outcome, approvals, &ti.tx_hash);
             flight_done(dl, f);
         } else if (rc == BH_EREVERTED || rc == BH_ETIMEOUT) {
-            /* mined and reverted, or never to be mined: the entry goes
-             * again after its back-off (an executed digest is acked then) */
-            bh_vault_outbox_entry e = f->e;
+            /* mined and reverted, or never to be mined: the entries go
+             * again after their back-off (an executed digest is acked
+             * then); a batch's go alone, where their own reasons count */
+            size_t m = f->n;
+            int batch = f->batch;
+            pick *items = malloc(m * sizeof *items);
             const char *err = d->be->last_error(dl->sender);
             char why[320];
-            snprintf(why, sizeof why, "%s", err ? err : "");
+            snprintf(why, sizeof why, "%s%s", batch ? "batch: " : "", err ? err : "");
+            if (items) memcpy(items, f->items, m * sizeof *items);
             flight_done(dl, f);
-            failed(dl, nv, &e, rc, why);
+            for (size_t j = 0; items && j < m; j++)
+                failed(dl, &n->vaults[items[j].vault], &items[j].e, rc, why, batch);
+            free(items);
         }
         /* BH_EBUSY, transport errors: still in flight */
     }
@@ -468,14 +607,9 @@ static void share_health(deliverer *dl)
     }
 }
 
-/* One round's picks: up to PER_SOURCE entries per source chain, over every
+/* One round's picks: up to quota entries per source chain, over every
  * vault, skipping entries in back-off and entries from quarantined chains,
  * so nothing that cannot go now holds a slot. */
-typedef struct {
-    bh_vault_outbox_entry e;
-    size_t vault;
-} pick;
-
 typedef struct {
     deliverer *dl;
     size_t vault;
@@ -483,6 +617,7 @@ typedef struct {
     const int *src_paused; /* per chain index */
     uint64_t lanes_paused; /* the destination Portal's paused lanes, by chain index */
     size_t *per_src;       /* per chain index, picks so far this round */
+    size_t quota;          /* picks per source this round, at most */
     size_t open_sources;   /* sources whose quota is not full */
     pick *picks;
     size_t n_picks;
@@ -502,7 +637,7 @@ static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
     pick_ctx *pc = ctx;
     bh_node *n = pc->dl->d->node;
     node_chain *s = node_chain_by_id(n, e->msg.emitter_chain);
-    if (!s || pc->src_paused[s->idx] || pc->per_src[s->idx] >= PER_SOURCE) return 0;
+    if (!s || pc->src_paused[s->idx] || pc->per_src[s->idx] >= pc->quota) return 0;
     if (hop_lane_paused(pc, e)) return 0;
     backoff_ent *b = backoff_find(pc->dl, pc->vault, e->id, 0);
     if (b && b->until_ms > pc->now_ms) return 0;
@@ -510,7 +645,7 @@ static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
     pc->picks[pc->n_picks].e = *e;
     pc->picks[pc->n_picks].vault = pc->vault;
     pc->n_picks++;
-    if (++pc->per_src[s->idx] == PER_SOURCE && --pc->open_sources == 0) return 1;
+    if (++pc->per_src[s->idx] == pc->quota && --pc->open_sources == 0) return 1;
     return pc->n_picks == pc->cap ? 1 : 0;
 }
 
@@ -563,6 +698,36 @@ static void pick_held(pick_ctx *pc, node_vault *nv, uint16_t to, uint64_t *after
     }
 }
 
+/* The round's picks, in order, as transactions of up to batch_max
+ * entries each while there is room in flight; an entry that failed in a
+ * batch with no reason of its own goes alone. */
+static void deliver_round(deliverer *dl, const pick *picks, const size_t *order, size_t did)
+{
+    node_chain *d = dl->d;
+    pick *group = malloc(dl->batch_max * sizeof *group);
+    if (!group) return;
+    size_t g = 0, sent = 0;
+    for (size_t i = 0; i <= did && !stopping(d->node); i++) {
+        const pick *p = i < did ? &picks[order[i]] : NULL;
+        const backoff_ent *b = p ? backoff_find(dl, p->vault, p->e.id, 0) : NULL;
+        int solo = b && b->solo;
+        if (g && (!p || solo || g == dl->batch_max)) { /* the group so far goes */
+            if (dl->n_fl == d->cfg->inflight_max) break;
+            if (sent++ % 4 == 3) poll_flights(dl, 0); /* receipts keep coming while we send */
+            deliver_batch(dl, group, g);
+            g = 0;
+        }
+        if (!p) break;
+        if (solo) {
+            if (dl->n_fl == d->cfg->inflight_max) break;
+            deliver_one(dl, &d->node->vaults[p->vault], &p->e, 0);
+            continue;
+        }
+        group[g++] = *p;
+    }
+    free(group);
+}
+
 void *node_deliver_main(void *arg)
 {
     deliverer *dl = arg;
@@ -570,12 +735,15 @@ void *node_deliver_main(void *arg)
     bh_node *n = d->node;
     uint64_t last_wallet = 0;
     size_t rr = 0;
-    size_t cap = 2 * PER_SOURCE * n->n; /* each source's picks, and held notices */
+    /* each source's picks, and held notices */
+    size_t quota_max = ROUND_PICKS / n->n > PER_SOURCE ? ROUND_PICKS / n->n : PER_SOURCE;
+    size_t cap = 2 * quota_max * n->n;
     pick *picks = calloc(cap, sizeof *picks);
+    size_t *src = calloc(cap, sizeof *src), *order = calloc(cap, sizeof *order);
     size_t *per_src = calloc(n->n, sizeof *per_src);
     int *src_paused = calloc(n->n, sizeof *src_paused);
     uint64_t *held_after = calloc(n->n, sizeof *held_after);
-    if (!picks || !per_src || !src_paused || !held_after) {
+    if (!picks || !per_src || !src_paused || !held_after || !src || !order) {
         atomic_store(&n->fatal, BH_ENOMEM);
         goto out;
     }
@@ -601,7 +769,13 @@ void *node_deliver_main(void *arg)
             continue;
         }
         memset(per_src, 0, n->n * sizeof *per_src);
+        /* room for room transactions of batch_max entries, shared out
+         * over the sources (each gets at least PER_SOURCE) */
+        size_t want = room * dl->batch_max, quota = want / n->n;
+        if (quota > quota_max) quota = quota_max;
+        if (quota < PER_SOURCE) quota = PER_SOURCE;
         pick_ctx pc = {.dl = dl,
+                       .quota = quota,
                        .picks = picks,
                        .cap = cap,
                        .per_src = per_src,
@@ -623,7 +797,7 @@ void *node_deliver_main(void *arg)
                 src_paused[s] = bh_vault_is_quarantined(nv->v, n->chains[s].cfg->bridge_id);
                 /* a paused or cursed lane takes nothing, hop notices neither */
                 if ((lanes >> s) & 1) src_paused[s] = 2;
-                if (!src_paused[s] && per_src[s] < PER_SOURCE) open++;
+                if (!src_paused[s] && per_src[s] < quota) open++;
                 n_paused += src_paused[s] == 1 ? 1 : 0;
             }
             pc.vault = nv->idx;
@@ -643,23 +817,19 @@ void *node_deliver_main(void *arg)
         rr++;
         /* serve the sources in turn: each source's first pick, then each
          * one's second, so a flooding source waits behind everyone else */
-        size_t src[2 * PER_SOURCE * BH_CONFIG_MAX_CHAINS];
-        size_t order[2 * PER_SOURCE * BH_CONFIG_MAX_CHAINS];
         for (size_t i = 0; i < pc.n_picks; i++) /* picks come only from known chains */
             src[i] = node_chain_by_id(n, picks[i].e.msg.emitter_chain)->idx;
-        size_t did = node_policy_round_order(src, pc.n_picks, PER_SOURCE, n->n, order);
-        if (did > room) did = room; /* the round order decides who gets the room */
-        for (size_t i = 0; i < did && !stopping(n); i++) {
-            if (i % 4 == 3) poll_flights(dl, 0); /* receipts keep coming while we send */
-            if (dl->n_fl == d->cfg->inflight_max) break;
-            deliver_one(dl, &n->vaults[picks[order[i]].vault], &picks[order[i]].e, 0);
-        }
+        size_t did = node_policy_round_order(src, pc.n_picks, quota, n->n, order);
+        if (did > want) did = want; /* the round order decides who gets the room */
+        deliver_round(dl, picks, order, did);
         if (!did)
             wait_on(n, &d->wake_mu, &d->wake_cv, &d->wake,
                     dl->n_fl ? FLIGHT_POLL_MS : n->cfg->poll_ms);
     }
 out:
     free(picks);
+    free(src);
+    free(order);
     free(per_src);
     free(src_paused);
     free(held_after);
@@ -683,7 +853,11 @@ void node_deliverer_free(deliverer *dl)
     if (dl->sender) dl->d->be->sender_destroy(dl->sender);
     bh_attest_destroy(dl->ctx);
     free(dl->backoff);
+    for (size_t i = 0; dl->fl && i < (dl->d->cfg->inflight_max ? dl->d->cfg->inflight_max : 1); i++)
+        free(dl->fl[i].items);
     free(dl->fl);
+    free(dl->vaas);
+    free(dl->res);
     free(dl->appr);
     free(dl);
 }
@@ -696,7 +870,17 @@ int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
     dl->d = d;
     dl->ctx = bh_attest_create();
     dl->backoff = calloc(BACKOFF_SLOTS, sizeof *dl->backoff);
-    dl->fl = calloc(d->cfg->inflight_max ? d->cfg->inflight_max : 1, sizeof *dl->fl);
+    size_t nfl = d->cfg->inflight_max ? d->cfg->inflight_max : 1;
+    dl->batch_max = d->cfg->batch_max ? d->cfg->batch_max : 1;
+    dl->fl = calloc(nfl, sizeof *dl->fl);
+    dl->vaas = malloc(dl->batch_max * VAA_CAP);
+    dl->res = calloc(dl->batch_max, sizeof *dl->res);
+    for (size_t i = 0; dl->fl && i < nfl; i++)
+        if (!(dl->fl[i].items = calloc(dl->batch_max, sizeof *dl->fl[i].items))) {
+            free(dl->res);
+            dl->res = NULL; /* reported as ENOMEM below */
+            break;
+        }
     dl->appr = calloc(APPROVED_MAX, sizeof *dl->appr);
     bh_chain_sender_config so = {.chain_id = d->cfg->evm_chain_id,
                                  .url = d->cfg->endpoints[0],
@@ -711,8 +895,9 @@ int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
                                  .log = node_rpc_log,
                                  .log_ud = d,
                                  .log_min = d->node->cfg->log_level};
-    int rc = dl->ctx && dl->backoff && dl->fl && dl->appr ? d->be->sender_create(&dl->sender, &so)
-                                                          : BH_ENOMEM;
+    int rc = dl->ctx && dl->backoff && dl->fl && dl->appr && dl->vaas && dl->res
+                 ? d->be->sender_create(&dl->sender, &so)
+                 : BH_ENOMEM;
     if (!rc) rc = bh_attest_address(dl->ctx, &dl->attester, &d->node->cfg->attester_key);
     if (rc) {
         snprintf(err, cap, "chain %s: cannot set up delivery: %s", d->cfg->name, bh_strerror(rc));

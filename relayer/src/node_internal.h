@@ -61,6 +61,7 @@ typedef struct {
     size_t vault;
     unsigned tries;   /* failed attempts */
     unsigned reverts; /* of which the destination refused (reverted) */
+    int solo;         /* failed inside a batch with no reason: goes alone next */
 } backoff_ent;
 
 /* A histogram of one figure, in memory since the node started: n[i]

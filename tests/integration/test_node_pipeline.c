@@ -1,9 +1,10 @@
 /* Delivery for real block times (issue 14), judged on chain.
  *
- *  - pipelined: beta mines one block a second (transactions wait for it);
- *    N locks A->B are delivered with several Executed per block of beta
- *    (inflight_max 16), each transfer executed exactly once; the baseline,
- *    inflight_max 1, is one per block;
+ *  - pipelined and batched: beta mines one block a second (transactions
+ *    wait for it); N locks A->B are delivered with several Executed per
+ *    block of beta (inflight_max 16, batch_max 32) in a few
+ *    Portal.submitBatch transactions, each transfer executed exactly once;
+ *    the baseline, inflight_max 1 and batch_max 1, is one per block;
  *  - failover: beta's first endpoint (a proxy the deliveries go through)
  *    hangs mid-run; delivery moves to beta's second endpoint and every
  *    transfer is still executed exactly once; an endpoint first in the
@@ -83,9 +84,8 @@ static void deliver_and_check(unsigned n, size_t *blocks, size_t *best)
     wait_outbox_empty("alpha");
 }
 
-static int setup_pipeline(void **state)
+static int pipeline_up(unsigned batch_max)
 {
-    (void)state;
     nh_opts o = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 8700};
     if (nt_world_up(o, 0) != 0) return -1;
     if (nh_interval_mining(&W, NH_B, 1) != 0) return -1;
@@ -93,9 +93,25 @@ static int setup_pipeline(void **state)
     if (!cfg) return -1;
     /* debug: event=delivery_sent names each broadcast's nonce */
     json_object_set_new(json_object_get(cfg, "node"), "log_level", json_string("debug"));
+    if (batch_max) json_object_set_new(cfg_chain(cfg, NH_B), "batch_max", json_integer(batch_max));
     if (nh_node_write_config(&W, 1, cfg) != 0) return -1;
     return nh_node_start(&W, 1, WAIT_MS);
 }
+
+static int setup_pipeline(void **state)
+{
+    (void)state;
+    return pipeline_up(0);
+}
+
+/* batches of 2: many transactions in flight, for the nonce cases */
+static int setup_small_batches(void **state)
+{
+    (void)state;
+    return pipeline_up(2);
+}
+
+static uint64_t tx_count(const char *tag);
 
 static void test_pipelined_delivery_puts_several_transfers_in_a_block(void **state)
 {
@@ -110,10 +126,19 @@ static void test_pipelined_delivery_puts_several_transfers_in_a_block(void **sta
     /* one in flight at a time would be one per block */
     assert_true(best > 1);
     assert_true(blocks < N_PIPE / 2);
+    /* batched: a few transactions carry all N (one each would be N) */
+    uint64_t txs = tx_count("latest");
+    print_message("%u transfers in %llu transactions of the node on B\n", N_PIPE,
+                  (unsigned long long)txs);
+    assert_true(txs > 0 && txs <= N_PIPE / 4);
+    char *log = nh_node_log(&W, 1);
+    const char *batched[] = {"event=delivery_sent", "entries=", NULL};
+    assert_true(nh_log_count(log, batched) > 0);
+    free(log);
 }
 
-/* The baseline in the same program: inflight_max 1 is one delivery per
- * block, as before issue 14. */
+/* The baseline in the same program: inflight_max 1 and batch_max 1 is one
+ * delivery per block, as before issue 14. */
 static int setup_one_in_flight(void **state)
 {
     (void)state;
@@ -123,6 +148,7 @@ static int setup_one_in_flight(void **state)
     json_t *cfg = nh_node_config(&W, 1);
     if (!cfg) return -1;
     json_object_set_new(cfg_chain(cfg, NH_B), "inflight_max", json_integer(1));
+    json_object_set_new(cfg_chain(cfg, NH_B), "batch_max", json_integer(1));
     if (nh_node_write_config(&W, 1, cfg) != 0) return -1;
     return nh_node_start(&W, 1, WAIT_MS);
 }
@@ -349,8 +375,8 @@ int main(int argc, char **argv)
                                         teardown_failover),
         cmocka_unit_test_setup_teardown(test_endpoint_that_drops_transactions, setup_dropper,
                                         teardown_failover),
-        cmocka_unit_test_setup_teardown(test_a_nonce_taken_behind_the_nodes_back, setup_pipeline,
-                                        nt_teardown),
+        cmocka_unit_test_setup_teardown(test_a_nonce_taken_behind_the_nodes_back,
+                                        setup_small_batches, nt_teardown),
         cmocka_unit_test_setup_teardown(test_wallet_below_low_water_alarms, setup_wallet,
                                         nt_teardown),
     };
