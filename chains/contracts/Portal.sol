@@ -118,6 +118,9 @@ contract Portal {
     event LiftScheduled(uint16 indexed chain, uint64 round, uint64 liftAt);
     event CurseParams(uint8 curseQuorum, uint64 liftDelay);
     event BatchItemFailed(uint256 indexed index, bytes reason);
+    /// At the end of a submitBatch: the items executed (now or before) and
+    /// those that failed, as bitmaps: a receipt tells each item's outcome.
+    event BatchDone(uint256 done, uint256 failed);
 
     modifier payee() {
         if (entered == 0) relayer = msg.sender;
@@ -384,6 +387,7 @@ contract Portal {
                 emit BatchItemFailed(i, reason);
             }
         }
+        emit BatchDone(done, failed);
     }
 
     /// Returns the number of distinct approvals the digest holds after this

@@ -126,6 +126,7 @@ typedef struct {
     uint32_t set_index, prev_set_index;
     uint64_t prev_expiry; /* unix seconds the previous set is valid until; 0: not */
     uint8_t quorum, curse_quorum;
+    unsigned set_size; /* attesters in the current set */
     uint64_t lift_delay;
     unsigned my_index;      /* where `me` signs in the set: index + 1, 0: not a member */
     unsigned my_prev_index; /* the same in the previous set while it is valid */

@@ -131,6 +131,8 @@ BH_WARN_UNUSED_RESULT int bh_evm_sender_begin(bh_evm_sender *s, bh_evm_pending *
 /* bh_evm_sender_begin with extra_gas on top of the estimate's 25%: for a
  * call of many parts each of which may take a costlier path by the time it
  * is mined (a batch of approvals that others' approvals make execute).
+ * With extra_gas, the estimate is one run's gas (eth_createAccessList;
+ * eth_estimateGas where not served), not eth_estimateGas's search.
  * The limit is max(estimate + 25% + extra_gas, min_gas), at most gas_cap. */
 BH_WARN_UNUSED_RESULT int bh_evm_sender_begin_extra(bh_evm_sender *s, bh_evm_pending *p,
                                                     const bh_address *to, const bh_u256 *value,

@@ -2383,6 +2383,10 @@ int bh_evm_chain_portal_controls(bh_evm_chain *c, uint64_t known_epoch, const bh
     out->my_prev_index = (unsigned)f[5];
     out->curse_quorum = (uint8_t)f[6];
     out->lift_delay = f[7];
+    bh_abi_init(&a, "attesterCount()", 0);
+    if ((rc = view_u64(c, &v, &a))) return rc;
+    if (v > 255) return BH_EPROTO;
+    out->set_size = (unsigned)v;
     for (size_t i = 0; i < n; i++) {
         bh_chain_lane_controls *l = &out->lane[i];
         memset(l, 0, sizeof *l);

@@ -31,6 +31,7 @@ struct bh_evm_sender {
     bh_evm_sender_options opt;
     uint64_t nonce;
     int nonce_known;
+    int no_access_list; /* the endpoints do not serve eth_createAccessList */
     char last_error[320];
 };
 
@@ -278,6 +279,43 @@ static int estimate(bh_evm_sender *s, uint64_t *gas, const bh_address *to, const
     return rc;
 }
 
+/* The gas one run of the call uses, from eth_createAccessList: a single
+ * execution, where eth_estimateGas searches with many (a batch of many
+ * signature checks costs that many times over). An endpoint without the
+ * method is asked eth_estimateGas. The figure is for the call with its
+ * access list; without it cold reads cost a little more, which the
+ * caller's margin covers. */
+static int estimate_once(bh_evm_sender *s, uint64_t *gas, const bh_address *to,
+                         const bh_u256 *value, const unsigned char *data, size_t len)
+{
+    if (s->no_access_list) return estimate(s, gas, to, value, data, len);
+    json_t *tx =
+        json_pack("{s:o,s:o}", "from", hex_json(s->addr.data, 20), "data", hex_json(data, len));
+    if (!tx) return BH_ENOMEM;
+    if (to) json_object_set_new(tx, "to", hex_json(to->data, 20));
+    if (value) json_object_set_new(tx, "value", hex_json(value->be, 32));
+    json_t *res = NULL;
+    int rc = scall(s, &res, "eth_createAccessList", json_pack("[o,s]", tx, "latest"));
+    const char *err = json_string_value(json_object_get(res, "error"));
+    if (rc == BH_OK && err) { /* some clients answer a revert in the result */
+        set_err(s, "%s", err);
+        json_decref(res);
+        return BH_EREVERTED;
+    }
+    if (rc == BH_OK) rc = bh_rpc_read_quantity(gas, json_object_get(res, "gasUsed"));
+    json_decref(res);
+    if (rc == BH_ERPC && is_revert(s->ep)) {
+        set_err(s, "%s", bh_rpc_last_error(s->ep));
+        return BH_EREVERTED;
+    }
+    if (rc == BH_ERPC || rc == BH_EPROTO) { /* not served here: the search, from now on */
+        s->no_access_list = 1;
+        return estimate(s, gas, to, value, data, len);
+    }
+    if (rc != BH_OK) set_err(s, "estimate: %s", bh_rpc_last_error(s->ep));
+    return rc;
+}
+
 static int fees(bh_evm_sender *s, uint64_t *tip, uint64_t *max_fee)
 {
     json_t *res = NULL;
@@ -519,7 +557,8 @@ int bh_evm_sender_begin_extra(bh_evm_sender *s, bh_evm_pending *p, const bh_addr
     int rc;
     if (!s->nonce_known && (rc = bh_evm_sender_sync_nonce(s)) != BH_OK) return rc;
     uint64_t gas = 0;
-    rc = estimate(s, &gas, to, value, data, data_len);
+    rc = extra_gas ? estimate_once(s, &gas, to, value, data, data_len)
+                   : estimate(s, &gas, to, value, data, data_len);
     if (rc != BH_OK) return rc;
     if (gas > s->opt.gas_cap) {
         set_err(s, "gas estimate %llu above cap %llu", (unsigned long long)gas,

@@ -270,8 +270,11 @@ static int executed_s(bh_evm_sender *s, int *done, const bh_address *portal,
 static void batch_items(bh_evm_sender *s, bh_portal_batch_item *items, const json_t *logs,
                         const bh_address *portal, const bh_hash32 *digests, size_t n)
 {
-    bh_hash32 t_fail;
+    bh_hash32 t_fail, t_done;
     bh_abi_topic(&t_fail, "BatchItemFailed(uint256,bytes)");
+    bh_abi_topic(&t_done, "BatchDone(uint256,uint256)");
+    unsigned char done_bits[32];
+    int have_done = 0;
     size_t k;
     json_t *log;
     json_array_foreach(logs, k, log)
@@ -281,8 +284,20 @@ static void batch_items(bh_evm_sender *s, bh_portal_batch_item *items, const jso
         json_t *topics = json_object_get(log, "topics");
         if (bh_rpc_member_address(&addr, log, "address") != BH_OK ||
             memcmp(&addr, portal, sizeof addr) != 0 || !json_is_array(topics) ||
-            bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK ||
-            memcmp(&t0, &t_fail, sizeof t0) != 0 ||
+            bh_rpc_read_hash(&t0, json_array_get(topics, 0)) != BH_OK)
+            continue;
+        if (!memcmp(&t0, &t_done, sizeof t0)) {
+            unsigned char *data = NULL;
+            size_t len = 0;
+            if (bh_rpc_read_data(&data, &len, json_object_get(log, "data"), 64) == BH_OK &&
+                len == 64) {
+                memcpy(done_bits, data, 32);
+                have_done = 1;
+            }
+            free(data);
+            continue;
+        }
+        if (memcmp(&t0, &t_fail, sizeof t0) != 0 ||
             bh_rpc_read_hash(&t1, json_array_get(topics, 1)) != BH_OK)
             continue;
         uint64_t idx = 0;
@@ -301,10 +316,15 @@ static void batch_items(bh_evm_sender *s, bh_portal_batch_item *items, const jso
         }
         items[i].approvals = approvals_of(logs, portal, &executed, &digests[i]);
         items[i].outcome = executed ? BH_SUBMIT_EXECUTED : BH_SUBMIT_APPROVED;
-        /* no new approval: executed earlier, or ours was there already */
-        if (!executed && !items[i].approvals &&
-            executed_s(s, &done, portal, &digests[i]) == BH_OK && done)
-            items[i].outcome = BH_SUBMIT_ALREADY_DONE;
+        /* no new approval: executed earlier, or ours was there already;
+         * BatchDone's bitmap tells which (big-endian: item i is bit i) */
+        if (!executed && !items[i].approvals) {
+            if (have_done)
+                done = (done_bits[31 - i / 8] >> (i % 8)) & 1;
+            else if (executed_s(s, &done, portal, &digests[i]) != BH_OK)
+                done = 0;
+            if (done) items[i].outcome = BH_SUBMIT_ALREADY_DONE;
+        }
     }
 }
 

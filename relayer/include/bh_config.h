@@ -39,7 +39,7 @@
  *     "max_range": 2000,                       eth_getLogs blocks per call
  *     "rpc_timeout_ms": 10000, "rpc_retries": 2,
  *     "gas_cap": 10000000, "max_fee_gwei": 1000,
- *     "inflight_max": 16, "batch_max": 32, "wallet_low_gwei": 0,
+ *     "inflight_max": 16, "batch_max": 128, "standby_ms": 10000, "wallet_low_gwei": 0,
  *     "max_lag_blocks": 64,                    readiness bound
  *     "tx_key_file" / "tx_key_env":            this chain's transaction key
  *                                              (else the node's; one is required)
@@ -119,6 +119,7 @@ typedef struct {
     uint64_t max_fee_gwei;
     unsigned inflight_max;    /* delivery transactions in flight at once */
     unsigned batch_max;       /* approvals per delivery transaction, at most */
+    unsigned standby_ms;      /* outside a digest's first quorum: wait before submitting */
     uint64_t wallet_low_gwei; /* wallet alarm threshold; 0: off */
     uint64_t max_lag_blocks;
     uint32_t msg_limit;

@@ -157,9 +157,14 @@ static const cfg_row k_rows[] = {
     {S_CHAIN, "inflight_max", K_UINT, 0, M(bh_config_chain, inflight_max), 1, 256, 16, NULL, NULL,
      "delivery transactions in flight at once toward this chain (consecutive nonces); 1: one at a "
      "time"},
-    {S_CHAIN, "batch_max", K_UINT, 0, M(bh_config_chain, batch_max), 1, 256, 32, NULL, NULL,
+    {S_CHAIN, "batch_max", K_UINT, 0, M(bh_config_chain, batch_max), 1, 256, 128, NULL, NULL,
      "approvals per delivery transaction toward this chain (Portal.submitBatch), at most; also "
      "bounded by gas_cap; 1: one submit per transaction"},
+    {S_CHAIN, "standby_ms", K_UINT, 0, M(bh_config_chain, standby_ms), 0, 3600000, 10000, NULL,
+     NULL,
+     "a transfer toward this chain is submitted first by a quorum of the Portal's attesters (in "
+     "turn by its digest); the others wait this long, in ms, then step in if it is not executed; "
+     "0: all at once"},
     {S_CHAIN, "wallet_low_gwei", K_UINT, 0, M(bh_config_chain, wallet_low_gwei), 0, I64MAX, 0, NULL,
      NULL,
      "transaction key's balance below which the node alarms (wallet_low, not ready), in gwei; "

@@ -146,6 +146,22 @@ void node_lat_put(bh_node *n, const bh_hash32 *d, uint64_t ms)
     pthread_mutex_unlock(&n->lat_mu);
 }
 
+int64_t node_lat_age(bh_node *n, const bh_hash32 *d)
+{
+    int64_t v = -1;
+    pthread_mutex_lock(&n->lat_mu);
+    size_t at = lat_slot(d);
+    for (size_t i = 0; i < LATENCY_PROBE; i++) {
+        const latency_ent *e = &n->lat[(at + i) % LATENCY_SLOTS];
+        if (e->ms && !memcmp(e->digest.data, d->data, 32)) {
+            v = (int64_t)(wall_ms() - e->ms);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&n->lat_mu);
+    return v;
+}
+
 int64_t node_lat_take(bh_node *n, const bh_hash32 *d)
 {
     int64_t v = -1;

@@ -614,11 +614,12 @@ typedef struct {
     deliverer *dl;
     size_t vault;
     uint64_t now_ms;
-    const int *src_paused; /* per chain index */
-    uint64_t lanes_paused; /* the destination Portal's paused lanes, by chain index */
-    size_t *per_src;       /* per chain index, picks so far this round */
-    size_t quota;          /* picks per source this round, at most */
-    size_t open_sources;   /* sources whose quota is not full */
+    const int *src_paused;            /* per chain index */
+    uint64_t lanes_paused;            /* the destination Portal's paused lanes, by chain index */
+    size_t *per_src;                  /* per chain index, picks so far this round */
+    size_t quota;                     /* picks per source this round, at most */
+    unsigned wave_n, wave_q, wave_me; /* set size, quorum, our index; wave_n 0: no standby */
+    size_t open_sources;              /* sources whose quota is not full */
     pick *picks;
     size_t n_picks;
     size_t cap;
@@ -632,6 +633,22 @@ static int hop_lane_paused(const pick_ctx *pc, const bh_vault_outbox_entry *e)
     return t && ((pc->lanes_paused >> t->idx) & 1);
 }
 
+/* Outside the first quorum of e's digest (the set's members in turn from
+ * the digest), while its standby lasts: a transfer costs the destination
+ * a quorum of approvals, not one per attester, and a member that is down
+ * is stood in for after standby_ms. Not known since when (a restart): go. */
+static int standing_by(const pick_ctx *pc, const bh_vault_outbox_entry *e)
+{
+    if (!pc->wave_n) return 0;
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h = h << 8 | e->msg.digest.data[i];
+    unsigned first = (unsigned)(h % pc->wave_n);
+    if ((pc->wave_me + pc->wave_n - first) % pc->wave_n < pc->wave_q) return 0;
+    int64_t age = node_lat_age(pc->dl->d->node, &e->msg.digest);
+    return age >= 0 && (uint64_t)age < pc->dl->d->cfg->standby_ms;
+}
+
 static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
 {
     pick_ctx *pc = ctx;
@@ -642,6 +659,7 @@ static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
     backoff_ent *b = backoff_find(pc->dl, pc->vault, e->id, 0);
     if (b && b->until_ms > pc->now_ms) return 0;
     if (in_flight(pc->dl, pc->vault, e)) return 0; /* never twice at once */
+    if (standing_by(pc, e)) return 0;
     pc->picks[pc->n_picks].e = *e;
     pc->picks[pc->n_picks].vault = pc->vault;
     pc->n_picks++;
@@ -696,6 +714,24 @@ static void pick_held(pick_ctx *pc, node_vault *nv, uint16_t to, uint64_t *after
         pc->picks[pc->n_picks].vault = pc->vault;
         pc->n_picks++;
     }
+}
+
+/* Who submits first this round: our place in the destination's current
+ * set (not known, or signing from the previous set: no standby). */
+static void standby_wave(deliverer *dl, pick_ctx *pc)
+{
+    node_chain *d = dl->d;
+    if (!d->cfg->standby_ms) return;
+    pthread_mutex_lock(&d->ctl_mu);
+    int known = d->ctl_known;
+    bh_chain_controls c = d->ctl;
+    pthread_mutex_unlock(&d->ctl_mu);
+    if (!known || !c.my_index || c.set_size < 2 || c.quorum >= c.set_size ||
+        c.my_index > c.set_size)
+        return;
+    pc->wave_n = c.set_size;
+    pc->wave_q = c.quorum ? c.quorum : 1;
+    pc->wave_me = c.my_index - 1;
 }
 
 /* The round's picks, in order, as transactions of up to batch_max
@@ -781,6 +817,7 @@ void *node_deliver_main(void *arg)
                        .per_src = per_src,
                        .src_paused = src_paused,
                        .open_sources = n->n};
+        standby_wave(dl, &pc);
         for (size_t k = 0; k < n->n && pc.n_picks < cap && !stopping(n); k++) {
             node_vault *nv = &n->vaults[(rr + k) % n->n];
             pthread_mutex_lock(&nv->mu);

@@ -282,6 +282,9 @@ void node_observe(bh_node *n, uint16_t chain, bh_obs_kind k, uint64_t count, con
 /* Delivery latency: when a digest was observed, and how long ago (-1: unknown). */
 void node_lat_put(bh_node *n, const bh_hash32 *d, uint64_t ms);
 int64_t node_lat_take(bh_node *n, const bh_hash32 *d);
+/* ms since the digest's event was stored, as node_lat_take, kept; -1:
+ * not known (evicted, or stored before this start) */
+int64_t node_lat_age(bh_node *n, const bh_hash32 *d);
 /* Count value v in h (bounds ascending, n_bounds <= NODE_HIST_MAX). The
  * caller holds the histogram's lock. */
 void node_hist_add(node_hist *h, const uint64_t *bounds, size_t n_bounds, uint64_t v);

@@ -2,7 +2,7 @@
  *
  *  - pipelined and batched: beta mines one block a second (transactions
  *    wait for it); N locks A->B are delivered with several Executed per
- *    block of beta (inflight_max 16, batch_max 32) in a few
+ *    block of beta (inflight_max 16, batch_max 128) in a few
  *    Portal.submitBatch transactions, each transfer executed exactly once;
  *    the baseline, inflight_max 1 and batch_max 1, is one per block;
  *  - failover: beta's first endpoint (a proxy the deliveries go through)
