@@ -1933,7 +1933,7 @@ static int v_limits(const opts *o)
 
 static const char *const k_jkinds[] = {
     "?",        "accept", "delay",     "hold", "reject", "release", "drop",    "retime", "freeze",
-    "unfreeze", "limits", "asset_add", "init", "park",   "requeue", "migrate", "cursor"};
+    "unfreeze", "limits", "asset_add", "init", "park",   "requeue", "migrate", "cursor", "price"};
 
 static const char *jkind_name(uint32_t k)
 {
