@@ -1931,9 +1931,10 @@ static int v_limits(const opts *o)
 
 /* ---- journal, audit, export ---- */
 
-static const char *const k_jkinds[] = {
-    "?",        "accept", "delay",     "hold", "reject", "release", "drop",    "retime", "freeze",
-    "unfreeze", "limits", "asset_add", "init", "park",   "requeue", "migrate", "cursor", "price"};
+static const char *const k_jkinds[] = {"?",       "accept",    "delay",  "hold",   "reject",
+                                       "release", "drop",      "retime", "freeze", "unfreeze",
+                                       "limits",  "asset_add", "init",   "park",   "requeue",
+                                       "migrate", "cursor",    "price",  "segment"};
 
 static const char *jkind_name(uint32_t k)
 {

@@ -369,6 +369,74 @@ static void test_vaults_value_price_is_per_vault(void **state)
     bh_vault_close(b);
 }
 
+static int relax_cb(void *ctx, const bh_vault_journal_entry *e)
+{
+    if (e->kind == BH_VJ_SEGMENT && e->ref == BH_VAULT_SEGMENT_NORMAL &&
+        strstr(e->reason, "limits back to 100%"))
+        (*(int *)ctx)++;
+    return 0;
+}
+
+/* A 30% move within the window tightens this vault's value limits (and no
+ * other vault's), journaled with the prices; they relax after the calm
+ * period, and the state survives a reopen. */
+static void test_vaults_value_volatility_tightens_then_relaxes(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_init_dir(f->dir, "beta", 4, T0, "t", NULL), BH_OK);
+    bh_vault *b = vt_open(f->dir, "beta", NULL);
+    bh_bytes32 tb = vt_token(4, 0);
+    assert_int_equal(bh_vault_asset_add(b, &tb, 18, "TKA", T0, "t", NULL), BH_OK);
+    vset(f, NULL, "value_window.1", 10000);
+    vset(f, NULL, "vol_percent", 25);
+    vset(f, NULL, "tighten_percent", 50);
+    vset(f, NULL, "calm", 1800);
+    assert_int_equal(bh_vault_set_limit(b, NULL, "vol_percent", 25, T0, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_price_note(f->v, &f->tka, 100, T0, T0), BH_OK);
+    assert_int_equal(bh_vault_price_note(b, &tb, 100, T0, T0), BH_OK);
+    bh_vault_segment sg;
+    assert_int_equal(bh_vault_segment_get(f->v, &sg, T0), BH_OK);
+    assert_int_equal(sg.state, BH_VAULT_SEGMENT_NORMAL);
+    assert_int_equal(bh_vault_price_note(f->v, &f->tka, 130, T0 + 60, T0 + 60), BH_OK);
+    last_j l = last_journal(f);
+    assert_int_equal(l.kind, BH_VJ_SEGMENT);
+    assert_non_null(strstr(l.reason, "price 100 -> 130 moved over 25%"));
+    assert_int_equal(bh_vault_segment_get(f->v, &sg, T0 + 60), BH_OK);
+    assert_int_equal(sg.state, BH_VAULT_SEGMENT_TIGHTENED);
+    assert_int_equal(sg.percent, 50);
+    assert_true(sg.until == T0 + 60 + 1800);
+    assert_string_equal(bh_vault_segment_name(sg.state), "tightened");
+    /* $50 of the $100 window now: 40 TKA at 130 (5200) waits */
+    assert_true(used(f, "value_window.1", T0 + 60) == 0);
+    vl_find q = {.key = "value_window.1"};
+    assert_int_equal(bh_vault_each_value_limit(f->v, T0 + 60, vl_cb, &q), 1);
+    assert_true(q.limit == 10000 && q.effective == 5000);
+    assert_int_equal(send(f, HOME, 2, 38 * E18, 0, T0 + 60).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = send(f, HOME, 2, 2 * E18, 0, T0 + 60);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_VALUE);
+    /* the other vault saw no move and stays normal */
+    assert_int_equal(bh_vault_segment_get(b, &sg, T0 + 60), BH_OK);
+    assert_int_equal(sg.state, BH_VAULT_SEGMENT_NORMAL);
+    /* restart: still tightened */
+    bh_vault_close(f->v);
+    f->v = vt_open(f->dir, "alpha", NULL);
+    assert_int_equal(bh_vault_segment_get(f->v, &sg, T0 + 600), BH_OK);
+    assert_int_equal(sg.state, BH_VAULT_SEGMENT_TIGHTENED);
+    assert_int_equal(due(f, T0 + 600), 0);
+    /* calm: relaxed, journaled, and the waiting transfer fits the full window */
+    assert_int_equal(due(f, T0 + 1900), 1);
+    assert_int_equal(bh_vault_segment_get(f->v, &sg, T0 + 1900), BH_OK);
+    assert_int_equal(sg.state, BH_VAULT_SEGMENT_NORMAL);
+    int relaxed = 0;
+    assert_int_equal(bh_vault_each_journal(f->v, 0, relax_cb, &relaxed), BH_OK);
+    assert_int_equal(relaxed, 1);
+    /* an operator quarantine of the home chain reads as the segment's state */
+    assert_int_equal(bh_vault_freeze(f->v, HOME, T0 + 2000, "op", "t"), BH_OK);
+    assert_int_equal(bh_vault_segment_get(f->v, &sg, T0 + 2000), BH_OK);
+    assert_int_equal(sg.state, BH_VAULT_SEGMENT_QUARANTINED);
+    bh_vault_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +457,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vaults_value_state_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_value_limit_keys_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_value_price_is_per_vault, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_value_volatility_tightens_then_relaxes, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,9 +183,11 @@ typedef enum {
     BH_VJ_MIGRATE,    /* the vault's records re-encoded to a new schema (reason says which) */
     BH_VJ_CURSOR,     /* an operator moved a chain's watcher back (ref = from block,
                          amount = to block); no ledger effect */
-    BH_VJ_PRICE       /* a price observation that changed what limits admit (a jump
+    BH_VJ_PRICE,      /* a price observation that changed what limits admit (a jump
                          past its bound: token = asset, amount = the price, reason
                          the evidence); no ledger effect */
+    BH_VJ_SEGMENT     /* the segment tightened or relaxed (ref = bh_vault_segment_state,
+                         token = the asset whose price moved, reason = the prices) */
 } bh_vault_jkind;
 
 /* Ledger effect flags of a journal entry; audit replays exactly these. */
@@ -490,6 +492,32 @@ BH_WARN_UNUSED_RESULT int bh_vault_price_get(bh_vault *v, bh_vault_price *out,
 BH_WARN_UNUSED_RESULT int bh_vault_price_usable(bh_vault *v, bh_u128 *price,
                                                 const bh_bytes32 *token, uint64_t now, char *why,
                                                 size_t why_cap);
+
+/* Volatility tightening. Vault keys vol_percent (a move of an observed
+ * price by more than this percent from its reference within vol_window
+ * seconds, default 3600, tightens the segment; 0 = off), tighten_percent
+ * (what the value limits shrink to, 1..100, default 50) and calm (seconds
+ * without a new move before they relax, default 3600). Each change is
+ * journaled (BH_VJ_SEGMENT) with the prices; a relax is written by the
+ * first bh_vault_release_due or price note after the calm period. */
+typedef enum {
+    BH_VAULT_SEGMENT_NORMAL = 0,
+    BH_VAULT_SEGMENT_TIGHTENED,
+    BH_VAULT_SEGMENT_QUARANTINED /* the vault's home chain is quarantined */
+} bh_vault_segment_state;
+
+typedef struct {
+    bh_vault_segment_state state;
+    uint64_t since;   /* when it tightened (0 if normal) */
+    uint64_t until;   /* when it relaxes unless the price moves again */
+    unsigned percent; /* the value limits' size now, in percent */
+} bh_vault_segment;
+
+/* Returns: a stable name ("normal", "tightened", "quarantined"). */
+const char *bh_vault_segment_name(bh_vault_segment_state s);
+
+/* The segment's state at now. Out: out zeroed on entry. */
+BH_WARN_UNUSED_RESULT int bh_vault_segment_get(bh_vault *v, bh_vault_segment *out, uint64_t now);
 
 /* Visit every vault-level value limit set (key as set_limit names it),
  * with its effective value now (after tightening) and, for windows, the

@@ -1749,6 +1749,8 @@ static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     op_ctx *c = vctx;
     c->count = 0;
+    int trc = vault_segment_tick(v, txn, c->now);
+    if (trc) return trc;
     /* first collect the candidates, then act on them: no writes under a cursor */
     due_cand *cand = NULL;
     due_block *blk = NULL;

@@ -194,6 +194,8 @@ int vault_value_ready(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const
  * source has flow_cancel, pay down the home's windows toward it. */
 int vault_value_count(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, unsigned decimals,
                       const vault_vcheck *c, uint64_t now);
+/* Relax a tightened segment whose calm period is over (journaled). */
+int vault_segment_tick(bh_vault *v, MDB_txn *txn, uint64_t now);
 /* A write transaction of v (map growth, counters, batch cache, dry run). */
 int vault_run_write(bh_vault *v, int (*fn)(bh_vault *v, MDB_txn *txn, void *ctx), void *ctx);
 /* set_limit for value keys. Returns: BH_OK; BH_EINVAL (*known 0: not a value key). */

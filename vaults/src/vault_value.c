@@ -112,14 +112,145 @@ static int px_put(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, const bh_v
     return meta_set(v, txn, k, b, sizeof b);
 }
 
+/* meta "seg": u8 ver | u8 state | u64 since | u64 last move */
+#define SEG_LEN 18
+
+typedef struct {
+    uint8_t state;
+    uint64_t since, last;
+} seg_rec;
+
+static int seg_get(bh_vault *v, MDB_txn *txn, seg_rec *r)
+{
+    MDB_val d;
+    memset(r, 0, sizeof *r);
+    int rc = meta_get(v, txn, "seg", &d);
+    if (rc == BH_ENOTFOUND) return BH_OK;
+    if (rc) return rc;
+    const unsigned char *b = d.mv_data;
+    if (d.mv_size != SEG_LEN || b[0] != VREC_VERSION || b[1] > BH_VAULT_SEGMENT_TIGHTENED)
+        return corrupt(v, "seg");
+    r->state = b[1];
+    r->since = bh_be_get_u64(b + 2);
+    r->last = bh_be_get_u64(b + 10);
+    return BH_OK;
+}
+
+static int seg_put(bh_vault *v, MDB_txn *txn, const seg_rec *r)
+{
+    unsigned char b[SEG_LEN];
+    b[0] = VREC_VERSION;
+    b[1] = r->state;
+    bh_be_put_u64(b + 2, r->since);
+    bh_be_put_u64(b + 10, r->last);
+    return meta_set(v, txn, "seg", b, sizeof b);
+}
+
+static int seg_params(bh_vault *v, MDB_txn *txn, unsigned *tight, uint64_t *calm)
+{
+    bh_u128 t, c;
+    int rc = vlim_get(v, txn, "tighten_percent", &t);
+    if (!rc) rc = vlim_get(v, txn, "calm", &c);
+    *tight = t ? (unsigned)t : 50;
+    *calm = c ? (uint64_t)c : 3600;
+    return rc;
+}
+
 /* The limits' percentage now: 100 unless the segment is tightened. */
 static int segment_percent(bh_vault *v, MDB_txn *txn, uint64_t now, unsigned *pct)
 {
-    (void)v;
-    (void)txn;
-    (void)now;
+    seg_rec r;
+    unsigned tight;
+    uint64_t calm;
     *pct = 100;
-    return BH_OK;
+    int rc = seg_get(v, txn, &r);
+    if (!rc) rc = seg_params(v, txn, &tight, &calm);
+    if (!rc && r.state == BH_VAULT_SEGMENT_TIGHTENED && now < r.last + calm) *pct = tight;
+    return rc;
+}
+
+/* Tighten on a move of token's price from ref to price (journaled with both). */
+static int seg_move(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, bh_u128 ref, bh_u128 price,
+                    uint64_t now)
+{
+    bh_u128 vp, vw;
+    int rc = vlim_get(v, txn, "vol_percent", &vp);
+    if (!rc) rc = vlim_get(v, txn, "vol_window", &vw);
+    if (rc || !vp || !ref || !bh_value_moved(ref, price, (unsigned)vp)) return rc;
+    seg_rec r;
+    unsigned tight;
+    uint64_t calm;
+    if ((rc = seg_get(v, txn, &r)) || (rc = seg_params(v, txn, &tight, &calm))) return rc;
+    int was = r.state == BH_VAULT_SEGMENT_TIGHTENED;
+    if (!was) r.since = now;
+    r.state = BH_VAULT_SEGMENT_TIGHTENED;
+    r.last = now;
+    if ((rc = seg_put(v, txn, &r))) return rc;
+    char a[BH_U128_DEC_MAX], b[BH_U128_DEC_MAX], why[BH_VAULT_REASON_MAX + 1];
+    bh_u128_to_dec(a, ref);
+    bh_u128_to_dec(b, price);
+    snprintf(why, sizeof why,
+             "price %s -> %s moved over %u%% within %llu s: value limits at %u%% until %llu", a, b,
+             (unsigned)vp, (unsigned long long)(vw ? (uint64_t)vw : VOL_WINDOW_DEFAULT), tight,
+             (unsigned long long)(now + calm));
+    vault_jrec j = {.time = now,
+                    .kind = BH_VJ_SEGMENT,
+                    .ref = BH_VAULT_SEGMENT_TIGHTENED,
+                    .token = *token,
+                    .amount = price};
+    uint64_t jid;
+    return vault_journal_put(v, txn, &j, "node", why, &jid);
+}
+
+int vault_segment_tick(bh_vault *v, MDB_txn *txn, uint64_t now)
+{
+    seg_rec r;
+    unsigned tight;
+    uint64_t calm;
+    int rc = seg_get(v, txn, &r);
+    if (rc || r.state != BH_VAULT_SEGMENT_TIGHTENED) return rc;
+    if ((rc = seg_params(v, txn, &tight, &calm)) || now < r.last + calm) return rc;
+    char why[BH_VAULT_REASON_MAX + 1];
+    snprintf(why, sizeof why, "calm for %llu s since the last move at %llu: limits back to 100%%",
+             (unsigned long long)calm, (unsigned long long)r.last);
+    seg_rec n = {BH_VAULT_SEGMENT_NORMAL, 0, r.last};
+    if ((rc = seg_put(v, txn, &n))) return rc;
+    vault_jrec j = {.time = now, .kind = BH_VJ_SEGMENT, .ref = BH_VAULT_SEGMENT_NORMAL};
+    uint64_t jid;
+    return vault_journal_put(v, txn, &j, "node", why, &jid);
+}
+
+const char *bh_vault_segment_name(bh_vault_segment_state s)
+{
+    static const char *const n[] = {"normal", "tightened", "quarantined"};
+    return (unsigned)s < 3 ? n[s] : "invalid";
+}
+
+int bh_vault_segment_get(bh_vault *v, bh_vault_segment *out, uint64_t now)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!v || !out) return BH_EINVAL;
+    MDB_txn *txn;
+    int rc = vault_txn_begin(v, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    seg_rec r;
+    unsigned tight;
+    uint64_t calm;
+    if (!(rc = seg_get(v, txn, &r)) && !(rc = seg_params(v, txn, &tight, &calm))) {
+        out->percent = 100;
+        if (r.state == BH_VAULT_SEGMENT_TIGHTENED && now < r.last + calm) {
+            out->state = BH_VAULT_SEGMENT_TIGHTENED;
+            out->since = r.since;
+            out->until = r.last + calm;
+            out->percent = tight;
+        }
+        unsigned char kb[2];
+        bh_be_put_u16(kb, v->chain_id);
+        MDB_val k = {2, kb}, d;
+        if (mdb_get(txn, v->db_quarantine, &k, &d) == 0) out->state = BH_VAULT_SEGMENT_QUARANTINED;
+    }
+    vault_txn_abort(v, txn);
+    return rc;
 }
 
 /* The price the limits use: fixed, else the last observation if fresh and
@@ -309,6 +440,19 @@ int vault_value_set_limit(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, co
     }
     int one = !strcmp(name, "value_window") || !strcmp(name, "value_threshold") ||
               !strcmp(name, "flow_cancel");
+    int vol = !strcmp(name, "vol_percent") || !strcmp(name, "vol_window") ||
+              !strcmp(name, "tighten_percent") || !strcmp(name, "calm");
+    if (vol && !a) {
+        *known = 1;
+        if (!strcmp(name, "tighten_percent") && value > 100) return BH_ERANGE;
+        if (value > UINT32_MAX) return BH_ERANGE;
+        char vk[64];
+        unsigned char vb2[16];
+        snprintf(vk, sizeof vk, "vlim.%s", key);
+        if (!value) return meta_del(v, txn, vk);
+        bh_be_put_u128(vb2, value);
+        return meta_set(v, txn, vk, vb2, sizeof vb2);
+    }
     int two = !strcmp(name, "value_lane");
     if (!((one && a && !b) || (two && a && b && a != b))) return BH_EINVAL;
     *known = 1;
@@ -368,6 +512,8 @@ static int note_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         p.ref = p.last ? p.last : c->price;
         p.ref_at = c->now;
     }
+    if ((rc = vault_segment_tick(v, txn, c->now))) return rc;
+    if ((rc = seg_move(v, txn, c->token, p.ref, c->price, c->now))) return rc;
     p.last = c->price;
     p.updated_at = c->updated_at;
     p.seen_at = c->now;
