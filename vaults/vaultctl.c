@@ -150,6 +150,7 @@ static int v_retime(const opts *o);
 static int v_freeze(const opts *o);
 static int v_unfreeze(const opts *o);
 static int v_limits(const opts *o);
+static int v_values(const opts *o);
 static int v_journal(const opts *o);
 static int v_audit(const opts *o);
 static int v_export(const opts *o);
@@ -229,8 +230,18 @@ static const verb k_verbs[] = {
      "  lane (.ID = remote chain id or name): cap.ID=UNITS  window.ID=UNITS\n"
      "          in_capacity.ID=UNITS  in_refill.ID=UNITS_PER_S\n"
      "          out_capacity.ID=UNITS out_refill.ID=UNITS_PER_S\n"
-     "  vault:  msg_limit=N  msg_limit.ID=N   (messages per source chain per 24 h)",
+     "  vault:  msg_limit=N  msg_limit.ID=N   (messages per source chain per 24 h)\n"
+     "  value (quote units, across assets; `values` shows them):\n"
+     "          asset: price=QUOTE_PER_TOKEN  price_max_age=SECONDS  price_max_jump=PERCENT\n"
+     "          vault: value_window.ID=V  value_lane.ID.ID=V  value_threshold.ID=V\n"
+     "                 flow_cancel.ID=0|1",
      v_limits, BH_CLI_WRITES},
+    {"values", "values CHAIN [--json]",
+     "Value limits of CHAIN's vault in its quote unit: each limit, its size now\n"
+     "(tightened or not) and the value counted in the 24 h window; and each\n"
+     "asset's price with its source (fixed or observed), its age, and whether\n"
+     "the limits can use it (a missing, stale or held-back price fails closed).",
+     v_values, 0},
     {"journal", "journal CHAIN [--since N] [--json]",
      "Journal entries of CHAIN's vault from id N (default 1).", v_journal, 0},
     {"audit", "audit [CHAIN] [--json] [--config FILE]",
@@ -1612,6 +1623,35 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
         char name[32], full[48];
         memcpy(name, kv, (size_t)(eq - kv));
         name[eq - kv] = 0;
+        if (!tok && (!strncmp(name, "value_", 6) || !strncmp(name, "flow_cancel", 11))) {
+            /* vault value keys: .ID or .ID.ID, each a chain name or id */
+            char *d1 = strchr(name, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+            if (d1) *d1 = 0;
+            if (d2) *d2 = 0;
+            uint16_t a = d1 ? chain_id_of(d1 + 1) : 0, b = d2 ? chain_id_of(d2 + 1) : 0;
+            if ((d1 && !a) || (d2 && !b))
+                return fail(EXIT_USAGE, "unknown_chain", kv, "unknown chain in '%s'", kv);
+            if (d2)
+                snprintf(full, sizeof full, "%s.%u.%u", name, a, b);
+            else if (d1)
+                snprintf(full, sizeof full, "%s.%u", name, a);
+            else
+                snprintf(full, sizeof full, "%s", name);
+            if (bh_u128_from_dec(&vals[i], eq + 1, strlen(eq + 1)) != BH_OK)
+                return usage("bad_argument", kv, "bad value in '%s' (quote units, digits)", kv);
+            uint16_t ids[MAX_VAULTS];
+            const char *names[MAX_VAULTS];
+            for (size_t k = 0; k < g_nvaults; k++) {
+                ids[k] = g_vaults[k].id;
+                names[k] = g_vaults[k].name;
+            }
+            char why[512];
+            if (bh_config_value_limit_check(full, vals[i], bh_vault_chain_id(v), ids, names,
+                                            g_nvaults, why, sizeof why) != BH_OK)
+                return fail(EXIT_USAGE, "limit_invalid", kv, "%s: %s", kv, why);
+            memcpy(keys[i], full, sizeof full);
+            continue;
+        }
         char *dot = strchr(name, '.');
         uint16_t chain = 0;
         if (dot) {
@@ -1630,14 +1670,17 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
             ok = key_is_amount(name) && chain;
         else
             ok = (!strcmp(name, "big_threshold") || !strcmp(name, "big_delay") ||
-                  !strcmp(name, "min_amount")) &&
+                  !strcmp(name, "min_amount") || !strcmp(name, "price") ||
+                  !strcmp(name, "price_max_age") || !strcmp(name, "price_max_jump")) &&
                  !chain;
         if (!ok)
             return usage("unknown_key", kv, "unknown key '%.*s' for %s", (int)(eq - kv), kv,
                          tok ? "an asset" : "the vault");
         int bad;
-        if (!strcmp(name, "big_delay"))
+        if (!strcmp(name, "big_delay") || !strcmp(name, "price_max_age"))
             bad = parse_seconds(&vals[i], eq + 1);
+        else if (!strcmp(name, "price") || !strcmp(name, "price_max_jump"))
+            bad = bh_u128_from_dec(&vals[i], eq + 1, strlen(eq + 1)) != BH_OK;
         else if (!strcmp(name, "msg_limit")) {
             bad =
                 bh_u128_from_dec(&vals[i], eq + 1, strlen(eq + 1)) != BH_OK || vals[i] > UINT32_MAX;
@@ -1681,6 +1724,99 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
     }
     return result(o, json_pack("{s:s, s:s, s:o}", "vault", bh_vault_name(v), "asset",
                                tok ? o->argv[1] : "vault", "set", set));
+}
+
+/* ---- values ---- */
+
+typedef struct {
+    const opts *o;
+    bh_vault *v;
+    json_t *arr;
+    int rc;
+} values_ctx;
+
+static int values_limit_row(void *c, const char *key, bh_u128 limit, bh_u128 effective,
+                            bh_u128 used)
+{
+    values_ctx *s = c;
+    char l[BH_U128_DEC_MAX], e[BH_U128_DEC_MAX], u[BH_U128_DEC_MAX];
+    int window = !strncmp(key, "value_window", 12) || !strncmp(key, "value_lane", 10);
+    if (s->o->json) {
+        json_t *r = json_pack("{s:s, s:o, s:o}", "key", key, "limit", jamount(limit), "effective",
+                              jamount(effective));
+        if (window) json_object_set_new(r, "used_24h", jamount(used));
+        json_array_append_new(s->arr, r);
+        return 0;
+    }
+    bh_u128_to_dec(l, limit);
+    bh_u128_to_dec(e, effective);
+    bh_u128_to_dec(u, used);
+    printf("  %-26s limit %-14s now %-14s", key, l, e);
+    if (window) printf(" used (24 h) %s", u);
+    printf("\n");
+    return 0;
+}
+
+static int values_asset_row(void *c, const bh_bytes32 *token, const bh_vault_asset *a)
+{
+    values_ctx *s = c;
+    bh_vault_price p;
+    bh_u128 use = 0;
+    char why[192] = "", tl[80], hx[67];
+    if ((s->rc = bh_vault_price_get(s->v, &p, token)) != BH_OK) return 1;
+    int prc = bh_vault_price_usable(s->v, &use, token, s->o->now, why, sizeof why);
+    const char *source = p.fixed ? "fixed" : p.last || p.suspect ? "observed" : "none";
+    token_label(tl, sizeof tl, token, a->symbol[0] ? a->symbol : NULL);
+    token_hex(hx, token);
+    long long age = p.fixed || !p.updated_at
+                        ? -1
+                        : (long long)(s->o->now > p.updated_at ? s->o->now - p.updated_at : 0);
+    if (s->o->json) {
+        json_t *r = json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "token", hx, "symbol", a->symbol,
+                              "source", source, "fixed", jamount(p.fixed), "observed",
+                              jamount(p.last), "usable", prc == BH_OK);
+        json_object_set_new(r, "price", prc == BH_OK ? jamount(use) : json_null());
+        json_object_set_new(r, "age_s", age >= 0 ? json_integer(age) : json_null());
+        json_object_set_new(r, "updated_at", json_integer((json_int_t)p.updated_at));
+        json_object_set_new(r, "held_back", jamount(p.suspect));
+        if (prc != BH_OK) json_object_set_new(r, "why", json_string(why));
+        json_array_append_new(s->arr, r);
+        return 0;
+    }
+    char pr[BH_U128_DEC_MAX], ag[32] = "-";
+    bh_u128_to_dec(pr, use);
+    if (age >= 0) snprintf(ag, sizeof ag, "%llds", age);
+    printf("  %-24s %-8s age %-9s %s\n", tl, source, ag, prc == BH_OK ? pr : why);
+    return 0;
+}
+
+static int v_values(const opts *o)
+{
+    int x = nargs(o, 1, 1, "CHAIN");
+    if (x) return x;
+    x = open_data_dir(o);
+    if (x) return x;
+    bh_vault *v;
+    if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
+    values_ctx s = {o, v, json_array(), 0};
+    if (!o->json) printf("vault %s: value limits (quote units)\n", bh_vault_name(v));
+    int rc = bh_vault_each_value_limit(v, o->now, values_limit_row, &s);
+    if (!rc && !o->json) printf("prices (quote units per whole token)\n");
+    json_t *limits = s.arr;
+    s.arr = json_array();
+    if (!rc) rc = bh_vault_each_asset(v, values_asset_row, &s);
+    if (rc == 1) rc = s.rc;
+    json_t *j =
+        json_pack("{s:s, s:o, s:o}", "vault", bh_vault_name(v), "limits", limits, "prices", s.arr);
+    bh_vault_close(v);
+    if (rc) {
+        json_decref(j);
+        return fail(EXIT_REFUSED, "vault_unreadable", o->argv[0], "vault %s: %s", o->argv[0],
+                    bh_strerror(rc));
+    }
+    if (o->json) return print_json(j);
+    json_decref(j);
+    return EXIT_OK;
 }
 
 /* Where each limit's value came from: the journal's last limits entry
@@ -1795,9 +1931,10 @@ static int v_limits(const opts *o)
 
 /* ---- journal, audit, export ---- */
 
-static const char *const k_jkinds[] = {
-    "?",        "accept", "delay",     "hold", "reject", "release", "drop",    "retime", "freeze",
-    "unfreeze", "limits", "asset_add", "init", "park",   "requeue", "migrate", "cursor"};
+static const char *const k_jkinds[] = {"?",       "accept",    "delay",  "hold",   "reject",
+                                       "release", "drop",      "retime", "freeze", "unfreeze",
+                                       "limits",  "asset_add", "init",   "park",   "requeue",
+                                       "migrate", "cursor",    "price",  "segment"};
 
 static const char *jkind_name(uint32_t k)
 {

@@ -48,6 +48,9 @@
  *       "limits": { "cap.2": "1000000", "in_capacity.2": "5000", ... }
  *     } ],                                     limits: vaultctl limit keys, values
  *                                              decimal strings in smallest units
+ *                                              ("price": quote units per token)
+ *     "value_limits": { "value_window.1": "500000000", "flow_cancel.3": 1 },
+ *                                              vault keys in the quote unit
  *     "msg_limit": 100000                      messages per 24 h from this chain
  *   } ],
  *   "breaker": {                               thresholds within window_s
@@ -127,6 +130,8 @@ typedef struct {
     int has_tx_key;
     bh_config_asset assets[BH_CONFIG_MAX_ASSETS];
     size_t n_assets;
+    bh_config_limit value_limits[BH_CONFIG_MAX_LIMITS]; /* value_limits: vault keys */
+    size_t n_value_limits;
 } bh_config_chain;
 
 typedef struct {
@@ -205,6 +210,15 @@ BH_WARN_UNUSED_RESULT int bh_config_limit_check(const char *key, bh_u128 value, 
                                                 const char *home_name, const uint16_t *ids,
                                                 const char *const *names, size_t n, char *why,
                                                 size_t cap);
+
+/* One vault-level value limit of the vault of chain `home` (the config's
+ * $.chains[].value_limits, `vaultctl limits CHAIN vault`): value_window.ID,
+ * value_lane.ID.ID (two different chains), value_threshold.ID,
+ * flow_cancel.ID (0 or 1); each ID home or one of the n chains ids/names.
+ * Returns: BH_OK; BH_ECONFIG with why = "<problem>; <fix>"; BH_EINVAL. */
+BH_WARN_UNUSED_RESULT int bh_config_value_limit_check(const char *key, bh_u128 value, uint16_t home,
+                                                      const uint16_t *ids, const char *const *names,
+                                                      size_t n, char *why, size_t cap);
 
 /* Wipes every key, frees everything; NULL is a no-op. */
 void bh_config_destroy(bh_config *c);

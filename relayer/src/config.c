@@ -36,6 +36,7 @@ typedef enum {
     S_CHAIN,
     S_ASSET,
     S_LIMIT,
+    S_VALUE,
     S_BREAKER,
     S_SPIKE,
     S_METRICS,
@@ -47,6 +48,7 @@ static const char *const k_scope_path[S_N_] = {"$",
                                                "$.chains[]",
                                                "$.chains[].assets[]",
                                                "$.chains[].assets[].limits",
+                                               "$.chains[].value_limits",
                                                "$.breaker",
                                                "$.breaker.spike",
                                                "$.metrics"};
@@ -179,6 +181,8 @@ static const cfg_row k_rows[] = {
      "environment variable holding this chain's transaction key"},
     {S_CHAIN, "assets", K_ARRAY, 0, NOSTORE, 0, BH_CONFIG_MAX_ASSETS, 0, "[]", NULL,
      "tokens whose home is this chain"},
+    {S_CHAIN, "value_limits", K_OBJECT, 0, NOSTORE, 0, 0, 0, "{}", "",
+     "this vault's limits in value (its quote unit), summed across its assets"},
 
     {S_ASSET, "token", K_ADDR, F_REQUIRED, M(bh_config_asset, token), 0, 0, 0, NULL,
      "0x + 40 hex digits", "the token contract's address on this chain, unique"},
@@ -207,6 +211,21 @@ static const cfg_row k_rows[] = {
      "token bucket size for transfers to chain ID"},
     {S_LIMIT, "out_refill.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
      "units per second that refill the outbound bucket"},
+    {S_LIMIT, "price", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "fixed price: quote units per whole token, for the vault's value limits; 0: none"},
+    {S_LIMIT, "price_max_age", K_AMOUNT, 0, NOSTORE, 0, UINT32_MAX, 0, "-", NULL,
+     "seconds an observed price stays usable (vault default 3600)"},
+    {S_LIMIT, "price_max_jump", K_AMOUNT, 0, NOSTORE, 0, 1000000, 0, "-", NULL,
+     "percent an observed price may move from the last usable one (vault default 50)"},
+
+    {S_VALUE, "value_window.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "most value transferred from chain ID in 24 h, all assets; 0: none"},
+    {S_VALUE, "value_lane.ID.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "the same for the lane from the first chain ID to the second; 0: none"},
+    {S_VALUE, "value_threshold.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
+     "transfers from chain ID worth at least this wait big_delay; 0: off"},
+    {S_VALUE, "flow_cancel.ID", K_AMOUNT, 0, NOSTORE, 0, 1, 0, "-", NULL,
+     "1: returns home from chain ID pay down the home's value windows toward it"},
 
     {S_BREAKER, "window_s", K_UINT, 0, M(bh_config_breaker, window_s), 1, 86400, 60, NULL, NULL,
      "seconds over which the counts below are taken"},
@@ -971,14 +990,14 @@ static int parse_endpoints(parser *p, json_t *arr, const char *path, bh_config_c
     return BH_OK;
 }
 
-/* Returns: the S_LIMIT row for a limit key, *lane its ".ID" text or NULL. */
-static const cfg_row *limit_row(const char *key, const char **lane)
+/* Returns: the row of scope sc for a limit key, *lane its ".ID" text or NULL. */
+static const cfg_row *limit_row_in(cfg_scope sc, const char *key, const char **lane)
 {
     const char *dot = strchr(key, '.');
     size_t plen = dot ? (size_t)(dot - key) : strlen(key);
     for (size_t i = 0; i < N_ROWS; i++) {
         const cfg_row *r = &k_rows[i];
-        if (r->scope != S_LIMIT) continue;
+        if (r->scope != sc) continue;
         const char *rdot = strchr(r->name, '.');
         size_t rlen = rdot ? (size_t)(rdot - r->name) : strlen(r->name);
         if (!rdot != !dot || rlen != plen || strncmp(r->name, key, plen) != 0) continue;
@@ -986,6 +1005,11 @@ static const cfg_row *limit_row(const char *key, const char **lane)
         return r;
     }
     return NULL;
+}
+
+static const cfg_row *limit_row(const char *key, const char **lane)
+{
+    return limit_row_in(S_LIMIT, key, lane);
 }
 
 /* why: an unknown limit key, with the nearest known one. */
@@ -1010,9 +1034,9 @@ static void unknown_limit(char *why, size_t cap, const char *key)
                  dot ? dot : "");
     else
         snprintf(why, cap,
-                 "%s is no limit key; use big_threshold, big_delay, min_amount, or cap, window, "
-                 "in_capacity, in_refill, out_capacity, out_refill followed by .ID (a chain's "
-                 "bridge_id)",
+                 "%s is no limit key; use big_threshold, big_delay, min_amount, price, "
+                 "price_max_age, price_max_jump, or cap, window, in_capacity, in_refill, "
+                 "out_capacity, out_refill followed by .ID (a chain's bridge_id)",
                  show(q, sizeof q, key));
 }
 
@@ -1093,39 +1117,140 @@ int bh_config_limit_check(const char *key, bh_u128 value, uint16_t home, const c
                 : BH_OK;
 }
 
+/* A limit's value: a decimal string or a non-negative integer. */
+static int limit_value(parser *p, const char *kp, json_t *v, const cfg_row *r, bh_u128 *out)
+{
+    char q[64];
+    bh_u128 val = 0;
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        int rc = bh_u128_from_dec(&val, s, strlen(s));
+        if (rc == BH_ERANGE)
+            return fail(p, BH_ECONFIG, kp, "%s does not fit in 128 bits; write a smaller amount",
+                        show(q, sizeof q, s));
+        if (rc != BH_OK)
+            return fail(p, BH_ECONFIG, kp,
+                        "%s is not a whole decimal number; write digits only, in the token's "
+                        "smallest unit, e.g. \"1000000\"",
+                        show(q, sizeof q, s));
+    } else if (json_is_integer(v)) {
+        if (json_integer_value(v) < 0)
+            return fail(p, BH_ECONFIG, kp, "%" JSON_INTEGER_FORMAT " is negative; write 0 or more",
+                        json_integer_value(v));
+        val = (bh_u128)json_integer_value(v);
+    } else {
+        return type_error(p, kp, v, r);
+    }
+    *out = val;
+    return BH_OK;
+}
+
+/* One bridge id of a value limit key: digits, 1..65535, a configured chain. */
+static int value_id(const char *t, size_t len, unsigned long *id, uint16_t home,
+                    const uint16_t *ids, const char *const *names, size_t n, char *why, size_t cap)
+{
+    *id =
+        len && len <= 5 && strspn(t, "0123456789") >= len && t[0] != '0' ? strtoul(t, NULL, 10) : 0;
+    if (*id < 1 || *id > 65535) {
+        snprintf(why, cap, "\"%.*s\" is not a bridge id; write a configured chain's bridge_id",
+                 (int)(len < 16 ? len : 16), t);
+        return BH_ECONFIG;
+    }
+    if (*id == home) return BH_OK;
+    for (size_t m = 0; m < n; m++)
+        if (ids[m] == *id) return BH_OK;
+    char list[400];
+    size_t k = 0;
+    list[0] = '\0';
+    for (size_t m = 0; m < n && k < sizeof list; m++)
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s%u (%s)", k ? ", " : "",
+                              (unsigned)ids[m], names[m]);
+    snprintf(why, cap, "no configured chain has bridge_id %lu; use one of: %s", *id,
+             k ? list : "none");
+    return BH_ECONFIG;
+}
+
+int bh_config_value_limit_check(const char *key, bh_u128 value, uint16_t home, const uint16_t *ids,
+                                const char *const *names, size_t n, char *why, size_t cap)
+{
+    if (why && cap) why[0] = '\0';
+    if (!key || !why || !cap || (n && (!ids || !names))) return BH_EINVAL;
+    const char *lane;
+    char q[64];
+    const cfg_row *r = limit_row_in(S_VALUE, key, &lane);
+    if (!r) {
+        snprintf(why, cap,
+                 "%s is no value limit key; use value_window.ID, value_lane.ID.ID, "
+                 "value_threshold.ID or flow_cancel.ID (ID a chain's bridge_id)",
+                 show(q, sizeof q, key));
+        return BH_ECONFIG;
+    }
+    int two = strchr(strchr(r->name, '.') + 1, '.') != NULL;
+    const char *dot2 = strchr(lane, '.');
+    if (two != (dot2 != NULL)) {
+        snprintf(why, cap, "%s names %s; write %s", show(q, sizeof q, key),
+                 two ? "one chain" : "two chains", r->name);
+        return BH_ECONFIG;
+    }
+    unsigned long a, b = 0;
+    size_t la = dot2 ? (size_t)(dot2 - lane) : strlen(lane);
+    if (value_id(lane, la, &a, home, ids, names, n, why, cap)) return BH_ECONFIG;
+    if (dot2 && value_id(dot2 + 1, strlen(dot2 + 1), &b, home, ids, names, n, why, cap))
+        return BH_ECONFIG;
+    if (dot2 && a == b) {
+        snprintf(why, cap, "a lane goes from one chain to another; %lu is both ends", a);
+        return BH_ECONFIG;
+    }
+    if (r->hi && value > r->hi) {
+        char dec[BH_U128_DEC_MAX], bb[48];
+        bh_u128_to_dec(dec, value);
+        snprintf(why, cap, "%s is out of bounds; use %s", dec, row_bounds(r, bb, sizeof bb));
+        return BH_ECONFIG;
+    }
+    return BH_OK;
+}
+
+static int parse_value_limits(parser *p, json_t *lim, const char *path, bh_config_chain *ch)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(lim, key, v)
+    {
+        char kp[PATH_BUF], why[512];
+        path_key(kp, sizeof kp, path, key);
+        const char *lane;
+        const cfg_row *r = limit_row_in(S_VALUE, key, &lane);
+        bh_u128 val = 0;
+        if (!r) {
+            int x = bh_config_value_limit_check(key, 0, 0, NULL, NULL, 0, why, sizeof why);
+            return fail(p, x, kp, "%s", why);
+        }
+        int rc = limit_value(p, kp, v, r, &val);
+        if (rc) return rc;
+        if (ch->n_value_limits == BH_CONFIG_MAX_LIMITS)
+            return fail(p, BH_ECONFIG, kp, "more than %d value limits; keep the ones that matter",
+                        BH_CONFIG_MAX_LIMITS);
+        bh_config_limit *l = &ch->value_limits[ch->n_value_limits++];
+        snprintf(l->key, sizeof l->key, "%s", key);
+        l->value = val;
+    }
+    return BH_OK;
+}
+
 static int parse_limits(parser *p, json_t *lim, const char *path, bh_config_asset *a)
 {
     const char *key;
     json_t *v;
     json_object_foreach(lim, key, v)
     {
-        char kp[PATH_BUF], q[64], why[512];
+        char kp[PATH_BUF], why[512];
         path_key(kp, sizeof kp, path, key);
         unsigned long lane_id;
         const cfg_row *r = limit_syntax(key, 0, &lane_id, why, sizeof why);
         if (!r) return fail(p, BH_ECONFIG, kp, "%s", why);
         bh_u128 val = 0;
-        if (json_is_string(v)) {
-            const char *s = json_string_value(v);
-            int rc = bh_u128_from_dec(&val, s, strlen(s));
-            if (rc == BH_ERANGE)
-                return fail(p, BH_ECONFIG, kp,
-                            "%s does not fit in 128 bits; write a smaller amount",
-                            show(q, sizeof q, s));
-            if (rc != BH_OK)
-                return fail(p, BH_ECONFIG, kp,
-                            "%s is not a whole decimal number; write digits only, in the token's "
-                            "smallest unit, e.g. \"1000000\"",
-                            show(q, sizeof q, s));
-        } else if (json_is_integer(v)) {
-            if (json_integer_value(v) < 0)
-                return fail(p, BH_ECONFIG, kp,
-                            "%" JSON_INTEGER_FORMAT " is negative; write 0 or more",
-                            json_integer_value(v));
-            val = (bh_u128)json_integer_value(v);
-        } else {
-            return type_error(p, kp, v, r);
-        }
+        int rc = limit_value(p, kp, v, r, &val);
+        if (rc) return rc;
         if (!limit_syntax(key, val, &lane_id, why, sizeof why))
             return fail(p, BH_ECONFIG, kp, "%s", why);
         if (a->n_limits == BH_CONFIG_MAX_LIMITS)
@@ -1232,6 +1357,8 @@ static int parse_chain(parser *p, json_t *o, size_t i)
         ch->tx_key = p->node_tx;
         ch->has_tx_key = 1;
     }
+    path_key(kp, sizeof kp, path, "value_limits");
+    if ((rc = parse_value_limits(p, json_object_get(o, "value_limits"), kp, ch))) return rc;
     return parse_assets(p, json_object_get(o, "assets"), path, ch);
 }
 
@@ -1247,6 +1374,16 @@ static int check_lanes(parser *p)
     }
     for (size_t i = 0; i < c->n_chains; i++) {
         const bh_config_chain *ch = &c->chains[i];
+        for (size_t k = 0; k < ch->n_value_limits; k++) {
+            char lp[PATH_BUF], kp[PATH_BUF], why[512];
+            const bh_config_limit *l = &ch->value_limits[k];
+            if (bh_config_value_limit_check(l->key, l->value, ch->bridge_id, ids, names,
+                                            c->n_chains, why, sizeof why) == BH_OK)
+                continue;
+            snprintf(lp, sizeof lp, "$.chains[%zu].value_limits", i);
+            path_key(kp, sizeof kp, lp, l->key);
+            return fail(p, BH_ECONFIG, kp, "%s", why);
+        }
         for (size_t j = 0; j < ch->n_assets; j++) {
             const bh_config_asset *a = &ch->assets[j];
             for (size_t k = 0; k < a->n_limits; k++) {

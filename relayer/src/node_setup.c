@@ -71,6 +71,14 @@ static int u128_eq_limit(bh_vault *v, const bh_bytes32 *token, const char *key, 
     if (bh_vault_asset_get(v, &a, token) != BH_OK) return 0;
     if (!strcmp(key, "big_threshold")) return a.big_threshold == want;
     if (!strcmp(key, "big_delay")) return a.big_delay == want;
+    if (!strncmp(key, "price", 5)) {
+        bh_vault_price p;
+        if (bh_vault_price_get(v, &p, token) != BH_OK) return 0;
+        if (!strcmp(key, "price")) return p.fixed == want;
+        if (!strcmp(key, "price_max_age")) return p.max_age == want;
+        if (!strcmp(key, "price_max_jump")) return p.max_jump == want;
+        return 0;
+    }
     if (!strcmp(key, "min_amount")) {
         bh_u128 have = 0;
         return bh_vault_min_amount_get(v, &have, token) == BH_OK && have == want;
@@ -88,6 +96,30 @@ static int u128_eq_limit(bh_vault *v, const bh_bytes32 *token, const char *key, 
     if (!strncmp(key, "out_capacity", kl) && kl == 12) return l.out.capacity == want;
     if (!strncmp(key, "out_refill", kl) && kl == 10) return l.out.refill == want;
     return 0;
+}
+
+typedef struct {
+    const char *key;
+    bh_u128 have;
+} value_find;
+
+static int find_value_limit(void *ctx, const char *key, bh_u128 limit, bh_u128 effective,
+                            bh_u128 used)
+{
+    value_find *f = ctx;
+    (void)effective;
+    (void)used;
+    if (strcmp(key, f->key)) return 0;
+    f->have = limit;
+    return 1;
+}
+
+/* 1 if the vault's value limit `key` (0 when unset) is want. */
+static int value_limit_eq(bh_vault *v, const char *key, bh_u128 want)
+{
+    value_find f = {key, 0};
+    if (bh_vault_each_value_limit(v, 0, find_value_limit, &f) < 0) return 0;
+    return f.have == want;
 }
 
 typedef struct {
@@ -162,6 +194,18 @@ int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
         }
         if (rc) {
             snprintf(err, cap, "vault %s: asset %s: %s", cc->name, a->symbol,
+                     bh_vault_errmsg(nv->v)[0] ? bh_vault_errmsg(nv->v) : bh_strerror(rc));
+            return rc;
+        }
+    }
+    for (size_t k = 0; k < cc->n_value_limits; k++) {
+        const bh_config_limit *l = &cc->value_limits[k];
+        int kept = 0;
+        rc = apply_config_limit(n, nv, NULL, l->key, l->value,
+                                value_limit_eq(nv->v, l->key, l->value), 0, now, &kept);
+        if (!rc && kept) log_kept(nv, "-", l->key, l->value);
+        if (rc) {
+            snprintf(err, cap, "vault %s: %s: %s", cc->name, l->key,
                      bh_vault_errmsg(nv->v)[0] ? bh_vault_errmsg(nv->v) : bh_strerror(rc));
             return rc;
         }

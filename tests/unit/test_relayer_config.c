@@ -853,7 +853,8 @@ static void test_relayer_config_limit_keys(void **state)
         {"cpa.2", LIM "[\"cpa.2\"]", "unknown limit key; did you mean cap.2?"},
         {"big_treshold", LIM ".big_treshold", "did you mean big_threshold?"},
         {"speed", LIM ".speed",
-         "\"speed\" is no limit key; use big_threshold, big_delay, min_amount, or cap"},
+         "\"speed\" is no limit key; use big_threshold, big_delay, min_amount, price, "
+         "price_max_age, price_max_jump, or cap"},
         {"big_threshold.2", LIM "[\"big_threshold.2\"]", "is no limit key"},
         {"msg_limit", LIM ".msg_limit", "is no limit key"},
         {"cap.x", LIM "[\"cap.x\"]", "\"x\" is not a bridge id; write cap.ID with ID another"},
@@ -915,6 +916,58 @@ static void test_relayer_config_limit_keys(void **state)
         if (!strcmp(a->limits[i].key, "min_amount")) found = a->limits[i].value == 1000;
     assert_true(found);
     bh_config_destroy(c);
+}
+
+/* The vault's value limits and the assets' prices: refused by path. */
+static void test_relayer_config_value_limits(void **state)
+{
+    (void)state;
+    json_t *j = cfg_base();
+    json_t *vl = json_object();
+    json_object_set_new(vl, "value_window.1", json_string("500000"));
+    json_object_set_new(vl, "value_lane.1.3", json_integer(100));
+    json_object_set_new(vl, "value_threshold.2", json_string("9"));
+    json_object_set_new(vl, "flow_cancel.3", json_integer(1));
+    with(j, "$.chains[0].value_limits", vl);
+    json_object_set_new(limits_of(j), "price", json_string("200"));
+    json_object_set_new(limits_of(j), "price_max_age", json_integer(600));
+    bh_config *c = accept_cfg(j);
+    assert_int_equal(c->chains[0].n_value_limits, 4);
+    assert_string_equal(c->chains[0].value_limits[1].key, "value_lane.1.3");
+    assert_true(c->chains[0].value_limits[0].value == 500000);
+    assert_true(c->chains[0].value_limits[3].value == 1);
+    bh_config_destroy(c);
+
+    struct {
+        const char *key;
+        json_t *v;
+        const char *fix;
+    } bad[] = {
+        {"value_window.9", json_integer(1), "no configured chain has bridge_id 9; use one of: 1"},
+        {"value_lane.1.1", json_integer(1), "a lane goes from one chain to another; 1 is both"},
+        {"value_lane.1", json_integer(1), "names one chain; write value_lane.ID.ID"},
+        {"value_window.1.2", json_integer(1), "names two chains; write value_window.ID"},
+        {"flow_cancel.3", json_integer(2), "2 is out of bounds; use 0..1"},
+        {"value_window.x", json_integer(1), "\"x\" is not a bridge id"},
+        {"speed.1", json_integer(1), "\"speed.1\" is no value limit key; use value_window.ID"},
+        {"value_window.2", json_string("12a"), "is not a whole decimal number"},
+        {"value_window.2", json_true(), "got a boolean, expected an amount"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char p[128];
+        snprintf(p, sizeof p, "$.chains[0].value_limits[\"%s\"]", bad[i].key);
+        json_t *b = json_object();
+        json_object_set_new(b, bad[i].key, bad[i].v);
+        refuse(with(cfg_base(), "$.chains[0].value_limits", b), BH_ECONFIG, p, bad[i].fix);
+    }
+    refuse(with(cfg_base(), "$.chains[0].value_limits", json_array()), BH_ECONFIG,
+           "$.chains[0].value_limits", "expected an object");
+    refuse(with_limit("price", json_string("-1")), BH_ECONFIG, LIM ".price",
+           "is not a whole decimal number");
+    refuse(with_limit("price_max_jump", json_integer(2000000)), BH_ECONFIG, LIM ".price_max_jump",
+           "is out of bounds; use 0..1000000");
+    refuse(with_limit("price.2", json_integer(5)), BH_ECONFIG, LIM "[\"price.2\"]",
+           "is no limit key");
 }
 
 static void test_relayer_config_limit_values(void **state)
@@ -1489,6 +1542,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_relayer_config_assets),
         cmocka_unit_test(test_relayer_config_limit_keys),
         cmocka_unit_test(test_relayer_config_limit_values),
+        cmocka_unit_test(test_relayer_config_value_limits),
         cmocka_unit_test(test_relayer_config_key_files),
         cmocka_unit_test(test_relayer_config_env_keys),
         cmocka_unit_test(test_relayer_config_keys_wiped),

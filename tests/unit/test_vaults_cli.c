@@ -744,6 +744,58 @@ static void test_vaults_cli_min_amount(void **state)
     VC(0, "audit");
 }
 
+/* Value limits set by name, refused with the reason, shown by `values`
+ * with the usage, and a price observed long ago reads as stale. */
+static void test_vaults_cli_values(void **state)
+{
+    (void)state;
+    VC(0, "limits", "eth", "vault", "value_window.eth=10000", "value_lane.eth.sol=300",
+       "flow_cancel.sol=1", "--reason", "value");
+    out_has("value_lane.eth.sol=300 set");
+    VC(2, "limits", "eth", "vault", "value_lane.eth.eth=5");
+    err_has("a lane goes from one chain to another");
+    VC(2, "limits", "eth", "vault", "flow_cancel.sol=2");
+    err_has("out of bounds; use 0..1");
+    VC(2, "limits", "eth", "vault", "value_lane.eth.mars=5");
+    err_has("unknown chain");
+    VC(2, "limits", "eth", "USDC", "value_window.eth=5");
+    VC(0, "limits", "eth", "USDC", "price=100", "price_max_jump=20"); /* $1.00 in cents */
+    /* 2 USDC to sol: $2 of its $3 lane, then $2 more waits for the window */
+    assert_int_equal(apply_eth(ETH, SOL, 2, 2000000).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = apply_eth(ETH, SOL, 3, 2000000);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_VALUE);
+    VC(0, "values", "eth");
+    out_has("value_lane.2.1");
+    out_has("used (24 h) 200");
+    out_has("fixed");
+    VC(0, "values", "eth", "--json");
+    json_t *j = out_json();
+    json_t *l = json_array_get(json_object_get(j, "limits"), 1);
+    assert_string_equal(json_string_value(json_object_get(l, "key")), "value_lane.2.1");
+    assert_string_equal(json_string_value(json_object_get(l, "used_24h")), "200");
+    json_t *p = json_array_get(json_object_get(j, "prices"), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "price")), "100");
+    assert_true(json_is_true(json_object_get(p, "usable")));
+    json_decref(j);
+    VC(0, "pending", "eth");
+    out_has("value");
+    /* an observed price without the fixed one: stale an hour after it was read */
+    VC(0, "limits", "eth", "USDC", "price=0");
+    bh_vault *v = open_eth();
+    assert_int_equal(bh_vault_price_note(v, &g_tok, 100, NOW - 7200, NOW - 7200), BH_OK);
+    bh_vault_close(v);
+    VC(0, "values", "eth", "--json");
+    j = out_json();
+    p = json_array_get(json_object_get(j, "prices"), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "source")), "observed");
+    assert_int_equal(json_integer_value(json_object_get(p, "age_s")), 7200);
+    assert_true(json_is_false(json_object_get(p, "usable")));
+    assert_non_null(strstr(json_string_value(json_object_get(p, "why")), "stale price"));
+    json_decref(j);
+    VC(0, "journal", "eth");
+    out_has("value_window.2=10000: value");
+}
+
 /* An operator's release into a full window says so and leaves the transfer
  * pending; it goes out by itself when the window has room. */
 static void test_vaults_cli_release_window_full(void **state)
@@ -796,6 +848,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_vaults_cli_parked_hop_notice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_min_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_release_window_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_cli_values, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

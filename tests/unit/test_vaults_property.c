@@ -3,7 +3,8 @@
  * and to a tiny in-memory model. After every step the vaults equal the
  * model, Σ outstanding <= locked holds, and a forged message from chain C
  * never moves more than outstanding[S][C] out of vault S. A second test
- * drives the 24 h windows with arrivals above them and release_due calls. */
+ * drives the 24 h windows with arrivals above them and release_due calls; a
+ * third the value windows across two assets, with and without flow cancel. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -447,12 +448,168 @@ static void test_vaults_window_released_within_limit(void **state)
         run_window_sim(base + (uint64_t)i);
 }
 
+/* ---- value windows: across assets, with and without flow cancel ---- */
+
+#define V_HOURS 120
+#define V_WIN 50000  /* value_window.1: what may leave home (chain 1) in 24 h */
+#define V_LANE 30000 /* value_lane.1.2 */
+#define V_MAXMSG 4096
+#define V_E18 ((bh_u128)1000000000000000000ull)
+
+typedef struct {
+    bh_u128 out[V_HOURS + 2];    /* value released from chain 1, per hour */
+    bh_u128 out12[V_HOURS + 2];  /* of it toward chain 2 */
+    bh_u128 credit[V_HOURS + 2]; /* value of returns from 2 (flow cancel) */
+    bh_u128 price[2];
+    uint64_t now, t0, mark;
+    uint64_t nseq[3];
+    bh_u128 total;
+    int fc;
+} v_sim;
+
+/* ceil(amount * price / 10^dec), by the model's own arithmetic */
+static bh_u128 v_value(bh_u128 amount, bh_u128 price, unsigned dec)
+{
+    bh_u128 unit = 1;
+    for (unsigned i = 0; i < dec; i++)
+        unit *= 10;
+    bh_u128 p = amount * price; /* the amounts here stay far below 2^120 */
+    return p / unit + (p % unit ? 1 : 0);
+}
+
+static void v_collect(v_sim *s, const bh_vault_outbox_entry *e)
+{
+    s->mark = e->id;
+    int tka = e->msg.transfer.token.data[29] == 0;
+    bh_u128 val = v_value(e->msg.amount, s->price[tka ? 0 : 1], tka ? 18 : 6);
+    uint64_t h = (s->now - s->t0) / 3600;
+    if (e->msg.emitter_chain == 1) {
+        s->out[h] += val;
+        if (e->msg.transfer.to_chain == 2) s->out12[h] += val;
+        s->total += val;
+    } else if (s->fc) {
+        s->credit[h] += val;
+    }
+}
+
+/* In any 24 h: released <= limit, plus, with flow cancel, the value
+ * returned in the 47 h that could have paid down those slots. */
+static void v_check(const v_sim *s, uint64_t seed)
+{
+    for (int h = 0; h < V_HOURS + 2; h++) {
+        bh_u128 sum = 0, sum12 = 0, cred = 0;
+        for (int k = h - 23 < 0 ? 0 : h - 23; k <= h; k++)
+            sum += s->out[k], sum12 += s->out12[k];
+        for (int k = h - 46 < 0 ? 0 : h - 46; k <= h; k++)
+            cred += s->credit[k];
+        if (sum > V_WIN + cred || sum12 > V_LANE + cred)
+            fail_msg("seed %" PRIu64 " fc %d: %llu (lane %llu) of value left in the 24 h ending "
+                     "at hour %d, limits %d / %d, credit %llu",
+                     seed, s->fc, (unsigned long long)sum, (unsigned long long)sum12, h, V_WIN,
+                     V_LANE, (unsigned long long)cred);
+    }
+}
+
+static void run_value_sim(uint64_t seed, int fc)
+{
+    g_rng = seed * 2654435761u + 11;
+    char *dir = vt_tmpdir();
+    bh_vault_opts o = {.no_sync = 1};
+    assert_int_equal(bh_vault_init_dir(dir, "home", 1, 1, "t", NULL), BH_OK);
+    bh_vault *v = vt_open(dir, "home", &o);
+    bh_bytes32 tka = vt_token(1, 0), tkb = vt_token(1, 1);
+    static v_sim s;
+    memset(&s, 0, sizeof s);
+    s.fc = fc;
+    s.t0 = 1700000000ull - 1700000000ull % 3600;
+    s.price[0] = 300, s.price[1] = 7;
+    assert_int_equal(bh_vault_asset_add(v, &tka, 18, NULL, s.t0, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_asset_add(v, &tkb, 6, NULL, s.t0, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_set_limit(v, &tka, "price", s.price[0], s.t0, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_set_limit(v, &tkb, "price", s.price[1], s.t0, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_set_limit(v, NULL, "value_window.1", V_WIN, s.t0, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_set_limit(v, NULL, "value_lane.1.2", V_LANE, s.t0, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_set_limit(v, NULL, "flow_cancel.2", fc, s.t0, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_set_limit(v, &tka, "window.1", 60 * V_E18, s.t0, "t", NULL), BH_OK);
+    uint64_t end = s.t0 + V_HOURS * 3600ull;
+    for (s.now = s.t0; s.now < end; s.now += 1 + pick(900)) {
+        if (pick(60) == 0) {
+            /* the price moves (up or down, within 2x): counted at release */
+            int a = (int)pick(2);
+            bh_u128 np = a == 0 ? 150 + pick(450) : 3 + pick(12);
+            assert_int_equal(bh_vault_set_limit(v, a ? &tkb : &tka, "price", np, s.now, "t", NULL),
+                             BH_OK);
+            s.price[a] = np;
+        }
+        bh_transfer_msg b[4];
+        size_t n = pick(4);
+        for (size_t i = 0; i < n; i++) {
+            int ret = pick(3) == 0;
+            unsigned src = ret ? 2 : 1, dst = ret ? 1 : 2 + pick(2);
+            uint8_t tag = (uint8_t)pick(2);
+            bh_u128 a = tag == 0 ? (1 + pick(8)) * V_E18 + pick(1000000) : 1 + pick(900000000);
+            uint64_t seq = s.nseq[src]++;
+            assert_true(seq < V_MAXMSG);
+            b[i] = vt_msg((uint16_t)src, 1, (uint16_t)dst, seq, a, tag, 0);
+        }
+        bh_vault_result r[4];
+        assert_int_equal(bh_vault_apply(v, r, b, n, s.now), BH_OK);
+        for (size_t i = 0; i < n; i++)
+            if (r[i].status == BH_VAULT_REJECTED)
+                assert_int_equal(r[i].reason, BH_REJECT_EXCEEDS_OUTSTANDING);
+        if (pick(20) == 0) {
+            uint64_t want = 0;
+            int prc = bh_vault_each_pending(v, w_pick_pending, &want);
+            assert_true(prc == BH_OK || prc == 1);
+            if (want) assert_int_equal(bh_vault_release(v, NULL, want, s.now, "op", "t"), BH_OK);
+        }
+        size_t released;
+        assert_int_equal(bh_vault_release_due(v, &released, s.now, pick(4) ? 0 : 1 + pick(3)),
+                         BH_OK);
+        for (;;) {
+            bh_vault_outbox_entry e[64];
+            size_t k;
+            assert_int_equal(bh_vault_outbox_peek_to(v, e, 64, &k, 0, s.mark), BH_OK);
+            for (size_t i = 0; i < k; i++)
+                v_collect(&s, &e[i]);
+            if (k < 64) break;
+        }
+    }
+    v_check(&s, seed);
+    /* the limit was used, not just respected */
+    if (s.total < (bh_u128)V_WIN * (V_HOURS / 24) * 8 / 10)
+        fail_msg("seed %" PRIu64 ": only %llu of value released in %d h", seed,
+                 (unsigned long long)s.total, V_HOURS);
+    char diff[256];
+    if (bh_vault_audit(v, diff, sizeof diff) != BH_OK) fail_msg("seed %" PRIu64 ": %s", seed, diff);
+    bh_vault_close(v);
+    vt_rmrf(dir);
+    free(dir);
+}
+
+/* Locks of two assets at moving prices, returns, operator releases and
+ * release_due at random for 120 h: the value released from a chain (and
+ * toward one lane) never exceeds its limit in any 24 h; with flow cancel,
+ * never by more than the value that came back. */
+static void test_vaults_value_windows_within_limit(void **state)
+{
+    (void)state;
+    const char *env = getenv("BH_SEED");
+    uint64_t base = env ? strtoull(env, NULL, 10) : 20261123;
+    int nseq = env ? 1 : 3;
+    for (int i = 0; i < nseq; i++) {
+        run_value_sim(base + (uint64_t)i, 0);
+        run_value_sim(base + (uint64_t)i, 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compromised_chain_costs_at_most_its_outstanding),
         cmocka_unit_test(test_random_sequences),
         cmocka_unit_test(test_vaults_window_released_within_limit),
+        cmocka_unit_test(test_vaults_value_windows_within_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

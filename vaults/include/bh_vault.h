@@ -112,7 +112,14 @@ typedef enum {
     BH_VAULT_CAUSE_BIG,        /* at or above the big-transfer threshold */
     BH_VAULT_CAUSE_CAPACITY,   /* larger than a bucket or window: operator */
     BH_VAULT_CAUSE_QUARANTINE, /* a chain is quarantined: operator; not applied */
-    BH_VAULT_CAUSE_RETIMED     /* an operator set the release time */
+    BH_VAULT_CAUSE_RETIMED,    /* an operator set the release time */
+    BH_VAULT_CAUSE_VALUE,      /* a 24 h value window (bh_value.h) is full:
+                                  re-checked at every release, at its price then */
+    BH_VAULT_CAUSE_PRICE,      /* a value limit applies but the asset has no usable
+                                  price (missing, stale or a jump past its bound):
+                                  fails closed, re-checked at every release */
+    BH_VAULT_CAUSE_VALUE_BIG   /* worth at least the source's value threshold:
+                                  waits the asset's big_delay, outside the windows */
 } bh_vault_cause;
 
 /* Returns: a stable name ("bucket", "quarantine", ...); never NULL. */
@@ -174,8 +181,13 @@ typedef enum {
     BH_VJ_PARK,       /* outbox ref parked after failed deliveries (reason: tries, error) */
     BH_VJ_REQUEUE,    /* parked entry back in the outbox (ref = its new outbox id) */
     BH_VJ_MIGRATE,    /* the vault's records re-encoded to a new schema (reason says which) */
-    BH_VJ_CURSOR      /* an operator moved a chain's watcher back (ref = from block,
+    BH_VJ_CURSOR,     /* an operator moved a chain's watcher back (ref = from block,
                          amount = to block); no ledger effect */
+    BH_VJ_PRICE,      /* a price observation that changed what limits admit (a jump
+                         past its bound: token = asset, amount = the price, reason
+                         the evidence); no ledger effect */
+    BH_VJ_SEGMENT     /* the segment tightened or relaxed (ref = bh_vault_segment_state,
+                         token = the asset whose price moved, reason = the prices) */
 } bh_vault_jkind;
 
 /* Ledger effect flags of a journal entry; audit replays exactly these. */
@@ -422,6 +434,98 @@ BH_WARN_UNUSED_RESULT int bh_vault_unfreeze(bh_vault *v, uint16_t chain, uint64_
 BH_WARN_UNUSED_RESULT int bh_vault_set_limit(bh_vault *v, const bh_bytes32 *token, const char *key,
                                              bh_u128 value, uint64_t now, const char *actor,
                                              const char *reason);
+
+/* ---- value limits (bh_value.h): in the vault's quote unit ----
+ *
+ * Vault keys of bh_vault_set_limit (token NULL), IDs are bridge ids:
+ *   value_window.SRC       24 h sum of the value of transfers from SRC,
+ *                          across every asset of the vault
+ *   value_lane.SRC.DST     the same for the lane SRC -> DST only
+ *   value_threshold.SRC    a transfer from SRC worth at least this waits the
+ *                          asset's big_delay (cause value_big), outside windows
+ *   flow_cancel.DST        1: a return home from DST pays down, by its value,
+ *                          value_window.HOME and value_lane.HOME.DST (never
+ *                          below zero, so never above their limits); 0: off
+ * Asset keys: price (fixed, quote units per whole token; 0 = none),
+ *   price_max_age (seconds an observed price stays usable; 0 = 3600),
+ *   price_max_jump (percent; an observation further than this from the last
+ *   usable price is held as suspect and not used; 0 = 50).
+ * A transfer that a value limit touches needs a usable price: without one it
+ * is delayed (cause price), never dropped, never admitted. Its value is
+ * amount x price / 10^decimals rounded up, at the price when it is counted;
+ * an observed price counts at the higher of the price and the reference of
+ * the volatility window (a drop does not loosen a window within it). */
+
+/* Record a price read from the vault's own price source (the node reads
+ * the home chain's feed; the vault does no I/O). updated_at is the feed's
+ * time of the price. A price further than price_max_jump from the last
+ * usable one is kept as suspect (journaled BH_VJ_PRICE) and not used until
+ * an observation agrees with one of the two within the bound; an unchanged
+ * (price, updated_at) writes nothing.
+ * Returns: BH_OK; BH_ENOTFOUND (unknown asset); BH_EINVAL (price 0);
+ *          BH_ESTATE if read-only. */
+BH_WARN_UNUSED_RESULT int bh_vault_price_note(bh_vault *v, const bh_bytes32 *token, bh_u128 price,
+                                              uint64_t updated_at, uint64_t now);
+
+typedef struct {
+    bh_u128 fixed;       /* configured price; 0 = none */
+    bh_u128 last;        /* last usable observed price; 0 = none */
+    uint64_t updated_at; /* the feed's time of `last` */
+    uint64_t seen_at;    /* when the node observed it */
+    bh_u128 ref;         /* volatility reference price, since ref_at */
+    uint64_t ref_at;
+    bh_u128 suspect; /* a price held back by the jump bound; 0 = none */
+    uint64_t suspect_at;
+    uint64_t max_age;  /* seconds (0 = default) */
+    uint32_t max_jump; /* percent (0 = default) */
+} bh_vault_price;
+
+/* Returns: BH_OK; BH_ENOTFOUND for an unknown asset (an asset without any
+ * price reads all 0). Out: out zeroed on entry. */
+BH_WARN_UNUSED_RESULT int bh_vault_price_get(bh_vault *v, bh_vault_price *out,
+                                             const bh_bytes32 *token);
+
+/* The price the value limits use for an asset at `now`.
+ * Returns: BH_OK; BH_ENOTFOUND (no price at all); BH_ESTATE (stale or
+ *          suspect: fails closed). Out: price  0 unless BH_OK;
+ *          why  optional, a short reason ("stale price: 4000 s old, ..."). */
+BH_WARN_UNUSED_RESULT int bh_vault_price_usable(bh_vault *v, bh_u128 *price,
+                                                const bh_bytes32 *token, uint64_t now, char *why,
+                                                size_t why_cap);
+
+/* Volatility tightening. Vault keys vol_percent (a move of an observed
+ * price by more than this percent from its reference within vol_window
+ * seconds, default 3600, tightens the segment; 0 = off), tighten_percent
+ * (what the value limits shrink to, 1..100, default 50) and calm (seconds
+ * without a new move before they relax, default 3600). Each change is
+ * journaled (BH_VJ_SEGMENT) with the prices; a relax is written by the
+ * first bh_vault_release_due or price note after the calm period. */
+typedef enum {
+    BH_VAULT_SEGMENT_NORMAL = 0,
+    BH_VAULT_SEGMENT_TIGHTENED,
+    BH_VAULT_SEGMENT_QUARANTINED /* the vault's home chain is quarantined */
+} bh_vault_segment_state;
+
+typedef struct {
+    bh_vault_segment_state state;
+    uint64_t since;   /* when it tightened (0 if normal) */
+    uint64_t until;   /* when it relaxes unless the price moves again */
+    unsigned percent; /* the value limits' size now, in percent */
+} bh_vault_segment;
+
+/* Returns: a stable name ("normal", "tightened", "quarantined"). */
+const char *bh_vault_segment_name(bh_vault_segment_state s);
+
+/* The segment's state at now. Out: out zeroed on entry. */
+BH_WARN_UNUSED_RESULT int bh_vault_segment_get(bh_vault *v, bh_vault_segment *out, uint64_t now);
+
+/* Visit every vault-level value limit set (key as set_limit names it),
+ * with its effective value now (after tightening) and, for windows, the
+ * value counted in the 24 h ending at now. */
+typedef int (*bh_vault_value_cb)(void *ctx, const char *key, bh_u128 limit, bh_u128 effective,
+                                 bh_u128 used);
+BH_WARN_UNUSED_RESULT int bh_vault_each_value_limit(bh_vault *v, uint64_t now, bh_vault_value_cb cb,
+                                                    void *ctx);
 
 /* ---- reading (each call is one consistent snapshot) ---- */
 

@@ -369,6 +369,62 @@ int vrec_parked_get(vault_parked_rec *p, const void *in, size_t len)
     return end(&r);
 }
 
+/* ---- value windows and prices ---- */
+
+void vrec_vwin_put(unsigned char *o, const bh_value_window *w)
+{
+    *o++ = VREC_VERSION;
+    for (int i = 0; i < BH_VALUE_SLOTS; i++)
+        o = p64(o, w->hour[i]);
+    for (int i = 0; i < BH_VALUE_SLOTS; i++)
+        o = p128(o, w->sum[i]);
+}
+
+int vrec_vwin_get(bh_value_window *w, const void *in, size_t len)
+{
+    rd r;
+    memset(w, 0, sizeof *w);
+    if (begin(&r, in, len, VREC_VWIN_LEN)) return BH_ECORRUPT;
+    for (int i = 0; i < BH_VALUE_SLOTS; i++)
+        w->hour[i] = g64(&r);
+    for (int i = 0; i < BH_VALUE_SLOTS; i++)
+        w->sum[i] = g128(&r);
+    return end(&r);
+}
+
+void vrec_price_put(unsigned char *o, const bh_vault_price *p)
+{
+    *o++ = VREC_VERSION;
+    o = p128(o, p->fixed);
+    o = p128(o, p->last);
+    o = p64(o, p->updated_at);
+    o = p64(o, p->seen_at);
+    o = p128(o, p->ref);
+    o = p64(o, p->ref_at);
+    o = p128(o, p->suspect);
+    o = p64(o, p->suspect_at);
+    o = p64(o, p->max_age);
+    p32(o, p->max_jump);
+}
+
+int vrec_price_get(bh_vault_price *p, const void *in, size_t len)
+{
+    rd r;
+    memset(p, 0, sizeof *p);
+    if (begin(&r, in, len, VREC_PRICE_LEN)) return BH_ECORRUPT;
+    p->fixed = g128(&r);
+    p->last = g128(&r);
+    p->updated_at = g64(&r);
+    p->seen_at = g64(&r);
+    p->ref = g128(&r);
+    p->ref_at = g64(&r);
+    p->suspect = g128(&r);
+    p->suspect_at = g64(&r);
+    p->max_age = g64(&r);
+    p->max_jump = g32(&r);
+    return end(&r);
+}
+
 /* ---- journal ---- */
 
 size_t vrec_journal_put(unsigned char *o, const vault_jrec *j, const char *actor,

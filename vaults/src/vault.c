@@ -19,8 +19,9 @@ _Static_assert(sizeof(bh_vault_lane) % 16 == 0, "lane record layout");
 #define PKEY_LEN 42 /* u16 emitter_chain | emitter[32] | u64 sequence */
 #define OKEY_LEN 10 /* outbox_to index: u16 to_chain | u64 outbox id */
 
-static const char *const k_cause_names[] = {"none",     "bucket",     "window", "big",
-                                            "capacity", "quarantine", "retimed"};
+static const char *const k_cause_names[] = {"none",     "bucket",     "window",  "big",
+                                            "capacity", "quarantine", "retimed", "value",
+                                            "price",    "value_big"};
 static const char *const k_status_names[] = {"accepted", "delayed", "held", "rejected"};
 
 const char *bh_vault_cause_name(bh_vault_cause c)
@@ -804,6 +805,11 @@ static int run_write(bh_vault *v, write_fn fn, void *ctx)
     return rc;
 }
 
+int vault_run_write(bh_vault *v, write_fn fn, void *ctx)
+{
+    return run_write(v, fn, ctx);
+}
+
 /* ---- rate limits ---- */
 
 static void bucket_refill(bh_vault_bucket *b, uint64_t now)
@@ -904,6 +910,46 @@ static void chain_count_add(vault_chain_rec *r, uint64_t now)
         r->count[s] = 0;
     }
     if (r->count[s] < UINT32_MAX) r->count[s]++;
+}
+
+/* ---- value limits ---- */
+
+/* What the value limits say of a transfer the token limits let go now:
+ * cause NONE (count it, it goes), or why it waits and until *at. */
+static int value_gate(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const bh_vault_asset *a,
+                      const vault_vcheck *vc, uint64_t now, bh_vault_cause *cause, uint64_t *at)
+{
+    *cause = BH_VAULT_CAUSE_NONE;
+    *at = now;
+    if (!vc->active) return BH_OK;
+    if (!vc->priced) {
+        /* fail closed: re-checked at every release_due */
+        *cause = BH_VAULT_CAUSE_PRICE;
+        return BH_OK;
+    }
+    if (vc->threshold && vc->value >= vc->threshold) {
+        *cause = BH_VAULT_CAUSE_VALUE_BIG;
+        *at = now + (a->big_delay ? a->big_delay : BH_VAULT_DEFAULT_BIG_DELAY);
+        return BH_OK;
+    }
+    uint64_t t;
+    int rc = vault_value_ready(v, txn, m, vc, now, &t);
+    if (rc) return rc;
+    if (t == UINT64_MAX) {
+        *cause = BH_VAULT_CAUSE_CAPACITY; /* worth more than a whole window */
+        *at = 0;
+    } else if (t > now) {
+        *cause = BH_VAULT_CAUSE_VALUE;
+        *at = t;
+    }
+    return BH_OK;
+}
+
+/* 1 if p waits for the value limits (re-checked at every release_due). */
+static int waits_value(const vault_pending_rec *p)
+{
+    return (p->applied & VAULT_P_VALUE) &&
+           (p->cause == BH_VAULT_CAUSE_VALUE || p->cause == BH_VAULT_CAUSE_PRICE);
 }
 
 /* ---- apply ---- */
@@ -1162,16 +1208,21 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
     chain_count_add(&cs->r, now);
     cs->dirty = 1;
 
-    /* value limits: delay, never drop. The window counts what is released:
+    /* rate limits: delay, never drop. The windows count what is released:
      * here only if it goes out now, else when bh_vault_release_due lets it. */
     uint64_t ready = now;
     bh_vault_cause cause = BH_VAULT_CAUSE_NONE;
     uint32_t flags = VAULT_P_APPLIED;
+    vault_vcheck vc;
+    if ((rc = vault_value_eval(v, txn, m, ca->a.decimals, now, &vc))) return rc;
     if (is_big(&ca->a, m->amount)) {
         ready = now + (ca->a.big_delay ? ca->a.big_delay : BH_VAULT_DEFAULT_BIG_DELAY);
         cause = BH_VAULT_CAUSE_BIG;
+    } else if (vc.active && vc.priced && vc.threshold && vc.value >= vc.threshold) {
+        ready = now + (ca->a.big_delay ? ca->a.big_delay : BH_VAULT_DEFAULT_BIG_DELAY);
+        cause = BH_VAULT_CAUSE_VALUE_BIG;
     } else {
-        flags |= VAULT_P_WINDOW;
+        flags |= VAULT_P_WINDOW | (vc.active ? VAULT_P_VALUE : 0);
         bucket_refill(&lsrc->l.in, now);
         bucket_refill(&ldst->l.out, now);
         if (lsrc->l.in.capacity || ldst->l.out.capacity) lsrc->dirty = ldst->dirty = 1;
@@ -1195,12 +1246,17 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
                 cause = BH_VAULT_CAUSE_WINDOW;
                 ready = tw;
                 if ((rc = lane_wq_add(v, txn, lsrc, 1))) return rc;
-            } else {
+            } else if ((rc = value_gate(v, txn, m, &ca->a, &vc, now, &cause, &ready))) {
+                return rc;
+            } else if (cause == BH_VAULT_CAUSE_NONE) {
                 window_add(&lsrc->l, m->amount, now);
                 if (lsrc->l.window_limit) lsrc->dirty = 1;
             }
         }
     }
+    if (cause == BH_VAULT_CAUSE_NONE &&
+        (rc = vault_value_count(v, txn, m, ca->a.decimals, &vc, now)))
+        return rc;
 
     j.effects = eff;
     j.lane_dec = ldec;
@@ -1224,7 +1280,11 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
     r->cause = cause;
     r->release_at = ready;
     r->pending_id = pid;
-    return journal_put(v, txn, &j, NULL, bh_vault_cause_name(cause), &r->journal_id);
+    char jwhy[BH_VAULT_REASON_MAX + 1];
+    snprintf(jwhy, sizeof jwhy, "%s%s%.140s", bh_vault_cause_name(cause),
+             cause == BH_VAULT_CAUSE_PRICE ? ": " : "",
+             cause == BH_VAULT_CAUSE_PRICE ? vc.why : "");
+    return journal_put(v, txn, &j, NULL, jwhy, &r->journal_id);
 
 reject:
     /* a refused message must not claim its replay key */
@@ -1373,10 +1433,13 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         j.effects = eff;
         j.lane_dec = ldec;
         j.lane_inc = linc;
-        /* never counted anywhere yet: it counts in the window like an arrival */
+        /* never counted anywhere yet: it counts in the windows like an arrival */
         p.applied =
             VAULT_P_APPLIED | (ca->found && is_big(&ca->a, p.msg.amount) ? 0 : VAULT_P_WINDOW);
+        if (p.applied & VAULT_P_WINDOW) p.applied |= VAULT_P_VALUE;
     }
+    vault_vcheck vc;
+    if ((rc = vault_value_eval(v, txn, &p.msg, ca->a.decimals, c->now, &vc))) return rc;
     if (p.applied & VAULT_P_WINDOW) {
         vault_clane *cl;
         if ((rc = cache_lane(v, txn, &p.msg.transfer.token, p.msg.emitter_chain, &cl))) return rc;
@@ -1402,7 +1465,35 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
             c->res.pending_id = c->id;
             return journal_put(v, txn, &j, c->actor, why, &c->res.journal_id);
         }
-        /* larger than the window itself: the operator's release is the override */
+        bh_vault_cause vcause = BH_VAULT_CAUSE_NONE;
+        uint64_t vt = c->now;
+        if ((p.applied & VAULT_P_VALUE) &&
+            (rc = value_gate(v, txn, &p.msg, &ca->a, &vc, c->now, &vcause, &vt)))
+            return rc;
+        if (vcause == BH_VAULT_CAUSE_VALUE) {
+            /* the value window is full: it waits for it, like the token window */
+            if ((rc = wq_leave(v, txn, &p))) return rc;
+            p.cause = BH_VAULT_CAUSE_VALUE;
+            p.release_at = vt;
+            if ((rc = pending_put(v, txn, c->id, &p))) return rc;
+            char why[BH_VAULT_REASON_MAX + 1];
+            snprintf(why, sizeof why, "24 h value window full, waits: %s",
+                     c->reason ? c->reason : "");
+            if (was_applied) {
+                j.kind = BH_VJ_RETIME;
+                j.amount = vt;
+            } else {
+                j.kind = BH_VJ_DELAY;
+            }
+            c->res.status = BH_VAULT_DELAYED;
+            c->res.cause = BH_VAULT_CAUSE_VALUE;
+            c->res.release_at = vt;
+            c->res.pending_id = c->id;
+            return journal_put(v, txn, &j, c->actor, why, &c->res.journal_id);
+        }
+        /* larger than a window, without a price, or value-big: the operator's
+         * release is the override; it counts what it is worth if priced */
+        if ((rc = vault_value_count(v, txn, &p.msg, ca->a.decimals, &vc, c->now))) return rc;
         window_add(&cl->l, p.msg.amount, c->now);
         if (lim) cl->dirty = 1;
         if ((rc = wq_leave(v, txn, &p))) return rc;
@@ -1615,8 +1706,33 @@ static int due_one(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc, due
     }
     uint64_t t = window_ready(&cl->l, p.msg.amount, c->now);
     if (t <= c->now) {
+        /* the token limits let it go: the value limits, at today's price */
+        vault_casset *ca;
+        vault_vcheck vc;
+        bh_vault_cause vcause = BH_VAULT_CAUSE_NONE;
+        uint64_t at = c->now;
+        if ((rc = cache_asset(v, txn, &dc->token, &ca))) return rc;
+        if (!ca->found) return vault_corrupt(v, "assets", &(MDB_val){32, (void *)dc->token.data});
+        if ((rc = vault_value_eval(v, txn, &p.msg, ca->a.decimals, c->now, &vc))) return rc;
+        if ((p.applied & VAULT_P_VALUE) &&
+            (rc = value_gate(v, txn, &p.msg, &ca->a, &vc, c->now, &vcause, &at)))
+            return rc;
+        if (vcause != BH_VAULT_CAUSE_NONE) {
+            if ((rc = wq_leave(v, txn, &p))) return rc;
+            if (vcause == BH_VAULT_CAUSE_VALUE_BIG) p.applied = VAULT_P_APPLIED;
+            /* a price still missing: nothing to rewrite until it comes */
+            if (p.cause == (uint32_t)vcause &&
+                (vcause == BH_VAULT_CAUSE_PRICE || p.release_at == at))
+                return BH_OK;
+            char why[BH_VAULT_REASON_MAX + 1];
+            snprintf(why, sizeof why, "%s%s%.140s", bh_vault_cause_name(vcause),
+                     vcause == BH_VAULT_CAUSE_PRICE ? ": " : "",
+                     vcause == BH_VAULT_CAUSE_PRICE ? vc.why : "");
+            return due_retime(v, txn, dc->id, &p, vcause, at, c->now, why);
+        }
         window_add(&cl->l, p.msg.amount, c->now);
         if (lim) cl->dirty = 1;
+        if ((rc = vault_value_count(v, txn, &p.msg, ca->a.decimals, &vc, c->now))) return rc;
         if ((rc = wq_leave(v, txn, &p)) || (rc = release_one_due(v, txn, dc->id, &p, c->now)))
             return rc;
         c->count++;
@@ -1633,6 +1749,8 @@ static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     op_ctx *c = vctx;
     c->count = 0;
+    int trc = vault_segment_tick(v, txn, c->now);
+    if (trc) return trc;
     /* first collect the candidates, then act on them: no writes under a cursor */
     due_cand *cand = NULL;
     due_block *blk = NULL;
@@ -1650,7 +1768,7 @@ static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
             break;
         }
         if (!p.applied || p.release_at == 0) continue;
-        if (p.release_at > c->now && !waits_window(&p)) continue;
+        if (p.release_at > c->now && !waits_window(&p) && !waits_value(&p)) continue;
         if ((rc = grow((void **)&cand, &capcand, ncand + 1, sizeof *cand))) break;
         cand[ncand++] =
             (due_cand){bh_be_get_u64(k.mv_data), p.release_at,        p.cause, p.applied,
@@ -2114,9 +2232,20 @@ static int set_limit_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     admin_ctx *c = vctx;
     char name[32];
-    uint16_t chain;
+    uint16_t chain = 0;
+    int rc, known;
+    if (c->token) {
+        vault_casset *ca;
+        if ((rc = cache_asset(v, txn, c->token, &ca))) return rc;
+        if (!ca->found) {
+            set_err(v, "no such asset in vault %s", v->name);
+            return BH_ENOTFOUND;
+        }
+    }
+    rc = vault_value_set_limit(v, txn, c->token, c->key, c->value, c->now, &known);
+    if (known && rc) return rc;
+    if (known) goto journal;
     if (split_key(c->key, name, sizeof name, &chain)) goto bad;
-    int rc;
     if (!c->token) {
         if (strcmp(name, "msg_limit") != 0) goto bad;
         if (c->value > UINT32_MAX) return BH_ERANGE;
@@ -2177,6 +2306,7 @@ static int set_limit_fn(bh_vault *v, MDB_txn *txn, void *vctx)
             cl->dirty = 1;
         }
     }
+journal:;
     char dec[BH_U128_DEC_MAX], why[BH_VAULT_REASON_MAX + 1];
     bh_u128_to_dec(dec, c->value);
     snprintf(why, sizeof why, "%s=%s%s%s", c->key, dec, c->reason ? ": " : "",

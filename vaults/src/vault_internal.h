@@ -6,6 +6,7 @@
 #include <lmdb.h>
 #include "bh_be.h"
 #include "bh_store.h"
+#include "bh_value.h"
 #include "bh_vault.h"
 
 /* In-memory forms of the records only vaults/src stores; their stored
@@ -42,6 +43,7 @@ typedef struct {
  * booked at arrival (or is big) and is released without the window. */
 #define VAULT_P_APPLIED 1u /* the ledger holds its effect */
 #define VAULT_P_WINDOW 2u  /* counts in its source lane's window when released */
+#define VAULT_P_VALUE 4u   /* counts in the value windows when released (with WINDOW) */
 
 /* Parked record (parked DB, key: u64 outbox id big-endian). */
 typedef struct {
@@ -168,5 +170,36 @@ MDB_dbi *vault_db_slot(bh_vault *v, int i);
 /* meta key of an asset's min_amount: "min." + 64 hex digits. */
 #define VAULT_MIN_KEY_LEN 68
 void vault_min_key(char out[VAULT_MIN_KEY_LEN + 1], const bh_bytes32 *token);
+
+/* ---- value limits (vault_value.c) ---- */
+
+/* What the value limits say of one transfer at one time. */
+typedef struct {
+    int active;       /* a value window or threshold applies to it */
+    int priced;       /* value is known */
+    char why[192];    /* not priced: why (missing, stale, suspect) */
+    bh_u128 value;    /* quote units, rounded up */
+    bh_u128 lim_src;  /* effective value_window.SRC; 0 = none */
+    bh_u128 lim_lane; /* effective value_lane.SRC.DST; 0 = none */
+    bh_u128 threshold;
+} vault_vcheck;
+
+/* Evaluate m (of an asset with `decimals`) at now. */
+int vault_value_eval(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, unsigned decimals,
+                     uint64_t now, vault_vcheck *out);
+/* When c->value fits both of its windows (UINT64_MAX: larger than one). */
+int vault_value_ready(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const vault_vcheck *c,
+                      uint64_t now, uint64_t *ready);
+/* Count m in its value windows (when priced) and, for a return home whose
+ * source has flow_cancel, pay down the home's windows toward it. */
+int vault_value_count(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, unsigned decimals,
+                      const vault_vcheck *c, uint64_t now);
+/* Relax a tightened segment whose calm period is over (journaled). */
+int vault_segment_tick(bh_vault *v, MDB_txn *txn, uint64_t now);
+/* A write transaction of v (map growth, counters, batch cache, dry run). */
+int vault_run_write(bh_vault *v, int (*fn)(bh_vault *v, MDB_txn *txn, void *ctx), void *ctx);
+/* set_limit for value keys. Returns: BH_OK; BH_EINVAL (*known 0: not a value key). */
+int vault_value_set_limit(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, const char *key,
+                          bh_u128 value, uint64_t now, int *known);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bh_store.h"
+#include "bh_value.h"
 #include "vault_internal.h"
 
 #define VREC_VERSION 1
@@ -58,6 +59,13 @@
  *   fewer than BH_REJECT_COUNT_ reads the rest as 0; one with more (a newer
  *   build's reasons) is refused rather than its counts dropped. */
 #define VREC_REJECTS_MAX (2 + 8 * BH_REJECT_COUNT_)
+/*   value window (meta "vw.<src>", "vw.<src>.<dst>"):
+ *   u8 ver | 24 x u64 hour | 24 x u128 sum */
+#define VREC_VWIN_LEN (1 + 24 * 8 + 24 * 16)
+/*   price (meta "px.<token hex>"): u8 ver | u128 fixed | u128 last |
+ *   u64 updated_at | u64 seen_at | u128 ref | u64 ref_at | u128 suspect |
+ *   u64 suspect_at | u64 max_age | u32 max_jump */
+#define VREC_PRICE_LEN 109
 /* meta scalars: chain_id u16; created, src.<chain>, wq.<..>, oix u64;
  * min.<token> u128; name: 1..32 bytes of [a-z0-9_-] */
 
@@ -90,6 +98,10 @@ BH_WARN_UNUSED_RESULT int vrec_quarantine_get(bh_vault_quarantine *q, const void
 size_t vrec_rejects_put(unsigned char *out, const uint64_t r[BH_REJECT_COUNT_]);
 BH_WARN_UNUSED_RESULT int vrec_rejects_get(uint64_t r[BH_REJECT_COUNT_], const void *in,
                                            size_t len);
+void vrec_vwin_put(unsigned char *out, const bh_value_window *w);
+BH_WARN_UNUSED_RESULT int vrec_vwin_get(bh_value_window *w, const void *in, size_t len);
+void vrec_price_put(unsigned char *out, const bh_vault_price *p);
+BH_WARN_UNUSED_RESULT int vrec_price_get(bh_vault_price *p, const void *in, size_t len);
 BH_WARN_UNUSED_RESULT int vrec_u16_get(uint16_t *x, const void *in, size_t len);
 BH_WARN_UNUSED_RESULT int vrec_u64_get(uint64_t *x, const void *in, size_t len);
 BH_WARN_UNUSED_RESULT int vrec_u128_get(bh_u128 *x, const void *in, size_t len);
