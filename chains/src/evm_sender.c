@@ -259,14 +259,22 @@ int bh_evm_call(bh_rpc *ep, unsigned char **ret, size_t *ret_len, const bh_addre
     return rc;
 }
 
-static int estimate(bh_evm_sender *s, uint64_t *gas, const bh_address *to, const bh_u256 *value,
-                    const unsigned char *data, size_t len)
+/* The call as a transaction object from our address, for the estimates. */
+static json_t *call_json(const bh_evm_sender *s, const bh_address *to, const bh_u256 *value,
+                         const unsigned char *data, size_t len)
 {
     json_t *tx =
         json_pack("{s:o,s:o}", "from", hex_json(s->addr.data, 20), "data", hex_json(data, len));
+    if (tx && to) json_object_set_new(tx, "to", hex_json(to->data, 20));
+    if (tx && value) json_object_set_new(tx, "value", hex_json(value->be, 32));
+    return tx;
+}
+
+static int estimate(bh_evm_sender *s, uint64_t *gas, const bh_address *to, const bh_u256 *value,
+                    const unsigned char *data, size_t len)
+{
+    json_t *tx = call_json(s, to, value, data, len);
     if (!tx) return BH_ENOMEM;
-    if (to) json_object_set_new(tx, "to", hex_json(to->data, 20));
-    if (value) json_object_set_new(tx, "value", hex_json(value->be, 32));
     json_t *res = NULL;
     int rc = scall(s, &res, "eth_estimateGas", json_pack("[o]", tx));
     if (rc == BH_OK) rc = bh_rpc_read_quantity(gas, res);
@@ -289,11 +297,8 @@ static int estimate_once(bh_evm_sender *s, uint64_t *gas, const bh_address *to,
                          const bh_u256 *value, const unsigned char *data, size_t len)
 {
     if (s->no_access_list) return estimate(s, gas, to, value, data, len);
-    json_t *tx =
-        json_pack("{s:o,s:o}", "from", hex_json(s->addr.data, 20), "data", hex_json(data, len));
+    json_t *tx = call_json(s, to, value, data, len);
     if (!tx) return BH_ENOMEM;
-    if (to) json_object_set_new(tx, "to", hex_json(to->data, 20));
-    if (value) json_object_set_new(tx, "value", hex_json(value->be, 32));
     json_t *res = NULL;
     int rc = scall(s, &res, "eth_createAccessList", json_pack("[o,s]", tx, "latest"));
     const char *err = json_string_value(json_object_get(res, "error"));

@@ -333,28 +333,7 @@ static uint64_t pct(uint64_t *v, size_t n, unsigned p)
  * emitted by A's Portal: what the node would build from a lock. */
 static size_t make_body(unsigned char *body, size_t cap, uint64_t seq, const bh_address *to)
 {
-    bh_transfer t;
-    memset(&t, 0, sizeof t);
-    bh_u256_from_u128(&t.amount, 1);
-    bh_address_to_bytes32(&t.token, &W.tka);
-    t.token_chain = 1;
-    bh_address_to_bytes32(&t.to, to);
-    t.to_chain = 2;
-    unsigned char payload[BH_TRANSFER_LEN];
-    bh_transfer_serialize(payload, &t);
-    bh_vaa_body b;
-    memset(&b, 0, sizeof b);
-    b.timestamp = 1;
-    b.nonce = (uint32_t)seq;
-    b.emitter_chain = 1;
-    bh_address_to_bytes32(&b.emitter, &W.ch[NH_A].portal);
-    b.sequence = seq;
-    b.consistency = BH_CONSISTENCY_FINALIZED;
-    b.payload = payload;
-    b.payload_len = sizeof payload;
-    size_t len = 0;
-    if (bh_vaa_body_serialize(body, cap, &len, &b) != BH_OK) return 0;
-    return len;
+    return nh_transfer_body(&W, body, cap, seq, to);
 }
 
 /* Raw submits of n pre-signed VAAs on B. Out: total ms, per-submit

@@ -1066,6 +1066,33 @@ int nh_rogue_forge(nh_world *w, int burn, const bh_address *token, uint16_t toke
                          w->ch[to].bridge_id, rcpt, amount, fee);
 }
 
+size_t nh_transfer_body(const nh_world *w, unsigned char *body, size_t cap, uint64_t seq,
+                        const bh_address *to)
+{
+    bh_transfer t;
+    memset(&t, 0, sizeof t);
+    bh_u256_from_u128(&t.amount, 1);
+    bh_address_to_bytes32(&t.token, &w->tka);
+    t.token_chain = 1;
+    bh_address_to_bytes32(&t.to, to);
+    t.to_chain = 2;
+    unsigned char payload[BH_TRANSFER_LEN];
+    bh_transfer_serialize(payload, &t);
+    bh_vaa_body b;
+    memset(&b, 0, sizeof b);
+    b.timestamp = 1;
+    b.nonce = (uint32_t)seq;
+    b.emitter_chain = 1;
+    bh_address_to_bytes32(&b.emitter, &w->ch[NH_A].portal);
+    b.sequence = seq;
+    b.consistency = BH_CONSISTENCY_FINALIZED;
+    b.payload = payload;
+    b.payload_len = sizeof payload;
+    size_t len = 0;
+    if (bh_vaa_body_serialize(body, cap, &len, &b) != BH_OK) return 0;
+    return len;
+}
+
 int nh_flooder(nh_world *w, size_t chain, bh_address *out)
 {
     nh_chain *c = &w->ch[chain];

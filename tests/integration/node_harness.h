@@ -258,6 +258,11 @@ int nh_flood_raw(nh_world *w, size_t from, const bh_address *token, unsigned n, 
  * recipient of a transfer first: nh_flooder gives its address). */
 int nh_flood_burn(nh_world *w, size_t from, const bh_address *wrapped, unsigned n, unsigned per_tx,
                   bh_u128 amount, size_t to, const bh_bytes32 *rcpt);
+/* The body of a transfer of 1 raw unit of TKA from A to `to` on B at
+ * sequence seq, as A's Portal would emit it (for VAAs the nodes never saw).
+ * Returns its length, 0 if cap is too small. */
+size_t nh_transfer_body(const nh_world *w, unsigned char *body, size_t cap, uint64_t seq,
+                        const bh_address *to);
 /* The Flooder contract on `chain`, deployed by key #7 on first use. out may be NULL. */
 int nh_flooder(nh_world *w, size_t chain, bh_address *out);
 

@@ -55,27 +55,9 @@ static uint64_t block_time(uint64_t block)
 /* A transfer A->B of 1 unit at seq, its body, signed by attester a. */
 static size_t probe_vaa(unsigned char *vaa, size_t cap, uint64_t seq, unsigned a)
 {
-    bh_transfer t;
-    memset(&t, 0, sizeof t);
-    bh_u256_from_u128(&t.amount, 1);
-    bh_address_to_bytes32(&t.token, &W.tka);
-    t.token_chain = 1;
-    bh_address_to_bytes32(&t.to, &W.user);
-    t.to_chain = 2;
-    unsigned char payload[BH_TRANSFER_LEN], body[BH_EVENT_BODY_MAX];
-    bh_transfer_serialize(payload, &t);
-    bh_vaa_body b;
-    memset(&b, 0, sizeof b);
-    b.timestamp = 1;
-    b.nonce = (uint32_t)seq;
-    b.emitter_chain = 1;
-    bh_address_to_bytes32(&b.emitter, &W.ch[NH_A].portal);
-    b.sequence = seq;
-    b.consistency = BH_CONSISTENCY_FINALIZED;
-    b.payload = payload;
-    b.payload_len = sizeof payload;
-    size_t blen = 0, vlen = 0;
-    NH_OK(bh_vaa_body_serialize(body, sizeof body, &blen, &b));
+    unsigned char body[BH_EVENT_BODY_MAX];
+    size_t blen = nh_transfer_body(&W, body, sizeof body, seq, &W.user), vlen = 0;
+    assert_true(blen > 0);
     NH_OK(bh_portal_sign_vaa(W.ctx, vaa, cap, &vlen, 0, (uint8_t)a, &W.att[a], body, blen));
     return vlen;
 }
