@@ -66,3 +66,14 @@ contract Reenterer is ITokenReceiver {
         IPortalSubmit(portal).submit(v);
     }
 }
+
+/// TEST ONLY. A recipient that burns every unit of gas it is given when
+/// tokens arrive: the call (and the transfer) fail out of gas, with no
+/// reason, leaving 1/64 of the gas to whatever comes after.
+contract GasBurner is ITokenReceiver {
+    uint256 public spins;
+
+    function onTokenTransfer(address, uint256) external {
+        while (true) spins++;
+    }
+}

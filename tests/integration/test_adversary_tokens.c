@@ -16,7 +16,9 @@
  *    quarantine nothing (rate-limit delays never trip the breaker by default);
  *  - beyond the issue: with a registered token that has receive hooks, a
  *    holder returns it to a contract that refuses it with the reason "bad
- *    signature": the failing unlock must not count against alpha. */
+ *    signature": the failing unlock must not count against alpha; and to
+ *    a contract that burns all the gas it is given, batched with honest
+ *    returns: the burner's fails alone, the others arrive. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +252,83 @@ static void test_hostile_recipient_of_a_hook_token_quarantines_nothing(void **st
     assert_no_quarantine("a recipient that refuses with \"bad signature\"");
 }
 
+/* Batched delivery: a holder of the wrapped token sends one unit home to a
+ * contract that burns all the gas it is given, in one batch with ten
+ * honest returns. The batch's run then takes all the gas there is, past
+ * gas_cap: it goes in halves until the burner's return is alone, which
+ * fails (alone); the honest returns are delivered, in batches, with no
+ * failure of their own; nothing is quarantined or parked. */
+static void test_gas_burning_recipient_fails_alone_in_a_batch(void **state)
+{
+    (void)state;
+    bh_u256 m;
+    bh_u256_from_u128(&m, nh_units(1000));
+    mint(W.ch[NH_A].user, &hook_token, &W.user, &m);
+    bh_address burner;
+    NH_OK(nh_deploy(W.ch[NH_A].attacker, bh_test_contract_gasburner_bin, NULL, 0, &burner));
+    tka_to_beta(1, "warm-up A->B");
+    bh_u256 twenty;
+    bh_u256_from_u128(&twenty, nh_units(20));
+    lock_as(W.ch[NH_A].user, NH_A, &hook_token, &twenty, NH_B, &W.user);
+    bh_address w_hook_b;
+    ADV_OK(nh_wait_wrapped(&W, NH_B, NH_A, &hook_token, &w_hook_b, WAIT_MS));
+    wait_delivered(NH_B, &w_hook_b, &W.user, nh_units(20), WAIT_MS, "HOOK A->B", NULL);
+    bh_u128 home = balance(NH_A, &hook_token, &W.user);
+    /* held behind a pause of beta's lane on alpha's Portal until all are
+     * in the outbox, so that one round puts them in one batch: the
+     * burner's return first, then ten honest ones */
+    nh_chain *a = &W.ch[NH_A];
+    assert_int_equal(bh_portal_set_paused(a->deployer, &a->portal, W.ch[NH_B].bridge_id, 1, "hold"),
+                     BH_OK);
+    const char *held[] = {"event=portal_paused", "chain=alpha", "lane=beta", NULL};
+    expect_log(held, 1, WAIT_MS);
+    NH_OK(nh_burn(&W, NH_B, &w_hook_b, nh_units(1), NH_A, &burner, 0, NULL));
+    for (int i = 0; i < 10; i++)
+        NH_OK(nh_burn(&W, NH_B, &w_hook_b, nh_units(1), NH_A, &W.user, 0, NULL));
+    size_t depth = 0;
+    for (uint64_t end = nh_now_ms() + WAIT_MS; depth < 11 && nh_now_ms() < end; nh_sleep_ms(100))
+        NH_OK(nh_vault_outbox_depth(&W, 1, "alpha", &depth));
+    assert_int_equal(depth, 11);
+    assert_int_equal(bh_portal_set_paused(a->deployer, &a->portal, W.ch[NH_B].bridge_id, 0, "go"),
+                     BH_OK);
+    wait_delivered(NH_A, &hook_token, &W.user, home + nh_units(10), 60000,
+                   "ten honest returns batched with a gas burner's", NULL);
+    assert_u128(balance(NH_A, &hook_token, &burner), 0, "the gas burner's HOOK");
+    const char *failed[] = {"event=delivery_failed", "vault=alpha from=beta to=alpha", NULL};
+    expect_log(failed, 1, WAIT_MS);
+    char *log = nh_node_log(&W, 1);
+    const char *parked[] = {"event=parked", NULL};
+    assert_int_equal(nh_log_count(log, parked), 0); /* a starved item counts no revert */
+    /* every failure is the burner's (sequence 0 of beta), and some honest
+     * returns shared a transaction */
+    size_t fails = 0, shared = 0;
+    char prev[67] = "";
+    for (const char *l = log; l && *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), l);
+        if (strstr(line, "event=delivery_failed") && strstr(line, "from=beta to=alpha")) {
+            fails++;
+            if (!strstr(line, " seq=0 ")) fail_msg("an honest return failed: %s", line);
+        }
+        const char *tx = strstr(line, " tx=0x");
+        if (strstr(line, "event=delivered") && strstr(line, "from=beta to=alpha") && tx) {
+            if (!strncmp(prev, tx + 4, 66)) shared++;
+            snprintf(prev, sizeof prev, "%.66s", tx + 4);
+        }
+        l = e ? e + 1 : NULL;
+    }
+    print_message("the burner's return failed %zu times alone; %zu honest returns shared a "
+                  "transaction with the one before\n",
+                  fails, shared);
+    assert_true(fails >= 1);
+    assert_true(shared >= 1);
+    free(log);
+    tka_to_beta(2, "A->B after the gas burner");
+    assert_no_quarantine("a recipient that burns all the gas of its batch");
+}
+
 /* ---- exposure cap ---- */
 
 #define CAP_UNITS 100
@@ -414,6 +493,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bucket_delays_quarantine_nothing, setup_bucket,
                                         nt_teardown),
         cmocka_unit_test_setup_teardown(test_hostile_recipient_of_a_hook_token_quarantines_nothing,
+                                        setup_hook_asset, nt_teardown),
+        cmocka_unit_test_setup_teardown(test_gas_burning_recipient_fails_alone_in_a_batch,
                                         setup_hook_asset, nt_teardown),
     };
     return ADV_MAIN(argc, argv, tests);
