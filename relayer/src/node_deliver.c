@@ -63,6 +63,8 @@ struct node_deliverer {
     size_t batch_max;         /* entries per transaction, at most */
     unsigned char *vaas;      /* batch_max signed VAAs of VAA_CAP bytes, for a send */
     bh_chain_batch_item *res; /* batch_max results, for a poll */
+    bh_hash32 *fset;          /* digests in flight, open addressing; zero: free */
+    size_t fset_cap;          /* a power of two, >= 2 x the most entries in flight */
     size_t n_fl;              /* used slots */
     bh_attest *ctx;           /* signs our approvals */
     void *sender;             /* the destination side of the chain's backend */
@@ -306,18 +308,43 @@ static void failed(deliverer *dl, node_vault *nv, const bh_vault_outbox_entry *e
     if (node_policy_park(b->reverts, cfg->park_after)) park(dl, nv, e, b, err);
 }
 
-static int in_flight(const deliverer *dl, size_t vault, const bh_vault_outbox_entry *e)
+/* The digests in flight, as a set: every round asks it of each entry it
+ * looks at, and thousands can be in flight. Rebuilt whenever a flight
+ * comes or goes (a few thousand inserts at most). */
+static size_t fset_slot(const deliverer *dl, const bh_hash32 *d)
 {
+    uint64_t h;
+    memcpy(&h, d->data, sizeof h);
+    return (size_t)h & (dl->fset_cap - 1);
+}
+
+static void fset_rebuild(deliverer *dl)
+{
+    static const bh_hash32 zero;
+    memset(dl->fset, 0, dl->fset_cap * sizeof *dl->fset);
     for (size_t i = 0; i < dl->d->cfg->inflight_max; i++) {
         const flight *f = &dl->fl[i];
         for (size_t j = 0; f->used && j < f->n; j++) {
-            const pick *p = &f->items[j];
-            if ((p->vault == vault && p->e.id == e->id) ||
-                !memcmp(&p->e.msg.digest, &e->msg.digest, sizeof e->msg.digest))
-                return 1;
+            const bh_hash32 *d = &f->items[j].e.msg.digest;
+            size_t at = fset_slot(dl, d);
+            while (memcmp(&dl->fset[at], &zero, sizeof zero) && memcmp(&dl->fset[at], d, sizeof *d))
+                at = (at + 1) & (dl->fset_cap - 1);
+            dl->fset[at] = *d;
         }
     }
-    return 0;
+}
+
+/* An entry is in flight when its digest is: the same outbox entry, or the
+ * same transfer under another id (requeued by an operator, or re-signed). */
+static int in_flight(const deliverer *dl, size_t vault, const bh_vault_outbox_entry *e)
+{
+    (void)vault;
+    static const bh_hash32 zero;
+    const bh_hash32 *d = &e->msg.digest;
+    for (size_t at = fset_slot(dl, d);; at = (at + 1) & (dl->fset_cap - 1)) {
+        if (!memcmp(&dl->fset[at], d, sizeof *d)) return 1;
+        if (!memcmp(&dl->fset[at], &zero, sizeof zero)) return 0;
+    }
 }
 
 static void flight_done(deliverer *dl, flight *f)
@@ -328,6 +355,7 @@ static void flight_done(deliverer *dl, flight *f)
     f->items = items;
     dl->n_fl--;
     atomic_store(&dl->d->inflight, dl->n_fl);
+    fset_rebuild(dl);
 }
 
 #define VAA_CAP (BH_VAA_HEADER_FIXED + BH_VAA_SIG_LEN + BH_EVENT_BODY_MAX)
@@ -368,6 +396,7 @@ static void flight_add(deliverer *dl, const pick *ps, size_t n, void *tx, int ba
         f->again = again;
         dl->n_fl++;
         atomic_store(&d->inflight, dl->n_fl);
+        fset_rebuild(dl);
         bh_chain_tx_info ti;
         d->be->tx_info(tx, &ti);
         char src[8], h[67];
@@ -895,6 +924,7 @@ void node_deliverer_free(deliverer *dl)
     free(dl->fl);
     free(dl->vaas);
     free(dl->res);
+    free(dl->fset);
     free(dl->appr);
     free(dl);
 }
@@ -912,6 +942,9 @@ int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
     dl->fl = calloc(nfl, sizeof *dl->fl);
     dl->vaas = malloc(dl->batch_max * VAA_CAP);
     dl->res = calloc(dl->batch_max, sizeof *dl->res);
+    for (dl->fset_cap = 16; dl->fset_cap < 2 * nfl * dl->batch_max;)
+        dl->fset_cap *= 2;
+    dl->fset = calloc(dl->fset_cap, sizeof *dl->fset);
     for (size_t i = 0; dl->fl && i < nfl; i++)
         if (!(dl->fl[i].items = calloc(dl->batch_max, sizeof *dl->fl[i].items))) {
             free(dl->res);
@@ -932,7 +965,7 @@ int node_deliverer_new(deliverer **out, node_chain *d, char *err, size_t cap)
                                  .log = node_rpc_log,
                                  .log_ud = d,
                                  .log_min = d->node->cfg->log_level};
-    int rc = dl->ctx && dl->backoff && dl->fl && dl->appr && dl->vaas && dl->res
+    int rc = dl->ctx && dl->backoff && dl->fl && dl->appr && dl->vaas && dl->res && dl->fset
                  ? d->be->sender_create(&dl->sender, &so)
                  : BH_ENOMEM;
     if (!rc) rc = bh_attest_address(dl->ctx, &dl->attester, &d->node->cfg->attester_key);
