@@ -220,6 +220,7 @@ void it_anvil_stop(it_anvil *a)
 
 /* ---- fake endpoint ---- */
 
+#define IT_FAKE_CONNS 256
 struct it_fake {
     it_fake_mode mode;
     char upstream[128];
@@ -229,11 +230,24 @@ struct it_fake {
     atomic_int stop;
     atomic_uint requests;
     atomic_uint connections;
-    atomic_int active;    /* connection threads still running */
-    atomic_uint delay_ms; /* IT_FAKE_SLOW */
-    atomic_uint log_cap;  /* IT_FAKE_LOG_CAP */
-    atomic_int truncate;  /* IT_FAKE_LOG_CAP: cut long answers short instead of refusing */
+    atomic_int active;          /* connection threads still running */
+    atomic_uint delay_ms;       /* IT_FAKE_SLOW */
+    atomic_uint log_cap;        /* IT_FAKE_LOG_CAP */
+    atomic_int truncate;        /* IT_FAKE_LOG_CAP: cut long answers short instead of refusing */
+    pthread_mutex_t mu;         /* conn_fd */
+    int conn_fd[IT_FAKE_CONNS]; /* open connections, -1: free; shut at a stop (a kill) */
 };
+
+static void conn_track(it_fake *f, int fd, int add)
+{
+    pthread_mutex_lock(&f->mu);
+    for (int i = 0; i < IT_FAKE_CONNS; i++)
+        if (f->conn_fd[i] == (add ? -1 : fd)) {
+            f->conn_fd[i] = add ? fd : -1;
+            break;
+        }
+    pthread_mutex_unlock(&f->mu);
+}
 
 static int read_request(int fd, char **body, size_t *body_len)
 {
@@ -484,6 +498,7 @@ static void *conn_main(void *arg)
         free(body);
         if (rc) break;
     }
+    conn_track(f, fd, 0);
     close(fd);
     atomic_fetch_sub(&f->active, 1);
     return NULL;
@@ -499,6 +514,7 @@ static void *accept_main(void *arg)
             continue;
         }
         atomic_fetch_add(&f->connections, 1);
+        conn_track(f, fd, 1);
         void **pair = malloc(2 * sizeof *pair);
         pair[0] = f;
         pair[1] = (void *)(intptr_t)fd;
@@ -508,6 +524,7 @@ static void *accept_main(void *arg)
             pthread_detach(t);
         } else {
             atomic_fetch_sub(&f->active, 1);
+            conn_track(f, fd, 0);
             close(fd);
             free(pair);
         }
@@ -519,6 +536,9 @@ it_fake *it_fake_start(it_fake_mode mode, const char *upstream)
 {
     it_fake *f = calloc(1, sizeof *f);
     if (!f) return NULL;
+    pthread_mutex_init(&f->mu, NULL);
+    for (int i = 0; i < IT_FAKE_CONNS; i++)
+        f->conn_fd[i] = -1;
     f->mode = mode;
     if (upstream) snprintf(f->upstream, sizeof f->upstream, "%s", upstream);
     f->lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -573,6 +593,11 @@ void it_fake_stop(it_fake *f)
     shutdown(f->lfd, SHUT_RDWR);
     close(f->lfd);
     pthread_join(f->thread, NULL);
+    /* a kill: every open connection is cut, so their threads end */
+    pthread_mutex_lock(&f->mu);
+    for (int i = 0; i < IT_FAKE_CONNS; i++)
+        if (f->conn_fd[i] >= 0) shutdown(f->conn_fd[i], SHUT_RDWR);
+    pthread_mutex_unlock(&f->mu);
     /* Connection threads are detached; they exit once the peer closes or
      * they see the stop flag. Free only when none is left. */
     for (int i = 0; i < 200 && atomic_load(&f->active) > 0; i++)
