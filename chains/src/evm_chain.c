@@ -63,6 +63,7 @@ struct bh_evm_chain {
      * endpoint still answers (late) and is judged, one read deep at most */
     struct job *deferred[LANES][BH_EVM_MAX_ENDPOINTS];
     size_t in_flight;
+    size_t freeing; /* answer trees still being freed by calls done (job_run) */
     bh_address tokens[BH_EVM_MAX_TOKENS];
     size_t n_tokens;
     bh_wrapped_pin wrapped[BH_EVM_MAX_PINS]; /* pinned wrapped tokens, as first read */
@@ -147,7 +148,7 @@ void bh_evm_chain_destroy(bh_evm_chain *c)
     if (!c) return;
     /* calls still finishing in the background use the endpoints */
     pthread_mutex_lock(&c->mu);
-    while (c->in_flight)
+    while (c->in_flight || c->freeing)
         pthread_cond_wait(&c->idle_cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
     pthread_cond_destroy(&c->idle_cv);
@@ -498,13 +499,15 @@ static void *job_run(void *p)
             c->in_flight--;
             pthread_cond_broadcast(&c->idle_cv);
         }
+        if (res) c->freeing++;
         pthread_mutex_unlock(&c->mu);
+        if (!res) continue;
         /* A large answer's tree is freed after the read has its result (a
          * 10,000-log tree takes ~25 ms to free), while the reader goes on,
          * and the connection's next read (a prefetch) does not wait for
-         * it: that read goes on on a thread of its own. The tree is this
-         * call's alone: freeing it touches nothing of the chain's. */
-        if (j && res) {
+         * it: that read goes on on a thread of its own. The chain is not
+         * destroyed before the tree is freed (freeing). */
+        if (j) {
             pthread_t th;
             pthread_attr_t attr;
             pthread_attr_init(&attr);
@@ -513,6 +516,10 @@ static void *job_run(void *p)
             pthread_attr_destroy(&attr);
         }
         json_decref(res);
+        pthread_mutex_lock(&c->mu);
+        c->freeing--;
+        pthread_cond_broadcast(&c->idle_cv);
+        pthread_mutex_unlock(&c->mu);
     }
     return NULL;
 }
