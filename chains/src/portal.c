@@ -84,10 +84,11 @@ int bh_portal_event_body(unsigned char *body, size_t *body_len, bh_transfer_msg 
     vaa.body_len = *body_len;
     vaa.b = b;
     vaa.b.payload = body + BH_VAA_BODY_FIXED;
+    /* it also sets msg->digest, the body's VAA digest (two Keccaks): not
+     * computed again here */
     rc = bh_transfer_msg_from_vaa(msg, why, &vaa);
     if (rc != BH_OK) return rc;
     msg->timestamp = timestamp;
-    bh_vaa_digest(&msg->digest, body, *body_len);
     *why = BH_REJECT_OK;
     return BH_OK;
 }

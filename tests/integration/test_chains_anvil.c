@@ -1020,6 +1020,70 @@ static void test_it_oversized_answers_shrink_the_range_fast(void **state)
     bh_evm_chain_destroy(c);
 }
 
+/* A chain's first long span is sized by the Portal's sequence() at its
+ * end: sixteen locks, one every other block, behind a cursor whose sequence
+ * is known, read with answers capped at 10,000 bytes (six Portal logs fit,
+ * sixteen do not) and max_logs 8: ranges of about six events from the
+ * first, no answer past the cap (a blind first range was one). */
+static void test_it_dense_span_sized_by_sequence(void **state)
+{
+    (void)state;
+    const char *urls[] = {F.a.url};
+    bh_evm_chain_config cfg = {.bridge_id = CHAIN_A,
+                               .evm_chain_id = EVM_A,
+                               .urls = urls,
+                               .n_urls = 1,
+                               .quorum = 1,
+                               .portal = F.portal_a,
+                               .max_logs = 8,
+                               .tokens = &F.token_a,
+                               .n_tokens = 1,
+                               .rpc = {.timeout_ms = 5000, .max_response = 10000}};
+    bh_evm_chain *c = NULL;
+    assert_int_equal(bh_evm_chain_create(&c, &cfg), BH_OK);
+    finalize(F.a.url);
+    /* the cursor at the latest block, its sequence known (as a node
+     * restarting from its journal knows it) */
+    json_t *r = it_rpc(F.a.url, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0));
+    bh_block_ref start;
+    assert_int_equal(bh_rpc_member_quantity(&start.number, r, "number"), BH_OK);
+    assert_int_equal(bh_rpc_member_hash(&start.hash, r, "hash"), BH_OK);
+    json_decref(r);
+    uint64_t next_seq = 0;
+    assert_int_equal(bh_evm_chain_portal_sequence(c, start.number, &next_seq), BH_OK);
+    bh_evm_chain_expect_sequence(c, next_seq, start.number);
+    bh_watcher *w = NULL;
+    assert_int_equal(bh_watcher_create(&w, &bh_chain_evm_ops, c, &start), BH_OK);
+    for (unsigned i = 0; i < 16; i++) {
+        lock_on_a(&F.token_a, 70 + i, i);
+        assert_int_equal(it_mine(F.a.url, 1), 0);
+    }
+    finalize(F.a.url);
+    size_t total = 0;
+    for (int round = 0; round < 50; round++) {
+        bh_chain_event *ev;
+        size_t n;
+        poll_all(w, &ev, &n);
+        for (size_t i = 0; i < n; i++, total++) {
+            assert_int_equal(ev[i].verdict, BH_REJECT_OK);
+            assert_true(ev[i].msg.amount == 70 + total);
+            assert_int_equal(ev[i].sequence, next_seq + total);
+        }
+        free(ev);
+        bh_block_ref cur, fin;
+        bh_watcher_cursor(w, &cur);
+        assert_int_equal(bh_evm_chain_finalized(c, &fin), BH_OK);
+        if (cur.number == fin.number) break;
+    }
+    assert_int_equal(total, 16);
+    bh_rpc_stats st;
+    bh_rpc_stats_get(bh_evm_chain_endpoint(c, 0), &st);
+    assert_int_equal(st.bad_answers, 0);
+    assert_int_equal(bh_evm_chain_log_range(c), 2000); /* never refused: no shrink */
+    bh_watcher_destroy(w);
+    bh_evm_chain_destroy(c);
+}
+
 static void set_automine(const char *url, int on)
 {
     json_t *r = it_rpc(url, "evm_setAutomine", json_pack("[b]", on));
@@ -1975,6 +2039,7 @@ int main(void)
         cmocka_unit_test(test_it_adaptive_range),
         cmocka_unit_test(test_it_cut_answers_keep_whole_blocks),
         cmocka_unit_test(test_it_oversized_answers_shrink_the_range_fast),
+        cmocka_unit_test(test_it_dense_span_sized_by_sequence),
         cmocka_unit_test(test_it_nonce_and_fee_bump),
         cmocka_unit_test_teardown(test_it_pipelined_bump_drop_cancel, automine_on),
         cmocka_unit_test_teardown(test_it_submit_gas_race, automine_on),

@@ -572,6 +572,23 @@ static void test_chains_rpc_readers(void **state)
     j = json_string("0xabc");
     assert_int_equal(bh_rpc_read_data(&d, &dl, j, 100), BH_EPROTO);
     json_decref(j);
+    /* a second prefix is no data: it was read as 2 bytes, one never written */
+    j = json_string("0x0xab");
+    assert_int_equal(bh_rpc_read_data(&d, &dl, j, 100), BH_EPROTO);
+    assert_null(d);
+    json_decref(j);
+    j = json_string("0xDEADbeef");
+    assert_int_equal(bh_rpc_read_data(&d, &dl, j, 100), BH_OK);
+    assert_int_equal(dl, 4);
+    assert_int_equal(d[0], 0xde);
+    assert_int_equal(d[3], 0xef);
+    free(d);
+    json_decref(j);
+    j = json_string("0x"
+                    "00000000000000000000000000000000000000000000000000000000000000g1");
+    assert_int_equal(bh_rpc_read_hash(&h, j), BH_EPROTO);
+    assert_int_equal(h.data[31], 0); /* zeroed on refusal */
+    json_decref(j);
     j = json_string("0x");
     assert_int_equal(bh_rpc_read_data(&d, &dl, j, 100), BH_OK);
     assert_int_equal(dl, 0);
