@@ -103,6 +103,8 @@ typedef struct {
     uint8_t decimals;
     bh_config_limit limits[BH_CONFIG_MAX_LIMITS];
     size_t n_limits;
+    bh_address price_feed; /* limits.price_feed on this (the home) chain */
+    int has_price_feed;
 } bh_config_asset;
 
 typedef struct {
@@ -126,7 +128,8 @@ typedef struct {
     uint64_t wallet_low_gwei; /* wallet alarm threshold; 0: off */
     uint64_t max_lag_blocks;
     uint32_t msg_limit;
-    bh_seckey tx_key; /* this chain's, or the node's default */
+    unsigned quote_decimals; /* a feed's answer in quote units: 10^-quote_decimals */
+    bh_seckey tx_key;        /* this chain's, or the node's default */
     int has_tx_key;
     bh_config_asset assets[BH_CONFIG_MAX_ASSETS];
     size_t n_assets;
@@ -176,8 +179,9 @@ typedef struct {
     unsigned poll_ms;
     size_t batch_max;
     size_t queue_max;
-    unsigned park_after;  /* reverted deliveries before an outbox entry is parked */
-    unsigned reconcile_s; /* supply reconciliation and chain audit period; 0 = off */
+    unsigned park_after;   /* reverted deliveries before an outbox entry is parked */
+    unsigned reconcile_s;  /* supply reconciliation and chain audit period; 0 = off */
+    unsigned price_poll_s; /* price feeds read every this many seconds */
     bh_config_chain chains[BH_CONFIG_MAX_CHAINS];
     size_t n_chains;
     bh_config_breaker breaker;
