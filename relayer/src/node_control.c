@@ -1,5 +1,6 @@
 /* The control loop's work: quarantines the breaker decided, tightening
- * and relaxing a spiking chain's buckets, noticing an operator's unfreeze,
+ * and relaxing a spiking chain's buckets (sharing the originals with a
+ * tightened segment's, node_prices.c), noticing an operator's unfreeze,
  * and keeping the breaker's windows in the node store. */
 #include "node_internal.h"
 
@@ -104,11 +105,15 @@ static void tighten(bh_node *n, node_chain *c)
                 node_tight orig;
                 if (node_store_meta_get(n->store, key, &orig, sizeof orig) == BH_OK)
                     continue; /* already tightened */
-                orig.cap = ll.cap[k];
-                orig.refill = ll.refill[k];
+                /* a tightened segment holds the lane already: its originals */
+                node_vtight vt;
+                int seg = node_vtight_get(n, nv->cfg->name, &ll.token[k], ll.chain, &vt) == BH_OK;
+                orig.cap = seg ? vt.in_cap : ll.cap[k];
+                orig.refill = seg ? vt.in_refill : ll.refill[k];
                 if (node_store_meta_put(n->store, key, &orig, sizeof orig)) continue;
                 bh_u128 cap, refill;
-                node_policy_tighten(orig.cap, orig.refill, pct, &cap, &refill);
+                node_policy_tighten(orig.cap, orig.refill,
+                                    seg && vt.percent < pct ? vt.percent : pct, &cap, &refill);
                 set_in_limits(nv, &ll.token[k], ll.chain, cap, refill, reason);
                 changed++;
             }
@@ -158,8 +163,13 @@ void node_relax(bh_node *n, uint16_t chain, const char *why)
         for (size_t k = 0; k < n->n; k++) {
             node_vault *nv = &n->vaults[k];
             if (strcmp(nv->cfg->name, vault)) continue;
+            /* a tightened segment still holds the lane: at its percent */
+            node_vtight vt;
+            bh_u128 cap = orig.cap, refill = orig.refill;
+            if (node_vtight_get(n, vault, &token, (uint16_t)c, &vt) == BH_OK && orig.cap)
+                node_policy_tighten(orig.cap, orig.refill, vt.percent, &cap, &refill);
             pthread_mutex_lock(&nv->mu);
-            set_in_limits(nv, &token, (uint16_t)c, orig.cap, orig.refill, why);
+            set_in_limits(nv, &token, (uint16_t)c, cap, refill, why);
             pthread_mutex_unlock(&nv->mu);
         }
         if (node_store_meta_del(n->store, kl->keys[i]) == BH_OK) restored++;
@@ -266,6 +276,7 @@ void node_control_tick(bh_node *n)
         else if (a == BH_FLOW_RELAX)
             node_relax(n, c->cfg->bridge_id, "flow back to normal");
     }
+    node_segment_tick(n);
     node_quarantines_refresh(n);
     breaker_persist(n);
 }
