@@ -16,6 +16,8 @@
  *    segment and lanes stay as they were;
  *  - a restart keeps the windows and the tightened state; after the calm
  *    period alpha's lanes are back at their sizes;
+ *  - beta's feed answering -5, then a price from an hour ahead, gives no
+ *    price (logged price_missing): beta keeps its last price, unloosened;
  *  - all along, one of alpha's three endpoints (quorum 2) answers every
  *    latestRoundData with 100 times the price: it is outvoted and moves
  *    nothing (the thresholds above hold at the honest prices, nothing is
@@ -447,6 +449,26 @@ static void test_price_jump_tightens_this_segment_only_and_survives_restart(void
     assert_false(journal_has("alpha", "held back", NULL));
 }
 
+/* A feed that answers a negative price, or one from the future, gives no
+ * price: nothing is noted (the last one ages out), never a loosening. */
+static void test_insane_feed_answers_are_missing(void **state)
+{
+    (void)state;
+    feed_set(NH_B, &feed_b, -5, 0);
+    const char *neg[] = {"event=price_missing", "chain=beta", "asset=TKB", "feed answers -5", NULL};
+    NH_OK(nh_log_wait(&W, 1, neg, 1, WAIT_MS));
+    assert_u128(price_of("beta", "TKB"), 100, "TKB's price after a negative answer");
+    feed_set(NH_B, &feed_b, FEED_ONE, 0);
+    const char *back[] = {"event=price_noted", "vault=beta", "asset=TKB", "round=3", NULL};
+    NH_OK(nh_log_wait(&W, 1, back, 1, WAIT_MS));
+    feed_set(NH_B, &feed_b, 3 * FEED_ONE, (uint64_t)time(NULL) + 3600);
+    const char *ahead[] = {"event=price_missing", "chain=beta", "asset=TKB", "s ahead", NULL};
+    NH_OK(nh_log_wait(&W, 1, ahead, 1, WAIT_MS));
+    assert_u128(price_of("beta", "TKB"), 100, "TKB's price after an answer from the future");
+    assert_string_equal(segment_of("beta"), "normal");
+    feed_set(NH_B, &feed_b, FEED_ONE, 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +476,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stale_feed_delays_and_says_why),
         cmocka_unit_test(test_flow_cancel_returns_room_never_past_the_limit),
         cmocka_unit_test(test_price_jump_tightens_this_segment_only_and_survives_restart),
+        cmocka_unit_test(test_insane_feed_answers_are_missing),
     };
     return nt_main(argc, argv, 0, "", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
