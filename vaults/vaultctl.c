@@ -1638,7 +1638,9 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
         char name[32], full[48];
         memcpy(name, kv, (size_t)(eq - kv));
         name[eq - kv] = 0;
-        if (!tok && (!strncmp(name, "value_", 6) || !strncmp(name, "flow_cancel", 11))) {
+        int vol = !strcmp(name, "vol_percent") || !strcmp(name, "vol_window") ||
+                  !strcmp(name, "tighten_percent") || !strcmp(name, "calm");
+        if (!tok && (!strncmp(name, "value_", 6) || !strncmp(name, "flow_cancel", 11) || vol)) {
             /* vault value keys: .ID or .ID.ID, each a chain name or id */
             char *d1 = strchr(name, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
             if (d1) *d1 = 0;
@@ -1652,8 +1654,13 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
                 snprintf(full, sizeof full, "%s.%u", name, a);
             else
                 snprintf(full, sizeof full, "%s", name);
-            if (bh_u128_from_dec(&vals[i], eq + 1, strlen(eq + 1)) != BH_OK)
-                return usage("bad_argument", kv, "bad value in '%s' (quote units, digits)", kv);
+            int secs = !strcmp(name, "vol_window") || !strcmp(name, "calm");
+            if (secs ? parse_seconds(&vals[i], eq + 1)
+                     : bh_u128_from_dec(&vals[i], eq + 1, strlen(eq + 1)) != BH_OK)
+                return usage("bad_argument", kv, "bad value in '%s' (%s)", kv,
+                             secs  ? "seconds, e.g. 600 or 10m"
+                             : vol ? "a percent, digits"
+                                   : "quote units, digits");
             uint16_t ids[MAX_VAULTS];
             const char *names[MAX_VAULTS];
             for (size_t k = 0; k < g_nvaults; k++) {
