@@ -14,8 +14,11 @@
  *    limits, buckets and windows of its lanes at 50%), journaled with both
  *    prices, visible in vaultctl, /metrics and the /ws snapshot; beta's
  *    segment and lanes stay as they were;
+ *  - the flow-spike tightening (every flow spikes here) holds alpha's
+ *    buckets from beta at 25%: the segment leaves them at the smaller
+ *    percent, a restart ends the spike's and keeps the segment's (50%);
  *  - a restart keeps the windows and the tightened state; after the calm
- *    period alpha's lanes are back at their sizes;
+ *    period alpha's lanes are back at their configured sizes;
  *  - beta's feed answering -5, then a price from an hour ahead, gives no
  *    price (logged price_missing): beta keeps its last price, unloosened;
  *  - all along, one of alpha's three endpoints (quorum 2) answers every
@@ -268,6 +271,11 @@ static void edit(json_t *cfg)
     json_object_set_new(b, "value_limits",
                         json_pack("{s:i,s:i,s:i,s:i}", "value_window.2", 1000000, "vol_percent", 20,
                                   "tighten_percent", 50, "calm", CALM_S));
+    /* the flow-spike tightening too: any flow spikes (baseline 0), buckets to
+     * 25%, relaxed only by a restart here */
+    json_object_set_new(cfg, "breaker",
+                        json_pack("{s:{s:i,s:i,s:i,s:i}}", "spike", "min_per_min", 1, "factor", 2,
+                                  "tighten_percent", 25, "relax_after_s", 3600));
     const char *urls[] = {W.ch[NH_A].anvil.url, it_fake_url(fake_honest), it_fake_url(fake_liar),
                           NULL};
     cfg_endpoints(cfg, NH_A, urls, 2);
@@ -393,7 +401,15 @@ static void test_flow_cancel_returns_room_never_past_the_limit(void **state)
 static void test_price_jump_tightens_this_segment_only_and_survives_restart(void **state)
 {
     (void)state;
+    /* the returns from beta spiked its flow: alpha's buckets from beta at 25% */
+    const char *spiked[] = {"event=limits_tightened", "chain=beta", NULL};
+    NH_OK(nh_log_wait(&W, 1, spiked, 1, WAIT_MS));
+    const bh_u128 cap = nh_units(1000), refill = nh_units(1), win = nh_units(100000);
     bh_vault_lane a0 = lane_of("alpha", &W.tka, 2), b0 = lane_of("beta", &W.tkb, 1);
+    assert_u128(a0.in.capacity, cap / 4, "alpha TKA in_capacity.2 at the spike's 25%");
+    assert_u128(a0.out.capacity, cap, "alpha TKA out_capacity.2 configured");
+    assert_u128(a0.window_limit, win, "alpha TKA window.2 configured");
+
     feed_set(NH_A, &feed_a, 26 * FEED_ONE / 10, 0); /* +30% */
     const char *nt[] = {"event=segment_tightened", "vault=alpha", NULL};
     NH_OK(nh_log_wait(&W, 1, nt, 1, WAIT_MS));
@@ -401,25 +417,31 @@ static void test_price_jump_tightens_this_segment_only_and_survives_restart(void
     assert_string_equal(segment_of("beta"), "normal");
     assert_true(journal_has("alpha", "price 200 -> 260", "value limits at 50%"));
     bh_vault_lane a1 = lane_of("alpha", &W.tka, 2), b1 = lane_of("beta", &W.tkb, 1);
-    assert_u128(a1.in.capacity, a0.in.capacity / 2, "alpha TKA in_capacity.2 tightened");
-    assert_u128(a1.in.refill, a0.in.refill / 2, "alpha TKA in_refill.2 tightened");
-    assert_u128(a1.out.capacity, a0.out.capacity / 2, "alpha TKA out_capacity.2 tightened");
-    assert_u128(a1.window_limit, a0.window_limit / 2, "alpha TKA window.2 tightened");
+    /* each bucket at the smaller percent of its configured size */
+    assert_u128(a1.in.capacity, cap / 4, "alpha TKA in_capacity.2: the spike's 25% < 50%");
+    assert_u128(a1.in.refill, refill / 4, "alpha TKA in_refill.2: the spike's 25%");
+    assert_u128(a1.out.capacity, cap / 2, "alpha TKA out_capacity.2 at 50%");
+    assert_u128(a1.out.refill, refill / 2, "alpha TKA out_refill.2 at 50%");
+    assert_u128(a1.window_limit, win / 2, "alpha TKA window.2 at 50%");
     assert_u128(b1.in.capacity, b0.in.capacity, "beta TKB in_capacity.1 untouched");
+    assert_u128(b1.in.refill, b0.in.refill, "beta TKB in_refill.1 untouched");
     bh_u128 eff, used;
     value_limit("alpha", "value_window.1", &eff, &used);
     assert_u128(eff, 5000, "alpha's value window at 50%");
     value_limit("beta", "value_window.2", &eff, &used);
     assert_u128(eff, 1000000, "beta's value window untouched");
+    nh_sleep_ms(1100); /* past the server's one-second snapshot cache */
     assert_true(metric("bulkhead_vault_segment_state", "alpha") == 1);
     assert_true(metric("bulkhead_vault_segment_state", "beta") == 0);
+    assert_true(metric("bulkhead_vault_segment_limit_percent", "alpha") == 50);
     char st[32];
     ws_segment("alpha", st, sizeof st);
     assert_string_equal(st, "tightened");
     ws_segment("beta", st, sizeof st);
     assert_string_equal(st, "normal");
 
-    /* a restart keeps the window and the tightening */
+    /* a restart keeps the windows and the segment's tightening; the spike's
+     * ends with the run, so the inbound bucket is at the segment's 50% */
     assert_int_equal(nh_node_stop(&W, 1, WAIT_MS), 0);
     NH_OK(nh_node_start(&W, 1, WAIT_MS));
     NH_OK(nh_node_metrics_port(&W, 1, WAIT_MS, &port));
@@ -429,8 +451,10 @@ static void test_price_jump_tightens_this_segment_only_and_survives_restart(void
     assert_u128(eff, 5000, "alpha's value window still at 50%");
     nh_sleep_ms(1500); /* a few control ticks of the new run */
     bh_vault_lane a2 = lane_of("alpha", &W.tka, 2);
-    assert_u128(a2.in.capacity, a1.in.capacity, "alpha TKA in_capacity.2 still tightened");
-    assert_u128(a2.window_limit, a1.window_limit, "alpha TKA window.2 still tightened");
+    assert_u128(a2.in.capacity, cap / 2,
+                "alpha TKA in_capacity.2: the segment's 50% after restart");
+    assert_u128(a2.out.capacity, cap / 2, "alpha TKA out_capacity.2 still at 50%");
+    assert_u128(a2.window_limit, win / 2, "alpha TKA window.2 still at 50%");
     assert_true(metric("bulkhead_vault_segment_state", "alpha") == 1);
 
     /* calm: back to the configured sizes, never past them */
@@ -438,13 +462,16 @@ static void test_price_jump_tightens_this_segment_only_and_survives_restart(void
     const char *nr[] = {"event=segment_relaxed", "vault=alpha", NULL};
     NH_OK(nh_log_wait(&W, 1, nr, 1, WAIT_MS));
     bh_vault_lane a3 = lane_of("alpha", &W.tka, 2);
-    assert_u128(a3.in.capacity, a0.in.capacity, "alpha TKA in_capacity.2 relaxed");
-    assert_u128(a3.in.refill, a0.in.refill, "alpha TKA in_refill.2 relaxed");
-    assert_u128(a3.out.capacity, a0.out.capacity, "alpha TKA out_capacity.2 relaxed");
-    assert_u128(a3.window_limit, a0.window_limit, "alpha TKA window.2 relaxed");
+    assert_u128(a3.in.capacity, cap, "alpha TKA in_capacity.2 relaxed");
+    assert_u128(a3.in.refill, refill, "alpha TKA in_refill.2 relaxed");
+    assert_u128(a3.out.capacity, cap, "alpha TKA out_capacity.2 relaxed");
+    assert_u128(a3.out.refill, refill, "alpha TKA out_refill.2 relaxed");
+    assert_u128(a3.window_limit, win, "alpha TKA window.2 relaxed");
     value_limit("alpha", "value_window.1", &eff, &used);
     assert_u128(eff, 10000, "alpha's value window back at its limit");
+    nh_sleep_ms(1100);
     assert_true(metric("bulkhead_vault_segment_state", "alpha") == 0);
+    assert_true(journal_has("alpha", "segment calm", NULL));
     /* the liar never priced anything: no price was ever held back */
     assert_false(journal_has("alpha", "held back", NULL));
 }
