@@ -263,6 +263,7 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
      * loop its lanes' originals (node_prices.c) */
     node_relax(n, 0, "node restarted");
     node_breaker_restore(n);
+    node_segment_tick(n); /* a tightened segment's lanes, before any thread runs */
     *out = n;
     return BH_OK;
 }

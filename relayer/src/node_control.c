@@ -146,6 +146,11 @@ static int collect_key(void *ctx, const char *key, const void *val, size_t len)
 /* Restore every tightened bucket of chain (0 = all chains). */
 void node_relax(bh_node *n, uint16_t chain, const char *why)
 {
+    node_relax_where(n, chain, NULL, why);
+}
+
+void node_relax_where(bh_node *n, uint16_t chain, const char *only_vault, const char *why)
+{
     key_list *kl = calloc(1, sizeof *kl);
     if (!kl) return;
     if (node_store_meta_each(n->store, "tight/", collect_key, kl) < 0) kl->n = 0;
@@ -154,7 +159,7 @@ void node_relax(bh_node *n, uint16_t chain, const char *why)
         char vault[64], hex[80];
         unsigned c;
         if (sscanf(kl->keys[i], "tight/%63[^/]/%79[^/]/%u", vault, hex, &c) != 3) continue;
-        if (chain && c != chain) continue;
+        if ((chain && c != chain) || (only_vault && strcmp(vault, only_vault))) continue;
         node_tight orig;
         bh_bytes32 token;
         if (node_store_meta_get(n->store, kl->keys[i], &orig, sizeof orig) ||
@@ -176,7 +181,8 @@ void node_relax(bh_node *n, uint16_t chain, const char *why)
     }
     free(kl);
     if (restored) {
-        BH_LOG(BH_LOG_INFO, "limits_relaxed", "chain=%u lanes=%zu", (unsigned)chain, restored);
+        BH_LOG(BH_LOG_INFO, "limits_relaxed", "chain=%u vault=%s lanes=%zu", (unsigned)chain,
+               only_vault ? only_vault : "all", restored);
         bh_node_event ev = {
             .kind = BH_NODE_EV_LIMITS, .time = now_s(), .from_chain = chain, .detail = "relaxed"};
         node_emit(n, &ev);

@@ -344,11 +344,18 @@ void node_deliverer_free(node_deliverer *dl);
 void node_control_tick(bh_node *n);
 /* Restore every tightened bucket of chain (0 = all chains). */
 void node_relax(bh_node *n, uint16_t chain, const char *why);
+/* The same for the lanes of one vault only (only_vault NULL: every vault). */
+void node_relax_where(bh_node *n, uint16_t chain, const char *only_vault, const char *why);
 
 /* node_prices.c: the watcher's price feed reads (every price_poll_s, at
  * block, into c's own vault), and the control loop's segment tightening. */
 void node_watch_prices(node_chain *c, uint64_t block);
 void node_segment_tick(bh_node *n);
+/* At start, before the config's limits apply: every lane of nv back at its
+ * original sizes (a spike's and a segment's tightening undone), so that a
+ * limit changed in the config applies to the size, not to the tightened
+ * one; node_segment_tick tightens them again before any thread runs. */
+void node_lanes_restore(bh_node *n, node_vault *nv);
 /* A tightened segment's lane: its original sizes and the percent they are
  * at (node store vtight/<vault>/<token hex>/<chain>). Returns: BH_OK;
  * BH_ENOTFOUND (not tightened); BH_ECORRUPT. */

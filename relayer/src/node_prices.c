@@ -16,7 +16,9 @@
  * restart and come back when the segment relaxes. The flow-spike
  * tightening (node_control.c) shares the same originals: whichever holds a
  * lane, the lane is at the smaller of the two percentages, and a relax of
- * one leaves the other's in force. */
+ * one leaves the other's in force. At start both are undone before the
+ * config's limits apply (node_lanes_restore), and the segment's is done
+ * again from the vault's state before any thread runs. */
 #include "node_internal.h"
 
 #include <inttypes.h>
@@ -336,6 +338,14 @@ static size_t seg_relax(bh_node *n, node_vault *nv, const char *why)
     }
     free(kl);
     return restored;
+}
+
+void node_lanes_restore(bh_node *n, node_vault *nv)
+{
+    const char *why = "node starting: configured sizes first, then the tightening again";
+    node_relax_where(n, 0, nv->cfg->name, why);
+    size_t k = seg_relax(n, nv, why);
+    if (k) BH_LOG(BH_LOG_INFO, "segment_lanes_restored", "vault=%s lanes=%zu", nv->cfg->name, k);
 }
 
 void node_segment_tick(bh_node *n)

@@ -16,7 +16,8 @@
  *    segment and lanes stay as they were;
  *  - the flow-spike tightening (every flow spikes here) holds alpha's
  *    buckets from beta at 25%: the segment leaves them at the smaller
- *    percent, a restart ends the spike's and keeps the segment's (50%);
+ *    percent, a restart ends the spike's and keeps the segment's (50%),
+ *    of a size the config changed meanwhile;
  *  - a restart keeps the windows and the tightened state; after the calm
  *    period alpha's lanes are back at their configured sizes;
  *  - beta's feed answering -5, then a price from an hour ahead, gives no
@@ -441,8 +442,13 @@ static void test_price_jump_tightens_this_segment_only_and_survives_restart(void
     assert_string_equal(st, "normal");
 
     /* a restart keeps the windows and the segment's tightening; the spike's
-     * ends with the run, so the inbound bucket is at the segment's 50% */
+     * ends with the run, and the config raised in_capacity.2 to 2000 meanwhile:
+     * the inbound bucket is at the segment's 50% of the new size */
     assert_int_equal(nh_node_stop(&W, 1, WAIT_MS), 0);
+    json_t *cfg = nh_node_config(&W, 1);
+    assert_non_null(cfg);
+    cfg_set_limit(cfg, NH_A, "TKA", "in_capacity.2", "2000000000000000000000");
+    NH_OK(nh_node_write_config(&W, 1, cfg));
     NH_OK(nh_node_start(&W, 1, WAIT_MS));
     NH_OK(nh_node_metrics_port(&W, 1, WAIT_MS, &port));
     assert_string_equal(segment_of("alpha"), "tightened");
@@ -451,8 +457,8 @@ static void test_price_jump_tightens_this_segment_only_and_survives_restart(void
     assert_u128(eff, 5000, "alpha's value window still at 50%");
     nh_sleep_ms(1500); /* a few control ticks of the new run */
     bh_vault_lane a2 = lane_of("alpha", &W.tka, 2);
-    assert_u128(a2.in.capacity, cap / 2,
-                "alpha TKA in_capacity.2: the segment's 50% after restart");
+    assert_u128(a2.in.capacity, 2 * cap / 2, "alpha TKA in_capacity.2: 50% of the new 2000");
+    assert_u128(a2.in.refill, refill / 2, "alpha TKA in_refill.2: the segment's 50%");
     assert_u128(a2.out.capacity, cap / 2, "alpha TKA out_capacity.2 still at 50%");
     assert_u128(a2.window_limit, win / 2, "alpha TKA window.2 still at 50%");
     assert_true(metric("bulkhead_vault_segment_state", "alpha") == 1);
@@ -462,7 +468,7 @@ static void test_price_jump_tightens_this_segment_only_and_survives_restart(void
     const char *nr[] = {"event=segment_relaxed", "vault=alpha", NULL};
     NH_OK(nh_log_wait(&W, 1, nr, 1, WAIT_MS));
     bh_vault_lane a3 = lane_of("alpha", &W.tka, 2);
-    assert_u128(a3.in.capacity, cap, "alpha TKA in_capacity.2 relaxed");
+    assert_u128(a3.in.capacity, 2 * cap, "alpha TKA in_capacity.2 relaxed to the config's 2000");
     assert_u128(a3.in.refill, refill, "alpha TKA in_refill.2 relaxed");
     assert_u128(a3.out.capacity, cap, "alpha TKA out_capacity.2 relaxed");
     assert_u128(a3.out.refill, refill, "alpha TKA out_refill.2 relaxed");
