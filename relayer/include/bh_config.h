@@ -25,7 +25,8 @@
  *     "poll_ms": 500,                          watcher and delivery pace
  *     "batch_max": 256,                        messages per vault write txn
  *     "queue_max": 4096,                       unapplied events per chain
- *     "park_after": 5                          reverted deliveries before parking
+ *     "park_after": 5,                         reverted deliveries before parking
+ *     "price_poll_s": 30                       price feeds read this often
  *   },
  *   "chains": [ {                              1..32 chains
  *     "name": "alpha",                         required, [a-z0-9_-]{1,32}, unique
@@ -48,9 +49,12 @@
  *       "limits": { "cap.2": "1000000", "in_capacity.2": "5000", ... }
  *     } ],                                     limits: vaultctl limit keys, values
  *                                              decimal strings in smallest units
- *                                              ("price": quote units per token)
- *     "value_limits": { "value_window.1": "500000000", "flow_cancel.3": 1 },
+ *                                              ("price": quote units per token;
+ *                                              "price_feed": "0x…", a feed here)
+ *     "value_limits": { "value_window.1": "500000000", "flow_cancel.3": 1,
+ *                       "vol_percent": 20, "tighten_percent": 50, "calm": 3600 },
  *                                              vault keys in the quote unit
+ *     "quote_decimals": 2,                     a feed's answer in quote units
  *     "msg_limit": 100000                      messages per 24 h from this chain
  *   } ],
  *   "breaker": {                               thresholds within window_s

@@ -122,7 +122,11 @@ void node_watch_prices(node_chain *c, uint64_t block)
         if (c->price_bad[i] || c->price_round[i] != r.round) {
             char p[BH_U128_DEC_MAX];
             bh_u128_to_dec(p, price);
-            BH_LOG(BH_LOG_INFO, "price_noted",
+            bh_vault_price vp;
+            pthread_mutex_lock(&nv->mu);
+            int held = bh_vault_price_get(nv->v, &vp, &tok) == BH_OK && vp.suspect == price;
+            pthread_mutex_unlock(&nv->mu);
+            BH_LOG(held ? BH_LOG_WARN : BH_LOG_INFO, held ? "price_held_back" : "price_noted",
                    "vault=%s asset=%s feed=%s price=%s round=%" PRIu64 " updated_at=%" PRIu64
                    " block=%" PRIu64,
                    nv->cfg->name, a->symbol, feed, p, r.round, r.updated_at, block);

@@ -22,6 +22,8 @@
  *    period alpha's lanes are back at their configured sizes;
  *  - beta's feed answering -5, then a price from an hour ahead, gives no
  *    price (logged price_missing): beta keeps its last price, unloosened;
+ *    a jump to 3x is held back (price_held_back): no usable price, no
+ *    tightening, until the feed agrees with the last usable price again;
  *  - all along, one of alpha's three endpoints (quorum 2) answers every
  *    latestRoundData with 100 times the price: it is outvoted and moves
  *    nothing (the thresholds above hold at the honest prices, nothing is
@@ -483,7 +485,9 @@ static void test_price_jump_tightens_this_segment_only_and_survives_restart(void
 }
 
 /* A feed that answers a negative price, or one from the future, gives no
- * price: nothing is noted (the last one ages out), never a loosening. */
+ * price: nothing is noted (the last one ages out), never a loosening; one
+ * that jumps past price_max_jump is held back (fails closed), and tightens
+ * nothing. */
 static void test_insane_feed_answers_are_missing(void **state)
 {
     (void)state;
@@ -500,6 +504,19 @@ static void test_insane_feed_answers_are_missing(void **state)
     assert_u128(price_of("beta", "TKB"), 100, "TKB's price after an answer from the future");
     assert_string_equal(segment_of("beta"), "normal");
     feed_set(NH_B, &feed_b, FEED_ONE, 0);
+    /* a jump past price_max_jump (50%): held back, the limits fail closed, no tightening */
+    feed_set(NH_B, &feed_b, 3 * FEED_ONE, 0);
+    const char *held[] = {"event=price_held_back", "vault=beta", "asset=TKB", "price=300", NULL};
+    NH_OK(nh_log_wait(&W, 1, held, 1, WAIT_MS));
+    assert_u128(price_of("beta", "TKB"), 0, "TKB's price while 300 is held back");
+    assert_true(journal_has("beta", "held back", "300"));
+    assert_string_equal(segment_of("beta"), "normal");
+    feed_set(NH_B, &feed_b, FEED_ONE, 0); /* agrees with the last usable one */
+    uint64_t t0 = nh_now_ms();
+    while (price_of("beta", "TKB") != 100) {
+        if (nh_now_ms() - t0 > WAIT_MS) fail_msg("TKB's price not usable again");
+        nh_sleep_ms(200);
+    }
 }
 
 int main(int argc, char **argv)
