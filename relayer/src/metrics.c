@@ -237,7 +237,7 @@ static const family FAMILIES[F_COUNT_] = {
                                  "Percent of their size the segment's lanes and value limits are "
                                  "at (100 unless tightened)."},
     [F_VAULT_PRICE] = {"bulkhead_vault_price", "gauge",
-                       "An asset's price for the value limits, in the vault's quote unit."},
+                       "An asset's usable price for the value limits, in the vault's quote unit."},
     [F_VAULT_PRICE_AGE] = {"bulkhead_vault_price_age_seconds", "gauge",
                            "Seconds since the feed updated the asset's observed price."},
     [F_VAULT_PRICE_USABLE] = {"bulkhead_vault_price_usable", "gauge",
@@ -801,7 +801,8 @@ static void render_vaults(render_ctx *c, const json_t *vaults)
             if (sym == NULL) continue;
             labels pl = l;
             lb_add(&pl, "asset", sym);
-            emit_member(c, F_VAULT_PRICE, &pl, q, "price");
+            if (json_is_true(json_object_get(q, "usable")))
+                emit_member(c, F_VAULT_PRICE, &pl, q, "price");
             const json_t *age = json_object_get(q, "age");
             if (json_is_integer(age) && json_integer_value(age) >= 0)
                 emit_member(c, F_VAULT_PRICE_AGE, &pl, q, "age");

@@ -143,8 +143,9 @@ static int snap_quarantine(void *ctx, const bh_vault_quarantine *q)
     return 0;
 }
 
-/* Each configured asset's price as the value limits see it (nv->mu held):
- * source fixed, feed or none; the price (""), its age, whether usable. */
+/* Each configured asset with a price or a feed, as the value limits see it
+ * (nv->mu held): its source, feed, price (the usable one, else the last
+ * observed), age (-1: fixed or none yet), whether usable and why not. */
 static json_t *prices_json(node_vault *nv, uint64_t now)
 {
     json_t *arr = json_array();

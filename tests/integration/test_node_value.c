@@ -188,20 +188,27 @@ static int journal_has(const char *vault, const char *a, const char *b)
     return found;
 }
 
-static double metric(const char *family, const char *vault)
+/* A sample of /metrics with label vault (and asset, if not NULL); -1 if absent. */
+static double metric_of(const char *family, const char *vault, const char *asset)
 {
     int status = 0;
     char *body = NULL;
     NH_OK(nh_http_get(port, "/metrics", &status, &body));
     assert_int_equal(status, 200);
-    const char *lb[] = {"vault", vault, NULL};
-    char l[64];
+    char l[64], a[64];
     snprintf(l, sizeof l, "vault=\"%s\"", vault);
-    (void)lb;
-    const char *labels[] = {l, NULL};
+    snprintf(a, sizeof a, "asset=\"%s\"", asset ? asset : "");
+    const char *labels[] = {l, asset ? a : NULL, NULL};
     double v = -1;
-    if (nh_metric(body, family, labels, &v) != 0) fail_msg("/metrics lacks %s{%s}", family, l);
+    if (nh_metric(body, family, labels, &v) != 0) v = -1;
     free(body);
+    return v;
+}
+
+static double metric(const char *family, const char *vault)
+{
+    double v = metric_of(family, vault, NULL);
+    if (v < 0) fail_msg("/metrics lacks %s{vault=\"%s\"}", family, vault);
     return v;
 }
 
@@ -329,6 +336,12 @@ static void test_value_window_delays_the_crossing_transfer(void **state)
     assert_u128(price_of("alpha", "TKA"), 200, "TKA's price in alpha (cents)");
     assert_u128(price_of("alpha", "TKX"), 100, "TKX's price in alpha (cents)");
     assert_string_equal(segment_of("alpha"), "normal");
+    nh_sleep_ms(1100); /* past the server's one-second snapshot cache */
+    assert_true(metric_of("bulkhead_vault_price", "alpha", "TKA") == 200);
+    assert_true(metric_of("bulkhead_vault_price_usable", "alpha", "TKX") == 1);
+    double age = metric_of("bulkhead_vault_price_age_seconds", "alpha", "TKA");
+    assert_true(age >= 0 && age < 120);
+    assert_true(metric("bulkhead_vault_segment_state", "alpha") == 0);
 
     NH_OK(nh_lock(&W, NH_A, &W.tka, nh_units(30), NH_B, &W.user, 0, NULL));
     NH_OK(nh_wait_wrapped(&W, NH_B, NH_A, &W.tka, &w_tka, WAIT_MS));
@@ -364,6 +377,10 @@ static void test_stale_feed_delays_and_says_why(void **state)
         nh_sleep_ms(200);
     }
     assert_true(journal_has("alpha", "stale price", "max age 600 s"));
+    nh_sleep_ms(1100);
+    assert_true(metric_of("bulkhead_vault_price_usable", "alpha", "TKX") == 0);
+    assert_true(metric_of("bulkhead_vault_price", "alpha", "TKX") < 0); /* no usable price */
+    assert_true(metric_of("bulkhead_vault_price_age_seconds", "alpha", "TKX") >= 7200);
     feed_set(NH_A, &feed_x, FEED_ONE, 0); /* fresh again */
     t0 = nh_now_ms();
     while (price_of("alpha", "TKX") != 100) {
