@@ -29,6 +29,7 @@
  *     "wallet_low": false,                     below wallet_low_gwei
  *     "inflight": 3,                           delivery transactions not yet mined
  *     "deliveries_ok": 4, "deliveries_failed": 0,
+ *     "price_reads": 9, "price_failures": 0,   price feed reads noted / giving no price
  *     "delivery_latency": { "le": [ 0.1, 0.25, ..., 3600 ], "counts": [ 0, 1, ... ],
  *        "count": 4, "sum": 1.848 },         finality -> executed, seconds (below)
  *     "delivery_attempts": { "le": [ 1, 2, 3, 5, ... ], "counts": [ 3, 4, ... ],

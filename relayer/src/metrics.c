@@ -66,6 +66,8 @@ typedef enum {
     F_CHAIN_INFLIGHT,
     F_CHAIN_DELIV_OK,
     F_CHAIN_DELIV_FAILED,
+    F_CHAIN_PRICE_READS,
+    F_CHAIN_PRICE_FAILURES,
     F_CHAIN_LATENCY,
     F_CHAIN_ATTEMPTS,
     F_CHAIN_TRIPPED,
@@ -175,6 +177,11 @@ static const family FAMILIES[F_COUNT_] = {
                           "Deliveries to the chain that succeeded."},
     [F_CHAIN_DELIV_FAILED] = {"bulkhead_chain_deliveries_failed_total", "counter",
                               "Deliveries to the chain that failed."},
+    [F_CHAIN_PRICE_READS] = {"bulkhead_chain_price_feed_reads_total", "counter",
+                             "Price feed rounds read on the chain and noted in its vault."},
+    [F_CHAIN_PRICE_FAILURES] = {"bulkhead_chain_price_feed_failures_total", "counter",
+                                "Price feed reads on the chain that gave no price (failed, split, "
+                                "<= 0 or from the future): nothing noted."},
     [F_CHAIN_LATENCY] =
         {"bulkhead_chain_delivery_latency_seconds", "histogram",
          "Finality to execution of transfers delivered to the chain: from the node storing the "
@@ -649,6 +656,8 @@ static void render_chains(render_ctx *c)
         emit_member(c, F_CHAIN_INFLIGHT, &l, ch, "inflight");
         emit_member(c, F_CHAIN_DELIV_OK, &l, ch, "deliveries_ok");
         emit_member(c, F_CHAIN_DELIV_FAILED, &l, ch, "deliveries_failed");
+        emit_member(c, F_CHAIN_PRICE_READS, &l, ch, "price_reads");
+        emit_member(c, F_CHAIN_PRICE_FAILURES, &l, ch, "price_failures");
         render_hist(c, F_CHAIN_LATENCY, &l, json_object_get(ch, "delivery_latency"));
         render_hist(c, F_CHAIN_ATTEMPTS, &l, json_object_get(ch, "delivery_attempts"));
         const json_t *trip = json_object_get(ch, "tripped");

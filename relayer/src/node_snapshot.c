@@ -290,7 +290,7 @@ static json_t *chain_json(bh_node *n, node_chain *c)
     pthread_mutex_unlock(&c->hist_mu);
     return json_pack(
         "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b,s:o,s:o,"
-        "s:o}",
+        "s:o,s:I,s:I}",
         "name", c->cfg->name, "bridge_id", (json_int_t)c->cfg->bridge_id, "quarantined",
         quarantined, "head", (json_int_t)atomic_load(&c->head), "finalized", (json_int_t)fin,
         "cursor", (json_int_t)cur, "lag", (json_int_t)(fin > cur ? fin - cur : 0), "max_lag",
@@ -303,7 +303,9 @@ static json_t *chain_json(bh_node *n, node_chain *c)
         hist_json(&lat, node_latency_bounds_ms, NODE_LATENCY_BUCKETS, 1000.0), "delivery_attempts",
         hist_json(&att, node_attempt_bounds, NODE_ATTEMPT_BUCKETS, 1), "endpoints", eps, "tripped",
         trip, "portal_paused", atomic_load(&c->portal_paused), "paused_lanes", paused_lanes,
-        "cursed_lanes", cursed_lanes, "attester_set", set);
+        "cursed_lanes", cursed_lanes, "attester_set", set, "price_reads",
+        (json_int_t)atomic_load(&c->price_reads), "price_failures",
+        (json_int_t)atomic_load(&c->price_failures));
 }
 
 /* This process as the kernel counts it (Linux /proc/self): CPU seconds,

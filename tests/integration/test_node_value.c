@@ -205,6 +205,19 @@ static double metric_of(const char *family, const char *vault, const char *asset
     return v;
 }
 
+static double metric_chain(const char *family, const char *chain)
+{
+    int status = 0;
+    char *body = NULL, l[64];
+    NH_OK(nh_http_get(port, "/metrics", &status, &body));
+    snprintf(l, sizeof l, "chain=\"%s\"", chain);
+    const char *labels[] = {l, NULL};
+    double v = -1;
+    if (nh_metric(body, family, labels, &v) != 0) fail_msg("/metrics lacks %s{%s}", family, l);
+    free(body);
+    return v;
+}
+
 static double metric(const char *family, const char *vault)
 {
     double v = metric_of(family, vault, NULL);
@@ -512,6 +525,10 @@ static void test_insane_feed_answers_are_missing(void **state)
     const char *neg[] = {"event=price_missing", "chain=beta", "asset=TKB", "feed answers -5", NULL};
     NH_OK(nh_log_wait(&W, 1, neg, 1, WAIT_MS));
     assert_u128(price_of("beta", "TKB"), 100, "TKB's price after a negative answer");
+    nh_sleep_ms(1100); /* past the server's one-second snapshot cache */
+    double fails = metric_chain("bulkhead_chain_price_feed_failures_total", "beta");
+    assert_true(fails >= 1);
+    assert_true(metric_chain("bulkhead_chain_price_feed_reads_total", "beta") >= 1);
     feed_set(NH_B, &feed_b, FEED_ONE, 0);
     const char *back[] = {"event=price_noted", "vault=beta", "asset=TKB", "round=3", NULL};
     NH_OK(nh_log_wait(&W, 1, back, 1, WAIT_MS));
