@@ -27,7 +27,8 @@
  *  - all along, one of alpha's three endpoints (quorum 2) answers every
  *    latestRoundData with 100 times the price: it is outvoted and moves
  *    nothing (the thresholds above hold at the honest prices, nothing is
- *    held back as a jump). */
+ *    held back as a jump); with quorum 3 of 3 it splits the reads, and
+ *    nothing is noted (the price would age out: a delay, never a move). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,6 +554,32 @@ static void test_insane_feed_answers_are_missing(void **state)
     }
 }
 
+/* With every endpoint of alpha needed (quorum 3 of 3), the liar splits the
+ * feed reads: no price is noted at all (price_missing, endpoints split), so
+ * one endpoint can delay (the price ages out) but never move a price. */
+static void test_a_split_feed_read_notes_nothing(void **state)
+{
+    (void)state;
+    assert_int_equal(nh_node_stop(&W, 1, WAIT_MS), 0);
+    json_t *cfg = nh_node_config(&W, 1);
+    assert_non_null(cfg);
+    json_object_set_new(cfg_chain(cfg, NH_A), "quorum", json_integer(3));
+    NH_OK(nh_node_write_config(&W, 1, cfg));
+    NH_OK(nh_node_start(&W, 1, WAIT_MS));
+    feed_set(NH_A, &feed_x, 2 * FEED_ONE, 0); /* a real move the split hides */
+    const char *split[] = {"event=price_missing", "chain=alpha", "asset=TKX", "ENOQUORUM", NULL};
+    NH_OK(nh_log_wait(&W, 1, split, 1, WAIT_MS));
+    nh_sleep_ms(2500); /* a few more polls */
+    const char *noted[] = {"event=price_noted", "vault=alpha", "asset=TKX", NULL};
+    char *log = nh_node_log(&W, 1);
+    size_t len = strlen(log), at = (size_t)W.node[0].log_mark;
+    size_t since = nh_log_count(log + (at <= len ? at : len), noted); /* this run's */
+    free(log);
+    assert_int_equal(since, 0);
+    assert_u128(price_of("alpha", "TKX"), 100, "TKX's price while the reads split");
+    assert_string_equal(segment_of("alpha"), "normal");
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -561,6 +588,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_flow_cancel_returns_room_never_past_the_limit),
         cmocka_unit_test(test_price_jump_tightens_this_segment_only_and_survives_restart),
         cmocka_unit_test(test_insane_feed_answers_are_missing),
+        cmocka_unit_test(test_a_split_feed_read_notes_nothing),
     };
     return nt_main(argc, argv, 0, "", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
