@@ -31,46 +31,8 @@
 #include "bh_log.h"
 #include "node_policy.h"
 
-#define FEED_FUTURE_S 300 /* an updatedAt further ahead than this is no price */
 #define VTIGHT_LEN 82 /* ver | u8 percent | u128 in_cap, in_refill, out_cap, out_refill, window */
 #define SEG_RESCAN_MS 5000 /* lanes made while tightened are tightened within this */
-
-static bh_u128 pow10_u128(unsigned d)
-{
-    bh_u128 p = 1;
-    while (d--)
-        p *= 10;
-    return p;
-}
-
-/* The feed's answer in the vault's quote unit, rounded up. Returns 0, or
- * -1 with why (the answer is no price). */
-static int feed_price(bh_u128 *price, const bh_chain_price_round *r, unsigned quote_decimals,
-                      char *why, size_t cap)
-{
-    char d[BH_U256_DEC_MAX];
-    bh_u128 a;
-    *price = 0;
-    if (r->negative || bh_u256_is_zero(&r->answer)) {
-        bh_u256_to_dec(d, &r->answer);
-        snprintf(why, cap, "feed answers %s%s, no price", r->negative ? "-" : "", d);
-        return -1;
-    }
-    if (bh_u256_to_u128(&a, &r->answer)) {
-        snprintf(why, cap, "feed answer does not fit in 128 bits");
-        return -1;
-    }
-    if (quote_decimals >= r->decimals) {
-        if (bh_u128_mul(price, a, pow10_u128(quote_decimals - r->decimals))) {
-            snprintf(why, cap, "feed answer does not fit in 128 bits in quote units");
-            return -1;
-        }
-        return 0;
-    }
-    bh_u128 u = pow10_u128(r->decimals - quote_decimals);
-    *price = a / u + (a % u ? 1 : 0);
-    return 0;
-}
 
 void node_watch_prices(node_chain *c, uint64_t block)
 {
@@ -93,11 +55,9 @@ void node_watch_prices(node_chain *c, uint64_t block)
         if (rc)
             snprintf(why, sizeof why, "feed read at block %" PRIu64 " failed: %s%s", block,
                      bh_errname(rc), c->be->last_split(c->impl) ? " (endpoints split)" : "");
-        else if (r.updated_at > now + FEED_FUTURE_S)
-            snprintf(why, sizeof why, "feed updatedAt %" PRIu64 " is %" PRIu64 " s ahead",
-                     r.updated_at, r.updated_at - now);
         else
-            (void)feed_price(&price, &r, cc->quote_decimals, why, sizeof why);
+            (void)node_policy_feed_price(&price, r.negative, &r.answer, r.decimals,
+                                         cc->quote_decimals, r.updated_at, now, why, sizeof why);
         if (why[0]) {
             atomic_fetch_add(&c->price_failures, 1);
             if (!c->price_bad[i])
