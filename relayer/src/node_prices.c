@@ -5,9 +5,11 @@
  * block it has processed, every node.price_poll_s, and notes each price in
  * that chain's own vault only: one segment's feed never prices another's
  * assets. A read that fails or splits, an answer <= 0, one that does not
- * fit or an updatedAt in the future is "missing": nothing is noted, so the
- * vault's last price ages out at price_max_age and the value limits fail
- * closed (cause price, with the reason).
+ * fit or an updatedAt more than 300 s ahead (node_policy_feed_price) is
+ * "missing": nothing is noted, so the vault's last price ages out at
+ * price_max_age and the value limits fail closed (cause price, with the
+ * reason). A noted price the vault holds back (price_max_jump) fails
+ * closed at once.
  *
  * The control loop follows each vault's segment (bh_vault_segment_get):
  * while it is tightened, every lane of the vault has its buckets and its
