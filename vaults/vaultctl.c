@@ -234,10 +234,13 @@ static const verb k_verbs[] = {
      "  value (quote units, across assets; `values` shows them):\n"
      "          asset: price=QUOTE_PER_TOKEN  price_max_age=SECONDS  price_max_jump=PERCENT\n"
      "          vault: value_window.ID=V  value_lane.ID.ID=V  value_threshold.ID=V\n"
-     "                 flow_cancel.ID=0|1",
+     "                 flow_cancel.ID=0|1\n"
+     "          vault: vol_percent=PERCENT vol_window=SECONDS tighten_percent=PERCENT\n"
+     "                 calm=SECONDS   (volatility tightening of the segment)",
      v_limits, BH_CLI_WRITES},
     {"values", "values CHAIN [--json]",
-     "Value limits of CHAIN's vault in its quote unit: each limit, its size now\n"
+     "The segment's state (normal, tightened, quarantined) and the value limits\n"
+     "of CHAIN's vault in its quote unit: each limit, its size now\n"
      "(tightened or not) and the value counted in the 24 h window; and each\n"
      "asset's price with its source (fixed or observed), its age, and whether\n"
      "the limits can use it (a missing, stale or held-back price fails closed).",
@@ -893,12 +896,19 @@ static int v_show(const opts *o)
     bh_vault *v;
     if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
     bh_vault_info info;
+    bh_vault_segment seg;
     int rc = bh_vault_info_get(v, &info);
+    if (!rc) rc = bh_vault_segment_get(v, &seg, o->now);
     show_ctx s = {o, v, json_array(), 0};
     json_t *qa = json_array();
-    if (!o->json) {
+    if (!o->json && !rc) {
         printf("vault %s  chain id %u  schema %u  journal entries %" PRIu64 "\n", info.name,
                info.chain_id, info.schema, info.next_journal - 1);
+        printf("  segment %s", bh_vault_segment_name(seg.state));
+        if (seg.percent < 100)
+            printf(" (lanes and value limits at %u%% until %llu)", seg.percent,
+                   (unsigned long long)seg.until);
+        printf("\n");
         printf("  outbox %" PRIu64 "  pending %" PRIu64 "  parked %" PRIu64 "\n", info.outbox_depth,
                info.pending_count, info.parked_count);
         for (int i = 1; i < BH_REJECT_COUNT_; i++)
@@ -922,6 +932,11 @@ static int v_show(const opts *o)
         json_t *j = info_json(&info);
         json_object_set_new(j, "assets", assets);
         json_object_set_new(j, "quarantined", qa);
+        json_object_set_new(j, "segment",
+                            json_pack("{s:s, s:i, s:I, s:I}", "state",
+                                      bh_vault_segment_name(seg.state), "percent", (int)seg.percent,
+                                      "since", (json_int_t)seg.since, "until",
+                                      (json_int_t)seg.until));
         return print_json(j);
     }
     json_decref(assets);
@@ -1623,7 +1638,9 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
         char name[32], full[48];
         memcpy(name, kv, (size_t)(eq - kv));
         name[eq - kv] = 0;
-        if (!tok && (!strncmp(name, "value_", 6) || !strncmp(name, "flow_cancel", 11))) {
+        int vol = !strcmp(name, "vol_percent") || !strcmp(name, "vol_window") ||
+                  !strcmp(name, "tighten_percent") || !strcmp(name, "calm");
+        if (!tok && (!strncmp(name, "value_", 6) || !strncmp(name, "flow_cancel", 11) || vol)) {
             /* vault value keys: .ID or .ID.ID, each a chain name or id */
             char *d1 = strchr(name, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
             if (d1) *d1 = 0;
@@ -1637,8 +1654,13 @@ static int limits_set(const opts *o, bh_vault *v, const bh_bytes32 *tok, unsigne
                 snprintf(full, sizeof full, "%s.%u", name, a);
             else
                 snprintf(full, sizeof full, "%s", name);
-            if (bh_u128_from_dec(&vals[i], eq + 1, strlen(eq + 1)) != BH_OK)
-                return usage("bad_argument", kv, "bad value in '%s' (quote units, digits)", kv);
+            int secs = !strcmp(name, "vol_window") || !strcmp(name, "calm");
+            if (secs ? parse_seconds(&vals[i], eq + 1)
+                     : bh_u128_from_dec(&vals[i], eq + 1, strlen(eq + 1)) != BH_OK)
+                return usage("bad_argument", kv, "bad value in '%s' (%s)", kv,
+                             secs  ? "seconds, e.g. 600 or 10m"
+                             : vol ? "a percent, digits"
+                                   : "quote units, digits");
             uint16_t ids[MAX_VAULTS];
             const char *names[MAX_VAULTS];
             for (size_t k = 0; k < g_nvaults; k++) {
@@ -1799,15 +1821,25 @@ static int v_values(const opts *o)
     bh_vault *v;
     if ((x = open_vault(o, o->argv[0], 1, &v))) return x;
     values_ctx s = {o, v, json_array(), 0};
-    if (!o->json) printf("vault %s: value limits (quote units)\n", bh_vault_name(v));
-    int rc = bh_vault_each_value_limit(v, o->now, values_limit_row, &s);
+    bh_vault_segment seg;
+    int rc = bh_vault_segment_get(v, &seg, o->now);
+    if (!rc && !o->json) {
+        printf("vault %s: segment %s", bh_vault_name(v), bh_vault_segment_name(seg.state));
+        if (seg.percent < 100)
+            printf(" (limits at %u%% since %llu, relaxing at %llu unless the price moves again)",
+                   seg.percent, (unsigned long long)seg.since, (unsigned long long)seg.until);
+        printf("\nvalue limits (quote units)\n");
+    }
+    if (!rc) rc = bh_vault_each_value_limit(v, o->now, values_limit_row, &s);
     if (!rc && !o->json) printf("prices (quote units per whole token)\n");
     json_t *limits = s.arr;
     s.arr = json_array();
     if (!rc) rc = bh_vault_each_asset(v, values_asset_row, &s);
     if (rc == 1) rc = s.rc;
-    json_t *j =
-        json_pack("{s:s, s:o, s:o}", "vault", bh_vault_name(v), "limits", limits, "prices", s.arr);
+    json_t *j = json_pack("{s:s, s:{s:s, s:i, s:I, s:I}, s:o, s:o}", "vault", bh_vault_name(v),
+                          "segment", "state", bh_vault_segment_name(seg.state), "percent",
+                          (int)seg.percent, "since", (json_int_t)seg.since, "until",
+                          (json_int_t)seg.until, "limits", limits, "prices", s.arr);
     bh_vault_close(v);
     if (rc) {
         json_decref(j);

@@ -133,4 +133,15 @@ typedef struct {
     bh_chain_lane_controls lane[BH_CHAIN_CONTROLS_MAX]; /* remotes[i]'s */
 } bh_chain_controls;
 
+/* A price feed's latest round (an AggregatorV3-shaped contract: decimals(),
+ * latestRoundData()) as the endpoint quorum read it. answer is the
+ * absolute value of the feed's int256; negative says its sign. */
+typedef struct {
+    bh_u256 answer;
+    int negative;
+    uint8_t decimals;    /* the feed's, not the token's */
+    uint64_t updated_at; /* the round's updatedAt, unix seconds */
+    uint64_t round;      /* roundId, cut to 64 bits */
+} bh_chain_price_round;
+
 #endif

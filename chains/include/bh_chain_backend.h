@@ -123,6 +123,9 @@ typedef struct {
                    uint64_t block); /* token.balanceOf(Portal) */
     int (*portal_outstanding)(void *impl, bh_u256 *out, const bh_address *token, uint16_t remote,
                               uint64_t block);
+    /* a price feed's latest round (decimals + latestRoundData) */
+    int (*price_feed)(void *impl, bh_chain_price_round *out, const bh_address *feed,
+                      uint64_t block);
     /* the wrapped tokens pinned so far (the first wrapped_for answers),
      * up to cap; returns how many there are. Saved, they are the next
      * run's cfg.pins, so a Portal changed while the node was down cannot

@@ -115,7 +115,10 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_fetch_tx(bh_evm_chain *c, const bh_hash32
  *               answer is pinned and returned from then on, at any block.
  *  total_supply: an ERC-20's totalSupply().
  *  custody:     an ERC-20's balanceOf(Portal).
- *  portal_outstanding: the Portal's outstanding(token, remote). */
+ *  portal_outstanding: the Portal's outstanding(token, remote).
+ *  price_feed:  a feed's decimals() and latestRoundData(), each agreed by
+ *               k endpoints; BH_EPROTO also for decimals past 38, an
+ *               updatedAt past 2^64-1, or a feed with no code. */
 BH_WARN_UNUSED_RESULT int bh_evm_chain_call(bh_evm_chain *c, unsigned char **out, size_t *out_len,
                                             const bh_address *to, const unsigned char *data,
                                             size_t len, uint64_t block);
@@ -126,6 +129,8 @@ BH_WARN_UNUSED_RESULT int bh_evm_chain_total_supply(bh_evm_chain *c, bh_u256 *ou
                                                     const bh_address *token, uint64_t block);
 BH_WARN_UNUSED_RESULT int bh_evm_chain_custody(bh_evm_chain *c, bh_u256 *out,
                                                const bh_address *token, uint64_t block);
+BH_WARN_UNUSED_RESULT int bh_evm_chain_price_feed(bh_evm_chain *c, bh_chain_price_round *out,
+                                                  const bh_address *feed, uint64_t block);
 BH_WARN_UNUSED_RESULT int bh_evm_chain_portal_outstanding(bh_evm_chain *c, bh_u256 *out,
                                                           const bh_address *token, uint16_t remote,
                                                           uint64_t block);

@@ -146,6 +146,12 @@ static int evm_portal_outstanding(void *impl, bh_u256 *out, const bh_address *to
     return bh_evm_chain_portal_outstanding(impl, out, token, remote, block);
 }
 
+static int evm_price_feed(void *impl, bh_chain_price_round *out, const bh_address *feed,
+                          uint64_t block)
+{
+    return bh_evm_chain_price_feed(impl, out, feed, block);
+}
+
 static size_t evm_pins(const void *impl, bh_wrapped_pin *out, size_t cap)
 {
     return bh_evm_chain_pins(impl, out, cap);
@@ -424,6 +430,7 @@ const bh_chain_backend bh_chain_backend_evm = {
     .total_supply = evm_total_supply,
     .custody = evm_custody,
     .portal_outstanding = evm_portal_outstanding,
+    .price_feed = evm_price_feed,
     .pins = evm_pins,
     .sender_create = evm_sender_create,
     .sender_destroy = evm_sender_destroy,

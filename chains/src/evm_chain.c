@@ -10,6 +10,7 @@
 
 #include "bh_abi.h"
 #include "bh_amount.h"
+#include "bh_be.h"
 #include "bh_portal.h"
 
 #define DEFAULT_MAX_RANGE 2000
@@ -2365,6 +2366,50 @@ int bh_evm_chain_custody(bh_evm_chain *c, bh_u256 *out, const bh_address *token,
     bh_abi_init(&a, "balanceOf(address)", 1);
     bh_abi_address(&a, &c->cfg.portal);
     return view_u256(c, out, token, &a, block);
+}
+
+int bh_evm_chain_price_feed(bh_evm_chain *c, bh_chain_price_round *out, const bh_address *feed,
+                            uint64_t block)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!c || !out || !feed) return BH_EINVAL;
+    bh_abi a;
+    unsigned char w[32];
+    uint64_t dec;
+    bh_abi_init(&a, "decimals()", 0);
+    int rc = view_word(c, w, feed, &a, block);
+    if (rc) return rc;
+    if (bh_abi_read_u64(&dec, w, 32, 0) || dec > 38) return BH_EPROTO;
+    unsigned char *data = NULL, *ret = NULL;
+    size_t dlen = 0, rlen = 0;
+    bh_abi_init(&a, "latestRoundData()", 0);
+    rc = bh_abi_finish(&a, &data, &dlen);
+    bh_abi_clear(&a);
+    if (rc) return rc;
+    rc = bh_evm_chain_call(c, &ret, &rlen, feed, data, dlen, block);
+    free(data);
+    /* (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80) */
+    if (rc == BH_OK && rlen < 5 * 32) rc = BH_EPROTO;
+    if (rc == BH_OK) {
+        const unsigned char *ans = ret + 32;
+        out->negative = ans[0] >> 7;
+        memcpy(out->answer.be, ans, 32);
+        if (out->negative) {
+            /* two's complement: the magnitude is ~x + 1 */
+            unsigned carry = 1;
+            for (int i = 31; i >= 0; i--) {
+                unsigned v = (unsigned)(unsigned char)~ans[i] + carry;
+                out->answer.be[i] = (unsigned char)v;
+                carry = v >> 8;
+            }
+        }
+        out->decimals = (uint8_t)dec;
+        out->round = bh_be_get_u64(ret + 24);
+        if (bh_abi_read_u64(&out->updated_at, ret, rlen, 3)) rc = BH_EPROTO;
+    }
+    free(ret);
+    if (rc) memset(out, 0, sizeof *out);
+    return rc;
 }
 
 int bh_evm_chain_portal_outstanding(bh_evm_chain *c, bh_u256 *out, const bh_address *token,

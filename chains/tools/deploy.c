@@ -9,6 +9,7 @@
  * link and is not open to group or others (mode 0600 or 0400). Exit status
  * (bh_cli.h): 0 ok, 1 chain or transaction failure, 2 usage or key-file
  * error. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,9 @@ enum {
     O_GRACE,
     O_CURSE_QUORUM,
     O_LIFT_DELAY,
+    O_FEED,
+    O_ANSWER,
+    O_UPDATED_AT,
     N_OPTS
 };
 
@@ -107,6 +111,9 @@ static const struct {
     [O_GRACE] = {"--grace", T_U32},
     [O_CURSE_QUORUM] = {"--curse-quorum", T_QUORUM},
     [O_LIFT_DELAY] = {"--lift-delay", T_U32},
+    [O_FEED] = {"--feed", T_ADDR},
+    [O_ANSWER] = {"--answer", T_TEXT},
+    [O_UPDATED_AT] = {"--updated-at", T_U32},
 };
 
 typedef struct {
@@ -159,6 +166,17 @@ static const dverb k_verbs[] = {
      "unit to 0xA if asked. Prints {\"token\": address}.",
      SIGNED | B(O_NAME) | B(O_SYMBOL), B(O_DECIMALS) | B(O_MINT_TO) | B(O_AMOUNT), cmd_send,
      BH_CLI_WRITES},
+    {"feed", "feed --rpc URL --chain-id N --key-file F --answer A [--decimals D]",
+     "Deploy a test price feed (AggregatorV3 shape: decimals, latestRoundData)\n"
+     "answering A (a signed integer) with D decimals (default 8), updated now.\n"
+     "Prints {\"feed\": address}.",
+     SIGNED | B(O_ANSWER), B(O_DECIMALS), cmd_send, BH_CLI_WRITES},
+    {"feed-set",
+     "feed-set --rpc URL --chain-id N --key-file F --feed 0xF --answer A [--updated-at T]",
+     "Give test price feed 0xF a new round answering A, updated at unix time T\n"
+     "(default: the block's time; an old T makes the feed stale). Prints\n"
+     "{\"feed\": address, \"answer\": A}.",
+     SIGNED | B(O_FEED) | B(O_ANSWER), B(O_UPDATED_AT), cmd_send, BH_CLI_WRITES},
     {"lock",
      "lock --rpc URL --chain-id N --key-file F --portal 0xP --token 0xT --amount N "
      "--to-chain B --to 0xR [--fee N]",
@@ -254,6 +272,7 @@ static const char help_text[] =
     "  lock, burn   send tokens to a chain     lane-limit  set an arrival bucket\n"
     "  pause, unpause  the Portal or a lane   transfer-ownership, accept-ownership\n"
     "  curse-params the curse's quorum and lift delay\n"
+    "  feed, feed-set  deploy or move a test price feed\n"
     "Verbs that read:\n"
     "  balance      a token balance            wrapped     a home token's wrapped token\n"
     "  outstanding  what a Portal sent away    address     a key file's address\n"
@@ -622,6 +641,27 @@ static int cmd_send(const args *a)
         rc = bh_portal_accept_ownership(s, portal);
         status = rc == BH_OK ? done(json_pack("{s:o}", "owner", jaddr(bh_evm_sender_address(s))))
                              : chain_fail(cmd, rc, s);
+    } else if (!strcmp(cmd, "feed") || !strcmp(cmd, "feed-set")) {
+        char *end;
+        errno = 0;
+        long long ans = strtoll(a->val[O_ANSWER], &end, 10);
+        if (errno || *end || end == a->val[O_ANSWER]) {
+            status =
+                bh_cli_usage("bad_argument", "--answer",
+                             "--answer: '%.40s' is not a signed 64-bit integer", a->val[O_ANSWER]);
+        } else if (!strcmp(cmd, "feed")) {
+            bh_address f;
+            rc = bh_test_feed_deploy(s, &f, (uint8_t)(a->val[O_DECIMALS] ? a->num[O_DECIMALS] : 8),
+                                     ans);
+            status =
+                rc == BH_OK ? done(json_pack("{s:o}", "feed", jaddr(&f))) : chain_fail(cmd, rc, s);
+        } else {
+            rc = bh_test_feed_set(s, &a->addr[O_FEED], ans,
+                                  a->val[O_UPDATED_AT] ? a->num[O_UPDATED_AT] : 0);
+            status = rc == BH_OK ? done(json_pack("{s:o, s:I}", "feed", jaddr(&a->addr[O_FEED]),
+                                                  "answer", (json_int_t)ans))
+                                 : chain_fail(cmd, rc, s);
+        }
     } else if (!strcmp(cmd, "register")) {
         rc = bh_portal_register_remote(s, portal, (uint16_t)a->num[O_REMOTE_CHAIN],
                                        &a->addr[O_REMOTE_PORTAL]);

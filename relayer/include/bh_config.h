@@ -25,7 +25,8 @@
  *     "poll_ms": 500,                          watcher and delivery pace
  *     "batch_max": 256,                        messages per vault write txn
  *     "queue_max": 4096,                       unapplied events per chain
- *     "park_after": 5                          reverted deliveries before parking
+ *     "park_after": 5,                         reverted deliveries before parking
+ *     "price_poll_s": 30                       price feeds read this often
  *   },
  *   "chains": [ {                              1..32 chains
  *     "name": "alpha",                         required, [a-z0-9_-]{1,32}, unique
@@ -48,9 +49,12 @@
  *       "limits": { "cap.2": "1000000", "in_capacity.2": "5000", ... }
  *     } ],                                     limits: vaultctl limit keys, values
  *                                              decimal strings in smallest units
- *                                              ("price": quote units per token)
- *     "value_limits": { "value_window.1": "500000000", "flow_cancel.3": 1 },
+ *                                              ("price": quote units per token;
+ *                                              "price_feed": "0x…", a feed here)
+ *     "value_limits": { "value_window.1": "500000000", "flow_cancel.3": 1,
+ *                       "vol_percent": 20, "tighten_percent": 50, "calm": 3600 },
  *                                              vault keys in the quote unit
+ *     "quote_decimals": 2,                     a feed's answer in quote units
  *     "msg_limit": 100000                      messages per 24 h from this chain
  *   } ],
  *   "breaker": {                               thresholds within window_s
@@ -103,6 +107,8 @@ typedef struct {
     uint8_t decimals;
     bh_config_limit limits[BH_CONFIG_MAX_LIMITS];
     size_t n_limits;
+    bh_address price_feed; /* limits.price_feed on this (the home) chain */
+    int has_price_feed;
 } bh_config_asset;
 
 typedef struct {
@@ -126,7 +132,8 @@ typedef struct {
     uint64_t wallet_low_gwei; /* wallet alarm threshold; 0: off */
     uint64_t max_lag_blocks;
     uint32_t msg_limit;
-    bh_seckey tx_key; /* this chain's, or the node's default */
+    unsigned quote_decimals; /* a feed's answer in quote units: 10^-quote_decimals */
+    bh_seckey tx_key;        /* this chain's, or the node's default */
     int has_tx_key;
     bh_config_asset assets[BH_CONFIG_MAX_ASSETS];
     size_t n_assets;
@@ -176,8 +183,9 @@ typedef struct {
     unsigned poll_ms;
     size_t batch_max;
     size_t queue_max;
-    unsigned park_after;  /* reverted deliveries before an outbox entry is parked */
-    unsigned reconcile_s; /* supply reconciliation and chain audit period; 0 = off */
+    unsigned park_after;   /* reverted deliveries before an outbox entry is parked */
+    unsigned reconcile_s;  /* supply reconciliation and chain audit period; 0 = off */
+    unsigned price_poll_s; /* price feeds read every this many seconds */
     bh_config_chain chains[BH_CONFIG_MAX_CHAINS];
     size_t n_chains;
     bh_config_breaker breaker;

@@ -29,6 +29,7 @@
  *     "wallet_low": false,                     below wallet_low_gwei
  *     "inflight": 3,                           delivery transactions not yet mined
  *     "deliveries_ok": 4, "deliveries_failed": 0,
+ *     "price_reads": 9, "price_failures": 0,   price feed reads noted / giving no price
  *     "delivery_latency": { "le": [ 0.1, 0.25, ..., 3600 ], "counts": [ 0, 1, ... ],
  *        "count": 4, "sum": 1.848 },         finality -> executed, seconds (below)
  *     "delivery_attempts": { "le": [ 1, 2, 3, 5, ... ], "counts": [ 3, 4, ... ],
@@ -48,7 +49,12 @@
  *           "in_headroom": "", "out_headroom": "", "window_used": "60",
  *           "window_limit": "0" } ] } ],
  *     "pending_list": [ { "id": 1, "cause": "bucket", "release_at": 0,
- *        "from": 1, "to": 2, "sequence": 7, "amount": "5", "symbol": "TKA" } ] } ],
+ *        "from": 1, "to": 2, "sequence": 7, "amount": "5", "symbol": "TKA" } ],
+ *     "segment": { "state": "normal|tightened|quarantined", "code": 0,
+ *        "since": 0, "until": 0, "percent": 100 },  lanes and value limits at percent
+ *     "prices": [ { "symbol": "TKA", "source": "feed|fixed|observed",
+ *        "feed": "0x…", "price": "200", "age": 12, "usable": true,
+ *        "why": "" } ] } ],                      age -1: fixed or none
  *   "totals": { "events_observed": 10, "accepted": 3, "rejected": 2, "delivered": 4,
  *               "quarantines": 0 }
  * }

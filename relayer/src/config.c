@@ -129,6 +129,8 @@ static const cfg_row k_rows[] = {
      "reverted delivery attempts after which an outbox entry is parked for an operator"},
     {S_NODE, "reconcile_s", K_UINT, 0, M(bh_config, reconcile_s), 0, 86400, 30, NULL, NULL,
      "period of the supply reconciliation and the audit against each chain, in s; 0: off"},
+    {S_NODE, "price_poll_s", K_UINT, 0, M(bh_config, price_poll_s), 1, 86400, 30, NULL, NULL,
+     "each chain's price feeds (assets[].limits.price_feed) are read every this many s"},
 
     {S_CHAIN, "name", K_NAME, F_REQUIRED, M(bh_config_chain, name), 0, 0, 0, NULL,
      "[a-z0-9_-]{1,32}", "the chain's name (vault directory, metrics label), unique"},
@@ -175,6 +177,9 @@ static const cfg_row k_rows[] = {
      NULL, "blocks the watcher may trail the chain and still report ready"},
     {S_CHAIN, "msg_limit", K_UINT, 0, M(bh_config_chain, msg_limit), 0, UINT32_MAX, 100000, NULL,
      NULL, "most messages from this chain per 24 h into each vault (its lanes); 0: no limit"},
+    {S_CHAIN, "quote_decimals", K_UINT, 0, M(bh_config_chain, quote_decimals), 0, 38, 2, NULL, NULL,
+     "a price feed's answer becomes this vault's quote unit, 10^-quote_decimals of the feed's "
+     "currency (2: a cent), rounded up"},
     {S_CHAIN, "tx_key_file", K_KEYFILE, 0, NOSTORE, 0, 0, 0, "the node's", "mode 0600 or 0400",
      "file holding this chain's transaction key"},
     {S_CHAIN, "tx_key_env", K_KEYENV, 0, NOSTORE, 0, 0, 0, "the node's", "set, not empty",
@@ -217,6 +222,9 @@ static const cfg_row k_rows[] = {
      "seconds an observed price stays usable (vault default 3600)"},
     {S_LIMIT, "price_max_jump", K_AMOUNT, 0, NOSTORE, 0, 1000000, 0, "-", NULL,
      "percent an observed price may move from the last usable one (vault default 50)"},
+    {S_LIMIT, "price_feed", K_ADDR, 0, NOSTORE, 0, 0, 0, "-", "0x + 40 hex digits",
+     "price feed on this chain (AggregatorV3: decimals, latestRoundData) the node reads for "
+     "this vault only"},
 
     {S_VALUE, "value_window.ID", K_AMOUNT, 0, NOSTORE, 0, 0, 0, "-", "0..2^128-1",
      "most value transferred from chain ID in 24 h, all assets; 0: none"},
@@ -226,6 +234,15 @@ static const cfg_row k_rows[] = {
      "transfers from chain ID worth at least this wait big_delay; 0: off"},
     {S_VALUE, "flow_cancel.ID", K_AMOUNT, 0, NOSTORE, 0, 1, 0, "-", NULL,
      "1: returns home from chain ID pay down the home's value windows toward it"},
+    {S_VALUE, "vol_percent", K_AMOUNT, 0, NOSTORE, 0, 1000000, 0, "-", NULL,
+     "an observed price moving more than this percent within vol_window tightens this vault's "
+     "lanes; 0: off"},
+    {S_VALUE, "vol_window", K_AMOUNT, 0, NOSTORE, 0, UINT32_MAX, 0, "-", NULL,
+     "seconds of the volatility window (vault default 3600)"},
+    {S_VALUE, "tighten_percent", K_AMOUNT, 0, NOSTORE, 0, 100, 0, "-", NULL,
+     "while tightened, value limits, buckets and windows at this percent (vault default 50)"},
+    {S_VALUE, "calm", K_AMOUNT, 0, NOSTORE, 0, UINT32_MAX, 0, "-", NULL,
+     "seconds without a new move before tightened lanes relax (vault default 3600)"},
 
     {S_BREAKER, "window_s", K_UINT, 0, M(bh_config_breaker, window_s), 1, 86400, 60, NULL, NULL,
      "seconds over which the counts below are taken"},
@@ -1112,7 +1129,14 @@ int bh_config_limit_check(const char *key, bh_u128 value, uint16_t home, const c
     if (why && cap) why[0] = '\0';
     if (!key || !why || !cap || (n && (!ids || !names))) return BH_EINVAL;
     unsigned long lane = 0;
-    if (!limit_syntax(key, value, &lane, why, cap)) return BH_ECONFIG;
+    const cfg_row *r = limit_syntax(key, value, &lane, why, cap);
+    if (!r) return BH_ECONFIG;
+    if (r->kind == K_ADDR) {
+        snprintf(why, cap,
+                 "price_feed is no vault limit: set it in the config's assets[].limits, where "
+                 "the node reads it");
+        return BH_ECONFIG;
+    }
     return lane ? lane_known(key, lane, home, home_name ? home_name : "", ids, names, n, why, cap)
                 : BH_OK;
 }
@@ -1181,9 +1205,20 @@ int bh_config_value_limit_check(const char *key, bh_u128 value, uint16_t home, c
     if (!r) {
         snprintf(why, cap,
                  "%s is no value limit key; use value_window.ID, value_lane.ID.ID, "
-                 "value_threshold.ID or flow_cancel.ID (ID a chain's bridge_id)",
+                 "value_threshold.ID, flow_cancel.ID (ID a chain's bridge_id), vol_percent, "
+                 "vol_window, tighten_percent or calm",
                  show(q, sizeof q, key));
         return BH_ECONFIG;
+    }
+    if (!lane) {
+        /* a key of the vault itself (volatility tightening): no chain IDs */
+        if (r->hi && value > r->hi) {
+            char dec[BH_U128_DEC_MAX], bb[48];
+            bh_u128_to_dec(dec, value);
+            snprintf(why, cap, "%s is out of bounds; use %s", dec, row_bounds(r, bb, sizeof bb));
+            return BH_ECONFIG;
+        }
+        return BH_OK;
     }
     int two = strchr(strchr(r->name, '.') + 1, '.') != NULL;
     const char *dot2 = strchr(lane, '.');
@@ -1248,6 +1283,13 @@ static int parse_limits(parser *p, json_t *lim, const char *path, bh_config_asse
         unsigned long lane_id;
         const cfg_row *r = limit_syntax(key, 0, &lane_id, why, sizeof why);
         if (!r) return fail(p, BH_ECONFIG, kp, "%s", why);
+        if (r->kind == K_ADDR) {
+            if (!json_is_string(v)) return type_error(p, kp, v, r);
+            int rc = check_string(p, r, json_string_value(v), kp, (unsigned char *)&a->price_feed);
+            if (rc) return rc;
+            a->has_price_feed = 1;
+            continue;
+        }
         bh_u128 val = 0;
         int rc = limit_value(p, kp, v, r, &val);
         if (rc) return rc;
@@ -1261,6 +1303,14 @@ static int parse_limits(parser *p, json_t *lim, const char *path, bh_config_asse
         snprintf(l->key, sizeof l->key, "%s", key);
         l->value = val;
     }
+    for (size_t k = 0; a->has_price_feed && k < a->n_limits; k++)
+        if (!strcmp(a->limits[k].key, "price") && a->limits[k].value) {
+            char kp[PATH_BUF];
+            path_key(kp, sizeof kp, path, "price_feed");
+            return fail(p, BH_ECONFIG, kp,
+                        "both a fixed price and a price feed; a fixed price is used over any "
+                        "feed, so keep one");
+        }
     return BH_OK;
 }
 

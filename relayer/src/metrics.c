@@ -66,6 +66,8 @@ typedef enum {
     F_CHAIN_INFLIGHT,
     F_CHAIN_DELIV_OK,
     F_CHAIN_DELIV_FAILED,
+    F_CHAIN_PRICE_READS,
+    F_CHAIN_PRICE_FAILURES,
     F_CHAIN_LATENCY,
     F_CHAIN_ATTEMPTS,
     F_CHAIN_TRIPPED,
@@ -90,6 +92,11 @@ typedef enum {
     F_VAULT_PARKED,
     F_VAULT_NEXT_RELEASE,
     F_VAULT_QUARANTINED,
+    F_VAULT_SEGMENT,
+    F_VAULT_SEGMENT_PERCENT,
+    F_VAULT_PRICE,
+    F_VAULT_PRICE_AGE,
+    F_VAULT_PRICE_USABLE,
     F_ASSET_DECIMALS,
     F_ASSET_LOCKED,
     F_ASSET_SHORT_LOCKS,
@@ -170,6 +177,11 @@ static const family FAMILIES[F_COUNT_] = {
                           "Deliveries to the chain that succeeded."},
     [F_CHAIN_DELIV_FAILED] = {"bulkhead_chain_deliveries_failed_total", "counter",
                               "Deliveries to the chain that failed."},
+    [F_CHAIN_PRICE_READS] = {"bulkhead_chain_price_feed_reads_total", "counter",
+                             "Price feed rounds read on the chain and noted in its vault."},
+    [F_CHAIN_PRICE_FAILURES] = {"bulkhead_chain_price_feed_failures_total", "counter",
+                                "Price feed reads on the chain that gave no price (failed, split, "
+                                "<= 0 or from the future): nothing noted."},
     [F_CHAIN_LATENCY] =
         {"bulkhead_chain_delivery_latency_seconds", "histogram",
          "Finality to execution of transfers delivered to the chain: from the node storing the "
@@ -225,6 +237,19 @@ static const family FAMILIES[F_COUNT_] = {
                               "Earliest release time of a delayed transfer, unix seconds."},
     [F_VAULT_QUARANTINED] = {"bulkhead_vault_chain_quarantined", "gauge",
                              "1 for each chain the vault holds quarantined."},
+    [F_VAULT_SEGMENT] = {"bulkhead_vault_segment_state", "gauge",
+                         "The segment's state: 0 normal, 1 tightened (a price moved), 2 "
+                         "quarantined."},
+    [F_VAULT_SEGMENT_PERCENT] = {"bulkhead_vault_segment_limit_percent", "gauge",
+                                 "Percent of their size the segment's lanes and value limits are "
+                                 "at (100 unless tightened)."},
+    [F_VAULT_PRICE] = {"bulkhead_vault_price", "gauge",
+                       "An asset's usable price for the value limits, in the vault's quote unit."},
+    [F_VAULT_PRICE_AGE] = {"bulkhead_vault_price_age_seconds", "gauge",
+                           "Seconds since the feed updated the asset's observed price."},
+    [F_VAULT_PRICE_USABLE] = {"bulkhead_vault_price_usable", "gauge",
+                              "1 if the value limits can use the asset's price, 0 if they fail "
+                              "closed (missing, stale or held back)."},
     [F_ASSET_DECIMALS] = {"bulkhead_vault_asset_decimals", "gauge",
                           "Decimals of the asset: 1 token = 10^decimals wei."},
     [F_ASSET_SHORT_LOCKS] = {"bulkhead_vault_short_locks_total", "counter",
@@ -631,6 +656,8 @@ static void render_chains(render_ctx *c)
         emit_member(c, F_CHAIN_INFLIGHT, &l, ch, "inflight");
         emit_member(c, F_CHAIN_DELIV_OK, &l, ch, "deliveries_ok");
         emit_member(c, F_CHAIN_DELIV_FAILED, &l, ch, "deliveries_failed");
+        emit_member(c, F_CHAIN_PRICE_READS, &l, ch, "price_reads");
+        emit_member(c, F_CHAIN_PRICE_FAILURES, &l, ch, "price_failures");
         render_hist(c, F_CHAIN_LATENCY, &l, json_object_get(ch, "delivery_latency"));
         render_hist(c, F_CHAIN_ATTEMPTS, &l, json_object_get(ch, "delivery_attempts"));
         const json_t *trip = json_object_get(ch, "tripped");
@@ -773,6 +800,22 @@ static void render_vaults(render_ctx *c, const json_t *vaults)
             labels ql = l;
             lb_add(&ql, "chain", chain_name(c, json_integer_value(q), buf, sizeof buf));
             emit(c, F_VAULT_QUARANTINED, &ql, "1");
+        }
+        const json_t *seg = json_object_get(v, "segment");
+        emit_member(c, F_VAULT_SEGMENT, &l, seg, "code");
+        emit_member(c, F_VAULT_SEGMENT_PERCENT, &l, seg, "percent");
+        json_array_foreach(json_object_get(v, "prices"), j, q)
+        {
+            const char *sym = str_member(q, "symbol");
+            if (sym == NULL) continue;
+            labels pl = l;
+            lb_add(&pl, "asset", sym);
+            if (json_is_true(json_object_get(q, "usable")))
+                emit_member(c, F_VAULT_PRICE, &pl, q, "price");
+            const json_t *age = json_object_get(q, "age");
+            if (json_is_integer(age) && json_integer_value(age) >= 0)
+                emit_member(c, F_VAULT_PRICE_AGE, &pl, q, "age");
+            emit_member(c, F_VAULT_PRICE_USABLE, &pl, q, "usable");
         }
         render_pending(c, &l, json_object_get(v, "pending_list"));
         render_assets(c, name, json_object_get(v, "assets"));

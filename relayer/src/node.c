@@ -233,6 +233,9 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
         nv->node = n;
         nv->idx = i;
         nv->cfg = &cfg->chains[i];
+        atomic_init(&nv->seg_state, -1);
+        atomic_init(&nv->seg_percent, 100);
+        nv->seg_lanes = -1;
         pthread_mutex_init(&nv->mu, NULL);
         pthread_mutex_init(&nv->wake_mu, NULL);
         pthread_cond_init(&nv->wake_cv, NULL);
@@ -255,9 +258,12 @@ int bh_node_create(bh_node **out, const bh_config *cfg, char *err, size_t err_ca
         bh_node_destroy(n);
         return rc;
     }
-    /* tightening does not survive a restart: the spike state is gone */
+    /* a flow spike's tightening does not survive a restart (the spike state
+     * is gone); a segment's does: the vault keeps its state, the control
+     * loop its lanes' originals (node_prices.c) */
     node_relax(n, 0, "node restarted");
     node_breaker_restore(n);
+    node_segment_tick(n); /* a tightened segment's lanes, before any thread runs */
     *out = n;
     return BH_OK;
 }

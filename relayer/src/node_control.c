@@ -1,5 +1,6 @@
 /* The control loop's work: quarantines the breaker decided, tightening
- * and relaxing a spiking chain's buckets, noticing an operator's unfreeze,
+ * and relaxing a spiking chain's buckets (sharing the originals with a
+ * tightened segment's, node_prices.c), noticing an operator's unfreeze,
  * and keeping the breaker's windows in the node store. */
 #include "node_internal.h"
 
@@ -104,11 +105,15 @@ static void tighten(bh_node *n, node_chain *c)
                 node_tight orig;
                 if (node_store_meta_get(n->store, key, &orig, sizeof orig) == BH_OK)
                     continue; /* already tightened */
-                orig.cap = ll.cap[k];
-                orig.refill = ll.refill[k];
+                /* a tightened segment holds the lane already: its originals */
+                node_vtight vt;
+                int seg = node_vtight_get(n, nv->cfg->name, &ll.token[k], ll.chain, &vt) == BH_OK;
+                orig.cap = seg ? vt.in_cap : ll.cap[k];
+                orig.refill = seg ? vt.in_refill : ll.refill[k];
                 if (node_store_meta_put(n->store, key, &orig, sizeof orig)) continue;
                 bh_u128 cap, refill;
-                node_policy_tighten(orig.cap, orig.refill, pct, &cap, &refill);
+                node_policy_tighten(orig.cap, orig.refill,
+                                    seg && vt.percent < pct ? vt.percent : pct, &cap, &refill);
                 set_in_limits(nv, &ll.token[k], ll.chain, cap, refill, reason);
                 changed++;
             }
@@ -141,6 +146,11 @@ static int collect_key(void *ctx, const char *key, const void *val, size_t len)
 /* Restore every tightened bucket of chain (0 = all chains). */
 void node_relax(bh_node *n, uint16_t chain, const char *why)
 {
+    node_relax_where(n, chain, NULL, why);
+}
+
+void node_relax_where(bh_node *n, uint16_t chain, const char *only_vault, const char *why)
+{
     key_list *kl = calloc(1, sizeof *kl);
     if (!kl) return;
     if (node_store_meta_each(n->store, "tight/", collect_key, kl) < 0) kl->n = 0;
@@ -149,7 +159,7 @@ void node_relax(bh_node *n, uint16_t chain, const char *why)
         char vault[64], hex[80];
         unsigned c;
         if (sscanf(kl->keys[i], "tight/%63[^/]/%79[^/]/%u", vault, hex, &c) != 3) continue;
-        if (chain && c != chain) continue;
+        if ((chain && c != chain) || (only_vault && strcmp(vault, only_vault))) continue;
         node_tight orig;
         bh_bytes32 token;
         if (node_store_meta_get(n->store, kl->keys[i], &orig, sizeof orig) ||
@@ -158,15 +168,21 @@ void node_relax(bh_node *n, uint16_t chain, const char *why)
         for (size_t k = 0; k < n->n; k++) {
             node_vault *nv = &n->vaults[k];
             if (strcmp(nv->cfg->name, vault)) continue;
+            /* a tightened segment still holds the lane: at its percent */
+            node_vtight vt;
+            bh_u128 cap = orig.cap, refill = orig.refill;
+            if (node_vtight_get(n, vault, &token, (uint16_t)c, &vt) == BH_OK && orig.cap)
+                node_policy_tighten(orig.cap, orig.refill, vt.percent, &cap, &refill);
             pthread_mutex_lock(&nv->mu);
-            set_in_limits(nv, &token, (uint16_t)c, orig.cap, orig.refill, why);
+            set_in_limits(nv, &token, (uint16_t)c, cap, refill, why);
             pthread_mutex_unlock(&nv->mu);
         }
         if (node_store_meta_del(n->store, kl->keys[i]) == BH_OK) restored++;
     }
     free(kl);
     if (restored) {
-        BH_LOG(BH_LOG_INFO, "limits_relaxed", "chain=%u lanes=%zu", (unsigned)chain, restored);
+        BH_LOG(BH_LOG_INFO, "limits_relaxed", "chain=%u vault=%s lanes=%zu", (unsigned)chain,
+               only_vault ? only_vault : "all", restored);
         bh_node_event ev = {
             .kind = BH_NODE_EV_LIMITS, .time = now_s(), .from_chain = chain, .detail = "relaxed"};
         node_emit(n, &ev);
@@ -266,6 +282,7 @@ void node_control_tick(bh_node *n)
         else if (a == BH_FLOW_RELAX)
             node_relax(n, c->cfg->bridge_id, "flow back to normal");
     }
+    node_segment_tick(n);
     node_quarantines_refresh(n);
     breaker_persist(n);
 }

@@ -53,6 +53,13 @@ typedef struct {
         uint64_t short_locks, forged_locks;
     } lock_refusals[BH_CONFIG_MAX_ASSETS];
     size_t n_lock_refusals;
+    /* the segment (node_prices.c): its state for observers (-1 before the
+     * first control tick) and percent; whether its lanes are tightened
+     * (control loop only: -1 unknown, 0, 1) and when they were last scanned */
+    atomic_int seg_state;
+    atomic_uint seg_percent;
+    int seg_lanes;
+    uint64_t seg_scan_ms;
 } node_vault;
 
 typedef struct {
@@ -132,6 +139,12 @@ typedef struct {
     bh_chain_controls ctl;
     int ctl_known;
     _Atomic uint64_t lanes_cursed;
+    /* price feeds (node_prices.c): the last read, per asset whether its
+     * last read was missing and its last round (watcher thread only) */
+    uint64_t prices_ms;
+    unsigned char price_bad[BH_CONFIG_MAX_ASSETS];
+    uint64_t price_round[BH_CONFIG_MAX_ASSETS];
+    _Atomic uint64_t price_reads, price_failures;
 } node_chain;
 
 /* A deliverer's curse votes (node_curse.c): one in flight at a time, and
@@ -331,6 +344,27 @@ void node_deliverer_free(node_deliverer *dl);
 void node_control_tick(bh_node *n);
 /* Restore every tightened bucket of chain (0 = all chains). */
 void node_relax(bh_node *n, uint16_t chain, const char *why);
+/* The same for the lanes of one vault only (only_vault NULL: every vault). */
+void node_relax_where(bh_node *n, uint16_t chain, const char *only_vault, const char *why);
+
+/* node_prices.c: the watcher's price feed reads (every price_poll_s, at
+ * block, into c's own vault), and the control loop's segment tightening. */
+void node_watch_prices(node_chain *c, uint64_t block);
+void node_segment_tick(bh_node *n);
+/* At start, before the config's limits apply: every lane of nv back at its
+ * original sizes (a spike's and a segment's tightening undone), so that a
+ * limit changed in the config applies to the size, not to the tightened
+ * one; node_segment_tick tightens them again before any thread runs. */
+void node_lanes_restore(bh_node *n, node_vault *nv);
+/* A tightened segment's lane: its original sizes and the percent they are
+ * at (node store vtight/<vault>/<token hex>/<chain>). Returns: BH_OK;
+ * BH_ENOTFOUND (not tightened); BH_ECORRUPT. */
+typedef struct {
+    unsigned percent;
+    bh_u128 in_cap, in_refill, out_cap, out_refill, window;
+} node_vtight;
+int node_vtight_get(bh_node *n, const char *vault, const bh_bytes32 *token, uint16_t chain,
+                    node_vtight *out);
 
 /* A /ws event of kind portal about c's Portal (lane: the chain it is
  * about, 0 the whole Portal). node_watch.c */

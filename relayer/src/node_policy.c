@@ -1,6 +1,9 @@
 /* The node's I/O-free decisions (node_policy.h). */
 #include "node_policy.h"
 
+#include <inttypes.h>
+#include <stdio.h>
+
 #include "bh_error.h"
 
 int node_policy_rejection_evidence(bh_reject reason, int from_remote, bh_obs_kind *kind)
@@ -87,4 +90,52 @@ void node_policy_tighten(bh_u128 cap, bh_u128 refill, unsigned pct, bh_u128 *cap
     bh_u128 r = refill / 100 * pct + refill % 100 * pct / 100;
     *cap_out = c ? c : 1;
     *refill_out = r || !refill ? r : 1;
+}
+
+#define FEED_FUTURE_S 300 /* an updatedAt further ahead than this is no price */
+
+static bh_u128 pow10_u128(unsigned d)
+{
+    bh_u128 p = 1;
+    while (d--)
+        p *= 10;
+    return p;
+}
+
+int node_policy_feed_price(bh_u128 *price, int negative, const bh_u256 *answer,
+                           unsigned feed_decimals, unsigned quote_decimals, uint64_t updated_at,
+                           uint64_t now, char *why, size_t cap)
+{
+    char d[BH_U256_DEC_MAX];
+    bh_u128 a;
+    *price = 0;
+    if (feed_decimals > 38 || quote_decimals > 38) {
+        snprintf(why, cap, "feed decimals %u past 38", feed_decimals);
+        return -1;
+    }
+    if (updated_at > now + FEED_FUTURE_S) {
+        snprintf(why, cap, "feed updatedAt %" PRIu64 " is %" PRIu64 " s ahead", updated_at,
+                 updated_at - now);
+        return -1;
+    }
+    if (negative || bh_u256_is_zero(answer)) {
+        bh_u256_to_dec(d, answer);
+        snprintf(why, cap, "feed answers %s%s, no price", negative ? "-" : "", d);
+        return -1;
+    }
+    if (bh_u256_to_u128(&a, answer)) {
+        snprintf(why, cap, "feed answer does not fit in 128 bits");
+        return -1;
+    }
+    if (quote_decimals >= feed_decimals) {
+        if (bh_u128_mul(price, a, pow10_u128(quote_decimals - feed_decimals))) {
+            *price = 0;
+            snprintf(why, cap, "feed answer does not fit in 128 bits in quote units");
+            return -1;
+        }
+        return 0;
+    }
+    bh_u128 u = pow10_u128(feed_decimals - quote_decimals);
+    *price = a / u + (a % u ? 1 : 0);
+    return 0;
 }

@@ -63,4 +63,14 @@ size_t node_policy_round_order(const size_t *src, size_t n, size_t per_source, s
 void node_policy_tighten(bh_u128 cap, bh_u128 refill, unsigned pct, bh_u128 *cap_out,
                          bh_u128 *refill_out);
 
+/* A price feed's round as a vault price: the answer (magnitude, its sign
+ * apart) at feed_decimals in quote units at quote_decimals, rounded up, at
+ * a time no further than 300 s past now.
+ * Returns: 0 with *price >= 1; -1 with why (the round is no price: an
+ * answer <= 0, one that does not fit in 128 bits, an updatedAt ahead).
+ * Out: price  0 on -1. */
+int node_policy_feed_price(bh_u128 *price, int negative, const bh_u256 *answer,
+                           unsigned feed_decimals, unsigned quote_decimals, uint64_t updated_at,
+                           uint64_t now, char *why, size_t cap);
+
 #endif

@@ -170,6 +170,7 @@ int node_vault_prepare(bh_node *n, node_vault *nv, char *err, size_t cap)
                  cc->name, (unsigned)bh_vault_chain_id(nv->v), (unsigned)cc->bridge_id);
         return BH_ECONFIG;
     }
+    node_lanes_restore(n, nv);
     for (size_t i = 0; i < cc->n_assets; i++) {
         const bh_config_asset *a = &cc->assets[i];
         bh_bytes32 tok;

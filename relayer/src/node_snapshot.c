@@ -143,6 +143,37 @@ static int snap_quarantine(void *ctx, const bh_vault_quarantine *q)
     return 0;
 }
 
+/* Each configured asset with a price or a feed, as the value limits see it
+ * (nv->mu held): its source, feed, price (the usable one, else the last
+ * observed), age (-1: fixed or none yet), whether usable and why not. */
+static json_t *prices_json(node_vault *nv, uint64_t now)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < nv->cfg->n_assets; i++) {
+        const bh_config_asset *a = &nv->cfg->assets[i];
+        bh_bytes32 tok;
+        node_token32(&tok, &a->token);
+        bh_vault_price p;
+        bh_u128 use = 0;
+        char why[192] = "";
+        if (bh_vault_price_get(nv->v, &p, &tok) != BH_OK) continue;
+        if (!p.fixed && !p.last && !p.suspect && !a->has_price_feed) continue;
+        int ok = bh_vault_price_usable(nv->v, &use, &tok, now, why, sizeof why) == BH_OK;
+        char feed[43] = "";
+        if (a->has_price_feed) node_hex0x(feed, a->price_feed.data, 20);
+        int64_t age =
+            p.fixed || !p.last ? -1 : (int64_t)(now > p.updated_at ? now - p.updated_at : 0);
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:I,s:b,s:s}", "symbol", a->symbol,
+                                             "source",
+                                             p.fixed             ? "fixed"
+                                             : a->has_price_feed ? "feed"
+                                                                 : "observed",
+                                             "feed", feed, "price", u128_json(ok ? use : p.last),
+                                             "age", (json_int_t)age, "usable", ok, "why", why));
+    }
+    return arr;
+}
+
 static json_t *vault_json(bh_node *n, node_vault *nv, uint64_t now)
 {
     json_t *assets = json_array(), *pend = json_array(), *quar = json_array(), *rej = json_object();
@@ -162,6 +193,9 @@ static json_t *vault_json(bh_node *n, node_vault *nv, uint64_t now)
     if (!rc) rc = bh_vault_each_pending(nv->v, snap_pending, &pc);
     if (!rc) rc = bh_vault_each_quarantine(nv->v, snap_quarantine, quar);
     if (!rc) rc = bh_vault_outbox_peek(nv->v, &first, 1, &got);
+    bh_vault_segment seg;
+    if (!rc) rc = bh_vault_segment_get(nv->v, &seg, now);
+    json_t *prices = rc ? NULL : prices_json(nv, now);
     pthread_mutex_unlock(&nv->mu);
     if (rc) {
         json_decref(assets);
@@ -175,14 +209,18 @@ static json_t *vault_json(bh_node *n, node_vault *nv, uint64_t now)
             json_object_set_new(rej, bh_reject_name((bh_reject)r),
                                 json_integer((json_int_t)info.rejects[r]));
     uint64_t oldest = got && now > first.msg.timestamp ? now - first.msg.timestamp : 0;
+    json_t *segment = json_pack("{s:s,s:i,s:I,s:I,s:i}", "state", bh_vault_segment_name(seg.state),
+                                "code", (int)seg.state, "since", (json_int_t)seg.since, "until",
+                                (json_int_t)seg.until, "percent", (int)seg.percent);
     return json_pack(
-        "{s:s,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "name", nv->cfg->name, "chain",
-        (json_int_t)nv->cfg->bridge_id, "accepted", (json_int_t)atomic_load(&nv->accepted),
+        "{s:s,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "name", nv->cfg->name,
+        "chain", (json_int_t)nv->cfg->bridge_id, "accepted", (json_int_t)atomic_load(&nv->accepted),
         "delayed", (json_int_t)atomic_load(&nv->delayed), "held",
         (json_int_t)atomic_load(&nv->held), "rejected", rej, "outbox_depth",
         (json_int_t)info.outbox_depth, "outbox_oldest_age", (json_int_t)oldest, "pending",
         (json_int_t)info.pending_count, "parked", (json_int_t)info.parked_count, "quarantined",
-        quar, "assets", assets, "pending_list", pend);
+        quar, "assets", assets, "pending_list", pend, "segment", segment, "prices",
+        prices ? prices : json_array());
 }
 
 /* A histogram as the snapshot has it: "le" the bucket bounds (bounds[i] /
@@ -252,7 +290,7 @@ static json_t *chain_json(bh_node *n, node_chain *c)
     pthread_mutex_unlock(&c->hist_mu);
     return json_pack(
         "{s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b,s:o,s:o,"
-        "s:o}",
+        "s:o,s:I,s:I}",
         "name", c->cfg->name, "bridge_id", (json_int_t)c->cfg->bridge_id, "quarantined",
         quarantined, "head", (json_int_t)atomic_load(&c->head), "finalized", (json_int_t)fin,
         "cursor", (json_int_t)cur, "lag", (json_int_t)(fin > cur ? fin - cur : 0), "max_lag",
@@ -265,7 +303,9 @@ static json_t *chain_json(bh_node *n, node_chain *c)
         hist_json(&lat, node_latency_bounds_ms, NODE_LATENCY_BUCKETS, 1000.0), "delivery_attempts",
         hist_json(&att, node_attempt_bounds, NODE_ATTEMPT_BUCKETS, 1), "endpoints", eps, "tripped",
         trip, "portal_paused", atomic_load(&c->portal_paused), "paused_lanes", paused_lanes,
-        "cursed_lanes", cursed_lanes, "attester_set", set);
+        "cursed_lanes", cursed_lanes, "attester_set", set, "price_reads",
+        (json_int_t)atomic_load(&c->price_reads), "price_failures",
+        (json_int_t)atomic_load(&c->price_failures));
 }
 
 /* This process as the kernel counts it (Linux /proc/self): CPU seconds,

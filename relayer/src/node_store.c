@@ -144,7 +144,7 @@ static meta_family family(const char *key, size_t n)
         meta_family f;
     } k[] = {{"tight/", META_TIGHT}, {"breaker/", META_RAW}, {"chain/", META_RAW},
              {"recon/", META_RAW},   {"wrapped/", META_RAW}, {"cfglim/", META_RAW},
-             {"curse/", META_RAW},   {"portal/", META_RAW}};
+             {"curse/", META_RAW},   {"portal/", META_RAW},  {"vtight/", META_RAW}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         size_t pl = strlen(k[i].prefix);
         if (n > pl && !memcmp(key, k[i].prefix, pl)) return k[i].f;

@@ -97,6 +97,9 @@ typedef struct {
  *                as given
  *   cfglim/<vault>/<token hex|->/<key>  ver | u128 BE: the config's value
  *                of a limit when the node last applied it (node_setup.c)
+ *   vtight/<vault>/<token hex>/<chain>  a tightened segment's lane: ver |
+ *                u8 percent | u128 BE in_cap, in_refill, out_cap,
+ *                out_refill, window, the sizes before (node_prices.c)
  * A key of any other family is refused (BH_EINVAL): add its codec first.
  * get: the record must be exactly len bytes in memory, else BH_ECORRUPT. */
 int node_store_meta_get(node_store *s, const char *key, void *val, size_t len);

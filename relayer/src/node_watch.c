@@ -447,6 +447,7 @@ void *node_watch_main(void *arg)
         /* the supply check counts each event once: not during a re-read */
         if (!c->replay_to) node_reconcile_step(c, pc.number);
         watch_controls(c);
+        if (!c->replay_to) node_watch_prices(c, pc.number);
         save_pins(c);
         if (cnt == 0 && pc.number >= atomic_load(&c->finalized)) nap(n, cfg->poll_ms);
     }

@@ -477,6 +477,25 @@ static int handle_one(it_fake *f, int fd, const char *req, size_t req_len)
         ans_len = strlen(ans);
         json_decref(a);
     }
+    if (f->mode == IT_FAKE_LIE_PRICE && method && strcmp(method, "eth_call") == 0) {
+        json_t *a = json_loads(ans, 0, NULL);
+        const char *res = json_string_value(json_object_get(a, "result"));
+        if (res && strlen(res) == 2 + 5 * 64) {
+            /* word 1 (answer) 100 times the truth's low bytes; word 3 now */
+            char lie[2 + 5 * 64 + 1];
+            memcpy(lie, res, sizeof lie);
+            unsigned long long ans_v = strtoull(res + 2 + 64 + 48, NULL, 16) * 100ull;
+            snprintf(lie + 2 + 64 + 48, 17, "%016llx", ans_v);
+            lie[2 + 128] = res[2 + 128];
+            snprintf(lie + 2 + 3 * 64 + 48, 17, "%016llx", (unsigned long long)time(NULL));
+            lie[2 + 4 * 64] = res[2 + 4 * 64];
+            json_object_set_new(a, "result", json_string(lie));
+            free(ans);
+            ans = json_dumps(a, JSON_COMPACT);
+            ans_len = strlen(ans);
+        }
+        json_decref(a);
+    }
     json_decref(r);
     int rc = respond(fd, 200, ans, ans_len);
     free(ans);

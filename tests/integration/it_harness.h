@@ -57,6 +57,8 @@ typedef enum {
     IT_FAKE_DROP_TX,     /* forward, but eth_sendRawTransaction is answered with a made-up hash
                           * and never forwarded: an endpoint that accepts transactions and drops
                           * them */
+    IT_FAKE_LIE_PRICE,   /* forward; an eth_call answer of five words (latestRoundData) gets
+                          * a wild answer (x100) and a fresh updatedAt */
 } it_fake_mode;
 
 typedef struct it_fake it_fake;

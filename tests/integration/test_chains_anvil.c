@@ -1720,6 +1720,55 @@ static void test_it_sequence_gap(void **state)
     bh_evm_chain_destroy(c3);
 }
 
+/* A price feed's round through the quorum (bh_evm_chain_price_feed): its
+ * decimals, the answer's sign and magnitude, updatedAt and roundId; an
+ * address without code is no feed (EPROTO, never a zero price); a liar
+ * among three with quorum 2 is outvoted, with quorum 3 the read splits. */
+static void test_it_price_feed(void **state)
+{
+    (void)state;
+    bh_address feed, nothing = {{0x42}};
+    assert_int_equal(bh_test_feed_deploy(F.dep_a, &feed, 8, 123456789), BH_OK);
+    const char *direct[] = {F.a.url};
+    bh_evm_chain *c = make_chain(direct, 1, 1, EVM_A, CHAIN_A, &F.portal_a);
+    bh_chain_price_round r;
+    assert_int_equal(bh_evm_chain_price_feed(c, &r, &feed, BH_EVM_LATEST), BH_OK);
+    assert_int_equal(r.decimals, 8);
+    assert_false(r.negative);
+    assert_int_equal(u256_low(&r.answer), 123456789);
+    assert_int_equal(r.round, 1);
+    uint64_t t = (uint64_t)time(NULL);
+    assert_true(r.updated_at + 60 > t && r.updated_at < t + 60);
+    assert_int_equal(bh_test_feed_set(F.dep_a, &feed, -7, 1000), BH_OK);
+    assert_int_equal(bh_evm_chain_price_feed(c, &r, &feed, BH_EVM_LATEST), BH_OK);
+    assert_true(r.negative);
+    assert_int_equal(u256_low(&r.answer), 7);
+    assert_int_equal(r.updated_at, 1000);
+    assert_int_equal(r.round, 2);
+    assert_int_equal(bh_evm_chain_price_feed(c, &r, &nothing, BH_EVM_LATEST), BH_EPROTO);
+    assert_int_equal(r.decimals, 0);
+    assert_int_equal(bh_evm_chain_price_feed(NULL, &r, &feed, BH_EVM_LATEST), BH_EINVAL);
+    bh_evm_chain_destroy(c);
+
+    assert_int_equal(bh_test_feed_set(F.dep_a, &feed, 5000, 0), BH_OK);
+    it_fake *honest = it_fake_start(IT_FAKE_PROXY, F.a.url);
+    it_fake *liar = it_fake_start(IT_FAKE_LIE_PRICE, F.a.url);
+    assert_non_null(honest);
+    assert_non_null(liar);
+    const char *three[] = {F.a.url, it_fake_url(honest), it_fake_url(liar)};
+    c = make_chain(three, 3, 2, EVM_A, CHAIN_A, &F.portal_a);
+    assert_int_equal(bh_evm_chain_price_feed(c, &r, &feed, BH_EVM_LATEST), BH_OK);
+    assert_int_equal(u256_low(&r.answer), 5000); /* not the liar's 500000 */
+    bh_evm_chain_destroy(c);
+    c = make_chain(three, 3, 3, EVM_A, CHAIN_A, &F.portal_a);
+    assert_int_equal(bh_evm_chain_price_feed(c, &r, &feed, BH_EVM_LATEST), BH_ENOQUORUM);
+    assert_true(bh_evm_chain_last_split(c));
+    assert_int_equal(u256_low(&r.answer), 0);
+    bh_evm_chain_destroy(c);
+    it_fake_stop(honest);
+    it_fake_stop(liar);
+}
+
 /* Logs with a wrongly typed field: alone, an error (never "no events");
  * among honest endpoints, ignored and counted as a bad answer. */
 static void test_it_bad_log_fields(void **state)
@@ -2032,6 +2081,7 @@ int main(void)
         cmocka_unit_test(test_it_submit_batch),
         cmocka_unit_test(test_it_reentered_submit_keeps_the_fee),
         cmocka_unit_test(test_it_forged_lock),
+        cmocka_unit_test(test_it_price_feed),
         cmocka_unit_test(test_it_listed_tokens_and_receipts),
         cmocka_unit_test(test_it_reorg),
         cmocka_unit_test(test_it_quorum_liars),

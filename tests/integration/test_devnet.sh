@@ -149,6 +149,21 @@ for n in 1 2 3; do
 done
 ok "the chains and every node's vaults agree"
 
+# Each vault prices its own token from its feed on its home chain (TKA $2.00
+# on alpha, TKB $1.00 on beta, in cents), and its segment is normal.
+for v in alpha:TKA:200 beta:TKB:100; do
+  vault=${v%%:*} rest=${v#*:} sym=${rest%%:*} want=${v##*:}
+  for i in $(seq 1 100); do
+    "$vaultctl" -d "$BH_DEVNET_DIR/node-1/data" values "$vault" --json >"$out.json"
+    [ "$(json "$out.json" "(j.prices.find(p => p.symbol == '$sym') || {}).price")" = "$want" ] && break
+    sleep 0.1
+  done
+  [ "$(json "$out.json" "(j.prices.find(p => p.symbol == '$sym') || {}).price")" = "$want" ] ||
+    fail "$vault: $sym's price from its feed"
+  [ "$(json "$out.json" 'j.segment.state')" = normal ] || fail "$vault: segment state"
+done
+ok "each vault prices its own token from its feed"
+
 # The operator servers answer.
 for n in 0 1 2; do
   m=$((BH_DEVNET_METRICS_PORT + n))

@@ -970,6 +970,63 @@ static void test_relayer_config_value_limits(void **state)
            "is no limit key");
 }
 
+static void test_relayer_config_price_feed_and_tightening(void **state)
+{
+    (void)state;
+    json_t *j = cfg_base();
+    json_t *vl = json_object();
+    json_object_set_new(vl, "vol_percent", json_integer(20));
+    json_object_set_new(vl, "tighten_percent", json_integer(50));
+    json_object_set_new(vl, "calm", json_integer(5));
+    json_object_set_new(vl, "vol_window", json_integer(60));
+    with(j, "$.chains[0].value_limits", vl);
+    with(j, "$.chains[0].quote_decimals", json_integer(4));
+    with(j, "$.node.price_poll_s", json_integer(2));
+    json_object_set_new(limits_of(j), "price_feed",
+                        json_string("0x5fbdb2315678afecb367f032d93f642f64180aa3"));
+    bh_config *c = accept_cfg(j);
+    assert_true(c->chains[0].assets[0].has_price_feed);
+    assert_int_equal(c->chains[0].assets[0].price_feed.data[0], 0x5f);
+    assert_int_equal(c->chains[0].assets[0].n_limits,
+                     1); /* cap.2 only: the feed is no vault limit */
+    assert_int_equal(c->chains[0].n_value_limits, 4);
+    assert_int_equal(c->chains[0].quote_decimals, 4);
+    assert_int_equal(c->price_poll_s, 2);
+    bh_config_destroy(c);
+    c = accept_cfg(cfg_base());
+    assert_int_equal(c->price_poll_s, 30);
+    assert_int_equal(c->chains[0].quote_decimals, 2);
+    assert_false(c->chains[0].assets[0].has_price_feed);
+    bh_config_destroy(c);
+
+    refuse(with_limit("price_feed", json_string("0x12")), BH_ECONFIG, LIM ".price_feed", "0x12");
+    refuse(with_limit("price_feed", json_integer(5)), BH_ECONFIG, LIM ".price_feed",
+           "got an integer");
+    json_t *both =
+        with_limit("price_feed", json_string("0x5fbdb2315678afecb367f032d93f642f64180aa3"));
+    json_object_set_new(limits_of(both), "price", json_integer(100));
+    refuse(both, BH_ECONFIG, LIM ".price_feed", "both a fixed price and a price feed");
+    json_t *b = json_object();
+    json_object_set_new(b, "tighten_percent", json_integer(101));
+    refuse(with(cfg_base(), "$.chains[0].value_limits", b), BH_ECONFIG,
+           "$.chains[0].value_limits.tighten_percent", "101 is out of bounds; use 0..100");
+    b = json_object();
+    json_object_set_new(b, "vol_percent.1", json_integer(5));
+    refuse(with(cfg_base(), "$.chains[0].value_limits", b), BH_ECONFIG,
+           "$.chains[0].value_limits[\"vol_percent.1\"]", "is no value limit key");
+    refuse(with(cfg_base(), "$.node.price_poll_s", json_integer(0)), BH_ECONFIG,
+           "$.node.price_poll_s", "out of bounds");
+    refuse(with(cfg_base(), "$.chains[0].quote_decimals", json_integer(39)), BH_ECONFIG,
+           "$.chains[0].quote_decimals", "out of bounds");
+    char why[256];
+    assert_int_equal(
+        bh_config_limit_check("price_feed", 0, 1, "alpha", NULL, NULL, 0, why, sizeof why),
+        BH_ECONFIG);
+    assert_non_null(strstr(why, "no vault limit"));
+    assert_int_equal(bh_config_value_limit_check("calm", 30, 1, NULL, NULL, 0, why, sizeof why),
+                     BH_OK);
+}
+
 static void test_relayer_config_limit_values(void **state)
 {
     (void)state;
@@ -1543,6 +1600,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_relayer_config_limit_keys),
         cmocka_unit_test(test_relayer_config_limit_values),
         cmocka_unit_test(test_relayer_config_value_limits),
+        cmocka_unit_test(test_relayer_config_price_feed_and_tightening),
         cmocka_unit_test(test_relayer_config_key_files),
         cmocka_unit_test(test_relayer_config_env_keys),
         cmocka_unit_test(test_relayer_config_keys_wiped),

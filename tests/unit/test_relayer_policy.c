@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "bh_error.h"
 #include "node_policy.h"
 
@@ -155,6 +157,50 @@ static void test_policy_tighten(void **state)
     assert_true(c == max / 2 && r == 3);
 }
 
+static bh_u256 word(bh_u128 v)
+{
+    bh_u256 w;
+    bh_u256_from_u128(&w, v);
+    return w;
+}
+
+static void test_policy_feed_price(void **state)
+{
+    (void)state;
+    bh_u128 p;
+    char why[160];
+    bh_u256 w = word(123456789); /* 1.23456789 at 8 decimals */
+    assert_int_equal(node_policy_feed_price(&p, 0, &w, 8, 2, 1000, 1000, why, sizeof why), 0);
+    assert_true(p == 124); /* cents, rounded up: never a lower price */
+    w = word(100000000);
+    assert_int_equal(node_policy_feed_price(&p, 0, &w, 8, 2, 1000, 1000, why, sizeof why), 0);
+    assert_true(p == 100);
+    w = word(1); /* the smallest answer is still a price, never 0 */
+    assert_int_equal(node_policy_feed_price(&p, 0, &w, 18, 0, 1000, 1000, why, sizeof why), 0);
+    assert_true(p == 1);
+    w = word(5);
+    assert_int_equal(node_policy_feed_price(&p, 0, &w, 0, 6, 1000, 1000, why, sizeof why), 0);
+    assert_true(p == 5000000);
+    w = word(~(bh_u128)0);
+    assert_int_equal(node_policy_feed_price(&p, 0, &w, 0, 1, 1000, 1000, why, sizeof why), -1);
+    assert_true(p == 0);
+    assert_non_null(strstr(why, "does not fit"));
+    bh_u256 big = {{1}}; /* 2^248: past 128 bits */
+    assert_int_equal(node_policy_feed_price(&p, 0, &big, 8, 2, 1000, 1000, why, sizeof why), -1);
+    assert_non_null(strstr(why, "does not fit in 128 bits"));
+    w = word(5);
+    assert_int_equal(node_policy_feed_price(&p, 1, &w, 8, 2, 1000, 1000, why, sizeof why), -1);
+    assert_string_equal(why, "feed answers -5, no price");
+    w = word(0);
+    assert_int_equal(node_policy_feed_price(&p, 0, &w, 8, 2, 1000, 1000, why, sizeof why), -1);
+    assert_string_equal(why, "feed answers 0, no price");
+    w = word(100);
+    assert_int_equal(node_policy_feed_price(&p, 0, &w, 8, 2, 1300, 1000, why, sizeof why), 0);
+    assert_int_equal(node_policy_feed_price(&p, 0, &w, 8, 2, 1301, 1000, why, sizeof why), -1);
+    assert_string_equal(why, "feed updatedAt 1301 is 301 s ahead");
+    assert_int_equal(node_policy_feed_price(&p, 0, &w, 39, 2, 1000, 1000, why, sizeof why), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_policy_retry_and_park),
         cmocka_unit_test(test_policy_round_order),
         cmocka_unit_test(test_policy_tighten),
+        cmocka_unit_test(test_policy_feed_price),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

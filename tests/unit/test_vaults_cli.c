@@ -796,6 +796,50 @@ static void test_vaults_cli_values(void **state)
     out_has("value_window.2=10000: value");
 }
 
+/* The tightening keys through vaultctl limits; the segment in values and
+ * show: normal, then tightened by a 30% move with its percent. */
+static void test_vaults_cli_segment(void **state)
+{
+    (void)state;
+    VC(0, "limits", "eth", "vault", "vol_percent=20", "vol_window=10m", "tighten_percent=40",
+       "calm=1h", "--reason", "volatility");
+    out_has("calm=1h set");
+    VC(2, "limits", "eth", "vault", "tighten_percent=101");
+    err_has("101 is out of bounds; use 0..100");
+    VC(2, "limits", "eth", "vault", "calm=soon");
+    err_has("seconds, e.g. 600 or 10m");
+    VC(2, "limits", "eth", "vault", "vol_percent.sol=5");
+    err_has("unknown key");
+    VC(0, "limits", "eth", "vault", "value_window.eth=10000");
+    VC(0, "values", "eth", "--json");
+    json_t *j = out_json();
+    json_t *seg = json_object_get(j, "segment");
+    assert_string_equal(json_string_value(json_object_get(seg, "state")), "normal");
+    assert_int_equal(json_integer_value(json_object_get(seg, "percent")), 100);
+    json_decref(j);
+    bh_vault *v = open_eth();
+    assert_int_equal(bh_vault_price_note(v, &g_tok, 100, NOW, NOW), BH_OK);
+    assert_int_equal(bh_vault_price_note(v, &g_tok, 130, NOW + 1, NOW + 1), BH_OK);
+    bh_vault_close(v);
+    VC(0, "values", "eth");
+    out_has("segment tightened (limits at 40%");
+    out_has("now 4000");
+    VC(0, "values", "eth", "--json");
+    j = out_json();
+    seg = json_object_get(j, "segment");
+    assert_string_equal(json_string_value(json_object_get(seg, "state")), "tightened");
+    assert_int_equal(json_integer_value(json_object_get(seg, "percent")), 40);
+    assert_int_equal(json_integer_value(json_object_get(seg, "until")), NOW + 1 + 3600);
+    json_decref(j);
+    VC(0, "show", "eth");
+    out_has("segment tightened (lanes and value limits at 40%");
+    VC(0, "show", "eth", "--json");
+    j = out_json();
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "segment"), "state")),
+                        "tightened");
+    json_decref(j);
+}
+
 /* An operator's release into a full window says so and leaves the transfer
  * pending; it goes out by itself when the window has room. */
 static void test_vaults_cli_release_window_full(void **state)
@@ -848,6 +892,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_vaults_cli_parked_hop_notice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_min_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_release_window_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vaults_cli_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vaults_cli_values, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,4 +22,14 @@ BH_WARN_UNUSED_RESULT int bh_test_token_mint(bh_evm_sender *s, const bh_address 
 BH_WARN_UNUSED_RESULT int bh_test_token_set_lying(bh_evm_sender *s, const bh_address *token,
                                                   int lying);
 
+/* The test price feed (PriceFeed in tests/contracts/PriceFeed.sol): an
+ * AggregatorV3-shaped feed (decimals, latestRoundData) anyone may set.
+ * answer is signed (a feed may report a negative answer); updated_at 0
+ * means the block's time. Returns: BH_OK; BH_EINVAL; sender errors.
+ * Out: feed  the contract address (zeroed on failure). */
+BH_WARN_UNUSED_RESULT int bh_test_feed_deploy(bh_evm_sender *s, bh_address *feed, uint8_t decimals,
+                                              int64_t answer);
+BH_WARN_UNUSED_RESULT int bh_test_feed_set(bh_evm_sender *s, const bh_address *feed, int64_t answer,
+                                           uint64_t updated_at);
+
 #endif
