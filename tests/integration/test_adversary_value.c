@@ -29,6 +29,16 @@
  *    -5: missing) and a restart: the segment stays tightened across the
  *    restart, its lanes at 50%, and after `calm` relaxes to the configured
  *    sizes, never beyond them, though no price came again.
+ *  - a feed flipping 2.00 <-> 2.60 at every poll: the limits never go above
+ *    their configured sizes; the segment stays tightened as long as it
+ *    flips (documented: calm needs `calm` s without a move; the lanes are
+ *    not frozen, only at 50%) and relaxes once it stops.
+ *  - flow cancel in a crash: TKA falls 2.00 -> 1.00; 40 crashed wTKA sent
+ *    home must not pay the window down by more than they are worth now.
+ *    FAILS at cb457b9: the credit is priced like an outflow, at
+ *    max(reference, last) (vault_value_count -> vault_value_eval ->
+ *    price_usable): 4000 worth pays down 8000, and 70 TKO (7000) more go
+ *    out of a 10000 window on top of the 8000 counted.
  *  - all along: the lying endpoint priced nothing (nothing held back). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,9 +259,9 @@ static void edit(json_t *cfg)
     cfg_set_limit(cfg, NH_A, "TKO", "price_feed", fo);
     cfg_set_limit(cfg, NH_A, "TKO", "price_max_age", "600");
     json_object_set_new(a, "value_limits",
-                        json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "value_window.1", 10000,
-                                  "value_threshold.1", 5000, "vol_percent", 20, "vol_window", 300,
-                                  "tighten_percent", 50, "calm", CALM_S));
+                        json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "value_window.1", 10000,
+                                  "flow_cancel.2", 1, "value_threshold.1", 5000, "vol_percent", 20,
+                                  "vol_window", 3600, "tighten_percent", 50, "calm", CALM_S));
     const char *urls[] = {W.ch[NH_A].anvil.url, it_fake_url(fake_honest), it_fake_url(fake_liar),
                           NULL};
     cfg_endpoints(cfg, NH_A, urls, 2);
@@ -263,7 +273,7 @@ static int setup(void **state)
     if (nt_world_up(k_opts, 0) != 0) return -1;
     bh_evm_sender *d = W.ch[NH_A].deployer;
     bh_u256 amt;
-    bh_u256_from_u128(&amt, tko_big());
+    bh_u256_from_u128(&amt, tko_big() + 1000);
     if (bh_test_token_deploy(d, &tko, "Token O", "TKO", 0) ||
         bh_test_token_mint(d, &tko, &W.user, &amt) ||
         bh_test_feed_deploy(d, &feed_a, 8, 2 * FEED_ONE) ||
@@ -441,6 +451,102 @@ static void test_restart_mid_tightening_with_the_feed_gone(void **state)
     assert_false(journal_has("alpha", "held back", NULL));
 }
 
+/* Attack 4: a feed that flips between 2.00 and 2.60 (30%: past vol_percent,
+ * under price_max_jump) at every poll. The limits must never go above their
+ * configured sizes, the segment stays tightened while it flips (documented:
+ * calm needs `calm` seconds without a move), and relaxes once it stops. */
+static void test_oscillating_feed_never_loosens(void **state)
+{
+    (void)state;
+    const bh_u128 win = nh_units(100000);
+    uint64_t t0 = nh_now_ms();
+    int flips = 0, tight_seen = 0;
+    while (nh_now_ms() - t0 < (CALM_S + 8) * 1000u) {
+        feed_set(&feed_a, flips % 2 ? 26 * FEED_ONE / 10 : 2 * FEED_ONE, 0);
+        flips++;
+        nh_sleep_ms(1200);
+        bh_u128 eff, used;
+        value_limit("alpha", "value_window.1", &eff, &used);
+        if (eff > 10000) fail_msg("value_window.1 at %s > 10000 while flipping", nh_u128_str(eff));
+        bh_vault_lane l = lane_of("alpha", &W.tka, 2);
+        if (l.window_limit > win)
+            fail_msg("TKA window.2 at %s > configured while flipping", nh_u128_str(l.window_limit));
+        if (nh_now_ms() - t0 > 4000 && strcmp(segment_of("alpha"), "tightened"))
+            fail_msg("segment %s while the feed flips 30%% every poll", segment_of("alpha"));
+        tight_seen |= !strcmp(segment_of("alpha"), "tightened");
+    }
+    assert_true(tight_seen);
+    assert_false(journal_has("alpha", "held back", NULL));
+    feed_set(&feed_a, 2 * FEED_ONE, 0); /* it stops */
+    wait_segment("alpha", "normal", (CALM_S + 20) * 1000);
+    nh_sleep_ms(1500);
+    assert_u128(lane_of("alpha", &W.tka, 2).window_limit, win, "TKA window.2 relaxed");
+    bh_u128 eff, used;
+    value_limit("alpha", "value_window.1", &eff, &used);
+    assert_u128(eff, 10000, "value_window.1 relaxed, never above");
+}
+
+/* Attack 3: flow cancel during a crash. TKA's feed falls from 2.00 to 1.00
+ * (-50%, accepted): outgoing TKA keeps counting at the volatility window's
+ * reference 2.00 ("a price drop does not loosen a window right away"), but
+ * a return is credited at that same higher price, so an outsider who buys
+ * crashed wTKA on beta and sends it home pays the window down by twice what
+ * it is worth now, and the window admits that much more of anything else.
+ * A return is credit, so its conservative price is the lower one.
+ * FAILS at cb457b9: vault_value_count (vault_value.c) prices the credit with
+ * price_usable, max(ref, last): 40 wTKA worth 4000 now pay down 8000. */
+static void test_crash_return_is_not_credited_above_its_worth(void **state)
+{
+    (void)state;
+    feed_set(&feed_a, 2 * FEED_ONE, 0);
+    wait_price("TKA", 200, "TKA at 2.00");
+    if (strcmp(segment_of("alpha"), "normal"))
+        wait_segment("alpha", "normal", (CALM_S + 20) * 1000);
+    bh_u128 eff, used0, used;
+    value_limit("alpha", "value_window.1", &eff, &used0);
+    print_message("alpha's value window before the crash: %s used\n", nh_u128_str(used0));
+    assert_true(used0 >= 8000);
+    feed_set(&feed_a, FEED_ONE, 0); /* the crash: -50% */
+    const char *noted[] = {"event=price_noted", "vault=alpha", "asset=TKA", "price=100", NULL};
+    NH_OK(nh_log_wait(&W, 1, noted, 1, WAIT_MS));
+    /* outflows still count at the reference: the documented conservative side */
+    assert_u128(price_of("alpha", "TKA"), 200, "TKA's usable price after the drop (the reference)");
+    /* the outsider sends 40 crashed wTKA home: worth 40 x 100 = 4000 now */
+    bh_u128 home0 = balance(NH_A, &W.tka, &W.user);
+    NH_OK(nh_burn(&W, NH_B, &w_tka, nh_units(40), NH_A, &W.user, 0, NULL));
+    wait_delivered(NH_A, &W.tka, &W.user, home0 + nh_units(40), WAIT_MS, "40 TKA home", NULL);
+    value_limit("alpha", "value_window.1", &eff, &used);
+    bh_u128 credit = used0 - used;
+    print_message("40 TKA worth 4000 at the feed's 1.00 paid the window down by %s\n",
+                  nh_u128_str(credit));
+    /* what it buys: once the crash's tightening is calm, 70 TKO ($70, 7000 cents) out.
+     * Credited at 4000, the window would hold 8000 - 4000 + 7000 > 10000. */
+    wait_segment("alpha", "normal", (CALM_S + 20) * 1000);
+    /* in two, each under value_threshold (5000): 4500 then 2500 */
+    NH_OK(nh_lock(&W, NH_A, &tko, 45, NH_B, &W.user, 0, NULL));
+    NH_OK(nh_lock(&W, NH_A, &tko, 25, NH_B, &W.user, 0, NULL));
+    bh_address wo = {{0}}, z = {{0}};
+    bh_u128 tko_out = 0;
+    uint64_t t0 = nh_now_ms();
+    while (nh_now_ms() - t0 < WAIT_MS) {
+        if (pending_find("value", 25, NULL, 0, NULL, 0)) break;
+        if (nh_wrapped(&W, NH_B, NH_A, &tko, &wo) == 0 && memcmp(wo.data, z.data, 20) &&
+            (tko_out = balance(NH_B, &wo, &W.user)) == 70)
+            break;
+        nh_sleep_ms(250);
+    }
+    char tcause[32] = "";
+    if (pending_find(NULL, 25, NULL, 0, tcause, sizeof tcause))
+        print_message("25 TKO: pending with cause %s\n", tcause);
+    if (credit > 40 * 100)
+        fail_msg("a return worth 4000 at the current price paid value_window.1 down by %s "
+                 "(%s -> %s): the crash loosened the window at once, and %s TKO (%s cents) "
+                 "then went out on top of the 8000 counted",
+                 nh_u128_str(credit), nh_u128_str(used0), nh_u128_str(used), nh_u128_str(tko_out),
+                 nh_u128_str(tko_out * 100));
+    assert_u128(tko_out, 0, "TKO out past the window");
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +555,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_value_overflow_fails_closed),
         cmocka_unit_test(test_stale_price_waits_until_the_operator_releases),
         cmocka_unit_test(test_restart_mid_tightening_with_the_feed_gone),
+        cmocka_unit_test(test_oscillating_feed_never_loosens),
+        cmocka_unit_test(test_crash_return_is_not_credited_above_its_worth),
     };
     return nt_main(argc, argv, 0, "", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
