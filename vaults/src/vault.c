@@ -1216,11 +1216,15 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
     vault_vcheck vc;
     if ((rc = vault_value_eval(v, txn, m, ca->a.decimals, now, &vc))) return rc;
     if (is_big(&ca->a, m->amount)) {
+        /* big: outside the token windows; with value limits, counted in
+         * the value windows (and priced) when its delay is over */
         ready = now + (ca->a.big_delay ? ca->a.big_delay : BH_VAULT_DEFAULT_BIG_DELAY);
         cause = BH_VAULT_CAUSE_BIG;
+        if (vc.active) flags |= VAULT_P_VALUE;
     } else if (vc.active && vc.priced && vc.threshold && vc.value >= vc.threshold) {
         ready = now + (ca->a.big_delay ? ca->a.big_delay : BH_VAULT_DEFAULT_BIG_DELAY);
         cause = BH_VAULT_CAUSE_VALUE_BIG;
+        flags |= VAULT_P_VALUE;
     } else {
         flags |= VAULT_P_WINDOW | (vc.active ? VAULT_P_VALUE : 0);
         bucket_refill(&lsrc->l.in, now);
@@ -1434,9 +1438,8 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         j.lane_dec = ldec;
         j.lane_inc = linc;
         /* never counted anywhere yet: it counts in the windows like an arrival */
-        p.applied =
-            VAULT_P_APPLIED | (ca->found && is_big(&ca->a, p.msg.amount) ? 0 : VAULT_P_WINDOW);
-        if (p.applied & VAULT_P_WINDOW) p.applied |= VAULT_P_VALUE;
+        p.applied = VAULT_P_APPLIED | VAULT_P_VALUE |
+                    (ca->found && is_big(&ca->a, p.msg.amount) ? 0 : VAULT_P_WINDOW);
     }
     vault_vcheck vc;
     if ((rc = vault_value_eval(v, txn, &p.msg, ca->a.decimals, c->now, &vc))) return rc;
@@ -1657,6 +1660,53 @@ static int due_retime(bh_vault *v, MDB_txn *txn, uint64_t id, vault_pending_rec 
 }
 
 static int release_one_due(bh_vault *v, MDB_txn *txn, uint64_t id, const vault_pending_rec *p,
+                           uint64_t now);
+
+/* A big transfer past its delay, under value limits: it needs a usable
+ * price and room in the value windows (not the threshold: it has waited
+ * for that), and counts there when it goes; worth more than a whole
+ * window, it waits for an operator. */
+static int due_big_value(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc,
+                         vault_pending_rec *p)
+{
+    vault_casset *ca;
+    vault_vcheck vc;
+    int rc;
+    if ((rc = cache_asset(v, txn, &dc->token, &ca))) return rc;
+    if (!ca->found) return vault_corrupt(v, "assets", &(MDB_val){32, (void *)dc->token.data});
+    if ((rc = vault_value_eval(v, txn, &p->msg, ca->a.decimals, c->now, &vc))) return rc;
+    bh_vault_cause vcause = BH_VAULT_CAUSE_NONE;
+    uint64_t at = c->now;
+    if (vc.active && !vc.priced) {
+        vcause = BH_VAULT_CAUSE_PRICE;
+    } else if (vc.active) {
+        uint64_t t;
+        if ((rc = vault_value_ready(v, txn, &p->msg, &vc, c->now, &t))) return rc;
+        if (t == UINT64_MAX)
+            vcause = BH_VAULT_CAUSE_CAPACITY, at = 0;
+        else if (t > c->now)
+            vcause = BH_VAULT_CAUSE_VALUE, at = t;
+    }
+    if (vcause != BH_VAULT_CAUSE_NONE) {
+        if (p->cause == (uint32_t)vcause && (vcause == BH_VAULT_CAUSE_PRICE || p->release_at == at))
+            return BH_OK;
+        char why[BH_VAULT_REASON_MAX + 1];
+        if (vcause == BH_VAULT_CAUSE_PRICE)
+            snprintf(why, sizeof why, "price: %.140s", vc.why);
+        else
+            snprintf(why, sizeof why, "%s",
+                     vcause == BH_VAULT_CAUSE_CAPACITY ? "worth more than the 24 h value window"
+                                                       : "24 h value window full");
+        return due_retime(v, txn, dc->id, p, vcause, at, c->now, why);
+    }
+    if ((rc = vault_value_count(v, txn, &p->msg, ca->a.decimals, &vc, c->now)) ||
+        (rc = release_one_due(v, txn, dc->id, p, c->now)))
+        return rc;
+    c->count++;
+    return BH_OK;
+}
+
+static int release_one_due(bh_vault *v, MDB_txn *txn, uint64_t id, const vault_pending_rec *p,
                            uint64_t now)
 {
     uint64_t oid, jid;
@@ -1683,7 +1733,8 @@ static int due_one(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc, due
     if (rc) return rc;
     if (!(p.applied & VAULT_P_WINDOW)) {
         /* big, or booked in the window when it arrived (an older build) */
-        if (p.release_at > c->now) return BH_OK;
+        if (p.release_at > c->now && !waits_value(&p)) return BH_OK;
+        if (p.applied & VAULT_P_VALUE) return due_big_value(v, txn, c, dc, &p);
         if ((rc = release_one_due(v, txn, dc->id, &p, c->now))) return rc;
         c->count++;
         return BH_OK;
@@ -1719,7 +1770,7 @@ static int due_one(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc, due
             return rc;
         if (vcause != BH_VAULT_CAUSE_NONE) {
             if ((rc = wq_leave(v, txn, &p))) return rc;
-            if (vcause == BH_VAULT_CAUSE_VALUE_BIG) p.applied = VAULT_P_APPLIED;
+            if (vcause == BH_VAULT_CAUSE_VALUE_BIG) p.applied = VAULT_P_APPLIED | VAULT_P_VALUE;
             /* a price still missing: nothing to rewrite until it comes */
             if (p.cause == (uint32_t)vcause &&
                 (vcause == BH_VAULT_CAUSE_PRICE || p.release_at == at))

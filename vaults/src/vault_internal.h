@@ -43,7 +43,8 @@ typedef struct {
  * booked at arrival (or is big) and is released without the window. */
 #define VAULT_P_APPLIED 1u /* the ledger holds its effect */
 #define VAULT_P_WINDOW 2u  /* counts in its source lane's window when released */
-#define VAULT_P_VALUE 4u   /* counts in the value windows when released (with WINDOW) */
+#define VAULT_P_VALUE                                                                              \
+    4u /* counts in the value windows when released (a big one: priced and checked then) */
 
 /* Parked record (parked DB, key: u64 outbox id big-endian). */
 typedef struct {

@@ -255,8 +255,13 @@ int bh_vault_segment_get(bh_vault *v, bh_vault_segment *out, uint64_t now)
 
 /* The price the limits use: fixed, else the last observation if fresh and
  * not held back, at the higher of it and the volatility reference. */
-static int price_usable(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, uint64_t now,
-                        bh_u128 *price, char *why, size_t cap)
+/* The price the limits may use, or why there is none. Within the
+ * volatility window an outflow counts at the higher of the price and the
+ * window's reference (a drop does not loosen a window at once), a credit
+ * (low) at the lower (a return during a crash pays down no more than it is
+ * worth now). */
+static int price_pick(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, uint64_t now, int low,
+                      bh_u128 *price, char *why, size_t cap)
 {
     bh_vault_price p;
     *price = 0;
@@ -288,8 +293,14 @@ static int price_usable(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, uint
     if ((rc = vlim_get(v, txn, "vol_window", &vw))) return rc;
     uint64_t win = vw ? (uint64_t)vw : VOL_WINDOW_DEFAULT;
     *price = p.last;
-    if (p.ref > p.last && p.ref_at + win > now) *price = p.ref;
+    if (p.ref_at + win > now && p.ref && (low ? p.ref < p.last : p.ref > p.last)) *price = p.ref;
     return BH_OK;
+}
+
+static int price_usable(bh_vault *v, MDB_txn *txn, const bh_bytes32 *token, uint64_t now,
+                        bh_u128 *price, char *why, size_t cap)
+{
+    return price_pick(v, txn, token, now, 0, price, why, cap);
 }
 
 int vault_value_eval(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, unsigned decimals,
@@ -387,11 +398,15 @@ int vault_value_count(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, unsig
     bh_u128 fc;
     snprintf(k, sizeof k, "flow_cancel.%u", (unsigned)src);
     if ((rc = vlim_get(v, txn, k, &fc)) || !fc) return rc;
-    vault_vcheck pc = *c;
-    if (!pc.priced && (rc = vault_value_eval(v, txn, m, decimals, now, &pc))) return rc;
-    if (!pc.priced) return BH_OK; /* no price, no credit: fails closed */
-    if ((rc = vw_cancel(v, txn, home, 0, pc.value, now))) return rc;
-    return vw_cancel(v, txn, home, src, pc.value, now);
+    /* the credit at the lower price: no price, no credit (fails closed) */
+    bh_u128 price = 0, credit = 0;
+    char why[96];
+    rc = price_pick(v, txn, &m->transfer.token, now, 1, &price, why, sizeof why);
+    if (rc == BH_ENOTFOUND || rc == BH_ESTATE) return BH_OK;
+    if (rc) return rc;
+    if (bh_value_of(&credit, m->amount, price, decimals) != BH_OK) return BH_OK;
+    if ((rc = vw_cancel(v, txn, home, 0, credit, now))) return rc;
+    return vw_cancel(v, txn, home, src, credit, now);
 }
 
 /* "name.A" or "name.A.B" with A, B bridge ids; b 0 when absent. */
