@@ -1500,6 +1500,31 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         window_add(&cl->l, p.msg.amount, c->now);
         if (lim) cl->dirty = 1;
         if ((rc = wq_leave(v, txn, &p))) return rc;
+    } else if ((p.applied & VAULT_P_VALUE) && vc.active) {
+        /* a big one: the release skips its delay, not the value windows;
+         * one they can never hold, or without a price, is the override */
+        uint64_t t = c->now;
+        if (vc.priced && (rc = vault_value_ready(v, txn, &p.msg, &vc, c->now, &t))) return rc;
+        if (vc.priced && t != UINT64_MAX && t > c->now) {
+            p.cause = BH_VAULT_CAUSE_VALUE;
+            p.release_at = t;
+            if ((rc = pending_put(v, txn, c->id, &p))) return rc;
+            char why[BH_VAULT_REASON_MAX + 1];
+            snprintf(why, sizeof why, "24 h value window full, waits: %s",
+                     c->reason ? c->reason : "");
+            if (was_applied) {
+                j.kind = BH_VJ_RETIME;
+                j.amount = t;
+            } else {
+                j.kind = BH_VJ_DELAY; /* the ledger effect of the hold lands now */
+            }
+            c->res.status = BH_VAULT_DELAYED;
+            c->res.cause = BH_VAULT_CAUSE_VALUE;
+            c->res.release_at = t;
+            c->res.pending_id = c->id;
+            return journal_put(v, txn, &j, c->actor, why, &c->res.journal_id);
+        }
+        if ((rc = vault_value_count(v, txn, &p.msg, ca->a.decimals, &vc, c->now))) return rc;
     }
     uint64_t oid;
     if ((rc = pending_del(v, txn, c->id)) || (rc = outbox_put(v, txn, &p.msg, &oid))) return rc;
