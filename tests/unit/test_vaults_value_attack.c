@@ -1,0 +1,540 @@
+/* Value limits, attacked: properties a user depends on, on a real LMDB
+ * vault. A test that exposes a bug says "FAILS at 4994979: ...". */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <inttypes.h>
+
+#include "bh_amount.h"
+#include "bh_value.h"
+#include "vaults_helpers.h"
+
+#define T0 1700002800ull /* on an hour */
+#define HOME 1
+#define E18 ((bh_u128)1000000000000000000ull)
+
+typedef struct {
+    char *dir;
+    bh_vault *v;
+    bh_bytes32 tka, tkb; /* 18 and 6 decimals */
+    uint64_t seq[4];
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->dir = vt_tmpdir();
+    assert_int_equal(bh_vault_init_dir(f->dir, "alpha", HOME, T0, "t", NULL), BH_OK);
+    f->v = vt_open(f->dir, "alpha", NULL);
+    assert_non_null(f->v);
+    f->tka = vt_token(HOME, 0);
+    f->tkb = vt_token(HOME, 1);
+    assert_int_equal(bh_vault_asset_add(f->v, &f->tka, 18, "TKA", T0, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_asset_add(f->v, &f->tkb, 6, "TKB", T0, "t", NULL), BH_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    bh_vault_close(f->v);
+    vt_rmrf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void vset(fx *f, const bh_bytes32 *tok, const char *key, bh_u128 val)
+{
+    int rc = bh_vault_set_limit(f->v, tok, key, val, T0, "t", NULL);
+    if (rc) fail_msg("set %s: %d %s", key, rc, bh_vault_errmsg(f->v));
+}
+
+static bh_vault_result send(fx *f, uint16_t src, uint16_t dst, bh_u128 amount, uint8_t tag,
+                            uint64_t now)
+{
+    bh_transfer_msg m = vt_msg(src, HOME, dst, f->seq[src]++, amount, tag, 0);
+    bh_vault_result r;
+    assert_int_equal(bh_vault_apply(f->v, &r, &m, 1, now), BH_OK);
+    return r;
+}
+
+static size_t due(fx *f, uint64_t now)
+{
+    size_t n;
+    assert_int_equal(bh_vault_release_due(f->v, &n, now, 0), BH_OK);
+    return n;
+}
+
+typedef struct {
+    const char *key;
+    bh_u128 used;
+    int found;
+} vl_find;
+
+static int vl_cb(void *ctx, const char *key, bh_u128 limit, bh_u128 effective, bh_u128 used)
+{
+    (void)limit, (void)effective;
+    vl_find *q = ctx;
+    if (strcmp(key, q->key)) return 0;
+    q->used = used, q->found = 1;
+    return 1;
+}
+
+static bh_u128 used(fx *f, const char *key, uint64_t now)
+{
+    vl_find q = {.key = key};
+    int rc = bh_vault_each_value_limit(f->v, now, vl_cb, &q);
+    assert_true(rc == BH_OK || rc == 1);
+    assert_true(q.found);
+    return q.used;
+}
+
+static uint64_t npending(fx *f)
+{
+    bh_vault_info in;
+    assert_int_equal(bh_vault_info_get(f->v, &in), BH_OK);
+    return in.pending_count;
+}
+
+/* 1. A transfer that waited for a price (cause price, in the token window)
+ * and is worth past the value threshold once priced: an operator's release
+ * may skip its delay, not the value windows (README "Big transfers still
+ * count in value").
+ * FAILS at 4994979: release_fn's token-window branch (vault.c, after
+ * value_gate) treats cause VALUE_BIG as the override ("larger than a window,
+ * without a price, or value-big") and counts it without vault_value_ready:
+ * value_window.1 ends at 11000 of 10000. Fix: on VALUE_BIG, check
+ * vault_value_ready as the big branch does (wait cause value when full). */
+static void test_attack_release_priced_late_value_big_respects_window(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100); /* $1.00 */
+    vset(f, NULL, "value_window.1", 10000);
+    vset(f, NULL, "value_threshold.1", 5000);
+    assert_int_equal(send(f, HOME, 2, 30 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(send(f, HOME, 2, 30 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    assert_true(used(f, "value_window.1", T0) == 6000);
+    vset(f, &f->tka, "price", 0); /* the price goes away */
+    bh_vault_result r = send(f, HOME, 2, 50 * E18, 0, T0 + 60);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_PRICE);
+    vset(f, &f->tka, "price", 100); /* back: $50, value-big, and the window has $40 */
+    bh_vault_result rr;
+    assert_int_equal(bh_vault_release_ex(f->v, &rr, r.pending_id, T0 + 120, "op", "go"), BH_OK);
+    assert_true(used(f, "value_window.1", T0 + 120) <= 10000);
+    assert_int_equal(rr.status, BH_VAULT_DELAYED);
+    assert_int_equal(rr.cause, BH_VAULT_CAUSE_VALUE);
+}
+
+/* 1b. The same without a missing price: a small one waiting for a full
+ * value window (cause value) whose price rises past the value threshold;
+ * an operator releases it (README: "an operator's release of a transfer
+ * waiting for a full value window leaves it waiting").
+ * FAILS at 4994979: same place as 1: value_gate answers VALUE_BIG before it
+ * looks at the windows, and release_fn counts that as the override:
+ * value_window.1 ends at 15000 of 10000. */
+static void test_attack_release_value_wait_turned_value_big_respects_window(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    vset(f, NULL, "value_threshold.1", 5000);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(send(f, HOME, 2, 30 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = send(f, HOME, 2, 30 * E18, 0, T0 + 60); /* $30: $120 > $100 */
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_VALUE);
+    vset(f, &f->tka, "price", 200); /* now worth $60: value-big */
+    bh_vault_result rr;
+    assert_int_equal(bh_vault_release_ex(f->v, &rr, r.pending_id, T0 + 120, "op", "go"), BH_OK);
+    assert_true(used(f, "value_window.1", T0 + 120) <= 10000);
+    assert_int_equal(rr.status, BH_VAULT_DELAYED);
+    assert_int_equal(rr.cause, BH_VAULT_CAUSE_VALUE);
+}
+
+/* 2. The same through a quarantine hold: released after the unfreeze, it
+ * "counts in the windows like an arrival"; worth past the threshold, it
+ * must still find room in the value window.
+ * FAILS at 4994979: the hold gets VAULT_P_WINDOW|VAULT_P_VALUE in
+ * release_fn, value_gate says VALUE_BIG, and it is counted as an override:
+ * value_window.1 ends at 11000 of 10000 (same place and fix as 1). */
+static void test_attack_quarantine_release_value_big_respects_window(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    vset(f, NULL, "value_threshold.1", 5000);
+    assert_int_equal(send(f, HOME, 3, 30 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(send(f, HOME, 3, 30 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(bh_vault_freeze(f->v, 2, T0, "op", "look"), BH_OK);
+    bh_vault_result r = send(f, HOME, 2, 50 * E18, 0, T0 + 60);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_QUARANTINE);
+    assert_int_equal(bh_vault_unfreeze(f->v, 2, T0 + 100, "op", "ok"), BH_OK);
+    bh_vault_result rr;
+    assert_int_equal(bh_vault_release_ex(f->v, &rr, r.pending_id, T0 + 120, "op", "go"), BH_OK);
+    assert_true(used(f, "value_window.1", T0 + 120) <= 10000);
+    assert_int_equal(rr.status, BH_VAULT_DELAYED);
+}
+
+/* 3. A value limit set while a big transfer waits its big_delay (the delay
+ * is there so that operators can react) applies to it when it is due: the
+ * token windows are read at release, so must the value windows be.
+ * FAILS at 4994979: apply_one sets VAULT_P_VALUE only if a value limit is
+ * active at arrival; due_one then releases a big pending without it via
+ * release_one_due with no value check: a $200 transfer goes out under a $100
+ * value_window.1 set an hour before it was due. Fix: decide on the value
+ * limits at release (vault_value_eval's active), not on the arrival flag;
+ * e.g. always set VAULT_P_VALUE for big/window pendings. */
+static void test_attack_value_limit_set_during_big_delay_applies(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "big_threshold", 100 * E18);
+    vset(f, &f->tka, "big_delay", 7200);
+    vset(f, &f->tka, "price", 100);
+    bh_vault_result r = send(f, HOME, 2, 200 * E18, 0, T0); /* $200 */
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_BIG);
+    vset(f, NULL, "value_window.1", 10000); /* $100 a day, set during its delay */
+    (void)due(f, T0 + 7200);
+    assert_int_equal(npending(f), 1); /* worth more than the window: an operator's */
+    assert_true(used(f, "value_window.1", T0 + 7200) <= 10000);
+}
+
+/* 3b. The same for a small one waiting for the token window.
+ * FAILS at 4994979: due_one calls value_gate only if VAULT_P_VALUE, which
+ * apply_one set only if a value limit was active at arrival; it goes out past
+ * the value window set meanwhile ($5 under a $4 window). Same fix as 3. */
+static void test_attack_value_limit_set_during_window_wait_applies(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, &f->tka, "window.1", 10 * E18);
+    assert_int_equal(send(f, HOME, 2, 10 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = send(f, HOME, 2, 5 * E18, 0, T0 + 60);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_WINDOW);
+    vset(f, NULL, "value_window.1", 400); /* $4 */
+    (void)due(f, T0 + 24 * 3600);
+    assert_int_equal(npending(f), 1);
+    assert_true(used(f, "value_window.1", T0 + 24 * 3600) <= 400);
+}
+
+/* 4. A big transfer held as "capacity" only because the segment was
+ * tightened: once calm relaxes the limits it fits, and release_due lets it
+ * go (the tightening is temporary; "delay, never drop" should not become
+ * "wait for an operator forever").
+ * FAILS at 4994979: due_big_value retimes it to cause capacity with
+ * release_at 0, and release_due_fn skips every pending with release_at 0,
+ * so it is never re-checked after the relax. Fix: keep capacity-by-value
+ * pendings that arose under tightening (or all value capacity) as
+ * candidates (waits_value), re-checked at every release pass. */
+static void test_attack_capacity_under_tightening_recovers_after_calm(void **state)
+{
+    fx *f = *state;
+    vset(f, NULL, "value_window.1", 10000);
+    vset(f, NULL, "vol_percent", 20);
+    vset(f, NULL, "calm", 3600);
+    vset(f, &f->tka, "big_threshold", 50 * E18);
+    vset(f, &f->tka, "big_delay", 3600);
+    assert_int_equal(bh_vault_price_note(f->v, &f->tka, 100, T0, T0), BH_OK);
+    bh_vault_result r = send(f, HOME, 2, 80 * E18, 0, T0); /* $80 */
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_BIG);
+    /* +25%: tightened to $50; at $1.25 it is worth $100, the full window */
+    assert_int_equal(bh_vault_price_note(f->v, &f->tka, 125, T0 + 100, T0 + 100), BH_OK);
+    assert_int_equal(bh_vault_price_note(f->v, &f->tka, 125, T0 + 3600, T0 + 3600), BH_OK);
+    assert_int_equal(due(f, T0 + 3600), 0); /* tightened: it waits */
+    assert_int_equal(npending(f), 1);
+    /* calm since T0+100: relaxed at T0+3700 */
+    assert_int_equal(bh_vault_price_note(f->v, &f->tka, 125, T0 + 3800, T0 + 3800), BH_OK);
+    bh_vault_segment s;
+    assert_int_equal(bh_vault_segment_get(f->v, &s, T0 + 3800), BH_OK);
+    assert_int_equal(s.percent, 100);
+    assert_int_equal(due(f, T0 + 3800), 1);
+    assert_int_equal(npending(f), 0);
+}
+
+/* 5. Defended: a big one waiting for a full value window, retimed to now
+ * by an operator, is still checked against the window at release_due. */
+static void test_attack_retime_big_to_now_keeps_value_window(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    vset(f, &f->tka, "big_threshold", 50 * E18);
+    vset(f, &f->tka, "big_delay", 3600);
+    assert_int_equal(send(f, HOME, 3, 90 * E18, 0, T0).status, BH_VAULT_DELAYED);
+    assert_int_equal(bh_vault_release(f->v, NULL, 1, T0 + 1, "op", "go"), BH_OK);
+    assert_true(used(f, "value_window.1", T0 + 1) == 9000);
+    bh_vault_result r = send(f, HOME, 2, 60 * E18, 0, T0 + 10);
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_BIG);
+    assert_int_equal(bh_vault_retime(f->v, r.pending_id, T0 + 20, T0 + 15, "op", "now"), BH_OK);
+    assert_int_equal(due(f, T0 + 20), 0);
+    assert_int_equal(due(f, T0 + 3600 * 5), 0);
+    assert_true(used(f, "value_window.1", T0 + 3600 * 5) <= 10000);
+    /* and an operator's release: waits (cause value), counts nothing */
+    bh_vault_result rr;
+    assert_int_equal(bh_vault_release_ex(f->v, &rr, r.pending_id, T0 + 3600 * 6, "op", "go"),
+                     BH_OK);
+    assert_int_equal(rr.cause, BH_VAULT_CAUSE_VALUE);
+    assert_true(used(f, "value_window.1", T0 + 3600 * 6) == 9000);
+    assert_int_equal(due(f, T0 + 24 * 3600), 1);
+    assert_true(used(f, "value_window.1", T0 + 24 * 3600) == 6000);
+}
+
+/* 6. Defended: a return that waits (value-big on its own source) credits
+ * nothing until it goes, and a dropped one never credits. */
+static void test_attack_flow_cancel_credit_only_when_released(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    vset(f, NULL, "flow_cancel.2", 1);
+    vset(f, NULL, "value_threshold.2", 2000);
+    assert_int_equal(send(f, HOME, 2, 100 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    bh_vault_result r = send(f, 2, HOME, 30 * E18, 0, T0 + 60); /* $30 back, value-big */
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_VALUE_BIG);
+    assert_true(used(f, "value_window.1", T0 + 60) == 10000);
+    assert_int_equal(bh_vault_drop(f->v, r.pending_id, T0 + 70, "op", "bad"), BH_OK);
+    assert_true(used(f, "value_window.1", T0 + 70) == 10000);
+    r = send(f, 2, HOME, 30 * E18, 0, T0 + 80);
+    assert_int_equal(due(f, T0 + 80 + 86400), 1);
+    assert_true(used(f, "value_window.1", T0 + 80 + 86400) == 0);
+}
+
+/* ---- 7. the 24 h property under random operations ---- */
+
+static uint64_t g_rng;
+static uint64_t rnd(void)
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return g_rng;
+}
+static unsigned pick(unsigned n)
+{
+    return (unsigned)(rnd() % n);
+}
+
+#define S_HOURS 96
+#define S_WIN 50000
+#define S_LANE 30000
+
+typedef struct {
+    bh_u128 out[S_HOURS + 2], out12[S_HOURS + 2], credit[S_HOURS + 2];
+    bh_u128 price[2];
+    uint64_t now, t0, mark, nseq[3];
+    int fc, op_big;
+} s_sim;
+
+static bh_u128 s_value(bh_u128 amount, bh_u128 price, unsigned dec)
+{
+    bh_u128 unit = 1;
+    for (unsigned i = 0; i < dec; i++)
+        unit *= 10;
+    bh_u128 p = amount * price;
+    return p / unit + (p % unit ? 1 : 0);
+}
+
+typedef struct {
+    uint64_t id;
+    uint32_t cause;
+    int want; /* 0 any applied, 1 big / value_big only */
+} s_pick;
+
+static int s_pick_cb(void *ctx, const bh_vault_pending *p)
+{
+    s_pick *q = ctx;
+    if (!p->applied || p->cause == BH_VAULT_CAUSE_CAPACITY) return 0;
+    if (q->want == 1 && p->cause != BH_VAULT_CAUSE_BIG && p->cause != BH_VAULT_CAUSE_VALUE_BIG)
+        return 0;
+    if (pick(3)) return 0;
+    q->id = p->id, q->cause = p->cause;
+    return 1;
+}
+
+static void s_collect(s_sim *s, const bh_vault_outbox_entry *e)
+{
+    s->mark = e->id;
+    int tka = e->msg.transfer.token.data[29] == 0;
+    bh_u128 val = s_value(e->msg.amount, s->price[tka ? 0 : 1], tka ? 18 : 6);
+    uint64_t h = (s->now - s->t0) / 3600;
+    if (e->msg.emitter_chain == 1) {
+        s->out[h] += val;
+        if (e->msg.transfer.to_chain == 2) s->out12[h] += val;
+    } else if (s->fc) {
+        s->credit[h] += val;
+    }
+}
+
+static void s_check(const s_sim *s, uint64_t seed)
+{
+    for (int h = 0; h < S_HOURS + 2; h++) {
+        bh_u128 sum = 0, sum12 = 0, cred = 0;
+        for (int k = h - 23 < 0 ? 0 : h - 23; k <= h; k++)
+            sum += s->out[k], sum12 += s->out12[k];
+        for (int k = h - 46 < 0 ? 0 : h - 46; k <= h; k++)
+            cred += s->credit[k];
+        if (sum > S_WIN + cred || sum12 > S_LANE + cred)
+            fail_msg("seed %" PRIu64 " fc %d op_big %d: %llu (lane %llu) of value left in the "
+                     "24 h ending at hour %d, limits %d / %d, credit %llu",
+                     seed, s->fc, s->op_big, (unsigned long long)sum, (unsigned long long)sum12, h,
+                     S_WIN, S_LANE, (unsigned long long)cred);
+    }
+}
+
+/* Locks of two assets, big ones by amount and by value, returns, price
+ * gaps (no price for a while), retimes (to now or later), drops, and (with
+ * op_big) operators releasing big / value_big ones early, plus release_due:
+ * never more value out in 24 h than the limit (plus credit). Operator
+ * releases only while both prices are usable (never an override). */
+static void run_sim(uint64_t seed, int fc, int op_big)
+{
+    g_rng = seed * 2654435761u + 7;
+    char *dir = vt_tmpdir();
+    bh_vault_opts o = {.no_sync = 1};
+    assert_int_equal(bh_vault_init_dir(dir, "home", 1, 1, "t", NULL), BH_OK);
+    bh_vault *v = vt_open(dir, "home", &o);
+    bh_bytes32 tka = vt_token(1, 0), tkb = vt_token(1, 1);
+    static s_sim s;
+    memset(&s, 0, sizeof s);
+    s.fc = fc, s.op_big = op_big;
+    s.t0 = 1700000000ull - 1700000000ull % 3600;
+    s.price[0] = 300, s.price[1] = 7;
+#define L(tok, k, val) assert_int_equal(bh_vault_set_limit(v, tok, k, val, s.t0, "t", NULL), BH_OK)
+    assert_int_equal(bh_vault_asset_add(v, &tka, 18, NULL, s.t0, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_asset_add(v, &tkb, 6, NULL, s.t0, "t", NULL), BH_OK);
+    L(&tka, "price", s.price[0]);
+    L(&tkb, "price", s.price[1]);
+    L(NULL, "value_window.1", S_WIN);
+    L(NULL, "value_lane.1.2", S_LANE);
+    L(NULL, "flow_cancel.2", (bh_u128)fc);
+    L(&tka, "window.1", 60 * E18);
+    L(NULL, "value_threshold.1", 9000);
+    L(&tka, "big_threshold", 7 * E18);
+    L(&tka, "big_delay", 3600);
+    L(&tkb, "big_delay", 3600);
+#undef L
+    bh_u128 saved[2] = {0, 0};
+    uint64_t end = s.t0 + S_HOURS * 3600ull;
+    for (s.now = s.t0; s.now < end; s.now += 1 + pick(900)) {
+        if (pick(40) == 0) {
+            int a = (int)pick(2);
+            bh_u128 np;
+            if (s.price[a] && pick(4) == 0) {
+                saved[a] = s.price[a];
+                np = 0; /* a gap: no price */
+            } else {
+                np = a == 0 ? 150 + pick(450) : 3 + pick(12);
+            }
+            assert_int_equal(bh_vault_set_limit(v, a ? &tkb : &tka, "price", np, s.now, "t", NULL),
+                             BH_OK);
+            s.price[a] = np;
+        }
+        bh_transfer_msg b[4];
+        size_t n = pick(4);
+        for (size_t i = 0; i < n; i++) {
+            int ret = pick(3) == 0;
+            unsigned src = ret ? 2 : 1, dst = ret ? 1 : 2 + pick(2);
+            uint8_t tag = (uint8_t)pick(2);
+            bh_u128 a = tag == 0 ? (1 + pick(8)) * E18 + pick(1000000) : 1 + pick(900000000);
+            b[i] = vt_msg((uint16_t)src, 1, (uint16_t)dst, s.nseq[src]++, a, tag, 0);
+        }
+        bh_vault_result r[4];
+        assert_int_equal(bh_vault_apply(v, r, b, n, s.now), BH_OK);
+        unsigned op = pick(16);
+        if (op < 3) {
+            s_pick q = {0};
+            int prc = bh_vault_each_pending(v, s_pick_cb, &q);
+            assert_true(prc == BH_OK || prc == 1);
+            if (q.id && op == 0) {
+                int rc =
+                    bh_vault_retime(v, q.id, s.now + (pick(2) ? 0 : pick(7200)), s.now, "op", "t");
+                assert_int_equal(rc, BH_OK);
+            } else if (q.id && op == 1) {
+                int rc = bh_vault_drop(v, q.id, s.now, "op", "t");
+                assert_true(rc == BH_OK || rc == BH_EINVARIANT);
+            }
+        }
+        if (op == 2 && op_big && s.price[0] && s.price[1]) {
+            s_pick q = {.want = 1};
+            int prc = bh_vault_each_pending(v, s_pick_cb, &q);
+            assert_true(prc == BH_OK || prc == 1);
+            if (q.id) assert_int_equal(bh_vault_release(v, NULL, q.id, s.now, "op", "t"), BH_OK);
+        }
+        if (pick(30) == 0) {
+            for (int a = 0; a < 2; a++)
+                if (!s.price[a]) {
+                    s.price[a] = saved[a];
+                    assert_int_equal(bh_vault_set_limit(v, a ? &tkb : &tka, "price", s.price[a],
+                                                        s.now, "t", NULL),
+                                     BH_OK);
+                }
+        }
+        size_t released;
+        assert_int_equal(bh_vault_release_due(v, &released, s.now, pick(4) ? 0 : 1 + pick(3)),
+                         BH_OK);
+        for (;;) {
+            bh_vault_outbox_entry e[64];
+            size_t k;
+            assert_int_equal(bh_vault_outbox_peek_to(v, e, 64, &k, 0, s.mark), BH_OK);
+            for (size_t i = 0; i < k; i++)
+                s_collect(&s, &e[i]);
+            if (k < 64) break;
+        }
+    }
+    s_check(&s, seed);
+    char diff[256];
+    if (bh_vault_audit(v, diff, sizeof diff) != BH_OK) fail_msg("seed %" PRIu64 ": %s", seed, diff);
+    bh_vault_close(v);
+    vt_rmrf(dir);
+    free(dir);
+}
+
+static void test_attack_value_property_retime_drop_gaps(void **state)
+{
+    (void)state;
+    const char *env = getenv("BH_SEED");
+    uint64_t base = env ? strtoull(env, NULL, 10) : 20261203;
+    int nseq = env ? 1 : 3;
+    for (int i = 0; i < nseq; i++) {
+        run_sim(base + (uint64_t)i, 0, 0);
+        run_sim(base + (uint64_t)i, 1, 0);
+    }
+}
+
+static void test_attack_value_property_operator_releases_big(void **state)
+{
+    (void)state;
+    const char *env = getenv("BH_SEED");
+    uint64_t base = env ? strtoull(env, NULL, 10) : 20261203;
+    int nseq = env ? 1 : 3;
+    for (int i = 0; i < nseq; i++) {
+        run_sim(base + (uint64_t)i, 0, 1);
+        run_sim(base + (uint64_t)i, 1, 1);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_attack_release_priced_late_value_big_respects_window,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_attack_release_value_wait_turned_value_big_respects_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attack_quarantine_release_value_big_respects_window,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attack_value_limit_set_during_big_delay_applies, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_attack_value_limit_set_during_window_wait_applies,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attack_capacity_under_tightening_recovers_after_calm,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attack_retime_big_to_now_keeps_value_window, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_attack_flow_cancel_credit_only_when_released, setup,
+                                        teardown),
+        cmocka_unit_test(test_attack_value_property_retime_drop_gaps),
+        cmocka_unit_test(test_attack_value_property_operator_releases_big),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
