@@ -300,6 +300,61 @@ static void test_attack_flow_cancel_credit_only_when_released(void **state)
     assert_true(used(f, "value_window.1", T0 + 80 + 86400) == 0);
 }
 
+/* 8. Small transfers must not starve one waiting for the value window: the
+ * token window guarantees it (vaults/README.md: "within a lane the oldest
+ * goes first, so small transfers cannot starve a large one, and new
+ * arrivals queue behind those waiting"); the value window is the same kind
+ * of 24 h window on the same lane. Anyone can send: here a sender keeps
+ * $4 an hour flowing, which always fits the room the expiring hour frees,
+ * and a $10 transfer waits forever behind them.
+ * FAILS at 4994979: apply_one's value_gate (vault.c) admits a new arrival
+ * whenever it fits, ahead of older transfers waiting with cause value (no
+ * queue like lane_wq_add for the token window); after 48 h the $10 one still
+ * waits. Fix: a value-window queue per source (and lane): arrivals wait
+ * behind pendings of cause value, oldest first, as for the token window. */
+static void test_attack_value_window_no_starvation_by_small(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    for (int h = 0; h < 24; h++)
+        assert_int_equal(send(f, HOME, 2, 4 * E18, 0, T0 + (uint64_t)h * 3600).status,
+                         BH_VAULT_ACCEPTED);
+    bh_vault_result r = send(f, HOME, 2, 10 * E18, 0, T0 + 23 * 3600 + 60); /* $10 */
+    assert_int_equal(r.cause, BH_VAULT_CAUSE_VALUE);
+    for (int h = 24; h < 72; h++) {
+        uint64_t t = T0 + (uint64_t)h * 3600;
+        (void)due(f, t);
+        (void)send(f, HOME, 2, 4 * E18, 0, t + 1);
+        (void)due(f, t + 2);
+    }
+    bh_vault_pending p;
+    int rc = bh_vault_pending_get(f->v, &p, r.pending_id);
+    if (rc == BH_OK) fail_msg("the $10 transfer still waits after 48 h (cause %u)", p.cause);
+    assert_int_equal(rc, BH_ENOTFOUND);
+}
+
+/* 9. A flow-cancel credit is a value in the window's disfavor if rounded
+ * up: README "Value ... rounded UP, so a limit in value is never passed by
+ * rounding". Dust returns of 1 smallest unit each (worth 10^-16 cent)
+ * must not buy a cent of room each.
+ * FAILS at 4994979: vault_value_count (vault_value.c) prices the credit
+ * with bh_value_of, which rounds up: 100 returns of 1 wei pay down 100
+ * cents of value_window.1, room for $1 more out while 100 wei came back.
+ * Fix: round a credit down (floor(amount * price / 10^decimals)). */
+static void test_attack_flow_cancel_dust_credit_rounds_down(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    vset(f, NULL, "flow_cancel.2", 1);
+    assert_int_equal(send(f, HOME, 2, 100 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(send(f, 2, HOME, 1, 0, T0 + 60).status, BH_VAULT_ACCEPTED);
+    /* 100 wei at $1 a token: ceil(100 * 100 / 10^18) = 1 cent at most */
+    assert_true(used(f, "value_window.1", T0 + 60) >= 10000 - 1);
+}
+
 /* ---- 7. the 24 h property under random operations ---- */
 
 static uint64_t g_rng;
@@ -532,6 +587,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attack_retime_big_to_now_keeps_value_window, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_attack_flow_cancel_credit_only_when_released, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_attack_value_window_no_starvation_by_small, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_attack_flow_cancel_dust_credit_rounds_down, setup,
                                         teardown),
         cmocka_unit_test(test_attack_value_property_retime_drop_gaps),
         cmocka_unit_test(test_attack_value_property_operator_releases_big),
