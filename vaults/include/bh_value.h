@@ -32,6 +32,11 @@ typedef struct {
 BH_WARN_UNUSED_RESULT int bh_value_of(bh_u128 *out, bh_u128 amount, bh_u128 price,
                                       unsigned decimals);
 
+/* The same rounded down: floor(amount * price / 10^decimals), for a credit
+ * (what comes back never pays down more than it is worth). */
+BH_WARN_UNUSED_RESULT int bh_value_of_floor(bh_u128 *out, bh_u128 amount, bh_u128 price,
+                                            unsigned decimals);
+
 /* A limit scaled to percent (0..100) of itself, rounded down: a tightened
  * limit is never larger than the scaled size. percent >= 100: limit. */
 bh_u128 bh_value_scale(bh_u128 limit, unsigned percent);

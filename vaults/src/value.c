@@ -13,7 +13,7 @@ static bh_u128 pow10_u128(unsigned d)
     return p;
 }
 
-int bh_value_of(bh_u128 *out, bh_u128 amount, bh_u128 price, unsigned decimals)
+static int value_of(bh_u128 *out, bh_u128 amount, bh_u128 price, unsigned decimals, int up)
 {
     *out = 0;
     if (decimals > 38) return BH_EINVAL;
@@ -22,10 +22,20 @@ int bh_value_of(bh_u128 *out, bh_u128 amount, bh_u128 price, unsigned decimals)
     bh_u128 whole = amount / unit, frac = amount % unit, a, b, v;
     if (bh_u128_mul(&a, whole, price)) return BH_ERANGE;
     if (bh_u128_mul(&b, frac, price)) return BH_ERANGE;
-    bh_u128 bq = b / unit + (b % unit ? 1 : 0);
+    bh_u128 bq = b / unit + (up && b % unit ? 1 : 0);
     if (bh_u128_add(&v, a, bq)) return BH_ERANGE;
     *out = v;
     return BH_OK;
+}
+
+int bh_value_of(bh_u128 *out, bh_u128 amount, bh_u128 price, unsigned decimals)
+{
+    return value_of(out, amount, price, decimals, 1);
+}
+
+int bh_value_of_floor(bh_u128 *out, bh_u128 amount, bh_u128 price, unsigned decimals)
+{
+    return value_of(out, amount, price, decimals, 0);
 }
 
 bh_u128 bh_value_scale(bh_u128 limit, unsigned percent)

@@ -935,7 +935,11 @@ static int value_gate(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const
     uint64_t t;
     int rc = vault_value_ready(v, txn, m, vc, now, &t);
     if (rc) return rc;
-    if (t == UINT64_MAX) {
+    if (t == UINT64_MAX && vc->tightened) {
+        /* more than a tightened window: it waits for the relax, re-checked */
+        *cause = BH_VAULT_CAUSE_VALUE;
+        *at = now;
+    } else if (t == UINT64_MAX) {
         *cause = BH_VAULT_CAUSE_CAPACITY; /* worth more than a whole window */
         *at = 0;
     } else if (t > now) {
@@ -1220,13 +1224,13 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
          * the value windows (and priced) when its delay is over */
         ready = now + (ca->a.big_delay ? ca->a.big_delay : BH_VAULT_DEFAULT_BIG_DELAY);
         cause = BH_VAULT_CAUSE_BIG;
-        if (vc.active) flags |= VAULT_P_VALUE;
+        flags |= VAULT_P_VALUE; /* the value limits at release decide, set later or not */
     } else if (vc.active && vc.priced && vc.threshold && vc.value >= vc.threshold) {
         ready = now + (ca->a.big_delay ? ca->a.big_delay : BH_VAULT_DEFAULT_BIG_DELAY);
         cause = BH_VAULT_CAUSE_VALUE_BIG;
         flags |= VAULT_P_VALUE;
     } else {
-        flags |= VAULT_P_WINDOW | (vc.active ? VAULT_P_VALUE : 0);
+        flags |= VAULT_P_WINDOW | VAULT_P_VALUE;
         bucket_refill(&lsrc->l.in, now);
         bucket_refill(&ldst->l.out, now);
         if (lsrc->l.in.capacity || ldst->l.out.capacity) lsrc->dirty = ldst->dirty = 1;
@@ -1473,6 +1477,14 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         if ((p.applied & VAULT_P_VALUE) &&
             (rc = value_gate(v, txn, &p.msg, &ca->a, &vc, c->now, &vcause, &vt)))
             return rc;
+        if (vcause == BH_VAULT_CAUSE_VALUE_BIG) {
+            /* the operator's release skips a big one's delay, not the value
+             * windows: the value_big cause named the threshold only */
+            uint64_t vr = c->now;
+            if ((rc = vault_value_ready(v, txn, &p.msg, &vc, c->now, &vr))) return rc;
+            vcause = BH_VAULT_CAUSE_NONE;
+            if (vr != UINT64_MAX && vr > c->now) vcause = BH_VAULT_CAUSE_VALUE, vt = vr;
+        }
         if (vcause == BH_VAULT_CAUSE_VALUE) {
             /* the value window is full: it waits for it, like the token window */
             if ((rc = wq_leave(v, txn, &p))) return rc;
@@ -1707,7 +1719,9 @@ static int due_big_value(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *d
     } else if (vc.active) {
         uint64_t t;
         if ((rc = vault_value_ready(v, txn, &p->msg, &vc, c->now, &t))) return rc;
-        if (t == UINT64_MAX)
+        if (t == UINT64_MAX && vc.tightened)
+            vcause = BH_VAULT_CAUSE_VALUE; /* waits for the relax, re-checked */
+        else if (t == UINT64_MAX)
             vcause = BH_VAULT_CAUSE_CAPACITY, at = 0;
         else if (t > c->now)
             vcause = BH_VAULT_CAUSE_VALUE, at = t;

@@ -183,6 +183,7 @@ typedef struct {
     bh_u128 lim_src;  /* effective value_window.SRC; 0 = none */
     bh_u128 lim_lane; /* effective value_lane.SRC.DST; 0 = none */
     bh_u128 threshold;
+    int tightened; /* the segment's limits are below their sizes now */
 } vault_vcheck;
 
 /* Evaluate m (of an asset with `decimals`) at now. */

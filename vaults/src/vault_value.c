@@ -320,6 +320,7 @@ int vault_value_eval(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, unsign
     c->active = ws || wl || th;
     unsigned pct;
     if ((rc = segment_percent(v, txn, now, &pct))) return rc;
+    c->tightened = pct < 100;
     c->lim_src = bh_value_scale(ws, pct);
     c->lim_lane = bh_value_scale(wl, pct);
     c->threshold = bh_value_scale(th, pct);
@@ -404,7 +405,7 @@ int vault_value_count(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, unsig
     rc = price_pick(v, txn, &m->transfer.token, now, 1, &price, why, sizeof why);
     if (rc == BH_ENOTFOUND || rc == BH_ESTATE) return BH_OK;
     if (rc) return rc;
-    if (bh_value_of(&credit, m->amount, price, decimals) != BH_OK) return BH_OK;
+    if (bh_value_of_floor(&credit, m->amount, price, decimals) != BH_OK || !credit) return BH_OK;
     if ((rc = vw_cancel(v, txn, home, 0, credit, now))) return rc;
     return vw_cancel(v, txn, home, src, credit, now);
 }
