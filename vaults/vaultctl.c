@@ -2508,12 +2508,14 @@ static int run(int argc, char **argv)
             break;
         }
         if (!strcmp(a, "-d") || !strcmp(a, "--data-dir") || !strcmp(a, "--node") ||
-            !strcmp(a, "--admin-token-file")) {
+            !strcmp(a, "--admin-token-file") || !strcmp(a, "--actor")) {
             if (++i >= argc) return usage("missing_value", a, "%s needs a value", a);
             if (a[1] == 'd' || a[2] == 'd')
                 o.data_dir = argv[i];
             else if (a[2] == 'n')
                 node = argv[i];
+            else if (a[3] == 'c')
+                o.actor = argv[i];
             else
                 token_file = argv[i];
         } else {

@@ -208,6 +208,9 @@ int bh_cli_unknown_option(const char *typed, const char *const *known, size_t n)
         size_t d = bh_edit_distance(typed, k);
         if (d < best_d) best_d = d, best = k;
     }
+    if (best_d == 0) /* a real option, in a place it does not go */
+        return usage_with("unknown_option", typed, NULL,
+                          "option '%.60s' does not go here (see the usage)", typed);
     if (best && bh_suggest_near(best_d, typed))
         return usage_with("unknown_option", typed, best,
                           "unknown option '%.60s'; did you mean '%s'?", typed, best);

@@ -699,6 +699,32 @@ static void test_cli_identifiers(void **state)
     json_decref(env);
 }
 
+/* --actor goes before the verb too (as in `vaultctl --node URL --actor A
+ * VERB`); an option of a verb given before it is refused by name, with no
+ * suggestion of itself. */
+static void test_cli_global_actor(void **state)
+{
+    (void)state;
+    assert_int_equal(RUN(VAULTCTL, "--actor", "dora", "freeze", "sol", "--reason", "drill"), 0);
+    int rc = RUN(VAULTCTL, "journal", "eth", "--json");
+    json_t *env = envelope(rc, "journal eth");
+    size_t i, by_dora = 0;
+    json_t *row;
+    json_array_foreach(json_object_get(env, "data"), i, row)
+    {
+        const char *kind = json_string_value(json_object_get(row, "kind"));
+        const char *actor = json_string_value(json_object_get(row, "actor"));
+        if (kind && actor && !strcmp(kind, "freeze")) by_dora += !strcmp(actor, "dora");
+    }
+    assert_int_equal(by_dora, 1);
+    json_decref(env);
+    expect_error(RUN(VAULTCTL, "--reason", "x", "list", "--json"), 2, "unknown_option", "--reason",
+                 "a verb's option before the verb");
+    env = envelope(2, "a verb's option before the verb");
+    assert_null(err_member(env, "suggestion"));
+    json_decref(env);
+}
+
 /* The exit statuses: 1 refused, 2 wrong input, 3 the environment; and
  * `check` and `run` agree on a config. */
 static void test_cli_exit_statuses(void **state)
@@ -754,6 +780,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_cli_deploy_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_vaultctl_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_exit_statuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_global_actor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_identifiers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_vaultctl_dry_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_deploy_dry_run, setup, teardown),
