@@ -311,6 +311,7 @@ static void sample_lanes(bh_hist *h, const json_t *snap, size_t slot)
     {
         const char *vault = json_string_value(json_object_get(v, "name"));
         if (vault == NULL) continue;
+        json_int_t home = json_integer_value(json_object_get(v, "chain"));
         json_array_foreach(json_object_get(v, "assets"), j, a)
         {
             const char *asset = json_string_value(json_object_get(a, "symbol"));
@@ -321,7 +322,8 @@ static void sample_lanes(bh_hist *h, const json_t *snap, size_t slot)
             json_array_foreach(json_object_get(a, "lanes"), k, ln)
             {
                 json_int_t id = json_integer_value(json_object_get(ln, "chain"));
-                if (id <= 0 || id > UINT16_MAX) continue;
+                /* nothing is ever outstanding on the home chain itself */
+                if (id <= 0 || id > UINT16_MAX || id == home) continue;
                 const char *name = chain_name(snap, id);
                 hist_lane *l = lane_get(h, vault, asset, (uint16_t)id, name ? name : "");
                 if (l == NULL) continue;

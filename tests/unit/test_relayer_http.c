@@ -1253,6 +1253,22 @@ static void test_history_bounds(void **state)
     json_decref(j);
     json_decref(snap);
 
+    /* a vault's lane to its own home chain is no chart: nothing is ever
+     * outstanding there */
+    bh_hist *home = bh_hist_create(10, 4);
+    snap = json_pack("{s:[], s:[{s:s, s:i, s:[{s:s, s:i, s:[{s:i, s:s}, {s:i, s:s}]}]}]}", "chains",
+                     "vaults", "name", "alpha", "chain", 1, "assets", "symbol", "TKA", "decimals",
+                     0, "lanes", "chain", 1, "outstanding", "0", "chain", 2, "outstanding", "3");
+    bh_hist_sample(home, snap, 1790000000);
+    assert_int_equal(bh_hist_lanes(home), 1);
+    j = bh_hist_json(home, "samples", 10);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_array_get(json_object_get(j, "lanes"), 0), "chain")),
+                     2);
+    json_decref(j);
+    json_decref(snap);
+    bh_hist_destroy(home);
+
     /* a flood: 100000 deliveries in one interval, 40000 never delivered */
     for (uint32_t i = 0; i < 100000; i++) {
         bh_hash32 d;
