@@ -54,7 +54,7 @@
  *        "since": 0, "until": 0, "percent": 100 },  lanes and value limits at percent
  *     "prices": [ { "symbol": "TKA", "source": "feed|fixed|observed",
  *        "feed": "0x…", "price": "200", "age": 12, "usable": true,
- *        "why": "" } ] } ],                      age -1: fixed or none
+ *        "why": "" } ], "quote_decimals": 2 } ], age -1: fixed or none; price in 10^-quote_decimals
  *   "totals": { "events_observed": 10, "accepted": 3, "rejected": 2, "delivered": 4,
  *               "quarantines": 0 }
  * }

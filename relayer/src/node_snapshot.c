@@ -213,14 +213,14 @@ static json_t *vault_json(bh_node *n, node_vault *nv, uint64_t now)
                                 "code", (int)seg.state, "since", (json_int_t)seg.since, "until",
                                 (json_int_t)seg.until, "percent", (int)seg.percent);
     return json_pack(
-        "{s:s,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "name", nv->cfg->name,
+        "{s:s,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:I}", "name", nv->cfg->name,
         "chain", (json_int_t)nv->cfg->bridge_id, "accepted", (json_int_t)atomic_load(&nv->accepted),
         "delayed", (json_int_t)atomic_load(&nv->delayed), "held",
         (json_int_t)atomic_load(&nv->held), "rejected", rej, "outbox_depth",
         (json_int_t)info.outbox_depth, "outbox_oldest_age", (json_int_t)oldest, "pending",
         (json_int_t)info.pending_count, "parked", (json_int_t)info.parked_count, "quarantined",
         quar, "assets", assets, "pending_list", pend, "segment", segment, "prices",
-        prices ? prices : json_array());
+        prices ? prices : json_array(), "quote_decimals", (json_int_t)nv->cfg->quote_decimals);
 }
 
 /* A histogram as the snapshot has it: "le" the bucket bounds (bounds[i] /

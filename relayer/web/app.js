@@ -172,6 +172,33 @@
       win);
   }
 
+  // the segment's state (its value limits tightened by a price move, or
+  // quarantined) and each price the value limits use, with its age
+  function segmentView(v) {
+    const seg = v.segment;
+    const prices = v.prices || [];
+    if (!seg && !prices.length) return null;
+    const kids = [];
+    if (seg) {
+      const state = seg.state || 'normal';
+      const cls = state === 'normal' ? 'chip' : state === 'tightened' ? 'chip warn' : 'chip bad';
+      let text = 'segment ' + state;
+      if (state === 'tightened') {
+        text += ' to ' + seg.percent + '% of its limits';
+        if (seg.until) text += ' until ' + clock(seg.until);
+      }
+      kids.push(h('span', { class: cls, 'data-segment': state, title: seg.since ? 'since ' + clock(seg.since) : null }, text));
+    }
+    for (const p of prices) {
+      const price = isDec(p.price) && p.price !== '0' ? units(p.price, v.quote_decimals) : 'no price';
+      const age = p.source === 'fixed' ? 'fixed' : p.source + (p.age >= 0 ? ', ' + ago(p.age) : '');
+      kids.push(h('span', { class: p.usable ? 'chip' : 'chip warn', 'data-price': p.symbol,
+        title: p.usable ? (p.feed ? 'feed ' + p.feed : null) : 'not usable: ' + p.why },
+      p.symbol + ' at ' + price + ' (' + age + ')' + (p.usable ? '' : ': ' + p.why)));
+    }
+    return h('div', { class: 'row' }, 'value limits: ', kids);
+  }
+
   function vaultView(v) {
     const quarantined = (v.quarantined || []).map((id) => h('span', { class: 'chip bad' }, chainName(id) + ' quarantined'));
     const rejected = Object.entries(v.rejected || {}).map(([r, n]) => h('span', { class: 'chip warn', title: 'rejected: ' + r }, r + ' × ' + n));
@@ -191,6 +218,7 @@
         kv('oldest in outbox', (v.outbox_oldest_age || 0) + ' s')),
       rejected.length ? h('div', { class: 'row' }, 'rejected: ', rejected) : null,
       quarantined.length ? h('div', { class: 'row' }, quarantined) : null,
+      segmentView(v),
       assets.length ? assets : h('p', { class: 'muted' }, 'no assets registered'));
   }
 

@@ -3,12 +3,13 @@
 //   node operator_dashboard.js NODE_MODULES ARGS_JSON
 // ARGS_JSON: url, admin_token, shot, shot_top, vault, asset, raw_before,
 // text_before, raw_after, text_after, past_seq, gamma_seq, delayed_seq,
-// delayed_text, retime_seq, drop_seq. In a 1280x800 window:
+// delayed_text, retime_seq, drop_seq, price_text. In a 1280x800 window:
 // 1. waits until the page is live and shows VAULT's ASSET locked =
 //    raw_before (data-raw, exact) as text_before (what a user reads), and
 //    the event list already shows, from the server's history, the
 //    "accepted" and "delivered" events of the transfers past_seq (to beta)
-//    and gamma_seq (to gamma) made before the page opened; prints "loaded";
+//    and gamma_seq (to gamma) made before the page opened, and the vault's
+//    segment "normal" and ASSET's fixed price as price_text; prints "loaded";
 // 2. the test then makes a transfer: waits for a live (not history)
 //    "accepted" event of VAULT and for locked = raw_after shown as
 //    text_after;
@@ -149,6 +150,11 @@ async function answerOk(page, verb, key) {
     await waitLocked(page, A.raw_before, A.text_before, 20000);
     await pastEvents(page, A.past_seq, 'alpha', 'beta');
     await pastEvents(page, A.gamma_seq, 'alpha', 'gamma');
+    // the vault's value limits: its segment's state and its asset's price
+    const seg = (await page.textContent(`[data-vault="${A.vault}"] [data-segment]`)).trim();
+    if (seg !== 'segment normal') throw new Error('segment shows: ' + seg);
+    const price = (await page.textContent(`[data-vault="${A.vault}"] [data-price="${A.asset}"]`)).trim();
+    if (price !== A.asset + ' at ' + A.price_text + ' (fixed)') throw new Error('price shows: ' + price);
     process.stdout.write('loaded\n');
 
     const live = 'li.ev[data-kind="accepted"]:not([data-history])';

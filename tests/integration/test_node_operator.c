@@ -79,7 +79,8 @@ static int set_tka_limit(json_t *cfg, const char *key, const char *value)
 }
 
 /* The metrics section, with the read and admin tokens in 0600 files next
- * to the config; samples every second; big transfers of alpha's TKA wait. */
+ * to the config; samples every second; big transfers of alpha's TKA wait;
+ * TKA has a fixed price. */
 static int configure_operator(void)
 {
     if (write_secret("operator.token", TOKEN "\n") != 0 ||
@@ -94,6 +95,7 @@ static int configure_operator(void)
                                   "sample_interval_s", 1));
     if (set_tka_limit(cfg, "big_threshold", nh_u128_str(nh_units(BIG_UNITS))) != 0 ||
         set_tka_limit(cfg, "big_delay", "3600") != 0 ||
+        set_tka_limit(cfg, "price", "250") != 0 || /* 2.50 in the quote unit (cents) */
         set_tka_limit(cfg, "out_capacity.2", nh_u128_str(nh_units(100000))) != 0 ||
         set_tka_limit(cfg, "out_refill.2", nh_u128_str(nh_units(10))) != 0) {
         json_decref(cfg);
@@ -453,12 +455,12 @@ static void test_operator_dashboard_in_chromium(void **state)
     char url[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/?token=%s", PORT, TOKEN);
     json_t *args = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:I}", "url",
-        url, "admin_token", ADMIN_TOKEN, "shot", SCREENSHOT, "shot_top", SCREENSHOT_TOP, "vault",
-        "alpha", "asset", "TKA", "raw_before", raw0, "text_before", text0, "raw_after", raw1,
-        "text_after", text1, "past_seq", (json_int_t)past, "gamma_seq", (json_int_t)to_gamma,
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:I, s:s}",
+        "url", url, "admin_token", ADMIN_TOKEN, "shot", SCREENSHOT, "shot_top", SCREENSHOT_TOP,
+        "vault", "alpha", "asset", "TKA", "raw_before", raw0, "text_before", text0, "raw_after",
+        raw1, "text_after", text1, "past_seq", (json_int_t)past, "gamma_seq", (json_int_t)to_gamma,
         "delayed_seq", (json_int_t)delayed, "delayed_text", "1,500 TKA", "retime_seq",
-        (json_int_t)retimed, "drop_seq", (json_int_t)dropped);
+        (json_int_t)retimed, "drop_seq", (json_int_t)dropped, "price_text", "2.5");
     assert_non_null(args);
     char *json = json_dumps(args, JSON_COMPACT);
     json_decref(args);
