@@ -173,6 +173,14 @@ contract Portal {
         return sets[signerSetIndex].length;
     }
 
+    /// Which of up to 256 digests are executed (bit i: digests[i]): a node
+    /// asks before it submits transfers others may have executed meanwhile.
+    function executedMask(bytes32[] calldata digests) external view returns (uint256 m) {
+        require(digests.length <= 256, "batch size");
+        for (uint256 i = 0; i < digests.length; i++)
+            if (executed[digests[i]]) m |= 1 << i;
+    }
+
     /// Index + 1 of a in set (0: not a member): how a node finds its slot.
     function attesterIndex(uint32 set, address a) external view returns (uint256) {
         return memberOf[set][a];

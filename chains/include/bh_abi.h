@@ -39,6 +39,8 @@ void bh_abi_bytes32(bh_abi *a, const bh_bytes32 *v);
 void bh_abi_bytes(bh_abi *a, const unsigned char *data, size_t len);
 void bh_abi_string(bh_abi *a, const char *s);
 void bh_abi_address_array(bh_abi *a, const bh_address *v, size_t n);
+/* bytes32[] of hashes. */
+void bh_abi_hash_array(bh_abi *a, const bh_hash32 *v, size_t n);
 /* bytes[]: n items of lens[i] bytes. */
 void bh_abi_bytes_array(bh_abi *a, const unsigned char *const *items, const size_t *lens, size_t n);
 

@@ -156,6 +156,9 @@ typedef struct {
     int (*send_batch)(void *sender, void **tx, const unsigned char *const *vaas, const size_t *lens,
                       size_t n);
     int (*poll_batch)(void *sender, void *tx, bh_chain_batch_item *items, size_t n);
+    /* which of n (<= 256) digests the destination Portal has executed, as
+     * a big-endian 256-bit word (item i is bit i); NULL: not served */
+    int (*executed_mask)(void *sender, unsigned char bits[32], const bh_hash32 *digests, size_t n);
     void (*poll_begin)(void *sender); /* once before a pass of polls: reads the head */
     int (*poll)(void *sender, void *tx, bh_chain_outcome *outcome, unsigned *approvals);
     void (*tx_info)(const void *tx, bh_chain_tx_info *out);

@@ -170,6 +170,12 @@ BH_WARN_UNUSED_RESULT int bh_portal_vote_send(bh_evm_sender *s, bh_evm_pending *
 
 BH_WARN_UNUSED_RESULT int bh_portal_is_executed(bh_rpc *ep, int *executed, const bh_address *portal,
                                                 const bh_hash32 *digest);
+/* Which of n (<= 256) digests the Portal has executed: bit i of the
+ * big-endian word (bits[31 - i / 8] >> i % 8), as BatchDone's bitmap.
+ * Out: bits (zeroed on entry). */
+BH_WARN_UNUSED_RESULT int bh_portal_executed_mask(bh_rpc *ep, unsigned char bits[32],
+                                                  const bh_address *portal,
+                                                  const bh_hash32 *digests, size_t n);
 /* The Portal's current attester set index and its attester at index (a
  * revert of attesters(index), an index past the set, is BH_EREVERTED).
  * Out: set_index, attester (zeroed on entry). */

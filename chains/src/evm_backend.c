@@ -358,6 +358,12 @@ static const char *evm_last_error(void *p)
     return bh_evm_sender_last_error(((evm_sender *)p)->sender);
 }
 
+static int evm_executed_mask(void *p, unsigned char bits[32], const bh_hash32 *digests, size_t n)
+{
+    evm_sender *s = p;
+    return bh_portal_executed_mask(bh_evm_sender_rpc(s->sender), bits, &s->portal, digests, n);
+}
+
 static int evm_wallet(void *p, bh_u256 *out)
 {
     evm_sender *s = p;
@@ -439,6 +445,7 @@ const bh_chain_backend bh_chain_backend_evm = {
     .send = evm_send,
     .send_batch = evm_send_batch,
     .poll_batch = evm_poll_batch,
+    .executed_mask = evm_executed_mask,
     .poll_begin = evm_poll_begin,
     .poll = evm_poll,
     .tx_info = evm_tx_info,

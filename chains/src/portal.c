@@ -571,6 +571,26 @@ int bh_portal_is_executed(bh_rpc *ep, int *executed, const bh_address *portal,
     return rc;
 }
 
+int bh_portal_executed_mask(bh_rpc *ep, unsigned char bits[32], const bh_address *portal,
+                            const bh_hash32 *digests, size_t n)
+{
+    if (bits) memset(bits, 0, 32);
+    if (!ep || !bits || !portal || (!digests && n) || n > 256) return BH_EINVAL;
+    bh_abi a;
+    bh_abi_init(&a, "executedMask(bytes32[])", 1);
+    bh_abi_hash_array(&a, digests, n);
+    unsigned char *ret = NULL;
+    size_t len = 0;
+    int rc = call_abi(ep, &ret, &len, portal, &a);
+    if (rc == BH_OK && len != 32) rc = BH_EPROTO;
+    /* no bit past the n asked */
+    for (size_t i = n; rc == BH_OK && i < 256; i++)
+        if ((ret[31 - i / 8] >> (i % 8)) & 1) rc = BH_EPROTO;
+    if (rc == BH_OK) memcpy(bits, ret, 32);
+    free(ret);
+    return rc;
+}
+
 int bh_portal_attester(bh_rpc *ep, uint32_t *set_index, bh_address *attester,
                        const bh_address *portal, unsigned index)
 {

@@ -31,6 +31,7 @@
 typedef struct {
     bh_vault_outbox_entry e; /* id, digest (e.msg.digest), destination */
     size_t vault;
+    int late; /* others may have executed it by now: ask the Portal first */
 } pick;
 
 /* A transaction in flight: which outbox entries it delivers. */
@@ -451,13 +452,46 @@ static void deliver_one(deliverer *dl, node_vault *nv, const bh_vault_outbox_ent
     flight_add(dl, &p, 1, tx, 0, set, again);
 }
 
+/* The late picks of ps that the Portal says are executed are acked
+ * (already_done, nothing sent) and left out; the rest stay, in order, no
+ * longer late. Returns how many stay. A failed read leaves all of them. */
+static size_t drop_executed(deliverer *dl, pick *ps, size_t n)
+{
+    node_chain *d = dl->d;
+    bh_hash32 dig[256];
+    size_t idx[256], m = 0;
+    for (size_t i = 0; i < n && m < 256; i++)
+        if (ps[i].late) {
+            dig[m] = ps[i].e.msg.digest;
+            idx[m++] = i;
+        }
+    unsigned char bits[32];
+    if (!m || !d->be->executed_mask || d->be->executed_mask(dl->sender, bits, dig, m) != BH_OK)
+        return n;
+    unsigned char gone[256] = {0};
+    for (size_t j = 0; j < m; j++)
+        if ((bits[31 - j / 8] >> (j % 8)) & 1) {
+            gone[idx[j]] = 1;
+            delivered(dl, &d->node->vaults[ps[idx[j]].vault], &ps[idx[j]].e, BH_CHAIN_ALREADY_DONE,
+                      0, NULL);
+        }
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!gone[i]) {
+            ps[w] = ps[i];
+            ps[w++].late = 0;
+        }
+    return w;
+}
+
 /* Sign n entries (n <= batch_max) and send them in one submitBatch; a
  * batch too big for the gas cap goes in halves. */
-static void deliver_batch(deliverer *dl, const pick *ps, size_t n)
+static void deliver_batch(deliverer *dl, pick *ps, size_t n)
 {
     node_chain *d = dl->d;
     bh_node *n_ = d->node;
-    if (n == 1 || !d->be->send_batch) {
+    if (n > 1) n = drop_executed(dl, ps, n);
+    if (n <= 1 || !d->be->send_batch) {
         for (size_t i = 0; i < n; i++)
             if (dl->n_fl < d->cfg->inflight_max)
                 deliver_one(dl, &n_->vaults[ps[i].vault], &ps[i].e, 0);
@@ -665,17 +699,25 @@ static int hop_lane_paused(const pick_ctx *pc, const bh_vault_outbox_entry *e)
 /* Outside the first quorum of e's digest (the set's members in turn from
  * the digest), while its standby lasts: a transfer costs the destination
  * a quorum of approvals, not one per attester, and a member that is down
- * is stood in for after standby_ms. Not known since when (a restart): go. */
-static int standing_by(const pick_ctx *pc, const bh_vault_outbox_entry *e)
+ * is stood in for after standby_ms. Not known since when (a restart): go.
+ * *late: it may be executed already (stood in for, stored before a
+ * restart, or its source event older than the standby: read on catching
+ * up), so the Portal is asked before it goes in a batch. */
+static int standing_by(const pick_ctx *pc, const bh_vault_outbox_entry *e, int *late)
 {
+    uint64_t standby = pc->dl->d->cfg->standby_ms;
+    int64_t age = node_lat_age(pc->dl->d->node, &e->msg.digest);
+    uint64_t ts_ms = (uint64_t)e->msg.timestamp * 1000, now = wall_ms();
+    *late = age < 0 || now > ts_ms + standby;
     if (!pc->wave_n) return 0;
     uint64_t h = 0;
     for (int i = 0; i < 8; i++)
         h = h << 8 | e->msg.digest.data[i];
     unsigned first = (unsigned)(h % pc->wave_n);
     if ((pc->wave_me + pc->wave_n - first) % pc->wave_n < pc->wave_q) return 0;
-    int64_t age = node_lat_age(pc->dl->d->node, &e->msg.digest);
-    return age >= 0 && (uint64_t)age < pc->dl->d->cfg->standby_ms;
+    if (age >= 0 && (uint64_t)age < standby) return 1;
+    *late = 1; /* standing in */
+    return 0;
 }
 
 static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
@@ -688,9 +730,11 @@ static int pick_cb(void *ctx, const bh_vault_outbox_entry *e)
     backoff_ent *b = backoff_find(pc->dl, pc->vault, e->id, 0);
     if (b && b->until_ms > pc->now_ms) return 0;
     if (in_flight(pc->dl, pc->vault, e)) return 0; /* never twice at once */
-    if (standing_by(pc, e)) return 0;
+    int late = 0;
+    if (standing_by(pc, e, &late)) return 0;
     pc->picks[pc->n_picks].e = *e;
     pc->picks[pc->n_picks].vault = pc->vault;
+    pc->picks[pc->n_picks].late = late;
     pc->n_picks++;
     if (++pc->per_src[s->idx] == pc->quota && --pc->open_sources == 0) return 1;
     return pc->n_picks == pc->cap ? 1 : 0;

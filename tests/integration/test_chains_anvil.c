@@ -407,7 +407,8 @@ static size_t forged_body(unsigned char *body, uint16_t emitter_chain, const bh_
 /* submitBatch: each item is its own submit. An item that executes, one
  * that only approves, one with a signature of a stranger (refused, named,
  * the rest unharmed), one executed by an earlier item of the same batch
- * (nothing twice); the fee goes to the batch's sender. */
+ * (nothing twice); the fee goes to the batch's sender; executedMask says
+ * which are executed. */
 static void test_it_submit_batch(void **state)
 {
     (void)state;
@@ -468,6 +469,19 @@ static void test_it_submit_batch(void **state)
     assert_int_equal(u256_low(&bal), 18);
     /* an empty batch is refused before anything is sent */
     assert_int_equal(bh_portal_submit_batch(F.dep_b, out, &F.portal_b, items, vlen, 0), BH_EINVAL);
+    /* executedMask: items 0 and 1 executed, 2 (refused) not, as bits 0..2;
+     * a digest repeated is its own bit */
+    bh_hash32 dig[4];
+    for (unsigned i = 0; i < 3; i++)
+        bh_vaa_digest(&dig[i], body[i], blen[i]);
+    dig[3] = dig[0];
+    unsigned char bits[32], want[32] = {0};
+    want[31] = 0x0b; /* 0b1011 */
+    assert_int_equal(bh_portal_executed_mask(F.rpc_b, bits, &F.portal_b, dig, 4), BH_OK);
+    assert_memory_equal(bits, want, 32);
+    assert_int_equal(bh_portal_executed_mask(F.rpc_b, bits, &F.portal_b, dig, 0), BH_OK);
+    assert_memory_equal(bits, (unsigned char[32]){0}, 32);
+    assert_int_equal(bh_portal_executed_mask(F.rpc_b, bits, &F.portal_b, dig, 257), BH_EINVAL);
 }
 
 /* Stolen attester keys + a registered remote chain still cannot unlock more

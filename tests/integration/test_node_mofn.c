@@ -6,7 +6,10 @@
  *  - a node whose attester key is not the one in the set, alone: its
  *    transfer is not minted (the Portal refuses the signature);
  *  - plus one honest node: one approval, still not minted;
- *  - plus a second honest node: executed, exactly once. */
+ *  - plus a second honest node: executed, exactly once;
+ *  - a node back from downtime finds the transfers it missed executed by
+ *    the other two (standing in for it): it acks them from the Portal's
+ *    view and sends no transaction. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,10 +134,77 @@ static void test_two_of_three(void **state)
     }
 }
 
+/* The count of node id's transaction key on B. */
+static uint64_t tx_count(unsigned id)
+{
+    char addr[43];
+    bh_rpc_format_hex(addr, W.node[id - 1].tx_addr.data, 20);
+    json_t *r =
+        it_rpc(W.ch[NH_B].anvil.url, "eth_getTransactionCount", json_pack("[s,s]", addr, "latest"));
+    uint64_t v = 0;
+    if (!r || bh_rpc_read_quantity(&v, r) != BH_OK) fail_msg("eth_getTransactionCount");
+    json_decref(r);
+    return v;
+}
+
+static void set_standby(unsigned id, unsigned ms)
+{
+    json_t *cfg = nh_node_config(&W, id);
+    assert_non_null(cfg);
+    json_object_set_new(json_array_get(json_object_get(cfg, "chains"), NH_B), "standby_ms",
+                        json_integer(ms));
+    NH_OK(nh_node_write_config(&W, id, cfg));
+}
+
+/* Node 3 is down while 16 transfers are executed by nodes 1 and 2 (they
+ * stand in for it after the standby). Back, it reads them all, and its
+ * share of first submissions plus the ones it stands by for would be
+ * batches of already executed transfers: gas for nothing. It asks the
+ * Portal which are executed first, acks them, sends nothing. */
+static void test_back_from_downtime_sends_nothing_executed(void **state)
+{
+    (void)state;
+    enum { N = 16 };
+    bh_seckey k3;
+    it_test_key(&k3, 3); /* signer index 2's key again */
+    NH_OK(nh_node_set_attester(&W, 3, &k3));
+    for (unsigned id = 1; id <= 3; id++)
+        set_standby(id, 1000);
+    NH_OK(nh_node_start(&W, 1, WAIT_MS));
+    NH_OK(nh_node_start(&W, 2, WAIT_MS));
+    nh_executed *ex = NULL;
+    size_t before = 0, after = 0;
+    NH_OK(nh_executed_logs(&W, NH_B, &ex, &before));
+    free(ex);
+    NH_OK(nh_flood(&W, NH_A, &W.tka, N, N, nh_units(1), NH_B, &W.user));
+    for (uint64_t t0 = nh_now_ms(); after < before + N; nh_sleep_ms(200)) {
+        if (nh_now_ms() - t0 > WAIT_MS) fail_msg("%zu of %d executed", after - before, N);
+        NH_OK(nh_executed_logs(&W, NH_B, &ex, &after));
+        free(ex);
+    }
+    uint64_t sent0 = tx_count(3);
+    NH_OK(nh_node_start(&W, 3, WAIT_MS));
+    const char *done[] = {"event=delivered", "outcome=already_done", NULL};
+    NH_OK(nh_log_wait(&W, 3, done, N, WAIT_MS));
+    size_t depth = 1;
+    for (uint64_t t0 = nh_now_ms(); depth; nh_sleep_ms(200)) {
+        if (nh_now_ms() - t0 > WAIT_MS) fail_msg("node 3's outbox still holds %zu", depth);
+        NH_OK(nh_vault_outbox_depth(&W, 3, "alpha", &depth));
+    }
+    nh_sleep_ms(1500); /* past its standby: nothing more goes */
+    assert_int_equal(tx_count(3), sent0);
+    NH_OK(nh_executed_logs(&W, NH_B, &ex, &after));
+    free(ex);
+    assert_int_equal(after, before + N); /* each once */
+    for (unsigned id = 1; id <= 3; id++)
+        assert_int_equal(nh_node_stop(&W, id, WAIT_MS), 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_of_three),
+        cmocka_unit_test(test_back_from_downtime_sends_nothing_executed),
     };
     return NT_MAIN(argc, argv, tests, setup);
 }
