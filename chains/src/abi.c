@@ -135,7 +135,8 @@ void bh_abi_string(bh_abi *a, const char *s)
     bh_abi_bytes(a, (const unsigned char *)s, strlen(s));
 }
 
-void bh_abi_address_array(bh_abi *a, const bh_address *v, size_t n)
+/* T[] of n items of `width` bytes each, right-aligned in their words. */
+static void word_array(bh_abi *a, const unsigned char *items, size_t width, size_t n)
 {
     if (dyn_begin(a)) return;
     if (n > (SIZE_MAX / 64)) {
@@ -146,21 +147,17 @@ void bh_abi_address_array(bh_abi *a, const bh_address *v, size_t n)
     if (!p) return;
     put_word(p, (uint64_t)n);
     for (size_t i = 0; i < n; i++)
-        memcpy(p + 32 + 32 * i + 12, v[i].data, 20);
+        memcpy(p + 32 + 32 * i + (32 - width), items + width * i, width);
+}
+
+void bh_abi_address_array(bh_abi *a, const bh_address *v, size_t n)
+{
+    word_array(a, v ? v->data : NULL, sizeof v->data, n);
 }
 
 void bh_abi_hash_array(bh_abi *a, const bh_hash32 *v, size_t n)
 {
-    if (dyn_begin(a)) return;
-    if (n > (SIZE_MAX / 64)) {
-        a->err = BH_ENOMEM;
-        return;
-    }
-    unsigned char *p = tail_grow(a, 32 + 32 * n);
-    if (!p) return;
-    put_word(p, (uint64_t)n);
-    for (size_t i = 0; i < n; i++)
-        memcpy(p + 32 + 32 * i, v[i].data, 32);
+    word_array(a, v ? v->data : NULL, sizeof v->data, n);
 }
 
 void bh_abi_bytes_array(bh_abi *a, const unsigned char *const *items, const size_t *lens, size_t n)
