@@ -309,6 +309,122 @@ static void test_http_bearer_token(void **state)
     bh_http_destroy(s);
 }
 
+/* A page of another origin the operator has open: a websocket is not
+ * bound by the same-origin rule, so without an Origin check any site could
+ * read the node's snapshots and events through the operator's browser (on
+ * the default config, which sets no read token). */
+static void test_ws_cross_origin_refused(void **state)
+{
+    (void)state;
+    bh_http *s = start_server((bh_http_options){0});
+    uint16_t port = bh_http_port(s);
+    assert_int_equal(raw_ws_open(port, "/ws", "Origin: http://evil.example\r\n", 0, NULL), 403);
+    assert_int_equal(raw_ws_open(port, "/ws", "Origin: null\r\n", 0, NULL), 403);
+    assert_int_equal(raw_ws_open(port, "/ws", "Origin: http://127.0.0.1.evil.example\r\n", 0, NULL),
+                     403);
+    assert_int_equal(raw_ws_open(port, "/ws", "Origin: http://127.0.0.1:1\r\n", 0, NULL), 403);
+    /* the dashboard itself (same host as the request's Host) and clients
+     * that are no browser (no Origin) */
+    int fd = -1;
+    assert_int_equal(raw_ws_open(port, "/ws", "Origin: http://127.0.0.1\r\n", 0, &fd), 101);
+    close(fd);
+    assert_int_equal(raw_ws_open(port, "/ws", NULL, 0, &fd), 101);
+    close(fd);
+    bh_http_destroy(s);
+}
+
+/* One request with the given Host header (NULL: none, as HTTP/1.0). */
+static http_resp req_host(uint16_t port, const char *path, const char *host, const char *more)
+{
+    int fd = tcp_connect(port, 0);
+    char req[1024];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n%s%s%sConnection: close\r\n%s\r\n", path,
+                     host ? "Host: " : "", host ? host : "", host ? "\r\n" : "", more ? more : "");
+    send_all(fd, req, (size_t)n);
+    return http_read_close(fd, "GET", path);
+}
+
+/* DNS rebinding: a page at http://rebind.evil.example:PORT/ whose name
+ * then resolves to 127.0.0.1 is same-origin with this server for the
+ * browser, Origin check or not. Without a read token only a Host that is
+ * an address or localhost is served. */
+static void test_http_dns_rebinding_refused(void **state)
+{
+    (void)state;
+    bh_http *s = start_server((bh_http_options){0});
+    uint16_t port = bh_http_port(s);
+    char evil[64], lo[64], v6[64];
+    snprintf(evil, sizeof evil, "rebind.evil.example:%u", (unsigned)port);
+    snprintf(lo, sizeof lo, "localhost:%u", (unsigned)port);
+    snprintf(v6, sizeof v6, "[::1]:%u", (unsigned)port);
+    static const char *const paths[] = {"/metrics", "/", "/readyz"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        http_resp r = req_host(port, paths[i], evil, NULL);
+        assert_int_equal(r.status, 421);
+        assert_null(strstr(r.body, "bulkhead_"));
+        free(r.body);
+    }
+    char hdr[128];
+    snprintf(hdr, sizeof hdr, "Origin: http://%s\r\n", evil);
+    int fd = tcp_connect(port, 0);
+    char req[1024];
+    int n = snprintf(req, sizeof req,
+                     "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: "
+                     "13\r\n%s\r\n",
+                     evil, hdr);
+    send_all(fd, req, (size_t)n);
+    char head[64] = "";
+    assert_true(recv(fd, head, sizeof head - 1, 0) > 12);
+    close(fd);
+    assert_null(strstr(head, " 101 "));
+    static const char *const fine[] = {"127.0.0.1", "localhost", "LOCALHOST"};
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        http_resp r = req_host(port, "/metrics", fine[i], NULL);
+        assert_int_equal(r.status, 200);
+        free(r.body);
+    }
+    http_resp r = req_host(port, "/metrics", lo, NULL);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    r = req_host(port, "/metrics", v6, NULL);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    bh_http_destroy(s);
+    /* with a read token a rebinding page reads nothing it could not read
+     * anyway: names are served */
+    s = start_server((bh_http_options){.token = "s3cret-T0ken"});
+    port = bh_http_port(s);
+    snprintf(evil, sizeof evil, "relayer.internal.example:%u", (unsigned)port);
+    r = req_host(port, "/metrics", evil, "Authorization: Bearer s3cret-T0ken\r\n");
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    bh_http_destroy(s);
+}
+
+/* What a browser is told about every page and answer: no framing by
+ * another site (clickjacking the Release button), no referrer (the page's
+ * URL holds ?token=, PROTOCOL.md promises Referrer-Policy), no sniffing. */
+static void test_http_browser_headers(void **state)
+{
+    (void)state;
+    bh_http *s = start_server((bh_http_options){0});
+    uint16_t port = bh_http_port(s);
+    static const char *const paths[] = {"/", "/app.js", "/metrics", "/nope"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        http_resp r = http_req(port, "GET", paths[i], NULL);
+        if (!head_has(&r, "referrer-policy: no-referrer") ||
+            !head_has(&r, "x-content-type-options: nosniff") ||
+            !head_has(&r, "x-frame-options: deny") || !head_has(&r, "frame-ancestors 'none'"))
+            fail_msg("GET %s: missing a header:\n%s", paths[i], r.head);
+        free(r.body);
+    }
+    http_resp r = http_req_body(port, "POST", "/admin/v1/vaultctl", NULL, "{}");
+    assert_true(head_has(&r, "x-content-type-options: nosniff"));
+    free(r.body);
+    bh_http_destroy(s);
+}
+
 static void test_ws_snapshot_and_events(void **state)
 {
     (void)state;
@@ -1376,6 +1492,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_routes),
         cmocka_unit_test(test_http_bearer_token),
+        cmocka_unit_test(test_ws_cross_origin_refused),
+        cmocka_unit_test(test_http_dns_rebinding_refused),
+        cmocka_unit_test(test_http_browser_headers),
         cmocka_unit_test(test_ws_snapshot_and_events),
         cmocka_unit_test(test_ws_subscriptions),
         cmocka_unit_test(test_ws_hostile_frames),
