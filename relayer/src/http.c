@@ -1252,11 +1252,66 @@ static void admin_closed(bh_http *s, pss *p)
     pthread_mutex_unlock(&s->admin_mu);
 }
 
+/* A Host header's name (port and IPv6 brackets taken off) is an address
+ * or localhost. No Host (HTTP/1.0) is no browser's request. */
+static int host_is_address(struct lws *wsi)
+{
+    char h[256];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HOST);
+    if (n <= 0) return 1;
+    if ((size_t)n >= sizeof h || lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_HOST) <= 0) return 0;
+    char *name = h, *port = NULL;
+    if (h[0] == '[') {
+        char *e = strchr(h, ']');
+        if (e == NULL || (e[1] != '\0' && e[1] != ':')) return 0;
+        *e = '\0';
+        name = h + 1;
+        port = e[1] ? e + 2 : NULL;
+    } else if ((port = strchr(h, ':')) != NULL) {
+        *port++ = '\0';
+    }
+    if (port && (!*port || strspn(port, "0123456789") != strlen(port))) return 0;
+    unsigned char a[16];
+    return strcasecmp(name, "localhost") == 0 || inet_pton(AF_INET, name, a) == 1 ||
+           inet_pton(AF_INET6, name, a) == 1;
+}
+
+/* Without a read token, only requests whose Host is an address: a page
+ * whose DNS name an attacker points at this server (DNS rebinding) is
+ * same-origin with it for the browser and would read it all. With a token
+ * such a page still has none. */
+static int host_ok(const bh_http *s, struct lws *wsi)
+{
+    return s->token_len > 0 || host_is_address(wsi);
+}
+
+/* A websocket is not bound by the same-origin rule: a browser's upgrade
+ * (it sends Origin) must come from a page of this server, so no other
+ * site the operator has open reads the node through the browser. */
+static int origin_ok(struct lws *wsi)
+{
+    char o[256], h[256];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (n <= 0) return 1; /* no browser */
+    if ((size_t)n >= sizeof o || lws_hdr_copy(wsi, o, sizeof o, WSI_TOKEN_ORIGIN) <= 0 ||
+        lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_HOST) <= 0)
+        return 0;
+    const char *rest = strncasecmp(o, "http://", 7) == 0    ? o + 7
+                       : strncasecmp(o, "https://", 8) == 0 ? o + 8
+                                                            : NULL;
+    return rest != NULL && strcasecmp(rest, h) == 0;
+}
+
 static int on_http(bh_http *s, struct lws *wsi, pss *p, const char *path)
 {
     /* Pipelined behind an admin request: ignored; its answer closes. */
     if (p->close_after) return 0;
     int is_admin = strncmp(path, "/admin/", 7) == 0;
+    /* the admin API asks for its own token, which a rebinding page lacks */
+    if (!is_admin && !host_ok(s, wsi))
+        return respond_text(wsi, p, 421,
+                            "Host is not an address: with no read token this server answers "
+                            "requests to its address or localhost only\n");
     if (is_admin && lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
         return admin_begin(s, wsi, p, path);
     if (is_admin) p->close_after = 1;
@@ -1287,6 +1342,14 @@ static int on_confirm_upgrade(bh_http *s, struct lws *wsi)
     char uri[64] = "";
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws") != 0) {
         lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "the websocket is at /ws");
+        return 1;
+    }
+    if (!host_ok(s, wsi)) {
+        lws_return_http_status(wsi, 421, "Host is not an address (no read token is set)");
+        return 1;
+    }
+    if (!origin_ok(wsi)) {
+        lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, "Origin is not this server");
         return 1;
     }
     if (!authorized(s, wsi, 1)) {
