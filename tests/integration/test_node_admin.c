@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "bh_vault.h"
 #include "test_adversary.h"
 #include "../unit/ws_test_client.h"
 
@@ -803,6 +804,62 @@ static void test_admin_rewind_no_flow_spike(void **state)
                  "spike: the re-read counted into the breaker's flow");
 }
 
+/* alpha's TKA bucket from beta, configured; any flow from beta spikes
+ * (baseline 0) and puts it at 25% until a restart or an hour of calm. */
+static void spike_from_beta(json_t *cfg)
+{
+    cfg_set_limit(cfg, NH_A, "TKA", "in_capacity.2", "1000000000000000000000");
+    cfg_set_limit(cfg, NH_A, "TKA", "in_refill.2", "1000000000000000000");
+    json_object_set_new(cfg, "breaker",
+                        json_pack("{s:{s:b,s:i,s:i,s:i,s:i}}", "spike", "enabled", 1, "min_per_min",
+                                  1, "factor", 2, "tighten_percent", 25, "relax_after_s", 3600));
+}
+
+static bh_vault_lane alpha_tka_from_beta(void)
+{
+    bh_vault *v = NULL;
+    char why[256];
+    bh_vault_opts o = {.read_only = 1};
+    if (bh_vault_open(&v, W.node[0].data_dir, "alpha", &o, why, sizeof why) != BH_OK)
+        fail_msg("open vault alpha: %s", why);
+    bh_bytes32 t = {{0}};
+    memcpy(t.data + 12, W.tka.data, 20);
+    bh_vault_lane l;
+    if (bh_vault_lane_get(v, &l, &t, 2) != BH_OK) fail_msg("alpha: no TKA lane to beta");
+    bh_vault_close(v);
+    return l;
+}
+
+/* An outsider's flow from beta (one chain, a few transfers) spikes and
+ * tightens alpha's bucket from beta; the operator, through the node, sets
+ * it lower still. The spike's relax (here a restart; after calm the same
+ * code) puts back the size from before the spike over the operator's
+ * value: the operator's tightening is gone, journaled as actor
+ * "breaker", and the config (unchanged) does not bring it back. */
+static void test_admin_operator_limit_survives_spike_relax(void **state)
+{
+    (void)state;
+    restart_with(spike_from_beta);
+    NH_OK(nh_lock(&W, NH_B, &W.tkb, nh_units(1), NH_A, &W.user, 0, NULL));
+    const char *spiked[] = {"event=limits_tightened", "chain=beta", NULL};
+    NH_OK(nh_log_wait(&W, 1, spiked, 1, WAIT_MS));
+    bh_vault_lane l = alpha_tka_from_beta();
+    if (l.in.capacity != nh_units(250))
+        fail_msg("in_capacity.2 after the spike: %s, expected 250 TKA", nh_u128_str(l.in.capacity));
+    const char *tight[] = {"limits",   "alpha",    "TKA", "in_capacity.2=5",
+                           "--reason", "incident", NULL};
+    assert_int_equal(remote(NULL, tight), 0);
+    l = alpha_tka_from_beta();
+    assert_true(l.in.capacity == nh_units(5));
+    restart_with(spike_from_beta);
+    nh_sleep_ms(2000); /* the node's start: relax, config, a few control ticks */
+    l = alpha_tka_from_beta();
+    if (l.in.capacity != nh_units(5))
+        fail_msg("the operator's in_capacity.2=5 TKA (set while beta's spike held the lane) is %s "
+                 "after the spike relaxed: the breaker put back its pre-spike size",
+                 nh_u128_str(l.in.capacity));
+}
+
 /* freeze through the node quarantines the chain in the running node
  * (/readyz says so); unfreeze lifts it. */
 static void test_admin_freeze_unfreeze(void **state)
@@ -849,6 +906,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_admin_rewind_keeps_sequence_check),
         cmocka_unit_test(test_admin_stop_while_request_waits),
         cmocka_unit_test(test_admin_rewind_no_flow_spike),
+        cmocka_unit_test(test_admin_operator_limit_survives_spike_relax),
     };
     return NT_MAIN(argc, argv, tests, setup);
 }
