@@ -143,7 +143,23 @@ static int collect_key(void *ctx, const char *key, const void *val, size_t len)
     return 0;
 }
 
-/* Restore every tightened bucket of chain (0 = all chains). */
+/* 1 if have is a size the node put on a bucket of original size orig:
+ * orig at the spike's percent, the segment's, or the smaller (whichever
+ * tightening came first). Another value is an operator's, set since. */
+static int node_set(bh_u128 have, bh_u128 orig, bh_u128 orig_refill, int refill, unsigned spct,
+                    const node_vtight *vt)
+{
+    unsigned pcts[2] = {spct, vt ? vt->percent : spct};
+    for (size_t i = 0; i < 2; i++) {
+        bh_u128 c, r;
+        node_policy_tighten(orig, orig_refill, pcts[i], &c, &r);
+        if (have == (refill ? r : c)) return 1;
+    }
+    return 0;
+}
+
+/* Restore every tightened bucket of chain (0 = all chains). A bucket an
+ * operator changed while it was tightened keeps the operator's size. */
 void node_relax(bh_node *n, uint16_t chain, const char *why)
 {
     node_relax_where(n, chain, NULL, why);
@@ -171,10 +187,28 @@ void node_relax_where(bh_node *n, uint16_t chain, const char *only_vault, const 
             /* a tightened segment still holds the lane: at its percent */
             node_vtight vt;
             bh_u128 cap = orig.cap, refill = orig.refill;
-            if (node_vtight_get(n, vault, &token, (uint16_t)c, &vt) == BH_OK && orig.cap)
+            int seg = node_vtight_get(n, vault, &token, (uint16_t)c, &vt) == BH_OK;
+            if (seg && orig.cap)
                 node_policy_tighten(orig.cap, orig.refill, vt.percent, &cap, &refill);
+            unsigned spct = n->cfg->breaker.spike_tighten_percent;
             pthread_mutex_lock(&nv->mu);
-            set_in_limits(nv, &token, (uint16_t)c, cap, refill, why);
+            bh_vault_lane l;
+            if (bh_vault_lane_get(nv->v, &l, &token, (uint16_t)c) == BH_OK) {
+                int kc = !node_set(l.in.capacity, orig.cap, orig.refill, 0, spct, seg ? &vt : NULL);
+                int kr = !node_set(l.in.refill, orig.cap, orig.refill, 1, spct, seg ? &vt : NULL);
+                if (kc) cap = l.in.capacity;
+                if (kr) refill = l.in.refill;
+                if (kc || kr)
+                    BH_LOG(BH_LOG_INFO, "limit_kept",
+                           "vault=%s chain=%u key=%s reason=\"set by an operator while a flow "
+                           "spike held the lane\"",
+                           vault, c,
+                           kc && kr ? "in_capacity,in_refill"
+                           : kc     ? "in_capacity"
+                                    : "in_refill");
+                if (cap != l.in.capacity || refill != l.in.refill)
+                    set_in_limits(nv, &token, (uint16_t)c, cap, refill, why);
+            }
             pthread_mutex_unlock(&nv->mu);
         }
         if (node_store_meta_del(n->store, kl->keys[i]) == BH_OK) restored++;
