@@ -515,6 +515,40 @@ static void test_price_jump_tightens_this_segment_only_and_survives_restart(void
     assert_false(journal_has("alpha", "held back", NULL));
 }
 
+/* One chain's price feed moves (whoever moves it): alpha's segment
+ * tightens; the operator sets window.2 lower still meanwhile. The calm's
+ * relax puts back the size from before the move over the operator's
+ * value: the operator's limit is gone, and the config (unchanged) does not
+ * bring it back. */
+static void test_segment_relax_keeps_operator_limit(void **state)
+{
+    (void)state;
+    wait_segment("alpha", "normal", (CALM_S + 20) * 1000);
+    const char *nt[] = {"event=segment_tightened", "vault=alpha", NULL};
+    char *log = nh_node_log(&W, 1);
+    size_t before = nh_log_count(log, nt);
+    free(log);
+    bh_u128 p = 0; /* quote_decimals 2 */
+    for (uint64_t t0 = nh_now_ms(); (p = price_of("alpha", "TKA")) == 0;) {
+        if (nh_now_ms() - t0 > WAIT_MS) fail_msg("no TKA price in alpha");
+        nh_sleep_ms(200);
+    }
+    feed_set(NH_A, &feed_a, (int64_t)(p * 13 / 10) * (FEED_ONE / 100), 0); /* +30% */
+    NH_OK(nh_log_wait(&W, 1, nt, before + 1, WAIT_MS));
+    const bh_u128 win = nh_units(100000);
+    assert_u128(lane_of("alpha", &W.tka, 2).window_limit, win / 2, "window.2 at 50%");
+    const char *op[] = {"limits", "alpha", "TKA", "window.2=1000", "--reason", "incident", NULL};
+    assert_int_equal(nh_vaultctl(&W, 1, NULL, op), 0);
+    assert_u128(lane_of("alpha", &W.tka, 2).window_limit, nh_units(1000), "the operator's 1000");
+    wait_segment("alpha", "normal", (CALM_S + 20) * 1000);
+    nh_sleep_ms(500);
+    bh_vault_lane l = lane_of("alpha", &W.tka, 2);
+    if (l.window_limit != nh_units(1000))
+        fail_msg("the operator's window.2=1000 TKA (set while the segment was tightened) is %s "
+                 "after the segment relaxed: the node put back its size from before the move",
+                 nh_u128_str(l.window_limit));
+}
+
 /* A feed that answers a negative price, or one from the future, gives no
  * price: nothing is noted (the last one ages out), never a loosening; one
  * that jumps past price_max_jump is held back (fails closed), and tightens
@@ -589,6 +623,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_price_jump_tightens_this_segment_only_and_survives_restart),
         cmocka_unit_test(test_insane_feed_answers_are_missing),
         cmocka_unit_test(test_a_split_feed_read_notes_nothing),
+        cmocka_unit_test(test_segment_relax_keeps_operator_limit),
     };
     return nt_main(argc, argv, 0, "", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
