@@ -621,9 +621,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stale_feed_delays_and_says_why),
         cmocka_unit_test(test_flow_cancel_returns_room_never_past_the_limit),
         cmocka_unit_test(test_price_jump_tightens_this_segment_only_and_survives_restart),
+        cmocka_unit_test(test_segment_relax_keeps_operator_limit),
         cmocka_unit_test(test_insane_feed_answers_are_missing),
         cmocka_unit_test(test_a_split_feed_read_notes_nothing),
-        cmocka_unit_test(test_segment_relax_keeps_operator_limit),
     };
     return nt_main(argc, argv, 0, "", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
