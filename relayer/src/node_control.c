@@ -143,21 +143,6 @@ static int collect_key(void *ctx, const char *key, const void *val, size_t len)
     return 0;
 }
 
-/* 1 if have is a size the node put on a bucket of original size orig:
- * orig at the spike's percent, the segment's, or the smaller (whichever
- * tightening came first). Another value is an operator's, set since. */
-static int node_set(bh_u128 have, bh_u128 orig, bh_u128 orig_refill, int refill, unsigned spct,
-                    const node_vtight *vt)
-{
-    unsigned pcts[2] = {spct, vt ? vt->percent : spct};
-    for (size_t i = 0; i < 2; i++) {
-        bh_u128 c, r;
-        node_policy_tighten(orig, orig_refill, pcts[i], &c, &r);
-        if (have == (refill ? r : c)) return 1;
-    }
-    return 0;
-}
-
 /* Restore every tightened bucket of chain (0 = all chains). A bucket an
  * operator changed while it was tightened keeps the operator's size. */
 void node_relax(bh_node *n, uint16_t chain, const char *why)
@@ -194,8 +179,11 @@ void node_relax_where(bh_node *n, uint16_t chain, const char *only_vault, const 
             pthread_mutex_lock(&nv->mu);
             bh_vault_lane l;
             if (bh_vault_lane_get(nv->v, &l, &token, (uint16_t)c) == BH_OK) {
-                int kc = !node_set(l.in.capacity, orig.cap, orig.refill, 0, spct, seg ? &vt : NULL);
-                int kr = !node_set(l.in.refill, orig.cap, orig.refill, 1, spct, seg ? &vt : NULL);
+                unsigned sp2 = seg ? vt.percent : spct;
+                int kc =
+                    !node_policy_is_tightened(l.in.capacity, orig.cap, orig.refill, 0, spct, sp2);
+                int kr =
+                    !node_policy_is_tightened(l.in.refill, orig.cap, orig.refill, 1, spct, sp2);
                 if (kc) cap = l.in.capacity;
                 if (kr) refill = l.in.refill;
                 if (kc || kr)

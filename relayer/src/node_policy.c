@@ -92,6 +92,18 @@ void node_policy_tighten(bh_u128 cap, bh_u128 refill, unsigned pct, bh_u128 *cap
     *refill_out = r || !refill ? r : 1;
 }
 
+int node_policy_is_tightened(bh_u128 have, bh_u128 cap, bh_u128 refill, int of_refill,
+                             unsigned pct1, unsigned pct2)
+{
+    const unsigned pct[2] = {pct1, pct2};
+    for (size_t i = 0; i < 2; i++) {
+        bh_u128 c, r;
+        node_policy_tighten(cap, refill, pct[i], &c, &r);
+        if (have == (of_refill ? r : c)) return 1;
+    }
+    return 0;
+}
+
 #define FEED_FUTURE_S 300 /* an updatedAt further ahead than this is no price */
 
 static bh_u128 pow10_u128(unsigned d)

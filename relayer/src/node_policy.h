@@ -57,6 +57,13 @@ int node_policy_park(unsigned reverts, unsigned park_after);
 size_t node_policy_round_order(const size_t *src, size_t n, size_t per_source, size_t n_sources,
                                size_t *order);
 
+/* 1 if have is what node_policy_tighten makes of the bucket (cap,
+ * refill) at pct1 or pct2: its cap (refill = 0) or its refill (1). Any
+ * other value of a tightened lane is not the node's: an operator's, set
+ * since, which a relax keeps. */
+int node_policy_is_tightened(bh_u128 have, bh_u128 cap, bh_u128 refill, int of_refill,
+                             unsigned pct1, unsigned pct2);
+
 /* A bucket tightened to pct percent: never to 0 (that would remove the
  * bucket), and a refill that was on stays on.
  * Out: cap_out, refill_out. */

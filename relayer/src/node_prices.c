@@ -267,6 +267,41 @@ static int collect_vkey(void *ctx, const char *key, const void *val, size_t len)
     return 0;
 }
 
+/* *out = have when changed (the node did not set it). Returns changed. */
+static int keep(int changed, bh_u128 have, bh_u128 *out)
+{
+    if (changed) *out = have;
+    return changed;
+}
+
+/* The lane limits a relax of segment t would put back: each one the node
+ * did not set (t's size at its percent, or the spike's for the inbound
+ * bucket) is an operator's since and stays. Returns 1 when one stays. */
+static int keep_operator(const lane_item *it, const node_vtight *t, unsigned spct, bh_u128 *ic,
+                         bh_u128 *ir, bh_u128 *oc, bh_u128 *orf, bh_u128 *w)
+{
+    const bh_vault_lane *l = &it->l;
+    unsigned p = t->percent;
+    int in_ic = t->in_cap
+                    ? !node_policy_is_tightened(l->in.capacity, t->in_cap, t->in_refill, 0, p, spct)
+                    : l->in.capacity != 0;
+    int in_ir = t->in_cap
+                    ? !node_policy_is_tightened(l->in.refill, t->in_cap, t->in_refill, 1, p, spct)
+                    : l->in.refill != t->in_refill;
+    int out_c = t->out_cap
+                    ? !node_policy_is_tightened(l->out.capacity, t->out_cap, t->out_refill, 0, p, p)
+                    : l->out.capacity != 0;
+    int out_r = t->out_cap
+                    ? !node_policy_is_tightened(l->out.refill, t->out_cap, t->out_refill, 1, p, p)
+                    : l->out.refill != t->out_refill;
+    int kept = keep(in_ic, l->in.capacity, ic);
+    kept |= keep(in_ir, l->in.refill, ir);
+    kept |= keep(out_c, l->out.capacity, oc);
+    kept |= keep(out_r, l->out.refill, orf);
+    kept |= keep(l->window_limit != scaled(t->window, p), l->window_limit, w);
+    return kept;
+}
+
 static size_t seg_relax(bh_node *n, node_vault *nv, const char *why)
 {
     vkey_list *kl = calloc(1, sizeof *kl);
@@ -293,7 +328,13 @@ static size_t seg_relax(bh_node *n, node_vault *nv, const char *why)
         /* a flow spike still holds the inbound bucket: at its percent */
         if (!rc && spike_in(n, nv, &it, &sp) && sp.cap)
             node_policy_tighten(sp.cap, sp.refill, spct, &ic, &ir);
-        if (!rc) rc = set_lane(nv, &it, ic, ir, t.out_cap, t.out_refill, t.window, why);
+        bh_u128 oc = t.out_cap, orf = t.out_refill, w = t.window;
+        if (!rc && keep_operator(&it, &t, spct, &ic, &ir, &oc, &orf, &w))
+            BH_LOG(BH_LOG_INFO, "limit_kept",
+                   "vault=%s chain=%u reason=\"set by an operator while the segment was "
+                   "tightened\"",
+                   nv->cfg->name, c);
+        if (!rc) rc = set_lane(nv, &it, ic, ir, oc, orf, w, why);
         pthread_mutex_unlock(&nv->mu);
         if (rc && rc != BH_ENOTFOUND) {
             BH_LOG(BH_LOG_ERROR, "limits_failed", "vault=%s chain=%u error=%s", nv->cfg->name, c,
