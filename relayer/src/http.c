@@ -1276,13 +1276,24 @@ static int host_is_address(struct lws *wsi)
            inet_pton(AF_INET6, name, a) == 1;
 }
 
-/* Without a read token, only requests whose Host is an address: a page
- * whose DNS name an attacker points at this server (DNS rebinding) is
- * same-origin with it for the browser and would read it all. With a token
- * such a page still has none. */
+/* 1 if the server listens on a loopback address only. */
+static int bind_is_loopback(const char *bind)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, bind, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, bind, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* On loopback without a read token, only requests whose Host is an
+ * address: a page whose DNS name an attacker points at 127.0.0.1 (DNS
+ * rebinding) is same-origin with this server for the browser and would
+ * read it all. With a token such a page still has none; a server exposed
+ * on purpose without one is readable by its network anyway (and scraped
+ * by name). */
 static int host_ok(const bh_http *s, struct lws *wsi)
 {
-    return s->token_len > 0 || host_is_address(wsi);
+    return s->token_len > 0 || !bind_is_loopback(s->bind) || host_is_address(wsi);
 }
 
 /* A websocket is not bound by the same-origin rule: a browser's upgrade
