@@ -1,8 +1,8 @@
 /* Value limits, attacked: properties a user depends on, on a real LMDB
  * vault. The cases marked "Failed at 4994979" exposed bugs fixed since
- * (1, 1b, 2, 3, 3b, 4, 9); the rest were defended. A case 8, small
- * transfers starving one that waits for the value window, is a known
- * limit (README, Value limits): the value windows have no queue yet.
+ * (1, 1b, 2, 3, 3b, 4, 9); the rest were defended. Cases 8, 8b and 8c,
+ * small transfers starving one that waits for the value window, fail at
+ * e49ec93: the value windows have no queue yet (README, Value limits).
  * BH_SEED=N runs the random property tests (7) on one seed only;
  * BH_VERBOSE=1 prints what each run released. */
 #include <setjmp.h>
@@ -272,6 +272,147 @@ static void test_attack_tightened_threshold_window_wait_counts_once(void **state
 }
 
 /* ---- 7. the 24 h property under random operations ---- */
+
+/* Where the transfer of HOME's sequence seq stands in the outbox (n: not there). */
+static size_t outbox_at(fx *f, uint64_t seq, size_t *n)
+{
+    static bh_vault_outbox_entry e[256];
+    assert_int_equal(bh_vault_outbox_peek(f->v, e, 256, n), BH_OK);
+    for (size_t i = 0; i < *n; i++)
+        if (e[i].msg.emitter_chain == HOME && e[i].msg.sequence == seq) return i;
+    return *n;
+}
+
+/* 1 if nothing of HOME newer than seq (to dst; 0: anywhere) stands in the
+ * outbox before it. */
+static int none_newer_before(fx *f, uint64_t seq, uint16_t dst)
+{
+    static bh_vault_outbox_entry e[256];
+    size_t n;
+    assert_int_equal(bh_vault_outbox_peek(f->v, e, 256, &n), BH_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].msg.emitter_chain == HOME && e[i].msg.sequence == seq) return 1;
+        if (e[i].msg.emitter_chain == HOME && e[i].msg.sequence > seq &&
+            (!dst || e[i].msg.transfer.to_chain == dst))
+            return 0;
+    }
+    return 0;
+}
+
+/* 8. A large transfer waits for a full value window (cause value) while a
+ * small one arrives every hour and fits the room each expiring hour frees:
+ * the large one goes first, before any that arrived after it, and the
+ * window never holds more than its size (README, Value limits: the value
+ * queue).
+ * Failed at e49ec93: the value windows had no queue; each release pass let
+ * the $10 that fit go and the $50 never did. */
+static void test_attack_value_queue_large_before_later_small(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100); /* $1.00 */
+    vset(f, NULL, "value_window.1", 10000);
+    for (uint64_t h = 0; h < 10; h++) /* $10 an hour: full at hour 9 */
+        assert_int_equal(send(f, HOME, 2, 10 * E18, 0, T0 + h * 3600).status, BH_VAULT_ACCEPTED);
+    uint64_t big = f->seq[HOME];
+    assert_int_equal(send(f, HOME, 2, 50 * E18, 0, T0 + 10 * 3600).cause, BH_VAULT_CAUSE_VALUE);
+    for (uint64_t h = 11; h < 48; h++) {
+        uint64_t t = T0 + h * 3600;
+        (void)due(f, t);
+        assert_true(used(f, "value_window.1", t) <= 10000);
+        bh_vault_result r = send(f, HOME, h % 2 ? 2 : 3, 10 * E18, 0, t + 60);
+        assert_true(r.status == BH_VAULT_ACCEPTED || r.cause == BH_VAULT_CAUSE_VALUE);
+        assert_true(used(f, "value_window.1", t + 60) <= 10000);
+    }
+    size_t n, at = outbox_at(f, big, &n);
+    assert_true(at < n); /* it went: room for $50 came at hour 28 */
+    assert_true(none_newer_before(f, big, 0));
+}
+
+/* 8b. The queue's scope: a waiter on value_lane.1.2 holds back only that
+ * lane; a waiter on value_window.1 every lane of source 1, across a
+ * restart; when room frees the oldest goes first.
+ * Failed at e49ec93: the $10 behind the lane's waiter fit its room and
+ * went at once. */
+static void test_attack_value_queue_scope_lane_then_vault(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_lane.1.2", 10000);
+    assert_int_equal(send(f, HOME, 2, 60 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(send(f, HOME, 2, 30 * E18, 0, T0 + 3600).status, BH_VAULT_ACCEPTED);
+    uint64_t big = f->seq[HOME];
+    assert_int_equal(send(f, HOME, 2, 50 * E18, 0, T0 + 7200).cause, BH_VAULT_CAUSE_VALUE);
+    /* $10 fits the lane's room, but waits behind it; another lane goes */
+    assert_int_equal(send(f, HOME, 2, 10 * E18, 0, T0 + 7260).cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(send(f, HOME, 3, 10 * E18, 0, T0 + 7260).status, BH_VAULT_ACCEPTED);
+    /* the first $60 leaves at hour 24: the $50 goes, then the $10 */
+    assert_int_equal(due(f, T0 + 24 * 3600), 2);
+    assert_true(none_newer_before(f, big, 2)); /* the other lane went at once */
+    assert_int_equal(npending(f), 0);
+
+    /* the same on the vault-wide window: every lane waits behind it */
+    vset(f, NULL, "value_lane.1.2", 0);
+    vset(f, NULL, "value_window.1", 20000);
+    uint64_t t = T0 + 25 * 3600; /* used: $10 of hour 2, $60 of hour 24 */
+    assert_int_equal(send(f, HOME, 2, 90 * E18, 0, t).status, BH_VAULT_ACCEPTED);
+    uint64_t big2 = f->seq[HOME];
+    assert_int_equal(send(f, HOME, 2, 50 * E18, 0, t + 60).cause, BH_VAULT_CAUSE_VALUE);
+    bh_vault_close(f->v);
+    f->v = vt_open(f->dir, "alpha", NULL); /* the queue is in the vault */
+    assert_non_null(f->v);
+    assert_int_equal(send(f, HOME, 3, 10 * E18, 0, t + 120).cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(send(f, HOME, 2, 5 * E18, 0, t + 180).cause, BH_VAULT_CAUSE_VALUE);
+    /* $160 of $200 used: the $10 and the $5 would fit, the $50 not */
+    assert_true(used(f, "value_window.1", t + 180) <= 20000);
+    (void)due(f, t + 24 * 3600);
+    assert_true(none_newer_before(f, big2, 0));
+    assert_int_equal(npending(f), 0);
+}
+
+/* 8c. A waiter that leaves the queue lets the rest go: dropped, retimed,
+ * or worth more than the window once it is lowered (cause capacity, for an
+ * operator, never holding everyone behind it).
+ * Failed at e49ec93 in part: nothing waited behind the waiter. */
+static void test_attack_value_queue_waiter_leaves(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    assert_int_equal(send(f, HOME, 2, 60 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(send(f, HOME, 2, 30 * E18, 0, T0 + 3600).status, BH_VAULT_ACCEPTED);
+    /* dropped: the one behind it goes at the next pass, then a new one */
+    bh_vault_result w = send(f, HOME, 2, 50 * E18, 0, T0 + 7200);
+    assert_int_equal(w.cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(send(f, HOME, 3, 5 * E18, 0, T0 + 7210).cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(bh_vault_drop(f->v, w.pending_id, T0 + 7220, "op", "no"), BH_OK);
+    assert_int_equal(due(f, T0 + 7225), 1);
+    assert_int_equal(send(f, HOME, 2, 1 * E18, 0, T0 + 7230).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(npending(f), 0);
+    /* retimed: it waits for the operator's time, not in the queue */
+    w = send(f, HOME, 2, 50 * E18, 0, T0 + 7300);
+    assert_int_equal(w.cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(bh_vault_retime(f->v, w.pending_id, T0 + 90000, T0 + 7310, "op", "later"),
+                     BH_OK);
+    assert_int_equal(send(f, HOME, 2, 1 * E18, 0, T0 + 7320).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(bh_vault_drop(f->v, w.pending_id, T0 + 7330, "op", "no"), BH_OK);
+    /* an operator's release of a waiter leaves it waiting, still first */
+    w = send(f, HOME, 2, 50 * E18, 0, T0 + 7400);
+    assert_int_equal(w.cause, BH_VAULT_CAUSE_VALUE);
+    bh_vault_result rr;
+    assert_int_equal(bh_vault_release_ex(f->v, &rr, w.pending_id, T0 + 7410, "op", "go"), BH_OK);
+    assert_int_equal(rr.cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(send(f, HOME, 2, 1 * E18, 0, T0 + 7420).cause, BH_VAULT_CAUSE_VALUE);
+    /* the window lowered below it: it can never fit, an operator decides,
+     * and the one behind it goes when its room comes */
+    vset(f, NULL, "value_window.1", 4900);
+    (void)due(f, T0 + 24 * 3600); /* the $60 left: $30 + $7 used of $49 */
+    bh_vault_pending p;
+    assert_int_equal(bh_vault_pending_get(f->v, &p, w.pending_id), BH_OK);
+    assert_int_equal(p.cause, BH_VAULT_CAUSE_CAPACITY);
+    assert_int_equal(npending(f), 1);
+    assert_int_equal(send(f, HOME, 3, 1 * E18, 0, T0 + 24 * 3600 + 60).status, BH_VAULT_ACCEPTED);
+    assert_true(used(f, "value_window.1", T0 + 24 * 3600 + 60) <= 4900);
+}
 
 static uint64_t g_rng;
 static uint64_t rnd(void)
@@ -543,6 +684,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_attack_tightened_threshold_window_wait_counts_once,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attack_value_queue_large_before_later_small, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_attack_value_queue_scope_lane_then_vault, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_attack_value_queue_waiter_leaves, setup, teardown),
         cmocka_unit_test(test_attack_value_property_retime_drop_gaps),
         cmocka_unit_test(test_attack_value_property_operator_releases_big),
     };
