@@ -1399,6 +1399,31 @@ static int wq_leave(bh_vault *v, MDB_txn *txn, const vault_pending_rec *p)
     return rc ? rc : lane_wq_add(v, txn, cl, -1);
 }
 
+/* An operator's release that finds a window full: p waits for it (cause
+ * window or value, until at), journaled as a retime, or for a hold as the
+ * delay its ledger effect lands with; what names the window. */
+static int release_waits(bh_vault *v, MDB_txn *txn, op_ctx *c, vault_pending_rec *p, vault_jrec *j,
+                         int was_applied, bh_vault_cause cause, uint64_t at, const char *what)
+{
+    p->cause = cause;
+    p->release_at = at;
+    int rc = pending_put(v, txn, c->id, p);
+    if (rc) return rc;
+    char why[BH_VAULT_REASON_MAX + 1];
+    snprintf(why, sizeof why, "%s, waits: %s", what, c->reason ? c->reason : "");
+    if (was_applied) {
+        j->kind = BH_VJ_RETIME;
+        j->amount = at;
+    } else {
+        j->kind = BH_VJ_DELAY; /* the ledger effect of the hold lands now */
+    }
+    c->res.status = BH_VAULT_DELAYED;
+    c->res.cause = cause;
+    c->res.release_at = at;
+    c->res.pending_id = c->id;
+    return journal_put(v, txn, j, c->actor, why, &c->res.journal_id);
+}
+
 static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
 {
     op_ctx *c = vctx;
@@ -1455,22 +1480,8 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         if (lim && p.msg.amount <= lim && t > c->now) {
             /* the window is full: it waits for it, never delivered past it */
             if (!waits_window(&p) && (rc = lane_wq_add(v, txn, cl, 1))) return rc;
-            p.cause = BH_VAULT_CAUSE_WINDOW;
-            p.release_at = t;
-            if ((rc = pending_put(v, txn, c->id, &p))) return rc;
-            char why[BH_VAULT_REASON_MAX + 1];
-            snprintf(why, sizeof why, "24 h window full, waits: %s", c->reason ? c->reason : "");
-            if (was_applied) {
-                j.kind = BH_VJ_RETIME;
-                j.amount = t;
-            } else {
-                j.kind = BH_VJ_DELAY; /* the ledger effect of the hold lands now */
-            }
-            c->res.status = BH_VAULT_DELAYED;
-            c->res.cause = BH_VAULT_CAUSE_WINDOW;
-            c->res.release_at = t;
-            c->res.pending_id = c->id;
-            return journal_put(v, txn, &j, c->actor, why, &c->res.journal_id);
+            return release_waits(v, txn, c, &p, &j, was_applied, BH_VAULT_CAUSE_WINDOW, t,
+                                 "24 h window full");
         }
         bh_vault_cause vcause = BH_VAULT_CAUSE_NONE;
         uint64_t vt = c->now;
@@ -1488,23 +1499,8 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         if (vcause == BH_VAULT_CAUSE_VALUE) {
             /* the value window is full: it waits for it, like the token window */
             if ((rc = wq_leave(v, txn, &p))) return rc;
-            p.cause = BH_VAULT_CAUSE_VALUE;
-            p.release_at = vt;
-            if ((rc = pending_put(v, txn, c->id, &p))) return rc;
-            char why[BH_VAULT_REASON_MAX + 1];
-            snprintf(why, sizeof why, "24 h value window full, waits: %s",
-                     c->reason ? c->reason : "");
-            if (was_applied) {
-                j.kind = BH_VJ_RETIME;
-                j.amount = vt;
-            } else {
-                j.kind = BH_VJ_DELAY;
-            }
-            c->res.status = BH_VAULT_DELAYED;
-            c->res.cause = BH_VAULT_CAUSE_VALUE;
-            c->res.release_at = vt;
-            c->res.pending_id = c->id;
-            return journal_put(v, txn, &j, c->actor, why, &c->res.journal_id);
+            return release_waits(v, txn, c, &p, &j, was_applied, BH_VAULT_CAUSE_VALUE, vt,
+                                 "24 h value window full");
         }
         /* larger than a window, without a price, or value-big: the operator's
          * release is the override; it counts what it is worth if priced */
@@ -1518,23 +1514,8 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         uint64_t t = c->now;
         if (vc.priced && (rc = vault_value_ready(v, txn, &p.msg, &vc, c->now, &t))) return rc;
         if (vc.priced && t != UINT64_MAX && t > c->now) {
-            p.cause = BH_VAULT_CAUSE_VALUE;
-            p.release_at = t;
-            if ((rc = pending_put(v, txn, c->id, &p))) return rc;
-            char why[BH_VAULT_REASON_MAX + 1];
-            snprintf(why, sizeof why, "24 h value window full, waits: %s",
-                     c->reason ? c->reason : "");
-            if (was_applied) {
-                j.kind = BH_VJ_RETIME;
-                j.amount = t;
-            } else {
-                j.kind = BH_VJ_DELAY; /* the ledger effect of the hold lands now */
-            }
-            c->res.status = BH_VAULT_DELAYED;
-            c->res.cause = BH_VAULT_CAUSE_VALUE;
-            c->res.release_at = t;
-            c->res.pending_id = c->id;
-            return journal_put(v, txn, &j, c->actor, why, &c->res.journal_id);
+            return release_waits(v, txn, c, &p, &j, was_applied, BH_VAULT_CAUSE_VALUE, t,
+                                 "24 h value window full");
         }
         if ((rc = vault_value_count(v, txn, &p.msg, ca->a.decimals, &vc, c->now))) return rc;
     }
