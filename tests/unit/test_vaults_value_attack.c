@@ -1,8 +1,9 @@
 /* Value limits, attacked: properties a user depends on, on a real LMDB
  * vault. The cases marked "Failed at 4994979" exposed bugs fixed since
  * (1, 1b, 2, 3, 3b, 4, 9); the rest were defended. Cases 8, 8b and 8c,
- * small transfers starving one that waits for the value window, fail at
- * e49ec93: the value windows have no queue yet (README, Value limits).
+ * small transfers starving one that waits for the value window, failed at
+ * e49ec93 (the value windows had no queue), fixed since: the value queue
+ * (README, Value limits), and 8d, its place for a big one.
  * BH_SEED=N runs the random property tests (7) on one seed only;
  * BH_VERBOSE=1 prints what each run released. */
 #include <setjmp.h>
@@ -414,6 +415,34 @@ static void test_attack_value_queue_waiter_leaves(void **state)
     assert_true(used(f, "value_window.1", T0 + 24 * 3600 + 60) <= 4900);
 }
 
+/* 8d. A big transfer takes its place in the value queue when its delay
+ * ends: behind the ones already waiting for the window then, ahead of
+ * those that come after. */
+static void test_attack_value_queue_big_joins_at_delay_end(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    vset(f, NULL, "value_threshold.1", 6000);
+    uint64_t big = f->seq[HOME];
+    assert_int_equal(send(f, HOME, 2, 60 * E18, 0, T0).cause, BH_VAULT_CAUSE_VALUE_BIG);
+    assert_int_equal(send(f, HOME, 2, 50 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(send(f, HOME, 2, 50 * E18, 0, T0 + 3600).status, BH_VAULT_ACCEPTED);
+    uint64_t s1 = f->seq[HOME];
+    assert_int_equal(send(f, HOME, 2, 10 * E18, 0, T0 + 2 * 3600).cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(send(f, HOME, 3, 10 * E18, 0, T0 + 3 * 3600).cause, BH_VAULT_CAUSE_VALUE);
+    /* hour 0's $50 leaves as the delay ends: the two $10 go, the $60 waits */
+    assert_int_equal(due(f, T0 + 24 * 3600), 2);
+    uint64_t s3 = f->seq[HOME];
+    assert_int_equal(send(f, HOME, 2, 10 * E18, 0, T0 + 24 * 3600 + 60).cause,
+                     BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(due(f, T0 + 25 * 3600), 2);
+    size_t n, ab = outbox_at(f, big, &n);
+    assert_true(outbox_at(f, s1, &n) < ab && outbox_at(f, s1 + 1, &n) < ab);
+    assert_true(ab < outbox_at(f, s3, &n) && outbox_at(f, s3, &n) < n);
+    assert_true(used(f, "value_window.1", T0 + 25 * 3600) <= 10000);
+}
+
 static uint64_t g_rng;
 static uint64_t rnd(void)
 {
@@ -689,6 +718,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attack_value_queue_scope_lane_then_vault, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_attack_value_queue_waiter_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attack_value_queue_big_joins_at_delay_end, setup,
+                                        teardown),
         cmocka_unit_test(test_attack_value_property_retime_drop_gaps),
         cmocka_unit_test(test_attack_value_property_operator_releases_big),
     };

@@ -914,26 +914,45 @@ static void chain_count_add(vault_chain_rec *r, uint64_t now)
 
 /* ---- value limits ---- */
 
-/* What the value limits say of a transfer the token limits let go now:
- * cause NONE (count it, it goes), or why it waits and until *at. */
+/* Room for m in its value windows now, behind the queues in ahead
+ * (VAULT_P_VQ_* bits: an older transfer waits for that window): *t when its
+ * value fits (UINT64_MAX: never, as the windows are now), *q the queues it
+ * waits in: 0 when it goes, and 0 when it can never fit, so that one
+ * larger than a window holds nobody back. */
+static int value_room(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const vault_vcheck *vc,
+                      uint64_t now, uint32_t ahead, uint64_t *t, uint32_t *q)
+{
+    uint32_t full;
+    int rc = vault_value_room(v, txn, m, vc, now, t, &full);
+    uint32_t on = (vc->lim_src ? VAULT_P_VQ_SRC : 0) | (vc->lim_lane ? VAULT_P_VQ_LANE : 0);
+    *q = rc || *t == UINT64_MAX ? 0 : (full | ahead) & on;
+    return rc;
+}
+
+/* What the value limits say of a transfer the token limits let go now,
+ * behind the queues in ahead (value_room): cause NONE (count it, it goes),
+ * or why it waits and until *at, in the queues *q. past_delay: a big one
+ * that has waited its delay, not asked the threshold again. */
 static int value_gate(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const bh_vault_asset *a,
-                      const vault_vcheck *vc, uint64_t now, bh_vault_cause *cause, uint64_t *at)
+                      const vault_vcheck *vc, uint64_t now, int past_delay, uint32_t ahead,
+                      bh_vault_cause *cause, uint64_t *at, uint32_t *q)
 {
     *cause = BH_VAULT_CAUSE_NONE;
     *at = now;
+    *q = 0;
     if (!vc->active) return BH_OK;
     if (!vc->priced) {
         /* fail closed: re-checked at every release_due */
         *cause = BH_VAULT_CAUSE_PRICE;
         return BH_OK;
     }
-    if (vc->threshold && vc->value >= vc->threshold) {
+    if (!past_delay && vc->threshold && vc->value >= vc->threshold) {
         *cause = BH_VAULT_CAUSE_VALUE_BIG;
         *at = now + (a->big_delay ? a->big_delay : BH_VAULT_DEFAULT_BIG_DELAY);
         return BH_OK;
     }
     uint64_t t;
-    int rc = vault_value_ready(v, txn, m, vc, now, &t);
+    int rc = value_room(v, txn, m, vc, now, ahead, &t, q);
     if (rc) return rc;
     if (t == UINT64_MAX && vc->tightened) {
         /* more than a tightened window: it waits for the relax, re-checked */
@@ -942,7 +961,7 @@ static int value_gate(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const
     } else if (t == UINT64_MAX) {
         *cause = BH_VAULT_CAUSE_CAPACITY; /* worth more than a whole window */
         *at = 0;
-    } else if (t > now) {
+    } else if (t > now || *q) {
         *cause = BH_VAULT_CAUSE_VALUE;
         *at = t;
     }
@@ -954,6 +973,43 @@ static int waits_value(const vault_pending_rec *p)
 {
     return (p->applied & VAULT_P_VALUE) &&
            (p->cause == BH_VAULT_CAUSE_VALUE || p->cause == BH_VAULT_CAUSE_PRICE);
+}
+
+/* Put a pending transfer of m (its flags *applied) in the value queues q
+ * and out of the others: the counts follow its VAULT_P_VQ_* bits, which
+ * are set only with cause value. The caller writes the record.
+ * Out: changed (may be NULL)  1 if its queues changed. */
+static int vq_set(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, uint32_t *applied,
+                  uint32_t q, int *changed)
+{
+    uint32_t was = *applied & VAULT_P_VQ, diff = was ^ (q & VAULT_P_VQ);
+    uint16_t src = m->emitter_chain, dst = m->transfer.to_chain;
+    int rc = BH_OK;
+    if (changed) *changed = diff != 0;
+    if (diff & VAULT_P_VQ_SRC) rc = vault_vq_add(v, txn, src, 0, q & VAULT_P_VQ_SRC ? 1 : -1);
+    if (!rc && (diff & VAULT_P_VQ_LANE))
+        rc = vault_vq_add(v, txn, src, dst, q & VAULT_P_VQ_LANE ? 1 : -1);
+    *applied = (*applied & ~VAULT_P_VQ) | (q & VAULT_P_VQ);
+    return rc;
+}
+
+static int vq_leave(bh_vault *v, MDB_txn *txn, vault_pending_rec *p)
+{
+    return vq_set(v, txn, &p->msg, &p->applied, 0, NULL);
+}
+
+/* The value queues a new transfer of m finds someone waiting in. */
+static int vq_ahead(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const vault_vcheck *vc,
+                    uint32_t *ahead)
+{
+    uint64_t ns = 0, nl = 0;
+    int rc = BH_OK;
+    if (vc->active && vc->priced && vc->lim_src)
+        rc = vault_vq_get(v, txn, m->emitter_chain, 0, &ns);
+    if (!rc && vc->active && vc->priced && vc->lim_lane)
+        rc = vault_vq_get(v, txn, m->emitter_chain, m->transfer.to_chain, &nl);
+    *ahead = (ns ? VAULT_P_VQ_SRC : 0) | (nl ? VAULT_P_VQ_LANE : 0);
+    return rc;
 }
 
 /* ---- apply ---- */
@@ -1216,7 +1272,7 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
      * here only if it goes out now, else when bh_vault_release_due lets it. */
     uint64_t ready = now;
     bh_vault_cause cause = BH_VAULT_CAUSE_NONE;
-    uint32_t flags = VAULT_P_APPLIED;
+    uint32_t flags = VAULT_P_APPLIED, ahead, q;
     vault_vcheck vc;
     if ((rc = vault_value_eval(v, txn, m, ca->a.decimals, now, &vc))) return rc;
     if (is_big(&ca->a, m->amount)) {
@@ -1254,7 +1310,10 @@ static int apply_one(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, bh_vau
                 cause = BH_VAULT_CAUSE_WINDOW;
                 ready = tw;
                 if ((rc = lane_wq_add(v, txn, lsrc, 1))) return rc;
-            } else if ((rc = value_gate(v, txn, m, &ca->a, &vc, now, &cause, &ready))) {
+            } else if ((rc = vq_ahead(v, txn, m, &vc, &ahead)) ||
+                       (rc = value_gate(v, txn, m, &ca->a, &vc, now, 0, ahead, &cause, &ready,
+                                        &q)) ||
+                       (rc = vq_set(v, txn, m, &flags, q, NULL))) {
                 return rc;
             } else if (cause == BH_VAULT_CAUSE_NONE) {
                 window_add(&lsrc->l, m->amount, now);
@@ -1480,25 +1539,30 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         if (lim && p.msg.amount <= lim && t > c->now) {
             /* the window is full: it waits for it, never delivered past it */
             if (!waits_window(&p) && (rc = lane_wq_add(v, txn, cl, 1))) return rc;
+            if ((rc = vq_leave(v, txn, &p))) return rc;
             return release_waits(v, txn, c, &p, &j, was_applied, BH_VAULT_CAUSE_WINDOW, t,
                                  "24 h window full");
         }
         bh_vault_cause vcause = BH_VAULT_CAUSE_NONE;
         uint64_t vt = c->now;
+        uint32_t q = 0;
+        /* the operator's release goes ahead of the value queues, not past
+         * the windows' room */
         if ((p.applied & VAULT_P_VALUE) &&
-            (rc = value_gate(v, txn, &p.msg, &ca->a, &vc, c->now, &vcause, &vt)))
+            (rc = value_gate(v, txn, &p.msg, &ca->a, &vc, c->now, 0, 0, &vcause, &vt, &q)))
             return rc;
         if (vcause == BH_VAULT_CAUSE_VALUE_BIG) {
             /* the operator's release skips a big one's delay, not the value
              * windows: the value_big cause named the threshold only */
             uint64_t vr = c->now;
-            if ((rc = vault_value_ready(v, txn, &p.msg, &vc, c->now, &vr))) return rc;
+            if ((rc = value_room(v, txn, &p.msg, &vc, c->now, 0, &vr, &q))) return rc;
             vcause = BH_VAULT_CAUSE_NONE;
             if (vr != UINT64_MAX && vr > c->now) vcause = BH_VAULT_CAUSE_VALUE, vt = vr;
         }
         if (vcause == BH_VAULT_CAUSE_VALUE) {
             /* the value window is full: it waits for it, like the token window */
-            if ((rc = wq_leave(v, txn, &p))) return rc;
+            if ((rc = wq_leave(v, txn, &p)) || (rc = vq_set(v, txn, &p.msg, &p.applied, q, NULL)))
+                return rc;
             return release_waits(v, txn, c, &p, &j, was_applied, BH_VAULT_CAUSE_VALUE, vt,
                                  "24 h value window full");
         }
@@ -1512,15 +1576,19 @@ static int release_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         /* a big one: the release skips its delay, not the value windows;
          * one they can never hold, or without a price, is the override */
         uint64_t t = c->now;
-        if (vc.priced && (rc = vault_value_ready(v, txn, &p.msg, &vc, c->now, &t))) return rc;
+        uint32_t q = 0;
+        if (vc.priced && (rc = value_room(v, txn, &p.msg, &vc, c->now, 0, &t, &q))) return rc;
         if (vc.priced && t != UINT64_MAX && t > c->now) {
+            if ((rc = vq_set(v, txn, &p.msg, &p.applied, q, NULL))) return rc;
             return release_waits(v, txn, c, &p, &j, was_applied, BH_VAULT_CAUSE_VALUE, t,
                                  "24 h value window full");
         }
         if ((rc = vault_value_count(v, txn, &p.msg, ca->a.decimals, &vc, c->now))) return rc;
     }
     uint64_t oid;
-    if ((rc = pending_del(v, txn, c->id)) || (rc = outbox_put(v, txn, &p.msg, &oid))) return rc;
+    if ((rc = vq_leave(v, txn, &p)) || (rc = pending_del(v, txn, c->id)) ||
+        (rc = outbox_put(v, txn, &p.msg, &oid)))
+        return rc;
     c->res.status = BH_VAULT_ACCEPTED;
     return journal_put(v, txn, &j, c->actor, c->reason, &c->res.journal_id);
 }
@@ -1590,7 +1658,9 @@ static int drop_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         j.lane_inc = ldec;
     }
     uint64_t jid;
-    if ((rc = wq_leave(v, txn, &p)) || (rc = pending_del(v, txn, c->id))) return rc;
+    if ((rc = wq_leave(v, txn, &p)) || (rc = vq_leave(v, txn, &p)) ||
+        (rc = pending_del(v, txn, c->id)))
+        return rc;
     return journal_put(v, txn, &j, c->actor, c->reason, &jid);
 }
 
@@ -1613,7 +1683,7 @@ static int retime_fn(bh_vault *v, MDB_txn *txn, void *vctx)
                 (unsigned long long)c->id);
         return BH_ESTATE;
     }
-    if ((rc = wq_leave(v, txn, &p))) return rc;
+    if ((rc = wq_leave(v, txn, &p)) || (rc = vq_leave(v, txn, &p))) return rc;
     p.release_at = c->release_at;
     p.cause = BH_VAULT_CAUSE_RETIMED;
     if ((rc = pending_put(v, txn, c->id, &p))) return rc;
@@ -1640,6 +1710,7 @@ int bh_vault_retime(bh_vault *v, uint64_t id, uint64_t release_at, uint64_t now,
 typedef struct {
     uint64_t id;
     uint64_t release_at;
+    uint64_t key; /* where it stands in the order release_due serves them (due_key) */
     uint32_t cause, applied;
     uint16_t src;
     bh_bytes32 token;
@@ -1652,11 +1723,53 @@ typedef struct {
     uint64_t until;
 } due_block;
 
+/* A value window (dst 0: value_window.SRC) an older transfer of this pass
+ * waits for: the newer ones that count in it wait behind. */
+typedef struct {
+    uint16_t src, dst;
+} due_vblock;
+
+/* What a release pass learns as it goes, oldest first. */
+typedef struct {
+    due_block *blk;
+    size_t nblk, capblk;
+    due_vblock *vb;
+    size_t nvb, capvb;
+} due_pass;
+
 static const due_block *find_block(const due_block *b, size_t n, const due_cand *c)
 {
     for (size_t i = 0; i < n; i++)
         if (b[i].src == c->src && !memcmp(&b[i].token, &c->token, 32)) return &b[i];
     return NULL;
+}
+
+/* The value queues (VAULT_P_VQ_*) an older transfer of this pass holds m behind in. */
+static uint32_t vblocked(const due_pass *dp, const bh_transfer_msg *m)
+{
+    uint32_t q = 0;
+    for (size_t i = 0; i < dp->nvb; i++) {
+        if (dp->vb[i].src != m->emitter_chain) continue;
+        if (!dp->vb[i].dst)
+            q |= VAULT_P_VQ_SRC;
+        else if (dp->vb[i].dst == m->transfer.to_chain)
+            q |= VAULT_P_VQ_LANE;
+    }
+    return q;
+}
+
+/* m waits in the value queues q: the rest of the pass waits behind it. */
+static int vblock(due_pass *dp, const bh_transfer_msg *m, uint32_t q)
+{
+    uint32_t have = vblocked(dp, m);
+    for (int lane = 0; lane < 2; lane++) {
+        uint32_t bit = lane ? VAULT_P_VQ_LANE : VAULT_P_VQ_SRC;
+        if (!(q & bit) || (have & bit)) continue;
+        int rc = grow((void **)&dp->vb, &dp->capvb, dp->nvb + 1, sizeof *dp->vb);
+        if (rc) return rc;
+        dp->vb[dp->nvb++] = (due_vblock){m->emitter_chain, lane ? m->transfer.to_chain : 0};
+    }
+    return BH_OK;
 }
 
 /* The scheduler changes why a transfer waits: journaled like an operator's retime. */
@@ -1682,10 +1795,10 @@ static int release_one_due(bh_vault *v, MDB_txn *txn, uint64_t id, const vault_p
 
 /* A big transfer past its delay, under value limits: it needs a usable
  * price and room in the value windows (not the threshold: it has waited
- * for that), and counts there when it goes; worth more than a whole
- * window, it waits for an operator. */
+ * for that), behind the older ones waiting for them, and counts there when
+ * it goes; worth more than a whole window, it waits for an operator. */
 static int due_big_value(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc,
-                         vault_pending_rec *p)
+                         vault_pending_rec *p, due_pass *dp)
 {
     vault_casset *ca;
     vault_vcheck vc;
@@ -1693,22 +1806,17 @@ static int due_big_value(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *d
     if ((rc = cache_asset(v, txn, &dc->token, &ca))) return rc;
     if (!ca->found) return vault_corrupt(v, "assets", &(MDB_val){32, (void *)dc->token.data});
     if ((rc = vault_value_eval(v, txn, &p->msg, ca->a.decimals, c->now, &vc))) return rc;
-    bh_vault_cause vcause = BH_VAULT_CAUSE_NONE;
-    uint64_t at = c->now;
-    if (vc.active && !vc.priced) {
-        vcause = BH_VAULT_CAUSE_PRICE;
-    } else if (vc.active) {
-        uint64_t t;
-        if ((rc = vault_value_ready(v, txn, &p->msg, &vc, c->now, &t))) return rc;
-        if (t == UINT64_MAX && vc.tightened)
-            vcause = BH_VAULT_CAUSE_VALUE; /* waits for the relax, re-checked */
-        else if (t == UINT64_MAX)
-            vcause = BH_VAULT_CAUSE_CAPACITY, at = 0;
-        else if (t > c->now)
-            vcause = BH_VAULT_CAUSE_VALUE, at = t;
-    }
+    bh_vault_cause vcause;
+    uint64_t at;
+    uint32_t q;
+    int moved;
+    if ((rc = value_gate(v, txn, &p->msg, &ca->a, &vc, c->now, 1, vblocked(dp, &p->msg), &vcause,
+                         &at, &q)) ||
+        (rc = vq_set(v, txn, &p->msg, &p->applied, q, &moved)) || (rc = vblock(dp, &p->msg, q)))
+        return rc;
     if (vcause != BH_VAULT_CAUSE_NONE) {
-        if (p->cause == (uint32_t)vcause && (vcause == BH_VAULT_CAUSE_PRICE || p->release_at == at))
+        if (!moved && p->cause == (uint32_t)vcause &&
+            (vcause == BH_VAULT_CAUSE_PRICE || p->release_at == at))
             return BH_OK;
         char why[BH_VAULT_REASON_MAX + 1];
         if (vcause == BH_VAULT_CAUSE_PRICE)
@@ -1739,11 +1847,11 @@ static int release_one_due(bh_vault *v, MDB_txn *txn, uint64_t id, const vault_p
     return journal_put(v, txn, &j, "scheduler", "due", &jid);
 }
 
-/* One due candidate; blocks its lane in *blk when it does not fit the window. */
-static int due_one(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc, due_block **blk,
-                   size_t *nblk, size_t *capblk)
+/* One due candidate; blocks its lane in dp when it does not fit the
+ * window, its value windows when it waits for them. */
+static int due_one(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc, due_pass *dp)
 {
-    const due_block *b = find_block(*blk, *nblk, dc);
+    const due_block *b = find_block(dp->blk, dp->nblk, dc);
     /* the common case of a long queue: already waiting behind its lane's head */
     if (b && (dc->applied & VAULT_P_WINDOW) && dc->cause == BH_VAULT_CAUSE_WINDOW &&
         dc->release_at >= b->until)
@@ -1754,7 +1862,7 @@ static int due_one(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc, due
     if (!(p.applied & VAULT_P_WINDOW)) {
         /* big, or booked in the window when it arrived (an older build) */
         if (p.release_at > c->now && !waits_value(&p)) return BH_OK;
-        if (p.applied & VAULT_P_VALUE) return due_big_value(v, txn, c, dc, &p);
+        if (p.applied & VAULT_P_VALUE) return due_big_value(v, txn, c, dc, &p, dp);
         if ((rc = release_one_due(v, txn, dc->id, &p, c->now))) return rc;
         c->count++;
         return BH_OK;
@@ -1765,34 +1873,41 @@ static int due_one(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc, due
         /* first come, first served within a lane: wait behind the blocked one */
         if (!waits_window(&p) && (rc = lane_wq_add(v, txn, cl, 1))) return rc;
         if (waits_window(&p) && p.release_at >= b->until) return BH_OK;
+        if ((rc = vq_leave(v, txn, &p))) return rc;
         return due_retime(v, txn, dc->id, &p, BH_VAULT_CAUSE_WINDOW, b->until, c->now,
                           "24 h window full");
     }
     bh_u128 lim = cl->l.window_limit;
     if (lim && p.msg.amount > lim) {
         /* the window was lowered below it: it can never fit, an operator decides */
-        if ((rc = wq_leave(v, txn, &p))) return rc;
+        if ((rc = wq_leave(v, txn, &p)) || (rc = vq_leave(v, txn, &p))) return rc;
         return due_retime(v, txn, dc->id, &p, BH_VAULT_CAUSE_CAPACITY, 0, c->now,
                           "larger than the 24 h window: waits for an operator");
     }
     uint64_t t = window_ready(&cl->l, p.msg.amount, c->now);
     if (t <= c->now) {
-        /* the token limits let it go: the value limits, at today's price */
+        /* the token limits let it go: the value limits, at today's price,
+         * behind the older ones waiting for its value windows */
         vault_casset *ca;
         vault_vcheck vc;
         bh_vault_cause vcause = BH_VAULT_CAUSE_NONE;
         uint64_t at = c->now;
+        uint32_t q = 0;
+        int moved;
         if ((rc = cache_asset(v, txn, &dc->token, &ca))) return rc;
         if (!ca->found) return vault_corrupt(v, "assets", &(MDB_val){32, (void *)dc->token.data});
         if ((rc = vault_value_eval(v, txn, &p.msg, ca->a.decimals, c->now, &vc))) return rc;
         if ((p.applied & VAULT_P_VALUE) &&
-            (rc = value_gate(v, txn, &p.msg, &ca->a, &vc, c->now, &vcause, &at)))
+            (rc = value_gate(v, txn, &p.msg, &ca->a, &vc, c->now, 0, vblocked(dp, &p.msg), &vcause,
+                             &at, &q)))
+            return rc;
+        if ((rc = vq_set(v, txn, &p.msg, &p.applied, q, &moved)) || (rc = vblock(dp, &p.msg, q)))
             return rc;
         if (vcause != BH_VAULT_CAUSE_NONE) {
             if ((rc = wq_leave(v, txn, &p))) return rc;
             if (vcause == BH_VAULT_CAUSE_VALUE_BIG) p.applied = VAULT_P_APPLIED | VAULT_P_VALUE;
             /* a price still missing: nothing to rewrite until it comes */
-            if (p.cause == (uint32_t)vcause &&
+            if (!moved && p.cause == (uint32_t)vcause &&
                 (vcause == BH_VAULT_CAUSE_PRICE || p.release_at == at))
                 return BH_OK;
             char why[BH_VAULT_REASON_MAX + 1];
@@ -1809,11 +1924,43 @@ static int due_one(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc, due
         c->count++;
         return BH_OK;
     }
-    if ((rc = grow((void **)blk, capblk, *nblk + 1, sizeof **blk))) return rc;
-    (*blk)[(*nblk)++] = (due_block){dc->token, dc->src, t};
+    if ((rc = grow((void **)&dp->blk, &dp->capblk, dp->nblk + 1, sizeof *dp->blk))) return rc;
+    dp->blk[dp->nblk++] = (due_block){dc->token, dc->src, t};
     if (!waits_window(&p) && (rc = lane_wq_add(v, txn, cl, 1))) return rc;
     if (waits_window(&p) && p.release_at == t) return BH_OK;
+    if ((rc = vq_leave(v, txn, &p))) return rc;
     return due_retime(v, txn, dc->id, &p, BH_VAULT_CAUSE_WINDOW, t, c->now, "24 h window full");
+}
+
+/* Where a candidate stands in the order release_due serves them: when it
+ * arrived, but a big one under value limits when its delay ended, so it
+ * takes its place in the value queues then, behind those already waiting.
+ * One waiting for room after its delay has lost that time (release_at is
+ * its guess of the room): arrival plus the asset's delay stands for it. */
+static int due_key(bh_vault *v, MDB_txn *txn, uint64_t now, const vault_pending_rec *p,
+                   uint64_t *key)
+{
+    *key = p->created;
+    if ((p->applied & VAULT_P_WINDOW) || !(p->applied & VAULT_P_VALUE)) return BH_OK;
+    vault_casset *ca;
+    vault_vcheck vc;
+    int rc = cache_asset(v, txn, &p->msg.transfer.token, &ca);
+    if (rc || !ca->found) return rc;
+    if ((rc = vault_value_eval(v, txn, &p->msg, ca->a.decimals, now, &vc)) || !vc.active) return rc;
+    if (p->cause == BH_VAULT_CAUSE_VALUE || p->cause == BH_VAULT_CAUSE_PRICE) {
+        uint64_t d = ca->a.big_delay ? ca->a.big_delay : BH_VAULT_DEFAULT_BIG_DELAY;
+        *key = p->created + d < p->created ? UINT64_MAX : p->created + d;
+    } else {
+        *key = p->release_at; /* due now: its delay ended then */
+    }
+    return BH_OK;
+}
+
+static int due_cmp(const void *a, const void *b)
+{
+    const due_cand *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
 }
 
 static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
@@ -1824,8 +1971,8 @@ static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
     if (trc) return trc;
     /* first collect the candidates, then act on them: no writes under a cursor */
     due_cand *cand = NULL;
-    due_block *blk = NULL;
-    size_t ncand = 0, capcand = 0, nblk = 0, capblk = 0;
+    due_pass dp = {0};
+    size_t ncand = 0, capcand = 0;
     MDB_cursor *cur;
     int rc = bh_store_status(mdb_cursor_open(txn, v->db_pending, &cur));
     if (rc) return rc;
@@ -1841,19 +1988,27 @@ static int release_due_fn(bh_vault *v, MDB_txn *txn, void *vctx)
         if (!p.applied || p.release_at == 0) continue;
         if (p.release_at > c->now && !waits_window(&p) && !waits_value(&p)) continue;
         if ((rc = grow((void **)&cand, &capcand, ncand + 1, sizeof *cand))) break;
-        cand[ncand++] =
-            (due_cand){bh_be_get_u64(k.mv_data), p.release_at,        p.cause, p.applied,
-                       p.msg.emitter_chain,      p.msg.transfer.token};
+        due_cand *dc = &cand[ncand++];
+        *dc = (due_cand){.id = bh_be_get_u64(k.mv_data),
+                         .release_at = p.release_at,
+                         .cause = p.cause,
+                         .applied = p.applied,
+                         .src = p.msg.emitter_chain,
+                         .token = p.msg.transfer.token};
+        if ((rc = due_key(v, txn, c->now, &p, &dc->key))) break;
     }
     mdb_cursor_close(cur);
     if (!rc && mrc && mrc != MDB_NOTFOUND) rc = bh_store_status(mrc);
-    /* oldest first: a lane whose head does not fit holds back the rest */
+    /* oldest first: a lane whose head does not fit holds back the rest, a
+     * value window whose oldest waiter does not fit those that count in it */
+    if (!rc && ncand > 1) qsort(cand, ncand, sizeof *cand, due_cmp);
     for (size_t i = 0; i < ncand && !rc; i++) {
         if (c->max && c->count >= c->max) break;
-        rc = due_one(v, txn, c, &cand[i], &blk, &nblk, &capblk);
+        rc = due_one(v, txn, c, &cand[i], &dp);
     }
     free(cand);
-    free(blk);
+    free(dp.blk);
+    free(dp.vb);
     return rc;
 }
 

@@ -45,6 +45,12 @@ typedef struct {
 #define VAULT_P_WINDOW 2u  /* counts in its source lane's window when released */
 #define VAULT_P_VALUE                                                                              \
     4u /* counts in the value windows when released (a big one: priced and checked then) */
+/* Waits in the queue of value_window.SRC / value_lane.SRC.DST (cause value,
+ * counted in meta "vq.SRC" / "vq.SRC.DST"): newer transfers that count in
+ * that window wait behind it. */
+#define VAULT_P_VQ_SRC 8u
+#define VAULT_P_VQ_LANE 16u
+#define VAULT_P_VQ (VAULT_P_VQ_SRC | VAULT_P_VQ_LANE)
 
 /* Parked record (parked DB, key: u64 outbox id big-endian). */
 typedef struct {
@@ -189,9 +195,15 @@ typedef struct {
 /* Evaluate m (of an asset with `decimals`) at now. */
 int vault_value_eval(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, unsigned decimals,
                      uint64_t now, vault_vcheck *out);
-/* When c->value fits both of its windows (UINT64_MAX: larger than one). */
-int vault_value_ready(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const vault_vcheck *c,
-                      uint64_t now, uint64_t *ready);
+/* When c->value fits both of its windows (UINT64_MAX: larger than one).
+ * Out: ready; full  VAULT_P_VQ_SRC / _LANE for each window it does not fit now. */
+int vault_value_room(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const vault_vcheck *c,
+                     uint64_t now, uint64_t *ready, uint32_t *full);
+/* How many pending wait in the queue of value window (src, dst); dst 0:
+ * value_window.SRC. Out: n (0 when none). */
+int vault_vq_get(bh_vault *v, MDB_txn *txn, uint16_t src, uint16_t dst, uint64_t *n);
+/* One more (delta > 0) or one fewer (never below 0) in that queue. */
+int vault_vq_add(bh_vault *v, MDB_txn *txn, uint16_t src, uint16_t dst, int delta);
 /* Count m in its value windows (when priced) and, for a return home whose
  * source has flow_cancel, pay down the home's windows toward it. */
 int vault_value_count(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, unsigned decimals,

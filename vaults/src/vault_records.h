@@ -66,7 +66,7 @@
  *   u64 updated_at | u64 seen_at | u128 ref | u64 ref_at | u128 suspect |
  *   u64 suspect_at | u64 max_age | u32 max_jump */
 #define VREC_PRICE_LEN 109
-/* meta scalars: chain_id u16; created, src.<chain>, wq.<..>, oix u64;
+/* meta scalars: chain_id u16; created, src.<chain>, wq.<..>, vq.<..>, oix u64;
  * min.<token> u128; name: 1..32 bytes of [a-z0-9_-] */
 
 void vrec_asset_put(unsigned char *out, const bh_vault_asset *a);

@@ -2,6 +2,7 @@
  *
  * meta "vlim.<key>"  u128  a vault-level value limit (bh_vault.h)
  * meta "vw.<src>", "vw.<src>.<dst>"  value windows (vault_records.h)
+ * meta "vq.<src>", "vq.<src>.<dst>"  u64  pending in that window's queue
  * meta "px.<token hex>"  the asset's price record */
 #include <errno.h>
 #include <stdio.h>
@@ -341,24 +342,64 @@ int vault_value_eval(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, unsign
     return BH_OK;
 }
 
-int vault_value_ready(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const vault_vcheck *c,
-                      uint64_t now, uint64_t *ready)
+int vault_value_room(bh_vault *v, MDB_txn *txn, const bh_transfer_msg *m, const vault_vcheck *c,
+                     uint64_t now, uint64_t *ready, uint32_t *full)
 {
     bh_value_window w;
     int rc;
     uint64_t t = now;
     *ready = now;
+    *full = 0;
     if (c->lim_src) {
         if ((rc = vw_get(v, txn, m->emitter_chain, 0, &w))) return rc;
         t = bh_value_window_ready(&w, c->lim_src, c->value, now);
+        if (t > now) *full |= VAULT_P_VQ_SRC;
     }
     if (c->lim_lane && t != UINT64_MAX) {
         if ((rc = vw_get(v, txn, m->emitter_chain, m->transfer.to_chain, &w))) return rc;
         uint64_t t2 = bh_value_window_ready(&w, c->lim_lane, c->value, now);
+        if (t2 > now) *full |= VAULT_P_VQ_LANE;
         if (t2 > t) t = t2;
     }
     *ready = t;
     return BH_OK;
+}
+
+static void vq_key(char out[32], uint16_t src, uint16_t dst)
+{
+    if (dst)
+        snprintf(out, 32, "vq.%u.%u", (unsigned)src, (unsigned)dst);
+    else
+        snprintf(out, 32, "vq.%u", (unsigned)src);
+}
+
+int vault_vq_get(bh_vault *v, MDB_txn *txn, uint16_t src, uint16_t dst, uint64_t *n)
+{
+    char k[32];
+    MDB_val d;
+    *n = 0;
+    vq_key(k, src, dst);
+    int rc = meta_get(v, txn, k, &d);
+    if (rc == BH_ENOTFOUND) return BH_OK;
+    if (rc) return rc;
+    return vrec_u64_get(n, d.mv_data, d.mv_size) ? corrupt(v, k) : BH_OK;
+}
+
+int vault_vq_add(bh_vault *v, MDB_txn *txn, uint16_t src, uint16_t dst, int delta)
+{
+    uint64_t n;
+    int rc = vault_vq_get(v, txn, src, dst, &n);
+    if (rc) return rc;
+    if (delta > 0)
+        n++;
+    else if (n > 0)
+        n--;
+    char k[32];
+    vq_key(k, src, dst);
+    if (!n) return meta_del(v, txn, k);
+    unsigned char b[8];
+    bh_be_put_u64(b, n);
+    return meta_set(v, txn, k, b, sizeof b);
 }
 
 static int vw_add(bh_vault *v, MDB_txn *txn, uint16_t src, uint16_t dst, bh_u128 value,
