@@ -34,13 +34,12 @@
 #include <string.h>
 
 #include "test_adversary.h" /* node_test.h and the config edits */
+#include "value_test.h"
 
 #include "../unit/ws_test_client.h"
 #include "bh_vault.h"
 
 #define E6 1000000ull
-#define FEED_ONE 100000000ll /* 1.00 at the feeds' 8 decimals */
-#define CALM_S 12
 
 static const nh_opts k_opts = {.n_chains = 2, .n_attesters = 1, .quorum = 1, .evm_id_base = 8600};
 
@@ -56,88 +55,6 @@ static void feed_set(size_t chain, const bh_address *feed, int64_t answer, uint6
 static bh_u128 tkx_units(uint64_t n)
 {
     return (bh_u128)n * E6;
-}
-
-/* A vault of node 1, read-only (the node keeps running). */
-static bh_vault *vault_ro(const char *name)
-{
-    bh_vault *v = NULL;
-    char why[256];
-    bh_vault_opts o = {.read_only = 1};
-    if (bh_vault_open(&v, W.node[0].data_dir, name, &o, why, sizeof why) != BH_OK)
-        fail_msg("open vault %s: %s", name, why);
-    return v;
-}
-
-static bh_vault_lane lane_of(const char *vault, const bh_address *token, uint16_t chain)
-{
-    bh_vault *v = vault_ro(vault);
-    bh_bytes32 t = {{0}};
-    memcpy(t.data + 12, token->data, 20);
-    bh_vault_lane l;
-    if (bh_vault_lane_get(v, &l, &t, chain) != BH_OK) fail_msg("%s: no lane %u", vault, chain);
-    bh_vault_close(v);
-    return l;
-}
-
-/* `vaultctl values VAULT --json`'s data (caller decrefs). */
-static json_t *values_of(const char *vault)
-{
-    char *out = NULL;
-    const char *args[] = {"values", vault, "--json", NULL};
-    assert_int_equal(nh_vaultctl(&W, 1, &out, args), 0);
-    json_t *d = nh_vaultctl_data(out);
-    if (!d) fail_msg("vaultctl values %s: %s", vault, out ? out : "");
-    free(out);
-    return d;
-}
-
-static const char *segment_of(const char *vault)
-{
-    static char st[32];
-    json_t *d = values_of(vault);
-    snprintf(st, sizeof st, "%s",
-             json_string_value(json_object_get(json_object_get(d, "segment"), "state")));
-    json_decref(d);
-    return st;
-}
-
-/* The value limit key's "effective" and "used_24h" in `vaultctl values`. */
-static void value_limit(const char *vault, const char *key, bh_u128 *eff, bh_u128 *used)
-{
-    json_t *d = values_of(vault);
-    size_t i;
-    json_t *r;
-    *eff = *used = 0;
-    int found = 0;
-    json_array_foreach(json_object_get(d, "limits"), i, r)
-    {
-        if (strcmp(json_string_value(json_object_get(r, "key")), key)) continue;
-        const char *e = json_string_value(json_object_get(r, "effective"));
-        const char *u = json_string_value(json_object_get(r, "used_24h"));
-        if (!e || bh_u128_from_dec(eff, e, strlen(e))) fail_msg("values: %s effective", key);
-        if (u && bh_u128_from_dec(used, u, strlen(u))) fail_msg("values: %s used", key);
-        found = 1;
-    }
-    json_decref(d);
-    if (!found) fail_msg("vault %s has no value limit %s", vault, key);
-}
-
-/* The usable price of symbol in `vaultctl values` (0: not usable). */
-static bh_u128 price_of(const char *vault, const char *symbol)
-{
-    json_t *d = values_of(vault);
-    size_t i;
-    json_t *r;
-    bh_u128 p = 0;
-    json_array_foreach(json_object_get(d, "prices"), i, r)
-    {
-        if (strcmp(json_string_value(json_object_get(r, "symbol")), symbol)) continue;
-        const char *s = json_string_value(json_object_get(r, "price"));
-        if (s && bh_u128_from_dec(&p, s, strlen(s))) p = 0;
-    }
-    json_decref(d);
-    return p;
 }
 
 /* Pending entries of vault alpha with cause `cause`. */
@@ -170,23 +87,6 @@ static void wait_pending(const char *cause, size_t n, const char *what)
         }
         nh_sleep_ms(200);
     }
-}
-
-/* The journal of vault alpha holds a line with every needle. */
-static int journal_has(const char *vault, const char *a, const char *b)
-{
-    char *out = NULL;
-    const char *args[] = {"journal", vault, NULL};
-    assert_int_equal(nh_vaultctl(&W, 1, &out, args), 0);
-    int found = 0;
-    for (char *line = out; line && *line && !found;) {
-        char *eol = strchr(line, '\n');
-        if (eol) *eol = '\0';
-        found = strstr(line, a) && (!b || strstr(line, b));
-        line = eol ? eol + 1 : NULL;
-    }
-    free(out);
-    return found;
 }
 
 /* A sample of /metrics with label vault (and asset, if not NULL); -1 if absent. */
@@ -251,18 +151,6 @@ static void ws_segment(const char *vault, char *state, size_t cap)
                  json_string_value(json_object_get(json_object_get(v, "segment"), "state")));
     }
     json_decref(snap);
-}
-
-static void wait_segment(const char *vault, const char *state, unsigned timeout_ms)
-{
-    uint64_t t0 = nh_now_ms();
-    while (strcmp(segment_of(vault), state) != 0) {
-        if (nh_now_ms() - t0 > timeout_ms) {
-            nh_dump_logs(&W, 40);
-            fail_msg("vault %s: segment %s, expected %s", vault, segment_of(vault), state);
-        }
-        nh_sleep_ms(250);
-    }
 }
 
 static void edit(json_t *cfg)
