@@ -12,6 +12,10 @@
  *     `audit --config` runs on the node's host); `migrate` runs on a
  *     stopped node only.
  *
+ * The child gets a minimal environment (PATH, TZ, HOME, TMPDIR, the locale,
+ * the sanitizers' options): never the variables that hold the node's keys
+ * or tokens.
+ *
  * Every action is logged (event=admin_action, with actor and rc) and sent
  * on /ws as an "admin" event. Errors: 400 {"ok":false,"error":"bad_request",
  * "message":...} for a malformed request, 404 for an unknown path, 504 when

@@ -102,6 +102,29 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The child's environment: what a C program's locale, clock and temporary
+ * files need, and the sanitizers' options; not the node's keys or tokens
+ * (key_env variables), which vaultctl never needs. */
+static int env_kept(const char *e)
+{
+    static const char *const k[] = {
+        "PATH=",          "TZ=",           "LANG=",        "TMPDIR=", "HOME=", "ASAN_OPTIONS=",
+        "UBSAN_OPTIONS=", "LSAN_OPTIONS=", "TSAN_OPTIONS="};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (strncmp(e, k[i], strlen(k[i])) == 0) return 1;
+    return strncmp(e, "LC_", 3) == 0 && strchr(e, '=') != NULL;
+}
+
+#define CHILD_ENV_MAX 64
+
+static void child_env(char *out[CHILD_ENV_MAX + 1])
+{
+    size_t n = 0;
+    for (char **e = environ; e && *e && n < CHILD_ENV_MAX; e++)
+        if (env_kept(*e)) out[n++] = *e;
+    out[n] = NULL;
+}
+
 /* Run argv; collect stdout and stderr. Returns the exit status, -1 when
  * it could not run, -2 when it was killed for running past timeout_s. */
 static int run_child(char *const argv[], unsigned timeout_s, sink *out, sink *err)
@@ -118,8 +141,10 @@ static int run_child(char *const argv[], unsigned timeout_s, sink *out, sink *er
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, po[1], 1);
     posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    char *env[CHILD_ENV_MAX + 1];
+    child_env(env);
     pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, env);
     posix_spawn_file_actions_destroy(&fa);
     close(po[1]);
     close(pe[1]);

@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bh_admin.h"
 #include "bh_http.h"
 #include "ws_test_client.h"
 
@@ -310,6 +312,50 @@ static void test_stop_mid_job(void **state)
     still_serves();
 }
 
+/* The verb's child sees none of the node's secrets: a key held in an
+ * environment variable (key_env) stays in the node. The "binary" here is
+ * a script that prints its environment and arguments. */
+static void test_child_gets_minimal_env(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bh-admin-env-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char exe[64];
+    snprintf(exe, sizeof exe, "%s/fake-bulkhead", dir);
+    FILE *f = fopen(exe, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nenv\necho \"ARGS=$*\"\n", f);
+    fclose(f);
+    assert_int_equal(chmod(exe, 0755), 0);
+    setenv("BH_TEST_ATTEST_KEY",
+           "0x4c0883a69102937d6231471b5dbb6204fe512961708279f8a3a0b1f1e0b1c2d3", 1);
+    setenv("BULKHEAD_ADMIN_TOKEN", ADMIN, 1);
+    setenv("TZ", "UTC", 1);
+
+    bh_admin ad = {.exe = exe, .data_dir = dir, .timeout_s = 10};
+    json_t *req = json_pack("{s:[s,s], s:s}", "argv", "pending", "alpha", "actor", "alice");
+    unsigned status = 0;
+    json_t *resp = NULL;
+    bh_admin_handle(&ad, "/admin/v1/vaultctl", req, &status, &resp);
+    json_decref(req);
+    assert_int_equal(status, 200);
+    const char *out = json_string_value(json_object_get(resp, "stdout"));
+    assert_non_null(out);
+    assert_null(strstr(out, "BH_TEST_ATTEST_KEY"));
+    assert_null(strstr(out, "4c0883a69102937d"));
+    assert_null(strstr(out, "BULKHEAD_ADMIN_TOKEN"));
+    assert_null(strstr(out, ADMIN));
+    assert_non_null(strstr(out, "\nTZ=UTC\n"));
+    char want[160];
+    snprintf(want, sizeof want, "ARGS=vaultctl -d %s pending --actor api:alice alpha", dir);
+    assert_non_null(strstr(out, want));
+    json_decref(resp);
+    unsetenv("BH_TEST_ATTEST_KEY");
+    unsetenv("BULKHEAD_ADMIN_TOKEN");
+    unlink(exe);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +368,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_in_pieces_and_too_big, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_mid_job, setup, teardown),
+        cmocka_unit_test(test_child_gets_minimal_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
