@@ -200,6 +200,8 @@
   }
 
   function vaultView(v) {
+    // a vault's "lane" to its own home chain never holds anything
+    const remote = (a) => (a.lanes || []).filter((l) => l.chain !== v.chain);
     const quarantined = (v.quarantined || []).map((id) => h('span', { class: 'chip bad' }, chainName(id) + ' quarantined'));
     const rejected = Object.entries(v.rejected || {}).map(([r, n]) => h('span', { class: 'chip warn', title: 'rejected: ' + r }, r + ' × ' + n));
     const assets = (v.assets || []).map((a) => h('div', { class: 'asset', 'data-asset': a.symbol },
@@ -208,7 +210,7 @@
         kv('locked', amount(a.locked, a.decimals, a.symbol, 'amt locked'), 'held in custody on ' + v.name),
         kv('outstanding, all lanes (minted + in flight)', amount(a.outstanding_total, a.decimals, a.symbol, 'amt outstanding-total'),
           'counted from acceptance, so it includes transfers accepted and not yet delivered (see outbox)')),
-      (a.lanes || []).length ? (a.lanes || []).map((l) => laneView(a, l)) : h('p', { class: 'muted' }, 'nothing sent to other chains yet')));
+      remote(a).length ? remote(a).map((l) => laneView(a, l)) : h('p', { class: 'muted' }, 'nothing sent to other chains yet')));
     return h('div', { class: 'card vault', 'data-vault': v.name },
       h('h3', {}, 'Vault ', v.name, ' ', h('span', { class: 'muted' }, '· home chain, bridge id ' + v.chain)),
       h('div', { class: 'row' },

@@ -292,6 +292,9 @@ async function answerOk(page, verb, key) {
     if (alone) throw new Error('a caption says "minted" alone: ' + alone[0]);
     const caption = (await page.textContent(`[data-vault="${A.vault}"] [data-asset="${A.asset}"]`)).replace(/\s+/g, ' ');
     if (!caption.includes('outstanding, all lanes (minted + in flight)')) throw new Error('asset caption: ' + caption);
+    // the asset's lanes are to the other chains only, not to its own home
+    const laneNames = await page.$$eval(`[data-vault="${A.vault}"] [data-asset="${A.asset}"] .lane`, (els) => els.map((e) => e.dataset.lane));
+    if (laneNames.includes(A.vault) || !laneNames.includes('beta')) throw new Error('asset lanes: ' + JSON.stringify(laneNames));
 
     if (errors.length) throw new Error('page errors: ' + errors.join('; '));
     // 8. screenshots: the window as an operator opens it, then the whole page
