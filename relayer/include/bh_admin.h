@@ -12,8 +12,8 @@
  *     `audit --config` runs on the node's host); `migrate` runs on a
  *     stopped node only.
  *
- * The child gets a minimal environment (PATH, TZ, HOME, TMPDIR, the locale,
- * the sanitizers' options): never the variables that hold the node's keys
+ * The child gets a minimal environment (PATH, LD_LIBRARY_PATH, TZ, HOME,
+ * TMPDIR, the locale, the sanitizers' options): never the variables that hold the node's keys
  * or tokens.
  *
  * Every action is logged (event=admin_action, with actor and rc) and sent

@@ -102,14 +102,15 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* The child's environment: what a C program's locale, clock and temporary
- * files need, and the sanitizers' options; not the node's keys or tokens
+/* The child's environment: what a C program's libraries, locale, clock and
+ * temporary files need, and the sanitizers' options; not the node's keys or tokens
  * (key_env variables), which vaultctl never needs. */
 static int env_kept(const char *e)
 {
-    static const char *const k[] = {
-        "PATH=",          "TZ=",           "LANG=",        "TMPDIR=", "HOME=", "ASAN_OPTIONS=",
-        "UBSAN_OPTIONS=", "LSAN_OPTIONS=", "TSAN_OPTIONS="};
+    static const char *const k[] = {"PATH=",           "TZ=",           "LANG=",
+                                    "TMPDIR=",         "HOME=",         "ASAN_OPTIONS=",
+                                    "UBSAN_OPTIONS=",  "LSAN_OPTIONS=", "TSAN_OPTIONS=",
+                                    "LD_LIBRARY_PATH="};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
         if (strncmp(e, k[i], strlen(k[i])) == 0) return 1;
     return strncmp(e, "LC_", 3) == 0 && strchr(e, '=') != NULL;
