@@ -59,40 +59,41 @@ static inline const char *segment_of(const char *vault)
     return st;
 }
 
+/* The row of d[array] whose field is name (borrowed from d), or NULL. */
+static inline json_t *row_named(json_t *d, const char *array, const char *field, const char *name)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(d, array), i, r)
+    {
+        const char *f = json_string_value(json_object_get(r, field));
+        if (f && strcmp(f, name) == 0) return r;
+    }
+    return NULL;
+}
+
 /* The value limit key's "effective" and "used_24h" in `vaultctl values`. */
 static inline void value_limit(const char *vault, const char *key, bh_u128 *eff, bh_u128 *used)
 {
     json_t *d = values_of(vault);
-    size_t i;
-    json_t *r;
+    json_t *r = row_named(d, "limits", "key", key);
+    if (!r) fail_msg("vault %s has no value limit %s", vault, key);
     *eff = *used = 0;
-    int found = 0;
-    json_array_foreach(json_object_get(d, "limits"), i, r)
-    {
-        if (strcmp(json_string_value(json_object_get(r, "key")), key)) continue;
-        const char *e = json_string_value(json_object_get(r, "effective"));
-        const char *u = json_string_value(json_object_get(r, "used_24h"));
-        if (!e || bh_u128_from_dec(eff, e, strlen(e))) fail_msg("values: %s effective", key);
-        if (u && bh_u128_from_dec(used, u, strlen(u))) fail_msg("values: %s used", key);
-        found = 1;
-    }
+    const char *e = json_string_value(json_object_get(r, "effective"));
+    const char *u = json_string_value(json_object_get(r, "used_24h"));
+    if (!e || bh_u128_from_dec(eff, e, strlen(e))) fail_msg("values: %s effective", key);
+    if (u && bh_u128_from_dec(used, u, strlen(u))) fail_msg("values: %s used", key);
     json_decref(d);
-    if (!found) fail_msg("vault %s has no value limit %s", vault, key);
 }
 
 /* The usable price of symbol in `vaultctl values` (0: not usable). */
 static inline bh_u128 price_of(const char *vault, const char *symbol)
 {
     json_t *d = values_of(vault);
-    size_t i;
-    json_t *r;
+    const char *s =
+        json_string_value(json_object_get(row_named(d, "prices", "symbol", symbol), "price"));
     bh_u128 p = 0;
-    json_array_foreach(json_object_get(d, "prices"), i, r)
-    {
-        if (strcmp(json_string_value(json_object_get(r, "symbol")), symbol)) continue;
-        const char *s = json_string_value(json_object_get(r, "price"));
-        if (s && bh_u128_from_dec(&p, s, strlen(s))) p = 0;
-    }
+    if (s && bh_u128_from_dec(&p, s, strlen(s))) p = 0;
     json_decref(d);
     return p;
 }
