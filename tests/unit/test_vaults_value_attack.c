@@ -3,7 +3,9 @@
  * (1, 1b, 2, 3, 3b, 4, 9); the rest were defended. Cases 8, 8b and 8c,
  * small transfers starving one that waits for the value window, failed at
  * e49ec93 (the value windows had no queue), fixed since: the value queue
- * (README, Value limits), and 8d, its place for a big one.
+ * (README, Value limits), and 8d, its place for a big one. 7b (the
+ * queue's counters under random operations) and 8f (what one waiter can
+ * hold back: the queue's trade-off, in numbers) held at 3cbac6d.
  * BH_SEED=N runs the random property tests (7) on one seed only;
  * BH_VERBOSE=1 prints what each run released. */
 #include <setjmp.h>
@@ -15,6 +17,9 @@
 #include "bh_amount.h"
 #include "bh_value.h"
 #include "vaults_value_fx.h"
+/* the queue's stored form, read by 7b (vq.* counters, pending flags 8 and 16) */
+#include "../../vaults/src/vault_internal.h"
+#include "../../vaults/src/vault_records.h"
 
 /* 1. A transfer that waited for a price (cause price, in the token window)
  * and is worth past the value threshold once priced: an operator's release
@@ -443,6 +448,50 @@ static void test_attack_value_queue_big_joins_at_delay_end(void **state)
     assert_true(used(f, "value_window.1", T0 + 25 * 3600) <= 10000);
 }
 
+/* 8f. The price of the queue (a trade-off, not a bug): one sender's
+ * transfer worth nearly the whole window, sent while the window is nearly
+ * full, holds back every newer transfer of the source, on every lane, until
+ * the window has drained enough for it: up to 24 h, though the room for
+ * them was there all along. Numbers: window $100 filled $4 an hour by
+ * others; at hour 23 the attacker's $98 waits for room $98 and an honest
+ * $1 (room $4) waits behind it until hour 47; when the $98 goes, a second
+ * $98 sent then closes the source for the next 24 h the same way. The
+ * attacker needs about one window's value per day, delivered in the end
+ * (capital tied up, nothing lost), the same as filling the window itself,
+ * but no race for the room an hour frees; an operator's drop or retime of
+ * the waiter reopens it (8c). */
+static void test_attack_value_queue_head_of_line_numbers(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    for (uint64_t h = 0; h < 24; h++)
+        assert_int_equal(send(f, HOME, 2, 4 * E18, 0, T0 + h * 3600).status, BH_VAULT_ACCEPTED);
+    uint64_t t = T0 + 23 * 3600 + 60, x = f->seq[HOME];
+    assert_int_equal(send(f, HOME, 2, 98 * E18, 0, t).cause, BH_VAULT_CAUSE_VALUE);
+    bh_vault_result s = send(f, HOME, 3, 1 * E18, 0, t + 60); /* fits the $4 of room */
+    assert_int_equal(s.cause, BH_VAULT_CAUSE_VALUE);
+    for (uint64_t h = 24; h < 47; h++)
+        assert_int_equal(due(f, T0 + h * 3600 + 120), 0);
+    assert_int_equal(npending(f), 2);                  /* 23 h later, the $1 still waits */
+    assert_int_equal(due(f, T0 + 47 * 3600 + 120), 2); /* hour 23's $4 left: $98, then $1 */
+    assert_true(none_newer_before(f, x, 0));
+    /* again: a second $98 at once, and the next honest $1 waits 24 h more */
+    t = T0 + 47 * 3600 + 180;
+    assert_int_equal(send(f, HOME, 2, 98 * E18, 0, t).cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(send(f, HOME, 3, 1 * E18, 0, t + 60).cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(due(f, T0 + 71 * 3600 - 60), 0);
+    assert_int_equal(due(f, T0 + 71 * 3600 + 120), 2);
+    assert_true(used(f, "value_window.1", T0 + 71 * 3600 + 120) <= 10000);
+}
+
+static uint64_t npending_v(bh_vault *v)
+{
+    bh_vault_info in;
+    assert_int_equal(bh_vault_info_get(v, &in), BH_OK);
+    return in.pending_count;
+}
+
 static uint64_t g_rng;
 static uint64_t rnd(void)
 {
@@ -690,6 +739,233 @@ static void test_attack_value_property_operator_releases_big(void **state)
     }
 }
 
+/* ---- 7b. the value queue's counters under random operations ---- */
+
+/* What the pending records say of the queues (flags 8 and 16 per window)
+ * against meta vq.SRC / vq.SRC.DST: equal, and flags only with cause value. */
+typedef struct {
+    uint64_t src[4], lane[4][4];
+    int bad;
+    char why[200];
+} q_inv;
+static int q_inv_fn(bh_vault *v, MDB_txn *txn, void *ctx)
+{
+    q_inv *c = ctx;
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, v->db_pending, &cur)) return BH_EIO;
+    MDB_val k, d;
+    for (int mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        vault_pending_rec p;
+        if (vrec_pending_get(&p, d.mv_data, d.mv_size)) continue;
+        uint16_t s = p.msg.emitter_chain, t = p.msg.transfer.to_chain;
+        if ((p.applied & VAULT_P_VQ) && p.cause != BH_VAULT_CAUSE_VALUE) {
+            c->bad = 1;
+            snprintf(c->why, sizeof c->why, "pending with vq flags %u, cause %u", p.applied,
+                     p.cause);
+        }
+        if (s < 4 && t < 4) {
+            if (p.applied & VAULT_P_VQ_SRC) c->src[s]++;
+            if (p.applied & VAULT_P_VQ_LANE) c->lane[s][t]++;
+        }
+    }
+    mdb_cursor_close(cur);
+    for (uint16_t s = 1; s < 4; s++)
+        for (uint16_t t = 0; t < 4; t++) {
+            uint64_t n;
+            if (vault_vq_get(v, txn, s, t, &n)) return BH_EIO;
+            uint64_t want = t ? c->lane[s][t] : c->src[s];
+            if (n != want) {
+                c->bad = 1;
+                snprintf(c->why, sizeof c->why, "vq.%u.%u = %llu, flags say %llu", s, t,
+                         (unsigned long long)n, (unsigned long long)want);
+            }
+        }
+    return BH_OK;
+}
+static void q_check(bh_vault *v, uint64_t seed, int step)
+{
+    q_inv c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(vault_run_write(v, q_inv_fn, &c), BH_OK);
+    if (c.bad) fail_msg("seed %llu step %d: %s", (unsigned long long)seed, step, c.why);
+}
+
+typedef struct {
+    uint64_t ids[512];
+    size_t n;
+} q_ids;
+static int q_ids_cb(void *ctx, const bh_vault_pending *p)
+{
+    q_ids *q = ctx;
+    if (q->n < 512) q->ids[q->n++] = p->id;
+    return 0;
+}
+
+/* Locks of two assets to two lanes, small, value-big, token-big and
+ * larger than a window, under a vault-wide and a lane value window, with
+ * retimes, drops and operator releases of any pending, value windows
+ * lowered, raised and removed, big_delay and the threshold changed, the
+ * destinations frozen and unfrozen, reopens, price gaps (fixed) or moves
+ * that tighten the segment (observed), and release passes with and without
+ * a maximum: after every step each vq counter equals the waiters flagged
+ * in it; at the end, every pending gone and the windows empty, a transfer
+ * that fits goes at once on every lane (no counter left behind). */
+static void run_qsim(uint64_t seed, int observed)
+{
+    g_rng = seed * 2654435761u + 11;
+    char *dir = vt_tmpdir();
+    bh_vault_opts o = {.no_sync = 1};
+    assert_int_equal(bh_vault_init_dir(dir, "home", 1, 1, "t", NULL), BH_OK);
+    bh_vault *v = vt_open(dir, "home", &o);
+    bh_bytes32 tok[2] = {vt_token(1, 0), vt_token(1, 1)};
+    uint64_t t0 = 1700000000ull - 1700000000ull % 3600, now = t0, nseq = 0;
+    bh_u128 price[2] = {300, 7};
+#define L(tk, k, val) assert_int_equal(bh_vault_set_limit(v, tk, k, val, now, "t", NULL), BH_OK)
+    assert_int_equal(bh_vault_asset_add(v, &tok[0], 18, NULL, now, "t", NULL), BH_OK);
+    assert_int_equal(bh_vault_asset_add(v, &tok[1], 6, NULL, now, "t", NULL), BH_OK);
+    if (observed) {
+        L(NULL, "vol_percent", 20);
+        L(NULL, "calm", 3600);
+        assert_int_equal(bh_vault_price_note(v, &tok[0], price[0], now, now), BH_OK);
+        assert_int_equal(bh_vault_price_note(v, &tok[1], price[1], now, now), BH_OK);
+    } else {
+        L(&tok[0], "price", price[0]);
+        L(&tok[1], "price", price[1]);
+    }
+    L(NULL, "value_window.1", 5000);
+    L(NULL, "value_lane.1.2", 3000);
+    L(&tok[0], "window.1", 60 * E18);
+    L(NULL, "value_threshold.1", 2500);
+    L(&tok[0], "big_threshold", 9 * E18);
+    L(&tok[0], "big_delay", 3600);
+    L(&tok[1], "big_delay", 7200);
+    for (int step = 0; step < 600; step++) {
+        now += 1 + pick(1800);
+        if (observed) {
+            for (int a = 0; a < 2; a++) {
+                if (pick(6)) continue;
+                bh_u128 np = price[a] * (70 + pick(61)) / 100;
+                if (np < 2) np = 2;
+                if (pick(8) == 0) continue;
+                assert_int_equal(bh_vault_price_note(v, &tok[a], np, now, now), BH_OK);
+                price[a] = np;
+            }
+        } else if (pick(25) == 0) {
+            int a = (int)pick(2);
+            bh_u128 np = pick(4) == 0 ? 0 : (a == 0 ? 150 + pick(450) : 3 + pick(12));
+            L(&tok[a], "price", np);
+        }
+        bh_transfer_msg b[4];
+        size_t n = pick(4);
+        for (size_t i = 0; i < n; i++) {
+            uint8_t tag = (uint8_t)pick(2);
+            bh_u128 a = tag == 0 ? (1 + pick(12)) * E18 / (1 + pick(3)) : 1 + pick(400000000);
+            b[i] = vt_msg(1, 1, (uint16_t)(2 + pick(2)), nseq++, a, tag, 0);
+        }
+        bh_vault_result r[4];
+        if (n) assert_int_equal(bh_vault_apply(v, r, b, n, now), BH_OK);
+        unsigned op = pick(26);
+        q_ids q = {0};
+        if (op < 4) {
+            assert_int_equal(bh_vault_each_pending(v, q_ids_cb, &q), BH_OK);
+            if (q.n) {
+                uint64_t id = q.ids[pick((unsigned)q.n)];
+                int rc;
+                if (op == 0)
+                    rc = bh_vault_retime(v, id, now + (pick(2) ? 0 : pick(7200)), now, "op", "t");
+                else if (op == 1)
+                    rc = bh_vault_drop(v, id, now, "op", "t");
+                else
+                    rc = bh_vault_release_ex(v, &r[0], id, now, "op", "t");
+                (void)rc;
+            }
+        } else if (op == 4) {
+            L(NULL, "value_window.1", pick(3) ? 1000 + pick(6000) : 0);
+        } else if (op == 5) {
+            L(NULL, "value_lane.1.2", pick(3) ? 1000 + pick(4000) : 0);
+        } else if (op == 6) {
+            L(&tok[pick(2)], "big_delay", pick(3) ? 600 + pick(7200) : 0);
+        } else if (op == 7) {
+            L(NULL, "value_threshold.1", pick(2) ? 1000 + pick(4000) : 0);
+        } else if (op == 9) {
+            uint16_t ch = (uint16_t)(2 + pick(2));
+            int rc = pick(2) ? bh_vault_freeze(v, ch, now, "op", "t")
+                             : bh_vault_unfreeze(v, ch, now, "op", "t");
+            (void)rc;
+        } else if (op == 8) {
+            bh_vault_close(v);
+            v = vt_open(dir, "home", &o);
+        }
+        size_t rel;
+        assert_int_equal(bh_vault_release_due(v, &rel, now, pick(4) ? 0 : 1 + pick(3)), BH_OK);
+        q_check(v, seed, step);
+    }
+    /* drain: the prices back, every pending gone */
+    if (observed) {
+        now += 7200;
+        for (int a = 0; a < 2; a++)
+            assert_int_equal(bh_vault_price_note(v, &tok[a], price[a], now, now), BH_OK);
+    } else {
+        L(&tok[0], "price", 300);
+        L(&tok[1], "price", 7);
+    }
+    L(NULL, "value_window.1", 5000);
+    L(NULL, "value_lane.1.2", 3000);
+    for (uint16_t ch = 2; ch <= 3; ch++) {
+        int rc = bh_vault_unfreeze(v, ch, now, "op", "t");
+        (void)rc;
+    }
+    for (int k = 0; k < 200 && npending_v(v); k++) {
+        now += 3600;
+        if (observed && k % 4 == 0)
+            for (int a = 0; a < 2; a++)
+                assert_int_equal(bh_vault_price_note(v, &tok[a], price[a], now, now), BH_OK);
+        size_t rel;
+        assert_int_equal(bh_vault_release_due(v, &rel, now, 0), BH_OK);
+        if (k > 100) {
+            q_ids q = {0};
+            assert_int_equal(bh_vault_each_pending(v, q_ids_cb, &q), BH_OK);
+            for (size_t i = 0; i < q.n; i++) {
+                bh_vault_result rr;
+                if (bh_vault_drop(v, q.ids[i], now, "op", "t") != BH_OK &&
+                    bh_vault_release_ex(v, &rr, q.ids[i], now, "op", "t") != BH_OK)
+                    fail_msg("release %llu", (unsigned long long)q.ids[i]);
+            }
+        }
+    }
+    if (npending_v(v))
+        fail_msg("seed %" PRIu64 ": %llu pending left", seed, (unsigned long long)npending_v(v));
+    now += 25 * 3600;
+    if (observed)
+        for (int a = 0; a < 2; a++)
+            assert_int_equal(bh_vault_price_note(v, &tok[a], price[a], now, now), BH_OK);
+    for (uint16_t dst = 2; dst <= 3; dst++) {
+        bh_transfer_msg m = vt_msg(1, 1, dst, nseq++, 1000, 1, 0);
+        bh_vault_result r;
+        assert_int_equal(bh_vault_apply(v, &r, &m, 1, now), BH_OK);
+        if (r.status != BH_VAULT_ACCEPTED)
+            fail_msg("seed %" PRIu64 " obs %d: nothing pending, empty window, yet a probe to %u "
+                     "waits (cause %u)",
+                     seed, observed, dst, r.cause);
+    }
+#undef L
+    bh_vault_close(v);
+    vt_rmrf(dir);
+    free(dir);
+}
+
+static void test_attack_value_queue_counters_random(void **state)
+{
+    (void)state;
+    const char *env = getenv("BH_QSEEDS"); /* how many seeds (default 2) */
+    int ns = env ? atoi(env) : 2;
+    for (int i = 0; i < ns; i++) {
+        run_qsim(1000 + (uint64_t)i, 0);
+        run_qsim(1000 + (uint64_t)i, 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -720,8 +996,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attack_value_queue_waiter_leaves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attack_value_queue_big_joins_at_delay_end, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_attack_value_queue_head_of_line_numbers, setup,
+                                        teardown),
         cmocka_unit_test(test_attack_value_property_retime_drop_gaps),
         cmocka_unit_test(test_attack_value_property_operator_releases_big),
+        cmocka_unit_test(test_attack_value_queue_counters_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
