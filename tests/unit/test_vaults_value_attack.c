@@ -4,8 +4,9 @@
  * small transfers starving one that waits for the value window, failed at
  * e49ec93 (the value windows had no queue), fixed since: the value queue
  * (README, Value limits), and 8d, its place for a big one. 7b (the
- * queue's counters under random operations) and 8f (what one waiter can
- * hold back: the queue's trade-off, in numbers) held at 3cbac6d.
+ * queue's counters under random operations), 8f (what one waiter can
+ * hold back: the queue's trade-off, in numbers) and 8g (a waiter without a
+ * price leaves the queue) held at 3cbac6d.
  * BH_SEED=N runs the random property tests (7) on one seed only;
  * BH_VERBOSE=1 prints what each run released. */
 #include <setjmp.h>
@@ -485,6 +486,39 @@ static void test_attack_value_queue_head_of_line_numbers(void **state)
     assert_true(used(f, "value_window.1", T0 + 71 * 3600 + 120) <= 10000);
 }
 
+/* 8g. Defended: a waiter whose price goes stale (cause price) leaves the
+ * queue: it holds nobody back while it cannot be valued. The attack: a
+ * head of an asset whose feed stops (one endpoint, or a chain that stops
+ * answering) would otherwise close the source for every other asset. */
+static void test_attack_value_queue_priceless_head_leaves(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bh_vault_price_note(f->v, &f->tka, 100, T0, T0), BH_OK);
+    vset(f, &f->tkb, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    assert_int_equal(send(f, HOME, 2, 60000000, 1, T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(send(f, HOME, 2, 30000000, 1, T0 + 3600).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(bh_vault_price_note(f->v, &f->tka, 100, T0 + 7200, T0 + 7200), BH_OK);
+    bh_vault_result h = send(f, HOME, 2, 50 * E18, 0, T0 + 7200);
+    assert_int_equal(h.cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(send(f, HOME, 3, 5000000, 1, T0 + 7260).cause, BH_VAULT_CAUSE_VALUE);
+    /* no TKA price since T0 + 7200: stale after an hour */
+    assert_int_equal(due(f, T0 + 7200 + 3700), 1); /* the $5 behind it goes */
+    bh_vault_pending p;
+    assert_int_equal(bh_vault_pending_get(f->v, &p, h.pending_id), BH_OK);
+    assert_int_equal(p.cause, BH_VAULT_CAUSE_PRICE);
+    assert_int_equal(send(f, HOME, 2, 1000000, 1, T0 + 7200 + 3760).status, BH_VAULT_ACCEPTED);
+    /* priced again, it is the oldest: the first pass with room lets it go
+     * (a transfer arriving before that pass, while it is still "price",
+     * does not wait behind it) */
+    uint64_t t = T0 + 24 * 3600 + 60;
+    assert_int_equal(bh_vault_price_note(f->v, &f->tka, 100, t - 60, t), BH_OK);
+    assert_int_equal(due(f, t), 1); /* the $60 left: $30 + $5 + $1 used, room $64: the $50 */
+    assert_int_equal(bh_vault_pending_get(f->v, &p, h.pending_id), BH_ENOTFOUND);
+    assert_int_equal(send(f, HOME, 2, 45000000, 1, t + 60).cause, BH_VAULT_CAUSE_VALUE);
+    assert_true(used(f, "value_window.1", t + 60) <= 10000);
+}
+
 static uint64_t npending_v(bh_vault *v)
 {
     bh_vault_info in;
@@ -949,6 +983,8 @@ static void run_qsim(uint64_t seed, int observed)
                      "waits (cause %u)",
                      seed, observed, dst, r.cause);
     }
+    char diff[256];
+    if (bh_vault_audit(v, diff, sizeof diff) != BH_OK) fail_msg("seed %" PRIu64 ": %s", seed, diff);
 #undef L
     bh_vault_close(v);
     vt_rmrf(dir);
@@ -997,6 +1033,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attack_value_queue_big_joins_at_delay_end, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_attack_value_queue_head_of_line_numbers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_attack_value_queue_priceless_head_leaves, setup,
                                         teardown),
         cmocka_unit_test(test_attack_value_property_retime_drop_gaps),
         cmocka_unit_test(test_attack_value_property_operator_releases_big),
