@@ -6,7 +6,8 @@
  * (README, Value limits), and 8d, its place for a big one. 7b (the
  * queue's counters under random operations), 8f (what one waiter can
  * hold back: the queue's trade-off, in numbers) and 8g (a waiter without a
- * price leaves the queue) held at 3cbac6d.
+ * price leaves the queue) held at 3cbac6d; 8h (a waiter behind another
+ * rewritten by every pass) failed at 3cbac6d, fixed since.
  * BH_SEED=N runs the random property tests (7) on one seed only;
  * BH_VERBOSE=1 prints what each run released. */
 #include <setjmp.h>
@@ -517,6 +518,36 @@ static void test_attack_value_queue_priceless_head_leaves(void **state)
     assert_int_equal(bh_vault_pending_get(f->v, &p, h.pending_id), BH_ENOTFOUND);
     assert_int_equal(send(f, HOME, 2, 45000000, 1, t + 60).cause, BH_VAULT_CAUSE_VALUE);
     assert_true(used(f, "value_window.1", t + 60) <= 10000);
+}
+
+/* 8h. A transfer waiting behind another in a value queue is told when it
+ * can go (no sooner than the one ahead of it), and a release pass leaves
+ * its record alone while nothing changed. The attack: a waiter near the
+ * window's size and many dust transfers behind it; each pass (the node
+ * runs one a second) rewrote every one behind that would fit on its own,
+ * release_at = the pass's time: one record write per waiter per second for
+ * up to 24 h, and `vc pending` saying "due now" for each of them.
+ * Failed at 3cbac6d: release_at followed the pass (7300, then 7301). */
+static void test_attack_value_queue_follower_release_at(void **state)
+{
+    fx *f = *state;
+    vset(f, &f->tka, "price", 100);
+    vset(f, NULL, "value_window.1", 10000);
+    assert_int_equal(send(f, HOME, 2, 60 * E18, 0, T0).status, BH_VAULT_ACCEPTED);
+    assert_int_equal(send(f, HOME, 2, 30 * E18, 0, T0 + 3600).status, BH_VAULT_ACCEPTED);
+    bh_vault_result h = send(f, HOME, 2, 50 * E18, 0, T0 + 7200);
+    assert_int_equal(h.cause, BH_VAULT_CAUSE_VALUE);
+    assert_int_equal(h.release_at, T0 + 24 * 3600); /* when the $60 leaves */
+    bh_vault_result s = send(f, HOME, 3, 1 * E18, 0, T0 + 7210);
+    assert_int_equal(s.cause, BH_VAULT_CAUSE_VALUE);
+    for (uint64_t k = 0; k < 3; k++) {
+        assert_int_equal(due(f, T0 + 7300 + k), 0);
+        bh_vault_pending p;
+        assert_int_equal(bh_vault_pending_get(f->v, &p, s.pending_id), BH_OK);
+        assert_int_equal(p.cause, BH_VAULT_CAUSE_VALUE);
+        assert_int_equal(p.release_at, T0 + 24 * 3600);
+    }
+    assert_int_equal(due(f, T0 + 24 * 3600), 2); /* then both go, oldest first */
 }
 
 static uint64_t npending_v(bh_vault *v)
@@ -1035,6 +1066,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attack_value_queue_head_of_line_numbers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_attack_value_queue_priceless_head_leaves, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_attack_value_queue_follower_release_at, setup,
                                         teardown),
         cmocka_unit_test(test_attack_value_property_retime_drop_gaps),
         cmocka_unit_test(test_attack_value_property_operator_releases_big),
