@@ -1724,9 +1724,11 @@ typedef struct {
 } due_block;
 
 /* A value window (dst 0: value_window.SRC) an older transfer of this pass
- * waits for: the newer ones that count in it wait behind. */
+ * waits for, until about when it fits: the newer ones that count in it
+ * wait behind, no sooner. */
 typedef struct {
     uint16_t src, dst;
+    uint64_t until;
 } due_vblock;
 
 /* What a release pass learns as it goes, oldest first. */
@@ -1744,30 +1746,44 @@ static const due_block *find_block(const due_block *b, size_t n, const due_cand 
     return NULL;
 }
 
-/* The value queues (VAULT_P_VQ_*) an older transfer of this pass holds m behind in. */
-static uint32_t vblocked(const due_pass *dp, const bh_transfer_msg *m)
+/* The value queues (VAULT_P_VQ_*) an older transfer of this pass holds m
+ * behind in. Out: until (may be NULL)  the latest time those wait until. */
+static uint32_t vblocked(const due_pass *dp, const bh_transfer_msg *m, uint64_t *until)
 {
-    uint32_t q = 0;
+    uint32_t q = 0, bit;
     for (size_t i = 0; i < dp->nvb; i++) {
         if (dp->vb[i].src != m->emitter_chain) continue;
         if (!dp->vb[i].dst)
-            q |= VAULT_P_VQ_SRC;
+            bit = VAULT_P_VQ_SRC;
         else if (dp->vb[i].dst == m->transfer.to_chain)
-            q |= VAULT_P_VQ_LANE;
+            bit = VAULT_P_VQ_LANE;
+        else
+            continue;
+        q |= bit;
+        if (until && dp->vb[i].until > *until) *until = dp->vb[i].until;
     }
     return q;
 }
 
-/* m waits in the value queues q: the rest of the pass waits behind it. */
-static int vblock(due_pass *dp, const bh_transfer_msg *m, uint32_t q)
+/* A waiter behind the queues' older ones (vblocked until) goes no sooner
+ * than they: its release_at stays put from pass to pass instead of
+ * following the clock while it would fit on its own. */
+static void vq_behind(bh_vault_cause cause, uint32_t q, uint64_t until, uint64_t *at)
 {
-    uint32_t have = vblocked(dp, m);
+    if (cause == BH_VAULT_CAUSE_VALUE && q && *at < until) *at = until;
+}
+
+/* m waits in the value queues q until about at: the rest of the pass
+ * waits behind it. */
+static int vblock(due_pass *dp, const bh_transfer_msg *m, uint32_t q, uint64_t at)
+{
+    uint32_t have = vblocked(dp, m, NULL);
     for (int lane = 0; lane < 2; lane++) {
         uint32_t bit = lane ? VAULT_P_VQ_LANE : VAULT_P_VQ_SRC;
         if (!(q & bit) || (have & bit)) continue;
         int rc = grow((void **)&dp->vb, &dp->capvb, dp->nvb + 1, sizeof *dp->vb);
         if (rc) return rc;
-        dp->vb[dp->nvb++] = (due_vblock){m->emitter_chain, lane ? m->transfer.to_chain : 0};
+        dp->vb[dp->nvb++] = (due_vblock){m->emitter_chain, lane ? m->transfer.to_chain : 0, at};
     }
     return BH_OK;
 }
@@ -1807,12 +1823,13 @@ static int due_big_value(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *d
     if (!ca->found) return vault_corrupt(v, "assets", &(MDB_val){32, (void *)dc->token.data});
     if ((rc = vault_value_eval(v, txn, &p->msg, ca->a.decimals, c->now, &vc))) return rc;
     bh_vault_cause vcause;
-    uint64_t at;
-    uint32_t q;
+    uint64_t at, until = 0;
+    uint32_t q, ahead = vblocked(dp, &p->msg, &until);
     int moved;
-    if ((rc = value_gate(v, txn, &p->msg, &ca->a, &vc, c->now, 1, vblocked(dp, &p->msg), &vcause,
-                         &at, &q)) ||
-        (rc = vq_set(v, txn, &p->msg, &p->applied, q, &moved)) || (rc = vblock(dp, &p->msg, q)))
+    if ((rc = value_gate(v, txn, &p->msg, &ca->a, &vc, c->now, 1, ahead, &vcause, &at, &q)))
+        return rc;
+    vq_behind(vcause, q, until, &at);
+    if ((rc = vq_set(v, txn, &p->msg, &p->applied, q, &moved)) || (rc = vblock(dp, &p->msg, q, at)))
         return rc;
     if (vcause != BH_VAULT_CAUSE_NONE) {
         if (!moved && p->cause == (uint32_t)vcause &&
@@ -1891,17 +1908,18 @@ static int due_one(bh_vault *v, MDB_txn *txn, op_ctx *c, const due_cand *dc, due
         vault_casset *ca;
         vault_vcheck vc;
         bh_vault_cause vcause = BH_VAULT_CAUSE_NONE;
-        uint64_t at = c->now;
-        uint32_t q = 0;
+        uint64_t at = c->now, until = 0;
+        uint32_t q = 0, ahead = vblocked(dp, &p.msg, &until);
         int moved;
         if ((rc = cache_asset(v, txn, &dc->token, &ca))) return rc;
         if (!ca->found) return vault_corrupt(v, "assets", &(MDB_val){32, (void *)dc->token.data});
         if ((rc = vault_value_eval(v, txn, &p.msg, ca->a.decimals, c->now, &vc))) return rc;
         if ((p.applied & VAULT_P_VALUE) &&
-            (rc = value_gate(v, txn, &p.msg, &ca->a, &vc, c->now, 0, vblocked(dp, &p.msg), &vcause,
-                             &at, &q)))
+            (rc = value_gate(v, txn, &p.msg, &ca->a, &vc, c->now, 0, ahead, &vcause, &at, &q)))
             return rc;
-        if ((rc = vq_set(v, txn, &p.msg, &p.applied, q, &moved)) || (rc = vblock(dp, &p.msg, q)))
+        vq_behind(vcause, q, until, &at);
+        if ((rc = vq_set(v, txn, &p.msg, &p.applied, q, &moved)) ||
+            (rc = vblock(dp, &p.msg, q, at)))
             return rc;
         if (vcause != BH_VAULT_CAUSE_NONE) {
             if ((rc = wq_leave(v, txn, &p))) return rc;
